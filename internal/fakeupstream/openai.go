@@ -1,0 +1,328 @@
+package fakeupstream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxBody bounds the request bodies the fake reads.
+const maxBody = 32 << 20
+
+// Request is a request as the fake received it.
+type Request struct {
+	Method string
+	// Path is the URL path with its query, if any.
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// settings are the runtime-adjustable controls.
+type settings struct {
+	latency     time.Duration
+	chunkDelay  time.Duration
+	chunks      int
+	streamUsage bool
+	reply       string
+	reasoning   string
+	apiKey      string
+	dims        int
+	embed       func(input string) []float32
+	models      []string
+	faultFunc   FaultFunc
+}
+
+// Option configures an OpenAI fake.
+type Option func(*settings)
+
+// WithLatency delays every answer's first byte by d.
+func WithLatency(d time.Duration) Option { return func(s *settings) { s.latency = d } }
+
+// WithChunkDelay waits d between stream events.
+func WithChunkDelay(d time.Duration) Option { return func(s *settings) { s.chunkDelay = d } }
+
+// WithChunks sets how many content deltas a streamed reply is split into
+// (default 4; fewer when the reply is shorter).
+func WithChunks(n int) Option { return func(s *settings) { s.chunks = max(n, 1) } }
+
+// WithStreamUsage(false) omits the usage chunk even when the request asks
+// for it, like upstreams that report no stream usage.
+func WithStreamUsage(on bool) Option { return func(s *settings) { s.streamUsage = on } }
+
+// WithReply answers every user message with text instead of the echo.
+func WithReply(text string) Option { return func(s *settings) { s.reply = text } }
+
+// WithReasoning adds visible reasoning (reasoning_content, as vLLM and
+// DeepSeek send it) before every text reply.
+func WithReasoning(text string) Option { return func(s *settings) { s.reasoning = text } }
+
+// WithAPIKey requires "Authorization: Bearer key"; other requests get a
+// 401 invalid_api_key. Empty accepts any request.
+func WithAPIKey(key string) Option { return func(s *settings) { s.apiKey = key } }
+
+// WithEmbedDimensions sets the default embedding dimension (default 8).
+func WithEmbedDimensions(n int) Option { return func(s *settings) { s.dims = max(n, 1) } }
+
+// WithEmbedFunc computes embeddings with f instead of hashing.
+func WithEmbedFunc(f func(input string) []float32) Option { return func(s *settings) { s.embed = f } }
+
+// WithModels sets the ids GET /v1/models lists.
+func WithModels(ids ...string) Option { return func(s *settings) { s.models = slices.Clone(ids) } }
+
+// WithFaultFunc consults f for every request that the fault queue does not
+// already fail.
+func WithFaultFunc(f FaultFunc) Option { return func(s *settings) { s.faultFunc = f } }
+
+// OpenAI is a fake OpenAI upstream. It is an http.Handler serving
+// /v1/chat/completions, /v1/embeddings and /v1/models, and is safe for
+// concurrent use, including its setters.
+type OpenAI struct {
+	mu       sync.Mutex
+	set      settings
+	faults   []Fault
+	requests []Request
+
+	inFlight  atomic.Int64
+	cancelled atomic.Int64
+	seq       atomic.Uint64
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewOpenAI returns a fake configured by opts.
+func NewOpenAI(opts ...Option) *OpenAI {
+	s := settings{
+		chunks:      4,
+		streamUsage: true,
+		dims:        8,
+		models:      []string{"gpt-4o-mini", "gpt-4o", "text-embedding-3-small"},
+	}
+	for _, o := range opts {
+		o(&s)
+	}
+	return &OpenAI{set: s, done: make(chan struct{})}
+}
+
+// Apply changes settings at runtime with the same options NewOpenAI takes.
+func (o *OpenAI) Apply(opts ...Option) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, opt := range opts {
+		opt(&o.set)
+	}
+}
+
+// SetLatency changes the delay before the first byte.
+func (o *OpenAI) SetLatency(d time.Duration) { o.Apply(WithLatency(d)) }
+
+// SetChunkDelay changes the delay between stream events.
+func (o *OpenAI) SetChunkDelay(d time.Duration) { o.Apply(WithChunkDelay(d)) }
+
+// SetChunks changes the number of content deltas.
+func (o *OpenAI) SetChunks(n int) { o.Apply(WithChunks(n)) }
+
+// SetStreamUsage turns the final usage chunk on or off.
+func (o *OpenAI) SetStreamUsage(on bool) { o.Apply(WithStreamUsage(on)) }
+
+// SetFaultFunc replaces the fault function; nil removes it.
+func (o *OpenAI) SetFaultFunc(f FaultFunc) { o.Apply(WithFaultFunc(f)) }
+
+// Enqueue appends faults; each following request takes the next one.
+func (o *OpenAI) Enqueue(faults ...Fault) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.faults = append(o.faults, faults...)
+}
+
+// Requests returns copies of the requests received so far, oldest first.
+func (o *OpenAI) Requests() []Request {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]Request, len(o.requests))
+	for i, r := range o.requests {
+		out[i] = Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}
+	}
+	return out
+}
+
+// LastRequest returns a copy of the latest request, false if none came.
+func (o *OpenAI) LastRequest() (Request, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.requests) == 0 {
+		return Request{}, false
+	}
+	r := o.requests[len(o.requests)-1]
+	return Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}, true
+}
+
+// InFlight returns the number of requests being handled.
+func (o *OpenAI) InFlight() int { return int(o.inFlight.Load()) }
+
+// Cancelled returns the number of requests whose client went away before
+// the answer was complete.
+func (o *OpenAI) Cancelled() int { return int(o.cancelled.Load()) }
+
+// Close releases hanging and delayed handlers; it does not stop a server
+// using the fake. It is safe to call more than once.
+func (o *OpenAI) Close() { o.closeOnce.Do(func() { close(o.done) }) }
+
+// ServeHTTP implements http.Handler.
+func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.inFlight.Add(1)
+	defer o.inFlight.Add(-1)
+	defer func() {
+		if r.Context().Err() != nil {
+			o.cancelled.Add(1)
+		}
+	}()
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		return // the client went away while sending
+	}
+	req := Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body}
+	o.mu.Lock()
+	o.requests = append(o.requests, req)
+	s := o.set
+	o.mu.Unlock()
+
+	route, method := routeOf(r.URL.Path)
+	switch {
+	case route == "":
+		writeError(w, http.StatusNotFound, errorBody{Type: "invalid_request_error",
+			Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path)}, nil)
+		return
+	case r.Method != method:
+		writeError(w, http.StatusMethodNotAllowed, errorBody{Type: "invalid_request_error",
+			Message: fmt.Sprintf("Invalid method for URL (%s %s)", r.Method, r.URL.Path)}, nil)
+		return
+	case s.apiKey != "" && r.Header.Get("Authorization") != "Bearer "+s.apiKey:
+		f := StatusFault(http.StatusUnauthorized)
+		writeError(w, f.Status, f.errorObject(), nil)
+		return
+	}
+
+	fault, hasFault := o.nextFault(&req, s.faultFunc)
+	if !o.sleep(r.Context(), s.latency) {
+		return
+	}
+	if hasFault {
+		switch fault.Kind {
+		case FaultStatus:
+			writeError(w, fault.Status, fault.errorObject(), fault.Header)
+			return
+		case FaultHang:
+			o.sleep(r.Context(), time.Duration(1<<63-1))
+			return
+		case FaultReset:
+			reset(w)
+			return
+		}
+	}
+	var f *Fault
+	if hasFault {
+		f = &fault
+	}
+	x := exchange{o: o, s: &s, w: w, r: r, body: body, fault: f}
+	switch route {
+	case "chat":
+		x.chat()
+	case "embeddings":
+		x.embeddings()
+	case "models":
+		x.models()
+	}
+}
+
+// routeOf maps a path to a route and its method.
+func routeOf(path string) (route, method string) {
+	switch strings.TrimSuffix(path, "/") {
+	case "/v1/chat/completions":
+		return "chat", http.MethodPost
+	case "/v1/embeddings":
+		return "embeddings", http.MethodPost
+	case "/v1/models":
+		return "models", http.MethodGet
+	}
+	return "", ""
+}
+
+func (o *OpenAI) nextFault(r *Request, fn FaultFunc) (Fault, bool) {
+	o.mu.Lock()
+	if len(o.faults) > 0 {
+		f := o.faults[0]
+		o.faults = o.faults[1:]
+		o.mu.Unlock()
+		return f, true
+	}
+	o.mu.Unlock()
+	if fn != nil {
+		return fn(r)
+	}
+	return Fault{}, false
+}
+
+// sleep waits d; false when the client went away or the fake was closed.
+func (o *OpenAI) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-o.done:
+		return false
+	}
+}
+
+// nextID returns a fresh id with prefix.
+func (o *OpenAI) nextID(prefix string) string {
+	return fmt.Sprintf("%s%08d", prefix, o.seq.Add(1))
+}
+
+// writeJSON writes v with status and extra headers.
+func writeJSON(w http.ResponseWriter, status int, v any, extra http.Header) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	for k, vs := range extra {
+		w.Header()[http.CanonicalHeaderKey(k)] = vs
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, e errorBody, extra http.Header) {
+	writeJSON(w, status, errorEnvelope{Error: e}, extra)
+}
+
+// reset closes the connection abruptly, with a TCP RST where possible.
+// Without hijacking (HTTP/2) it aborts the handler instead.
+func reset(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}

@@ -1,0 +1,263 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/providers"
+)
+
+// DefaultBaseURL is the base URL used when the config names none.
+const DefaultBaseURL = "https://api.anthropic.com"
+
+// DefaultVersion is the anthropic-version header sent unless the
+// anthropic_version setting overrides it.
+const DefaultVersion = "2023-06-01"
+
+// DefaultMaxTokens is the max_tokens sent when a request sets no
+// MaxTokens and the default_max_tokens setting is absent. The Messages API
+// requires max_tokens.
+const DefaultMaxTokens = 4096
+
+// Dialect is the wire format name reported in Capabilities and matched
+// against ChatRequest.ExtraDialect.
+const Dialect = "anthropic"
+
+// API paths relative to the base URL.
+const (
+	pathMessages    = "/v1/messages"
+	pathCountTokens = "/v1/messages/count_tokens"
+	pathModels      = "/v1/models"
+)
+
+// Limits on bodies read into memory.
+const (
+	maxResponseBytes = 64 << 20
+	maxErrorBytes    = 64 << 10
+)
+
+// Structured-output modes of the structured_outputs setting.
+const (
+	structuredPrompt = "prompt"
+	structuredNative = "native"
+)
+
+// AuthFunc sets the credential on an outgoing request's headers.
+type AuthFunc func(h http.Header)
+
+// Option customises a Provider.
+type Option func(*Provider)
+
+// WithAuth replaces the default "x-api-key: <APIKey>" header, e.g. with
+// "Authorization: Bearer <token>" for Anthropic-compatible gateways. The
+// function is called for every request; Config.APIKey is still redacted
+// from upstream error messages.
+func WithAuth(f AuthFunc) Option {
+	return func(p *Provider) { p.auth = f }
+}
+
+// WithClock replaces time.Now, which the adapter uses to interpret
+// retry-after dates and to stamp ChatResponse.Created.
+func WithClock(now func() time.Time) Option {
+	return func(p *Provider) { p.now = now }
+}
+
+// Provider is the Anthropic Messages API adapter. It is safe for
+// concurrent use.
+type Provider struct {
+	id      string
+	apiKey  string
+	baseURL string
+	client  *http.Client
+	auth    AuthFunc
+	// header holds the static headers (anthropic-version, anthropic-beta).
+	header http.Header
+	// defaultMaxTokens is sent when a request sets no MaxTokens.
+	defaultMaxTokens int
+	// structured is structuredPrompt or structuredNative.
+	structured string
+	now        func() time.Time
+}
+
+var (
+	_ providers.Provider     = (*Provider)(nil)
+	_ providers.ModelLister  = (*Provider)(nil)
+	_ providers.TokenCounter = (*Provider)(nil)
+)
+
+// New returns an adapter for cfg. Settings are described in the package
+// documentation; unknown settings are ignored.
+func New(cfg providers.Config, opts ...Option) (*Provider, error) {
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("anthropic: provider %s: base url: %w", cfg.ID, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("anthropic: provider %s: base url %q must be absolute http(s)", cfg.ID, u.Redacted())
+	}
+	p := &Provider{
+		id:               cfg.ID,
+		apiKey:           cfg.APIKey,
+		baseURL:          strings.TrimRight(base, "/"),
+		client:           cfg.HTTPClient,
+		header:           make(http.Header),
+		defaultMaxTokens: DefaultMaxTokens,
+		structured:       structuredPrompt,
+		now:              time.Now,
+	}
+	if err := p.applySettings(cfg.Settings); err != nil {
+		return nil, fmt.Errorf("anthropic: provider %s: %w", cfg.ID, err)
+	}
+	if p.client == nil {
+		p.client = newHTTPClient()
+	}
+	p.auth = p.apiKeyHeader
+	for _, o := range opts {
+		o(p)
+	}
+	return p, nil
+}
+
+func (p *Provider) applySettings(s map[string]string) error {
+	version := DefaultVersion
+	if v := strings.TrimSpace(s["anthropic_version"]); v != "" {
+		version = v
+	}
+	p.header.Set("anthropic-version", version)
+	if v := strings.TrimSpace(s["beta"]); v != "" {
+		p.header.Set("anthropic-beta", v)
+	}
+	if v := strings.TrimSpace(s["default_max_tokens"]); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("setting default_max_tokens: %w", err)
+		}
+		if n < 1 {
+			return fmt.Errorf("setting default_max_tokens: %d is not positive", n)
+		}
+		p.defaultMaxTokens = n
+	}
+	switch v := strings.TrimSpace(s["structured_outputs"]); v {
+	case "", structuredPrompt:
+	case structuredNative:
+		p.structured = structuredNative
+	default:
+		return fmt.Errorf("setting structured_outputs: %q is neither %q nor %q", v, structuredPrompt, structuredNative)
+	}
+	return nil
+}
+
+// newHTTPClient returns a client tuned for many concurrent long-lived
+// requests: bounded dial, TLS and header waits, no overall timeout (streams
+// last as long as ctx allows).
+func newHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Minute, // unary answers with long thinking arrive only when done
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// ID returns the provider instance id.
+func (p *Provider) ID() string { return p.id }
+
+// Capabilities reports tools, images and stream usage; Anthropic has no
+// embeddings API.
+func (p *Provider) Capabilities() providers.Capabilities {
+	return providers.Capabilities{
+		Dialect:     Dialect,
+		Tools:       true,
+		Images:      true,
+		StreamUsage: true,
+	}
+}
+
+func (p *Provider) apiKeyHeader(h http.Header) {
+	if p.apiKey != "" {
+		h.Set("x-api-key", p.apiKey)
+	}
+}
+
+// send performs one request and returns a 2xx response. Any other status
+// is returned as *providers.Error with the body consumed and closed.
+func (p *Provider) send(ctx context.Context, method, path string, body []byte, accept string) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.baseURL+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("anthropic: provider %s: build request: %w", p.id, p.redactErr(err))
+	}
+	for k, v := range p.header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
+	p.auth(req.Header)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+		if rerr != nil && len(b) == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, p.statusError(resp.StatusCode, resp.Header, b)
+	}
+	return resp, nil
+}
+
+// readBody reads a 2xx body of at most maxResponseBytes and closes it.
+func (p *Provider) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	n := resp.ContentLength
+	if n < 0 || n > maxResponseBytes {
+		n = 4096
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+1))
+	read, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
+	}
+	if read > maxResponseBytes {
+		return nil, &providers.Error{Provider: p.id, Status: resp.StatusCode, Kind: providers.KindBadResponse,
+			Message: "response body exceeds " + strconv.Itoa(maxResponseBytes) + " bytes"}
+	}
+	return buf.Bytes(), nil
+}
+
+// badResponse reports an undecodable 2xx answer.
+func (p *Provider) badResponse(status int, what string, err error) error {
+	return &providers.Error{Provider: p.id, Status: status, Kind: providers.KindBadResponse,
+		Message: p.redact("decode " + what + ": " + err.Error()), Err: err}
+}
+
+// invalid reports a canonical request this adapter cannot express. It is
+// returned before anything is sent upstream.
+func (p *Provider) invalid(format string, args ...any) error {
+	return &providers.Error{Provider: p.id, Kind: providers.KindInvalidRequest, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,54 @@
+// Package openai is the adapter for OpenAI's Chat Completions, Embeddings
+// and Models APIs, and the base for adapters of OpenAI-compatible upstreams.
+//
+// # Configuration
+//
+// [New] takes a [providers.Config]. BaseURL defaults to [DefaultBaseURL];
+// requests go to BaseURL + "/chat/completions", "/embeddings" and "/models".
+// APIKey is sent as "Authorization: Bearer <key>"; with an empty key no
+// credential header is sent (self-hosted servers). The key never appears in
+// errors: upstream messages that echo it are redacted.
+//
+// Settings:
+//
+//   - organization: sent as the OpenAI-Organization header.
+//   - project: sent as the OpenAI-Project header.
+//   - stream_usage: "false" for upstreams that reject stream_options. Streams
+//     are then requested without {"include_usage":true} and
+//     Capabilities().StreamUsage is false, so the gateway estimates usage.
+//   - max_tokens_field: "max_completion_tokens" (default, what OpenAI expects)
+//     or "max_tokens" for compatible servers that only know the older field.
+//
+// Unknown settings are ignored so that adapters built on this one can keep
+// their own settings in the same map.
+//
+// # Reuse
+//
+// Adapters of OpenAI-compatible APIs call New with [WithEndpoint] to build
+// other URLs (Azure OpenAI: deployments and api-version) and [WithAuth] to
+// send another credential header (Azure: api-key). To report other
+// capabilities they embed *Provider and override Capabilities.
+//
+// # Translation
+//
+// A message with a single text part is sent with string content, other
+// content as an array of text and image_url parts; inline image bytes become
+// data: URLs. An assistant message that only calls tools has null content.
+// Reasoning parts are not sent (Chat Completions has no field for them);
+// reasoning received as reasoning_content or reasoning (vLLM, DeepSeek,
+// OpenRouter) becomes a [providers.PartReasoning] or ChoiceDelta.Reasoning.
+// When ChatRequest.ExtraDialect is "openai", Extra fields are appended to
+// the body unless the adapter set the same field; model, messages, stream
+// and stream_options are never taken from Extra.
+//
+// # Errors
+//
+// Non-2xx answers become [*providers.Error] with the upstream's status,
+// type, code, param and message, a Kind from the status refined by the
+// code (context_length_exceeded → KindContextLength), the retry-after hint
+// and the rate-limit headers. A 429 insufficient_quota stays
+// KindRateLimited, and so retryable, because another target may still
+// serve the request; its Code tells callers not to retry the same target.
+// Error objects inside a stream become *providers.Error too, and a stream
+// that ends without "data: [DONE]" fails with KindConnection.
+package openai

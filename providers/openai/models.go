@@ -1,0 +1,29 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+)
+
+// ListModels returns the ids of the models the credential can use, in the
+// upstream's order.
+func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
+	resp, err := p.send(ctx, http.MethodGet, OpModels, "", nil, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.readBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	var w modelList
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, p.badResponse(resp.StatusCode, "model list", err)
+	}
+	ids := make([]string, len(w.Data))
+	for i, m := range w.Data {
+		ids[i] = m.ID
+	}
+	return ids, nil
+}

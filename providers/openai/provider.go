@@ -1,0 +1,255 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/providers"
+)
+
+// DefaultBaseURL is the base URL used when the config names none.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// Dialect is the wire format name reported in Capabilities and matched
+// against ChatRequest.ExtraDialect.
+const Dialect = "openai"
+
+// Limits on bodies read into memory.
+const (
+	maxResponseBytes = 64 << 20
+	maxErrorBytes    = 64 << 10
+)
+
+// Operation names an API endpoint relative to the base URL.
+type Operation string
+
+// The operations the adapter calls.
+const (
+	OpChatCompletions Operation = "chat/completions"
+	OpEmbeddings      Operation = "embeddings"
+	OpModels          Operation = "models"
+)
+
+// EndpointFunc returns the absolute URL of op. Model is the request's model
+// (empty for OpModels); deployment-addressed APIs such as Azure OpenAI put it
+// in the path.
+type EndpointFunc func(op Operation, model string) (string, error)
+
+// AuthFunc sets the credential on an outgoing request's headers.
+type AuthFunc func(h http.Header)
+
+// Option customises a Provider.
+type Option func(*Provider)
+
+// WithEndpoint replaces the default URL scheme (BaseURL + "/" + op). It lets
+// adapters of OpenAI-compatible APIs reuse this one.
+func WithEndpoint(f EndpointFunc) Option {
+	return func(p *Provider) { p.endpoint = f }
+}
+
+// WithAuth replaces the default "Authorization: Bearer <APIKey>" header,
+// e.g. with Azure's "api-key" header. The function is called for every
+// request; Config.APIKey is still redacted from upstream error messages.
+func WithAuth(f AuthFunc) Option {
+	return func(p *Provider) { p.auth = f }
+}
+
+// Provider is the OpenAI Chat Completions adapter. It is safe for
+// concurrent use.
+type Provider struct {
+	id       string
+	apiKey   string
+	baseURL  string
+	client   *http.Client
+	endpoint EndpointFunc
+	auth     AuthFunc
+	// header holds static headers (organization, project).
+	header http.Header
+	// streamUsage asks streams for a final usage chunk.
+	streamUsage bool
+	// legacyMaxTokens sends MaxTokens as "max_tokens".
+	legacyMaxTokens bool
+	now             func() time.Time
+}
+
+var (
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.Embedder    = (*Provider)(nil)
+	_ providers.ModelLister = (*Provider)(nil)
+)
+
+// New returns an adapter for cfg. Settings are described in the package
+// documentation; unknown settings are ignored so that adapters reusing this
+// one can share the map.
+func New(cfg providers.Config, opts ...Option) (*Provider, error) {
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("openai: provider %s: base url: %w", cfg.ID, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("openai: provider %s: base url %q must be absolute http(s)", cfg.ID, u.Redacted())
+	}
+	p := &Provider{
+		id:          cfg.ID,
+		apiKey:      cfg.APIKey,
+		baseURL:     strings.TrimRight(base, "/"),
+		client:      cfg.HTTPClient,
+		header:      make(http.Header),
+		streamUsage: true,
+		now:         time.Now,
+	}
+	if err := p.applySettings(cfg.Settings); err != nil {
+		return nil, fmt.Errorf("openai: provider %s: %w", cfg.ID, err)
+	}
+	if p.client == nil {
+		p.client = newHTTPClient()
+	}
+	p.endpoint = p.defaultEndpoint
+	p.auth = p.bearer
+	for _, o := range opts {
+		o(p)
+	}
+	return p, nil
+}
+
+func (p *Provider) applySettings(s map[string]string) error {
+	if v := s["organization"]; v != "" {
+		p.header.Set("OpenAI-Organization", v)
+	}
+	if v := s["project"]; v != "" {
+		p.header.Set("OpenAI-Project", v)
+	}
+	if v, ok := s["stream_usage"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting stream_usage: %w", err)
+		}
+		p.streamUsage = b
+	}
+	switch v := s["max_tokens_field"]; v {
+	case "", "max_completion_tokens":
+	case "max_tokens":
+		p.legacyMaxTokens = true
+	default:
+		return fmt.Errorf("setting max_tokens_field: %q is neither max_completion_tokens nor max_tokens", v)
+	}
+	return nil
+}
+
+// newHTTPClient returns a client tuned for many concurrent long-lived
+// requests: bounded dial, TLS and header waits, no overall timeout (streams
+// last as long as ctx allows).
+func newHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Minute, // unary reasoning calls answer only when done
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// ID returns the provider instance id.
+func (p *Provider) ID() string { return p.id }
+
+// Capabilities reports tools, images, embeddings and, unless the
+// stream_usage setting is false, stream usage.
+func (p *Provider) Capabilities() providers.Capabilities {
+	return providers.Capabilities{
+		Dialect:     Dialect,
+		Tools:       true,
+		Images:      true,
+		Embeddings:  true,
+		StreamUsage: p.streamUsage,
+	}
+}
+
+func (p *Provider) defaultEndpoint(op Operation, _ string) (string, error) {
+	return p.baseURL + "/" + string(op), nil
+}
+
+func (p *Provider) bearer(h http.Header) {
+	if p.apiKey != "" {
+		h.Set("Authorization", "Bearer "+p.apiKey)
+	}
+}
+
+// send performs one request and returns a 2xx response. Any other status is
+// returned as *providers.Error with the body consumed and closed.
+func (p *Provider) send(ctx context.Context, method string, op Operation, model string, body []byte, accept string) (*http.Response, error) {
+	target, err := p.endpoint(op, model)
+	if err != nil {
+		return nil, fmt.Errorf("openai: provider %s: endpoint for %s: %w", p.id, op, err)
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return nil, fmt.Errorf("openai: provider %s: build request: %w", p.id, p.redactErr(err))
+	}
+	for k, v := range p.header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
+	p.auth(req.Header)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+		if rerr != nil && len(b) == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, p.statusError(resp.StatusCode, resp.Header, b)
+	}
+	return resp, nil
+}
+
+// readBody reads a 2xx body of at most maxResponseBytes and closes it.
+func (p *Provider) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	n := resp.ContentLength
+	if n < 0 || n > maxResponseBytes {
+		n = 4096
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+1))
+	read, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
+	}
+	if read > maxResponseBytes {
+		return nil, &providers.Error{Provider: p.id, Status: resp.StatusCode, Kind: providers.KindBadResponse,
+			Message: "response body exceeds " + strconv.Itoa(maxResponseBytes) + " bytes"}
+	}
+	return buf.Bytes(), nil
+}
+
+// badResponse reports an undecodable 2xx answer.
+func (p *Provider) badResponse(status int, what string, err error) error {
+	return &providers.Error{Provider: p.id, Status: status, Kind: providers.KindBadResponse,
+		Message: p.redact("decode " + what + ": " + err.Error()), Err: err}
+}

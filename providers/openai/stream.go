@@ -1,0 +1,225 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tollgate-dev/tollgate/providers"
+)
+
+// ChatStream sends a streaming chat completion. The returned stream yields
+// each chunk as soon as the upstream sends it; cancelling ctx aborts the
+// upstream request.
+func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (providers.Stream, error) {
+	body, err := p.encodeChat(req, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.send(ctx, http.MethodPost, OpChatCompletions, req.Model, body, "text/event-stream")
+	if err != nil {
+		return nil, err
+	}
+	s := &stream{p: p, body: resp.Body, header: resp.Header}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
+		// The upstream ignored "stream" and answered with one object.
+		if err := s.loadUnary(ctx, resp); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s.sse = newSSEReader(resp.Body)
+	return s, nil
+}
+
+// stream is a providers.Stream over a Chat Completions event stream.
+// Recv must not be called concurrently; Close may be called at any time.
+type stream struct {
+	p      *Provider
+	body   io.ReadCloser
+	header http.Header
+	sse    *sseReader
+	// pending holds chunks made from a non-streamed answer.
+	pending []*providers.Chunk
+	// err is returned by every Recv after the stream ended.
+	err       error
+	closed    atomic.Bool
+	done      atomic.Bool // "[DONE]" was read
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Recv returns the next chunk, io.EOF after "[DONE]", or the failure.
+func (s *stream) Recv() (*providers.Chunk, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.closed.Load() {
+		s.err = ErrStreamClosed
+		return nil, s.err
+	}
+	if s.sse == nil {
+		if len(s.pending) == 0 {
+			s.err = io.EOF
+			return nil, s.err
+		}
+		c := s.pending[0]
+		s.pending = s.pending[1:]
+		return c, nil
+	}
+	for {
+		event, data, err := s.sse.next()
+		if err != nil {
+			s.err = s.readError(err)
+			return nil, s.err
+		}
+		if isDone(data) {
+			s.done.Store(true)
+			s.err = io.EOF
+			return nil, s.err
+		}
+		c, err := s.decode(event, data)
+		if err != nil {
+			s.err = err
+			return nil, s.err
+		}
+		if c != nil {
+			return c, nil
+		}
+	}
+}
+
+// decode converts one event's data; nil, nil for chunks without content
+// (e.g. Azure's leading prompt_filter_results chunk).
+func (s *stream) decode(event string, data []byte) (*providers.Chunk, error) {
+	var w chunk
+	if err := json.Unmarshal(data, &w); err != nil {
+		if event == "error" {
+			return nil, s.p.streamError(&errorObject{Message: "upstream stream error: " + oneLine(data)})
+		}
+		return nil, s.p.badResponse(0, "stream chunk", err)
+	}
+	if w.Error != nil {
+		return nil, s.p.streamError(w.Error)
+	}
+	if len(w.Choices) == 0 && w.Usage == nil {
+		return nil, nil
+	}
+	return convertChunk(&w), nil
+}
+
+func convertChunk(w *chunk) *providers.Chunk {
+	c := &providers.Chunk{ID: w.ID, Model: w.Model}
+	if len(w.Choices) > 0 {
+		c.Choices = make([]providers.ChoiceDelta, len(w.Choices))
+		for i := range w.Choices {
+			convertDelta(&c.Choices[i], &w.Choices[i])
+		}
+	}
+	if w.Usage != nil {
+		u := convertUsage(w.Usage)
+		c.Usage = &u
+	}
+	return c
+}
+
+func convertDelta(out *providers.ChoiceDelta, in *chunkChoice) {
+	d := &in.Delta
+	out.Index = in.Index
+	out.Role = providers.Role(d.Role)
+	out.Text = d.Content
+	if out.Text == "" {
+		out.Text = d.Refusal
+	}
+	out.Reasoning = d.ReasoningContent
+	if out.Reasoning == "" {
+		out.Reasoning = d.Reasoning
+	}
+	out.FinishReason = finishReason(in.FinishReason)
+	switch {
+	case len(d.ToolCalls) > 0:
+		out.ToolCalls = make([]providers.ToolCallDelta, len(d.ToolCalls))
+		for i := range d.ToolCalls {
+			tc := &d.ToolCalls[i]
+			out.ToolCalls[i] = providers.ToolCallDelta{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments}
+		}
+	case d.FunctionCall != nil:
+		out.ToolCalls = []providers.ToolCallDelta{{Name: d.FunctionCall.Name, Arguments: d.FunctionCall.Arguments}}
+	}
+}
+
+// readError classifies a failure to read the event stream.
+func (s *stream) readError(err error) error {
+	switch {
+	case s.closed.Load():
+		return ErrStreamClosed
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	case err == io.EOF, errors.Is(err, errIncompleteEvent):
+		return &providers.Error{Provider: s.p.id, Kind: providers.KindConnection, Message: "stream ended early"}
+	}
+	kind := providers.KindConnection
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		kind = providers.KindTimeout
+	}
+	return &providers.Error{Provider: s.p.id, Kind: kind, Message: "stream read failed", Err: s.p.redactErr(err)}
+}
+
+// loadUnary turns a JSON answer to a stream request into chunks: one per
+// choice, then usage.
+func (s *stream) loadUnary(ctx context.Context, resp *http.Response) error {
+	b, err := s.p.readBody(ctx, resp)
+	if err != nil {
+		return err
+	}
+	r, err := s.p.decodeChat(resp.StatusCode, b)
+	if err != nil {
+		return err
+	}
+	for i := range r.Choices {
+		ch := &r.Choices[i]
+		d := providers.ChoiceDelta{Index: ch.Index, Role: providers.RoleAssistant, FinishReason: ch.FinishReason}
+		for _, part := range ch.Message.Content {
+			switch part.Type {
+			case providers.PartText:
+				d.Text += part.Text
+			case providers.PartReasoning:
+				d.Reasoning += part.Text
+			}
+		}
+		for j, tc := range ch.Message.ToolCalls {
+			d.ToolCalls = append(d.ToolCalls, providers.ToolCallDelta{Index: j, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+		}
+		s.pending = append(s.pending, &providers.Chunk{ID: r.ID, Model: r.Model, Choices: []providers.ChoiceDelta{d}})
+	}
+	if r.Usage != (providers.Usage{}) {
+		u := r.Usage
+		s.pending = append(s.pending, &providers.Chunk{ID: r.ID, Model: r.Model, Usage: &u})
+	}
+	return nil
+}
+
+// Header returns the upstream's response headers.
+func (s *stream) Header() http.Header { return s.header }
+
+// Close releases the connection. After a complete stream the rest of the
+// body is drained so the connection can be reused. It is idempotent.
+func (s *stream) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		if s.done.Load() {
+			_, _ = io.Copy(io.Discard, io.LimitReader(s.body, 4<<10))
+		}
+		s.closeErr = s.body.Close()
+	})
+	return s.closeErr
+}

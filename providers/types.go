@@ -1,0 +1,280 @@
+package providers
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Role is the author of a message.
+type Role string
+
+// The roles.
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleTool      Role = "tool"
+)
+
+// PartType is the kind of a content part.
+type PartType uint8
+
+// The part types.
+const (
+	PartText PartType = iota + 1
+	PartImage
+	PartReasoning
+)
+
+// Part is one piece of message content.
+type Part struct {
+	// Type says which of the fields below is set.
+	Type PartType
+	// Text is the text of a PartText, or visible reasoning of a PartReasoning.
+	Text string
+	// Image is the image of a PartImage.
+	Image *Image
+	// Signature is the provider's signature of a PartReasoning.
+	Signature string
+	// RedactedData is opaque hidden reasoning of a PartReasoning.
+	RedactedData string
+	// CacheBreakpoint asks providers with prompt caching (Anthropic
+	// cache_control) to cache the prompt up to and including this part.
+	CacheBreakpoint bool
+}
+
+// TextPart returns a text part.
+func TextPart(s string) Part { return Part{Type: PartText, Text: s} }
+
+// Image is an image by URL or inline bytes.
+type Image struct {
+	// URL is an https or data: URL; empty when Data is set.
+	URL string
+	// MIMEType is the media type of Data.
+	MIMEType string
+	// Data holds inline bytes.
+	Data []byte
+	// Detail is a resolution hint: "auto", "low" or "high".
+	Detail string
+}
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role       Role
+	Content    []Part
+	ToolCalls  []ToolCall
+	ToolCallID string
+	Name       string
+}
+
+// Text returns the concatenated text parts of the message.
+func (m *Message) Text() string {
+	if len(m.Content) == 1 && m.Content[0].Type == PartText {
+		return m.Content[0].Text
+	}
+	var n int
+	for _, p := range m.Content {
+		if p.Type == PartText {
+			n += len(p.Text)
+		}
+	}
+	b := make([]byte, 0, n)
+	for _, p := range m.Content {
+		if p.Type == PartText {
+			b = append(b, p.Text...)
+		}
+	}
+	return string(b)
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema of the arguments; nil means none.
+	Parameters json.RawMessage
+	Strict     bool
+}
+
+// ToolChoiceMode is the general tool-calling policy.
+type ToolChoiceMode string
+
+// The tool choice modes.
+const (
+	ToolChoiceAuto     ToolChoiceMode = "auto"
+	ToolChoiceNone     ToolChoiceMode = "none"
+	ToolChoiceRequired ToolChoiceMode = "required"
+	// ToolChoiceFunction forces a call of ToolChoice.Name.
+	ToolChoiceFunction ToolChoiceMode = "function"
+)
+
+// ToolChoice controls tool calling.
+type ToolChoice struct {
+	Mode ToolChoiceMode
+	// Name is the function for ToolChoiceFunction.
+	Name string
+}
+
+// ToolCall is a call of a tool made by the model.
+type ToolCall struct {
+	ID   string
+	Name string
+	// Arguments is JSON text as produced by the model.
+	Arguments string
+}
+
+// ResponseFormatType is the output format.
+type ResponseFormatType string
+
+// The response formats.
+const (
+	FormatText       ResponseFormatType = "text"
+	FormatJSONObject ResponseFormatType = "json_object"
+	FormatJSONSchema ResponseFormatType = "json_schema"
+)
+
+// ResponseFormat constrains the output.
+type ResponseFormat struct {
+	Type        ResponseFormatType
+	Name        string
+	Description string
+	Schema      json.RawMessage
+	Strict      bool
+}
+
+// ChatRequest is the canonical chat request.
+type ChatRequest struct {
+	// Model is the upstream model name.
+	Model             string
+	Messages          []Message
+	Tools             []Tool
+	ToolChoice        *ToolChoice
+	ParallelToolCalls *bool
+	Temperature       *float64
+	TopP              *float64
+	// MaxTokens is the output token limit; nil means the provider default.
+	MaxTokens        *int
+	Stop             []string
+	Seed             *int64
+	ResponseFormat   *ResponseFormat
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	// N is the number of choices; nil means one.
+	N *int
+	// TopK limits sampling to the K most likely tokens, where supported.
+	TopK *int
+	// Reasoning configures hidden reasoning ("thinking"), where supported.
+	Reasoning *ReasoningConfig
+	// User is the end-user id forwarded to the upstream, if any.
+	User string
+	// Extra holds top-level request fields of ExtraDialect that the
+	// canonical model does not know. Adapters of that dialect forward them
+	// verbatim; others ignore them.
+	Extra        map[string]json.RawMessage
+	ExtraDialect string
+}
+
+// ReasoningConfig asks for model reasoning. Adapters map it to their
+// dialect: OpenAI reasoning_effort, Anthropic thinking.budget_tokens,
+// Gemini thinkingConfig.
+type ReasoningConfig struct {
+	// Effort is "low", "medium" or "high"; empty when BudgetTokens is set.
+	Effort string
+	// BudgetTokens is the token budget for reasoning, 0 for the default.
+	BudgetTokens int
+}
+
+// FinishReason says why generation stopped.
+type FinishReason string
+
+// The finish reasons.
+const (
+	FinishStop          FinishReason = "stop"
+	FinishLength        FinishReason = "length"
+	FinishToolCalls     FinishReason = "tool_calls"
+	FinishContentFilter FinishReason = "content_filter"
+	FinishError         FinishReason = "error"
+)
+
+// Usage counts tokens.
+type Usage struct {
+	// InputTokens includes cached and cache-write tokens.
+	InputTokens       int64
+	OutputTokens      int64
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	ReasoningTokens   int64
+	// Estimated is true when the upstream reported nothing and the gateway counted.
+	Estimated bool
+}
+
+// Total returns input plus output tokens.
+func (u Usage) Total() int64 { return u.InputTokens + u.OutputTokens }
+
+// Choice is one generated answer.
+type Choice struct {
+	Index        int
+	Message      Message
+	FinishReason FinishReason
+}
+
+// ChatResponse is the canonical chat response.
+type ChatResponse struct {
+	// ID is the upstream's response id.
+	ID string
+	// Model is the upstream model that answered.
+	Model   string
+	Created time.Time
+	Choices []Choice
+	Usage   Usage
+}
+
+// Chunk is one event of a streamed response.
+type Chunk struct {
+	// ID is the upstream's response id.
+	ID string
+	// Model is the upstream model.
+	Model   string
+	Choices []ChoiceDelta
+	// Usage is set on the chunk that reports it (usually the last).
+	Usage *Usage
+}
+
+// ChoiceDelta is new content for one choice.
+type ChoiceDelta struct {
+	Index int
+	// Role is set on the first delta of a choice.
+	Role Role
+	Text string
+	// Reasoning is reasoning text to append.
+	Reasoning string
+	// ReasoningSignature completes a reasoning block.
+	ReasoningSignature string
+	ToolCalls          []ToolCallDelta
+	// FinishReason is set on the last delta of a choice.
+	FinishReason FinishReason
+}
+
+// ToolCallDelta is a fragment of a tool call: the first carries ID and Name,
+// the following ones append to Arguments.
+type ToolCallDelta struct {
+	Index     int
+	ID        string
+	Name      string
+	Arguments string
+}
+
+// EmbedRequest asks for embeddings.
+type EmbedRequest struct {
+	Model      string
+	Inputs     []string
+	Dimensions *int
+	User       string
+}
+
+// EmbedResponse holds one vector per input.
+type EmbedResponse struct {
+	Model   string
+	Vectors [][]float32
+	Usage   Usage
+}

@@ -1,0 +1,116 @@
+// Package app is the tollgate command: it parses the command line and runs
+// the chosen subcommand. main only calls Main, so tests can run the whole
+// program in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/tollgate-dev/tollgate/service/server"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+const usage = `tollgate is an AI gateway.
+
+Usage:
+  tollgate serve [flags]    run the gateway (tollgate serve -h lists the settings)
+  tollgate version          print the version
+`
+
+// Version is the build version, set with -ldflags "-X ...app.Version=v1.2.3".
+var Version = "dev"
+
+// Main runs the tollgate command with args (without the program name) and
+// returns the process exit code.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stderr, nil)
+	case "version":
+		fmt.Fprintln(stdout, "tollgate", Version)
+		return ExitOK
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "tollgate: unknown command %q\n\n%s", args[0], usage)
+	return ExitUsage
+}
+
+// Serve runs the server on ln (nil: listen on the configured address) until
+// ctx is done or SIGINT/SIGTERM arrives. Tests use it to run the real
+// gateway in-process.
+func Serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ln net.Listener) int {
+	return serve(ctx, args, getenv, stderr, ln)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ln net.Listener) int {
+	fs := flag.NewFlagSet("tollgate serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := server.DefaultConfig()
+	if err := cfg.RegisterFlags(fs, getenv); err != nil {
+		fmt.Fprintln(stderr, "tollgate:", err)
+		return ExitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tollgate serve: unexpected arguments %q\n", fs.Args())
+		return ExitUsage
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "tollgate serve: invalid configuration:\n "+strings.ReplaceAll(err.Error(), "\n", "\n "))
+		return ExitUsage
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		return ExitError
+	}
+	defer srv.Close()
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			log.Error("listen failed", "addr", cfg.Addr, "err", err)
+			return ExitError
+		}
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		log.Error("server failed", "err", err)
+		return ExitError
+	}
+	log.Info("stopped")
+	return ExitOK
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

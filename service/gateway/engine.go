@@ -1,0 +1,269 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/pricing"
+	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// Surface names the API a request came through.
+type Surface string
+
+// The surfaces.
+const (
+	SurfaceRPC       Surface = "rpc"
+	SurfaceOpenAI    Surface = "openai"
+	SurfaceAnthropic Surface = "anthropic"
+)
+
+// Recorder receives request records. It must not block (see package accounting).
+type Recorder interface {
+	Record(r store.Record)
+}
+
+// Call describes who is calling and how; the surface fills it in.
+type Call struct {
+	// RequestID is the gateway's id for the request.
+	RequestID string
+	// Surface is the API the request came through.
+	Surface Surface
+	// Credential is the presented secret (a virtual key).
+	Credential string
+	// EndUser, Tags and Metadata come from the request, for attribution only.
+	EndUser  string
+	Tags     []string
+	Metadata map[string]string
+	// Start is when the request arrived.
+	Start time.Time
+}
+
+// Engine runs requests through the pipeline. It is safe for concurrent use.
+type Engine struct {
+	reg *registry.Registry
+	rec Recorder
+	log *slog.Logger
+	now func() time.Time
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// New returns an Engine over the in-memory registry and a record writer.
+func New(reg *registry.Registry, rec Recorder, opts ...Option) *Engine {
+	e := &Engine{reg: reg, rec: rec, log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// Authenticate resolves the call's credential to a usable key.
+func (e *Engine) Authenticate(call *Call) (*registry.Key, error) {
+	if call.Credential == "" {
+		return nil, fmt.Errorf("%w: missing API key: send \"Authorization: Bearer tg-...\"", ErrUnauthenticated)
+	}
+	m, ok := e.reg.LookupSecret(call.Credential)
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown API key", ErrUnauthenticated)
+	}
+	k := m.Key
+	now := e.now()
+	switch {
+	case !k.RevokedAt.IsZero():
+		return nil, fmt.Errorf("%w: API key %s was revoked", ErrUnauthenticated, k.ID)
+	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
+		return nil, fmt.Errorf("%w: API key %s expired at %s", ErrUnauthenticated, k.ID, k.ExpiresAt.UTC().Format(time.RFC3339))
+	case m.Previous && !now.Before(k.PrevSecretExpiresAt):
+		return nil, fmt.Errorf("%w: API key %s was rotated and this secret's grace period is over", ErrUnauthenticated, k.ID)
+	}
+	return k, nil
+}
+
+// resolve finds the model and checks the key may use it.
+func (e *Engine) resolve(k *registry.Key, name string, embedding bool) (*registry.Model, error) {
+	if !k.Allows(name) {
+		return nil, fmt.Errorf("%w: API key %s may not use model %q", ErrPermissionDenied, k.ID, name)
+	}
+	m, ok := e.reg.Model(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrModelNotFound, name)
+	}
+	if m.Embedding != embedding {
+		kind := "a chat model"
+		if m.Embedding {
+			kind = "an embedding model"
+		}
+		return nil, invalid("model", fmt.Sprintf("%q is %s", name, kind))
+	}
+	if m.Provider == nil {
+		return nil, fmt.Errorf("%w: provider %q of model %q is not usable (see the gateway log)", ErrUnavailable, m.ProviderID, name)
+	}
+	return m, nil
+}
+
+// ChatResult is a completed chat request.
+type ChatResult struct {
+	Response *providers.ChatResponse
+	// Provider and Model say what served the request.
+	Provider string
+	Model    string
+	// CostNanos is the request's cost in nano-USD.
+	CostNanos int64
+}
+
+// Chat runs a unary chat request. req.Model is the name the caller asked for.
+func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatRequest) (*ChatResult, error) {
+	rec := e.newRecord(call, "chat", req.Model, false)
+	k, err := e.Authenticate(call)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	rec.setKey(k)
+	if err := ValidateChat(req); err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	m, err := e.resolve(k, req.Model, false)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	up := *req
+	up.Model = m.UpstreamModel
+	if up.User == "" {
+		up.User = call.EndUser
+	}
+	rec.Provider, rec.Model, rec.Attempts = m.ProviderID, m.UpstreamModel, 1
+	resp, err := m.Provider.Chat(ctx, &up)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	cost := pricing.Cost(m.Pricing, resp.Usage)
+	rec.setUsage(resp.Usage, cost)
+	if resp.Model != "" {
+		rec.Model = resp.Model
+	}
+	e.finish(&rec, nil)
+	return &ChatResult{Response: resp, Provider: m.ProviderID, Model: rec.Model, CostNanos: cost}, nil
+}
+
+// EmbedResult is a completed embedding request.
+type EmbedResult struct {
+	Response  *providers.EmbedResponse
+	Provider  string
+	Model     string
+	CostNanos int64
+}
+
+// Embed runs an embedding request. req.Model is the name the caller asked for.
+func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequest) (*EmbedResult, error) {
+	rec := e.newRecord(call, "embed", req.Model, false)
+	k, err := e.Authenticate(call)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	rec.setKey(k)
+	if err := ValidateEmbed(req); err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	m, err := e.resolve(k, req.Model, true)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	emb, ok := m.Provider.(providers.Embedder)
+	if !ok {
+		return nil, e.finish(&rec, invalid("model", fmt.Sprintf("provider %q does not serve embeddings", m.ProviderID)))
+	}
+	up := *req
+	up.Model = m.UpstreamModel
+	if up.User == "" {
+		up.User = call.EndUser
+	}
+	rec.Provider, rec.Model, rec.Attempts = m.ProviderID, m.UpstreamModel, 1
+	resp, err := emb.Embed(ctx, &up)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	if len(resp.Vectors) != len(req.Inputs) {
+		err := &providers.Error{Provider: m.ProviderID, Kind: providers.KindBadResponse,
+			Message: fmt.Sprintf("upstream returned %d vectors for %d inputs", len(resp.Vectors), len(req.Inputs))}
+		return nil, e.finish(&rec, err)
+	}
+	cost := pricing.Cost(m.Pricing, resp.Usage)
+	rec.setUsage(resp.Usage, cost)
+	e.finish(&rec, nil)
+	return &EmbedResult{Response: resp, Provider: m.ProviderID, Model: m.UpstreamModel, CostNanos: cost}, nil
+}
+
+// ListModels returns the models the call's key may use, sorted by name.
+func (e *Engine) ListModels(call *Call) ([]*registry.Model, error) {
+	k, err := e.Authenticate(call)
+	if err != nil {
+		return nil, err
+	}
+	all := e.reg.Models()
+	out := all[:0]
+	for _, m := range all {
+		if k.Allows(m.Name) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b *registry.Model) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// record is a store.Record under construction.
+type record struct {
+	store.Record
+	start time.Time
+}
+
+func (e *Engine) newRecord(call *Call, op, model string, stream bool) record {
+	start := call.Start
+	if start.IsZero() {
+		start = e.now()
+	}
+	return record{start: start, Record: store.Record{
+		RequestID: call.RequestID, Time: start, EndUser: call.EndUser, Tags: call.Tags,
+		Surface: string(call.Surface), Operation: op, Stream: stream, RequestedModel: model,
+	}}
+}
+
+func (r *record) setKey(k *registry.Key) {
+	r.KeyID, r.TeamID, r.ServiceID = k.ID, k.TeamID, k.ServiceID
+	if len(k.Tags) > 0 {
+		tags := make([]string, 0, len(r.Tags)+len(k.Tags))
+		tags = append(tags, r.Tags...)
+		for name, v := range k.Tags {
+			tags = append(tags, name+"="+v)
+		}
+		r.Tags = tags
+	}
+}
+
+func (r *record) setUsage(u providers.Usage, cost int64) {
+	r.InputTokens, r.OutputTokens = u.InputTokens, u.OutputTokens
+	r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens = u.CachedInputTokens, u.CacheWriteTokens, u.ReasoningTokens
+	r.UsageEstimated = u.Estimated
+	r.CostNanos = cost
+}
+
+// finish completes and hands off the record, and returns err unchanged.
+func (e *Engine) finish(r *record, err error) error {
+	r.Status, r.ErrorCode = StatusOf(err)
+	r.Latency = e.now().Sub(r.start)
+	e.rec.Record(r.Record)
+	return err
+}

@@ -1,0 +1,70 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// Sentinel errors. Messages wrapping them are safe to show to the caller.
+var (
+	// ErrUnauthenticated means the credential is missing, unknown, revoked or expired.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrPermissionDenied means the key may not use the model.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrModelNotFound means no model of that name is configured.
+	ErrModelNotFound = errors.New("model not found")
+	// ErrInvalidRequest means the request is malformed; see InvalidRequestError.
+	ErrInvalidRequest = errors.New("invalid request")
+	// ErrUnavailable means the model's provider cannot be used right now.
+	ErrUnavailable = errors.New("unavailable")
+)
+
+// InvalidRequestError is a malformed request, naming the offending parameter.
+type InvalidRequestError struct {
+	// Param is the offending parameter in the canonical model's terms,
+	// e.g. "messages[2].tool_call_id".
+	Param   string
+	Message string
+}
+
+// Error implements error.
+func (e *InvalidRequestError) Error() string {
+	if e.Param == "" {
+		return "invalid request: " + e.Message
+	}
+	return "invalid request: " + e.Param + ": " + e.Message
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidRequest) true.
+func (e *InvalidRequestError) Unwrap() error { return ErrInvalidRequest }
+
+func invalid(param, msg string) error { return &InvalidRequestError{Param: param, Message: msg} }
+
+// StatusOf classifies err for the request record.
+func StatusOf(err error) (store.Status, string) {
+	var pe *providers.Error
+	switch {
+	case err == nil:
+		return store.StatusOK, ""
+	case errors.Is(err, ErrUnauthenticated):
+		return store.StatusUnauthenticated, "unauthenticated"
+	case errors.Is(err, ErrPermissionDenied):
+		return store.StatusForbidden, "permission_denied"
+	case errors.Is(err, ErrModelNotFound):
+		return store.StatusInvalid, "model_not_found"
+	case errors.Is(err, ErrInvalidRequest):
+		return store.StatusInvalid, "invalid_request"
+	case errors.Is(err, ErrUnavailable):
+		return store.StatusUpstreamError, "unavailable"
+	case errors.Is(err, context.Canceled):
+		return store.StatusCanceled, "canceled"
+	case errors.As(err, &pe):
+		return store.StatusUpstreamError, "upstream_" + pe.Kind.String()
+	case errors.Is(err, context.DeadlineExceeded):
+		return store.StatusUpstreamError, "deadline_exceeded"
+	}
+	return store.StatusInternalError, "internal"
+}

@@ -1,0 +1,370 @@
+// Package registry holds the gateway's configuration in memory: providers
+// (with live adapter instances), models, teams and virtual keys. The request
+// path reads it without locks or database round trips; it is loaded from the
+// store at start and kept fresh by the store's change notifications, so a
+// revoked key or a new model reaches every replica within milliseconds.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/keys"
+	"github.com/tollgate-dev/tollgate/service/secrets"
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// Source is the part of the store the registry reads.
+type Source interface {
+	ListProviders(ctx context.Context) ([]store.Provider, error)
+	GetProvider(ctx context.Context, id string) (*store.Provider, error)
+	ListModels(ctx context.Context) ([]store.Model, error)
+	GetModel(ctx context.Context, name string) (*store.Model, error)
+	ListTeams(ctx context.Context) ([]store.Team, error)
+	GetTeam(ctx context.Context, id string) (*store.Team, error)
+	AllKeys(ctx context.Context) ([]store.Key, error)
+	GetKey(ctx context.Context, id string) (*store.Key, error)
+	Watch(ctx context.Context, fn func(store.Change)) error
+}
+
+// BuildFunc creates a provider adapter from its configuration.
+type BuildFunc func(cfg providers.Config) (providers.Provider, error)
+
+// Key is a virtual key as the request path sees it.
+type Key struct {
+	store.Key
+	allowed map[string]struct{}
+}
+
+// Allows reports whether the key may use the model or alias name.
+func (k *Key) Allows(model string) bool {
+	if len(k.allowed) == 0 {
+		return true
+	}
+	_, ok := k.allowed[model]
+	return ok
+}
+
+// Model is a configured model and the provider that serves it.
+type Model struct {
+	store.Model
+	// Provider is the adapter; nil when the provider could not be built.
+	Provider providers.Provider
+}
+
+type snapshot struct {
+	keysByHash map[[32]byte]*Key
+	keysByID   map[string]*Key
+	models     map[string]*Model
+	providers  map[string]*providerEntry
+	teams      map[string]*store.Team
+}
+
+type providerEntry struct {
+	cfg      store.Provider
+	provider providers.Provider // nil when it failed to build
+}
+
+// Registry is the in-memory configuration. It is safe for concurrent use:
+// readers see immutable snapshots; writers are serialised.
+type Registry struct {
+	src    Source
+	sealer *secrets.Sealer
+	build  BuildFunc
+	log    *slog.Logger
+
+	snap   atomic.Pointer[snapshot]
+	mu     sync.Mutex // serialises writers
+	loaded atomic.Bool
+}
+
+// New returns an empty registry; call Load or Run to fill it.
+func New(src Source, sealer *secrets.Sealer, build BuildFunc, log *slog.Logger) *Registry {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Registry{src: src, sealer: sealer, build: build, log: log}
+	r.snap.Store(&snapshot{
+		keysByHash: map[[32]byte]*Key{}, keysByID: map[string]*Key{},
+		models: map[string]*Model{}, providers: map[string]*providerEntry{}, teams: map[string]*store.Team{},
+	})
+	return r
+}
+
+// Loaded reports whether a full load has completed.
+func (r *Registry) Loaded() bool { return r.loaded.Load() }
+
+// Run keeps the registry in sync with the store until ctx is done. It loads
+// everything whenever the store says notifications may have been missed.
+func (r *Registry) Run(ctx context.Context) error {
+	err := r.src.Watch(ctx, func(c store.Change) {
+		if err := r.Apply(ctx, c); err != nil && ctx.Err() == nil {
+			r.log.Error("registry: applying change failed", "kind", c.Kind, "id", c.ID, "err", err)
+		}
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Apply brings the entity named by c up to date (all of them for a resync).
+// Admin handlers call it after a write so the change is visible on this
+// replica before they return.
+func (r *Registry) Apply(ctx context.Context, c store.Change) error {
+	switch c.Kind {
+	case store.ChangeResync:
+		return r.Load(ctx)
+	case store.ChangeKey:
+		k, err := r.src.GetKey(ctx, c.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("load key %s: %w", c.ID, err)
+		}
+		r.update(func(s *snapshot) { s.setKey(c.ID, k) })
+	case store.ChangeTeam:
+		t, err := r.src.GetTeam(ctx, c.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("load team %s: %w", c.ID, err)
+		}
+		r.update(func(s *snapshot) {
+			s.teams = maps.Clone(s.teams)
+			if t == nil {
+				delete(s.teams, c.ID)
+			} else {
+				s.teams[c.ID] = t
+			}
+		})
+	case store.ChangeModel:
+		m, err := r.src.GetModel(ctx, c.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("load model %s: %w", c.ID, err)
+		}
+		r.update(func(s *snapshot) {
+			s.models = maps.Clone(s.models)
+			if m == nil {
+				delete(s.models, c.ID)
+			} else {
+				s.models[c.ID] = s.resolve(*m)
+			}
+		})
+	case store.ChangeProvider:
+		p, err := r.src.GetProvider(ctx, c.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("load provider %s: %w", c.ID, err)
+		}
+		var entry *providerEntry
+		if p != nil {
+			entry = r.buildProvider(*p)
+		}
+		r.update(func(s *snapshot) {
+			s.providers = maps.Clone(s.providers)
+			if entry == nil {
+				delete(s.providers, c.ID)
+			} else {
+				s.providers[c.ID] = entry
+			}
+			// Re-point the models served by this provider at the new adapter.
+			s.models = maps.Clone(s.models)
+			for name, m := range s.models {
+				if m.ProviderID == c.ID {
+					s.models[name] = s.resolve(m.Model)
+				}
+			}
+		})
+	default:
+		return fmt.Errorf("unknown change kind %q", c.Kind)
+	}
+	return nil
+}
+
+// Load replaces the whole registry with the store's current state.
+func (r *Registry) Load(ctx context.Context) error {
+	ps, err := r.src.ListProviders(ctx)
+	if err != nil {
+		return fmt.Errorf("load providers: %w", err)
+	}
+	ms, err := r.src.ListModels(ctx)
+	if err != nil {
+		return fmt.Errorf("load models: %w", err)
+	}
+	ts, err := r.src.ListTeams(ctx)
+	if err != nil {
+		return fmt.Errorf("load teams: %w", err)
+	}
+	ks, err := r.src.AllKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load keys: %w", err)
+	}
+	s := &snapshot{
+		keysByHash: make(map[[32]byte]*Key, 2*len(ks)),
+		keysByID:   make(map[string]*Key, len(ks)),
+		models:     make(map[string]*Model, len(ms)),
+		providers:  make(map[string]*providerEntry, len(ps)),
+		teams:      make(map[string]*store.Team, len(ts)),
+	}
+	for _, p := range ps {
+		s.providers[p.ID] = r.buildProvider(p)
+	}
+	for _, m := range ms {
+		s.models[m.Name] = s.resolve(m)
+	}
+	for i := range ts {
+		s.teams[ts[i].ID] = &ts[i]
+	}
+	for i := range ks {
+		s.addKey(newKey(&ks[i]))
+	}
+	r.mu.Lock()
+	r.snap.Store(s)
+	r.mu.Unlock()
+	r.loaded.Store(true)
+	r.log.Info("registry loaded", "providers", len(ps), "models", len(ms), "teams", len(ts), "keys", len(ks))
+	return nil
+}
+
+func (r *Registry) update(fn func(s *snapshot)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := *r.snap.Load()
+	fn(&next)
+	r.snap.Store(&next)
+}
+
+func (r *Registry) buildProvider(p store.Provider) *providerEntry {
+	entry := &providerEntry{cfg: p}
+	var credential string
+	if len(p.SealedCredential) > 0 {
+		pt, err := r.sealer.Open(p.SealedCredential, p.ID)
+		if err != nil {
+			r.log.Error("registry: cannot decrypt provider credential; provider disabled", "provider", p.ID, "err", err)
+			return entry
+		}
+		credential = string(pt)
+	}
+	prov, err := r.build(providers.Config{ID: p.ID, Type: p.Type, BaseURL: p.BaseURL, APIKey: credential, Settings: p.Settings})
+	if err != nil {
+		r.log.Error("registry: cannot build provider; provider disabled", "provider", p.ID, "err", err)
+		return entry
+	}
+	entry.provider = prov
+	return entry
+}
+
+func (s *snapshot) resolve(m store.Model) *Model {
+	out := &Model{Model: m}
+	if m.UpstreamModel == "" {
+		out.UpstreamModel = m.Name
+	}
+	if p := s.providers[m.ProviderID]; p != nil {
+		out.Provider = p.provider
+	}
+	return out
+}
+
+func newKey(k *store.Key) *Key {
+	out := &Key{Key: *k}
+	if len(k.AllowedModels) > 0 {
+		out.allowed = make(map[string]struct{}, len(k.AllowedModels))
+		for _, m := range k.AllowedModels {
+			out.allowed[m] = struct{}{}
+		}
+	}
+	return out
+}
+
+func (s *snapshot) addKey(k *Key) {
+	s.keysByID[k.ID] = k
+	if h, ok := hash32(k.SecretHash); ok {
+		s.keysByHash[h] = k
+	}
+	if h, ok := hash32(k.PrevSecretHash); ok {
+		s.keysByHash[h] = k
+	}
+}
+
+func (s *snapshot) setKey(id string, k *store.Key) {
+	s.keysByID = maps.Clone(s.keysByID)
+	s.keysByHash = maps.Clone(s.keysByHash)
+	if old := s.keysByID[id]; old != nil {
+		delete(s.keysByID, id)
+		for _, h := range [][]byte{old.SecretHash, old.PrevSecretHash} {
+			if hh, ok := hash32(h); ok && s.keysByHash[hh] == old {
+				delete(s.keysByHash, hh)
+			}
+		}
+	}
+	if k != nil {
+		s.addKey(newKey(k))
+	}
+}
+
+func hash32(b []byte) ([32]byte, bool) {
+	var h [32]byte
+	if len(b) != len(h) {
+		return h, false
+	}
+	copy(h[:], b)
+	return h, true
+}
+
+// KeyMatch is the result of looking up a secret.
+type KeyMatch struct {
+	Key *Key
+	// Previous is true when the secret is the key's pre-rotation secret.
+	Previous bool
+}
+
+// LookupSecret finds the key whose current or previous secret is secret.
+// It hashes the secret and compares hashes in constant time.
+func (r *Registry) LookupSecret(secret string) (KeyMatch, bool) {
+	h := keys.Hash(secret)
+	k := r.snap.Load().keysByHash[h]
+	if k == nil {
+		return KeyMatch{}, false
+	}
+	if keys.Equal(k.SecretHash, h[:]) {
+		return KeyMatch{Key: k}, true
+	}
+	if keys.Equal(k.PrevSecretHash, h[:]) {
+		return KeyMatch{Key: k, Previous: true}, true
+	}
+	return KeyMatch{}, false
+}
+
+// Model returns the configured model by name.
+func (r *Registry) Model(name string) (*Model, bool) {
+	m, ok := r.snap.Load().models[name]
+	return m, ok
+}
+
+// Models returns all configured models, in no particular order.
+func (r *Registry) Models() []*Model {
+	s := r.snap.Load()
+	out := make([]*Model, 0, len(s.models))
+	for _, m := range s.models {
+		out = append(out, m)
+	}
+	return out
+}
+
+// Provider returns the adapter of a provider id; ok is false when the
+// provider is unknown or could not be built.
+func (r *Registry) Provider(id string) (providers.Provider, bool) {
+	p := r.snap.Load().providers[id]
+	if p == nil || p.provider == nil {
+		return nil, false
+	}
+	return p.provider, true
+}
+
+// Team returns a team by id.
+func (r *Registry) Team(id string) (*store.Team, bool) {
+	t, ok := r.snap.Load().teams[id]
+	return t, ok
+}

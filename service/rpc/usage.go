@@ -1,0 +1,185 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/keys"
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// Usage serves tollgate.v1.UsageService. Admins see every team; a virtual
+// key sees only its own team.
+type Usage struct {
+	records store.Records
+	engine  *gateway.Engine
+	admin   keys.AdminToken
+	log     *slog.Logger
+}
+
+var _ tollgatev1connect.UsageServiceHandler = (*Usage)(nil)
+
+// NewUsage returns the usage handler.
+func NewUsage(records store.Records, engine *gateway.Engine, admin keys.AdminToken, log *slog.Logger) *Usage {
+	return &Usage{records: records, engine: engine, admin: admin, log: log}
+}
+
+// scope returns the team the caller is confined to ("" for admins) and
+// checks that the requested team is within it.
+func (u *Usage) scope(ctx context.Context, h http.Header, requested string) (string, error) {
+	tok := bearer(h)
+	if u.admin.Matches(tok) {
+		return requested, nil
+	}
+	k, err := u.engine.Authenticate(&gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: tok})
+	if err != nil {
+		return "", err
+	}
+	if requested != "" && requested != k.TeamID {
+		return "", fmt.Errorf("%w: this key may only read the usage of team %q", gateway.ErrPermissionDenied, k.TeamID)
+	}
+	return k.TeamID, nil
+}
+
+func timeRange(start, end *timestamppb.Timestamp) (time.Time, time.Time, error) {
+	e := time.Now()
+	if end != nil {
+		if err := end.CheckValid(); err != nil {
+			return time.Time{}, time.Time{}, badParam("end_time", err.Error())
+		}
+		e = end.AsTime()
+	}
+	s := e.Add(-24 * time.Hour)
+	if start != nil {
+		if err := start.CheckValid(); err != nil {
+			return time.Time{}, time.Time{}, badParam("start_time", err.Error())
+		}
+		s = start.AsTime()
+	}
+	if !s.Before(e) {
+		return time.Time{}, time.Time{}, badParam("start_time", "must be before end_time")
+	}
+	return s, e, nil
+}
+
+var statusToProto = map[store.Status]tollgatev1.RequestStatus{
+	store.StatusOK:              tollgatev1.RequestStatus_REQUEST_STATUS_OK,
+	store.StatusUpstreamError:   tollgatev1.RequestStatus_REQUEST_STATUS_UPSTREAM_ERROR,
+	store.StatusUnauthenticated: tollgatev1.RequestStatus_REQUEST_STATUS_UNAUTHENTICATED,
+	store.StatusForbidden:       tollgatev1.RequestStatus_REQUEST_STATUS_FORBIDDEN,
+	store.StatusInvalid:         tollgatev1.RequestStatus_REQUEST_STATUS_INVALID,
+	store.StatusLimited:         tollgatev1.RequestStatus_REQUEST_STATUS_LIMITED,
+	store.StatusCanceled:        tollgatev1.RequestStatus_REQUEST_STATUS_CANCELED,
+	store.StatusInternalError:   tollgatev1.RequestStatus_REQUEST_STATUS_INTERNAL_ERROR,
+}
+
+func recordToProto(r *store.Record) *tollgatev1.RequestRecord {
+	return &tollgatev1.RequestRecord{
+		RequestId: r.RequestID, Time: timestamppb.New(r.Time), KeyId: r.KeyID, TeamId: r.TeamID, ServiceId: r.ServiceID,
+		EndUser: r.EndUser, Tags: r.Tags, Surface: r.Surface, Operation: r.Operation, Stream: r.Stream,
+		RequestedModel: r.RequestedModel, Provider: r.Provider, Model: r.Model, Status: statusToProto[r.Status],
+		ErrorCode: r.ErrorCode,
+		Usage: &tollgatev1.Usage{
+			InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CachedInputTokens: r.CachedInputTokens,
+			CacheWriteTokens: r.CacheWriteTokens, ReasoningTokens: r.ReasoningTokens,
+			TotalTokens: r.InputTokens + r.OutputTokens, Estimated: r.UsageEstimated,
+		},
+		Cost: moneyToProto(r.CostNanos), Latency: durationToProto(r.Latency), TimeToFirstToken: durationToProto(r.TTFT),
+		Attempts: int32(r.Attempts),
+	}
+}
+
+// ListRequestRecords implements UsageService.ListRequestRecords.
+func (u *Usage) ListRequestRecords(ctx context.Context, req *connect.Request[tollgatev1.ListRequestRecordsRequest]) (*connect.Response[tollgatev1.ListRequestRecordsResponse], error) {
+	m := req.Msg
+	team, err := u.scope(ctx, req.Header(), m.GetTeamId())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	start, end, err := timeRange(m.GetStartTime(), m.GetEndTime())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	limit, err := pageSize(m.GetPageSize())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	rs, next, err := u.records.ListRecords(ctx, store.RecordFilter{
+		Start: start, End: end, TeamID: team, KeyID: m.GetKeyId(), Model: m.GetModel(), EndUser: m.GetEndUser(),
+		Limit: limit, After: m.GetPageToken(),
+	})
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	out := &tollgatev1.ListRequestRecordsResponse{Records: make([]*tollgatev1.RequestRecord, len(rs)), NextPageToken: next}
+	for i := range rs {
+		out.Records[i] = recordToProto(&rs[i])
+	}
+	return connect.NewResponse(out), nil
+}
+
+var dimensions = map[tollgatev1.UsageDimension]store.Dimension{
+	tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM:     store.DimTeam,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE:  store.DimService,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_KEY:      store.DimKey,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL:    store.DimModel,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER: store.DimProvider,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER: store.DimEndUser,
+}
+
+func groupToProto(g *store.UsageGroup) *tollgatev1.UsageGroup {
+	return &tollgatev1.UsageGroup{
+		Keys: g.Keys, Requests: g.Requests, Errors: g.Errors,
+		Usage: &tollgatev1.Usage{InputTokens: g.InputTokens, OutputTokens: g.OutputTokens, CachedInputTokens: g.CachedInputTokens,
+			TotalTokens: g.InputTokens + g.OutputTokens},
+		Cost: moneyToProto(g.CostNanos),
+	}
+}
+
+// GetUsageSummary implements UsageService.GetUsageSummary.
+func (u *Usage) GetUsageSummary(ctx context.Context, req *connect.Request[tollgatev1.GetUsageSummaryRequest]) (*connect.Response[tollgatev1.GetUsageSummaryResponse], error) {
+	m := req.Msg
+	team, err := u.scope(ctx, req.Header(), m.GetTeamId())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	start, end, err := timeRange(m.GetStartTime(), m.GetEndTime())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	q := store.SummaryQuery{Start: start, End: end, TeamID: team}
+	for i, d := range m.GetGroupBy() {
+		dim, ok := dimensions[d]
+		if !ok {
+			return nil, toConnectError(ctx, u.log, badParam(fmt.Sprintf("group_by[%d]", i), "unknown dimension"))
+		}
+		q.GroupBy = append(q.GroupBy, dim)
+	}
+	groups, err := u.records.SummarizeUsage(ctx, q)
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	out := &tollgatev1.GetUsageSummaryResponse{Groups: make([]*tollgatev1.UsageGroup, len(groups))}
+	var total store.UsageGroup
+	for i := range groups {
+		g := &groups[i]
+		out.Groups[i] = groupToProto(g)
+		total.Requests += g.Requests
+		total.Errors += g.Errors
+		total.InputTokens += g.InputTokens
+		total.OutputTokens += g.OutputTokens
+		total.CachedInputTokens += g.CachedInputTokens
+		total.CostNanos += g.CostNanos
+	}
+	out.Total = groupToProto(&total)
+	return connect.NewResponse(out), nil
+}

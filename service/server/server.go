@@ -1,0 +1,212 @@
+// Package server wires Tollgate together: configuration → logger → store →
+// registry → engine → handlers, all on one listener that speaks Connect,
+// gRPC and gRPC-Web over HTTP/1.1 and HTTP/2 (h2c or TLS).
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/providers/factory"
+	"github.com/tollgate-dev/tollgate/service/accounting"
+	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/keys"
+	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/rpc"
+	"github.com/tollgate-dev/tollgate/service/secrets"
+	"github.com/tollgate-dev/tollgate/service/store"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore"
+)
+
+// Server is a configured gateway, ready to serve.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    store.Store
+	registry *registry.Registry
+	writer   *accounting.Writer
+	engine   *gateway.Engine
+	handler  http.Handler
+}
+
+// New opens the store (applying migrations), loads the registry and builds
+// the handlers. Close releases what New opened.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	mk, err := secrets.ParseMasterKey(cfg.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("TOLLGATE_MASTER_KEY: %w", err)
+	}
+	sealer, err := secrets.NewSealer(mk)
+	if err != nil {
+		return nil, err
+	}
+	st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st}
+	s.registry = registry.New(st, sealer, factory.New, log)
+	if err := s.registry.Load(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	wopts := []accounting.Option{accounting.WithLogger(log)}
+	if cfg.SpillDir != "" {
+		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
+	}
+	s.writer = accounting.New(st, wopts...)
+	s.engine = gateway.New(s.registry, s.writer, gateway.WithLogger(log))
+	s.handler = s.routes(sealer)
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving every API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Engine returns the request pipeline (for benchmarks and tests).
+func (s *Server) Engine() *gateway.Engine { return s.engine }
+
+func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
+	admin := keys.NewAdminToken(s.cfg.AdminToken)
+	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes))}
+	mux := http.NewServeMux()
+	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
+	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, s.registry, s.log),
+		append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin)))...))
+	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log), opts...))
+
+	services := []string{tollgatev1connect.InferenceServiceName, tollgatev1connect.AdminServiceName, tollgatev1connect.UsageServiceName}
+	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}))
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return withRequestContext(mux, s.log, s.cfg)
+}
+
+// ready reports whether the gateway can serve: the store is reachable and
+// migrated, and the registry has loaded.
+func (s *Server) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if !s.registry.Loaded() {
+		return errors.New("configuration not loaded")
+	}
+	return nil
+}
+
+type healthChecker struct{ s *Server }
+
+// Check implements grpchealth.Checker: SERVING when ready.
+func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	switch req.Service {
+	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.AdminServiceName, tollgatev1connect.UsageServiceName:
+	default:
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+	}
+	if err := h.s.ready(ctx); err != nil {
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}
+
+// Serve runs the background loops and serves on ln until ctx is done, then
+// drains in-flight requests (streams included) for up to ShutdownTimeout and
+// flushes pending usage records.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.registry.Run(bg); err != nil {
+			s.log.Error("registry sync stopped", "err", err)
+		}
+	})
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		if err := s.writer.Run(writerCtx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("usage writer stopped", "err", err)
+		}
+	}()
+
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           s.handler,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			errc <- srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	s.log.Info("tollgate serving", "addr", ln.Addr().String(), "config", s.cfg.String())
+
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = err
+	case <-ctx.Done():
+		s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			s.log.Warn("drain timed out; closing remaining connections", "err", err)
+			_ = srv.Close()
+		}
+		cancel()
+		<-errc
+	}
+	stopBG()
+	wg.Wait()
+	stopWriter()
+	<-writerDone
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// Close releases the store.
+func (s *Server) Close() { s.store.Close() }

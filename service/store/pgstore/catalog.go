@@ -1,0 +1,228 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// providerRow is a row of providers.
+type providerRow struct {
+	ID               string            `db:"id"`
+	Type             string            `db:"type"`
+	BaseURL          string            `db:"base_url"`
+	Settings         map[string]string `db:"settings"`
+	SealedCredential []byte            `db:"sealed_credential"`
+	CreatedAt        time.Time         `db:"created_at"`
+	UpdatedAt        time.Time         `db:"updated_at"`
+}
+
+func (r providerRow) provider() store.Provider {
+	return store.Provider{
+		ID:               r.ID,
+		Type:             r.Type,
+		BaseURL:          r.BaseURL,
+		Settings:         r.Settings,
+		SealedCredential: r.SealedCredential,
+		CreatedAt:        r.CreatedAt.UTC(),
+		UpdatedAt:        r.UpdatedAt.UTC(),
+	}
+}
+
+const providerColumns = "id, type, base_url, settings, sealed_credential, created_at, updated_at"
+
+// CreateProvider stores p and sets its timestamps; ErrConflict if the id exists.
+func (s *Store) CreateProvider(ctx context.Context, p *store.Provider) error {
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO providers (id, type, base_url, settings, sealed_credential)
+		VALUES ($1, $2, $3, $4, $5)
+		RETURNING created_at, updated_at`,
+		p.ID, p.Type, p.BaseURL, nonNilMap(p.Settings), p.SealedCredential,
+	).Scan(&p.CreatedAt, &p.UpdatedAt)
+	if err != nil {
+		return mapErr(fmt.Sprintf("create provider %q", p.ID), err, nil)
+	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return nil
+}
+
+// GetProvider returns the provider or ErrNotFound.
+func (s *Store) GetProvider(ctx context.Context, id string) (*store.Provider, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+providerColumns+" FROM providers WHERE id = $1", id)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[providerRow])
+	if err != nil {
+		return nil, mapErr(fmt.Sprintf("provider %q", id), err, nil)
+	}
+	p := r.provider()
+	return &p, nil
+}
+
+// ListProviders returns all providers ordered by id.
+func (s *Store) ListProviders(ctx context.Context) ([]store.Provider, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+providerColumns+" FROM providers ORDER BY id")
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[providerRow])
+	if err != nil {
+		return nil, fmt.Errorf("list providers: %w", err)
+	}
+	ps := make([]store.Provider, len(rs))
+	for i, r := range rs {
+		ps[i] = r.provider()
+	}
+	return ps, nil
+}
+
+// UpdateProvider replaces p's base URL, settings and credential, and sets
+// p's Type and timestamps to the stored ones (Type is immutable);
+// ErrNotFound if missing.
+func (s *Store) UpdateProvider(ctx context.Context, p *store.Provider) error {
+	err := s.pool.QueryRow(ctx, `
+		UPDATE providers
+		SET base_url = $2, settings = $3, sealed_credential = $4, updated_at = now()
+		WHERE id = $1
+		RETURNING type, created_at, updated_at`,
+		p.ID, p.BaseURL, nonNilMap(p.Settings), p.SealedCredential,
+	).Scan(&p.Type, &p.CreatedAt, &p.UpdatedAt)
+	if err != nil {
+		return mapErr(fmt.Sprintf("update provider %q", p.ID), err, nil)
+	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return nil
+}
+
+// DeleteProvider deletes it; ErrNotFound if missing, ErrInUse if a model uses it.
+func (s *Store) DeleteProvider(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM providers WHERE id = $1", id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	if err != nil {
+		return mapErr(fmt.Sprintf("delete provider %q", id), err, store.ErrInUse)
+	}
+	return nil
+}
+
+// modelRow is a row of models.
+type modelRow struct {
+	Name                  string    `db:"name"`
+	ProviderID            string    `db:"provider_id"`
+	UpstreamModel         string    `db:"upstream_model"`
+	ContextWindow         int       `db:"context_window"`
+	MaxOutputTokens       int       `db:"max_output_tokens"`
+	Embedding             bool      `db:"embedding"`
+	InputPerMillion       int64     `db:"price_input_per_mtok_nanos"`
+	OutputPerMillion      int64     `db:"price_output_per_mtok_nanos"`
+	CachedInputPerMillion int64     `db:"price_cached_input_per_mtok_nanos"`
+	PerRequest            int64     `db:"price_per_request_nanos"`
+	CreatedAt             time.Time `db:"created_at"`
+	UpdatedAt             time.Time `db:"updated_at"`
+}
+
+func (r modelRow) model() store.Model {
+	return store.Model{
+		Name:            r.Name,
+		ProviderID:      r.ProviderID,
+		UpstreamModel:   r.UpstreamModel,
+		ContextWindow:   r.ContextWindow,
+		MaxOutputTokens: r.MaxOutputTokens,
+		Embedding:       r.Embedding,
+		Pricing: store.Pricing{
+			InputPerMillion:       r.InputPerMillion,
+			OutputPerMillion:      r.OutputPerMillion,
+			CachedInputPerMillion: r.CachedInputPerMillion,
+			PerRequest:            r.PerRequest,
+		},
+		CreatedAt: r.CreatedAt.UTC(),
+		UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+const modelColumns = `name, provider_id, upstream_model, context_window, max_output_tokens, embedding,
+	price_input_per_mtok_nanos, price_output_per_mtok_nanos, price_cached_input_per_mtok_nanos,
+	price_per_request_nanos, created_at, updated_at`
+
+// modelArgs returns m's columns after name, in modelColumns order.
+func modelArgs(m *store.Model) []any {
+	return []any{
+		m.Name, m.ProviderID, m.UpstreamModel, m.ContextWindow, m.MaxOutputTokens, m.Embedding,
+		m.Pricing.InputPerMillion, m.Pricing.OutputPerMillion, m.Pricing.CachedInputPerMillion,
+		m.Pricing.PerRequest,
+	}
+}
+
+// CreateModel stores m and sets its timestamps; ErrConflict if the name
+// exists, ErrNotFound if its provider does not.
+func (s *Store) CreateModel(ctx context.Context, m *store.Model) error {
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO models (name, provider_id, upstream_model, context_window, max_output_tokens, embedding,
+			price_input_per_mtok_nanos, price_output_per_mtok_nanos, price_cached_input_per_mtok_nanos,
+			price_per_request_nanos)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		RETURNING created_at, updated_at`,
+		modelArgs(m)...,
+	).Scan(&m.CreatedAt, &m.UpdatedAt)
+	if err != nil {
+		return mapErr(fmt.Sprintf("create model %q (provider %q)", m.Name, m.ProviderID), err, store.ErrNotFound)
+	}
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	return nil
+}
+
+// GetModel returns the model or ErrNotFound.
+func (s *Store) GetModel(ctx context.Context, name string) (*store.Model, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+modelColumns+" FROM models WHERE name = $1", name)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[modelRow])
+	if err != nil {
+		return nil, mapErr(fmt.Sprintf("model %q", name), err, nil)
+	}
+	m := r.model()
+	return &m, nil
+}
+
+// ListModels returns all models ordered by name.
+func (s *Store) ListModels(ctx context.Context) ([]store.Model, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+modelColumns+" FROM models ORDER BY name")
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[modelRow])
+	if err != nil {
+		return nil, fmt.Errorf("list models: %w", err)
+	}
+	ms := make([]store.Model, len(rs))
+	for i, r := range rs {
+		ms[i] = r.model()
+	}
+	return ms, nil
+}
+
+// UpdateModel replaces every field but the name and creation time, and sets
+// m's timestamps; ErrNotFound if the model or its new provider is missing.
+func (s *Store) UpdateModel(ctx context.Context, m *store.Model) error {
+	err := s.pool.QueryRow(ctx, `
+		UPDATE models
+		SET provider_id = $2, upstream_model = $3, context_window = $4, max_output_tokens = $5,
+			embedding = $6, price_input_per_mtok_nanos = $7, price_output_per_mtok_nanos = $8,
+			price_cached_input_per_mtok_nanos = $9, price_per_request_nanos = $10, updated_at = now()
+		WHERE name = $1
+		RETURNING created_at, updated_at`,
+		modelArgs(m)...,
+	).Scan(&m.CreatedAt, &m.UpdatedAt)
+	if err != nil {
+		return mapErr(fmt.Sprintf("update model %q (provider %q)", m.Name, m.ProviderID), err, store.ErrNotFound)
+	}
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	return nil
+}
+
+// DeleteModel deletes it; ErrNotFound if missing.
+func (s *Store) DeleteModel(ctx context.Context, name string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM models WHERE name = $1", name)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	if err != nil {
+		return mapErr(fmt.Sprintf("delete model %q", name), err, nil)
+	}
+	return nil
+}

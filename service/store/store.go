@@ -1,0 +1,297 @@
+// Package store defines Tollgate's persistent state as Go interfaces and
+// domain types. The Postgres implementation lives in package pgstore; the
+// conformance suite every implementation must pass lives in storetest.
+//
+// Nothing here is read on the request path: the gateway loads what it needs
+// into memory at start and refreshes it from change notifications (Watch).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every implementation, wrapped with %w.
+var (
+	// ErrNotFound means the named entity does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means an entity with that id or name already exists.
+	ErrConflict = errors.New("already exists")
+	// ErrInUse means the entity is still referenced (e.g. a provider with models).
+	ErrInUse = errors.New("still in use")
+)
+
+// Store is the whole persistent state.
+type Store interface {
+	Providers
+	Models
+	Teams
+	Keys
+	Records
+	// Ping reports whether the store is reachable and migrated.
+	Ping(ctx context.Context) error
+	// Watch calls fn for every change committed by any replica until ctx is
+	// done. It calls fn with a Change of Kind ChangeResync whenever
+	// notifications may have been missed (at start and after a reconnect):
+	// the caller must then reload everything. Watch returns ctx.Err().
+	Watch(ctx context.Context, fn func(Change)) error
+	// Close releases the store's connections.
+	Close()
+}
+
+// ChangeKind names what changed.
+type ChangeKind string
+
+// The change kinds.
+const (
+	ChangeResync   ChangeKind = "resync"
+	ChangeProvider ChangeKind = "provider"
+	ChangeModel    ChangeKind = "model"
+	ChangeTeam     ChangeKind = "team"
+	ChangeKey      ChangeKind = "key"
+)
+
+// Change is a notification that an entity was created, updated or deleted.
+type Change struct {
+	Kind ChangeKind
+	// ID is the entity's id (the name for models).
+	ID string
+}
+
+// Provider is an upstream endpoint. The credential is stored sealed
+// (encrypted); the store never sees it in plain text.
+type Provider struct {
+	ID       string
+	Type     string
+	BaseURL  string
+	Settings map[string]string
+	// SealedCredential is the encrypted credential, nil when none.
+	SealedCredential []byte
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Providers stores providers.
+type Providers interface {
+	// CreateProvider stores p; ErrConflict if the id exists. Timestamps are set by the store.
+	CreateProvider(ctx context.Context, p *Provider) error
+	// GetProvider returns the provider or ErrNotFound.
+	GetProvider(ctx context.Context, id string) (*Provider, error)
+	// ListProviders returns all providers ordered by id.
+	ListProviders(ctx context.Context) ([]Provider, error)
+	// UpdateProvider replaces the mutable fields (Type is immutable); ErrNotFound if missing.
+	UpdateProvider(ctx context.Context, p *Provider) error
+	// DeleteProvider deletes it; ErrNotFound if missing, ErrInUse if a model uses it.
+	DeleteProvider(ctx context.Context, id string) error
+}
+
+// Pricing is a model's price. Amounts are nano-USD (10^-9 dollars).
+type Pricing struct {
+	InputPerMillion       int64
+	OutputPerMillion      int64
+	CachedInputPerMillion int64
+	PerRequest            int64
+}
+
+// Model makes an upstream model available under a name.
+type Model struct {
+	Name            string
+	ProviderID      string
+	UpstreamModel   string
+	ContextWindow   int
+	MaxOutputTokens int
+	Embedding       bool
+	Pricing         Pricing
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Models stores models.
+type Models interface {
+	// CreateModel stores m; ErrConflict if the name exists, ErrNotFound if its provider does not.
+	CreateModel(ctx context.Context, m *Model) error
+	// GetModel returns the model or ErrNotFound.
+	GetModel(ctx context.Context, name string) (*Model, error)
+	// ListModels returns all models ordered by name.
+	ListModels(ctx context.Context) ([]Model, error)
+	// UpdateModel replaces the mutable fields; ErrNotFound if missing.
+	UpdateModel(ctx context.Context, m *Model) error
+	// DeleteModel deletes it; ErrNotFound if missing.
+	DeleteModel(ctx context.Context, name string) error
+}
+
+// Team owns keys and spend.
+type Team struct {
+	ID          string
+	DisplayName string
+	Labels      map[string]string
+	CreatedAt   time.Time
+}
+
+// Teams stores teams.
+type Teams interface {
+	// CreateTeam stores t; ErrConflict if the id exists.
+	CreateTeam(ctx context.Context, t *Team) error
+	// GetTeam returns the team or ErrNotFound.
+	GetTeam(ctx context.Context, id string) (*Team, error)
+	// ListTeams returns all teams ordered by id.
+	ListTeams(ctx context.Context) ([]Team, error)
+	// DeleteTeam deletes it; ErrNotFound if missing, ErrInUse if it has unrevoked keys.
+	DeleteTeam(ctx context.Context, id string) error
+}
+
+// Key is a virtual key. Only the SHA-256 hash of its secret is stored.
+type Key struct {
+	ID            string
+	Name          string
+	TeamID        string
+	ServiceID     string
+	AllowedModels []string
+	Tags          map[string]string
+	// ExpiresAt is zero for a key that never expires.
+	ExpiresAt time.Time
+	// SecretHash is SHA-256 of the secret.
+	SecretHash []byte
+	// SecretPrefix is the first characters of the secret, for display.
+	SecretPrefix string
+	// PrevSecretHash is the hash of the secret replaced by the last
+	// rotation, valid until PrevSecretExpiresAt.
+	PrevSecretHash      []byte
+	PrevSecretExpiresAt time.Time
+	CreatedAt           time.Time
+	// RevokedAt is zero for an unrevoked key.
+	RevokedAt time.Time
+	// RotatedAt is zero for a never-rotated key.
+	RotatedAt time.Time
+}
+
+// KeyFilter selects keys to list.
+type KeyFilter struct {
+	TeamID         string
+	IncludeRevoked bool
+	// Limit is the page size (> 0).
+	Limit int
+	// After is the cursor returned by the previous page, "" for the first.
+	After string
+}
+
+// Keys stores virtual keys.
+type Keys interface {
+	// CreateKey stores k; ErrConflict if the id or hash exists, ErrNotFound if the team does not.
+	CreateKey(ctx context.Context, k *Key) error
+	// GetKey returns the key or ErrNotFound.
+	GetKey(ctx context.Context, id string) (*Key, error)
+	// ListKeys returns a page of keys, newest first, and the cursor of the next page ("" at the end).
+	ListKeys(ctx context.Context, f KeyFilter) ([]Key, string, error)
+	// AllKeys returns every key, revoked ones included, for loading into memory.
+	AllKeys(ctx context.Context) ([]Key, error)
+	// RevokeKey sets RevokedAt (idempotent: keeps the first time) and returns the key; ErrNotFound if missing.
+	RevokeKey(ctx context.Context, id string, at time.Time) (*Key, error)
+	// RotateKey replaces the secret hash, keeping the old one valid until
+	// graceUntil, and returns the key; ErrNotFound if missing or revoked.
+	RotateKey(ctx context.Context, id string, newHash []byte, newPrefix string, at, graceUntil time.Time) (*Key, error)
+}
+
+// Status is the outcome of a request. The values match the API's RequestStatus.
+type Status int16
+
+// The statuses.
+const (
+	StatusUnspecified Status = iota
+	StatusOK
+	StatusUpstreamError
+	StatusUnauthenticated
+	StatusForbidden
+	StatusInvalid
+	StatusLimited
+	StatusCanceled
+	StatusInternalError
+)
+
+// Record is the usage and audit record of one request.
+type Record struct {
+	RequestID         string
+	Time              time.Time
+	KeyID             string
+	TeamID            string
+	ServiceID         string
+	EndUser           string
+	Tags              []string
+	Surface           string
+	Operation         string
+	Stream            bool
+	RequestedModel    string
+	Provider          string
+	Model             string
+	Status            Status
+	ErrorCode         string
+	InputTokens       int64
+	OutputTokens      int64
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	ReasoningTokens   int64
+	UsageEstimated    bool
+	// CostNanos is the cost in nano-USD.
+	CostNanos int64
+	Latency   time.Duration
+	// TTFT is the time to the first streamed token, 0 if not streamed.
+	TTFT     time.Duration
+	Attempts int
+}
+
+// RecordFilter selects records to list.
+type RecordFilter struct {
+	Start, End time.Time
+	TeamID     string
+	KeyID      string
+	Model      string
+	EndUser    string
+	// Limit is the page size (> 0).
+	Limit int
+	// After is the cursor returned by the previous page, "" for the first.
+	After string
+}
+
+// Dimension is a record field usage can be grouped by.
+type Dimension string
+
+// The dimensions.
+const (
+	DimTeam     Dimension = "team"
+	DimService  Dimension = "service"
+	DimKey      Dimension = "key"
+	DimModel    Dimension = "model"
+	DimProvider Dimension = "provider"
+	DimEndUser  Dimension = "end_user"
+)
+
+// SummaryQuery asks for usage totals.
+type SummaryQuery struct {
+	Start, End time.Time
+	TeamID     string
+	GroupBy    []Dimension
+}
+
+// UsageGroup is the total of one group.
+type UsageGroup struct {
+	// Keys holds the group's value per GroupBy dimension, in order.
+	Keys              []string
+	Requests          int64
+	Errors            int64
+	InputTokens       int64
+	OutputTokens      int64
+	CachedInputTokens int64
+	CostNanos         int64
+}
+
+// Records stores request records.
+type Records interface {
+	// InsertRecords stores records in one batch (COPY). Records whose
+	// RequestID is already stored are skipped, so a batch may be retried.
+	InsertRecords(ctx context.Context, rs []Record) error
+	// ListRecords returns a page of records, newest first, and the cursor of the next page.
+	ListRecords(ctx context.Context, f RecordFilter) ([]Record, string, error)
+	// SummarizeUsage returns one group per distinct GroupBy value, most expensive first.
+	SummarizeUsage(ctx context.Context, q SummaryQuery) ([]UsageGroup, error)
+}
