@@ -92,11 +92,11 @@ func TestQueriesUseIndexes(t *testing.T) {
 		f     store.RecordFilter
 		index string
 	}{
-		{"team", store.RecordFilter{TeamID: "t", After: after}, "team_id_time_idx"},
-		{"key", store.RecordFilter{KeyID: "k", Start: start, End: end}, "key_id_time_idx"},
-		{"model", store.RecordFilter{Model: "m", After: after}, "requested_model_time_idx"},
-		{"end user", store.RecordFilter{EndUser: "u", After: after}, "end_user_time_idx"},
-		{"time only", store.RecordFilter{Start: start, After: after}, "pkey"},
+		{"team", store.RecordFilter{TeamID: "t", After: after}, "_team_id_time_request_id_idx"},
+		{"key", store.RecordFilter{KeyID: "k", Start: start, End: end}, "_key_id_time_request_id_idx"},
+		{"model", store.RecordFilter{Model: "m", After: after}, "_requested_model_time_request_id_idx"},
+		{"end user", store.RecordFilter{EndUser: "u", After: after}, "_end_user_time_request_id_idx"},
+		{"time only", store.RecordFilter{Start: start, After: after}, "_pkey"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -105,8 +105,13 @@ func TestQueriesUseIndexes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if plan := explain(ctx, t, s, sql, args); !strings.Contains(plan, c.index) {
+			plan := explain(ctx, t, s, sql, args)
+			if !strings.Contains(plan, c.index) {
 				t.Errorf("plan does not use %s:\n%s", c.index, plan)
+			}
+			// The page comes in index order: no sort of all matching rows.
+			if strings.Contains(plan, "->  Sort") || strings.HasPrefix(plan, "Sort") {
+				t.Errorf("plan sorts:\n%s", plan)
 			}
 		})
 	}
@@ -136,7 +141,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if plan := explain(ctx, t, s, sql, args); !strings.Contains(plan, "team_id_time_idx") {
+		if plan := explain(ctx, t, s, sql, args); !strings.Contains(plan, "_team_id_time_request_id_idx") {
 			t.Errorf("plan does not use the team index:\n%s", plan)
 		}
 	})
@@ -165,6 +170,7 @@ func explain(ctx context.Context, t *testing.T, s *Store, sql string, args []any
 	if err != nil {
 		t.Fatalf("explain %s: %v", sql, err)
 	}
+	t.Logf("%s\n%s", sql, strings.Join(plan, "\n"))
 	return strings.Join(plan, "\n")
 }
 

@@ -1,0 +1,392 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tollgate-dev/tollgate/providers"
+)
+
+// maxBlocks bounds the content block index a stream may use.
+const maxBlocks = 1 << 14
+
+// ChatStream sends a streaming Messages request. The returned stream
+// yields each chunk as soon as the upstream sends it; cancelling ctx aborts
+// the upstream request.
+func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (providers.Stream, error) {
+	body, err := p.encodeChat(req, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.send(ctx, http.MethodPost, pathMessages, body, "text/event-stream")
+	if err != nil {
+		return nil, err
+	}
+	s := &stream{p: p, body: resp.Body, header: resp.Header}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
+		// A proxy ignored "stream" and answered with one Message.
+		if err := s.loadUnary(ctx, resp); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s.sse = newSSEReader(resp.Body)
+	return s, nil
+}
+
+// Kinds of content blocks, as far as the stream cares.
+const (
+	blockOther uint8 = iota
+	blockText
+	blockToolUse
+	blockThinking
+)
+
+// blockState tracks one content block of the stream.
+type blockState struct {
+	kind uint8
+	// tool is the tool-call index of a tool_use block.
+	tool int
+	// args reports that argument fragments were sent.
+	args bool
+}
+
+// stream is a providers.Stream over a Messages event stream. Recv must not
+// be called concurrently; Close may be called at any time.
+type stream struct {
+	p      *Provider
+	body   io.ReadCloser
+	header http.Header
+	sse    *sseReader
+	// pending holds chunks made from a non-streamed answer.
+	pending []*providers.Chunk
+
+	id, model  string
+	startUsage usage
+	endUsage   *usage
+	stopReason string
+	blocks     []blockState
+	tools      int
+	ev         streamEvent
+	finished   bool // message_stop was read and the final chunk returned
+
+	// err is returned by every Recv after the stream ended.
+	err       error
+	closed    atomic.Bool
+	done      atomic.Bool // message_stop was read
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// chunkBox allocates a chunk and its single choice together.
+type chunkBox struct {
+	c providers.Chunk
+	d [1]providers.ChoiceDelta
+}
+
+// newChunk returns a chunk with one choice (index 0) to fill.
+func (s *stream) newChunk() (*providers.Chunk, *providers.ChoiceDelta) {
+	b := &chunkBox{}
+	b.c.ID, b.c.Model = s.id, s.model
+	b.c.Choices = b.d[:]
+	return &b.c, &b.d[0]
+}
+
+// Recv returns the next chunk, io.EOF after message_stop, or the failure.
+func (s *stream) Recv() (*providers.Chunk, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.closed.Load() {
+		s.err = ErrStreamClosed
+		return nil, s.err
+	}
+	if s.sse == nil {
+		if len(s.pending) == 0 {
+			s.err = io.EOF
+			return nil, s.err
+		}
+		c := s.pending[0]
+		s.pending = s.pending[1:]
+		return c, nil
+	}
+	if s.finished {
+		s.err = io.EOF
+		return nil, s.err
+	}
+	for {
+		event, data, err := s.sse.next()
+		if err != nil {
+			s.err = s.readError(err)
+			return nil, s.err
+		}
+		c, err := s.handle(event, data)
+		if err != nil {
+			s.err = err
+			return nil, s.err
+		}
+		if c != nil {
+			return c, nil
+		}
+	}
+}
+
+// handle decodes one event and returns the chunk it makes, if any.
+func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
+	s.ev = streamEvent{}
+	if err := json.Unmarshal(data, &s.ev); err != nil {
+		if string(event) == "error" {
+			return nil, s.p.streamError(&errorObject{Type: "api_error", Message: plainMessage(0, data)})
+		}
+		return nil, s.p.badResponse(0, "stream event", err)
+	}
+	ev := &s.ev
+	typ := ev.Type
+	if typ == "" {
+		typ = string(event)
+	}
+	switch typ {
+	case "message_start":
+		if ev.Message == nil {
+			return nil, s.p.badResponse(0, "message_start", errors.New("no message"))
+		}
+		s.id, s.model, s.startUsage = ev.Message.ID, ev.Message.Model, ev.Message.Usage
+		c, d := s.newChunk()
+		d.Role = providers.RoleAssistant
+		return c, nil
+	case "content_block_start":
+		return s.blockStart(ev)
+	case "content_block_delta":
+		return s.blockDelta(ev)
+	case "content_block_stop":
+		return s.blockStop(ev.Index), nil
+	case "message_delta":
+		if ev.Delta != nil && ev.Delta.StopReason != "" {
+			s.stopReason = ev.Delta.StopReason
+		}
+		if ev.Usage != nil {
+			u := *ev.Usage
+			s.endUsage = &u
+		}
+		return nil, nil
+	case "message_stop":
+		s.done.Store(true)
+		s.finished = true
+		return s.finalChunk(), nil
+	case "error":
+		if ev.Error == nil {
+			return nil, s.p.streamError(&errorObject{Type: "api_error", Message: "error event without error object"})
+		}
+		return nil, s.p.streamError(ev.Error)
+	}
+	return nil, nil // ping and event types added later
+}
+
+// block returns the state of content block i, growing the table.
+func (s *stream) block(i int) (*blockState, error) {
+	if i < 0 || i >= maxBlocks {
+		return nil, s.p.badResponse(0, "stream event", errors.New("content block index out of range"))
+	}
+	for len(s.blocks) <= i {
+		s.blocks = append(s.blocks, blockState{})
+	}
+	return &s.blocks[i], nil
+}
+
+func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
+	st, err := s.block(ev.Index)
+	if err != nil {
+		return nil, err
+	}
+	cb := ev.ContentBlock
+	if cb == nil {
+		return nil, s.p.badResponse(0, "content_block_start", errors.New("no content block"))
+	}
+	*st = blockState{}
+	switch cb.Type {
+	case "text":
+		st.kind = blockText
+		if cb.Text == "" {
+			return nil, nil
+		}
+		c, d := s.newChunk()
+		d.Text = cb.Text
+		return c, nil
+	case "thinking":
+		st.kind = blockThinking
+		if cb.Thinking == "" && cb.Signature == "" {
+			return nil, nil
+		}
+		c, d := s.newChunk()
+		d.Reasoning, d.ReasoningSignature = cb.Thinking, cb.Signature
+		return c, nil
+	case "tool_use":
+		st.kind, st.tool = blockToolUse, s.tools
+		s.tools++
+		c, d := s.newChunk()
+		d.ToolCalls = []providers.ToolCallDelta{{Index: st.tool, ID: cb.ID, Name: cb.Name}}
+		if args, err := compactJSON(cb.Input); err == nil && args != "{}" {
+			d.ToolCalls[0].Arguments = args
+			st.args = true
+		}
+		return c, nil
+	}
+	return nil, nil // redacted_thinking, server tools: nothing canonical to stream
+}
+
+func (s *stream) blockDelta(ev *streamEvent) (*providers.Chunk, error) {
+	st, err := s.block(ev.Index)
+	if err != nil {
+		return nil, err
+	}
+	dl := ev.Delta
+	if dl == nil {
+		return nil, s.p.badResponse(0, "content_block_delta", errors.New("no delta"))
+	}
+	switch {
+	case dl.Type == "text_delta" && st.kind == blockText:
+		if dl.Text == "" {
+			return nil, nil
+		}
+		c, d := s.newChunk()
+		d.Text = dl.Text
+		return c, nil
+	case dl.Type == "input_json_delta" && st.kind == blockToolUse:
+		if dl.PartialJSON == "" {
+			return nil, nil
+		}
+		st.args = true
+		c, d := s.newChunk()
+		d.ToolCalls = []providers.ToolCallDelta{{Index: st.tool, Arguments: dl.PartialJSON}}
+		return c, nil
+	case dl.Type == "thinking_delta" && st.kind == blockThinking:
+		if dl.Thinking == "" {
+			return nil, nil
+		}
+		c, d := s.newChunk()
+		d.Reasoning = dl.Thinking
+		return c, nil
+	case dl.Type == "signature_delta" && st.kind == blockThinking:
+		c, d := s.newChunk()
+		d.ReasoningSignature = dl.Signature
+		return c, nil
+	}
+	return nil, nil // citations and deltas of blocks the canonical model lacks
+}
+
+// blockStop completes a tool call that received no argument fragments
+// with "{}", so that every streamed call has JSON arguments.
+func (s *stream) blockStop(i int) *providers.Chunk {
+	if i < 0 || i >= len(s.blocks) {
+		return nil
+	}
+	st := &s.blocks[i]
+	if st.kind != blockToolUse || st.args {
+		return nil
+	}
+	st.args = true
+	c, d := s.newChunk()
+	d.ToolCalls = []providers.ToolCallDelta{{Index: st.tool, Arguments: "{}"}}
+	return c
+}
+
+// finalChunk carries the finish reason and the usage: input counts from
+// message_start, output (and any updated input) counts from message_delta.
+func (s *stream) finalChunk() *providers.Chunk {
+	c, d := s.newChunk()
+	d.FinishReason = finishReason(s.stopReason)
+	if d.FinishReason == "" {
+		d.FinishReason = providers.FinishStop
+	}
+	var u providers.Usage
+	if s.endUsage != nil {
+		u = convertUsage(s.endUsage, &s.startUsage)
+	} else {
+		u = convertUsage(&s.startUsage, nil)
+	}
+	c.Usage = &u
+	return c
+}
+
+// readError classifies a failure to read the event stream.
+func (s *stream) readError(err error) error {
+	switch {
+	case s.closed.Load():
+		return ErrStreamClosed
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	case err == io.EOF, errors.Is(err, errIncompleteEvent), errors.Is(err, io.ErrUnexpectedEOF):
+		return &providers.Error{Provider: s.p.id, Kind: providers.KindConnection, Message: "stream ended before message_stop", Err: err}
+	}
+	kind := providers.KindConnection
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		kind = providers.KindTimeout
+	}
+	return &providers.Error{Provider: s.p.id, Kind: kind, Message: "stream read failed", Err: s.p.redactErr(err)}
+}
+
+// loadUnary turns a Message answer to a stream request into chunks: the
+// role with the content, then the finish reason and usage.
+func (s *stream) loadUnary(ctx context.Context, resp *http.Response) error {
+	b, err := s.p.readBody(ctx, resp)
+	if err != nil {
+		return err
+	}
+	r, err := s.p.decodeMessage(resp.StatusCode, b)
+	if err != nil {
+		return err
+	}
+	s.id, s.model = r.ID, r.Model
+	ch := &r.Choices[0]
+	c, d := s.newChunk()
+	d.Role = providers.RoleAssistant
+	for _, part := range ch.Message.Content {
+		switch part.Type {
+		case providers.PartText:
+			d.Text += part.Text
+		case providers.PartReasoning:
+			d.Reasoning += part.Text
+			if part.Signature != "" {
+				d.ReasoningSignature = part.Signature
+			}
+		}
+	}
+	for j, tc := range ch.Message.ToolCalls {
+		d.ToolCalls = append(d.ToolCalls, providers.ToolCallDelta{Index: j, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+	}
+	last, ld := s.newChunk()
+	ld.FinishReason = ch.FinishReason
+	if ld.FinishReason == "" {
+		ld.FinishReason = providers.FinishStop
+	}
+	u := r.Usage
+	last.Usage = &u
+	s.pending = []*providers.Chunk{c, last}
+	return nil
+}
+
+// Header returns the upstream's response headers.
+func (s *stream) Header() http.Header { return s.header }
+
+// Close releases the connection. After a complete stream the rest of the
+// body is drained so the connection can be reused. It is idempotent.
+func (s *stream) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		if s.done.Load() {
+			_, _ = io.Copy(io.Discard, io.LimitReader(s.body, 4<<10))
+		}
+		s.closeErr = s.body.Close()
+	})
+	return s.closeErr
+}

@@ -1,0 +1,126 @@
+package openaiapi
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+var errNotObject = errors.New("the request body must be a JSON object")
+
+// scanExtra returns the top-level members of the JSON object body whose
+// keys known rejects, as raw slices of body, or nil when there are none.
+// body must be valid JSON (json.Unmarshal checked it). The scan only
+// tracks strings and nesting, so it costs far less than a second decode
+// into map[string]json.RawMessage, and allocates nothing for bodies
+// without unknown fields (the common case).
+func scanExtra(body []byte, known func(string) bool) (map[string]json.RawMessage, error) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, bad("", "%v", errNotObject)
+	}
+	i++
+	var extra map[string]json.RawMessage
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return nil, bad("", "truncated JSON object")
+		}
+		switch body[i] {
+		case '}':
+			return extra, nil
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return nil, bad("", "malformed JSON object")
+		}
+		ks := i
+		ke, escaped := skipString(body, i)
+		i = skipSpace(body, ke)
+		if i >= len(body) || body[i] != ':' {
+			return nil, bad("", "malformed JSON object")
+		}
+		vs := skipSpace(body, i+1)
+		ve := skipValue(body, vs)
+		i = ve
+		var key string
+		if escaped {
+			if err := json.Unmarshal(body[ks:ke], &key); err != nil {
+				return nil, bad("", "malformed object key: %v", err)
+			}
+		} else if known(string(body[ks+1 : ke-1])) { // no allocation
+			continue
+		} else {
+			key = string(body[ks+1 : ke-1])
+		}
+		if known(key) {
+			continue
+		}
+		if extra == nil {
+			extra = make(map[string]json.RawMessage, 4)
+		}
+		extra[key] = json.RawMessage(body[vs:ve])
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'
+// and whether it contains escapes.
+func skipString(b []byte, i int) (int, bool) {
+	escaped := false
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i + 1, escaped
+		}
+	}
+	return len(b), escaped
+}
+
+// skipValue returns the index after the JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		end, _ := skipString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i, _ = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
