@@ -6,7 +6,14 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated lint deps test test-go bench run clean
+.PHONY: all build tools generate check-generated lint deps client-deps test test-go bench run clean
+
+# Generated client code outside gen/ (see buf.gen.yaml).
+CLIENT_GEN := clients/python/gen clients/ts/src/gen
+TS_STAMP   := clients/ts/node_modules/.package-lock.json
+# Debian packages for Python codegen (protoc and its gRPC plugin) and the
+# Python client's runtime; protoc and python3-protobuf come from one release.
+APT_PKGS   := protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
 
 all: build
 
@@ -15,7 +22,7 @@ build:
 
 # Pinned tools, built from tools/go.mod into .bin (nothing is downloaded
 # outside the Go module proxy).
-tools: $(addprefix $(BIN)/,$(TOOLS))
+tools: $(addprefix $(BIN)/,$(TOOLS)) client-deps
 
 $(addprefix $(BIN)/,$(TOOLS)): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(BIN)/ \
@@ -35,11 +42,14 @@ generate: tools
 check-generated: tools
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	cp -r proto buf.yaml buf.gen.yaml "$$tmp"/; \
+	mkdir -p "$$tmp/clients/ts" && ln -s "$(CURDIR)/clients/ts/node_modules" "$$tmp/clients/ts/node_modules"; \
 	(cd "$$tmp" && buf generate) && \
-	if ! diff -r "$$tmp/gen" gen >/dev/null; then \
-		diff -r "$$tmp/gen" gen | head -50; \
-		echo "gen/ is stale: run 'make generate' and commit the result" >&2; exit 1; \
-	fi; echo "generated code is up to date"
+	for d in gen $(CLIENT_GEN); do \
+		if ! diff -r "$$tmp/$$d" "$$d" >/dev/null; then \
+			diff -r "$$tmp/$$d" "$$d" | head -50; \
+			echo "$$d/ is stale: run 'make generate' and commit the result" >&2; exit 1; \
+		fi; \
+	done; echo "generated code is up to date"
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); \
@@ -47,9 +57,24 @@ lint: tools
 	$(GO) vet ./...
 	buf lint
 
-# System packages the tests need: PostgreSQL's pgvector extension.
-deps:
+# System packages the tests need: PostgreSQL's pgvector extension, and the
+# clients' code generators and runtimes.
+deps: client-deps
 	@bash scripts/install-pgvector.sh
+
+# The clients' toolchains, installed only when missing: Debian's protoc, gRPC
+# Python plugin and Python runtime, and the TypeScript client's pinned npm
+# packages (reinstalled when its lock file changes).
+client-deps: $(TS_STAMP)
+	@if ! command -v protoc >/dev/null || ! command -v grpc_python_plugin >/dev/null || \
+		! /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null; then \
+		echo "installing $(APT_PKGS)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PKGS) >/dev/null; \
+	fi
+
+$(TS_STAMP): clients/ts/package.json clients/ts/package-lock.json
+	cd clients/ts && npm ci --no-audit --no-fund
+	@touch $@
 
 test: deps tools
 	$(GO) test -count=1 -timeout 15m ./...

@@ -54,8 +54,9 @@ func WithChunkDelay(d time.Duration) Option { return func(s *settings) { s.chunk
 // (default 4; fewer when the reply is shorter).
 func WithChunks(n int) Option { return func(s *settings) { s.chunks = max(n, 1) } }
 
-// WithStreamUsage(false) omits the usage chunk even when the request asks
-// for it, like upstreams that report no stream usage.
+// WithStreamUsage sets whether streams end with the usage chunk the request
+// asked for (default true); false mimics upstreams that report no stream
+// usage.
 func WithStreamUsage(on bool) Option { return func(s *settings) { s.streamUsage = on } }
 
 // WithReply answers every user message with text instead of the echo.
@@ -215,6 +216,7 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	fault, hasFault := o.nextFault(&req, s.faultFunc)
 	if !o.sleep(r.Context(), s.latency) {
+		o.abandon(w, r)
 		return
 	}
 	if hasFault {
@@ -224,6 +226,7 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case FaultHang:
 			o.sleep(r.Context(), time.Duration(1<<63-1))
+			o.abandon(w, r)
 			return
 		case FaultReset:
 			reset(w)
@@ -287,6 +290,15 @@ func (o *OpenAI) sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-o.done:
 		return false
+	}
+}
+
+// abandon ends a request interrupted by Close with a reset connection, so
+// that the client sees a failure rather than an empty answer. Requests the
+// client cancelled need nothing more.
+func (o *OpenAI) abandon(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Err() == nil {
+		reset(w)
 	}
 }
 

@@ -78,6 +78,7 @@ func (x *exchange) stream(req *chatRequest, a *answer, id string, n int) {
 	}
 	for i := range limit {
 		if i > 0 && !x.o.sleep(x.r.Context(), x.s.chunkDelay) {
+			x.o.abandon(x.w, x.r)
 			return
 		}
 		b, err := json.Marshal(&events[i])

@@ -36,10 +36,7 @@ func (p *Provider) decodeMessage(status int, body []byte) (*providers.ChatRespon
 	if w.Error != nil && w.Type == "error" {
 		return nil, p.streamError(w.Error)
 	}
-	msg, err := convertContent(w.Content)
-	if err != nil {
-		return nil, p.badResponse(status, "message content", err)
-	}
+	msg := convertContent(w.Content)
 	return &providers.ChatResponse{
 		ID:      w.ID,
 		Model:   w.Model,
@@ -53,7 +50,7 @@ func (p *Provider) decodeMessage(status int, body []byte) (*providers.ChatRespon
 // redacted_thinking become parts in order, tool_use blocks become tool
 // calls with compact JSON arguments. Blocks of server tools and other
 // types the canonical model lacks are skipped.
-func convertContent(blocks []responseBlock) (providers.Message, error) {
+func convertContent(blocks []responseBlock) providers.Message {
 	m := providers.Message{Role: providers.RoleAssistant}
 	var parts, calls int
 	for i := range blocks {
@@ -80,28 +77,25 @@ func convertContent(blocks []responseBlock) (providers.Message, error) {
 		case "redacted_thinking":
 			m.Content = append(m.Content, providers.Part{Type: providers.PartReasoning, RedactedData: b.Data})
 		case "tool_use":
-			args, err := compactJSON(b.Input)
-			if err != nil {
-				return m, err
-			}
-			m.ToolCalls = append(m.ToolCalls, providers.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+			m.ToolCalls = append(m.ToolCalls, providers.ToolCall{ID: b.ID, Name: b.Name, Arguments: compactJSON(b.Input)})
 		}
 	}
-	return m, nil
+	return m
 }
 
-// compactJSON returns raw without insignificant space; "{}" when absent.
-func compactJSON(raw json.RawMessage) (string, error) {
+// compactJSON returns raw (already validated by the decoder) without
+// insignificant space; "{}" when absent.
+func compactJSON(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return "{}", nil
+		return "{}"
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
-		return "", err
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
 	}
-	return buf.String(), nil
+	return buf.String()
 }
 
 // finishReason maps Anthropic's stop_reason. pause_turn (a server tool

@@ -74,8 +74,11 @@ type stream struct {
 	stopReason string
 	blocks     []blockState
 	tools      int
-	ev         streamEvent
-	finished   bool // message_stop was read and the final chunk returned
+	// ev, delta and cblock are reused by every event to save allocations.
+	ev       streamEvent
+	delta    streamDelta
+	cblock   responseBlock
+	finished bool // message_stop was read and the final chunk returned
 
 	// err is returned by every Recv after the stream ended.
 	err       error
@@ -140,7 +143,11 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 
 // handle decodes one event and returns the chunk it makes, if any.
 func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
-	s.ev = streamEvent{}
+	if index, typ, value, ok := fastDelta(data); ok {
+		return s.blockDelta(index, typ, value)
+	}
+	s.delta, s.cblock = streamDelta{}, responseBlock{}
+	s.ev = streamEvent{Delta: &s.delta, ContentBlock: &s.cblock}
 	if err := json.Unmarshal(data, &s.ev); err != nil {
 		if string(event) == "error" {
 			return nil, s.p.streamError(&errorObject{Type: "api_error", Message: plainMessage(0, data)})
@@ -164,7 +171,10 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 	case "content_block_start":
 		return s.blockStart(ev)
 	case "content_block_delta":
-		return s.blockDelta(ev)
+		if ev.Delta == nil || ev.Delta.Type == "" {
+			return nil, s.p.badResponse(0, "content_block_delta", errors.New("no delta"))
+		}
+		return s.blockDelta(ev.Index, ev.Delta.Type, deltaValue(ev.Delta))
 	case "content_block_stop":
 		return s.blockStop(ev.Index), nil
 	case "message_delta":
@@ -206,7 +216,7 @@ func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
 		return nil, err
 	}
 	cb := ev.ContentBlock
-	if cb == nil {
+	if cb == nil || cb.Type == "" {
 		return nil, s.p.badResponse(0, "content_block_start", errors.New("no content block"))
 	}
 	*st = blockState{}
@@ -232,7 +242,7 @@ func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
 		s.tools++
 		c, d := s.newChunk()
 		d.ToolCalls = []providers.ToolCallDelta{{Index: st.tool, ID: cb.ID, Name: cb.Name}}
-		if args, err := compactJSON(cb.Input); err == nil && args != "{}" {
+		if args := compactJSON(cb.Input); args != "{}" {
 			d.ToolCalls[0].Arguments = args
 			st.args = true
 		}
@@ -241,44 +251,48 @@ func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
 	return nil, nil // redacted_thinking, server tools: nothing canonical to stream
 }
 
-func (s *stream) blockDelta(ev *streamEvent) (*providers.Chunk, error) {
-	st, err := s.block(ev.Index)
+// blockDelta applies a content_block_delta of type typ to block index;
+// value is its text, partial_json, thinking or signature.
+func (s *stream) blockDelta(index int, typ, value string) (*providers.Chunk, error) {
+	st, err := s.block(index)
 	if err != nil {
 		return nil, err
 	}
-	dl := ev.Delta
-	if dl == nil {
-		return nil, s.p.badResponse(0, "content_block_delta", errors.New("no delta"))
-	}
 	switch {
-	case dl.Type == "text_delta" && st.kind == blockText:
-		if dl.Text == "" {
-			return nil, nil
-		}
+	case typ == "text_delta" && st.kind == blockText && value != "":
 		c, d := s.newChunk()
-		d.Text = dl.Text
+		d.Text = value
 		return c, nil
-	case dl.Type == "input_json_delta" && st.kind == blockToolUse:
-		if dl.PartialJSON == "" {
-			return nil, nil
-		}
+	case typ == "input_json_delta" && st.kind == blockToolUse && value != "":
 		st.args = true
 		c, d := s.newChunk()
-		d.ToolCalls = []providers.ToolCallDelta{{Index: st.tool, Arguments: dl.PartialJSON}}
+		d.ToolCalls = []providers.ToolCallDelta{{Index: st.tool, Arguments: value}}
 		return c, nil
-	case dl.Type == "thinking_delta" && st.kind == blockThinking:
-		if dl.Thinking == "" {
-			return nil, nil
-		}
+	case typ == "thinking_delta" && st.kind == blockThinking && value != "":
 		c, d := s.newChunk()
-		d.Reasoning = dl.Thinking
+		d.Reasoning = value
 		return c, nil
-	case dl.Type == "signature_delta" && st.kind == blockThinking:
+	case typ == "signature_delta" && st.kind == blockThinking:
 		c, d := s.newChunk()
-		d.ReasoningSignature = dl.Signature
+		d.ReasoningSignature = value
 		return c, nil
 	}
-	return nil, nil // citations and deltas of blocks the canonical model lacks
+	return nil, nil // empty fragments, citations, deltas of blocks the canonical model lacks
+}
+
+// deltaValue returns the payload of a content_block_delta's delta.
+func deltaValue(dl *streamDelta) string {
+	switch dl.Type {
+	case "text_delta":
+		return dl.Text
+	case "input_json_delta":
+		return dl.PartialJSON
+	case "thinking_delta":
+		return dl.Thinking
+	case "signature_delta":
+		return dl.Signature
+	}
+	return ""
 }
 
 // blockStop completes a tool call that received no argument fragments

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/anthropic"
 	"github.com/tollgate-dev/tollgate/providers/openai"
 )
 
@@ -21,6 +22,8 @@ func New(cfg providers.Config) (providers.Provider, error) {
 	switch cfg.Type {
 	case TypeOpenAI, TypeOpenAICompatible:
 		return openai.New(cfg)
+	case "anthropic":
+		return anthropic.New(cfg)
 	}
 	return nil, fmt.Errorf("provider %s: type %q is not supported by this build", cfg.ID, cfg.Type)
 }

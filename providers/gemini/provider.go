@@ -34,19 +34,19 @@ const (
 
 // The methods the adapter calls on a model resource.
 const (
-	methodGenerate      = "generateContent"
-	methodStream        = "streamGenerateContent"
-	methodEmbed         = "embedContent"
-	methodBatchEmbed    = "batchEmbedContents"
-	methodCountTokens   = "countTokens"
-	apiKeyHeader        = "x-goog-api-key"
-	contentTypeJSON     = "application/json"
-	contentTypeSSE      = "text/event-stream"
-	thinkingModeAuto    = "auto"
-	thinkingModeBudget  = "budget"
-	thinkingModeLevel   = "level"
-	schemaModeOpenAPI   = "openapi"
-	schemaModeJSONSchem = "json_schema"
+	methodGenerate     = "generateContent"
+	methodStream       = "streamGenerateContent"
+	methodEmbed        = "embedContent"
+	methodBatchEmbed   = "batchEmbedContents"
+	methodCountTokens  = "countTokens"
+	apiKeyHeader       = "x-goog-api-key"
+	contentTypeJSON    = "application/json"
+	contentTypeSSE     = "text/event-stream"
+	thinkingModeAuto   = "auto"
+	thinkingModeBudget = "budget"
+	thinkingModeLevel  = "level"
+	schemaModeOpenAPI  = "openapi"
+	schemaModeJSON     = "json_schema"
 )
 
 // Option customises a Provider.
@@ -80,6 +80,7 @@ type Provider struct {
 	signatureFallback bool
 	// embedTaskType is sent as taskType with every embedding request.
 	embedTaskType string
+	schemas       schemaCache
 	now           func() time.Time
 }
 
@@ -138,10 +139,10 @@ func (p *Provider) applySettings(s map[string]string) error {
 	}
 	switch v := s["schema"]; v {
 	case "", schemaModeOpenAPI:
-	case schemaModeJSONSchem:
+	case schemaModeJSON:
 		p.jsonSchema = true
 	default:
-		return fmt.Errorf("setting schema: %q is neither %s nor %s", v, schemaModeOpenAPI, schemaModeJSONSchem)
+		return fmt.Errorf("setting schema: %q is neither %s nor %s", v, schemaModeOpenAPI, schemaModeJSON)
 	}
 	switch v := s["thinking"]; v {
 	case "":

@@ -197,8 +197,9 @@ type countTokensRequest struct {
 	GenerateContentRequest *generateRequest `json:"generateContentRequest"`
 }
 
+// countTokensResponse omits totalTokens when it is zero (proto3 JSON).
 type countTokensResponse struct {
-	TotalTokens *int64 `json:"totalTokens"`
+	TotalTokens int64 `json:"totalTokens"`
 }
 
 type modelList struct {

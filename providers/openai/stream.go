@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,6 +46,8 @@ type stream struct {
 	body   io.ReadCloser
 	header http.Header
 	sse    *sseReader
+	json   chunkDecoder
+	wire   chunk
 	// pending holds chunks made from a non-streamed answer.
 	pending []*providers.Chunk
 	// err is returned by every Recv after the stream ended.
@@ -98,8 +101,13 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 // decode converts one event's data; nil, nil for chunks without content
 // (e.g. Azure's leading prompt_filter_results chunk).
 func (s *stream) decode(event string, data []byte) (*providers.Chunk, error) {
-	var w chunk
-	if err := json.Unmarshal(data, &w); err != nil {
+	// Reuse the wire chunk: the choices array and, through sticky, the id
+	// and model strings that repeat in every chunk. Everything else is
+	// zeroed so no field leaks into the next chunk.
+	w := &s.wire
+	clear(w.Choices[:cap(w.Choices)])
+	*w = chunk{ID: w.ID, Model: w.Model, Choices: w.Choices[:0]}
+	if err := s.json.decode(data, w); err != nil {
 		if event == "error" {
 			return nil, s.p.streamError(&errorObject{Message: "upstream stream error: " + oneLine(data)})
 		}
@@ -111,11 +119,39 @@ func (s *stream) decode(event string, data []byte) (*providers.Chunk, error) {
 	if len(w.Choices) == 0 && w.Usage == nil {
 		return nil, nil
 	}
-	return convertChunk(&w), nil
+	return convertChunk(w), nil
+}
+
+// chunkDecoder decodes the JSON value of each event with one json.Decoder
+// per stream, so that scanner and decoder state are allocated once rather
+// than for every chunk.
+type chunkDecoder struct {
+	src bytes.Reader
+	dec *json.Decoder
+	fed int64
+}
+
+var errTrailingData = errors.New("unexpected data after the JSON value")
+
+func (d *chunkDecoder) decode(data []byte, v any) error {
+	if d.dec == nil {
+		d.dec, d.fed = json.NewDecoder(&d.src), 0
+	}
+	d.src.Reset(data)
+	d.fed += int64(len(data))
+	if err := d.dec.Decode(v); err != nil {
+		d.dec = nil // its state is undefined after an error
+		return err
+	}
+	if rest := d.fed - d.dec.InputOffset(); rest > 0 && len(bytes.TrimSpace(data[len(data)-int(rest):])) > 0 {
+		d.dec = nil
+		return errTrailingData
+	}
+	return nil
 }
 
 func convertChunk(w *chunk) *providers.Chunk {
-	c := &providers.Chunk{ID: w.ID, Model: w.Model}
+	c := &providers.Chunk{ID: string(w.ID), Model: string(w.Model)}
 	if len(w.Choices) > 0 {
 		c.Choices = make([]providers.ChoiceDelta, len(w.Choices))
 		for i := range w.Choices {

@@ -135,6 +135,10 @@ func TestStreamFailures(t *testing.T) {
 		{name: "cut mid event", body: strings.NewReader(chunk + `data: {"id":"c","mo`), chunks: 1, kind: providers.KindConnection, msg: "stream ended early"},
 		{name: "empty body", body: strings.NewReader(""), kind: providers.KindConnection, msg: "stream ended early"},
 		{name: "undecodable chunk", body: strings.NewReader("data: {nope}\n\n"), kind: providers.KindBadResponse},
+		{name: "trailing data after a chunk", body: strings.NewReader(chunk + `data: {"id":"c","choices":[]} {"id":"d"}` + "\n\ndata: [DONE]\n\n"),
+			chunks: 1, kind: providers.KindBadResponse},
+		{name: "truncated JSON in a complete event", body: strings.NewReader(`data: {"id":"c","choices":[` + "\n\ndata: [DONE]\n\n"),
+			kind: providers.KindBadResponse},
 		{name: "error event with text", body: strings.NewReader("event: error\ndata: upstream exploded\n\n"), kind: providers.KindServer, msg: "upstream exploded"},
 		{name: "numeric code error", body: strings.NewReader(`data: {"error":{"object":"error","message":"bad","type":"BadRequestError","param":null,"code":400}}` + "\n\n"),
 			kind: providers.KindInvalidRequest, msg: "bad"},
@@ -183,6 +187,30 @@ func TestStreamSkipsEmptyChunks(t *testing.T) {
 	got, err := drain(s)
 	if !errors.Is(err, io.EOF) || len(got) != 1 || got[0].Choices[0].Text != "a" {
 		t.Fatalf("got %v, %v; want one chunk with text a", got, err)
+	}
+}
+
+func TestStreamChunkFieldsDoNotLeak(t *testing.T) {
+	t.Parallel()
+	body := `data: {"id":"a\u0062","model":"m1","choices":[{"index":1,"delta":{"role":"assistant","content":"x","tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{"}}]},"finish_reason":null}]}` + "\n\n" +
+		`data: {"id":"ab","model":"m2","choices":[{"index":0,"delta":{"reasoning_content":"r"},"finish_reason":"length"}],"usage":null}` + "\n\n" +
+		`data: {"id":null,"model":"m2","choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}` + "\n\n" +
+		"data: [DONE]\n\n"
+	s, _ := newTestStream(newTestProvider(t, nil), strings.NewReader(body))
+	got, err := drain(s)
+	if !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	want := []*providers.Chunk{
+		{ID: "ab", Model: "m1", Choices: []providers.ChoiceDelta{{Index: 1, Role: providers.RoleAssistant, Text: "x",
+			ToolCalls: []providers.ToolCallDelta{{ID: "t", Name: "f", Arguments: "{"}}}}},
+		{ID: "ab", Model: "m2", Choices: []providers.ChoiceDelta{{Reasoning: "r", FinishReason: providers.FinishLength}}},
+		{Model: "m2", Choices: []providers.ChoiceDelta{{}}, Usage: &providers.Usage{InputTokens: 1, OutputTokens: 2}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		for i := range got {
+			t.Errorf("chunk %d = %+v", i, got[i])
+		}
 	}
 }
 

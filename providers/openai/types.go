@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -153,11 +154,33 @@ type usage struct {
 // chunk is the chat.completion.chunk object of a stream. Error is set when
 // the upstream reports a failure inside the stream.
 type chunk struct {
-	ID      string        `json:"id"`
-	Model   string        `json:"model"`
+	ID      sticky        `json:"id"`
+	Model   sticky        `json:"model"`
 	Choices []chunkChoice `json:"choices"`
 	Usage   *usage        `json:"usage"`
 	Error   *errorObject  `json:"error"`
+}
+
+// sticky is a string that keeps its current value when the JSON text
+// repeats it, sparing an allocation for the id and model that every chunk
+// of a stream carries.
+type sticky string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *sticky) UnmarshalJSON(b []byte) error {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		if raw := b[1 : len(b)-1]; bytes.IndexByte(raw, '\\') < 0 {
+			if string(raw) != string(*s) {
+				*s = sticky(raw)
+			}
+			return nil
+		}
+	}
+	if string(b) == "null" {
+		*s = ""
+		return nil
+	}
+	return json.Unmarshal(b, (*string)(s))
 }
 
 type chunkChoice struct {

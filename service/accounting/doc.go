@@ -17,11 +17,13 @@
 // appends them to the spill directory ([WithSpillDir]) and from then on
 // retries from there. Memory only ever holds records newer than those on
 // disk, so Run replays spilled segments oldest first, before the records in
-// memory, and deletes each segment once all its records are written; the
-// records reach the sink in the order they were recorded, except a batch
-// that fails while newer ones are being spilled. At start Run replays the
-// segments a previous process left behind, whether it shut down cleanly or
-// crashed.
+// memory, and deletes each segment once all its records are written. So
+// records reach the sink in about the order they were recorded; the order
+// is not guaranteed (a record that bypasses a full queue, or a batch that
+// fails while newer ones are being spilled, comes later) and does not
+// matter to the store, as every record carries its time. At start Run
+// replays the segments a previous process left behind, whether it shut
+// down cleanly or crashed.
 //
 // Records are delivered at least once: a retried batch, a segment replayed
 // after a crash, or an insert that failed after committing may hand the sink
@@ -36,15 +38,14 @@
 // is one record as a JSON object with short field names ("id", "time",
 // "team", "in", "out", "cost_nanos", "latency_ns", ...; durations in
 // nanoseconds); names are only ever added, so newer code replays older
-// segments. A
-// segment receives whole batches, is handed to the operating system after
-// each append (so a process crash loses nothing that was appended), and is
-// fsynced when closed, after [WithSegmentRecords] records, on recovery and
-// at shutdown. A line that does not decode, such as the last line of a
-// segment torn by a crash, is skipped and counted in Stats.Corrupt; the
-// other lines are replayed. A segment that cannot be read at all is renamed
-// with the suffix .bad and left for an operator. One Writer at a time may
-// use a directory.
+// segments. A segment receives whole batches, is handed to the operating
+// system after each append (so a process crash loses nothing that was
+// appended), and is fsynced when closed: after [WithSegmentRecords]
+// records, before it is replayed, and at shutdown. A line that does not
+// decode, such as the last line of a segment torn by a crash, is skipped
+// and counted in Stats.Corrupt; the other lines are replayed. A segment
+// that cannot be read at all is renamed with the suffix .bad and left for
+// an operator. One Writer at a time may use a directory.
 //
 // # Guarantees and their limits
 //
@@ -59,13 +60,17 @@
 // flush fails. Every loss is counted in Stats.Dropped and logged at most
 // once per second.
 //
-// Record itself is a mutex-protected append to a slice that Run swaps out
-// whole, which costs tens of nanoseconds and no allocation in the steady
-// state. The queue is bounded by [WithQueueCapacity]; since Run drains it
-// continuously, independently of the sink, it fills only if Run is not
-// running or cannot keep up, and then Record appends the record to the
-// spill directory itself (a buffered write to a local file) or, without
-// one, drops it.
+// Record itself appends the record, under a mutex, to a chunk of
+// batch-size capacity; a full chunk is handed to Run whole, becomes the
+// batch passed to the sink, and is reused afterwards. Nothing is copied
+// again and, in the steady state, nothing is allocated. (A buffered channel
+// would copy each record twice and make Run receive them one at a time,
+// under the same kind of lock.) The queue is bounded by
+// [WithQueueCapacity]; since Run drains it continuously, whether or not the
+// sink responds, it fills only if Run is not running or cannot keep up, and
+// then Record appends the record to the spill directory itself (a write to
+// a local file, plus an fsync each time a segment is full) or, without one,
+// drops it.
 //
 // # Shutdown
 //

@@ -48,6 +48,7 @@ func (w *Writer) Run(ctx context.Context) error {
 			return fmt.Errorf("accounting: %w", err)
 		}
 	}
+	w.refill()
 
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
@@ -84,11 +85,10 @@ func (w *Writer) Run(ctx context.Context) error {
 			l.publish()
 			return err
 		case <-w.wake:
-			l.collect()
+			l.collect(false)
 			l.enforce(time.Now())
 		case <-ticker.C:
-			l.flushDue = true
-			l.collect()
+			l.collect(true)
 			l.enforce(time.Now())
 		case j := <-results:
 			l.complete(j, time.Now())
@@ -110,15 +110,13 @@ func (w *Writer) insert(base context.Context, rs []store.Record) error {
 }
 
 // stopIntake makes Record bypass the queue and returns what was queued.
-func (w *Writer) stopIntake() []store.Record {
+func (w *Writer) stopIntake() [][]store.Record {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.intake == intakeQueue {
 		w.intake = intakeSpill
 	}
-	q := w.queue
-	w.queue = nil
-	return q
+	w.mu.Unlock()
+	return w.take(true, nil)
 }
 
 // job is one InsertRecords call made by the sender goroutine.
@@ -146,20 +144,15 @@ type loop struct {
 	results <-chan *job
 	retry   *time.Timer
 
-	// spare is the slice Record fills after the next swap.
-	spare []store.Record
-	// pending holds the batches waiting to be inserted, oldest first; only
-	// the last one or a retried one may be partial.
+	// spare is the list the queue's next full chunks are appended to.
+	spare [][]store.Record
+	// pending holds the batches waiting to be inserted, oldest first.
 	pending  [][]store.Record
 	pendingN int
-	// free holds empty batches for reuse.
-	free [][]store.Record
 
 	replay   *replayState
 	inflight *job
 	job      job
-	// flushDue allows the next partial batch to be sent.
-	flushDue bool
 
 	// failingSince is when the current outage began, zero when healthy.
 	failingSince time.Time
@@ -169,8 +162,6 @@ type loop struct {
 	spilledInOutage bool
 }
 
-const maxFreeBatches = 8
-
 func (l *loop) publish() {
 	n := l.pendingN
 	if l.inflight != nil && !l.inflight.replay {
@@ -179,51 +170,25 @@ func (l *loop) publish() {
 	l.w.pending.Store(int64(n))
 }
 
-// collect moves the queue's records into pending batches.
-func (l *loop) collect() {
-	q := l.w.swap(l.spare)
-	l.add(q)
-	clear(q) // release the records' strings
-	// Keep the slice for the next swap unless a burst made it much larger
-	// than needed.
-	if cap(q) > 4*max(len(q), l.cfg.batchSize) {
-		l.spare = nil
-	} else {
-		l.spare = q[:0]
-	}
+// collect moves the queue's full chunks to pending, and the partial one
+// too when the flush interval has elapsed.
+func (l *loop) collect(partial bool) {
+	chunks := l.w.take(partial, l.spare)
+	l.add(chunks)
+	clear(chunks)
+	l.spare = chunks[:0]
+	l.w.refill()
 }
 
-func (l *loop) add(q []store.Record) {
-	bs := l.cfg.batchSize
-	for len(q) > 0 {
-		last := len(l.pending) - 1
-		if last < 0 || len(l.pending[last]) >= bs {
-			l.pending = append(l.pending, l.newBatch())
-			last++
-		}
-		b := l.pending[last]
-		n := min(bs-len(b), len(q))
-		l.pending[last] = append(b, q[:n]...)
-		l.pendingN += n
-		q = q[n:]
+func (l *loop) add(chunks [][]store.Record) {
+	for _, c := range chunks {
+		l.pending = append(l.pending, c)
+		l.pendingN += len(c)
 	}
-}
-
-func (l *loop) newBatch() []store.Record {
-	if n := len(l.free); n > 0 {
-		b := l.free[n-1]
-		l.free = l.free[:n-1]
-		return b
-	}
-	return make([]store.Record, 0, l.cfg.batchSize)
 }
 
 func (l *loop) recycle(b []store.Record) {
-	if cap(b) != l.cfg.batchSize || len(l.free) >= maxFreeBatches {
-		return
-	}
-	clear(b)
-	l.free = append(l.free, b[:0])
+	l.w.putChunk(b)
 }
 
 func (l *loop) popPending() []store.Record {
@@ -244,10 +209,7 @@ func (l *loop) dispatch(now time.Time) {
 	switch b := l.nextReplay(); {
 	case b != nil:
 		*j = job{batch: b, replay: true}
-	case len(l.pending) > 0 && (len(l.pending[0]) >= l.cfg.batchSize || l.flushDue):
-		if len(l.pending[0]) < l.cfg.batchSize {
-			l.flushDue = false
-		}
+	case len(l.pending) > 0:
 		*j = job{batch: l.popPending()}
 	default:
 		return
@@ -440,7 +402,7 @@ func (l *loop) shutdown(base context.Context, cancelBase context.CancelFunc) err
 	defer deadline.Stop()
 
 	l.add(l.w.stopIntake())
-	if j := l.inflight; j != nil {
+	if l.inflight != nil {
 		l.complete(<-l.results, time.Now())
 	}
 	close(l.jobs)

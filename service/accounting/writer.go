@@ -53,10 +53,18 @@ type Writer struct {
 	// wake tells Run that a batch is ready; it holds at most one signal.
 	wake chan struct{}
 
+	// The queue is a list of chunks of batchSize records: Record appends
+	// to cur and moves it to full once it holds a batch; Run takes the
+	// chunks whole and passes each to the sink as a batch, then returns it
+	// to free. Nothing is copied and, in the steady state, nothing is
+	// allocated.
 	mu      sync.Mutex
-	queue   []store.Record
-	intake  intake
+	cur     []store.Record
+	full    [][]store.Record
+	free    [][]store.Record
+	queuedN int   // records in cur and full
 	queued  int64 // records ever queued, for Stats.Recorded
+	intake  intake
 	started bool
 	running bool
 
@@ -94,6 +102,13 @@ func New(sink Sink, opts ...Option) *Writer {
 	return w
 }
 
+// Run keeps minFreeChunks chunks ready so that Record seldom allocates one
+// itself (which it would do holding the lock), and at most maxFreeChunks.
+const (
+	minFreeChunks = 4
+	maxFreeChunks = 16
+)
+
 // Record hands r to the Writer. It never waits for the sink and is safe for
 // concurrent use.
 //
@@ -105,12 +120,20 @@ func New(sink Sink, opts ...Option) *Writer {
 func (w *Writer) Record(r store.Record) {
 	w.mu.Lock()
 	in := w.intake
-	if in == intakeQueue && len(w.queue) < w.cfg.queueCapacity {
-		w.queue = append(w.queue, r)
-		n := len(w.queue)
+	if in == intakeQueue && w.queuedN < w.cfg.queueCapacity {
+		if w.cur == nil {
+			w.cur = w.chunkLocked()
+		}
+		w.cur = append(w.cur, r)
+		w.queuedN++
 		w.queued++
+		ready := len(w.cur) == w.cfg.batchSize
+		if ready {
+			w.full = append(w.full, w.cur)
+			w.cur = nil
+		}
 		w.mu.Unlock()
-		if n == w.cfg.batchSize {
+		if ready {
 			select {
 			case w.wake <- struct{}{}:
 			default:
@@ -153,13 +176,61 @@ func (w *Writer) drop(n int, reason string) {
 	}
 }
 
-// swap takes the queue, giving Record spare to fill next.
-func (w *Writer) swap(spare []store.Record) []store.Record {
+func (w *Writer) chunkLocked() []store.Record {
+	if n := len(w.free); n > 0 {
+		c := w.free[n-1]
+		w.free[n-1] = nil
+		w.free = w.free[:n-1]
+		return c
+	}
+	return make([]store.Record, 0, w.cfg.batchSize)
+}
+
+// take removes the full chunks from the queue, and the partial one too if
+// partial is set. spare is an empty list for the next full chunks.
+func (w *Writer) take(partial bool, spare [][]store.Record) [][]store.Record {
 	w.mu.Lock()
-	q := w.queue
-	w.queue = spare
+	defer w.mu.Unlock()
+	chunks := w.full
+	w.full = spare[:0]
+	w.queuedN -= len(chunks) * w.cfg.batchSize
+	if partial && len(w.cur) > 0 {
+		chunks = append(chunks, w.cur)
+		w.queuedN -= len(w.cur)
+		w.cur = nil
+	}
+	return chunks
+}
+
+// refill allocates chunks, outside the lock, until minFreeChunks are ready.
+func (w *Writer) refill() {
+	w.mu.Lock()
+	missing := minFreeChunks - len(w.free)
 	w.mu.Unlock()
-	return q
+	if missing <= 0 {
+		return
+	}
+	chunks := make([][]store.Record, missing)
+	for i := range chunks {
+		chunks[i] = make([]store.Record, 0, w.cfg.batchSize)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.free = append(w.free, chunks[:min(len(chunks), maxFreeChunks-len(w.free))]...)
+}
+
+// putChunk returns a written batch for reuse. It is not cleared: Record
+// overwrites it, and until then it keeps at most maxFreeChunks batches of
+// strings alive, which is cheaper than clearing every batch.
+func (w *Writer) putChunk(c []store.Record) {
+	if cap(c) != w.cfg.batchSize {
+		return // a slice of a replayed segment
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.free) < maxFreeChunks {
+		w.free = append(w.free, c[:0])
+	}
 }
 
 // Close ends the Writer's life: records still queued because Run never
@@ -179,12 +250,10 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.intake = intakeDrop
-	q := w.queue
-	w.queue = nil
 	w.mu.Unlock()
 
 	var errs []error
-	if len(q) > 0 {
+	for _, q := range w.take(true, nil) {
 		if w.spill == nil {
 			w.drop(len(q), "closed before Run drained the queue")
 			errs = append(errs, fmt.Errorf("%d queued records: %w", len(q), ErrRecordsLost))
@@ -245,7 +314,7 @@ type Stats struct {
 // Stats returns a snapshot of the counters, e.g. for a metrics collector.
 func (w *Writer) Stats() Stats {
 	w.mu.Lock()
-	queued, recorded := len(w.queue), w.queued
+	queued, recorded := w.queuedN, w.queued
 	w.mu.Unlock()
 	return Stats{
 		Recorded: recorded + w.direct.Load(),

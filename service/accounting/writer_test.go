@@ -1,10 +1,13 @@
 package accounting_test
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -169,14 +172,18 @@ func TestSpill(t *testing.T) {
 	tests := []struct {
 		name string
 		opts []accounting.Option
+		// maxPending is how many records may still be in memory.
+		maxPending int
 	}{
 		{
-			name: "outage outlasts the spill threshold",
-			opts: []accounting.Option{accounting.WithSpillAfter(time.Second)},
+			name:       "outage outlasts the spill threshold",
+			opts:       []accounting.Option{accounting.WithSpillAfter(time.Second)},
+			maxPending: 0,
 		},
 		{
-			name: "memory bound reached",
-			opts: []accounting.Option{accounting.WithSpillAfter(time.Hour), accounting.WithMaxPending(20)},
+			name:       "memory bound reached",
+			opts:       []accounting.Option{accounting.WithSpillAfter(time.Hour), accounting.WithMaxPending(20)},
+			maxPending: 20,
 		},
 	}
 	for _, tt := range tests {
@@ -201,9 +208,8 @@ func TestSpill(t *testing.T) {
 				time.Sleep(3 * time.Second)
 				synctest.Wait()
 				st := w.Stats()
-				// Everything is on disk, retried from there.
-				if st.Pending != 0 || st.Spilled != 145 || st.Queued != 0 {
-					t.Errorf("during the outage: Stats = %+v, want 145 spilled, none in memory", st)
+				if st.Pending > tt.maxPending || st.Spilled+int64(st.Pending) != 145 || st.Queued != 0 {
+					t.Errorf("during the outage: Stats = %+v, want at most %d of 145 in memory, the rest spilled", st, tt.maxPending)
 				}
 				if len(segments(t, dir)) < 2 {
 					t.Errorf("spill directory holds %v, want several segments", segments(t, dir))
@@ -590,7 +596,7 @@ func TestConcurrentRecord(t *testing.T) {
 		{name: "with spill directory", spill: true},
 		{name: "in memory"},
 	}
-	const goroutines, each = 1000, 20
+	const goroutines, each = 1000, 10
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -612,12 +618,12 @@ func TestConcurrentRecord(t *testing.T) {
 					wg.Go(func() {
 						for i := range each {
 							w.Record(rec(g*each + i))
-							time.Sleep(time.Duration(g%10) * time.Millisecond)
+							time.Sleep(time.Duration(g%10) * 10 * time.Millisecond)
 						}
 					})
 				}
 				wg.Go(func() {
-					time.Sleep(50 * time.Millisecond)
+					time.Sleep(300 * time.Millisecond)
 					sink.setMode(healthy)
 				})
 				wg.Wait()
@@ -626,8 +632,13 @@ func TestConcurrentRecord(t *testing.T) {
 					t.Fatalf("Run() = %v", err)
 				}
 				checkStored(t, sink, 0, goroutines*each)
-				if st := w.Stats(); st.Recorded != goroutines*each || st.Written != goroutines*each || st.Dropped != 0 {
+				st := w.Stats()
+				t.Logf("Stats = %+v", st)
+				if st.Recorded != goroutines*each || st.Written != goroutines*each || st.Dropped != 0 {
 					t.Errorf("Stats = %+v, want %d recorded and written once, none dropped", st, goroutines*each)
+				}
+				if tt.spill && (st.Spilled == 0 || st.Spilled == goroutines*each) {
+					t.Errorf("Stats = %+v, want some records spilled during the outage, not all", st)
 				}
 			})
 		})
@@ -691,4 +702,87 @@ func copyDir(t *testing.T, dir string) string {
 		}
 	}
 	return dst
+}
+
+func TestSpillFailureKeepsRecordsInMemory(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "spill")
+		sink := newFakeSink(failBeforeCommit)
+		w := accounting.New(sink,
+			accounting.WithSpillDir(dir),
+			accounting.WithBatchSize(10),
+			accounting.WithFlushInterval(100*time.Millisecond),
+			accounting.WithSpillAfter(time.Second))
+		stop := start(t, w)
+		synctest.Wait()
+		// The disk goes away: a file now stands where the directory was.
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+
+		recordRange(w, 0, 50)
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if st := w.Stats(); st.Spilled != 0 || st.Pending != 50 || st.Dropped != 0 {
+			t.Errorf("during the outage: Stats = %+v, want all 50 kept in memory", st)
+		}
+		sink.setMode(healthy)
+		waitFor(t, "records stored", func() bool { return sink.stored() == 50 })
+		if err := stop(); err != nil {
+			t.Fatalf("Run() = %v", err)
+		}
+		checkStored(t, sink, 0, 50)
+	})
+}
+
+func TestDropLogIsRateLimited(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var logs lockedBuffer
+		w := accounting.New(newFakeSink(healthy),
+			accounting.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		recordRange(w, 0, 100)
+		time.Sleep(999 * time.Millisecond)
+		recordRange(w, 100, 100)
+		if got := logs.count("dropping request records"); got != 1 {
+			t.Errorf("within a second: %d log lines, want 1:\n%s", got, logs.String())
+		}
+		time.Sleep(time.Millisecond)
+		recordRange(w, 200, 1)
+		if got := logs.count("dropping request records"); got != 2 {
+			t.Errorf("a second later: %d log lines, want 2:\n%s", got, logs.String())
+		}
+		if st := w.Stats(); st.Dropped != 201 {
+			t.Errorf("Dropped = %d, want 201", st.Dropped)
+		}
+	})
+}
+
+// lockedBuffer is a log destination safe for concurrent use.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) count(s string) int {
+	return strings.Count(b.String(), s)
 }

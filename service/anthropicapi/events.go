@@ -87,7 +87,7 @@ func (e *events) start(id, model string, u usageOut) {
 
 // ping emits a keep-alive event.
 func (e *events) ping() {
-	e.buf = append(e.buf, "event: ping\ndata: {\"type\":\"ping\"}\n\n"...)
+	e.buf = append(e.buf, pingFrame...)
 }
 
 func (e *events) closeBlock() {

@@ -30,6 +30,8 @@ const usage = `tollgate is an AI gateway.
 Usage:
   tollgate serve [flags]    run the gateway (tollgate serve -h lists the settings)
   tollgate version          print the version
+  tollgate keys|teams|providers|models|usage ...
+                            manage a running gateway (tollgate keys -h lists them)
 `
 
 // Version is the build version, set with -ldflags "-X ...app.Version=v1.2.3".
@@ -48,6 +50,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	case "version":
 		fmt.Fprintln(stdout, "tollgate", Version)
 		return ExitOK
+	case "keys", "teams", "providers", "models", "usage":
+		return runClient(ctx, args, getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK

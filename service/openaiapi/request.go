@@ -17,28 +17,28 @@ const Dialect = "openai"
 // SDKs send it. Unions (content, stop, tool_choice, function_call) are kept
 // raw and resolved by decodeChat.
 type chatRequest struct {
-	Model               string          `json:"model"`
-	Messages            []message       `json:"messages"`
-	Tools               []tool          `json:"tools"`
-	ToolChoice          json.RawMessage `json:"tool_choice"`
-	Functions           []functionDef   `json:"functions"`
-	FunctionCall        json.RawMessage `json:"function_call"`
-	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
-	ResponseFormat      *responseFormat `json:"response_format"`
-	N                   *int            `json:"n"`
-	Stop                json.RawMessage `json:"stop"`
-	Seed                *int64          `json:"seed"`
-	User                string          `json:"user"`
+	Model               string            `json:"model"`
+	Messages            []message         `json:"messages"`
+	Tools               []tool            `json:"tools"`
+	ToolChoice          json.RawMessage   `json:"tool_choice"`
+	Functions           []functionDef     `json:"functions"`
+	FunctionCall        json.RawMessage   `json:"function_call"`
+	ParallelToolCalls   *bool             `json:"parallel_tool_calls"`
+	ResponseFormat      *responseFormat   `json:"response_format"`
+	N                   *int              `json:"n"`
+	Stop                json.RawMessage   `json:"stop"`
+	Seed                *int64            `json:"seed"`
+	User                string            `json:"user"`
 	Metadata            map[string]string `json:"metadata"`
-	MaxTokens           *int            `json:"max_tokens"`
-	MaxCompletionTokens *int            `json:"max_completion_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	PresencePenalty     *float64        `json:"presence_penalty"`
-	FrequencyPenalty    *float64        `json:"frequency_penalty"`
-	ReasoningEffort     string          `json:"reasoning_effort"`
-	Stream              bool            `json:"stream"`
-	StreamOptions       *streamOptions  `json:"stream_options"`
+	MaxTokens           *int              `json:"max_tokens"`
+	MaxCompletionTokens *int              `json:"max_completion_tokens"`
+	Temperature         *float64          `json:"temperature"`
+	TopP                *float64          `json:"top_p"`
+	PresencePenalty     *float64          `json:"presence_penalty"`
+	FrequencyPenalty    *float64          `json:"frequency_penalty"`
+	ReasoningEffort     string            `json:"reasoning_effort"`
+	Stream              bool              `json:"stream"`
+	StreamOptions       *streamOptions    `json:"stream_options"`
 }
 
 // knownChatField reports whether k is a field of chatRequest that the

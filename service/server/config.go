@@ -33,6 +33,9 @@ type Config struct {
 	LogRequests bool
 	// SpillDir keeps usage records on local disk while Postgres is down.
 	SpillDir string
+	// Retention is how long request records are kept (whole days are
+	// dropped); 0 keeps them forever.
+	Retention time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -43,6 +46,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 30 * time.Second,
 		LogLevel:        "info",
 		LogRequests:     true,
+		Retention:       90 * 24 * time.Hour,
 	}
 }
 
@@ -78,6 +82,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 		c.ShutdownTimeout = d
 	}
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to drain in-flight requests on SIGTERM ($TOLLGATE_SHUTDOWN_TIMEOUT)")
+	if v := getenv("TOLLGATE_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOLLGATE_RETENTION: %w", err))
+		}
+		c.Retention = d
+	}
+	fs.DurationVar(&c.Retention, "retention", c.Retention, "how long request records are kept, 0 for ever ($TOLLGATE_RETENTION)")
 	if v := getenv("TOLLGATE_LOG_REQUESTS"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -110,6 +122,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("-tls-cert and -tls-key go together"))
+	}
+	if c.Retention < 0 || (c.Retention > 0 && c.Retention < 24*time.Hour) {
+		errs = append(errs, errors.New("-retention must be 0 (keep for ever) or at least 24h"))
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("-max-request-bytes must be positive"))

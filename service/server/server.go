@@ -35,6 +35,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	store    store.Store
+	pg       *pgstore.Store
 	registry *registry.Registry
 	writer   *accounting.Writer
 	engine   *gateway.Engine
@@ -59,7 +60,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st}
+	s := &Server{cfg: cfg, log: log, store: st, pg: st}
 	s.registry = registry.New(st, sealer, factory.New, log)
 	if err := s.registry.Load(ctx); err != nil {
 		st.Close()
@@ -83,7 +84,8 @@ func (s *Server) Engine() *gateway.Engine { return s.engine }
 
 func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 	admin := keys.NewAdminToken(s.cfg.AdminToken)
-	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes))}
+	// Compressing small messages costs more CPU than it saves bandwidth.
+	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
 	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, s.registry, s.log),
@@ -109,6 +111,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	mountSurfaces(mux, s.engine, s.log)
 	return withRequestContext(mux, s.log, s.cfg)
 }
 
@@ -152,6 +155,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.log.Error("registry sync stopped", "err", err)
 		}
 	})
+	wg.Go(func() { s.maintain(bg) })
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	writerDone := make(chan struct{})
 	go func() {
@@ -206,6 +210,34 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// maintain keeps a week of request-record partitions ahead and drops whole
+// partitions older than the retention period, now and then every hour.
+// Any replica may run it; the store serialises the work.
+func (s *Server) maintain(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if err := s.pg.EnsurePartitions(ctx, now, now.Add(7*24*time.Hour)); err != nil && ctx.Err() == nil {
+			s.log.Warn("maintenance: creating record partitions failed", "err", err)
+		}
+		if s.cfg.Retention > 0 {
+			n, err := s.pg.DropPartitionsBefore(ctx, now.Add(-s.cfg.Retention))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Warn("maintenance: dropping expired record partitions failed", "err", err)
+			case n > 0:
+				s.log.Info("maintenance: dropped expired record partitions", "partitions", n, "retention", s.cfg.Retention)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases the store.

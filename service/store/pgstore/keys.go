@@ -2,33 +2,14 @@ package pgstore
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-dev/tollgate/service/store"
 )
-
-// Page sizes of ListKeys and ListRecords when the filter's Limit is out of range.
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-)
-
-// pageSize returns limit clamped to [1, maxPageSize], defaultPageSize for limit <= 0.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultPageSize
-	case limit > maxPageSize:
-		return maxPageSize
-	}
-	return limit
-}
 
 // teamRow is a row of teams.
 type teamRow struct {
@@ -249,18 +230,19 @@ func (s *Store) AllKeys(ctx context.Context) ([]store.Key, error) {
 	return ks, nil
 }
 
-// RevokeKey sets RevokedAt to at unless the key is already revoked, and
-// returns the key; ErrNotFound if missing.
+// RevokeKey sets RevokedAt to at (the database's clock for a zero at)
+// unless the key is already revoked, and returns the key; ErrNotFound if
+// missing.
 func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (*store.Key, error) {
 	rows, _ := s.pool.Query(ctx, `
-		UPDATE virtual_keys SET revoked_at = COALESCE(revoked_at, $2)
+		UPDATE virtual_keys SET revoked_at = COALESCE(revoked_at, $2, now())
 		WHERE id = $1
-		RETURNING `+keyColumns, id, at)
+		RETURNING `+keyColumns, id, timeOrNil(at))
 	return collectKey(fmt.Sprintf("revoke key %q", id), rows)
 }
 
 // RotateKey replaces the key's secret hash and prefix and sets RotatedAt to
-// at. The replaced hash stays valid until graceUntil; when graceUntil is not
+// at (the database's clock for a zero at). The replaced hash stays valid until graceUntil; when graceUntil is not
 // after at, no previous hash is kept. ErrNotFound if the key is missing or
 // revoked, ErrConflict if newHash belongs to a key.
 func (s *Store) RotateKey(ctx context.Context, id string, newHash []byte, newPrefix string, at, graceUntil time.Time) (*store.Key, error) {
@@ -274,27 +256,8 @@ func (s *Store) RotateKey(ctx context.Context, id string, newHash []byte, newPre
 		UPDATE virtual_keys
 		SET prev_secret_hash = CASE WHEN $5::timestamptz IS NULL THEN NULL ELSE secret_hash END,
 			prev_secret_expires_at = $5,
-			secret_hash = $2, secret_prefix = $3, rotated_at = $4
+			secret_hash = $2, secret_prefix = $3, rotated_at = COALESCE($4, now())
 		WHERE id = $1 AND revoked_at IS NULL
-		RETURNING `+keyColumns, id, newHash, newPrefix, at, grace)
+		RETURNING `+keyColumns, id, newHash, newPrefix, timeOrNil(at), grace)
 	return collectKey(fmt.Sprintf("rotate key %q", id), rows)
-}
-
-// encodeCursor returns the opaque cursor of a page ending at (t, id).
-func encodeCursor(t time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id))
-}
-
-// decodeCursor parses a cursor made by encodeCursor.
-func decodeCursor(c string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("invalid cursor: %w", err)
-	}
-	micros, id, ok := strings.Cut(string(b), ":")
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil {
-		return time.Time{}, "", fmt.Errorf("invalid cursor %q", c)
-	}
-	return time.UnixMicro(us).UTC(), id, nil
 }

@@ -40,10 +40,15 @@ type options struct {
 	maxConns int32
 }
 
-// WithLogger sets the logger that Watch reports connection losses to. The
-// default discards them.
+// WithLogger sets the logger for what the store survives rather than
+// returns: Watch's connection losses and InsertRecords' failures to create
+// partitions. The default discards them.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) { o.logger = l }
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
 }
 
 // WithMaxConns sets the pool's maximum number of connections. The default is

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,8 +92,9 @@ func recordValues(r *store.Record) []any {
 // InsertRecords stores rs in one transaction: it copies them into a
 // temporary table and inserts from there, skipping records already stored
 // (same RequestID and Time), so a failed batch may be retried as it is.
-// It first creates the partitions of the batch's days it has not seen yet.
-// Times are stored with microsecond precision.
+// It first creates the partitions of the batch's days it has not seen yet;
+// if that fails, the rows go to the default partition and the failure is
+// logged. Times are stored with microsecond precision.
 func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 	if len(rs) == 0 {
 		return nil
@@ -104,7 +106,13 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 		}
 	}
 	if err := s.ensureDays(ctx, missing); err != nil {
-		return fmt.Errorf("insert records: %w", err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("insert records: %w", err)
+		}
+		// The default partition takes the rows, and the next batch tries
+		// again: failing the batch would only make the caller retry it.
+		s.logger.WarnContext(ctx, "pgstore: insert records: rows go to the default partition",
+			slog.Any("error", err))
 	}
 
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -127,30 +135,6 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 		return fmt.Errorf("insert %d records: %w", len(rs), err)
 	}
 	return nil
-}
-
-// queryArgs builds the WHERE clause and arguments of a query.
-type queryArgs struct {
-	where []string
-	args  []any
-}
-
-// add appends a condition in which each %s stands for the next of vs.
-func (q *queryArgs) add(cond string, vs ...any) {
-	ph := make([]any, len(vs))
-	for i, v := range vs {
-		q.args = append(q.args, v)
-		ph[i] = "$" + strconv.Itoa(len(q.args))
-	}
-	q.where = append(q.where, fmt.Sprintf(cond, ph...))
-}
-
-// clause returns " WHERE ..." or "".
-func (q *queryArgs) clause() string {
-	if len(q.where) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(q.where, " AND ")
 }
 
 // listRecordsQuery returns ListRecords' SQL and arguments for f.

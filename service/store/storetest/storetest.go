@@ -10,7 +10,10 @@
 //
 // Each subtest asks the factory for its own store and runs in parallel
 // with the others, so the factory must return an empty store that nothing
-// else uses (for a database-backed store: a fresh database).
+// else uses (for a database-backed store: a fresh database). With
+// [WithReplica], the Watch tests write through a second instance on the
+// same data, as another gateway replica would. [StartWatch] is exported
+// for implementations' own Watch tests (reconnects, outages).
 package storetest
 
 import (

@@ -1,0 +1,22 @@
+// Package tollgate is the Go client of the Tollgate AI gateway.
+//
+// A [Client] bundles the three generated Connect clients of the gateway's
+// API (see proto/tollgate/v1): [Client.Inference] for model calls,
+// [Client.Admin] for configuration and [Client.Usage] for reporting. Every
+// call carries the client's credential as "Authorization: Bearer <key>":
+// a virtual key ("tg-...") for inference and usage, the admin token for
+// admin calls and any usage.
+//
+//	c := tollgate.NewClient("http://localhost:8080", os.Getenv("TOLLGATE_KEY"))
+//	reply, err := c.Chat(ctx, "gpt-4o-mini", "Say hello")
+//
+// The client speaks the Connect protocol by default; [WithGRPC] and
+// [WithGRPCWeb] switch protocols (gRPC works over plain-text http:// URLs
+// too, using HTTP/2 without TLS). Unary calls get a default deadline of
+// [DefaultTimeout] unless their context already has one; streams are never
+// cut by it.
+//
+// Errors are *connect.Error values: use connect.CodeOf(err) to tell an
+// unauthenticated call (connect.CodeUnauthenticated) from a rate limit
+// (connect.CodeResourceExhausted) and so on.
+package tollgate

@@ -1,0 +1,138 @@
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tollgate.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+REQUEST_STATUS_CANCELED: RequestStatus
+REQUEST_STATUS_FORBIDDEN: RequestStatus
+REQUEST_STATUS_INTERNAL_ERROR: RequestStatus
+REQUEST_STATUS_INVALID: RequestStatus
+REQUEST_STATUS_LIMITED: RequestStatus
+REQUEST_STATUS_OK: RequestStatus
+REQUEST_STATUS_UNAUTHENTICATED: RequestStatus
+REQUEST_STATUS_UNSPECIFIED: RequestStatus
+REQUEST_STATUS_UPSTREAM_ERROR: RequestStatus
+USAGE_DIMENSION_END_USER: UsageDimension
+USAGE_DIMENSION_KEY: UsageDimension
+USAGE_DIMENSION_MODEL: UsageDimension
+USAGE_DIMENSION_PROVIDER: UsageDimension
+USAGE_DIMENSION_SERVICE: UsageDimension
+USAGE_DIMENSION_TEAM: UsageDimension
+USAGE_DIMENSION_UNSPECIFIED: UsageDimension
+
+class GetUsageSummaryRequest(_message.Message):
+    __slots__ = ["end_time", "group_by", "start_time", "team_id"]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    end_time: _timestamp_pb2.Timestamp
+    group_by: _containers.RepeatedScalarFieldContainer[UsageDimension]
+    start_time: _timestamp_pb2.Timestamp
+    team_id: str
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[UsageDimension, str]]] = ..., team_id: _Optional[str] = ...) -> None: ...
+
+class GetUsageSummaryResponse(_message.Message):
+    __slots__ = ["groups", "total"]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[UsageGroup]
+    total: UsageGroup
+    def __init__(self, groups: _Optional[_Iterable[_Union[UsageGroup, _Mapping]]] = ..., total: _Optional[_Union[UsageGroup, _Mapping]] = ...) -> None: ...
+
+class ListRequestRecordsRequest(_message.Message):
+    __slots__ = ["end_time", "end_user", "key_id", "model", "page_size", "page_token", "start_time", "team_id"]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_USER_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    end_time: _timestamp_pb2.Timestamp
+    end_user: str
+    key_id: str
+    model: str
+    page_size: int
+    page_token: str
+    start_time: _timestamp_pb2.Timestamp
+    team_id: str
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRequestRecordsResponse(_message.Message):
+    __slots__ = ["next_page_token", "records"]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    next_page_token: str
+    records: _containers.RepeatedCompositeFieldContainer[RequestRecord]
+    def __init__(self, records: _Optional[_Iterable[_Union[RequestRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RequestRecord(_message.Message):
+    __slots__ = ["attempts", "cost", "end_user", "error_code", "key_id", "latency", "model", "operation", "provider", "request_id", "requested_model", "service_id", "status", "stream", "surface", "tags", "team_id", "time", "time_to_first_token", "usage"]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    END_USER_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    SURFACE_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    TIME_TO_FIRST_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    attempts: int
+    cost: _common_pb2.Money
+    end_user: str
+    error_code: str
+    key_id: str
+    latency: _duration_pb2.Duration
+    model: str
+    operation: str
+    provider: str
+    request_id: str
+    requested_model: str
+    service_id: str
+    status: RequestStatus
+    stream: bool
+    surface: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    team_id: str
+    time: _timestamp_pb2.Timestamp
+    time_to_first_token: _duration_pb2.Duration
+    usage: _common_pb2.Usage
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+
+class UsageGroup(_message.Message):
+    __slots__ = ["cost", "errors", "keys", "requests", "usage"]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    cost: _common_pb2.Money
+    errors: int
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    requests: int
+    usage: _common_pb2.Usage
+    def __init__(self, keys: _Optional[_Iterable[str]] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class RequestStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class UsageDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []

@@ -1,0 +1,121 @@
+"""End-to-end tests against a live gateway.
+
+The Go driver (clients/python/python_test.go) starts a gateway with a fake
+upstream and runs them with TOLLGATE_ADDR, TOLLGATE_KEY (a virtual key of
+team TOLLGATE_TEAM) and TOLLGATE_ADMIN_TOKEN set.
+"""
+
+import datetime
+import os
+import time
+import unittest
+
+import tollgate
+from tollgate.v1 import usage_pb2
+
+ADDR = os.environ.get("TOLLGATE_ADDR", "")
+KEY = os.environ.get("TOLLGATE_KEY", "")
+ADMIN_TOKEN = os.environ.get("TOLLGATE_ADMIN_TOKEN", "")
+TEAM = os.environ.get("TOLLGATE_TEAM", "team-a")
+CHAT_MODEL = os.environ.get("TOLLGATE_CHAT_MODEL", "gpt-4o-mini")
+EMBED_MODEL = os.environ.get("TOLLGATE_EMBED_MODEL", "text-embedding-3-small")
+
+
+@unittest.skipUnless(ADDR and KEY and ADMIN_TOKEN, "needs TOLLGATE_ADDR, TOLLGATE_KEY and TOLLGATE_ADMIN_TOKEN")
+class GatewayTest(unittest.TestCase):
+    def setUp(self):
+        self.client = tollgate.Client(ADDR, KEY, timeout=30)
+        self.admin = tollgate.Client(ADDR, ADMIN_TOKEN, timeout=30)
+
+    def tearDown(self):
+        self.client.close()
+        self.admin.close()
+
+    def test_chat(self):
+        resp = self.client.chat(CHAT_MODEL, "hello from python", temperature=0.2)
+        self.assertEqual(tollgate.text(resp), "echo: hello from python")
+        self.assertTrue(resp.id.startswith("req_"), resp.id)
+        self.assertGreater(resp.usage.output_tokens, 0)
+        self.assertEqual(resp.requested_model, CHAT_MODEL)
+
+    def test_chat_stream(self):
+        events = list(self.client.chat_stream(CHAT_MODEL, "stream from python"))
+        self.assertGreaterEqual(len(events), 2)
+        self.assertEqual("".join(tollgate.text(e) for e in events), "echo: stream from python")
+        self.assertGreater(events[-1].usage.output_tokens, 0)
+        self.assertTrue(events[-1].HasField("cost"))
+
+    def test_chat_stream_stopped_early(self):
+        stream = self.client.chat_stream(CHAT_MODEL, "one two three four five six")
+        first = next(stream)
+        self.assertTrue(first.id.startswith("req_"))
+        stream.close()  # cancels the call; the client stays usable
+        self.assertEqual(tollgate.text(self.client.chat(CHAT_MODEL, "after")), "echo: after")
+
+    def test_embed_and_models(self):
+        resp = self.client.embed(EMBED_MODEL, ["a", "b"])
+        self.assertEqual([e.index for e in resp.embeddings], [0, 1])
+        self.assertTrue(all(len(e.values) > 0 for e in resp.embeddings))
+        names = [m.name for m in self.client.list_models()]
+        self.assertIn(CHAT_MODEL, names)
+
+    def test_admin(self):
+        team = self.admin.create_team("py-team", "Python Team")
+        self.assertEqual(team.id, "py-team")
+        self.assertIn("py-team", [t.id for t in self.admin.list_teams()])
+        created = self.admin.create_key("py-team", "python key")
+        self.assertTrue(created.secret.startswith("tg-"))
+        self.assertEqual([k.id for k in self.admin.list_keys("py-team")], [created.key.id])
+        with tollgate.Client(ADDR, created.secret) as fresh:
+            self.assertEqual(tollgate.text(fresh.chat(CHAT_MODEL, "new key")), "echo: new key")
+        revoked = self.admin.revoke_key(created.key.id)
+        self.assertEqual(revoked.state, 2)  # KEY_STATE_REVOKED
+        with tollgate.Client(ADDR, created.secret) as fresh:
+            with self.assertRaises(tollgate.AuthenticationError):
+                fresh.chat(CHAT_MODEL, "revoked")
+        with self.assertRaises(tollgate.AlreadyExistsError):
+            self.admin.create_team("py-team")
+        with self.assertRaises(tollgate.NotFoundError):
+            self.admin.revoke_key("key_doesnotexist")
+
+    def test_usage(self):
+        self.client.chat(CHAT_MODEL, "count me")
+        deadline = time.monotonic() + 15
+        while True:
+            records = self.admin.list_request_records(since=datetime.timedelta(hours=1), team_id=TEAM)
+            if any(r.operation == "chat" and r.status == usage_pb2.REQUEST_STATUS_OK for r in records):
+                break
+            if time.monotonic() > deadline:
+                self.fail(f"no chat record after 15s: {records}")
+            time.sleep(0.1)
+        summary = self.admin.usage_summary(["team", "model"], since=datetime.timedelta(days=1))
+        self.assertGreater(summary.total.requests, 0)
+        self.assertIn([TEAM, CHAT_MODEL], [list(g.keys) for g in summary.groups])
+        # A virtual key reads its own team's usage.
+        own = self.client.usage_summary(since=datetime.timedelta(days=1))
+        self.assertGreater(own.total.requests, 0)
+
+    def test_authentication_errors(self):
+        with tollgate.Client(ADDR, "tg-not-a-real-key") as bad:
+            with self.assertRaises(tollgate.AuthenticationError) as ctx:
+                bad.chat(CHAT_MODEL, "hi")
+            self.assertIsInstance(ctx.exception, tollgate.TollgateError)
+            with self.assertRaises(tollgate.AuthenticationError):
+                list(bad.chat_stream(CHAT_MODEL, "hi"))
+        # A virtual key is not an admin token.
+        with self.assertRaises(tollgate.AuthenticationError):
+            self.client.list_teams()
+
+    def test_not_found(self):
+        with self.assertRaises(tollgate.NotFoundError):
+            self.client.chat("no-such-model", "hi")
+
+    def test_generated_stubs_carry_auth(self):
+        from tollgate.v1 import admin_pb2
+
+        team = self.admin.admin.GetTeam(admin_pb2.GetTeamRequest(id=TEAM)).team
+        self.assertEqual(team.id, TEAM)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,106 @@
+package gemini
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/tollgate-dev/tollgate/providers"
+)
+
+// maxBatchEmbed is the most requests one batchEmbedContents call takes.
+const maxBatchEmbed = 100
+
+// Embed returns one vector per input, in input order. A single input uses
+// :embedContent; more use :batchEmbedContents in batches of 100. The Gemini
+// API reports no token usage for embeddings, so Usage is zero.
+func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*providers.EmbedResponse, error) {
+	if req == nil {
+		return nil, p.invalid("nil embed request")
+	}
+	if req.Model == "" {
+		return nil, p.invalid("embed request without model")
+	}
+	if len(req.Inputs) == 0 {
+		return nil, p.invalid("embed request without inputs")
+	}
+	out := &providers.EmbedResponse{Model: req.Model, Vectors: make([][]float32, 0, len(req.Inputs))}
+	if len(req.Inputs) == 1 {
+		v, err := p.embedOne(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out.Vectors = append(out.Vectors, v)
+		return out, nil
+	}
+	for start := 0; start < len(req.Inputs); start += maxBatchEmbed {
+		end := min(start+maxBatchEmbed, len(req.Inputs))
+		vs, err := p.embedBatch(ctx, req, req.Inputs[start:end])
+		if err != nil {
+			return nil, err
+		}
+		out.Vectors = append(out.Vectors, vs...)
+	}
+	return out, nil
+}
+
+func (p *Provider) embedRequest(req *providers.EmbedRequest, input string, withModel bool) embedRequest {
+	r := embedRequest{
+		Content:              content{Parts: []part{{Text: input}}},
+		TaskType:             p.embedTaskType,
+		OutputDimensionality: req.Dimensions,
+	}
+	if withModel {
+		r.Model = modelResource(req.Model)
+	}
+	return r
+}
+
+func (p *Provider) embedOne(ctx context.Context, req *providers.EmbedRequest) ([]float32, error) {
+	body, err := marshalCompact(p.embedRequest(req, req.Inputs[0], false))
+	if err != nil {
+		return nil, p.invalid("encode embedding request: %v", err)
+	}
+	status, b, err := p.post(ctx, req.Model, methodEmbed, body)
+	if err != nil {
+		return nil, err
+	}
+	var w embedResponse
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, p.badResponse(status, "embedding", err)
+	}
+	if w.Embedding == nil || len(w.Embedding.Values) == 0 {
+		return nil, p.badResponse(status, "embedding", fmt.Errorf("no vector"))
+	}
+	return w.Embedding.Values, nil
+}
+
+func (p *Provider) embedBatch(ctx context.Context, req *providers.EmbedRequest, inputs []string) ([][]float32, error) {
+	br := batchEmbedRequest{Requests: make([]embedRequest, len(inputs))}
+	for i, in := range inputs {
+		br.Requests[i] = p.embedRequest(req, in, true)
+	}
+	body, err := marshalCompact(&br)
+	if err != nil {
+		return nil, p.invalid("encode embedding request: %v", err)
+	}
+	status, b, err := p.post(ctx, req.Model, methodBatchEmbed, body)
+	if err != nil {
+		return nil, err
+	}
+	var w batchEmbedResponse
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, p.badResponse(status, "embeddings", err)
+	}
+	if len(w.Embeddings) != len(inputs) {
+		return nil, p.badResponse(status, "embeddings", fmt.Errorf("%d vectors for %d inputs", len(w.Embeddings), len(inputs)))
+	}
+	out := make([][]float32, len(inputs))
+	for i, e := range w.Embeddings {
+		if len(e.Values) == 0 {
+			return nil, p.badResponse(status, "embeddings", fmt.Errorf("no vector at index %d", i))
+		}
+		out[i] = e.Values
+	}
+	return out, nil
+}

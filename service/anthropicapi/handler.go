@@ -1,0 +1,302 @@
+package anthropicapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/gateway"
+)
+
+// DefaultPingInterval is how long a stream may stay silent before a ping
+// event keeps the connection alive.
+const DefaultPingInterval = 15 * time.Second
+
+// Attribution headers.
+const (
+	// HeaderEndUser names the end user a request is made for.
+	HeaderEndUser = "X-Tollgate-End-User"
+	// HeaderTags carries comma-separated tags for usage reports.
+	HeaderTags = "X-Tollgate-Tags"
+)
+
+// Handler serves the Anthropic Messages API. It is safe for concurrent use.
+type Handler struct {
+	engine *gateway.Engine
+	log    *slog.Logger
+	ping   time.Duration
+	now    func() time.Time
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithPingInterval sets the stream keep-alive interval (DefaultPingInterval
+// when unset or not positive).
+func WithPingInterval(d time.Duration) Option {
+	return func(h *Handler) {
+		if d > 0 {
+			h.ping = d
+		}
+	}
+}
+
+// New returns a Handler over engine; log receives internal errors.
+func New(engine *gateway.Engine, log *slog.Logger, opts ...Option) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{engine: engine, log: log, ping: DefaultPingInterval, now: time.Now}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Register mounts POST /v1/messages and POST /v1/messages/count_tokens on
+// mux. GET /v1/models is shared with the OpenAI dialect; mount
+// [Handler.Models] behind [IsAnthropic].
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/messages", h.Messages)
+	mux.HandleFunc("POST /v1/messages/count_tokens", h.CountTokens)
+}
+
+// IsAnthropic reports whether r comes from an Anthropic client: it carries
+// anthropic-version, or x-api-key without Authorization.
+func IsAnthropic(r *http.Request) bool {
+	return r.Header.Get("Anthropic-Version") != "" ||
+		(r.Header.Get("X-Api-Key") != "" && r.Header.Get("Authorization") == "")
+}
+
+// newCall builds the engine call from the request headers and sets the
+// request-id response header.
+func (h *Handler) newCall(w http.ResponseWriter, r *http.Request) *gateway.Call {
+	id := gateway.RequestIDFrom(r.Context())
+	w.Header().Set("Request-Id", id)
+	call := &gateway.Call{RequestID: id, Surface: gateway.SurfaceAnthropic, Start: h.now(), EndUser: r.Header.Get(HeaderEndUser)}
+	if key := r.Header.Get("X-Api-Key"); key != "" {
+		call.Credential = key
+	} else if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		call.Credential = strings.TrimSpace(a[7:])
+	}
+	if tags := r.Header.Get(HeaderTags); tags != "" {
+		for t := range strings.SplitSeq(tags, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				call.Tags = append(call.Tags, t)
+			}
+		}
+	}
+	return call
+}
+
+// decode reads and translates a Messages request body.
+func decode(r *http.Request, needMaxTokens bool) (*messagesRequest, *providers.ChatRequest, error) {
+	var in messagesRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, nil, fmt.Errorf("read request body: %w", err)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, nil, &gateway.InvalidRequestError{Message: "request body is empty; expected a JSON object"}
+		}
+		return nil, nil, &gateway.InvalidRequestError{Message: "request body is not valid JSON: " + err.Error()}
+	}
+	req, err := toCanonical(&in, needMaxTokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &in, req, nil
+}
+
+// Messages serves POST /v1/messages.
+func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
+	call := h.newCall(w, r)
+	in, req, err := decode(r, true)
+	if err != nil {
+		writeError(w, r, h.log, call.RequestID, err)
+		return
+	}
+	if call.EndUser == "" {
+		call.EndUser = req.User
+	}
+	if in.Stream {
+		h.stream(w, r, call, req)
+		return
+	}
+	res, err := h.engine.Chat(r.Context(), call, req)
+	if err != nil {
+		writeError(w, r, h.log, call.RequestID, err)
+		return
+	}
+	body, err := json.Marshal(fromCanonical(res.Response, req.Model, call.RequestID))
+	if err != nil {
+		writeError(w, r, h.log, call.RequestID, fmt.Errorf("encode message: %w", err))
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// stream serves a streamed Messages request.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.Call, req *providers.ChatRequest) {
+	s, err := h.engine.ChatStream(r.Context(), call, req)
+	if err != nil {
+		writeError(w, r, h.log, call.RequestID, err)
+		return
+	}
+	defer func() { _ = s.Close() }()
+	hd := w.Header()
+	for k, v := range providers.RateLimitHeaders(s.Header()) {
+		hd[k] = v
+	}
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	out := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	ev := &events{buf: make([]byte, 0, 1024)}
+	ev.start(messageID("", call.RequestID), req.Model, usageOf(s.Usage()))
+	if !out.send(ev) {
+		return
+	}
+	out.startPings(h.ping)
+	defer out.stop()
+
+	for {
+		c, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			ev.end(usageOf(s.Usage()))
+			out.send(ev)
+			return
+		}
+		if err != nil {
+			if r.Context().Err() != nil {
+				return // the caller went away; Close cancels the upstream
+			}
+			_, typ := StatusOf(err)
+			msg, internal := errorMessage(err, call.RequestID)
+			if internal {
+				h.log.ErrorContext(r.Context(), "stream failed", "request_id", call.RequestID, "err", err)
+			}
+			ev.fail(typ, msg)
+			out.send(ev)
+			return
+		}
+		ev.chunk(c)
+		if len(ev.buf) > 0 && !out.send(ev) {
+			return
+		}
+	}
+}
+
+// sseWriter serialises writes of the stream loop and of the keep-alive
+// timer, which pings when nothing was sent for a while.
+type sseWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	rc     *http.ResponseController
+	timer  *time.Timer
+	every  time.Duration
+	closed bool
+	failed bool
+}
+
+// send writes and flushes the events in ev.buf, then empties it and
+// re-arms the keep-alive. It reports whether the client is still reachable.
+func (o *sseWriter) send(ev *events) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	defer ev.reset()
+	if o.failed || !o.write(ev.buf) {
+		return false
+	}
+	if o.timer != nil {
+		o.timer.Reset(o.every)
+	}
+	return true
+}
+
+// write writes and flushes b; o.mu must be held.
+func (o *sseWriter) write(b []byte) bool {
+	if _, err := o.w.Write(b); err != nil {
+		o.failed = true
+		return false
+	}
+	if err := o.rc.Flush(); err != nil {
+		o.failed = true
+		return false
+	}
+	return true
+}
+
+// pingFrame is a framed ping event.
+const pingFrame = "event: ping\ndata: {\"type\":\"ping\"}\n\n"
+
+// startPings arms the keep-alive timer.
+func (o *sseWriter) startPings(every time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.every = every
+	o.timer = time.AfterFunc(every, o.keepAlive)
+}
+
+// keepAlive writes a ping and re-arms the timer, unless the stream ended.
+func (o *sseWriter) keepAlive() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed || o.failed || !o.write([]byte(pingFrame)) {
+		return
+	}
+	o.timer.Reset(o.every)
+}
+
+// stop ends keep-alives; nothing is written after it returns.
+func (o *sseWriter) stop() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closed = true
+	if o.timer != nil {
+		o.timer.Stop()
+	}
+}
+
+// CountTokens serves POST /v1/messages/count_tokens.
+func (h *Handler) CountTokens(w http.ResponseWriter, r *http.Request) {
+	call := h.newCall(w, r)
+	_, req, err := decode(r, false)
+	if err != nil {
+		writeError(w, r, h.log, call.RequestID, err)
+		return
+	}
+	if call.EndUser == "" {
+		call.EndUser = req.User
+	}
+	n, err := h.engine.CountTokens(r.Context(), call, req)
+	if err != nil {
+		writeError(w, r, h.log, call.RequestID, err)
+		return
+	}
+	writeJSON(w, countResponse{InputTokens: n})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	body, _ := json.Marshal(v) // only the package's own types, which always marshal
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,287 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+)
+
+// cliTimeout bounds each RPC of a client command.
+const cliTimeout = 30 * time.Second
+
+// runClient runs a client command (keys, teams, providers, models, usage)
+// against a gateway: results on stdout, diagnostics on stderr.
+func runClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd, err := parseCLI(args, getenv, time.Now())
+	var ue *usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, clientUsage)
+		return ExitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "tollgate %v\n\n%s", err, clientUsage)
+		return ExitUsage
+	case err != nil:
+		fmt.Fprintf(stderr, "tollgate %v\n", err)
+		return ExitUsage
+	}
+	c := tollgate.NewClient(cmd.addr, cmd.token, tollgate.WithTimeout(cliTimeout))
+	resp, err := execute(ctx, c, cmd.req)
+	if err != nil {
+		fmt.Fprintf(stderr, "tollgate %s: %v\n", cmd.name, describeRPCError(err))
+		return ExitError
+	}
+	if cmd.json {
+		err = writeJSON(stdout, resp)
+	} else {
+		err = writeTable(stdout, resp)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tollgate %s: writing output: %v\n", cmd.name, err)
+		return ExitError
+	}
+	return ExitOK
+}
+
+// describeRPCError makes sure the message names a Connect code, also for
+// failures that happen before the gateway answers.
+func describeRPCError(err error) error {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", connect.CodeOf(err), err)
+}
+
+// execute sends req to the RPC its type names and returns the response.
+// List calls are followed through all their pages.
+func execute(ctx context.Context, c *tollgate.Client, req proto.Message) (proto.Message, error) {
+	switch r := req.(type) {
+	case *tollgatev1.CreateKeyRequest:
+		return msg(c.Admin.CreateKey(ctx, connect.NewRequest(r)))
+	case *tollgatev1.ListKeysRequest:
+		all := &tollgatev1.ListKeysResponse{}
+		for {
+			resp, err := c.Admin.ListKeys(ctx, connect.NewRequest(r))
+			if err != nil {
+				return nil, err
+			}
+			all.Keys = append(all.Keys, resp.Msg.GetKeys()...)
+			if resp.Msg.GetNextPageToken() == "" {
+				return all, nil
+			}
+			r = proto.CloneOf(r)
+			r.PageToken = resp.Msg.GetNextPageToken()
+		}
+	case *tollgatev1.RevokeKeyRequest:
+		return msg(c.Admin.RevokeKey(ctx, connect.NewRequest(r)))
+	case *tollgatev1.RotateKeyRequest:
+		return msg(c.Admin.RotateKey(ctx, connect.NewRequest(r)))
+	case *tollgatev1.CreateTeamRequest:
+		return msg(c.Admin.CreateTeam(ctx, connect.NewRequest(r)))
+	case *tollgatev1.ListTeamsRequest:
+		return msg(c.Admin.ListTeams(ctx, connect.NewRequest(r)))
+	case *tollgatev1.DeleteTeamRequest:
+		return msg(c.Admin.DeleteTeam(ctx, connect.NewRequest(r)))
+	case *tollgatev1.CreateProviderRequest:
+		return msg(c.Admin.CreateProvider(ctx, connect.NewRequest(r)))
+	case *tollgatev1.ListProvidersRequest:
+		return msg(c.Admin.ListProviders(ctx, connect.NewRequest(r)))
+	case *tollgatev1.CreateModelRequest:
+		return msg(c.Admin.CreateModel(ctx, connect.NewRequest(r)))
+	case *tollgatev1.ListAllModelsRequest:
+		return msg(c.Admin.ListAllModels(ctx, connect.NewRequest(r)))
+	case *tollgatev1.GetUsageSummaryRequest:
+		return msg(c.Usage.GetUsageSummary(ctx, connect.NewRequest(r)))
+	}
+	return nil, fmt.Errorf("no RPC for %T", req)
+}
+
+func msg[T any](resp *connect.Response[T], err error) (proto.Message, error) {
+	if err != nil {
+		return nil, err
+	}
+	m, ok := any(resp.Msg).(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("response %T is not a protobuf message", resp.Msg)
+	}
+	return m, nil
+}
+
+func writeJSON(w io.Writer, m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding JSON: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// writeTable prints resp for people: lists as aligned tables, single
+// objects as "FIELD value" lines.
+func writeTable(w io.Writer, resp proto.Message) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")) }
+	switch r := resp.(type) {
+	case *tollgatev1.CreateKeyResponse:
+		keyFields(row, r.GetKey())
+		row("SECRET", r.GetSecret()+"  (shown only once: store it now)")
+	case *tollgatev1.RotateKeyResponse:
+		keyFields(row, r.GetKey())
+		row("SECRET", r.GetSecret()+"  (shown only once: store it now)")
+	case *tollgatev1.RevokeKeyResponse:
+		keyFields(row, r.GetKey())
+	case *tollgatev1.ListKeysResponse:
+		row("ID", "NAME", "TEAM", "SERVICE", "STATE", "PREFIX", "MODELS", "CREATED")
+		for _, k := range r.GetKeys() {
+			row(k.GetId(), dash(k.GetName()), k.GetTeamId(), dash(k.GetServiceId()), keyState(k.GetState()),
+				k.GetSecretPrefix(), dash(strings.Join(k.GetAllowedModels(), ",")), formatTime(k.GetCreateTime()))
+		}
+	case *tollgatev1.CreateTeamResponse:
+		row("ID", "NAME", "CREATED")
+		row(r.GetTeam().GetId(), dash(r.GetTeam().GetDisplayName()), formatTime(r.GetTeam().GetCreateTime()))
+	case *tollgatev1.ListTeamsResponse:
+		row("ID", "NAME", "CREATED")
+		for _, t := range r.GetTeams() {
+			row(t.GetId(), dash(t.GetDisplayName()), formatTime(t.GetCreateTime()))
+		}
+	case *tollgatev1.DeleteTeamResponse:
+		row("deleted")
+	case *tollgatev1.CreateProviderResponse:
+		providerRows(row, r.GetProvider())
+	case *tollgatev1.ListProvidersResponse:
+		providerRows(row, r.GetProviders()...)
+	case *tollgatev1.CreateModelResponse:
+		modelRows(row, r.GetModel())
+	case *tollgatev1.ListAllModelsResponse:
+		modelRows(row, r.GetModels()...)
+	case *tollgatev1.GetUsageSummaryResponse:
+		usageRows(row, r)
+	default:
+		return fmt.Errorf("no table layout for %T", resp)
+	}
+	return tw.Flush()
+}
+
+func keyFields(row func(...string), k *tollgatev1.VirtualKey) {
+	row("ID", k.GetId())
+	row("NAME", dash(k.GetName()))
+	row("TEAM", k.GetTeamId())
+	row("SERVICE", dash(k.GetServiceId()))
+	row("STATE", keyState(k.GetState()))
+	row("PREFIX", k.GetSecretPrefix())
+	if k.GetExpireTime() != nil {
+		row("EXPIRES", formatTime(k.GetExpireTime()))
+	}
+}
+
+func providerRows(row func(...string), ps ...*tollgatev1.Provider) {
+	row("ID", "TYPE", "BASE URL", "CREDENTIAL", "CREATED")
+	for _, p := range ps {
+		cred := "none"
+		if p.GetHasCredential() {
+			cred = "stored"
+		}
+		typ := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(p.GetType().String(), "PROVIDER_TYPE_"), "_", "-"))
+		row(p.GetId(), typ, dash(p.GetBaseUrl()), cred, formatTime(p.GetCreateTime()))
+	}
+}
+
+func modelRows(row func(...string), ms ...*tollgatev1.Model) {
+	row("NAME", "PROVIDER", "UPSTREAM", "KIND", "CONTEXT", "INPUT $/M", "OUTPUT $/M")
+	for _, m := range ms {
+		kind := "chat"
+		if m.GetEmbedding() {
+			kind = "embedding"
+		}
+		ctxWin := "-"
+		if m.GetContextWindow() > 0 {
+			ctxWin = strconv.Itoa(int(m.GetContextWindow()))
+		}
+		row(m.GetName(), m.GetProviderId(), dash(m.GetUpstreamModel()), kind, ctxWin,
+			formatMoney(m.GetPricing().GetInputPerMillion()), formatMoney(m.GetPricing().GetOutputPerMillion()))
+	}
+}
+
+func usageRows(row func(...string), r *tollgatev1.GetUsageSummaryResponse) {
+	dims := 0
+	for _, g := range r.GetGroups() {
+		dims = max(dims, len(g.GetKeys()))
+	}
+	header := []string{}
+	if dims == 0 {
+		header = append(header, "GROUP")
+	}
+	for i := range dims {
+		header = append(header, "KEY"+strconv.Itoa(i+1))
+	}
+	row(append(header, "REQUESTS", "ERRORS", "INPUT TOKENS", "OUTPUT TOKENS", "COST USD")...)
+	line := func(keys []string, g *tollgatev1.UsageGroup) {
+		cols := make([]string, max(dims, 1))
+		for i := range cols {
+			cols[i] = "-"
+			if i < len(keys) && keys[i] != "" {
+				cols[i] = keys[i]
+			}
+		}
+		u := g.GetUsage()
+		row(append(cols, strconv.FormatInt(g.GetRequests(), 10), strconv.FormatInt(g.GetErrors(), 10),
+			strconv.FormatInt(u.GetInputTokens(), 10), strconv.FormatInt(u.GetOutputTokens(), 10), formatMoney(g.GetCost()))...)
+	}
+	for _, g := range r.GetGroups() {
+		line(g.GetKeys(), g)
+	}
+	line([]string{"TOTAL"}, r.GetTotal())
+}
+
+// keyState is s in lower case without its prefix, e.g. "active".
+func keyState(s tollgatev1.KeyState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "KEY_STATE_"))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func formatTime(ts *timestamppb.Timestamp) string {
+	if ts == nil {
+		return "-"
+	}
+	return ts.AsTime().UTC().Format(time.RFC3339)
+}
+
+// formatMoney prints an exact decimal amount with at least two decimals,
+// e.g. "0.15" or "0.000123", and "-" for no amount.
+func formatMoney(m *tollgatev1.Money) string {
+	if m == nil {
+		return "-"
+	}
+	units, nanos := m.GetUnits(), int64(m.GetNanos())
+	sign := ""
+	if units < 0 || nanos < 0 {
+		sign = "-"
+		units, nanos = -units, -nanos
+	}
+	frac := strings.TrimRight(fmt.Sprintf("%09d", nanos), "0")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	return sign + strconv.FormatInt(units, 10) + "." + frac
+}

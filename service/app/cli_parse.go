@@ -1,0 +1,513 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+)
+
+// usageError is a command-line mistake (exit code 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// defaultClientAddr is the gateway the client subcommands talk to when
+// neither --addr nor $TOLLGATE_ADDR is set.
+const defaultClientAddr = "http://127.0.0.1:8080"
+
+const clientUsage = `Client commands talk to a running gateway with the admin token:
+
+  tollgate keys create --team TEAM [--name N] [--service S] [--models m1,m2] [--expires 90d] [--tag k=v]...
+  tollgate keys list [--team TEAM] [--all]
+  tollgate keys revoke KEY_ID
+  tollgate keys rotate KEY_ID [--grace 24h]
+  tollgate teams create TEAM_ID [--name "Display name"] [--label k=v]...
+  tollgate teams list
+  tollgate teams delete TEAM_ID
+  tollgate providers add PROVIDER_ID --type TYPE [--base-url URL] [--credential-env VAR | --credential-file FILE] [--setting k=v]...
+  tollgate providers list
+  tollgate models add NAME --provider PROVIDER_ID [--upstream-model M] [--context-window N] [--max-output-tokens N]
+                      [--embedding] [--input-price USD] [--output-price USD] [--cached-input-price USD]
+  tollgate models list
+  tollgate usage report [--by team,service] [--since 30d] [--team TEAM]
+
+Every client command takes:
+  --addr URL     the gateway ($TOLLGATE_ADDR; default http://127.0.0.1:8080)
+  --token TOKEN  the admin token (prefer $TOLLGATE_ADMIN_TOKEN: flags show in ps)
+  --json         print the response as protobuf JSON instead of a table
+
+Provider types: openai, openai-compatible, anthropic, azure-openai, gemini.
+Prices are USD per million tokens, e.g. 0.15. Durations are Go durations
+(90m, 12h) or whole days (30d). Usage dimensions: team, service, key,
+model, provider, end_user.
+`
+
+// cliCommand is a parsed client subcommand: where to send which request.
+type cliCommand struct {
+	// name is the command as typed, e.g. "keys list".
+	name string
+	// addr is the gateway's base URL.
+	addr string
+	// token is the admin token.
+	token string
+	// json selects protobuf JSON output.
+	json bool
+	// req is the request to send; its type selects the RPC.
+	req proto.Message
+}
+
+// commonFlags are the flags every client command has.
+type commonFlags struct {
+	addr, token string
+	json        bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", "", "gateway URL ($TOLLGATE_ADDR)")
+	fs.StringVar(&c.token, "token", "", "admin token ($TOLLGATE_ADMIN_TOKEN)")
+	fs.BoolVar(&c.json, "json", false, "print protobuf JSON")
+}
+
+// parseCLI parses a client command line (group, verb, flags and operands).
+// now is the reference time of relative durations such as --since 30d.
+// Errors are *usageError values, possibly wrapped, or flag.ErrHelp when
+// help was asked for.
+func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCommand, error) {
+	if len(args) >= 2 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help" || args[1] == "help") {
+		return nil, flag.ErrHelp
+	}
+	if len(args) < 2 {
+		return nil, usageErrorf("%s: missing subcommand", strings.Join(args, " "))
+	}
+	name := args[0] + " " + args[1]
+	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var common commonFlags
+	common.register(fs)
+
+	var build func(operands []string) (proto.Message, error)
+	switch name {
+	case "keys create":
+		build = keysCreate(fs, now)
+	case "keys list":
+		build = keysList(fs)
+	case "keys revoke":
+		build = func(ops []string) (proto.Message, error) {
+			id, err := oneOperand(ops, "KEY_ID")
+			return &tollgatev1.RevokeKeyRequest{Id: id}, err
+		}
+	case "keys rotate":
+		build = keysRotate(fs)
+	case "teams create":
+		build = teamsCreate(fs)
+	case "teams list":
+		build = noOperands(&tollgatev1.ListTeamsRequest{})
+	case "teams delete":
+		build = func(ops []string) (proto.Message, error) {
+			id, err := oneOperand(ops, "TEAM_ID")
+			return &tollgatev1.DeleteTeamRequest{Id: id}, err
+		}
+	case "providers add":
+		build = providersAdd(fs, getenv)
+	case "providers list":
+		build = noOperands(&tollgatev1.ListProvidersRequest{})
+	case "models add":
+		build = modelsAdd(fs)
+	case "models list":
+		build = noOperands(&tollgatev1.ListAllModelsRequest{})
+	case "usage report":
+		build = usageReport(fs, now)
+	default:
+		return nil, usageErrorf("unknown command %q", name)
+	}
+	operands, err := parseInterspersed(fs, args[2:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageErrorf("%s: %v", name, err)
+	}
+	req, err := build(operands)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cmd := &cliCommand{name: name, addr: common.addr, token: common.token, json: common.json, req: req}
+	if cmd.addr == "" {
+		cmd.addr = getenv("TOLLGATE_ADDR")
+	}
+	if cmd.addr, err = clientURL(cmd.addr); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if cmd.token == "" {
+		cmd.token = getenv("TOLLGATE_ADMIN_TOKEN")
+	}
+	if cmd.token == "" {
+		return nil, usageErrorf("%s: no admin token: set $TOLLGATE_ADMIN_TOKEN or --token", name)
+	}
+	return cmd, nil
+}
+
+// parseInterspersed parses flags placed before, between and after operands.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return operands, nil
+		}
+		if args[0] == "--" {
+			return append(operands, args[1:]...), nil
+		}
+		operands = append(operands, args[0])
+		args = args[1:]
+	}
+}
+
+// clientURL turns an --addr value into a base URL: a bare host:port (the
+// form `tollgate serve` listens on) means plain-text HTTP.
+func clientURL(addr string) (string, error) {
+	if addr == "" {
+		return defaultClientAddr, nil
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	if !strings.HasPrefix(addr, "http://") && !strings.HasPrefix(addr, "https://") {
+		return "", usageErrorf("gateway address %q: want an http:// or https:// URL", addr)
+	}
+	return strings.TrimRight(addr, "/"), nil
+}
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func oneOperand(ops []string, what string) (string, error) {
+	if len(ops) != 1 || ops[0] == "" {
+		return "", usageErrorf("want exactly one %s, got %q", what, ops)
+	}
+	return ops[0], nil
+}
+
+func noOperands(req proto.Message) func([]string) (proto.Message, error) {
+	return func(ops []string) (proto.Message, error) {
+		if len(ops) != 0 {
+			return nil, usageErrorf("unexpected arguments %q", ops)
+		}
+		return req, nil
+	}
+}
+
+// listFlag collects a repeated or comma-separated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// mapFlag collects repeated k=v flags.
+type mapFlag map[string]string
+
+func (m mapFlag) String() string { return "" }
+
+func (m mapFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q is not key=value", v)
+	}
+	m[k] = val
+	return nil
+}
+
+func (m mapFlag) orNil() map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func keysCreate(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, error) {
+	var name, team, service, expires string
+	var models listFlag
+	tags := mapFlag{}
+	fs.StringVar(&name, "name", "", "a name for people")
+	fs.StringVar(&team, "team", "", "the owning team (required)")
+	fs.StringVar(&service, "service", "", "the owning service within the team")
+	fs.Var(&models, "models", "models and aliases the key may use (comma-separated; default all)")
+	fs.StringVar(&expires, "expires", "", "lifetime, e.g. 90d (default never)")
+	fs.Var(tags, "tag", "a tag k=v recorded with every request (repeatable)")
+	return func(ops []string) (proto.Message, error) {
+		if len(ops) != 0 {
+			return nil, usageErrorf("unexpected arguments %q", ops)
+		}
+		if team == "" {
+			return nil, usageErrorf("--team is required")
+		}
+		k := &tollgatev1.VirtualKey{Name: name, TeamId: team, ServiceId: service, AllowedModels: models, Tags: tags.orNil()}
+		if expires != "" {
+			d, err := parseDays(expires)
+			if err != nil || d <= 0 {
+				return nil, usageErrorf("--expires %q: want a positive duration such as 90d or 12h", expires)
+			}
+			k.ExpireTime = timestamppb.New(now.Add(d))
+		}
+		return &tollgatev1.CreateKeyRequest{Key: k}, nil
+	}
+}
+
+func keysList(fs *flag.FlagSet) func([]string) (proto.Message, error) {
+	req := &tollgatev1.ListKeysRequest{}
+	fs.StringVar(&req.TeamId, "team", "", "only this team's keys")
+	fs.BoolVar(&req.IncludeRevoked, "all", false, "include revoked keys")
+	return noOperands(req)
+}
+
+func keysRotate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
+	var grace string
+	fs.StringVar(&grace, "grace", "", "how long the old secret keeps working, e.g. 24h (default: revoked at once)")
+	return func(ops []string) (proto.Message, error) {
+		id, err := oneOperand(ops, "KEY_ID")
+		if err != nil {
+			return nil, err
+		}
+		req := &tollgatev1.RotateKeyRequest{Id: id}
+		if grace != "" {
+			d, err := parseDays(grace)
+			if err != nil || d < 0 {
+				return nil, usageErrorf("--grace %q: want a duration such as 24h or 1d", grace)
+			}
+			req.GracePeriod = durationpb.New(d)
+		}
+		return req, nil
+	}
+}
+
+func teamsCreate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
+	var display string
+	labels := mapFlag{}
+	fs.StringVar(&display, "name", "", "display name")
+	fs.Var(labels, "label", "a label k=v (repeatable)")
+	return func(ops []string) (proto.Message, error) {
+		id, err := oneOperand(ops, "TEAM_ID")
+		if err != nil {
+			return nil, err
+		}
+		return &tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: id, DisplayName: display, Labels: labels.orNil()}}, nil
+	}
+}
+
+// providerTypes maps --type values to provider types.
+var providerTypes = map[string]tollgatev1.ProviderType{
+	"openai":            tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI,
+	"openai-compatible": tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI_COMPATIBLE,
+	"anthropic":         tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC,
+	"azure-openai":      tollgatev1.ProviderType_PROVIDER_TYPE_AZURE_OPENAI,
+	"gemini":            tollgatev1.ProviderType_PROVIDER_TYPE_GEMINI,
+}
+
+func providersAdd(fs *flag.FlagSet, getenv func(string) string) func([]string) (proto.Message, error) {
+	var typ, baseURL, credEnv, credFile string
+	settings := mapFlag{}
+	fs.StringVar(&typ, "type", "", "the API dialect (required)")
+	fs.StringVar(&baseURL, "base-url", "", "the API base URL (default: the type's)")
+	fs.StringVar(&credEnv, "credential-env", "", "name of the environment variable holding the API key")
+	fs.StringVar(&credFile, "credential-file", "", "file holding the API key (- for standard input)")
+	fs.Var(settings, "setting", "a dialect setting k=v (repeatable)")
+	return func(ops []string) (proto.Message, error) {
+		id, err := oneOperand(ops, "PROVIDER_ID")
+		if err != nil {
+			return nil, err
+		}
+		t, ok := providerTypes[typ]
+		if !ok {
+			return nil, usageErrorf("--type %q: want one of openai, openai-compatible, anthropic, azure-openai, gemini", typ)
+		}
+		var cred string
+		switch {
+		case credEnv != "" && credFile != "":
+			return nil, usageErrorf("--credential-env and --credential-file exclude each other")
+		case credEnv != "":
+			if cred = getenv(credEnv); cred == "" {
+				return nil, usageErrorf("--credential-env: $%s is empty", credEnv)
+			}
+		case credFile != "":
+			b, err := readCredential(credFile)
+			if err != nil {
+				return nil, fmt.Errorf("--credential-file: %w", err)
+			}
+			if cred = strings.TrimSpace(string(b)); cred == "" {
+				return nil, usageErrorf("--credential-file %s is empty", credFile)
+			}
+		}
+		return &tollgatev1.CreateProviderRequest{
+			Provider:   &tollgatev1.Provider{Id: id, Type: t, BaseUrl: baseURL, Settings: settings.orNil()},
+			Credential: cred,
+		}, nil
+	}
+}
+
+func readCredential(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(os.Stdin, 64<<10))
+	}
+	return os.ReadFile(name)
+}
+
+func modelsAdd(fs *flag.FlagSet) func([]string) (proto.Message, error) {
+	var provider, upstream, in, out, cached string
+	var ctxWindow, maxOut int
+	var embedding bool
+	fs.StringVar(&provider, "provider", "", "the provider serving the model (required)")
+	fs.StringVar(&upstream, "upstream-model", "", "the provider's model name (default: NAME)")
+	fs.IntVar(&ctxWindow, "context-window", 0, "context window in tokens")
+	fs.IntVar(&maxOut, "max-output-tokens", 0, "largest output in tokens")
+	fs.BoolVar(&embedding, "embedding", false, "an embedding model")
+	fs.StringVar(&in, "input-price", "", "USD per million input tokens")
+	fs.StringVar(&out, "output-price", "", "USD per million output tokens")
+	fs.StringVar(&cached, "cached-input-price", "", "USD per million cached input tokens")
+	return func(ops []string) (proto.Message, error) {
+		name, err := oneOperand(ops, "NAME")
+		if err != nil {
+			return nil, err
+		}
+		if provider == "" {
+			return nil, usageErrorf("--provider is required")
+		}
+		if ctxWindow < 0 || ctxWindow > 1<<31-1 || maxOut < 0 || maxOut > 1<<31-1 {
+			return nil, usageErrorf("token counts must be between 0 and 2147483647")
+		}
+		m := &tollgatev1.Model{
+			Name: name, ProviderId: provider, UpstreamModel: upstream,
+			ContextWindow: int32(ctxWindow), MaxOutputTokens: int32(maxOut), Embedding: embedding,
+		}
+		var p tollgatev1.ModelPricing
+		prices := []struct {
+			flag, value string
+			dst         **tollgatev1.Money
+		}{
+			{"--input-price", in, &p.InputPerMillion},
+			{"--output-price", out, &p.OutputPerMillion},
+			{"--cached-input-price", cached, &p.CachedInputPerMillion},
+		}
+		for _, pr := range prices {
+			if pr.value == "" {
+				continue
+			}
+			money, err := parseUSD(pr.value)
+			if err != nil {
+				return nil, usageErrorf("%s: %v", pr.flag, err)
+			}
+			*pr.dst = money
+			m.Pricing = &p
+		}
+		return &tollgatev1.CreateModelRequest{Model: m}, nil
+	}
+}
+
+// dimensions maps --by values to usage dimensions.
+var dimensions = map[string]tollgatev1.UsageDimension{
+	"team":     tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM,
+	"service":  tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE,
+	"key":      tollgatev1.UsageDimension_USAGE_DIMENSION_KEY,
+	"model":    tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL,
+	"provider": tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER,
+	"end_user": tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+	"end-user": tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+}
+
+func usageReport(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, error) {
+	var by listFlag
+	var since, until, team string
+	fs.Var(&by, "by", "dimensions to group by, comma-separated (default: one total)")
+	fs.StringVar(&since, "since", "24h", "start of the range, as a duration before now (e.g. 30d)")
+	fs.StringVar(&until, "until", "", "end of the range, as a duration before now (default now)")
+	fs.StringVar(&team, "team", "", "only this team's usage")
+	return func(ops []string) (proto.Message, error) {
+		if len(ops) != 0 {
+			return nil, usageErrorf("unexpected arguments %q", ops)
+		}
+		req := &tollgatev1.GetUsageSummaryRequest{TeamId: team}
+		for _, b := range by {
+			d, ok := dimensions[strings.ToLower(b)]
+			if !ok {
+				return nil, usageErrorf("--by %q: want team, service, key, model, provider or end_user", b)
+			}
+			req.GroupBy = append(req.GroupBy, d)
+		}
+		s, err := parseDays(since)
+		if err != nil || s <= 0 {
+			return nil, usageErrorf("--since %q: want a positive duration such as 30d or 12h", since)
+		}
+		req.StartTime = timestamppb.New(now.Add(-s))
+		if until != "" {
+			u, err := parseDays(until)
+			if err != nil || u < 0 || u >= s {
+				return nil, usageErrorf("--until %q: want a duration shorter than --since", until)
+			}
+			req.EndTime = timestamppb.New(now.Add(-u))
+		}
+		return req, nil
+	}
+}
+
+// parseDays parses a Go duration or a whole number of days such as "30d".
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseInt(n, 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("bad number of days %q: %w", s, err)
+		}
+		if days < -100*366 || days > 100*366 {
+			return 0, fmt.Errorf("%q: too many days", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// parseUSD parses a non-negative decimal amount of dollars exactly, with at
+// most nine fractional digits, e.g. "0.15" or "2".
+func parseUSD(s string) (*tollgatev1.Money, error) {
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "$"), ".")
+	if whole == "" && frac == "" || len(frac) > 9 || strings.HasPrefix(whole, "-") || strings.HasPrefix(whole, "+") {
+		return nil, fmt.Errorf("%q: want a non-negative amount with at most 9 decimals", s)
+	}
+	var units int64
+	if whole != "" {
+		u, err := strconv.ParseInt(whole, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		units = u
+	}
+	var nanos int64
+	if frac != "" {
+		n, err := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 32)
+		if err != nil || strings.ContainsAny(frac, "+-") {
+			return nil, fmt.Errorf("%q: bad fraction", s)
+		}
+		nanos = n
+	}
+	return &tollgatev1.Money{CurrencyCode: "USD", Units: units, Nanos: int32(nanos)}, nil
+}

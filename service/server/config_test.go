@@ -1,0 +1,89 @@
+package server
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{
+		"TOLLGATE_DATABASE_URL": "postgres://x", "TOLLGATE_MASTER_KEY": strings.Repeat("ab", 32),
+		"TOLLGATE_ADMIN_TOKEN": "admin-token-0123456789",
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "defaults", check: func(t *testing.T, c Config) {
+			if c.Addr != "127.0.0.1:8080" || c.Retention != 90*24*time.Hour || !c.LogRequests {
+				t.Fatalf("defaults: %+v", c)
+			}
+		}},
+		{name: "env", env: map[string]string{"TOLLGATE_ADDR": ":9000", "TOLLGATE_SHUTDOWN_TIMEOUT": "5s", "TOLLGATE_LOG_REQUESTS": "false"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":9000" || c.ShutdownTimeout != 5*time.Second || c.LogRequests {
+					t.Fatalf("env not applied: %+v", c)
+				}
+			}},
+		{name: "flags win over env", env: map[string]string{"TOLLGATE_ADDR": ":9000"}, args: []string{"-addr", ":9001"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":9001" {
+					t.Fatalf("addr = %s", c.Addr)
+				}
+			}},
+		{name: "DATABASE_URL fallback", env: map[string]string{"TOLLGATE_DATABASE_URL": "", "DATABASE_URL": "postgres://y"},
+			check: func(t *testing.T, c Config) {
+				if c.DatabaseURL != "postgres://y" {
+					t.Fatalf("db = %s", c.DatabaseURL)
+				}
+			}},
+		{name: "missing master key", env: map[string]string{"TOLLGATE_MASTER_KEY": ""}, wantErr: "TOLLGATE_MASTER_KEY is required"},
+		{name: "short admin token", env: map[string]string{"TOLLGATE_ADMIN_TOKEN": "short"}, wantErr: "at least 16"},
+		{name: "bad duration", env: map[string]string{"TOLLGATE_SHUTDOWN_TIMEOUT": "soon"}, wantErr: "TOLLGATE_SHUTDOWN_TIMEOUT"},
+		{name: "tls half", args: []string{"-tls-cert", "c.pem"}, wantErr: "go together"},
+		{name: "retention too short", args: []string{"-retention", "1h"}, wantErr: "retention"},
+		{name: "bad log level", args: []string{"-log-level", "loud"}, wantErr: "log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			c := DefaultConfig()
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			err := c.RegisterFlags(fs, func(k string) string { return env[k] })
+			if err == nil {
+				err = fs.Parse(tt.args)
+			}
+			if err == nil {
+				err = c.Validate()
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(c.String(), env["TOLLGATE_MASTER_KEY"]) || strings.Contains(c.String(), env["TOLLGATE_ADMIN_TOKEN"]) {
+				t.Fatal("String() shows a secret")
+			}
+			tt.check(t, c)
+		})
+	}
+}
