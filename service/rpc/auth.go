@@ -61,4 +61,6 @@ func (a adminInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc
 }
 
 // AdminInterceptor returns the interceptor that guards AdminService.
-func AdminInterceptor(token keys.AdminToken) connect.Interceptor { return adminInterceptor{token: token} }
+func AdminInterceptor(token keys.AdminToken) connect.Interceptor {
+	return adminInterceptor{token: token}
+}
