@@ -34,7 +34,6 @@ type Stream struct {
 	firstToken bool
 	once       sync.Once
 	costNanos  int64
-	err        error
 }
 
 // ChatStream starts a streamed chat request. req.Model is the name the caller asked for.
@@ -134,7 +133,7 @@ func (s *Stream) end(err error) {
 		s.costNanos = s.price(u)
 		s.rec.setUsage(u, s.costNanos)
 		s.rec.Model = s.Model
-		s.err = s.e.finish(&s.rec, err)
+		_ = s.e.finish(&s.rec, err)
 	})
 }
 

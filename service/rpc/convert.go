@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -270,6 +269,3 @@ func durationToProto(d time.Duration) *durationpb.Duration {
 	}
 	return durationpb.New(d)
 }
-
-// structToJSON is a helper for tests and conversions of Struct fields.
-func structToJSON(s *structpb.Struct) ([]byte, error) { return protojson.Marshal(s) }
