@@ -45,8 +45,8 @@ check-generated: tools
 	mkdir -p "$$tmp/clients/ts" && ln -s "$(CURDIR)/clients/ts/node_modules" "$$tmp/clients/ts/node_modules"; \
 	(cd "$$tmp" && buf generate) && \
 	for d in gen $(CLIENT_GEN); do \
-		if ! diff -r "$$tmp/$$d" "$$d" >/dev/null; then \
-			diff -r "$$tmp/$$d" "$$d" | head -50; \
+		if ! diff -r -x __pycache__ "$$tmp/$$d" "$$d" >/dev/null; then \
+			diff -r -x __pycache__ "$$tmp/$$d" "$$d" | head -50; \
 			echo "$$d/ is stale: run 'make generate' and commit the result" >&2; exit 1; \
 		fi; \
 	done; echo "generated code is up to date"

@@ -26,7 +26,9 @@
 //     guarantee valid output. "native" sends json_schema formats as
 //     output_config.format and tool Strict flags as strict, which current
 //     models enforce by constrained decoding; json_object is still
-//     emulated because structured outputs need a schema.
+//     emulated because structured outputs need a schema. Emulating
+//     instructions are appended after the caller's system blocks, so that
+//     cache breakpoints placed there keep their prefix.
 //
 // Unknown settings are ignored.
 //
@@ -57,9 +59,10 @@
 // Reasoning becomes thinking {"type":"enabled","budget_tokens":N}: N is
 // BudgetTokens (at least [MinThinkingBudget], 1024) or, by Effort, 1024
 // for "minimal" and "low", 4096 for "medium" or empty, 16384 for "high";
-// Effort "none" disables thinking. N > 1 is rejected; Seed,
-// PresencePenalty and FrequencyPenalty have no Anthropic equivalent and
-// are ignored. When ChatRequest.ExtraDialect is "anthropic", Extra fields
+// Effort "none" disables thinking. An explicit MaxTokens must exceed the
+// budget, as the API requires; the upstream rejects it otherwise. N > 1 is
+// rejected; Seed, PresencePenalty and FrequencyPenalty have no Anthropic
+// equivalent and are ignored. When ChatRequest.ExtraDialect is "anthropic", Extra fields
 // are appended to the body unless the adapter set the same field; model,
 // messages, stream and max_tokens are never taken from Extra.
 //
@@ -85,6 +88,14 @@
 // usage (input counts from message_start, updated by the cumulative counts
 // of message_delta). Redacted thinking is not streamed: the canonical
 // chunk has no field for it.
+//
+// # Token counting and models
+//
+// The Provider implements [providers.TokenCounter] with POST
+// /v1/messages/count_tokens, sending the request translated as for Chat
+// minus the generation parameters the endpoint rejects, and
+// [providers.ModelLister] with GET /v1/models, following its
+// has_more/last_id pagination.
 //
 // # Errors
 //

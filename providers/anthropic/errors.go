@@ -76,11 +76,15 @@ func parseErrorBody(body []byte) (*errorObject, bool) {
 }
 
 // plainMessage makes a bounded one-line message of a body that is not an
-// Anthropic error object (an HTML page from a proxy, plain text).
+// Anthropic error object (an HTML page from a proxy, plain text); status 0
+// means an error event inside a stream.
 func plainMessage(status int, body []byte) string {
-	prefix := "upstream returned " + strconv.Itoa(status)
-	if t := http.StatusText(status); t != "" {
-		prefix += " " + t
+	prefix := "upstream stream error"
+	if status != 0 {
+		prefix = "upstream returned " + strconv.Itoa(status)
+		if t := http.StatusText(status); t != "" {
+			prefix += " " + t
+		}
 	}
 	text := strings.Join(strings.Fields(string(bytes.ToValidUTF8(body, nil))), " ")
 	if text == "" {

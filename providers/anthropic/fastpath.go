@@ -17,52 +17,57 @@ import (
 // ok=false and goes through encoding/json, so the fast path never changes
 // what is decoded; a fuzz test checks that both paths agree.
 
-var (
-	deltaPrefix = []byte(`{"type":"content_block_delta","index":`)
-	deltaMiddle = []byte(`,"delta":{"type":"`)
-	deltaSuffix = []byte(`}}`)
+// The fixed parts of a compact content_block_delta.
+const (
+	deltaPrefix = `{"type":"content_block_delta","index":`
+	deltaMiddle = `,"delta":{"type":"`
+	deltaSuffix = `}}`
 )
 
-// deltaKinds are the delta types with a string payload, each with the
-// JSON text between the type value and the payload string.
-var deltaKinds = [...]struct {
-	typ  string
-	keys []byte
-}{
-	{"text_delta", []byte(`text_delta","text":"`)},
-	{"input_json_delta", []byte(`input_json_delta","partial_json":"`)},
-	{"thinking_delta", []byte(`thinking_delta","thinking":"`)},
-	{"signature_delta", []byte(`signature_delta","signature":"`)},
+// deltaKeys returns the delta type starting b and the length of the JSON
+// text from the type value to the opening quote of the payload string.
+func deltaKeys(b []byte) (typ string, n int) {
+	for _, k := range [...]struct{ typ, keys string }{
+		{"text_delta", `text_delta","text":"`},
+		{"input_json_delta", `input_json_delta","partial_json":"`},
+		{"thinking_delta", `thinking_delta","thinking":"`},
+		{"signature_delta", `signature_delta","signature":"`},
+	} {
+		if hasPrefix(b, k.keys) {
+			return k.typ, len(k.keys)
+		}
+	}
+	return "", 0
 }
+
+// hasPrefix reports whether b starts with s, without allocating.
+func hasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:len(s)]) == s }
 
 // fastDelta returns the block index, delta type and payload of a compact
 // content_block_delta event, or ok=false.
 func fastDelta(data []byte) (index int, typ, value string, ok bool) {
-	rest, found := bytes.CutPrefix(data, deltaPrefix)
-	if !found {
+	if !hasPrefix(data, deltaPrefix) {
 		return 0, "", "", false
 	}
+	rest := data[len(deltaPrefix):]
 	n := 0
 	for n < len(rest) && n < 6 && rest[n] >= '0' && rest[n] <= '9' {
 		index = index*10 + int(rest[n]-'0')
 		n++
 	}
-	if n == 0 || n == 6 || (n > 1 && rest[0] == '0') {
+	if n == 0 || n == 6 || (n > 1 && rest[0] == '0') || !hasPrefix(rest[n:], deltaMiddle) {
 		return 0, "", "", false
 	}
-	if rest, found = bytes.CutPrefix(rest[n:], deltaMiddle); !found {
+	rest = rest[n+len(deltaMiddle):]
+	typ, n = deltaKeys(rest)
+	if typ == "" {
 		return 0, "", "", false
 	}
-	for _, k := range deltaKinds {
-		if after, found := bytes.CutPrefix(rest, k.keys); found {
-			value, tail, ok := unquote(after)
-			if !ok || !bytes.Equal(bytes.TrimRight(tail, " \t\r\n"), deltaSuffix) {
-				return 0, "", "", false
-			}
-			return index, k.typ, value, true
-		}
+	value, tail, ok := unquote(rest[n:])
+	if !ok || string(bytes.TrimRight(tail, " \t\r\n")) != deltaSuffix {
+		return 0, "", "", false
 	}
-	return 0, "", "", false
+	return index, typ, value, true
 }
 
 // unquote decodes a JSON string body up to its closing quote and returns

@@ -14,10 +14,12 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
-// Thinking budgets for ReasoningConfig.Effort, in tokens. Anthropic's
-// minimum budget is MinThinkingBudget.
+// MinThinkingBudget is the smallest thinking budget Anthropic accepts;
+// smaller ReasoningConfig.BudgetTokens are raised to it.
+const MinThinkingBudget = 1024
+
+// Thinking budgets for ReasoningConfig.Effort, in tokens.
 const (
-	MinThinkingBudget    = 1024
 	thinkingBudgetLow    = 1024
 	thinkingBudgetMedium = 4096
 	thinkingBudgetHigh   = 16384
@@ -25,10 +27,10 @@ const (
 
 // defaultInputSchema is sent for tools without parameters: Anthropic
 // requires an object schema.
-var defaultInputSchema = json.RawMessage(`{"type":"object"}`)
+const defaultInputSchema = `{"type":"object"}`
 
 // emptyInput is the input of a tool call without arguments.
-var emptyInput = json.RawMessage(`{}`)
+const emptyInput = `{}`
 
 // Instructions appended to the system prompt to emulate response formats.
 const (
@@ -110,11 +112,13 @@ func (p *Provider) buildRequest(req *providers.ChatRequest) (*messagesRequest, e
 		w.Thinking = &thinkingConfig{Type: "enabled", BudgetTokens: budget}
 	}
 	switch {
-	case req.MaxTokens != nil:
-		w.MaxTokens = *req.MaxTokens
-	default:
+	case req.MaxTokens == nil:
 		// The budget counts against max_tokens and must be below it.
 		w.MaxTokens = p.defaultMaxTokens + budget
+	case *req.MaxTokens < 1:
+		return nil, p.invalid("max tokens must be at least 1")
+	default:
+		w.MaxTokens = *req.MaxTokens
 	}
 	if err := p.convertResponseFormat(w, req.ResponseFormat); err != nil {
 		return nil, err
@@ -181,7 +185,7 @@ func (p *Provider) appendSystem(system []block, m *providers.Message) ([]block, 
 			}
 			b := block{Type: "text", Text: pt.Text}
 			if pt.CacheBreakpoint {
-				b.CacheControl = ephemeral
+				b.CacheControl = ephemeral()
 			}
 			system = append(system, b)
 		case providers.PartImage:
@@ -216,7 +220,7 @@ func (p *Provider) contentBlocks(dst []block, parts []providers.Part, assistant 
 			continue
 		}
 		if pt.CacheBreakpoint {
-			b.CacheControl = ephemeral
+			b.CacheControl = ephemeral()
 		}
 		dst = append(dst, b)
 	}
@@ -264,7 +268,7 @@ func (p *Provider) assistantBlocks(m *providers.Message) ([]block, error) {
 func toolInput(args string) (json.RawMessage, error) {
 	s := strings.TrimSpace(args)
 	if s == "" {
-		return emptyInput, nil
+		return json.RawMessage(emptyInput), nil
 	}
 	if !json.Valid([]byte(s)) {
 		return nil, errors.New("invalid JSON")
@@ -289,7 +293,7 @@ func (p *Provider) toolResultBlocks(m *providers.Message) ([]block, error) {
 			hasImage = true
 		}
 		if m.Content[i].CacheBreakpoint {
-			b.CacheControl = ephemeral
+			b.CacheControl = ephemeral()
 		}
 	}
 	if hasImage {
@@ -377,7 +381,7 @@ func (p *Provider) convertTools(w *messagesRequest, req *providers.ChatRequest) 
 			}
 			schema := json.RawMessage(bytes.TrimSpace(t.Parameters))
 			if len(schema) == 0 || string(schema) == "null" {
-				schema = defaultInputSchema
+				schema = json.RawMessage(defaultInputSchema)
 			}
 			w.Tools[i] = tool{Name: t.Name, Description: t.Description, InputSchema: schema,
 				Strict: t.Strict && p.structured == structuredNative}

@@ -302,6 +302,7 @@ func TestEncodeChatInvalid(t *testing.T) {
 		want string
 	}{
 		{"nil request", nil, "nil chat request"},
+		{"zero max tokens", &providers.ChatRequest{Model: "m", MaxTokens: ptr(0), Messages: []providers.Message{user("x")}}, "max tokens must be at least 1"},
 		{"n greater than one", &providers.ChatRequest{Model: "m", N: ptr(2), Messages: []providers.Message{user("x")}}, "n > 1 is not supported by Anthropic"},
 		{"invalid tool arguments", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x"),
 			{Role: providers.RoleAssistant, ToolCalls: []providers.ToolCall{{ID: "t1", Name: "f", Arguments: `{"a":`}}}}}, "arguments are not a JSON object"},

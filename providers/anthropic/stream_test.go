@@ -238,6 +238,9 @@ func TestStreamEvents(t *testing.T) {
 			if !errors.As(err, &pe) || pe.Kind != tt.wantErr {
 				t.Fatalf("err = %v, want kind %v", err, tt.wantErr)
 			}
+			if tt.name == "error event with non-JSON data" && pe.Message != "upstream stream error: upstream exploded" {
+				t.Errorf("message = %q", pe.Message)
+			}
 		})
 	}
 }

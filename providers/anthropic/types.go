@@ -86,8 +86,8 @@ type cacheControl struct {
 	Type string `json:"type"`
 }
 
-// ephemeral is the only cache_control type.
-var ephemeral = &cacheControl{Type: "ephemeral"}
+// ephemeral returns the only cache_control type.
+func ephemeral() *cacheControl { return &cacheControl{Type: "ephemeral"} }
 
 type tool struct {
 	Name        string          `json:"name"`

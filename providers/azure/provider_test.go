@@ -304,7 +304,10 @@ func TestNoDeployment(t *testing.T) {
 	calls := []func() error{
 		func() error { _, err := p.Chat(context.Background(), &providers.ChatRequest{}); return err },
 		func() error { _, err := p.ChatStream(context.Background(), &providers.ChatRequest{}); return err },
-		func() error { _, err := p.Embed(context.Background(), &providers.EmbedRequest{Inputs: []string{"x"}}); return err },
+		func() error {
+			_, err := p.Embed(context.Background(), &providers.EmbedRequest{Inputs: []string{"x"}})
+			return err
+		},
 	}
 	for i, call := range calls {
 		var pe *providers.Error

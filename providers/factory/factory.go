@@ -8,6 +8,8 @@ import (
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/anthropic"
+	"github.com/tollgate-dev/tollgate/providers/azure"
+	"github.com/tollgate-dev/tollgate/providers/gemini"
 	"github.com/tollgate-dev/tollgate/providers/openai"
 )
 
@@ -15,6 +17,9 @@ import (
 const (
 	TypeOpenAI           = "openai"
 	TypeOpenAICompatible = "openai_compatible"
+	TypeAnthropic        = "anthropic"
+	TypeAzureOpenAI      = "azure_openai"
+	TypeGemini           = "gemini"
 )
 
 // New builds the adapter for cfg.Type.
@@ -22,8 +27,12 @@ func New(cfg providers.Config) (providers.Provider, error) {
 	switch cfg.Type {
 	case TypeOpenAI, TypeOpenAICompatible:
 		return openai.New(cfg)
-	case "anthropic":
+	case TypeAnthropic:
 		return anthropic.New(cfg)
+	case TypeAzureOpenAI:
+		return azure.New(cfg)
+	case TypeGemini:
+		return gemini.New(cfg)
 	}
 	return nil, fmt.Errorf("provider %s: type %q is not supported by this build", cfg.ID, cfg.Type)
 }

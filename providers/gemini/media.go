@@ -60,6 +60,7 @@ func (p *Provider) imagePart(img *providers.Image) (part, error) {
 // errDataURL reports a malformed data: URL.
 type errDataURL string
 
+// Error implements error.
 func (e errDataURL) Error() string { return string(e) }
 
 // parseDataURL decodes "data:[<mediatype>][;base64],<data>" (RFC 2397).

@@ -34,14 +34,22 @@ const (
 
 // The methods the adapter calls on a model resource.
 const (
-	methodGenerate     = "generateContent"
-	methodStream       = "streamGenerateContent"
-	methodEmbed        = "embedContent"
-	methodBatchEmbed   = "batchEmbedContents"
-	methodCountTokens  = "countTokens"
-	apiKeyHeader       = "x-goog-api-key"
-	contentTypeJSON    = "application/json"
-	contentTypeSSE     = "text/event-stream"
+	methodGenerate    = "generateContent"
+	methodStream      = "streamGenerateContent"
+	methodEmbed       = "embedContent"
+	methodBatchEmbed  = "batchEmbedContents"
+	methodCountTokens = "countTokens"
+)
+
+// Header and media types of the wire protocol.
+const (
+	apiKeyHeader    = "x-goog-api-key"
+	contentTypeJSON = "application/json"
+	contentTypeSSE  = "text/event-stream"
+)
+
+// Values of the thinking and schema settings.
+const (
 	thinkingModeAuto   = "auto"
 	thinkingModeBudget = "budget"
 	thinkingModeLevel  = "level"

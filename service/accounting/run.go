@@ -58,7 +58,7 @@ func (w *Writer) Run(ctx context.Context) error {
 	defer wg.Wait()
 	wg.Go(func() {
 		for j := range jobs {
-			j.err = w.insert(base, j.batch)
+			w.write(base, j)
 			results <- j
 		}
 	})
@@ -99,6 +99,23 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 }
 
+// write inserts the job's batches in order, stopping at the first failure.
+func (w *Writer) write(base context.Context, j *job) {
+	j.done, j.err = 0, nil
+	for _, b := range j.batches {
+		if err := w.insert(base, b); err != nil {
+			j.err = err
+			return
+		}
+		j.done++
+		w.batches.Add(1)
+		w.written.Add(int64(len(b)))
+		if j.replay {
+			w.replayed.Add(int64(len(b)))
+		}
+	}
+}
+
 // insert makes one bounded InsertRecords call.
 func (w *Writer) insert(base context.Context, rs []store.Record) error {
 	ctx, cancel := context.WithTimeout(base, w.cfg.batchTimeout)
@@ -119,12 +136,31 @@ func (w *Writer) stopIntake() [][]store.Record {
 	return w.take(true, nil)
 }
 
-// job is one InsertRecords call made by the sender goroutine.
+// maxJobBatches bounds the batches handed to the sender goroutine at once,
+// which saves a round trip between goroutines per batch when the sink is
+// fast and a backlog builds up.
+const maxJobBatches = 16
+
+// job is a run of InsertRecords calls made by the sender goroutine.
 type job struct {
-	batch []store.Record
-	// replay is true for a batch of the segment being replayed.
+	batches [][]store.Record
+	n       int // records in batches
+	// replay is true for batches of the segment being replayed.
 	replay bool
-	err    error
+	// done is the number of batches written; err is the error of the next
+	// one, nil if all were written.
+	done int
+	err  error
+}
+
+func (j *job) reset(replay bool) {
+	clear(j.batches)
+	*j = job{batches: j.batches[:0], replay: replay}
+}
+
+func (j *job) add(b []store.Record) {
+	j.batches = append(j.batches, b)
+	j.n += len(b)
 }
 
 // replayState is the spill segment being replayed.
@@ -165,7 +201,7 @@ type loop struct {
 func (l *loop) publish() {
 	n := l.pendingN
 	if l.inflight != nil && !l.inflight.replay {
-		n += len(l.inflight.batch)
+		n += l.inflight.n
 	}
 	l.w.pending.Store(int64(n))
 }
@@ -199,38 +235,51 @@ func (l *loop) popPending() []store.Record {
 	return b
 }
 
-// dispatch hands the next batch to the sender unless one is in flight or a
-// retry is not yet due. Spilled records go first: they are older.
+// dispatch hands the next batches to the sender unless a job is in flight
+// or a retry is not yet due: the rest of the segment being replayed, or
+// the oldest pending batches, one batch only while the sink is failing.
+// Spilled records go first: they are older.
 func (l *loop) dispatch(now time.Time) {
 	if l.inflight != nil || now.Before(l.nextTry) {
 		return
 	}
+	limit := maxJobBatches
+	if !l.failingSince.IsZero() {
+		limit = 1
+	}
 	j := &l.job
-	switch b := l.nextReplay(); {
-	case b != nil:
-		*j = job{batch: b, replay: true}
-	case len(l.pending) > 0:
-		*j = job{batch: l.popPending()}
-	default:
+	if l.loadReplay() {
+		j.reset(true)
+		r, bs := l.replay, l.cfg.batchSize
+		for i := r.next; i < len(r.recs) && len(j.batches) < limit; i += bs {
+			j.add(r.recs[i:min(i+bs, len(r.recs))])
+		}
+	} else {
+		j.reset(false)
+		for len(l.pending) > 0 && len(j.batches) < limit {
+			j.add(l.popPending())
+		}
+	}
+	if len(j.batches) == 0 {
 		return
 	}
 	l.inflight = j
 	l.jobs <- j
 }
 
-// nextReplay returns the next batch of the oldest spilled segment, loading
-// it if needed. Records in memory are newer than those on disk, so an open
-// segment is sealed to be replayed before them.
-func (l *loop) nextReplay() []store.Record {
+// loadReplay makes sure the oldest spilled segment is loaded, if there is
+// one, and reports whether there is. Records in memory are newer than those
+// on disk, so an open segment is sealed to be replayed before them.
+func (l *loop) loadReplay() bool {
 	sp := l.w.spill
 	if sp == nil {
-		return nil
+		return false
 	}
 	for l.replay == nil {
 		seq, ok := sp.oldest()
 		if !ok {
 			if !sp.hasOpen() {
-				return nil
+				return false
 			}
 			l.sealSpill()
 			continue
@@ -252,8 +301,7 @@ func (l *loop) nextReplay() []store.Record {
 			l.replay = &replayState{seq: seq, recs: recs}
 		}
 	}
-	r := l.replay
-	return r.recs[r.next:min(r.next+l.cfg.batchSize, len(r.recs))]
+	return true
 }
 
 func (l *loop) removeSegment(seq uint64) {
@@ -263,10 +311,30 @@ func (l *loop) removeSegment(seq uint64) {
 	}
 }
 
-// complete handles the result of an insert.
+// complete handles the result of a job.
 func (l *loop) complete(j *job, now time.Time) {
 	l.inflight = nil
-	n := len(j.batch)
+	written := j.batches[:j.done]
+	if j.replay {
+		r := l.replay
+		for _, b := range written {
+			r.next += len(b)
+		}
+		if r.next >= len(r.recs) {
+			l.replay = nil
+			l.removeSegment(r.seq)
+		}
+	} else {
+		for _, b := range written {
+			l.recycle(b)
+		}
+	}
+	if j.done > 0 && !l.failingSince.IsZero() {
+		l.log.Info("accounting: sink recovered", "outage", now.Sub(l.failingSince), "failed_attempts", l.attempt)
+		l.failingSince, l.attempt, l.nextTry = time.Time{}, 0, time.Time{}
+		l.spilledInOutage = false
+		l.retry.Stop()
+	}
 	if j.err != nil {
 		l.w.failures.Add(1)
 		l.attempt++
@@ -280,51 +348,34 @@ func (l *loop) complete(j *job, now time.Time) {
 		l.nextTry = now.Add(d)
 		l.retry.Reset(d)
 		if !j.replay {
-			l.requeue(j.batch)
+			l.requeue(j.batches[j.done:])
 		}
-		j.batch = nil
-		return
 	}
-	l.w.batches.Add(1)
-	l.w.written.Add(int64(n))
-	if j.replay {
-		l.w.replayed.Add(int64(n))
-		r := l.replay
-		r.next += n
-		if r.next >= len(r.recs) {
-			l.replay = nil
-			l.removeSegment(r.seq)
-		}
-	} else {
-		l.recycle(j.batch)
-	}
-	j.batch = nil
-	if !l.failingSince.IsZero() {
-		l.log.Info("accounting: sink recovered", "outage", now.Sub(l.failingSince), "failed_attempts", l.attempt)
-		l.failingSince, l.attempt, l.nextTry = time.Time{}, 0, time.Time{}
-		l.spilledInOutage = false
-		l.retry.Stop()
-	}
+	j.reset(false)
 }
 
-// requeue takes back a batch that failed. Memory holds only records newer
-// than those on disk; if records were spilled while the batch was in flight
-// it goes to disk too (after them: the one case where order is not kept),
-// otherwise back to the head of pending.
-func (l *loop) requeue(b []store.Record) {
+// requeue takes back batches that were not written. Memory holds only
+// records newer than those on disk: if records were spilled while the
+// batches were in flight they go to disk too (after them: the one case
+// where order is not kept), otherwise back to the head of pending.
+func (l *loop) requeue(bs [][]store.Record) {
 	if sp := l.w.spill; sp != nil && (l.replay != nil || sp.hasBacklog()) {
-		err := sp.append(b)
-		if err == nil {
-			l.w.spilled.Add(int64(len(b)))
-			l.recycle(b)
-			return
-		}
-		if l.w.spillLog.allow(time.Now()) {
-			l.log.Error("accounting: cannot spill request records, keeping them in memory", "err", err)
+		for len(bs) > 0 {
+			if err := sp.append(bs[0]); err != nil {
+				if l.w.spillLog.allow(time.Now()) {
+					l.log.Error("accounting: cannot spill request records, keeping them in memory", "err", err)
+				}
+				break
+			}
+			l.w.spilled.Add(int64(len(bs[0])))
+			l.recycle(bs[0])
+			bs = bs[1:]
 		}
 	}
-	l.pending = slices.Insert(l.pending, 0, b)
-	l.pendingN += len(b)
+	l.pending = slices.Insert(l.pending, 0, bs...)
+	for _, b := range bs {
+		l.pendingN += len(b)
+	}
 }
 
 // backoff returns the wait before the next attempt: exponential in the
@@ -424,8 +475,9 @@ func (l *loop) shutdown(base context.Context, cancelBase context.CancelFunc) err
 			continue
 		}
 		j := &l.job
-		*j = job{batch: l.popPending()}
-		j.err = l.w.insert(base, j.batch)
+		j.reset(false)
+		j.add(l.popPending())
+		l.w.write(base, j)
 		l.complete(j, time.Now())
 	}
 

@@ -22,6 +22,7 @@ import (
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/app"
@@ -189,4 +190,8 @@ func (g *tlsGateway) setup(t *testing.T, upstreamURL string) string {
 		t.Fatalf("setup over TLS: %v", err)
 	}
 	return resp.Msg.GetSecret()
+}
+
+func newUsageClient(url string, auth connect.Interceptor) tollgatev1connect.UsageServiceClient {
+	return tollgatev1connect.NewUsageServiceClient(http.DefaultClient, url, connect.WithInterceptors(auth))
 }

@@ -2,7 +2,7 @@
  * TypeScript client of the Tollgate AI gateway, for Node.js.
  *
  * ```ts
- * import { createTollgateClient, chat } from "@tollgate/client";
+ * import { chat, createTollgateClient, userMessage } from "@tollgate/client";
  *
  * const tg = createTollgateClient({ baseUrl: "http://localhost:8080", apiKey: process.env.TOLLGATE_KEY });
  * console.log(await chat(tg, "gpt-4o-mini", "Say hello"));

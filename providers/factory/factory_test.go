@@ -1,0 +1,42 @@
+package factory_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/factory"
+)
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		typ, baseURL, dialect string
+		wantErr               string
+	}{
+		{factory.TypeOpenAI, "", "openai", ""},
+		{factory.TypeOpenAICompatible, "http://127.0.0.1:8000/v1", "openai", ""},
+		{factory.TypeAnthropic, "", "anthropic", ""},
+		{factory.TypeAzureOpenAI, "https://example-resource.openai.azure.com", "openai", ""},
+		{factory.TypeGemini, "", "gemini", ""},
+		{"cohere", "", "", "not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			t.Parallel()
+			p, err := factory.New(providers.Config{ID: "p", Type: tt.typ, BaseURL: tt.baseURL, APIKey: "k"})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.ID() != "p" || p.Capabilities().Dialect != tt.dialect {
+				t.Fatalf("id=%s dialect=%s", p.ID(), p.Capabilities().Dialect)
+			}
+		})
+	}
+}

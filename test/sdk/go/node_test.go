@@ -1,0 +1,83 @@
+package sdk_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+)
+
+// nodeDir is the Node SDK suite, relative to this package.
+const nodeDir = "../node"
+
+// TestNodeSDK runs the Node SDK suite (node --test) against a gateway and
+// its fakes. It installs the pinned dependencies with npm ci when
+// node_modules is missing (`make deps` does it too), and skips when node is
+// not installed.
+func TestNodeSDK(t *testing.T) {
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	dir, err := filepath.Abs(nodeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openai")); err != nil {
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			t.Fatal("node_modules is missing and npm is not installed; run `make deps`")
+		}
+		run(t, exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund"), dir, nil)
+	}
+
+	f := startFixture(t, fakeupstream.WithReply(reply), fakeupstream.WithChunks(6))
+	env := map[string]string{
+		"TOLLGATE_URL":             f.g.URL,
+		"TOLLGATE_KEY":             f.key,
+		"TOLLGATE_CHAT_MODEL":      gatewaytest.ChatModel,
+		"TOLLGATE_EMBEDDING_MODEL": gatewaytest.EmbeddingModel,
+		"TOLLGATE_REPLY":           reply,
+		"TOLLGATE_FAIL_429_MODEL":  ModelFail429,
+		"TOLLGATE_FAIL_500_MODEL":  ModelFail500,
+	}
+	run(t, exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", dir), dir, env)
+}
+
+// run runs cmd in dir with env added, streaming its output into the test
+// log, and fails the test on a non-zero exit.
+func run(t *testing.T, cmd *exec.Cmd, dir string, env map[string]string) {
+	t.Helper()
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			t.Log(sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	})
+	err := cmd.Run()
+	_ = pw.Close()
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+}
