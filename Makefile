@@ -6,11 +6,12 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated lint deps client-deps test test-go bench run clean
+.PHONY: all build tools generate check-generated lint deps client-deps node-deps test test-go bench run clean
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
 TS_STAMP   := clients/ts/node_modules/.package-lock.json
+SDK_STAMP  := test/sdk/node/node_modules/.package-lock.json
 # Debian packages for Python codegen (protoc and its gRPC plugin) and the
 # Python client's runtime; protoc and python3-protobuf come from one release.
 APT_PKGS   := protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
@@ -59,7 +60,7 @@ lint: tools
 
 # System packages the tests need: PostgreSQL's pgvector extension, and the
 # clients' code generators and runtimes.
-deps: client-deps
+deps: client-deps node-deps
 	@bash scripts/install-pgvector.sh
 
 # The clients' toolchains, installed only when missing: Debian's protoc, gRPC
@@ -74,6 +75,14 @@ client-deps: $(TS_STAMP)
 
 $(TS_STAMP): clients/ts/package.json clients/ts/package-lock.json
 	cd clients/ts && npm ci --no-audit --no-fund
+	@touch $@
+
+# The pinned SDKs of the Node SDK suite (test/sdk/node, run by TestNodeSDK),
+# reinstalled when its lock file changes.
+node-deps: $(SDK_STAMP)
+
+$(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
+	cd test/sdk/node && npm ci --no-audit --no-fund
 	@touch $@
 
 test: deps tools

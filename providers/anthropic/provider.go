@@ -261,3 +261,10 @@ func (p *Provider) badResponse(status int, what string, err error) error {
 func (p *Provider) invalid(format string, args ...any) error {
 	return &providers.Error{Provider: p.id, Kind: providers.KindInvalidRequest, Message: fmt.Sprintf(format, args...)}
 }
+
+// invalidCause is invalid for a failure with an underlying error, which
+// the returned *providers.Error wraps.
+func (p *Provider) invalidCause(cause error, format string, args ...any) error {
+	return &providers.Error{Provider: p.id, Kind: providers.KindInvalidRequest,
+		Message: fmt.Sprintf(format, args...) + ": " + cause.Error(), Err: cause}
+}

@@ -74,7 +74,7 @@ func (p *Provider) marshal(v any, sizeHint int) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, p.invalid("encode request: %v", err)
+		return nil, p.invalidCause(err, "encode request")
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
@@ -144,7 +144,7 @@ func (p *Provider) convertMessages(msgs []providers.Message) ([]block, []message
 		switch m.Role {
 		case providers.RoleSystem:
 			if system, err = p.appendSystem(system, m); err != nil {
-				return nil, nil, p.invalid("messages[%d]: %v", i, err)
+				return nil, nil, p.invalidCause(err, "messages[%d]", i)
 			}
 			continue
 		case providers.RoleUser:
@@ -160,7 +160,7 @@ func (p *Provider) convertMessages(msgs []providers.Message) ([]block, []message
 			return nil, nil, p.invalid("messages[%d]: unknown role %q", i, m.Role)
 		}
 		if err != nil {
-			return nil, nil, p.invalid("messages[%d]: %v", i, err)
+			return nil, nil, p.invalidCause(err, "messages[%d]", i)
 		}
 		if len(blocks) == 0 {
 			continue
@@ -189,7 +189,7 @@ func (p *Provider) appendSystem(system []block, m *providers.Message) ([]block, 
 			}
 			system = append(system, b)
 		case providers.PartImage:
-			return nil, fmt.Errorf("system messages cannot contain images")
+			return nil, errors.New("system messages cannot contain images")
 		}
 	}
 	return system, nil
@@ -210,7 +210,7 @@ func (p *Provider) contentBlocks(dst []block, parts []providers.Part, assistant 
 			b = block{Type: "text", Text: pt.Text}
 		case providers.PartImage:
 			if assistant {
-				return nil, fmt.Errorf("assistant messages cannot contain images")
+				return nil, errors.New("assistant messages cannot contain images")
 			}
 			var err error
 			if b, err = p.imageBlock(pt.Image); err != nil {
@@ -284,7 +284,7 @@ func toolInput(args string) (json.RawMessage, error) {
 // the result has images.
 func (p *Provider) toolResultBlocks(m *providers.Message) ([]block, error) {
 	if m.ToolCallID == "" {
-		return nil, fmt.Errorf("tool message without tool call id")
+		return nil, errors.New("tool message without tool call id")
 	}
 	b := block{Type: "tool_result", ToolUseID: m.ToolCallID}
 	hasImage := false
@@ -317,7 +317,7 @@ func (p *Provider) imageBlock(img *providers.Image) (block, error) {
 	var src imageSource
 	switch {
 	case img == nil:
-		return block{}, fmt.Errorf("image part without image")
+		return block{}, errors.New("image part without image")
 	case len(img.Data) > 0:
 		mt := img.MIMEType
 		if mt == "" {
@@ -332,9 +332,9 @@ func (p *Provider) imageBlock(img *providers.Image) (block, error) {
 	case strings.HasPrefix(img.URL, "https://"), strings.HasPrefix(img.URL, "http://"):
 		src = imageSource{Type: "url", URL: img.URL}
 	case img.URL == "":
-		return block{}, fmt.Errorf("image has neither URL nor data")
+		return block{}, errors.New("image has neither URL nor data")
 	default:
-		return block{}, fmt.Errorf("image URL must be http(s) or data:")
+		return block{}, errors.New("image URL must use http(s) or a data URL")
 	}
 	return block{Type: "image", Source: &src}, nil
 }
@@ -500,7 +500,7 @@ func (p *Provider) spliceExtra(body []byte, w *messagesRequest, extra map[string
 		}
 		kq, err := json.Marshal(k)
 		if err != nil {
-			return nil, p.invalid("passthrough field name: %v", err)
+			return nil, p.invalidCause(err, "passthrough field name")
 		}
 		out = append(out, ',')
 		out = append(out, kq...)

@@ -318,7 +318,7 @@ func TestEncodeChatInvalid(t *testing.T) {
 		{"image without source", &providers.ChatRequest{Model: "m", Messages: []providers.Message{
 			{Role: providers.RoleUser, Content: []providers.Part{{Type: providers.PartImage, Image: &providers.Image{}}}}}}, "neither URL nor data"},
 		{"ftp image", &providers.ChatRequest{Model: "m", Messages: []providers.Message{
-			{Role: providers.RoleUser, Content: []providers.Part{{Type: providers.PartImage, Image: &providers.Image{URL: "ftp://x/y.png"}}}}}}, "must be http(s) or data:"},
+			{Role: providers.RoleUser, Content: []providers.Part{{Type: providers.PartImage, Image: &providers.Image{URL: "ftp://x/y.png"}}}}}}, "must use http(s) or a data URL"},
 		{"required choice without tools", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")},
 			ToolChoice: &providers.ToolChoice{Mode: providers.ToolChoiceRequired}}, "needs tools"},
 		{"unknown tool choice", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")}, Tools: []providers.Tool{{Name: "t"}},

@@ -48,7 +48,6 @@ func (w *Writer) Run(ctx context.Context) error {
 			return fmt.Errorf("accounting: %w", err)
 		}
 	}
-	w.refill()
 
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
@@ -213,7 +212,6 @@ func (l *loop) collect(partial bool) {
 	l.add(chunks)
 	clear(chunks)
 	l.spare = chunks[:0]
-	l.w.refill()
 }
 
 func (l *loop) add(chunks [][]store.Record) {

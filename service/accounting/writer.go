@@ -53,15 +53,18 @@ type Writer struct {
 	// wake tells Run that a batch is ready; it holds at most one signal.
 	wake chan struct{}
 
-	// The queue is a list of chunks of batchSize records: Record appends
-	// to cur and moves it to full once it holds a batch; Run takes the
-	// chunks whole and passes each to the sink as a batch, then returns it
-	// to free. Nothing is copied and, in the steady state, nothing is
-	// allocated.
+	// chunks holds empty *[]store.Record of capacity batchSize. The pool
+	// keeps as many as recent bursts needed and lets the GC reclaim them
+	// when they are no longer used.
+	chunks sync.Pool
+
+	// The queue is a list of chunks: Record appends to cur and moves it to
+	// full once it holds a batch; Run takes the chunks whole and passes
+	// each to the sink as a batch, then returns it to the pool. Nothing is
+	// copied and, in the steady state, nothing is allocated.
 	mu      sync.Mutex
 	cur     []store.Record
 	full    [][]store.Record
-	free    [][]store.Record
 	queuedN int   // records in cur and full
 	queued  int64 // records ever queued, for Stats.Recorded
 	intake  intake
@@ -96,33 +99,33 @@ func New(sink Sink, opts ...Option) *Writer {
 		log:  cfg.logger,
 		wake: make(chan struct{}, 1),
 	}
+	w.chunks.New = func() any {
+		c := make([]store.Record, 0, cfg.batchSize)
+		return &c
+	}
 	if cfg.spillDir != "" {
 		w.spill = newSpillDir(cfg.spillDir, cfg.segmentRecords, cfg.logger)
 	}
 	return w
 }
 
-// Run keeps minFreeChunks chunks ready so that Record seldom allocates one
-// itself (which it would do holding the lock), and at most maxFreeChunks.
-const (
-	minFreeChunks = 4
-	maxFreeChunks = 16
-)
-
 // Record hands r to the Writer. It never waits for the sink and is safe for
 // concurrent use.
 //
 // Normally r is appended to an in-memory queue that Run drains. When the
 // queue is full (Run is not running or cannot keep up) or Run has returned,
-// r is appended synchronously to the spill directory, a buffered local file
-// write; without a spill directory, or after Close, or if that write fails,
+// r is appended synchronously to the spill directory, a write to a local
+// file; without a spill directory, or after Close, or if that write fails,
 // r is dropped and counted in Stats.Dropped.
+//
+// The Writer keeps r, including the backing array of r.Tags, until it is
+// written: do not modify them afterwards.
 func (w *Writer) Record(r store.Record) {
 	w.mu.Lock()
 	in := w.intake
 	if in == intakeQueue && w.queuedN < w.cfg.queueCapacity {
 		if w.cur == nil {
-			w.cur = w.chunkLocked()
+			w.cur = *w.chunks.Get().(*[]store.Record)
 		}
 		w.cur = append(w.cur, r)
 		w.queuedN++
@@ -176,16 +179,6 @@ func (w *Writer) drop(n int, reason string) {
 	}
 }
 
-func (w *Writer) chunkLocked() []store.Record {
-	if n := len(w.free); n > 0 {
-		c := w.free[n-1]
-		w.free[n-1] = nil
-		w.free = w.free[:n-1]
-		return c
-	}
-	return make([]store.Record, 0, w.cfg.batchSize)
-}
-
 // take removes the full chunks from the queue, and the partial one too if
 // partial is set. spare is an empty list for the next full chunks.
 func (w *Writer) take(partial bool, spare [][]store.Record) [][]store.Record {
@@ -202,35 +195,15 @@ func (w *Writer) take(partial bool, spare [][]store.Record) [][]store.Record {
 	return chunks
 }
 
-// refill allocates chunks, outside the lock, until minFreeChunks are ready.
-func (w *Writer) refill() {
-	w.mu.Lock()
-	missing := minFreeChunks - len(w.free)
-	w.mu.Unlock()
-	if missing <= 0 {
-		return
-	}
-	chunks := make([][]store.Record, missing)
-	for i := range chunks {
-		chunks[i] = make([]store.Record, 0, w.cfg.batchSize)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.free = append(w.free, chunks[:min(len(chunks), maxFreeChunks-len(w.free))]...)
-}
-
-// putChunk returns a written batch for reuse. It is not cleared: Record
-// overwrites it, and until then it keeps at most maxFreeChunks batches of
-// strings alive, which is cheaper than clearing every batch.
+// putChunk returns a written batch to the pool. It is not cleared: Record
+// overwrites it, and until then it keeps some strings alive, which is
+// cheaper than clearing every batch.
 func (w *Writer) putChunk(c []store.Record) {
 	if cap(c) != w.cfg.batchSize {
 		return // a slice of a replayed segment
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.free) < maxFreeChunks {
-		w.free = append(w.free, c[:0])
-	}
+	c = c[:0]
+	w.chunks.Put(&c)
 }
 
 // Close ends the Writer's life: records still queued because Run never
@@ -307,7 +280,8 @@ type Stats struct {
 	// Queued is the number of records waiting in Record's queue.
 	Queued int
 	// Pending is the number of records Run holds in memory, not yet written
-	// or spilled (the batch being inserted included).
+	// or spilled (the batches being inserted included; not the copy of a
+	// spill segment being replayed).
 	Pending int
 }
 
