@@ -786,3 +786,39 @@ func (b *lockedBuffer) String() string {
 func (b *lockedBuffer) count(s string) int {
 	return strings.Count(b.String(), s)
 }
+
+func TestBatchFailingWhileNewerRecordsSpill(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		sink := newFakeSink(hang)
+		w := accounting.New(sink,
+			accounting.WithSpillDir(dir),
+			accounting.WithBatchSize(10),
+			accounting.WithMaxPending(20),
+			accounting.WithBatchTimeout(time.Second),
+			accounting.WithFlushInterval(time.Hour))
+		stop := start(t, w)
+		recordRange(w, 0, 10)
+		synctest.Wait() // the first batch is in flight, hanging
+		recordRange(w, 10, 30)
+		synctest.Wait() // over the memory bound: the newer records are spilled
+		if st := w.Stats(); st.Spilled != 30 || st.Pending != 10 {
+			t.Fatalf("while the first batch hangs: Stats = %+v, want 30 spilled, 10 in flight", st)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait() // the first batch timed out and follows them to disk
+		if st := w.Stats(); st.Spilled != 40 || st.Pending != 0 || st.Failures != 1 {
+			t.Fatalf("after the timeout: Stats = %+v, want 40 spilled, 1 failure", st)
+		}
+		sink.setMode(healthy)
+		waitFor(t, "all records stored", func() bool { return sink.stored() == 40 && len(segments(t, dir)) == 0 })
+		if err := stop(); err != nil {
+			t.Fatalf("Run() = %v", err)
+		}
+		checkStored(t, sink, 0, 40)
+		if st := w.Stats(); st.Written != 40 || st.Replayed != 40 || st.Dropped != 0 {
+			t.Errorf("Stats = %+v, want all 40 replayed once", st)
+		}
+	})
+}

@@ -408,6 +408,7 @@ func TestModelsByDialect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			resp := get(tt.path, tt.hdr...)
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.want) {
@@ -515,3 +516,30 @@ func TestMessagesAnthropicUpstream(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestStreamClientDisconnectCancelsUpstream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, fakeupstream.WithChunks(50), fakeupstream.WithChunkDelay(50*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.g.URL+"/v1/messages",
+		strings.NewReader(`{"model":"gpt-4o-mini","max_tokens":512,"stream":true,"messages":[{"role":"user","content":"a long answer please, with many many words in it"}]}`))
+	req.Header.Set("X-Api-Key", e.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if _, err := io.ReadAtLeast(resp.Body, buf, len(buf)); err != nil || !strings.HasPrefix(string(buf), "event: message_start") {
+		t.Fatalf("first bytes %q: %v", buf, err)
+	}
+	cancel()
+	resp.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.openai.Cancelled() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("upstream not cancelled; in flight %d", e.openai.InFlight())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

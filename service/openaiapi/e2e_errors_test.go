@@ -64,7 +64,7 @@ func TestErrors(t *testing.T) {
 			fault: ptr(fakeupstream.StatusFault(401)), wantStatus: 502, wantType: "server_error", wantCode: "upstream_auth_failed", wantParam: nil,
 			wantHeader: map[string]string{"X-Should-Retry": "false"}},
 		{name: "upstream context length", method: http.MethodPost, path: "/v1/chat/completions", body: chatBody(""),
-			fault: &fakeupstream.Fault{Kind: fakeupstream.FaultStatus, Status: 400, Type: "invalid_request_error", Code: "context_length_exceeded", Param: "messages", Message: "too long"},
+			fault:      &fakeupstream.Fault{Kind: fakeupstream.FaultStatus, Status: 400, Type: "invalid_request_error", Code: "context_length_exceeded", Param: "messages", Message: "too long"},
 			wantStatus: 400, wantType: "invalid_request_error", wantCode: "context_length_exceeded", wantParam: "messages"},
 		{name: "upstream reset", method: http.MethodPost, path: "/v1/chat/completions", body: chatBody(""),
 			fault: ptr(fakeupstream.ResetFault()), wantStatus: 502, wantType: "server_error", wantCode: "upstream_error", wantParam: nil},

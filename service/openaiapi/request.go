@@ -46,8 +46,8 @@ type chatRequest struct {
 // reasoning_effort is both mapped and passed through: the canonical
 // ReasoningConfig knows fewer levels than OpenAI, and OpenAI-dialect
 // adapters let a field they set themselves win over the passthrough copy.
-func knownChatField(k string) bool {
-	switch k {
+func knownChatField(k []byte) bool {
+	switch string(k) { // no allocation
 	case "model", "messages", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls",
 		"response_format", "n", "stop", "seed", "user", "max_tokens", "max_completion_tokens",
 		"temperature", "top_p", "presence_penalty", "frequency_penalty", "stream", "stream_options":

@@ -13,7 +13,7 @@ var errNotObject = errors.New("the request body must be a JSON object")
 // tracks strings and nesting, so it costs far less than a second decode
 // into map[string]json.RawMessage, and allocates nothing for bodies
 // without unknown fields (the common case).
-func scanExtra(body []byte, known func(string) bool) (map[string]json.RawMessage, error) {
+func scanExtra(body []byte, known func(key []byte) bool) (map[string]json.RawMessage, error) {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return nil, bad("", "%v", errNotObject)
@@ -49,13 +49,14 @@ func scanExtra(body []byte, known func(string) bool) (map[string]json.RawMessage
 			if err := json.Unmarshal(body[ks:ke], &key); err != nil {
 				return nil, bad("", "malformed object key: %v", err)
 			}
-		} else if known(string(body[ks+1 : ke-1])) { // no allocation
-			continue
+			if known([]byte(key)) {
+				continue
+			}
 		} else {
+			if known(body[ks+1 : ke-1]) {
+				continue
+			}
 			key = string(body[ks+1 : ke-1])
-		}
-		if known(key) {
-			continue
 		}
 		if extra == nil {
 			extra = make(map[string]json.RawMessage, 4)

@@ -552,3 +552,22 @@ func runTool(t *testing.T, bin string, args ...string) string {
 	}
 	return string(out)
 }
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	if _, err := e.inference(e.key).Chat(context.Background(), connect.NewRequest(chatReq("metered"))); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(e.gw.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"tollgate_accounting_records_recorded_total 1", "go_goroutines", "tollgate_accounting_records_dropped_total 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+}
