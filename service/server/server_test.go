@@ -571,3 +571,61 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestServesThroughPostgresOutage stops Postgres under a running gateway:
+// requests keep being answered from memory, and every request record
+// reaches the database once it is back. Not parallel: it stops the
+// package's shared cluster.
+func TestServesThroughPostgresOutage(t *testing.T) {
+	cluster := pgtest.Server()
+	if cluster == nil {
+		t.Skip("DATABASE_URL points at an external server; cannot stop it")
+	}
+	e := start(t)
+	ctx := context.Background()
+	c := e.inference(e.key)
+	const before, during = 5, 20
+	for range before {
+		if _, err := c.Chat(ctx, connect.NewRequest(chatReq("before"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cluster.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = cluster.Start(ctx)
+		}
+	}()
+	for range during {
+		if _, err := c.Chat(ctx, connect.NewRequest(chatReq("during"))); err != nil {
+			t.Fatalf("request failed while Postgres was down: %v", err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // let the writer fail at least once
+	if err := cluster.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	conn, err := pgx.Connect(ctx, e.gw.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM request_records").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == before+during || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n != before+during {
+		t.Fatalf("%d records stored, want %d", n, before+during)
+	}
+}
