@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -487,5 +489,42 @@ func TestCapabilities(t *testing.T) {
 	}
 	if _, ok := prov.(providers.Embedder); ok {
 		t.Error("Provider must not claim embeddings")
+	}
+}
+
+func TestStreamAnsweredWithJSON(t *testing.T) {
+	t.Parallel()
+	// A proxy that ignores "stream" and answers with one Message.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer token-1" || r.Header.Get("x-api-key") != "" {
+			http.Error(w, `{"type":"error","error":{"type":"authentication_error","message":"bad auth"}}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[
+			{"type":"thinking","thinking":"hmm","signature":"sig"},{"type":"text","text":"Hi"},
+			{"type":"tool_use","id":"toolu_1","name":"f","input":{"a": 1}}],
+			"stop_reason":"tool_use","usage":{"input_tokens":7,"cache_read_input_tokens":3,"output_tokens":2}}`)
+	}))
+	t.Cleanup(srv.Close)
+	p, err := anthropic.New(providers.Config{ID: "proxy", BaseURL: srv.URL, APIKey: "unused"},
+		anthropic.WithAuth(func(h http.Header) { h.Set("Authorization", "Bearer token-1") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.ChatStream(t.Context(), chatReq(userMsg("hi")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := collect(s)
+	want := collected{chunks: 2, text: "Hi", reasoning: "hmm", signature: "sig", finish: providers.FinishToolCalls,
+		calls: []providers.ToolCall{{ID: "toolu_1", Name: "f", Arguments: `{"a":1}`}},
+		usage: &providers.Usage{InputTokens: 10, CachedInputTokens: 3, OutputTokens: 2}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v %+v\nwant %+v %+v", got, got.usage, want, want.usage)
+	}
+	if s.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("header = %v", s.Header())
 	}
 }
