@@ -47,13 +47,16 @@ type chatRequest struct {
 // ReasoningConfig knows fewer levels than OpenAI, and OpenAI-dialect
 // adapters let a field they set themselves win over the passthrough copy.
 func knownChatField(k []byte) bool {
-	switch string(k) { // no allocation
-	case "model", "messages", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls",
-		"response_format", "n", "stop", "seed", "user", "max_tokens", "max_completion_tokens",
-		"temperature", "top_p", "presence_penalty", "frequency_penalty", "stream", "stream_options":
-		return true
-	}
-	return false
+	_, ok := knownChatFields[string(k)] // a map index by string(k) does not allocate
+	return ok
+}
+
+// knownChatFields is a read-only set; it is never written after init.
+var knownChatFields = map[string]struct{}{
+	"model": {}, "messages": {}, "tools": {}, "tool_choice": {}, "functions": {}, "function_call": {},
+	"parallel_tool_calls": {}, "response_format": {}, "n": {}, "stop": {}, "seed": {}, "user": {},
+	"max_tokens": {}, "max_completion_tokens": {}, "temperature": {}, "top_p": {}, "presence_penalty": {},
+	"frequency_penalty": {}, "stream": {}, "stream_options": {},
 }
 
 type streamOptions struct {

@@ -46,7 +46,8 @@ func scanExtra(body []byte, known func(key []byte) bool) (map[string]json.RawMes
 		i = ve
 		var key string
 		if escaped {
-			if err := json.Unmarshal(body[ks:ke], &key); err != nil {
+			var err error
+			if key, err = unquote(body[ks:ke]); err != nil {
 				return nil, bad("", "malformed object key: %v", err)
 			}
 			if known([]byte(key)) {
@@ -63,6 +64,14 @@ func scanExtra(body []byte, known func(key []byte) bool) (map[string]json.RawMes
 		}
 		extra[key] = json.RawMessage(body[vs:ve])
 	}
+}
+
+// unquote decodes a JSON string with escapes. It is a function of its own
+// so that the common path of scanExtra keeps its key on the stack.
+func unquote(b []byte) (string, error) {
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
 }
 
 func skipSpace(b []byte, i int) int {
