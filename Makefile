@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated lint deps client-deps node-deps test test-go bench run clean
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -51,6 +51,11 @@ check-generated: tools
 			echo "$$d/ is stale: run 'make generate' and commit the result" >&2; exit 1; \
 		fi; \
 	done; echo "generated code is up to date"
+
+# Wire- and JSON-breaking API changes against main (BASE=ref to compare with another).
+BASE ?= main
+breaking: tools
+	buf breaking --against '.git#branch=$(BASE)'
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); \
