@@ -33,6 +33,9 @@ type Config struct {
 	LogRequests bool
 	// SpillDir keeps usage records on local disk while Postgres is down.
 	SpillDir string
+	// DebugAddr, when set, serves net/http/pprof on a separate listener
+	// (keep it on loopback).
+	DebugAddr string
 	// Retention is how long request records are kept (whole days are
 	// dropped); 0 keeps them forever.
 	Retention time.Duration
@@ -65,6 +68,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	str(&c.TLSCert, "tls-cert", "TOLLGATE_TLS_CERT", "TLS certificate file (enables TLS with -tls-key)")
 	str(&c.TLSKey, "tls-key", "TOLLGATE_TLS_KEY", "TLS private key file")
 	str(&c.LogLevel, "log-level", "TOLLGATE_LOG_LEVEL", "log level: debug, info, warn, error")
+	str(&c.DebugAddr, "debug-addr", "TOLLGATE_DEBUG_ADDR", "serve pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "directory for usage records while Postgres is unavailable")
 	if v := getenv("TOLLGATE_MAX_REQUEST_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
