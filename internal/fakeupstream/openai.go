@@ -1,30 +1,24 @@
 package fakeupstream
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // maxBody bounds the request bodies the fake reads.
 const maxBody = 32 << 20
 
 // Request is a request as the fake received it.
-type Request struct {
-	Method string
-	// Path is the URL path with its query, if any.
-	Path   string
-	Header http.Header
-	Body   []byte
-}
+type Request = fakehttp.Request
 
 // settings are the runtime-adjustable controls.
 type settings struct {
@@ -87,17 +81,13 @@ func WithFaultFunc(f FaultFunc) Option { return func(s *settings) { s.faultFunc 
 // /v1/chat/completions, /v1/embeddings and /v1/models, and is safe for
 // concurrent use, including its setters.
 type OpenAI struct {
-	mu       sync.Mutex
-	set      settings
-	faults   []Fault
-	requests []Request
+	mu  sync.Mutex
+	set settings
 
-	inFlight  atomic.Int64
-	cancelled atomic.Int64
-	seq       atomic.Uint64
-
-	done      chan struct{}
-	closeOnce sync.Once
+	faults   fakehttp.Queue[Fault]
+	requests fakehttp.Recorder
+	life     fakehttp.Lifecycle
+	seq      atomic.Uint64
 }
 
 // NewOpenAI returns a fake configured by opts.
@@ -111,7 +101,7 @@ func NewOpenAI(opts ...Option) *OpenAI {
 	for _, o := range opts {
 		o(&s)
 	}
-	return &OpenAI{set: s, done: make(chan struct{})}
+	return &OpenAI{set: s}
 }
 
 // Apply changes settings at runtime with the same options NewOpenAI takes.
@@ -139,62 +129,36 @@ func (o *OpenAI) SetStreamUsage(on bool) { o.Apply(WithStreamUsage(on)) }
 func (o *OpenAI) SetFaultFunc(f FaultFunc) { o.Apply(WithFaultFunc(f)) }
 
 // Enqueue appends faults; each following request takes the next one.
-func (o *OpenAI) Enqueue(faults ...Fault) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.faults = append(o.faults, faults...)
-}
+func (o *OpenAI) Enqueue(faults ...Fault) { o.faults.Push(faults...) }
 
 // Requests returns copies of the requests received so far, oldest first.
-func (o *OpenAI) Requests() []Request {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := make([]Request, len(o.requests))
-	for i, r := range o.requests {
-		out[i] = Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}
-	}
-	return out
-}
+func (o *OpenAI) Requests() []Request { return o.requests.Requests() }
 
 // LastRequest returns a copy of the latest request, false if none came.
-func (o *OpenAI) LastRequest() (Request, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.requests) == 0 {
-		return Request{}, false
-	}
-	r := o.requests[len(o.requests)-1]
-	return Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}, true
-}
+func (o *OpenAI) LastRequest() (Request, bool) { return o.requests.Last() }
 
 // InFlight returns the number of requests being handled.
-func (o *OpenAI) InFlight() int { return int(o.inFlight.Load()) }
+func (o *OpenAI) InFlight() int { return o.life.InFlight() }
 
 // Cancelled returns the number of requests whose client went away before
 // the answer was complete.
-func (o *OpenAI) Cancelled() int { return int(o.cancelled.Load()) }
+func (o *OpenAI) Cancelled() int { return o.life.Cancelled() }
 
 // Close releases hanging and delayed handlers; it does not stop a server
 // using the fake. It is safe to call more than once.
-func (o *OpenAI) Close() { o.closeOnce.Do(func() { close(o.done) }) }
+func (o *OpenAI) Close() { o.life.Close() }
 
 // ServeHTTP implements http.Handler.
 func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	o.inFlight.Add(1)
-	defer o.inFlight.Add(-1)
-	defer func() {
-		if r.Context().Err() != nil {
-			o.cancelled.Add(1)
-		}
-	}()
+	defer o.life.Begin(r)()
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		return // the client went away while sending
 	}
-	req := Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body}
+	req := fakehttp.NewRequest(r, body)
+	o.requests.Record(req)
 	o.mu.Lock()
-	o.requests = append(o.requests, req)
 	s := o.set
 	o.mu.Unlock()
 
@@ -214,8 +178,8 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	fault, hasFault := o.nextFault(&req, s.faultFunc)
-	if !o.sleep(r.Context(), s.latency) {
+	fault, hasFault := o.faults.Next(&req, s.faultFunc)
+	if !o.life.Sleep(r.Context(), s.latency) {
 		o.abandon(w, r)
 		return
 	}
@@ -225,11 +189,11 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, fault.Status, fault.errorObject(), fault.Header)
 			return
 		case FaultHang:
-			o.sleep(r.Context(), time.Duration(1<<63-1))
+			o.life.Sleep(r.Context(), fakehttp.Forever)
 			o.abandon(w, r)
 			return
 		case FaultReset:
-			reset(w)
+			fakehttp.Reset(w)
 			return
 		}
 	}
@@ -261,44 +225,12 @@ func routeOf(path string) (route, method string) {
 	return "", ""
 }
 
-func (o *OpenAI) nextFault(r *Request, fn FaultFunc) (Fault, bool) {
-	o.mu.Lock()
-	if len(o.faults) > 0 {
-		f := o.faults[0]
-		o.faults = o.faults[1:]
-		o.mu.Unlock()
-		return f, true
-	}
-	o.mu.Unlock()
-	if fn != nil {
-		return fn(r)
-	}
-	return Fault{}, false
-}
-
-// sleep waits d; false when the client went away or the fake was closed.
-func (o *OpenAI) sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-o.done:
-		return false
-	}
-}
-
 // abandon ends a request interrupted by Close with a reset connection, so
 // that the client sees a failure rather than an empty answer. Requests the
 // client cancelled need nothing more.
 func (o *OpenAI) abandon(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Err() == nil {
-		reset(w)
+		fakehttp.Reset(w)
 	}
 }
 
@@ -324,17 +256,4 @@ func writeJSON(w http.ResponseWriter, status int, v any, extra http.Header) {
 
 func writeError(w http.ResponseWriter, status int, e errorBody, extra http.Header) {
 	writeJSON(w, status, errorEnvelope{Error: e}, extra)
-}
-
-// reset closes the connection abruptly, with a TCP RST where possible.
-// Without hijacking (HTTP/2) it aborts the handler instead.
-func reset(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = conn.Close()
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // events builds the stream events of an answer for n choices: a role
@@ -77,7 +79,7 @@ func (x *exchange) stream(req *chatRequest, a *answer, id string, n int) {
 		limit = min(max(x.fault.AfterChunks, 0), len(events))
 	}
 	for i := range limit {
-		if i > 0 && !x.o.sleep(x.r.Context(), x.s.chunkDelay) {
+		if i > 0 && !x.o.life.Sleep(x.r.Context(), x.s.chunkDelay) {
 			x.o.abandon(x.w, x.r)
 			return
 		}
@@ -116,4 +118,4 @@ func (x *exchange) event(rc *http.ResponseController, data []byte) bool {
 }
 
 // die cuts the connection after a partial answer.
-func (x *exchange) die() { reset(x.w) }
+func (x *exchange) die() { fakehttp.Reset(x.w) }

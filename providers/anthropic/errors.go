@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
 
 // ErrStreamClosed is returned by Recv after Close.
@@ -86,18 +85,10 @@ func plainMessage(status int, body []byte) string {
 			prefix += " " + t
 		}
 	}
-	text := strings.Join(strings.Fields(string(bytes.ToValidUTF8(body, nil))), " ")
-	if text == "" {
-		return prefix
+	if text := upstream.OneLine(body, maxMessageBytes); text != "" {
+		return prefix + ": " + text
 	}
-	if len(text) > maxMessageBytes {
-		cut := maxMessageBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut] + "…"
-	}
-	return prefix + ": " + text
+	return prefix
 }
 
 // kindForType classifies Anthropic's documented error types; others get
@@ -144,24 +135,7 @@ func refineKind(k providers.ErrorKind, msg string) providers.ErrorKind {
 }
 
 // redact removes every occurrence of the API key from upstream text.
-func (p *Provider) redact(s string) string {
-	if p.apiKey == "" || !strings.Contains(s, p.apiKey) {
-		return s
-	}
-	return strings.ReplaceAll(s, p.apiKey, "[redacted]")
-}
+func (p *Provider) redact(s string) string { return upstream.Redact(p.apiKey, s) }
 
 // redactErr removes the API key from a transport error's text.
-func (p *Provider) redactErr(err error) error {
-	if p.apiKey == "" || err == nil || !strings.Contains(err.Error(), p.apiKey) {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = p.redact(ue.URL)
-		if !strings.Contains(err.Error(), p.apiKey) {
-			return err
-		}
-	}
-	return errors.New(p.redact(err.Error()))
-}
+func (p *Provider) redactErr(err error) error { return upstream.RedactErr(p.apiKey, err) }

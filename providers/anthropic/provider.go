@@ -3,9 +3,9 @@ package anthropic
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
 
 // DefaultBaseURL is the base URL used when the config names none.
@@ -121,7 +122,7 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 		return nil, fmt.Errorf("anthropic: provider %s: %w", cfg.ID, err)
 	}
 	if p.client == nil {
-		p.client = newHTTPClient()
+		p.client = upstream.NewHTTPClient()
 	}
 	p.auth = p.apiKeyHeader
 	for _, o := range opts {
@@ -157,24 +158,6 @@ func (p *Provider) applySettings(s map[string]string) error {
 		return fmt.Errorf("setting structured_outputs: %q is neither %q nor %q", v, structuredPrompt, structuredNative)
 	}
 	return nil
-}
-
-// newHTTPClient returns a client tuned for many concurrent long-lived
-// requests: bounded dial, TLS and header waits, no overall timeout (streams
-// last as long as ctx allows).
-func newHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Minute, // unary answers with long thinking arrive only when done
-		ExpectContinueTimeout: time.Second,
-	}}
 }
 
 // ID returns the provider instance id.
@@ -221,8 +204,7 @@ func (p *Provider) send(ctx context.Context, method, path string, body []byte, a
 		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+		b, rerr := upstream.ReadErrorBody(resp, maxErrorBytes)
 		if rerr != nil && len(b) == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -233,21 +215,15 @@ func (p *Provider) send(ctx context.Context, method, path string, body []byte, a
 
 // readBody reads a 2xx body of at most maxResponseBytes and closes it.
 func (p *Provider) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	n := resp.ContentLength
-	if n < 0 || n > maxResponseBytes {
-		n = 4096
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	read, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
-	}
-	if read > maxResponseBytes {
+	b, err := upstream.ReadBody(resp, maxResponseBytes)
+	if errors.Is(err, upstream.ErrBodyTooLarge) {
 		return nil, &providers.Error{Provider: p.id, Status: resp.StatusCode, Kind: providers.KindBadResponse,
 			Message: "response body exceeds " + strconv.Itoa(maxResponseBytes) + " bytes"}
 	}
-	return buf.Bytes(), nil
+	if err != nil {
+		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
+	}
+	return b, nil
 }
 
 // badResponse reports an undecodable 2xx answer.

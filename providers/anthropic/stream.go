@@ -6,12 +6,11 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
 )
 
 // maxBlocks bounds the content block index a stream may use.
@@ -37,7 +36,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 		}
 		return s, nil
 	}
-	s.sse = newSSEReader(resp.Body)
+	s.sse = sse.NewReader(resp.Body)
 	return s, nil
 }
 
@@ -64,7 +63,7 @@ type stream struct {
 	p      *Provider
 	body   io.ReadCloser
 	header http.Header
-	sse    *sseReader
+	sse    *sse.Reader
 	// pending holds chunks made from a non-streamed answer.
 	pending []*providers.Chunk
 
@@ -81,11 +80,9 @@ type stream struct {
 	finished bool // message_stop was read and the final chunk returned
 
 	// err is returned by every Recv after the stream ended.
-	err       error
-	closed    atomic.Bool
-	done      atomic.Bool // message_stop was read
-	closeOnce sync.Once
-	closeErr  error
+	err error
+	// state is done once message_stop was read.
+	state upstream.StreamState
 }
 
 // chunkBox allocates a chunk and its single choice together.
@@ -107,7 +104,7 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	if s.closed.Load() {
+	if s.state.Closed() {
 		s.err = ErrStreamClosed
 		return nil, s.err
 	}
@@ -125,12 +122,12 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 		return nil, s.err
 	}
 	for {
-		event, data, err := s.sse.next()
+		e, err := s.sse.Next()
 		if err != nil {
 			s.err = s.readError(err)
 			return nil, s.err
 		}
-		c, err := s.handle(event, data)
+		c, err := s.handle(e.Event, e.Data)
 		if err != nil {
 			s.err = err
 			return nil, s.err
@@ -187,7 +184,7 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 		}
 		return nil, nil
 	case "message_stop":
-		s.done.Store(true)
+		s.state.SetDone()
 		s.finished = true
 		return s.finalChunk(), nil
 	case "error":
@@ -332,21 +329,12 @@ func (s *stream) finalChunk() *providers.Chunk {
 // readError classifies a failure to read the event stream.
 func (s *stream) readError(err error) error {
 	switch {
-	case s.closed.Load():
+	case s.state.Closed():
 		return ErrStreamClosed
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	case err == io.EOF, errors.Is(err, errIncompleteEvent), errors.Is(err, io.ErrUnexpectedEOF):
+	case err == io.EOF, errors.Is(err, sse.ErrIncompleteEvent), errors.Is(err, io.ErrUnexpectedEOF):
 		return &providers.Error{Provider: s.p.id, Kind: providers.KindConnection, Message: "stream ended before message_stop", Err: err}
 	}
-	kind := providers.KindConnection
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		kind = providers.KindTimeout
-	}
-	return &providers.Error{Provider: s.p.id, Kind: kind, Message: "stream read failed", Err: s.p.redactErr(err)}
+	return upstream.ReadError(s.p.id, s.p.apiKey, err)
 }
 
 // loadUnary turns a Message answer to a stream request into chunks: the
@@ -394,13 +382,4 @@ func (s *stream) Header() http.Header { return s.header }
 
 // Close releases the connection. After a complete stream the rest of the
 // body is drained so the connection can be reused. It is idempotent.
-func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		if s.done.Load() {
-			_, _ = io.Copy(io.Discard, io.LimitReader(s.body, 4<<10))
-		}
-		s.closeErr = s.body.Close()
-	})
-	return s.closeErr
-}
+func (s *stream) Close() error { return s.state.Release(s.body) }

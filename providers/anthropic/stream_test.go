@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
 )
 
 // fixtureStream returns a stream decoding body.
 func fixtureStream(p *Provider, body []byte) *stream {
 	rc := io.NopCloser(bytes.NewReader(body))
-	return &stream{p: p, body: rc, sse: newSSEReader(rc)}
+	return &stream{p: p, body: rc, sse: sse.NewReader(rc)}
 }
 
 // drain reads s to the end and returns the chunks and the final error.

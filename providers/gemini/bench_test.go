@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
 )
 
 // benchRequest is a typical agent turn: system prompt, a few turns, a tool
@@ -64,7 +65,7 @@ func BenchmarkStreamDecode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s := &stream{p: p, body: io.NopCloser(bytes.NewReader(body)), expected: 1}
-		s.sse = newSSEReader(s.body)
+		s.sse = sse.NewReader(s.body)
 		for {
 			_, err := s.Recv()
 			if err == io.EOF {

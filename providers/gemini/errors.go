@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
 
 // ErrStreamClosed is returned by Recv after Close.
@@ -170,45 +169,13 @@ func refineKind(k providers.ErrorKind, reason, msg string) providers.ErrorKind {
 // plainMessage makes a bounded one-line message of a body that is not a
 // Google error object (an HTML page from a proxy, plain text).
 func plainMessage(status int, body []byte) string {
-	prefix := "upstream returned " + strconv.Itoa(status)
-	if t := http.StatusText(status); t != "" {
-		prefix += " " + t
-	}
-	text := strings.Join(strings.Fields(string(bytes.ToValidUTF8(body, nil))), " ")
-	if text == "" {
-		return prefix
-	}
-	if len(text) > maxMessageBytes {
-		cut := maxMessageBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut] + "…"
-	}
-	return prefix + ": " + text
+	return upstream.StatusMessage(status, body, maxMessageBytes)
 }
 
 // redact removes every occurrence of the API key from upstream text.
-func (p *Provider) redact(s string) string {
-	if p.apiKey == "" || !strings.Contains(s, p.apiKey) {
-		return s
-	}
-	return strings.ReplaceAll(s, p.apiKey, "[redacted]")
-}
+func (p *Provider) redact(s string) string { return upstream.Redact(p.apiKey, s) }
 
 // redactErr removes the API key from a transport error's URL and, failing
 // that, from its text. The adapter sends the key as a header, so this only
 // guards against proxies and redirects that echo it.
-func (p *Provider) redactErr(err error) error {
-	if p.apiKey == "" || err == nil || !strings.Contains(err.Error(), p.apiKey) {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = p.redact(ue.URL)
-		if !strings.Contains(err.Error(), p.apiKey) {
-			return err
-		}
-	}
-	return errors.New(p.redact(err.Error()))
-}
+func (p *Provider) redactErr(err error) error { return upstream.RedactErr(p.apiKey, err) }

@@ -7,12 +7,11 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
 )
 
 // maxStreamCandidates bounds the candidate indexes a stream tracks.
@@ -42,7 +41,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 		}
 		return s, nil
 	}
-	s.sse = newSSEReader(resp.Body)
+	s.sse = sse.NewReader(resp.Body)
 	return s, nil
 }
 
@@ -62,7 +61,7 @@ type stream struct {
 	p      *Provider
 	body   io.ReadCloser
 	header http.Header
-	sse    *sseReader
+	sse    *sse.Reader
 	// events holds the responses of a JSON (non-SSE) answer.
 	events []json.RawMessage
 
@@ -77,11 +76,9 @@ type stream struct {
 	lastModel string
 
 	// err is returned by every Recv after the stream ended.
-	err       error
-	closed    atomic.Bool
-	done      atomic.Bool // the body was read to its end
-	closeOnce sync.Once
-	closeErr  error
+	err error
+	// state is done once the body was read to its end.
+	state upstream.StreamState
 }
 
 // Recv returns the next chunk, io.EOF after the last one, or the failure.
@@ -92,14 +89,14 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	if s.closed.Load() {
+	if s.state.Closed() {
 		s.err = ErrStreamClosed
 		return nil, s.err
 	}
 	for {
 		data, err := s.nextEvent()
 		if err == io.EOF {
-			s.done.Store(true)
+			s.state.SetDone()
 			return s.finish()
 		}
 		if err != nil {
@@ -119,7 +116,19 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 
 func (s *stream) nextEvent() ([]byte, error) {
 	if s.sse != nil {
-		return s.sse.next()
+		e, err := s.sse.Next()
+		if errors.Is(err, sse.ErrIncompleteEvent) {
+			// Gemini sends no event names, so a cut-off name alone is no
+			// event; data without its final blank line is used when it is
+			// complete JSON (servers may omit the last blank line).
+			switch {
+			case e.Data == nil:
+				return nil, io.EOF
+			case json.Valid(e.Data):
+				return e.Data, nil
+			}
+		}
+		return e.Data, err
 	}
 	if len(s.events) == 0 {
 		return nil, io.EOF
@@ -250,21 +259,12 @@ func addDelta(d *providers.ChoiceDelta, pt *part, cand int, st *candidateState) 
 // readError classifies a failure to read the event stream.
 func (s *stream) readError(err error) error {
 	switch {
-	case s.closed.Load():
+	case s.state.Closed():
 		return ErrStreamClosed
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	case errors.Is(err, errIncompleteEvent), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, sse.ErrIncompleteEvent), errors.Is(err, io.ErrUnexpectedEOF):
 		return &providers.Error{Provider: s.p.id, Kind: providers.KindConnection, Message: "stream ended inside an event", Err: err}
 	}
-	kind := providers.KindConnection
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		kind = providers.KindTimeout
-	}
-	return &providers.Error{Provider: s.p.id, Kind: kind, Message: "stream read failed", Err: s.p.redactErr(err)}
+	return upstream.ReadError(s.p.id, s.p.apiKey, err)
 }
 
 // loadJSON reads a JSON answer to a stream request: an array of responses
@@ -290,13 +290,4 @@ func (s *stream) Header() http.Header { return s.header }
 
 // Close releases the connection. After a complete stream the rest of the
 // body is drained so the connection can be reused. It is idempotent.
-func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		if s.done.Load() {
-			_, _ = io.Copy(io.Discard, io.LimitReader(s.body, 4<<10))
-		}
-		s.closeErr = s.body.Close()
-	})
-	return s.closeErr
-}
+func (s *stream) Close() error { return s.state.Release(s.body) }

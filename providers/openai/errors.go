@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
 
 // ErrStreamClosed is returned by Recv after Close.
@@ -93,28 +91,11 @@ func parseErrorBody(body []byte) (*errorObject, bool) {
 // plainMessage makes a bounded one-line message of a body that is not an
 // OpenAI error object (an HTML page from a proxy, plain text).
 func plainMessage(status int, body []byte) string {
-	prefix := "upstream returned " + strconv.Itoa(status)
-	if t := http.StatusText(status); t != "" {
-		prefix += " " + t
-	}
-	if text := oneLine(body); text != "" {
-		return prefix + ": " + text
-	}
-	return prefix
+	return upstream.StatusMessage(status, body, maxMessageBytes)
 }
 
 // oneLine collapses whitespace and cuts text to maxMessageBytes.
-func oneLine(body []byte) string {
-	text := strings.Join(strings.Fields(string(bytes.ToValidUTF8(body, nil))), " ")
-	if len(text) > maxMessageBytes {
-		cut := maxMessageBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut] + "…"
-	}
-	return text
-}
+func oneLine(body []byte) string { return upstream.OneLine(body, maxMessageBytes) }
 
 // kindForError classifies by the upstream's error type or code when the
 // status says nothing (in-stream errors, unusual statuses).
@@ -162,25 +143,8 @@ func refineKind(k providers.ErrorKind, code, msg string) providers.ErrorKind {
 }
 
 // redact removes every occurrence of the API key from upstream text.
-func (p *Provider) redact(s string) string {
-	if p.apiKey == "" || !strings.Contains(s, p.apiKey) {
-		return s
-	}
-	return strings.ReplaceAll(s, p.apiKey, "[redacted]")
-}
+func (p *Provider) redact(s string) string { return upstream.Redact(p.apiKey, s) }
 
 // redactErr removes the API key from a transport error's URL (keys sent as
 // query parameters by compatible APIs) and, failing that, from its text.
-func (p *Provider) redactErr(err error) error {
-	if p.apiKey == "" || err == nil || !strings.Contains(err.Error(), p.apiKey) {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = p.redact(ue.URL)
-		if !strings.Contains(err.Error(), p.apiKey) {
-			return err
-		}
-	}
-	return errors.New(p.redact(err.Error()))
-}
+func (p *Provider) redactErr(err error) error { return upstream.RedactErr(p.apiKey, err) }

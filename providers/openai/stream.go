@@ -7,12 +7,11 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
 )
 
 // ChatStream sends a streaming chat completion. The returned stream yields
@@ -35,7 +34,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 		}
 		return s, nil
 	}
-	s.sse = newSSEReader(resp.Body)
+	s.sse = sse.NewReader(resp.Body)
 	return s, nil
 }
 
@@ -45,17 +44,15 @@ type stream struct {
 	p      *Provider
 	body   io.ReadCloser
 	header http.Header
-	sse    *sseReader
+	sse    *sse.Reader
 	json   chunkDecoder
 	wire   chunk
 	// pending holds chunks made from a non-streamed answer.
 	pending []*providers.Chunk
 	// err is returned by every Recv after the stream ended.
-	err       error
-	closed    atomic.Bool
-	done      atomic.Bool // "[DONE]" was read
-	closeOnce sync.Once
-	closeErr  error
+	err error
+	// state is done once "[DONE]" was read.
+	state upstream.StreamState
 }
 
 // Recv returns the next chunk, io.EOF after "[DONE]", or the failure.
@@ -63,7 +60,7 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	if s.closed.Load() {
+	if s.state.Closed() {
 		s.err = ErrStreamClosed
 		return nil, s.err
 	}
@@ -77,17 +74,20 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 		return c, nil
 	}
 	for {
-		event, data, err := s.sse.next()
+		e, err := s.sse.Next()
+		if errors.Is(err, sse.ErrIncompleteEvent) && isDone(e.Data) {
+			err = nil // some servers omit the blank line after "[DONE]"
+		}
 		if err != nil {
 			s.err = s.readError(err)
 			return nil, s.err
 		}
-		if isDone(data) {
-			s.done.Store(true)
+		if isDone(e.Data) {
+			s.state.SetDone()
 			s.err = io.EOF
 			return nil, s.err
 		}
-		c, err := s.decode(event, data)
+		c, err := s.decode(e.Event, e.Data)
 		if err != nil {
 			s.err = err
 			return nil, s.err
@@ -100,7 +100,7 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 
 // decode converts one event's data; nil, nil for chunks without content
 // (e.g. Azure's leading prompt_filter_results chunk).
-func (s *stream) decode(event string, data []byte) (*providers.Chunk, error) {
+func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 	// Reuse the wire chunk: the choices array and, through sticky, the id
 	// and model strings that repeat in every chunk. Everything else is
 	// zeroed so no field leaks into the next chunk.
@@ -108,7 +108,7 @@ func (s *stream) decode(event string, data []byte) (*providers.Chunk, error) {
 	clear(w.Choices[:cap(w.Choices)])
 	*w = chunk{ID: w.ID, Model: w.Model, Choices: w.Choices[:0]}
 	if err := s.json.decode(data, w); err != nil {
-		if event == "error" {
+		if string(event) == "error" {
 			return nil, s.p.streamError(&errorObject{Message: "upstream stream error: " + oneLine(data)})
 		}
 		return nil, s.p.badResponse(0, "stream chunk", err)
@@ -193,22 +193,16 @@ func convertDelta(out *providers.ChoiceDelta, in *chunkChoice) {
 // readError classifies a failure to read the event stream.
 func (s *stream) readError(err error) error {
 	switch {
-	case s.closed.Load():
+	case s.state.Closed():
 		return ErrStreamClosed
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	case err == io.EOF, errors.Is(err, errIncompleteEvent):
+	case err == io.EOF, errors.Is(err, sse.ErrIncompleteEvent):
 		return &providers.Error{Provider: s.p.id, Kind: providers.KindConnection, Message: "stream ended early"}
 	}
-	kind := providers.KindConnection
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		kind = providers.KindTimeout
-	}
-	return &providers.Error{Provider: s.p.id, Kind: kind, Message: "stream read failed", Err: s.p.redactErr(err)}
+	return upstream.ReadError(s.p.id, s.p.apiKey, err)
 }
+
+// isDone reports the "[DONE]" sentinel that ends a chat stream.
+func isDone(data []byte) bool { return string(bytes.TrimSpace(data)) == "[DONE]" }
 
 // loadUnary turns a JSON answer to a stream request into chunks: one per
 // choice, then usage.
@@ -249,13 +243,4 @@ func (s *stream) Header() http.Header { return s.header }
 
 // Close releases the connection. After a complete stream the rest of the
 // body is drained so the connection can be reused. It is idempotent.
-func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
-		s.closed.Store(true)
-		if s.done.Load() {
-			_, _ = io.Copy(io.Discard, io.LimitReader(s.body, 4<<10))
-		}
-		s.closeErr = s.body.Close()
-	})
-	return s.closeErr
-}
+func (s *stream) Close() error { return s.state.Release(s.body) }

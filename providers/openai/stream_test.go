@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
 )
 
 // closeCounter is a body that counts Close calls.
@@ -24,7 +25,7 @@ func (c *closeCounter) Close() error { c.closes.Add(1); return nil }
 
 func newTestStream(p *Provider, body io.Reader) (*stream, *closeCounter) {
 	cc := &closeCounter{Reader: body}
-	return &stream{p: p, body: cc, header: http.Header{"X-Request-Id": {"req_1"}}, sse: newSSEReader(cc)}, cc
+	return &stream{p: p, body: cc, header: http.Header{"X-Request-Id": {"req_1"}}, sse: sse.NewReader(cc)}, cc
 }
 
 // drain reads chunks until an error.

@@ -328,6 +328,7 @@ type spillRecord struct {
 	LatencyNanos      int64     `json:"latency_ns,omitempty"`
 	TTFTNanos         int64     `json:"ttft_ns,omitempty"`
 	Attempts          int       `json:"attempts,omitempty"`
+	Partial           bool      `json:"partial,omitempty"`
 }
 
 func toSpillRecord(r *store.Record) spillRecord {
@@ -357,6 +358,7 @@ func toSpillRecord(r *store.Record) spillRecord {
 		LatencyNanos:      int64(r.Latency),
 		TTFTNanos:         int64(r.TTFT),
 		Attempts:          r.Attempts,
+		Partial:           r.Partial,
 	}
 }
 
@@ -387,5 +389,6 @@ func (sr *spillRecord) toRecord() store.Record {
 		Latency:           time.Duration(sr.LatencyNanos),
 		TTFT:              time.Duration(sr.TTFTNanos),
 		Attempts:          sr.Attempts,
+		Partial:           sr.Partial,
 	}
 }

@@ -346,6 +346,10 @@ func TestMessagesErrors(t *testing.T) {
 			// Not parallel: faults are consumed in order by the shared fake.
 			if tt.fault != nil {
 				e.openai.Enqueue(*tt.fault)
+				if tt.fault.Status == http.StatusTooManyRequests || tt.fault.Status >= 500 {
+					// Plain models are retried once (package routing): fail both attempts.
+					e.openai.Enqueue(*tt.fault)
+				}
 			}
 			resp := e.post(t, "/v1/messages", tt.body, tt.hdr...)
 			if resp.StatusCode != tt.status {
@@ -499,7 +503,10 @@ func TestMessagesAnthropicUpstream(t *testing.T) {
 	})
 
 	t.Run("overloaded and rate limited", func(t *testing.T) {
-		e.claude.Enqueue(anthropictest.OverloadedFault(), anthropictest.RateLimitFault(2*time.Second))
+		// Plain models are retried once (package routing): each fault is
+		// queued twice so that both attempts of a request fail.
+		e.claude.Enqueue(anthropictest.OverloadedFault(), anthropictest.OverloadedFault(),
+			anthropictest.RateLimitFault(2*time.Second), anthropictest.RateLimitFault(2*time.Second))
 		const body = `{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`
 		r1 := e.post(t, "/v1/messages", body)
 		r2 := e.post(t, "/v1/messages", body)

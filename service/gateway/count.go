@@ -24,9 +24,14 @@ func (e *Engine) CountTokens(ctx context.Context, call *Call, req *providers.Cha
 	if err := ValidateChat(req); err != nil {
 		return 0, e.finish(&rec, err)
 	}
-	m, err := e.resolve(k, req.Model, false)
+	rt, err := e.resolve(k, req.Model, false)
 	if err != nil {
 		return 0, e.finish(&rec, err)
+	}
+	// Count with the target a request would try first.
+	m := &rt.Serving[0]
+	if plan := e.router.Plan(rt.Route, facts(call, &rec, req)); len(plan) > 0 && rt.Serving[plan[0].Index].Provider != nil {
+		m = &rt.Serving[plan[0].Index]
 	}
 	rec.Provider, rec.Model = m.ProviderID, m.UpstreamModel
 	tc, ok := m.Provider.(providers.TokenCounter)

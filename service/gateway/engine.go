@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/routing"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -43,14 +45,19 @@ type Call struct {
 	Metadata map[string]string
 	// Start is when the request arrived.
 	Start time.Time
+	// Sticky asks weighted routes to pick the same target for the same
+	// end user (or key) every time.
+	Sticky bool
 }
 
 // Engine runs requests through the pipeline. It is safe for concurrent use.
 type Engine struct {
-	reg *registry.Registry
-	rec Recorder
-	log *slog.Logger
-	now func() time.Time
+	reg    *registry.Registry
+	rec    Recorder
+	log    *slog.Logger
+	now    func() time.Time
+	router *routing.Router
+	gov    *governance.Manager // nil: no budgets or rate limits (limits.go)
 }
 
 // Option configures an Engine.
@@ -62,14 +69,24 @@ func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = n
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 
+// WithRouter sets the router that keeps per-target statistics; a new one
+// by default.
+func WithRouter(r *routing.Router) Option { return func(e *Engine) { e.router = r } }
+
 // New returns an Engine over the in-memory registry and a record writer.
 func New(reg *registry.Registry, rec Recorder, opts ...Option) *Engine {
 	e := &Engine{reg: reg, rec: rec, log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(e)
 	}
+	if e.router == nil {
+		e.router = routing.NewRouter()
+	}
 	return e
 }
+
+// Router returns the engine's router, e.g. to register its metrics.
+func (e *Engine) Router() *routing.Router { return e.router }
 
 // Authenticate resolves the call's credential to a usable key.
 func (e *Engine) Authenticate(call *Call) (*registry.Key, error) {
@@ -93,26 +110,29 @@ func (e *Engine) Authenticate(call *Call) (*registry.Key, error) {
 	return k, nil
 }
 
-// resolve finds the model and checks the key may use it.
-func (e *Engine) resolve(k *registry.Key, name string, embedding bool) (*registry.Model, error) {
+// resolve finds the route (or plain model) of a requested name and checks
+// the key may use it.
+func (e *Engine) resolve(k *registry.Key, name string, embedding bool) (*registry.Route, error) {
 	if !k.Allows(name) {
 		return nil, fmt.Errorf("%w: API key %s may not use model %q", ErrPermissionDenied, k.ID, name)
 	}
-	m, ok := e.reg.Model(name)
+	rt, ok := e.reg.Route(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrModelNotFound, name)
 	}
-	if m.Embedding != embedding {
+	if rt.Embedding != embedding {
 		kind := "a chat model"
-		if m.Embedding {
+		if rt.Embedding {
 			kind = "an embedding model"
 		}
 		return nil, invalid("model", fmt.Sprintf("%q is %s", name, kind))
 	}
-	if m.Provider == nil {
-		return nil, fmt.Errorf("%w: provider %q of model %q is not usable (see the gateway log)", ErrUnavailable, m.ProviderID, name)
+	for i := range rt.Serving {
+		if rt.Serving[i].Provider != nil {
+			return rt, nil
+		}
 	}
-	return m, nil
+	return nil, fmt.Errorf("%w: provider %q of model %q is not usable (see the gateway log)", ErrUnavailable, rt.Serving[0].ProviderID, name)
 }
 
 // ChatResult is a completed chat request.
@@ -123,6 +143,10 @@ type ChatResult struct {
 	Model    string
 	// CostNanos is the request's cost in nano-USD.
 	CostNanos int64
+	// Route is the route the requested name resolved to, "" for a plain model.
+	Route string
+	// Attempts is the number of upstream attempts made (retries and fallbacks included).
+	Attempts int
 }
 
 // Chat runs a unary chat request. req.Model is the name the caller asked for.
@@ -136,27 +160,44 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	if err := ValidateChat(req); err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	m, err := e.resolve(k, req.Model, false)
+	if err := e.admitChat(ctx, &rec, k, req); err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	rt, err := e.resolve(k, req.Model, false)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	up := *req
-	up.Model = m.UpstreamModel
-	if up.User == "" {
-		up.User = call.EndUser
-	}
-	rec.Provider, rec.Model, rec.Attempts = m.ProviderID, m.UpstreamModel, 1
-	resp, err := m.Provider.Chat(ctx, &up)
+	var resp *providers.ChatResponse
+	out, err := e.run(ctx, rt, facts(call, &rec, req), false, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
+		up := *req
+		up.Model = sv.UpstreamModel
+		if up.User == "" {
+			up.User = call.EndUser
+		}
+		r, err := sv.Provider.Chat(ctx, &up)
+		resp = r
+		return nil, err
+	})
+	rec.served(rt, out)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	cost := pricing.Cost(m.Pricing, resp.Usage)
+	cost := pricing.Cost(out.serving.Pricing, resp.Usage)
 	rec.setUsage(resp.Usage, cost)
 	if resp.Model != "" {
 		rec.Model = resp.Model
 	}
 	e.finish(&rec, nil)
-	return &ChatResult{Response: resp, Provider: m.ProviderID, Model: rec.Model, CostNanos: cost}, nil
+	return &ChatResult{Response: resp, Provider: rec.Provider, Model: rec.Model, CostNanos: cost,
+		Route: routeName(rt), Attempts: out.attempts}, nil
+}
+
+// routeName returns the name of a configured route, "" for a plain model.
+func routeName(rt *registry.Route) string {
+	if rt.Alias {
+		return rt.Name
+	}
+	return ""
 }
 
 // EmbedResult is a completed embedding request.
@@ -165,6 +206,9 @@ type EmbedResult struct {
 	Provider  string
 	Model     string
 	CostNanos int64
+	// Route and Attempts are as in ChatResult.
+	Route    string
+	Attempts int
 }
 
 // Embed runs an embedding request. req.Model is the name the caller asked for.
@@ -178,33 +222,46 @@ func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequ
 	if err := ValidateEmbed(req); err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	m, err := e.resolve(k, req.Model, true)
+	if err := e.admitEmbed(ctx, &rec, k, req); err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	rt, err := e.resolve(k, req.Model, true)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	emb, ok := m.Provider.(providers.Embedder)
-	if !ok {
-		return nil, e.finish(&rec, invalid("model", fmt.Sprintf("provider %q does not serve embeddings", m.ProviderID)))
-	}
-	up := *req
-	up.Model = m.UpstreamModel
-	if up.User == "" {
-		up.User = call.EndUser
-	}
-	rec.Provider, rec.Model, rec.Attempts = m.ProviderID, m.UpstreamModel, 1
-	resp, err := emb.Embed(ctx, &up)
+	f := routing.Facts{EndUser: call.EndUser, KeyID: rec.KeyID, TeamID: rec.TeamID, ServiceID: rec.ServiceID,
+		Tags: rec.Tags, RequestID: call.RequestID, Sticky: call.Sticky}
+	var resp *providers.EmbedResponse
+	out, err := e.run(ctx, rt, f, false, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
+		emb, ok := sv.Provider.(providers.Embedder)
+		if !ok {
+			return nil, invalid("model", fmt.Sprintf("provider %q does not serve embeddings", sv.ProviderID))
+		}
+		up := *req
+		up.Model = sv.UpstreamModel
+		if up.User == "" {
+			up.User = call.EndUser
+		}
+		r, err := emb.Embed(ctx, &up)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.Vectors) != len(req.Inputs) {
+			return nil, &providers.Error{Provider: sv.ProviderID, Kind: providers.KindBadResponse,
+				Message: fmt.Sprintf("upstream returned %d vectors for %d inputs", len(r.Vectors), len(req.Inputs))}
+		}
+		resp = r
+		return nil, nil
+	})
+	rec.served(rt, out)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	if len(resp.Vectors) != len(req.Inputs) {
-		err := &providers.Error{Provider: m.ProviderID, Kind: providers.KindBadResponse,
-			Message: fmt.Sprintf("upstream returned %d vectors for %d inputs", len(resp.Vectors), len(req.Inputs))}
-		return nil, e.finish(&rec, err)
-	}
-	cost := pricing.Cost(m.Pricing, resp.Usage)
+	cost := pricing.Cost(out.serving.Pricing, resp.Usage)
 	rec.setUsage(resp.Usage, cost)
 	e.finish(&rec, nil)
-	return &EmbedResult{Response: resp, Provider: m.ProviderID, Model: m.UpstreamModel, CostNanos: cost}, nil
+	return &EmbedResult{Response: resp, Provider: rec.Provider, Model: rec.Model, CostNanos: cost,
+		Route: routeName(rt), Attempts: out.attempts}, nil
 }
 
 // ListModels returns the models the call's key may use, sorted by name.
@@ -227,7 +284,8 @@ func (e *Engine) ListModels(call *Call) ([]*registry.Model, error) {
 // record is a store.Record under construction.
 type record struct {
 	store.Record
-	start time.Time
+	start  time.Time
+	ticket *governance.Ticket // budget and rate-limit reservations (limits.go)
 }
 
 func (e *Engine) newRecord(call *Call, op, model string, stream bool) record {
@@ -262,6 +320,7 @@ func (r *record) setUsage(u providers.Usage, cost int64) {
 
 // finish completes and hands off the record, and returns err unchanged.
 func (e *Engine) finish(r *record, err error) error {
+	e.settle(r)
 	r.Status, r.ErrorCode = StatusOf(err)
 	r.Latency = e.now().Sub(r.start)
 	e.rec.Record(r.Record)

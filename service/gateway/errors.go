@@ -57,6 +57,10 @@ func StatusOf(err error) (store.Status, string) {
 		return store.StatusInvalid, "model_not_found"
 	case errors.Is(err, ErrInvalidRequest):
 		return store.StatusInvalid, "invalid_request"
+	case errors.Is(err, ErrBudgetExceeded):
+		return store.StatusLimited, "budget_exceeded"
+	case errors.Is(err, ErrRateLimited):
+		return store.StatusLimited, "rate_limited"
 	case errors.Is(err, ErrUnavailable):
 		return store.StatusUpstreamError, "unavailable"
 	case errors.Is(err, context.Canceled):

@@ -10,21 +10,36 @@ import (
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/pricing"
+	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/routing"
 )
 
 // Stream is a streamed chat completion in progress. The surface calls Recv
 // until io.EOF or an error, writing and flushing each chunk, and must call
 // Close when done (also when the client went away). The request record is
 // written exactly once, when the stream ends or is closed.
+//
+// ChatStream fails over to other targets only until the first chunk has
+// arrived: it returns a Stream holding that chunk. An upstream failure
+// after it ends the stream with the error and marks the record Partial.
 type Stream struct {
-	e     *Engine
-	up    providers.Stream
-	model string
-	price func(providers.Usage) int64
+	e      *Engine
+	up     providers.Stream
+	model  string
+	price  func(providers.Usage) int64
+	cancel context.CancelFunc
 
 	// Provider and Model say what serves the stream.
 	Provider string
 	Model    string
+	// Route is the route the requested name resolved to, "" for a plain model.
+	Route string
+	// Attempts is the number of upstream attempts made before the stream started.
+	Attempts int
+
+	first     *providers.Chunk // received during failover, not yet handed out
+	firstEOF  bool             // the upstream ended without a chunk
+	delivered bool             // a chunk reached the caller
 
 	rec        record
 	usage      providers.Usage
@@ -47,23 +62,46 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 	if err := ValidateChat(req); err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	m, err := e.resolve(k, req.Model, false)
+	if err := e.admitChat(ctx, &rec, k, req); err != nil {
+		return nil, e.finish(&rec, err)
+	}
+	rt, err := e.resolve(k, req.Model, false)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	up := *req
-	up.Model = m.UpstreamModel
-	if up.User == "" {
-		up.User = call.EndUser
-	}
-	rec.Provider, rec.Model, rec.Attempts = m.ProviderID, m.UpstreamModel, 1
-	us, err := m.Provider.ChatStream(ctx, &up)
+	var (
+		us       providers.Stream
+		first    *providers.Chunk
+		firstEOF bool
+	)
+	out, err := e.run(ctx, rt, facts(call, &rec, req), true, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
+		up := *req
+		up.Model = sv.UpstreamModel
+		if up.User == "" {
+			up.User = call.EndUser
+		}
+		st, err := sv.Provider.ChatStream(ctx, &up)
+		if err != nil {
+			return nil, err
+		}
+		// Wait for the first chunk: until it arrives, failing over is
+		// invisible to the caller.
+		c, err := st.Recv()
+		if err != nil && !errors.Is(err, io.EOF) {
+			_ = st.Close()
+			return nil, err
+		}
+		us, first, firstEOF = st, c, err != nil
+		return func() { _ = st.Close() }, nil
+	})
+	rec.served(rt, out)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
-	pricingOf := m.Pricing
+	pricingOf := out.serving.Pricing
 	return &Stream{
-		e: e, up: us, rec: rec, Provider: m.ProviderID, Model: m.UpstreamModel,
+		e: e, up: us, rec: rec, Provider: rec.Provider, Model: rec.Model, cancel: out.cancel,
+		Route: routeName(rt), Attempts: out.attempts, first: first, firstEOF: firstEOF,
 		price:     func(u providers.Usage) int64 { return pricing.Cost(pricingOf, u) },
 		promptEst: EstimatePromptTokens(req),
 	}, nil
@@ -75,7 +113,16 @@ func (s *Stream) Header() http.Header { return s.up.Header() }
 // Recv returns the next chunk, io.EOF at the end, or the error that ended
 // the stream.
 func (s *Stream) Recv() (*providers.Chunk, error) {
-	c, err := s.up.Recv()
+	var c *providers.Chunk
+	var err error
+	switch {
+	case s.first != nil:
+		c, s.first = s.first, nil
+	case s.firstEOF:
+		err = io.EOF
+	default:
+		c, err = s.up.Recv()
+	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			s.end(nil)
@@ -102,6 +149,7 @@ func (s *Stream) Recv() (*providers.Chunk, error) {
 	if c.Usage != nil {
 		s.usage, s.gotUsage = *c.Usage, true
 	}
+	s.delivered = true
 	return c, nil
 }
 
@@ -120,7 +168,11 @@ func (s *Stream) CostNanos() int64 { return s.price(s.Usage()) }
 // as cancelled with the usage seen or estimated so far.
 func (s *Stream) Close() error {
 	s.end(fmt.Errorf("stream closed before the end: %w", context.Canceled))
-	return s.up.Close()
+	err := s.up.Close()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return err
 }
 
 func (s *Stream) estimate() providers.Usage {
@@ -133,6 +185,7 @@ func (s *Stream) end(err error) {
 		s.costNanos = s.price(u)
 		s.rec.setUsage(u, s.costNanos)
 		s.rec.Model = s.Model
+		s.rec.Partial = err != nil && s.delivered
 		_ = s.e.finish(&s.rec, err)
 	})
 }

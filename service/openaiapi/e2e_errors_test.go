@@ -74,6 +74,10 @@ func TestErrors(t *testing.T) {
 			// Not parallel: faults are consumed from one queue in order.
 			if tt.fault != nil {
 				e.fake.Enqueue(*tt.fault)
+				if tt.fault.Kind == fakeupstream.FaultReset || tt.fault.Status == http.StatusTooManyRequests || tt.fault.Status >= 500 {
+					// Plain models are retried once (package routing): fail both attempts.
+					e.fake.Enqueue(*tt.fault)
+				}
 			}
 			status, hdr, m := e.call(t, tt.method, tt.path, tt.body, tt.hdr...)
 			if status != tt.wantStatus {

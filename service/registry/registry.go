@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/keys"
+	"github.com/tollgate-dev/tollgate/service/routing"
 	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
@@ -30,6 +31,8 @@ type Source interface {
 	GetTeam(ctx context.Context, id string) (*store.Team, error)
 	AllKeys(ctx context.Context) ([]store.Key, error)
 	GetKey(ctx context.Context, id string) (*store.Key, error)
+	ListRoutes(ctx context.Context) ([]store.Route, error)
+	GetRoute(ctx context.Context, name string) (*store.Route, error)
 	Watch(ctx context.Context, fn func(store.Change)) error
 }
 
@@ -64,6 +67,9 @@ type snapshot struct {
 	models     map[string]*Model
 	providers  map[string]*providerEntry
 	teams      map[string]*store.Team
+	routes     map[string]*routing.Route // configured routes as stored
+	plain      map[string]*Route         // compiled: one per model
+	aliases    map[string]*Route         // compiled: one per route
 }
 
 type providerEntry struct {
@@ -93,6 +99,7 @@ func New(src Source, sealer *secrets.Sealer, build BuildFunc, log *slog.Logger) 
 	r.snap.Store(&snapshot{
 		keysByHash: map[[32]byte]*Key{}, keysByID: map[string]*Key{},
 		models: map[string]*Model{}, providers: map[string]*providerEntry{}, teams: map[string]*store.Team{},
+		routes: map[string]*routing.Route{}, plain: map[string]*Route{}, aliases: map[string]*Route{},
 	})
 	return r
 }
@@ -152,6 +159,7 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 			} else {
 				s.models[c.ID] = s.resolve(*m)
 			}
+			s.compile()
 		})
 	case store.ChangeProvider:
 		p, err := r.src.GetProvider(ctx, c.ID)
@@ -176,7 +184,12 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 					s.models[name] = s.resolve(m.Model)
 				}
 			}
+			s.compile()
 		})
+	case store.ChangeBudget, store.ChangeRateLimit:
+		// Package governance follows these.
+	case store.ChangeRoute:
+		return r.applyRoute(ctx, c.ID)
 	default:
 		return fmt.Errorf("unknown change kind %q", c.Kind)
 	}
@@ -197,6 +210,10 @@ func (r *Registry) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load teams: %w", err)
 	}
+	rs, err := r.loadRoutes(ctx)
+	if err != nil {
+		return err
+	}
 	ks, err := r.src.AllKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("load keys: %w", err)
@@ -207,6 +224,7 @@ func (r *Registry) Load(ctx context.Context) error {
 		models:     make(map[string]*Model, len(ms)),
 		providers:  make(map[string]*providerEntry, len(ps)),
 		teams:      make(map[string]*store.Team, len(ts)),
+		routes:     rs,
 	}
 	for _, p := range ps {
 		s.providers[p.ID] = r.buildProvider(p)
@@ -220,6 +238,7 @@ func (r *Registry) Load(ctx context.Context) error {
 	for i := range ks {
 		s.addKey(newKey(&ks[i]))
 	}
+	s.compile()
 	r.mu.Lock()
 	r.snap.Store(s)
 	r.mu.Unlock()

@@ -198,7 +198,7 @@ func chatResponseToProto(id, requested string, r *gateway.ChatResult) *tollgatev
 	out := &tollgatev1.ChatResponse{
 		Id: id, Usage: usageToProto(resp.Usage), Cost: moneyToProto(r.CostNanos),
 		Provider: r.Provider, Model: r.Model, RequestedModel: requested, UpstreamId: resp.ID,
-		Choices: make([]*tollgatev1.Choice, 0, len(resp.Choices)),
+		Choices: make([]*tollgatev1.Choice, 0, len(resp.Choices)), Attempts: int32(r.Attempts), Route: r.Route,
 	}
 	if !resp.Created.IsZero() {
 		out.CreateTime = timestamppb.New(resp.Created)

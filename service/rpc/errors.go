@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -28,6 +29,7 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 	}
 	var inv *gateway.InvalidRequestError
 	var pe *providers.Error
+	var le *governance.LimitError
 	switch {
 	case errors.As(err, &inv):
 		e := connect.NewError(connect.CodeInvalidArgument, err)
@@ -37,6 +39,8 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 			e.AddDetail(d)
 		}
 		return e
+	case errors.As(err, &le):
+		return limitError(le)
 	case errors.Is(err, gateway.ErrUnauthenticated):
 		return connect.NewError(connect.CodeUnauthenticated, err)
 	case errors.Is(err, gateway.ErrPermissionDenied):

@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers/factory"
 	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/rpc"
@@ -42,6 +43,7 @@ type Server struct {
 	registry *registry.Registry
 	writer   *accounting.Writer
 	engine   *gateway.Engine
+	gov      *governance.Manager
 	handler  http.Handler
 }
 
@@ -74,7 +76,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
 	}
 	s.writer = accounting.New(st, wopts...)
-	s.engine = gateway.New(s.registry, s.writer, gateway.WithLogger(log))
+	s.gov = governance.New(st, governance.WithLogger(log))
+	if err := s.gov.Load(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.engine = gateway.New(s.registry, s.writer, gateway.WithLogger(log), gateway.WithGovernance(s.gov))
 	s.handler = s.routes(sealer)
 	return s, nil
 }
@@ -91,7 +98,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
-	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, s.registry, s.log),
+	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov}, s.log),
 		append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin)))...))
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log), opts...))
 
@@ -103,7 +110,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newAccountingCollector(s.writer))
+		newAccountingCollector(s.writer), s.engine.Router().Collector())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -164,6 +171,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	})
 	wg.Go(func() { s.maintain(bg) })
+	wg.Go(func() { _ = s.gov.Run(bg, s.store) }) // returns the leases at shutdown
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	writerDone := make(chan struct{})
 	go func() {
@@ -184,6 +192,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.DebugAddr != "" {
+		dbg := &http.Server{Addr: s.cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("debug listener failed", "addr", s.cfg.DebugAddr, "err", err)
+			}
+		}()
+		defer dbg.Close()
 	}
 	errc := make(chan error, 1)
 	go func() {

@@ -348,6 +348,10 @@ func TestUpstreamErrorsMapToCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e.upstream.Enqueue(tt.fault)
+		if tt.code != connect.CodeInvalidArgument {
+			// Plain models are retried once (package routing): fail both attempts.
+			e.upstream.Enqueue(tt.fault)
+		}
 		_, err := c.Chat(context.Background(), connect.NewRequest(chatReq("x")))
 		if connect.CodeOf(err) != tt.code {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.code)
@@ -373,6 +377,10 @@ func TestCredentialNeverLeaks(t *testing.T) {
 	c := e.inference(e.key)
 	for _, f := range []fakeupstream.Fault{fakeupstream.StatusFault(401), fakeupstream.StatusFault(500), fakeupstream.ResetFault()} {
 		e.upstream.Enqueue(f)
+		if f.Status != http.StatusUnauthorized {
+			// Plain models are retried once (package routing): fail both attempts.
+			e.upstream.Enqueue(f)
+		}
 		_, err := c.Chat(ctx, connect.NewRequest(chatReq("x")))
 		if err == nil {
 			t.Fatal("want an error")

@@ -29,6 +29,10 @@ type Store interface {
 	Teams
 	Keys
 	Records
+	Budgets
+	Counters
+	Routes
+	GuardrailPolicies
 	// Ping reports whether the store is reachable and migrated.
 	Ping(ctx context.Context) error
 	// Watch calls fn for every change committed by any replica until ctx is
@@ -238,6 +242,9 @@ type Record struct {
 	// TTFT is the time to the first streamed token, 0 if not streamed.
 	TTFT     time.Duration
 	Attempts int
+	// Partial is true for a stream that ended with an error (or was
+	// closed) after part of the answer had reached the client.
+	Partial bool
 }
 
 // RecordFilter selects records to list.

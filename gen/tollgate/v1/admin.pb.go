@@ -2454,7 +2454,7 @@ var File_tollgate_v1_admin_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/admin.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\x83\x03\n" +
+	"\x17tollgate/v1/admin.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x19tollgate/v1/routing.proto\"\x83\x03\n" +
 	"\bProvider\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.tollgate.v1.ProviderTypeR\x04type\x12\x19\n" +
@@ -2618,7 +2618,7 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10KEY_STATE_ACTIVE\x10\x01\x12\x15\n" +
 	"\x11KEY_STATE_REVOKED\x10\x02\x12\x15\n" +
-	"\x11KEY_STATE_EXPIRED\x10\x032\xa8\f\n" +
+	"\x11KEY_STATE_EXPIRED\x10\x032\xfc\x17\n" +
 	"\fAdminService\x12Y\n" +
 	"\x0eCreateProvider\x12\".tollgate.v1.CreateProviderRequest\x1a#.tollgate.v1.CreateProviderResponse\x12U\n" +
 	"\vGetProvider\x12\x1f.tollgate.v1.GetProviderRequest\x1a .tollgate.v1.GetProviderResponse\"\x03\x90\x02\x01\x12[\n" +
@@ -2640,7 +2640,24 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\x06GetKey\x12\x1a.tollgate.v1.GetKeyRequest\x1a\x1b.tollgate.v1.GetKeyResponse\"\x03\x90\x02\x01\x12L\n" +
 	"\bListKeys\x12\x1c.tollgate.v1.ListKeysRequest\x1a\x1d.tollgate.v1.ListKeysResponse\"\x03\x90\x02\x01\x12J\n" +
 	"\tRevokeKey\x12\x1d.tollgate.v1.RevokeKeyRequest\x1a\x1e.tollgate.v1.RevokeKeyResponse\x12J\n" +
-	"\tRotateKey\x12\x1d.tollgate.v1.RotateKeyRequest\x1a\x1e.tollgate.v1.RotateKeyResponseB\xa7\x01\n" +
+	"\tRotateKey\x12\x1d.tollgate.v1.RotateKeyRequest\x1a\x1e.tollgate.v1.RotateKeyResponse\x12J\n" +
+	"\tSetBudget\x12\x1d.tollgate.v1.SetBudgetRequest\x1a\x1e.tollgate.v1.SetBudgetResponse\x12U\n" +
+	"\vListBudgets\x12\x1f.tollgate.v1.ListBudgetsRequest\x1a .tollgate.v1.ListBudgetsResponse\"\x03\x90\x02\x01\x12S\n" +
+	"\fDeleteBudget\x12 .tollgate.v1.DeleteBudgetRequest\x1a!.tollgate.v1.DeleteBudgetResponse\x12S\n" +
+	"\fSetRateLimit\x12 .tollgate.v1.SetRateLimitRequest\x1a!.tollgate.v1.SetRateLimitResponse\x12^\n" +
+	"\x0eListRateLimits\x12\".tollgate.v1.ListRateLimitsRequest\x1a#.tollgate.v1.ListRateLimitsResponse\"\x03\x90\x02\x01\x12\\\n" +
+	"\x0fDeleteRateLimit\x12#.tollgate.v1.DeleteRateLimitRequest\x1a$.tollgate.v1.DeleteRateLimitResponse\x12P\n" +
+	"\vCreateRoute\x12\x1f.tollgate.v1.CreateRouteRequest\x1a .tollgate.v1.CreateRouteResponse\x12L\n" +
+	"\bGetRoute\x12\x1c.tollgate.v1.GetRouteRequest\x1a\x1d.tollgate.v1.GetRouteResponse\"\x03\x90\x02\x01\x12R\n" +
+	"\n" +
+	"ListRoutes\x12\x1e.tollgate.v1.ListRoutesRequest\x1a\x1f.tollgate.v1.ListRoutesResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\vUpdateRoute\x12\x1f.tollgate.v1.UpdateRouteRequest\x1a .tollgate.v1.UpdateRouteResponse\x12P\n" +
+	"\vDeleteRoute\x12\x1f.tollgate.v1.DeleteRouteRequest\x1a .tollgate.v1.DeleteRouteResponse\x12n\n" +
+	"\x15CreateGuardrailPolicy\x12).tollgate.v1.CreateGuardrailPolicyRequest\x1a*.tollgate.v1.CreateGuardrailPolicyResponse\x12j\n" +
+	"\x12GetGuardrailPolicy\x12&.tollgate.v1.GetGuardrailPolicyRequest\x1a'.tollgate.v1.GetGuardrailPolicyResponse\"\x03\x90\x02\x01\x12s\n" +
+	"\x15ListGuardrailPolicies\x12).tollgate.v1.ListGuardrailPoliciesRequest\x1a*.tollgate.v1.ListGuardrailPoliciesResponse\"\x03\x90\x02\x01\x12n\n" +
+	"\x15UpdateGuardrailPolicy\x12).tollgate.v1.UpdateGuardrailPolicyRequest\x1a*.tollgate.v1.UpdateGuardrailPolicyResponse\x12n\n" +
+	"\x15DeleteGuardrailPolicy\x12).tollgate.v1.DeleteGuardrailPolicyRequest\x1a*.tollgate.v1.DeleteGuardrailPolicyResponseB\xa7\x01\n" +
 	"\x0fcom.tollgate.v1B\n" +
 	"AdminProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\vTollgate.V1\xca\x02\vTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\fTollgate::V1b\x06proto3"
 
@@ -2659,58 +2676,90 @@ func file_tollgate_v1_admin_proto_rawDescGZIP() []byte {
 var file_tollgate_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_tollgate_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_tollgate_v1_admin_proto_goTypes = []any{
-	(ProviderType)(0),              // 0: tollgate.v1.ProviderType
-	(KeyState)(0),                  // 1: tollgate.v1.KeyState
-	(*Provider)(nil),               // 2: tollgate.v1.Provider
-	(*CreateProviderRequest)(nil),  // 3: tollgate.v1.CreateProviderRequest
-	(*CreateProviderResponse)(nil), // 4: tollgate.v1.CreateProviderResponse
-	(*GetProviderRequest)(nil),     // 5: tollgate.v1.GetProviderRequest
-	(*GetProviderResponse)(nil),    // 6: tollgate.v1.GetProviderResponse
-	(*ListProvidersRequest)(nil),   // 7: tollgate.v1.ListProvidersRequest
-	(*ListProvidersResponse)(nil),  // 8: tollgate.v1.ListProvidersResponse
-	(*UpdateProviderRequest)(nil),  // 9: tollgate.v1.UpdateProviderRequest
-	(*UpdateProviderResponse)(nil), // 10: tollgate.v1.UpdateProviderResponse
-	(*DeleteProviderRequest)(nil),  // 11: tollgate.v1.DeleteProviderRequest
-	(*DeleteProviderResponse)(nil), // 12: tollgate.v1.DeleteProviderResponse
-	(*ModelPricing)(nil),           // 13: tollgate.v1.ModelPricing
-	(*Model)(nil),                  // 14: tollgate.v1.Model
-	(*CreateModelRequest)(nil),     // 15: tollgate.v1.CreateModelRequest
-	(*CreateModelResponse)(nil),    // 16: tollgate.v1.CreateModelResponse
-	(*GetModelRequest)(nil),        // 17: tollgate.v1.GetModelRequest
-	(*GetModelResponse)(nil),       // 18: tollgate.v1.GetModelResponse
-	(*ListAllModelsRequest)(nil),   // 19: tollgate.v1.ListAllModelsRequest
-	(*ListAllModelsResponse)(nil),  // 20: tollgate.v1.ListAllModelsResponse
-	(*UpdateModelRequest)(nil),     // 21: tollgate.v1.UpdateModelRequest
-	(*UpdateModelResponse)(nil),    // 22: tollgate.v1.UpdateModelResponse
-	(*DeleteModelRequest)(nil),     // 23: tollgate.v1.DeleteModelRequest
-	(*DeleteModelResponse)(nil),    // 24: tollgate.v1.DeleteModelResponse
-	(*Team)(nil),                   // 25: tollgate.v1.Team
-	(*CreateTeamRequest)(nil),      // 26: tollgate.v1.CreateTeamRequest
-	(*CreateTeamResponse)(nil),     // 27: tollgate.v1.CreateTeamResponse
-	(*GetTeamRequest)(nil),         // 28: tollgate.v1.GetTeamRequest
-	(*GetTeamResponse)(nil),        // 29: tollgate.v1.GetTeamResponse
-	(*ListTeamsRequest)(nil),       // 30: tollgate.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),      // 31: tollgate.v1.ListTeamsResponse
-	(*DeleteTeamRequest)(nil),      // 32: tollgate.v1.DeleteTeamRequest
-	(*DeleteTeamResponse)(nil),     // 33: tollgate.v1.DeleteTeamResponse
-	(*VirtualKey)(nil),             // 34: tollgate.v1.VirtualKey
-	(*CreateKeyRequest)(nil),       // 35: tollgate.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),      // 36: tollgate.v1.CreateKeyResponse
-	(*GetKeyRequest)(nil),          // 37: tollgate.v1.GetKeyRequest
-	(*GetKeyResponse)(nil),         // 38: tollgate.v1.GetKeyResponse
-	(*ListKeysRequest)(nil),        // 39: tollgate.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),       // 40: tollgate.v1.ListKeysResponse
-	(*RevokeKeyRequest)(nil),       // 41: tollgate.v1.RevokeKeyRequest
-	(*RevokeKeyResponse)(nil),      // 42: tollgate.v1.RevokeKeyResponse
-	(*RotateKeyRequest)(nil),       // 43: tollgate.v1.RotateKeyRequest
-	(*RotateKeyResponse)(nil),      // 44: tollgate.v1.RotateKeyResponse
-	nil,                            // 45: tollgate.v1.Provider.SettingsEntry
-	nil,                            // 46: tollgate.v1.Team.LabelsEntry
-	nil,                            // 47: tollgate.v1.VirtualKey.TagsEntry
-	(*timestamppb.Timestamp)(nil),  // 48: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 49: google.protobuf.FieldMask
-	(*Money)(nil),                  // 50: tollgate.v1.Money
-	(*durationpb.Duration)(nil),    // 51: google.protobuf.Duration
+	(ProviderType)(0),                     // 0: tollgate.v1.ProviderType
+	(KeyState)(0),                         // 1: tollgate.v1.KeyState
+	(*Provider)(nil),                      // 2: tollgate.v1.Provider
+	(*CreateProviderRequest)(nil),         // 3: tollgate.v1.CreateProviderRequest
+	(*CreateProviderResponse)(nil),        // 4: tollgate.v1.CreateProviderResponse
+	(*GetProviderRequest)(nil),            // 5: tollgate.v1.GetProviderRequest
+	(*GetProviderResponse)(nil),           // 6: tollgate.v1.GetProviderResponse
+	(*ListProvidersRequest)(nil),          // 7: tollgate.v1.ListProvidersRequest
+	(*ListProvidersResponse)(nil),         // 8: tollgate.v1.ListProvidersResponse
+	(*UpdateProviderRequest)(nil),         // 9: tollgate.v1.UpdateProviderRequest
+	(*UpdateProviderResponse)(nil),        // 10: tollgate.v1.UpdateProviderResponse
+	(*DeleteProviderRequest)(nil),         // 11: tollgate.v1.DeleteProviderRequest
+	(*DeleteProviderResponse)(nil),        // 12: tollgate.v1.DeleteProviderResponse
+	(*ModelPricing)(nil),                  // 13: tollgate.v1.ModelPricing
+	(*Model)(nil),                         // 14: tollgate.v1.Model
+	(*CreateModelRequest)(nil),            // 15: tollgate.v1.CreateModelRequest
+	(*CreateModelResponse)(nil),           // 16: tollgate.v1.CreateModelResponse
+	(*GetModelRequest)(nil),               // 17: tollgate.v1.GetModelRequest
+	(*GetModelResponse)(nil),              // 18: tollgate.v1.GetModelResponse
+	(*ListAllModelsRequest)(nil),          // 19: tollgate.v1.ListAllModelsRequest
+	(*ListAllModelsResponse)(nil),         // 20: tollgate.v1.ListAllModelsResponse
+	(*UpdateModelRequest)(nil),            // 21: tollgate.v1.UpdateModelRequest
+	(*UpdateModelResponse)(nil),           // 22: tollgate.v1.UpdateModelResponse
+	(*DeleteModelRequest)(nil),            // 23: tollgate.v1.DeleteModelRequest
+	(*DeleteModelResponse)(nil),           // 24: tollgate.v1.DeleteModelResponse
+	(*Team)(nil),                          // 25: tollgate.v1.Team
+	(*CreateTeamRequest)(nil),             // 26: tollgate.v1.CreateTeamRequest
+	(*CreateTeamResponse)(nil),            // 27: tollgate.v1.CreateTeamResponse
+	(*GetTeamRequest)(nil),                // 28: tollgate.v1.GetTeamRequest
+	(*GetTeamResponse)(nil),               // 29: tollgate.v1.GetTeamResponse
+	(*ListTeamsRequest)(nil),              // 30: tollgate.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),             // 31: tollgate.v1.ListTeamsResponse
+	(*DeleteTeamRequest)(nil),             // 32: tollgate.v1.DeleteTeamRequest
+	(*DeleteTeamResponse)(nil),            // 33: tollgate.v1.DeleteTeamResponse
+	(*VirtualKey)(nil),                    // 34: tollgate.v1.VirtualKey
+	(*CreateKeyRequest)(nil),              // 35: tollgate.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),             // 36: tollgate.v1.CreateKeyResponse
+	(*GetKeyRequest)(nil),                 // 37: tollgate.v1.GetKeyRequest
+	(*GetKeyResponse)(nil),                // 38: tollgate.v1.GetKeyResponse
+	(*ListKeysRequest)(nil),               // 39: tollgate.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),              // 40: tollgate.v1.ListKeysResponse
+	(*RevokeKeyRequest)(nil),              // 41: tollgate.v1.RevokeKeyRequest
+	(*RevokeKeyResponse)(nil),             // 42: tollgate.v1.RevokeKeyResponse
+	(*RotateKeyRequest)(nil),              // 43: tollgate.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),             // 44: tollgate.v1.RotateKeyResponse
+	nil,                                   // 45: tollgate.v1.Provider.SettingsEntry
+	nil,                                   // 46: tollgate.v1.Team.LabelsEntry
+	nil,                                   // 47: tollgate.v1.VirtualKey.TagsEntry
+	(*timestamppb.Timestamp)(nil),         // 48: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 49: google.protobuf.FieldMask
+	(*Money)(nil),                         // 50: tollgate.v1.Money
+	(*durationpb.Duration)(nil),           // 51: google.protobuf.Duration
+	(*SetBudgetRequest)(nil),              // 52: tollgate.v1.SetBudgetRequest
+	(*ListBudgetsRequest)(nil),            // 53: tollgate.v1.ListBudgetsRequest
+	(*DeleteBudgetRequest)(nil),           // 54: tollgate.v1.DeleteBudgetRequest
+	(*SetRateLimitRequest)(nil),           // 55: tollgate.v1.SetRateLimitRequest
+	(*ListRateLimitsRequest)(nil),         // 56: tollgate.v1.ListRateLimitsRequest
+	(*DeleteRateLimitRequest)(nil),        // 57: tollgate.v1.DeleteRateLimitRequest
+	(*CreateRouteRequest)(nil),            // 58: tollgate.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),               // 59: tollgate.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),             // 60: tollgate.v1.ListRoutesRequest
+	(*UpdateRouteRequest)(nil),            // 61: tollgate.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),            // 62: tollgate.v1.DeleteRouteRequest
+	(*CreateGuardrailPolicyRequest)(nil),  // 63: tollgate.v1.CreateGuardrailPolicyRequest
+	(*GetGuardrailPolicyRequest)(nil),     // 64: tollgate.v1.GetGuardrailPolicyRequest
+	(*ListGuardrailPoliciesRequest)(nil),  // 65: tollgate.v1.ListGuardrailPoliciesRequest
+	(*UpdateGuardrailPolicyRequest)(nil),  // 66: tollgate.v1.UpdateGuardrailPolicyRequest
+	(*DeleteGuardrailPolicyRequest)(nil),  // 67: tollgate.v1.DeleteGuardrailPolicyRequest
+	(*SetBudgetResponse)(nil),             // 68: tollgate.v1.SetBudgetResponse
+	(*ListBudgetsResponse)(nil),           // 69: tollgate.v1.ListBudgetsResponse
+	(*DeleteBudgetResponse)(nil),          // 70: tollgate.v1.DeleteBudgetResponse
+	(*SetRateLimitResponse)(nil),          // 71: tollgate.v1.SetRateLimitResponse
+	(*ListRateLimitsResponse)(nil),        // 72: tollgate.v1.ListRateLimitsResponse
+	(*DeleteRateLimitResponse)(nil),       // 73: tollgate.v1.DeleteRateLimitResponse
+	(*CreateRouteResponse)(nil),           // 74: tollgate.v1.CreateRouteResponse
+	(*GetRouteResponse)(nil),              // 75: tollgate.v1.GetRouteResponse
+	(*ListRoutesResponse)(nil),            // 76: tollgate.v1.ListRoutesResponse
+	(*UpdateRouteResponse)(nil),           // 77: tollgate.v1.UpdateRouteResponse
+	(*DeleteRouteResponse)(nil),           // 78: tollgate.v1.DeleteRouteResponse
+	(*CreateGuardrailPolicyResponse)(nil), // 79: tollgate.v1.CreateGuardrailPolicyResponse
+	(*GetGuardrailPolicyResponse)(nil),    // 80: tollgate.v1.GetGuardrailPolicyResponse
+	(*ListGuardrailPoliciesResponse)(nil), // 81: tollgate.v1.ListGuardrailPoliciesResponse
+	(*UpdateGuardrailPolicyResponse)(nil), // 82: tollgate.v1.UpdateGuardrailPolicyResponse
+	(*DeleteGuardrailPolicyResponse)(nil), // 83: tollgate.v1.DeleteGuardrailPolicyResponse
 }
 var file_tollgate_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: tollgate.v1.Provider.type:type_name -> tollgate.v1.ProviderType
@@ -2776,27 +2825,59 @@ var file_tollgate_v1_admin_proto_depIdxs = []int32{
 	39, // 60: tollgate.v1.AdminService.ListKeys:input_type -> tollgate.v1.ListKeysRequest
 	41, // 61: tollgate.v1.AdminService.RevokeKey:input_type -> tollgate.v1.RevokeKeyRequest
 	43, // 62: tollgate.v1.AdminService.RotateKey:input_type -> tollgate.v1.RotateKeyRequest
-	4,  // 63: tollgate.v1.AdminService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
-	6,  // 64: tollgate.v1.AdminService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
-	8,  // 65: tollgate.v1.AdminService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
-	10, // 66: tollgate.v1.AdminService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
-	12, // 67: tollgate.v1.AdminService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
-	16, // 68: tollgate.v1.AdminService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
-	18, // 69: tollgate.v1.AdminService.GetModel:output_type -> tollgate.v1.GetModelResponse
-	20, // 70: tollgate.v1.AdminService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
-	22, // 71: tollgate.v1.AdminService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
-	24, // 72: tollgate.v1.AdminService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
-	27, // 73: tollgate.v1.AdminService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
-	29, // 74: tollgate.v1.AdminService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
-	31, // 75: tollgate.v1.AdminService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
-	33, // 76: tollgate.v1.AdminService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
-	36, // 77: tollgate.v1.AdminService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
-	38, // 78: tollgate.v1.AdminService.GetKey:output_type -> tollgate.v1.GetKeyResponse
-	40, // 79: tollgate.v1.AdminService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
-	42, // 80: tollgate.v1.AdminService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
-	44, // 81: tollgate.v1.AdminService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
-	63, // [63:82] is the sub-list for method output_type
-	44, // [44:63] is the sub-list for method input_type
+	52, // 63: tollgate.v1.AdminService.SetBudget:input_type -> tollgate.v1.SetBudgetRequest
+	53, // 64: tollgate.v1.AdminService.ListBudgets:input_type -> tollgate.v1.ListBudgetsRequest
+	54, // 65: tollgate.v1.AdminService.DeleteBudget:input_type -> tollgate.v1.DeleteBudgetRequest
+	55, // 66: tollgate.v1.AdminService.SetRateLimit:input_type -> tollgate.v1.SetRateLimitRequest
+	56, // 67: tollgate.v1.AdminService.ListRateLimits:input_type -> tollgate.v1.ListRateLimitsRequest
+	57, // 68: tollgate.v1.AdminService.DeleteRateLimit:input_type -> tollgate.v1.DeleteRateLimitRequest
+	58, // 69: tollgate.v1.AdminService.CreateRoute:input_type -> tollgate.v1.CreateRouteRequest
+	59, // 70: tollgate.v1.AdminService.GetRoute:input_type -> tollgate.v1.GetRouteRequest
+	60, // 71: tollgate.v1.AdminService.ListRoutes:input_type -> tollgate.v1.ListRoutesRequest
+	61, // 72: tollgate.v1.AdminService.UpdateRoute:input_type -> tollgate.v1.UpdateRouteRequest
+	62, // 73: tollgate.v1.AdminService.DeleteRoute:input_type -> tollgate.v1.DeleteRouteRequest
+	63, // 74: tollgate.v1.AdminService.CreateGuardrailPolicy:input_type -> tollgate.v1.CreateGuardrailPolicyRequest
+	64, // 75: tollgate.v1.AdminService.GetGuardrailPolicy:input_type -> tollgate.v1.GetGuardrailPolicyRequest
+	65, // 76: tollgate.v1.AdminService.ListGuardrailPolicies:input_type -> tollgate.v1.ListGuardrailPoliciesRequest
+	66, // 77: tollgate.v1.AdminService.UpdateGuardrailPolicy:input_type -> tollgate.v1.UpdateGuardrailPolicyRequest
+	67, // 78: tollgate.v1.AdminService.DeleteGuardrailPolicy:input_type -> tollgate.v1.DeleteGuardrailPolicyRequest
+	4,  // 79: tollgate.v1.AdminService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
+	6,  // 80: tollgate.v1.AdminService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
+	8,  // 81: tollgate.v1.AdminService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
+	10, // 82: tollgate.v1.AdminService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
+	12, // 83: tollgate.v1.AdminService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
+	16, // 84: tollgate.v1.AdminService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
+	18, // 85: tollgate.v1.AdminService.GetModel:output_type -> tollgate.v1.GetModelResponse
+	20, // 86: tollgate.v1.AdminService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
+	22, // 87: tollgate.v1.AdminService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
+	24, // 88: tollgate.v1.AdminService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
+	27, // 89: tollgate.v1.AdminService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
+	29, // 90: tollgate.v1.AdminService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
+	31, // 91: tollgate.v1.AdminService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
+	33, // 92: tollgate.v1.AdminService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
+	36, // 93: tollgate.v1.AdminService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
+	38, // 94: tollgate.v1.AdminService.GetKey:output_type -> tollgate.v1.GetKeyResponse
+	40, // 95: tollgate.v1.AdminService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
+	42, // 96: tollgate.v1.AdminService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
+	44, // 97: tollgate.v1.AdminService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
+	68, // 98: tollgate.v1.AdminService.SetBudget:output_type -> tollgate.v1.SetBudgetResponse
+	69, // 99: tollgate.v1.AdminService.ListBudgets:output_type -> tollgate.v1.ListBudgetsResponse
+	70, // 100: tollgate.v1.AdminService.DeleteBudget:output_type -> tollgate.v1.DeleteBudgetResponse
+	71, // 101: tollgate.v1.AdminService.SetRateLimit:output_type -> tollgate.v1.SetRateLimitResponse
+	72, // 102: tollgate.v1.AdminService.ListRateLimits:output_type -> tollgate.v1.ListRateLimitsResponse
+	73, // 103: tollgate.v1.AdminService.DeleteRateLimit:output_type -> tollgate.v1.DeleteRateLimitResponse
+	74, // 104: tollgate.v1.AdminService.CreateRoute:output_type -> tollgate.v1.CreateRouteResponse
+	75, // 105: tollgate.v1.AdminService.GetRoute:output_type -> tollgate.v1.GetRouteResponse
+	76, // 106: tollgate.v1.AdminService.ListRoutes:output_type -> tollgate.v1.ListRoutesResponse
+	77, // 107: tollgate.v1.AdminService.UpdateRoute:output_type -> tollgate.v1.UpdateRouteResponse
+	78, // 108: tollgate.v1.AdminService.DeleteRoute:output_type -> tollgate.v1.DeleteRouteResponse
+	79, // 109: tollgate.v1.AdminService.CreateGuardrailPolicy:output_type -> tollgate.v1.CreateGuardrailPolicyResponse
+	80, // 110: tollgate.v1.AdminService.GetGuardrailPolicy:output_type -> tollgate.v1.GetGuardrailPolicyResponse
+	81, // 111: tollgate.v1.AdminService.ListGuardrailPolicies:output_type -> tollgate.v1.ListGuardrailPoliciesResponse
+	82, // 112: tollgate.v1.AdminService.UpdateGuardrailPolicy:output_type -> tollgate.v1.UpdateGuardrailPolicyResponse
+	83, // 113: tollgate.v1.AdminService.DeleteGuardrailPolicy:output_type -> tollgate.v1.DeleteGuardrailPolicyResponse
+	79, // [79:114] is the sub-list for method output_type
+	44, // [44:79] is the sub-list for method input_type
 	44, // [44:44] is the sub-list for extension type_name
 	44, // [44:44] is the sub-list for extension extendee
 	0,  // [0:44] is the sub-list for field type_name
@@ -2808,6 +2889,9 @@ func file_tollgate_v1_admin_proto_init() {
 		return
 	}
 	file_tollgate_v1_common_proto_init()
+	file_tollgate_v1_guardrails_proto_init()
+	file_tollgate_v1_governance_proto_init()
+	file_tollgate_v1_routing_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

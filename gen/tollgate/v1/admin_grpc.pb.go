@@ -19,25 +19,41 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_CreateProvider_FullMethodName = "/tollgate.v1.AdminService/CreateProvider"
-	AdminService_GetProvider_FullMethodName    = "/tollgate.v1.AdminService/GetProvider"
-	AdminService_ListProviders_FullMethodName  = "/tollgate.v1.AdminService/ListProviders"
-	AdminService_UpdateProvider_FullMethodName = "/tollgate.v1.AdminService/UpdateProvider"
-	AdminService_DeleteProvider_FullMethodName = "/tollgate.v1.AdminService/DeleteProvider"
-	AdminService_CreateModel_FullMethodName    = "/tollgate.v1.AdminService/CreateModel"
-	AdminService_GetModel_FullMethodName       = "/tollgate.v1.AdminService/GetModel"
-	AdminService_ListAllModels_FullMethodName  = "/tollgate.v1.AdminService/ListAllModels"
-	AdminService_UpdateModel_FullMethodName    = "/tollgate.v1.AdminService/UpdateModel"
-	AdminService_DeleteModel_FullMethodName    = "/tollgate.v1.AdminService/DeleteModel"
-	AdminService_CreateTeam_FullMethodName     = "/tollgate.v1.AdminService/CreateTeam"
-	AdminService_GetTeam_FullMethodName        = "/tollgate.v1.AdminService/GetTeam"
-	AdminService_ListTeams_FullMethodName      = "/tollgate.v1.AdminService/ListTeams"
-	AdminService_DeleteTeam_FullMethodName     = "/tollgate.v1.AdminService/DeleteTeam"
-	AdminService_CreateKey_FullMethodName      = "/tollgate.v1.AdminService/CreateKey"
-	AdminService_GetKey_FullMethodName         = "/tollgate.v1.AdminService/GetKey"
-	AdminService_ListKeys_FullMethodName       = "/tollgate.v1.AdminService/ListKeys"
-	AdminService_RevokeKey_FullMethodName      = "/tollgate.v1.AdminService/RevokeKey"
-	AdminService_RotateKey_FullMethodName      = "/tollgate.v1.AdminService/RotateKey"
+	AdminService_CreateProvider_FullMethodName        = "/tollgate.v1.AdminService/CreateProvider"
+	AdminService_GetProvider_FullMethodName           = "/tollgate.v1.AdminService/GetProvider"
+	AdminService_ListProviders_FullMethodName         = "/tollgate.v1.AdminService/ListProviders"
+	AdminService_UpdateProvider_FullMethodName        = "/tollgate.v1.AdminService/UpdateProvider"
+	AdminService_DeleteProvider_FullMethodName        = "/tollgate.v1.AdminService/DeleteProvider"
+	AdminService_CreateModel_FullMethodName           = "/tollgate.v1.AdminService/CreateModel"
+	AdminService_GetModel_FullMethodName              = "/tollgate.v1.AdminService/GetModel"
+	AdminService_ListAllModels_FullMethodName         = "/tollgate.v1.AdminService/ListAllModels"
+	AdminService_UpdateModel_FullMethodName           = "/tollgate.v1.AdminService/UpdateModel"
+	AdminService_DeleteModel_FullMethodName           = "/tollgate.v1.AdminService/DeleteModel"
+	AdminService_CreateTeam_FullMethodName            = "/tollgate.v1.AdminService/CreateTeam"
+	AdminService_GetTeam_FullMethodName               = "/tollgate.v1.AdminService/GetTeam"
+	AdminService_ListTeams_FullMethodName             = "/tollgate.v1.AdminService/ListTeams"
+	AdminService_DeleteTeam_FullMethodName            = "/tollgate.v1.AdminService/DeleteTeam"
+	AdminService_CreateKey_FullMethodName             = "/tollgate.v1.AdminService/CreateKey"
+	AdminService_GetKey_FullMethodName                = "/tollgate.v1.AdminService/GetKey"
+	AdminService_ListKeys_FullMethodName              = "/tollgate.v1.AdminService/ListKeys"
+	AdminService_RevokeKey_FullMethodName             = "/tollgate.v1.AdminService/RevokeKey"
+	AdminService_RotateKey_FullMethodName             = "/tollgate.v1.AdminService/RotateKey"
+	AdminService_SetBudget_FullMethodName             = "/tollgate.v1.AdminService/SetBudget"
+	AdminService_ListBudgets_FullMethodName           = "/tollgate.v1.AdminService/ListBudgets"
+	AdminService_DeleteBudget_FullMethodName          = "/tollgate.v1.AdminService/DeleteBudget"
+	AdminService_SetRateLimit_FullMethodName          = "/tollgate.v1.AdminService/SetRateLimit"
+	AdminService_ListRateLimits_FullMethodName        = "/tollgate.v1.AdminService/ListRateLimits"
+	AdminService_DeleteRateLimit_FullMethodName       = "/tollgate.v1.AdminService/DeleteRateLimit"
+	AdminService_CreateRoute_FullMethodName           = "/tollgate.v1.AdminService/CreateRoute"
+	AdminService_GetRoute_FullMethodName              = "/tollgate.v1.AdminService/GetRoute"
+	AdminService_ListRoutes_FullMethodName            = "/tollgate.v1.AdminService/ListRoutes"
+	AdminService_UpdateRoute_FullMethodName           = "/tollgate.v1.AdminService/UpdateRoute"
+	AdminService_DeleteRoute_FullMethodName           = "/tollgate.v1.AdminService/DeleteRoute"
+	AdminService_CreateGuardrailPolicy_FullMethodName = "/tollgate.v1.AdminService/CreateGuardrailPolicy"
+	AdminService_GetGuardrailPolicy_FullMethodName    = "/tollgate.v1.AdminService/GetGuardrailPolicy"
+	AdminService_ListGuardrailPolicies_FullMethodName = "/tollgate.v1.AdminService/ListGuardrailPolicies"
+	AdminService_UpdateGuardrailPolicy_FullMethodName = "/tollgate.v1.AdminService/UpdateGuardrailPolicy"
+	AdminService_DeleteGuardrailPolicy_FullMethodName = "/tollgate.v1.AdminService/DeleteGuardrailPolicy"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -86,6 +102,42 @@ type AdminServiceClient interface {
 	// RotateKey issues a new secret for a key; the old one stays valid for
 	// the grace period.
 	RotateKey(ctx context.Context, in *RotateKeyRequest, opts ...grpc.CallOption) (*RotateKeyResponse, error)
+	// SetBudget creates or replaces a budget; every replica enforces it
+	// within a second.
+	SetBudget(ctx context.Context, in *SetBudgetRequest, opts ...grpc.CallOption) (*SetBudgetResponse, error)
+	// ListBudgets lists budgets, optionally of one team.
+	ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error)
+	// DeleteBudget removes a budget and its spend counters.
+	DeleteBudget(ctx context.Context, in *DeleteBudgetRequest, opts ...grpc.CallOption) (*DeleteBudgetResponse, error)
+	// SetRateLimit creates or replaces a rate limit.
+	SetRateLimit(ctx context.Context, in *SetRateLimitRequest, opts ...grpc.CallOption) (*SetRateLimitResponse, error)
+	// ListRateLimits lists rate limits, optionally of one team.
+	ListRateLimits(ctx context.Context, in *ListRateLimitsRequest, opts ...grpc.CallOption) (*ListRateLimitsResponse, error)
+	// DeleteRateLimit removes a rate limit.
+	DeleteRateLimit(ctx context.Context, in *DeleteRateLimitRequest, opts ...grpc.CallOption) (*DeleteRateLimitResponse, error)
+	// CreateRoute creates a route: an alias served by several targets with
+	// retries, fallbacks and a load-balancing strategy.
+	CreateRoute(ctx context.Context, in *CreateRouteRequest, opts ...grpc.CallOption) (*CreateRouteResponse, error)
+	// GetRoute returns one route.
+	GetRoute(ctx context.Context, in *GetRouteRequest, opts ...grpc.CallOption) (*GetRouteResponse, error)
+	// ListRoutes lists routes.
+	ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error)
+	// UpdateRoute replaces a route's definition; every replica uses it
+	// within a second.
+	UpdateRoute(ctx context.Context, in *UpdateRouteRequest, opts ...grpc.CallOption) (*UpdateRouteResponse, error)
+	// DeleteRoute removes a route.
+	DeleteRoute(ctx context.Context, in *DeleteRouteRequest, opts ...grpc.CallOption) (*DeleteRouteResponse, error)
+	// CreateGuardrailPolicy creates a guardrail policy; every replica applies
+	// it within a second.
+	CreateGuardrailPolicy(ctx context.Context, in *CreateGuardrailPolicyRequest, opts ...grpc.CallOption) (*CreateGuardrailPolicyResponse, error)
+	// GetGuardrailPolicy returns one guardrail policy.
+	GetGuardrailPolicy(ctx context.Context, in *GetGuardrailPolicyRequest, opts ...grpc.CallOption) (*GetGuardrailPolicyResponse, error)
+	// ListGuardrailPolicies lists guardrail policies.
+	ListGuardrailPolicies(ctx context.Context, in *ListGuardrailPoliciesRequest, opts ...grpc.CallOption) (*ListGuardrailPoliciesResponse, error)
+	// UpdateGuardrailPolicy replaces a guardrail policy's definition.
+	UpdateGuardrailPolicy(ctx context.Context, in *UpdateGuardrailPolicyRequest, opts ...grpc.CallOption) (*UpdateGuardrailPolicyResponse, error)
+	// DeleteGuardrailPolicy removes a guardrail policy.
+	DeleteGuardrailPolicy(ctx context.Context, in *DeleteGuardrailPolicyRequest, opts ...grpc.CallOption) (*DeleteGuardrailPolicyResponse, error)
 }
 
 type adminServiceClient struct {
@@ -286,6 +338,166 @@ func (c *adminServiceClient) RotateKey(ctx context.Context, in *RotateKeyRequest
 	return out, nil
 }
 
+func (c *adminServiceClient) SetBudget(ctx context.Context, in *SetBudgetRequest, opts ...grpc.CallOption) (*SetBudgetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBudgetResponse)
+	err := c.cc.Invoke(ctx, AdminService_SetBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBudgetsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListBudgets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteBudget(ctx context.Context, in *DeleteBudgetRequest, opts ...grpc.CallOption) (*DeleteBudgetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteBudgetResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) SetRateLimit(ctx context.Context, in *SetRateLimitRequest, opts ...grpc.CallOption) (*SetRateLimitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetRateLimitResponse)
+	err := c.cc.Invoke(ctx, AdminService_SetRateLimit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListRateLimits(ctx context.Context, in *ListRateLimitsRequest, opts ...grpc.CallOption) (*ListRateLimitsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRateLimitsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListRateLimits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteRateLimit(ctx context.Context, in *DeleteRateLimitRequest, opts ...grpc.CallOption) (*DeleteRateLimitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteRateLimitResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteRateLimit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) CreateRoute(ctx context.Context, in *CreateRouteRequest, opts ...grpc.CallOption) (*CreateRouteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateRouteResponse)
+	err := c.cc.Invoke(ctx, AdminService_CreateRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetRoute(ctx context.Context, in *GetRouteRequest, opts ...grpc.CallOption) (*GetRouteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRouteResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRoutesResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListRoutes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) UpdateRoute(ctx context.Context, in *UpdateRouteRequest, opts ...grpc.CallOption) (*UpdateRouteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateRouteResponse)
+	err := c.cc.Invoke(ctx, AdminService_UpdateRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteRoute(ctx context.Context, in *DeleteRouteRequest, opts ...grpc.CallOption) (*DeleteRouteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteRouteResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) CreateGuardrailPolicy(ctx context.Context, in *CreateGuardrailPolicyRequest, opts ...grpc.CallOption) (*CreateGuardrailPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateGuardrailPolicyResponse)
+	err := c.cc.Invoke(ctx, AdminService_CreateGuardrailPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetGuardrailPolicy(ctx context.Context, in *GetGuardrailPolicyRequest, opts ...grpc.CallOption) (*GetGuardrailPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetGuardrailPolicyResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetGuardrailPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListGuardrailPolicies(ctx context.Context, in *ListGuardrailPoliciesRequest, opts ...grpc.CallOption) (*ListGuardrailPoliciesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListGuardrailPoliciesResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListGuardrailPolicies_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) UpdateGuardrailPolicy(ctx context.Context, in *UpdateGuardrailPolicyRequest, opts ...grpc.CallOption) (*UpdateGuardrailPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateGuardrailPolicyResponse)
+	err := c.cc.Invoke(ctx, AdminService_UpdateGuardrailPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteGuardrailPolicy(ctx context.Context, in *DeleteGuardrailPolicyRequest, opts ...grpc.CallOption) (*DeleteGuardrailPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteGuardrailPolicyResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteGuardrailPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -332,6 +544,42 @@ type AdminServiceServer interface {
 	// RotateKey issues a new secret for a key; the old one stays valid for
 	// the grace period.
 	RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error)
+	// SetBudget creates or replaces a budget; every replica enforces it
+	// within a second.
+	SetBudget(context.Context, *SetBudgetRequest) (*SetBudgetResponse, error)
+	// ListBudgets lists budgets, optionally of one team.
+	ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error)
+	// DeleteBudget removes a budget and its spend counters.
+	DeleteBudget(context.Context, *DeleteBudgetRequest) (*DeleteBudgetResponse, error)
+	// SetRateLimit creates or replaces a rate limit.
+	SetRateLimit(context.Context, *SetRateLimitRequest) (*SetRateLimitResponse, error)
+	// ListRateLimits lists rate limits, optionally of one team.
+	ListRateLimits(context.Context, *ListRateLimitsRequest) (*ListRateLimitsResponse, error)
+	// DeleteRateLimit removes a rate limit.
+	DeleteRateLimit(context.Context, *DeleteRateLimitRequest) (*DeleteRateLimitResponse, error)
+	// CreateRoute creates a route: an alias served by several targets with
+	// retries, fallbacks and a load-balancing strategy.
+	CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResponse, error)
+	// GetRoute returns one route.
+	GetRoute(context.Context, *GetRouteRequest) (*GetRouteResponse, error)
+	// ListRoutes lists routes.
+	ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error)
+	// UpdateRoute replaces a route's definition; every replica uses it
+	// within a second.
+	UpdateRoute(context.Context, *UpdateRouteRequest) (*UpdateRouteResponse, error)
+	// DeleteRoute removes a route.
+	DeleteRoute(context.Context, *DeleteRouteRequest) (*DeleteRouteResponse, error)
+	// CreateGuardrailPolicy creates a guardrail policy; every replica applies
+	// it within a second.
+	CreateGuardrailPolicy(context.Context, *CreateGuardrailPolicyRequest) (*CreateGuardrailPolicyResponse, error)
+	// GetGuardrailPolicy returns one guardrail policy.
+	GetGuardrailPolicy(context.Context, *GetGuardrailPolicyRequest) (*GetGuardrailPolicyResponse, error)
+	// ListGuardrailPolicies lists guardrail policies.
+	ListGuardrailPolicies(context.Context, *ListGuardrailPoliciesRequest) (*ListGuardrailPoliciesResponse, error)
+	// UpdateGuardrailPolicy replaces a guardrail policy's definition.
+	UpdateGuardrailPolicy(context.Context, *UpdateGuardrailPolicyRequest) (*UpdateGuardrailPolicyResponse, error)
+	// DeleteGuardrailPolicy removes a guardrail policy.
+	DeleteGuardrailPolicy(context.Context, *DeleteGuardrailPolicyRequest) (*DeleteGuardrailPolicyResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -398,6 +646,54 @@ func (UnimplementedAdminServiceServer) RevokeKey(context.Context, *RevokeKeyRequ
 }
 func (UnimplementedAdminServiceServer) RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateKey not implemented")
+}
+func (UnimplementedAdminServiceServer) SetBudget(context.Context, *SetBudgetRequest) (*SetBudgetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetBudget not implemented")
+}
+func (UnimplementedAdminServiceServer) ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBudgets not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteBudget(context.Context, *DeleteBudgetRequest) (*DeleteBudgetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteBudget not implemented")
+}
+func (UnimplementedAdminServiceServer) SetRateLimit(context.Context, *SetRateLimitRequest) (*SetRateLimitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetRateLimit not implemented")
+}
+func (UnimplementedAdminServiceServer) ListRateLimits(context.Context, *ListRateLimitsRequest) (*ListRateLimitsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRateLimits not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteRateLimit(context.Context, *DeleteRateLimitRequest) (*DeleteRateLimitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRateLimit not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRoute not implemented")
+}
+func (UnimplementedAdminServiceServer) GetRoute(context.Context, *GetRouteRequest) (*GetRouteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRoute not implemented")
+}
+func (UnimplementedAdminServiceServer) ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRoutes not implemented")
+}
+func (UnimplementedAdminServiceServer) UpdateRoute(context.Context, *UpdateRouteRequest) (*UpdateRouteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateRoute not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteRoute(context.Context, *DeleteRouteRequest) (*DeleteRouteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRoute not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateGuardrailPolicy(context.Context, *CreateGuardrailPolicyRequest) (*CreateGuardrailPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateGuardrailPolicy not implemented")
+}
+func (UnimplementedAdminServiceServer) GetGuardrailPolicy(context.Context, *GetGuardrailPolicyRequest) (*GetGuardrailPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGuardrailPolicy not implemented")
+}
+func (UnimplementedAdminServiceServer) ListGuardrailPolicies(context.Context, *ListGuardrailPoliciesRequest) (*ListGuardrailPoliciesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListGuardrailPolicies not implemented")
+}
+func (UnimplementedAdminServiceServer) UpdateGuardrailPolicy(context.Context, *UpdateGuardrailPolicyRequest) (*UpdateGuardrailPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateGuardrailPolicy not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteGuardrailPolicy(context.Context, *DeleteGuardrailPolicyRequest) (*DeleteGuardrailPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteGuardrailPolicy not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -762,6 +1058,294 @@ func _AdminService_RotateKey_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_SetBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).SetBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_SetBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).SetBudget(ctx, req.(*SetBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListBudgets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBudgetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListBudgets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListBudgets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListBudgets(ctx, req.(*ListBudgetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteBudget(ctx, req.(*DeleteBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_SetRateLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetRateLimitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).SetRateLimit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_SetRateLimit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).SetRateLimit(ctx, req.(*SetRateLimitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListRateLimits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRateLimitsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListRateLimits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListRateLimits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListRateLimits(ctx, req.(*ListRateLimitsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteRateLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRateLimitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteRateLimit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteRateLimit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteRateLimit(ctx, req.(*DeleteRateLimitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_CreateRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateRoute(ctx, req.(*CreateRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetRoute(ctx, req.(*GetRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListRoutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRoutesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListRoutes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListRoutes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListRoutes(ctx, req.(*ListRoutesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_UpdateRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).UpdateRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_UpdateRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).UpdateRoute(ctx, req.(*UpdateRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteRoute(ctx, req.(*DeleteRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_CreateGuardrailPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateGuardrailPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateGuardrailPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateGuardrailPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateGuardrailPolicy(ctx, req.(*CreateGuardrailPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetGuardrailPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGuardrailPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetGuardrailPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetGuardrailPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetGuardrailPolicy(ctx, req.(*GetGuardrailPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListGuardrailPolicies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListGuardrailPoliciesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListGuardrailPolicies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListGuardrailPolicies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListGuardrailPolicies(ctx, req.(*ListGuardrailPoliciesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_UpdateGuardrailPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateGuardrailPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).UpdateGuardrailPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_UpdateGuardrailPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).UpdateGuardrailPolicy(ctx, req.(*UpdateGuardrailPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteGuardrailPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteGuardrailPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteGuardrailPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteGuardrailPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteGuardrailPolicy(ctx, req.(*DeleteGuardrailPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -844,6 +1428,70 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateKey",
 			Handler:    _AdminService_RotateKey_Handler,
+		},
+		{
+			MethodName: "SetBudget",
+			Handler:    _AdminService_SetBudget_Handler,
+		},
+		{
+			MethodName: "ListBudgets",
+			Handler:    _AdminService_ListBudgets_Handler,
+		},
+		{
+			MethodName: "DeleteBudget",
+			Handler:    _AdminService_DeleteBudget_Handler,
+		},
+		{
+			MethodName: "SetRateLimit",
+			Handler:    _AdminService_SetRateLimit_Handler,
+		},
+		{
+			MethodName: "ListRateLimits",
+			Handler:    _AdminService_ListRateLimits_Handler,
+		},
+		{
+			MethodName: "DeleteRateLimit",
+			Handler:    _AdminService_DeleteRateLimit_Handler,
+		},
+		{
+			MethodName: "CreateRoute",
+			Handler:    _AdminService_CreateRoute_Handler,
+		},
+		{
+			MethodName: "GetRoute",
+			Handler:    _AdminService_GetRoute_Handler,
+		},
+		{
+			MethodName: "ListRoutes",
+			Handler:    _AdminService_ListRoutes_Handler,
+		},
+		{
+			MethodName: "UpdateRoute",
+			Handler:    _AdminService_UpdateRoute_Handler,
+		},
+		{
+			MethodName: "DeleteRoute",
+			Handler:    _AdminService_DeleteRoute_Handler,
+		},
+		{
+			MethodName: "CreateGuardrailPolicy",
+			Handler:    _AdminService_CreateGuardrailPolicy_Handler,
+		},
+		{
+			MethodName: "GetGuardrailPolicy",
+			Handler:    _AdminService_GetGuardrailPolicy_Handler,
+		},
+		{
+			MethodName: "ListGuardrailPolicies",
+			Handler:    _AdminService_ListGuardrailPolicies_Handler,
+		},
+		{
+			MethodName: "UpdateGuardrailPolicy",
+			Handler:    _AdminService_UpdateGuardrailPolicy_Handler,
+		},
+		{
+			MethodName: "DeleteGuardrailPolicy",
+			Handler:    _AdminService_DeleteGuardrailPolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1290,7 +1290,11 @@ type ChatResponse struct {
 	// The provider's own response id.
 	UpstreamId string `protobuf:"bytes,8,opt,name=upstream_id,json=upstreamId,proto3" json:"upstream_id,omitempty"`
 	// When the response was created.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The number of upstream attempts made (retries and fallbacks included).
+	Attempts int32 `protobuf:"varint,10,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The route the requested model name resolved to; empty for a plain model.
+	Route         string `protobuf:"bytes,11,opt,name=route,proto3" json:"route,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1386,6 +1390,20 @@ func (x *ChatResponse) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *ChatResponse) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *ChatResponse) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
 }
 
 // ChatStreamRequest asks for a streamed chat completion.
@@ -2176,7 +2194,7 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\x06Choice\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12.\n" +
 	"\amessage\x18\x02 \x01(\v2\x14.tollgate.v1.MessageR\amessage\x12>\n" +
-	"\rfinish_reason\x18\x03 \x01(\x0e2\x19.tollgate.v1.FinishReasonR\ffinishReason\"\xd8\x02\n" +
+	"\rfinish_reason\x18\x03 \x01(\x0e2\x19.tollgate.v1.FinishReasonR\ffinishReason\"\x8a\x03\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\achoices\x18\x02 \x03(\v2\x13.tollgate.v1.ChoiceR\achoices\x12(\n" +
@@ -2188,7 +2206,10 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\vupstream_id\x18\b \x01(\tR\n" +
 	"upstreamId\x12;\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"G\n" +
+	"createTime\x12\x1a\n" +
+	"\battempts\x18\n" +
+	" \x01(\x05R\battempts\x12\x14\n" +
+	"\x05route\x18\v \x01(\tR\x05route\"G\n" +
 	"\x11ChatStreamRequest\x122\n" +
 	"\arequest\x18\x01 \x01(\v2\x18.tollgate.v1.ChatRequestR\arequest\"\xdc\x01\n" +
 	"\x12ChatStreamResponse\x12\x0e\n" +

@@ -764,7 +764,7 @@ var File_tollgate_v1_usage_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xc7\x05\n" +
+	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\"\xc7\x05\n" +
 	"\rRequestRecord\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
@@ -837,10 +837,11 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x13USAGE_DIMENSION_KEY\x10\x03\x12\x19\n" +
 	"\x15USAGE_DIMENSION_MODEL\x10\x04\x12\x1c\n" +
 	"\x18USAGE_DIMENSION_PROVIDER\x10\x05\x12\x1c\n" +
-	"\x18USAGE_DIMENSION_END_USER\x10\x062\xdd\x01\n" +
+	"\x18USAGE_DIMENSION_END_USER\x10\x062\xc0\x02\n" +
 	"\fUsageService\x12j\n" +
 	"\x12ListRequestRecords\x12&.tollgate.v1.ListRequestRecordsRequest\x1a'.tollgate.v1.ListRequestRecordsResponse\"\x03\x90\x02\x01\x12a\n" +
-	"\x0fGetUsageSummary\x12#.tollgate.v1.GetUsageSummaryRequest\x1a$.tollgate.v1.GetUsageSummaryResponse\"\x03\x90\x02\x01B\xa7\x01\n" +
+	"\x0fGetUsageSummary\x12#.tollgate.v1.GetUsageSummaryRequest\x1a$.tollgate.v1.GetUsageSummaryResponse\"\x03\x90\x02\x01\x12a\n" +
+	"\x0fGetBudgetStatus\x12#.tollgate.v1.GetBudgetStatusRequest\x1a$.tollgate.v1.GetBudgetStatusResponse\"\x03\x90\x02\x01B\xa7\x01\n" +
 	"\x0fcom.tollgate.v1B\n" +
 	"UsageProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\vTollgate.V1\xca\x02\vTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\fTollgate::V1b\x06proto3"
 
@@ -871,6 +872,8 @@ var file_tollgate_v1_usage_proto_goTypes = []any{
 	(*Usage)(nil),                      // 9: tollgate.v1.Usage
 	(*Money)(nil),                      // 10: tollgate.v1.Money
 	(*durationpb.Duration)(nil),        // 11: google.protobuf.Duration
+	(*GetBudgetStatusRequest)(nil),     // 12: tollgate.v1.GetBudgetStatusRequest
+	(*GetBudgetStatusResponse)(nil),    // 13: tollgate.v1.GetBudgetStatusResponse
 }
 var file_tollgate_v1_usage_proto_depIdxs = []int32{
 	8,  // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
@@ -891,10 +894,12 @@ var file_tollgate_v1_usage_proto_depIdxs = []int32{
 	6,  // 15: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
 	3,  // 16: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
 	5,  // 17: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
-	4,  // 18: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
-	7,  // 19: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
-	18, // [18:20] is the sub-list for method output_type
-	16, // [16:18] is the sub-list for method input_type
+	12, // 18: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
+	4,  // 19: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
+	7,  // 20: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
+	13, // 21: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
+	19, // [19:22] is the sub-list for method output_type
+	16, // [16:19] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -906,6 +911,7 @@ func file_tollgate_v1_usage_proto_init() {
 		return
 	}
 	file_tollgate_v1_common_proto_init()
+	file_tollgate_v1_governance_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

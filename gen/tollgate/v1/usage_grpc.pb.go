@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	UsageService_ListRequestRecords_FullMethodName = "/tollgate.v1.UsageService/ListRequestRecords"
 	UsageService_GetUsageSummary_FullMethodName    = "/tollgate.v1.UsageService/GetUsageSummary"
+	UsageService_GetBudgetStatus_FullMethodName    = "/tollgate.v1.UsageService/GetBudgetStatus"
 )
 
 // UsageServiceClient is the client API for UsageService service.
@@ -34,6 +35,9 @@ type UsageServiceClient interface {
 	ListRequestRecords(ctx context.Context, in *ListRequestRecordsRequest, opts ...grpc.CallOption) (*ListRequestRecordsResponse, error)
 	// GetUsageSummary sums usage over a time range, grouped as asked.
 	GetUsageSummary(ctx context.Context, in *GetUsageSummaryRequest, opts ...grpc.CallOption) (*GetUsageSummaryResponse, error)
+	// GetBudgetStatus reports limit, spend, remaining and reset time of
+	// budgets; a virtual key sees only the budgets that apply to it.
+	GetBudgetStatus(ctx context.Context, in *GetBudgetStatusRequest, opts ...grpc.CallOption) (*GetBudgetStatusResponse, error)
 }
 
 type usageServiceClient struct {
@@ -64,6 +68,16 @@ func (c *usageServiceClient) GetUsageSummary(ctx context.Context, in *GetUsageSu
 	return out, nil
 }
 
+func (c *usageServiceClient) GetBudgetStatus(ctx context.Context, in *GetBudgetStatusRequest, opts ...grpc.CallOption) (*GetBudgetStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBudgetStatusResponse)
+	err := c.cc.Invoke(ctx, UsageService_GetBudgetStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UsageServiceServer is the server API for UsageService service.
 // All implementations must embed UnimplementedUsageServiceServer
 // for forward compatibility.
@@ -75,6 +89,9 @@ type UsageServiceServer interface {
 	ListRequestRecords(context.Context, *ListRequestRecordsRequest) (*ListRequestRecordsResponse, error)
 	// GetUsageSummary sums usage over a time range, grouped as asked.
 	GetUsageSummary(context.Context, *GetUsageSummaryRequest) (*GetUsageSummaryResponse, error)
+	// GetBudgetStatus reports limit, spend, remaining and reset time of
+	// budgets; a virtual key sees only the budgets that apply to it.
+	GetBudgetStatus(context.Context, *GetBudgetStatusRequest) (*GetBudgetStatusResponse, error)
 	mustEmbedUnimplementedUsageServiceServer()
 }
 
@@ -90,6 +107,9 @@ func (UnimplementedUsageServiceServer) ListRequestRecords(context.Context, *List
 }
 func (UnimplementedUsageServiceServer) GetUsageSummary(context.Context, *GetUsageSummaryRequest) (*GetUsageSummaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsageSummary not implemented")
+}
+func (UnimplementedUsageServiceServer) GetBudgetStatus(context.Context, *GetBudgetStatusRequest) (*GetBudgetStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBudgetStatus not implemented")
 }
 func (UnimplementedUsageServiceServer) mustEmbedUnimplementedUsageServiceServer() {}
 func (UnimplementedUsageServiceServer) testEmbeddedByValue()                      {}
@@ -148,6 +168,24 @@ func _UsageService_GetUsageSummary_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UsageService_GetBudgetStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBudgetStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UsageServiceServer).GetBudgetStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UsageService_GetBudgetStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UsageServiceServer).GetBudgetStatus(ctx, req.(*GetBudgetStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // UsageService_ServiceDesc is the grpc.ServiceDesc for UsageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -162,6 +200,10 @@ var UsageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUsageSummary",
 			Handler:    _UsageService_GetUsageSummary_Handler,
+		},
+		{
+			MethodName: "GetBudgetStatus",
+			Handler:    _UsageService_GetBudgetStatus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

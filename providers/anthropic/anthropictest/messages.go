@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // minThinkingBudget is the smallest budget_tokens the API accepts.
@@ -442,7 +444,7 @@ func (x *exchange) messages() {
 		x.w.WriteHeader(http.StatusOK)
 		_, _ = x.w.Write(b[:len(b)/2])
 		_ = http.NewResponseController(x.w).Flush()
-		reset(x.w)
+		fakehttp.Reset(x.w)
 	default:
 		x.writeJSON(http.StatusOK, out, nil)
 	}

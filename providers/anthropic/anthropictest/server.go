@@ -1,17 +1,17 @@
 package anthropictest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // maxBody bounds the request bodies the fake reads (the Messages API
@@ -19,17 +19,7 @@ import (
 const maxBody = 32 << 20
 
 // Request is a request as the fake received it.
-type Request struct {
-	Method string
-	// Path is the URL path with its query, if any.
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-func (r *Request) clone() Request {
-	return Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}
-}
+type Request = fakehttp.Request
 
 // settings are the runtime-adjustable controls.
 type settings struct {
@@ -78,19 +68,15 @@ func WithFaultFunc(f FaultFunc) Option { return func(s *settings) { s.faultFunc 
 // POST /v1/messages, POST /v1/messages/count_tokens and GET /v1/models,
 // and is safe for concurrent use, including its setters.
 type Server struct {
-	mu       sync.Mutex
-	set      settings
-	faults   []Fault
-	requests []Request
+	mu  sync.Mutex
+	set settings
 	// cached holds the prompt prefixes written to the fake prompt cache.
 	cached map[uint64]bool
 
-	inFlight  atomic.Int64
-	cancelled atomic.Int64
-	seq       atomic.Uint64
-
-	done      chan struct{}
-	closeOnce sync.Once
+	faults   fakehttp.Queue[Fault]
+	requests fakehttp.Recorder
+	life     fakehttp.Lifecycle
+	seq      atomic.Uint64
 }
 
 // New returns a fake configured by opts.
@@ -102,7 +88,7 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o(&s)
 	}
-	return &Server{set: s, cached: make(map[uint64]bool), done: make(chan struct{})}
+	return &Server{set: s, cached: make(map[uint64]bool)}
 }
 
 // Apply changes settings at runtime with the same options New takes.
@@ -115,11 +101,7 @@ func (f *Server) Apply(opts ...Option) {
 }
 
 // Enqueue appends faults; each following request takes the next one.
-func (f *Server) Enqueue(faults ...Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults = append(f.faults, faults...)
-}
+func (f *Server) Enqueue(faults ...Fault) { f.faults.Push(faults...) }
 
 // FailNext makes the next n requests fail with fault.
 func (f *Server) FailNext(n int, fault Fault) {
@@ -129,54 +111,33 @@ func (f *Server) FailNext(n int, fault Fault) {
 }
 
 // Requests returns copies of the requests received so far, oldest first.
-func (f *Server) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]Request, len(f.requests))
-	for i := range f.requests {
-		out[i] = f.requests[i].clone()
-	}
-	return out
-}
+func (f *Server) Requests() []Request { return f.requests.Requests() }
 
 // LastRequest returns a copy of the latest request, false if none came.
-func (f *Server) LastRequest() (Request, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.requests) == 0 {
-		return Request{}, false
-	}
-	return f.requests[len(f.requests)-1].clone(), true
-}
+func (f *Server) LastRequest() (Request, bool) { return f.requests.Last() }
 
 // InFlight returns the number of requests being handled.
-func (f *Server) InFlight() int { return int(f.inFlight.Load()) }
+func (f *Server) InFlight() int { return f.life.InFlight() }
 
 // Cancelled returns the number of requests whose client went away before
 // the answer was complete.
-func (f *Server) Cancelled() int { return int(f.cancelled.Load()) }
+func (f *Server) Cancelled() int { return f.life.Cancelled() }
 
 // Close releases hanging and delayed handlers; it does not stop a server
 // using the fake. It is safe to call more than once.
-func (f *Server) Close() { f.closeOnce.Do(func() { close(f.done) }) }
+func (f *Server) Close() { f.life.Close() }
 
 // ServeHTTP implements http.Handler.
 func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.inFlight.Add(1)
-	defer f.inFlight.Add(-1)
-	defer func() {
-		if r.Context().Err() != nil {
-			f.cancelled.Add(1)
-		}
-	}()
+	defer f.life.Begin(r)()
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return // the client went away while sending
 	}
-	req := Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body}
+	req := fakehttp.NewRequest(r, body)
+	f.requests.Record(req)
 	f.mu.Lock()
-	f.requests = append(f.requests, req)
 	s := f.set
 	f.mu.Unlock()
 
@@ -202,8 +163,8 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	fault, hasFault := f.nextFault(&req, s.faultFunc)
-	if !f.sleep(r.Context(), s.latency) {
+	fault, hasFault := f.faults.Next(&req, s.faultFunc)
+	if !f.life.Sleep(r.Context(), s.latency) {
 		return
 	}
 	if hasFault {
@@ -212,10 +173,10 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.writeError(fault.Status, &fault)
 			return
 		case FaultHang:
-			f.sleep(r.Context(), time.Duration(1<<63-1))
+			f.life.Sleep(r.Context(), fakehttp.Forever)
 			return
 		case FaultReset:
-			reset(w)
+			fakehttp.Reset(w)
 			return
 		}
 		x.fault = &fault
@@ -246,38 +207,6 @@ func routeMethod(path string) string {
 		return http.MethodGet
 	}
 	return ""
-}
-
-func (f *Server) nextFault(r *Request, fn FaultFunc) (Fault, bool) {
-	f.mu.Lock()
-	if len(f.faults) > 0 {
-		fault := f.faults[0]
-		f.faults = f.faults[1:]
-		f.mu.Unlock()
-		return fault, true
-	}
-	f.mu.Unlock()
-	if fn != nil {
-		return fn(r)
-	}
-	return Fault{}, false
-}
-
-// sleep waits d; false when the client went away or the fake was closed.
-func (f *Server) sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-f.done:
-		return false
-	}
 }
 
 // nextID returns a fresh id with prefix.
@@ -324,17 +253,4 @@ func (x *exchange) fail(status int, errType, msg string) {
 // invalid writes a 400 invalid_request_error.
 func (x *exchange) invalid(format string, args ...any) {
 	x.fail(http.StatusBadRequest, "invalid_request_error", fmt.Sprintf(format, args...))
-}
-
-// reset closes the connection abruptly, with a TCP RST where possible.
-// Without hijacking (HTTP/2) it aborts the handler instead.
-func reset(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = conn.Close()
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"unicode/utf8"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // event is one server-sent event: its name and its data object.
@@ -78,7 +80,7 @@ func (x *exchange) stream(c *conversation, a *answer, id string) {
 		limit = min(max(x.fault.AfterEvents, 0), len(evs))
 	}
 	for i := range limit {
-		if i > 0 && !x.f.sleep(x.r.Context(), x.s.chunkDelay) {
+		if i > 0 && !x.f.life.Sleep(x.r.Context(), x.s.chunkDelay) {
 			return
 		}
 		if !x.event(rc, evs[i].name, evs[i].data) {
@@ -88,7 +90,7 @@ func (x *exchange) stream(c *conversation, a *answer, id string) {
 	switch {
 	case x.fault != nil && x.fault.Kind == FaultDieMidStream:
 		if !x.fault.Graceful {
-			reset(x.w)
+			fakehttp.Reset(x.w)
 		}
 	case x.fault != nil && x.fault.Kind == FaultStreamError:
 		x.event(rc, "error", x.fault.body(x.requestID))

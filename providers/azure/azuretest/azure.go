@@ -28,11 +28,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // maxBody bounds the request bodies the fake reads.
@@ -82,8 +82,7 @@ type Azure struct {
 	set settings
 	up  *fakeupstream.OpenAI
 
-	mu       sync.Mutex
-	requests []Request
+	requests fakehttp.Recorder
 }
 
 // New returns a fake configured by opts.
@@ -117,24 +116,10 @@ func (a *Azure) Enqueue(faults ...fakeupstream.Fault) { a.up.Enqueue(faults...) 
 
 // Requests returns copies of the requests received so far, as received,
 // oldest first.
-func (a *Azure) Requests() []Request {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]Request, len(a.requests))
-	for i, r := range a.requests {
-		out[i] = Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}
-	}
-	return out
-}
+func (a *Azure) Requests() []Request { return a.requests.Requests() }
 
 // LastRequest returns a copy of the latest request, false if none came.
-func (a *Azure) LastRequest() (Request, bool) {
-	reqs := a.Requests()
-	if len(reqs) == 0 {
-		return Request{}, false
-	}
-	return reqs[len(reqs)-1], true
-}
+func (a *Azure) LastRequest() (Request, bool) { return a.requests.Last() }
 
 // ContentFilterFault returns the 400 Azure sends when the prompt trips the
 // content filter.
@@ -176,9 +161,7 @@ func (a *Azure) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the client went away while sending
 	}
-	a.mu.Lock()
-	a.requests = append(a.requests, Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
-	a.mu.Unlock()
+	a.requests.Record(fakehttp.NewRequest(r, body))
 
 	deployment, op, ok := parsePath(r.URL.Path)
 	version := r.URL.Query().Get("api-version")

@@ -1,17 +1,17 @@
 package geminitest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // maxBody bounds the request bodies the fake reads.
@@ -23,13 +23,7 @@ const maxBody = 32 << 20
 const SkipSignatureValidator = "skip_thought_signature_validator"
 
 // Request is a request as the fake received it.
-type Request struct {
-	Method string
-	// Path is the URL path with its query, if any.
-	Path   string
-	Header http.Header
-	Body   []byte
-}
+type Request = fakehttp.Request
 
 // settings are the runtime-adjustable controls.
 type settings struct {
@@ -102,16 +96,12 @@ func WithFaultFunc(f FaultFunc) Option { return func(s *settings) { s.faultFunc 
 type Gemini struct {
 	mu         sync.Mutex
 	set        settings
-	faults     []Fault
-	requests   []Request
 	signatures map[string]bool
 
-	inFlight  atomic.Int64
-	cancelled atomic.Int64
-	seq       atomic.Uint64
-
-	done      chan struct{}
-	closeOnce sync.Once
+	faults   fakehttp.Queue[Fault]
+	requests fakehttp.Recorder
+	life     fakehttp.Lifecycle
+	seq      atomic.Uint64
 }
 
 // New returns a fake configured by opts.
@@ -124,7 +114,7 @@ func New(opts ...Option) *Gemini {
 	for _, o := range opts {
 		o(&s)
 	}
-	return &Gemini{set: s, done: make(chan struct{}), signatures: make(map[string]bool)}
+	return &Gemini{set: s, signatures: make(map[string]bool)}
 }
 
 // Apply changes settings at runtime with the same options New takes.
@@ -137,44 +127,24 @@ func (g *Gemini) Apply(opts ...Option) {
 }
 
 // Enqueue appends faults; each following request takes the next one.
-func (g *Gemini) Enqueue(faults ...Fault) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.faults = append(g.faults, faults...)
-}
+func (g *Gemini) Enqueue(faults ...Fault) { g.faults.Push(faults...) }
 
 // Requests returns copies of the requests received so far, oldest first.
-func (g *Gemini) Requests() []Request {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make([]Request, len(g.requests))
-	for i, r := range g.requests {
-		out[i] = Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}
-	}
-	return out
-}
+func (g *Gemini) Requests() []Request { return g.requests.Requests() }
 
 // LastRequest returns a copy of the latest request, false if none came.
-func (g *Gemini) LastRequest() (Request, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.requests) == 0 {
-		return Request{}, false
-	}
-	r := g.requests[len(g.requests)-1]
-	return Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: slices.Clone(r.Body)}, true
-}
+func (g *Gemini) LastRequest() (Request, bool) { return g.requests.Last() }
 
 // InFlight returns the number of requests being handled.
-func (g *Gemini) InFlight() int { return int(g.inFlight.Load()) }
+func (g *Gemini) InFlight() int { return g.life.InFlight() }
 
 // Cancelled returns the number of requests whose client went away before
 // the answer was complete.
-func (g *Gemini) Cancelled() int { return int(g.cancelled.Load()) }
+func (g *Gemini) Cancelled() int { return g.life.Cancelled() }
 
 // Close releases hanging and delayed handlers; it does not stop a server
 // using the fake. It is safe to call more than once.
-func (g *Gemini) Close() { g.closeOnce.Do(func() { close(g.done) }) }
+func (g *Gemini) Close() { g.life.Close() }
 
 // route is a parsed request path.
 type route struct {
@@ -217,20 +187,14 @@ func methods(model string) []string {
 
 // ServeHTTP implements http.Handler.
 func (g *Gemini) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.inFlight.Add(1)
-	defer g.inFlight.Add(-1)
-	defer func() {
-		if r.Context().Err() != nil {
-			g.cancelled.Add(1)
-		}
-	}()
+	defer g.life.Begin(r)()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		return // the client went away while sending
 	}
-	req := Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body}
+	req := fakehttp.NewRequest(r, body)
+	g.requests.Record(req)
 	g.mu.Lock()
-	g.requests = append(g.requests, req)
 	s := g.set
 	g.mu.Unlock()
 
@@ -259,8 +223,8 @@ func (g *Gemini) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	fault, hasFault := g.nextFault(&req, s.faultFunc)
-	if !g.sleep(r.Context(), s.latency) {
+	fault, hasFault := g.faults.Next(&req, s.faultFunc)
+	if !g.life.Sleep(r.Context(), s.latency) {
 		return
 	}
 	var f *Fault
@@ -270,10 +234,10 @@ func (g *Gemini) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, fault.errorOut(), fault.Header)
 			return
 		case FaultHang:
-			g.sleep(r.Context(), time.Duration(1<<63-1))
+			g.life.Sleep(r.Context(), fakehttp.Forever)
 			return
 		case FaultReset:
-			reset(w)
+			fakehttp.Reset(w)
 			return
 		}
 		f = &fault
@@ -320,38 +284,6 @@ func (g *Gemini) authorized(w http.ResponseWriter, r *http.Request, s *settings)
 	return false
 }
 
-func (g *Gemini) nextFault(r *Request, fn FaultFunc) (Fault, bool) {
-	g.mu.Lock()
-	if len(g.faults) > 0 {
-		f := g.faults[0]
-		g.faults = g.faults[1:]
-		g.mu.Unlock()
-		return f, true
-	}
-	g.mu.Unlock()
-	if fn != nil {
-		return fn(r)
-	}
-	return Fault{}, false
-}
-
-// sleep waits d; false when the client went away or the fake was closed.
-func (g *Gemini) sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-g.done:
-		return false
-	}
-}
-
 // nextID returns a fresh id with prefix.
 func (g *Gemini) nextID(prefix string) string {
 	return fmt.Sprintf("%s%08d", prefix, g.seq.Add(1))
@@ -390,17 +322,4 @@ func writeJSON(w http.ResponseWriter, status int, v any, extra http.Header) {
 
 func writeError(w http.ResponseWriter, e errorOut, extra http.Header) {
 	writeJSON(w, e.Code, errorEnvelope{Error: e}, extra)
-}
-
-// reset closes the connection abruptly, with a TCP RST where possible.
-// Without hijacking (HTTP/2) it aborts the handler instead.
-func reset(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = conn.Close()
 }

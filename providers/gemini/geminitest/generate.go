@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // exchange is one request being answered.
@@ -140,7 +142,7 @@ func (x *exchange) respond(v any) {
 		x.w.WriteHeader(http.StatusOK)
 		_, _ = x.w.Write(b[:len(b)/2])
 		_ = http.NewResponseController(x.w).Flush()
-		reset(x.w)
+		fakehttp.Reset(x.w)
 	default:
 		writeJSON(x.w, http.StatusOK, v, nil)
 	}

@@ -3,6 +3,8 @@ package geminitest
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // events builds the stream events of an answer for n candidates, one
@@ -64,7 +66,7 @@ func (x *exchange) stream(events []responseOut) {
 		limit = min(max(x.fault.AfterEvents, 0), len(events))
 	}
 	for i := range limit {
-		if i > 0 && !x.g.sleep(x.r.Context(), x.s.eventDelay) {
+		if i > 0 && !x.g.life.Sleep(x.r.Context(), x.s.eventDelay) {
 			return
 		}
 		b, err := json.Marshal(&events[i])
@@ -78,7 +80,7 @@ func (x *exchange) stream(events []responseOut) {
 	switch {
 	case x.fault != nil && x.fault.Kind == FaultDieMidStream:
 		if !x.fault.Graceful {
-			reset(x.w)
+			fakehttp.Reset(x.w)
 		}
 	case x.fault != nil && x.fault.Kind == FaultStreamError:
 		b, _ := json.Marshal(errorEnvelope{Error: x.fault.errorOut()})

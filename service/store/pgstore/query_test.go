@@ -24,7 +24,9 @@ func TestParseChange(t *testing.T) {
 		{"model:org/model:v2", store.Change{Kind: store.ChangeModel, ID: "org/model:v2"}, true},
 		{"provider:p", store.Change{Kind: store.ChangeProvider, ID: "p"}, true},
 		{"team:", store.Change{Kind: store.ChangeTeam, ID: ""}, true},
-		{"budget:b1", store.Change{}, false},
+		{"budget:b1", store.Change{Kind: store.ChangeBudget, ID: "b1"}, true},
+		{"rate_limit:r1", store.Change{Kind: store.ChangeRateLimit, ID: "r1"}, true},
+		{"quota:q1", store.Change{}, false},
 		{"resync:x", store.Change{}, false},
 		{"garbage", store.Change{}, false},
 	}

@@ -18,7 +18,7 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial"
 
 // recordRow is a row of request_records.
 type recordRow struct {
@@ -47,6 +47,7 @@ type recordRow struct {
 	LatencyUS         int64     `db:"latency_us"`
 	TTFTUS            int64     `db:"ttft_us"`
 	Attempts          int32     `db:"attempts"`
+	Partial           bool      `db:"partial"`
 }
 
 func (r recordRow) record() store.Record {
@@ -76,6 +77,7 @@ func (r recordRow) record() store.Record {
 		Latency:           time.Duration(r.LatencyUS) * time.Microsecond,
 		TTFT:              time.Duration(r.TTFTUS) * time.Microsecond,
 		Attempts:          int(r.Attempts),
+		Partial:           r.Partial,
 	}
 }
 
@@ -85,7 +87,7 @@ func recordValues(r *store.Record) []any {
 		r.Time, r.RequestID, r.KeyID, r.TeamID, r.ServiceID, r.EndUser, nonNilSlice(r.Tags), r.Surface,
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
-		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts),
+		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
 	}
 }
 

@@ -97,7 +97,9 @@ func parseChange(payload string) (store.Change, bool) {
 		return store.Change{}, false
 	}
 	switch k := store.ChangeKind(kind); k {
-	case store.ChangeProvider, store.ChangeModel, store.ChangeTeam, store.ChangeKey:
+	case store.ChangeProvider, store.ChangeModel, store.ChangeTeam, store.ChangeKey,
+		store.ChangeBudget, store.ChangeRateLimit, store.ChangeRoute,
+		store.ChangeGuardrailPolicy:
 		return store.Change{Kind: k, ID: id}, true
 	}
 	return store.Change{}, false

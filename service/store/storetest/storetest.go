@@ -63,6 +63,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Records", recordTests()},
 		{"Summary", summaryTests()},
 		{"Watch", watchTests(c)},
+		{"Routes", routeTests()},
+		{"Governance", governanceTests()},
+		{"Guardrails", guardrailTests(c)},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

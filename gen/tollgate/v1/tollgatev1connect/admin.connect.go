@@ -80,6 +80,51 @@ const (
 	AdminServiceRevokeKeyProcedure = "/tollgate.v1.AdminService/RevokeKey"
 	// AdminServiceRotateKeyProcedure is the fully-qualified name of the AdminService's RotateKey RPC.
 	AdminServiceRotateKeyProcedure = "/tollgate.v1.AdminService/RotateKey"
+	// AdminServiceSetBudgetProcedure is the fully-qualified name of the AdminService's SetBudget RPC.
+	AdminServiceSetBudgetProcedure = "/tollgate.v1.AdminService/SetBudget"
+	// AdminServiceListBudgetsProcedure is the fully-qualified name of the AdminService's ListBudgets
+	// RPC.
+	AdminServiceListBudgetsProcedure = "/tollgate.v1.AdminService/ListBudgets"
+	// AdminServiceDeleteBudgetProcedure is the fully-qualified name of the AdminService's DeleteBudget
+	// RPC.
+	AdminServiceDeleteBudgetProcedure = "/tollgate.v1.AdminService/DeleteBudget"
+	// AdminServiceSetRateLimitProcedure is the fully-qualified name of the AdminService's SetRateLimit
+	// RPC.
+	AdminServiceSetRateLimitProcedure = "/tollgate.v1.AdminService/SetRateLimit"
+	// AdminServiceListRateLimitsProcedure is the fully-qualified name of the AdminService's
+	// ListRateLimits RPC.
+	AdminServiceListRateLimitsProcedure = "/tollgate.v1.AdminService/ListRateLimits"
+	// AdminServiceDeleteRateLimitProcedure is the fully-qualified name of the AdminService's
+	// DeleteRateLimit RPC.
+	AdminServiceDeleteRateLimitProcedure = "/tollgate.v1.AdminService/DeleteRateLimit"
+	// AdminServiceCreateRouteProcedure is the fully-qualified name of the AdminService's CreateRoute
+	// RPC.
+	AdminServiceCreateRouteProcedure = "/tollgate.v1.AdminService/CreateRoute"
+	// AdminServiceGetRouteProcedure is the fully-qualified name of the AdminService's GetRoute RPC.
+	AdminServiceGetRouteProcedure = "/tollgate.v1.AdminService/GetRoute"
+	// AdminServiceListRoutesProcedure is the fully-qualified name of the AdminService's ListRoutes RPC.
+	AdminServiceListRoutesProcedure = "/tollgate.v1.AdminService/ListRoutes"
+	// AdminServiceUpdateRouteProcedure is the fully-qualified name of the AdminService's UpdateRoute
+	// RPC.
+	AdminServiceUpdateRouteProcedure = "/tollgate.v1.AdminService/UpdateRoute"
+	// AdminServiceDeleteRouteProcedure is the fully-qualified name of the AdminService's DeleteRoute
+	// RPC.
+	AdminServiceDeleteRouteProcedure = "/tollgate.v1.AdminService/DeleteRoute"
+	// AdminServiceCreateGuardrailPolicyProcedure is the fully-qualified name of the AdminService's
+	// CreateGuardrailPolicy RPC.
+	AdminServiceCreateGuardrailPolicyProcedure = "/tollgate.v1.AdminService/CreateGuardrailPolicy"
+	// AdminServiceGetGuardrailPolicyProcedure is the fully-qualified name of the AdminService's
+	// GetGuardrailPolicy RPC.
+	AdminServiceGetGuardrailPolicyProcedure = "/tollgate.v1.AdminService/GetGuardrailPolicy"
+	// AdminServiceListGuardrailPoliciesProcedure is the fully-qualified name of the AdminService's
+	// ListGuardrailPolicies RPC.
+	AdminServiceListGuardrailPoliciesProcedure = "/tollgate.v1.AdminService/ListGuardrailPolicies"
+	// AdminServiceUpdateGuardrailPolicyProcedure is the fully-qualified name of the AdminService's
+	// UpdateGuardrailPolicy RPC.
+	AdminServiceUpdateGuardrailPolicyProcedure = "/tollgate.v1.AdminService/UpdateGuardrailPolicy"
+	// AdminServiceDeleteGuardrailPolicyProcedure is the fully-qualified name of the AdminService's
+	// DeleteGuardrailPolicy RPC.
+	AdminServiceDeleteGuardrailPolicyProcedure = "/tollgate.v1.AdminService/DeleteGuardrailPolicy"
 )
 
 // AdminServiceClient is a client for the tollgate.v1.AdminService service.
@@ -123,6 +168,42 @@ type AdminServiceClient interface {
 	// RotateKey issues a new secret for a key; the old one stays valid for
 	// the grace period.
 	RotateKey(context.Context, *connect.Request[v1.RotateKeyRequest]) (*connect.Response[v1.RotateKeyResponse], error)
+	// SetBudget creates or replaces a budget; every replica enforces it
+	// within a second.
+	SetBudget(context.Context, *connect.Request[v1.SetBudgetRequest]) (*connect.Response[v1.SetBudgetResponse], error)
+	// ListBudgets lists budgets, optionally of one team.
+	ListBudgets(context.Context, *connect.Request[v1.ListBudgetsRequest]) (*connect.Response[v1.ListBudgetsResponse], error)
+	// DeleteBudget removes a budget and its spend counters.
+	DeleteBudget(context.Context, *connect.Request[v1.DeleteBudgetRequest]) (*connect.Response[v1.DeleteBudgetResponse], error)
+	// SetRateLimit creates or replaces a rate limit.
+	SetRateLimit(context.Context, *connect.Request[v1.SetRateLimitRequest]) (*connect.Response[v1.SetRateLimitResponse], error)
+	// ListRateLimits lists rate limits, optionally of one team.
+	ListRateLimits(context.Context, *connect.Request[v1.ListRateLimitsRequest]) (*connect.Response[v1.ListRateLimitsResponse], error)
+	// DeleteRateLimit removes a rate limit.
+	DeleteRateLimit(context.Context, *connect.Request[v1.DeleteRateLimitRequest]) (*connect.Response[v1.DeleteRateLimitResponse], error)
+	// CreateRoute creates a route: an alias served by several targets with
+	// retries, fallbacks and a load-balancing strategy.
+	CreateRoute(context.Context, *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error)
+	// GetRoute returns one route.
+	GetRoute(context.Context, *connect.Request[v1.GetRouteRequest]) (*connect.Response[v1.GetRouteResponse], error)
+	// ListRoutes lists routes.
+	ListRoutes(context.Context, *connect.Request[v1.ListRoutesRequest]) (*connect.Response[v1.ListRoutesResponse], error)
+	// UpdateRoute replaces a route's definition; every replica uses it
+	// within a second.
+	UpdateRoute(context.Context, *connect.Request[v1.UpdateRouteRequest]) (*connect.Response[v1.UpdateRouteResponse], error)
+	// DeleteRoute removes a route.
+	DeleteRoute(context.Context, *connect.Request[v1.DeleteRouteRequest]) (*connect.Response[v1.DeleteRouteResponse], error)
+	// CreateGuardrailPolicy creates a guardrail policy; every replica applies
+	// it within a second.
+	CreateGuardrailPolicy(context.Context, *connect.Request[v1.CreateGuardrailPolicyRequest]) (*connect.Response[v1.CreateGuardrailPolicyResponse], error)
+	// GetGuardrailPolicy returns one guardrail policy.
+	GetGuardrailPolicy(context.Context, *connect.Request[v1.GetGuardrailPolicyRequest]) (*connect.Response[v1.GetGuardrailPolicyResponse], error)
+	// ListGuardrailPolicies lists guardrail policies.
+	ListGuardrailPolicies(context.Context, *connect.Request[v1.ListGuardrailPoliciesRequest]) (*connect.Response[v1.ListGuardrailPoliciesResponse], error)
+	// UpdateGuardrailPolicy replaces a guardrail policy's definition.
+	UpdateGuardrailPolicy(context.Context, *connect.Request[v1.UpdateGuardrailPolicyRequest]) (*connect.Response[v1.UpdateGuardrailPolicyResponse], error)
+	// DeleteGuardrailPolicy removes a guardrail policy.
+	DeleteGuardrailPolicy(context.Context, *connect.Request[v1.DeleteGuardrailPolicyRequest]) (*connect.Response[v1.DeleteGuardrailPolicyResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the tollgate.v1.AdminService service. By default,
@@ -258,30 +339,148 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("RotateKey")),
 			connect.WithClientOptions(opts...),
 		),
+		setBudget: connect.NewClient[v1.SetBudgetRequest, v1.SetBudgetResponse](
+			httpClient,
+			baseURL+AdminServiceSetBudgetProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetBudget")),
+			connect.WithClientOptions(opts...),
+		),
+		listBudgets: connect.NewClient[v1.ListBudgetsRequest, v1.ListBudgetsResponse](
+			httpClient,
+			baseURL+AdminServiceListBudgetsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListBudgets")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		deleteBudget: connect.NewClient[v1.DeleteBudgetRequest, v1.DeleteBudgetResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteBudgetProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteBudget")),
+			connect.WithClientOptions(opts...),
+		),
+		setRateLimit: connect.NewClient[v1.SetRateLimitRequest, v1.SetRateLimitResponse](
+			httpClient,
+			baseURL+AdminServiceSetRateLimitProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetRateLimit")),
+			connect.WithClientOptions(opts...),
+		),
+		listRateLimits: connect.NewClient[v1.ListRateLimitsRequest, v1.ListRateLimitsResponse](
+			httpClient,
+			baseURL+AdminServiceListRateLimitsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListRateLimits")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		deleteRateLimit: connect.NewClient[v1.DeleteRateLimitRequest, v1.DeleteRateLimitResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteRateLimitProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteRateLimit")),
+			connect.WithClientOptions(opts...),
+		),
+		createRoute: connect.NewClient[v1.CreateRouteRequest, v1.CreateRouteResponse](
+			httpClient,
+			baseURL+AdminServiceCreateRouteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("CreateRoute")),
+			connect.WithClientOptions(opts...),
+		),
+		getRoute: connect.NewClient[v1.GetRouteRequest, v1.GetRouteResponse](
+			httpClient,
+			baseURL+AdminServiceGetRouteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetRoute")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listRoutes: connect.NewClient[v1.ListRoutesRequest, v1.ListRoutesResponse](
+			httpClient,
+			baseURL+AdminServiceListRoutesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListRoutes")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		updateRoute: connect.NewClient[v1.UpdateRouteRequest, v1.UpdateRouteResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateRouteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateRoute")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteRoute: connect.NewClient[v1.DeleteRouteRequest, v1.DeleteRouteResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteRouteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteRoute")),
+			connect.WithClientOptions(opts...),
+		),
+		createGuardrailPolicy: connect.NewClient[v1.CreateGuardrailPolicyRequest, v1.CreateGuardrailPolicyResponse](
+			httpClient,
+			baseURL+AdminServiceCreateGuardrailPolicyProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("CreateGuardrailPolicy")),
+			connect.WithClientOptions(opts...),
+		),
+		getGuardrailPolicy: connect.NewClient[v1.GetGuardrailPolicyRequest, v1.GetGuardrailPolicyResponse](
+			httpClient,
+			baseURL+AdminServiceGetGuardrailPolicyProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetGuardrailPolicy")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listGuardrailPolicies: connect.NewClient[v1.ListGuardrailPoliciesRequest, v1.ListGuardrailPoliciesResponse](
+			httpClient,
+			baseURL+AdminServiceListGuardrailPoliciesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListGuardrailPolicies")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		updateGuardrailPolicy: connect.NewClient[v1.UpdateGuardrailPolicyRequest, v1.UpdateGuardrailPolicyResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateGuardrailPolicyProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateGuardrailPolicy")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteGuardrailPolicy: connect.NewClient[v1.DeleteGuardrailPolicyRequest, v1.DeleteGuardrailPolicyResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteGuardrailPolicyProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteGuardrailPolicy")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	createProvider *connect.Client[v1.CreateProviderRequest, v1.CreateProviderResponse]
-	getProvider    *connect.Client[v1.GetProviderRequest, v1.GetProviderResponse]
-	listProviders  *connect.Client[v1.ListProvidersRequest, v1.ListProvidersResponse]
-	updateProvider *connect.Client[v1.UpdateProviderRequest, v1.UpdateProviderResponse]
-	deleteProvider *connect.Client[v1.DeleteProviderRequest, v1.DeleteProviderResponse]
-	createModel    *connect.Client[v1.CreateModelRequest, v1.CreateModelResponse]
-	getModel       *connect.Client[v1.GetModelRequest, v1.GetModelResponse]
-	listAllModels  *connect.Client[v1.ListAllModelsRequest, v1.ListAllModelsResponse]
-	updateModel    *connect.Client[v1.UpdateModelRequest, v1.UpdateModelResponse]
-	deleteModel    *connect.Client[v1.DeleteModelRequest, v1.DeleteModelResponse]
-	createTeam     *connect.Client[v1.CreateTeamRequest, v1.CreateTeamResponse]
-	getTeam        *connect.Client[v1.GetTeamRequest, v1.GetTeamResponse]
-	listTeams      *connect.Client[v1.ListTeamsRequest, v1.ListTeamsResponse]
-	deleteTeam     *connect.Client[v1.DeleteTeamRequest, v1.DeleteTeamResponse]
-	createKey      *connect.Client[v1.CreateKeyRequest, v1.CreateKeyResponse]
-	getKey         *connect.Client[v1.GetKeyRequest, v1.GetKeyResponse]
-	listKeys       *connect.Client[v1.ListKeysRequest, v1.ListKeysResponse]
-	revokeKey      *connect.Client[v1.RevokeKeyRequest, v1.RevokeKeyResponse]
-	rotateKey      *connect.Client[v1.RotateKeyRequest, v1.RotateKeyResponse]
+	createProvider        *connect.Client[v1.CreateProviderRequest, v1.CreateProviderResponse]
+	getProvider           *connect.Client[v1.GetProviderRequest, v1.GetProviderResponse]
+	listProviders         *connect.Client[v1.ListProvidersRequest, v1.ListProvidersResponse]
+	updateProvider        *connect.Client[v1.UpdateProviderRequest, v1.UpdateProviderResponse]
+	deleteProvider        *connect.Client[v1.DeleteProviderRequest, v1.DeleteProviderResponse]
+	createModel           *connect.Client[v1.CreateModelRequest, v1.CreateModelResponse]
+	getModel              *connect.Client[v1.GetModelRequest, v1.GetModelResponse]
+	listAllModels         *connect.Client[v1.ListAllModelsRequest, v1.ListAllModelsResponse]
+	updateModel           *connect.Client[v1.UpdateModelRequest, v1.UpdateModelResponse]
+	deleteModel           *connect.Client[v1.DeleteModelRequest, v1.DeleteModelResponse]
+	createTeam            *connect.Client[v1.CreateTeamRequest, v1.CreateTeamResponse]
+	getTeam               *connect.Client[v1.GetTeamRequest, v1.GetTeamResponse]
+	listTeams             *connect.Client[v1.ListTeamsRequest, v1.ListTeamsResponse]
+	deleteTeam            *connect.Client[v1.DeleteTeamRequest, v1.DeleteTeamResponse]
+	createKey             *connect.Client[v1.CreateKeyRequest, v1.CreateKeyResponse]
+	getKey                *connect.Client[v1.GetKeyRequest, v1.GetKeyResponse]
+	listKeys              *connect.Client[v1.ListKeysRequest, v1.ListKeysResponse]
+	revokeKey             *connect.Client[v1.RevokeKeyRequest, v1.RevokeKeyResponse]
+	rotateKey             *connect.Client[v1.RotateKeyRequest, v1.RotateKeyResponse]
+	setBudget             *connect.Client[v1.SetBudgetRequest, v1.SetBudgetResponse]
+	listBudgets           *connect.Client[v1.ListBudgetsRequest, v1.ListBudgetsResponse]
+	deleteBudget          *connect.Client[v1.DeleteBudgetRequest, v1.DeleteBudgetResponse]
+	setRateLimit          *connect.Client[v1.SetRateLimitRequest, v1.SetRateLimitResponse]
+	listRateLimits        *connect.Client[v1.ListRateLimitsRequest, v1.ListRateLimitsResponse]
+	deleteRateLimit       *connect.Client[v1.DeleteRateLimitRequest, v1.DeleteRateLimitResponse]
+	createRoute           *connect.Client[v1.CreateRouteRequest, v1.CreateRouteResponse]
+	getRoute              *connect.Client[v1.GetRouteRequest, v1.GetRouteResponse]
+	listRoutes            *connect.Client[v1.ListRoutesRequest, v1.ListRoutesResponse]
+	updateRoute           *connect.Client[v1.UpdateRouteRequest, v1.UpdateRouteResponse]
+	deleteRoute           *connect.Client[v1.DeleteRouteRequest, v1.DeleteRouteResponse]
+	createGuardrailPolicy *connect.Client[v1.CreateGuardrailPolicyRequest, v1.CreateGuardrailPolicyResponse]
+	getGuardrailPolicy    *connect.Client[v1.GetGuardrailPolicyRequest, v1.GetGuardrailPolicyResponse]
+	listGuardrailPolicies *connect.Client[v1.ListGuardrailPoliciesRequest, v1.ListGuardrailPoliciesResponse]
+	updateGuardrailPolicy *connect.Client[v1.UpdateGuardrailPolicyRequest, v1.UpdateGuardrailPolicyResponse]
+	deleteGuardrailPolicy *connect.Client[v1.DeleteGuardrailPolicyRequest, v1.DeleteGuardrailPolicyResponse]
 }
 
 // CreateProvider calls tollgate.v1.AdminService.CreateProvider.
@@ -379,6 +578,86 @@ func (c *adminServiceClient) RotateKey(ctx context.Context, req *connect.Request
 	return c.rotateKey.CallUnary(ctx, req)
 }
 
+// SetBudget calls tollgate.v1.AdminService.SetBudget.
+func (c *adminServiceClient) SetBudget(ctx context.Context, req *connect.Request[v1.SetBudgetRequest]) (*connect.Response[v1.SetBudgetResponse], error) {
+	return c.setBudget.CallUnary(ctx, req)
+}
+
+// ListBudgets calls tollgate.v1.AdminService.ListBudgets.
+func (c *adminServiceClient) ListBudgets(ctx context.Context, req *connect.Request[v1.ListBudgetsRequest]) (*connect.Response[v1.ListBudgetsResponse], error) {
+	return c.listBudgets.CallUnary(ctx, req)
+}
+
+// DeleteBudget calls tollgate.v1.AdminService.DeleteBudget.
+func (c *adminServiceClient) DeleteBudget(ctx context.Context, req *connect.Request[v1.DeleteBudgetRequest]) (*connect.Response[v1.DeleteBudgetResponse], error) {
+	return c.deleteBudget.CallUnary(ctx, req)
+}
+
+// SetRateLimit calls tollgate.v1.AdminService.SetRateLimit.
+func (c *adminServiceClient) SetRateLimit(ctx context.Context, req *connect.Request[v1.SetRateLimitRequest]) (*connect.Response[v1.SetRateLimitResponse], error) {
+	return c.setRateLimit.CallUnary(ctx, req)
+}
+
+// ListRateLimits calls tollgate.v1.AdminService.ListRateLimits.
+func (c *adminServiceClient) ListRateLimits(ctx context.Context, req *connect.Request[v1.ListRateLimitsRequest]) (*connect.Response[v1.ListRateLimitsResponse], error) {
+	return c.listRateLimits.CallUnary(ctx, req)
+}
+
+// DeleteRateLimit calls tollgate.v1.AdminService.DeleteRateLimit.
+func (c *adminServiceClient) DeleteRateLimit(ctx context.Context, req *connect.Request[v1.DeleteRateLimitRequest]) (*connect.Response[v1.DeleteRateLimitResponse], error) {
+	return c.deleteRateLimit.CallUnary(ctx, req)
+}
+
+// CreateRoute calls tollgate.v1.AdminService.CreateRoute.
+func (c *adminServiceClient) CreateRoute(ctx context.Context, req *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error) {
+	return c.createRoute.CallUnary(ctx, req)
+}
+
+// GetRoute calls tollgate.v1.AdminService.GetRoute.
+func (c *adminServiceClient) GetRoute(ctx context.Context, req *connect.Request[v1.GetRouteRequest]) (*connect.Response[v1.GetRouteResponse], error) {
+	return c.getRoute.CallUnary(ctx, req)
+}
+
+// ListRoutes calls tollgate.v1.AdminService.ListRoutes.
+func (c *adminServiceClient) ListRoutes(ctx context.Context, req *connect.Request[v1.ListRoutesRequest]) (*connect.Response[v1.ListRoutesResponse], error) {
+	return c.listRoutes.CallUnary(ctx, req)
+}
+
+// UpdateRoute calls tollgate.v1.AdminService.UpdateRoute.
+func (c *adminServiceClient) UpdateRoute(ctx context.Context, req *connect.Request[v1.UpdateRouteRequest]) (*connect.Response[v1.UpdateRouteResponse], error) {
+	return c.updateRoute.CallUnary(ctx, req)
+}
+
+// DeleteRoute calls tollgate.v1.AdminService.DeleteRoute.
+func (c *adminServiceClient) DeleteRoute(ctx context.Context, req *connect.Request[v1.DeleteRouteRequest]) (*connect.Response[v1.DeleteRouteResponse], error) {
+	return c.deleteRoute.CallUnary(ctx, req)
+}
+
+// CreateGuardrailPolicy calls tollgate.v1.AdminService.CreateGuardrailPolicy.
+func (c *adminServiceClient) CreateGuardrailPolicy(ctx context.Context, req *connect.Request[v1.CreateGuardrailPolicyRequest]) (*connect.Response[v1.CreateGuardrailPolicyResponse], error) {
+	return c.createGuardrailPolicy.CallUnary(ctx, req)
+}
+
+// GetGuardrailPolicy calls tollgate.v1.AdminService.GetGuardrailPolicy.
+func (c *adminServiceClient) GetGuardrailPolicy(ctx context.Context, req *connect.Request[v1.GetGuardrailPolicyRequest]) (*connect.Response[v1.GetGuardrailPolicyResponse], error) {
+	return c.getGuardrailPolicy.CallUnary(ctx, req)
+}
+
+// ListGuardrailPolicies calls tollgate.v1.AdminService.ListGuardrailPolicies.
+func (c *adminServiceClient) ListGuardrailPolicies(ctx context.Context, req *connect.Request[v1.ListGuardrailPoliciesRequest]) (*connect.Response[v1.ListGuardrailPoliciesResponse], error) {
+	return c.listGuardrailPolicies.CallUnary(ctx, req)
+}
+
+// UpdateGuardrailPolicy calls tollgate.v1.AdminService.UpdateGuardrailPolicy.
+func (c *adminServiceClient) UpdateGuardrailPolicy(ctx context.Context, req *connect.Request[v1.UpdateGuardrailPolicyRequest]) (*connect.Response[v1.UpdateGuardrailPolicyResponse], error) {
+	return c.updateGuardrailPolicy.CallUnary(ctx, req)
+}
+
+// DeleteGuardrailPolicy calls tollgate.v1.AdminService.DeleteGuardrailPolicy.
+func (c *adminServiceClient) DeleteGuardrailPolicy(ctx context.Context, req *connect.Request[v1.DeleteGuardrailPolicyRequest]) (*connect.Response[v1.DeleteGuardrailPolicyResponse], error) {
+	return c.deleteGuardrailPolicy.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the tollgate.v1.AdminService service.
 type AdminServiceHandler interface {
 	// CreateProvider registers an upstream provider and its credential.
@@ -420,6 +699,42 @@ type AdminServiceHandler interface {
 	// RotateKey issues a new secret for a key; the old one stays valid for
 	// the grace period.
 	RotateKey(context.Context, *connect.Request[v1.RotateKeyRequest]) (*connect.Response[v1.RotateKeyResponse], error)
+	// SetBudget creates or replaces a budget; every replica enforces it
+	// within a second.
+	SetBudget(context.Context, *connect.Request[v1.SetBudgetRequest]) (*connect.Response[v1.SetBudgetResponse], error)
+	// ListBudgets lists budgets, optionally of one team.
+	ListBudgets(context.Context, *connect.Request[v1.ListBudgetsRequest]) (*connect.Response[v1.ListBudgetsResponse], error)
+	// DeleteBudget removes a budget and its spend counters.
+	DeleteBudget(context.Context, *connect.Request[v1.DeleteBudgetRequest]) (*connect.Response[v1.DeleteBudgetResponse], error)
+	// SetRateLimit creates or replaces a rate limit.
+	SetRateLimit(context.Context, *connect.Request[v1.SetRateLimitRequest]) (*connect.Response[v1.SetRateLimitResponse], error)
+	// ListRateLimits lists rate limits, optionally of one team.
+	ListRateLimits(context.Context, *connect.Request[v1.ListRateLimitsRequest]) (*connect.Response[v1.ListRateLimitsResponse], error)
+	// DeleteRateLimit removes a rate limit.
+	DeleteRateLimit(context.Context, *connect.Request[v1.DeleteRateLimitRequest]) (*connect.Response[v1.DeleteRateLimitResponse], error)
+	// CreateRoute creates a route: an alias served by several targets with
+	// retries, fallbacks and a load-balancing strategy.
+	CreateRoute(context.Context, *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error)
+	// GetRoute returns one route.
+	GetRoute(context.Context, *connect.Request[v1.GetRouteRequest]) (*connect.Response[v1.GetRouteResponse], error)
+	// ListRoutes lists routes.
+	ListRoutes(context.Context, *connect.Request[v1.ListRoutesRequest]) (*connect.Response[v1.ListRoutesResponse], error)
+	// UpdateRoute replaces a route's definition; every replica uses it
+	// within a second.
+	UpdateRoute(context.Context, *connect.Request[v1.UpdateRouteRequest]) (*connect.Response[v1.UpdateRouteResponse], error)
+	// DeleteRoute removes a route.
+	DeleteRoute(context.Context, *connect.Request[v1.DeleteRouteRequest]) (*connect.Response[v1.DeleteRouteResponse], error)
+	// CreateGuardrailPolicy creates a guardrail policy; every replica applies
+	// it within a second.
+	CreateGuardrailPolicy(context.Context, *connect.Request[v1.CreateGuardrailPolicyRequest]) (*connect.Response[v1.CreateGuardrailPolicyResponse], error)
+	// GetGuardrailPolicy returns one guardrail policy.
+	GetGuardrailPolicy(context.Context, *connect.Request[v1.GetGuardrailPolicyRequest]) (*connect.Response[v1.GetGuardrailPolicyResponse], error)
+	// ListGuardrailPolicies lists guardrail policies.
+	ListGuardrailPolicies(context.Context, *connect.Request[v1.ListGuardrailPoliciesRequest]) (*connect.Response[v1.ListGuardrailPoliciesResponse], error)
+	// UpdateGuardrailPolicy replaces a guardrail policy's definition.
+	UpdateGuardrailPolicy(context.Context, *connect.Request[v1.UpdateGuardrailPolicyRequest]) (*connect.Response[v1.UpdateGuardrailPolicyResponse], error)
+	// DeleteGuardrailPolicy removes a guardrail policy.
+	DeleteGuardrailPolicy(context.Context, *connect.Request[v1.DeleteGuardrailPolicyRequest]) (*connect.Response[v1.DeleteGuardrailPolicyResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -551,6 +866,108 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("RotateKey")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceSetBudgetHandler := connect.NewUnaryHandler(
+		AdminServiceSetBudgetProcedure,
+		svc.SetBudget,
+		connect.WithSchema(adminServiceMethods.ByName("SetBudget")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListBudgetsHandler := connect.NewUnaryHandler(
+		AdminServiceListBudgetsProcedure,
+		svc.ListBudgets,
+		connect.WithSchema(adminServiceMethods.ByName("ListBudgets")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteBudgetHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteBudgetProcedure,
+		svc.DeleteBudget,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteBudget")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceSetRateLimitHandler := connect.NewUnaryHandler(
+		AdminServiceSetRateLimitProcedure,
+		svc.SetRateLimit,
+		connect.WithSchema(adminServiceMethods.ByName("SetRateLimit")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListRateLimitsHandler := connect.NewUnaryHandler(
+		AdminServiceListRateLimitsProcedure,
+		svc.ListRateLimits,
+		connect.WithSchema(adminServiceMethods.ByName("ListRateLimits")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteRateLimitHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteRateLimitProcedure,
+		svc.DeleteRateLimit,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteRateLimit")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceCreateRouteHandler := connect.NewUnaryHandler(
+		AdminServiceCreateRouteProcedure,
+		svc.CreateRoute,
+		connect.WithSchema(adminServiceMethods.ByName("CreateRoute")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetRouteHandler := connect.NewUnaryHandler(
+		AdminServiceGetRouteProcedure,
+		svc.GetRoute,
+		connect.WithSchema(adminServiceMethods.ByName("GetRoute")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListRoutesHandler := connect.NewUnaryHandler(
+		AdminServiceListRoutesProcedure,
+		svc.ListRoutes,
+		connect.WithSchema(adminServiceMethods.ByName("ListRoutes")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateRouteHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateRouteProcedure,
+		svc.UpdateRoute,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateRoute")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteRouteHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteRouteProcedure,
+		svc.DeleteRoute,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteRoute")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceCreateGuardrailPolicyHandler := connect.NewUnaryHandler(
+		AdminServiceCreateGuardrailPolicyProcedure,
+		svc.CreateGuardrailPolicy,
+		connect.WithSchema(adminServiceMethods.ByName("CreateGuardrailPolicy")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetGuardrailPolicyHandler := connect.NewUnaryHandler(
+		AdminServiceGetGuardrailPolicyProcedure,
+		svc.GetGuardrailPolicy,
+		connect.WithSchema(adminServiceMethods.ByName("GetGuardrailPolicy")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListGuardrailPoliciesHandler := connect.NewUnaryHandler(
+		AdminServiceListGuardrailPoliciesProcedure,
+		svc.ListGuardrailPolicies,
+		connect.WithSchema(adminServiceMethods.ByName("ListGuardrailPolicies")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateGuardrailPolicyHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateGuardrailPolicyProcedure,
+		svc.UpdateGuardrailPolicy,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateGuardrailPolicy")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteGuardrailPolicyHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteGuardrailPolicyProcedure,
+		svc.DeleteGuardrailPolicy,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteGuardrailPolicy")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateProviderProcedure:
@@ -591,6 +1008,38 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceRevokeKeyHandler.ServeHTTP(w, r)
 		case AdminServiceRotateKeyProcedure:
 			adminServiceRotateKeyHandler.ServeHTTP(w, r)
+		case AdminServiceSetBudgetProcedure:
+			adminServiceSetBudgetHandler.ServeHTTP(w, r)
+		case AdminServiceListBudgetsProcedure:
+			adminServiceListBudgetsHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteBudgetProcedure:
+			adminServiceDeleteBudgetHandler.ServeHTTP(w, r)
+		case AdminServiceSetRateLimitProcedure:
+			adminServiceSetRateLimitHandler.ServeHTTP(w, r)
+		case AdminServiceListRateLimitsProcedure:
+			adminServiceListRateLimitsHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteRateLimitProcedure:
+			adminServiceDeleteRateLimitHandler.ServeHTTP(w, r)
+		case AdminServiceCreateRouteProcedure:
+			adminServiceCreateRouteHandler.ServeHTTP(w, r)
+		case AdminServiceGetRouteProcedure:
+			adminServiceGetRouteHandler.ServeHTTP(w, r)
+		case AdminServiceListRoutesProcedure:
+			adminServiceListRoutesHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateRouteProcedure:
+			adminServiceUpdateRouteHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteRouteProcedure:
+			adminServiceDeleteRouteHandler.ServeHTTP(w, r)
+		case AdminServiceCreateGuardrailPolicyProcedure:
+			adminServiceCreateGuardrailPolicyHandler.ServeHTTP(w, r)
+		case AdminServiceGetGuardrailPolicyProcedure:
+			adminServiceGetGuardrailPolicyHandler.ServeHTTP(w, r)
+		case AdminServiceListGuardrailPoliciesProcedure:
+			adminServiceListGuardrailPoliciesHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateGuardrailPolicyProcedure:
+			adminServiceUpdateGuardrailPolicyHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteGuardrailPolicyProcedure:
+			adminServiceDeleteGuardrailPolicyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -674,4 +1123,68 @@ func (UnimplementedAdminServiceHandler) RevokeKey(context.Context, *connect.Requ
 
 func (UnimplementedAdminServiceHandler) RotateKey(context.Context, *connect.Request[v1.RotateKeyRequest]) (*connect.Response[v1.RotateKeyResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.RotateKey is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetBudget(context.Context, *connect.Request[v1.SetBudgetRequest]) (*connect.Response[v1.SetBudgetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.SetBudget is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListBudgets(context.Context, *connect.Request[v1.ListBudgetsRequest]) (*connect.Response[v1.ListBudgetsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.ListBudgets is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteBudget(context.Context, *connect.Request[v1.DeleteBudgetRequest]) (*connect.Response[v1.DeleteBudgetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.DeleteBudget is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetRateLimit(context.Context, *connect.Request[v1.SetRateLimitRequest]) (*connect.Response[v1.SetRateLimitResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.SetRateLimit is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListRateLimits(context.Context, *connect.Request[v1.ListRateLimitsRequest]) (*connect.Response[v1.ListRateLimitsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.ListRateLimits is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteRateLimit(context.Context, *connect.Request[v1.DeleteRateLimitRequest]) (*connect.Response[v1.DeleteRateLimitResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.DeleteRateLimit is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) CreateRoute(context.Context, *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.CreateRoute is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetRoute(context.Context, *connect.Request[v1.GetRouteRequest]) (*connect.Response[v1.GetRouteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.GetRoute is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListRoutes(context.Context, *connect.Request[v1.ListRoutesRequest]) (*connect.Response[v1.ListRoutesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.ListRoutes is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateRoute(context.Context, *connect.Request[v1.UpdateRouteRequest]) (*connect.Response[v1.UpdateRouteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.UpdateRoute is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteRoute(context.Context, *connect.Request[v1.DeleteRouteRequest]) (*connect.Response[v1.DeleteRouteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.DeleteRoute is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) CreateGuardrailPolicy(context.Context, *connect.Request[v1.CreateGuardrailPolicyRequest]) (*connect.Response[v1.CreateGuardrailPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.CreateGuardrailPolicy is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetGuardrailPolicy(context.Context, *connect.Request[v1.GetGuardrailPolicyRequest]) (*connect.Response[v1.GetGuardrailPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.GetGuardrailPolicy is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListGuardrailPolicies(context.Context, *connect.Request[v1.ListGuardrailPoliciesRequest]) (*connect.Response[v1.ListGuardrailPoliciesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.ListGuardrailPolicies is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateGuardrailPolicy(context.Context, *connect.Request[v1.UpdateGuardrailPolicyRequest]) (*connect.Response[v1.UpdateGuardrailPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.UpdateGuardrailPolicy is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteGuardrailPolicy(context.Context, *connect.Request[v1.DeleteGuardrailPolicyRequest]) (*connect.Response[v1.DeleteGuardrailPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.DeleteGuardrailPolicy is not implemented"))
 }

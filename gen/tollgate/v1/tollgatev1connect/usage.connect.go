@@ -39,6 +39,9 @@ const (
 	// UsageServiceGetUsageSummaryProcedure is the fully-qualified name of the UsageService's
 	// GetUsageSummary RPC.
 	UsageServiceGetUsageSummaryProcedure = "/tollgate.v1.UsageService/GetUsageSummary"
+	// UsageServiceGetBudgetStatusProcedure is the fully-qualified name of the UsageService's
+	// GetBudgetStatus RPC.
+	UsageServiceGetBudgetStatusProcedure = "/tollgate.v1.UsageService/GetBudgetStatus"
 )
 
 // UsageServiceClient is a client for the tollgate.v1.UsageService service.
@@ -47,6 +50,9 @@ type UsageServiceClient interface {
 	ListRequestRecords(context.Context, *connect.Request[v1.ListRequestRecordsRequest]) (*connect.Response[v1.ListRequestRecordsResponse], error)
 	// GetUsageSummary sums usage over a time range, grouped as asked.
 	GetUsageSummary(context.Context, *connect.Request[v1.GetUsageSummaryRequest]) (*connect.Response[v1.GetUsageSummaryResponse], error)
+	// GetBudgetStatus reports limit, spend, remaining and reset time of
+	// budgets; a virtual key sees only the budgets that apply to it.
+	GetBudgetStatus(context.Context, *connect.Request[v1.GetBudgetStatusRequest]) (*connect.Response[v1.GetBudgetStatusResponse], error)
 }
 
 // NewUsageServiceClient constructs a client for the tollgate.v1.UsageService service. By default,
@@ -74,6 +80,13 @@ func NewUsageServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getBudgetStatus: connect.NewClient[v1.GetBudgetStatusRequest, v1.GetBudgetStatusResponse](
+			httpClient,
+			baseURL+UsageServiceGetBudgetStatusProcedure,
+			connect.WithSchema(usageServiceMethods.ByName("GetBudgetStatus")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -81,6 +94,7 @@ func NewUsageServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 type usageServiceClient struct {
 	listRequestRecords *connect.Client[v1.ListRequestRecordsRequest, v1.ListRequestRecordsResponse]
 	getUsageSummary    *connect.Client[v1.GetUsageSummaryRequest, v1.GetUsageSummaryResponse]
+	getBudgetStatus    *connect.Client[v1.GetBudgetStatusRequest, v1.GetBudgetStatusResponse]
 }
 
 // ListRequestRecords calls tollgate.v1.UsageService.ListRequestRecords.
@@ -93,12 +107,20 @@ func (c *usageServiceClient) GetUsageSummary(ctx context.Context, req *connect.R
 	return c.getUsageSummary.CallUnary(ctx, req)
 }
 
+// GetBudgetStatus calls tollgate.v1.UsageService.GetBudgetStatus.
+func (c *usageServiceClient) GetBudgetStatus(ctx context.Context, req *connect.Request[v1.GetBudgetStatusRequest]) (*connect.Response[v1.GetBudgetStatusResponse], error) {
+	return c.getBudgetStatus.CallUnary(ctx, req)
+}
+
 // UsageServiceHandler is an implementation of the tollgate.v1.UsageService service.
 type UsageServiceHandler interface {
 	// ListRequestRecords lists request records, newest first.
 	ListRequestRecords(context.Context, *connect.Request[v1.ListRequestRecordsRequest]) (*connect.Response[v1.ListRequestRecordsResponse], error)
 	// GetUsageSummary sums usage over a time range, grouped as asked.
 	GetUsageSummary(context.Context, *connect.Request[v1.GetUsageSummaryRequest]) (*connect.Response[v1.GetUsageSummaryResponse], error)
+	// GetBudgetStatus reports limit, spend, remaining and reset time of
+	// budgets; a virtual key sees only the budgets that apply to it.
+	GetBudgetStatus(context.Context, *connect.Request[v1.GetBudgetStatusRequest]) (*connect.Response[v1.GetBudgetStatusResponse], error)
 }
 
 // NewUsageServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -122,12 +144,21 @@ func NewUsageServiceHandler(svc UsageServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	usageServiceGetBudgetStatusHandler := connect.NewUnaryHandler(
+		UsageServiceGetBudgetStatusProcedure,
+		svc.GetBudgetStatus,
+		connect.WithSchema(usageServiceMethods.ByName("GetBudgetStatus")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.UsageService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case UsageServiceListRequestRecordsProcedure:
 			usageServiceListRequestRecordsHandler.ServeHTTP(w, r)
 		case UsageServiceGetUsageSummaryProcedure:
 			usageServiceGetUsageSummaryHandler.ServeHTTP(w, r)
+		case UsageServiceGetBudgetStatusProcedure:
+			usageServiceGetBudgetStatusHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -143,4 +174,8 @@ func (UnimplementedUsageServiceHandler) ListRequestRecords(context.Context, *con
 
 func (UnimplementedUsageServiceHandler) GetUsageSummary(context.Context, *connect.Request[v1.GetUsageSummaryRequest]) (*connect.Response[v1.GetUsageSummaryResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.UsageService.GetUsageSummary is not implemented"))
+}
+
+func (UnimplementedUsageServiceHandler) GetBudgetStatus(context.Context, *connect.Request[v1.GetBudgetStatusRequest]) (*connect.Response[v1.GetBudgetStatusResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.UsageService.GetBudgetStatus is not implemented"))
 }

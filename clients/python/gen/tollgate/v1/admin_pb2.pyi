@@ -2,6 +2,9 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tollgate.v1 import common_pb2 as _common_pb2
+from tollgate.v1 import guardrails_pb2 as _guardrails_pb2
+from tollgate.v1 import governance_pb2 as _governance_pb2
+from tollgate.v1 import routing_pb2 as _routing_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

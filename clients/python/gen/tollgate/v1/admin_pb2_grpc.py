@@ -3,6 +3,9 @@
 import grpc
 
 from tollgate.v1 import admin_pb2 as tollgate_dot_v1_dot_admin__pb2
+from tollgate.v1 import governance_pb2 as tollgate_dot_v1_dot_governance__pb2
+from tollgate.v1 import guardrails_pb2 as tollgate_dot_v1_dot_guardrails__pb2
+from tollgate.v1 import routing_pb2 as tollgate_dot_v1_dot_routing__pb2
 
 
 class AdminServiceStub(object):
@@ -110,6 +113,86 @@ class AdminServiceStub(object):
                 '/tollgate.v1.AdminService/RotateKey',
                 request_serializer=tollgate_dot_v1_dot_admin__pb2.RotateKeyRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_admin__pb2.RotateKeyResponse.FromString,
+                )
+        self.SetBudget = channel.unary_unary(
+                '/tollgate.v1.AdminService/SetBudget',
+                request_serializer=tollgate_dot_v1_dot_governance__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_governance__pb2.SetBudgetResponse.FromString,
+                )
+        self.ListBudgets = channel.unary_unary(
+                '/tollgate.v1.AdminService/ListBudgets',
+                request_serializer=tollgate_dot_v1_dot_governance__pb2.ListBudgetsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_governance__pb2.ListBudgetsResponse.FromString,
+                )
+        self.DeleteBudget = channel.unary_unary(
+                '/tollgate.v1.AdminService/DeleteBudget',
+                request_serializer=tollgate_dot_v1_dot_governance__pb2.DeleteBudgetRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_governance__pb2.DeleteBudgetResponse.FromString,
+                )
+        self.SetRateLimit = channel.unary_unary(
+                '/tollgate.v1.AdminService/SetRateLimit',
+                request_serializer=tollgate_dot_v1_dot_governance__pb2.SetRateLimitRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_governance__pb2.SetRateLimitResponse.FromString,
+                )
+        self.ListRateLimits = channel.unary_unary(
+                '/tollgate.v1.AdminService/ListRateLimits',
+                request_serializer=tollgate_dot_v1_dot_governance__pb2.ListRateLimitsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_governance__pb2.ListRateLimitsResponse.FromString,
+                )
+        self.DeleteRateLimit = channel.unary_unary(
+                '/tollgate.v1.AdminService/DeleteRateLimit',
+                request_serializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitResponse.FromString,
+                )
+        self.CreateRoute = channel.unary_unary(
+                '/tollgate.v1.AdminService/CreateRoute',
+                request_serializer=tollgate_dot_v1_dot_routing__pb2.CreateRouteRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_routing__pb2.CreateRouteResponse.FromString,
+                )
+        self.GetRoute = channel.unary_unary(
+                '/tollgate.v1.AdminService/GetRoute',
+                request_serializer=tollgate_dot_v1_dot_routing__pb2.GetRouteRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_routing__pb2.GetRouteResponse.FromString,
+                )
+        self.ListRoutes = channel.unary_unary(
+                '/tollgate.v1.AdminService/ListRoutes',
+                request_serializer=tollgate_dot_v1_dot_routing__pb2.ListRoutesRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_routing__pb2.ListRoutesResponse.FromString,
+                )
+        self.UpdateRoute = channel.unary_unary(
+                '/tollgate.v1.AdminService/UpdateRoute',
+                request_serializer=tollgate_dot_v1_dot_routing__pb2.UpdateRouteRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_routing__pb2.UpdateRouteResponse.FromString,
+                )
+        self.DeleteRoute = channel.unary_unary(
+                '/tollgate.v1.AdminService/DeleteRoute',
+                request_serializer=tollgate_dot_v1_dot_routing__pb2.DeleteRouteRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_routing__pb2.DeleteRouteResponse.FromString,
+                )
+        self.CreateGuardrailPolicy = channel.unary_unary(
+                '/tollgate.v1.AdminService/CreateGuardrailPolicy',
+                request_serializer=tollgate_dot_v1_dot_guardrails__pb2.CreateGuardrailPolicyRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_guardrails__pb2.CreateGuardrailPolicyResponse.FromString,
+                )
+        self.GetGuardrailPolicy = channel.unary_unary(
+                '/tollgate.v1.AdminService/GetGuardrailPolicy',
+                request_serializer=tollgate_dot_v1_dot_guardrails__pb2.GetGuardrailPolicyRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_guardrails__pb2.GetGuardrailPolicyResponse.FromString,
+                )
+        self.ListGuardrailPolicies = channel.unary_unary(
+                '/tollgate.v1.AdminService/ListGuardrailPolicies',
+                request_serializer=tollgate_dot_v1_dot_guardrails__pb2.ListGuardrailPoliciesRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_guardrails__pb2.ListGuardrailPoliciesResponse.FromString,
+                )
+        self.UpdateGuardrailPolicy = channel.unary_unary(
+                '/tollgate.v1.AdminService/UpdateGuardrailPolicy',
+                request_serializer=tollgate_dot_v1_dot_guardrails__pb2.UpdateGuardrailPolicyRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_guardrails__pb2.UpdateGuardrailPolicyResponse.FromString,
+                )
+        self.DeleteGuardrailPolicy = channel.unary_unary(
+                '/tollgate.v1.AdminService/DeleteGuardrailPolicy',
+                request_serializer=tollgate_dot_v1_dot_guardrails__pb2.DeleteGuardrailPolicyRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_guardrails__pb2.DeleteGuardrailPolicyResponse.FromString,
                 )
 
 
@@ -252,6 +335,122 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetBudget(self, request, context):
+        """SetBudget creates or replaces a budget; every replica enforces it
+        within a second.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBudgets(self, request, context):
+        """ListBudgets lists budgets, optionally of one team.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteBudget(self, request, context):
+        """DeleteBudget removes a budget and its spend counters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRateLimit(self, request, context):
+        """SetRateLimit creates or replaces a rate limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRateLimits(self, request, context):
+        """ListRateLimits lists rate limits, optionally of one team.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRateLimit(self, request, context):
+        """DeleteRateLimit removes a rate limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRoute(self, request, context):
+        """CreateRoute creates a route: an alias served by several targets with
+        retries, fallbacks and a load-balancing strategy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRoute(self, request, context):
+        """GetRoute returns one route.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoutes(self, request, context):
+        """ListRoutes lists routes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRoute(self, request, context):
+        """UpdateRoute replaces a route's definition; every replica uses it
+        within a second.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRoute(self, request, context):
+        """DeleteRoute removes a route.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateGuardrailPolicy(self, request, context):
+        """CreateGuardrailPolicy creates a guardrail policy; every replica applies
+        it within a second.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGuardrailPolicy(self, request, context):
+        """GetGuardrailPolicy returns one guardrail policy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGuardrailPolicies(self, request, context):
+        """ListGuardrailPolicies lists guardrail policies.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateGuardrailPolicy(self, request, context):
+        """UpdateGuardrailPolicy replaces a guardrail policy's definition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGuardrailPolicy(self, request, context):
+        """DeleteGuardrailPolicy removes a guardrail policy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -349,6 +548,86 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RotateKey,
                     request_deserializer=tollgate_dot_v1_dot_admin__pb2.RotateKeyRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_admin__pb2.RotateKeyResponse.SerializeToString,
+            ),
+            'SetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBudget,
+                    request_deserializer=tollgate_dot_v1_dot_governance__pb2.SetBudgetRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_governance__pb2.SetBudgetResponse.SerializeToString,
+            ),
+            'ListBudgets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBudgets,
+                    request_deserializer=tollgate_dot_v1_dot_governance__pb2.ListBudgetsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_governance__pb2.ListBudgetsResponse.SerializeToString,
+            ),
+            'DeleteBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteBudget,
+                    request_deserializer=tollgate_dot_v1_dot_governance__pb2.DeleteBudgetRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_governance__pb2.DeleteBudgetResponse.SerializeToString,
+            ),
+            'SetRateLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRateLimit,
+                    request_deserializer=tollgate_dot_v1_dot_governance__pb2.SetRateLimitRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_governance__pb2.SetRateLimitResponse.SerializeToString,
+            ),
+            'ListRateLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRateLimits,
+                    request_deserializer=tollgate_dot_v1_dot_governance__pb2.ListRateLimitsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_governance__pb2.ListRateLimitsResponse.SerializeToString,
+            ),
+            'DeleteRateLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRateLimit,
+                    request_deserializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitResponse.SerializeToString,
+            ),
+            'CreateRoute': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRoute,
+                    request_deserializer=tollgate_dot_v1_dot_routing__pb2.CreateRouteRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_routing__pb2.CreateRouteResponse.SerializeToString,
+            ),
+            'GetRoute': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRoute,
+                    request_deserializer=tollgate_dot_v1_dot_routing__pb2.GetRouteRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_routing__pb2.GetRouteResponse.SerializeToString,
+            ),
+            'ListRoutes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoutes,
+                    request_deserializer=tollgate_dot_v1_dot_routing__pb2.ListRoutesRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_routing__pb2.ListRoutesResponse.SerializeToString,
+            ),
+            'UpdateRoute': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRoute,
+                    request_deserializer=tollgate_dot_v1_dot_routing__pb2.UpdateRouteRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_routing__pb2.UpdateRouteResponse.SerializeToString,
+            ),
+            'DeleteRoute': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRoute,
+                    request_deserializer=tollgate_dot_v1_dot_routing__pb2.DeleteRouteRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_routing__pb2.DeleteRouteResponse.SerializeToString,
+            ),
+            'CreateGuardrailPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateGuardrailPolicy,
+                    request_deserializer=tollgate_dot_v1_dot_guardrails__pb2.CreateGuardrailPolicyRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_guardrails__pb2.CreateGuardrailPolicyResponse.SerializeToString,
+            ),
+            'GetGuardrailPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGuardrailPolicy,
+                    request_deserializer=tollgate_dot_v1_dot_guardrails__pb2.GetGuardrailPolicyRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_guardrails__pb2.GetGuardrailPolicyResponse.SerializeToString,
+            ),
+            'ListGuardrailPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGuardrailPolicies,
+                    request_deserializer=tollgate_dot_v1_dot_guardrails__pb2.ListGuardrailPoliciesRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_guardrails__pb2.ListGuardrailPoliciesResponse.SerializeToString,
+            ),
+            'UpdateGuardrailPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateGuardrailPolicy,
+                    request_deserializer=tollgate_dot_v1_dot_guardrails__pb2.UpdateGuardrailPolicyRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_guardrails__pb2.UpdateGuardrailPolicyResponse.SerializeToString,
+            ),
+            'DeleteGuardrailPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGuardrailPolicy,
+                    request_deserializer=tollgate_dot_v1_dot_guardrails__pb2.DeleteGuardrailPolicyRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_guardrails__pb2.DeleteGuardrailPolicyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -682,5 +961,277 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/RotateKey',
             tollgate_dot_v1_dot_admin__pb2.RotateKeyRequest.SerializeToString,
             tollgate_dot_v1_dot_admin__pb2.RotateKeyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/SetBudget',
+            tollgate_dot_v1_dot_governance__pb2.SetBudgetRequest.SerializeToString,
+            tollgate_dot_v1_dot_governance__pb2.SetBudgetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListBudgets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/ListBudgets',
+            tollgate_dot_v1_dot_governance__pb2.ListBudgetsRequest.SerializeToString,
+            tollgate_dot_v1_dot_governance__pb2.ListBudgetsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/DeleteBudget',
+            tollgate_dot_v1_dot_governance__pb2.DeleteBudgetRequest.SerializeToString,
+            tollgate_dot_v1_dot_governance__pb2.DeleteBudgetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetRateLimit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/SetRateLimit',
+            tollgate_dot_v1_dot_governance__pb2.SetRateLimitRequest.SerializeToString,
+            tollgate_dot_v1_dot_governance__pb2.SetRateLimitResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListRateLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/ListRateLimits',
+            tollgate_dot_v1_dot_governance__pb2.ListRateLimitsRequest.SerializeToString,
+            tollgate_dot_v1_dot_governance__pb2.ListRateLimitsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteRateLimit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/DeleteRateLimit',
+            tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitRequest.SerializeToString,
+            tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateRoute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/CreateRoute',
+            tollgate_dot_v1_dot_routing__pb2.CreateRouteRequest.SerializeToString,
+            tollgate_dot_v1_dot_routing__pb2.CreateRouteResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetRoute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/GetRoute',
+            tollgate_dot_v1_dot_routing__pb2.GetRouteRequest.SerializeToString,
+            tollgate_dot_v1_dot_routing__pb2.GetRouteResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListRoutes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/ListRoutes',
+            tollgate_dot_v1_dot_routing__pb2.ListRoutesRequest.SerializeToString,
+            tollgate_dot_v1_dot_routing__pb2.ListRoutesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpdateRoute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/UpdateRoute',
+            tollgate_dot_v1_dot_routing__pb2.UpdateRouteRequest.SerializeToString,
+            tollgate_dot_v1_dot_routing__pb2.UpdateRouteResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteRoute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/DeleteRoute',
+            tollgate_dot_v1_dot_routing__pb2.DeleteRouteRequest.SerializeToString,
+            tollgate_dot_v1_dot_routing__pb2.DeleteRouteResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateGuardrailPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/CreateGuardrailPolicy',
+            tollgate_dot_v1_dot_guardrails__pb2.CreateGuardrailPolicyRequest.SerializeToString,
+            tollgate_dot_v1_dot_guardrails__pb2.CreateGuardrailPolicyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetGuardrailPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/GetGuardrailPolicy',
+            tollgate_dot_v1_dot_guardrails__pb2.GetGuardrailPolicyRequest.SerializeToString,
+            tollgate_dot_v1_dot_guardrails__pb2.GetGuardrailPolicyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListGuardrailPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/ListGuardrailPolicies',
+            tollgate_dot_v1_dot_guardrails__pb2.ListGuardrailPoliciesRequest.SerializeToString,
+            tollgate_dot_v1_dot_guardrails__pb2.ListGuardrailPoliciesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpdateGuardrailPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/UpdateGuardrailPolicy',
+            tollgate_dot_v1_dot_guardrails__pb2.UpdateGuardrailPolicyRequest.SerializeToString,
+            tollgate_dot_v1_dot_guardrails__pb2.UpdateGuardrailPolicyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteGuardrailPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/DeleteGuardrailPolicy',
+            tollgate_dot_v1_dot_guardrails__pb2.DeleteGuardrailPolicyRequest.SerializeToString,
+            tollgate_dot_v1_dot_guardrails__pb2.DeleteGuardrailPolicyResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

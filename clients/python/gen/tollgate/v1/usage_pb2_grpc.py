@@ -2,6 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
+from tollgate.v1 import governance_pb2 as tollgate_dot_v1_dot_governance__pb2
 from tollgate.v1 import usage_pb2 as tollgate_dot_v1_dot_usage__pb2
 
 
@@ -26,6 +27,11 @@ class UsageServiceStub(object):
                 request_serializer=tollgate_dot_v1_dot_usage__pb2.GetUsageSummaryRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_usage__pb2.GetUsageSummaryResponse.FromString,
                 )
+        self.GetBudgetStatus = channel.unary_unary(
+                '/tollgate.v1.UsageService/GetBudgetStatus',
+                request_serializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusResponse.FromString,
+                )
 
 
 class UsageServiceServicer(object):
@@ -47,6 +53,14 @@ class UsageServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBudgetStatus(self, request, context):
+        """GetBudgetStatus reports limit, spend, remaining and reset time of
+        budgets; a virtual key sees only the budgets that apply to it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +73,11 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     servicer.GetUsageSummary,
                     request_deserializer=tollgate_dot_v1_dot_usage__pb2.GetUsageSummaryRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_usage__pb2.GetUsageSummaryResponse.SerializeToString,
+            ),
+            'GetBudgetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBudgetStatus,
+                    request_deserializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -103,5 +122,22 @@ class UsageService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/GetUsageSummary',
             tollgate_dot_v1_dot_usage__pb2.GetUsageSummaryRequest.SerializeToString,
             tollgate_dot_v1_dot_usage__pb2.GetUsageSummaryResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetBudgetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/GetBudgetStatus',
+            tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusRequest.SerializeToString,
+            tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

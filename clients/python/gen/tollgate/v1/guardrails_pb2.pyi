@@ -1,0 +1,130 @@
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+GUARDRAIL_ATTACH_KIND_KEY: GuardrailAttachKind
+GUARDRAIL_ATTACH_KIND_ROUTE: GuardrailAttachKind
+GUARDRAIL_ATTACH_KIND_SERVICE: GuardrailAttachKind
+GUARDRAIL_ATTACH_KIND_TEAM: GuardrailAttachKind
+GUARDRAIL_ATTACH_KIND_UNSPECIFIED: GuardrailAttachKind
+GUARDRAIL_MODE_MUTATE: GuardrailMode
+GUARDRAIL_MODE_UNSPECIFIED: GuardrailMode
+GUARDRAIL_MODE_VALIDATE: GuardrailMode
+GUARDRAIL_ON_MATCH_BLOCK: GuardrailOnMatch
+GUARDRAIL_ON_MATCH_FLAG: GuardrailOnMatch
+GUARDRAIL_ON_MATCH_UNSPECIFIED: GuardrailOnMatch
+GUARDRAIL_STAGE_BOTH: GuardrailStage
+GUARDRAIL_STAGE_INPUT: GuardrailStage
+GUARDRAIL_STAGE_OUTPUT: GuardrailStage
+GUARDRAIL_STAGE_UNSPECIFIED: GuardrailStage
+
+class CreateGuardrailPolicyRequest(_message.Message):
+    __slots__ = ["policy"]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: GuardrailPolicy
+    def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ...) -> None: ...
+
+class CreateGuardrailPolicyResponse(_message.Message):
+    __slots__ = ["policy"]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: GuardrailPolicy
+    def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ...) -> None: ...
+
+class DeleteGuardrailPolicyRequest(_message.Message):
+    __slots__ = ["id"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteGuardrailPolicyResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetGuardrailPolicyRequest(_message.Message):
+    __slots__ = ["id"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetGuardrailPolicyResponse(_message.Message):
+    __slots__ = ["policy"]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: GuardrailPolicy
+    def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ...) -> None: ...
+
+class Guardrail(_message.Message):
+    __slots__ = ["config", "fail_open", "kind", "mode", "name", "on_match", "scope", "stage"]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    FAIL_OPEN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ON_MATCH_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    config: _struct_pb2.Struct
+    fail_open: bool
+    kind: str
+    mode: GuardrailMode
+    name: str
+    on_match: GuardrailOnMatch
+    scope: _containers.RepeatedScalarFieldContainer[str]
+    stage: GuardrailStage
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., stage: _Optional[_Union[GuardrailStage, str]] = ..., mode: _Optional[_Union[GuardrailMode, str]] = ..., on_match: _Optional[_Union[GuardrailOnMatch, str]] = ..., fail_open: bool = ..., scope: _Optional[_Iterable[str]] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class GuardrailPolicy(_message.Message):
+    __slots__ = ["attach_kind", "attach_to", "create_time", "description", "guardrails", "id", "update_time"]
+    ATTACH_KIND_FIELD_NUMBER: _ClassVar[int]
+    ATTACH_TO_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    GUARDRAILS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    attach_kind: GuardrailAttachKind
+    attach_to: str
+    create_time: _timestamp_pb2.Timestamp
+    description: str
+    guardrails: _containers.RepeatedCompositeFieldContainer[Guardrail]
+    id: str
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., attach_kind: _Optional[_Union[GuardrailAttachKind, str]] = ..., attach_to: _Optional[str] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListGuardrailPoliciesRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListGuardrailPoliciesResponse(_message.Message):
+    __slots__ = ["policies"]
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    policies: _containers.RepeatedCompositeFieldContainer[GuardrailPolicy]
+    def __init__(self, policies: _Optional[_Iterable[_Union[GuardrailPolicy, _Mapping]]] = ...) -> None: ...
+
+class UpdateGuardrailPolicyRequest(_message.Message):
+    __slots__ = ["policy"]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: GuardrailPolicy
+    def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ...) -> None: ...
+
+class UpdateGuardrailPolicyResponse(_message.Message):
+    __slots__ = ["policy"]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: GuardrailPolicy
+    def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ...) -> None: ...
+
+class GuardrailAttachKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class GuardrailStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class GuardrailMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class GuardrailOnMatch(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []

@@ -1,0 +1,150 @@
+// Package sse reads server-sent events as the chat APIs stream them.
+//
+// It implements the parts of the event-stream format those streams use:
+// "data:" fields (several in one event are joined with "\n"), "event:"
+// names, ":" comments (keep-alives), "\n" and "\r\n" line ends, and events
+// dispatched by a blank line. Other fields ("id:", "retry:") are ignored.
+// The reader reuses its buffers and does not allocate per event.
+package sse
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// ErrIncompleteEvent is returned when the body ends inside an event.
+var ErrIncompleteEvent = errors.New("event stream ended inside an event")
+
+// ErrLineTooLong is returned for a line longer than the reader's limit.
+var ErrLineTooLong = errors.New("event stream line too long")
+
+// bufferSize is the size of the read buffer; longer lines are assembled
+// in a separate buffer.
+const bufferSize = 16 << 10
+
+// Event is one event of a stream. Its slices are valid until the next
+// call to [Reader.Next].
+type Event struct {
+	// Event is the event's name, nil when it has none (the default
+	// "message").
+	Event []byte
+	// Data is the event's data.
+	Data []byte
+}
+
+// Reader reads the events of an event stream. It is not safe for
+// concurrent use.
+type Reader struct {
+	r *bufio.Reader
+	// maxLine bounds a line's length in bytes; 0 means no bound.
+	maxLine int
+	// data is the current event's data; reused between events.
+	data []byte
+	// name is the current event's name; reused between events.
+	name []byte
+	// long holds a line that did not fit the bufio buffer.
+	long []byte
+}
+
+// NewReader returns a reader of the event stream r.
+func NewReader(r io.Reader) *Reader {
+	// data is never nil, so that Next can tell an event with an empty data
+	// field from one without data.
+	return &Reader{r: bufio.NewReaderSize(r, bufferSize), data: []byte{}}
+}
+
+// SetMaxLineSize makes lines longer than n bytes (without the line end)
+// fail with ErrLineTooLong. n <= 0, the default, sets no bound.
+func (s *Reader) SetMaxLineSize(n int) { s.maxLine = max(n, 0) }
+
+// Next returns the next event that carries data; events with a name but
+// no data are skipped, as the format specifies. At the end of the body it
+// returns io.EOF.
+//
+// When the body ends inside an event (no blank line after it), Next
+// returns the event as far as it was read together with
+// ErrIncompleteEvent: its Data is nil when no data field was read. Callers
+// that accept a final event without its blank line (some servers omit it)
+// can check that the data is complete and use it.
+func (s *Reader) Next() (Event, error) {
+	s.data = s.data[:0]
+	s.name = s.name[:0]
+	hasName, hasData := false, false
+	for {
+		line, err := s.line()
+		if err != nil {
+			if err == io.EOF && (hasData || hasName) {
+				return s.event(hasName, hasData), ErrIncompleteEvent
+			}
+			return Event{}, err
+		}
+		if len(line) == 0 { // blank line: dispatch
+			if hasData {
+				return s.event(hasName, true), nil
+			}
+			s.name, hasName = s.name[:0], false
+			continue
+		}
+		if line[0] == ':' {
+			continue
+		}
+		field, value := line, []byte(nil)
+		if i := bytes.IndexByte(line, ':'); i >= 0 {
+			field, value = line[:i], line[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		switch string(field) {
+		case "event":
+			// Copied: the line is only valid until the next read.
+			s.name, hasName = append(s.name[:0], value...), true
+		case "data":
+			if hasData {
+				s.data = append(s.data, '\n')
+			}
+			s.data = append(s.data, value...)
+			hasData = true
+		}
+	}
+}
+
+// event returns the current event.
+func (s *Reader) event(hasName, hasData bool) Event {
+	var ev Event
+	if hasName {
+		ev.Event = s.name
+	}
+	if hasData {
+		ev.Data = s.data
+	}
+	return ev
+}
+
+// line returns the next line without its line end; a last line without a
+// line end is returned before io.EOF.
+func (s *Reader) line() ([]byte, error) {
+	line, err := s.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		s.long = append(s.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			if s.maxLine > 0 && len(s.long) > s.maxLine+len("\r\n") {
+				return nil, ErrLineTooLong
+			}
+			line, err = s.r.ReadSlice('\n')
+			s.long = append(s.long, line...)
+		}
+		line = s.long
+	}
+	if err != nil && (err != io.EOF || len(line) == 0) {
+		return nil, err
+	}
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if s.maxLine > 0 && len(line) > s.maxLine {
+		return nil, ErrLineTooLong
+	}
+	return line, nil
+}

@@ -1,0 +1,124 @@
+package governance
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Sentinel errors; a *LimitError wraps one of them.
+var (
+	// ErrBudgetExceeded means a budget has no room for the request.
+	ErrBudgetExceeded = errors.New("budget exceeded")
+	// ErrRateLimited means a rate or concurrency limit refused the request.
+	ErrRateLimited = errors.New("rate limited")
+)
+
+// Dimension names what a limit counts.
+type Dimension string
+
+// The dimensions.
+const (
+	DimCost       Dimension = "cost"       // nano-USD
+	DimTokens     Dimension = "tokens"     // input + output tokens
+	DimRequests   Dimension = "requests"   // requests per minute
+	DimConcurrent Dimension = "concurrent" // requests in flight
+)
+
+// LimitError is a request refused by a budget or a rate limit. It carries
+// what the HTTP surfaces need for their rate-limit headers.
+type LimitError struct {
+	// Budget is true for a budget, false for a rate limit.
+	Budget bool
+	// ID is the budget's or rate limit's id; Scope and Subject say what it
+	// applies to (e.g. "team", "team-a").
+	ID      string
+	Scope   string
+	Subject string
+	// Period is the budget's period ("" for rate limits).
+	Period    string
+	Dimension Dimension
+	// Limit and Remaining are in the dimension's unit.
+	Limit     int64
+	Remaining int64
+	// Reset is when the period or window ends (zero: never, e.g. lifetime
+	// budgets and concurrency).
+	Reset time.Time
+	// RetryAfter is how long to wait before retrying (0: do not retry).
+	RetryAfter time.Duration
+}
+
+// Error implements error. The message is safe to show to the caller.
+func (e *LimitError) Error() string {
+	what := "rate limit"
+	if e.Budget {
+		what = "budget"
+	}
+	msg := fmt.Sprintf("%s %q of %s %q: %s limit %d reached (%d remaining)", what, e.ID, e.Scope, e.Subject, e.Dimension, e.Limit, e.Remaining)
+	if e.Period != "" {
+		msg += ", " + e.Period
+	}
+	if !e.Reset.IsZero() {
+		msg += "; resets at " + e.Reset.UTC().Format(time.RFC3339)
+	}
+	return e.Unwrap().Error() + ": " + msg
+}
+
+// Unwrap returns ErrBudgetExceeded or ErrRateLimited.
+func (e *LimitError) Unwrap() error {
+	if e.Budget {
+		return ErrBudgetExceeded
+	}
+	return ErrRateLimited
+}
+
+// headerUnit is the unit suffix of rate-limit headers: "requests" or "tokens".
+func (e *LimitError) headerUnit() string {
+	if e.Dimension == DimTokens {
+		return "tokens"
+	}
+	return "requests"
+}
+
+// retrySeconds is RetryAfter in whole seconds, rounded up, at least 1.
+func (e *LimitError) retrySeconds() string {
+	s := int64((e.RetryAfter + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(s, 1), 10)
+}
+
+// OpenAIHeaders sets OpenAI's rate-limit headers for e on h:
+// x-ratelimit-{limit,remaining,reset}-{requests|tokens} and retry-after for
+// rate limits, x-should-retry: false for budgets.
+func (e *LimitError) OpenAIHeaders(h http.Header) {
+	if e.Budget {
+		h.Set("x-should-retry", "false")
+		return
+	}
+	u := e.headerUnit()
+	h.Set("x-ratelimit-limit-"+u, strconv.FormatInt(e.Limit, 10))
+	h.Set("x-ratelimit-remaining-"+u, strconv.FormatInt(e.Remaining, 10))
+	h.Set("x-ratelimit-reset-"+u, e.RetryAfter.Round(time.Millisecond).String())
+	h.Set("retry-after", e.retrySeconds())
+	h.Set("x-should-retry", "true")
+}
+
+// AnthropicHeaders sets Anthropic's rate-limit headers for e on h:
+// anthropic-ratelimit-{requests|tokens}-{limit,remaining,reset} (reset in
+// RFC 3339) and retry-after; token budgets get the same with no
+// retry-after, money budgets none.
+func (e *LimitError) AnthropicHeaders(h http.Header) {
+	if e.Dimension == DimCost {
+		return // no header family for money; the body says it all
+	}
+	u := e.headerUnit()
+	h.Set("anthropic-ratelimit-"+u+"-limit", strconv.FormatInt(e.Limit, 10))
+	h.Set("anthropic-ratelimit-"+u+"-remaining", strconv.FormatInt(e.Remaining, 10))
+	if !e.Reset.IsZero() {
+		h.Set("anthropic-ratelimit-"+u+"-reset", e.Reset.UTC().Format(time.RFC3339))
+	}
+	if !e.Budget {
+		h.Set("retry-after", e.retrySeconds())
+	}
+}

@@ -1,0 +1,163 @@
+package guardrails
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/providers"
+)
+
+// SignatureHeader carries the webhook signature: "sha256=" and the hex
+// HMAC-SHA256 of the request body under the guardrail's secret.
+const SignatureHeader = "X-Tollgate-Signature"
+
+// defaultExternalTimeout bounds an external check without a timeout.
+const defaultExternalTimeout = 2 * time.Second
+
+// maxWebhookResponse bounds the webhook response body read.
+const maxWebhookResponse = 1 << 20
+
+// WebhookRequest is the JSON body POSTed to a webhook guardrail.
+type WebhookRequest struct {
+	// Policy and Guardrail name the guardrail being run.
+	Policy    string `json:"policy"`
+	Guardrail string `json:"guardrail"`
+	// Stage is input or output.
+	Stage Stage `json:"stage"`
+	// Time is the Unix time of the call, for replay protection.
+	Time int64 `json:"time"`
+	// Texts are the checked texts, in order.
+	Texts []WebhookText `json:"texts"`
+}
+
+// WebhookText is one checked text.
+type WebhookText struct {
+	// Role is the role of the message the text belongs to ("assistant" for output).
+	Role providers.Role `json:"role"`
+	Text string         `json:"text"`
+}
+
+// WebhookResponse is the JSON a webhook answers with (status 2xx).
+type WebhookResponse struct {
+	// Action is allow, flag, block or mutate.
+	Action string `json:"action"`
+	// Categories say why; they are recorded in the verdict.
+	Categories []string `json:"categories,omitempty"`
+	// Replacement, with action mutate, holds one replacement per text of
+	// the request, in order.
+	Replacement []string `json:"replacement,omitempty"`
+}
+
+// Sign returns the signature header value of body under secret.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifySignature reports whether header is the signature of body under
+// secret, in constant time.
+func VerifySignature(secret, body []byte, header string) bool {
+	return hmac.Equal([]byte(header), []byte(Sign(secret, body)))
+}
+
+// webhookConfig is the config of KindWebhook.
+type webhookConfig struct {
+	URL     string   `json:"url"`
+	Secret  string   `json:"secret"`
+	Timeout duration `json:"timeout"`
+}
+
+type webhook struct {
+	url     string
+	secret  []byte
+	timeout time.Duration
+	client  *http.Client
+	now     func() time.Time
+}
+
+func newWebhook(raw json.RawMessage, client *http.Client, now func() time.Time) (*webhook, error) {
+	var c webhookConfig
+	if err := strictUnmarshal(raw, &c); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("url must be an absolute http or https URL")
+	}
+	if c.Secret == "" {
+		return nil, fmt.Errorf("secret is required")
+	}
+	return &webhook{url: c.URL, secret: []byte(c.Secret), timeout: c.Timeout.or(defaultExternalTimeout), client: client, now: now}, nil
+}
+
+// errExternal classifies failures of external guardrails without their
+// details, which may quote the checked text.
+var (
+	errTimeout     = errors.New("timeout")
+	errUnavailable = errors.New("unavailable")
+	errBadResponse = errors.New("bad response")
+)
+
+func (w *webhook) check(ctx context.Context, call extCall) (extResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	body, err := json.Marshal(WebhookRequest{Policy: call.policy, Guardrail: call.guardrail, Stage: call.stage, Time: w.now().Unix(), Texts: call.texts})
+	if err != nil {
+		return extResult{}, fmt.Errorf("encode: %w", errBadResponse)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	if err != nil {
+		return extResult{}, fmt.Errorf("request: %w", errUnavailable)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(SignatureHeader, Sign(w.secret, body))
+	resp, err := w.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return extResult{}, errTimeout
+		}
+		return extResult{}, errUnavailable
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxWebhookResponse))
+	if err != nil {
+		if ctx.Err() != nil {
+			return extResult{}, errTimeout
+		}
+		return extResult{}, errUnavailable
+	}
+	if resp.StatusCode/100 != 2 {
+		return extResult{}, fmt.Errorf("status %d: %w", resp.StatusCode, errUnavailable)
+	}
+	var wr WebhookResponse
+	if err := json.Unmarshal(b, &wr); err != nil {
+		return extResult{}, errBadResponse
+	}
+	r := extResult{categories: wr.Categories}
+	switch wr.Action {
+	case "allow":
+	case "flag":
+		r.action = ActionFlag
+	case "block":
+		r.action = ActionBlock
+	case "mutate":
+		if len(wr.Replacement) != len(call.texts) {
+			return extResult{}, fmt.Errorf("replacement count: %w", errBadResponse)
+		}
+		r.action, r.replacement = ActionMutate, wr.Replacement
+	default:
+		return extResult{}, fmt.Errorf("action: %w", errBadResponse)
+	}
+	return r, nil
+}

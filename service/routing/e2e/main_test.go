@@ -1,0 +1,173 @@
+// Package e2e_test runs routing and resilience scenarios through the real
+// server (gatewaytest) against fake upstreams that misbehave on command.
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// Fixture names: the primary is gatewaytest's provider; the backup is a
+// second provider serving the same upstream model.
+const (
+	primary     = gatewaytest.ProviderID
+	backup      = "backup"
+	upstreamMdl = "gpt-4o-mini"
+)
+
+// faultMarker makes the primary fail a request whose prompt carries it:
+// "inject:<name>". Requests of parallel subtests thereby get their own faults.
+var faults = map[string]fakeupstream.Fault{
+	"500":   fakeupstream.StatusFault(http.StatusInternalServerError),
+	"503":   fakeupstream.StatusFault(http.StatusServiceUnavailable),
+	"429":   fakeupstream.RateLimitFault(time.Second),
+	"400":   fakeupstream.StatusFault(http.StatusBadRequest),
+	"hang":  fakeupstream.HangFault(),
+	"reset": fakeupstream.ResetFault(),
+	"die":   fakeupstream.DieAfterFault(2),
+}
+
+func markerFaults(r *fakeupstream.Request) (fakeupstream.Fault, bool) {
+	i := bytes.Index(r.Body, []byte("inject:"))
+	if i < 0 {
+		return fakeupstream.Fault{}, false
+	}
+	rest := string(r.Body[i+len("inject:"):])
+	for name, f := range faults {
+		if strings.HasPrefix(rest, name+" ") || strings.HasPrefix(rest, name+`"`) {
+			return f, true
+		}
+	}
+	return fakeupstream.Fault{}, false
+}
+
+// env is a gateway with two upstreams and a key.
+type env struct {
+	gw              *gatewaytest.Gateway
+	primary, backup *fakeupstream.OpenAI
+	key             string
+}
+
+func start(t *testing.T, opts ...fakeupstream.Option) *env {
+	t.Helper()
+	p, pURL := fakeupstream.StartOpenAI(t, append([]fakeupstream.Option{fakeupstream.WithFaultFunc(markerFaults)}, opts...)...)
+	b, bURL := fakeupstream.StartOpenAI(t, opts...)
+	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	key := gw.Setup(t, pURL)
+	ctx := context.Background()
+	if _, err := gw.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
+		Provider:   &tollgatev1.Provider{Id: backup, Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: bURL},
+		Credential: gatewaytest.UpstreamKey,
+	})); err != nil {
+		t.Fatal(err)
+	}
+	return &env{gw: gw, primary: p, backup: b, key: key}
+}
+
+func (e *env) client(gw *gatewaytest.Gateway) tollgatev1connect.InferenceServiceClient {
+	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.key)))
+}
+
+func (e *env) createRoute(t *testing.T, r *tollgatev1.Route) {
+	t.Helper()
+	if _, err := e.gw.Admin.CreateRoute(context.Background(), connect.NewRequest(&tollgatev1.CreateRouteRequest{Route: r})); err != nil {
+		t.Fatalf("CreateRoute(%s): %v", r.GetName(), err)
+	}
+}
+
+func target(provider string) *tollgatev1.RouteTarget {
+	return &tollgatev1.RouteTarget{ProviderId: provider, Model: upstreamMdl}
+}
+
+func dur(d time.Duration) *durationpb.Duration { return durationpb.New(d) }
+
+func chatReq(model, text, endUser string) *tollgatev1.ChatRequest {
+	return &tollgatev1.ChatRequest{Model: model, EndUser: endUser, Messages: []*tollgatev1.Message{{
+		Role: tollgatev1.Role_ROLE_USER, Content: []*tollgatev1.ContentPart{{Part: &tollgatev1.ContentPart_Text{Text: text}}},
+	}}}
+}
+
+// chats counts the chat requests an upstream received.
+func chats(up *fakeupstream.OpenAI) int {
+	var n int
+	for _, r := range up.Requests() {
+		if strings.Contains(r.Path, "chat/completions") {
+			n++
+		}
+	}
+	return n
+}
+
+// record is the stored request record of an end user's request.
+type record struct {
+	provider  string
+	attempts  int
+	partial   bool
+	errorCode string
+}
+
+// waitRecord polls the database until the record of endUser's request is written.
+func waitRecord(t *testing.T, gw *gatewaytest.Gateway, endUser string) record {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, gw.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var r record
+		err := conn.QueryRow(ctx, `SELECT provider, attempts, partial, error_code FROM request_records WHERE end_user = $1`, endUser).
+			Scan(&r.provider, &r.attempts, &r.partial, &r.errorCode)
+		if err == nil {
+			return r
+		}
+		if !strings.Contains(err.Error(), "no rows") {
+			t.Fatalf("query record: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no record of end user %q within 10s", endUser)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// counter counts concurrent events.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) add(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[k]++
+}
+
+func (c *counter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}

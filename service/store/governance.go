@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Change kinds of governance entities (see Watch).
+const (
+	ChangeBudget    ChangeKind = "budget"
+	ChangeRateLimit ChangeKind = "rate_limit"
+)
+
+// Scope names what a budget or rate limit applies to.
+type Scope string
+
+// The scopes. Rate limits apply to keys and teams only.
+const (
+	// ScopeKey applies to one virtual key (SubjectKey).
+	ScopeKey Scope = "key"
+	// ScopeTeam applies to every key of a team.
+	ScopeTeam Scope = "team"
+	// ScopeService applies to the keys of one service of one team.
+	ScopeService Scope = "service"
+)
+
+// Period is how often a budget resets.
+type Period string
+
+// The periods. Periods are calendar-aligned in the budget's time zone:
+// days start at midnight, weeks on Monday, months on the 1st.
+const (
+	PeriodDaily    Period = "daily"
+	PeriodWeekly   Period = "weekly"
+	PeriodMonthly  Period = "monthly"
+	PeriodLifetime Period = "lifetime"
+)
+
+// Budget is a hard limit on spend over a period. Every budget that applies
+// to a request must have room for it, and the request is charged to each.
+type Budget struct {
+	ID    string
+	Scope Scope
+	// TeamID is set for team and service budgets; KeyID for key budgets;
+	// ServiceID (with TeamID) for service budgets.
+	TeamID    string
+	ServiceID string
+	KeyID     string
+	Period    Period
+	// TimeZone is an IANA zone name for the period boundaries; "" is UTC.
+	TimeZone string
+	// LimitNanos is the money limit in nano-USD; 0 means none.
+	LimitNanos int64
+	// LimitTokens is the token limit (input + output); 0 means none.
+	LimitTokens int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// RateLimit limits the rate and concurrency of a key's or a team's
+// requests. A zero field means no limit of that kind.
+type RateLimit struct {
+	ID    string
+	Scope Scope
+	// TeamID is set for team limits, KeyID for key limits.
+	TeamID            string
+	KeyID             string
+	RequestsPerMinute int64
+	TokensPerMinute   int64
+	MaxConcurrent     int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Budgets stores budgets and rate limits.
+type Budgets interface {
+	// PutBudget creates or replaces b (by ID) and notifies ChangeBudget.
+	// Timestamps are set by the store.
+	PutBudget(ctx context.Context, b *Budget) error
+	// GetBudget returns the budget or ErrNotFound.
+	GetBudget(ctx context.Context, id string) (*Budget, error)
+	// ListBudgets returns every budget, or a team's (its team, service and
+	// key budgets) when teamID is not "", ordered by id.
+	ListBudgets(ctx context.Context, teamID string) ([]Budget, error)
+	// DeleteBudget deletes it and its counters; ErrNotFound if missing.
+	DeleteBudget(ctx context.Context, id string) error
+	// PutRateLimit creates or replaces l (by ID) and notifies ChangeRateLimit.
+	PutRateLimit(ctx context.Context, l *RateLimit) error
+	// GetRateLimit returns the rate limit or ErrNotFound.
+	GetRateLimit(ctx context.Context, id string) (*RateLimit, error)
+	// ListRateLimits returns every rate limit, or a team's, ordered by id.
+	ListRateLimits(ctx context.Context, teamID string) ([]RateLimit, error)
+	// DeleteRateLimit deletes it; ErrNotFound if missing.
+	DeleteRateLimit(ctx context.Context, id string) error
+}
+
+// Amount is a pair of quantities a counter tracks: money and tokens for a
+// budget, requests and tokens for a rate window, slots for concurrency.
+type Amount struct {
+	A, B int64
+}
+
+// Add returns a+o.
+func (a Amount) Add(o Amount) Amount { return Amount{a.A + o.A, a.B + o.B} }
+
+// Sub returns a-o.
+func (a Amount) Sub(o Amount) Amount { return Amount{a.A - o.A, a.B - o.B} }
+
+// LeaseRequest asks a shared counter for a lease: a slice of its room that
+// one holder (a gateway replica) may spend from memory. It is applied
+// atomically: first Used moves from the holder's lease to the counter's
+// used total, then Return is dropped from the lease, then up to Want is
+// added to the lease, as far as Limit allows.
+type LeaseRequest struct {
+	// Counter names the counter, e.g. "budget:b1"; Window its period or
+	// window start (the zero time for none).
+	Counter string
+	Window  time.Time
+	// Holder identifies the lease holder.
+	Holder string
+	// Limit is the counter's limit per dimension; 0 means unlimited.
+	Limit Amount
+	// Used, Return and Want are described above; none may be negative.
+	Used, Return, Want Amount
+	// TTL is how long the lease lives without being renewed (by any
+	// LeaseCounter call of the holder).
+	TTL time.Duration
+	// ExpiredIsUsed says what an expired lease of another holder becomes:
+	// used (true: the holder may have spent it before it died, so budgets
+	// stay safe) or free room again (false: concurrency slots).
+	ExpiredIsUsed bool
+}
+
+// LeaseResult is the outcome of a LeaseCounter call.
+type LeaseResult struct {
+	// Granted is what was added to the lease (≤ Want).
+	Granted Amount
+	// Held is the holder's lease after the call: max(0, old-Used-Return)+Granted.
+	Held Amount
+	// Used is the counter's used total after the call.
+	Used Amount
+	// Leased is the sum of every live lease, the holder's included.
+	Leased Amount
+	// Holders is the number of live leases, the holder's included.
+	Holders int
+}
+
+// CounterState is a counter's totals.
+type CounterState struct {
+	Used   Amount
+	Leased Amount
+}
+
+// Counters are the shared counters behind budgets and rate limits.
+type Counters interface {
+	// LeaseCounter applies r atomically (see LeaseRequest).
+	LeaseCounter(ctx context.Context, r LeaseRequest) (LeaseResult, error)
+	// ReadCounter returns a counter's totals (zero when it does not exist).
+	// Expired leases count as Used.
+	ReadCounter(ctx context.Context, counter string, window time.Time) (CounterState, error)
+}

@@ -1,0 +1,178 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// budgetRow is a row of budgets.
+type budgetRow struct {
+	ID          string    `db:"id"`
+	Scope       string    `db:"scope"`
+	TeamID      string    `db:"team_id"`
+	ServiceID   string    `db:"service_id"`
+	KeyID       string    `db:"key_id"`
+	Period      string    `db:"period"`
+	TimeZone    string    `db:"time_zone"`
+	LimitNanos  int64     `db:"limit_nanos"`
+	LimitTokens int64     `db:"limit_tokens"`
+	CreatedAt   time.Time `db:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at"`
+}
+
+func (r budgetRow) budget() store.Budget {
+	return store.Budget{
+		ID: r.ID, Scope: store.Scope(r.Scope), TeamID: r.TeamID, ServiceID: r.ServiceID, KeyID: r.KeyID,
+		Period: store.Period(r.Period), TimeZone: r.TimeZone, LimitNanos: r.LimitNanos, LimitTokens: r.LimitTokens,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+const budgetColumns = "id, scope, team_id, service_id, key_id, period, time_zone, limit_nanos, limit_tokens, created_at, updated_at"
+
+// PutBudget creates or replaces b by id.
+func (s *Store) PutBudget(ctx context.Context, b *store.Budget) error {
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO budgets (id, scope, team_id, service_id, key_id, period, time_zone, limit_nanos, limit_tokens)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, team_id = excluded.team_id,
+			service_id = excluded.service_id, key_id = excluded.key_id, period = excluded.period,
+			time_zone = excluded.time_zone, limit_nanos = excluded.limit_nanos,
+			limit_tokens = excluded.limit_tokens, updated_at = now()
+		RETURNING created_at, updated_at`,
+		b.ID, string(b.Scope), b.TeamID, b.ServiceID, b.KeyID, string(b.Period), b.TimeZone, b.LimitNanos, b.LimitTokens,
+	).Scan(&b.CreatedAt, &b.UpdatedAt)
+	if err != nil {
+		return mapErr(fmt.Sprintf("put budget %q", b.ID), err, nil)
+	}
+	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	return nil
+}
+
+// GetBudget returns the budget or ErrNotFound.
+func (s *Store) GetBudget(ctx context.Context, id string) (*store.Budget, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+budgetColumns+" FROM budgets WHERE id = $1", id)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[budgetRow])
+	if err != nil {
+		return nil, mapErr(fmt.Sprintf("budget %q", id), err, nil)
+	}
+	b := r.budget()
+	return &b, nil
+}
+
+// ListBudgets returns every budget, or one team's, ordered by id.
+func (s *Store) ListBudgets(ctx context.Context, teamID string) ([]store.Budget, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+budgetColumns+" FROM budgets WHERE $1 = '' OR team_id = $1 ORDER BY id", teamID)
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[budgetRow])
+	if err != nil {
+		return nil, fmt.Errorf("list budgets: %w", err)
+	}
+	out := make([]store.Budget, len(rs))
+	for i, r := range rs {
+		out[i] = r.budget()
+	}
+	return out, nil
+}
+
+// DeleteBudget deletes the budget and its counters; ErrNotFound if missing.
+func (s *Store) DeleteBudget(ctx context.Context, id string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM budgets WHERE id = $1", id)
+		if err != nil {
+			return mapErr(fmt.Sprintf("delete budget %q", id), err, nil)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("budget %q: %w", id, store.ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM governance_counters WHERE counter = $1", BudgetCounter(id)); err != nil {
+			return fmt.Errorf("delete budget %q counters: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// BudgetCounter is the name of a budget's counter.
+func BudgetCounter(id string) string { return "budget:" + id }
+
+// rateLimitRow is a row of rate_limits.
+type rateLimitRow struct {
+	ID                string    `db:"id"`
+	Scope             string    `db:"scope"`
+	TeamID            string    `db:"team_id"`
+	KeyID             string    `db:"key_id"`
+	RequestsPerMinute int64     `db:"requests_per_minute"`
+	TokensPerMinute   int64     `db:"tokens_per_minute"`
+	MaxConcurrent     int64     `db:"max_concurrent"`
+	CreatedAt         time.Time `db:"created_at"`
+	UpdatedAt         time.Time `db:"updated_at"`
+}
+
+func (r rateLimitRow) rateLimit() store.RateLimit {
+	return store.RateLimit{
+		ID: r.ID, Scope: store.Scope(r.Scope), TeamID: r.TeamID, KeyID: r.KeyID,
+		RequestsPerMinute: r.RequestsPerMinute, TokensPerMinute: r.TokensPerMinute, MaxConcurrent: r.MaxConcurrent,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+const rateLimitColumns = "id, scope, team_id, key_id, requests_per_minute, tokens_per_minute, max_concurrent, created_at, updated_at"
+
+// PutRateLimit creates or replaces l by id.
+func (s *Store) PutRateLimit(ctx context.Context, l *store.RateLimit) error {
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO rate_limits (id, scope, team_id, key_id, requests_per_minute, tokens_per_minute, max_concurrent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, team_id = excluded.team_id, key_id = excluded.key_id,
+			requests_per_minute = excluded.requests_per_minute, tokens_per_minute = excluded.tokens_per_minute,
+			max_concurrent = excluded.max_concurrent, updated_at = now()
+		RETURNING created_at, updated_at`,
+		l.ID, string(l.Scope), l.TeamID, l.KeyID, l.RequestsPerMinute, l.TokensPerMinute, l.MaxConcurrent,
+	).Scan(&l.CreatedAt, &l.UpdatedAt)
+	if err != nil {
+		return mapErr(fmt.Sprintf("put rate limit %q", l.ID), err, nil)
+	}
+	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
+	return nil
+}
+
+// GetRateLimit returns the rate limit or ErrNotFound.
+func (s *Store) GetRateLimit(ctx context.Context, id string) (*store.RateLimit, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+rateLimitColumns+" FROM rate_limits WHERE id = $1", id)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[rateLimitRow])
+	if err != nil {
+		return nil, mapErr(fmt.Sprintf("rate limit %q", id), err, nil)
+	}
+	l := r.rateLimit()
+	return &l, nil
+}
+
+// ListRateLimits returns every rate limit, or one team's, ordered by id.
+func (s *Store) ListRateLimits(ctx context.Context, teamID string) ([]store.RateLimit, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT "+rateLimitColumns+" FROM rate_limits WHERE $1 = '' OR team_id = $1 ORDER BY id", teamID)
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[rateLimitRow])
+	if err != nil {
+		return nil, fmt.Errorf("list rate limits: %w", err)
+	}
+	out := make([]store.RateLimit, len(rs))
+	for i, r := range rs {
+		out[i] = r.rateLimit()
+	}
+	return out, nil
+}
+
+// DeleteRateLimit deletes it; ErrNotFound if missing.
+func (s *Store) DeleteRateLimit(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM rate_limits WHERE id = $1", id)
+	if err != nil {
+		return mapErr(fmt.Sprintf("delete rate limit %q", id), err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("rate limit %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
