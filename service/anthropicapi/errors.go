@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/governance"
 )
 
 // StatusOverloaded is Anthropic's status for a temporarily overloaded API.
@@ -58,7 +59,10 @@ const (
 func StatusOf(err error) (status int, errType string) {
 	var mbe *http.MaxBytesError
 	var pe *providers.Error
+	var le *governance.LimitError
 	switch {
+	case errors.As(err, &le):
+		return http.StatusTooManyRequests, typeRateLimit
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, typeRequestTooLarge
 	case errors.Is(err, gateway.ErrInvalidRequest):
@@ -107,7 +111,10 @@ func errorMessage(err error, requestID string) (msg string, internal bool) {
 	var pe *providers.Error
 	var inv *gateway.InvalidRequestError
 	var mbe *http.MaxBytesError
+	var le *governance.LimitError
 	switch {
+	case errors.As(err, &le):
+		return le.Error(), false
 	case errors.As(err, &mbe):
 		return "request body exceeds " + strconv.FormatInt(mbe.Limit, 10) + " bytes", false
 	case errors.As(err, &inv):
@@ -143,6 +150,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, reques
 	}
 	h := w.Header()
 	var pe *providers.Error
+	var le *governance.LimitError
+	if errors.As(err, &le) {
+		le.AnthropicHeaders(h)
+	}
 	if errors.As(err, &pe) {
 		for k, v := range pe.Header {
 			h[k] = v

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/governance"
 )
 
 // OpenAI error types used in error bodies.
@@ -77,6 +78,8 @@ func noRetry() http.Header { return http.Header{"X-Should-Retry": {"false"}} }
 //	upstream auth / permission        502 server_error / upstream_auth_failed (the gateway's credential; not retried)
 //	upstream not found                502 server_error / upstream_model_not_found (gateway configuration; not retried)
 //	upstream 5xx, connection, other   502 server_error / upstream_error
+//	budget exhausted                  429 insufficient_quota / insufficient_quota, x-should-retry: false
+//	rate limit exceeded               429 requests|tokens / rate_limit_exceeded, retry-after, x-ratelimit-*
 //	context.Canceled                  499 (the client is gone)
 //	anything else                     500 server_error, message names the request id only
 //
@@ -90,8 +93,11 @@ func toAPIError(requestID string, err error) *apiError {
 		inv *gateway.InvalidRequestError
 		pe  *providers.Error
 		mbe *http.MaxBytesError
+		le  *governance.LimitError
 	)
 	switch {
+	case errors.As(err, &le):
+		return limitError(le)
 	case errors.As(err, &bp):
 		return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: bp.param, Message: bp.Error()}
 	case errors.As(err, &mbe):
@@ -119,6 +125,22 @@ func toAPIError(requestID string, err error) *apiError {
 	}
 	return &apiError{Status: http.StatusInternalServerError, Type: typeServer,
 		Message: "The gateway had an internal error while processing your request; request id " + requestID}
+}
+
+// limitError maps a refused budget or rate limit to OpenAI's 429s: an
+// exhausted budget is insufficient_quota and must not be retried; a rate
+// limit says when to come back.
+func limitError(le *governance.LimitError) *apiError {
+	h := http.Header{}
+	le.OpenAIHeaders(h)
+	if le.Budget {
+		return &apiError{Status: http.StatusTooManyRequests, Type: "insufficient_quota", Code: "insufficient_quota", Message: le.Error(), Header: h}
+	}
+	typ := "requests"
+	if le.Dimension == governance.DimTokens {
+		typ = "tokens"
+	}
+	return &apiError{Status: http.StatusTooManyRequests, Type: typ, Code: "rate_limit_exceeded", Message: le.Error(), Header: h}
 }
 
 // upstreamError maps a provider failure. Messages name the provider and

@@ -1,0 +1,103 @@
+package governance_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+)
+
+// post sends a JSON body to a dialect endpoint and returns the response and its decoded body.
+func post(t *testing.T, url string, header map[string]string, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+// TestLimitsInEveryDialect checks that budgets and rate limits are enforced
+// on the OpenAI and Anthropic surfaces too, with each dialect's 429.
+func TestLimitsInEveryDialect(t *testing.T) {
+	t.Parallel()
+	_, url := fakeupstream.StartOpenAI(t)
+	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g.Setup(t, url)
+	ctx := context.Background()
+	budgetKeyID, budgetKey := g.CreateKey(t, gatewaytest.TeamID)
+	rateKeyID, rateKey := g.CreateKey(t, gatewaytest.TeamID)
+	// A budget smaller than one request's worst case, and a 1 RPM limit.
+	if _, err := g.Admin.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
+		Id: "tiny", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, TeamId: gatewaytest.TeamID, KeyId: budgetKeyID,
+		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: &tollgatev1.Money{CurrencyCode: "USD", Nanos: 1},
+	}})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Admin.SetRateLimit(ctx, connect.NewRequest(&tollgatev1.SetRateLimitRequest{RateLimit: &tollgatev1.RateLimit{
+		Id: "one-rpm", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, TeamId: gatewaytest.TeamID, KeyId: rateKeyID, RequestsPerMinute: 1,
+	}})); err != nil {
+		t.Fatal(err)
+	}
+	const openaiBody = `{"model":"gpt-4o-mini","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`
+	const anthropicBody = `{"model":"gpt-4o-mini","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`
+
+	t.Run("openai budget", func(t *testing.T) {
+		resp, body := post(t, g.URL+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + budgetKey}, openaiBody)
+		e, _ := body["error"].(map[string]any)
+		if resp.StatusCode != http.StatusTooManyRequests || e["type"] != "insufficient_quota" || e["code"] != "insufficient_quota" {
+			t.Fatalf("status %d body %v", resp.StatusCode, body)
+		}
+		if resp.Header.Get("X-Should-Retry") != "false" {
+			t.Fatalf("x-should-retry = %q", resp.Header.Get("X-Should-Retry"))
+		}
+	})
+	t.Run("anthropic budget", func(t *testing.T) {
+		resp, body := post(t, g.URL+"/v1/messages", map[string]string{"X-Api-Key": budgetKey, "Anthropic-Version": "2023-06-01"}, anthropicBody)
+		e, _ := body["error"].(map[string]any)
+		if resp.StatusCode != http.StatusTooManyRequests || body["type"] != "error" || e["type"] != "rate_limit_error" {
+			t.Fatalf("status %d body %v", resp.StatusCode, body)
+		}
+	})
+	t.Run("rate limit", func(t *testing.T) {
+		deadline := time.Now().Add(time.Second) // the limit reaches the replica by notification
+		for {
+			resp, _ := post(t, g.URL+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + rateKey}, openaiBody)
+			if resp.StatusCode == http.StatusTooManyRequests {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("1 RPM limit never refused a request")
+			}
+		}
+		resp, body := post(t, g.URL+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + rateKey}, openaiBody)
+		e, _ := body["error"].(map[string]any)
+		if resp.StatusCode != http.StatusTooManyRequests || e["code"] != "rate_limit_exceeded" {
+			t.Fatalf("status %d body %v", resp.StatusCode, body)
+		}
+		if resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-Ratelimit-Limit-Requests") != "1" || resp.Header.Get("X-Ratelimit-Remaining-Requests") != "0" {
+			t.Fatalf("headers = %v", resp.Header)
+		}
+		resp, body = post(t, g.URL+"/v1/messages", map[string]string{"X-Api-Key": rateKey, "Anthropic-Version": "2023-06-01"}, anthropicBody)
+		if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(resp.Header.Get("Anthropic-Ratelimit-Requests-Limit"), "1") || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("anthropic: status %d headers %v body %v", resp.StatusCode, resp.Header, body)
+		}
+	})
+}
