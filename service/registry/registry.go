@@ -198,6 +198,11 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 
 // Load replaces the whole registry with the store's current state.
 func (r *Registry) Load(ctx context.Context) error {
+	// Hold the writers' lock while reading the store: a change applied
+	// concurrently (an admin call on this replica) then lands on top of
+	// the loaded state instead of being overwritten by an older read.
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	ps, err := r.src.ListProviders(ctx)
 	if err != nil {
 		return fmt.Errorf("load providers: %w", err)
@@ -239,9 +244,7 @@ func (r *Registry) Load(ctx context.Context) error {
 		s.addKey(newKey(&ks[i]))
 	}
 	s.compile()
-	r.mu.Lock()
 	r.snap.Store(s)
-	r.mu.Unlock()
 	r.loaded.Store(true)
 	r.log.Info("registry loaded", "providers", len(ps), "models", len(ms), "teams", len(ts), "keys", len(ks))
 	return nil
