@@ -143,6 +143,7 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd := w.Header()
+	gateway.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -161,6 +162,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	for k, v := range providers.RateLimitHeaders(s.Header()) {
 		hd[k] = v
 	}
+	gateway.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
 // chatCompletion is the chat.completion object.
@@ -111,7 +112,7 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	w.Header().Set(HeaderProvider, res.Provider)
+	gateway.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
 	out := encodeCompletion(res.Response, completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	h.writeJSON(w, r, out)
 }

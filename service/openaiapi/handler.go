@@ -23,7 +23,7 @@ const (
 	// HeaderTags holds comma-separated tags for usage reports.
 	HeaderTags = "X-Tollgate-Tags"
 	// HeaderProvider is set on answers to the provider that served them.
-	HeaderProvider = "X-Tollgate-Provider"
+	HeaderProvider = gateway.HeaderProvider
 )
 
 // Handler serves the OpenAI-compatible API. It only decodes, calls the

@@ -222,7 +222,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
-	hd.Set(HeaderProvider, st.Provider)
+	gateway.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
 	if err := sw.rc.Flush(); err != nil {
