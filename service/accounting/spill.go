@@ -329,6 +329,8 @@ type spillRecord struct {
 	TTFTNanos         int64     `json:"ttft_ns,omitempty"`
 	Attempts          int       `json:"attempts,omitempty"`
 	Partial           bool      `json:"partial,omitempty"`
+	CacheStatus       string    `json:"cache,omitempty"`
+	SavedNanos        int64     `json:"saved_nanos,omitempty"`
 }
 
 func toSpillRecord(r *store.Record) spillRecord {
@@ -359,6 +361,8 @@ func toSpillRecord(r *store.Record) spillRecord {
 		TTFTNanos:         int64(r.TTFT),
 		Attempts:          r.Attempts,
 		Partial:           r.Partial,
+		CacheStatus:       r.CacheStatus,
+		SavedNanos:        r.SavedNanos,
 	}
 }
 
@@ -390,5 +394,7 @@ func (sr *spillRecord) toRecord() store.Record {
 		TTFT:              time.Duration(sr.TTFTNanos),
 		Attempts:          sr.Attempts,
 		Partial:           sr.Partial,
+		CacheStatus:       sr.CacheStatus,
+		SavedNanos:        sr.SavedNanos,
 	}
 }

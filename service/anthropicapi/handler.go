@@ -121,6 +121,9 @@ func decode(r *http.Request, needMaxTokens bool) (*messagesRequest, *providers.C
 func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 	call := h.newCall(w, r)
 	in, req, err := decode(r, true)
+	if err == nil {
+		call.Cache, err = gateway.CacheDirectives(r.Header)
+	}
 	if err != nil {
 		writeError(w, r, h.log, call.RequestID, err)
 		return
@@ -144,6 +147,7 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 	}
 	hd := w.Header()
 	gateway.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
+	gateway.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -163,6 +167,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 		hd[k] = v
 	}
 	gateway.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
+	gateway.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")

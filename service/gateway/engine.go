@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/registry"
@@ -48,6 +49,9 @@ type Call struct {
 	// Sticky asks weighted routes to pick the same target for the same
 	// end user (or key) every time.
 	Sticky bool
+	// Cache holds the request's own response-cache instructions (see
+	// CacheDirectives).
+	Cache semcache.Directives
 }
 
 // Engine runs requests through the pipeline. It is safe for concurrent use.
@@ -58,6 +62,9 @@ type Engine struct {
 	now    func() time.Time
 	router *routing.Router
 	gov    *governance.Manager // nil: no budgets or rate limits (limits.go)
+
+	cache    *semcache.Cache // nil: no response cache (cache.go)
+	cacheCfg CacheConfig
 }
 
 // Option configures an Engine.
@@ -147,6 +154,14 @@ type ChatResult struct {
 	Route string
 	// Attempts is the number of upstream attempts made (retries and fallbacks included).
 	Attempts int
+	// CacheStatus is the response cache's outcome, "" when no lookup
+	// applied; on a hit Provider is CacheProvider, CostNanos is 0 and
+	// Response is the cached answer (its usage that of the original).
+	CacheStatus semcache.Status
+	// CacheScore is a hit's similarity (1 for an exact hit).
+	CacheScore float64
+	// SavedNanos is the upstream cost a hit saved.
+	SavedNanos int64
 }
 
 // Chat runs a unary chat request. req.Model is the name the caller asked for.
@@ -166,6 +181,13 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	rt, err := e.resolve(k, req.Model, false)
 	if err != nil {
 		return nil, e.finish(&rec, err)
+	}
+	cres := e.lookup(ctx, call, &rec, k, rt, req)
+	status, score := cacheInfo(cres)
+	if cres != nil && cres.Hit != nil {
+		e.finish(&rec, nil) // no provider cost, no tokens: governance settles zero
+		return &ChatResult{Response: cres.Hit.Response, Provider: rec.Provider, Model: rec.Model, Route: routeName(rt),
+			CacheStatus: status, CacheScore: score, SavedNanos: rec.SavedNanos}, nil
 	}
 	var resp *providers.ChatResponse
 	out, err := e.run(ctx, rt, facts(call, &rec, req), false, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
@@ -188,8 +210,9 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 		rec.Model = resp.Model
 	}
 	e.finish(&rec, nil)
+	e.cachePut(ctx, cres, resp, cost)
 	return &ChatResult{Response: resp, Provider: rec.Provider, Model: rec.Model, CostNanos: cost,
-		Route: routeName(rt), Attempts: out.attempts}, nil
+		Route: routeName(rt), Attempts: out.attempts, CacheStatus: status, CacheScore: score}, nil
 }
 
 // routeName returns the name of a configured route, "" for a plain model.

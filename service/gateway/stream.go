@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/routing"
@@ -49,6 +50,13 @@ type Stream struct {
 	firstToken bool
 	once       sync.Once
 	costNanos  int64
+
+	// CacheStatus and CacheScore are the response cache's outcome, as in
+	// ChatResult. A hit replays the cached chunks and records no cost.
+	CacheStatus semcache.Status
+	CacheScore  float64
+	hit         bool
+	recorder    *semcache.Recorder // a miss's chunks, stored on a clean end
 }
 
 // ChatStream starts a streamed chat request. req.Model is the name the caller asked for.
@@ -68,6 +76,15 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 	rt, err := e.resolve(k, req.Model, false)
 	if err != nil {
 		return nil, e.finish(&rec, err)
+	}
+	cres := e.lookup(ctx, call, &rec, k, rt, req)
+	status, score := cacheInfo(cres)
+	if cres != nil && cres.Hit != nil {
+		return &Stream{
+			e: e, up: cres.Hit.Stream(cres.Status), rec: rec, Provider: rec.Provider, Model: rec.Model,
+			Route: routeName(rt), price: func(providers.Usage) int64 { return 0 },
+			CacheStatus: status, CacheScore: score, hit: true,
+		}, nil
 	}
 	var (
 		us       providers.Stream
@@ -99,12 +116,17 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 		return nil, e.finish(&rec, err)
 	}
 	pricingOf := out.serving.Pricing
-	return &Stream{
+	s := &Stream{
 		e: e, up: us, rec: rec, Provider: rec.Provider, Model: rec.Model, cancel: out.cancel,
 		Route: routeName(rt), Attempts: out.attempts, first: first, firstEOF: firstEOF,
-		price:     func(u providers.Usage) int64 { return pricing.Cost(pricingOf, u) },
-		promptEst: EstimatePromptTokens(req),
-	}, nil
+		price:       func(u providers.Usage) int64 { return pricing.Cost(pricingOf, u) },
+		promptEst:   EstimatePromptTokens(req),
+		CacheStatus: status, CacheScore: score,
+	}
+	if cres != nil {
+		s.recorder = e.cache.NewRecorder(cres)
+	}
+	return s, nil
 }
 
 // Header returns the upstream's response headers.
@@ -126,10 +148,20 @@ func (s *Stream) Recv() (*providers.Chunk, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			s.end(nil)
+			if s.recorder != nil {
+				// Only a stream that ended cleanly is stored.
+				if err := s.recorder.Commit(s.costNanos); err != nil {
+					s.e.log.Debug("gateway: stream not cached", "request_id", s.rec.RequestID, "err", err)
+				}
+				s.recorder = nil
+			}
 			return nil, io.EOF
 		}
 		s.end(err)
 		return nil, err
+	}
+	if s.recorder != nil {
+		s.recorder.Add(c)
 	}
 	if c.Model != "" && c.Model != s.Model {
 		s.Model = c.Model
@@ -168,6 +200,7 @@ func (s *Stream) CostNanos() int64 { return s.price(s.Usage()) }
 // as cancelled with the usage seen or estimated so far.
 func (s *Stream) Close() error {
 	s.end(fmt.Errorf("stream closed before the end: %w", context.Canceled))
+	s.recorder = nil // never store what was cut off
 	err := s.up.Close()
 	if s.cancel != nil {
 		s.cancel()
@@ -183,6 +216,9 @@ func (s *Stream) end(err error) {
 	s.once.Do(func() {
 		u := s.Usage()
 		s.costNanos = s.price(u)
+		if s.hit {
+			u = providers.Usage{} // a replay uses no upstream tokens
+		}
 		s.rec.setUsage(u, s.costNanos)
 		s.rec.Model = s.Model
 		s.rec.Partial = err != nil && s.delivered

@@ -72,7 +72,6 @@ func BenchmarkStreamFilter(b *testing.B) {
 	answer := strings.Repeat("Thank you for your patience. I have checked the order history and the refund was issued on Monday; you should see it within five business days. ", 40)
 	chunks := split(answer, 16)
 	b.ReportAllocs()
-	b.ReportMetric(float64(len(chunks)), "chunks/op")
 	for b.Loop() {
 		f := e.NewOutputFilter(set, nil)
 		for _, c := range chunks {
@@ -84,4 +83,5 @@ func BenchmarkStreamFilter(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(chunks)), "ns/chunk")
 }

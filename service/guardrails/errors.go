@@ -24,6 +24,9 @@ type BlockedError struct {
 	Kind       Kind
 	Stage      Stage
 	Categories []string
+	// Failed is true when the guardrail did not judge the text but failed
+	// (fail-closed): surfaces should answer "unavailable", not "refused".
+	Failed bool
 }
 
 // Error implements error.
@@ -47,7 +50,7 @@ func (e *BlockedError) Error() string {
 func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
 
 func blocked(v *Verdict) *BlockedError {
-	return &BlockedError{Policy: v.Policy, Guardrail: v.Guardrail, Kind: v.Kind, Stage: v.Stage, Categories: v.Categories}
+	return &BlockedError{Policy: v.Policy, Guardrail: v.Guardrail, Kind: v.Kind, Stage: v.Stage, Categories: v.Categories, Failed: v.Action == ActionError}
 }
 
 // strictUnmarshal decodes JSON, rejecting unknown fields.

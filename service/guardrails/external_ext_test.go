@@ -117,7 +117,7 @@ func TestWebhookTimeoutFailOpenClosed(t *testing.T) {
 				}
 			} else {
 				be := mustBlock(t, err, "wh")
-				if !sameStrings(be.Categories, []string{"guardrail_error"}) {
+				if !sameStrings(be.Categories, []string{"guardrail_error"}) || !be.Failed {
 					t.Fatalf("categories = %v", be.Categories)
 				}
 			}

@@ -311,8 +311,8 @@ func (f *OutputFilter) push(ctx context.Context, b *choiceBuf, text string, fina
 		for _, r := range f.local {
 			all = r.spans.find(pending, all)
 			if r.spans.tail != nil {
-				if loc := r.spans.tail.FindStringIndex(pending); loc != nil {
-					cut = min(cut, loc[0])
+				if i := r.spans.tail(pending); i >= 0 {
+					cut = min(cut, i)
 				}
 			}
 		}
@@ -320,8 +320,8 @@ func (f *OutputFilter) push(ctx context.Context, b *choiceBuf, text string, fina
 			for _, loc := range placeholderRE.FindAllStringIndex(pending, -1) {
 				all = append(all, span{start: loc[0], end: loc[1]})
 			}
-			if loc := placeholderTail.FindStringIndex(pending); loc != nil {
-				cut = min(cut, loc[0])
+			if i := placeholderTail(pending); i >= 0 {
+				cut = min(cut, i)
 			}
 		}
 		for moved := true; moved; {

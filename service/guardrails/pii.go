@@ -13,40 +13,52 @@ import (
 var piiTypes = map[string]*spanType{
 	"email": {
 		category: "email", label: "EMAIL",
-		re:  regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`),
-		pre: containsAny("@"),
+		re:     regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`),
+		pre:    containsAny("@"),
+		alpha:  bytesOf("A-Z", "a-z", "0-9", "._%+-@"),
+		anchor: bytesOf("@"),
 	},
 	"card": {
 		category: "card", label: "CARD",
-		re:    regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`),
-		pre:   hasDigits(13),
-		valid: validCard,
+		re:     regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`),
+		pre:    hasDigits(13),
+		valid:  validCard,
+		alpha:  bytesOf("0-9", " -"),
+		anchor: digits0to9,
 	},
 	"iban": {
 		category: "iban", label: "IBAN",
-		re:    regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`),
-		pre:   hasDigits(4),
-		valid: validIBAN,
+		re:     regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`),
+		pre:    hasDigits(4),
+		valid:  validIBAN,
+		alpha:  bytesOf("A-Z", "0-9", " "),
+		anchor: digits0to9,
 	},
 	"ssn": {
 		category: "ssn", label: "SSN",
-		re:    regexp.MustCompile(`\b\d{3}-\d{2}-\d{4}\b`),
-		pre:   hasDigits(9),
-		valid: validSSN,
+		re:     regexp.MustCompile(`\b\d{3}-\d{2}-\d{4}\b`),
+		pre:    hasDigits(9),
+		valid:  validSSN,
+		alpha:  bytesOf("0-9", "-"),
+		anchor: digits0to9,
 	},
 	"phone": {
 		category: "phone", label: "PHONE",
 		// International (+CC or 00CC, separators, an optional bracketed
 		// area code) and North American national formats.
-		re:    regexp.MustCompile(`(?:\+|\b00)[1-9]\d{0,2}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,6}\b|(?:\(\d{3}\) ?|\b\d{3}[-.])\d{3}[-.]\d{4}\b`),
-		pre:   hasDigits(7),
-		valid: validPhone,
+		re:     regexp.MustCompile(`(?:\+|\b00)[1-9]\d{0,2}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,6}\b|(?:\(\d{3}\) ?|\b\d{3}[-.])\d{3}[-.]\d{4}\b`),
+		pre:    hasDigits(7),
+		valid:  validPhone,
+		alpha:  bytesOf("0-9", " .-()+"),
+		anchor: digits0to9,
 	},
 	"ip": {
 		category: "ip", label: "IP",
-		re:    regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:\d{1,3}\.){3}\d{1,3})?`),
-		pre:   containsAny(".", ":"),
-		valid: validIP,
+		re:     regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:\d{1,3}\.){3}\d{1,3})?`),
+		pre:    containsAny(".", ":"),
+		valid:  validIP,
+		alpha:  bytesOf("0-9", "a-f", "A-F", ".:"),
+		anchor: bytesOf("0-9", ":"),
 	},
 }
 
@@ -72,7 +84,7 @@ func newPII(raw json.RawMessage) (*spanDetector, error) {
 	return newSpanDetector(piiTypes, piiOrder, c.Types, c.Allow, c.Reversible, nil)
 }
 
-func newSpanDetector(all map[string]*spanType, order, want, allow []string, reversible bool, tail *regexp.Regexp) (*spanDetector, error) {
+func newSpanDetector(all map[string]*spanType, order, want, allow []string, reversible bool, tail func(string) int) (*spanDetector, error) {
 	d := &spanDetector{reversible: reversible, tail: tail}
 	for _, w := range want {
 		if all[w] == nil {
@@ -180,7 +192,7 @@ func validIP(s string) (int, int, bool) {
 		s2 = s // keep compressed forms intact
 	}
 	a, err := netip.ParseAddr(s2)
-	if err != nil || (a.Is6() && strings.Count(s, ":") < 2) || s2 == "::" {
+	if err != nil || (a.Is6() && (strings.Count(s, ":") < 2 || !strings.ContainsAny(s2, "0123456789"))) {
 		return 0, 0, false
 	}
 	i := strings.Index(s, s2)

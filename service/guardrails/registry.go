@@ -32,6 +32,10 @@ type Registry struct {
 	engine *Engine
 	src    PolicySource
 
+	// syncMu serializes Load and Apply, so that an older listing never
+	// overwrites a newer change.
+	syncMu sync.Mutex
+
 	mu       sync.RWMutex
 	policies map[string]*CompiledPolicy
 	byAttach map[Attachment][]*CompiledPolicy
@@ -55,6 +59,12 @@ func FromStore(p *store.GuardrailPolicy) (Policy, error) {
 // compile is kept in its previous version, if any, and reported in the
 // error: guardrails are never dropped silently.
 func (r *Registry) Load(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	return r.load(ctx)
+}
+
+func (r *Registry) load(ctx context.Context) error {
 	ps, err := r.src.ListGuardrailPolicies(ctx)
 	if err != nil {
 		return fmt.Errorf("guardrails: load: %w", err)
@@ -93,6 +103,8 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 	default:
 		return nil
 	}
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
 	p, err := r.src.GetGuardrailPolicy(ctx, c.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		r.mu.Lock()

@@ -30,7 +30,7 @@ var secretTypes = map[string]*spanType{
 	"github_token": {
 		category: "github_token", label: "GITHUB_TOKEN",
 		re:  regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})`),
-		pre: containsAny("gh", "github_pat_"),
+		pre: containsAny("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
 	},
 	"slack_token": {
 		category: "slack_token", label: "SLACK_TOKEN",
@@ -60,10 +60,50 @@ var secretTypes = map[string]*spanType{
 
 var secretOrder = []string{"private_key", "jwt", "aws_access_key", "anthropic_key", "openai_key", "github_token", "slack_token", "google_api_key"}
 
-// secretTail matches an unfinished secret at the end of a streamed text:
-// the stream filter holds it back until it is complete or clearly not a
-// secret.
-var secretTail = regexp.MustCompile(`(?:\beyJ[A-Za-z0-9_.-]*|-----BEGIN[\s\S]*|\bsk-[A-Za-z0-9_-]*|\bgh[pousr]_[A-Za-z0-9]*|\bgithub_pat_\w*|\bxox[a-z]?-?[A-Za-z0-9-]*|\bAIza[0-9A-Za-z_-]*|\bA[SKBC][IC]A[0-9A-Z]*|-{1,5}B?E?G?I?N?)$`)
+// secretStarts are the literals secrets begin with.
+var secretStarts = []string{"eyJ", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "AIza", "AKIA", "ASIA", "ABIA", "ACCA", "-----BEGIN"}
+
+// secretTail returns where an unfinished secret may start at the end of
+// a streamed text, or -1: the stream filter holds it back until it is
+// complete or clearly not a secret. It holds a start literal followed by
+// token characters only, a PEM header without its END line, and a proper
+// prefix of a start literal at the very end.
+func secretTail(s string) int {
+	at := -1
+	hold := func(i int) {
+		if at < 0 || i < at {
+			at = i
+		}
+	}
+	// The trailing run of token characters: a secret that may still grow
+	// starts inside it, at its first start literal.
+	run := len(s)
+	for run > 0 && isTokenByte(s[run-1]) {
+		run--
+	}
+	for _, p := range secretStarts {
+		if p == "-----BEGIN" {
+			if i := strings.LastIndex(s, p); i >= 0 && !strings.Contains(s[i:], "-----END") {
+				hold(i)
+			}
+			continue
+		}
+		if i := strings.Index(s[run:], p); i >= 0 {
+			hold(run + i)
+		}
+		for n := min(len(p)-1, len(s)); n > 0; n-- {
+			if strings.HasSuffix(s, p[:n]) {
+				hold(len(s) - n)
+				break
+			}
+		}
+	}
+	return at
+}
+
+func isTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
 
 // secretsConfig is the config of KindSecrets.
 type secretsConfig struct {

@@ -18,6 +18,69 @@ type spanType struct {
 	// valid, if set, checks a candidate (checksums, ranges); it may also
 	// trim it, returning the offsets of the real match within it.
 	valid func(string) (start, end int, ok bool)
+	// alpha and anchor, if set, make the search windowed: every match
+	// consists of alpha bytes only and holds an anchor byte, so re runs
+	// only on the maximal runs of alpha bytes around anchors (with one
+	// byte of context each side, so \b sees what it would see in text).
+	// Prose has few such runs: this is what keeps a 2 KB prompt cheap.
+	alpha, anchor *byteSet
+	// scan, if set, replaces re.
+	scan func(text string, f func(s, e int))
+}
+
+// byteSet is a set of bytes.
+type byteSet [256]bool
+
+// bytesOf returns the set of the bytes of each string, where "a-z" is a range.
+func bytesOf(specs ...string) *byteSet {
+	var s byteSet
+	for _, spec := range specs {
+		if len(spec) == 3 && spec[1] == '-' {
+			for c := int(spec[0]); c <= int(spec[2]); c++ {
+				s[c] = true
+			}
+			continue
+		}
+		for i := 0; i < len(spec); i++ {
+			s[spec[i]] = true
+		}
+	}
+	return &s
+}
+
+// matches returns the raw matches of t in text.
+func (t *spanType) matches(text string, f func(s, e int)) {
+	if t.scan != nil {
+		t.scan(text, f)
+		return
+	}
+	if t.alpha == nil {
+		for _, loc := range t.re.FindAllStringIndex(text, -1) {
+			f(loc[0], loc[1])
+		}
+		return
+	}
+	for i := 0; i < len(text); {
+		j := i
+		for j < len(text) && !t.anchor[text[j]] {
+			j++
+		}
+		if j == len(text) {
+			return
+		}
+		lo, hi := j, j
+		for lo > i && t.alpha[text[lo-1]] {
+			lo--
+		}
+		for hi < len(text) && t.alpha[text[hi]] {
+			hi++
+		}
+		cl, ch := max(lo-1, 0), min(hi+1, len(text))
+		for _, loc := range t.re.FindAllStringIndex(text[cl:ch], -1) {
+			f(cl+loc[0], cl+loc[1])
+		}
+		i = hi + 1
+	}
 }
 
 // span is a match [start, end) of a text.
@@ -31,9 +94,9 @@ type spanDetector struct {
 	types []*spanType
 	// allow, if set, exempts a match whose whole text it matches.
 	allow *regexp.Regexp
-	// tail, if set, matches at the end of a text that may be the start of
-	// a token not yet complete; the stream filter holds it back.
-	tail *regexp.Regexp
+	// tail, if set, returns where an unfinished token may start at the
+	// end of a text (-1 if none); the stream filter holds it back.
+	tail func(string) int
 	// reversible keeps the originals of mutate-mode placeholders in the
 	// request's State, to be restored in the output.
 	reversible bool
@@ -46,20 +109,19 @@ func (d *spanDetector) find(text string, dst []span) []span {
 		if t.pre != nil && !t.pre(text) {
 			continue
 		}
-		for _, loc := range t.re.FindAllStringIndex(text, -1) {
-			s, e := loc[0], loc[1]
+		t.matches(text, func(s, e int) {
 			if t.valid != nil {
 				ls, le, ok := t.valid(text[s:e])
 				if !ok {
-					continue
+					return
 				}
 				s, e = s+ls, s+le
 			}
 			if d.allow != nil && fullMatch(d.allow, text[s:e]) {
-				continue
+				return
 			}
 			dst = append(dst, span{start: s, end: e, typ: t})
-		}
+		})
 	}
 	found := dst[first:]
 	if len(found) < 2 {
@@ -126,6 +188,9 @@ func hasDigits(n int) func(string) bool {
 		return false
 	}
 }
+
+// digits0to9 is the anchor of the numeric types.
+var digits0to9 = bytesOf("0-9")
 
 func containsAny(subs ...string) func(string) bool {
 	return func(s string) bool {

@@ -47,12 +47,23 @@ func (s *State) placeholder(label, value string, reversible bool) string {
 	return p
 }
 
-// placeholderRE matches placeholders; placeholderTail an unfinished one at
-// the end of a streamed text.
-var (
-	placeholderRE   = regexp.MustCompile(`\[[A-Z][A-Z_]*_[0-9]+\]`)
-	placeholderTail = regexp.MustCompile(`\[[A-Z_]*[0-9]*$`)
-)
+// placeholderRE matches placeholders.
+var placeholderRE = regexp.MustCompile(`\[[A-Z][A-Z_]*_[0-9]+\]`)
+
+// placeholderTail returns where an unfinished placeholder starts at the
+// end of a streamed text, or -1.
+func placeholderTail(s string) int {
+	i := strings.LastIndexByte(s, '[')
+	if i < 0 {
+		return -1
+	}
+	for j := i + 1; j < len(s); j++ {
+		if c := s[j]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return -1
+		}
+	}
+	return i
+}
 
 // Reversible reports whether Restore has anything to restore.
 func (s *State) Reversible() bool { return s != nil && len(s.restore) > 0 }

@@ -98,6 +98,10 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := h.call(r)
+	if call.Cache, err = gateway.CacheDirectives(r.Header); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if call.EndUser == "" {
 		call.EndUser = d.req.User
 	}
@@ -113,6 +117,7 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gateway.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
+	gateway.SetCacheHeaders(w.Header(), res.CacheStatus, res.CacheScore)
 	out := encodeCompletion(res.Response, completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	h.writeJSON(w, r, out)
 }

@@ -223,6 +223,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
 	gateway.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
+	gateway.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
 	if err := sw.rc.Flush(); err != nil {

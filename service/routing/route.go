@@ -179,6 +179,9 @@ type Route struct {
 	FirstChunkTimeout Duration `json:"first_chunk_timeout,omitempty"`
 	// Sticky makes weighted picks deterministic per end user (or key).
 	Sticky bool `json:"sticky,omitempty"`
+	// Cache is the route's response-cache policy; nil takes the server's
+	// defaults.
+	Cache *Cache `json:"cache,omitempty"`
 }
 
 // Single returns the single-target fallback route of a plain model.
@@ -305,6 +308,11 @@ func (r *Route) Validate() error {
 		return bad("negative breaker.cooldown")
 	case r.Timeout < 0 || r.FirstChunkTimeout < 0:
 		return bad("negative timeout")
+	}
+	if r.Cache != nil {
+		if err := r.Cache.validate(); err != nil {
+			return bad("cache: %v", err)
+		}
 	}
 	return nil
 }

@@ -46,6 +46,19 @@ func TestValidate(t *testing.T) {
 		{"too many attempts", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two, Retry: routing.Retry{MaxAttempts: 11}}, false},
 		{"negative cooldown", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two,
 			Breaker: routing.Breaker{Cooldown: routing.Duration(-1)}}, false},
+		{"cache semantic", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two,
+			Cache: &routing.Cache{Mode: "semantic", Threshold: 0.9, TTL: routing.Duration(time.Minute), Namespace: "shared:faq"}}, true},
+		{"cache empty", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two, Cache: &routing.Cache{}}, true},
+		{"cache bad mode", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two,
+			Cache: &routing.Cache{Mode: "fuzzy"}}, false},
+		{"cache threshold above 1", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two,
+			Cache: &routing.Cache{Threshold: 1.5}}, false},
+		{"cache negative ttl", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two,
+			Cache: &routing.Cache{TTL: routing.Duration(-time.Second)}}, false},
+		{"cache shared without name", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two,
+			Cache: &routing.Cache{Namespace: "shared:"}}, false},
+		{"cache unknown scope", routing.Route{Name: "r", Strategy: routing.StrategyFallback, Targets: two,
+			Cache: &routing.Cache{Namespace: "org"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +110,7 @@ func TestSpecRoundTrip(t *testing.T) {
 			Price: &routing.Price{InputPerMillion: 5, OutputPerMillion: 7}, ContextWindow: 1000}},
 		Breaker:           routing.Breaker{Failures: 2, Cooldown: routing.Duration(time.Second)},
 		FirstChunkTimeout: routing.Duration(2 * time.Second),
+		Cache:             &routing.Cache{Mode: "exact", TTL: routing.Duration(time.Minute), Namespace: "key"},
 	}
 	spec, err := in.Spec()
 	if err != nil {
@@ -107,7 +121,7 @@ func TestSpecRoundTrip(t *testing.T) {
 		t.Fatalf("ParseRoute(%s): %v", spec, err)
 	}
 	if out.Targets[0].Timeout != in.Targets[0].Timeout || out.Breaker != in.Breaker || *out.Targets[0].Price != *in.Targets[0].Price ||
-		out.FirstChunkTimeout != in.FirstChunkTimeout || out.Targets[0].Weight != 3 {
+		out.FirstChunkTimeout != in.FirstChunkTimeout || out.Targets[0].Weight != 3 || out.Cache == nil || *out.Cache != *in.Cache {
 		t.Fatalf("round trip of %s = %+v", spec, out)
 	}
 	if _, err := routing.ParseRoute("r", routing.StrategyFallback, []byte(`{"targets":[{"provider":"a","model":"m","timeout":"soon"}]}`)); err == nil {

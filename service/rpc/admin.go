@@ -32,13 +32,25 @@ type Admin struct {
 	applier Applier
 	log     *slog.Logger
 	now     func() time.Time
+	alerts  store.Alerts // nil: alert webhooks are unavailable
+	cache   *adminCache  // nil: the cache RPCs are unavailable (admin_cache.go)
 }
 
 var _ tollgatev1connect.AdminServiceHandler = (*Admin)(nil)
 
+// AdminOption configures an Admin.
+type AdminOption func(*Admin)
+
+// WithAlertStore enables the alert-webhook RPCs, stored in as.
+func WithAlertStore(as store.Alerts) AdminOption { return func(a *Admin) { a.alerts = as } }
+
 // NewAdmin returns the admin handler.
-func NewAdmin(st store.Store, sealer *secrets.Sealer, applier Applier, log *slog.Logger) *Admin {
-	return &Admin{store: st, sealer: sealer, applier: applier, log: log, now: time.Now}
+func NewAdmin(st store.Store, sealer *secrets.Sealer, applier Applier, log *slog.Logger, opts ...AdminOption) *Admin {
+	a := &Admin{store: st, sealer: sealer, applier: applier, log: log, now: time.Now}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -268,6 +280,10 @@ func (a *Admin) CreateModel(ctx context.Context, req *connect.Request[tollgatev1
 	price, err := pricingFromProto(in.GetPricing())
 	if err != nil {
 		return nil, a.fail(ctx, err)
+	}
+	if in.GetPricing() == nil {
+		// No price given: the list price of the upstream model, if known.
+		price = defaultPricing(in.GetUpstreamModel(), in.GetName())
 	}
 	m := &store.Model{
 		Name: in.GetName(), ProviderID: in.GetProviderId(), UpstreamModel: in.GetUpstreamModel(),

@@ -70,6 +70,9 @@ func budgetFromProto(in *tollgatev1.Budget) (*store.Budget, error) {
 	if err := governance.ValidateBudget(b); err != nil {
 		return nil, badParam("budget", err.Error())
 	}
+	if b.AlertThresholds, err = alertThresholds(in.GetAlertThresholds()); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -78,6 +81,9 @@ func budgetToProto(b *store.Budget) *tollgatev1.Budget {
 		Id: b.ID, Scope: scopeToProto[b.Scope], TeamId: b.TeamID, ServiceId: b.ServiceID, KeyId: b.KeyID,
 		Period: periodToProto[b.Period], TimeZone: b.TimeZone, LimitTokens: b.LimitTokens,
 		CreateTime: timeToProto(b.CreatedAt), UpdateTime: timeToProto(b.UpdatedAt),
+	}
+	for _, t := range b.AlertThresholds {
+		out.AlertThresholds = append(out.AlertThresholds, int32(t))
 	}
 	if b.LimitNanos > 0 {
 		out.Limit = moneyToProto(b.LimitNanos)

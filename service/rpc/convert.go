@@ -199,6 +199,7 @@ func chatResponseToProto(id, requested string, r *gateway.ChatResult) *tollgatev
 		Id: id, Usage: usageToProto(resp.Usage), Cost: moneyToProto(r.CostNanos),
 		Provider: r.Provider, Model: r.Model, RequestedModel: requested, UpstreamId: resp.ID,
 		Choices: make([]*tollgatev1.Choice, 0, len(resp.Choices)), Attempts: int32(r.Attempts), Route: r.Route,
+		CacheStatus: string(r.CacheStatus), CacheScore: r.CacheScore,
 	}
 	if !resp.Created.IsZero() {
 		out.CreateTime = timestamppb.New(resp.Created)

@@ -36,10 +36,22 @@ func (s *Inference) call(ctx context.Context, h http.Header, endUser string, tag
 	}
 }
 
+// chatCall is call for chat requests, which also read the cache directives
+// of the request headers.
+func (s *Inference) chatCall(ctx context.Context, h http.Header, m *tollgatev1.ChatRequest) (*gateway.Call, error) {
+	call := s.call(ctx, h, m.GetEndUser(), m.GetTags(), m.GetMetadata())
+	d, err := gateway.CacheDirectives(h)
+	call.Cache = d
+	return call, err
+}
+
 // Chat implements InferenceService.Chat.
 func (s *Inference) Chat(ctx context.Context, req *connect.Request[tollgatev1.ChatRequest]) (*connect.Response[tollgatev1.ChatResponse], error) {
 	m := req.Msg
-	call := s.call(ctx, req.Header(), m.GetEndUser(), m.GetTags(), m.GetMetadata())
+	call, err := s.chatCall(ctx, req.Header(), m)
+	if err != nil {
+		return nil, toConnectError(ctx, s.log, err)
+	}
 	creq, err := chatRequestFromProto(m)
 	if err != nil {
 		return nil, toConnectError(ctx, s.log, err)
@@ -48,7 +60,9 @@ func (s *Inference) Chat(ctx context.Context, req *connect.Request[tollgatev1.Ch
 	if err != nil {
 		return nil, toConnectError(ctx, s.log, err)
 	}
-	return connect.NewResponse(chatResponseToProto(call.RequestID, m.GetModel(), res)), nil
+	resp := connect.NewResponse(chatResponseToProto(call.RequestID, m.GetModel(), res))
+	gateway.SetCacheHeaders(resp.Header(), res.CacheStatus, res.CacheScore)
+	return resp, nil
 }
 
 // ChatStream implements InferenceService.ChatStream. Each upstream chunk is
@@ -58,7 +72,10 @@ func (s *Inference) ChatStream(ctx context.Context, req *connect.Request[tollgat
 	if m == nil {
 		return toConnectError(ctx, s.log, badParam("request", "is required"))
 	}
-	call := s.call(ctx, req.Header(), m.GetEndUser(), m.GetTags(), m.GetMetadata())
+	call, err := s.chatCall(ctx, req.Header(), m)
+	if err != nil {
+		return toConnectError(ctx, s.log, err)
+	}
 	creq, err := chatRequestFromProto(m)
 	if err != nil {
 		return toConnectError(ctx, s.log, err)
@@ -68,6 +85,7 @@ func (s *Inference) ChatStream(ctx context.Context, req *connect.Request[tollgat
 		return toConnectError(ctx, s.log, err)
 	}
 	defer st.Close()
+	gateway.SetCacheHeaders(out.ResponseHeader(), st.CacheStatus, st.CacheScore)
 	first := true
 	for {
 		c, err := st.Recv()
@@ -85,6 +103,7 @@ func (s *Inference) ChatStream(ctx context.Context, req *connect.Request[tollgat
 		msg := chunkToProto(call.RequestID, c)
 		if first {
 			msg.Provider, msg.Model = st.Provider, st.Model
+			msg.CacheStatus, msg.CacheScore = string(st.CacheStatus), st.CacheScore
 			first = false
 		}
 		if err := out.Send(msg); err != nil {

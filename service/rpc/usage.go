@@ -24,13 +24,24 @@ type Usage struct {
 	engine  *gateway.Engine
 	admin   keys.AdminToken
 	log     *slog.Logger
+	audit   store.AuditLog // nil: ListAdminAuditEvents is unavailable
 }
 
 var _ tollgatev1connect.UsageServiceHandler = (*Usage)(nil)
 
+// UsageOption configures a Usage.
+type UsageOption func(*Usage)
+
+// WithAuditLog enables ListAdminAuditEvents over audit.
+func WithAuditLog(audit store.AuditLog) UsageOption { return func(u *Usage) { u.audit = audit } }
+
 // NewUsage returns the usage handler.
-func NewUsage(records store.Records, engine *gateway.Engine, admin keys.AdminToken, log *slog.Logger) *Usage {
-	return &Usage{records: records, engine: engine, admin: admin, log: log}
+func NewUsage(records store.Records, engine *gateway.Engine, admin keys.AdminToken, log *slog.Logger, opts ...UsageOption) *Usage {
+	u := &Usage{records: records, engine: engine, admin: admin, log: log}
+	for _, o := range opts {
+		o(u)
+	}
+	return u
 }
 
 // scope returns the team the caller is confined to ("" for admins) and
@@ -94,7 +105,7 @@ func recordToProto(r *store.Record) *tollgatev1.RequestRecord {
 			TotalTokens: r.InputTokens + r.OutputTokens, Estimated: r.UsageEstimated,
 		},
 		Cost: moneyToProto(r.CostNanos), Latency: durationToProto(r.Latency), TimeToFirstToken: durationToProto(r.TTFT),
-		Attempts: int32(r.Attempts),
+		Attempts: int32(r.Attempts), CacheStatus: r.CacheStatus, Saved: moneyToProto(r.SavedNanos),
 	}
 }
 
@@ -134,6 +145,13 @@ var dimensions = map[tollgatev1.UsageDimension]store.Dimension{
 	tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL:    store.DimModel,
 	tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER: store.DimProvider,
 	tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER: store.DimEndUser,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_TAG:      store.DimTag,
+}
+
+var buckets = map[tollgatev1.UsageBucket]store.Bucket{
+	tollgatev1.UsageBucket_USAGE_BUCKET_UNSPECIFIED: store.BucketNone,
+	tollgatev1.UsageBucket_USAGE_BUCKET_HOUR:        store.BucketHour,
+	tollgatev1.UsageBucket_USAGE_BUCKET_DAY:         store.BucketDay,
 }
 
 func groupToProto(g *store.UsageGroup) *tollgatev1.UsageGroup {
@@ -141,7 +159,8 @@ func groupToProto(g *store.UsageGroup) *tollgatev1.UsageGroup {
 		Keys: g.Keys, Requests: g.Requests, Errors: g.Errors,
 		Usage: &tollgatev1.Usage{InputTokens: g.InputTokens, OutputTokens: g.OutputTokens, CachedInputTokens: g.CachedInputTokens,
 			TotalTokens: g.InputTokens + g.OutputTokens},
-		Cost: moneyToProto(g.CostNanos),
+		Cost: moneyToProto(g.CostNanos), BucketStartTime: timeToProto(g.BucketStart),
+		CacheHits: g.CacheHits, Saved: moneyToProto(g.SavedNanos),
 	}
 }
 
@@ -164,6 +183,11 @@ func (u *Usage) GetUsageSummary(ctx context.Context, req *connect.Request[tollga
 		}
 		q.GroupBy = append(q.GroupBy, dim)
 	}
+	bucket, ok := buckets[m.GetBucket()]
+	if !ok {
+		return nil, toConnectError(ctx, u.log, badParam("bucket", "unknown bucket"))
+	}
+	q.Bucket = bucket
 	groups, err := u.records.SummarizeUsage(ctx, q)
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
@@ -179,6 +203,8 @@ func (u *Usage) GetUsageSummary(ctx context.Context, req *connect.Request[tollga
 		total.OutputTokens += g.OutputTokens
 		total.CachedInputTokens += g.CachedInputTokens
 		total.CostNanos += g.CostNanos
+		total.CacheHits += g.CacheHits
+		total.SavedNanos += g.SavedNanos
 	}
 	out.Total = groupToProto(&total)
 	return connect.NewResponse(out), nil

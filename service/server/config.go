@@ -33,12 +33,18 @@ type Config struct {
 	LogRequests bool
 	// SpillDir keeps usage records on local disk while Postgres is down.
 	SpillDir string
+	// AlertInterval is how often budget and spend-velocity alerts are checked.
+	AlertInterval time.Duration
+	// VelocitySuspend suspends (revokes) a key on a spend-velocity alert.
+	VelocitySuspend bool
 	// DebugAddr, when set, serves net/http/pprof on a separate listener
 	// (keep it on loopback).
 	DebugAddr string
 	// Retention is how long request records are kept (whole days are
 	// dropped); 0 keeps them forever.
 	Retention time.Duration
+	// Cache holds the response cache's settings (cache.go).
+	Cache CacheConfig
 }
 
 // DefaultConfig returns the defaults.
@@ -50,6 +56,8 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		LogRequests:     true,
 		Retention:       90 * 24 * time.Hour,
+		Cache:           defaultCacheConfig(),
+		AlertInterval:   15 * time.Second,
 	}
 }
 
@@ -102,6 +110,23 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 		c.LogRequests = b
 	}
 	fs.BoolVar(&c.LogRequests, "log-requests", c.LogRequests, "log one line per request ($TOLLGATE_LOG_REQUESTS)")
+	if v := getenv("TOLLGATE_ALERT_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOLLGATE_ALERT_INTERVAL: %w", err))
+		}
+		c.AlertInterval = d
+	}
+	fs.DurationVar(&c.AlertInterval, "alert-interval", c.AlertInterval, "how often budget and spend-velocity alerts are checked ($TOLLGATE_ALERT_INTERVAL)")
+	if v := getenv("TOLLGATE_VELOCITY_SUSPEND"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOLLGATE_VELOCITY_SUSPEND: %w", err))
+		}
+		c.VelocitySuspend = b
+	}
+	fs.BoolVar(&c.VelocitySuspend, "velocity-suspend", c.VelocitySuspend, "suspend (revoke) a key whose spend rate triggers a velocity alert ($TOLLGATE_VELOCITY_SUSPEND)")
+	errs = append(errs, c.Cache.registerFlags(fs, getenv))
 	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
 	c.AdminToken = getenv("TOLLGATE_ADMIN_TOKEN")
 	if c.DatabaseURL == "" {
@@ -129,6 +154,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention < 0 || (c.Retention > 0 && c.Retention < 24*time.Hour) {
 		errs = append(errs, errors.New("-retention must be 0 (keep for ever) or at least 24h"))
+	}
+	if c.AlertInterval < time.Second {
+		errs = append(errs, errors.New("-alert-interval must be at least 1s"))
+	}
+	if err := c.Cache.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("-max-request-bytes must be positive"))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/semcache"
 )
 
 func TestConfig(t *testing.T) {
@@ -50,6 +52,26 @@ func TestConfig(t *testing.T) {
 		{name: "tls half", args: []string{"-tls-cert", "c.pem"}, wantErr: "go together"},
 		{name: "retention too short", args: []string{"-retention", "1h"}, wantErr: "retention"},
 		{name: "bad log level", args: []string{"-log-level", "loud"}, wantErr: "log-level"},
+		{name: "cache off by default", check: func(t *testing.T, c Config) {
+			if c.Cache.Mode != "off" || c.Cache.Namespace != "team" || c.Cache.engineConfig().Policy.Mode != semcache.ModeOff {
+				t.Fatalf("cache defaults: %+v", c.Cache)
+			}
+		}},
+		{name: "cache env", env: map[string]string{"TOLLGATE_CACHE_MODE": "semantic", "TOLLGATE_CACHE_TTL": "10m",
+			"TOLLGATE_CACHE_EMBEDDING_MODEL": "text-embedding-3-small", "TOLLGATE_CACHE_EMBEDDING_DIMS": "1536"},
+			args: []string{"-cache-threshold", "0.9", "-cache-namespace", "shared:faq"},
+			check: func(t *testing.T, c Config) {
+				p := c.Cache.engineConfig()
+				if p.Policy.Mode != semcache.ModeSemantic || p.Policy.TTL != 10*time.Minute || p.Policy.Threshold != 0.9 ||
+					p.Scope != "shared:faq" || p.EmbeddingModel != "text-embedding-3-small" || c.Cache.EmbeddingDims != 1536 {
+					t.Fatalf("cache settings not applied: %+v", p)
+				}
+			}},
+		{name: "cache bad mode", env: map[string]string{"TOLLGATE_CACHE_MODE": "fuzzy"}, wantErr: "-cache-mode"},
+		{name: "cache bad threshold", args: []string{"-cache-threshold", "2"}, wantErr: "-cache-threshold"},
+		{name: "cache bad namespace", args: []string{"-cache-namespace", "org"}, wantErr: "-cache-namespace"},
+		{name: "cache embedding model without dims", args: []string{"-cache-embedding-model", "e"}, wantErr: "-cache-embedding-dims"},
+		{name: "cache bad dims env", env: map[string]string{"TOLLGATE_CACHE_EMBEDDING_DIMS": "many"}, wantErr: "TOLLGATE_CACHE_EMBEDDING_DIMS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,9 @@ import (
 
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/providers/factory"
+	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/accounting"
+	"github.com/tollgate-dev/tollgate/service/alerts"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/keys"
@@ -44,6 +46,8 @@ type Server struct {
 	writer   *accounting.Writer
 	engine   *gateway.Engine
 	gov      *governance.Manager
+	cache    *semcache.Cache
+	alerts   *alerts.Monitor
 	handler  http.Handler
 }
 
@@ -81,7 +85,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.engine = gateway.New(s.registry, s.writer, gateway.WithLogger(log), gateway.WithGovernance(s.gov))
+	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithInterval(cfg.AlertInterval),
+		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend))
+	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log)); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithGovernance(s.gov),
+		gateway.WithCache(s.cache, cfg.Cache.engineConfig()))
 	s.handler = s.routes(sealer)
 	return s, nil
 }
@@ -98,9 +109,10 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
-	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov}, s.log),
-		append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin)))...))
-	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log), opts...))
+	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov}, s.log, rpc.WithAlertStore(s.pg),
+		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())),
+		append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...))
+	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
 
 	services := []string{tollgatev1connect.InferenceServiceName, tollgatev1connect.AdminServiceName, tollgatev1connect.UsageServiceName}
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
@@ -171,7 +183,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	})
 	wg.Go(func() { s.maintain(bg) })
+	wg.Go(func() {
+		if err := s.cache.Run(bg); err != nil {
+			s.log.Error("response cache stopped", "err", err)
+		}
+	})
 	wg.Go(func() { _ = s.gov.Run(bg, s.store) }) // returns the leases at shutdown
+	wg.Go(func() { _ = s.alerts.Run(bg) })
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	writerDone := make(chan struct{})
 	go func() {

@@ -53,9 +53,16 @@ type Budget struct {
 	LimitNanos int64
 	// LimitTokens is the token limit (input + output); 0 means none.
 	LimitTokens int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// AlertThresholds are the spend percentages of the limit at which an
+	// alert fires; empty means DefaultAlertThresholds().
+	AlertThresholds []int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
+
+// DefaultAlertThresholds returns the alert thresholds of a budget that sets
+// none: 50, 80 and 100 percent.
+func DefaultAlertThresholds() []int { return []int{50, 80, 100} }
 
 // RateLimit limits the rate and concurrency of a key's or a team's
 // requests. A zero field means no limit of that kind.

@@ -245,6 +245,12 @@ type Record struct {
 	// Partial is true for a stream that ended with an error (or was
 	// closed) after part of the answer had reached the client.
 	Partial bool
+	// CacheStatus is the response cache's outcome ("hit-exact",
+	// "hit-semantic", "miss", "bypass"), "" when no lookup applied. A hit
+	// has no provider cost and no token usage.
+	CacheStatus string
+	// SavedNanos is the upstream cost, in nano-USD, a cache hit saved.
+	SavedNanos int64
 }
 
 // RecordFilter selects records to list.
@@ -271,6 +277,19 @@ const (
 	DimModel    Dimension = "model"
 	DimProvider Dimension = "provider"
 	DimEndUser  Dimension = "end_user"
+	// DimTag groups by tag: a record counts once in each of its tags'
+	// groups; untagged records form the group "".
+	DimTag Dimension = "tag"
+)
+
+// Bucket is the width of a summary's time buckets.
+type Bucket string
+
+// The buckets (UTC); BucketNone gives no time buckets.
+const (
+	BucketNone Bucket = ""
+	BucketHour Bucket = "hour"
+	BucketDay  Bucket = "day"
 )
 
 // SummaryQuery asks for usage totals.
@@ -278,18 +297,27 @@ type SummaryQuery struct {
 	Start, End time.Time
 	TeamID     string
 	GroupBy    []Dimension
+	// Bucket splits the groups into time buckets.
+	Bucket Bucket
 }
 
 // UsageGroup is the total of one group.
 type UsageGroup struct {
 	// Keys holds the group's value per GroupBy dimension, in order.
-	Keys              []string
+	Keys []string
+	// BucketStart is the start of the group's time bucket (zero without
+	// buckets).
+	BucketStart       time.Time
 	Requests          int64
 	Errors            int64
 	InputTokens       int64
 	OutputTokens      int64
 	CachedInputTokens int64
 	CostNanos         int64
+	// CacheHits counts the group's requests served from the response
+	// cache; SavedNanos sums what they saved.
+	CacheHits  int64
+	SavedNanos int64
 }
 
 // Records stores request records.
@@ -301,4 +329,7 @@ type Records interface {
 	ListRecords(ctx context.Context, f RecordFilter) ([]Record, string, error)
 	// SummarizeUsage returns one group per distinct GroupBy value, most expensive first.
 	SummarizeUsage(ctx context.Context, q SummaryQuery) ([]UsageGroup, error)
+	// ExportRecords calls fn for every record matching f (Limit and After
+	// are ignored), oldest first, stopping at fn's first error.
+	ExportRecords(ctx context.Context, f RecordFilter, fn func(*Record) error) error
 }

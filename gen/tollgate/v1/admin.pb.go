@@ -2454,7 +2454,7 @@ var File_tollgate_v1_admin_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/admin.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x19tollgate/v1/routing.proto\"\x83\x03\n" +
+	"\x17tollgate/v1/admin.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/alerts.proto\x1a\x17tollgate/v1/cache.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x19tollgate/v1/routing.proto\"\x83\x03\n" +
 	"\bProvider\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.tollgate.v1.ProviderTypeR\x04type\x12\x19\n" +
@@ -2618,7 +2618,7 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10KEY_STATE_ACTIVE\x10\x01\x12\x15\n" +
 	"\x11KEY_STATE_REVOKED\x10\x02\x12\x15\n" +
-	"\x11KEY_STATE_EXPIRED\x10\x032\xfc\x17\n" +
+	"\x11KEY_STATE_EXPIRED\x10\x032\xe4\x1b\n" +
 	"\fAdminService\x12Y\n" +
 	"\x0eCreateProvider\x12\".tollgate.v1.CreateProviderRequest\x1a#.tollgate.v1.CreateProviderResponse\x12U\n" +
 	"\vGetProvider\x12\x1f.tollgate.v1.GetProviderRequest\x1a .tollgate.v1.GetProviderResponse\"\x03\x90\x02\x01\x12[\n" +
@@ -2646,7 +2646,13 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\fDeleteBudget\x12 .tollgate.v1.DeleteBudgetRequest\x1a!.tollgate.v1.DeleteBudgetResponse\x12S\n" +
 	"\fSetRateLimit\x12 .tollgate.v1.SetRateLimitRequest\x1a!.tollgate.v1.SetRateLimitResponse\x12^\n" +
 	"\x0eListRateLimits\x12\".tollgate.v1.ListRateLimitsRequest\x1a#.tollgate.v1.ListRateLimitsResponse\"\x03\x90\x02\x01\x12\\\n" +
-	"\x0fDeleteRateLimit\x12#.tollgate.v1.DeleteRateLimitRequest\x1a$.tollgate.v1.DeleteRateLimitResponse\x12P\n" +
+	"\x0fDeleteRateLimit\x12#.tollgate.v1.DeleteRateLimitRequest\x1a$.tollgate.v1.DeleteRateLimitResponse\x12e\n" +
+	"\x12CreateAlertWebhook\x12&.tollgate.v1.CreateAlertWebhookRequest\x1a'.tollgate.v1.CreateAlertWebhookResponse\x12g\n" +
+	"\x11ListAlertWebhooks\x12%.tollgate.v1.ListAlertWebhooksRequest\x1a&.tollgate.v1.ListAlertWebhooksResponse\"\x03\x90\x02\x01\x12e\n" +
+	"\x12DeleteAlertWebhook\x12&.tollgate.v1.DeleteAlertWebhookRequest\x1a'.tollgate.v1.DeleteAlertWebhookResponse\x12R\n" +
+	"\n" +
+	"PurgeCache\x12\x1e.tollgate.v1.PurgeCacheRequest\x1a\x1f.tollgate.v1.PurgeCacheResponse\"\x03\x90\x02\x02\x12[\n" +
+	"\rGetCacheStats\x12!.tollgate.v1.GetCacheStatsRequest\x1a\".tollgate.v1.GetCacheStatsResponse\"\x03\x90\x02\x01\x12P\n" +
 	"\vCreateRoute\x12\x1f.tollgate.v1.CreateRouteRequest\x1a .tollgate.v1.CreateRouteResponse\x12L\n" +
 	"\bGetRoute\x12\x1c.tollgate.v1.GetRouteRequest\x1a\x1d.tollgate.v1.GetRouteResponse\"\x03\x90\x02\x01\x12R\n" +
 	"\n" +
@@ -2734,32 +2740,42 @@ var file_tollgate_v1_admin_proto_goTypes = []any{
 	(*SetRateLimitRequest)(nil),           // 55: tollgate.v1.SetRateLimitRequest
 	(*ListRateLimitsRequest)(nil),         // 56: tollgate.v1.ListRateLimitsRequest
 	(*DeleteRateLimitRequest)(nil),        // 57: tollgate.v1.DeleteRateLimitRequest
-	(*CreateRouteRequest)(nil),            // 58: tollgate.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),               // 59: tollgate.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),             // 60: tollgate.v1.ListRoutesRequest
-	(*UpdateRouteRequest)(nil),            // 61: tollgate.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),            // 62: tollgate.v1.DeleteRouteRequest
-	(*CreateGuardrailPolicyRequest)(nil),  // 63: tollgate.v1.CreateGuardrailPolicyRequest
-	(*GetGuardrailPolicyRequest)(nil),     // 64: tollgate.v1.GetGuardrailPolicyRequest
-	(*ListGuardrailPoliciesRequest)(nil),  // 65: tollgate.v1.ListGuardrailPoliciesRequest
-	(*UpdateGuardrailPolicyRequest)(nil),  // 66: tollgate.v1.UpdateGuardrailPolicyRequest
-	(*DeleteGuardrailPolicyRequest)(nil),  // 67: tollgate.v1.DeleteGuardrailPolicyRequest
-	(*SetBudgetResponse)(nil),             // 68: tollgate.v1.SetBudgetResponse
-	(*ListBudgetsResponse)(nil),           // 69: tollgate.v1.ListBudgetsResponse
-	(*DeleteBudgetResponse)(nil),          // 70: tollgate.v1.DeleteBudgetResponse
-	(*SetRateLimitResponse)(nil),          // 71: tollgate.v1.SetRateLimitResponse
-	(*ListRateLimitsResponse)(nil),        // 72: tollgate.v1.ListRateLimitsResponse
-	(*DeleteRateLimitResponse)(nil),       // 73: tollgate.v1.DeleteRateLimitResponse
-	(*CreateRouteResponse)(nil),           // 74: tollgate.v1.CreateRouteResponse
-	(*GetRouteResponse)(nil),              // 75: tollgate.v1.GetRouteResponse
-	(*ListRoutesResponse)(nil),            // 76: tollgate.v1.ListRoutesResponse
-	(*UpdateRouteResponse)(nil),           // 77: tollgate.v1.UpdateRouteResponse
-	(*DeleteRouteResponse)(nil),           // 78: tollgate.v1.DeleteRouteResponse
-	(*CreateGuardrailPolicyResponse)(nil), // 79: tollgate.v1.CreateGuardrailPolicyResponse
-	(*GetGuardrailPolicyResponse)(nil),    // 80: tollgate.v1.GetGuardrailPolicyResponse
-	(*ListGuardrailPoliciesResponse)(nil), // 81: tollgate.v1.ListGuardrailPoliciesResponse
-	(*UpdateGuardrailPolicyResponse)(nil), // 82: tollgate.v1.UpdateGuardrailPolicyResponse
-	(*DeleteGuardrailPolicyResponse)(nil), // 83: tollgate.v1.DeleteGuardrailPolicyResponse
+	(*CreateAlertWebhookRequest)(nil),     // 58: tollgate.v1.CreateAlertWebhookRequest
+	(*ListAlertWebhooksRequest)(nil),      // 59: tollgate.v1.ListAlertWebhooksRequest
+	(*DeleteAlertWebhookRequest)(nil),     // 60: tollgate.v1.DeleteAlertWebhookRequest
+	(*PurgeCacheRequest)(nil),             // 61: tollgate.v1.PurgeCacheRequest
+	(*GetCacheStatsRequest)(nil),          // 62: tollgate.v1.GetCacheStatsRequest
+	(*CreateRouteRequest)(nil),            // 63: tollgate.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),               // 64: tollgate.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),             // 65: tollgate.v1.ListRoutesRequest
+	(*UpdateRouteRequest)(nil),            // 66: tollgate.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),            // 67: tollgate.v1.DeleteRouteRequest
+	(*CreateGuardrailPolicyRequest)(nil),  // 68: tollgate.v1.CreateGuardrailPolicyRequest
+	(*GetGuardrailPolicyRequest)(nil),     // 69: tollgate.v1.GetGuardrailPolicyRequest
+	(*ListGuardrailPoliciesRequest)(nil),  // 70: tollgate.v1.ListGuardrailPoliciesRequest
+	(*UpdateGuardrailPolicyRequest)(nil),  // 71: tollgate.v1.UpdateGuardrailPolicyRequest
+	(*DeleteGuardrailPolicyRequest)(nil),  // 72: tollgate.v1.DeleteGuardrailPolicyRequest
+	(*SetBudgetResponse)(nil),             // 73: tollgate.v1.SetBudgetResponse
+	(*ListBudgetsResponse)(nil),           // 74: tollgate.v1.ListBudgetsResponse
+	(*DeleteBudgetResponse)(nil),          // 75: tollgate.v1.DeleteBudgetResponse
+	(*SetRateLimitResponse)(nil),          // 76: tollgate.v1.SetRateLimitResponse
+	(*ListRateLimitsResponse)(nil),        // 77: tollgate.v1.ListRateLimitsResponse
+	(*DeleteRateLimitResponse)(nil),       // 78: tollgate.v1.DeleteRateLimitResponse
+	(*CreateAlertWebhookResponse)(nil),    // 79: tollgate.v1.CreateAlertWebhookResponse
+	(*ListAlertWebhooksResponse)(nil),     // 80: tollgate.v1.ListAlertWebhooksResponse
+	(*DeleteAlertWebhookResponse)(nil),    // 81: tollgate.v1.DeleteAlertWebhookResponse
+	(*PurgeCacheResponse)(nil),            // 82: tollgate.v1.PurgeCacheResponse
+	(*GetCacheStatsResponse)(nil),         // 83: tollgate.v1.GetCacheStatsResponse
+	(*CreateRouteResponse)(nil),           // 84: tollgate.v1.CreateRouteResponse
+	(*GetRouteResponse)(nil),              // 85: tollgate.v1.GetRouteResponse
+	(*ListRoutesResponse)(nil),            // 86: tollgate.v1.ListRoutesResponse
+	(*UpdateRouteResponse)(nil),           // 87: tollgate.v1.UpdateRouteResponse
+	(*DeleteRouteResponse)(nil),           // 88: tollgate.v1.DeleteRouteResponse
+	(*CreateGuardrailPolicyResponse)(nil), // 89: tollgate.v1.CreateGuardrailPolicyResponse
+	(*GetGuardrailPolicyResponse)(nil),    // 90: tollgate.v1.GetGuardrailPolicyResponse
+	(*ListGuardrailPoliciesResponse)(nil), // 91: tollgate.v1.ListGuardrailPoliciesResponse
+	(*UpdateGuardrailPolicyResponse)(nil), // 92: tollgate.v1.UpdateGuardrailPolicyResponse
+	(*DeleteGuardrailPolicyResponse)(nil), // 93: tollgate.v1.DeleteGuardrailPolicyResponse
 }
 var file_tollgate_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: tollgate.v1.Provider.type:type_name -> tollgate.v1.ProviderType
@@ -2831,53 +2847,63 @@ var file_tollgate_v1_admin_proto_depIdxs = []int32{
 	55, // 66: tollgate.v1.AdminService.SetRateLimit:input_type -> tollgate.v1.SetRateLimitRequest
 	56, // 67: tollgate.v1.AdminService.ListRateLimits:input_type -> tollgate.v1.ListRateLimitsRequest
 	57, // 68: tollgate.v1.AdminService.DeleteRateLimit:input_type -> tollgate.v1.DeleteRateLimitRequest
-	58, // 69: tollgate.v1.AdminService.CreateRoute:input_type -> tollgate.v1.CreateRouteRequest
-	59, // 70: tollgate.v1.AdminService.GetRoute:input_type -> tollgate.v1.GetRouteRequest
-	60, // 71: tollgate.v1.AdminService.ListRoutes:input_type -> tollgate.v1.ListRoutesRequest
-	61, // 72: tollgate.v1.AdminService.UpdateRoute:input_type -> tollgate.v1.UpdateRouteRequest
-	62, // 73: tollgate.v1.AdminService.DeleteRoute:input_type -> tollgate.v1.DeleteRouteRequest
-	63, // 74: tollgate.v1.AdminService.CreateGuardrailPolicy:input_type -> tollgate.v1.CreateGuardrailPolicyRequest
-	64, // 75: tollgate.v1.AdminService.GetGuardrailPolicy:input_type -> tollgate.v1.GetGuardrailPolicyRequest
-	65, // 76: tollgate.v1.AdminService.ListGuardrailPolicies:input_type -> tollgate.v1.ListGuardrailPoliciesRequest
-	66, // 77: tollgate.v1.AdminService.UpdateGuardrailPolicy:input_type -> tollgate.v1.UpdateGuardrailPolicyRequest
-	67, // 78: tollgate.v1.AdminService.DeleteGuardrailPolicy:input_type -> tollgate.v1.DeleteGuardrailPolicyRequest
-	4,  // 79: tollgate.v1.AdminService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
-	6,  // 80: tollgate.v1.AdminService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
-	8,  // 81: tollgate.v1.AdminService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
-	10, // 82: tollgate.v1.AdminService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
-	12, // 83: tollgate.v1.AdminService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
-	16, // 84: tollgate.v1.AdminService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
-	18, // 85: tollgate.v1.AdminService.GetModel:output_type -> tollgate.v1.GetModelResponse
-	20, // 86: tollgate.v1.AdminService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
-	22, // 87: tollgate.v1.AdminService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
-	24, // 88: tollgate.v1.AdminService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
-	27, // 89: tollgate.v1.AdminService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
-	29, // 90: tollgate.v1.AdminService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
-	31, // 91: tollgate.v1.AdminService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
-	33, // 92: tollgate.v1.AdminService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
-	36, // 93: tollgate.v1.AdminService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
-	38, // 94: tollgate.v1.AdminService.GetKey:output_type -> tollgate.v1.GetKeyResponse
-	40, // 95: tollgate.v1.AdminService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
-	42, // 96: tollgate.v1.AdminService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
-	44, // 97: tollgate.v1.AdminService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
-	68, // 98: tollgate.v1.AdminService.SetBudget:output_type -> tollgate.v1.SetBudgetResponse
-	69, // 99: tollgate.v1.AdminService.ListBudgets:output_type -> tollgate.v1.ListBudgetsResponse
-	70, // 100: tollgate.v1.AdminService.DeleteBudget:output_type -> tollgate.v1.DeleteBudgetResponse
-	71, // 101: tollgate.v1.AdminService.SetRateLimit:output_type -> tollgate.v1.SetRateLimitResponse
-	72, // 102: tollgate.v1.AdminService.ListRateLimits:output_type -> tollgate.v1.ListRateLimitsResponse
-	73, // 103: tollgate.v1.AdminService.DeleteRateLimit:output_type -> tollgate.v1.DeleteRateLimitResponse
-	74, // 104: tollgate.v1.AdminService.CreateRoute:output_type -> tollgate.v1.CreateRouteResponse
-	75, // 105: tollgate.v1.AdminService.GetRoute:output_type -> tollgate.v1.GetRouteResponse
-	76, // 106: tollgate.v1.AdminService.ListRoutes:output_type -> tollgate.v1.ListRoutesResponse
-	77, // 107: tollgate.v1.AdminService.UpdateRoute:output_type -> tollgate.v1.UpdateRouteResponse
-	78, // 108: tollgate.v1.AdminService.DeleteRoute:output_type -> tollgate.v1.DeleteRouteResponse
-	79, // 109: tollgate.v1.AdminService.CreateGuardrailPolicy:output_type -> tollgate.v1.CreateGuardrailPolicyResponse
-	80, // 110: tollgate.v1.AdminService.GetGuardrailPolicy:output_type -> tollgate.v1.GetGuardrailPolicyResponse
-	81, // 111: tollgate.v1.AdminService.ListGuardrailPolicies:output_type -> tollgate.v1.ListGuardrailPoliciesResponse
-	82, // 112: tollgate.v1.AdminService.UpdateGuardrailPolicy:output_type -> tollgate.v1.UpdateGuardrailPolicyResponse
-	83, // 113: tollgate.v1.AdminService.DeleteGuardrailPolicy:output_type -> tollgate.v1.DeleteGuardrailPolicyResponse
-	79, // [79:114] is the sub-list for method output_type
-	44, // [44:79] is the sub-list for method input_type
+	58, // 69: tollgate.v1.AdminService.CreateAlertWebhook:input_type -> tollgate.v1.CreateAlertWebhookRequest
+	59, // 70: tollgate.v1.AdminService.ListAlertWebhooks:input_type -> tollgate.v1.ListAlertWebhooksRequest
+	60, // 71: tollgate.v1.AdminService.DeleteAlertWebhook:input_type -> tollgate.v1.DeleteAlertWebhookRequest
+	61, // 72: tollgate.v1.AdminService.PurgeCache:input_type -> tollgate.v1.PurgeCacheRequest
+	62, // 73: tollgate.v1.AdminService.GetCacheStats:input_type -> tollgate.v1.GetCacheStatsRequest
+	63, // 74: tollgate.v1.AdminService.CreateRoute:input_type -> tollgate.v1.CreateRouteRequest
+	64, // 75: tollgate.v1.AdminService.GetRoute:input_type -> tollgate.v1.GetRouteRequest
+	65, // 76: tollgate.v1.AdminService.ListRoutes:input_type -> tollgate.v1.ListRoutesRequest
+	66, // 77: tollgate.v1.AdminService.UpdateRoute:input_type -> tollgate.v1.UpdateRouteRequest
+	67, // 78: tollgate.v1.AdminService.DeleteRoute:input_type -> tollgate.v1.DeleteRouteRequest
+	68, // 79: tollgate.v1.AdminService.CreateGuardrailPolicy:input_type -> tollgate.v1.CreateGuardrailPolicyRequest
+	69, // 80: tollgate.v1.AdminService.GetGuardrailPolicy:input_type -> tollgate.v1.GetGuardrailPolicyRequest
+	70, // 81: tollgate.v1.AdminService.ListGuardrailPolicies:input_type -> tollgate.v1.ListGuardrailPoliciesRequest
+	71, // 82: tollgate.v1.AdminService.UpdateGuardrailPolicy:input_type -> tollgate.v1.UpdateGuardrailPolicyRequest
+	72, // 83: tollgate.v1.AdminService.DeleteGuardrailPolicy:input_type -> tollgate.v1.DeleteGuardrailPolicyRequest
+	4,  // 84: tollgate.v1.AdminService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
+	6,  // 85: tollgate.v1.AdminService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
+	8,  // 86: tollgate.v1.AdminService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
+	10, // 87: tollgate.v1.AdminService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
+	12, // 88: tollgate.v1.AdminService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
+	16, // 89: tollgate.v1.AdminService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
+	18, // 90: tollgate.v1.AdminService.GetModel:output_type -> tollgate.v1.GetModelResponse
+	20, // 91: tollgate.v1.AdminService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
+	22, // 92: tollgate.v1.AdminService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
+	24, // 93: tollgate.v1.AdminService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
+	27, // 94: tollgate.v1.AdminService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
+	29, // 95: tollgate.v1.AdminService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
+	31, // 96: tollgate.v1.AdminService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
+	33, // 97: tollgate.v1.AdminService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
+	36, // 98: tollgate.v1.AdminService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
+	38, // 99: tollgate.v1.AdminService.GetKey:output_type -> tollgate.v1.GetKeyResponse
+	40, // 100: tollgate.v1.AdminService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
+	42, // 101: tollgate.v1.AdminService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
+	44, // 102: tollgate.v1.AdminService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
+	73, // 103: tollgate.v1.AdminService.SetBudget:output_type -> tollgate.v1.SetBudgetResponse
+	74, // 104: tollgate.v1.AdminService.ListBudgets:output_type -> tollgate.v1.ListBudgetsResponse
+	75, // 105: tollgate.v1.AdminService.DeleteBudget:output_type -> tollgate.v1.DeleteBudgetResponse
+	76, // 106: tollgate.v1.AdminService.SetRateLimit:output_type -> tollgate.v1.SetRateLimitResponse
+	77, // 107: tollgate.v1.AdminService.ListRateLimits:output_type -> tollgate.v1.ListRateLimitsResponse
+	78, // 108: tollgate.v1.AdminService.DeleteRateLimit:output_type -> tollgate.v1.DeleteRateLimitResponse
+	79, // 109: tollgate.v1.AdminService.CreateAlertWebhook:output_type -> tollgate.v1.CreateAlertWebhookResponse
+	80, // 110: tollgate.v1.AdminService.ListAlertWebhooks:output_type -> tollgate.v1.ListAlertWebhooksResponse
+	81, // 111: tollgate.v1.AdminService.DeleteAlertWebhook:output_type -> tollgate.v1.DeleteAlertWebhookResponse
+	82, // 112: tollgate.v1.AdminService.PurgeCache:output_type -> tollgate.v1.PurgeCacheResponse
+	83, // 113: tollgate.v1.AdminService.GetCacheStats:output_type -> tollgate.v1.GetCacheStatsResponse
+	84, // 114: tollgate.v1.AdminService.CreateRoute:output_type -> tollgate.v1.CreateRouteResponse
+	85, // 115: tollgate.v1.AdminService.GetRoute:output_type -> tollgate.v1.GetRouteResponse
+	86, // 116: tollgate.v1.AdminService.ListRoutes:output_type -> tollgate.v1.ListRoutesResponse
+	87, // 117: tollgate.v1.AdminService.UpdateRoute:output_type -> tollgate.v1.UpdateRouteResponse
+	88, // 118: tollgate.v1.AdminService.DeleteRoute:output_type -> tollgate.v1.DeleteRouteResponse
+	89, // 119: tollgate.v1.AdminService.CreateGuardrailPolicy:output_type -> tollgate.v1.CreateGuardrailPolicyResponse
+	90, // 120: tollgate.v1.AdminService.GetGuardrailPolicy:output_type -> tollgate.v1.GetGuardrailPolicyResponse
+	91, // 121: tollgate.v1.AdminService.ListGuardrailPolicies:output_type -> tollgate.v1.ListGuardrailPoliciesResponse
+	92, // 122: tollgate.v1.AdminService.UpdateGuardrailPolicy:output_type -> tollgate.v1.UpdateGuardrailPolicyResponse
+	93, // 123: tollgate.v1.AdminService.DeleteGuardrailPolicy:output_type -> tollgate.v1.DeleteGuardrailPolicyResponse
+	84, // [84:124] is the sub-list for method output_type
+	44, // [44:84] is the sub-list for method input_type
 	44, // [44:44] is the sub-list for extension type_name
 	44, // [44:44] is the sub-list for extension extendee
 	0,  // [0:44] is the sub-list for field type_name
@@ -2888,6 +2914,8 @@ func file_tollgate_v1_admin_proto_init() {
 	if File_tollgate_v1_admin_proto != nil {
 		return
 	}
+	file_tollgate_v1_alerts_proto_init()
+	file_tollgate_v1_cache_proto_init()
 	file_tollgate_v1_common_proto_init()
 	file_tollgate_v1_guardrails_proto_init()
 	file_tollgate_v1_governance_proto_init()

@@ -44,6 +44,11 @@ const (
 	AdminService_SetRateLimit_FullMethodName          = "/tollgate.v1.AdminService/SetRateLimit"
 	AdminService_ListRateLimits_FullMethodName        = "/tollgate.v1.AdminService/ListRateLimits"
 	AdminService_DeleteRateLimit_FullMethodName       = "/tollgate.v1.AdminService/DeleteRateLimit"
+	AdminService_CreateAlertWebhook_FullMethodName    = "/tollgate.v1.AdminService/CreateAlertWebhook"
+	AdminService_ListAlertWebhooks_FullMethodName     = "/tollgate.v1.AdminService/ListAlertWebhooks"
+	AdminService_DeleteAlertWebhook_FullMethodName    = "/tollgate.v1.AdminService/DeleteAlertWebhook"
+	AdminService_PurgeCache_FullMethodName            = "/tollgate.v1.AdminService/PurgeCache"
+	AdminService_GetCacheStats_FullMethodName         = "/tollgate.v1.AdminService/GetCacheStats"
 	AdminService_CreateRoute_FullMethodName           = "/tollgate.v1.AdminService/CreateRoute"
 	AdminService_GetRoute_FullMethodName              = "/tollgate.v1.AdminService/GetRoute"
 	AdminService_ListRoutes_FullMethodName            = "/tollgate.v1.AdminService/ListRoutes"
@@ -115,6 +120,16 @@ type AdminServiceClient interface {
 	ListRateLimits(ctx context.Context, in *ListRateLimitsRequest, opts ...grpc.CallOption) (*ListRateLimitsResponse, error)
 	// DeleteRateLimit removes a rate limit.
 	DeleteRateLimit(ctx context.Context, in *DeleteRateLimitRequest, opts ...grpc.CallOption) (*DeleteRateLimitResponse, error)
+	// CreateAlertWebhook adds an endpoint for budget and spend alerts.
+	CreateAlertWebhook(ctx context.Context, in *CreateAlertWebhookRequest, opts ...grpc.CallOption) (*CreateAlertWebhookResponse, error)
+	// ListAlertWebhooks lists the alert endpoints (URLs are not returned).
+	ListAlertWebhooks(ctx context.Context, in *ListAlertWebhooksRequest, opts ...grpc.CallOption) (*ListAlertWebhooksResponse, error)
+	// DeleteAlertWebhook removes an alert endpoint.
+	DeleteAlertWebhook(ctx context.Context, in *DeleteAlertWebhookRequest, opts ...grpc.CallOption) (*DeleteAlertWebhookResponse, error)
+	// PurgeCache deletes response-cache entries by namespace, model and age.
+	PurgeCache(ctx context.Context, in *PurgeCacheRequest, opts ...grpc.CallOption) (*PurgeCacheResponse, error)
+	// GetCacheStats returns the response cache's figures.
+	GetCacheStats(ctx context.Context, in *GetCacheStatsRequest, opts ...grpc.CallOption) (*GetCacheStatsResponse, error)
 	// CreateRoute creates a route: an alias served by several targets with
 	// retries, fallbacks and a load-balancing strategy.
 	CreateRoute(ctx context.Context, in *CreateRouteRequest, opts ...grpc.CallOption) (*CreateRouteResponse, error)
@@ -398,6 +413,56 @@ func (c *adminServiceClient) DeleteRateLimit(ctx context.Context, in *DeleteRate
 	return out, nil
 }
 
+func (c *adminServiceClient) CreateAlertWebhook(ctx context.Context, in *CreateAlertWebhookRequest, opts ...grpc.CallOption) (*CreateAlertWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAlertWebhookResponse)
+	err := c.cc.Invoke(ctx, AdminService_CreateAlertWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListAlertWebhooks(ctx context.Context, in *ListAlertWebhooksRequest, opts ...grpc.CallOption) (*ListAlertWebhooksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAlertWebhooksResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAlertWebhooks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteAlertWebhook(ctx context.Context, in *DeleteAlertWebhookRequest, opts ...grpc.CallOption) (*DeleteAlertWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAlertWebhookResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteAlertWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) PurgeCache(ctx context.Context, in *PurgeCacheRequest, opts ...grpc.CallOption) (*PurgeCacheResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PurgeCacheResponse)
+	err := c.cc.Invoke(ctx, AdminService_PurgeCache_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetCacheStats(ctx context.Context, in *GetCacheStatsRequest, opts ...grpc.CallOption) (*GetCacheStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCacheStatsResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetCacheStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) CreateRoute(ctx context.Context, in *CreateRouteRequest, opts ...grpc.CallOption) (*CreateRouteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateRouteResponse)
@@ -557,6 +622,16 @@ type AdminServiceServer interface {
 	ListRateLimits(context.Context, *ListRateLimitsRequest) (*ListRateLimitsResponse, error)
 	// DeleteRateLimit removes a rate limit.
 	DeleteRateLimit(context.Context, *DeleteRateLimitRequest) (*DeleteRateLimitResponse, error)
+	// CreateAlertWebhook adds an endpoint for budget and spend alerts.
+	CreateAlertWebhook(context.Context, *CreateAlertWebhookRequest) (*CreateAlertWebhookResponse, error)
+	// ListAlertWebhooks lists the alert endpoints (URLs are not returned).
+	ListAlertWebhooks(context.Context, *ListAlertWebhooksRequest) (*ListAlertWebhooksResponse, error)
+	// DeleteAlertWebhook removes an alert endpoint.
+	DeleteAlertWebhook(context.Context, *DeleteAlertWebhookRequest) (*DeleteAlertWebhookResponse, error)
+	// PurgeCache deletes response-cache entries by namespace, model and age.
+	PurgeCache(context.Context, *PurgeCacheRequest) (*PurgeCacheResponse, error)
+	// GetCacheStats returns the response cache's figures.
+	GetCacheStats(context.Context, *GetCacheStatsRequest) (*GetCacheStatsResponse, error)
 	// CreateRoute creates a route: an alias served by several targets with
 	// retries, fallbacks and a load-balancing strategy.
 	CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResponse, error)
@@ -664,6 +739,21 @@ func (UnimplementedAdminServiceServer) ListRateLimits(context.Context, *ListRate
 }
 func (UnimplementedAdminServiceServer) DeleteRateLimit(context.Context, *DeleteRateLimitRequest) (*DeleteRateLimitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRateLimit not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateAlertWebhook(context.Context, *CreateAlertWebhookRequest) (*CreateAlertWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAlertWebhook not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAlertWebhooks(context.Context, *ListAlertWebhooksRequest) (*ListAlertWebhooksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAlertWebhooks not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteAlertWebhook(context.Context, *DeleteAlertWebhookRequest) (*DeleteAlertWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAlertWebhook not implemented")
+}
+func (UnimplementedAdminServiceServer) PurgeCache(context.Context, *PurgeCacheRequest) (*PurgeCacheResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PurgeCache not implemented")
+}
+func (UnimplementedAdminServiceServer) GetCacheStats(context.Context, *GetCacheStatsRequest) (*GetCacheStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCacheStats not implemented")
 }
 func (UnimplementedAdminServiceServer) CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateRoute not implemented")
@@ -1166,6 +1256,96 @@ func _AdminService_DeleteRateLimit_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CreateAlertWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAlertWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateAlertWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateAlertWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateAlertWebhook(ctx, req.(*CreateAlertWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListAlertWebhooks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAlertWebhooksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAlertWebhooks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAlertWebhooks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAlertWebhooks(ctx, req.(*ListAlertWebhooksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteAlertWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAlertWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteAlertWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteAlertWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteAlertWebhook(ctx, req.(*DeleteAlertWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_PurgeCache_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PurgeCacheRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).PurgeCache(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_PurgeCache_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).PurgeCache(ctx, req.(*PurgeCacheRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetCacheStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCacheStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetCacheStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetCacheStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetCacheStats(ctx, req.(*GetCacheStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_CreateRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateRouteRequest)
 	if err := dec(in); err != nil {
@@ -1452,6 +1632,26 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteRateLimit",
 			Handler:    _AdminService_DeleteRateLimit_Handler,
+		},
+		{
+			MethodName: "CreateAlertWebhook",
+			Handler:    _AdminService_CreateAlertWebhook_Handler,
+		},
+		{
+			MethodName: "ListAlertWebhooks",
+			Handler:    _AdminService_ListAlertWebhooks_Handler,
+		},
+		{
+			MethodName: "DeleteAlertWebhook",
+			Handler:    _AdminService_DeleteAlertWebhook_Handler,
+		},
+		{
+			MethodName: "PurgeCache",
+			Handler:    _AdminService_PurgeCache_Handler,
+		},
+		{
+			MethodName: "GetCacheStats",
+			Handler:    _AdminService_GetCacheStats_Handler,
 		},
 		{
 			MethodName: "CreateRoute",

@@ -168,9 +168,12 @@ type Budget struct {
 	// When it was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it was last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Spend percentages of the limit at which an alert is sent, at most once
+	// per threshold and period; 50, 80 and 100 when empty.
+	AlertThresholds []int32 `protobuf:"varint,12,rep,packed,name=alert_thresholds,json=alertThresholds,proto3" json:"alert_thresholds,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Budget) Reset() {
@@ -276,6 +279,13 @@ func (x *Budget) GetCreateTime() *timestamppb.Timestamp {
 func (x *Budget) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Budget) GetAlertThresholds() []int32 {
+	if x != nil {
+		return x.AlertThresholds
 	}
 	return nil
 }
@@ -1149,7 +1159,7 @@ var File_tollgate_v1_governance_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_governance_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctollgate/v1/governance.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xb2\x03\n" +
+	"\x1ctollgate/v1/governance.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xdd\x03\n" +
 	"\x06Budget\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\x05scope\x18\x02 \x01(\x0e2\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n" +
@@ -1165,7 +1175,8 @@ const file_tollgate_v1_governance_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xfc\x02\n" +
+	"updateTime\x12)\n" +
+	"\x10alert_thresholds\x18\f \x03(\x05R\x0falertThresholds\"\xfc\x02\n" +
 	"\tRateLimit\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\x05scope\x18\x02 \x01(\x0e2\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n" +

@@ -905,6 +905,89 @@ func (*DeleteGuardrailPolicyResponse) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_guardrails_proto_rawDescGZIP(), []int{11}
 }
 
+// GuardrailViolation is the error detail of a request or stream refused by
+// a guardrail. It names the guardrail and the categories, never the text.
+type GuardrailViolation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy id.
+	Policy string `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The guardrail's name within the policy.
+	Guardrail string `protobuf:"bytes,2,opt,name=guardrail,proto3" json:"guardrail,omitempty"`
+	// The guardrail's kind.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Input or output.
+	Stage GuardrailStage `protobuf:"varint,4,opt,name=stage,proto3,enum=tollgate.v1.GuardrailStage" json:"stage,omitempty"`
+	// Why, e.g. "email", "jwt", "ignore_instructions", "guardrail_error".
+	Categories    []string `protobuf:"bytes,5,rep,name=categories,proto3" json:"categories,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GuardrailViolation) Reset() {
+	*x = GuardrailViolation{}
+	mi := &file_tollgate_v1_guardrails_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GuardrailViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GuardrailViolation) ProtoMessage() {}
+
+func (x *GuardrailViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_guardrails_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GuardrailViolation.ProtoReflect.Descriptor instead.
+func (*GuardrailViolation) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_guardrails_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GuardrailViolation) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+func (x *GuardrailViolation) GetGuardrail() string {
+	if x != nil {
+		return x.Guardrail
+	}
+	return ""
+}
+
+func (x *GuardrailViolation) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GuardrailViolation) GetStage() GuardrailStage {
+	if x != nil {
+		return x.Stage
+	}
+	return GuardrailStage_GUARDRAIL_STAGE_UNSPECIFIED
+}
+
+func (x *GuardrailViolation) GetCategories() []string {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
 var File_tollgate_v1_guardrails_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_guardrails_proto_rawDesc = "" +
@@ -949,7 +1032,15 @@ const file_tollgate_v1_guardrails_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\".\n" +
 	"\x1cDeleteGuardrailPolicyRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x1f\n" +
-	"\x1dDeleteGuardrailPolicyResponse*\xbf\x01\n" +
+	"\x1dDeleteGuardrailPolicyResponse\"\xb1\x01\n" +
+	"\x12GuardrailViolation\x12\x16\n" +
+	"\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1c\n" +
+	"\tguardrail\x18\x02 \x01(\tR\tguardrail\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x121\n" +
+	"\x05stage\x18\x04 \x01(\x0e2\x1b.tollgate.v1.GuardrailStageR\x05stage\x12\x1e\n" +
+	"\n" +
+	"categories\x18\x05 \x03(\tR\n" +
+	"categories*\xbf\x01\n" +
 	"\x13GuardrailAttachKind\x12%\n" +
 	"!GUARDRAIL_ATTACH_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aGUARDRAIL_ATTACH_KIND_TEAM\x10\x01\x12!\n" +
@@ -984,7 +1075,7 @@ func file_tollgate_v1_guardrails_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_guardrails_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tollgate_v1_guardrails_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_tollgate_v1_guardrails_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tollgate_v1_guardrails_proto_goTypes = []any{
 	(GuardrailAttachKind)(0),              // 0: tollgate.v1.GuardrailAttachKind
 	(GuardrailStage)(0),                   // 1: tollgate.v1.GuardrailStage
@@ -1002,29 +1093,31 @@ var file_tollgate_v1_guardrails_proto_goTypes = []any{
 	(*UpdateGuardrailPolicyResponse)(nil), // 13: tollgate.v1.UpdateGuardrailPolicyResponse
 	(*DeleteGuardrailPolicyRequest)(nil),  // 14: tollgate.v1.DeleteGuardrailPolicyRequest
 	(*DeleteGuardrailPolicyResponse)(nil), // 15: tollgate.v1.DeleteGuardrailPolicyResponse
-	(*structpb.Struct)(nil),               // 16: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),         // 17: google.protobuf.Timestamp
+	(*GuardrailViolation)(nil),            // 16: tollgate.v1.GuardrailViolation
+	(*structpb.Struct)(nil),               // 17: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),         // 18: google.protobuf.Timestamp
 }
 var file_tollgate_v1_guardrails_proto_depIdxs = []int32{
 	1,  // 0: tollgate.v1.Guardrail.stage:type_name -> tollgate.v1.GuardrailStage
 	2,  // 1: tollgate.v1.Guardrail.mode:type_name -> tollgate.v1.GuardrailMode
 	3,  // 2: tollgate.v1.Guardrail.on_match:type_name -> tollgate.v1.GuardrailOnMatch
-	16, // 3: tollgate.v1.Guardrail.config:type_name -> google.protobuf.Struct
+	17, // 3: tollgate.v1.Guardrail.config:type_name -> google.protobuf.Struct
 	0,  // 4: tollgate.v1.GuardrailPolicy.attach_kind:type_name -> tollgate.v1.GuardrailAttachKind
 	4,  // 5: tollgate.v1.GuardrailPolicy.guardrails:type_name -> tollgate.v1.Guardrail
-	17, // 6: tollgate.v1.GuardrailPolicy.create_time:type_name -> google.protobuf.Timestamp
-	17, // 7: tollgate.v1.GuardrailPolicy.update_time:type_name -> google.protobuf.Timestamp
+	18, // 6: tollgate.v1.GuardrailPolicy.create_time:type_name -> google.protobuf.Timestamp
+	18, // 7: tollgate.v1.GuardrailPolicy.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 8: tollgate.v1.CreateGuardrailPolicyRequest.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 9: tollgate.v1.CreateGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 10: tollgate.v1.GetGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 11: tollgate.v1.ListGuardrailPoliciesResponse.policies:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 12: tollgate.v1.UpdateGuardrailPolicyRequest.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 13: tollgate.v1.UpdateGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	1,  // 14: tollgate.v1.GuardrailViolation.stage:type_name -> tollgate.v1.GuardrailStage
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_guardrails_proto_init() }
@@ -1038,7 +1131,7 @@ func file_tollgate_v1_guardrails_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_guardrails_proto_rawDesc), len(file_tollgate_v1_guardrails_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

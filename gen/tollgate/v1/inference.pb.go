@@ -1294,7 +1294,12 @@ type ChatResponse struct {
 	// The number of upstream attempts made (retries and fallbacks included).
 	Attempts int32 `protobuf:"varint,10,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	// The route the requested model name resolved to; empty for a plain model.
-	Route         string `protobuf:"bytes,11,opt,name=route,proto3" json:"route,omitempty"`
+	Route string `protobuf:"bytes,11,opt,name=route,proto3" json:"route,omitempty"`
+	// The response cache's outcome: "hit-exact", "hit-semantic", "miss" or
+	// "bypass" (also in the x-tollgate-cache header).
+	CacheStatus string `protobuf:"bytes,12,opt,name=cache_status,json=cacheStatus,proto3" json:"cache_status,omitempty"`
+	// The cosine similarity of a semantic hit (1 for an exact hit).
+	CacheScore    float64 `protobuf:"fixed64,13,opt,name=cache_score,json=cacheScore,proto3" json:"cache_score,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1406,6 +1411,20 @@ func (x *ChatResponse) GetRoute() string {
 	return ""
 }
 
+func (x *ChatResponse) GetCacheStatus() string {
+	if x != nil {
+		return x.CacheStatus
+	}
+	return ""
+}
+
+func (x *ChatResponse) GetCacheScore() float64 {
+	if x != nil {
+		return x.CacheScore
+	}
+	return 0
+}
+
 // ChatStreamRequest asks for a streamed chat completion.
 type ChatStreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1466,7 +1485,11 @@ type ChatStreamResponse struct {
 	// The provider serving the request; set on the first event.
 	Provider string `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
 	// The upstream model serving the request; set on the first event.
-	Model         string `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
+	Model string `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
+	// The response cache's outcome, as in ChatResponse; set on the first event.
+	CacheStatus string `protobuf:"bytes,7,opt,name=cache_status,json=cacheStatus,proto3" json:"cache_status,omitempty"`
+	// The similarity of a semantic hit; set on the first event.
+	CacheScore    float64 `protobuf:"fixed64,8,opt,name=cache_score,json=cacheScore,proto3" json:"cache_score,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1541,6 +1564,20 @@ func (x *ChatStreamResponse) GetModel() string {
 		return x.Model
 	}
 	return ""
+}
+
+func (x *ChatStreamResponse) GetCacheStatus() string {
+	if x != nil {
+		return x.CacheStatus
+	}
+	return ""
+}
+
+func (x *ChatStreamResponse) GetCacheScore() float64 {
+	if x != nil {
+		return x.CacheScore
+	}
+	return 0
 }
 
 // ChoiceDelta is new content for one choice.
@@ -2194,7 +2231,7 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\x06Choice\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12.\n" +
 	"\amessage\x18\x02 \x01(\v2\x14.tollgate.v1.MessageR\amessage\x12>\n" +
-	"\rfinish_reason\x18\x03 \x01(\x0e2\x19.tollgate.v1.FinishReasonR\ffinishReason\"\x8a\x03\n" +
+	"\rfinish_reason\x18\x03 \x01(\x0e2\x19.tollgate.v1.FinishReasonR\ffinishReason\"\xce\x03\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\achoices\x18\x02 \x03(\v2\x13.tollgate.v1.ChoiceR\achoices\x12(\n" +
@@ -2209,16 +2246,22 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"createTime\x12\x1a\n" +
 	"\battempts\x18\n" +
 	" \x01(\x05R\battempts\x12\x14\n" +
-	"\x05route\x18\v \x01(\tR\x05route\"G\n" +
+	"\x05route\x18\v \x01(\tR\x05route\x12!\n" +
+	"\fcache_status\x18\f \x01(\tR\vcacheStatus\x12\x1f\n" +
+	"\vcache_score\x18\r \x01(\x01R\n" +
+	"cacheScore\"G\n" +
 	"\x11ChatStreamRequest\x122\n" +
-	"\arequest\x18\x01 \x01(\v2\x18.tollgate.v1.ChatRequestR\arequest\"\xdc\x01\n" +
+	"\arequest\x18\x01 \x01(\v2\x18.tollgate.v1.ChatRequestR\arequest\"\xa0\x02\n" +
 	"\x12ChatStreamResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\achoices\x18\x02 \x03(\v2\x18.tollgate.v1.ChoiceDeltaR\achoices\x12(\n" +
 	"\x05usage\x18\x03 \x01(\v2\x12.tollgate.v1.UsageR\x05usage\x12&\n" +
 	"\x04cost\x18\x04 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x12\x1a\n" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x14\n" +
-	"\x05model\x18\x06 \x01(\tR\x05model\"\xd0\x01\n" +
+	"\x05model\x18\x06 \x01(\tR\x05model\x12!\n" +
+	"\fcache_status\x18\a \x01(\tR\vcacheStatus\x12\x1f\n" +
+	"\vcache_score\x18\b \x01(\x01R\n" +
+	"cacheScore\"\xd0\x01\n" +
 	"\vChoiceDelta\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n" +

@@ -416,7 +416,10 @@ type Route struct {
 	// When the route was created. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the route was last changed. Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The response-cache policy of requests through the route; unset takes
+	// the server's defaults.
+	Cache         *CachePolicy `protobuf:"bytes,12,opt,name=cache,proto3" json:"cache,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -524,6 +527,13 @@ func (x *Route) GetCreateTime() *timestamppb.Timestamp {
 func (x *Route) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Route) GetCache() *CachePolicy {
+	if x != nil {
+		return x.Cache
 	}
 	return nil
 }
@@ -974,7 +984,7 @@ var File_tollgate_v1_routing_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"\x19tollgate/v1/routing.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xba\x02\n" +
+	"\x19tollgate/v1/routing.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17tollgate/v1/cache.proto\x1a\x18tollgate/v1/common.proto\"\xba\x02\n" +
 	"\vRouteTarget\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
 	"providerId\x12\x14\n" +
@@ -998,7 +1008,7 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"backoffMax\"c\n" +
 	"\x0eCircuitBreaker\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x125\n" +
-	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\xbd\x04\n" +
+	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\xed\x04\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\bstrategy\x18\x02 \x01(\x0e2\x1a.tollgate.v1.RouteStrategyR\bstrategy\x122\n" +
@@ -1015,7 +1025,8 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\">\n" +
+	"updateTime\x12.\n" +
+	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\">\n" +
 	"\x12CreateRouteRequest\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"?\n" +
 	"\x13CreateRouteResponse\x12(\n" +
@@ -1077,6 +1088,7 @@ var file_tollgate_v1_routing_proto_goTypes = []any{
 	(*Money)(nil),                 // 16: tollgate.v1.Money
 	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*CachePolicy)(nil),           // 19: tollgate.v1.CachePolicy
 }
 var file_tollgate_v1_routing_proto_depIdxs = []int32{
 	16, // 0: tollgate.v1.RouteTarget.input_per_million:type_name -> tollgate.v1.Money
@@ -1094,17 +1106,18 @@ var file_tollgate_v1_routing_proto_depIdxs = []int32{
 	17, // 12: tollgate.v1.Route.first_chunk_timeout:type_name -> google.protobuf.Duration
 	18, // 13: tollgate.v1.Route.create_time:type_name -> google.protobuf.Timestamp
 	18, // 14: tollgate.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 15: tollgate.v1.CreateRouteRequest.route:type_name -> tollgate.v1.Route
-	5,  // 16: tollgate.v1.CreateRouteResponse.route:type_name -> tollgate.v1.Route
-	5,  // 17: tollgate.v1.GetRouteResponse.route:type_name -> tollgate.v1.Route
-	5,  // 18: tollgate.v1.ListRoutesResponse.routes:type_name -> tollgate.v1.Route
-	5,  // 19: tollgate.v1.UpdateRouteRequest.route:type_name -> tollgate.v1.Route
-	5,  // 20: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	19, // 15: tollgate.v1.Route.cache:type_name -> tollgate.v1.CachePolicy
+	5,  // 16: tollgate.v1.CreateRouteRequest.route:type_name -> tollgate.v1.Route
+	5,  // 17: tollgate.v1.CreateRouteResponse.route:type_name -> tollgate.v1.Route
+	5,  // 18: tollgate.v1.GetRouteResponse.route:type_name -> tollgate.v1.Route
+	5,  // 19: tollgate.v1.ListRoutesResponse.routes:type_name -> tollgate.v1.Route
+	5,  // 20: tollgate.v1.UpdateRouteRequest.route:type_name -> tollgate.v1.Route
+	5,  // 21: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_routing_proto_init() }
@@ -1112,6 +1125,7 @@ func file_tollgate_v1_routing_proto_init() {
 	if File_tollgate_v1_routing_proto != nil {
 		return
 	}
+	file_tollgate_v1_cache_proto_init()
 	file_tollgate_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -118,6 +118,9 @@ const (
 	UsageDimension_USAGE_DIMENSION_PROVIDER UsageDimension = 5
 	// The end user.
 	UsageDimension_USAGE_DIMENSION_END_USER UsageDimension = 6
+	// A tag: a record with several tags counts once in each tag's group;
+	// untagged records form the group "".
+	UsageDimension_USAGE_DIMENSION_TAG UsageDimension = 7
 )
 
 // Enum value maps for UsageDimension.
@@ -130,6 +133,7 @@ var (
 		4: "USAGE_DIMENSION_MODEL",
 		5: "USAGE_DIMENSION_PROVIDER",
 		6: "USAGE_DIMENSION_END_USER",
+		7: "USAGE_DIMENSION_TAG",
 	}
 	UsageDimension_value = map[string]int32{
 		"USAGE_DIMENSION_UNSPECIFIED": 0,
@@ -139,6 +143,7 @@ var (
 		"USAGE_DIMENSION_MODEL":       4,
 		"USAGE_DIMENSION_PROVIDER":    5,
 		"USAGE_DIMENSION_END_USER":    6,
+		"USAGE_DIMENSION_TAG":         7,
 	}
 )
 
@@ -167,6 +172,112 @@ func (x UsageDimension) Number() protoreflect.EnumNumber {
 // Deprecated: Use UsageDimension.Descriptor instead.
 func (UsageDimension) EnumDescriptor() ([]byte, []int) {
 	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{1}
+}
+
+// UsageBucket splits a summary into time buckets (UTC).
+type UsageBucket int32
+
+const (
+	// No time buckets.
+	UsageBucket_USAGE_BUCKET_UNSPECIFIED UsageBucket = 0
+	// One bucket per hour.
+	UsageBucket_USAGE_BUCKET_HOUR UsageBucket = 1
+	// One bucket per day.
+	UsageBucket_USAGE_BUCKET_DAY UsageBucket = 2
+)
+
+// Enum value maps for UsageBucket.
+var (
+	UsageBucket_name = map[int32]string{
+		0: "USAGE_BUCKET_UNSPECIFIED",
+		1: "USAGE_BUCKET_HOUR",
+		2: "USAGE_BUCKET_DAY",
+	}
+	UsageBucket_value = map[string]int32{
+		"USAGE_BUCKET_UNSPECIFIED": 0,
+		"USAGE_BUCKET_HOUR":        1,
+		"USAGE_BUCKET_DAY":         2,
+	}
+)
+
+func (x UsageBucket) Enum() *UsageBucket {
+	p := new(UsageBucket)
+	*p = x
+	return p
+}
+
+func (x UsageBucket) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UsageBucket) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_v1_usage_proto_enumTypes[2].Descriptor()
+}
+
+func (UsageBucket) Type() protoreflect.EnumType {
+	return &file_tollgate_v1_usage_proto_enumTypes[2]
+}
+
+func (x UsageBucket) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UsageBucket.Descriptor instead.
+func (UsageBucket) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{2}
+}
+
+// ExportFormat is the encoding of an export.
+type ExportFormat int32
+
+const (
+	// Not set: CSV.
+	ExportFormat_EXPORT_FORMAT_UNSPECIFIED ExportFormat = 0
+	// CSV with a header line.
+	ExportFormat_EXPORT_FORMAT_CSV ExportFormat = 1
+	// One JSON object (the RequestRecord's JSON form) per line.
+	ExportFormat_EXPORT_FORMAT_JSON_LINES ExportFormat = 2
+)
+
+// Enum value maps for ExportFormat.
+var (
+	ExportFormat_name = map[int32]string{
+		0: "EXPORT_FORMAT_UNSPECIFIED",
+		1: "EXPORT_FORMAT_CSV",
+		2: "EXPORT_FORMAT_JSON_LINES",
+	}
+	ExportFormat_value = map[string]int32{
+		"EXPORT_FORMAT_UNSPECIFIED": 0,
+		"EXPORT_FORMAT_CSV":         1,
+		"EXPORT_FORMAT_JSON_LINES":  2,
+	}
+)
+
+func (x ExportFormat) Enum() *ExportFormat {
+	p := new(ExportFormat)
+	*p = x
+	return p
+}
+
+func (x ExportFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExportFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_v1_usage_proto_enumTypes[3].Descriptor()
+}
+
+func (ExportFormat) Type() protoreflect.EnumType {
+	return &file_tollgate_v1_usage_proto_enumTypes[3]
+}
+
+func (x ExportFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExportFormat.Descriptor instead.
+func (ExportFormat) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{3}
 }
 
 // RequestRecord is the audit and usage record of one request.
@@ -211,7 +322,12 @@ type RequestRecord struct {
 	// Time until the first streamed token.
 	TimeToFirstToken *durationpb.Duration `protobuf:"bytes,19,opt,name=time_to_first_token,json=timeToFirstToken,proto3" json:"time_to_first_token,omitempty"`
 	// Upstream attempts made.
-	Attempts      int32 `protobuf:"varint,20,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Attempts int32 `protobuf:"varint,20,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The response cache's outcome: "hit-exact", "hit-semantic", "miss",
+	// "bypass", or empty when no lookup applied (embeddings, errors before it).
+	CacheStatus string `protobuf:"bytes,21,opt,name=cache_status,json=cacheStatus,proto3" json:"cache_status,omitempty"`
+	// The upstream cost a cache hit saved.
+	Saved         *Money `protobuf:"bytes,22,opt,name=saved,proto3" json:"saved,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -384,6 +500,20 @@ func (x *RequestRecord) GetAttempts() int32 {
 		return x.Attempts
 	}
 	return 0
+}
+
+func (x *RequestRecord) GetCacheStatus() string {
+	if x != nil {
+		return x.CacheStatus
+	}
+	return ""
+}
+
+func (x *RequestRecord) GetSaved() *Money {
+	if x != nil {
+		return x.Saved
+	}
+	return nil
 }
 
 // ListRequestRecordsRequest filters request records.
@@ -560,7 +690,10 @@ type GetUsageSummaryRequest struct {
 	// The fields to group by; one total when empty.
 	GroupBy []UsageDimension `protobuf:"varint,3,rep,packed,name=group_by,json=groupBy,proto3,enum=tollgate.v1.UsageDimension" json:"group_by,omitempty"`
 	// Only this team's usage.
-	TeamId        string `protobuf:"bytes,4,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	TeamId string `protobuf:"bytes,4,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Time buckets; groups are then per bucket and ordered by bucket start,
+	// then most expensive first.
+	Bucket        UsageBucket `protobuf:"varint,5,opt,name=bucket,proto3,enum=tollgate.v1.UsageBucket" json:"bucket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -623,6 +756,13 @@ func (x *GetUsageSummaryRequest) GetTeamId() string {
 	return ""
 }
 
+func (x *GetUsageSummaryRequest) GetBucket() UsageBucket {
+	if x != nil {
+		return x.Bucket
+	}
+	return UsageBucket_USAGE_BUCKET_UNSPECIFIED
+}
+
 // UsageGroup is the total of one group.
 type UsageGroup struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -635,7 +775,14 @@ type UsageGroup struct {
 	// Token totals.
 	Usage *Usage `protobuf:"bytes,4,opt,name=usage,proto3" json:"usage,omitempty"`
 	// Total cost.
-	Cost          *Money `protobuf:"bytes,5,opt,name=cost,proto3" json:"cost,omitempty"`
+	Cost *Money `protobuf:"bytes,5,opt,name=cost,proto3" json:"cost,omitempty"`
+	// Start of the group's time bucket, when a bucket was asked for.
+	BucketStartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=bucket_start_time,json=bucketStartTime,proto3" json:"bucket_start_time,omitempty"`
+	// Requests served from the response cache; cache_hits / requests is the
+	// group's hit rate.
+	CacheHits int64 `protobuf:"varint,7,opt,name=cache_hits,json=cacheHits,proto3" json:"cache_hits,omitempty"`
+	// The upstream cost the cache hits saved.
+	Saved         *Money `protobuf:"bytes,8,opt,name=saved,proto3" json:"saved,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -705,6 +852,27 @@ func (x *UsageGroup) GetCost() *Money {
 	return nil
 }
 
+func (x *UsageGroup) GetBucketStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BucketStartTime
+	}
+	return nil
+}
+
+func (x *UsageGroup) GetCacheHits() int64 {
+	if x != nil {
+		return x.CacheHits
+	}
+	return 0
+}
+
+func (x *UsageGroup) GetSaved() *Money {
+	if x != nil {
+		return x.Saved
+	}
+	return nil
+}
+
 // GetUsageSummaryResponse holds the totals.
 type GetUsageSummaryResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -760,11 +928,168 @@ func (x *GetUsageSummaryResponse) GetTotal() *UsageGroup {
 	return nil
 }
 
+// ExportRequestRecordsRequest filters the records to export, like
+// ListRequestRecordsRequest.
+type ExportRequestRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records at or after this time; 24 hours ago when unset.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Records before this time; now when unset.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only this team's records.
+	TeamId string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Only this key's records.
+	KeyId string `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Only records for this requested model.
+	Model string `protobuf:"bytes,5,opt,name=model,proto3" json:"model,omitempty"`
+	// Only this end user's records.
+	EndUser string `protobuf:"bytes,6,opt,name=end_user,json=endUser,proto3" json:"end_user,omitempty"`
+	// The encoding.
+	Format        ExportFormat `protobuf:"varint,7,opt,name=format,proto3,enum=tollgate.v1.ExportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRequestRecordsRequest) Reset() {
+	*x = ExportRequestRecordsRequest{}
+	mi := &file_tollgate_v1_usage_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRequestRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRequestRecordsRequest) ProtoMessage() {}
+
+func (x *ExportRequestRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_usage_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRequestRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ExportRequestRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ExportRequestRecordsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ExportRequestRecordsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ExportRequestRecordsRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ExportRequestRecordsRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ExportRequestRecordsRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ExportRequestRecordsRequest) GetEndUser() string {
+	if x != nil {
+		return x.EndUser
+	}
+	return ""
+}
+
+func (x *ExportRequestRecordsRequest) GetFormat() ExportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+// ExportRequestRecordsResponse is one chunk of the export. Concatenated,
+// the chunks form the file; every chunk ends at a line end.
+type ExportRequestRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bytes of the chunk.
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// Number of records in the chunk.
+	Records       int32 `protobuf:"varint,2,opt,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRequestRecordsResponse) Reset() {
+	*x = ExportRequestRecordsResponse{}
+	mi := &file_tollgate_v1_usage_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRequestRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRequestRecordsResponse) ProtoMessage() {}
+
+func (x *ExportRequestRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_usage_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRequestRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ExportRequestRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExportRequestRecordsResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ExportRequestRecordsResponse) GetRecords() int32 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
 var File_tollgate_v1_usage_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\"\xc7\x05\n" +
+	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/alerts.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\"\x94\x06\n" +
 	"\rRequestRecord\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
@@ -789,7 +1114,9 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x04cost\x18\x11 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x123\n" +
 	"\alatency\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\alatency\x12H\n" +
 	"\x13time_to_first_token\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x10timeToFirstToken\x12\x1a\n" +
-	"\battempts\x18\x14 \x01(\x05R\battempts\"\xaa\x02\n" +
+	"\battempts\x18\x14 \x01(\x05R\battempts\x12!\n" +
+	"\fcache_status\x18\x15 \x01(\tR\vcacheStatus\x12(\n" +
+	"\x05saved\x18\x16 \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\"\xaa\x02\n" +
 	"\x19ListRequestRecordsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -803,23 +1130,40 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"z\n" +
 	"\x1aListRequestRecordsResponse\x124\n" +
 	"\arecords\x18\x01 \x03(\v2\x1a.tollgate.v1.RequestRecordR\arecords\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdb\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x02\n" +
 	"\x16GetUsageSummaryRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x126\n" +
 	"\bgroup_by\x18\x03 \x03(\x0e2\x1b.tollgate.v1.UsageDimensionR\agroupBy\x12\x17\n" +
-	"\ateam_id\x18\x04 \x01(\tR\x06teamId\"\xa6\x01\n" +
+	"\ateam_id\x18\x04 \x01(\tR\x06teamId\x120\n" +
+	"\x06bucket\x18\x05 \x01(\x0e2\x18.tollgate.v1.UsageBucketR\x06bucket\"\xb7\x02\n" +
 	"\n" +
 	"UsageGroup\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\tR\x04keys\x12\x1a\n" +
 	"\brequests\x18\x02 \x01(\x03R\brequests\x12\x16\n" +
 	"\x06errors\x18\x03 \x01(\x03R\x06errors\x12(\n" +
 	"\x05usage\x18\x04 \x01(\v2\x12.tollgate.v1.UsageR\x05usage\x12&\n" +
-	"\x04cost\x18\x05 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\"y\n" +
+	"\x04cost\x18\x05 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x12F\n" +
+	"\x11bucket_start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0fbucketStartTime\x12\x1d\n" +
+	"\n" +
+	"cache_hits\x18\a \x01(\x03R\tcacheHits\x12(\n" +
+	"\x05saved\x18\b \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\"y\n" +
 	"\x17GetUsageSummaryResponse\x12/\n" +
 	"\x06groups\x18\x01 \x03(\v2\x17.tollgate.v1.UsageGroupR\x06groups\x12-\n" +
-	"\x05total\x18\x02 \x01(\v2\x17.tollgate.v1.UsageGroupR\x05total*\xa3\x02\n" +
+	"\x05total\x18\x02 \x01(\v2\x17.tollgate.v1.UsageGroupR\x05total\"\xa3\x02\n" +
+	"\x1bExportRequestRecordsRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x14\n" +
+	"\x05model\x18\x05 \x01(\tR\x05model\x12\x19\n" +
+	"\bend_user\x18\x06 \x01(\tR\aendUser\x121\n" +
+	"\x06format\x18\a \x01(\x0e2\x19.tollgate.v1.ExportFormatR\x06format\"L\n" +
+	"\x1cExportRequestRecordsResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x18\n" +
+	"\arecords\x18\x02 \x01(\x05R\arecords*\xa3\x02\n" +
 	"\rRequestStatus\x12\x1e\n" +
 	"\x1aREQUEST_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11REQUEST_STATUS_OK\x10\x01\x12!\n" +
@@ -829,7 +1173,7 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x16REQUEST_STATUS_INVALID\x10\x05\x12\x1a\n" +
 	"\x16REQUEST_STATUS_LIMITED\x10\x06\x12\x1b\n" +
 	"\x17REQUEST_STATUS_CANCELED\x10\a\x12!\n" +
-	"\x1dREQUEST_STATUS_INTERNAL_ERROR\x10\b*\xd8\x01\n" +
+	"\x1dREQUEST_STATUS_INTERNAL_ERROR\x10\b*\xf1\x01\n" +
 	"\x0eUsageDimension\x12\x1f\n" +
 	"\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14USAGE_DIMENSION_TEAM\x10\x01\x12\x1b\n" +
@@ -837,11 +1181,22 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x13USAGE_DIMENSION_KEY\x10\x03\x12\x19\n" +
 	"\x15USAGE_DIMENSION_MODEL\x10\x04\x12\x1c\n" +
 	"\x18USAGE_DIMENSION_PROVIDER\x10\x05\x12\x1c\n" +
-	"\x18USAGE_DIMENSION_END_USER\x10\x062\xc0\x02\n" +
+	"\x18USAGE_DIMENSION_END_USER\x10\x06\x12\x17\n" +
+	"\x13USAGE_DIMENSION_TAG\x10\a*X\n" +
+	"\vUsageBucket\x12\x1c\n" +
+	"\x18USAGE_BUCKET_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11USAGE_BUCKET_HOUR\x10\x01\x12\x14\n" +
+	"\x10USAGE_BUCKET_DAY\x10\x02*b\n" +
+	"\fExportFormat\x12\x1d\n" +
+	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11EXPORT_FORMAT_CSV\x10\x01\x12\x1c\n" +
+	"\x18EXPORT_FORMAT_JSON_LINES\x10\x022\xa6\x04\n" +
 	"\fUsageService\x12j\n" +
 	"\x12ListRequestRecords\x12&.tollgate.v1.ListRequestRecordsRequest\x1a'.tollgate.v1.ListRequestRecordsResponse\"\x03\x90\x02\x01\x12a\n" +
 	"\x0fGetUsageSummary\x12#.tollgate.v1.GetUsageSummaryRequest\x1a$.tollgate.v1.GetUsageSummaryResponse\"\x03\x90\x02\x01\x12a\n" +
-	"\x0fGetBudgetStatus\x12#.tollgate.v1.GetBudgetStatusRequest\x1a$.tollgate.v1.GetBudgetStatusResponse\"\x03\x90\x02\x01B\xa7\x01\n" +
+	"\x0fGetBudgetStatus\x12#.tollgate.v1.GetBudgetStatusRequest\x1a$.tollgate.v1.GetBudgetStatusResponse\"\x03\x90\x02\x01\x12r\n" +
+	"\x14ExportRequestRecords\x12(.tollgate.v1.ExportRequestRecordsRequest\x1a).tollgate.v1.ExportRequestRecordsResponse\"\x03\x90\x02\x010\x01\x12p\n" +
+	"\x14ListAdminAuditEvents\x12(.tollgate.v1.ListAdminAuditEventsRequest\x1a).tollgate.v1.ListAdminAuditEventsResponse\"\x03\x90\x02\x01B\xa7\x01\n" +
 	"\x0fcom.tollgate.v1B\n" +
 	"UsageProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\vTollgate.V1\xca\x02\vTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\fTollgate::V1b\x06proto3"
 
@@ -857,52 +1212,69 @@ func file_tollgate_v1_usage_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_usage_proto_rawDescData
 }
 
-var file_tollgate_v1_usage_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tollgate_v1_usage_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_tollgate_v1_usage_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tollgate_v1_usage_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_tollgate_v1_usage_proto_goTypes = []any{
-	(RequestStatus)(0),                 // 0: tollgate.v1.RequestStatus
-	(UsageDimension)(0),                // 1: tollgate.v1.UsageDimension
-	(*RequestRecord)(nil),              // 2: tollgate.v1.RequestRecord
-	(*ListRequestRecordsRequest)(nil),  // 3: tollgate.v1.ListRequestRecordsRequest
-	(*ListRequestRecordsResponse)(nil), // 4: tollgate.v1.ListRequestRecordsResponse
-	(*GetUsageSummaryRequest)(nil),     // 5: tollgate.v1.GetUsageSummaryRequest
-	(*UsageGroup)(nil),                 // 6: tollgate.v1.UsageGroup
-	(*GetUsageSummaryResponse)(nil),    // 7: tollgate.v1.GetUsageSummaryResponse
-	(*timestamppb.Timestamp)(nil),      // 8: google.protobuf.Timestamp
-	(*Usage)(nil),                      // 9: tollgate.v1.Usage
-	(*Money)(nil),                      // 10: tollgate.v1.Money
-	(*durationpb.Duration)(nil),        // 11: google.protobuf.Duration
-	(*GetBudgetStatusRequest)(nil),     // 12: tollgate.v1.GetBudgetStatusRequest
-	(*GetBudgetStatusResponse)(nil),    // 13: tollgate.v1.GetBudgetStatusResponse
+	(RequestStatus)(0),                   // 0: tollgate.v1.RequestStatus
+	(UsageDimension)(0),                  // 1: tollgate.v1.UsageDimension
+	(UsageBucket)(0),                     // 2: tollgate.v1.UsageBucket
+	(ExportFormat)(0),                    // 3: tollgate.v1.ExportFormat
+	(*RequestRecord)(nil),                // 4: tollgate.v1.RequestRecord
+	(*ListRequestRecordsRequest)(nil),    // 5: tollgate.v1.ListRequestRecordsRequest
+	(*ListRequestRecordsResponse)(nil),   // 6: tollgate.v1.ListRequestRecordsResponse
+	(*GetUsageSummaryRequest)(nil),       // 7: tollgate.v1.GetUsageSummaryRequest
+	(*UsageGroup)(nil),                   // 8: tollgate.v1.UsageGroup
+	(*GetUsageSummaryResponse)(nil),      // 9: tollgate.v1.GetUsageSummaryResponse
+	(*ExportRequestRecordsRequest)(nil),  // 10: tollgate.v1.ExportRequestRecordsRequest
+	(*ExportRequestRecordsResponse)(nil), // 11: tollgate.v1.ExportRequestRecordsResponse
+	(*timestamppb.Timestamp)(nil),        // 12: google.protobuf.Timestamp
+	(*Usage)(nil),                        // 13: tollgate.v1.Usage
+	(*Money)(nil),                        // 14: tollgate.v1.Money
+	(*durationpb.Duration)(nil),          // 15: google.protobuf.Duration
+	(*GetBudgetStatusRequest)(nil),       // 16: tollgate.v1.GetBudgetStatusRequest
+	(*ListAdminAuditEventsRequest)(nil),  // 17: tollgate.v1.ListAdminAuditEventsRequest
+	(*GetBudgetStatusResponse)(nil),      // 18: tollgate.v1.GetBudgetStatusResponse
+	(*ListAdminAuditEventsResponse)(nil), // 19: tollgate.v1.ListAdminAuditEventsResponse
 }
 var file_tollgate_v1_usage_proto_depIdxs = []int32{
-	8,  // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
+	12, // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
 	0,  // 1: tollgate.v1.RequestRecord.status:type_name -> tollgate.v1.RequestStatus
-	9,  // 2: tollgate.v1.RequestRecord.usage:type_name -> tollgate.v1.Usage
-	10, // 3: tollgate.v1.RequestRecord.cost:type_name -> tollgate.v1.Money
-	11, // 4: tollgate.v1.RequestRecord.latency:type_name -> google.protobuf.Duration
-	11, // 5: tollgate.v1.RequestRecord.time_to_first_token:type_name -> google.protobuf.Duration
-	8,  // 6: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	8,  // 7: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	2,  // 8: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
-	8,  // 9: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
-	8,  // 10: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 11: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
-	9,  // 12: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
-	10, // 13: tollgate.v1.UsageGroup.cost:type_name -> tollgate.v1.Money
-	6,  // 14: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
-	6,  // 15: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
-	3,  // 16: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
-	5,  // 17: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
-	12, // 18: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
-	4,  // 19: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
-	7,  // 20: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
-	13, // 21: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
-	19, // [19:22] is the sub-list for method output_type
-	16, // [16:19] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	13, // 2: tollgate.v1.RequestRecord.usage:type_name -> tollgate.v1.Usage
+	14, // 3: tollgate.v1.RequestRecord.cost:type_name -> tollgate.v1.Money
+	15, // 4: tollgate.v1.RequestRecord.latency:type_name -> google.protobuf.Duration
+	15, // 5: tollgate.v1.RequestRecord.time_to_first_token:type_name -> google.protobuf.Duration
+	14, // 6: tollgate.v1.RequestRecord.saved:type_name -> tollgate.v1.Money
+	12, // 7: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 8: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	4,  // 9: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
+	12, // 10: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 11: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 12: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
+	2,  // 13: tollgate.v1.GetUsageSummaryRequest.bucket:type_name -> tollgate.v1.UsageBucket
+	13, // 14: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
+	14, // 15: tollgate.v1.UsageGroup.cost:type_name -> tollgate.v1.Money
+	12, // 16: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
+	14, // 17: tollgate.v1.UsageGroup.saved:type_name -> tollgate.v1.Money
+	8,  // 18: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
+	8,  // 19: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
+	12, // 20: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 21: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 22: tollgate.v1.ExportRequestRecordsRequest.format:type_name -> tollgate.v1.ExportFormat
+	5,  // 23: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
+	7,  // 24: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
+	16, // 25: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
+	10, // 26: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
+	17, // 27: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
+	6,  // 28: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
+	9,  // 29: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
+	18, // 30: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
+	11, // 31: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
+	19, // 32: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
+	28, // [28:33] is the sub-list for method output_type
+	23, // [23:28] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_usage_proto_init() }
@@ -910,6 +1282,7 @@ func file_tollgate_v1_usage_proto_init() {
 	if File_tollgate_v1_usage_proto != nil {
 		return
 	}
+	file_tollgate_v1_alerts_proto_init()
 	file_tollgate_v1_common_proto_init()
 	file_tollgate_v1_governance_proto_init()
 	type x struct{}
@@ -917,8 +1290,8 @@ func file_tollgate_v1_usage_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_usage_proto_rawDesc), len(file_tollgate_v1_usage_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   6,
+			NumEnums:      4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	UsageService_ListRequestRecords_FullMethodName = "/tollgate.v1.UsageService/ListRequestRecords"
-	UsageService_GetUsageSummary_FullMethodName    = "/tollgate.v1.UsageService/GetUsageSummary"
-	UsageService_GetBudgetStatus_FullMethodName    = "/tollgate.v1.UsageService/GetBudgetStatus"
+	UsageService_ListRequestRecords_FullMethodName   = "/tollgate.v1.UsageService/ListRequestRecords"
+	UsageService_GetUsageSummary_FullMethodName      = "/tollgate.v1.UsageService/GetUsageSummary"
+	UsageService_GetBudgetStatus_FullMethodName      = "/tollgate.v1.UsageService/GetBudgetStatus"
+	UsageService_ExportRequestRecords_FullMethodName = "/tollgate.v1.UsageService/ExportRequestRecords"
+	UsageService_ListAdminAuditEvents_FullMethodName = "/tollgate.v1.UsageService/ListAdminAuditEvents"
 )
 
 // UsageServiceClient is the client API for UsageService service.
@@ -38,6 +40,11 @@ type UsageServiceClient interface {
 	// GetBudgetStatus reports limit, spend, remaining and reset time of
 	// budgets; a virtual key sees only the budgets that apply to it.
 	GetBudgetStatus(ctx context.Context, in *GetBudgetStatusRequest, opts ...grpc.CallOption) (*GetBudgetStatusResponse, error)
+	// ExportRequestRecords streams the records matching the filters as CSV
+	// or JSON lines, oldest first, in chunks.
+	ExportRequestRecords(ctx context.Context, in *ExportRequestRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportRequestRecordsResponse], error)
+	// ListAdminAuditEvents lists admin writes, newest first (admin only).
+	ListAdminAuditEvents(ctx context.Context, in *ListAdminAuditEventsRequest, opts ...grpc.CallOption) (*ListAdminAuditEventsResponse, error)
 }
 
 type usageServiceClient struct {
@@ -78,6 +85,35 @@ func (c *usageServiceClient) GetBudgetStatus(ctx context.Context, in *GetBudgetS
 	return out, nil
 }
 
+func (c *usageServiceClient) ExportRequestRecords(ctx context.Context, in *ExportRequestRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportRequestRecordsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &UsageService_ServiceDesc.Streams[0], UsageService_ExportRequestRecords_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportRequestRecordsRequest, ExportRequestRecordsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UsageService_ExportRequestRecordsClient = grpc.ServerStreamingClient[ExportRequestRecordsResponse]
+
+func (c *usageServiceClient) ListAdminAuditEvents(ctx context.Context, in *ListAdminAuditEventsRequest, opts ...grpc.CallOption) (*ListAdminAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAdminAuditEventsResponse)
+	err := c.cc.Invoke(ctx, UsageService_ListAdminAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UsageServiceServer is the server API for UsageService service.
 // All implementations must embed UnimplementedUsageServiceServer
 // for forward compatibility.
@@ -92,6 +128,11 @@ type UsageServiceServer interface {
 	// GetBudgetStatus reports limit, spend, remaining and reset time of
 	// budgets; a virtual key sees only the budgets that apply to it.
 	GetBudgetStatus(context.Context, *GetBudgetStatusRequest) (*GetBudgetStatusResponse, error)
+	// ExportRequestRecords streams the records matching the filters as CSV
+	// or JSON lines, oldest first, in chunks.
+	ExportRequestRecords(*ExportRequestRecordsRequest, grpc.ServerStreamingServer[ExportRequestRecordsResponse]) error
+	// ListAdminAuditEvents lists admin writes, newest first (admin only).
+	ListAdminAuditEvents(context.Context, *ListAdminAuditEventsRequest) (*ListAdminAuditEventsResponse, error)
 	mustEmbedUnimplementedUsageServiceServer()
 }
 
@@ -110,6 +151,12 @@ func (UnimplementedUsageServiceServer) GetUsageSummary(context.Context, *GetUsag
 }
 func (UnimplementedUsageServiceServer) GetBudgetStatus(context.Context, *GetBudgetStatusRequest) (*GetBudgetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBudgetStatus not implemented")
+}
+func (UnimplementedUsageServiceServer) ExportRequestRecords(*ExportRequestRecordsRequest, grpc.ServerStreamingServer[ExportRequestRecordsResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportRequestRecords not implemented")
+}
+func (UnimplementedUsageServiceServer) ListAdminAuditEvents(context.Context, *ListAdminAuditEventsRequest) (*ListAdminAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAdminAuditEvents not implemented")
 }
 func (UnimplementedUsageServiceServer) mustEmbedUnimplementedUsageServiceServer() {}
 func (UnimplementedUsageServiceServer) testEmbeddedByValue()                      {}
@@ -186,6 +233,35 @@ func _UsageService_GetBudgetStatus_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UsageService_ExportRequestRecords_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportRequestRecordsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(UsageServiceServer).ExportRequestRecords(m, &grpc.GenericServerStream[ExportRequestRecordsRequest, ExportRequestRecordsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type UsageService_ExportRequestRecordsServer = grpc.ServerStreamingServer[ExportRequestRecordsResponse]
+
+func _UsageService_ListAdminAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAdminAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UsageServiceServer).ListAdminAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UsageService_ListAdminAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UsageServiceServer).ListAdminAuditEvents(ctx, req.(*ListAdminAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // UsageService_ServiceDesc is the grpc.ServiceDesc for UsageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -205,7 +281,17 @@ var UsageService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetBudgetStatus",
 			Handler:    _UsageService_GetBudgetStatus_Handler,
 		},
+		{
+			MethodName: "ListAdminAuditEvents",
+			Handler:    _UsageService_ListAdminAuditEvents_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ExportRequestRecords",
+			Handler:       _UsageService_ExportRequestRecords_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "tollgate/v1/usage.proto",
 }

@@ -21,6 +21,7 @@ type budgetRow struct {
 	TimeZone    string    `db:"time_zone"`
 	LimitNanos  int64     `db:"limit_nanos"`
 	LimitTokens int64     `db:"limit_tokens"`
+	Thresholds  []int32   `db:"alert_thresholds"`
 	CreatedAt   time.Time `db:"created_at"`
 	UpdatedAt   time.Time `db:"updated_at"`
 }
@@ -29,23 +30,45 @@ func (r budgetRow) budget() store.Budget {
 	return store.Budget{
 		ID: r.ID, Scope: store.Scope(r.Scope), TeamID: r.TeamID, ServiceID: r.ServiceID, KeyID: r.KeyID,
 		Period: store.Period(r.Period), TimeZone: r.TimeZone, LimitNanos: r.LimitNanos, LimitTokens: r.LimitTokens,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		AlertThresholds: thresholdsFromDB(r.Thresholds), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
-const budgetColumns = "id, scope, team_id, service_id, key_id, period, time_zone, limit_nanos, limit_tokens, created_at, updated_at"
+// thresholdsFromDB converts stored alert thresholds (nil when none).
+func thresholdsFromDB(ts []int32) []int {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]int, len(ts))
+	for i, t := range ts {
+		out[i] = int(t)
+	}
+	return out
+}
+
+// thresholdsToDB converts alert thresholds for storage (never nil).
+func thresholdsToDB(ts []int) []int32 {
+	out := make([]int32, len(ts))
+	for i, t := range ts {
+		out[i] = int32(t)
+	}
+	return out
+}
+
+const budgetColumns = "id, scope, team_id, service_id, key_id, period, time_zone, limit_nanos, limit_tokens, alert_thresholds, created_at, updated_at"
 
 // PutBudget creates or replaces b by id.
 func (s *Store) PutBudget(ctx context.Context, b *store.Budget) error {
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO budgets (id, scope, team_id, service_id, key_id, period, time_zone, limit_nanos, limit_tokens)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		INSERT INTO budgets (id, scope, team_id, service_id, key_id, period, time_zone, limit_nanos, limit_tokens, alert_thresholds)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, team_id = excluded.team_id,
 			service_id = excluded.service_id, key_id = excluded.key_id, period = excluded.period,
 			time_zone = excluded.time_zone, limit_nanos = excluded.limit_nanos,
-			limit_tokens = excluded.limit_tokens, updated_at = now()
+			limit_tokens = excluded.limit_tokens, alert_thresholds = excluded.alert_thresholds, updated_at = now()
 		RETURNING created_at, updated_at`,
 		b.ID, string(b.Scope), b.TeamID, b.ServiceID, b.KeyID, string(b.Period), b.TimeZone, b.LimitNanos, b.LimitTokens,
+		thresholdsToDB(b.AlertThresholds),
 	).Scan(&b.CreatedAt, &b.UpdatedAt)
 	if err != nil {
 		return mapErr(fmt.Sprintf("put budget %q", b.ID), err, nil)

@@ -18,7 +18,7 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos"
 
 // recordRow is a row of request_records.
 type recordRow struct {
@@ -48,6 +48,8 @@ type recordRow struct {
 	TTFTUS            int64     `db:"ttft_us"`
 	Attempts          int32     `db:"attempts"`
 	Partial           bool      `db:"partial"`
+	CacheStatus       string    `db:"cache_status"`
+	SavedNanos        int64     `db:"saved_nanos"`
 }
 
 func (r recordRow) record() store.Record {
@@ -78,6 +80,8 @@ func (r recordRow) record() store.Record {
 		TTFT:              time.Duration(r.TTFTUS) * time.Microsecond,
 		Attempts:          int(r.Attempts),
 		Partial:           r.Partial,
+		CacheStatus:       r.CacheStatus,
+		SavedNanos:        r.SavedNanos,
 	}
 }
 
@@ -88,6 +92,7 @@ func recordValues(r *store.Record) []any {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
+		r.CacheStatus, r.SavedNanos,
 	}
 }
 
@@ -139,8 +144,8 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 	return nil
 }
 
-// listRecordsQuery returns ListRecords' SQL and arguments for f.
-func listRecordsQuery(f store.RecordFilter, limit int) (string, []any, error) {
+// recordWhere returns the conditions of f, its cursor included.
+func recordWhere(f store.RecordFilter) (queryArgs, error) {
 	var q queryArgs
 	if !f.Start.IsZero() {
 		q.add("time >= %s", f.Start)
@@ -164,9 +169,18 @@ func listRecordsQuery(f store.RecordFilter, limit int) (string, []any, error) {
 	if f.After != "" {
 		at, id, err := decodeCursor(f.After)
 		if err != nil {
-			return "", nil, err
+			return q, err
 		}
 		q.add("(time, request_id) < (%s, %s)", at, id)
+	}
+	return q, nil
+}
+
+// listRecordsQuery returns ListRecords' SQL and arguments for f.
+func listRecordsQuery(f store.RecordFilter, limit int) (string, []any, error) {
+	q, err := recordWhere(f)
+	if err != nil {
+		return "", nil, err
 	}
 	sql := "SELECT " + recordColumns + " FROM request_records" + q.clause() +
 		" ORDER BY time DESC, request_id DESC LIMIT " + strconv.Itoa(limit+1)
@@ -216,6 +230,8 @@ func dimensionColumn(d store.Dimension) (string, bool) {
 		return "provider", true
 	case store.DimEndUser:
 		return "end_user", true
+	case store.DimTag:
+		return "tag", true
 	}
 	return "", false
 }
@@ -240,14 +256,32 @@ func summaryQuery(q store.SummaryQuery) (string, []any, error) {
 	if q.TeamID != "" {
 		w.add("team_id = %s", q.TeamID)
 	}
+	from := " FROM request_records"
+	if slices.Contains(q.GroupBy, store.DimTag) {
+		// Every tag of a record is a group; untagged records are the group "".
+		from += " CROSS JOIN LATERAL unnest(CASE WHEN cardinality(tags) = 0 THEN '{\"\"}'::text[] ELSE tags END) AS t(tag)"
+	}
+	switch q.Bucket {
+	case store.BucketNone:
+	case store.BucketHour, store.BucketDay:
+		// A literal unit and time zone keep the expression plannable.
+		dims = append([]string{fmt.Sprintf("date_trunc('%s', time, 'UTC')", q.Bucket)}, dims...)
+	default:
+		return "", nil, fmt.Errorf("unknown bucket %q", q.Bucket)
+	}
 	sel := append(slices.Clone(dims), fmt.Sprintf(`count(*),
 		count(*) FILTER (WHERE status <> %d),
 		coalesce(sum(input_tokens), 0)::bigint,
 		coalesce(sum(output_tokens), 0)::bigint,
 		coalesce(sum(cached_input_tokens), 0)::bigint,
-		coalesce(sum(cost_nanos), 0)::bigint`, store.StatusOK))
-	sql := "SELECT " + strings.Join(sel, ", ") + " FROM request_records" + w.clause()
+		coalesce(sum(cost_nanos), 0)::bigint,
+		count(*) FILTER (WHERE cache_status LIKE 'hit-%%'),
+		coalesce(sum(saved_nanos), 0)::bigint`, store.StatusOK))
+	sql := "SELECT " + strings.Join(sel, ", ") + from + w.clause()
 	order := "sum(cost_nanos) DESC"
+	if q.Bucket != store.BucketNone {
+		order = "1, " + order
+	}
 	if len(dims) > 0 {
 		sql += " GROUP BY " + strings.Join(dims, ", ")
 		order += ", " + strings.Join(dims, ", ")
@@ -269,15 +303,55 @@ func (s *Store) SummarizeUsage(ctx context.Context, q store.SummaryQuery) ([]sto
 	rows, _ := s.pool.Query(ctx, sql, args...)
 	groups, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.UsageGroup, error) {
 		g := store.UsageGroup{Keys: make([]string, len(q.GroupBy))}
-		dest := make([]any, 0, len(q.GroupBy)+6)
+		dest := make([]any, 0, len(q.GroupBy)+9)
+		if q.Bucket != store.BucketNone {
+			dest = append(dest, &g.BucketStart)
+		}
 		for i := range g.Keys {
 			dest = append(dest, &g.Keys[i])
 		}
-		dest = append(dest, &g.Requests, &g.Errors, &g.InputTokens, &g.OutputTokens, &g.CachedInputTokens, &g.CostNanos)
+		dest = append(dest, &g.Requests, &g.Errors, &g.InputTokens, &g.OutputTokens, &g.CachedInputTokens, &g.CostNanos,
+			&g.CacheHits, &g.SavedNanos)
 		return g, row.Scan(dest...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("summarize usage: %w", err)
 	}
+	for i := range groups {
+		if !groups[i].BucketStart.IsZero() {
+			groups[i].BucketStart = groups[i].BucketStart.UTC()
+		}
+	}
 	return groups, nil
+}
+
+// ExportRecords calls fn for every record matching f, oldest first. The
+// rows are streamed from one query, so an export of any size uses little
+// memory.
+func (s *Store) ExportRecords(ctx context.Context, f store.RecordFilter, fn func(*store.Record) error) error {
+	f.After = ""
+	q, err := recordWhere(f)
+	if err != nil {
+		return fmt.Errorf("export records: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+recordColumns+" FROM request_records"+q.clause()+" ORDER BY time, request_id", q.args...)
+	if err != nil {
+		return fmt.Errorf("export records: %w", err)
+	}
+	defer rows.Close()
+	scan := pgx.RowToStructByName[recordRow]
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return fmt.Errorf("export records: %w", err)
+		}
+		rec := r.record()
+		if err := fn(&rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export records: %w", err)
+	}
+	return nil
 }

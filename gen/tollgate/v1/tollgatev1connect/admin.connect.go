@@ -97,6 +97,20 @@ const (
 	// AdminServiceDeleteRateLimitProcedure is the fully-qualified name of the AdminService's
 	// DeleteRateLimit RPC.
 	AdminServiceDeleteRateLimitProcedure = "/tollgate.v1.AdminService/DeleteRateLimit"
+	// AdminServiceCreateAlertWebhookProcedure is the fully-qualified name of the AdminService's
+	// CreateAlertWebhook RPC.
+	AdminServiceCreateAlertWebhookProcedure = "/tollgate.v1.AdminService/CreateAlertWebhook"
+	// AdminServiceListAlertWebhooksProcedure is the fully-qualified name of the AdminService's
+	// ListAlertWebhooks RPC.
+	AdminServiceListAlertWebhooksProcedure = "/tollgate.v1.AdminService/ListAlertWebhooks"
+	// AdminServiceDeleteAlertWebhookProcedure is the fully-qualified name of the AdminService's
+	// DeleteAlertWebhook RPC.
+	AdminServiceDeleteAlertWebhookProcedure = "/tollgate.v1.AdminService/DeleteAlertWebhook"
+	// AdminServicePurgeCacheProcedure is the fully-qualified name of the AdminService's PurgeCache RPC.
+	AdminServicePurgeCacheProcedure = "/tollgate.v1.AdminService/PurgeCache"
+	// AdminServiceGetCacheStatsProcedure is the fully-qualified name of the AdminService's
+	// GetCacheStats RPC.
+	AdminServiceGetCacheStatsProcedure = "/tollgate.v1.AdminService/GetCacheStats"
 	// AdminServiceCreateRouteProcedure is the fully-qualified name of the AdminService's CreateRoute
 	// RPC.
 	AdminServiceCreateRouteProcedure = "/tollgate.v1.AdminService/CreateRoute"
@@ -181,6 +195,16 @@ type AdminServiceClient interface {
 	ListRateLimits(context.Context, *connect.Request[v1.ListRateLimitsRequest]) (*connect.Response[v1.ListRateLimitsResponse], error)
 	// DeleteRateLimit removes a rate limit.
 	DeleteRateLimit(context.Context, *connect.Request[v1.DeleteRateLimitRequest]) (*connect.Response[v1.DeleteRateLimitResponse], error)
+	// CreateAlertWebhook adds an endpoint for budget and spend alerts.
+	CreateAlertWebhook(context.Context, *connect.Request[v1.CreateAlertWebhookRequest]) (*connect.Response[v1.CreateAlertWebhookResponse], error)
+	// ListAlertWebhooks lists the alert endpoints (URLs are not returned).
+	ListAlertWebhooks(context.Context, *connect.Request[v1.ListAlertWebhooksRequest]) (*connect.Response[v1.ListAlertWebhooksResponse], error)
+	// DeleteAlertWebhook removes an alert endpoint.
+	DeleteAlertWebhook(context.Context, *connect.Request[v1.DeleteAlertWebhookRequest]) (*connect.Response[v1.DeleteAlertWebhookResponse], error)
+	// PurgeCache deletes response-cache entries by namespace, model and age.
+	PurgeCache(context.Context, *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error)
+	// GetCacheStats returns the response cache's figures.
+	GetCacheStats(context.Context, *connect.Request[v1.GetCacheStatsRequest]) (*connect.Response[v1.GetCacheStatsResponse], error)
 	// CreateRoute creates a route: an alias served by several targets with
 	// retries, fallbacks and a load-balancing strategy.
 	CreateRoute(context.Context, *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error)
@@ -377,6 +401,39 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("DeleteRateLimit")),
 			connect.WithClientOptions(opts...),
 		),
+		createAlertWebhook: connect.NewClient[v1.CreateAlertWebhookRequest, v1.CreateAlertWebhookResponse](
+			httpClient,
+			baseURL+AdminServiceCreateAlertWebhookProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("CreateAlertWebhook")),
+			connect.WithClientOptions(opts...),
+		),
+		listAlertWebhooks: connect.NewClient[v1.ListAlertWebhooksRequest, v1.ListAlertWebhooksResponse](
+			httpClient,
+			baseURL+AdminServiceListAlertWebhooksProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListAlertWebhooks")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		deleteAlertWebhook: connect.NewClient[v1.DeleteAlertWebhookRequest, v1.DeleteAlertWebhookResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteAlertWebhookProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteAlertWebhook")),
+			connect.WithClientOptions(opts...),
+		),
+		purgeCache: connect.NewClient[v1.PurgeCacheRequest, v1.PurgeCacheResponse](
+			httpClient,
+			baseURL+AdminServicePurgeCacheProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("PurgeCache")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		getCacheStats: connect.NewClient[v1.GetCacheStatsRequest, v1.GetCacheStatsResponse](
+			httpClient,
+			baseURL+AdminServiceGetCacheStatsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetCacheStats")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		createRoute: connect.NewClient[v1.CreateRouteRequest, v1.CreateRouteResponse](
 			httpClient,
 			baseURL+AdminServiceCreateRouteProcedure,
@@ -471,6 +528,11 @@ type adminServiceClient struct {
 	setRateLimit          *connect.Client[v1.SetRateLimitRequest, v1.SetRateLimitResponse]
 	listRateLimits        *connect.Client[v1.ListRateLimitsRequest, v1.ListRateLimitsResponse]
 	deleteRateLimit       *connect.Client[v1.DeleteRateLimitRequest, v1.DeleteRateLimitResponse]
+	createAlertWebhook    *connect.Client[v1.CreateAlertWebhookRequest, v1.CreateAlertWebhookResponse]
+	listAlertWebhooks     *connect.Client[v1.ListAlertWebhooksRequest, v1.ListAlertWebhooksResponse]
+	deleteAlertWebhook    *connect.Client[v1.DeleteAlertWebhookRequest, v1.DeleteAlertWebhookResponse]
+	purgeCache            *connect.Client[v1.PurgeCacheRequest, v1.PurgeCacheResponse]
+	getCacheStats         *connect.Client[v1.GetCacheStatsRequest, v1.GetCacheStatsResponse]
 	createRoute           *connect.Client[v1.CreateRouteRequest, v1.CreateRouteResponse]
 	getRoute              *connect.Client[v1.GetRouteRequest, v1.GetRouteResponse]
 	listRoutes            *connect.Client[v1.ListRoutesRequest, v1.ListRoutesResponse]
@@ -608,6 +670,31 @@ func (c *adminServiceClient) DeleteRateLimit(ctx context.Context, req *connect.R
 	return c.deleteRateLimit.CallUnary(ctx, req)
 }
 
+// CreateAlertWebhook calls tollgate.v1.AdminService.CreateAlertWebhook.
+func (c *adminServiceClient) CreateAlertWebhook(ctx context.Context, req *connect.Request[v1.CreateAlertWebhookRequest]) (*connect.Response[v1.CreateAlertWebhookResponse], error) {
+	return c.createAlertWebhook.CallUnary(ctx, req)
+}
+
+// ListAlertWebhooks calls tollgate.v1.AdminService.ListAlertWebhooks.
+func (c *adminServiceClient) ListAlertWebhooks(ctx context.Context, req *connect.Request[v1.ListAlertWebhooksRequest]) (*connect.Response[v1.ListAlertWebhooksResponse], error) {
+	return c.listAlertWebhooks.CallUnary(ctx, req)
+}
+
+// DeleteAlertWebhook calls tollgate.v1.AdminService.DeleteAlertWebhook.
+func (c *adminServiceClient) DeleteAlertWebhook(ctx context.Context, req *connect.Request[v1.DeleteAlertWebhookRequest]) (*connect.Response[v1.DeleteAlertWebhookResponse], error) {
+	return c.deleteAlertWebhook.CallUnary(ctx, req)
+}
+
+// PurgeCache calls tollgate.v1.AdminService.PurgeCache.
+func (c *adminServiceClient) PurgeCache(ctx context.Context, req *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error) {
+	return c.purgeCache.CallUnary(ctx, req)
+}
+
+// GetCacheStats calls tollgate.v1.AdminService.GetCacheStats.
+func (c *adminServiceClient) GetCacheStats(ctx context.Context, req *connect.Request[v1.GetCacheStatsRequest]) (*connect.Response[v1.GetCacheStatsResponse], error) {
+	return c.getCacheStats.CallUnary(ctx, req)
+}
+
 // CreateRoute calls tollgate.v1.AdminService.CreateRoute.
 func (c *adminServiceClient) CreateRoute(ctx context.Context, req *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error) {
 	return c.createRoute.CallUnary(ctx, req)
@@ -712,6 +799,16 @@ type AdminServiceHandler interface {
 	ListRateLimits(context.Context, *connect.Request[v1.ListRateLimitsRequest]) (*connect.Response[v1.ListRateLimitsResponse], error)
 	// DeleteRateLimit removes a rate limit.
 	DeleteRateLimit(context.Context, *connect.Request[v1.DeleteRateLimitRequest]) (*connect.Response[v1.DeleteRateLimitResponse], error)
+	// CreateAlertWebhook adds an endpoint for budget and spend alerts.
+	CreateAlertWebhook(context.Context, *connect.Request[v1.CreateAlertWebhookRequest]) (*connect.Response[v1.CreateAlertWebhookResponse], error)
+	// ListAlertWebhooks lists the alert endpoints (URLs are not returned).
+	ListAlertWebhooks(context.Context, *connect.Request[v1.ListAlertWebhooksRequest]) (*connect.Response[v1.ListAlertWebhooksResponse], error)
+	// DeleteAlertWebhook removes an alert endpoint.
+	DeleteAlertWebhook(context.Context, *connect.Request[v1.DeleteAlertWebhookRequest]) (*connect.Response[v1.DeleteAlertWebhookResponse], error)
+	// PurgeCache deletes response-cache entries by namespace, model and age.
+	PurgeCache(context.Context, *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error)
+	// GetCacheStats returns the response cache's figures.
+	GetCacheStats(context.Context, *connect.Request[v1.GetCacheStatsRequest]) (*connect.Response[v1.GetCacheStatsResponse], error)
 	// CreateRoute creates a route: an alias served by several targets with
 	// retries, fallbacks and a load-balancing strategy.
 	CreateRoute(context.Context, *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error)
@@ -904,6 +1001,39 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("DeleteRateLimit")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceCreateAlertWebhookHandler := connect.NewUnaryHandler(
+		AdminServiceCreateAlertWebhookProcedure,
+		svc.CreateAlertWebhook,
+		connect.WithSchema(adminServiceMethods.ByName("CreateAlertWebhook")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListAlertWebhooksHandler := connect.NewUnaryHandler(
+		AdminServiceListAlertWebhooksProcedure,
+		svc.ListAlertWebhooks,
+		connect.WithSchema(adminServiceMethods.ByName("ListAlertWebhooks")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteAlertWebhookHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteAlertWebhookProcedure,
+		svc.DeleteAlertWebhook,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteAlertWebhook")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServicePurgeCacheHandler := connect.NewUnaryHandler(
+		AdminServicePurgeCacheProcedure,
+		svc.PurgeCache,
+		connect.WithSchema(adminServiceMethods.ByName("PurgeCache")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetCacheStatsHandler := connect.NewUnaryHandler(
+		AdminServiceGetCacheStatsProcedure,
+		svc.GetCacheStats,
+		connect.WithSchema(adminServiceMethods.ByName("GetCacheStats")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceCreateRouteHandler := connect.NewUnaryHandler(
 		AdminServiceCreateRouteProcedure,
 		svc.CreateRoute,
@@ -1020,6 +1150,16 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListRateLimitsHandler.ServeHTTP(w, r)
 		case AdminServiceDeleteRateLimitProcedure:
 			adminServiceDeleteRateLimitHandler.ServeHTTP(w, r)
+		case AdminServiceCreateAlertWebhookProcedure:
+			adminServiceCreateAlertWebhookHandler.ServeHTTP(w, r)
+		case AdminServiceListAlertWebhooksProcedure:
+			adminServiceListAlertWebhooksHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteAlertWebhookProcedure:
+			adminServiceDeleteAlertWebhookHandler.ServeHTTP(w, r)
+		case AdminServicePurgeCacheProcedure:
+			adminServicePurgeCacheHandler.ServeHTTP(w, r)
+		case AdminServiceGetCacheStatsProcedure:
+			adminServiceGetCacheStatsHandler.ServeHTTP(w, r)
 		case AdminServiceCreateRouteProcedure:
 			adminServiceCreateRouteHandler.ServeHTTP(w, r)
 		case AdminServiceGetRouteProcedure:
@@ -1147,6 +1287,26 @@ func (UnimplementedAdminServiceHandler) ListRateLimits(context.Context, *connect
 
 func (UnimplementedAdminServiceHandler) DeleteRateLimit(context.Context, *connect.Request[v1.DeleteRateLimitRequest]) (*connect.Response[v1.DeleteRateLimitResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.DeleteRateLimit is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) CreateAlertWebhook(context.Context, *connect.Request[v1.CreateAlertWebhookRequest]) (*connect.Response[v1.CreateAlertWebhookResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.CreateAlertWebhook is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListAlertWebhooks(context.Context, *connect.Request[v1.ListAlertWebhooksRequest]) (*connect.Response[v1.ListAlertWebhooksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.ListAlertWebhooks is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteAlertWebhook(context.Context, *connect.Request[v1.DeleteAlertWebhookRequest]) (*connect.Response[v1.DeleteAlertWebhookResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.DeleteAlertWebhook is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) PurgeCache(context.Context, *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.PurgeCache is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetCacheStats(context.Context, *connect.Request[v1.GetCacheStatsRequest]) (*connect.Response[v1.GetCacheStatsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AdminService.GetCacheStats is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) CreateRoute(context.Context, *connect.Request[v1.CreateRouteRequest]) (*connect.Response[v1.CreateRouteResponse], error) {

@@ -42,6 +42,12 @@ const (
 	// UsageServiceGetBudgetStatusProcedure is the fully-qualified name of the UsageService's
 	// GetBudgetStatus RPC.
 	UsageServiceGetBudgetStatusProcedure = "/tollgate.v1.UsageService/GetBudgetStatus"
+	// UsageServiceExportRequestRecordsProcedure is the fully-qualified name of the UsageService's
+	// ExportRequestRecords RPC.
+	UsageServiceExportRequestRecordsProcedure = "/tollgate.v1.UsageService/ExportRequestRecords"
+	// UsageServiceListAdminAuditEventsProcedure is the fully-qualified name of the UsageService's
+	// ListAdminAuditEvents RPC.
+	UsageServiceListAdminAuditEventsProcedure = "/tollgate.v1.UsageService/ListAdminAuditEvents"
 )
 
 // UsageServiceClient is a client for the tollgate.v1.UsageService service.
@@ -53,6 +59,11 @@ type UsageServiceClient interface {
 	// GetBudgetStatus reports limit, spend, remaining and reset time of
 	// budgets; a virtual key sees only the budgets that apply to it.
 	GetBudgetStatus(context.Context, *connect.Request[v1.GetBudgetStatusRequest]) (*connect.Response[v1.GetBudgetStatusResponse], error)
+	// ExportRequestRecords streams the records matching the filters as CSV
+	// or JSON lines, oldest first, in chunks.
+	ExportRequestRecords(context.Context, *connect.Request[v1.ExportRequestRecordsRequest]) (*connect.ServerStreamForClient[v1.ExportRequestRecordsResponse], error)
+	// ListAdminAuditEvents lists admin writes, newest first (admin only).
+	ListAdminAuditEvents(context.Context, *connect.Request[v1.ListAdminAuditEventsRequest]) (*connect.Response[v1.ListAdminAuditEventsResponse], error)
 }
 
 // NewUsageServiceClient constructs a client for the tollgate.v1.UsageService service. By default,
@@ -87,14 +98,30 @@ func NewUsageServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		exportRequestRecords: connect.NewClient[v1.ExportRequestRecordsRequest, v1.ExportRequestRecordsResponse](
+			httpClient,
+			baseURL+UsageServiceExportRequestRecordsProcedure,
+			connect.WithSchema(usageServiceMethods.ByName("ExportRequestRecords")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listAdminAuditEvents: connect.NewClient[v1.ListAdminAuditEventsRequest, v1.ListAdminAuditEventsResponse](
+			httpClient,
+			baseURL+UsageServiceListAdminAuditEventsProcedure,
+			connect.WithSchema(usageServiceMethods.ByName("ListAdminAuditEvents")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // usageServiceClient implements UsageServiceClient.
 type usageServiceClient struct {
-	listRequestRecords *connect.Client[v1.ListRequestRecordsRequest, v1.ListRequestRecordsResponse]
-	getUsageSummary    *connect.Client[v1.GetUsageSummaryRequest, v1.GetUsageSummaryResponse]
-	getBudgetStatus    *connect.Client[v1.GetBudgetStatusRequest, v1.GetBudgetStatusResponse]
+	listRequestRecords   *connect.Client[v1.ListRequestRecordsRequest, v1.ListRequestRecordsResponse]
+	getUsageSummary      *connect.Client[v1.GetUsageSummaryRequest, v1.GetUsageSummaryResponse]
+	getBudgetStatus      *connect.Client[v1.GetBudgetStatusRequest, v1.GetBudgetStatusResponse]
+	exportRequestRecords *connect.Client[v1.ExportRequestRecordsRequest, v1.ExportRequestRecordsResponse]
+	listAdminAuditEvents *connect.Client[v1.ListAdminAuditEventsRequest, v1.ListAdminAuditEventsResponse]
 }
 
 // ListRequestRecords calls tollgate.v1.UsageService.ListRequestRecords.
@@ -112,6 +139,16 @@ func (c *usageServiceClient) GetBudgetStatus(ctx context.Context, req *connect.R
 	return c.getBudgetStatus.CallUnary(ctx, req)
 }
 
+// ExportRequestRecords calls tollgate.v1.UsageService.ExportRequestRecords.
+func (c *usageServiceClient) ExportRequestRecords(ctx context.Context, req *connect.Request[v1.ExportRequestRecordsRequest]) (*connect.ServerStreamForClient[v1.ExportRequestRecordsResponse], error) {
+	return c.exportRequestRecords.CallServerStream(ctx, req)
+}
+
+// ListAdminAuditEvents calls tollgate.v1.UsageService.ListAdminAuditEvents.
+func (c *usageServiceClient) ListAdminAuditEvents(ctx context.Context, req *connect.Request[v1.ListAdminAuditEventsRequest]) (*connect.Response[v1.ListAdminAuditEventsResponse], error) {
+	return c.listAdminAuditEvents.CallUnary(ctx, req)
+}
+
 // UsageServiceHandler is an implementation of the tollgate.v1.UsageService service.
 type UsageServiceHandler interface {
 	// ListRequestRecords lists request records, newest first.
@@ -121,6 +158,11 @@ type UsageServiceHandler interface {
 	// GetBudgetStatus reports limit, spend, remaining and reset time of
 	// budgets; a virtual key sees only the budgets that apply to it.
 	GetBudgetStatus(context.Context, *connect.Request[v1.GetBudgetStatusRequest]) (*connect.Response[v1.GetBudgetStatusResponse], error)
+	// ExportRequestRecords streams the records matching the filters as CSV
+	// or JSON lines, oldest first, in chunks.
+	ExportRequestRecords(context.Context, *connect.Request[v1.ExportRequestRecordsRequest], *connect.ServerStream[v1.ExportRequestRecordsResponse]) error
+	// ListAdminAuditEvents lists admin writes, newest first (admin only).
+	ListAdminAuditEvents(context.Context, *connect.Request[v1.ListAdminAuditEventsRequest]) (*connect.Response[v1.ListAdminAuditEventsResponse], error)
 }
 
 // NewUsageServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -151,6 +193,20 @@ func NewUsageServiceHandler(svc UsageServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	usageServiceExportRequestRecordsHandler := connect.NewServerStreamHandler(
+		UsageServiceExportRequestRecordsProcedure,
+		svc.ExportRequestRecords,
+		connect.WithSchema(usageServiceMethods.ByName("ExportRequestRecords")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	usageServiceListAdminAuditEventsHandler := connect.NewUnaryHandler(
+		UsageServiceListAdminAuditEventsProcedure,
+		svc.ListAdminAuditEvents,
+		connect.WithSchema(usageServiceMethods.ByName("ListAdminAuditEvents")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.UsageService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case UsageServiceListRequestRecordsProcedure:
@@ -159,6 +215,10 @@ func NewUsageServiceHandler(svc UsageServiceHandler, opts ...connect.HandlerOpti
 			usageServiceGetUsageSummaryHandler.ServeHTTP(w, r)
 		case UsageServiceGetBudgetStatusProcedure:
 			usageServiceGetBudgetStatusHandler.ServeHTTP(w, r)
+		case UsageServiceExportRequestRecordsProcedure:
+			usageServiceExportRequestRecordsHandler.ServeHTTP(w, r)
+		case UsageServiceListAdminAuditEventsProcedure:
+			usageServiceListAdminAuditEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -178,4 +238,12 @@ func (UnimplementedUsageServiceHandler) GetUsageSummary(context.Context, *connec
 
 func (UnimplementedUsageServiceHandler) GetBudgetStatus(context.Context, *connect.Request[v1.GetBudgetStatusRequest]) (*connect.Response[v1.GetBudgetStatusResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.UsageService.GetBudgetStatus is not implemented"))
+}
+
+func (UnimplementedUsageServiceHandler) ExportRequestRecords(context.Context, *connect.Request[v1.ExportRequestRecordsRequest], *connect.ServerStream[v1.ExportRequestRecordsResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.UsageService.ExportRequestRecords is not implemented"))
+}
+
+func (UnimplementedUsageServiceHandler) ListAdminAuditEvents(context.Context, *connect.Request[v1.ListAdminAuditEventsRequest]) (*connect.Response[v1.ListAdminAuditEventsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.UsageService.ListAdminAuditEvents is not implemented"))
 }

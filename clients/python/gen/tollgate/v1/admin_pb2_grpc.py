@@ -3,6 +3,8 @@
 import grpc
 
 from tollgate.v1 import admin_pb2 as tollgate_dot_v1_dot_admin__pb2
+from tollgate.v1 import alerts_pb2 as tollgate_dot_v1_dot_alerts__pb2
+from tollgate.v1 import cache_pb2 as tollgate_dot_v1_dot_cache__pb2
 from tollgate.v1 import governance_pb2 as tollgate_dot_v1_dot_governance__pb2
 from tollgate.v1 import guardrails_pb2 as tollgate_dot_v1_dot_guardrails__pb2
 from tollgate.v1 import routing_pb2 as tollgate_dot_v1_dot_routing__pb2
@@ -143,6 +145,31 @@ class AdminServiceStub(object):
                 '/tollgate.v1.AdminService/DeleteRateLimit',
                 request_serializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitResponse.FromString,
+                )
+        self.CreateAlertWebhook = channel.unary_unary(
+                '/tollgate.v1.AdminService/CreateAlertWebhook',
+                request_serializer=tollgate_dot_v1_dot_alerts__pb2.CreateAlertWebhookRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_alerts__pb2.CreateAlertWebhookResponse.FromString,
+                )
+        self.ListAlertWebhooks = channel.unary_unary(
+                '/tollgate.v1.AdminService/ListAlertWebhooks',
+                request_serializer=tollgate_dot_v1_dot_alerts__pb2.ListAlertWebhooksRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_alerts__pb2.ListAlertWebhooksResponse.FromString,
+                )
+        self.DeleteAlertWebhook = channel.unary_unary(
+                '/tollgate.v1.AdminService/DeleteAlertWebhook',
+                request_serializer=tollgate_dot_v1_dot_alerts__pb2.DeleteAlertWebhookRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_alerts__pb2.DeleteAlertWebhookResponse.FromString,
+                )
+        self.PurgeCache = channel.unary_unary(
+                '/tollgate.v1.AdminService/PurgeCache',
+                request_serializer=tollgate_dot_v1_dot_cache__pb2.PurgeCacheRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_cache__pb2.PurgeCacheResponse.FromString,
+                )
+        self.GetCacheStats = channel.unary_unary(
+                '/tollgate.v1.AdminService/GetCacheStats',
+                request_serializer=tollgate_dot_v1_dot_cache__pb2.GetCacheStatsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_cache__pb2.GetCacheStatsResponse.FromString,
                 )
         self.CreateRoute = channel.unary_unary(
                 '/tollgate.v1.AdminService/CreateRoute',
@@ -378,6 +405,41 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAlertWebhook(self, request, context):
+        """CreateAlertWebhook adds an endpoint for budget and spend alerts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlertWebhooks(self, request, context):
+        """ListAlertWebhooks lists the alert endpoints (URLs are not returned).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAlertWebhook(self, request, context):
+        """DeleteAlertWebhook removes an alert endpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PurgeCache(self, request, context):
+        """PurgeCache deletes response-cache entries by namespace, model and age.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCacheStats(self, request, context):
+        """GetCacheStats returns the response cache's figures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateRoute(self, request, context):
         """CreateRoute creates a route: an alias served by several targets with
         retries, fallbacks and a load-balancing strategy.
@@ -578,6 +640,31 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteRateLimit,
                     request_deserializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitResponse.SerializeToString,
+            ),
+            'CreateAlertWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAlertWebhook,
+                    request_deserializer=tollgate_dot_v1_dot_alerts__pb2.CreateAlertWebhookRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_alerts__pb2.CreateAlertWebhookResponse.SerializeToString,
+            ),
+            'ListAlertWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlertWebhooks,
+                    request_deserializer=tollgate_dot_v1_dot_alerts__pb2.ListAlertWebhooksRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_alerts__pb2.ListAlertWebhooksResponse.SerializeToString,
+            ),
+            'DeleteAlertWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAlertWebhook,
+                    request_deserializer=tollgate_dot_v1_dot_alerts__pb2.DeleteAlertWebhookRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_alerts__pb2.DeleteAlertWebhookResponse.SerializeToString,
+            ),
+            'PurgeCache': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeCache,
+                    request_deserializer=tollgate_dot_v1_dot_cache__pb2.PurgeCacheRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_cache__pb2.PurgeCacheResponse.SerializeToString,
+            ),
+            'GetCacheStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCacheStats,
+                    request_deserializer=tollgate_dot_v1_dot_cache__pb2.GetCacheStatsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_cache__pb2.GetCacheStatsResponse.SerializeToString,
             ),
             'CreateRoute': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRoute,
@@ -1063,6 +1150,91 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/DeleteRateLimit',
             tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitRequest.SerializeToString,
             tollgate_dot_v1_dot_governance__pb2.DeleteRateLimitResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateAlertWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/CreateAlertWebhook',
+            tollgate_dot_v1_dot_alerts__pb2.CreateAlertWebhookRequest.SerializeToString,
+            tollgate_dot_v1_dot_alerts__pb2.CreateAlertWebhookResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListAlertWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/ListAlertWebhooks',
+            tollgate_dot_v1_dot_alerts__pb2.ListAlertWebhooksRequest.SerializeToString,
+            tollgate_dot_v1_dot_alerts__pb2.ListAlertWebhooksResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteAlertWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/DeleteAlertWebhook',
+            tollgate_dot_v1_dot_alerts__pb2.DeleteAlertWebhookRequest.SerializeToString,
+            tollgate_dot_v1_dot_alerts__pb2.DeleteAlertWebhookResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PurgeCache(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/PurgeCache',
+            tollgate_dot_v1_dot_cache__pb2.PurgeCacheRequest.SerializeToString,
+            tollgate_dot_v1_dot_cache__pb2.PurgeCacheResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetCacheStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.AdminService/GetCacheStats',
+            tollgate_dot_v1_dot_cache__pb2.GetCacheStatsRequest.SerializeToString,
+            tollgate_dot_v1_dot_cache__pb2.GetCacheStatsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -19,7 +19,8 @@ GOVERNANCE_SCOPE_TEAM: GovernanceScope
 GOVERNANCE_SCOPE_UNSPECIFIED: GovernanceScope
 
 class Budget(_message.Message):
-    __slots__ = ["create_time", "id", "key_id", "limit", "limit_tokens", "period", "scope", "service_id", "team_id", "time_zone", "update_time"]
+    __slots__ = ["alert_thresholds", "create_time", "id", "key_id", "limit", "limit_tokens", "period", "scope", "service_id", "team_id", "time_zone", "update_time"]
+    ALERT_THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +32,7 @@ class Budget(_message.Message):
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    alert_thresholds: _containers.RepeatedScalarFieldContainer[int]
     create_time: _timestamp_pb2.Timestamp
     id: str
     key_id: str
@@ -42,7 +44,7 @@ class Budget(_message.Message):
     team_id: str
     time_zone: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., scope: _Optional[_Union[GovernanceScope, str]] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., key_id: _Optional[str] = ..., period: _Optional[_Union[BudgetPeriod, str]] = ..., time_zone: _Optional[str] = ..., limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., limit_tokens: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., scope: _Optional[_Union[GovernanceScope, str]] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., key_id: _Optional[str] = ..., period: _Optional[_Union[BudgetPeriod, str]] = ..., time_zone: _Optional[str] = ..., limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., limit_tokens: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., alert_thresholds: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class BudgetStatus(_message.Message):
     __slots__ = ["budget", "period_start_time", "remaining", "remaining_tokens", "reserved", "reset_after", "reset_time", "spent", "spent_tokens"]

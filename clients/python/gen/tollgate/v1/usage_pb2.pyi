@@ -1,5 +1,6 @@
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tollgate.v1 import alerts_pb2 as _alerts_pb2
 from tollgate.v1 import common_pb2 as _common_pb2
 from tollgate.v1 import governance_pb2 as _governance_pb2
 from google.protobuf.internal import containers as _containers
@@ -9,6 +10,9 @@ from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+EXPORT_FORMAT_CSV: ExportFormat
+EXPORT_FORMAT_JSON_LINES: ExportFormat
+EXPORT_FORMAT_UNSPECIFIED: ExportFormat
 REQUEST_STATUS_CANCELED: RequestStatus
 REQUEST_STATUS_FORBIDDEN: RequestStatus
 REQUEST_STATUS_INTERNAL_ERROR: RequestStatus
@@ -18,25 +22,57 @@ REQUEST_STATUS_OK: RequestStatus
 REQUEST_STATUS_UNAUTHENTICATED: RequestStatus
 REQUEST_STATUS_UNSPECIFIED: RequestStatus
 REQUEST_STATUS_UPSTREAM_ERROR: RequestStatus
+USAGE_BUCKET_DAY: UsageBucket
+USAGE_BUCKET_HOUR: UsageBucket
+USAGE_BUCKET_UNSPECIFIED: UsageBucket
 USAGE_DIMENSION_END_USER: UsageDimension
 USAGE_DIMENSION_KEY: UsageDimension
 USAGE_DIMENSION_MODEL: UsageDimension
 USAGE_DIMENSION_PROVIDER: UsageDimension
 USAGE_DIMENSION_SERVICE: UsageDimension
+USAGE_DIMENSION_TAG: UsageDimension
 USAGE_DIMENSION_TEAM: UsageDimension
 USAGE_DIMENSION_UNSPECIFIED: UsageDimension
 
+class ExportRequestRecordsRequest(_message.Message):
+    __slots__ = ["end_time", "end_user", "format", "key_id", "model", "start_time", "team_id"]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_USER_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    end_time: _timestamp_pb2.Timestamp
+    end_user: str
+    format: ExportFormat
+    key_id: str
+    model: str
+    start_time: _timestamp_pb2.Timestamp
+    team_id: str
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., format: _Optional[_Union[ExportFormat, str]] = ...) -> None: ...
+
+class ExportRequestRecordsResponse(_message.Message):
+    __slots__ = ["data", "records"]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    records: int
+    def __init__(self, data: _Optional[bytes] = ..., records: _Optional[int] = ...) -> None: ...
+
 class GetUsageSummaryRequest(_message.Message):
-    __slots__ = ["end_time", "group_by", "start_time", "team_id"]
+    __slots__ = ["bucket", "end_time", "group_by", "start_time", "team_id"]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    bucket: UsageBucket
     end_time: _timestamp_pb2.Timestamp
     group_by: _containers.RepeatedScalarFieldContainer[UsageDimension]
     start_time: _timestamp_pb2.Timestamp
     team_id: str
-    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[UsageDimension, str]]] = ..., team_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[UsageDimension, str]]] = ..., team_id: _Optional[str] = ..., bucket: _Optional[_Union[UsageBucket, str]] = ...) -> None: ...
 
 class GetUsageSummaryResponse(_message.Message):
     __slots__ = ["groups", "total"]
@@ -75,8 +111,9 @@ class ListRequestRecordsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[RequestRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RequestRecord(_message.Message):
-    __slots__ = ["attempts", "cost", "end_user", "error_code", "key_id", "latency", "model", "operation", "provider", "request_id", "requested_model", "service_id", "status", "stream", "surface", "tags", "team_id", "time", "time_to_first_token", "usage"]
+    __slots__ = ["attempts", "cache_status", "cost", "end_user", "error_code", "key_id", "latency", "model", "operation", "provider", "request_id", "requested_model", "saved", "service_id", "status", "stream", "surface", "tags", "team_id", "time", "time_to_first_token", "usage"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_STATUS_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +124,7 @@ class RequestRecord(_message.Message):
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_MODEL_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SAVED_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +135,7 @@ class RequestRecord(_message.Message):
     TIME_TO_FIRST_TOKEN_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     attempts: int
+    cache_status: str
     cost: _common_pb2.Money
     end_user: str
     error_code: str
@@ -107,6 +146,7 @@ class RequestRecord(_message.Message):
     provider: str
     request_id: str
     requested_model: str
+    saved: _common_pb2.Money
     service_id: str
     status: RequestStatus
     stream: bool
@@ -116,24 +156,36 @@ class RequestRecord(_message.Message):
     time: _timestamp_pb2.Timestamp
     time_to_first_token: _duration_pb2.Duration
     usage: _common_pb2.Usage
-    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ..., cache_status: _Optional[str] = ..., saved: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class UsageGroup(_message.Message):
-    __slots__ = ["cost", "errors", "keys", "requests", "usage"]
+    __slots__ = ["bucket_start_time", "cache_hits", "cost", "errors", "keys", "requests", "saved", "usage"]
+    BUCKET_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    CACHE_HITS_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    SAVED_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    bucket_start_time: _timestamp_pb2.Timestamp
+    cache_hits: int
     cost: _common_pb2.Money
     errors: int
     keys: _containers.RepeatedScalarFieldContainer[str]
     requests: int
+    saved: _common_pb2.Money
     usage: _common_pb2.Usage
-    def __init__(self, keys: _Optional[_Iterable[str]] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    def __init__(self, keys: _Optional[_Iterable[str]] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., bucket_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache_hits: _Optional[int] = ..., saved: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class RequestStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class UsageDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class UsageBucket(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

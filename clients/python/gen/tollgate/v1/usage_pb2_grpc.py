@@ -2,6 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
+from tollgate.v1 import alerts_pb2 as tollgate_dot_v1_dot_alerts__pb2
 from tollgate.v1 import governance_pb2 as tollgate_dot_v1_dot_governance__pb2
 from tollgate.v1 import usage_pb2 as tollgate_dot_v1_dot_usage__pb2
 
@@ -32,6 +33,16 @@ class UsageServiceStub(object):
                 request_serializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusRequest.SerializeToString,
                 response_deserializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusResponse.FromString,
                 )
+        self.ExportRequestRecords = channel.unary_stream(
+                '/tollgate.v1.UsageService/ExportRequestRecords',
+                request_serializer=tollgate_dot_v1_dot_usage__pb2.ExportRequestRecordsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_usage__pb2.ExportRequestRecordsResponse.FromString,
+                )
+        self.ListAdminAuditEvents = channel.unary_unary(
+                '/tollgate.v1.UsageService/ListAdminAuditEvents',
+                request_serializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsResponse.FromString,
+                )
 
 
 class UsageServiceServicer(object):
@@ -61,6 +72,21 @@ class UsageServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportRequestRecords(self, request, context):
+        """ExportRequestRecords streams the records matching the filters as CSV
+        or JSON lines, oldest first, in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAdminAuditEvents(self, request, context):
+        """ListAdminAuditEvents lists admin writes, newest first (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +104,16 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     servicer.GetBudgetStatus,
                     request_deserializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusRequest.FromString,
                     response_serializer=tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusResponse.SerializeToString,
+            ),
+            'ExportRequestRecords': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportRequestRecords,
+                    request_deserializer=tollgate_dot_v1_dot_usage__pb2.ExportRequestRecordsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_usage__pb2.ExportRequestRecordsResponse.SerializeToString,
+            ),
+            'ListAdminAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAdminAuditEvents,
+                    request_deserializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,5 +175,39 @@ class UsageService(object):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/GetBudgetStatus',
             tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusRequest.SerializeToString,
             tollgate_dot_v1_dot_governance__pb2.GetBudgetStatusResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ExportRequestRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/tollgate.v1.UsageService/ExportRequestRecords',
+            tollgate_dot_v1_dot_usage__pb2.ExportRequestRecordsRequest.SerializeToString,
+            tollgate_dot_v1_dot_usage__pb2.ExportRequestRecordsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListAdminAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/ListAdminAuditEvents',
+            tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsRequest.SerializeToString,
+            tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -6,6 +6,8 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { ListAdminAuditEventsRequestSchema, ListAdminAuditEventsResponseSchema } from "./alerts_pb.js";
+import { file_tollgate_v1_alerts } from "./alerts_pb.js";
 import type { Money, Usage } from "./common_pb.js";
 import { file_tollgate_v1_common } from "./common_pb.js";
 import type { GetBudgetStatusRequestSchema, GetBudgetStatusResponseSchema } from "./governance_pb.js";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/usage.proto.
  */
 export const file_tollgate_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("Chd0b2xsZ2F0ZS92MS91c2FnZS5wcm90bxILdG9sbGdhdGUudjEiiwQKDVJlcXVlc3RSZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAyABKAkSDwoHdGVhbV9pZBgEIAEoCRISCgpzZXJ2aWNlX2lkGAUgASgJEhAKCGVuZF91c2VyGAYgASgJEgwKBHRhZ3MYByADKAkSDwoHc3VyZmFjZRgIIAEoCRIRCglvcGVyYXRpb24YCSABKAkSDgoGc3RyZWFtGAogASgIEhcKD3JlcXVlc3RlZF9tb2RlbBgLIAEoCRIQCghwcm92aWRlchgMIAEoCRINCgVtb2RlbBgNIAEoCRIqCgZzdGF0dXMYDiABKA4yGi50b2xsZ2F0ZS52MS5SZXF1ZXN0U3RhdHVzEhIKCmVycm9yX2NvZGUYDyABKAkSIQoFdXNhZ2UYECABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GBEgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSKgoHbGF0ZW5jeRgSIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGBMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGF0dGVtcHRzGBQgASgFIuIBChlMaXN0UmVxdWVzdFJlY29yZHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0ZWFtX2lkGAMgASgJEg4KBmtleV9pZBgEIAEoCRINCgVtb2RlbBgFIAEoCRIQCghlbmRfdXNlchgGIAEoCRIRCglwYWdlX3NpemUYByABKAUSEgoKcGFnZV90b2tlbhgIIAEoCSJiChpMaXN0UmVxdWVzdFJlY29yZHNSZXNwb25zZRIrCgdyZWNvcmRzGAEgAygLMhoudG9sbGdhdGUudjEuUmVxdWVzdFJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkitgEKFkdldFVzYWdlU3VtbWFyeVJlcXVlc3QSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGdyb3VwX2J5GAMgAygOMhsudG9sbGdhdGUudjEuVXNhZ2VEaW1lbnNpb24SDwoHdGVhbV9pZBgEIAEoCSKBAQoKVXNhZ2VHcm91cBIMCgRrZXlzGAEgAygJEhAKCHJlcXVlc3RzGAIgASgDEg4KBmVycm9ycxgDIAEoAxIhCgV1c2FnZRgEIAEoCzISLnRvbGxnYXRlLnYxLlVzYWdlEiAKBGNvc3QYBSABKAsyEi50b2xsZ2F0ZS52MS5Nb25leSJqChdHZXRVc2FnZVN1bW1hcnlSZXNwb25zZRInCgZncm91cHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZUdyb3VwEiYKBXRvdGFsGAIgASgLMhcudG9sbGdhdGUudjEuVXNhZ2VHcm91cCqjAgoNUmVxdWVzdFN0YXR1cxIeChpSRVFVRVNUX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEVJFUVVFU1RfU1RBVFVTX09LEAESIQodUkVRVUVTVF9TVEFUVVNfVVBTVFJFQU1fRVJST1IQAhIiCh5SRVFVRVNUX1NUQVRVU19VTkFVVEhFTlRJQ0FURUQQAxIcChhSRVFVRVNUX1NUQVRVU19GT1JCSURERU4QBBIaChZSRVFVRVNUX1NUQVRVU19JTlZBTElEEAUSGgoWUkVRVUVTVF9TVEFUVVNfTElNSVRFRBAGEhsKF1JFUVVFU1RfU1RBVFVTX0NBTkNFTEVEEAcSIQodUkVRVUVTVF9TVEFUVVNfSU5URVJOQUxfRVJST1IQCCrYAQoOVXNhZ2VEaW1lbnNpb24SHwobVVNBR0VfRElNRU5TSU9OX1VOU1BFQ0lGSUVEEAASGAoUVVNBR0VfRElNRU5TSU9OX1RFQU0QARIbChdVU0FHRV9ESU1FTlNJT05fU0VSVklDRRACEhcKE1VTQUdFX0RJTUVOU0lPTl9LRVkQAxIZChVVU0FHRV9ESU1FTlNJT05fTU9ERUwQBBIcChhVU0FHRV9ESU1FTlNJT05fUFJPVklERVIQBRIcChhVU0FHRV9ESU1FTlNJT05fRU5EX1VTRVIQBjLAAgoMVXNhZ2VTZXJ2aWNlEmoKEkxpc3RSZXF1ZXN0UmVjb3JkcxImLnRvbGxnYXRlLnYxLkxpc3RSZXF1ZXN0UmVjb3Jkc1JlcXVlc3QaJy50b2xsZ2F0ZS52MS5MaXN0UmVxdWVzdFJlY29yZHNSZXNwb25zZSIDkAIBEmEKD0dldFVzYWdlU3VtbWFyeRIjLnRvbGxnYXRlLnYxLkdldFVzYWdlU3VtbWFyeVJlcXVlc3QaJC50b2xsZ2F0ZS52MS5HZXRVc2FnZVN1bW1hcnlSZXNwb25zZSIDkAIBEmEKD0dldEJ1ZGdldFN0YXR1cxIjLnRvbGxnYXRlLnYxLkdldEJ1ZGdldFN0YXR1c1JlcXVlc3QaJC50b2xsZ2F0ZS52MS5HZXRCdWRnZXRTdGF0dXNSZXNwb25zZSIDkAIBQqcBCg9jb20udG9sbGdhdGUudjFCClVzYWdlUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tollgate_v1_common, file_tollgate_v1_governance]);
+  fileDesc("Chd0b2xsZ2F0ZS92MS91c2FnZS5wcm90bxILdG9sbGdhdGUudjEixAQKDVJlcXVlc3RSZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAyABKAkSDwoHdGVhbV9pZBgEIAEoCRISCgpzZXJ2aWNlX2lkGAUgASgJEhAKCGVuZF91c2VyGAYgASgJEgwKBHRhZ3MYByADKAkSDwoHc3VyZmFjZRgIIAEoCRIRCglvcGVyYXRpb24YCSABKAkSDgoGc3RyZWFtGAogASgIEhcKD3JlcXVlc3RlZF9tb2RlbBgLIAEoCRIQCghwcm92aWRlchgMIAEoCRINCgVtb2RlbBgNIAEoCRIqCgZzdGF0dXMYDiABKA4yGi50b2xsZ2F0ZS52MS5SZXF1ZXN0U3RhdHVzEhIKCmVycm9yX2NvZGUYDyABKAkSIQoFdXNhZ2UYECABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GBEgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSKgoHbGF0ZW5jeRgSIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGBMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGF0dGVtcHRzGBQgASgFEhQKDGNhY2hlX3N0YXR1cxgVIAEoCRIhCgVzYXZlZBgWIAEoCzISLnRvbGxnYXRlLnYxLk1vbmV5IuIBChlMaXN0UmVxdWVzdFJlY29yZHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0ZWFtX2lkGAMgASgJEg4KBmtleV9pZBgEIAEoCRINCgVtb2RlbBgFIAEoCRIQCghlbmRfdXNlchgGIAEoCRIRCglwYWdlX3NpemUYByABKAUSEgoKcGFnZV90b2tlbhgIIAEoCSJiChpMaXN0UmVxdWVzdFJlY29yZHNSZXNwb25zZRIrCgdyZWNvcmRzGAEgAygLMhoudG9sbGdhdGUudjEuUmVxdWVzdFJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki4AEKFkdldFVzYWdlU3VtbWFyeVJlcXVlc3QSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGdyb3VwX2J5GAMgAygOMhsudG9sbGdhdGUudjEuVXNhZ2VEaW1lbnNpb24SDwoHdGVhbV9pZBgEIAEoCRIoCgZidWNrZXQYBSABKA4yGC50b2xsZ2F0ZS52MS5Vc2FnZUJ1Y2tldCLvAQoKVXNhZ2VHcm91cBIMCgRrZXlzGAEgAygJEhAKCHJlcXVlc3RzGAIgASgDEg4KBmVycm9ycxgDIAEoAxIhCgV1c2FnZRgEIAEoCzISLnRvbGxnYXRlLnYxLlVzYWdlEiAKBGNvc3QYBSABKAsyEi50b2xsZ2F0ZS52MS5Nb25leRI1ChFidWNrZXRfc3RhcnRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY2FjaGVfaGl0cxgHIAEoAxIhCgVzYXZlZBgIIAEoCzISLnRvbGxnYXRlLnYxLk1vbmV5ImoKF0dldFVzYWdlU3VtbWFyeVJlc3BvbnNlEicKBmdyb3VwcxgBIAMoCzIXLnRvbGxnYXRlLnYxLlVzYWdlR3JvdXASJgoFdG90YWwYAiABKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZUdyb3VwIugBChtFeHBvcnRSZXF1ZXN0UmVjb3Jkc1JlcXVlc3QSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3RlYW1faWQYAyABKAkSDgoGa2V5X2lkGAQgASgJEg0KBW1vZGVsGAUgASgJEhAKCGVuZF91c2VyGAYgASgJEikKBmZvcm1hdBgHIAEoDjIZLnRvbGxnYXRlLnYxLkV4cG9ydEZvcm1hdCI9ChxFeHBvcnRSZXF1ZXN0UmVjb3Jkc1Jlc3BvbnNlEgwKBGRhdGEYASABKAwSDwoHcmVjb3JkcxgCIAEoBSqjAgoNUmVxdWVzdFN0YXR1cxIeChpSRVFVRVNUX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEVJFUVVFU1RfU1RBVFVTX09LEAESIQodUkVRVUVTVF9TVEFUVVNfVVBTVFJFQU1fRVJST1IQAhIiCh5SRVFVRVNUX1NUQVRVU19VTkFVVEhFTlRJQ0FURUQQAxIcChhSRVFVRVNUX1NUQVRVU19GT1JCSURERU4QBBIaChZSRVFVRVNUX1NUQVRVU19JTlZBTElEEAUSGgoWUkVRVUVTVF9TVEFUVVNfTElNSVRFRBAGEhsKF1JFUVVFU1RfU1RBVFVTX0NBTkNFTEVEEAcSIQodUkVRVUVTVF9TVEFUVVNfSU5URVJOQUxfRVJST1IQCCrxAQoOVXNhZ2VEaW1lbnNpb24SHwobVVNBR0VfRElNRU5TSU9OX1VOU1BFQ0lGSUVEEAASGAoUVVNBR0VfRElNRU5TSU9OX1RFQU0QARIbChdVU0FHRV9ESU1FTlNJT05fU0VSVklDRRACEhcKE1VTQUdFX0RJTUVOU0lPTl9LRVkQAxIZChVVU0FHRV9ESU1FTlNJT05fTU9ERUwQBBIcChhVU0FHRV9ESU1FTlNJT05fUFJPVklERVIQBRIcChhVU0FHRV9ESU1FTlNJT05fRU5EX1VTRVIQBhIXChNVU0FHRV9ESU1FTlNJT05fVEFHEAcqWAoLVXNhZ2VCdWNrZXQSHAoYVVNBR0VfQlVDS0VUX1VOU1BFQ0lGSUVEEAASFQoRVVNBR0VfQlVDS0VUX0hPVVIQARIUChBVU0FHRV9CVUNLRVRfREFZEAIqYgoMRXhwb3J0Rm9ybWF0Eh0KGUVYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIVChFFWFBPUlRfRk9STUFUX0NTVhABEhwKGEVYUE9SVF9GT1JNQVRfSlNPTl9MSU5FUxACMqYECgxVc2FnZVNlcnZpY2USagoSTGlzdFJlcXVlc3RSZWNvcmRzEiYudG9sbGdhdGUudjEuTGlzdFJlcXVlc3RSZWNvcmRzUmVxdWVzdBonLnRvbGxnYXRlLnYxLkxpc3RSZXF1ZXN0UmVjb3Jkc1Jlc3BvbnNlIgOQAgESYQoPR2V0VXNhZ2VTdW1tYXJ5EiMudG9sbGdhdGUudjEuR2V0VXNhZ2VTdW1tYXJ5UmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldFVzYWdlU3VtbWFyeVJlc3BvbnNlIgOQAgESYQoPR2V0QnVkZ2V0U3RhdHVzEiMudG9sbGdhdGUudjEuR2V0QnVkZ2V0U3RhdHVzUmVxdWVzdBokLnRvbGxnYXRlLnYxLkdldEJ1ZGdldFN0YXR1c1Jlc3BvbnNlIgOQAgEScgoURXhwb3J0UmVxdWVzdFJlY29yZHMSKC50b2xsZ2F0ZS52MS5FeHBvcnRSZXF1ZXN0UmVjb3Jkc1JlcXVlc3QaKS50b2xsZ2F0ZS52MS5FeHBvcnRSZXF1ZXN0UmVjb3Jkc1Jlc3BvbnNlIgOQAgEwARJwChRMaXN0QWRtaW5BdWRpdEV2ZW50cxIoLnRvbGxnYXRlLnYxLkxpc3RBZG1pbkF1ZGl0RXZlbnRzUmVxdWVzdBopLnRvbGxnYXRlLnYxLkxpc3RBZG1pbkF1ZGl0RXZlbnRzUmVzcG9uc2UiA5ACAUKnAQoPY29tLnRvbGxnYXRlLnYxQgpVc2FnZVByb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tollgate_v1_alerts, file_tollgate_v1_common, file_tollgate_v1_governance]);
 
 /**
  * RequestRecord is the audit and usage record of one request.
@@ -163,6 +165,21 @@ export type RequestRecord = Message<"tollgate.v1.RequestRecord"> & {
    * @generated from field: int32 attempts = 20;
    */
   attempts: number;
+
+  /**
+   * The response cache's outcome: "hit-exact", "hit-semantic", "miss",
+   * "bypass", or empty when no lookup applied (embeddings, errors before it).
+   *
+   * @generated from field: string cache_status = 21;
+   */
+  cacheStatus: string;
+
+  /**
+   * The upstream cost a cache hit saved.
+   *
+   * @generated from field: tollgate.v1.Money saved = 22;
+   */
+  saved?: Money | undefined;
 };
 
 /**
@@ -303,6 +320,14 @@ export type GetUsageSummaryRequest = Message<"tollgate.v1.GetUsageSummaryRequest
    * @generated from field: string team_id = 4;
    */
   teamId: string;
+
+  /**
+   * Time buckets; groups are then per bucket and ordered by bucket start,
+   * then most expensive first.
+   *
+   * @generated from field: tollgate.v1.UsageBucket bucket = 5;
+   */
+  bucket: UsageBucket;
 };
 
 /**
@@ -352,6 +377,28 @@ export type UsageGroup = Message<"tollgate.v1.UsageGroup"> & {
    * @generated from field: tollgate.v1.Money cost = 5;
    */
   cost?: Money | undefined;
+
+  /**
+   * Start of the group's time bucket, when a bucket was asked for.
+   *
+   * @generated from field: google.protobuf.Timestamp bucket_start_time = 6;
+   */
+  bucketStartTime?: Timestamp | undefined;
+
+  /**
+   * Requests served from the response cache; cache_hits / requests is the
+   * group's hit rate.
+   *
+   * @generated from field: int64 cache_hits = 7;
+   */
+  cacheHits: bigint;
+
+  /**
+   * The upstream cost the cache hits saved.
+   *
+   * @generated from field: tollgate.v1.Money saved = 8;
+   */
+  saved?: Money | undefined;
 };
 
 /**
@@ -388,6 +435,99 @@ export type GetUsageSummaryResponse = Message<"tollgate.v1.GetUsageSummaryRespon
  */
 export const GetUsageSummaryResponseSchema: GenMessage<GetUsageSummaryResponse> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_usage, 5);
+
+/**
+ * ExportRequestRecordsRequest filters the records to export, like
+ * ListRequestRecordsRequest.
+ *
+ * @generated from message tollgate.v1.ExportRequestRecordsRequest
+ */
+export type ExportRequestRecordsRequest = Message<"tollgate.v1.ExportRequestRecordsRequest"> & {
+  /**
+   * Records at or after this time; 24 hours ago when unset.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Records before this time; now when unset.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Only this team's records.
+   *
+   * @generated from field: string team_id = 3;
+   */
+  teamId: string;
+
+  /**
+   * Only this key's records.
+   *
+   * @generated from field: string key_id = 4;
+   */
+  keyId: string;
+
+  /**
+   * Only records for this requested model.
+   *
+   * @generated from field: string model = 5;
+   */
+  model: string;
+
+  /**
+   * Only this end user's records.
+   *
+   * @generated from field: string end_user = 6;
+   */
+  endUser: string;
+
+  /**
+   * The encoding.
+   *
+   * @generated from field: tollgate.v1.ExportFormat format = 7;
+   */
+  format: ExportFormat;
+};
+
+/**
+ * Describes the message tollgate.v1.ExportRequestRecordsRequest.
+ * Use `create(ExportRequestRecordsRequestSchema)` to create a new message.
+ */
+export const ExportRequestRecordsRequestSchema: GenMessage<ExportRequestRecordsRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage, 6);
+
+/**
+ * ExportRequestRecordsResponse is one chunk of the export. Concatenated,
+ * the chunks form the file; every chunk ends at a line end.
+ *
+ * @generated from message tollgate.v1.ExportRequestRecordsResponse
+ */
+export type ExportRequestRecordsResponse = Message<"tollgate.v1.ExportRequestRecordsResponse"> & {
+  /**
+   * The bytes of the chunk.
+   *
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+
+  /**
+   * Number of records in the chunk.
+   *
+   * @generated from field: int32 records = 2;
+   */
+  records: number;
+};
+
+/**
+ * Describes the message tollgate.v1.ExportRequestRecordsResponse.
+ * Use `create(ExportRequestRecordsResponseSchema)` to create a new message.
+ */
+export const ExportRequestRecordsResponseSchema: GenMessage<ExportRequestRecordsResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage, 7);
 
 /**
  * RequestStatus is the outcome of a request.
@@ -519,6 +659,14 @@ export enum UsageDimension {
    * @generated from enum value: USAGE_DIMENSION_END_USER = 6;
    */
   END_USER = 6,
+
+  /**
+   * A tag: a record with several tags counts once in each tag's group;
+   * untagged records form the group "".
+   *
+   * @generated from enum value: USAGE_DIMENSION_TAG = 7;
+   */
+  TAG = 7,
 }
 
 /**
@@ -526,6 +674,74 @@ export enum UsageDimension {
  */
 export const UsageDimensionSchema: GenEnum<UsageDimension> = /*@__PURE__*/
   enumDesc(file_tollgate_v1_usage, 1);
+
+/**
+ * UsageBucket splits a summary into time buckets (UTC).
+ *
+ * @generated from enum tollgate.v1.UsageBucket
+ */
+export enum UsageBucket {
+  /**
+   * No time buckets.
+   *
+   * @generated from enum value: USAGE_BUCKET_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One bucket per hour.
+   *
+   * @generated from enum value: USAGE_BUCKET_HOUR = 1;
+   */
+  HOUR = 1,
+
+  /**
+   * One bucket per day.
+   *
+   * @generated from enum value: USAGE_BUCKET_DAY = 2;
+   */
+  DAY = 2,
+}
+
+/**
+ * Describes the enum tollgate.v1.UsageBucket.
+ */
+export const UsageBucketSchema: GenEnum<UsageBucket> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_usage, 2);
+
+/**
+ * ExportFormat is the encoding of an export.
+ *
+ * @generated from enum tollgate.v1.ExportFormat
+ */
+export enum ExportFormat {
+  /**
+   * Not set: CSV.
+   *
+   * @generated from enum value: EXPORT_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * CSV with a header line.
+   *
+   * @generated from enum value: EXPORT_FORMAT_CSV = 1;
+   */
+  CSV = 1,
+
+  /**
+   * One JSON object (the RequestRecord's JSON form) per line.
+   *
+   * @generated from enum value: EXPORT_FORMAT_JSON_LINES = 2;
+   */
+  JSON_LINES = 2,
+}
+
+/**
+ * Describes the enum tollgate.v1.ExportFormat.
+ */
+export const ExportFormatSchema: GenEnum<ExportFormat> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_usage, 3);
 
 /**
  * UsageService reports what went through the gateway. Admins see everything;
@@ -564,6 +780,27 @@ export const UsageService: GenService<{
     methodKind: "unary";
     input: typeof GetBudgetStatusRequestSchema;
     output: typeof GetBudgetStatusResponseSchema;
+  },
+  /**
+   * ExportRequestRecords streams the records matching the filters as CSV
+   * or JSON lines, oldest first, in chunks.
+   *
+   * @generated from rpc tollgate.v1.UsageService.ExportRequestRecords
+   */
+  exportRequestRecords: {
+    methodKind: "server_streaming";
+    input: typeof ExportRequestRecordsRequestSchema;
+    output: typeof ExportRequestRecordsResponseSchema;
+  },
+  /**
+   * ListAdminAuditEvents lists admin writes, newest first (admin only).
+   *
+   * @generated from rpc tollgate.v1.UsageService.ListAdminAuditEvents
+   */
+  listAdminAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAdminAuditEventsRequestSchema;
+    output: typeof ListAdminAuditEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tollgate_v1_usage, 0);

@@ -1,0 +1,128 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"connectrpc.com/connect"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/service/alerts"
+	"github.com/tollgate-dev/tollgate/service/pricing"
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// maxAlertThresholds bounds the thresholds of one budget.
+const maxAlertThresholds = 10
+
+// alertThresholds validates a budget's alert thresholds: 1 to 1000
+// percent, at most 10; returned sorted without duplicates (nil for none).
+func alertThresholds(in []int32) ([]int, error) {
+	if len(in) > maxAlertThresholds {
+		return nil, badParam("budget.alert_thresholds", "at most 10 thresholds")
+	}
+	var out []int
+	for _, t := range in {
+		if t < 1 || t > 1000 {
+			return nil, badParam("budget.alert_thresholds", "each must be a percentage between 1 and 1000")
+		}
+		out = append(out, int(t))
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// defaultPricing returns the list price of the first known of names (see
+// pricing.Lookup), or no price.
+func defaultPricing(names ...string) store.Pricing {
+	for _, n := range names {
+		if p, ok := pricing.Lookup(n); ok {
+			return p
+		}
+	}
+	return store.Pricing{}
+}
+
+var alertKindToStore = map[tollgatev1.AlertKind]alerts.Kind{
+	tollgatev1.AlertKind_ALERT_KIND_BUDGET_THRESHOLD: alerts.KindBudgetThreshold,
+	tollgatev1.AlertKind_ALERT_KIND_SPEND_VELOCITY:   alerts.KindSpendVelocity,
+}
+
+func webhookToProto(w *store.AlertWebhook) *tollgatev1.AlertWebhook {
+	out := &tollgatev1.AlertWebhook{Id: w.ID, TeamId: w.TeamID, CreateTime: timeToProto(w.CreatedAt)}
+	if u, err := url.Parse(w.URL); err == nil {
+		out.UrlHint = u.Scheme + "://" + u.Host
+	}
+	for _, k := range w.Kinds {
+		for pk, sk := range alertKindToStore {
+			if string(sk) == k {
+				out.Kinds = append(out.Kinds, pk)
+			}
+		}
+	}
+	return out
+}
+
+var errNoAlerts = errors.New("alert webhooks are not available on this server")
+
+// CreateAlertWebhook implements AdminService.CreateAlertWebhook.
+func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tollgatev1.CreateAlertWebhookRequest]) (*connect.Response[tollgatev1.CreateAlertWebhookResponse], error) {
+	if a.alerts == nil {
+		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
+	}
+	in := req.Msg.GetWebhook()
+	if in == nil {
+		return nil, a.fail(ctx, badParam("webhook", "is required"))
+	}
+	if err := checkSlug("webhook.id", in.GetId()); err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	u, err := url.Parse(in.GetUrl())
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, a.fail(ctx, badParam("webhook.url", "must be an absolute http or https URL"))
+	}
+	w := &store.AlertWebhook{ID: in.GetId(), URL: in.GetUrl(), TeamID: in.GetTeamId(), Kinds: []string{}}
+	for i, k := range in.GetKinds() {
+		sk, ok := alertKindToStore[k]
+		if !ok {
+			return nil, a.fail(ctx, badParam("webhook.kinds", "unknown kind at index "+strconv.Itoa(i)))
+		}
+		if !slices.Contains(w.Kinds, string(sk)) {
+			w.Kinds = append(w.Kinds, string(sk))
+		}
+	}
+	if err := a.alerts.CreateAlertWebhook(ctx, w); err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	return connect.NewResponse(&tollgatev1.CreateAlertWebhookResponse{Webhook: webhookToProto(w)}), nil
+}
+
+// ListAlertWebhooks implements AdminService.ListAlertWebhooks.
+func (a *Admin) ListAlertWebhooks(ctx context.Context, _ *connect.Request[tollgatev1.ListAlertWebhooksRequest]) (*connect.Response[tollgatev1.ListAlertWebhooksResponse], error) {
+	if a.alerts == nil {
+		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
+	}
+	ws, err := a.alerts.ListAlertWebhooks(ctx)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	out := &tollgatev1.ListAlertWebhooksResponse{Webhooks: make([]*tollgatev1.AlertWebhook, len(ws))}
+	for i := range ws {
+		out.Webhooks[i] = webhookToProto(&ws[i])
+	}
+	return connect.NewResponse(out), nil
+}
+
+// DeleteAlertWebhook implements AdminService.DeleteAlertWebhook.
+func (a *Admin) DeleteAlertWebhook(ctx context.Context, req *connect.Request[tollgatev1.DeleteAlertWebhookRequest]) (*connect.Response[tollgatev1.DeleteAlertWebhookResponse], error) {
+	if a.alerts == nil {
+		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
+	}
+	if err := a.alerts.DeleteAlertWebhook(ctx, req.Msg.GetId()); err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	return connect.NewResponse(&tollgatev1.DeleteAlertWebhookResponse{}), nil
+}

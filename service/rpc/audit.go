@@ -1,0 +1,203 @@
+package rpc
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+// AuditActorAdmin is the actor recorded for calls made with the admin token.
+const AuditActorAdmin = "admin-token"
+
+// auditInterceptor records every AdminService write in the audit log. It
+// runs after the admin-token check, so only authorised calls are recorded.
+type auditInterceptor struct {
+	log    store.AuditLog
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// AuditInterceptor returns the interceptor that records every AdminService
+// call that is not a read (Get*/List*) in the admin audit log, with a
+// summary of the request from which every secret has been removed. It
+// writes synchronously after the call; a failure to write is logged, since
+// the change itself has been made.
+func AuditInterceptor(audit store.AuditLog, logger *slog.Logger) connect.Interceptor {
+	return auditInterceptor{log: audit, logger: logger, now: time.Now}
+}
+
+// isRead reports whether an admin method only reads.
+func isRead(method string) bool {
+	return strings.HasPrefix(method, "Get") || strings.HasPrefix(method, "List")
+}
+
+// WrapUnary implements connect.Interceptor.
+func (a auditInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		method := methodName(req.Spec().Procedure)
+		if req.Spec().IsClient || isRead(method) {
+			return next(ctx, req)
+		}
+		at := a.now()
+		res, err := next(ctx, req)
+		e := auditEvent(method, req.Any(), err)
+		e.Time, e.RequestID = at, gateway.RequestIDFrom(ctx)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if werr := a.log.AppendAuditEvent(wctx, e); werr != nil {
+			a.logger.ErrorContext(ctx, "admin audit log write failed", "action", method, "resource_id", e.ResourceID, "err", werr)
+		}
+		return res, err
+	}
+}
+
+// WrapStreamingClient implements connect.Interceptor.
+func (a auditInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler implements connect.Interceptor. AdminService has
+// no streaming writes.
+func (a auditInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
+
+// methodName returns the method of a procedure "/pkg.Service/Method".
+func methodName(procedure string) string {
+	return procedure[strings.LastIndexByte(procedure, '/')+1:]
+}
+
+// auditEvent describes an admin call for the audit log.
+func auditEvent(method string, msg any, err error) *store.AuditEvent {
+	e := &store.AuditEvent{Actor: AuditActorAdmin, Action: method, ResourceKind: resourceKind(method), Outcome: "ok"}
+	if err != nil {
+		e.Outcome = connect.CodeOf(err).String()
+	}
+	if m, ok := msg.(proto.Message); ok {
+		e.ResourceID = resourceID(m.ProtoReflect())
+		e.Summary = redactedJSON(m)
+	}
+	return e
+}
+
+// resourceKind turns "CreateGuardrailPolicy" into "guardrail_policy".
+func resourceKind(method string) string {
+	for _, verb := range []string{"Create", "Update", "Delete", "Revoke", "Rotate", "Set"} {
+		if rest, ok := strings.CutPrefix(method, verb); ok && rest != "" {
+			method = rest
+			break
+		}
+	}
+	var b strings.Builder
+	for i, r := range method {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// resourceID returns the request's "id" or "name" field, or that of its
+// first message field that has one.
+func resourceID(m protoreflect.Message) string {
+	if id := idField(m); id != "" {
+		return id
+	}
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		if f.Kind() == protoreflect.MessageKind && !f.IsList() && !f.IsMap() && m.Has(f) {
+			if id := idField(m.Get(f).Message()); id != "" {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+func idField(m protoreflect.Message) string {
+	for _, name := range []protoreflect.Name{"id", "name"} {
+		if f := m.Descriptor().Fields().ByName(name); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
+			if v := m.Get(f).String(); v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// secretFields are the names of fields that hold secrets; they never reach
+// the audit log. A webhook's URL is its receiver's secret.
+var secretFields = map[protoreflect.Name]bool{
+	"credential": true, "secret": true, "password": true, "api_key": true, "url": true, "token": true,
+}
+
+// isSecretKey reports whether a map key (e.g. a provider setting) looks
+// like it names a secret.
+func isSecretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range []string{"key", "secret", "token", "password", "auth", "credential"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactedJSON returns m as JSON with every secret field cleared and
+// sensitive map entries replaced by "[redacted]".
+func redactedJSON(m proto.Message) string {
+	c := proto.Clone(m)
+	redact(c.ProtoReflect())
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(c)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+func redact(m protoreflect.Message) {
+	m.Range(func(f protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case secretFields[f.Name()]:
+			if f.Kind() == protoreflect.StringKind && !f.IsList() {
+				m.Set(f, protoreflect.ValueOfString("[redacted]"))
+			} else {
+				m.Clear(f)
+			}
+		case f.IsMap():
+			mp := v.Map()
+			mp.Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				if f.MapValue().Kind() == protoreflect.StringKind && isSecretKey(k.String()) {
+					mp.Set(k, protoreflect.ValueOfString("[redacted]"))
+				}
+				if f.MapValue().Kind() == protoreflect.MessageKind {
+					redact(mv.Message())
+				}
+				return true
+			})
+		case f.IsList() && f.Kind() == protoreflect.MessageKind:
+			l := v.List()
+			for i := range l.Len() {
+				redact(l.Get(i).Message())
+			}
+		case f.Kind() == protoreflect.MessageKind:
+			redact(v.Message())
+		}
+		return true
+	})
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/semcache"
+	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/routing"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore"
+)
+
+// CacheConfig holds the response cache's process settings: the default
+// policy of requests whose route sets none, and the embedding model of
+// semantic lookups. Routes override the policy (see routing.Cache).
+type CacheConfig struct {
+	// Mode is the default mode: off (the default), exact or semantic.
+	Mode string
+	// Threshold is the default minimum similarity of a semantic hit; 0
+	// means semcache.DefaultThreshold.
+	Threshold float64
+	// TTL is the default entry lifetime; 0 means semcache.DefaultTTL.
+	TTL time.Duration
+	// MaxTTL caps the x-tollgate-cache-ttl directive; 0 means no cap.
+	MaxTTL time.Duration
+	// Namespace is the default scope: team, key or shared:<name>.
+	Namespace string
+	// MaxTemperature is the highest temperature of a request eligible
+	// for semantic hits.
+	MaxTemperature float64
+	// EmbeddingModel names a configured embedding model (or route) that
+	// semantic lookups embed with through the gateway's own providers;
+	// empty disables semantic lookups (semantic policies then act as exact).
+	EmbeddingModel string
+	// EmbeddingDims is the dimension of EmbeddingModel's vectors.
+	EmbeddingDims int
+}
+
+func defaultCacheConfig() CacheConfig {
+	return CacheConfig{Mode: routing.CacheModeOff, Namespace: routing.CacheScopeTeam}
+}
+
+// registerFlags binds the cache settings to fs, with defaults from the
+// environment.
+func (c *CacheConfig) registerFlags(fs *flag.FlagSet, getenv func(string) string) error {
+	var errs []error
+	str := func(p *string, name, env, usage string) {
+		if v := getenv(env); v != "" {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, usage+" ($"+env+")")
+	}
+	float := func(p *float64, name, env, usage string) {
+		if v := getenv(env); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+			}
+			*p = f
+		}
+		fs.Float64Var(p, name, *p, usage+" ($"+env+")")
+	}
+	dur := func(p *time.Duration, name, env, usage string) {
+		if v := getenv(env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+			}
+			*p = d
+		}
+		fs.DurationVar(p, name, *p, usage+" ($"+env+")")
+	}
+	str(&c.Mode, "cache-mode", "TOLLGATE_CACHE_MODE", "default response-cache mode of routes and models without a cache policy: off, exact or semantic")
+	float(&c.Threshold, "cache-threshold", "TOLLGATE_CACHE_THRESHOLD", "default minimum cosine similarity of a semantic cache hit (0 = 0.95)")
+	dur(&c.TTL, "cache-ttl", "TOLLGATE_CACHE_TTL", "default lifetime of cache entries (0 = 1h)")
+	dur(&c.MaxTTL, "cache-max-ttl", "TOLLGATE_CACHE_MAX_TTL", "cap on the x-tollgate-cache-ttl request header (0 = none)")
+	str(&c.Namespace, "cache-namespace", "TOLLGATE_CACHE_NAMESPACE", "default cache scope: team, key or shared:<name>")
+	float(&c.MaxTemperature, "cache-max-temperature", "TOLLGATE_CACHE_MAX_TEMPERATURE", "highest temperature of requests eligible for semantic cache hits")
+	str(&c.EmbeddingModel, "cache-embedding-model", "TOLLGATE_CACHE_EMBEDDING_MODEL", "configured embedding model of semantic cache lookups (empty: semantic acts as exact)")
+	if v := getenv("TOLLGATE_CACHE_EMBEDDING_DIMS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOLLGATE_CACHE_EMBEDDING_DIMS: %w", err))
+		}
+		c.EmbeddingDims = n
+	}
+	fs.IntVar(&c.EmbeddingDims, "cache-embedding-dims", c.EmbeddingDims, "vector dimension of -cache-embedding-model ($TOLLGATE_CACHE_EMBEDDING_DIMS)")
+	return errors.Join(errs...)
+}
+
+func (c *CacheConfig) validate() error {
+	var errs []error
+	if _, err := semcache.ParseMode(c.Mode); err != nil {
+		errs = append(errs, fmt.Errorf("-cache-mode: %w", err))
+	}
+	if c.Threshold < 0 || c.Threshold > 1 {
+		errs = append(errs, errors.New("-cache-threshold must be in (0, 1]"))
+	}
+	if c.TTL < 0 || c.MaxTTL < 0 {
+		errs = append(errs, errors.New("-cache-ttl and -cache-max-ttl must not be negative"))
+	}
+	if c.MaxTemperature < 0 {
+		errs = append(errs, errors.New("-cache-max-temperature must not be negative"))
+	}
+	if !routing.ValidCacheScope(c.Namespace) || c.Namespace == "" {
+		errs = append(errs, fmt.Errorf("-cache-namespace %q: want team, key or shared:<name>", c.Namespace))
+	}
+	switch {
+	case c.EmbeddingModel != "" && (c.EmbeddingDims < 1 || c.EmbeddingDims > 2000):
+		errs = append(errs, errors.New("-cache-embedding-dims must be 1..2000 with -cache-embedding-model"))
+	case c.EmbeddingModel == "" && c.EmbeddingDims != 0:
+		errs = append(errs, errors.New("-cache-embedding-dims needs -cache-embedding-model"))
+	}
+	return errors.Join(errs...)
+}
+
+// engineConfig returns the engine's view of the settings.
+func (c *CacheConfig) engineConfig() gateway.CacheConfig {
+	mode, _ := semcache.ParseMode(c.Mode) // validated
+	return gateway.CacheConfig{
+		Policy: semcache.Policy{Mode: mode, Threshold: c.Threshold, TTL: c.TTL, MaxTTL: c.MaxTTL,
+			MaxTemperature: c.MaxTemperature},
+		Scope: c.Namespace, EmbeddingModel: c.EmbeddingModel,
+	}
+}
+
+// newCache builds the response cache over the store's pool, embedding
+// through reg's providers when an embedding model is configured.
+func newCache(c *CacheConfig, st *pgstore.Store, reg *registry.Registry, opts ...semcache.Option) (*semcache.Cache, error) {
+	if c.EmbeddingModel != "" {
+		opts = append(opts, semcache.WithEmbedder(gateway.RegistryEmbedder(reg, c.EmbeddingModel),
+			semcache.EmbedConfig{Model: c.EmbeddingModel, Dims: c.EmbeddingDims}))
+	}
+	cache, err := semcache.New(st.Pool(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("response cache: %w", err)
+	}
+	return cache, nil
+}

@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// AlertWebhook is an endpoint alerts are posted to.
+type AlertWebhook struct {
+	ID string
+	// URL is the endpoint; it is a secret of the receiver.
+	URL string
+	// Kinds are the alert kinds sent ("budget_threshold",
+	// "spend_velocity"); empty for every kind.
+	Kinds []string
+	// TeamID restricts the webhook to alerts about one team, when set.
+	TeamID    string
+	CreatedAt time.Time
+}
+
+// Alerts stores alert webhooks and which alerts have fired.
+type Alerts interface {
+	// CreateAlertWebhook stores w; ErrConflict if the id exists.
+	CreateAlertWebhook(ctx context.Context, w *AlertWebhook) error
+	// ListAlertWebhooks returns every webhook ordered by id.
+	ListAlertWebhooks(ctx context.Context) ([]AlertWebhook, error)
+	// DeleteAlertWebhook deletes it; ErrNotFound if missing.
+	DeleteAlertWebhook(ctx context.Context, id string) error
+	// ClaimAlert records that the alert (subject, periodStart, threshold)
+	// fires and reports whether this call recorded it: exactly one caller,
+	// across replicas and restarts, gets true.
+	ClaimAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) (bool, error)
+	// ReleaseAlert forgets a claim, so that an alert that could not be
+	// delivered may be claimed again.
+	ReleaseAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) error
+}

@@ -1,0 +1,87 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-dev/tollgate/service/store"
+)
+
+var _ store.Alerts = (*Store)(nil)
+
+// webhookRow is a row of alert_webhooks.
+type webhookRow struct {
+	ID        string    `db:"id"`
+	URL       string    `db:"url"`
+	Kinds     []string  `db:"kinds"`
+	TeamID    string    `db:"team_id"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// CreateAlertWebhook stores w; ErrConflict if the id exists.
+func (s *Store) CreateAlertWebhook(ctx context.Context, w *store.AlertWebhook) error {
+	kinds := w.Kinds
+	if kinds == nil {
+		kinds = []string{}
+	}
+	err := s.pool.QueryRow(ctx,
+		"INSERT INTO alert_webhooks (id, url, kinds, team_id) VALUES ($1, $2, $3, $4) RETURNING created_at",
+		w.ID, w.URL, kinds, w.TeamID).Scan(&w.CreatedAt)
+	if err != nil {
+		return mapErr(fmt.Sprintf("alert webhook %q", w.ID), err, nil)
+	}
+	w.CreatedAt = w.CreatedAt.UTC()
+	return nil
+}
+
+// ListAlertWebhooks returns every webhook ordered by id.
+func (s *Store) ListAlertWebhooks(ctx context.Context) ([]store.AlertWebhook, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT id, url, kinds, team_id, created_at FROM alert_webhooks ORDER BY id")
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[webhookRow])
+	if err != nil {
+		return nil, fmt.Errorf("list alert webhooks: %w", err)
+	}
+	out := make([]store.AlertWebhook, len(rs))
+	for i, r := range rs {
+		out[i] = store.AlertWebhook{ID: r.ID, URL: r.URL, Kinds: r.Kinds, TeamID: r.TeamID, CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// DeleteAlertWebhook deletes a webhook; ErrNotFound if missing.
+func (s *Store) DeleteAlertWebhook(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM alert_webhooks WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("delete alert webhook %q: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("alert webhook %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ClaimAlert inserts the fired-alert row and reports whether this call
+// inserted it (INSERT ... ON CONFLICT DO NOTHING decides between replicas).
+func (s *Store) ClaimAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) (bool, error) {
+	tag, err := s.pool.Exec(ctx,
+		"INSERT INTO alert_fired (subject, period_start, threshold) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+		subject, periodStart.UTC(), threshold)
+	if err != nil {
+		return false, fmt.Errorf("claim alert %s: %w", subject, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseAlert deletes a fired-alert row so that it may be claimed again.
+func (s *Store) ReleaseAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) error {
+	_, err := s.pool.Exec(ctx,
+		"DELETE FROM alert_fired WHERE subject = $1 AND period_start = $2 AND threshold = $3",
+		subject, periodStart.UTC(), threshold)
+	if err != nil {
+		return fmt.Errorf("release alert %s: %w", subject, err)
+	}
+	return nil
+}
