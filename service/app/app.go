@@ -30,7 +30,7 @@ const usage = `tollgate is an AI gateway.
 Usage:
   tollgate serve [flags]    run the gateway (tollgate serve -h lists the settings)
   tollgate version          print the version
-  tollgate keys|teams|providers|models|usage ...
+  tollgate keys|teams|providers|models|usage|budgets|limits|routes|alerts|audit ...
                             manage a running gateway (tollgate keys -h lists them)
 `
 
@@ -50,7 +50,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	case "version":
 		fmt.Fprintln(stdout, "tollgate", Version)
 		return ExitOK
-	case "keys", "teams", "providers", "models", "usage":
+	case "keys", "teams", "providers", "models", "usage", "budgets", "limits", "routes", "alerts", "audit":
 		return runClient(ctx, args, getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)

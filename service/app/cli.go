@@ -23,8 +23,8 @@ import (
 // cliTimeout bounds each RPC of a client command.
 const cliTimeout = 30 * time.Second
 
-// runClient runs a client command (keys, teams, providers, models, usage)
-// against a gateway: results on stdout, diagnostics on stderr.
+// runClient runs a client command (keys, teams, providers, models, usage,
+// budgets, limits, routes, alerts, audit) against a gateway: results on stdout, diagnostics on stderr.
 func runClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd, err := parseCLI(args, getenv, time.Now())
 	var ue *usageError
@@ -40,6 +40,9 @@ func runClient(ctx context.Context, args []string, getenv func(string) string, s
 		return ExitUsage
 	}
 	c := tollgate.NewClient(cmd.addr, cmd.token, tollgate.WithTimeout(cliTimeout))
+	if exp, ok := cmd.req.(*tollgatev1.ExportRequestRecordsRequest); ok {
+		return runExport(ctx, c, cmd.name, exp, stdout, stderr)
+	}
 	resp, err := execute(ctx, c, cmd.req)
 	if err != nil {
 		fmt.Fprintf(stderr, "tollgate %s: %v\n", cmd.name, describeRPCError(err))
@@ -108,7 +111,7 @@ func execute(ctx context.Context, c *tollgate.Client, req proto.Message) (proto.
 	case *tollgatev1.GetUsageSummaryRequest:
 		return msg(c.Usage.GetUsageSummary(ctx, connect.NewRequest(r)))
 	}
-	return nil, fmt.Errorf("no RPC for %T", req)
+	return executeAdmin(ctx, c, req)
 }
 
 func msg[T any](resp *connect.Response[T], err error) (proto.Message, error) {
@@ -172,7 +175,9 @@ func writeTable(w io.Writer, resp proto.Message) error {
 	case *tollgatev1.GetUsageSummaryResponse:
 		usageRows(row, r)
 	default:
-		return fmt.Errorf("no table layout for %T", resp)
+		if !adminTable(row, resp) {
+			return fmt.Errorf("no table layout for %T", resp)
+		}
 	}
 	return tw.Flush()
 }

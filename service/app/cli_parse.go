@@ -41,6 +41,25 @@ const clientUsage = `Client commands talk to a running gateway with the admin to
                       [--embedding] [--input-price USD] [--output-price USD] [--cached-input-price USD]
   tollgate models list
   tollgate usage report [--by team,service] [--since 30d] [--team TEAM]
+  tollgate usage export [--format csv|jsonl] [--since 30d] [--team TEAM] [--key KEY_ID] [--model M]   (to stdout)
+  tollgate budgets set --id ID --scope key|team|service [--team T] [--service S] [--key KEY_ID]
+                       [--period daily|weekly|monthly|lifetime] [--tz Europe/Paris] [--usd 5.00] [--tokens N] [--alert-at 50,80]
+  tollgate budgets list [--team TEAM]
+  tollgate budgets status [--team TEAM]        limit, spent, remaining and reset time
+  tollgate budgets delete BUDGET_ID
+  tollgate limits set --id ID --scope key|team [--team T] [--key KEY_ID] [--rpm N] [--tpm N] [--concurrency N]
+  tollgate limits list [--team TEAM]
+  tollgate limits delete LIMIT_ID
+  tollgate routes create --name NAME [--strategy fallback|weighted|latency|cost|least-busy]
+                         --target provider/model[:weight]... [--timeout 30s] [--sticky]
+  tollgate routes create --file route.json     (the tollgate.v1.Route message as JSON; flags override it)
+  tollgate routes list
+  tollgate routes get NAME
+  tollgate routes delete NAME
+  tollgate alerts add WEBHOOK_ID (--url-env VAR | --url-file FILE) [--kind budget-threshold,spend-velocity] [--team T]
+  tollgate alerts list
+  tollgate alerts delete WEBHOOK_ID
+  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID] [--limit 100]
 
 Every client command takes:
   --addr URL     the gateway ($TOLLGATE_ADDR; default http://127.0.0.1:8080)
@@ -48,9 +67,10 @@ Every client command takes:
   --json         print the response as protobuf JSON instead of a table
 
 Provider types: openai, openai-compatible, anthropic, azure-openai, gemini.
-Prices are USD per million tokens, e.g. 0.15. Durations are Go durations
-(90m, 12h) or whole days (30d). Usage dimensions: team, service, key,
-model, provider, end_user.
+Prices are USD per million tokens, e.g. 0.15; amounts are exact decimals.
+Webhook URLs are secrets: they are read from the environment or a file and
+never printed. Durations are Go durations (90m, 12h) or whole days (30d).
+Usage dimensions: team, service, key, model, provider, end_user.
 `
 
 // cliCommand is a parsed client subcommand: where to send which request.
@@ -129,7 +149,9 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	case "usage report":
 		build = usageReport(fs, now)
 	default:
-		return nil, usageErrorf("unknown command %q", name)
+		if build = adminCommand(name, fs, getenv, now); build == nil {
+			return nil, usageErrorf("unknown command %q", name)
+		}
 	}
 	operands, err := parseInterspersed(fs, args[2:])
 	if err != nil {

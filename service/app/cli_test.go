@@ -171,7 +171,7 @@ func TestParseCLIErrors(t *testing.T) {
 	}{
 		{"no verb", []string{"keys"}, nil, "missing subcommand"},
 		{"unknown verb", []string{"keys", "destroy"}, nil, `unknown command "keys destroy"`},
-		{"budgets are not a command yet", []string{"budgets", "list"}, nil, "unknown command"},
+		{"unknown budgets verb", []string{"budgets", "raise"}, nil, `unknown command "budgets raise"`},
 		{"unknown flag", []string{"keys", "list", "--color"}, nil, "flag provided but not defined"},
 		{"create without team", []string{"keys", "create"}, nil, "--team is required"},
 		{"revoke without id", []string{"keys", "revoke"}, nil, "exactly one KEY_ID"},
