@@ -303,34 +303,35 @@ func syncDir(dir string) error {
 // version are replayed by the next, so rename nothing, only add. Durations
 // are nanoseconds; empty Tags read back as nil.
 type spillRecord struct {
-	RequestID         string    `json:"id"`
-	Time              time.Time `json:"time"`
-	KeyID             string    `json:"key,omitempty"`
-	TeamID            string    `json:"team,omitempty"`
-	ServiceID         string    `json:"service,omitempty"`
-	EndUser           string    `json:"end_user,omitempty"`
-	Tags              []string  `json:"tags,omitempty"`
-	Surface           string    `json:"surface,omitempty"`
-	Operation         string    `json:"op,omitempty"`
-	Stream            bool      `json:"stream,omitempty"`
-	RequestedModel    string    `json:"requested_model,omitempty"`
-	Provider          string    `json:"provider,omitempty"`
-	Model             string    `json:"model,omitempty"`
-	Status            int16     `json:"status,omitempty"`
-	ErrorCode         string    `json:"error_code,omitempty"`
-	InputTokens       int64     `json:"in,omitempty"`
-	OutputTokens      int64     `json:"out,omitempty"`
-	CachedInputTokens int64     `json:"cached_in,omitempty"`
-	CacheWriteTokens  int64     `json:"cache_write,omitempty"`
-	ReasoningTokens   int64     `json:"reasoning,omitempty"`
-	UsageEstimated    bool      `json:"estimated,omitempty"`
-	CostNanos         int64     `json:"cost_nanos,omitempty"`
-	LatencyNanos      int64     `json:"latency_ns,omitempty"`
-	TTFTNanos         int64     `json:"ttft_ns,omitempty"`
-	Attempts          int       `json:"attempts,omitempty"`
-	Partial           bool      `json:"partial,omitempty"`
-	CacheStatus       string    `json:"cache,omitempty"`
-	SavedNanos        int64     `json:"saved_nanos,omitempty"`
+	RequestID         string                   `json:"id"`
+	Time              time.Time                `json:"time"`
+	KeyID             string                   `json:"key,omitempty"`
+	TeamID            string                   `json:"team,omitempty"`
+	ServiceID         string                   `json:"service,omitempty"`
+	EndUser           string                   `json:"end_user,omitempty"`
+	Tags              []string                 `json:"tags,omitempty"`
+	Surface           string                   `json:"surface,omitempty"`
+	Operation         string                   `json:"op,omitempty"`
+	Stream            bool                     `json:"stream,omitempty"`
+	RequestedModel    string                   `json:"requested_model,omitempty"`
+	Provider          string                   `json:"provider,omitempty"`
+	Model             string                   `json:"model,omitempty"`
+	Status            int16                    `json:"status,omitempty"`
+	ErrorCode         string                   `json:"error_code,omitempty"`
+	InputTokens       int64                    `json:"in,omitempty"`
+	OutputTokens      int64                    `json:"out,omitempty"`
+	CachedInputTokens int64                    `json:"cached_in,omitempty"`
+	CacheWriteTokens  int64                    `json:"cache_write,omitempty"`
+	ReasoningTokens   int64                    `json:"reasoning,omitempty"`
+	UsageEstimated    bool                     `json:"estimated,omitempty"`
+	CostNanos         int64                    `json:"cost_nanos,omitempty"`
+	LatencyNanos      int64                    `json:"latency_ns,omitempty"`
+	TTFTNanos         int64                    `json:"ttft_ns,omitempty"`
+	Attempts          int                      `json:"attempts,omitempty"`
+	Partial           bool                     `json:"partial,omitempty"`
+	CacheStatus       string                   `json:"cache,omitempty"`
+	SavedNanos        int64                    `json:"saved_nanos,omitempty"`
+	Guardrails        []store.GuardrailVerdict `json:"guardrails,omitempty"`
 }
 
 func toSpillRecord(r *store.Record) spillRecord {
@@ -363,6 +364,7 @@ func toSpillRecord(r *store.Record) spillRecord {
 		Partial:           r.Partial,
 		CacheStatus:       r.CacheStatus,
 		SavedNanos:        r.SavedNanos,
+		Guardrails:        r.Guardrails,
 	}
 }
 
@@ -396,5 +398,6 @@ func (sr *spillRecord) toRecord() store.Record {
 		Partial:           sr.Partial,
 		CacheStatus:       sr.CacheStatus,
 		SavedNanos:        sr.SavedNanos,
+		Guardrails:        sr.Guardrails,
 	}
 }

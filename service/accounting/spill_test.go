@@ -65,6 +65,9 @@ func fillFields(t *testing.T, v reflect.Value) {
 			f.SetInt(int64(100 + i))
 		case f.Type() == reflect.TypeFor[[]string]():
 			f.Set(reflect.ValueOf([]string{name, "b"}))
+		case f.Type() == reflect.TypeFor[[]store.GuardrailVerdict]():
+			f.Set(reflect.ValueOf([]store.GuardrailVerdict{{Policy: name, Guardrail: "g", Kind: "pii", Stage: "input",
+				Action: "mutate", Categories: []string{"card", "email"}, Count: 2}}))
 		default:
 			t.Fatalf("store.Record.%s has type %s: teach spillRecord and this test about it", name, f.Type())
 		}

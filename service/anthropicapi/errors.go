@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/guardrails"
 )
 
 // StatusOverloaded is Anthropic's status for a temporarily overloaded API.
@@ -60,7 +61,10 @@ func StatusOf(err error) (status int, errType string) {
 	var mbe *http.MaxBytesError
 	var pe *providers.Error
 	var le *governance.LimitError
+	var be *guardrails.BlockedError
 	switch {
+	case errors.As(err, &be):
+		return guardrailStatus(be)
 	case errors.As(err, &le):
 		return http.StatusTooManyRequests, typeRateLimit
 	case errors.As(err, &mbe):
@@ -132,7 +136,8 @@ func errorMessage(err error, requestID string) (msg string, internal bool) {
 			m = pe.Kind.String()
 		}
 		return "provider " + pe.Provider + ": " + m, false
-	case errors.Is(err, gateway.ErrUnauthenticated), errors.Is(err, gateway.ErrPermissionDenied),
+	case errors.Is(err, guardrails.ErrBlocked),
+		errors.Is(err, gateway.ErrUnauthenticated), errors.Is(err, gateway.ErrPermissionDenied),
 		errors.Is(err, gateway.ErrModelNotFound), errors.Is(err, gateway.ErrInvalidRequest),
 		errors.Is(err, gateway.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err.Error(), false

@@ -148,6 +148,7 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	gateway.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
 	gateway.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
+	gateway.SetGuardrailHeader(hd, res.Guardrails)
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -168,6 +169,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	}
 	gateway.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
 	gateway.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
+	gateway.SetGuardrailHeader(hd, s.Guardrails())
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")

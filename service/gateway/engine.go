@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/routing"
@@ -65,6 +66,8 @@ type Engine struct {
 
 	cache    *semcache.Cache // nil: no response cache (cache.go)
 	cacheCfg CacheConfig
+
+	guard *guardConfig // nil: no guardrails (guardrails.go)
 }
 
 // Option configures an Engine.
@@ -162,6 +165,8 @@ type ChatResult struct {
 	CacheScore float64
 	// SavedNanos is the upstream cost a hit saved.
 	SavedNanos int64
+	// Guardrails lists what the guardrails did (see HeaderGuardrails).
+	Guardrails []guardrails.Verdict
 }
 
 // Chat runs a unary chat request. req.Model is the name the caller asked for.
@@ -182,12 +187,20 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
+	gr, req, err := e.guardInput(ctx, &rec, k, req)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
 	cres := e.lookup(ctx, call, &rec, k, rt, req)
 	status, score := cacheInfo(cres)
 	if cres != nil && cres.Hit != nil {
+		hit, err := gr.checkOutput(ctx, &rec, cres.Hit.Response)
+		if err != nil {
+			return nil, e.finish(&rec, err)
+		}
 		e.finish(&rec, nil) // no provider cost, no tokens: governance settles zero
-		return &ChatResult{Response: cres.Hit.Response, Provider: rec.Provider, Model: rec.Model, Route: routeName(rt),
-			CacheStatus: status, CacheScore: score, SavedNanos: rec.SavedNanos}, nil
+		return &ChatResult{Response: hit, Provider: rec.Provider, Model: rec.Model, Route: routeName(rt),
+			CacheStatus: status, CacheScore: score, SavedNanos: rec.SavedNanos, Guardrails: gr.verdicts()}, nil
 	}
 	var resp *providers.ChatResponse
 	out, err := e.run(ctx, rt, facts(call, &rec, req), false, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
@@ -209,10 +222,15 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	if resp.Model != "" {
 		rec.Model = resp.Model
 	}
+	if resp, err = gr.checkOutput(ctx, &rec, resp); err != nil {
+		return nil, e.finish(&rec, err)
+	}
 	e.finish(&rec, nil)
-	e.cachePut(ctx, cres, resp, cost)
+	if gr.cacheable() {
+		e.cachePut(ctx, cres, resp, cost)
+	}
 	return &ChatResult{Response: resp, Provider: rec.Provider, Model: rec.Model, CostNanos: cost,
-		Route: routeName(rt), Attempts: out.attempts, CacheStatus: status, CacheScore: score}, nil
+		Route: routeName(rt), Attempts: out.attempts, CacheStatus: status, CacheScore: score, Guardrails: gr.verdicts()}, nil
 }
 
 // routeName returns the name of a configured route, "" for a plain model.

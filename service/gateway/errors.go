@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -46,9 +47,12 @@ func invalid(param, msg string) error { return &InvalidRequestError{Param: param
 // StatusOf classifies err for the request record.
 func StatusOf(err error) (store.Status, string) {
 	var pe *providers.Error
+	var be *guardrails.BlockedError
 	switch {
 	case err == nil:
 		return store.StatusOK, ""
+	case errors.As(err, &be):
+		return guardStatus(be)
 	case errors.Is(err, ErrUnauthenticated):
 		return store.StatusUnauthenticated, "unauthenticated"
 	case errors.Is(err, ErrPermissionDenied):

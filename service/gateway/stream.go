@@ -57,6 +57,8 @@ type Stream struct {
 	CacheScore  float64
 	hit         bool
 	recorder    *semcache.Recorder // a miss's chunks, stored on a clean end
+
+	guard *guardRun // the request's guardrails, nil if none (guardrails.go)
 }
 
 // ChatStream starts a streamed chat request. req.Model is the name the caller asked for.
@@ -77,14 +79,20 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
+	gr, req, err := e.guardInput(ctx, &rec, k, req)
+	if err != nil {
+		return nil, e.finish(&rec, err)
+	}
 	cres := e.lookup(ctx, call, &rec, k, rt, req)
 	status, score := cacheInfo(cres)
 	if cres != nil && cres.Hit != nil {
-		return &Stream{
+		s := &Stream{
 			e: e, up: cres.Hit.Stream(cres.Status), rec: rec, Provider: rec.Provider, Model: rec.Model,
 			Route: routeName(rt), price: func(providers.Usage) int64 { return 0 },
 			CacheStatus: status, CacheScore: score, hit: true,
-		}, nil
+		}
+		e.guardStream(ctx, s, gr)
+		return s, nil
 	}
 	var (
 		us       providers.Stream
@@ -126,6 +134,7 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 	if cres != nil {
 		s.recorder = e.cache.NewRecorder(cres)
 	}
+	e.guardStream(ctx, s, gr)
 	return s, nil
 }
 

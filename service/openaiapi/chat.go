@@ -118,6 +118,7 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	gateway.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
 	gateway.SetCacheHeaders(w.Header(), res.CacheStatus, res.CacheScore)
+	gateway.SetGuardrailHeader(w.Header(), res.Guardrails)
 	out := encodeCompletion(res.Response, completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	h.writeJSON(w, r, out)
 }

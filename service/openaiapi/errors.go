@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/guardrails"
 )
 
 // OpenAI error types used in error bodies.
@@ -94,8 +95,11 @@ func toAPIError(requestID string, err error) *apiError {
 		pe  *providers.Error
 		mbe *http.MaxBytesError
 		le  *governance.LimitError
+		be  *guardrails.BlockedError
 	)
 	switch {
+	case errors.As(err, &be):
+		return guardrailError(be)
 	case errors.As(err, &le):
 		return limitError(le)
 	case errors.As(err, &bp):

@@ -224,6 +224,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	hd.Set("X-Accel-Buffering", "no")
 	gateway.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
 	gateway.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
+	gateway.SetGuardrailHeader(hd, st.Guardrails())
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
 	if err := sw.rc.Flush(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -30,7 +31,10 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 	var inv *gateway.InvalidRequestError
 	var pe *providers.Error
 	var le *governance.LimitError
+	var be *guardrails.BlockedError
 	switch {
+	case errors.As(err, &be):
+		return guardrailError(be)
 	case errors.As(err, &inv):
 		e := connect.NewError(connect.CodeInvalidArgument, err)
 		if d, derr := connect.NewErrorDetail(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{

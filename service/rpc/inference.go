@@ -62,6 +62,8 @@ func (s *Inference) Chat(ctx context.Context, req *connect.Request[tollgatev1.Ch
 	}
 	resp := connect.NewResponse(chatResponseToProto(call.RequestID, m.GetModel(), res))
 	gateway.SetCacheHeaders(resp.Header(), res.CacheStatus, res.CacheScore)
+	gateway.SetGuardrailHeader(resp.Header(), res.Guardrails)
+	resp.Msg.GuardrailVerdicts = guardrailVerdictsToProto(res.Guardrails)
 	return resp, nil
 }
 
@@ -86,12 +88,14 @@ func (s *Inference) ChatStream(ctx context.Context, req *connect.Request[tollgat
 	}
 	defer st.Close()
 	gateway.SetCacheHeaders(out.ResponseHeader(), st.CacheStatus, st.CacheScore)
+	gateway.SetGuardrailHeader(out.ResponseHeader(), st.Guardrails())
 	first := true
 	for {
 		c, err := st.Recv()
 		if errors.Is(err, io.EOF) {
 			return out.Send(&tollgatev1.ChatStreamResponse{
 				Id: call.RequestID, Usage: usageToProto(st.Usage()), Cost: moneyToProto(st.CostNanos()),
+				GuardrailVerdicts: guardrailVerdictsToProto(st.Guardrails()),
 			})
 		}
 		if err != nil {

@@ -37,6 +37,10 @@ type Config struct {
 	AlertInterval time.Duration
 	// VelocitySuspend suspends (revokes) a key on a spend-velocity alert.
 	VelocitySuspend bool
+	// VelocityFactor and VelocityFloorNanos set the spend-velocity rule: a
+	// key's five-minute spend above max(factor × its usual rate, floor).
+	VelocityFactor     float64
+	VelocityFloorNanos int64
 	// DebugAddr, when set, serves net/http/pprof on a separate listener
 	// (keep it on loopback).
 	DebugAddr string
@@ -45,19 +49,24 @@ type Config struct {
 	Retention time.Duration
 	// Cache holds the response cache's settings (cache.go).
 	Cache CacheConfig
+	// GuardrailModel is the chat model (or route) moderation guardrails
+	// classify with; without it they have no "default" classifier.
+	GuardrailModel string
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		MaxRequestBytes: 8 << 20,
-		ShutdownTimeout: 30 * time.Second,
-		LogLevel:        "info",
-		LogRequests:     true,
-		Retention:       90 * 24 * time.Hour,
-		Cache:           defaultCacheConfig(),
-		AlertInterval:   15 * time.Second,
+		Addr:               "127.0.0.1:8080",
+		MaxRequestBytes:    8 << 20,
+		ShutdownTimeout:    30 * time.Second,
+		LogLevel:           "info",
+		LogRequests:        true,
+		Retention:          90 * 24 * time.Hour,
+		Cache:              defaultCacheConfig(),
+		AlertInterval:      15 * time.Second,
+		VelocityFactor:     10,
+		VelocityFloorNanos: 1_000_000_000,
 	}
 }
 
@@ -78,6 +87,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	str(&c.LogLevel, "log-level", "TOLLGATE_LOG_LEVEL", "log level: debug, info, warn, error")
 	str(&c.DebugAddr, "debug-addr", "TOLLGATE_DEBUG_ADDR", "serve pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "directory for usage records while Postgres is unavailable")
+	str(&c.GuardrailModel, "guardrails-moderation-model", "TOLLGATE_GUARDRAILS_MODERATION_MODEL", "chat model or route that moderation guardrails classify with (none when empty)")
 	if v := getenv("TOLLGATE_MAX_REQUEST_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -125,6 +135,22 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 		}
 		c.VelocitySuspend = b
 	}
+	if v := getenv("TOLLGATE_VELOCITY_FACTOR"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOLLGATE_VELOCITY_FACTOR: %w", err))
+		}
+		c.VelocityFactor = f
+	}
+	fs.Float64Var(&c.VelocityFactor, "velocity-factor", c.VelocityFactor, "spend-velocity alert when a key's 5-minute spend exceeds this multiple of its usual rate ($TOLLGATE_VELOCITY_FACTOR)")
+	if v := getenv("TOLLGATE_VELOCITY_FLOOR_NANOS"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOLLGATE_VELOCITY_FLOOR_NANOS: %w", err))
+		}
+		c.VelocityFloorNanos = n
+	}
+	fs.Int64Var(&c.VelocityFloorNanos, "velocity-floor-nanos", c.VelocityFloorNanos, "…and at least this much, in nano-USD (default one dollar) ($TOLLGATE_VELOCITY_FLOOR_NANOS)")
 	fs.BoolVar(&c.VelocitySuspend, "velocity-suspend", c.VelocitySuspend, "suspend (revoke) a key whose spend rate triggers a velocity alert ($TOLLGATE_VELOCITY_SUSPEND)")
 	errs = append(errs, c.Cache.registerFlags(fs, getenv))
 	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
@@ -154,6 +180,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention < 0 || (c.Retention > 0 && c.Retention < 24*time.Hour) {
 		errs = append(errs, errors.New("-retention must be 0 (keep for ever) or at least 24h"))
+	}
+	if c.VelocityFactor <= 1 || c.VelocityFloorNanos < 0 {
+		errs = append(errs, errors.New("-velocity-factor must be above 1 and -velocity-floor-nanos not negative"))
 	}
 	if c.AlertInterval < time.Second {
 		errs = append(errs, errors.New("-alert-interval must be at least 1s"))

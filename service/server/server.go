@@ -28,6 +28,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/alerts"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/rpc"
@@ -48,7 +49,9 @@ type Server struct {
 	gov      *governance.Manager
 	cache    *semcache.Cache
 	alerts   *alerts.Monitor
-	handler  http.Handler
+	// guardrails holds the compiled guardrail policies (guardrails.go).
+	guardrails *guardrails.Registry
+	handler    http.Handler
 }
 
 // New opens the store (applying migrations), loads the registry and builds
@@ -86,13 +89,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithInterval(cfg.AlertInterval),
-		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend))
+		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
 	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log)); err != nil {
 		st.Close()
 		return nil, err
 	}
+	ge, greg, err := newGuardrails(ctx, st, s.registry, cfg.GuardrailModel, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.guardrails = greg
 	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithGovernance(s.gov),
-		gateway.WithCache(s.cache, cfg.Cache.engineConfig()))
+		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg))
 	s.handler = s.routes(sealer)
 	return s, nil
 }
@@ -109,7 +118,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
-	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov}, s.log, rpc.WithAlertStore(s.pg),
+	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())),
 		append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...))
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
@@ -183,6 +192,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	})
 	wg.Go(func() { s.maintain(bg) })
+	wg.Go(func() { s.watchGuardrails(bg) })
 	wg.Go(func() {
 		if err := s.cache.Run(bg); err != nil {
 			s.log.Error("response cache stopped", "err", err)

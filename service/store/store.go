@@ -251,6 +251,9 @@ type Record struct {
 	CacheStatus string
 	// SavedNanos is the upstream cost, in nano-USD, a cache hit saved.
 	SavedNanos int64
+	// Guardrails lists what the guardrails did to the request, in the
+	// order they ran; nil when none acted.
+	Guardrails []GuardrailVerdict
 }
 
 // RecordFilter selects records to list.

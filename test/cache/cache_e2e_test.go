@@ -322,23 +322,29 @@ func TestExact(t *testing.T) {
 		if got := f.post(t, f.key, chat, body).cache(); got != "hit-exact" {
 			t.Fatalf("before purge: %q", got)
 		}
-		// Writes are asynchronous: wait until the entry is in Postgres.
-		deadline := time.Now().Add(5 * time.Second)
+		// Writes are asynchronous: purge until the entry, once written to
+		// Postgres, is gone (no-store lookups do not store it again).
 		var deleted int64
-		for deleted == 0 && time.Now().Before(deadline) {
+		err = waitFor(func() bool {
 			p, err := f.g.Admin.PurgeCache(ctx, connect.NewRequest(&tollgatev1.PurgeCacheRequest{
 				Scope: &tollgatev1.CacheScope{TeamId: gatewaytest.TeamID}, Model: gatewaytest.ChatModel}))
 			if err != nil {
 				t.Fatal(err)
 			}
 			deleted += p.Msg.GetDeleted()
-			time.Sleep(50 * time.Millisecond)
+			return deleted > 0 && f.post(t, f.key, chat, body, "Cache-Control: no-store").cache() == "miss"
+		})
+		if err != nil {
+			t.Fatalf("after purge: %v (deleted %d)", err, deleted)
 		}
-		if deleted == 0 {
-			t.Fatal("PurgeCache deleted nothing")
+		// Another team's purge does not touch team-a's entries.
+		f.post(t, f.key, chat, body)
+		if _, err := f.g.Admin.PurgeCache(ctx, connect.NewRequest(&tollgatev1.PurgeCacheRequest{
+			Scope: &tollgatev1.CacheScope{TeamId: "team-b"}})); err != nil {
+			t.Fatal(err)
 		}
-		if got := f.post(t, f.key, chat, body).cache(); got != "miss" {
-			t.Fatalf("after purge: %q, want miss", got)
+		if got := f.post(t, f.key, chat, body).cache(); got != "hit-exact" {
+			t.Fatalf("after purging another team: %q, want hit-exact", got)
 		}
 		if _, err := f.g.Admin.PurgeCache(ctx, connect.NewRequest(&tollgatev1.PurgeCacheRequest{
 			Scope: &tollgatev1.CacheScope{TeamId: "a", KeyId: "b"}})); connect.CodeOf(err) != connect.CodeInvalidArgument {
@@ -477,5 +483,33 @@ func TestRouteTTLPolicy(t *testing.T) {
 		Targets: []*tollgatev1.RouteTarget{{Model: gatewaytest.ChatModel}}, Cache: &tollgatev1.CachePolicy{Namespace: "org"},
 	}})); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Fatalf("route with a bad cache namespace: %v, want InvalidArgument", err)
+	}
+}
+
+// TestCutStreamNotStored checks that a stream the upstream cut off is not
+// stored, and that a complete one is.
+func TestCutStreamNotStored(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	body := chatBody(gatewaytest.ChatModel, "cut me off", `"stream":true`)
+	f.fake.Enqueue(fakeupstream.DieAfterFault(2))
+	if got := f.post(t, f.key, "/v1/chat/completions", body).cache(); got != "miss" {
+		t.Fatalf("cut stream: %q, want miss", got)
+	}
+	tests := []struct{ name, want string }{
+		{"after a cut stream", "miss"},
+		{"after a complete stream", "hit-exact"},
+	}
+	for _, tt := range tests {
+		r := f.post(t, f.key, "/v1/chat/completions", body)
+		if r.cache() != tt.want {
+			t.Fatalf("%s: %q, want %q", tt.name, r.cache(), tt.want)
+		}
+		if !strings.Contains(r.body, "data: [DONE]") {
+			t.Fatalf("%s: incomplete stream %s", tt.name, r.body)
+		}
+	}
+	if n := f.chatCalls(); n != 2 {
+		t.Fatalf("upstream saw %d chat requests, want 2", n)
 	}
 }

@@ -988,6 +988,107 @@ func (x *GuardrailViolation) GetCategories() []string {
 	return nil
 }
 
+// GuardrailVerdict is what one guardrail did to one request. It names the
+// guardrail, its action and categories, never the text that matched.
+type GuardrailVerdict struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy id.
+	Policy string `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The guardrail's name within the policy.
+	Guardrail string `protobuf:"bytes,2,opt,name=guardrail,proto3" json:"guardrail,omitempty"`
+	// The guardrail's kind.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Input or output.
+	Stage GuardrailStage `protobuf:"varint,4,opt,name=stage,proto3,enum=tollgate.v1.GuardrailStage" json:"stage,omitempty"`
+	// "flag", "block", "mutate" or "error".
+	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	// The sorted distinct categories that matched.
+	Categories []string `protobuf:"bytes,6,rep,name=categories,proto3" json:"categories,omitempty"`
+	// The number of matches.
+	Count         int32 `protobuf:"varint,7,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GuardrailVerdict) Reset() {
+	*x = GuardrailVerdict{}
+	mi := &file_tollgate_v1_guardrails_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GuardrailVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GuardrailVerdict) ProtoMessage() {}
+
+func (x *GuardrailVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_guardrails_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GuardrailVerdict.ProtoReflect.Descriptor instead.
+func (*GuardrailVerdict) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_guardrails_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GuardrailVerdict) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+func (x *GuardrailVerdict) GetGuardrail() string {
+	if x != nil {
+		return x.Guardrail
+	}
+	return ""
+}
+
+func (x *GuardrailVerdict) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GuardrailVerdict) GetStage() GuardrailStage {
+	if x != nil {
+		return x.Stage
+	}
+	return GuardrailStage_GUARDRAIL_STAGE_UNSPECIFIED
+}
+
+func (x *GuardrailVerdict) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *GuardrailVerdict) GetCategories() []string {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *GuardrailVerdict) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_tollgate_v1_guardrails_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_guardrails_proto_rawDesc = "" +
@@ -1040,7 +1141,17 @@ const file_tollgate_v1_guardrails_proto_rawDesc = "" +
 	"\x05stage\x18\x04 \x01(\x0e2\x1b.tollgate.v1.GuardrailStageR\x05stage\x12\x1e\n" +
 	"\n" +
 	"categories\x18\x05 \x03(\tR\n" +
-	"categories*\xbf\x01\n" +
+	"categories\"\xdd\x01\n" +
+	"\x10GuardrailVerdict\x12\x16\n" +
+	"\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1c\n" +
+	"\tguardrail\x18\x02 \x01(\tR\tguardrail\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x121\n" +
+	"\x05stage\x18\x04 \x01(\x0e2\x1b.tollgate.v1.GuardrailStageR\x05stage\x12\x16\n" +
+	"\x06action\x18\x05 \x01(\tR\x06action\x12\x1e\n" +
+	"\n" +
+	"categories\x18\x06 \x03(\tR\n" +
+	"categories\x12\x14\n" +
+	"\x05count\x18\a \x01(\x05R\x05count*\xbf\x01\n" +
 	"\x13GuardrailAttachKind\x12%\n" +
 	"!GUARDRAIL_ATTACH_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aGUARDRAIL_ATTACH_KIND_TEAM\x10\x01\x12!\n" +
@@ -1075,7 +1186,7 @@ func file_tollgate_v1_guardrails_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_guardrails_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tollgate_v1_guardrails_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tollgate_v1_guardrails_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tollgate_v1_guardrails_proto_goTypes = []any{
 	(GuardrailAttachKind)(0),              // 0: tollgate.v1.GuardrailAttachKind
 	(GuardrailStage)(0),                   // 1: tollgate.v1.GuardrailStage
@@ -1094,18 +1205,19 @@ var file_tollgate_v1_guardrails_proto_goTypes = []any{
 	(*DeleteGuardrailPolicyRequest)(nil),  // 14: tollgate.v1.DeleteGuardrailPolicyRequest
 	(*DeleteGuardrailPolicyResponse)(nil), // 15: tollgate.v1.DeleteGuardrailPolicyResponse
 	(*GuardrailViolation)(nil),            // 16: tollgate.v1.GuardrailViolation
-	(*structpb.Struct)(nil),               // 17: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),         // 18: google.protobuf.Timestamp
+	(*GuardrailVerdict)(nil),              // 17: tollgate.v1.GuardrailVerdict
+	(*structpb.Struct)(nil),               // 18: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
 }
 var file_tollgate_v1_guardrails_proto_depIdxs = []int32{
 	1,  // 0: tollgate.v1.Guardrail.stage:type_name -> tollgate.v1.GuardrailStage
 	2,  // 1: tollgate.v1.Guardrail.mode:type_name -> tollgate.v1.GuardrailMode
 	3,  // 2: tollgate.v1.Guardrail.on_match:type_name -> tollgate.v1.GuardrailOnMatch
-	17, // 3: tollgate.v1.Guardrail.config:type_name -> google.protobuf.Struct
+	18, // 3: tollgate.v1.Guardrail.config:type_name -> google.protobuf.Struct
 	0,  // 4: tollgate.v1.GuardrailPolicy.attach_kind:type_name -> tollgate.v1.GuardrailAttachKind
 	4,  // 5: tollgate.v1.GuardrailPolicy.guardrails:type_name -> tollgate.v1.Guardrail
-	18, // 6: tollgate.v1.GuardrailPolicy.create_time:type_name -> google.protobuf.Timestamp
-	18, // 7: tollgate.v1.GuardrailPolicy.update_time:type_name -> google.protobuf.Timestamp
+	19, // 6: tollgate.v1.GuardrailPolicy.create_time:type_name -> google.protobuf.Timestamp
+	19, // 7: tollgate.v1.GuardrailPolicy.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 8: tollgate.v1.CreateGuardrailPolicyRequest.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 9: tollgate.v1.CreateGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 10: tollgate.v1.GetGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
@@ -1113,11 +1225,12 @@ var file_tollgate_v1_guardrails_proto_depIdxs = []int32{
 	5,  // 12: tollgate.v1.UpdateGuardrailPolicyRequest.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 13: tollgate.v1.UpdateGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
 	1,  // 14: tollgate.v1.GuardrailViolation.stage:type_name -> tollgate.v1.GuardrailStage
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	1,  // 15: tollgate.v1.GuardrailVerdict.stage:type_name -> tollgate.v1.GuardrailStage
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_guardrails_proto_init() }
@@ -1131,7 +1244,7 @@ func file_tollgate_v1_guardrails_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_guardrails_proto_rawDesc), len(file_tollgate_v1_guardrails_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1299,9 +1299,11 @@ type ChatResponse struct {
 	// "bypass" (also in the x-tollgate-cache header).
 	CacheStatus string `protobuf:"bytes,12,opt,name=cache_status,json=cacheStatus,proto3" json:"cache_status,omitempty"`
 	// The cosine similarity of a semantic hit (1 for an exact hit).
-	CacheScore    float64 `protobuf:"fixed64,13,opt,name=cache_score,json=cacheScore,proto3" json:"cache_score,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CacheScore float64 `protobuf:"fixed64,13,opt,name=cache_score,json=cacheScore,proto3" json:"cache_score,omitempty"`
+	// What the guardrails did (also in the x-tollgate-guardrails header).
+	GuardrailVerdicts []*GuardrailVerdict `protobuf:"bytes,14,rep,name=guardrail_verdicts,json=guardrailVerdicts,proto3" json:"guardrail_verdicts,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ChatResponse) Reset() {
@@ -1425,6 +1427,13 @@ func (x *ChatResponse) GetCacheScore() float64 {
 	return 0
 }
 
+func (x *ChatResponse) GetGuardrailVerdicts() []*GuardrailVerdict {
+	if x != nil {
+		return x.GuardrailVerdicts
+	}
+	return nil
+}
+
 // ChatStreamRequest asks for a streamed chat completion.
 type ChatStreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1489,9 +1498,11 @@ type ChatStreamResponse struct {
 	// The response cache's outcome, as in ChatResponse; set on the first event.
 	CacheStatus string `protobuf:"bytes,7,opt,name=cache_status,json=cacheStatus,proto3" json:"cache_status,omitempty"`
 	// The similarity of a semantic hit; set on the first event.
-	CacheScore    float64 `protobuf:"fixed64,8,opt,name=cache_score,json=cacheScore,proto3" json:"cache_score,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CacheScore float64 `protobuf:"fixed64,8,opt,name=cache_score,json=cacheScore,proto3" json:"cache_score,omitempty"`
+	// What the guardrails did, both stages; set on the last event.
+	GuardrailVerdicts []*GuardrailVerdict `protobuf:"bytes,9,rep,name=guardrail_verdicts,json=guardrailVerdicts,proto3" json:"guardrail_verdicts,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ChatStreamResponse) Reset() {
@@ -1578,6 +1589,13 @@ func (x *ChatStreamResponse) GetCacheScore() float64 {
 		return x.CacheScore
 	}
 	return 0
+}
+
+func (x *ChatStreamResponse) GetGuardrailVerdicts() []*GuardrailVerdict {
+	if x != nil {
+		return x.GuardrailVerdicts
+	}
+	return nil
 }
 
 // ChoiceDelta is new content for one choice.
@@ -2133,7 +2151,7 @@ var File_tollgate_v1_inference_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/v1/inference.proto\x12\vtollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xd0\x01\n" +
+	"\x1btollgate/v1/inference.proto\x12\vtollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xd0\x01\n" +
 	"\aMessage\x12%\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x11.tollgate.v1.RoleR\x04role\x122\n" +
 	"\acontent\x18\x02 \x03(\v2\x18.tollgate.v1.ContentPartR\acontent\x124\n" +
@@ -2231,7 +2249,7 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\x06Choice\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12.\n" +
 	"\amessage\x18\x02 \x01(\v2\x14.tollgate.v1.MessageR\amessage\x12>\n" +
-	"\rfinish_reason\x18\x03 \x01(\x0e2\x19.tollgate.v1.FinishReasonR\ffinishReason\"\xce\x03\n" +
+	"\rfinish_reason\x18\x03 \x01(\x0e2\x19.tollgate.v1.FinishReasonR\ffinishReason\"\x9c\x04\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\achoices\x18\x02 \x03(\v2\x13.tollgate.v1.ChoiceR\achoices\x12(\n" +
@@ -2249,9 +2267,10 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\x05route\x18\v \x01(\tR\x05route\x12!\n" +
 	"\fcache_status\x18\f \x01(\tR\vcacheStatus\x12\x1f\n" +
 	"\vcache_score\x18\r \x01(\x01R\n" +
-	"cacheScore\"G\n" +
+	"cacheScore\x12L\n" +
+	"\x12guardrail_verdicts\x18\x0e \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"G\n" +
 	"\x11ChatStreamRequest\x122\n" +
-	"\arequest\x18\x01 \x01(\v2\x18.tollgate.v1.ChatRequestR\arequest\"\xa0\x02\n" +
+	"\arequest\x18\x01 \x01(\v2\x18.tollgate.v1.ChatRequestR\arequest\"\xee\x02\n" +
 	"\x12ChatStreamResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\achoices\x18\x02 \x03(\v2\x18.tollgate.v1.ChoiceDeltaR\achoices\x12(\n" +
@@ -2261,7 +2280,8 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\x05model\x18\x06 \x01(\tR\x05model\x12!\n" +
 	"\fcache_status\x18\a \x01(\tR\vcacheStatus\x12\x1f\n" +
 	"\vcache_score\x18\b \x01(\x01R\n" +
-	"cacheScore\"\xd0\x01\n" +
+	"cacheScore\x12L\n" +
+	"\x12guardrail_verdicts\x18\t \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"\xd0\x01\n" +
 	"\vChoiceDelta\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n" +
@@ -2377,6 +2397,7 @@ var file_tollgate_v1_inference_proto_goTypes = []any{
 	(*Usage)(nil),                 // 30: tollgate.v1.Usage
 	(*Money)(nil),                 // 31: tollgate.v1.Money
 	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
+	(*GuardrailVerdict)(nil),      // 33: tollgate.v1.GuardrailVerdict
 }
 var file_tollgate_v1_inference_proto_depIdxs = []int32{
 	0,  // 0: tollgate.v1.Message.role:type_name -> tollgate.v1.Role
@@ -2401,30 +2422,32 @@ var file_tollgate_v1_inference_proto_depIdxs = []int32{
 	30, // 19: tollgate.v1.ChatResponse.usage:type_name -> tollgate.v1.Usage
 	31, // 20: tollgate.v1.ChatResponse.cost:type_name -> tollgate.v1.Money
 	32, // 21: tollgate.v1.ChatResponse.create_time:type_name -> google.protobuf.Timestamp
-	14, // 22: tollgate.v1.ChatStreamRequest.request:type_name -> tollgate.v1.ChatRequest
-	19, // 23: tollgate.v1.ChatStreamResponse.choices:type_name -> tollgate.v1.ChoiceDelta
-	30, // 24: tollgate.v1.ChatStreamResponse.usage:type_name -> tollgate.v1.Usage
-	31, // 25: tollgate.v1.ChatStreamResponse.cost:type_name -> tollgate.v1.Money
-	20, // 26: tollgate.v1.ChoiceDelta.tool_calls:type_name -> tollgate.v1.ToolCallDelta
-	1,  // 27: tollgate.v1.ChoiceDelta.finish_reason:type_name -> tollgate.v1.FinishReason
-	28, // 28: tollgate.v1.EmbedRequest.metadata:type_name -> tollgate.v1.EmbedRequest.MetadataEntry
-	22, // 29: tollgate.v1.EmbedResponse.embeddings:type_name -> tollgate.v1.Embedding
-	30, // 30: tollgate.v1.EmbedResponse.usage:type_name -> tollgate.v1.Usage
-	31, // 31: tollgate.v1.EmbedResponse.cost:type_name -> tollgate.v1.Money
-	25, // 32: tollgate.v1.ListModelsResponse.models:type_name -> tollgate.v1.ModelInfo
-	14, // 33: tollgate.v1.InferenceService.Chat:input_type -> tollgate.v1.ChatRequest
-	17, // 34: tollgate.v1.InferenceService.ChatStream:input_type -> tollgate.v1.ChatStreamRequest
-	21, // 35: tollgate.v1.InferenceService.Embed:input_type -> tollgate.v1.EmbedRequest
-	24, // 36: tollgate.v1.InferenceService.ListModels:input_type -> tollgate.v1.ListModelsRequest
-	16, // 37: tollgate.v1.InferenceService.Chat:output_type -> tollgate.v1.ChatResponse
-	18, // 38: tollgate.v1.InferenceService.ChatStream:output_type -> tollgate.v1.ChatStreamResponse
-	23, // 39: tollgate.v1.InferenceService.Embed:output_type -> tollgate.v1.EmbedResponse
-	26, // 40: tollgate.v1.InferenceService.ListModels:output_type -> tollgate.v1.ListModelsResponse
-	37, // [37:41] is the sub-list for method output_type
-	33, // [33:37] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	33, // 22: tollgate.v1.ChatResponse.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
+	14, // 23: tollgate.v1.ChatStreamRequest.request:type_name -> tollgate.v1.ChatRequest
+	19, // 24: tollgate.v1.ChatStreamResponse.choices:type_name -> tollgate.v1.ChoiceDelta
+	30, // 25: tollgate.v1.ChatStreamResponse.usage:type_name -> tollgate.v1.Usage
+	31, // 26: tollgate.v1.ChatStreamResponse.cost:type_name -> tollgate.v1.Money
+	33, // 27: tollgate.v1.ChatStreamResponse.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
+	20, // 28: tollgate.v1.ChoiceDelta.tool_calls:type_name -> tollgate.v1.ToolCallDelta
+	1,  // 29: tollgate.v1.ChoiceDelta.finish_reason:type_name -> tollgate.v1.FinishReason
+	28, // 30: tollgate.v1.EmbedRequest.metadata:type_name -> tollgate.v1.EmbedRequest.MetadataEntry
+	22, // 31: tollgate.v1.EmbedResponse.embeddings:type_name -> tollgate.v1.Embedding
+	30, // 32: tollgate.v1.EmbedResponse.usage:type_name -> tollgate.v1.Usage
+	31, // 33: tollgate.v1.EmbedResponse.cost:type_name -> tollgate.v1.Money
+	25, // 34: tollgate.v1.ListModelsResponse.models:type_name -> tollgate.v1.ModelInfo
+	14, // 35: tollgate.v1.InferenceService.Chat:input_type -> tollgate.v1.ChatRequest
+	17, // 36: tollgate.v1.InferenceService.ChatStream:input_type -> tollgate.v1.ChatStreamRequest
+	21, // 37: tollgate.v1.InferenceService.Embed:input_type -> tollgate.v1.EmbedRequest
+	24, // 38: tollgate.v1.InferenceService.ListModels:input_type -> tollgate.v1.ListModelsRequest
+	16, // 39: tollgate.v1.InferenceService.Chat:output_type -> tollgate.v1.ChatResponse
+	18, // 40: tollgate.v1.InferenceService.ChatStream:output_type -> tollgate.v1.ChatStreamResponse
+	23, // 41: tollgate.v1.InferenceService.Embed:output_type -> tollgate.v1.EmbedResponse
+	26, // 42: tollgate.v1.InferenceService.ListModels:output_type -> tollgate.v1.ListModelsResponse
+	39, // [39:43] is the sub-list for method output_type
+	35, // [35:39] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_inference_proto_init() }
@@ -2433,6 +2456,7 @@ func file_tollgate_v1_inference_proto_init() {
 		return
 	}
 	file_tollgate_v1_common_proto_init()
+	file_tollgate_v1_guardrails_proto_init()
 	file_tollgate_v1_inference_proto_msgTypes[1].OneofWrappers = []any{
 		(*ContentPart_Text)(nil),
 		(*ContentPart_Image)(nil),

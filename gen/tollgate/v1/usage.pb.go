@@ -327,9 +327,11 @@ type RequestRecord struct {
 	// "bypass", or empty when no lookup applied (embeddings, errors before it).
 	CacheStatus string `protobuf:"bytes,21,opt,name=cache_status,json=cacheStatus,proto3" json:"cache_status,omitempty"`
 	// The upstream cost a cache hit saved.
-	Saved         *Money `protobuf:"bytes,22,opt,name=saved,proto3" json:"saved,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Saved *Money `protobuf:"bytes,22,opt,name=saved,proto3" json:"saved,omitempty"`
+	// What the guardrails did: names, actions and categories, never text.
+	GuardrailVerdicts []*GuardrailVerdict `protobuf:"bytes,23,rep,name=guardrail_verdicts,json=guardrailVerdicts,proto3" json:"guardrail_verdicts,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *RequestRecord) Reset() {
@@ -512,6 +514,13 @@ func (x *RequestRecord) GetCacheStatus() string {
 func (x *RequestRecord) GetSaved() *Money {
 	if x != nil {
 		return x.Saved
+	}
+	return nil
+}
+
+func (x *RequestRecord) GetGuardrailVerdicts() []*GuardrailVerdict {
+	if x != nil {
+		return x.GuardrailVerdicts
 	}
 	return nil
 }
@@ -1089,7 +1098,7 @@ var File_tollgate_v1_usage_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/alerts.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\"\x94\x06\n" +
+	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/alerts.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xe2\x06\n" +
 	"\rRequestRecord\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
@@ -1116,7 +1125,8 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x13time_to_first_token\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x10timeToFirstToken\x12\x1a\n" +
 	"\battempts\x18\x14 \x01(\x05R\battempts\x12!\n" +
 	"\fcache_status\x18\x15 \x01(\tR\vcacheStatus\x12(\n" +
-	"\x05saved\x18\x16 \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\"\xaa\x02\n" +
+	"\x05saved\x18\x16 \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\x12L\n" +
+	"\x12guardrail_verdicts\x18\x17 \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"\xaa\x02\n" +
 	"\x19ListRequestRecordsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1231,10 +1241,11 @@ var file_tollgate_v1_usage_proto_goTypes = []any{
 	(*Usage)(nil),                        // 13: tollgate.v1.Usage
 	(*Money)(nil),                        // 14: tollgate.v1.Money
 	(*durationpb.Duration)(nil),          // 15: google.protobuf.Duration
-	(*GetBudgetStatusRequest)(nil),       // 16: tollgate.v1.GetBudgetStatusRequest
-	(*ListAdminAuditEventsRequest)(nil),  // 17: tollgate.v1.ListAdminAuditEventsRequest
-	(*GetBudgetStatusResponse)(nil),      // 18: tollgate.v1.GetBudgetStatusResponse
-	(*ListAdminAuditEventsResponse)(nil), // 19: tollgate.v1.ListAdminAuditEventsResponse
+	(*GuardrailVerdict)(nil),             // 16: tollgate.v1.GuardrailVerdict
+	(*GetBudgetStatusRequest)(nil),       // 17: tollgate.v1.GetBudgetStatusRequest
+	(*ListAdminAuditEventsRequest)(nil),  // 18: tollgate.v1.ListAdminAuditEventsRequest
+	(*GetBudgetStatusResponse)(nil),      // 19: tollgate.v1.GetBudgetStatusResponse
+	(*ListAdminAuditEventsResponse)(nil), // 20: tollgate.v1.ListAdminAuditEventsResponse
 }
 var file_tollgate_v1_usage_proto_depIdxs = []int32{
 	12, // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
@@ -1244,37 +1255,38 @@ var file_tollgate_v1_usage_proto_depIdxs = []int32{
 	15, // 4: tollgate.v1.RequestRecord.latency:type_name -> google.protobuf.Duration
 	15, // 5: tollgate.v1.RequestRecord.time_to_first_token:type_name -> google.protobuf.Duration
 	14, // 6: tollgate.v1.RequestRecord.saved:type_name -> tollgate.v1.Money
-	12, // 7: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 8: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 9: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
-	12, // 10: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 11: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 12: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
-	2,  // 13: tollgate.v1.GetUsageSummaryRequest.bucket:type_name -> tollgate.v1.UsageBucket
-	13, // 14: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
-	14, // 15: tollgate.v1.UsageGroup.cost:type_name -> tollgate.v1.Money
-	12, // 16: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
-	14, // 17: tollgate.v1.UsageGroup.saved:type_name -> tollgate.v1.Money
-	8,  // 18: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
-	8,  // 19: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
-	12, // 20: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 21: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 22: tollgate.v1.ExportRequestRecordsRequest.format:type_name -> tollgate.v1.ExportFormat
-	5,  // 23: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
-	7,  // 24: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
-	16, // 25: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
-	10, // 26: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
-	17, // 27: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
-	6,  // 28: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
-	9,  // 29: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
-	18, // 30: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
-	11, // 31: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
-	19, // 32: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
-	28, // [28:33] is the sub-list for method output_type
-	23, // [23:28] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	16, // 7: tollgate.v1.RequestRecord.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
+	12, // 8: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 9: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	4,  // 10: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
+	12, // 11: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 12: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 13: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
+	2,  // 14: tollgate.v1.GetUsageSummaryRequest.bucket:type_name -> tollgate.v1.UsageBucket
+	13, // 15: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
+	14, // 16: tollgate.v1.UsageGroup.cost:type_name -> tollgate.v1.Money
+	12, // 17: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
+	14, // 18: tollgate.v1.UsageGroup.saved:type_name -> tollgate.v1.Money
+	8,  // 19: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
+	8,  // 20: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
+	12, // 21: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 22: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 23: tollgate.v1.ExportRequestRecordsRequest.format:type_name -> tollgate.v1.ExportFormat
+	5,  // 24: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
+	7,  // 25: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
+	17, // 26: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
+	10, // 27: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
+	18, // 28: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
+	6,  // 29: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
+	9,  // 30: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
+	19, // 31: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
+	11, // 32: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
+	20, // 33: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
+	29, // [29:34] is the sub-list for method output_type
+	24, // [24:29] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_usage_proto_init() }
@@ -1285,6 +1297,7 @@ func file_tollgate_v1_usage_proto_init() {
 	file_tollgate_v1_alerts_proto_init()
 	file_tollgate_v1_common_proto_init()
 	file_tollgate_v1_governance_proto_init()
+	file_tollgate_v1_guardrails_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

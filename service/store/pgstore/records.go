@@ -18,38 +18,39 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails"
 
 // recordRow is a row of request_records.
 type recordRow struct {
-	Time              time.Time `db:"time"`
-	RequestID         string    `db:"request_id"`
-	KeyID             string    `db:"key_id"`
-	TeamID            string    `db:"team_id"`
-	ServiceID         string    `db:"service_id"`
-	EndUser           string    `db:"end_user"`
-	Tags              []string  `db:"tags"`
-	Surface           string    `db:"surface"`
-	Operation         string    `db:"operation"`
-	Stream            bool      `db:"stream"`
-	RequestedModel    string    `db:"requested_model"`
-	Provider          string    `db:"provider"`
-	Model             string    `db:"model"`
-	Status            int16     `db:"status"`
-	ErrorCode         string    `db:"error_code"`
-	InputTokens       int64     `db:"input_tokens"`
-	OutputTokens      int64     `db:"output_tokens"`
-	CachedInputTokens int64     `db:"cached_input_tokens"`
-	CacheWriteTokens  int64     `db:"cache_write_tokens"`
-	ReasoningTokens   int64     `db:"reasoning_tokens"`
-	UsageEstimated    bool      `db:"usage_estimated"`
-	CostNanos         int64     `db:"cost_nanos"`
-	LatencyUS         int64     `db:"latency_us"`
-	TTFTUS            int64     `db:"ttft_us"`
-	Attempts          int32     `db:"attempts"`
-	Partial           bool      `db:"partial"`
-	CacheStatus       string    `db:"cache_status"`
-	SavedNanos        int64     `db:"saved_nanos"`
+	Time              time.Time                `db:"time"`
+	RequestID         string                   `db:"request_id"`
+	KeyID             string                   `db:"key_id"`
+	TeamID            string                   `db:"team_id"`
+	ServiceID         string                   `db:"service_id"`
+	EndUser           string                   `db:"end_user"`
+	Tags              []string                 `db:"tags"`
+	Surface           string                   `db:"surface"`
+	Operation         string                   `db:"operation"`
+	Stream            bool                     `db:"stream"`
+	RequestedModel    string                   `db:"requested_model"`
+	Provider          string                   `db:"provider"`
+	Model             string                   `db:"model"`
+	Status            int16                    `db:"status"`
+	ErrorCode         string                   `db:"error_code"`
+	InputTokens       int64                    `db:"input_tokens"`
+	OutputTokens      int64                    `db:"output_tokens"`
+	CachedInputTokens int64                    `db:"cached_input_tokens"`
+	CacheWriteTokens  int64                    `db:"cache_write_tokens"`
+	ReasoningTokens   int64                    `db:"reasoning_tokens"`
+	UsageEstimated    bool                     `db:"usage_estimated"`
+	CostNanos         int64                    `db:"cost_nanos"`
+	LatencyUS         int64                    `db:"latency_us"`
+	TTFTUS            int64                    `db:"ttft_us"`
+	Attempts          int32                    `db:"attempts"`
+	Partial           bool                     `db:"partial"`
+	CacheStatus       string                   `db:"cache_status"`
+	SavedNanos        int64                    `db:"saved_nanos"`
+	Guardrails        []store.GuardrailVerdict `db:"guardrails"`
 }
 
 func (r recordRow) record() store.Record {
@@ -82,6 +83,7 @@ func (r recordRow) record() store.Record {
 		Partial:           r.Partial,
 		CacheStatus:       r.CacheStatus,
 		SavedNanos:        r.SavedNanos,
+		Guardrails:        guardrailsOf(r.Guardrails),
 	}
 }
 
@@ -92,7 +94,7 @@ func recordValues(r *store.Record) []any {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
-		r.CacheStatus, r.SavedNanos,
+		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails),
 	}
 }
 

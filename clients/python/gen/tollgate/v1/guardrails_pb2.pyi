@@ -95,6 +95,24 @@ class GuardrailPolicy(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., attach_kind: _Optional[_Union[GuardrailAttachKind, str]] = ..., attach_to: _Optional[str] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class GuardrailVerdict(_message.Message):
+    __slots__ = ["action", "categories", "count", "guardrail", "kind", "policy", "stage"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    GUARDRAIL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    categories: _containers.RepeatedScalarFieldContainer[str]
+    count: int
+    guardrail: str
+    kind: str
+    policy: str
+    stage: GuardrailStage
+    def __init__(self, policy: _Optional[str] = ..., guardrail: _Optional[str] = ..., kind: _Optional[str] = ..., stage: _Optional[_Union[GuardrailStage, str]] = ..., action: _Optional[str] = ..., categories: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ...) -> None: ...
+
 class GuardrailViolation(_message.Message):
     __slots__ = ["categories", "guardrail", "kind", "policy", "stage"]
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]

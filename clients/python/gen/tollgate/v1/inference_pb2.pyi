@@ -1,6 +1,7 @@
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tollgate.v1 import common_pb2 as _common_pb2
+from tollgate.v1 import guardrails_pb2 as _guardrails_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -66,13 +67,14 @@ class ChatRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[ToolChoice, _Mapping]] = ..., parallel_tool_calls: bool = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., response_format: _Optional[_Union[ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., n: _Optional[int] = ..., metadata: _Optional[_Mapping[str, str]] = ..., tags: _Optional[_Iterable[str]] = ..., end_user: _Optional[str] = ...) -> None: ...
 
 class ChatResponse(_message.Message):
-    __slots__ = ["attempts", "cache_score", "cache_status", "choices", "cost", "create_time", "id", "model", "provider", "requested_model", "route", "upstream_id", "usage"]
+    __slots__ = ["attempts", "cache_score", "cache_status", "choices", "cost", "create_time", "guardrail_verdicts", "id", "model", "provider", "requested_model", "route", "upstream_id", "usage"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CACHE_SCORE_FIELD_NUMBER: _ClassVar[int]
     CACHE_STATUS_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    GUARDRAIL_VERDICTS_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +88,7 @@ class ChatResponse(_message.Message):
     choices: _containers.RepeatedCompositeFieldContainer[Choice]
     cost: _common_pb2.Money
     create_time: _timestamp_pb2.Timestamp
+    guardrail_verdicts: _containers.RepeatedCompositeFieldContainer[_guardrails_pb2.GuardrailVerdict]
     id: str
     model: str
     provider: str
@@ -93,7 +96,7 @@ class ChatResponse(_message.Message):
     route: str
     upstream_id: str
     usage: _common_pb2.Usage
-    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., requested_model: _Optional[str] = ..., upstream_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ..., route: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., requested_model: _Optional[str] = ..., upstream_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ..., route: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ...) -> None: ...
 
 class ChatStreamRequest(_message.Message):
     __slots__ = ["request"]
@@ -102,11 +105,12 @@ class ChatStreamRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[ChatRequest, _Mapping]] = ...) -> None: ...
 
 class ChatStreamResponse(_message.Message):
-    __slots__ = ["cache_score", "cache_status", "choices", "cost", "id", "model", "provider", "usage"]
+    __slots__ = ["cache_score", "cache_status", "choices", "cost", "guardrail_verdicts", "id", "model", "provider", "usage"]
     CACHE_SCORE_FIELD_NUMBER: _ClassVar[int]
     CACHE_STATUS_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
+    GUARDRAIL_VERDICTS_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -115,11 +119,12 @@ class ChatStreamResponse(_message.Message):
     cache_status: str
     choices: _containers.RepeatedCompositeFieldContainer[ChoiceDelta]
     cost: _common_pb2.Money
+    guardrail_verdicts: _containers.RepeatedCompositeFieldContainer[_guardrails_pb2.GuardrailVerdict]
     id: str
     model: str
     provider: str
     usage: _common_pb2.Usage
-    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[ChoiceDelta, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[ChoiceDelta, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ...) -> None: ...
 
 class Choice(_message.Message):
     __slots__ = ["finish_reason", "index", "message"]
