@@ -1,0 +1,160 @@
+package governance_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+)
+
+// webhookReceiver collects Slack-compatible alert bodies.
+type webhookReceiver struct {
+	mu    sync.Mutex
+	texts []string
+}
+
+func (w *webhookReceiver) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var msg struct {
+		Text   string            `json:"text"`
+		Blocks []json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil || msg.Text == "" || len(msg.Blocks) == 0 {
+		http.Error(rw, "not a Slack-compatible body", http.StatusBadRequest)
+		return
+	}
+	w.mu.Lock()
+	w.texts = append(w.texts, msg.Text+"\n"+string(b))
+	w.mu.Unlock()
+}
+
+func (w *webhookReceiver) count(substr string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, t := range w.texts {
+		if strings.Contains(t, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRunawayJobReplay is the issue's scenario: a job loops as fast as it
+// can on a key with a $5 daily budget. It is refused once the budget is
+// spent (no overshoot), the threshold and spend-velocity alerts reach a
+// webhook exactly once each, and the usage breakdown attributes every
+// nano-dollar to the key, its team and its service.
+func TestRunawayJobReplay(t *testing.T) {
+	t.Parallel()
+	recv := &webhookReceiver{}
+	hook := httptest.NewServer(recv)
+	t.Cleanup(hook.Close)
+	_, up := fakeupstream.StartOpenAI(t)
+	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{
+		"TOLLGATE_ALERT_INTERVAL":       "1s",
+		"TOLLGATE_VELOCITY_FLOOR_NANOS": "1000000000", // $1 in five minutes
+	}})
+	g.Setup(t, up)
+	ctx := context.Background()
+	// An expensive model, so that a handful of requests spend dollars.
+	if _, err := g.Admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
+		Name: "premium", ProviderId: gatewaytest.ProviderID, UpstreamModel: "gpt-4o-mini",
+		Pricing: &tollgatev1.ModelPricing{InputPerMillion: usd(20_000 * 1_000_000_000), OutputPerMillion: usd(20_000 * 1_000_000_000)},
+	}})); err != nil {
+		t.Fatal(err)
+	}
+	k, err := g.Admin.CreateKey(ctx, connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{
+		Name: "nightly job", TeamId: gatewaytest.TeamID, ServiceId: "nightly-job"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID, secret := k.Msg.GetKey().GetId(), k.Msg.GetSecret()
+	if _, err := g.Admin.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{
+		Webhook: &tollgatev1.AlertWebhook{Id: "ops-channel", Url: hook.URL, TeamId: gatewaytest.TeamID}})); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 5 * 1_000_000_000 // $5
+	setBudget(t, g, &tollgatev1.Budget{Id: "job-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,
+		TeamId: gatewaytest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(limit)})
+
+	c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(secret)))
+	var charged, admitted, refused int64
+	for refused < 5 {
+		n := int32(maxTokens)
+		resp, err := c.Chat(ctx, connect.NewRequest(&tollgatev1.ChatRequest{Model: "premium", MaxTokens: &n, Messages: []*tollgatev1.Message{{
+			Role: tollgatev1.Role_ROLE_USER, Content: []*tollgatev1.ContentPart{{Part: &tollgatev1.ContentPart_Text{Text: "run the nightly batch again"}}}}}}))
+		switch {
+		case err == nil:
+			admitted++
+			charged += nanos(resp.Msg.GetCost())
+		case connect.CodeOf(err) == connect.CodeResourceExhausted:
+			refused++
+		default:
+			t.Fatal(err)
+		}
+		if admitted > 10_000 {
+			t.Fatal("never refused")
+		}
+	}
+	t.Logf("runaway job: %d requests admitted, $%.4f charged of $5.00 (overshoot %d nano-USD)", admitted, float64(charged)/1e9, max(0, charged-limit))
+	if charged > limit {
+		t.Fatalf("charged %d nano-USD, over the %d limit", charged, limit)
+	}
+	if charged < limit*8/10 {
+		t.Fatalf("charged only %d of %d before refusals", charged, limit)
+	}
+
+	// Alerts: the budget threshold and the spend spike, each once.
+	deadline := time.Now().Add(15 * time.Second)
+	for recv.count("Budget job-daily reached") == 0 || recv.count("Spend spike on key "+keyID) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("alerts not received within 15s; got %q", recv.texts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond) // two more checks must not repeat them
+	if n := recv.count("Budget job-daily reached 100%"); n > 1 {
+		t.Fatalf("100%% threshold alert sent %d times", n)
+	}
+	if n := recv.count("Spend spike on key " + keyID); n != 1 {
+		t.Fatalf("velocity alert sent %d times", n)
+	}
+
+	// Attribution: every nano-dollar charged is in the key/team/service breakdown.
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(g.AdminToken)))
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		sum, err := usage.GetUsageSummary(ctx, connect.NewRequest(&tollgatev1.GetUsageSummaryRequest{GroupBy: []tollgatev1.UsageDimension{
+			tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM, tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE, tollgatev1.UsageDimension_USAGE_DIMENSION_KEY}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		var requests int64
+		for _, gr := range sum.Msg.GetGroups() {
+			if strings.Join(gr.GetKeys(), "/") == gatewaytest.TeamID+"/nightly-job/"+keyID {
+				got, requests = nanos(gr.GetCost()), gr.GetRequests()
+			}
+		}
+		if got == charged && requests == admitted+refused {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("breakdown for %s/nightly-job/%s: %d nano-USD over %d requests, want %d over %d", gatewaytest.TeamID, keyID, got, requests, charged, admitted+refused)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
