@@ -21,10 +21,17 @@ import (
 )
 
 const (
-	benchDims  = 256
 	benchModel = "bench-embed"
 	benchNS    = "team:bench"
 )
+
+// benchDims is the vector size of the fills: SEMCACHE_BENCH_DIMS, default 256.
+var benchDims = func() int {
+	if n, err := strconv.Atoi(os.Getenv("SEMCACHE_BENCH_DIMS")); err == nil && n > 0 {
+		return n
+	}
+	return 256
+}()
 
 // randomEmbedder returns a fresh random vector for every input.
 type randomEmbedder struct{ dims int }
@@ -86,7 +93,7 @@ func benchCache(tb testing.TB, n int, opts ...Option) (*Cache, Keys) {
 		tb.Fatal(err)
 	}
 	copied := time.Since(began)
-	if err := withConn(ctx, pool, "SET maintenance_work_mem = '512MB'", c.indexSQL, "ANALYZE semcache_entries"); err != nil {
+	if err := withConn(ctx, pool, "SET maintenance_work_mem = '2GB'", c.indexSQL, "ANALYZE semcache_entries"); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Logf("filled %d entries of %d dims: COPY %v, HNSW build and ANALYZE %v", n, benchDims, copied.Round(time.Millisecond), (time.Since(began) - copied).Round(time.Millisecond))

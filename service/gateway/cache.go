@@ -20,8 +20,8 @@ const CacheProvider = "cache"
 
 // CacheConfig is the engine's response-cache configuration.
 type CacheConfig struct {
-	// Policy applies to requests whose route sets no cache policy of its
-	// own, and fills in the fields a route's policy leaves unset.
+	// Policy applies to requests whose route and key set no cache policy
+	// of their own, and fills in the fields their policies leave unset.
 	Policy semcache.Policy
 	// Scope is the default namespace scope: "team" (the default when
 	// empty), "key" or "shared:<name>" (see routing.Cache.Namespace).
@@ -32,7 +32,8 @@ type CacheConfig struct {
 }
 
 // WithCache serves chat requests from c where their policy allows: the
-// route's cache policy over cfg's defaults.
+// key's cache policy over the route's over cfg's defaults (see
+// Engine.cachePolicy).
 func WithCache(c *semcache.Cache, cfg CacheConfig) Option {
 	return func(e *Engine) { e.cache, e.cacheCfg = c, cfg }
 }
@@ -80,26 +81,48 @@ func cacheModel(rt *registry.Route) string {
 }
 
 // cachePolicy returns the policy and namespace of a request through rt by
-// key k: the route's policy over the engine's defaults.
+// key k. The most specific policy wins, field by field:
+//
+//  1. the server's defaults (CacheConfig, the -cache-* flags);
+//  2. the route's policy (rt.Cache), set by administrators;
+//  3. the key's policy (k.Cache), set when the key is issued.
+//
+// Each set field (a mode, a threshold above 0, a TTL above 0, a namespace)
+// replaces the one below it, so a key may turn the cache off, raise or
+// lower the threshold, shorten or lengthen entries' lives, or turn it on
+// where the route leaves it off. What a key cannot do is widen whom it
+// shares answers with: its namespace is "team" or "key" only (checked when
+// the key is created, see routing.ValidateKeyCache), while shared
+// namespaces stay an administrator's choice on routes. A key setting "team"
+// or "key" on a shared route thus opts out of the shared namespace.
 func (e *Engine) cachePolicy(rt *registry.Route, k *registry.Key) (semcache.Policy, string) {
 	p, scope := e.cacheCfg.Policy, e.cacheCfg.Scope
-	if c := rt.Cache; c != nil {
-		if c.Mode != "" {
-			if m, err := semcache.ParseMode(c.Mode); err == nil { // validated with the route
-				p.Mode = m
-			}
-		}
-		if c.Threshold > 0 {
-			p.Threshold = c.Threshold
-		}
-		if c.TTL > 0 {
-			p.TTL = time.Duration(c.TTL)
-		}
-		if c.Namespace != "" {
-			scope = c.Namespace
+	p, scope = overlayCache(p, scope, rt.Cache)
+	p, scope = overlayCache(p, scope, k.Cache)
+	return p, cacheNamespace(scope, k)
+}
+
+// overlayCache returns p and scope with the fields c sets replaced. c is
+// validated where it is configured, so an unknown mode cannot occur.
+func overlayCache(p semcache.Policy, scope string, c *routing.Cache) (semcache.Policy, string) {
+	if c == nil {
+		return p, scope
+	}
+	if c.Mode != "" {
+		if m, err := semcache.ParseMode(c.Mode); err == nil {
+			p.Mode = m
 		}
 	}
-	return p, cacheNamespace(scope, k)
+	if c.Threshold > 0 {
+		p.Threshold = c.Threshold
+	}
+	if c.TTL > 0 {
+		p.TTL = time.Duration(c.TTL)
+	}
+	if c.Namespace != "" {
+		scope = c.Namespace
+	}
+	return p, scope
 }
 
 // cacheNamespace maps a scope to the key's namespace. A key without a

@@ -42,6 +42,10 @@ type BuildFunc func(cfg providers.Config) (providers.Provider, error)
 // Key is a virtual key as the request path sees it.
 type Key struct {
 	store.Key
+	// Cache is the key's decoded cache policy (store.Key.CachePolicy), nil
+	// for none. A stored policy that cannot be decoded turns the cache off
+	// for the key rather than widen what it shares.
+	Cache   *routing.Cache
 	allowed map[string]struct{}
 }
 
@@ -291,6 +295,11 @@ func (s *snapshot) resolve(m store.Model) *Model {
 
 func newKey(k *store.Key) *Key {
 	out := &Key{Key: *k}
+	if c, err := routing.ParseKeyCache(k.CachePolicy); err != nil {
+		out.Cache = &routing.Cache{Mode: routing.CacheModeOff}
+	} else {
+		out.Cache = c
+	}
 	if len(k.AllowedModels) > 0 {
 		out.allowed = make(map[string]struct{}, len(k.AllowedModels))
 		for _, m := range k.AllowedModels {

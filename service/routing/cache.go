@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,4 +63,34 @@ func (c *Cache) validate() error {
 		return fmt.Errorf("namespace %q: want team, key or shared:<name>", c.Namespace)
 	}
 	return nil
+}
+
+// ValidateKeyCache checks c as a virtual key's cache policy: the rules of a
+// route's, except that the namespace may only be "team" or "key". A key
+// cannot widen its namespace beyond its team: shared namespaces are an
+// administrator's choice made on a route.
+func ValidateKeyCache(c *Cache) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if strings.HasPrefix(c.Namespace, CacheScopeShared) {
+		return fmt.Errorf("namespace %q: a key's namespace is team or key (shared namespaces are set on routes)", c.Namespace)
+	}
+	return nil
+}
+
+// ParseKeyCache decodes a virtual key's stored cache policy (the JSON of a
+// Cache); nil for an empty one.
+func ParseKeyCache(b []byte) (*Cache, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return nil, nil
+	}
+	c := &Cache{}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("key cache policy: %w", err)
+	}
+	if err := ValidateKeyCache(c); err != nil {
+		return nil, fmt.Errorf("key cache policy: %w", err)
+	}
+	return c, nil
 }

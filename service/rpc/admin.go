@@ -424,6 +424,7 @@ func (a *Admin) keyToProto(k *store.Key) *tollgatev1.VirtualKey {
 		Id: k.ID, Name: k.Name, TeamId: k.TeamID, ServiceId: k.ServiceID, AllowedModels: k.AllowedModels,
 		ExpireTime: timeToProto(k.ExpiresAt), Tags: k.Tags, SecretPrefix: k.SecretPrefix, State: state,
 		CreateTime: timeToProto(k.CreatedAt), RevokeTime: timeToProto(k.RevokedAt), RotateTime: timeToProto(k.RotatedAt),
+		Cache: keyCacheToProto(k.CachePolicy),
 	}
 }
 
@@ -448,6 +449,10 @@ func (a *Admin) CreateKey(ctx context.Context, req *connect.Request[tollgatev1.C
 			return nil, a.fail(ctx, badParam("key.expire_time", "must be in the future"))
 		}
 	}
+	cachePolicy, err := keyCacheFromProto(in.GetCache())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
 	secret, err := keys.Generate()
 	if err != nil {
 		return nil, a.fail(ctx, err)
@@ -459,7 +464,7 @@ func (a *Admin) CreateKey(ctx context.Context, req *connect.Request[tollgatev1.C
 	k := &store.Key{
 		ID: id, Name: in.GetName(), TeamID: in.GetTeamId(), ServiceID: in.GetServiceId(),
 		AllowedModels: in.GetAllowedModels(), Tags: in.GetTags(), ExpiresAt: expires,
-		SecretHash: secret.Hash[:], SecretPrefix: secret.Display,
+		SecretHash: secret.Hash[:], SecretPrefix: secret.Display, CachePolicy: cachePolicy,
 	}
 	if err := a.store.CreateKey(ctx, k); err != nil {
 		return nil, a.fail(ctx, err)

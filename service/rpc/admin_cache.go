@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"connectrpc.com/connect"
 
@@ -64,6 +66,33 @@ func routeCacheToProto(c *routing.Cache) *tollgatev1.CachePolicy {
 		return nil
 	}
 	return &tollgatev1.CachePolicy{Mode: cacheModeToProto(c.Mode), Threshold: c.Threshold, Ttl: routeDurToProto(c.TTL), Namespace: c.Namespace}
+}
+
+// keyCacheFromProto validates a key's cache policy and returns its stored
+// form (the JSON of a routing.Cache); nil for none.
+func keyCacheFromProto(in *tollgatev1.CachePolicy) (json.RawMessage, error) {
+	c := routeCacheFromProto(in)
+	if c == nil {
+		return nil, nil
+	}
+	if err := routing.ValidateKeyCache(c); err != nil {
+		return nil, badParam("key.cache", err.Error())
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("key cache policy: %w", err)
+	}
+	return b, nil
+}
+
+// keyCacheToProto converts a key's stored cache policy; nil for none (or
+// one that cannot be decoded, which the API never stores).
+func keyCacheToProto(b json.RawMessage) *tollgatev1.CachePolicy {
+	c, err := routing.ParseKeyCache(b)
+	if err != nil {
+		return nil
+	}
+	return routeCacheToProto(c)
 }
 
 // cacheNamespace maps a scope to a namespace, "" for all.

@@ -140,13 +140,14 @@ func (u *Usage) ListRequestRecords(ctx context.Context, req *connect.Request[tol
 }
 
 var dimensions = map[tollgatev1.UsageDimension]store.Dimension{
-	tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM:     store.DimTeam,
-	tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE:  store.DimService,
-	tollgatev1.UsageDimension_USAGE_DIMENSION_KEY:      store.DimKey,
-	tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL:    store.DimModel,
-	tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER: store.DimProvider,
-	tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER: store.DimEndUser,
-	tollgatev1.UsageDimension_USAGE_DIMENSION_TAG:      store.DimTag,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM:      store.DimTeam,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE:   store.DimService,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_KEY:       store.DimKey,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL:     store.DimModel,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER:  store.DimProvider,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER:  store.DimEndUser,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_TAG:       store.DimTag,
+	tollgatev1.UsageDimension_USAGE_DIMENSION_GUARDRAIL: store.DimGuardrail,
 }
 
 var buckets = map[tollgatev1.UsageBucket]store.Bucket{

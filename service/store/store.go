@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -168,6 +169,10 @@ type Key struct {
 	RevokedAt time.Time
 	// RotatedAt is zero for a never-rotated key.
 	RotatedAt time.Time
+	// CachePolicy is the key's response-cache policy, the JSON of a
+	// routing.Cache (validated by the admin API, decoded by the registry);
+	// nil for none. It is set at creation only.
+	CachePolicy json.RawMessage
 }
 
 // KeyFilter selects keys to list.
@@ -283,6 +288,10 @@ const (
 	// DimTag groups by tag: a record counts once in each of its tags'
 	// groups; untagged records form the group "".
 	DimTag Dimension = "tag"
+	// DimGuardrail groups by what a guardrail did, as
+	// "policy/guardrail:action": a record counts once in each of its
+	// verdicts' groups; records no guardrail acted on are left out.
+	DimGuardrail Dimension = "guardrail"
 )
 
 // Bucket is the width of a summary's time buckets.

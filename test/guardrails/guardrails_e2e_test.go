@@ -5,15 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/guardrails/guardrailstest"
 	"github.com/tollgate-dev/tollgate/service/store"
@@ -150,6 +154,54 @@ func TestPersonalData(t *testing.T) {
 		"reversible": e.keyWith(t, "pii-reversible", guardrail(t, "pii", "pii", input, true, false, map[string]any{"types": []any{"email", "card"}, "reversible": true})),
 	}
 	wantBlocked := map[string]string{"openai": "invalid_request_error/guardrail_blocked", "anthropic": "invalid_request_error", "rpc": "permission_denied"}
+	t.Run("requests", func(t *testing.T) { testPersonalData(t, e, keys, wantBlocked) })
+	e.assertNoLeak(t, 4*len(surfaces), email, card)
+	t.Run("usage", func(t *testing.T) { testGuardrailUsage(t, e) })
+}
+
+// testGuardrailUsage reads the verdicts back through UsageService: in
+// the records list, and counted by team, key and guardrail.
+func testGuardrailUsage(t *testing.T, e *env) {
+	ctx := context.Background()
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.g.URL,
+		connect.WithInterceptors(gatewaytest.BearerInterceptor(e.g.AdminToken)))
+	list, err := usage.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{PageSize: 100}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, r := range list.Msg.GetRecords() {
+		for _, v := range r.GetGuardrailVerdicts() {
+			actions[v.GetPolicy()+":"+v.GetAction()+":"+strings.Join(v.GetCategories(), "+")]++
+		}
+	}
+	n := len(surfaces)
+	want := map[string]int{"pii-mutate:mutate:card+email": n, "pii-block:block:card+email": n, "pii-flag:flag:card+email": n,
+		"pii-reversible:mutate:card+email": n}
+	if !maps.Equal(actions, want) {
+		t.Errorf("record verdicts = %v, want %v", actions, want)
+	}
+	sum, err := usage.GetUsageSummary(ctx, connect.NewRequest(&tollgatev1.GetUsageSummaryRequest{
+		StartTime: timestamppb.New(time.Now().Add(-time.Hour)), EndTime: timestamppb.New(time.Now().Add(time.Hour)),
+		GroupBy: []tollgatev1.UsageDimension{tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM, tollgatev1.UsageDimension_USAGE_DIMENSION_GUARDRAIL},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, g := range sum.Msg.GetGroups() {
+		counts[strings.Join(g.GetKeys(), " ")] = g.GetRequests()
+	}
+	wantCounts := map[string]int64{}
+	for _, p := range []string{"pii-mutate/pii:mutate", "pii-block/pii:block", "pii-flag/pii:flag", "pii-reversible/pii:mutate"} {
+		wantCounts[gatewaytest.TeamID+" "+p] = int64(n)
+	}
+	if !maps.Equal(counts, wantCounts) {
+		t.Errorf("guardrail actions by team = %v, want %v", counts, wantCounts)
+	}
+}
+
+func testPersonalData(t *testing.T, e *env, keys, wantBlocked map[string]string) {
 	for _, s := range surfaces {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
@@ -237,7 +289,6 @@ func TestPersonalData(t *testing.T) {
 			})
 		})
 	}
-	t.Cleanup(func() { e.assertNoLeak(t, 4*len(surfaces), email, card) })
 }
 
 // TestInjectionInToolResults blocks an injection in a tool result, while

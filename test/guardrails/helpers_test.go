@@ -35,7 +35,7 @@ type env struct {
 	fake *fakeupstream.OpenAI
 }
 
-func start(t *testing.T, opts ...fakeupstream.Option) *env {
+func start(t testing.TB, opts ...fakeupstream.Option) *env {
 	t.Helper()
 	fake, url := fakeupstream.StartOpenAI(t, opts...)
 	g := gatewaytest.Start(t, gatewaytest.Options{})
@@ -44,7 +44,7 @@ func start(t *testing.T, opts ...fakeupstream.Option) *env {
 }
 
 // keyWith creates a key and attaches a policy of the guardrails to it.
-func (e *env) keyWith(t *testing.T, policy string, gs ...*tollgatev1.Guardrail) string {
+func (e *env) keyWith(t testing.TB, policy string, gs ...*tollgatev1.Guardrail) string {
 	t.Helper()
 	id, key := e.g.CreateKey(t, gatewaytest.TeamID)
 	if _, err := e.g.Admin.CreateGuardrailPolicy(context.Background(), connect.NewRequest(&tollgatev1.CreateGuardrailPolicyRequest{
@@ -56,7 +56,7 @@ func (e *env) keyWith(t *testing.T, policy string, gs ...*tollgatev1.Guardrail) 
 }
 
 // guardrail builds a guardrail; onMatch is ignored in mutate mode.
-func guardrail(t *testing.T, name, kind string, stage tollgatev1.GuardrailStage, mutate bool, block bool, cfg map[string]any) *tollgatev1.Guardrail {
+func guardrail(t testing.TB, name, kind string, stage tollgatev1.GuardrailStage, mutate bool, block bool, cfg map[string]any) *tollgatev1.Guardrail {
 	t.Helper()
 	s, err := structpb.NewStruct(cfg)
 	if err != nil {

@@ -1808,7 +1808,12 @@ type VirtualKey struct {
 	// Output only: when the key was revoked.
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	// Output only: when the secret was last rotated.
-	RotateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=rotate_time,json=rotateTime,proto3" json:"rotate_time,omitempty"`
+	RotateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=rotate_time,json=rotateTime,proto3" json:"rotate_time,omitempty"`
+	// The key's response-cache policy: its set fields override the route's
+	// policy, which overrides the server's defaults. The namespace may be
+	// "team" or "key" only (shared namespaces are set on routes). Fixed at
+	// creation: to change it, issue a new key.
+	Cache         *CachePolicy `protobuf:"bytes,13,opt,name=cache,proto3" json:"cache,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1923,6 +1928,13 @@ func (x *VirtualKey) GetRevokeTime() *timestamppb.Timestamp {
 func (x *VirtualKey) GetRotateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.RotateTime
+	}
+	return nil
+}
+
+func (x *VirtualKey) GetCache() *CachePolicy {
+	if x != nil {
+		return x.Cache
 	}
 	return nil
 }
@@ -2555,7 +2567,7 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\x05teams\x18\x01 \x03(\v2\x11.tollgate.v1.TeamR\x05teams\"#\n" +
 	"\x11DeleteTeamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12DeleteTeamResponse\"\xc5\x04\n" +
+	"\x12DeleteTeamResponse\"\xf5\x04\n" +
 	"\n" +
 	"VirtualKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2575,7 +2587,8 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\vrevoke_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12;\n" +
 	"\vrotate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"rotateTime\x1a7\n" +
+	"rotateTime\x12.\n" +
+	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +
@@ -2733,49 +2746,50 @@ var file_tollgate_v1_admin_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),         // 48: google.protobuf.Timestamp
 	(*fieldmaskpb.FieldMask)(nil),         // 49: google.protobuf.FieldMask
 	(*Money)(nil),                         // 50: tollgate.v1.Money
-	(*durationpb.Duration)(nil),           // 51: google.protobuf.Duration
-	(*SetBudgetRequest)(nil),              // 52: tollgate.v1.SetBudgetRequest
-	(*ListBudgetsRequest)(nil),            // 53: tollgate.v1.ListBudgetsRequest
-	(*DeleteBudgetRequest)(nil),           // 54: tollgate.v1.DeleteBudgetRequest
-	(*SetRateLimitRequest)(nil),           // 55: tollgate.v1.SetRateLimitRequest
-	(*ListRateLimitsRequest)(nil),         // 56: tollgate.v1.ListRateLimitsRequest
-	(*DeleteRateLimitRequest)(nil),        // 57: tollgate.v1.DeleteRateLimitRequest
-	(*CreateAlertWebhookRequest)(nil),     // 58: tollgate.v1.CreateAlertWebhookRequest
-	(*ListAlertWebhooksRequest)(nil),      // 59: tollgate.v1.ListAlertWebhooksRequest
-	(*DeleteAlertWebhookRequest)(nil),     // 60: tollgate.v1.DeleteAlertWebhookRequest
-	(*PurgeCacheRequest)(nil),             // 61: tollgate.v1.PurgeCacheRequest
-	(*GetCacheStatsRequest)(nil),          // 62: tollgate.v1.GetCacheStatsRequest
-	(*CreateRouteRequest)(nil),            // 63: tollgate.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),               // 64: tollgate.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),             // 65: tollgate.v1.ListRoutesRequest
-	(*UpdateRouteRequest)(nil),            // 66: tollgate.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),            // 67: tollgate.v1.DeleteRouteRequest
-	(*CreateGuardrailPolicyRequest)(nil),  // 68: tollgate.v1.CreateGuardrailPolicyRequest
-	(*GetGuardrailPolicyRequest)(nil),     // 69: tollgate.v1.GetGuardrailPolicyRequest
-	(*ListGuardrailPoliciesRequest)(nil),  // 70: tollgate.v1.ListGuardrailPoliciesRequest
-	(*UpdateGuardrailPolicyRequest)(nil),  // 71: tollgate.v1.UpdateGuardrailPolicyRequest
-	(*DeleteGuardrailPolicyRequest)(nil),  // 72: tollgate.v1.DeleteGuardrailPolicyRequest
-	(*SetBudgetResponse)(nil),             // 73: tollgate.v1.SetBudgetResponse
-	(*ListBudgetsResponse)(nil),           // 74: tollgate.v1.ListBudgetsResponse
-	(*DeleteBudgetResponse)(nil),          // 75: tollgate.v1.DeleteBudgetResponse
-	(*SetRateLimitResponse)(nil),          // 76: tollgate.v1.SetRateLimitResponse
-	(*ListRateLimitsResponse)(nil),        // 77: tollgate.v1.ListRateLimitsResponse
-	(*DeleteRateLimitResponse)(nil),       // 78: tollgate.v1.DeleteRateLimitResponse
-	(*CreateAlertWebhookResponse)(nil),    // 79: tollgate.v1.CreateAlertWebhookResponse
-	(*ListAlertWebhooksResponse)(nil),     // 80: tollgate.v1.ListAlertWebhooksResponse
-	(*DeleteAlertWebhookResponse)(nil),    // 81: tollgate.v1.DeleteAlertWebhookResponse
-	(*PurgeCacheResponse)(nil),            // 82: tollgate.v1.PurgeCacheResponse
-	(*GetCacheStatsResponse)(nil),         // 83: tollgate.v1.GetCacheStatsResponse
-	(*CreateRouteResponse)(nil),           // 84: tollgate.v1.CreateRouteResponse
-	(*GetRouteResponse)(nil),              // 85: tollgate.v1.GetRouteResponse
-	(*ListRoutesResponse)(nil),            // 86: tollgate.v1.ListRoutesResponse
-	(*UpdateRouteResponse)(nil),           // 87: tollgate.v1.UpdateRouteResponse
-	(*DeleteRouteResponse)(nil),           // 88: tollgate.v1.DeleteRouteResponse
-	(*CreateGuardrailPolicyResponse)(nil), // 89: tollgate.v1.CreateGuardrailPolicyResponse
-	(*GetGuardrailPolicyResponse)(nil),    // 90: tollgate.v1.GetGuardrailPolicyResponse
-	(*ListGuardrailPoliciesResponse)(nil), // 91: tollgate.v1.ListGuardrailPoliciesResponse
-	(*UpdateGuardrailPolicyResponse)(nil), // 92: tollgate.v1.UpdateGuardrailPolicyResponse
-	(*DeleteGuardrailPolicyResponse)(nil), // 93: tollgate.v1.DeleteGuardrailPolicyResponse
+	(*CachePolicy)(nil),                   // 51: tollgate.v1.CachePolicy
+	(*durationpb.Duration)(nil),           // 52: google.protobuf.Duration
+	(*SetBudgetRequest)(nil),              // 53: tollgate.v1.SetBudgetRequest
+	(*ListBudgetsRequest)(nil),            // 54: tollgate.v1.ListBudgetsRequest
+	(*DeleteBudgetRequest)(nil),           // 55: tollgate.v1.DeleteBudgetRequest
+	(*SetRateLimitRequest)(nil),           // 56: tollgate.v1.SetRateLimitRequest
+	(*ListRateLimitsRequest)(nil),         // 57: tollgate.v1.ListRateLimitsRequest
+	(*DeleteRateLimitRequest)(nil),        // 58: tollgate.v1.DeleteRateLimitRequest
+	(*CreateAlertWebhookRequest)(nil),     // 59: tollgate.v1.CreateAlertWebhookRequest
+	(*ListAlertWebhooksRequest)(nil),      // 60: tollgate.v1.ListAlertWebhooksRequest
+	(*DeleteAlertWebhookRequest)(nil),     // 61: tollgate.v1.DeleteAlertWebhookRequest
+	(*PurgeCacheRequest)(nil),             // 62: tollgate.v1.PurgeCacheRequest
+	(*GetCacheStatsRequest)(nil),          // 63: tollgate.v1.GetCacheStatsRequest
+	(*CreateRouteRequest)(nil),            // 64: tollgate.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),               // 65: tollgate.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),             // 66: tollgate.v1.ListRoutesRequest
+	(*UpdateRouteRequest)(nil),            // 67: tollgate.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),            // 68: tollgate.v1.DeleteRouteRequest
+	(*CreateGuardrailPolicyRequest)(nil),  // 69: tollgate.v1.CreateGuardrailPolicyRequest
+	(*GetGuardrailPolicyRequest)(nil),     // 70: tollgate.v1.GetGuardrailPolicyRequest
+	(*ListGuardrailPoliciesRequest)(nil),  // 71: tollgate.v1.ListGuardrailPoliciesRequest
+	(*UpdateGuardrailPolicyRequest)(nil),  // 72: tollgate.v1.UpdateGuardrailPolicyRequest
+	(*DeleteGuardrailPolicyRequest)(nil),  // 73: tollgate.v1.DeleteGuardrailPolicyRequest
+	(*SetBudgetResponse)(nil),             // 74: tollgate.v1.SetBudgetResponse
+	(*ListBudgetsResponse)(nil),           // 75: tollgate.v1.ListBudgetsResponse
+	(*DeleteBudgetResponse)(nil),          // 76: tollgate.v1.DeleteBudgetResponse
+	(*SetRateLimitResponse)(nil),          // 77: tollgate.v1.SetRateLimitResponse
+	(*ListRateLimitsResponse)(nil),        // 78: tollgate.v1.ListRateLimitsResponse
+	(*DeleteRateLimitResponse)(nil),       // 79: tollgate.v1.DeleteRateLimitResponse
+	(*CreateAlertWebhookResponse)(nil),    // 80: tollgate.v1.CreateAlertWebhookResponse
+	(*ListAlertWebhooksResponse)(nil),     // 81: tollgate.v1.ListAlertWebhooksResponse
+	(*DeleteAlertWebhookResponse)(nil),    // 82: tollgate.v1.DeleteAlertWebhookResponse
+	(*PurgeCacheResponse)(nil),            // 83: tollgate.v1.PurgeCacheResponse
+	(*GetCacheStatsResponse)(nil),         // 84: tollgate.v1.GetCacheStatsResponse
+	(*CreateRouteResponse)(nil),           // 85: tollgate.v1.CreateRouteResponse
+	(*GetRouteResponse)(nil),              // 86: tollgate.v1.GetRouteResponse
+	(*ListRoutesResponse)(nil),            // 87: tollgate.v1.ListRoutesResponse
+	(*UpdateRouteResponse)(nil),           // 88: tollgate.v1.UpdateRouteResponse
+	(*DeleteRouteResponse)(nil),           // 89: tollgate.v1.DeleteRouteResponse
+	(*CreateGuardrailPolicyResponse)(nil), // 90: tollgate.v1.CreateGuardrailPolicyResponse
+	(*GetGuardrailPolicyResponse)(nil),    // 91: tollgate.v1.GetGuardrailPolicyResponse
+	(*ListGuardrailPoliciesResponse)(nil), // 92: tollgate.v1.ListGuardrailPoliciesResponse
+	(*UpdateGuardrailPolicyResponse)(nil), // 93: tollgate.v1.UpdateGuardrailPolicyResponse
+	(*DeleteGuardrailPolicyResponse)(nil), // 94: tollgate.v1.DeleteGuardrailPolicyResponse
 }
 var file_tollgate_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: tollgate.v1.Provider.type:type_name -> tollgate.v1.ProviderType
@@ -2815,98 +2829,99 @@ var file_tollgate_v1_admin_proto_depIdxs = []int32{
 	48, // 34: tollgate.v1.VirtualKey.create_time:type_name -> google.protobuf.Timestamp
 	48, // 35: tollgate.v1.VirtualKey.revoke_time:type_name -> google.protobuf.Timestamp
 	48, // 36: tollgate.v1.VirtualKey.rotate_time:type_name -> google.protobuf.Timestamp
-	34, // 37: tollgate.v1.CreateKeyRequest.key:type_name -> tollgate.v1.VirtualKey
-	34, // 38: tollgate.v1.CreateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	34, // 39: tollgate.v1.GetKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	34, // 40: tollgate.v1.ListKeysResponse.keys:type_name -> tollgate.v1.VirtualKey
-	34, // 41: tollgate.v1.RevokeKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	51, // 42: tollgate.v1.RotateKeyRequest.grace_period:type_name -> google.protobuf.Duration
-	34, // 43: tollgate.v1.RotateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	3,  // 44: tollgate.v1.AdminService.CreateProvider:input_type -> tollgate.v1.CreateProviderRequest
-	5,  // 45: tollgate.v1.AdminService.GetProvider:input_type -> tollgate.v1.GetProviderRequest
-	7,  // 46: tollgate.v1.AdminService.ListProviders:input_type -> tollgate.v1.ListProvidersRequest
-	9,  // 47: tollgate.v1.AdminService.UpdateProvider:input_type -> tollgate.v1.UpdateProviderRequest
-	11, // 48: tollgate.v1.AdminService.DeleteProvider:input_type -> tollgate.v1.DeleteProviderRequest
-	15, // 49: tollgate.v1.AdminService.CreateModel:input_type -> tollgate.v1.CreateModelRequest
-	17, // 50: tollgate.v1.AdminService.GetModel:input_type -> tollgate.v1.GetModelRequest
-	19, // 51: tollgate.v1.AdminService.ListAllModels:input_type -> tollgate.v1.ListAllModelsRequest
-	21, // 52: tollgate.v1.AdminService.UpdateModel:input_type -> tollgate.v1.UpdateModelRequest
-	23, // 53: tollgate.v1.AdminService.DeleteModel:input_type -> tollgate.v1.DeleteModelRequest
-	26, // 54: tollgate.v1.AdminService.CreateTeam:input_type -> tollgate.v1.CreateTeamRequest
-	28, // 55: tollgate.v1.AdminService.GetTeam:input_type -> tollgate.v1.GetTeamRequest
-	30, // 56: tollgate.v1.AdminService.ListTeams:input_type -> tollgate.v1.ListTeamsRequest
-	32, // 57: tollgate.v1.AdminService.DeleteTeam:input_type -> tollgate.v1.DeleteTeamRequest
-	35, // 58: tollgate.v1.AdminService.CreateKey:input_type -> tollgate.v1.CreateKeyRequest
-	37, // 59: tollgate.v1.AdminService.GetKey:input_type -> tollgate.v1.GetKeyRequest
-	39, // 60: tollgate.v1.AdminService.ListKeys:input_type -> tollgate.v1.ListKeysRequest
-	41, // 61: tollgate.v1.AdminService.RevokeKey:input_type -> tollgate.v1.RevokeKeyRequest
-	43, // 62: tollgate.v1.AdminService.RotateKey:input_type -> tollgate.v1.RotateKeyRequest
-	52, // 63: tollgate.v1.AdminService.SetBudget:input_type -> tollgate.v1.SetBudgetRequest
-	53, // 64: tollgate.v1.AdminService.ListBudgets:input_type -> tollgate.v1.ListBudgetsRequest
-	54, // 65: tollgate.v1.AdminService.DeleteBudget:input_type -> tollgate.v1.DeleteBudgetRequest
-	55, // 66: tollgate.v1.AdminService.SetRateLimit:input_type -> tollgate.v1.SetRateLimitRequest
-	56, // 67: tollgate.v1.AdminService.ListRateLimits:input_type -> tollgate.v1.ListRateLimitsRequest
-	57, // 68: tollgate.v1.AdminService.DeleteRateLimit:input_type -> tollgate.v1.DeleteRateLimitRequest
-	58, // 69: tollgate.v1.AdminService.CreateAlertWebhook:input_type -> tollgate.v1.CreateAlertWebhookRequest
-	59, // 70: tollgate.v1.AdminService.ListAlertWebhooks:input_type -> tollgate.v1.ListAlertWebhooksRequest
-	60, // 71: tollgate.v1.AdminService.DeleteAlertWebhook:input_type -> tollgate.v1.DeleteAlertWebhookRequest
-	61, // 72: tollgate.v1.AdminService.PurgeCache:input_type -> tollgate.v1.PurgeCacheRequest
-	62, // 73: tollgate.v1.AdminService.GetCacheStats:input_type -> tollgate.v1.GetCacheStatsRequest
-	63, // 74: tollgate.v1.AdminService.CreateRoute:input_type -> tollgate.v1.CreateRouteRequest
-	64, // 75: tollgate.v1.AdminService.GetRoute:input_type -> tollgate.v1.GetRouteRequest
-	65, // 76: tollgate.v1.AdminService.ListRoutes:input_type -> tollgate.v1.ListRoutesRequest
-	66, // 77: tollgate.v1.AdminService.UpdateRoute:input_type -> tollgate.v1.UpdateRouteRequest
-	67, // 78: tollgate.v1.AdminService.DeleteRoute:input_type -> tollgate.v1.DeleteRouteRequest
-	68, // 79: tollgate.v1.AdminService.CreateGuardrailPolicy:input_type -> tollgate.v1.CreateGuardrailPolicyRequest
-	69, // 80: tollgate.v1.AdminService.GetGuardrailPolicy:input_type -> tollgate.v1.GetGuardrailPolicyRequest
-	70, // 81: tollgate.v1.AdminService.ListGuardrailPolicies:input_type -> tollgate.v1.ListGuardrailPoliciesRequest
-	71, // 82: tollgate.v1.AdminService.UpdateGuardrailPolicy:input_type -> tollgate.v1.UpdateGuardrailPolicyRequest
-	72, // 83: tollgate.v1.AdminService.DeleteGuardrailPolicy:input_type -> tollgate.v1.DeleteGuardrailPolicyRequest
-	4,  // 84: tollgate.v1.AdminService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
-	6,  // 85: tollgate.v1.AdminService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
-	8,  // 86: tollgate.v1.AdminService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
-	10, // 87: tollgate.v1.AdminService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
-	12, // 88: tollgate.v1.AdminService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
-	16, // 89: tollgate.v1.AdminService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
-	18, // 90: tollgate.v1.AdminService.GetModel:output_type -> tollgate.v1.GetModelResponse
-	20, // 91: tollgate.v1.AdminService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
-	22, // 92: tollgate.v1.AdminService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
-	24, // 93: tollgate.v1.AdminService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
-	27, // 94: tollgate.v1.AdminService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
-	29, // 95: tollgate.v1.AdminService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
-	31, // 96: tollgate.v1.AdminService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
-	33, // 97: tollgate.v1.AdminService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
-	36, // 98: tollgate.v1.AdminService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
-	38, // 99: tollgate.v1.AdminService.GetKey:output_type -> tollgate.v1.GetKeyResponse
-	40, // 100: tollgate.v1.AdminService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
-	42, // 101: tollgate.v1.AdminService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
-	44, // 102: tollgate.v1.AdminService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
-	73, // 103: tollgate.v1.AdminService.SetBudget:output_type -> tollgate.v1.SetBudgetResponse
-	74, // 104: tollgate.v1.AdminService.ListBudgets:output_type -> tollgate.v1.ListBudgetsResponse
-	75, // 105: tollgate.v1.AdminService.DeleteBudget:output_type -> tollgate.v1.DeleteBudgetResponse
-	76, // 106: tollgate.v1.AdminService.SetRateLimit:output_type -> tollgate.v1.SetRateLimitResponse
-	77, // 107: tollgate.v1.AdminService.ListRateLimits:output_type -> tollgate.v1.ListRateLimitsResponse
-	78, // 108: tollgate.v1.AdminService.DeleteRateLimit:output_type -> tollgate.v1.DeleteRateLimitResponse
-	79, // 109: tollgate.v1.AdminService.CreateAlertWebhook:output_type -> tollgate.v1.CreateAlertWebhookResponse
-	80, // 110: tollgate.v1.AdminService.ListAlertWebhooks:output_type -> tollgate.v1.ListAlertWebhooksResponse
-	81, // 111: tollgate.v1.AdminService.DeleteAlertWebhook:output_type -> tollgate.v1.DeleteAlertWebhookResponse
-	82, // 112: tollgate.v1.AdminService.PurgeCache:output_type -> tollgate.v1.PurgeCacheResponse
-	83, // 113: tollgate.v1.AdminService.GetCacheStats:output_type -> tollgate.v1.GetCacheStatsResponse
-	84, // 114: tollgate.v1.AdminService.CreateRoute:output_type -> tollgate.v1.CreateRouteResponse
-	85, // 115: tollgate.v1.AdminService.GetRoute:output_type -> tollgate.v1.GetRouteResponse
-	86, // 116: tollgate.v1.AdminService.ListRoutes:output_type -> tollgate.v1.ListRoutesResponse
-	87, // 117: tollgate.v1.AdminService.UpdateRoute:output_type -> tollgate.v1.UpdateRouteResponse
-	88, // 118: tollgate.v1.AdminService.DeleteRoute:output_type -> tollgate.v1.DeleteRouteResponse
-	89, // 119: tollgate.v1.AdminService.CreateGuardrailPolicy:output_type -> tollgate.v1.CreateGuardrailPolicyResponse
-	90, // 120: tollgate.v1.AdminService.GetGuardrailPolicy:output_type -> tollgate.v1.GetGuardrailPolicyResponse
-	91, // 121: tollgate.v1.AdminService.ListGuardrailPolicies:output_type -> tollgate.v1.ListGuardrailPoliciesResponse
-	92, // 122: tollgate.v1.AdminService.UpdateGuardrailPolicy:output_type -> tollgate.v1.UpdateGuardrailPolicyResponse
-	93, // 123: tollgate.v1.AdminService.DeleteGuardrailPolicy:output_type -> tollgate.v1.DeleteGuardrailPolicyResponse
-	84, // [84:124] is the sub-list for method output_type
-	44, // [44:84] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	51, // 37: tollgate.v1.VirtualKey.cache:type_name -> tollgate.v1.CachePolicy
+	34, // 38: tollgate.v1.CreateKeyRequest.key:type_name -> tollgate.v1.VirtualKey
+	34, // 39: tollgate.v1.CreateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	34, // 40: tollgate.v1.GetKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	34, // 41: tollgate.v1.ListKeysResponse.keys:type_name -> tollgate.v1.VirtualKey
+	34, // 42: tollgate.v1.RevokeKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	52, // 43: tollgate.v1.RotateKeyRequest.grace_period:type_name -> google.protobuf.Duration
+	34, // 44: tollgate.v1.RotateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	3,  // 45: tollgate.v1.AdminService.CreateProvider:input_type -> tollgate.v1.CreateProviderRequest
+	5,  // 46: tollgate.v1.AdminService.GetProvider:input_type -> tollgate.v1.GetProviderRequest
+	7,  // 47: tollgate.v1.AdminService.ListProviders:input_type -> tollgate.v1.ListProvidersRequest
+	9,  // 48: tollgate.v1.AdminService.UpdateProvider:input_type -> tollgate.v1.UpdateProviderRequest
+	11, // 49: tollgate.v1.AdminService.DeleteProvider:input_type -> tollgate.v1.DeleteProviderRequest
+	15, // 50: tollgate.v1.AdminService.CreateModel:input_type -> tollgate.v1.CreateModelRequest
+	17, // 51: tollgate.v1.AdminService.GetModel:input_type -> tollgate.v1.GetModelRequest
+	19, // 52: tollgate.v1.AdminService.ListAllModels:input_type -> tollgate.v1.ListAllModelsRequest
+	21, // 53: tollgate.v1.AdminService.UpdateModel:input_type -> tollgate.v1.UpdateModelRequest
+	23, // 54: tollgate.v1.AdminService.DeleteModel:input_type -> tollgate.v1.DeleteModelRequest
+	26, // 55: tollgate.v1.AdminService.CreateTeam:input_type -> tollgate.v1.CreateTeamRequest
+	28, // 56: tollgate.v1.AdminService.GetTeam:input_type -> tollgate.v1.GetTeamRequest
+	30, // 57: tollgate.v1.AdminService.ListTeams:input_type -> tollgate.v1.ListTeamsRequest
+	32, // 58: tollgate.v1.AdminService.DeleteTeam:input_type -> tollgate.v1.DeleteTeamRequest
+	35, // 59: tollgate.v1.AdminService.CreateKey:input_type -> tollgate.v1.CreateKeyRequest
+	37, // 60: tollgate.v1.AdminService.GetKey:input_type -> tollgate.v1.GetKeyRequest
+	39, // 61: tollgate.v1.AdminService.ListKeys:input_type -> tollgate.v1.ListKeysRequest
+	41, // 62: tollgate.v1.AdminService.RevokeKey:input_type -> tollgate.v1.RevokeKeyRequest
+	43, // 63: tollgate.v1.AdminService.RotateKey:input_type -> tollgate.v1.RotateKeyRequest
+	53, // 64: tollgate.v1.AdminService.SetBudget:input_type -> tollgate.v1.SetBudgetRequest
+	54, // 65: tollgate.v1.AdminService.ListBudgets:input_type -> tollgate.v1.ListBudgetsRequest
+	55, // 66: tollgate.v1.AdminService.DeleteBudget:input_type -> tollgate.v1.DeleteBudgetRequest
+	56, // 67: tollgate.v1.AdminService.SetRateLimit:input_type -> tollgate.v1.SetRateLimitRequest
+	57, // 68: tollgate.v1.AdminService.ListRateLimits:input_type -> tollgate.v1.ListRateLimitsRequest
+	58, // 69: tollgate.v1.AdminService.DeleteRateLimit:input_type -> tollgate.v1.DeleteRateLimitRequest
+	59, // 70: tollgate.v1.AdminService.CreateAlertWebhook:input_type -> tollgate.v1.CreateAlertWebhookRequest
+	60, // 71: tollgate.v1.AdminService.ListAlertWebhooks:input_type -> tollgate.v1.ListAlertWebhooksRequest
+	61, // 72: tollgate.v1.AdminService.DeleteAlertWebhook:input_type -> tollgate.v1.DeleteAlertWebhookRequest
+	62, // 73: tollgate.v1.AdminService.PurgeCache:input_type -> tollgate.v1.PurgeCacheRequest
+	63, // 74: tollgate.v1.AdminService.GetCacheStats:input_type -> tollgate.v1.GetCacheStatsRequest
+	64, // 75: tollgate.v1.AdminService.CreateRoute:input_type -> tollgate.v1.CreateRouteRequest
+	65, // 76: tollgate.v1.AdminService.GetRoute:input_type -> tollgate.v1.GetRouteRequest
+	66, // 77: tollgate.v1.AdminService.ListRoutes:input_type -> tollgate.v1.ListRoutesRequest
+	67, // 78: tollgate.v1.AdminService.UpdateRoute:input_type -> tollgate.v1.UpdateRouteRequest
+	68, // 79: tollgate.v1.AdminService.DeleteRoute:input_type -> tollgate.v1.DeleteRouteRequest
+	69, // 80: tollgate.v1.AdminService.CreateGuardrailPolicy:input_type -> tollgate.v1.CreateGuardrailPolicyRequest
+	70, // 81: tollgate.v1.AdminService.GetGuardrailPolicy:input_type -> tollgate.v1.GetGuardrailPolicyRequest
+	71, // 82: tollgate.v1.AdminService.ListGuardrailPolicies:input_type -> tollgate.v1.ListGuardrailPoliciesRequest
+	72, // 83: tollgate.v1.AdminService.UpdateGuardrailPolicy:input_type -> tollgate.v1.UpdateGuardrailPolicyRequest
+	73, // 84: tollgate.v1.AdminService.DeleteGuardrailPolicy:input_type -> tollgate.v1.DeleteGuardrailPolicyRequest
+	4,  // 85: tollgate.v1.AdminService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
+	6,  // 86: tollgate.v1.AdminService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
+	8,  // 87: tollgate.v1.AdminService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
+	10, // 88: tollgate.v1.AdminService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
+	12, // 89: tollgate.v1.AdminService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
+	16, // 90: tollgate.v1.AdminService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
+	18, // 91: tollgate.v1.AdminService.GetModel:output_type -> tollgate.v1.GetModelResponse
+	20, // 92: tollgate.v1.AdminService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
+	22, // 93: tollgate.v1.AdminService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
+	24, // 94: tollgate.v1.AdminService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
+	27, // 95: tollgate.v1.AdminService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
+	29, // 96: tollgate.v1.AdminService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
+	31, // 97: tollgate.v1.AdminService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
+	33, // 98: tollgate.v1.AdminService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
+	36, // 99: tollgate.v1.AdminService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
+	38, // 100: tollgate.v1.AdminService.GetKey:output_type -> tollgate.v1.GetKeyResponse
+	40, // 101: tollgate.v1.AdminService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
+	42, // 102: tollgate.v1.AdminService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
+	44, // 103: tollgate.v1.AdminService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
+	74, // 104: tollgate.v1.AdminService.SetBudget:output_type -> tollgate.v1.SetBudgetResponse
+	75, // 105: tollgate.v1.AdminService.ListBudgets:output_type -> tollgate.v1.ListBudgetsResponse
+	76, // 106: tollgate.v1.AdminService.DeleteBudget:output_type -> tollgate.v1.DeleteBudgetResponse
+	77, // 107: tollgate.v1.AdminService.SetRateLimit:output_type -> tollgate.v1.SetRateLimitResponse
+	78, // 108: tollgate.v1.AdminService.ListRateLimits:output_type -> tollgate.v1.ListRateLimitsResponse
+	79, // 109: tollgate.v1.AdminService.DeleteRateLimit:output_type -> tollgate.v1.DeleteRateLimitResponse
+	80, // 110: tollgate.v1.AdminService.CreateAlertWebhook:output_type -> tollgate.v1.CreateAlertWebhookResponse
+	81, // 111: tollgate.v1.AdminService.ListAlertWebhooks:output_type -> tollgate.v1.ListAlertWebhooksResponse
+	82, // 112: tollgate.v1.AdminService.DeleteAlertWebhook:output_type -> tollgate.v1.DeleteAlertWebhookResponse
+	83, // 113: tollgate.v1.AdminService.PurgeCache:output_type -> tollgate.v1.PurgeCacheResponse
+	84, // 114: tollgate.v1.AdminService.GetCacheStats:output_type -> tollgate.v1.GetCacheStatsResponse
+	85, // 115: tollgate.v1.AdminService.CreateRoute:output_type -> tollgate.v1.CreateRouteResponse
+	86, // 116: tollgate.v1.AdminService.GetRoute:output_type -> tollgate.v1.GetRouteResponse
+	87, // 117: tollgate.v1.AdminService.ListRoutes:output_type -> tollgate.v1.ListRoutesResponse
+	88, // 118: tollgate.v1.AdminService.UpdateRoute:output_type -> tollgate.v1.UpdateRouteResponse
+	89, // 119: tollgate.v1.AdminService.DeleteRoute:output_type -> tollgate.v1.DeleteRouteResponse
+	90, // 120: tollgate.v1.AdminService.CreateGuardrailPolicy:output_type -> tollgate.v1.CreateGuardrailPolicyResponse
+	91, // 121: tollgate.v1.AdminService.GetGuardrailPolicy:output_type -> tollgate.v1.GetGuardrailPolicyResponse
+	92, // 122: tollgate.v1.AdminService.ListGuardrailPolicies:output_type -> tollgate.v1.ListGuardrailPoliciesResponse
+	93, // 123: tollgate.v1.AdminService.UpdateGuardrailPolicy:output_type -> tollgate.v1.UpdateGuardrailPolicyResponse
+	94, // 124: tollgate.v1.AdminService.DeleteGuardrailPolicy:output_type -> tollgate.v1.DeleteGuardrailPolicyResponse
+	85, // [85:125] is the sub-list for method output_type
+	45, // [45:85] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_admin_proto_init() }

@@ -80,8 +80,9 @@ func (CacheMode) EnumDescriptor() ([]byte, []int) {
 	return file_tollgate_v1_cache_proto_rawDescGZIP(), []int{0}
 }
 
-// CachePolicy is a route's response-cache policy. Unset fields take the
-// server's defaults (-cache-* flags).
+// CachePolicy is a route's or a virtual key's response-cache policy. Unset
+// fields take the route's policy (for a key's) and then the server's
+// defaults (-cache-* flags).
 type CachePolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The lookups allowed.

@@ -121,6 +121,10 @@ const (
 	// A tag: a record with several tags counts once in each tag's group;
 	// untagged records form the group "".
 	UsageDimension_USAGE_DIMENSION_TAG UsageDimension = 7
+	// What a guardrail did, as "policy/guardrail:action": a record counts
+	// once in each of its verdicts' groups; records no guardrail acted on
+	// are left out. Group by team, key and guardrail to count actions.
+	UsageDimension_USAGE_DIMENSION_GUARDRAIL UsageDimension = 8
 )
 
 // Enum value maps for UsageDimension.
@@ -134,6 +138,7 @@ var (
 		5: "USAGE_DIMENSION_PROVIDER",
 		6: "USAGE_DIMENSION_END_USER",
 		7: "USAGE_DIMENSION_TAG",
+		8: "USAGE_DIMENSION_GUARDRAIL",
 	}
 	UsageDimension_value = map[string]int32{
 		"USAGE_DIMENSION_UNSPECIFIED": 0,
@@ -144,6 +149,7 @@ var (
 		"USAGE_DIMENSION_PROVIDER":    5,
 		"USAGE_DIMENSION_END_USER":    6,
 		"USAGE_DIMENSION_TAG":         7,
+		"USAGE_DIMENSION_GUARDRAIL":   8,
 	}
 )
 
@@ -1183,7 +1189,7 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x16REQUEST_STATUS_INVALID\x10\x05\x12\x1a\n" +
 	"\x16REQUEST_STATUS_LIMITED\x10\x06\x12\x1b\n" +
 	"\x17REQUEST_STATUS_CANCELED\x10\a\x12!\n" +
-	"\x1dREQUEST_STATUS_INTERNAL_ERROR\x10\b*\xf1\x01\n" +
+	"\x1dREQUEST_STATUS_INTERNAL_ERROR\x10\b*\x90\x02\n" +
 	"\x0eUsageDimension\x12\x1f\n" +
 	"\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14USAGE_DIMENSION_TEAM\x10\x01\x12\x1b\n" +
@@ -1192,7 +1198,8 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x15USAGE_DIMENSION_MODEL\x10\x04\x12\x1c\n" +
 	"\x18USAGE_DIMENSION_PROVIDER\x10\x05\x12\x1c\n" +
 	"\x18USAGE_DIMENSION_END_USER\x10\x06\x12\x17\n" +
-	"\x13USAGE_DIMENSION_TAG\x10\a*X\n" +
+	"\x13USAGE_DIMENSION_TAG\x10\a\x12\x1d\n" +
+	"\x19USAGE_DIMENSION_GUARDRAIL\x10\b*X\n" +
 	"\vUsageBucket\x12\x1c\n" +
 	"\x18USAGE_BUCKET_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11USAGE_BUCKET_HOUR\x10\x01\x12\x14\n" +

@@ -19,3 +19,8 @@ func guardrailsOf(vs []store.GuardrailVerdict) []store.GuardrailVerdict {
 	}
 	return vs
 }
+
+// guardrailJoin makes one row per verdict of a record, its group
+// "policy/guardrail:action" in column guardrail (DimGuardrail).
+const guardrailJoin = " CROSS JOIN LATERAL (SELECT (v->>'policy') || '/' || (v->>'guardrail') || ':' || (v->>'action')" +
+	" FROM jsonb_array_elements(guardrails) AS v) AS g(guardrail)"

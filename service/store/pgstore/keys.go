@@ -108,10 +108,11 @@ type keyRow struct {
 	CreatedAt           time.Time         `db:"created_at"`
 	RevokedAt           *time.Time        `db:"revoked_at"`
 	RotatedAt           *time.Time        `db:"rotated_at"`
+	CachePolicy         []byte            `db:"cache_policy"`
 }
 
 const keyColumns = `id, name, team_id, service_id, allowed_models, tags, expires_at, secret_hash,
-	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at`
+	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at, cache_policy`
 
 func (r keyRow) key() store.Key {
 	return store.Key{
@@ -129,6 +130,7 @@ func (r keyRow) key() store.Key {
 		CreatedAt:           r.CreatedAt.UTC(),
 		RevokedAt:           timeOrZero(r.RevokedAt),
 		RotatedAt:           timeOrZero(r.RotatedAt),
+		CachePolicy:         r.CachePolicy,
 	}
 }
 
@@ -148,11 +150,11 @@ func collectKey(entity string, rows pgx.Rows) (*store.Key, error) {
 func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO virtual_keys (id, name, team_id, service_id, allowed_models, tags, expires_at,
-			secret_hash, secret_prefix)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			secret_hash, secret_prefix, cache_policy)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
 		RETURNING created_at`,
 		k.ID, k.Name, k.TeamID, k.ServiceID, nonNilSlice(k.AllowedModels), nonNilMap(k.Tags),
-		timeOrNil(k.ExpiresAt), k.SecretHash, k.SecretPrefix,
+		timeOrNil(k.ExpiresAt), k.SecretHash, k.SecretPrefix, jsonOrNil(k.CachePolicy),
 	).Scan(&k.CreatedAt)
 	if err != nil {
 		return mapErr(fmt.Sprintf("create key %q (team %q)", k.ID, k.TeamID), err, store.ErrNotFound)
@@ -260,4 +262,13 @@ func (s *Store) RotateKey(ctx context.Context, id string, newHash []byte, newPre
 		WHERE id = $1 AND revoked_at IS NULL
 		RETURNING `+keyColumns, id, newHash, newPrefix, timeOrNil(at), grace)
 	return collectKey(fmt.Sprintf("rotate key %q", id), rows)
+}
+
+// jsonOrNil returns b as a JSON argument, nil (SQL NULL) when b is empty.
+func jsonOrNil(b []byte) *string {
+	if len(b) == 0 {
+		return nil
+	}
+	v := string(b)
+	return &v
 }

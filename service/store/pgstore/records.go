@@ -234,6 +234,8 @@ func dimensionColumn(d store.Dimension) (string, bool) {
 		return "end_user", true
 	case store.DimTag:
 		return "tag", true
+	case store.DimGuardrail:
+		return "guardrail", true
 	}
 	return "", false
 }
@@ -262,6 +264,9 @@ func summaryQuery(q store.SummaryQuery) (string, []any, error) {
 	if slices.Contains(q.GroupBy, store.DimTag) {
 		// Every tag of a record is a group; untagged records are the group "".
 		from += " CROSS JOIN LATERAL unnest(CASE WHEN cardinality(tags) = 0 THEN '{\"\"}'::text[] ELSE tags END) AS t(tag)"
+	}
+	if slices.Contains(q.GroupBy, store.DimGuardrail) {
+		from += guardrailJoin
 	}
 	switch q.Bucket {
 	case store.BucketNone:

@@ -100,6 +100,36 @@ func keyTests() []test {
 				wantErr(t, "CreateKey("+tt.name+")", s.CreateKey(t.Context(), tt.k), tt.want)
 			}
 		}},
+		{"CachePolicy", func(t *testing.T, s store.Store) {
+			mustCreateTeam(t, s, "t1")
+			policy := []byte(`{"mode":"semantic","threshold":0.95,"ttl":"1m0s","namespace":"key"}`)
+			with := newKey("k1", "t1")
+			with.CachePolicy = policy
+			mustCreateKey(t, s, with)
+			mustCreateKey(t, s, newKey("k2", "t1"))
+			got, err := s.GetKey(t.Context(), "k1")
+			wantErr(t, "GetKey(k1)", err, nil)
+			if !jsonEqual(t, got.CachePolicy, policy) {
+				t.Errorf("GetKey(k1).CachePolicy = %s, want %s", got.CachePolicy, policy)
+			}
+			got, err = s.GetKey(t.Context(), "k2")
+			wantErr(t, "GetKey(k2)", err, nil)
+			if got.CachePolicy != nil {
+				t.Errorf("GetKey(k2).CachePolicy = %s, want nil", got.CachePolicy)
+			}
+			all, err := s.AllKeys(t.Context())
+			wantErr(t, "AllKeys", err, nil)
+			for _, k := range all {
+				if want := map[string][]byte{"k1": policy}[k.ID]; (want == nil) != (k.CachePolicy == nil) || (want != nil && !jsonEqual(t, k.CachePolicy, want)) {
+					t.Errorf("AllKeys: %s.CachePolicy = %s, want %s", k.ID, k.CachePolicy, want)
+				}
+			}
+			revoked, err := s.RevokeKey(t.Context(), "k1", time.Time{})
+			wantErr(t, "RevokeKey", err, nil)
+			if !jsonEqual(t, revoked.CachePolicy, policy) {
+				t.Errorf("RevokeKey(k1).CachePolicy = %s, want %s", revoked.CachePolicy, policy)
+			}
+		}},
 		{"GetMissing", func(t *testing.T, s store.Store) {
 			_, err := s.GetKey(t.Context(), "nope")
 			wantErr(t, "GetKey", err, store.ErrNotFound)
