@@ -105,7 +105,7 @@ func recordToProto(r *store.Record) *tollgatev1.RequestRecord {
 			TotalTokens: r.InputTokens + r.OutputTokens, Estimated: r.UsageEstimated,
 		},
 		Cost: moneyToProto(r.CostNanos), Latency: durationToProto(r.Latency), TimeToFirstToken: durationToProto(r.TTFT),
-		Attempts: int32(r.Attempts), CacheStatus: r.CacheStatus, Saved: moneyToProto(r.SavedNanos),
+		Attempts: int32(r.Attempts), CacheStatus: r.CacheStatus, Saved: moneyToProto(r.SavedNanos), Partial: r.Partial,
 		GuardrailVerdicts: recordVerdictsToProto(r.Guardrails),
 	}
 }

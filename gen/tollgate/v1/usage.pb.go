@@ -336,8 +336,11 @@ type RequestRecord struct {
 	Saved *Money `protobuf:"bytes,22,opt,name=saved,proto3" json:"saved,omitempty"`
 	// What the guardrails did: names, actions and categories, never text.
 	GuardrailVerdicts []*GuardrailVerdict `protobuf:"bytes,23,rep,name=guardrail_verdicts,json=guardrailVerdicts,proto3" json:"guardrail_verdicts,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// True for a stream that ended early, with an error or because the
+	// caller went away after the first chunk; usage is what was seen.
+	Partial       bool `protobuf:"varint,24,opt,name=partial,proto3" json:"partial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequestRecord) Reset() {
@@ -529,6 +532,13 @@ func (x *RequestRecord) GetGuardrailVerdicts() []*GuardrailVerdict {
 		return x.GuardrailVerdicts
 	}
 	return nil
+}
+
+func (x *RequestRecord) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
 }
 
 // ListRequestRecordsRequest filters request records.
@@ -1104,7 +1114,7 @@ var File_tollgate_v1_usage_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/alerts.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xe2\x06\n" +
+	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/alerts.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xfc\x06\n" +
 	"\rRequestRecord\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
@@ -1132,7 +1142,8 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\battempts\x18\x14 \x01(\x05R\battempts\x12!\n" +
 	"\fcache_status\x18\x15 \x01(\tR\vcacheStatus\x12(\n" +
 	"\x05saved\x18\x16 \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\x12L\n" +
-	"\x12guardrail_verdicts\x18\x17 \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"\xaa\x02\n" +
+	"\x12guardrail_verdicts\x18\x17 \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\x12\x18\n" +
+	"\apartial\x18\x18 \x01(\bR\apartial\"\xaa\x02\n" +
 	"\x19ListRequestRecordsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
