@@ -19,7 +19,7 @@ APT_PKGS   := protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-pr
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -o $(BIN)/ ./cmd/... ./internal/pgtest/cmd/pgtestd
 
 # Pinned tools, built from tools/go.mod into .bin (nothing is downloaded
 # outside the Go module proxy).
