@@ -11,6 +11,10 @@ ADDR="${TOLLGATE_ADDR:-127.0.0.1:8080}"
 UPSTREAM="${DEMO_UPSTREAM_ADDR:-127.0.0.1:9090}"
 mkdir -p "$DEV"
 chmod 700 "$DEV"
+# PostgreSQL runs as the postgres user, which may not reach this checkout
+# (e.g. under /root): its data lives under /var/tmp, one cluster per checkout.
+PGDIR="${TOLLGATE_DEMO_PGDIR:-/var/tmp/tollgate-demo/$(printf %s "$PWD" | md5sum | cut -c1-12)}"
+mkdir -p "$(dirname "$PGDIR")"
 
 # Secrets are made once and kept in .dev/env (mode 600).
 if [ ! -f "$DEV/env" ]; then
@@ -29,7 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$BIN/pgtestd" -dir "$DEV/pg" >"$DEV/pg.url" 2>"$DEV/pg.log" &
+"$BIN/pgtestd" -dir "$PGDIR" >"$DEV/pg.url" 2>"$DEV/pg.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q '^DATABASE_URL=' "$DEV/pg.url" 2>/dev/null && break; sleep 0.1; done
 grep -q '^DATABASE_URL=' "$DEV/pg.url" || { cat "$DEV/pg.log" >&2; echo "demo: PostgreSQL did not start" >&2; exit 1; }
