@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/pricing"
+	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -54,7 +55,8 @@ type Recorder interface {
 // package documentation). It is safe for concurrent use.
 type Monitor struct {
 	st       Store
-	budgets  Budgets // nil: no budget alerts
+	budgets  Budgets         // nil: no budget alerts
+	sealer   *secrets.Sealer // nil: sealed webhook URLs cannot be sent to
 	rates    *rates
 	log      *slog.Logger
 	now      func() time.Time
@@ -78,6 +80,10 @@ func WithClock(now func() time.Time) Option { return func(m *Monitor) { m.now = 
 
 // WithHTTPClient sets the client webhooks are posted with.
 func WithHTTPClient(c *http.Client) Option { return func(m *Monitor) { m.client = c } }
+
+// WithSealer sets the sealer webhook URLs stored sealed (see SealContext)
+// are opened with just before an alert is posted.
+func WithSealer(s *secrets.Sealer) Option { return func(m *Monitor) { m.sealer = s } }
 
 // WithInterval sets how often Run checks (15 seconds by default).
 func WithInterval(d time.Duration) Option { return func(m *Monitor) { m.interval = d } }
@@ -282,7 +288,12 @@ func (m *Monitor) deliver(ctx context.Context, a alert) error {
 		if (len(h.Kinds) > 0 && !slices.Contains(h.Kinds, string(a.kind))) || (h.TeamID != "" && h.TeamID != a.team) {
 			continue
 		}
-		if err := post(ctx, m.client, h.URL, a.msg, m.attempts, m.backoff); err != nil {
+		url, err := m.webhookURL(&h)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhook %s: %w", h.ID, err))
+			continue
+		}
+		if err := post(ctx, m.client, url, a.msg, m.attempts, m.backoff); err != nil {
 			errs = append(errs, fmt.Errorf("webhook %s: %w", h.ID, err))
 			continue
 		}
@@ -295,6 +306,30 @@ func (m *Monitor) deliver(ctx context.Context, a alert) error {
 		m.log.WarnContext(ctx, "alerts: webhook delivery failed", "subject", a.subject, "err", err)
 	}
 	return nil
+}
+
+// SealContext is the context a webhook's URL is sealed under: it binds
+// the ciphertext to the webhook, so a sealed URL copied to another row
+// does not open.
+func SealContext(webhookID string) string { return "alert-webhook:" + webhookID }
+
+// errNoSealer means a webhook's URL is sealed but the Monitor has no sealer.
+var errNoSealer = errors.New("alerts: sealed webhook URL but no sealer")
+
+// webhookURL returns h's URL, opening it when sealed (the plain URL of a
+// webhook stored before URLs were sealed is used as is).
+func (m *Monitor) webhookURL(h *store.AlertWebhook) (string, error) {
+	if len(h.SealedURL) == 0 {
+		return h.URL, nil
+	}
+	if m.sealer == nil {
+		return "", errNoSealer
+	}
+	pt, err := m.sealer.Open(h.SealedURL, SealContext(h.ID))
+	if err != nil {
+		return "", fmt.Errorf("alerts: open webhook URL: %w", err)
+	}
+	return string(pt), nil
 }
 
 // usd formats nano-USD as dollars.

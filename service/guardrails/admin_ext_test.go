@@ -1,11 +1,14 @@
 package guardrails_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/rpc"
+	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
@@ -60,7 +64,11 @@ func TestAdminPolicies(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	st1, st2 := openStore(t, dsn), openStore(t, dsn)
 	e := guardrails.New()
-	reg1, reg2 := guardrails.NewRegistry(e, st1), guardrails.NewRegistry(e, st2)
+	sealer, err := secrets.NewSealer(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg1, reg2 := guardrails.NewRegistry(e, st1, guardrails.WithSealer(sealer)), guardrails.NewRegistry(e, st2, guardrails.WithSealer(sealer))
 	if err := reg1.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +84,7 @@ func TestAdminPolicies(t *testing.T) {
 	}()
 	t.Cleanup(func() { cancel(); <-watchDone })
 
-	admin := rpc.NewAdmin(st1, nil, reg1, slog.New(slog.DiscardHandler))
+	admin := rpc.NewAdmin(st1, sealer, reg1, slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewAdminServiceHandler(admin))
 	srv := httptest.NewServer(mux)
@@ -101,6 +109,12 @@ func TestAdminPolicies(t *testing.T) {
 	}
 	if s := created.Msg.GetPolicy().GetGuardrails()[2].GetConfig().GetFields()["secret"].GetStringValue(); s != "********" {
 		t.Fatalf("webhook secret returned as %q, want it redacted", s)
+	}
+
+	// The webhook secret is stored sealed: a registry without the sealer
+	// cannot compile the policy.
+	if err := guardrails.NewRegistry(e, st1).Load(t.Context()); !errors.Is(err, guardrails.ErrNoSealer) || !errors.Is(err, guardrails.ErrInvalidPolicy) {
+		t.Fatalf("Load without a sealer = %v, want ErrNoSealer and ErrInvalidPolicy", err)
 	}
 
 	sub := guardrails.Subject{TeamID: "t1", KeyID: "k1"}
@@ -134,8 +148,8 @@ func TestAdminPolicies(t *testing.T) {
 		}
 		var c struct{ Secret string }
 		_ = json.Unmarshal(spec.Guardrails[1].Config, &c)
-		if len(spec.Guardrails) != 2 || c.Secret != "hook-secret" {
-			t.Fatalf("stored spec = %s", stored.Spec)
+		if len(spec.Guardrails) != 2 || !guardrails.IsSealed(c.Secret) || strings.Contains(string(stored.Spec), "hook-secret") {
+			t.Fatalf("stored spec = %s, want the secret kept sealed", stored.Spec)
 		}
 		waitFor(t, 2*time.Second, "replica applies the update", func() bool {
 			_, err := e.CheckInput(t.Context(), reg2.Resolve(sub), userReq("key "+awsKey))

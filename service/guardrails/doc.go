@@ -76,7 +76,10 @@
 //
 // A webhook guardrail POSTs a [WebhookRequest] as JSON with the header
 // X-Tollgate-Signature: "sha256=" + hex(HMAC-SHA256(secret, body)) (see
-// [Sign] and [VerifySignature]; the body's "time" allows replay checks):
+// [Sign] and [VerifySignature]; the body's "time" allows replay checks).
+// The admin API stores the secret sealed under the master key ([SealSecret],
+// "sealed:v1:..." in the spec); the [Registry] opens it when the policy
+// compiles ([WithSealer]):
 //
 //	{"policy": "p", "guardrail": "g", "stage": "input", "time": 1767225600,
 //	 "texts": [{"role": "user", "text": "..."}]}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -31,6 +32,7 @@ type Subject struct {
 type Registry struct {
 	engine *Engine
 	src    PolicySource
+	sealer *secrets.Sealer // nil: sealed webhook secrets do not compile
 
 	// syncMu serializes Load and Apply, so that an older listing never
 	// overwrites a newer change.
@@ -41,9 +43,21 @@ type Registry struct {
 	byAttach map[Attachment][]*CompiledPolicy
 }
 
+// RegistryOption configures a Registry.
+type RegistryOption func(*Registry)
+
+// WithSealer sets the sealer webhook secrets stored sealed (see
+// [SealSecret]) are opened with when a policy compiles. Without it, a
+// policy holding a sealed secret does not compile.
+func WithSealer(s *secrets.Sealer) RegistryOption { return func(r *Registry) { r.sealer = s } }
+
 // NewRegistry returns an empty registry; call Load before serving.
-func NewRegistry(e *Engine, src PolicySource) *Registry {
-	return &Registry{engine: e, src: src, policies: map[string]*CompiledPolicy{}, byAttach: map[Attachment][]*CompiledPolicy{}}
+func NewRegistry(e *Engine, src PolicySource, opts ...RegistryOption) *Registry {
+	r := &Registry{engine: e, src: src, policies: map[string]*CompiledPolicy{}, byAttach: map[Attachment][]*CompiledPolicy{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // FromStore converts a stored policy.
@@ -131,6 +145,9 @@ func (r *Registry) compile(p *store.GuardrailPolicy) (*CompiledPolicy, error) {
 	pol, err := FromStore(p)
 	if err != nil {
 		return nil, fmt.Errorf("guardrails: %w", err)
+	}
+	if err := openSecrets(r.sealer, &pol); err != nil {
+		return nil, fmt.Errorf("guardrails: policy %q: %w: %w", p.ID, ErrInvalidPolicy, err)
 	}
 	cp, err := r.engine.Compile(pol)
 	if err != nil {

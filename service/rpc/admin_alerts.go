@@ -52,9 +52,9 @@ var alertKindToStore = map[tollgatev1.AlertKind]alerts.Kind{
 }
 
 func webhookToProto(w *store.AlertWebhook) *tollgatev1.AlertWebhook {
-	out := &tollgatev1.AlertWebhook{Id: w.ID, TeamId: w.TeamID, CreateTime: timeToProto(w.CreatedAt)}
-	if u, err := url.Parse(w.URL); err == nil {
-		out.UrlHint = u.Scheme + "://" + u.Host
+	out := &tollgatev1.AlertWebhook{Id: w.ID, TeamId: w.TeamID, CreateTime: timeToProto(w.CreatedAt), UrlHint: w.URLHint}
+	if out.UrlHint == "" && w.URL != "" {
+		out.UrlHint = urlHint(w.URL)
 	}
 	for _, k := range w.Kinds {
 		for pk, sk := range alertKindToStore {
@@ -64,6 +64,15 @@ func webhookToProto(w *store.AlertWebhook) *tollgatev1.AlertWebhook {
 		}
 	}
 	return out
+}
+
+// urlHint returns the "scheme://host" of a webhook URL, safe to show.
+func urlHint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 var errNoAlerts = errors.New("alert webhooks are not available on this server")
@@ -84,7 +93,15 @@ func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tol
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, a.fail(ctx, badParam("webhook.url", "must be an absolute http or https URL"))
 	}
-	w := &store.AlertWebhook{ID: in.GetId(), URL: in.GetUrl(), TeamID: in.GetTeamId(), Kinds: []string{}}
+	// The URL embeds the receiver's secret: only its sealed form is stored.
+	if a.sealer == nil {
+		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
+	}
+	sealed, err := a.sealer.Seal([]byte(in.GetUrl()), alerts.SealContext(in.GetId()))
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	w := &store.AlertWebhook{ID: in.GetId(), SealedURL: sealed, URLHint: urlHint(in.GetUrl()), TeamID: in.GetTeamId(), Kinds: []string{}}
 	for i, k := range in.GetKinds() {
 		sk, ok := alertKindToStore[k]
 		if !ok {

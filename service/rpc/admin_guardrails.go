@@ -13,6 +13,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
+	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -57,9 +58,10 @@ func enumOf[K comparable, V comparable](m map[K]V, v V) K {
 	return zero
 }
 
-// guardrailPolicyFromProto converts and validates a policy; prev, when set,
-// is the stored version whose webhook secrets redacted values keep.
-func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.GuardrailPolicy) (*store.GuardrailPolicy, error) {
+// guardrailPolicyFromProto converts and validates a policy and seals its
+// webhook secrets under sealer (see guardrails.SealSecret); prev, when
+// set, is the stored version whose webhook secrets redacted values keep.
+func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.GuardrailPolicy, sealer *secrets.Sealer) (*store.GuardrailPolicy, error) {
 	if in == nil {
 		return nil, badParam("policy", "is required")
 	}
@@ -74,6 +76,7 @@ func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.Guardr
 		return nil, badParam("policy.attach_to", "is required")
 	}
 	var prevSecrets map[string]string
+	kept := map[string]bool{} // webhooks whose stored secret is kept
 	if prev != nil {
 		prevSecrets = webhookSecrets(prev.Spec)
 	}
@@ -101,6 +104,7 @@ func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.Guardr
 				}
 				cfg = cloneStruct(cfg)
 				cfg.Fields["secret"] = structpb.NewStringValue(old)
+				kept[out.Name] = true
 			}
 			b, err := protojson.Marshal(cfg)
 			if err != nil {
@@ -114,11 +118,40 @@ func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.Guardr
 	if err := guardrails.Validate(p); err != nil {
 		return nil, badParam("policy.guardrails", err.Error())
 	}
+	if err := sealWebhookSecrets(&spec, p.ID, kept, sealer); err != nil {
+		return nil, err
+	}
 	b, err := spec.Marshal()
 	if err != nil {
 		return nil, err
 	}
 	return &store.GuardrailPolicy{ID: p.ID, Description: in.GetDescription(), AttachKind: string(kind), AttachTo: in.GetAttachTo(), Spec: b}, nil
+}
+
+// sealWebhookSecrets replaces every webhook secret of spec by its sealed
+// form, so the store never holds one in plain text. A sealed secret kept
+// from the stored version (a redacted value sent back) is sealed under the
+// same policy and guardrail and stays as is; any other secret, even one
+// that looks sealed, is the caller's plaintext and is sealed.
+func sealWebhookSecrets(spec *guardrails.Spec, policyID string, kept map[string]bool, sealer *secrets.Sealer) error {
+	for i := range spec.Guardrails {
+		g := &spec.Guardrails[i]
+		if g.Kind != guardrails.KindWebhook {
+			continue
+		}
+		secret := guardrails.WebhookSecret(g.Config)
+		if secret == "" || (guardrails.IsSealed(secret) && kept[g.Name]) {
+			continue
+		}
+		sealed, err := guardrails.SealSecret(sealer, policyID, g.Name, secret)
+		if err != nil {
+			return fmt.Errorf("seal webhook secret of %q: %w", g.Name, err)
+		}
+		if g.Config, err = guardrails.SetWebhookSecret(g.Config, sealed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func cloneStruct(s *structpb.Struct) *structpb.Struct {
@@ -186,7 +219,7 @@ func guardrailPolicyToProto(p *store.GuardrailPolicy) (*tollgatev1.GuardrailPoli
 
 // CreateGuardrailPolicy implements AdminService.CreateGuardrailPolicy.
 func (a *Admin) CreateGuardrailPolicy(ctx context.Context, req *connect.Request[tollgatev1.CreateGuardrailPolicyRequest]) (*connect.Response[tollgatev1.CreateGuardrailPolicyResponse], error) {
-	p, err := guardrailPolicyFromProto(req.Msg.GetPolicy(), nil)
+	p, err := guardrailPolicyFromProto(req.Msg.GetPolicy(), nil, a.sealer)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
@@ -237,7 +270,7 @@ func (a *Admin) UpdateGuardrailPolicy(ctx context.Context, req *connect.Request[
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, a.fail(ctx, err)
 	}
-	p, err := guardrailPolicyFromProto(req.Msg.GetPolicy(), prev)
+	p, err := guardrailPolicyFromProto(req.Msg.GetPolicy(), prev, a.sealer)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -15,14 +16,15 @@ import (
 // When model is set, moderation guardrails classify with that chat model
 // (a plain model or route of the gateway's own registry) as the "default"
 // classifier. A stored policy that no longer compiles is logged, not
-// fatal: the others must keep running.
-func newGuardrails(ctx context.Context, st store.Store, reg *registry.Registry, model string, log *slog.Logger) (*guardrails.Engine, *guardrails.Registry, error) {
+// fatal: the others must keep running. Webhook secrets, stored sealed,
+// are opened with sealer when a policy compiles.
+func newGuardrails(ctx context.Context, st store.Store, reg *registry.Registry, sealer *secrets.Sealer, model string, log *slog.Logger) (*guardrails.Engine, *guardrails.Registry, error) {
 	var opts []guardrails.Option
 	if model != "" {
 		opts = append(opts, guardrails.WithClassifier("default", &registryClassifier{reg: reg, model: model}))
 	}
 	ge := guardrails.New(opts...)
-	greg := guardrails.NewRegistry(ge, st)
+	greg := guardrails.NewRegistry(ge, st, guardrails.WithSealer(sealer))
 	if err := greg.Load(ctx); err != nil {
 		if !errors.Is(err, guardrails.ErrInvalidPolicy) {
 			return nil, nil, err

@@ -88,13 +88,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithInterval(cfg.AlertInterval),
+	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithSealer(sealer), alerts.WithInterval(cfg.AlertInterval),
 		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
 	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log)); err != nil {
 		st.Close()
 		return nil, err
 	}
-	ge, greg, err := newGuardrails(ctx, st, s.registry, cfg.GuardrailModel, log)
+	ge, greg, err := newGuardrails(ctx, st, s.registry, sealer, cfg.GuardrailModel, log)
 	if err != nil {
 		st.Close()
 		return nil, err

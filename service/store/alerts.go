@@ -8,8 +8,15 @@ import (
 // AlertWebhook is an endpoint alerts are posted to.
 type AlertWebhook struct {
 	ID string
-	// URL is the endpoint; it is a secret of the receiver.
+	// URL is the endpoint in plain text; it is a secret of the receiver.
+	// The admin API leaves it empty and sets SealedURL; only webhooks
+	// stored before URLs were sealed have it.
 	URL string
+	// SealedURL is the endpoint sealed with the master key
+	// (secrets.Sealer, context alerts.SealContext(ID)).
+	SealedURL []byte
+	// URLHint is the endpoint's "scheme://host", safe to show.
+	URLHint string
 	// Kinds are the alert kinds sent ("budget_threshold",
 	// "spend_velocity"); empty for every kind.
 	Kinds []string

@@ -1,6 +1,7 @@
 package governance_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
@@ -52,6 +54,26 @@ func (w *webhookReceiver) count(substr string) int {
 	return n
 }
 
+// assertWebhookSealed reads alert webhook id's raw row: the URL is only
+// there sealed, with its "scheme://host" as the hint.
+func assertWebhookSealed(t *testing.T, dsn, id, hint, token string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var url, urlHint string
+	var sealed []byte
+	if err := conn.QueryRow(ctx, "SELECT url, sealed_url, url_hint FROM alert_webhooks WHERE id = $1", id).Scan(&url, &sealed, &urlHint); err != nil {
+		t.Fatal(err)
+	}
+	if url != "" || urlHint != hint || len(sealed) == 0 || bytes.Contains(sealed, []byte(token)) || bytes.Contains(sealed, []byte(hint)) {
+		t.Fatalf("alert webhook row: url %q, url_hint %q, sealed_url %q; want only the hint %q in clear", url, urlHint, sealed, hint)
+	}
+}
+
 // TestRunawayJobReplay is the scenario: a job loops as fast as it
 // can on a key with a $5 daily budget. It is refused once the budget is
 // spent (no overshoot), the threshold and spend-velocity alerts reach a
@@ -82,10 +104,13 @@ func TestRunawayJobReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyID, secret := k.Msg.GetKey().GetId(), k.Msg.GetSecret()
+	// A Slack-style URL: its path is the receiver's secret.
+	const hookToken = "/services/T0001/B0002/s3cr3t-hook-token"
 	if _, err := g.Admin.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{
-		Webhook: &tollgatev1.AlertWebhook{Id: "ops-channel", Url: hook.URL, TeamId: gatewaytest.TeamID}})); err != nil {
+		Webhook: &tollgatev1.AlertWebhook{Id: "ops-channel", Url: hook.URL + hookToken, TeamId: gatewaytest.TeamID}})); err != nil {
 		t.Fatal(err)
 	}
+	assertWebhookSealed(t, g.DatabaseURL, "ops-channel", hook.URL, hookToken)
 	const limit = 5 * 1_000_000_000 // $5
 	setBudget(t, g, &tollgatev1.Budget{Id: "job-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,
 		TeamId: gatewaytest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(limit)})
