@@ -43,7 +43,7 @@ func (p *memProvider) Capabilities() providers.Capabilities {
 
 func (p *memProvider) Chat(_ context.Context, req *providers.ChatRequest) (*providers.ChatResponse, error) {
 	return &providers.ChatResponse{ID: "chatcmpl-mem", Model: req.Model, Created: time.Unix(1_800_000_000, 0), Choices: []providers.Choice{{
-		Message: providers.Message{Role: providers.RoleAssistant, Content: []providers.Part{providers.TextPart("The capital of France is Paris.")}},
+		Message:      providers.Message{Role: providers.RoleAssistant, Content: []providers.Part{providers.TextPart("The capital of France is Paris.")}},
 		FinishReason: providers.FinishStop}}, Usage: providers.Usage{InputTokens: 40, OutputTokens: 8}}, nil
 }
 
