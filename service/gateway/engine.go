@@ -169,41 +169,72 @@ type ChatResult struct {
 	Guardrails []guardrails.Verdict
 }
 
-// Chat runs a unary chat request. req.Model is the name the caller asked for.
-func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatRequest) (*ChatResult, error) {
-	rec := e.newRecord(call, "chat", req.Model, false)
+// chatPlan is a chat request that passed the checks every chat request
+// goes through, streamed or not: who asks, what serves it, what the input
+// guardrails made of it and what the cache says.
+type chatPlan struct {
+	rec   record
+	key   *registry.Key
+	route *registry.Route
+	guard *guardRun
+	// req is the request to send upstream: the caller's, or the input
+	// guardrails' rewritten copy.
+	req         *providers.ChatRequest
+	cache       *semcache.Result
+	cacheStatus semcache.Status
+	cacheScore  float64
+}
+
+// planChat runs the shared head of the chat pipeline: authenticate,
+// validate, admit (budgets and limits), resolve the model or route, input
+// guardrails, cache lookup. On failure the request is already recorded.
+func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRequest, stream bool) (*chatPlan, error) {
+	p := &chatPlan{rec: e.newRecord(call, "chat", req.Model, stream)}
 	k, err := e.Authenticate(call)
 	if err != nil {
-		return nil, e.finish(&rec, err)
+		return nil, e.finish(&p.rec, err)
 	}
-	rec.setKey(k)
+	p.key = k
+	p.rec.setKey(k)
 	if err := ValidateChat(req); err != nil {
-		return nil, e.finish(&rec, err)
+		return nil, e.finish(&p.rec, err)
 	}
-	if err := e.admitChat(ctx, &rec, k, req); err != nil {
-		return nil, e.finish(&rec, err)
+	if err := e.admitChat(ctx, &p.rec, k, req); err != nil {
+		return nil, e.finish(&p.rec, err)
 	}
-	rt, err := e.resolve(k, req.Model, false)
+	if p.route, err = e.resolve(k, req.Model, false); err != nil {
+		return nil, e.finish(&p.rec, err)
+	}
+	if p.guard, p.req, err = e.guardInput(ctx, &p.rec, k, req); err != nil {
+		return nil, e.finish(&p.rec, err)
+	}
+	p.cache = e.lookup(ctx, call, &p.rec, k, p.route, p.req)
+	p.cacheStatus, p.cacheScore = cacheInfo(p.cache)
+	return p, nil
+}
+
+// hit reports whether the cache answered.
+func (p *chatPlan) hit() bool { return p.cache != nil && p.cache.Hit != nil }
+
+// Chat runs a unary chat request. req.Model is the name the caller asked for.
+func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatRequest) (*ChatResult, error) {
+	p, err := e.planChat(ctx, call, req, false)
 	if err != nil {
-		return nil, e.finish(&rec, err)
+		return nil, err
 	}
-	gr, req, err := e.guardInput(ctx, &rec, k, req)
-	if err != nil {
-		return nil, e.finish(&rec, err)
-	}
-	cres := e.lookup(ctx, call, &rec, k, rt, req)
-	status, score := cacheInfo(cres)
-	if cres != nil && cres.Hit != nil {
-		hit, err := gr.checkOutput(ctx, &rec, cres.Hit.Response)
+	rec, rt, gr, cres, status, score := &p.rec, p.route, p.guard, p.cache, p.cacheStatus, p.cacheScore
+	req = p.req
+	if p.hit() {
+		hit, err := gr.checkOutput(ctx, rec, cres.Hit.Response)
 		if err != nil {
-			return nil, e.finish(&rec, err)
+			return nil, e.finish(rec, err)
 		}
-		e.finish(&rec, nil) // no provider cost, no tokens: governance settles zero
+		e.finish(rec, nil) // no provider cost, no tokens: governance settles zero
 		return &ChatResult{Response: hit, Provider: rec.Provider, Model: rec.Model, Route: routeName(rt),
 			CacheStatus: status, CacheScore: score, SavedNanos: rec.SavedNanos, Guardrails: gr.verdicts()}, nil
 	}
 	var resp *providers.ChatResponse
-	out, err := e.run(ctx, rt, facts(call, &rec, req), false, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
+	out, err := e.run(ctx, rt, facts(call, rec, req), false, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
 		up := *req
 		up.Model = sv.UpstreamModel
 		if up.User == "" {
@@ -215,17 +246,17 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	})
 	rec.served(rt, out)
 	if err != nil {
-		return nil, e.finish(&rec, err)
+		return nil, e.finish(rec, err)
 	}
 	cost := pricing.Cost(out.serving.Pricing, resp.Usage)
 	rec.setUsage(resp.Usage, cost)
 	if resp.Model != "" {
 		rec.Model = resp.Model
 	}
-	if resp, err = gr.checkOutput(ctx, &rec, resp); err != nil {
-		return nil, e.finish(&rec, err)
+	if resp, err = gr.checkOutput(ctx, rec, resp); err != nil {
+		return nil, e.finish(rec, err)
 	}
-	e.finish(&rec, nil)
+	e.finish(rec, nil)
 	if gr.cacheable() {
 		e.cachePut(ctx, cres, resp, cost)
 	}

@@ -63,29 +63,13 @@ type Stream struct {
 
 // ChatStream starts a streamed chat request. req.Model is the name the caller asked for.
 func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.ChatRequest) (*Stream, error) {
-	rec := e.newRecord(call, "chat", req.Model, true)
-	k, err := e.Authenticate(call)
+	p, err := e.planChat(ctx, call, req, true)
 	if err != nil {
-		return nil, e.finish(&rec, err)
+		return nil, err
 	}
-	rec.setKey(k)
-	if err := ValidateChat(req); err != nil {
-		return nil, e.finish(&rec, err)
-	}
-	if err := e.admitChat(ctx, &rec, k, req); err != nil {
-		return nil, e.finish(&rec, err)
-	}
-	rt, err := e.resolve(k, req.Model, false)
-	if err != nil {
-		return nil, e.finish(&rec, err)
-	}
-	gr, req, err := e.guardInput(ctx, &rec, k, req)
-	if err != nil {
-		return nil, e.finish(&rec, err)
-	}
-	cres := e.lookup(ctx, call, &rec, k, rt, req)
-	status, score := cacheInfo(cres)
-	if cres != nil && cres.Hit != nil {
+	rec, rt, gr, cres, status, score := p.rec, p.route, p.guard, p.cache, p.cacheStatus, p.cacheScore
+	req = p.req
+	if p.hit() {
 		s := &Stream{
 			e: e, up: cres.Hit.Stream(cres.Status), rec: rec, Provider: rec.Provider, Model: rec.Model,
 			Route: routeName(rt), price: func(providers.Usage) int64 { return 0 },
