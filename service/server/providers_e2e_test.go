@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -114,5 +116,46 @@ func TestStreamWithoutUpstreamUsage(t *testing.T) {
 	u := last.GetUsage()
 	if !u.GetEstimated() || u.GetInputTokens() == 0 || u.GetOutputTokens() == 0 || last.GetCost() == nil {
 		t.Fatalf("usage = %v, cost = %v; want an estimate", u, last.GetCost())
+	}
+}
+
+// TestServedHeaders: both HTTP surfaces say which provider and model served
+// and how many upstream attempts it took (a plain model retries once).
+func TestServedHeaders(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	post := func(path string, hdr map[string]string, body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, e.gw.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	openaiCall := func() *http.Response {
+		return post("/v1/chat/completions", map[string]string{"Authorization": "Bearer " + e.key},
+			`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+	}
+	anthropicCall := func() *http.Response {
+		return post("/v1/messages", map[string]string{"X-Api-Key": e.key, "Anthropic-Version": "2023-06-01"},
+			`{"model":"gpt-4o-mini","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}`)
+	}
+	for name, call := range map[string]func() *http.Response{"openai": openaiCall, "anthropic": anthropicCall} {
+		resp := call()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Tollgate-Provider") != gatewaytest.ProviderID ||
+			resp.Header.Get("X-Tollgate-Model") == "" || resp.Header.Get("X-Tollgate-Attempts") != "1" {
+			t.Fatalf("%s: status %d headers %v", name, resp.StatusCode, resp.Header)
+		}
+		e.upstream.Enqueue(fakeupstream.StatusFault(500))
+		resp = call()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Tollgate-Attempts") != "2" {
+			t.Fatalf("%s after one upstream 500: status %d, attempts %q", name, resp.StatusCode, resp.Header.Get("X-Tollgate-Attempts"))
+		}
 	}
 }
