@@ -161,12 +161,11 @@ func (m *Monitor) Check(ctx context.Context) error {
 
 // alert is one alert to deliver.
 type alert struct {
-	kind      Kind
-	team      string
-	subject   string
-	period    time.Time
-	threshold int
-	msg       Message
+	kind    Kind
+	team    string
+	subject string
+	period  time.Time
+	msg     Message
 }
 
 // checkBudgets fires the thresholds each budget's spend has reached. All

@@ -26,7 +26,6 @@ import (
 type Stream struct {
 	e      *Engine
 	up     providers.Stream
-	model  string
 	price  func(providers.Usage) int64
 	cancel context.CancelFunc
 

@@ -17,7 +17,6 @@
 package storetest
 
 import (
-	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -185,12 +184,4 @@ func mustCreateKey(t *testing.T, s store.Store, k *store.Key) *store.Key {
 		t.Fatalf("CreateKey(%q): %v", k.ID, err)
 	}
 	return k
-}
-
-// timeout returns a context for one store call that must not hang.
-func timeout(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
