@@ -162,7 +162,7 @@ func TestRunawayJob(t *testing.T) {
 			if got := nanos(s.GetRemaining()); got != limit-res.charged-nanos(s.GetReserved()) {
 				t.Errorf("remaining %d, want limit − spent − reserved = %d", got, limit-res.charged-nanos(s.GetReserved()))
 			}
-			if s.GetResetTime().AsTime().Sub(time.Now()) > 24*time.Hour || s.GetResetTime().AsTime().Before(time.Now()) {
+			if time.Until(s.GetResetTime().AsTime()) > 24*time.Hour || s.GetResetTime().AsTime().Before(time.Now()) {
 				t.Errorf("reset %v is not within the next day", s.GetResetTime().AsTime())
 			}
 			break

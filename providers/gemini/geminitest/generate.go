@@ -43,6 +43,7 @@ func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		//lint:ignore ST1005 the message is Gemini's own error text, sent back verbatim in the error body.
 		return fmt.Errorf("Invalid JSON payload received. %v", err)
 	}
 	return nil
