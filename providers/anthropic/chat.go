@@ -19,7 +19,7 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	b, err := p.readBody(ctx, resp)
+	b, err := p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 func (p *Provider) decodeMessage(status int, body []byte) (*providers.ChatResponse, error) {
 	var w messageResponse
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, p.badResponse(status, "message", err)
+		return nil, p.up.BadResponse(status, "message", err)
 	}
 	if w.Error != nil && w.Type == "error" {
 		return nil, p.streamError(w.Error)

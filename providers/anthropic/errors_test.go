@@ -121,7 +121,7 @@ func TestRedaction(t *testing.T) {
 		{"plain body", p.statusError(400, nil, []byte("bad key sk-ant-test-key"))},
 		{"stream error", p.streamError(&errorObject{Type: "api_error " + key, Message: "key " + key + " leaked"})},
 		{"transport error", p.redactErr(&url.Error{Op: "Post", URL: "https://x/v1/messages?key=" + key, Err: errors.New("dial " + key)})},
-		{"bad response", p.badResponse(200, "message", errors.New("near "+key))},
+		{"bad response", p.up.BadResponse(200, "message", errors.New("near "+key))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,13 +29,13 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := p.readBody(ctx, resp)
+		b, err := p.up.ReadBody(ctx, resp)
 		if err != nil {
 			return nil, err
 		}
 		var w modelList
 		if err := json.Unmarshal(b, &w); err != nil {
-			return nil, p.badResponse(resp.StatusCode, "model list", err)
+			return nil, p.up.BadResponse(resp.StatusCode, "model list", err)
 		}
 		for _, m := range w.Data {
 			ids = append(ids, m.ID)
@@ -45,5 +45,5 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		}
 		after = w.LastID
 	}
-	return nil, p.badResponse(http.StatusOK, "model list", errors.New("too many pages"))
+	return nil, p.up.BadResponse(http.StatusOK, "model list", errors.New("too many pages"))
 }

@@ -1,11 +1,8 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -74,6 +71,8 @@ func WithClock(now func() time.Time) Option {
 // Provider is the Anthropic Messages API adapter. It is safe for
 // concurrent use.
 type Provider struct {
+	// up sends the requests (built by New after the options).
+	up      upstream.Sender
 	id      string
 	apiKey  string
 	baseURL string
@@ -128,6 +127,8 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 	for _, o := range opts {
 		o(p)
 	}
+	p.up = upstream.Sender{Name: "anthropic", Provider: p.id, Secret: p.apiKey, Client: p.client, Header: p.header,
+		Auth: p.auth, StatusError: p.statusError, MaxResponseBytes: maxResponseBytes, MaxErrorBytes: maxErrorBytes}
 	return p, nil
 }
 
@@ -183,53 +184,7 @@ func (p *Provider) apiKeyHeader(h http.Header) {
 // send performs one request and returns a 2xx response. Any other status
 // is returned as *providers.Error with the body consumed and closed.
 func (p *Provider) send(ctx context.Context, method, path string, body []byte, accept string) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, p.baseURL+path, rd)
-	if err != nil {
-		return nil, fmt.Errorf("anthropic: provider %s: build request: %w", p.id, p.redactErr(err))
-	}
-	for k, v := range p.header {
-		req.Header[k] = v
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", accept)
-	p.auth(req.Header)
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, rerr := upstream.ReadErrorBody(resp, maxErrorBytes)
-		if rerr != nil && len(b) == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, p.statusError(resp.StatusCode, resp.Header, b)
-	}
-	return resp, nil
-}
-
-// readBody reads a 2xx body of at most maxResponseBytes and closes it.
-func (p *Provider) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
-	b, err := upstream.ReadBody(resp, maxResponseBytes)
-	if errors.Is(err, upstream.ErrBodyTooLarge) {
-		return nil, &providers.Error{Provider: p.id, Status: resp.StatusCode, Kind: providers.KindBadResponse,
-			Message: "response body exceeds " + strconv.Itoa(maxResponseBytes) + " bytes"}
-	}
-	if err != nil {
-		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
-	}
-	return b, nil
-}
-
-// badResponse reports an undecodable 2xx answer.
-func (p *Provider) badResponse(status int, what string, err error) error {
-	return &providers.Error{Provider: p.id, Status: status, Kind: providers.KindBadResponse,
-		Message: p.redact("decode " + what + ": " + err.Error()), Err: err}
+	return p.up.Send(ctx, method, p.baseURL+path, body, accept)
 }
 
 // invalid reports a canonical request this adapter cannot express. It is

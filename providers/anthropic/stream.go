@@ -149,7 +149,7 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 		if string(event) == "error" {
 			return nil, s.p.streamError(&errorObject{Type: "api_error", Message: plainMessage(0, data)})
 		}
-		return nil, s.p.badResponse(0, "stream event", err)
+		return nil, s.p.up.BadResponse(0, "stream event", err)
 	}
 	ev := &s.ev
 	typ := ev.Type
@@ -159,7 +159,7 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 	switch typ {
 	case "message_start":
 		if ev.Message == nil {
-			return nil, s.p.badResponse(0, "message_start", errors.New("no message"))
+			return nil, s.p.up.BadResponse(0, "message_start", errors.New("no message"))
 		}
 		s.id, s.model, s.startUsage = ev.Message.ID, ev.Message.Model, ev.Message.Usage
 		c, d := s.newChunk()
@@ -169,7 +169,7 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 		return s.blockStart(ev)
 	case "content_block_delta":
 		if ev.Delta == nil || ev.Delta.Type == "" {
-			return nil, s.p.badResponse(0, "content_block_delta", errors.New("no delta"))
+			return nil, s.p.up.BadResponse(0, "content_block_delta", errors.New("no delta"))
 		}
 		return s.blockDelta(ev.Index, ev.Delta.Type, deltaValue(ev.Delta))
 	case "content_block_stop":
@@ -199,7 +199,7 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 // block returns the state of content block i, growing the table.
 func (s *stream) block(i int) (*blockState, error) {
 	if i < 0 || i >= maxBlocks {
-		return nil, s.p.badResponse(0, "stream event", errors.New("content block index out of range"))
+		return nil, s.p.up.BadResponse(0, "stream event", errors.New("content block index out of range"))
 	}
 	for len(s.blocks) <= i {
 		s.blocks = append(s.blocks, blockState{})
@@ -214,7 +214,7 @@ func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
 	}
 	cb := ev.ContentBlock
 	if cb == nil || cb.Type == "" {
-		return nil, s.p.badResponse(0, "content_block_start", errors.New("no content block"))
+		return nil, s.p.up.BadResponse(0, "content_block_start", errors.New("no content block"))
 	}
 	*st = blockState{}
 	switch cb.Type {
@@ -340,7 +340,7 @@ func (s *stream) readError(err error) error {
 // loadUnary turns a Message answer to a stream request into chunks: the
 // role with the content, then the finish reason and usage.
 func (s *stream) loadUnary(ctx context.Context, resp *http.Response) error {
-	b, err := s.p.readBody(ctx, resp)
+	b, err := s.p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return err
 	}

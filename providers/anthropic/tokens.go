@@ -21,13 +21,13 @@ func (p *Provider) CountTokens(ctx context.Context, req *providers.ChatRequest) 
 	if err != nil {
 		return 0, err
 	}
-	b, err := p.readBody(ctx, resp)
+	b, err := p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return 0, err
 	}
 	var w countTokensResponse
 	if err := json.Unmarshal(b, &w); err != nil {
-		return 0, p.badResponse(resp.StatusCode, "token count", err)
+		return 0, p.up.BadResponse(resp.StatusCode, "token count", err)
 	}
 	return w.InputTokens, nil
 }

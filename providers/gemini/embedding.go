@@ -67,10 +67,10 @@ func (p *Provider) embedOne(ctx context.Context, req *providers.EmbedRequest) ([
 	}
 	var w embedResponse
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, p.badResponse(status, "embedding", err)
+		return nil, p.up.BadResponse(status, "embedding", err)
 	}
 	if w.Embedding == nil || len(w.Embedding.Values) == 0 {
-		return nil, p.badResponse(status, "embedding", fmt.Errorf("no vector"))
+		return nil, p.up.BadResponse(status, "embedding", fmt.Errorf("no vector"))
 	}
 	return w.Embedding.Values, nil
 }
@@ -90,15 +90,15 @@ func (p *Provider) embedBatch(ctx context.Context, req *providers.EmbedRequest, 
 	}
 	var w batchEmbedResponse
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, p.badResponse(status, "embeddings", err)
+		return nil, p.up.BadResponse(status, "embeddings", err)
 	}
 	if len(w.Embeddings) != len(inputs) {
-		return nil, p.badResponse(status, "embeddings", fmt.Errorf("%d vectors for %d inputs", len(w.Embeddings), len(inputs)))
+		return nil, p.up.BadResponse(status, "embeddings", fmt.Errorf("%d vectors for %d inputs", len(w.Embeddings), len(inputs)))
 	}
 	out := make([][]float32, len(inputs))
 	for i, e := range w.Embeddings {
 		if len(e.Values) == 0 {
-			return nil, p.badResponse(status, "embeddings", fmt.Errorf("no vector at index %d", i))
+			return nil, p.up.BadResponse(status, "embeddings", fmt.Errorf("no vector at index %d", i))
 		}
 		out[i] = e.Values
 	}

@@ -32,13 +32,13 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := p.readBody(ctx, resp)
+		b, err := p.up.ReadBody(ctx, resp)
 		if err != nil {
 			return nil, err
 		}
 		var w modelList
 		if err := json.Unmarshal(b, &w); err != nil {
-			return nil, p.badResponse(resp.StatusCode, "model list", err)
+			return nil, p.up.BadResponse(resp.StatusCode, "model list", err)
 		}
 		for _, m := range w.Models {
 			ids = append(ids, strings.TrimPrefix(m.Name, "models/"))
@@ -48,5 +48,5 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		}
 		token = w.NextPageToken
 	}
-	return nil, p.badResponse(http.StatusOK, "model list", errors.New("more than 20 pages"))
+	return nil, p.up.BadResponse(http.StatusOK, "model list", errors.New("more than 20 pages"))
 }

@@ -1,11 +1,8 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -73,6 +70,8 @@ func WithClock(now func() time.Time) Option {
 
 // Provider is the Gemini API adapter. It is safe for concurrent use.
 type Provider struct {
+	// up sends the requests (built by New after the options).
+	up         upstream.Sender
 	id         string
 	apiKey     string
 	baseURL    string
@@ -136,6 +135,8 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 	for _, o := range opts {
 		o(p)
 	}
+	p.up = upstream.Sender{Name: "gemini", Provider: p.id, Secret: p.apiKey, Client: p.client, Header: nil,
+		Auth: p.setKey, StatusError: p.statusError, MaxResponseBytes: maxResponseBytes, MaxErrorBytes: maxErrorBytes}
 	return p, nil
 }
 
@@ -212,46 +213,15 @@ func (p *Provider) invalid(format string, args ...any) error {
 // send performs one request and returns a 2xx response. Any other status is
 // returned as *providers.Error with the body consumed and closed.
 func (p *Provider) send(ctx context.Context, method, target string, body []byte, accept string) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
-	if err != nil {
-		return nil, fmt.Errorf("gemini: provider %s: build request: %w", p.id, p.redactErr(err))
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", contentTypeJSON)
-	}
-	req.Header.Set("Accept", accept)
-	if p.apiKey != "" {
-		req.Header.Set(apiKeyHeader, p.apiKey)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, rerr := upstream.ReadErrorBody(resp, maxErrorBytes)
-		if rerr != nil && len(b) == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, p.statusError(resp.StatusCode, resp.Header, b)
-	}
-	return resp, nil
+	return p.up.Send(ctx, method, target, body, accept)
 }
 
-// readBody reads a 2xx body of at most maxResponseBytes and closes it.
-func (p *Provider) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
-	b, err := upstream.ReadBody(resp, maxResponseBytes)
-	if errors.Is(err, upstream.ErrBodyTooLarge) {
-		return nil, &providers.Error{Provider: p.id, Status: resp.StatusCode, Kind: providers.KindBadResponse,
-			Message: "response body exceeds " + strconv.Itoa(maxResponseBytes) + " bytes"}
+// setKey authenticates a request with the API key header (never the URL,
+// so keys stay out of logs).
+func (p *Provider) setKey(h http.Header) {
+	if p.apiKey != "" {
+		h.Set(apiKeyHeader, p.apiKey)
 	}
-	if err != nil {
-		return nil, providers.TransportError(ctx, p.id, p.redactErr(err))
-	}
-	return b, nil
 }
 
 // post sends a JSON body to method of model and returns the 2xx body.
@@ -260,15 +230,9 @@ func (p *Provider) post(ctx context.Context, model, method string, body []byte) 
 	if err != nil {
 		return 0, nil, err
 	}
-	b, err := p.readBody(ctx, resp)
+	b, err := p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return 0, nil, err
 	}
 	return resp.StatusCode, b, nil
-}
-
-// badResponse reports an undecodable 2xx answer.
-func (p *Provider) badResponse(status int, what string, err error) error {
-	return &providers.Error{Provider: p.id, Status: status, Kind: providers.KindBadResponse,
-		Message: p.redact("decode " + what + ": " + err.Error()), Err: err}
 }

@@ -11,7 +11,7 @@ import (
 func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse, error) {
 	var w generateResponse
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, p.badResponse(status, "generate content response", err)
+		return nil, p.up.BadResponse(status, "generate content response", err)
 	}
 	if w.Error != nil {
 		return nil, p.streamError(w.Error)

@@ -171,7 +171,7 @@ func (s *stream) decode(data []byte) (*providers.Chunk, error) {
 	}
 	var w generateResponse
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, s.p.badResponse(0, "stream event", err)
+		return nil, s.p.up.BadResponse(0, "stream event", err)
 	}
 	if w.Error != nil {
 		return nil, s.p.streamError(w.Error)
@@ -194,7 +194,7 @@ func (s *stream) convert(w *generateResponse) (*providers.Chunk, error) {
 	for i := range w.Candidates {
 		cand := &w.Candidates[i]
 		if cand.Index < 0 || cand.Index >= maxStreamCandidates {
-			return nil, s.p.badResponse(0, "stream event", errors.New("candidate index out of range"))
+			return nil, s.p.up.BadResponse(0, "stream event", errors.New("candidate index out of range"))
 		}
 		for len(s.cands) <= cand.Index {
 			s.cands = append(s.cands, candidateState{})
@@ -270,14 +270,14 @@ func (s *stream) readError(err error) error {
 // loadJSON reads a JSON answer to a stream request: an array of responses
 // or a single one.
 func (s *stream) loadJSON(ctx context.Context, resp *http.Response) error {
-	b, err := s.p.readBody(ctx, resp)
+	b, err := s.p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return err
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '[' {
 		if err := json.Unmarshal(b, &s.events); err != nil {
-			return s.p.badResponse(resp.StatusCode, "stream response array", err)
+			return s.p.up.BadResponse(resp.StatusCode, "stream response array", err)
 		}
 		return nil
 	}

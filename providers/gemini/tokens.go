@@ -26,7 +26,7 @@ func (p *Provider) CountTokens(ctx context.Context, req *providers.ChatRequest) 
 	}
 	var r countTokensResponse
 	if err := json.Unmarshal(b, &r); err != nil {
-		return 0, p.badResponse(status, "token count", err)
+		return 0, p.up.BadResponse(status, "token count", err)
 	}
 	return r.TotalTokens, nil
 }

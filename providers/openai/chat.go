@@ -23,7 +23,7 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	b, err := p.readBody(ctx, resp)
+	b, err := p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +287,7 @@ func (w *chatRequest) sets(k string) bool {
 func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse, error) {
 	var w chatResponse
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, p.badResponse(status, "chat completion", err)
+		return nil, p.up.BadResponse(status, "chat completion", err)
 	}
 	if w.Error != nil && len(w.Choices) == 0 {
 		return nil, p.streamError(w.Error)

@@ -28,25 +28,25 @@ func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*pro
 	if err != nil {
 		return nil, err
 	}
-	b, err := p.readBody(ctx, resp)
+	b, err := p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return nil, err
 	}
 	var w embeddingResponse
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, p.badResponse(resp.StatusCode, "embeddings", err)
+		return nil, p.up.BadResponse(resp.StatusCode, "embeddings", err)
 	}
 	out := &providers.EmbedResponse{Model: w.Model, Vectors: make([][]float32, len(req.Inputs))}
 	if len(w.Data) != len(req.Inputs) {
-		return nil, p.badResponse(resp.StatusCode, "embeddings",
+		return nil, p.up.BadResponse(resp.StatusCode, "embeddings",
 			fmt.Errorf("%d vectors for %d inputs", len(w.Data), len(req.Inputs)))
 	}
 	for _, d := range w.Data {
 		if d.Index < 0 || d.Index >= len(out.Vectors) || out.Vectors[d.Index] != nil {
-			return nil, p.badResponse(resp.StatusCode, "embeddings", fmt.Errorf("bad or repeated index %d", d.Index))
+			return nil, p.up.BadResponse(resp.StatusCode, "embeddings", fmt.Errorf("bad or repeated index %d", d.Index))
 		}
 		if d.Embedding == nil {
-			return nil, p.badResponse(resp.StatusCode, "embeddings", fmt.Errorf("no vector at index %d", d.Index))
+			return nil, p.up.BadResponse(resp.StatusCode, "embeddings", fmt.Errorf("no vector at index %d", d.Index))
 		}
 		out.Vectors[d.Index] = d.Embedding
 	}

@@ -13,13 +13,13 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := p.readBody(ctx, resp)
+	b, err := p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return nil, err
 	}
 	var w modelList
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, p.badResponse(resp.StatusCode, "model list", err)
+		return nil, p.up.BadResponse(resp.StatusCode, "model list", err)
 	}
 	ids := make([]string, len(w.Data))
 	for i, m := range w.Data {

@@ -111,7 +111,7 @@ func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 		if string(event) == "error" {
 			return nil, s.p.streamError(&errorObject{Message: "upstream stream error: " + oneLine(data)})
 		}
-		return nil, s.p.badResponse(0, "stream chunk", err)
+		return nil, s.p.up.BadResponse(0, "stream chunk", err)
 	}
 	if w.Error != nil {
 		return nil, s.p.streamError(w.Error)
@@ -207,7 +207,7 @@ func isDone(data []byte) bool { return string(bytes.TrimSpace(data)) == "[DONE]"
 // loadUnary turns a JSON answer to a stream request into chunks: one per
 // choice, then usage.
 func (s *stream) loadUnary(ctx context.Context, resp *http.Response) error {
-	b, err := s.p.readBody(ctx, resp)
+	b, err := s.p.up.ReadBody(ctx, resp)
 	if err != nil {
 		return err
 	}
