@@ -3,11 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +16,6 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
-	"github.com/tollgate-dev/tollgate/internal/pgtest"
 )
 
 // procCPU returns the user+system CPU time of a process from /proc.
@@ -40,40 +36,8 @@ func procCPU(b *testing.B, pid int) time.Duration {
 // steps, logging off, accounting on), read from /proc: the figure that
 // compares with other gateways' per-request overhead.
 func BenchmarkGatewayProcessCPU(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "tollgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
 	_, upURL := fakeupstream.StartOpenAI(b, fakeupstream.WithChunks(8))
-	dsn := pgtest.NewDatabase(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve", "-addr", addr, "-log-requests=false", "-log-level", "warn")
-	cmd.Env = append(os.Environ(), "TOLLGATE_DATABASE_URL="+dsn, "TOLLGATE_MASTER_KEY="+strings.Repeat("ab", 32),
-		"TOLLGATE_ADMIN_TOKEN=bench-admin-token-0123456789", "TOLLGATE_SPILL_DIR="+b.TempDir())
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
-	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if i > 300 {
-			b.Fatal("gateway not ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	gw := &gatewaytest.Gateway{URL: "http://" + addr, AdminToken: "bench-admin-token-0123456789"}
-	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(gw.AdminToken)))
+	gw := startBinary(b)
 	key := gw.Setup(b, upURL)
 	c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
 	req := connect.NewRequest(chatReq("benchmark prompt of a typical size, asking the model a short question"))
@@ -85,13 +49,13 @@ func BenchmarkGatewayProcessCPU(b *testing.B) {
 			}
 		}
 		b.ResetTimer()
-		c0 := procCPU(b, cmd.Process.Pid)
+		c0 := procCPU(b, gw.pid)
 		for b.Loop() {
 			if err := fn(); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64((procCPU(b, cmd.Process.Pid)-c0).Microseconds())/float64(b.N), "gateway-cpu-µs/op")
+		b.ReportMetric(float64((procCPU(b, gw.pid)-c0).Microseconds())/float64(b.N), "gateway-cpu-µs/op")
 	}
 	b.Run("unary", func(b *testing.B) {
 		run(b, func() error { _, err := c.Chat(context.Background(), req); return err })

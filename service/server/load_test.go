@@ -2,23 +2,14 @@ package server_test
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
-	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
-	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/openai"
 )
@@ -33,39 +24,8 @@ func TestAddedLatencyAt1kRPS(t *testing.T) {
 	if os.Getenv("TOLLGATE_LOAD_TEST") == "" {
 		t.Skip("set TOLLGATE_LOAD_TEST=1 to run the 1k RPS latency measurement")
 	}
-	bin := filepath.Join(t.TempDir(), "tollgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	_, upURL := fakeupstream.StartOpenAI(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve", "-addr", addr, "-log-requests=false", "-log-level", "warn")
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "TOLLGATE_DATABASE_URL="+pgtest.NewDatabase(t),
-		"TOLLGATE_MASTER_KEY="+strings.Repeat("cd", 32), "TOLLGATE_ADMIN_TOKEN=load-admin-token-0123456789", "TOLLGATE_SPILL_DIR="+t.TempDir())
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
-	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if i > 300 {
-			t.Fatal("gateway not ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	gw := &gatewaytest.Gateway{URL: "http://" + addr, AdminToken: "load-admin-token-0123456789"}
-	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(gw.AdminToken)))
+	gw := startBinary(t, "GOMAXPROCS=1")
 	key := gw.Setup(t, upURL)
 
 	direct, err := openai.New(providers.Config{ID: "direct", Type: "openai", BaseURL: upURL, APIKey: gatewaytest.UpstreamKey})

@@ -1,0 +1,65 @@
+package server_test
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/pgtest"
+)
+
+// binaryGateway is the real tollgate binary running as its own process, for
+// measurements that must not share a process with the client.
+type binaryGateway struct {
+	*gatewaytest.Gateway
+	pid int
+}
+
+// startBinary builds cmd/tollgate, runs `tollgate serve` on a fresh
+// database with logging off and extraEnv added, and waits until it is ready.
+func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "tollgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
+		tb.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	const admin = "binary-admin-token-0123456789"
+	cmd := exec.Command(bin, "serve", "-addr", addr, "-log-requests=false", "-log-level", "warn")
+	cmd.Env = append(append(os.Environ(), "TOLLGATE_DATABASE_URL="+pgtest.NewDatabase(tb), "TOLLGATE_MASTER_KEY="+strings.Repeat("ab", 32),
+		"TOLLGATE_ADMIN_TOKEN="+admin, "TOLLGATE_SPILL_DIR="+tb.TempDir()), extraEnv...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	for i := 0; ; i++ {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if i > 300 {
+			tb.Fatal("gateway not ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	gw := &gatewaytest.Gateway{URL: "http://" + addr, Addr: addr, AdminToken: admin}
+	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(admin)))
+	return &binaryGateway{Gateway: gw, pid: cmd.Process.Pid}
+}
