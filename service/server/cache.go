@@ -2,9 +2,7 @@ package server
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/semcache"
@@ -44,52 +42,17 @@ func defaultCacheConfig() CacheConfig {
 	return CacheConfig{Mode: routing.CacheModeOff, Namespace: routing.CacheScopeTeam}
 }
 
-// registerFlags binds the cache settings to fs, with defaults from the
+// registerFlags binds the cache settings to flags with defaults from the
 // environment.
-func (c *CacheConfig) registerFlags(fs *flag.FlagSet, getenv func(string) string) error {
-	var errs []error
-	str := func(p *string, name, env, usage string) {
-		if v := getenv(env); v != "" {
-			*p = v
-		}
-		fs.StringVar(p, name, *p, usage+" ($"+env+")")
-	}
-	float := func(p *float64, name, env, usage string) {
-		if v := getenv(env); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", env, err))
-			}
-			*p = f
-		}
-		fs.Float64Var(p, name, *p, usage+" ($"+env+")")
-	}
-	dur := func(p *time.Duration, name, env, usage string) {
-		if v := getenv(env); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", env, err))
-			}
-			*p = d
-		}
-		fs.DurationVar(p, name, *p, usage+" ($"+env+")")
-	}
-	str(&c.Mode, "cache-mode", "TOLLGATE_CACHE_MODE", "default response-cache mode of routes and models without a cache policy: off, exact or semantic")
-	float(&c.Threshold, "cache-threshold", "TOLLGATE_CACHE_THRESHOLD", "default minimum cosine similarity of a semantic cache hit (0 = 0.95)")
-	dur(&c.TTL, "cache-ttl", "TOLLGATE_CACHE_TTL", "default lifetime of cache entries (0 = 1h)")
-	dur(&c.MaxTTL, "cache-max-ttl", "TOLLGATE_CACHE_MAX_TTL", "cap on the x-tollgate-cache-ttl request header (0 = none)")
-	str(&c.Namespace, "cache-namespace", "TOLLGATE_CACHE_NAMESPACE", "default cache scope: team, key or shared:<name>")
-	float(&c.MaxTemperature, "cache-max-temperature", "TOLLGATE_CACHE_MAX_TEMPERATURE", "highest temperature of requests eligible for semantic cache hits")
-	str(&c.EmbeddingModel, "cache-embedding-model", "TOLLGATE_CACHE_EMBEDDING_MODEL", "configured embedding model of semantic cache lookups (empty: semantic acts as exact)")
-	if v := getenv("TOLLGATE_CACHE_EMBEDDING_DIMS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_CACHE_EMBEDDING_DIMS: %w", err))
-		}
-		c.EmbeddingDims = n
-	}
-	fs.IntVar(&c.EmbeddingDims, "cache-embedding-dims", c.EmbeddingDims, "vector dimension of -cache-embedding-model ($TOLLGATE_CACHE_EMBEDDING_DIMS)")
-	return errors.Join(errs...)
+func (c *CacheConfig) registerFlags(e *envFlags) {
+	e.str(&c.Mode, "cache-mode", "TOLLGATE_CACHE_MODE", "default response-cache mode of routes and models without a cache policy: off, exact or semantic")
+	e.float64(&c.Threshold, "cache-threshold", "TOLLGATE_CACHE_THRESHOLD", "default minimum cosine similarity of a semantic cache hit (0 = 0.95)")
+	e.duration(&c.TTL, "cache-ttl", "TOLLGATE_CACHE_TTL", "default lifetime of cache entries (0 = 1h)")
+	e.duration(&c.MaxTTL, "cache-max-ttl", "TOLLGATE_CACHE_MAX_TTL", "cap on the x-tollgate-cache-ttl request header (0 = none)")
+	e.str(&c.Namespace, "cache-namespace", "TOLLGATE_CACHE_NAMESPACE", "default cache scope: team, key or shared:<name>")
+	e.float64(&c.MaxTemperature, "cache-max-temperature", "TOLLGATE_CACHE_MAX_TEMPERATURE", "highest temperature of requests eligible for semantic cache hits")
+	e.str(&c.EmbeddingModel, "cache-embedding-model", "TOLLGATE_CACHE_EMBEDDING_MODEL", "configured embedding model of semantic cache lookups (empty: semantic acts as exact)")
+	e.int(&c.EmbeddingDims, "cache-embedding-dims", "TOLLGATE_CACHE_EMBEDDING_DIMS", "vector dimension of -cache-embedding-model")
 }
 
 func (c *CacheConfig) validate() error {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -73,92 +72,30 @@ func DefaultConfig() Config {
 // RegisterFlags binds the non-secret settings to fs, with defaults taken
 // from the environment (getenv) where set.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) error {
-	var errs []error
-	str := func(p *string, name, env, usage string) {
-		if v := getenv(env); v != "" {
-			*p = v
-		}
-		fs.StringVar(p, name, *p, usage+" ($"+env+")")
-	}
-	str(&c.Addr, "addr", "TOLLGATE_ADDR", "listen address for Connect, gRPC, gRPC-Web and the HTTP APIs")
-	str(&c.DatabaseURL, "database-url", "TOLLGATE_DATABASE_URL", "Postgres connection URL")
-	str(&c.TLSCert, "tls-cert", "TOLLGATE_TLS_CERT", "TLS certificate file (enables TLS with -tls-key)")
-	str(&c.TLSKey, "tls-key", "TOLLGATE_TLS_KEY", "TLS private key file")
-	str(&c.LogLevel, "log-level", "TOLLGATE_LOG_LEVEL", "log level: debug, info, warn, error")
-	str(&c.DebugAddr, "debug-addr", "TOLLGATE_DEBUG_ADDR", "serve pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
-	str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "directory for usage records while Postgres is unavailable")
-	str(&c.GuardrailModel, "guardrails-moderation-model", "TOLLGATE_GUARDRAILS_MODERATION_MODEL", "chat model or route that moderation guardrails classify with (none when empty)")
-	if v := getenv("TOLLGATE_MAX_REQUEST_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_MAX_REQUEST_BYTES: %w", err))
-		}
-		c.MaxRequestBytes = n
-	}
-	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "largest accepted request body ($TOLLGATE_MAX_REQUEST_BYTES)")
-	if v := getenv("TOLLGATE_SHUTDOWN_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_SHUTDOWN_TIMEOUT: %w", err))
-		}
-		c.ShutdownTimeout = d
-	}
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long to drain in-flight requests on SIGTERM ($TOLLGATE_SHUTDOWN_TIMEOUT)")
-	if v := getenv("TOLLGATE_RETENTION"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_RETENTION: %w", err))
-		}
-		c.Retention = d
-	}
-	fs.DurationVar(&c.Retention, "retention", c.Retention, "how long request records are kept, 0 for ever ($TOLLGATE_RETENTION)")
-	if v := getenv("TOLLGATE_LOG_REQUESTS"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_LOG_REQUESTS: %w", err))
-		}
-		c.LogRequests = b
-	}
-	fs.BoolVar(&c.LogRequests, "log-requests", c.LogRequests, "log one line per request ($TOLLGATE_LOG_REQUESTS)")
-	if v := getenv("TOLLGATE_ALERT_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_ALERT_INTERVAL: %w", err))
-		}
-		c.AlertInterval = d
-	}
-	fs.DurationVar(&c.AlertInterval, "alert-interval", c.AlertInterval, "how often budget and spend-velocity alerts are checked ($TOLLGATE_ALERT_INTERVAL)")
-	if v := getenv("TOLLGATE_VELOCITY_SUSPEND"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_VELOCITY_SUSPEND: %w", err))
-		}
-		c.VelocitySuspend = b
-	}
-	if v := getenv("TOLLGATE_VELOCITY_FACTOR"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_VELOCITY_FACTOR: %w", err))
-		}
-		c.VelocityFactor = f
-	}
-	fs.Float64Var(&c.VelocityFactor, "velocity-factor", c.VelocityFactor, "spend-velocity alert when a key's 5-minute spend exceeds this multiple of its usual rate ($TOLLGATE_VELOCITY_FACTOR)")
-	if v := getenv("TOLLGATE_VELOCITY_FLOOR_NANOS"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("TOLLGATE_VELOCITY_FLOOR_NANOS: %w", err))
-		}
-		c.VelocityFloorNanos = n
-	}
-	fs.Int64Var(&c.VelocityFloorNanos, "velocity-floor-nanos", c.VelocityFloorNanos, "…and at least this much, in nano-USD (default one dollar) ($TOLLGATE_VELOCITY_FLOOR_NANOS)")
-	fs.BoolVar(&c.VelocitySuspend, "velocity-suspend", c.VelocitySuspend, "suspend (revoke) a key whose spend rate triggers a velocity alert ($TOLLGATE_VELOCITY_SUSPEND)")
-	errs = append(errs, c.Cache.registerFlags(fs, getenv))
+	e := &envFlags{fs: fs, getenv: getenv}
+	e.str(&c.Addr, "addr", "TOLLGATE_ADDR", "listen address for Connect, gRPC, gRPC-Web and the HTTP APIs")
+	e.str(&c.DatabaseURL, "database-url", "TOLLGATE_DATABASE_URL", "Postgres connection URL")
+	e.str(&c.TLSCert, "tls-cert", "TOLLGATE_TLS_CERT", "TLS certificate file (enables TLS with -tls-key)")
+	e.str(&c.TLSKey, "tls-key", "TOLLGATE_TLS_KEY", "TLS private key file")
+	e.str(&c.LogLevel, "log-level", "TOLLGATE_LOG_LEVEL", "log level: debug, info, warn, error")
+	e.str(&c.DebugAddr, "debug-addr", "TOLLGATE_DEBUG_ADDR", "serve pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
+	e.str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "directory for usage records while Postgres is unavailable")
+	e.str(&c.GuardrailModel, "guardrails-moderation-model", "TOLLGATE_GUARDRAILS_MODERATION_MODEL", "chat model or route that moderation guardrails classify with (none when empty)")
+	e.int64(&c.MaxRequestBytes, "max-request-bytes", "TOLLGATE_MAX_REQUEST_BYTES", "largest accepted request body")
+	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "TOLLGATE_SHUTDOWN_TIMEOUT", "how long to drain in-flight requests on SIGTERM")
+	e.duration(&c.Retention, "retention", "TOLLGATE_RETENTION", "how long request records are kept, 0 for ever")
+	e.bool(&c.LogRequests, "log-requests", "TOLLGATE_LOG_REQUESTS", "log one line per request")
+	e.duration(&c.AlertInterval, "alert-interval", "TOLLGATE_ALERT_INTERVAL", "how often budget and spend-velocity alerts are checked")
+	e.float64(&c.VelocityFactor, "velocity-factor", "TOLLGATE_VELOCITY_FACTOR", "spend-velocity alert when a key's 5-minute spend exceeds this multiple of its usual rate")
+	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
+	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
+	c.Cache.registerFlags(e)
 	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
 	c.AdminToken = getenv("TOLLGATE_ADMIN_TOKEN")
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = getenv("DATABASE_URL")
 	}
-	return errors.Join(errs...)
+	return e.err()
 }
 
 // Validate reports missing or inconsistent settings.
