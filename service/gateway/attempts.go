@@ -194,7 +194,7 @@ func sleep(ctx context.Context, d time.Duration, deadline time.Time, now time.Ti
 // facts gathers what routing needs to know about a chat request.
 func facts(call *Call, rec *record, req *providers.ChatRequest) routing.Facts {
 	f := routing.Facts{
-		PromptTokens: int(EstimatePromptTokens(req)), NeedsTools: len(req.Tools) > 0,
+		PromptTokens: int(rec.prompt(req)), NeedsTools: len(req.Tools) > 0,
 		EndUser: call.EndUser, KeyID: rec.KeyID, TeamID: rec.TeamID, ServiceID: rec.ServiceID,
 		Tags: rec.Tags, RequestID: call.RequestID, Sticky: call.Sticky,
 	}

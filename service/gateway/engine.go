@@ -358,6 +358,17 @@ type record struct {
 	store.Record
 	start  time.Time
 	ticket *governance.Ticket // budget and rate-limit reservations (limits.go)
+	// promptTokens caches the request's estimated prompt tokens (see prompt).
+	promptTokens int64
+}
+
+// prompt returns the estimated prompt tokens of req, counted once per
+// request for admission, routing and stream usage estimates.
+func (r *record) prompt(req *providers.ChatRequest) int64 {
+	if r.promptTokens == 0 {
+		r.promptTokens = EstimatePromptTokens(req)
+	}
+	return r.promptTokens
 }
 
 func (e *Engine) newRecord(call *Call, op, model string, stream bool) record {

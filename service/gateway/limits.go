@@ -44,7 +44,7 @@ func (e *Engine) admitChat(ctx context.Context, r *record, k *registry.Key, req 
 	case maxOut > 0:
 		out = int64(maxOut)
 	}
-	u := providers.Usage{InputTokens: EstimatePromptTokens(req), OutputTokens: out}
+	u := providers.Usage{InputTokens: r.prompt(req), OutputTokens: out}
 	return e.admit(ctx, r, k, u, price)
 }
 

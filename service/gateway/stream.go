@@ -111,7 +111,7 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 		e: e, up: us, rec: rec, Provider: rec.Provider, Model: rec.Model, cancel: out.cancel,
 		Route: routeName(rt), Attempts: out.attempts, first: first, firstEOF: firstEOF,
 		price:       func(u providers.Usage) int64 { return pricing.Cost(pricingOf, u) },
-		promptEst:   EstimatePromptTokens(req),
+		promptEst:   rec.prompt(req),
 		CacheStatus: status, CacheScore: score,
 	}
 	if cres != nil {
