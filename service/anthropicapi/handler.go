@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +22,9 @@ const DefaultPingInterval = 15 * time.Second
 // Attribution headers.
 const (
 	// HeaderEndUser names the end user a request is made for.
-	HeaderEndUser = "X-Tollgate-End-User"
+	HeaderEndUser = gateway.HeaderEndUser
 	// HeaderTags carries comma-separated tags for usage reports.
-	HeaderTags = "X-Tollgate-Tags"
+	HeaderTags = gateway.HeaderTags
 )
 
 // Handler serves the Anthropic Messages API. It is safe for concurrent use.
@@ -81,19 +80,13 @@ func IsAnthropic(r *http.Request) bool {
 func (h *Handler) newCall(w http.ResponseWriter, r *http.Request) *gateway.Call {
 	id := gateway.RequestIDFrom(r.Context())
 	w.Header().Set("Request-Id", id)
-	call := &gateway.Call{RequestID: id, Surface: gateway.SurfaceAnthropic, Start: h.now(), EndUser: r.Header.Get(HeaderEndUser)}
+	call := &gateway.Call{RequestID: id, Surface: gateway.SurfaceAnthropic, Start: h.now()}
 	if key := r.Header.Get("X-Api-Key"); key != "" {
 		call.Credential = key
-	} else if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		call.Credential = strings.TrimSpace(a[7:])
+	} else {
+		call.Credential = gateway.BearerToken(r.Header)
 	}
-	if tags := r.Header.Get(HeaderTags); tags != "" {
-		for t := range strings.SplitSeq(tags, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				call.Tags = append(call.Tags, t)
-			}
-		}
-	}
+	gateway.Attribution(call, r.Header)
 	return call
 }
 

@@ -19,9 +19,9 @@ const DefaultKeepAlive = 15 * time.Second
 // Attribution headers a caller may send.
 const (
 	// HeaderEndUser names the end user the request is made for.
-	HeaderEndUser = "X-Tollgate-End-User"
+	HeaderEndUser = gateway.HeaderEndUser
 	// HeaderTags holds comma-separated tags for usage reports.
-	HeaderTags = "X-Tollgate-Tags"
+	HeaderTags = gateway.HeaderTags
 	// HeaderProvider is set on answers to the provider that served them.
 	HeaderProvider = gateway.HeaderProvider
 )
@@ -102,27 +102,17 @@ func (h *Handler) call(r *http.Request) *gateway.Call {
 		RequestID:  gateway.RequestIDFrom(r.Context()),
 		Surface:    gateway.SurfaceOpenAI,
 		Credential: credential(r.Header),
-		EndUser:    strings.TrimSpace(r.Header.Get(HeaderEndUser)),
 		Start:      h.now(),
 	}
-	if tags := r.Header.Get(HeaderTags); tags != "" {
-		for t := range strings.SplitSeq(tags, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				c.Tags = append(c.Tags, t)
-			}
-		}
-	}
+	gateway.Attribution(c, r.Header)
 	return c
 }
 
 // credential reads "Authorization: Bearer <key>", or the api-key header
 // Azure-style clients send.
 func credential(hd http.Header) string {
-	if a := hd.Get("Authorization"); a != "" {
-		if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-			return strings.TrimSpace(a[7:])
-		}
-		return ""
+	if hd.Get("Authorization") != "" {
+		return gateway.BearerToken(hd)
 	}
 	return strings.TrimSpace(hd.Get("Api-Key"))
 }

@@ -4,21 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"connectrpc.com/connect"
 
+	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/keys"
 )
 
 // bearer returns the token of an "Authorization: Bearer ..." header.
-func bearer(h http.Header) string {
-	v := h.Get("Authorization")
-	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-		return strings.TrimSpace(v[7:])
-	}
-	return ""
-}
+func bearer(h http.Header) string { return gateway.BearerToken(h) }
 
 // adminInterceptor requires the admin token on every call.
 type adminInterceptor struct{ token keys.AdminToken }
