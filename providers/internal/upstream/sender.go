@@ -1,0 +1,91 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/tollgate-dev/tollgate/providers"
+)
+
+// Sender sends requests to one upstream the way every adapter does: static
+// headers and authentication on a context-bound request, non-2xx answers
+// turned into *providers.Error by the adapter's StatusError, bounded body
+// reads, and the credential redacted from every error. An adapter builds
+// one at construction, after its options are applied.
+type Sender struct {
+	// Name prefixes build errors, e.g. "openai".
+	Name string
+	// Provider is the provider instance id.
+	Provider string
+	// Secret is the credential to redact from errors.
+	Secret string
+	Client *http.Client
+	// Header holds static headers sent with every request.
+	Header http.Header
+	// Auth sets the authentication header(s); nil for none.
+	Auth func(h http.Header)
+	// StatusError maps a non-2xx answer and its (bounded) body.
+	StatusError func(status int, h http.Header, body []byte) *providers.Error
+	// MaxResponseBytes and MaxErrorBytes bound the bodies read.
+	MaxResponseBytes, MaxErrorBytes int64
+}
+
+// Send performs one request and returns a 2xx response. Any other status
+// is returned as the StatusError with the body consumed and closed; a
+// failure to get an answer as a transport error (or ctx.Err()).
+func (s *Sender) Send(ctx context.Context, method, target string, body []byte, accept string) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s: provider %s: build request: %w", s.Name, s.Provider, RedactErr(s.Secret, err))
+	}
+	for k, v := range s.Header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
+	if s.Auth != nil {
+		s.Auth(req.Header)
+	}
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return nil, providers.TransportError(ctx, s.Provider, RedactErr(s.Secret, err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, rerr := ReadErrorBody(resp, s.MaxErrorBytes)
+		if rerr != nil && len(b) == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, s.StatusError(resp.StatusCode, resp.Header, b)
+	}
+	return resp, nil
+}
+
+// ReadBody reads a 2xx body of at most MaxResponseBytes and closes it.
+func (s *Sender) ReadBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	b, err := ReadBody(resp, s.MaxResponseBytes)
+	if errors.Is(err, ErrBodyTooLarge) {
+		return nil, &providers.Error{Provider: s.Provider, Status: resp.StatusCode, Kind: providers.KindBadResponse,
+			Message: "response body exceeds " + strconv.FormatInt(s.MaxResponseBytes, 10) + " bytes"}
+	}
+	if err != nil {
+		return nil, providers.TransportError(ctx, s.Provider, RedactErr(s.Secret, err))
+	}
+	return b, nil
+}
+
+// BadResponse reports an undecodable 2xx answer.
+func (s *Sender) BadResponse(status int, what string, err error) error {
+	return &providers.Error{Provider: s.Provider, Status: status, Kind: providers.KindBadResponse,
+		Message: Redact(s.Secret, "decode "+what+": "+err.Error()), Err: err}
+}
