@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -34,6 +34,18 @@ $(addprefix $(BIN)/,$(TOOLS)): tools/go.mod tools/go.sum
 		github.com/fullstorydev/grpcurl/cmd/grpcurl \
 		golang.org/x/perf/cmd/benchstat
 	@touch $(addprefix $(BIN)/,$(TOOLS))
+
+# The SBOM generator of `make release`, pinned in tools/go.mod and built
+# on its own so a release does not build the codegen tools.
+$(BIN)/cyclonedx-gomod: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o $(BIN)/ github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
+
+# Reproducible release artefacts in dist/: static binaries for linux and
+# darwin on amd64 and arm64, archives, CycloneDX SBOMs and SHA256SUMS
+# (VERSION=v1.2.3 or a tag on HEAD names the version; PLATFORMS=os/arch ...
+# limits the build). See scripts/release.sh.
+release: $(BIN)/cyclonedx-gomod
+	@CYCLONEDX=$(BIN)/cyclonedx-gomod GO=$(GO) bash scripts/release.sh
 
 generate: tools
 	buf lint
@@ -102,4 +114,4 @@ run: deps build
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf $(BIN) .dev bench.txt
+	rm -rf $(BIN) .dev bench.txt dist
