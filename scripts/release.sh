@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 GO="${GO:-go}"
 DIST="${DIST:-dist}"
 PLATFORMS="${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64}"
-CYCLONEDX="${CYCLONEDX:-.bin/cyclonedx-gomod}"
+CYCLONEDX="$(realpath "${CYCLONEDX:-.bin/cyclonedx-gomod}")"
 MODULE="github.com/tollgate-dev/tollgate"
 
 commit=$(git rev-parse HEAD)
@@ -37,8 +37,20 @@ if [ -z "${VERSION:-}" ]; then
   if tag=$(git describe --tags --exact-match --match 'v[0-9]*' HEAD 2>/dev/null); then
     VERSION="$tag$dirty"
   else
+    # A Go pseudo-version (as `go list -m` would print for this commit).
     VERSION="v0.0.0-$(date -u -d "@$epoch" +%Y%m%d%H%M%S)-${commit:0:12}$dirty"
   fi
+fi
+
+# The SBOM tool reads the module's Git repository itself and cannot open a
+# linked worktree (where .git is a file): it then works on a shared clone
+# of the same commit.
+sbomdir=.
+if [ ! -d .git ]; then
+  sbomdir=$(mktemp -d)
+  trap 'rm -rf "$sbomdir"' EXIT
+  git clone -q --no-checkout "$PWD" "$sbomdir"
+  git -C "$sbomdir" checkout -q --detach "$commit"
 fi
 
 # Settings that change the bytes of a build, pinned rather than inherited.
@@ -65,12 +77,25 @@ for platform in $PLATFORMS; do
   # The SBOM describes the modules and packages linked into this platform's
   # binary, with their licences; no serial number or timestamp, so that it
   # is reproducible too.
-  if ! GOOS=$os GOARCH=$arch "$CYCLONEDX" app -json -packages -licenses -noserial -notimestamp \
-    -main cmd/tollgate -output "$DIST/$name.cdx.json" . 2>"$DIST/sbom.log"; then
+  sbom="$PWD/$DIST/$name.cdx.json"
+  if ! (cd "$sbomdir" && GOOS=$os GOARCH=$arch "$CYCLONEDX" app -json -packages -licenses -noserial -notimestamp \
+    -main cmd/tollgate -output "$sbom" .) 2>"$DIST/sbom.log"; then
     cat "$DIST/sbom.log" >&2
     exit 1
   fi
   rm -f "$DIST/sbom.log"
+  # The tool names the main module by its own reading of the tags; name it
+  # by the release version instead.
+  python3 - "$sbom" "$MODULE" "$VERSION" <<'PY'
+import json, sys
+path, module, version = sys.argv[1:]
+with open(path) as f:
+    text = f.read()
+old = json.loads(text)["metadata"]["component"]["version"]
+text = text.replace(module + "@" + old, module + "@" + version).replace('"version": "%s"' % old, '"version": "%s"' % version)
+with open(path, "w") as f:
+    f.write(text)
+PY
 done
 (cd "$DIST" && sha256sum -- *.tar.gz *.cdx.json */tollgate >SHA256SUMS)
 echo "release: $VERSION ($commit, $date) in $DIST/"
