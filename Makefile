@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release docs check-docs
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -63,6 +63,15 @@ check-generated: tools
 			echo "$$d/ is stale: run 'make generate' and commit the result" >&2; exit 1; \
 		fi; \
 	done; echo "generated code is up to date"
+
+# Generated parts of the docs (the settings table of docs/operations.md,
+# from service/server's flag definitions); check-docs fails when they are
+# stale, e.g. after a setting was added without `make docs`.
+docs:
+	$(GO) run ./internal/docgen
+
+check-docs:
+	$(GO) run ./internal/docgen -check
 
 # Wire- and JSON-breaking API changes against main (BASE=ref to compare with another).
 BASE ?= main
