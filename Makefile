@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release docs check-docs
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release image docs check-docs
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -47,6 +47,14 @@ $(BIN)/cyclonedx-gomod: tools/go.mod tools/go.sum
 release: $(BIN)/cyclonedx-gomod
 	@CYCLONEDX=$(BIN)/cyclonedx-gomod GO=$(GO) bash scripts/release.sh
 
+# The container image without a container engine: an OCI image index for
+# linux/amd64 and linux/arm64 from the release binaries, as an OCI layout
+# (dist/image) and archive (dist/tollgate_<version>_oci.tar). See
+# deploy/image; the Dockerfile builds the same image with an engine.
+image:
+	@$(MAKE) --no-print-directory release PLATFORMS="linux/amd64 linux/arm64"
+	cd deploy && $(GO) run ./image -dist ../dist
+
 generate: tools
 	buf lint
 	buf generate
@@ -82,6 +90,7 @@ lint: tools
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 	buf lint
 
 # System packages the tests need: PostgreSQL's pgvector extension, and the
@@ -113,6 +122,7 @@ $(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
 
 test: deps tools
 	$(GO) test -count=1 -timeout 15m ./...
+	cd deploy && $(GO) test -count=1 -timeout 15m ./...
 
 bench: deps tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt

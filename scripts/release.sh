@@ -6,6 +6,7 @@
 #   dist/tollgate_<version>_<os>_<arch>.cdx.json   CycloneDX SBOM of that binary
 #   dist/SHA256SUMS                                checksums of all of the above
 #   dist/VERSION                                   the version string
+#   dist/build.json                                version, commit and date (read by `make image`)
 #
 # Reproducible: the same commit built with the same Go toolchain gives the
 # same bytes wherever the checkout lives and whenever it is built. Nothing
@@ -61,6 +62,7 @@ ldflags="-s -w -buildid= -X $MODULE/internal/version.version=$VERSION -X $MODULE
 rm -rf "$DIST"
 mkdir -p "$DIST"
 printf '%s\n' "$VERSION" >"$DIST/VERSION"
+printf '{"version": "%s", "commit": "%s", "date": "%s"}\n' "$VERSION" "$commit" "$date" >"$DIST/build.json"
 for platform in $PLATFORMS; do
   os=${platform%/*}
   arch=${platform#*/}
