@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release image docs check-docs
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release image docs check-docs test-long
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -122,7 +122,13 @@ $(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
 
 test: deps tools
 	$(GO) test -count=1 -timeout 15m ./...
-	cd deploy && $(GO) test -count=1 -timeout 15m ./...
+	cd deploy && $(GO) test -count=1 -short -timeout 15m ./...
+
+# The long tests (named TestLong..., skipped under -short): the release's
+# reproducibility, the multi-replica rehearsal and the operator's guide.
+test-long: deps tools
+	TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./internal/release/
+	cd deploy && TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./...
 
 bench: deps tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt

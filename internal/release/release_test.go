@@ -10,13 +10,13 @@ import (
 	"testing"
 )
 
-// TestReleaseReproducible runs `make release` for one platform in two fresh
+// TestLongReleaseReproducible runs `make release` for one platform in two fresh
 // clones of HEAD at different paths and compares every artefact's checksum:
 // the same commit must give the same bytes. It also runs the built binary's
 // `version` and checks the SBOM names the release version.
-func TestReleaseReproducible(t *testing.T) {
-	if os.Getenv("TOLLGATE_LONG_TESTS") == "" {
-		t.Skip("builds two release trees; set TOLLGATE_LONG_TESTS=1 (make test-long)")
+func TestLongReleaseReproducible(t *testing.T) {
+	if testing.Short() && os.Getenv("TOLLGATE_LONG_TESTS") != "1" {
+		t.Skip("long test (builds two release trees): make test-long runs it")
 	}
 	head := strings.TrimSpace(run(t, root, "git", "rev-parse", "HEAD"))
 	const platform = "linux/amd64" // the platform whose binary this machine can run
