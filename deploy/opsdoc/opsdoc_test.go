@@ -119,10 +119,20 @@ func TestParse(t *testing.T) {
 }
 
 // TestKubernetesBlocks renders every helm command of the "needs:
-// kubernetes" blocks, and every values file, through the chart.
+// kubernetes" blocks, and every values file, through the chart, in the
+// guide and in the chart's README.
 func TestKubernetesBlocks(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(docPath)
+	for _, doc := range []string{docPath, filepath.Join(helmtest.ChartDir(), "README.md")} {
+		t.Run(filepath.Base(filepath.Dir(doc))+"/"+filepath.Base(doc), func(t *testing.T) {
+			t.Parallel()
+			checkKubernetesBlocks(t, doc)
+		})
+	}
+}
+
+func checkKubernetesBlocks(t *testing.T, doc string) {
+	b, err := os.ReadFile(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
