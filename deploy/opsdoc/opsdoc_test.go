@@ -253,6 +253,10 @@ func TestLongOperationsGuide(t *testing.T) {
 			sh.Env = append(sh.Env, kv)
 		}
 	}
+	// The reader's Go caches stay where they are although HOME moves.
+	for _, v := range []string{"GOPATH", "GOMODCACHE", "GOCACHE"} {
+		sh.Env = append(sh.Env, v+"="+strings.TrimSpace(run(t, root, "go", "env", v)))
+	}
 	sh.Env = append(sh.Env, "HOME="+home, "PATH="+filepath.Join(home, ".local", "bin")+":"+os.Getenv("PATH"),
 		"TOLLGATE_DATABASE_URL="+pgtest.NewDatabase(t), "RESTORE_DATABASE_URL="+pgtest.NewDatabase(t))
 	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
