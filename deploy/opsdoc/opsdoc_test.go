@@ -299,7 +299,8 @@ func TestLongOperationsGuide(t *testing.T) {
 			t.Fatal(err)
 		}
 		const done = "@@opsdoc-block-done@@"
-		fmt.Fprintf(stdin, "set -eo pipefail; source %s; set +eo pipefail; echo %s\n", file, done)
+		// The marker on a line of its own, even after output without a final newline.
+		fmt.Fprintf(stdin, "set -eo pipefail; source %s; set +eo pipefail; printf '\\n%%s\\n' %s\n", file, done)
 		var out strings.Builder
 		timeout := time.After(15 * time.Minute)
 	read:
@@ -309,7 +310,8 @@ func TestLongOperationsGuide(t *testing.T) {
 				if !ok {
 					t.Fatalf("%s:%d: the shell exited (a command failed)\n--- block\n%s--- output\n%s", docPath, bl.line, bl.text, out.String())
 				}
-				if l == done {
+				if before, ok := strings.CutSuffix(l, done); ok {
+					out.WriteString(before)
 					break read
 				}
 				out.WriteString(l + "\n")
