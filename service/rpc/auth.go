@@ -54,7 +54,7 @@ func (a adminInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc
 	}
 }
 
-// AdminInterceptor returns the interceptor that guards AdminService.
+// AdminInterceptor returns the interceptor that guards the admin services.
 func AdminInterceptor(token keys.AdminToken) connect.Interceptor {
 	return adminInterceptor{token: token}
 }

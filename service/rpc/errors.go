@@ -57,8 +57,10 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 		return connect.NewError(connect.CodeUnavailable, err)
 	case errors.Is(err, store.ErrConflict):
 		return connect.NewError(connect.CodeAlreadyExists, err)
-	case errors.Is(err, store.ErrInUse):
+	case errors.Is(err, store.ErrInUse), errors.Is(err, store.ErrVersionMismatch):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, store.ErrInvalidCursor):
+		return toConnectError(ctx, log, errBadPageToken)
 	case errors.As(err, &pe):
 		return upstreamError(pe)
 	case errors.Is(err, context.Canceled):

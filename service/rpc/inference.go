@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -14,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/registry"
 )
 
 // Inference serves tollgate.v1.InferenceService through the gateway engine.
@@ -145,7 +148,23 @@ func (s *Inference) ListModels(ctx context.Context, req *connect.Request[tollgat
 	if err != nil {
 		return nil, toConnectError(ctx, s.log, err)
 	}
-	out := &tollgatev1.ListModelsResponse{Models: make([]*tollgatev1.ModelInfo, 0, len(ms))}
+	page, err := readPage(req.Msg)
+	if err != nil {
+		return nil, toConnectError(ctx, s.log, err)
+	}
+	// The models are the key's view of the registry, in memory and sorted
+	// by name: a page starts after the cursor's name.
+	start, _ := slices.BinarySearchFunc(ms, page.After, func(m *registry.Model, name string) int { return strings.Compare(m.Name, name) })
+	if start < len(ms) && page.After != "" && ms[start].Name == page.After {
+		start++
+	}
+	ms = ms[start:]
+	next := ""
+	if len(ms) > page.Size {
+		ms = ms[:page.Size]
+		next = ms[len(ms)-1].Name
+	}
+	out := &tollgatev1.ListModelsResponse{Models: make([]*tollgatev1.ModelInfo, 0, len(ms)), NextPageToken: nextPageToken(req.Msg, next)}
 	for _, m := range ms {
 		out.Models = append(out.Models, &tollgatev1.ModelInfo{
 			Name: m.Name, Provider: m.ProviderID, ContextWindow: int32(m.ContextWindow), Embedding: m.Embedding,
