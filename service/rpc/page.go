@@ -88,7 +88,7 @@ func nextPageToken(req listRequest, cursor string, bind ...string) string {
 
 // decodePageToken checks a page token against req and returns its cursor.
 func decodePageToken(req listRequest, tok string, bind []string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(b) < 1+1+pageTokenSumLen || b[0] != pageTokenVersion {
 		return "", errBadPageToken
 	}
