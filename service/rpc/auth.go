@@ -7,12 +7,12 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/keys"
 )
 
 // bearer returns the token of an "Authorization: Bearer ..." header.
-func bearer(h http.Header) string { return gateway.BearerToken(h) }
+func bearer(h http.Header) string { return edge.BearerToken(h) }
 
 // adminInterceptor requires the admin token on every call.
 type adminInterceptor struct{ token keys.AdminToken }

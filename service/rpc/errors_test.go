@@ -38,7 +38,7 @@ func TestToConnectError(t *testing.T) {
 		{"upstream 400", &providers.Error{Provider: "p", Kind: providers.KindInvalidRequest, Status: 400}, connect.CodeInvalidArgument, "provider p"},
 		{"upstream context", &providers.Error{Provider: "p", Kind: providers.KindContextLength, Status: 400}, connect.CodeInvalidArgument, "context"},
 		{"upstream timeout", &providers.Error{Provider: "p", Kind: providers.KindTimeout}, connect.CodeDeadlineExceeded, "timeout"},
-		{"gateway credential rejected", &providers.Error{Provider: "p", Kind: providers.KindAuthentication, Status: 401}, connect.CodeInternal, "authentication"},
+		{"gateway credential rejected", &providers.Error{Provider: "p", Kind: providers.KindAuthentication, Status: 401}, connect.CodeInternal, "rejected the gateway's credential"},
 		{"canceled", context.Canceled, connect.CodeCanceled, "canceled"},
 		{"internal hides details", errors.New("pq: password=hunter2"), connect.CodeInternal, "internal error; request id req_"},
 	}

@@ -15,6 +15,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/registry"
 )
@@ -43,7 +44,7 @@ func (s *Inference) call(ctx context.Context, h http.Header, endUser string, tag
 // of the request headers.
 func (s *Inference) chatCall(ctx context.Context, h http.Header, m *tollgatev1.ChatRequest) (*gateway.Call, error) {
 	call := s.call(ctx, h, m.GetEndUser(), m.GetTags(), m.GetMetadata())
-	d, err := gateway.CacheDirectives(h)
+	d, err := edge.CacheDirectives(h)
 	call.Cache = d
 	return call, err
 }
@@ -64,8 +65,8 @@ func (s *Inference) Chat(ctx context.Context, req *connect.Request[tollgatev1.Ch
 		return nil, toConnectError(ctx, s.log, err)
 	}
 	resp := connect.NewResponse(chatResponseToProto(call.RequestID, m.GetModel(), res))
-	gateway.SetCacheHeaders(resp.Header(), res.CacheStatus, res.CacheScore)
-	gateway.SetGuardrailHeader(resp.Header(), res.Guardrails)
+	edge.SetCacheHeaders(resp.Header(), res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(resp.Header(), res.Guardrails)
 	resp.Msg.GuardrailVerdicts = guardrailVerdictsToProto(res.Guardrails)
 	return resp, nil
 }
@@ -90,8 +91,8 @@ func (s *Inference) ChatStream(ctx context.Context, req *connect.Request[tollgat
 		return toConnectError(ctx, s.log, err)
 	}
 	defer st.Close()
-	gateway.SetCacheHeaders(out.ResponseHeader(), st.CacheStatus, st.CacheScore)
-	gateway.SetGuardrailHeader(out.ResponseHeader(), st.Guardrails())
+	edge.SetCacheHeaders(out.ResponseHeader(), st.CacheStatus, st.CacheScore)
+	edge.SetGuardrailHeader(out.ResponseHeader(), st.Guardrails())
 	first := true
 	for {
 		c, err := st.Recv()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -119,13 +118,4 @@ func clearField(m protoreflect.Message, name protoreflect.Name) {
 	if f := m.Descriptor().Fields().ByName(name); f != nil {
 		m.Clear(f)
 	}
-}
-
-// pageError maps the store's invalid-cursor error to the page token's
-// INVALID_ARGUMENT.
-func pageError(err error) error {
-	if errors.Is(err, store.ErrInvalidCursor) {
-		return errBadPageToken
-	}
-	return err
 }
