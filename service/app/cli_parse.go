@@ -431,52 +431,81 @@ func readCredential(name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
+// modelFlags are the flags describing a model, for add and update.
+type modelFlags struct {
+	provider, upstream, in, out, cached string
+	ctxWindow, maxOut                   int
+	embedding                           bool
+}
+
+// modelMask maps the model flags to the fields they set.
+var modelMask = map[string]string{
+	"provider": "provider_id", "upstream-model": "upstream_model", "context-window": "context_window",
+	"max-output-tokens": "max_output_tokens", "embedding": "embedding", "input-price": "pricing.input_per_million",
+	"output-price": "pricing.output_per_million", "cached-input-price": "pricing.cached_input_per_million",
+}
+
+func (mf *modelFlags) register(fs *flag.FlagSet, add bool) {
+	provider, upstream := "the provider serving the model", "the provider's model name (\"\" for NAME)"
+	if add {
+		provider, upstream = "the provider serving the model (required)", "the provider's model name (default: NAME)"
+	}
+	fs.StringVar(&mf.provider, "provider", "", provider)
+	fs.StringVar(&mf.upstream, "upstream-model", "", upstream)
+	fs.IntVar(&mf.ctxWindow, "context-window", 0, "context window in tokens")
+	fs.IntVar(&mf.maxOut, "max-output-tokens", 0, "largest output in tokens")
+	fs.BoolVar(&mf.embedding, "embedding", false, "an embedding model (--embedding=false for a chat model)")
+	fs.StringVar(&mf.in, "input-price", "", "USD per million input tokens")
+	fs.StringVar(&mf.out, "output-price", "", "USD per million output tokens")
+	fs.StringVar(&mf.cached, "cached-input-price", "", "USD per million cached input tokens")
+}
+
+// model returns the model named name that the flags describe; Pricing is
+// nil unless a price was given.
+func (mf *modelFlags) model(name string) (*tollgatev1.Model, error) {
+	if mf.ctxWindow < 0 || mf.ctxWindow > 1<<31-1 || mf.maxOut < 0 || mf.maxOut > 1<<31-1 {
+		return nil, usageErrorf("token counts must be between 0 and 2147483647")
+	}
+	m := &tollgatev1.Model{
+		Name: name, ProviderId: mf.provider, UpstreamModel: mf.upstream,
+		ContextWindow: int32(mf.ctxWindow), MaxOutputTokens: int32(mf.maxOut), Embedding: mf.embedding,
+	}
+	var p tollgatev1.ModelPricing
+	for _, pr := range []struct {
+		flag, value string
+		dst         **money.Money
+	}{
+		{"--input-price", mf.in, &p.InputPerMillion},
+		{"--output-price", mf.out, &p.OutputPerMillion},
+		{"--cached-input-price", mf.cached, &p.CachedInputPerMillion},
+	} {
+		if pr.value == "" {
+			continue
+		}
+		usd, err := parseUSD(pr.value)
+		if err != nil {
+			return nil, usageErrorf("%s: %v", pr.flag, err)
+		}
+		*pr.dst = usd
+		m.Pricing = &p
+	}
+	return m, nil
+}
+
 func modelsAdd(fs *flag.FlagSet) func([]string) (proto.Message, error) {
-	var provider, upstream, in, out, cached string
-	var ctxWindow, maxOut int
-	var embedding bool
-	fs.StringVar(&provider, "provider", "", "the provider serving the model (required)")
-	fs.StringVar(&upstream, "upstream-model", "", "the provider's model name (default: NAME)")
-	fs.IntVar(&ctxWindow, "context-window", 0, "context window in tokens")
-	fs.IntVar(&maxOut, "max-output-tokens", 0, "largest output in tokens")
-	fs.BoolVar(&embedding, "embedding", false, "an embedding model")
-	fs.StringVar(&in, "input-price", "", "USD per million input tokens")
-	fs.StringVar(&out, "output-price", "", "USD per million output tokens")
-	fs.StringVar(&cached, "cached-input-price", "", "USD per million cached input tokens")
+	var mf modelFlags
+	mf.register(fs, true)
 	return func(ops []string) (proto.Message, error) {
 		name, err := oneOperand(ops, "NAME")
 		if err != nil {
 			return nil, err
 		}
-		if provider == "" {
+		if mf.provider == "" {
 			return nil, usageErrorf("--provider is required")
 		}
-		if ctxWindow < 0 || ctxWindow > 1<<31-1 || maxOut < 0 || maxOut > 1<<31-1 {
-			return nil, usageErrorf("token counts must be between 0 and 2147483647")
-		}
-		m := &tollgatev1.Model{
-			Name: name, ProviderId: provider, UpstreamModel: upstream,
-			ContextWindow: int32(ctxWindow), MaxOutputTokens: int32(maxOut), Embedding: embedding,
-		}
-		var p tollgatev1.ModelPricing
-		prices := []struct {
-			flag, value string
-			dst         **money.Money
-		}{
-			{"--input-price", in, &p.InputPerMillion},
-			{"--output-price", out, &p.OutputPerMillion},
-			{"--cached-input-price", cached, &p.CachedInputPerMillion},
-		}
-		for _, pr := range prices {
-			if pr.value == "" {
-				continue
-			}
-			money, err := parseUSD(pr.value)
-			if err != nil {
-				return nil, usageErrorf("%s: %v", pr.flag, err)
-			}
-			*pr.dst = money
-			m.Pricing = &p
+		m, err := mf.model(name)
+		if err != nil {
+			return nil, err
 		}
 		return &tollgatev1.CreateModelRequest{Model: m}, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/proto"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -130,53 +129,27 @@ func providersUpdate(fs *flag.FlagSet, getenv func(string) string) func([]string
 }
 
 func modelsUpdate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
-	var provider, upstream, in, out, cached, etag string
-	var ctxWindow, maxOut int
-	var embedding bool
-	fs.StringVar(&provider, "provider", "", "the provider serving the model")
-	fs.StringVar(&upstream, "upstream-model", "", "the provider's model name (\"\" for NAME)")
-	fs.IntVar(&ctxWindow, "context-window", 0, "context window in tokens")
-	fs.IntVar(&maxOut, "max-output-tokens", 0, "largest output in tokens")
-	fs.BoolVar(&embedding, "embedding", false, "an embedding model (--embedding=false for a chat model)")
-	fs.StringVar(&in, "input-price", "", "USD per million input tokens")
-	fs.StringVar(&out, "output-price", "", "USD per million output tokens")
-	fs.StringVar(&cached, "cached-input-price", "", "USD per million cached input tokens")
+	var mf modelFlags
+	var etag string
+	mf.register(fs, false)
 	fs.StringVar(&etag, "etag", "", "update only if the model still has this etag")
 	return func(ops []string) (proto.Message, error) {
 		name, err := oneOperand(ops, "NAME")
 		if err != nil {
 			return nil, err
 		}
-		mask := updateMask(fs, map[string]string{
-			"provider": "provider_id", "upstream-model": "upstream_model", "context-window": "context_window",
-			"max-output-tokens": "max_output_tokens", "embedding": "embedding", "input-price": "pricing.input_per_million",
-			"output-price": "pricing.output_per_million", "cached-input-price": "pricing.cached_input_per_million",
-		})
+		mask := updateMask(fs, modelMask)
 		if len(mask.GetPaths()) == 0 {
 			return nil, usageErrorf("nothing to update: give the flags of the fields to change (tollgate models -h)")
 		}
-		if ctxWindow < 0 || ctxWindow > 1<<31-1 || maxOut < 0 || maxOut > 1<<31-1 {
-			return nil, usageErrorf("token counts must be between 0 and 2147483647")
+		m, err := mf.model(name)
+		if err != nil {
+			return nil, err
 		}
-		m := &tollgatev1.Model{
-			Name: name, ProviderId: provider, UpstreamModel: upstream, ContextWindow: int32(ctxWindow),
-			MaxOutputTokens: int32(maxOut), Embedding: embedding, Etag: etag, Pricing: &tollgatev1.ModelPricing{},
+		if m.Pricing == nil {
+			m.Pricing = &tollgatev1.ModelPricing{}
 		}
-		for _, pr := range []struct {
-			flag, value string
-			dst         **money.Money
-		}{
-			{"--input-price", in, &m.Pricing.InputPerMillion},
-			{"--output-price", out, &m.Pricing.OutputPerMillion},
-			{"--cached-input-price", cached, &m.Pricing.CachedInputPerMillion},
-		} {
-			if pr.value == "" {
-				continue
-			}
-			if *pr.dst, err = parseUSD(pr.value); err != nil {
-				return nil, usageErrorf("%s: %v", pr.flag, err)
-			}
-		}
+		m.Etag = etag
 		return &tollgatev1.UpdateModelRequest{Model: m, UpdateMask: mask}, nil
 	}
 }
