@@ -423,7 +423,7 @@ type Route struct {
 	// the server's defaults.
 	Cache *CachePolicy `protobuf:"bytes,12,opt,name=cache,proto3" json:"cache,omitempty"`
 	// Changes on every write; send it back to update only this version.
-	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1087,7 +1087,7 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12.\n" +
 	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x12\n" +
-	"\x04etag\x18\r \x01(\tR\x04etag\">\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\">\n" +
 	"\x12CreateRouteRequest\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"?\n" +
 	"\x13CreateRouteResponse\x12(\n" +

@@ -582,7 +582,7 @@ type VirtualKey struct {
 	// creation: to change it, issue a new key.
 	Cache *CachePolicy `protobuf:"bytes,13,opt,name=cache,proto3" json:"cache,omitempty"`
 	// Output only: changes on every write (revocation, rotation).
-	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1293,7 +1293,7 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\vrotate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"rotateTime\x12.\n" +
 	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x12\n" +
-	"\x04etag\x18\x0e \x01(\tR\x04etag\x1a7\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +
