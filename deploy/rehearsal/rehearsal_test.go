@@ -25,6 +25,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/genproto/googleapis/type/money"
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/tollgate-dev/tollgate/deploy/helm/helmtest"
@@ -183,14 +184,23 @@ func buildGateway(t *testing.T) string {
 	return bin
 }
 
-func adminClient(p *pod) tollgatev1connect.AdminServiceClient {
-	auth := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+// adminClients are the configuration services of one pod, with the admin token.
+type adminClients struct {
+	catalog tollgatev1connect.CatalogServiceClient
+	teams   tollgatev1connect.TeamServiceClient
+}
+
+func adminClient(p *pod) adminClients {
+	auth := connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 			req.Header().Set("Authorization", "Bearer "+adminToken)
 			return next(ctx, req)
 		}
-	})
-	return tollgatev1connect.NewAdminServiceClient(http.DefaultClient, p.URL(), connect.WithInterceptors(auth))
+	}))
+	return adminClients{
+		catalog: tollgatev1connect.NewCatalogServiceClient(http.DefaultClient, p.URL(), auth),
+		teams:   tollgatev1connect.NewTeamServiceClient(http.DefaultClient, p.URL(), auth),
+	}
 }
 
 // setup creates two providers (fast and slow), a model on each, a team
@@ -200,26 +210,26 @@ func setup(t *testing.T, p *pod, fastURL, slowURL string) string {
 	ctx := t.Context()
 	admin := adminClient(p)
 	price := &tollgatev1.ModelPricing{
-		InputPerMillion:  &tollgatev1.Money{CurrencyCode: "USD", Nanos: 150_000_000},
-		OutputPerMillion: &tollgatev1.Money{CurrencyCode: "USD", Nanos: 600_000_000},
+		InputPerMillion:  &money.Money{CurrencyCode: "USD", Nanos: 150_000_000},
+		OutputPerMillion: &money.Money{CurrencyCode: "USD", Nanos: 600_000_000},
 	}
 	for _, up := range []struct{ provider, url, model string }{{"fast", fastURL, model}, {"slow", slowURL, slowModel}} {
-		if _, err := admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
+		if _, err := admin.catalog.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
 			Provider:   &tollgatev1.Provider{Id: up.provider, Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: up.url},
 			Credential: "sk-upstream-rehearsal",
 		})); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
+		if _, err := admin.catalog.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
 			Name: up.model, ProviderId: up.provider, UpstreamModel: "gpt-4o-mini", ContextWindow: 128000, Pricing: price,
 		}})); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: "search", DisplayName: "Search"}})); err != nil {
+	if _, err := admin.teams.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: "search", DisplayName: "Search"}})); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := admin.CreateKey(ctx, connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{Name: "load", TeamId: "search"}}))
+	resp, err := admin.teams.CreateKey(ctx, connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{Name: "load", TeamId: "search"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +445,7 @@ func checkRecords(t *testing.T, dbURL string, answered []string) {
 func checkPropagation(t *testing.T, pods []*pod) {
 	t.Helper()
 	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := adminClient(pods[0]).CreateKey(t.Context(), connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{Name: "propagation", TeamId: "search"}}))
+	resp, err := adminClient(pods[0]).teams.CreateKey(t.Context(), connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{Name: "propagation", TeamId: "search"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +457,7 @@ func checkPropagation(t *testing.T, pods []*pod) {
 	}
 	t.Logf("(%s since the create returned)", time.Since(created).Round(time.Millisecond))
 
-	if _, err := adminClient(pods[1]).RevokeKey(t.Context(), connect.NewRequest(&tollgatev1.RevokeKeyRequest{Id: id})); err != nil {
+	if _, err := adminClient(pods[1]).teams.RevokeKey(t.Context(), connect.NewRequest(&tollgatev1.RevokeKeyRequest{Id: id})); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []*pod{pods[0], pods[2]} {
