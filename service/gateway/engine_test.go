@@ -21,7 +21,7 @@ func TestAuthenticateAndResolve(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
 	prev := keys.Hash("tg-old-secret")
-	cfg := func(c *registrytest.Config) {
+	cfg := func(c *registrytest.Config, _ map[string]*fakeProvider) {
 		c.Keys = append(c.Keys,
 			func() store.Key {
 				k := registrytest.Key("revoked", "team-a", "tg-revoked")
@@ -117,7 +117,7 @@ func TestEmbed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				h := newHarnessWith(t, nil, func(c *registrytest.Config) {
+				h := newHarnessWith(t, nil, func(c *registrytest.Config, _ map[string]*fakeProvider) {
 					c.Routes = append(c.Routes, registrytest.Route(&routing.Route{Name: "to-chat", Strategy: routing.StrategyFallback,
 						Targets: []routing.Target{{Provider: "p1", Model: "e1"}, {Model: "e1"}}}))
 				})
@@ -191,7 +191,7 @@ func TestCountTokens(t *testing.T) {
 
 func TestListModels(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, nil, func(c *registrytest.Config) {
+	h := newHarnessWith(t, nil, func(c *registrytest.Config, _ map[string]*fakeProvider) {
 		k := registrytest.Key("scoped", "team-a", "tg-scoped")
 		k.AllowedModels = []string{"m3", "e1"}
 		c.Keys = append(c.Keys, k)
@@ -244,7 +244,7 @@ func TestRegistryEmbedder(t *testing.T) {
 // TestKeyTags: a key's tags join the request's in its record.
 func TestKeyTags(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, nil, func(c *registrytest.Config) { c.Keys[0].Tags = map[string]string{"env": "prod"} })
+	h := newHarnessWith(t, nil, func(c *registrytest.Config, _ map[string]*fakeProvider) { c.Keys[0].Tags = map[string]string{"env": "prod"} })
 	call := h.call()
 	call.Tags = []string{"batch"}
 	if _, err := h.eng.Chat(t.Context(), call, userReq("m1", "hi")); err != nil {

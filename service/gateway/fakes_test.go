@@ -406,9 +406,9 @@ func newHarness(t testing.TB, routes []*routing.Route, opts ...Option) *harness 
 	return newHarnessWith(t, routes, nil, opts...)
 }
 
-// newHarnessWith is newHarness with the configuration changed by edit
-// before the registry loads it.
-func newHarnessWith(t testing.TB, routes []*routing.Route, edit func(*registrytest.Config), opts ...Option) *harness {
+// newHarnessWith is newHarness with the configuration (and the fake
+// providers' capabilities) changed by edit before the registry loads it.
+func newHarnessWith(t testing.TB, routes []*routing.Route, edit func(*registrytest.Config, map[string]*fakeProvider), opts ...Option) *harness {
 	t.Helper()
 	h := &harness{rec: &fakeRecorder{}, provs: map[string]*fakeProvider{}}
 	cfg := registrytest.Config{
@@ -437,7 +437,7 @@ func newHarnessWith(t testing.TB, routes []*routing.Route, edit func(*registryte
 		cfg.Routes = append(cfg.Routes, registrytest.Route(rt))
 	}
 	if edit != nil {
-		edit(&cfg)
+		edit(&cfg, h.provs)
 	}
 	h.reg, _ = registrytest.New(t, cfg, provs)
 	if len(h.reg.Routes()) != len(cfg.Routes) {
