@@ -244,7 +244,9 @@ func TestRegistryEmbedder(t *testing.T) {
 // TestKeyTags: a key's tags join the request's in its record.
 func TestKeyTags(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, nil, func(c *registrytest.Config, _ map[string]*fakeProvider) { c.Keys[0].Tags = map[string]string{"env": "prod"} })
+	h := newHarnessWith(t, nil, func(c *registrytest.Config, _ map[string]*fakeProvider) {
+		c.Keys[0].Tags = map[string]string{"env": "prod"}
+	})
 	call := h.call()
 	call.Tags = []string{"batch"}
 	if _, err := h.eng.Chat(t.Context(), call, userReq("m1", "hi")); err != nil {
