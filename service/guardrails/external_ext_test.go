@@ -107,7 +107,9 @@ func TestWebhookReplayAndStaleCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allow := func(guardrails.WebhookRequest) guardrails.WebhookResponse { return guardrails.WebhookResponse{Action: "allow"} }
+	allow := func(guardrails.WebhookRequest) guardrails.WebhookResponse {
+		return guardrails.WebhookResponse{Action: "allow"}
+	}
 	t.Run("replayed", func(t *testing.T) {
 		t.Parallel()
 		wh := guardrailstest.NewWebhook(t, secret, allow)
