@@ -32,6 +32,11 @@
 //		http.Error(w, "bad signature", http.StatusUnauthorized)
 //		return
 //	}
+//	if err := process(body); err != nil {
+//		v.Forget(r.Header) // the sender retries with the same id
+//		http.Error(w, "try again", http.StatusServiceUnavailable)
+//		return
+//	}
 //
 // A receiver in another language uses its Standard Webhooks library the
 // same way and keeps the ids it accepted for the window.
@@ -163,6 +168,16 @@ func NewVerifier(secret string) (*Verifier, error) {
 		return nil, err
 	}
 	return &Verifier{wh: wh, seen: map[string]time.Time{}}, nil
+}
+
+// Forget drops the id of a call from the verifier's memory. A receiver
+// that verified a call but could not process it (and answers with an
+// error, so that the sender retries) calls it, so that the retry, which
+// carries the same id, is accepted.
+func (v *Verifier) Forget(h http.Header) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.seen, h.Get(HeaderID))
 }
 
 // Verify returns nil for a call signed with the verifier's secret, sent

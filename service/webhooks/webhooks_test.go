@@ -171,5 +171,18 @@ func TestVerifierForgets(t *testing.T) {
 		if err := v.Verify([]byte("{}"), sign("msg_a")); err != nil {
 			t.Fatalf("a retry after the window: %v", err)
 		}
+		// A receiver that could not process a call forgets it: the
+		// sender's retry is accepted.
+		h := sign("msg_b")
+		if err := v.Verify([]byte("{}"), h); err != nil {
+			t.Fatal(err)
+		}
+		v.Forget(h)
+		if err := v.Verify([]byte("{}"), sign("msg_b")); err != nil {
+			t.Fatalf("a retry of a forgotten call: %v", err)
+		}
+		if err := v.Verify([]byte("{}"), sign("msg_b")); !errors.Is(err, webhooks.ErrReplayed) {
+			t.Fatalf("a second copy: %v", err)
+		}
 	})
 }

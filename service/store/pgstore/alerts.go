@@ -18,6 +18,7 @@ type webhookRow struct {
 	URL       string    `db:"url"`
 	SealedURL []byte    `db:"sealed_url"`
 	URLHint   string    `db:"url_hint"`
+	Secret    []byte    `db:"sealed_secret"`
 	Kinds     []string  `db:"kinds"`
 	TeamID    string    `db:"team_id"`
 	CreatedAt time.Time `db:"created_at"`
@@ -30,8 +31,8 @@ func (s *Store) CreateAlertWebhook(ctx context.Context, w *store.AlertWebhook) e
 		kinds = []string{}
 	}
 	err := s.pool.QueryRow(ctx,
-		"INSERT INTO alert_webhooks (id, url, sealed_url, url_hint, kinds, team_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
-		w.ID, w.URL, w.SealedURL, w.URLHint, kinds, w.TeamID).Scan(&w.CreatedAt)
+		"INSERT INTO alert_webhooks (id, url, sealed_url, url_hint, kinds, team_id, sealed_secret) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
+		w.ID, w.URL, w.SealedURL, w.URLHint, kinds, w.TeamID, w.SealedSecret).Scan(&w.CreatedAt)
 	if err != nil {
 		return mapErr(fmt.Sprintf("alert webhook %q", w.ID), err, nil)
 	}
@@ -41,14 +42,15 @@ func (s *Store) CreateAlertWebhook(ctx context.Context, w *store.AlertWebhook) e
 
 // ListAlertWebhooks returns every webhook ordered by id.
 func (s *Store) ListAlertWebhooks(ctx context.Context) ([]store.AlertWebhook, error) {
-	rows, _ := s.pool.Query(ctx, "SELECT id, url, sealed_url, url_hint, kinds, team_id, created_at FROM alert_webhooks ORDER BY id")
+	rows, _ := s.pool.Query(ctx, "SELECT id, url, sealed_url, url_hint, kinds, team_id, sealed_secret, created_at FROM alert_webhooks ORDER BY id")
 	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[webhookRow])
 	if err != nil {
 		return nil, fmt.Errorf("list alert webhooks: %w", err)
 	}
 	out := make([]store.AlertWebhook, len(rs))
 	for i, r := range rs {
-		out[i] = store.AlertWebhook{ID: r.ID, URL: r.URL, SealedURL: r.SealedURL, URLHint: r.URLHint, Kinds: r.Kinds, TeamID: r.TeamID, CreatedAt: r.CreatedAt.UTC()}
+		out[i] = store.AlertWebhook{ID: r.ID, URL: r.URL, SealedURL: r.SealedURL, URLHint: r.URLHint, SealedSecret: r.Secret,
+			Kinds: r.Kinds, TeamID: r.TeamID, CreatedAt: r.CreatedAt.UTC()}
 	}
 	return out, nil
 }
