@@ -52,7 +52,7 @@ func TestKeyCoversEveryField(t *testing.T) {
 
 // step moves from a value to one inside it.
 type step struct {
-	field int    // struct field index, when kind is reflect.Struct
+	field int // struct field index, when kind is reflect.Struct
 	kind  reflect.Kind
 	key   string // map key
 }
