@@ -241,6 +241,11 @@ func TestDeadlines(t *testing.T) {
 			rt.Targets[0].Timeout = routing.Duration(time.Second)
 		}, script: map[string][]behavior{"p1": {hang}, "p2": {hang}}, wantErr: context.DeadlineExceeded, wantCode: "deadline_exceeded",
 			elapsed: 1500 * time.Millisecond, attempts: 2},
+		{name: "an attempt timeout is recorded as the upstream's timeout", route: func(rt *routing.Route) {
+			rt.Targets = rt.Targets[:1]
+			rt.Targets[0].Timeout = routing.Duration(time.Second)
+			rt.Retry.MaxAttempts = 1
+		}, script: map[string][]behavior{"p1": {hang}}, wantCode: "upstream_timeout", elapsed: time.Second, attempts: 1},
 		{name: "a backoff past the deadline is not waited", route: func(rt *routing.Route) {
 			rt.Targets = rt.Targets[:1]
 			rt.Timeout = routing.Duration(500 * time.Millisecond)
@@ -330,7 +335,7 @@ func TestBreaker(t *testing.T) {
 		if got := len(p1.received()); got != seen {
 			t.Fatalf("the open breaker let %d requests through", got-seen)
 		}
-		time.Sleep(cooldown)
+		time.Sleep(cooldown) // fake time (synctest bubble): the cooldown passes at once
 		chat("failed probe", "p2", 2)
 		chat("open again", "p2", 1)
 		if got := len(p1.received()); got != seen+1 {
@@ -341,7 +346,7 @@ func TestBreaker(t *testing.T) {
 		// half-open breaker admits no other request.
 		p1.setAlways(nil)
 		p1.then(behavior{delay: time.Second})
-		time.Sleep(cooldown)
+		time.Sleep(cooldown) // fake time (synctest bubble)
 		var wg sync.WaitGroup
 		wg.Go(func() { chat("slow successful probe", "p1", 1) })
 		synctest.Wait() // the probe is in flight

@@ -214,3 +214,60 @@ func TestStreamMetering(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamRouteDeadline: the route's deadline bounds a stream's wait
+// for its first chunk over all attempts; once the stream has started,
+// it no longer applies.
+func TestStreamRouteDeadline(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		script   map[string][]behavior
+		wantErr  bool
+		attempts int
+		elapsed  time.Duration
+		code     string
+	}{
+		{name: "no first chunk before the deadline: no attempt after it", script: map[string][]behavior{"p1": {{stall: true}}},
+			wantErr: true, attempts: 1, elapsed: 2 * time.Second, code: "upstream_timeout"},
+		{name: "a slow stream outlives the deadline once started", script: map[string][]behavior{"p1": {{after: 1, midHang: true}}},
+			attempts: 1, code: "canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t, []*routing.Route{fallback("r", []string{"m1", "m2"}, func(rt *routing.Route) {
+					rt.Timeout = routing.Duration(2 * time.Second)
+				})})
+				for id, bs := range tt.script {
+					h.p(id).then(bs...)
+				}
+				call := h.call()
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				start := time.Now()
+				s, err := h.eng.ChatStream(ctx, call, userReq("r", "hi"))
+				if got := time.Since(start); got != tt.elapsed {
+					t.Errorf("ChatStream took %v, want %v", got, tt.elapsed)
+				}
+				if (err != nil) != tt.wantErr {
+					t.Fatalf("ChatStream: %v, want an error: %v", err, tt.wantErr)
+				}
+				if err == nil {
+					time.AfterFunc(time.Minute, cancel) // the caller gives up long after the route's deadline
+					text, err := drain(ctx, s)
+					if text != "echo: " || !errors.Is(err, context.Canceled) {
+						t.Errorf("streamed %q, %v; want the first chunk, then the caller's cancellation", text, err)
+					}
+					_ = s.Close()
+				}
+				rec := h.rec.one(t, call.RequestID)
+				if rec.Attempts != tt.attempts || rec.ErrorCode != tt.code || len(h.p("p2").received()) != 0 {
+					t.Errorf("record %s after %d attempts, fallback called %d times; want %s after %d and 0", rec.ErrorCode, rec.Attempts,
+						len(h.p("p2").received()), tt.code, tt.attempts)
+				}
+			})
+		})
+	}
+}

@@ -126,7 +126,7 @@ func TestVerifier(t *testing.T) {
 					if err != nil {
 						t.Fatalf("first delivery: %v", err)
 					}
-					time.Sleep(time.Minute) // within the window
+					time.Sleep(time.Minute) // fake time (synctest bubble), within the window
 					err = v.Verify(got, h)
 				}
 				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
@@ -165,7 +165,7 @@ func TestVerifierForgets(t *testing.T) {
 		if err := v.Verify([]byte("{}"), sign("msg_a")); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3 * webhooks.ReplayWindow)
+		time.Sleep(3 * webhooks.ReplayWindow) // fake time (synctest bubble)
 		// A retry of msg_a long after: a fresh timestamp, and the id was
 		// forgotten with the window.
 		if err := v.Verify([]byte("{}"), sign("msg_a")); err != nil {

@@ -148,6 +148,6 @@ func waitRecord(t *testing.T, gw *gatewaytest.Gateway, endUser string) record {
 		if time.Now().After(deadline) {
 			t.Fatalf("no record of end user %q within 10s", endUser)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
