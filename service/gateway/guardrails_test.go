@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"net/http"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/service/guardrails"
@@ -26,11 +25,6 @@ func TestGuardrailSummary(t *testing.T) {
 			t.Parallel()
 			if got := GuardrailSummary(tt.vs); got != tt.want {
 				t.Errorf("GuardrailSummary = %q, want %q", got, tt.want)
-			}
-			h := http.Header{}
-			SetGuardrailHeader(h, tt.vs)
-			if got := h.Get(HeaderGuardrails); got != tt.want {
-				t.Errorf("header = %q, want %q", got, tt.want)
 			}
 		})
 	}
