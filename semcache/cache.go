@@ -2,12 +2,9 @@ package semcache
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,14 +18,10 @@ import (
 // start its background work with [Cache.Run]. It is safe for concurrent
 // use.
 type Cache struct {
-	pool *pgxpool.Pool
-	mem  bool // no pool: the LRU is the whole cache (NewMemory)
-	o    options
-	lru  *lru
-
-	// SQL that depends on the embedding configuration.
-	similarSQL string
-	indexSQL   string
+	st  Store
+	mem bool // no store: the LRU is the whole cache (NewMemory)
+	o   options
+	lru *lru
 
 	queue   chan *writeItem
 	running atomic.Bool
@@ -55,22 +48,34 @@ var embedModelRE = regexp.MustCompile(`^[A-Za-z0-9._:/@+-]{1,200}$`)
 const maxIndexDims = 2000
 
 // New returns a cache keeping its entries in the semcache_entries table of
-// pool's database (created by pgstore's migrations). It does no I/O.
+// pool's database (created by pgstore's migrations). It does no I/O. It is
+// Open(Postgres(pool), opts...).
 func New(pool *pgxpool.Pool, opts ...Option) (*Cache, error) {
+	if pool == nil {
+		return nil, errors.New("semcache: nil pool (see NewMemory)")
+	}
+	return Open(Postgres(pool), opts...)
+}
+
+// Open returns a cache keeping its entries in st: Postgres (shared by
+// every replica, semantic lookups through pgvector) or SQLite (one
+// process, semantic lookups through an in-process vector index). Caches
+// opened on the same Store share its entries. It does no I/O.
+func Open(st Store, opts ...Option) (*Cache, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if pool == nil {
-		return nil, errors.New("semcache: nil pool (see NewMemory)")
+	if st == nil {
+		return nil, errors.New("semcache: nil store (see NewMemory)")
 	}
-	return newCache(pool, o)
+	return newCache(st, o)
 }
 
 // NewMemory returns a cache that keeps its entries in this process only,
-// in the LRU that otherwise fronts Postgres (sized by [WithLRU]; entries
+// in the LRU that otherwise fronts its store (sized by [WithLRU]; entries
 // live until their own TTL, not the LRU TTL): exact hits only (semantic
-// lookups need pgvector, so [WithEmbedder] is ignored), nothing shared
+// lookups need a store, so [WithEmbedder] is ignored), nothing shared
 // with other replicas, nothing kept across restarts. It suits tests of
 // the request path and single-replica gateways without a database. Run
 // only waits for its context.
@@ -84,7 +89,7 @@ func NewMemory(opts ...Option) *Cache {
 	return c
 }
 
-func newCache(pool *pgxpool.Pool, o options) (*Cache, error) {
+func newCache(st Store, o options) (*Cache, error) {
 	if o.queueSize < 1 {
 		o.queueSize = 1
 	}
@@ -92,8 +97,8 @@ func newCache(pool *pgxpool.Pool, o options) (*Cache, error) {
 		o.writers = 1
 	}
 	c := &Cache{
-		pool:  pool,
-		mem:   pool == nil,
+		st:    st,
+		mem:   st == nil,
 		o:     o,
 		lru:   newLRU(o.lruEntries, o.lruBytes),
 		queue: make(chan *writeItem, o.queueSize),
@@ -108,26 +113,8 @@ func newCache(pool *pgxpool.Pool, o options) (*Cache, error) {
 		if e.Dims < 1 || e.Dims > maxIndexDims {
 			return nil, fmt.Errorf("semcache: embedding dimension %d: must be in [1, %d]", e.Dims, maxIndexDims)
 		}
-		c.similarSQL, c.indexSQL = semanticSQL(e.Model, e.Dims)
 	}
 	return c, nil
-}
-
-// semanticSQL returns the similarity query and the partial HNSW index for
-// one embedding model and dimension. Both spell the model and dimension as
-// literals so that the planner can match the query to the partial index.
-func semanticSQL(model string, dims int) (query, index string) {
-	lit := "'" + model + "'" // embedModelRE admits no quote
-	cast := "embedding::vector(" + strconv.Itoa(dims) + ")"
-	sum := sha256.Sum256([]byte(model + "\x00" + strconv.Itoa(dims)))
-	name := "semcache_hnsw_" + hex.EncodeToString(sum[:8])
-	where := "embed_model = " + lit + " AND embed_dims = " + strconv.Itoa(dims)
-	query = "SELECT body, cost_nanos, 1 - (" + cast + " <=> $1) AS score FROM semcache_entries" +
-		" WHERE " + where + " AND namespace = $2 AND params_hash = $3 AND history_hash = $4 AND expires_at > $5" +
-		" ORDER BY " + cast + " <=> $1 LIMIT 1"
-	index = "CREATE INDEX IF NOT EXISTS " + name + " ON semcache_entries USING hnsw ((" + cast +
-		") vector_cosine_ops) WHERE " + where
-	return query, index
 }
 
 // Request is what a lookup needs to know about a chat request.
@@ -166,9 +153,9 @@ type Result struct {
 // Storable reports whether a response to this request would be stored.
 func (r *Result) Storable() bool { return r != nil && r.store }
 
-// Lookup looks r up: exact (in-process, then Postgres), then semantic when
+// Lookup looks r up: exact (in-process, then the store), then semantic when
 // the policy and request allow it. It never fails: any cache failure
-// (Postgres slow or down, embedding error) is a miss, counted in Stats and
+// (the store slow or down, embedding error) is a miss, counted in Stats and
 // logged. The returned Result is never nil.
 func (c *Cache) Lookup(ctx context.Context, r Request) *Result {
 	res := &Result{Status: StatusBypass}
@@ -261,7 +248,7 @@ func (c *Cache) lookupFailed(ctx context.Context, step string, err error) {
 	c.o.logger.WarnContext(ctx, "semcache: lookup failed; serving a miss", "step", step, "error", err)
 }
 
-// remember puts e, fetched from Postgres or just written, into the LRU for
+// remember puts e, fetched from the store or just written, into the LRU for
 // at most the LRU TTL (until its own expiry in a memory cache, which no
 // other replica can purge).
 func (c *Cache) remember(e *lruEntry, now time.Time) {

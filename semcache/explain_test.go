@@ -93,7 +93,7 @@ func benchCache(tb testing.TB, n int, opts ...Option) (*Cache, Keys) {
 		tb.Fatal(err)
 	}
 	copied := time.Since(began)
-	if err := withConn(ctx, pool, "SET maintenance_work_mem = '2GB'", c.indexSQL, "ANALYZE semcache_entries"); err != nil {
+	if err := withConn(ctx, pool, "SET maintenance_work_mem = '2GB'", c.st.(*PostgresStore).semantic(c.o.embed).index, "ANALYZE semcache_entries"); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Logf("filled %d entries of %d dims: COPY %v, HNSW build and ANALYZE %v", n, benchDims, copied.Round(time.Millisecond), (time.Since(began) - copied).Round(time.Millisecond))
@@ -132,11 +132,11 @@ func TestExplainUsesHNSW(t *testing.T) {
 	c, ks := benchCache(t, n, WithLookupTimeout(5*time.Second))
 	ctx := t.Context()
 	var plan []string
-	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, c.st.(*PostgresStore).pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL hnsw.iterative_scan = relaxed_order"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, "EXPLAIN "+c.similarSQL, pgvector.NewVector(randomVector(benchDims)), benchNS, ks.Params[:], ks.History[:], time.Now())
+		rows, err := tx.Query(ctx, "EXPLAIN "+c.st.(*PostgresStore).semantic(c.o.embed).query, pgvector.NewVector(randomVector(benchDims)), benchNS, ks.Params[:], ks.History[:], time.Now())
 		if err != nil {
 			return err
 		}

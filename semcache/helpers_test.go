@@ -8,12 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
+	"github.com/tollgate-dev/tollgate/service/store/sqlitestore"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -47,8 +46,8 @@ func (f *fakeEmbedder) Embed(_ context.Context, req *providers.EmbedRequest) (*p
 	return resp, nil
 }
 
-// newPool returns a pool on a fresh, migrated database.
-func newPool(t testing.TB) *pgxpool.Pool {
+// newPostgres returns a store on a fresh, migrated Postgres database.
+func newPostgres(t testing.TB) semcache.Store {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	st, err := pgstore.Open(context.Background(), dsn, pgstore.WithMaxConns(4))
@@ -56,13 +55,39 @@ func newPool(t testing.TB) *pgxpool.Pool {
 		t.Fatalf("pgstore.Open: %v", err)
 	}
 	t.Cleanup(st.Close)
-	return st.Pool()
+	return semcache.Postgres(st.Pool())
 }
 
-// startCache returns a running cache on pool; Run stops when the test ends.
-func startCache(t testing.TB, pool *pgxpool.Pool, opts ...semcache.Option) *semcache.Cache {
+// newSQLite returns a store on a fresh embedded store.
+func newSQLite(t testing.TB) semcache.Store {
 	t.Helper()
-	c, err := semcache.New(pool, opts...)
+	st, err := sqlitestore.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatalf("sqlitestore.Open: %v", err)
+	}
+	t.Cleanup(st.Close)
+	return semcache.SQLite(st.DB())
+}
+
+// eachStore runs test once on each kind of store, as parallel subtests
+// named after it: the cache must behave the same on both.
+func eachStore(t *testing.T, test func(t *testing.T, st semcache.Store)) {
+	t.Helper()
+	for _, b := range []struct {
+		name string
+		open func(testing.TB) semcache.Store
+	}{{"postgres", newPostgres}, {"sqlite", newSQLite}} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, b.open(t))
+		})
+	}
+}
+
+// startCache returns a running cache on st; Run stops when the test ends.
+func startCache(t testing.TB, st semcache.Store, opts ...semcache.Option) *semcache.Cache {
+	t.Helper()
+	c, err := semcache.Open(st, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

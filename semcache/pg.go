@@ -2,20 +2,63 @@ package semcache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pgvector/pgvector-go"
 )
 
-// getExact returns the live entry of (ns, key), or nil.
-func (c *Cache) getExact(ctx context.Context, ns string, key Key, now time.Time) (*lruEntry, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.o.lookupTimeout)
-	defer cancel()
+// PostgresStore keeps entries in the semcache_entries table of a Postgres
+// database (created by pgstore's migrations), shared by every replica;
+// semantic lookups use one partial pgvector HNSW index per embedding model
+// and dimension.
+type PostgresStore struct {
+	pool *pgxpool.Pool
+	sql  sync.Map // EmbedConfig{Model, Dims} → semanticSQL
+}
+
+var _ Store = (*PostgresStore)(nil)
+
+// Postgres returns the Store on pool's database.
+func Postgres(pool *pgxpool.Pool) *PostgresStore { return &PostgresStore{pool: pool} }
+
+// semanticSQL is the similarity query and the partial HNSW index of one
+// embedding model and dimension.
+type semanticSQL struct{ query, index string }
+
+// semantic returns the SQL of emb. Both statements spell the model and
+// dimension as literals so that the planner can match the query to the
+// partial index.
+func (p *PostgresStore) semantic(emb EmbedConfig) semanticSQL {
+	k := EmbedConfig{Model: emb.Model, Dims: emb.Dims}
+	if s, ok := p.sql.Load(k); ok {
+		return s.(semanticSQL)
+	}
+	lit := "'" + emb.Model + "'" // embedModelRE admits no quote
+	cast := "embedding::vector(" + strconv.Itoa(emb.Dims) + ")"
+	sum := sha256.Sum256([]byte(emb.Model + "\x00" + strconv.Itoa(emb.Dims)))
+	name := "semcache_hnsw_" + hex.EncodeToString(sum[:8])
+	where := "embed_model = " + lit + " AND embed_dims = " + strconv.Itoa(emb.Dims)
+	s := semanticSQL{
+		query: "SELECT body, cost_nanos, 1 - (" + cast + " <=> $1) AS score FROM semcache_entries" +
+			" WHERE " + where + " AND namespace = $2 AND params_hash = $3 AND history_hash = $4 AND expires_at > $5" +
+			" ORDER BY " + cast + " <=> $1 LIMIT 1",
+		index: "CREATE INDEX IF NOT EXISTS " + name + " ON semcache_entries USING hnsw ((" + cast +
+			") vector_cosine_ops) WHERE " + where,
+	}
+	p.sql.Store(k, s)
+	return s
+}
+
+func (p *PostgresStore) getExact(ctx context.Context, ns string, key Key, now time.Time) (*lruEntry, error) {
 	e := &lruEntry{}
-	err := c.pool.QueryRow(ctx,
+	err := p.pool.QueryRow(ctx,
 		`SELECT model, body, cost_nanos, created_at, expires_at FROM semcache_entries
 		 WHERE namespace = $1 AND key = $2 AND expires_at > $3`,
 		ns, key[:], now).Scan(&e.model, &e.body, &e.cost, &e.created, &e.expires)
@@ -23,22 +66,19 @@ func (c *Cache) getExact(ctx context.Context, ns string, key Key, now time.Time)
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("semcache: exact lookup: %w", err)
+		return nil, err
 	}
 	return e, nil
 }
 
-// getSimilar returns the most similar live entry of the same namespace,
-// embedding model, parameters and history, with its cosine similarity; a
-// nil body when there is none. The HNSW scan is iterative (pgvector 0.8) so
-// that the namespace and hash filters do not starve it of candidates.
-func (c *Cache) getSimilar(ctx context.Context, ns string, ks Keys, vec []float32, now time.Time) (body []byte, cost int64, score float64, err error) {
-	ctx, cancel := context.WithTimeout(ctx, c.o.lookupTimeout)
-	defer cancel()
-	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+// getSimilar runs the HNSW scan iteratively (pgvector 0.8) so that the
+// namespace and hash filters do not starve it of candidates.
+func (p *PostgresStore) getSimilar(ctx context.Context, q similarQuery) (body []byte, cost int64, score float64, err error) {
+	sql := p.semantic(q.emb).query
+	err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue("SET LOCAL hnsw.iterative_scan = relaxed_order")
-		b.Queue(c.similarSQL, pgvector.NewVector(vec), ns, ks.Params[:], ks.History[:], now).QueryRow(func(row pgx.Row) error {
+		b.Queue(sql, pgvector.NewVector(q.vec), q.ns, q.keys.Params[:], q.keys.History[:], q.now).QueryRow(func(row pgx.Row) error {
 			err := row.Scan(&body, &cost, &score)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
@@ -48,18 +88,17 @@ func (c *Cache) getSimilar(ctx context.Context, ns string, ks Keys, vec []float3
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("semcache: semantic lookup: %w", err)
+		return nil, 0, 0, err
 	}
 	return body, cost, score, nil
 }
 
-// upsert writes one entry, replacing any entry with the same key.
-func (c *Cache) upsert(ctx context.Context, it *writeItem) error {
-	var embModel, embDims, emb any
+func (p *PostgresStore) upsert(ctx context.Context, it *writeItem, emb EmbedConfig) error {
+	var embModel, embDims, vec any
 	if it.vec != nil {
-		embModel, embDims, emb = c.o.embed.Model, c.o.embed.Dims, pgvector.NewVector(it.vec)
+		embModel, embDims, vec = emb.Model, emb.Dims, pgvector.NewVector(it.vec)
 	}
-	_, err := c.pool.Exec(ctx,
+	_, err := p.pool.Exec(ctx,
 		`INSERT INTO semcache_entries (namespace, key, model, params_hash, history_hash, body, size_bytes,
 		     cost_nanos, created_at, expires_at, embed_model, embed_dims, embedding)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -69,138 +108,51 @@ func (c *Cache) upsert(ctx context.Context, it *writeItem) error {
 		     created_at = excluded.created_at, expires_at = excluded.expires_at,
 		     embed_model = excluded.embed_model, embed_dims = excluded.embed_dims, embedding = excluded.embedding`,
 		it.ns, it.keys.Exact[:], it.model, it.keys.Params[:], it.keys.History[:], it.body, len(it.body),
-		it.cost, it.created, it.expires, embModel, embDims, emb)
-	if err != nil {
-		return fmt.Errorf("semcache: store entry: %w", err)
-	}
-	return nil
+		it.cost, it.created, it.expires, embModel, embDims, vec)
+	return err
 }
 
-// EnsureIndex creates the HNSW index of the configured embedding model and
-// dimension if it does not exist yet. Run calls it; semantic lookups are
-// correct without it, only slower. It is a no-op without an embedder.
-func (c *Cache) EnsureIndex(ctx context.Context) error {
-	if c.indexSQL == "" {
-		return nil
-	}
-	if _, err := c.pool.Exec(ctx, c.indexSQL); err != nil {
-		return fmt.Errorf("semcache: create index: %w", err)
-	}
-	return nil
+func (p *PostgresStore) ensureIndex(ctx context.Context, emb EmbedConfig) error {
+	_, err := p.pool.Exec(ctx, p.semantic(emb).index)
+	return err
 }
 
-// Filter selects entries to purge. Zero fields match everything.
-type Filter struct {
-	// Namespace selects one namespace.
-	Namespace string
-	// Model selects entries of one upstream model.
-	Model string
-	// OlderThan selects entries created before it.
-	OlderThan time.Time
-}
-
-// Purge deletes the entries that f selects from Postgres and from this
-// replica's in-process cache, and returns how many Postgres rows (in a
-// memory cache: entries) went.
-// Other replicas drop their in-process copies within the LRU TTL.
-func (c *Cache) Purge(ctx context.Context, f Filter) (int64, error) {
+func (p *PostgresStore) purge(ctx context.Context, f Filter) (int64, error) {
 	var older *time.Time
 	if !f.OlderThan.IsZero() {
 		older = &f.OlderThan
 	}
-	match := func(e *lruEntry) bool {
-		return (f.Namespace == "" || e.namespace == f.Namespace) &&
-			(f.Model == "" || e.model == f.Model) &&
-			(older == nil || e.created.Before(*older))
-	}
-	if c.mem {
-		return int64(c.lru.removeIf(match)), nil
-	}
-	tag, err := c.pool.Exec(ctx,
+	tag, err := p.pool.Exec(ctx,
 		`DELETE FROM semcache_entries
 		 WHERE ($1 = '' OR namespace = $1) AND ($2 = '' OR model = $2) AND ($3::timestamptz IS NULL OR created_at < $3)`,
 		f.Namespace, f.Model, older)
-	c.lru.removeIf(match)
 	if err != nil {
-		return 0, fmt.Errorf("semcache: purge: %w", err)
+		return 0, err
 	}
 	return tag.RowsAffected(), nil
 }
 
-// Maintain deletes expired entries and, in each namespace, the oldest
-// entries beyond the per-namespace cap. Run calls it periodically; it is
-// safe to run on every replica at once. It returns the rows deleted.
-func (c *Cache) Maintain(ctx context.Context) (int64, error) {
-	if c.mem {
-		return 0, nil // the LRU drops expired entries as it meets them
-	}
-	expired, err := c.pool.Exec(ctx, `DELETE FROM semcache_entries WHERE expires_at <= $1`, c.o.now())
+func (p *PostgresStore) maintain(ctx context.Context, now time.Time, maxPerNamespace int) (int64, error) {
+	expired, err := p.pool.Exec(ctx, `DELETE FROM semcache_entries WHERE expires_at <= $1`, now)
 	if err != nil {
-		return 0, fmt.Errorf("semcache: delete expired: %w", err)
+		return 0, err
 	}
-	surplus, err := c.pool.Exec(ctx,
+	surplus, err := p.pool.Exec(ctx,
 		`DELETE FROM semcache_entries e USING (
 		     SELECT namespace, key FROM (
 		         SELECT namespace, key, row_number() OVER (PARTITION BY namespace ORDER BY created_at DESC) AS n
 		         FROM semcache_entries) r
 		     WHERE n > $1) d
-		 WHERE e.namespace = d.namespace AND e.key = d.key`, c.o.maxPerNamespace)
+		 WHERE e.namespace = d.namespace AND e.key = d.key`, maxPerNamespace)
 	if err != nil {
-		return expired.RowsAffected(), fmt.Errorf("semcache: delete surplus: %w", err)
+		return expired.RowsAffected(), err
 	}
 	return expired.RowsAffected() + surplus.RowsAffected(), nil
 }
 
-// Stats are the cache's figures. Entries and Bytes come from Postgres and
-// cover all replicas (in a memory cache they are the local figures); the
-// counters are this process's since New.
-type Stats struct {
-	// Entries and Bytes are the live Postgres entries (of the namespace
-	// asked for, or all) and their encoded size.
-	Entries, Bytes int64
-	// LocalEntries and LocalBytes describe this replica's in-process cache.
-	LocalEntries int
-	LocalBytes   int64
-	// HitsExact counts exact hits, of which LocalHits came from the
-	// in-process cache; HitsSemantic counts semantic hits.
-	HitsExact, HitsSemantic, LocalHits int64
-	// Misses counts lookups that found nothing (including failed ones);
-	// Bypasses counts requests not looked up (policy off, no-cache,
-	// refresh).
-	Misses, Bypasses int64
-	// LookupErrors counts lookups that failed and were served as misses.
-	LookupErrors int64
-	// Writes, WriteErrors and Dropped count background writes that
-	// succeeded, failed, or were dropped because the queue was full.
-	Writes, WriteErrors, Dropped int64
-	// SavedNanos sums the recorded cost of the hits served, in nano-USD.
-	SavedNanos int64
-}
-
-// Stats returns the cache's figures; namespace "" means all namespaces.
-func (c *Cache) Stats(ctx context.Context, namespace string) (Stats, error) {
-	s := Stats{
-		HitsExact:    c.ctr.hitsExact.Load(),
-		HitsSemantic: c.ctr.hitsSemantic.Load(),
-		LocalHits:    c.ctr.lruHits.Load(),
-		Misses:       c.ctr.misses.Load(),
-		Bypasses:     c.ctr.bypasses.Load(),
-		LookupErrors: c.ctr.lookupErrors.Load(),
-		Writes:       c.ctr.writes.Load(),
-		WriteErrors:  c.ctr.writeErrors.Load(),
-		Dropped:      c.ctr.dropped.Load(),
-		SavedNanos:   c.ctr.savedNanos.Load(),
-	}
-	s.LocalEntries, s.LocalBytes = c.lru.stats()
-	if c.mem {
-		s.Entries, s.Bytes = int64(s.LocalEntries), s.LocalBytes
-		return s, nil
-	}
-	err := c.pool.QueryRow(ctx,
+func (p *PostgresStore) stats(ctx context.Context, ns string, now time.Time) (entries, bytes int64, err error) {
+	err = p.pool.QueryRow(ctx,
 		`SELECT count(*), coalesce(sum(size_bytes), 0) FROM semcache_entries
-		 WHERE ($1 = '' OR namespace = $1) AND expires_at > $2`, namespace, c.o.now()).Scan(&s.Entries, &s.Bytes)
-	if err != nil {
-		return s, fmt.Errorf("semcache: stats: %w", err)
-	}
-	return s, nil
+		 WHERE ($1 = '' OR namespace = $1) AND expires_at > $2`, ns, now).Scan(&entries, &bytes)
+	return entries, bytes, err
 }

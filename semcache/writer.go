@@ -222,7 +222,7 @@ loop:
 
 func (c *Cache) ensureIndex(ctx context.Context) bool {
 	if err := c.EnsureIndex(ctx); err != nil {
-		c.o.logger.WarnContext(ctx, "semcache: cannot create the HNSW index yet", "error", err)
+		c.o.logger.WarnContext(ctx, "semcache: cannot prepare the vector index yet", "error", err)
 		return false
 	}
 	return true
