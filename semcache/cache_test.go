@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/semcache"
+	"github.com/tollgate-dev/tollgate/service/store/sqlitestore"
 )
 
 var (
@@ -667,4 +668,60 @@ func TestOutage(t *testing.T) {
 	if s.LookupErrors == 0 || s.WriteErrors == 0 {
 		t.Errorf("stats %+v: want lookup and write errors counted", s)
 	}
+}
+
+// TestSQLiteIndexRebuiltAtStart stores a semantic entry, closes the
+// embedded store, and checks that a gateway started again on the same
+// data directory finds it by similarity: the vectors persist with the
+// entries and the in-process index is rebuilt from them.
+func TestSQLiteIndexRebuiltAtStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	emb := &fakeEmbedder{vectors: map[string][]float32{"q": {1, 0, 0, 0}, "q?": {0.99, 0.1, 0, 0}}}
+	cfg := semcache.EmbedConfig{Model: "e", Dims: testDims}
+	run := func(do func(c *semcache.Cache, st *semcache.SQLiteStore)) {
+		ss, err := sqlitestore.Open(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ss.Close()
+		st := semcache.SQLite(ss.DB())
+		c, err := semcache.Open(st, semcache.WithEmbedder(emb, cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		do(c, st)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(func(c *semcache.Cache, _ *semcache.SQLiteStore) {
+		res := c.Lookup(t.Context(), semcache.Request{Namespace: "team:a", Req: chatReq("q"), Policy: semanticPolicy})
+		if err := c.Put(res, answer("kept"), 7); err != nil {
+			t.Fatal(err)
+		}
+		flush(t, c)
+	})
+	run(func(c *semcache.Cache, st *semcache.SQLiteStore) {
+		if err := c.EnsureIndex(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n := st.IndexedEntries(); n != 1 {
+			t.Fatalf("index holds %d entries after start, want 1", n)
+		}
+		res := c.Lookup(t.Context(), semcache.Request{Namespace: "team:a", Req: chatReq("q?"), Policy: semanticPolicy})
+		if res.Status != semcache.StatusHitSemantic || res.Hit.CostNanos != 7 {
+			t.Fatalf("after restart: %s, want a semantic hit", res.Status)
+		}
+		if n, err := c.Purge(t.Context(), semcache.Filter{Namespace: "team:a"}); err != nil || n != 1 {
+			t.Fatalf("Purge = %d, %v", n, err)
+		}
+		if n := st.IndexedEntries(); n != 0 {
+			t.Errorf("index holds %d entries after the purge, want 0", n)
+		}
+	})
 }

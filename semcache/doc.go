@@ -1,7 +1,8 @@
 // Package semcache is Tollgate's response cache: exact hits for requests
 // that are equivalent byte for byte after canonicalisation, and semantic
-// hits for paraphrased questions, both kept in Postgres (shared by all
-// replicas) with an in-process LRU in front.
+// hits for paraphrased questions, both kept in a [Store] — Postgres
+// (shared by all replicas) or the embedded SQLite store (one process) —
+// with an in-process LRU in front.
 //
 // # Keys
 //
@@ -25,17 +26,24 @@
 // similarity of at least Policy.Threshold within the same namespace and
 // embedding model.
 //
-// Entries of all embedding models share one table whose embedding column
-// has no fixed dimension; each row records its embed_model and embed_dims.
+// On Postgres, entries of all embedding models share one table whose
+// embedding column has no fixed dimension; each row records its embed_model and embed_dims.
 // For each configured (model, dimension) the cache creates a partial HNSW
 // index on embedding::vector(D) restricted to that model, and its query
 // spells the same cast and predicate so the planner uses it. pgvector's
 // iterative index scan keeps the namespace and hash filters from starving
 // the index of candidates.
 //
+// On SQLite ([SQLite]) the vectors are stored with the entries and kept
+// in an in-process index, rebuilt from the table when the gateway starts
+// ([Cache.EnsureIndex], run by Run); a lookup scans the vectors of its
+// bucket (same namespace, embedding model, parameters and history)
+// exactly, and checks the best candidates against their rows.
+//
 // # Using it
 //
-//	cache, err := semcache.New(store.Pool(), semcache.WithEmbedder(emb, semcache.EmbedConfig{Model: "text-embedding-3-small", Dims: 1536}))
+//	cache, err := semcache.Open(semcache.Postgres(store.Pool()), // or semcache.SQLite(embedded.DB())
+//		semcache.WithEmbedder(emb, semcache.EmbedConfig{Model: "text-embedding-3-small", Dims: 1536}))
 //	go cache.Run(ctx)
 //
 //	res := cache.Lookup(ctx, semcache.Request{Namespace: semcache.TeamNamespace(team), Req: req, Policy: policy, Directives: d})
