@@ -39,6 +39,8 @@ type Gateway struct {
 	MasterKey string
 	// DatabaseURL is its database.
 	DatabaseURL string
+	// DataDir is the embedded store's directory (Options.Embedded).
+	DataDir string
 	// Logs holds everything the gateway logged.
 	Logs *SyncBuffer
 	// Admin is a client of the admin services carrying the admin token.
@@ -59,6 +61,10 @@ type Options struct {
 	Env map[string]string
 	// Listener serves instead of a new loopback listener.
 	Listener net.Listener
+	// Embedded runs the gateway on the embedded store in a fresh data
+	// directory (Gateway.DataDir) instead of Postgres; DatabaseURL is
+	// then ignored.
+	Embedded bool
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writes and reads.
@@ -85,7 +91,7 @@ func (b *SyncBuffer) String() string {
 func Start(t testing.TB, opts Options) *Gateway {
 	t.Helper()
 	dsn := opts.DatabaseURL
-	if dsn == "" {
+	if dsn == "" && !opts.Embedded {
 		dsn = pgtest.NewDatabase(t)
 	}
 	ln := opts.Listener
@@ -116,6 +122,11 @@ func Start(t testing.TB, opts Options) *Gateway {
 		"TOLLGATE_ADMIN_TOKEN":  g.AdminToken,
 		"TOLLGATE_LOG_LEVEL":    "debug",
 		"TOLLGATE_SPILL_DIR":    t.TempDir(),
+	}
+	if opts.Embedded {
+		g.DatabaseURL, g.DataDir = "", t.TempDir()
+		delete(env, "TOLLGATE_DATABASE_URL")
+		env["TOLLGATE_DATA_DIR"] = g.DataDir
 	}
 	for k, v := range opts.Env {
 		env[k] = v

@@ -83,10 +83,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		fmt.Fprintf(stderr, "tollgate serve: unexpected arguments %q\n", fs.Args())
 		return ExitUsage
 	}
+	secrets, err := cfg.LoadDataDirSecrets()
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate serve: embedded store:", err)
+		return ExitError
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "tollgate serve: invalid configuration:\n "+strings.ReplaceAll(err.Error(), "\n", "\n "))
 		return ExitUsage
 	}
+	printFirstStart(stderr, secrets)
 	log := newLogger(stderr, cfg.LogLevel)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -109,6 +115,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("stopped")
 	return ExitOK
+}
+
+// printFirstStart tells, once, what the embedded store generated on its
+// first start: where the master key is, and the bootstrap admin token.
+func printFirstStart(w io.Writer, s server.DataDirSecrets) {
+	if !s.NewMasterKey && !s.NewAdminToken {
+		return
+	}
+	fmt.Fprintf(w, "\ntollgate: first start of the embedded store in %s\n", s.Dir)
+	if s.NewMasterKey {
+		fmt.Fprintf(w, "  master key generated into %s (mode 0600): it seals provider credentials; keep it with the data\n", s.MasterKeyFile)
+	}
+	if s.NewAdminToken {
+		fmt.Fprintf(w, "  admin token (shown only now; kept in %s, mode 0600):\n\n      %s\n\n", s.AdminTokenFile, s.AdminToken)
+		fmt.Fprintf(w, "  e.g. TOLLGATE_ADMIN_TOKEN=$(cat %s) tollgate teams create demo\n", s.AdminTokenFile)
+	}
+	fmt.Fprintln(w)
 }
 
 // printVersion prints the build information, as one line or as JSON.

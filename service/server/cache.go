@@ -9,7 +9,6 @@ import (
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/routing"
-	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
 
 // CacheConfig holds the response cache's process settings: the default
@@ -91,14 +90,14 @@ func (c *CacheConfig) engineConfig() gateway.CacheConfig {
 	}
 }
 
-// newCache builds the response cache over the store's pool, embedding
-// through reg's providers when an embedding model is configured.
-func newCache(c *CacheConfig, st *pgstore.Store, reg *registry.Registry, opts ...semcache.Option) (*semcache.Cache, error) {
+// newCache builds the response cache on st, embedding through reg's
+// providers when an embedding model is configured.
+func newCache(c *CacheConfig, st semcache.Store, reg *registry.Registry, opts ...semcache.Option) (*semcache.Cache, error) {
 	if c.EmbeddingModel != "" {
 		opts = append(opts, semcache.WithEmbedder(gateway.RegistryEmbedder(reg, c.EmbeddingModel),
 			semcache.EmbedConfig{Model: c.EmbeddingModel, Dims: c.EmbeddingDims}))
 	}
-	cache, err := semcache.New(st.Pool(), opts...)
+	cache, err := semcache.Open(st, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("response cache: %w", err)
 	}

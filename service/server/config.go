@@ -14,8 +14,13 @@ import (
 type Config struct {
 	// Addr is the listen address for every protocol.
 	Addr string
-	// DatabaseURL is the Postgres connection string.
+	// DatabaseURL is the Postgres connection string; empty runs the
+	// gateway on the embedded store in DataDir.
 	DatabaseURL string
+	// DataDir is the embedded store's directory (used without a
+	// DatabaseURL): its database, and the master key and admin token
+	// generated on first start when the environment sets none.
+	DataDir string
 	// MasterKey encrypts provider credentials (env only).
 	MasterKey string
 	// AdminToken authorises the admin services' calls (env only).
@@ -57,6 +62,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:               "127.0.0.1:8080",
+		DataDir:            DefaultDataDir,
 		MaxRequestBytes:    8 << 20,
 		ShutdownTimeout:    30 * time.Second,
 		LogLevel:           "info",
@@ -74,7 +80,8 @@ func DefaultConfig() Config {
 func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) error {
 	e := &envFlags{fs: fs, getenv: getenv}
 	e.str(&c.Addr, "addr", "TOLLGATE_ADDR", "listen address for Connect, gRPC, gRPC-Web and the HTTP APIs")
-	e.str(&c.DatabaseURL, "database-url", "TOLLGATE_DATABASE_URL", "Postgres connection URL")
+	e.str(&c.DatabaseURL, "database-url", "TOLLGATE_DATABASE_URL", "Postgres connection URL; without it the gateway runs on the embedded store in -data-dir (one process)")
+	e.str(&c.DataDir, "data-dir", "TOLLGATE_DATA_DIR", "directory of the embedded store (database, generated master key and admin token), used without -database-url")
 	e.str(&c.TLSCert, "tls-cert", "TOLLGATE_TLS_CERT", "TLS certificate file (enables TLS with -tls-key)")
 	e.str(&c.TLSKey, "tls-key", "TOLLGATE_TLS_KEY", "TLS private key file")
 	e.str(&c.LogLevel, "log-level", "TOLLGATE_LOG_LEVEL", "log level: debug, info, warn, error")
@@ -101,14 +108,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 // Validate reports missing or inconsistent settings.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("a database is required: set TOLLGATE_DATABASE_URL or -database-url"))
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("a store is required: -database-url (PostgreSQL) or -data-dir (the embedded store)"))
 	}
+	// On the embedded store LoadDataDirSecrets generates both when unset.
 	if c.MasterKey == "" {
-		errs = append(errs, errors.New("TOLLGATE_MASTER_KEY is required (32 bytes as 64 hex digits or base64; e.g. `openssl rand -hex 32`)"))
+		errs = append(errs, errors.New("TOLLGATE_MASTER_KEY is required with -database-url (32 bytes as 64 hex digits or base64; e.g. `openssl rand -hex 32`)"))
 	}
 	if c.AdminToken == "" {
-		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN is required to administer the gateway"))
+		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN is required with -database-url to administer the gateway"))
 	} else if len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN must be at least 16 characters"))
 	}
@@ -140,5 +148,9 @@ func (c *Config) Validate() error {
 
 // String describes the config without its secrets.
 func (c Config) String() string {
-	return fmt.Sprintf("addr=%s tls=%v max_request_bytes=%d shutdown_timeout=%s", c.Addr, c.TLSCert != "", c.MaxRequestBytes, c.ShutdownTimeout)
+	st := "postgres"
+	if c.Embedded() {
+		st = "embedded:" + c.DataDir
+	}
+	return fmt.Sprintf("addr=%s store=%s tls=%v max_request_bytes=%d shutdown_timeout=%s", c.Addr, st, c.TLSCert != "", c.MaxRequestBytes, c.ShutdownTimeout)
 }

@@ -35,7 +35,6 @@ import (
 	"github.com/tollgate-dev/tollgate/service/rpc"
 	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
-	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
 
 // Server is a configured gateway, ready to serve.
@@ -43,7 +42,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	store    store.Store
-	pg       *pgstore.Store
+	db       backend
 	registry *registry.Registry
 	writer   *accounting.Writer
 	engine   *gateway.Engine
@@ -69,11 +68,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.WithLogger(log))
+	st, err := openBackend(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st, pg: st}
+	s := &Server{cfg: cfg, log: log, store: st, db: st}
 	s.registry = registry.New(st, sealer, factory.New, log)
 	if err := s.registry.Load(ctx); err != nil {
 		st.Close()
@@ -91,7 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithSealer(sealer), alerts.WithInterval(cfg.AlertInterval),
 		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
-	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log)); err != nil {
+	if s.cache, err = newCache(&cfg.Cache, cacheStore(st), s.registry, semcache.WithLogger(log)); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -119,10 +118,10 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
-	rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
+	rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.db),
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
-		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...)
-	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
+		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.db, s.log)))...)
+	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.db)), opts...))
 
 	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName}, rpc.AdminServiceNames...)
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
@@ -271,26 +270,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return serveErr
 }
 
-// maintain keeps a week of request-record partitions ahead and drops whole
-// partitions older than the retention period, now and then every hour.
-// Any replica may run it; the store serialises the work.
+// maintain keeps the request records' storage (see maintainRecords) now
+// and then every hour. Any replica may run it; the store serialises the
+// work.
 func (s *Server) maintain(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		now := time.Now()
-		if err := s.pg.EnsurePartitions(ctx, now, now.Add(7*24*time.Hour)); err != nil && ctx.Err() == nil {
-			s.log.Warn("maintenance: creating record partitions failed", "err", err)
-		}
-		if s.cfg.Retention > 0 {
-			n, err := s.pg.DropPartitionsBefore(ctx, now.Add(-s.cfg.Retention))
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.Warn("maintenance: dropping expired record partitions failed", "err", err)
-			case n > 0:
-				s.log.Info("maintenance: dropped expired record partitions", "partitions", n, "retention", s.cfg.Retention)
-			}
-		}
+		s.maintainRecords(ctx, time.Now())
 		select {
 		case <-ctx.Done():
 			return

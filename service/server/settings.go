@@ -30,9 +30,9 @@ type Setting struct {
 // Settings fails when RegisterFlags reads one that is not described here.
 var envOnly = []Setting{
 	{Env: "TOLLGATE_MASTER_KEY", Type: "string", Secret: true,
-		Usage: "required: the 32-byte key (64 hex digits or base64, e.g. `openssl rand -hex 32`) that seals provider credentials and webhook secrets at rest"},
+		Usage: "the 32-byte key (64 hex digits or base64, e.g. `openssl rand -hex 32`) that seals provider credentials and webhook secrets at rest; required with -database-url, else read from (or generated into) `master.key` in -data-dir"},
 	{Env: "TOLLGATE_ADMIN_TOKEN", Type: "string", Secret: true,
-		Usage: "required: the bearer token of the configuration services (catalog, teams, policies) and of admin-wide UsageService calls (at least 16 characters)"},
+		Usage: "the bearer token of the configuration services (catalog, teams, policies) and of admin-wide UsageService calls (at least 16 characters); required with -database-url, else read from (or generated into) `admin.token` in -data-dir"},
 	{Env: "DATABASE_URL", Type: "string", Secret: true,
 		Usage: "the Postgres connection URL when neither -database-url nor $TOLLGATE_DATABASE_URL is set"},
 }

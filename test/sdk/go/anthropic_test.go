@@ -31,7 +31,14 @@ type anthropicFixture struct {
 
 func startAnthropicFixture(t *testing.T, opts ...fakeupstream.Option) *anthropicFixture {
 	t.Helper()
-	f := &anthropicFixture{fixture: startFixture(t, opts...)}
+	return startAnthropicFixtureOn(t, gatewaytest.Options{}, opts...)
+}
+
+// startAnthropicFixtureOn is startAnthropicFixture with the gateway started
+// with gopts.
+func startAnthropicFixtureOn(t *testing.T, gopts gatewaytest.Options, opts ...fakeupstream.Option) *anthropicFixture {
+	t.Helper()
+	f := &anthropicFixture{fixture: startFixtureOn(t, gopts, opts...)}
 	var url string
 	f.claude, url = anthropictest.Start(t, anthropictest.WithAPIKey("sk-fake-anthropic"), anthropictest.WithReply(reply))
 	f.addProvider(t, "fake-anthropic", tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC, url, ClaudeModel)

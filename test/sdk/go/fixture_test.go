@@ -41,8 +41,15 @@ type fixture struct {
 
 func startFixture(t *testing.T, opts ...fakeupstream.Option) *fixture {
 	t.Helper()
+	return startFixtureOn(t, gatewaytest.Options{}, opts...)
+}
+
+// startFixtureOn is startFixture with the gateway started with gopts (for
+// instance on the embedded store).
+func startFixtureOn(t *testing.T, gopts gatewaytest.Options, opts ...fakeupstream.Option) *fixture {
+	t.Helper()
 	fake, url := fakeupstream.StartOpenAI(t, opts...)
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := gatewaytest.Start(t, gopts)
 	f := &fixture{g: g, fake: fake, key: g.Setup(t, url)}
 	f.fail429 = f.failingModel(t, ModelFail429, fakeupstream.RateLimitFault(0))
 	f.fail500 = f.failingModel(t, ModelFail500, fakeupstream.StatusFault(http.StatusInternalServerError))
