@@ -6,11 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-<<<<<<< HEAD
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release image docs check-docs test-long
-=======
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go fuzz bench run clean
->>>>>>> wip/engine
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go fuzz bench run clean release image docs check-docs test-long pgtestd
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
