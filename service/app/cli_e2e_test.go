@@ -13,9 +13,9 @@ import (
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/app"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -46,9 +46,9 @@ func (c cli) ok(args ...string) string {
 func TestCLIAgainstGateway(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	c := cli{t: t, env: map[string]string{
-		"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "UPSTREAM_KEY": gatewaytest.UpstreamKey,
+		"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "UPSTREAM_KEY": servertest.UpstreamKey,
 	}}
 
 	out := c.ok("providers", "add", "fake", "--type", "openai", "--base-url", upURL, "--credential-env", "UPSTREAM_KEY")

@@ -13,14 +13,14 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // binaryGateway is the real tollgate binary running as its own process, for
 // measurements that must not share a process with the client.
 type binaryGateway struct {
-	*gatewaytest.Gateway
+	*servertest.Gateway
 	pid int
 }
 
@@ -59,7 +59,7 @@ func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	gw := &gatewaytest.Gateway{URL: "http://" + addr, Addr: addr, AdminToken: admin}
-	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(admin)))
+	gw := &servertest.Gateway{URL: "http://" + addr, Addr: addr, AdminToken: admin}
+	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(admin)))
 	return &binaryGateway{Gateway: gw, pid: cmd.Process.Pid}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 // closed while the store is down) ends up in request_records once Postgres
 // is back. Not parallel: it stops the package's Postgres.
 func TestNoRecordLostDuringOutage(t *testing.T) {
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	_, up := fakeupstream.StartOpenAI(t)
 	secret := g.Setup(t, up)
 
@@ -36,7 +36,7 @@ func TestNoRecordLostDuringOutage(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 30 * time.Second}
-	body := `{"model":"` + gatewaytest.ChatModel + `","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
+	body := `{"model":"` + servertest.ChatModel + `","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`
 	for range 8 {
 		wg.Go(func() {
 			for {

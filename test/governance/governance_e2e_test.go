@@ -19,8 +19,8 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -32,13 +32,13 @@ const maxTokens = 16
 
 func chatReq() *tollgatev1.ChatRequest {
 	n := int32(maxTokens)
-	return &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, MaxTokens: &n, Messages: []*tollgatev1.Message{{
+	return &tollgatev1.ChatRequest{Model: servertest.ChatModel, MaxTokens: &n, Messages: []*tollgatev1.Message{{
 		Role: tollgatev1.Role_ROLE_USER, Content: []*tollgatev1.ContentPart{{Part: &tollgatev1.ContentPart_Text{Text: "spend spend spend"}}},
 	}}}
 }
 
-func client(g *gatewaytest.Gateway, key string) tollgatev1connect.InferenceServiceClient {
-	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
+func client(g *servertest.Gateway, key string) tollgatev1connect.InferenceServiceClient {
+	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(key)))
 }
 
 func nanos(m *tollgatev1.Money) int64 { return m.GetUnits()*1_000_000_000 + int64(m.GetNanos()) }
@@ -92,7 +92,7 @@ func hammer(t *testing.T, clients []tollgatev1connect.InferenceServiceClient, wo
 	return res
 }
 
-func setBudget(t *testing.T, g *gatewaytest.Gateway, b *tollgatev1.Budget) {
+func setBudget(t *testing.T, g *servertest.Gateway, b *tollgatev1.Budget) {
 	t.Helper()
 	if _, err := g.Admin.SetBudget(context.Background(), connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: b})); err != nil {
 		t.Fatalf("SetBudget: %v", err)
@@ -108,9 +108,9 @@ func usd(n int64) *tollgatev1.Money {
 func TestRunawayJob(t *testing.T) {
 	t.Parallel()
 	_, up := fakeupstream.StartOpenAI(t)
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	secret := g.Setup(t, up)
-	keyID, secret2 := g.CreateKey(t, gatewaytest.TeamID)
+	keyID, secret2 := g.CreateKey(t, servertest.TeamID)
 	_ = secret
 	const limit = 200_000 // $0.0002
 	setBudget(t, g, &tollgatev1.Budget{Id: "runaway", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,
@@ -147,7 +147,7 @@ func TestRunawayJob(t *testing.T) {
 	}
 
 	// The key sees its budget; spend is reported within about a second.
-	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(secret2)))
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(secret2)))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		st, err := usage.GetBudgetStatus(context.Background(), connect.NewRequest(&tollgatev1.GetBudgetStatusRequest{}))
@@ -175,13 +175,13 @@ func TestRunawayJob(t *testing.T) {
 }
 
 // startReplicas starts n gateways on one database, set up by the first.
-func startReplicas(t *testing.T, n int) ([]*gatewaytest.Gateway, string) {
+func startReplicas(t *testing.T, n int) ([]*servertest.Gateway, string) {
 	t.Helper()
 	_, up := fakeupstream.StartOpenAI(t)
-	gs := []*gatewaytest.Gateway{gatewaytest.Start(t, gatewaytest.Options{})}
+	gs := []*servertest.Gateway{servertest.Start(t, servertest.Options{})}
 	secret := gs[0].Setup(t, up)
 	for range n - 1 {
-		gs = append(gs, gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: gs[0].DatabaseURL}))
+		gs = append(gs, servertest.Start(t, servertest.Options{DatabaseURL: gs[0].DatabaseURL}))
 	}
 	return gs, secret
 }
@@ -192,7 +192,7 @@ func TestReplicasShareTeamBudget(t *testing.T) {
 	gs, secret := startReplicas(t, 3)
 	const limit = 300_000
 	setBudget(t, gs[0], &tollgatev1.Budget{Id: "team-a-monthly", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM,
-		TeamId: gatewaytest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, TimeZone: "America/New_York", Limit: usd(limit)})
+		TeamId: servertest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, TimeZone: "America/New_York", Limit: usd(limit)})
 	var cs []tollgatev1connect.InferenceServiceClient
 	for _, g := range gs {
 		cs = append(cs, client(g, secret))
@@ -216,7 +216,7 @@ func TestReplicasShareRPM(t *testing.T) {
 	gs, secret := startReplicas(t, 3)
 	const rpm = 30
 	if _, err := gs[0].Admin.SetRateLimit(context.Background(), connect.NewRequest(&tollgatev1.SetRateLimitRequest{RateLimit: &tollgatev1.RateLimit{
-		Id: "team-a-rpm", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: gatewaytest.TeamID, RequestsPerMinute: rpm,
+		Id: "team-a-rpm", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: servertest.TeamID, RequestsPerMinute: rpm,
 	}})); err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestReplicasShareRPM(t *testing.T) {
 func TestLoweredBudgetReachesReplicas(t *testing.T) {
 	t.Parallel()
 	gs, secret := startReplicas(t, 2)
-	b := &tollgatev1.Budget{Id: "lowered", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: gatewaytest.TeamID,
+	b := &tollgatev1.Budget{Id: "lowered", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: servertest.TeamID,
 		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(1_000_000_000)}
 	setBudget(t, gs[0], b)
 	onB := client(gs[1], secret)

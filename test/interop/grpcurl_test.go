@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // recipe is one ```sh block of docs/grpcurl.md.
@@ -83,7 +83,7 @@ func TestGrpcurlRecipes(t *testing.T) {
 	}
 
 	_, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(3), fakeupstream.WithAPIKey("sk-doc-test"))
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	vars := map[string]string{
 		"PATH":            bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME":            t.TempDir(),

@@ -1,5 +1,5 @@
 // Package e2e_test runs routing and resilience scenarios through the real
-// server (gatewaytest) against fake upstreams that misbehave on command.
+// server (servertest) against fake upstreams that misbehave on command.
 package e2e_test
 
 import (
@@ -19,16 +19,16 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
-// Fixture names: the primary is gatewaytest's provider; the backup is a
+// Fixture names: the primary is servertest's provider; the backup is a
 // second provider serving the same upstream model.
 const (
-	primary     = gatewaytest.ProviderID
+	primary     = servertest.ProviderID
 	backup      = "backup"
 	upstreamMdl = "gpt-4o-mini"
 )
@@ -61,7 +61,7 @@ func markerFaults(r *fakeupstream.Request) (fakeupstream.Fault, bool) {
 
 // env is a gateway with two upstreams and a key.
 type env struct {
-	gw              *gatewaytest.Gateway
+	gw              *servertest.Gateway
 	primary, backup *fakeupstream.OpenAI
 	key             string
 }
@@ -70,20 +70,20 @@ func start(t *testing.T, opts ...fakeupstream.Option) *env {
 	t.Helper()
 	p, pURL := fakeupstream.StartOpenAI(t, append([]fakeupstream.Option{fakeupstream.WithFaultFunc(markerFaults)}, opts...)...)
 	b, bURL := fakeupstream.StartOpenAI(t, opts...)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	key := gw.Setup(t, pURL)
 	ctx := context.Background()
 	if _, err := gw.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
 		Provider:   &tollgatev1.Provider{Id: backup, Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: bURL},
-		Credential: gatewaytest.UpstreamKey,
+		Credential: servertest.UpstreamKey,
 	})); err != nil {
 		t.Fatal(err)
 	}
 	return &env{gw: gw, primary: p, backup: b, key: key}
 }
 
-func (e *env) client(gw *gatewaytest.Gateway) tollgatev1connect.InferenceServiceClient {
-	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.key)))
+func (e *env) client(gw *servertest.Gateway) tollgatev1connect.InferenceServiceClient {
+	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(e.key)))
 }
 
 func (e *env) createRoute(t *testing.T, r *tollgatev1.Route) {
@@ -125,7 +125,7 @@ type record struct {
 }
 
 // waitRecord polls the database until the record of endUser's request is written.
-func waitRecord(t *testing.T, gw *gatewaytest.Gateway, endUser string) record {
+func waitRecord(t *testing.T, gw *servertest.Gateway, endUser string) record {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, gw.DatabaseURL)

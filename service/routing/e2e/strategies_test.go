@@ -13,7 +13,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // spread sends n requests for model over workers goroutines and counts
@@ -61,7 +61,7 @@ func TestWeightedAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	e.createRoute(t, weighted(90, 10))
-	b := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: e.gw.DatabaseURL})
+	b := servertest.Start(t, servertest.Options{DatabaseURL: e.gw.DatabaseURL})
 	cb := e.client(b)
 
 	// 600 requests at 90/10: the binomial standard deviation is 1.2
