@@ -59,7 +59,7 @@ func randomVector(dims int) []float32 {
 func benchCache(tb testing.TB, n int, opts ...Option) (*Cache, Keys) {
 	tb.Helper()
 	ctx := context.Background()
-	dsn := pgtest.NewDatabase(tb)
+	dsn := pgtest.NewMigratedDatabase(tb)
 	st, err := pgstore.Open(ctx, dsn, pgstore.WithMaxConns(4))
 	if err != nil {
 		tb.Fatal(err)

@@ -50,7 +50,12 @@ func (f *fakeEmbedder) Embed(_ context.Context, req *providers.EmbedRequest) (*p
 // newPool returns a pool on a fresh, migrated database.
 func newPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
+	return poolOn(t, pgtest.NewMigratedDatabase(t))
+}
+
+// poolOn returns a pool on the migrated database dsn.
+func poolOn(t testing.TB, dsn string) *pgxpool.Pool {
+	t.Helper()
 	st, err := pgstore.Open(context.Background(), dsn, pgstore.WithMaxConns(4))
 	if err != nil {
 		t.Fatalf("pgstore.Open: %v", err)

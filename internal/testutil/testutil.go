@@ -5,6 +5,7 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -105,3 +106,28 @@ func Long(t testing.TB) {
 		t.Skip("long test: skipped under -short; make test-long runs it")
 	}
 }
+
+// Buffer is a bytes.Buffer safe for concurrent writes and reads, for
+// collecting the logs of code under test (slog.NewTextHandler(&buf, nil))
+// and polling them with [Eventually].
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Count returns how many times substr occurs in what was written so far.
+func (b *Buffer) Count(substr string) int { return strings.Count(b.String(), substr) }

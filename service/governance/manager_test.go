@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 func openStore(tb testing.TB, dsn string) (*pgstore.Store, string) {
 	tb.Helper()
 	if dsn == "" {
-		dsn = pgtest.NewDatabase(tb)
+		dsn = pgtest.NewMigratedDatabase(tb)
 	}
 	s, err := pgstore.Open(context.Background(), dsn, pgstore.WithMaxConns(8))
 	if err != nil {

@@ -61,7 +61,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // the other from the store's notifications.
 func TestAdminPolicies(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.NewDatabase(t)
+	dsn := pgtest.NewMigratedDatabase(t)
 	st1, st2 := openStore(t, dsn), openStore(t, dsn)
 	e := guardrails.New()
 	sealer, err := secrets.NewSealer(bytes.Repeat([]byte{7}, secrets.KeySize))

@@ -32,7 +32,7 @@ func sealer(t *testing.T, b byte) *secrets.Sealer {
 func TestRegistry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, pgtest.NewDatabase(t))
+	st, err := pgstore.Open(ctx, pgtest.NewMigratedDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestRunFollowsNotifications(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dsn := pgtest.NewDatabase(t)
+	dsn := pgtest.NewMigratedDatabase(t)
 	st, err := pgstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func openLoop(t *testing.T, rate int, d time.Duration, fn func() error) []time.D
 	start := time.Now()
 	for i := 0; time.Since(start) < d; i++ {
 		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-			time.Sleep(wait)
+			time.Sleep(wait) // simulated load: pacing the open-loop arrivals, not synchronisation
 		}
 		wg.Go(func() {
 			began := time.Now()

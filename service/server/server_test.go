@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -257,32 +259,22 @@ func TestRevokeReachesOtherReplicas(t *testing.T) {
 	keyID, secret := e.gw.CreateKey(t, servertest.TeamID)
 	ctx := context.Background()
 	onB := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, replica.URL, connect.WithInterceptors(servertest.BearerInterceptor(secret)))
-	deadline := time.Now().Add(time.Second)
-	for { // the new key reaches replica B by notification
+	testutil.Eventually(t, func() error { // the new key reaches replica B by notification
 		_, err := onB.Chat(ctx, connect.NewRequest(chatReq("hi")))
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("new key not usable on replica B within 1s: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err
+	})
 	if _, err := e.gw.Admin.RevokeKey(ctx, connect.NewRequest(&tollgatev1.RevokeKeyRequest{Id: keyID})); err != nil {
 		t.Fatal(err)
 	}
 	revokedAt := time.Now()
-	for {
+	testutil.Eventually(t, func() error {
 		_, err := onB.Chat(ctx, connect.NewRequest(chatReq("hi")))
-		if connect.CodeOf(err) == connect.CodeUnauthenticated {
-			t.Logf("revoke reached replica B after %s", time.Since(revokedAt))
-			break
+		if connect.CodeOf(err) != connect.CodeUnauthenticated {
+			return fmt.Errorf("revoked key still accepted by replica B: %v", err)
 		}
-		if time.Since(revokedAt) > time.Second {
-			t.Fatalf("revoked key still accepted by replica B after 1s: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
+	t.Logf("revoke reached replica B after %s", time.Since(revokedAt))
 }
 
 func TestInvalidRequests(t *testing.T) {
@@ -440,17 +432,16 @@ func TestUsageRecords(t *testing.T) {
 	_, _ = e.inference("tg-wrongwrongwrongwrongwrong").Chat(ctx, connect.NewRequest(chatReq("x")))
 	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(e.gw.AdminToken)))
 	var recs []*tollgatev1.RequestRecord
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, func() error {
 		resp, err := usage.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if recs = resp.Msg.GetRecords(); len(recs) >= 4 {
-			break
+		if recs = resp.Msg.GetRecords(); len(recs) < 4 {
+			return fmt.Errorf("%d records, want 4", len(recs))
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if len(recs) != 4 {
 		t.Fatalf("%d records, want 4", len(recs))
 	}
@@ -582,14 +573,14 @@ func TestMetrics(t *testing.T) {
 
 // TestServesThroughPostgresOutage stops Postgres under a running gateway:
 // requests keep being answered from memory, and every request record
-// reaches the database once it is back. Not parallel: it stops the
-// package's shared cluster.
+// reaches the database once it is back. The gateway's database is on a
+// private cluster, so no other test sees the outage.
 func TestServesThroughPostgresOutage(t *testing.T) {
-	cluster := pgtest.Server()
-	if cluster == nil {
-		t.Skip("DATABASE_URL points at an external server; cannot stop it")
-	}
-	e := start(t)
+	t.Parallel()
+	cluster := pgtest.PrivateCluster(t)
+	up, url := fakeupstream.StartOpenAI(t)
+	gw := servertest.Start(t, servertest.Options{DatabaseURL: cluster.NewMigratedDatabase(t)})
+	e := &env{gw: gw, upstream: up, key: gw.Setup(t, url)}
 	ctx := context.Background()
 	c := e.inference(e.key)
 	const before, during = 5, 20
@@ -612,7 +603,13 @@ func TestServesThroughPostgresOutage(t *testing.T) {
 			t.Fatalf("request failed while Postgres was down: %v", err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // let the writer fail at least once
+	// The writer has tried to store the records and failed at least once.
+	testutil.Eventually(t, func() error {
+		if n := e.gw.Metric(t, "tollgate_accounting_batch_failures_total"); n < 1 {
+			return fmt.Errorf("%v failed batches, want at least 1", n)
+		}
+		return nil
+	})
 	if err := cluster.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -623,17 +620,13 @@ func TestServesThroughPostgresOutage(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var n int
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM request_records").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == before+during || time.Now().After(deadline) {
-			break
+		if n != before+during {
+			return fmt.Errorf("%d records stored, want %d", n, before+during)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n != before+during {
-		t.Fatalf("%d records stored, want %d", n, before+during)
-	}
+		return nil
+	})
 }

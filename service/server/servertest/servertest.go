@@ -17,11 +17,13 @@
 package servertest
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +33,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server"
 )
 
@@ -181,25 +184,35 @@ func (g *Gateway) Stop() {
 	})
 }
 
+// Metric returns the value of the unlabelled metric name (e.g.
+// "tollgate_accounting_batch_failures_total") on the gateway's /metrics,
+// or -1 when it is absent, for polling background work with
+// testutil.Eventually.
+func (g *Gateway) Metric(t testing.TB, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(g.URL + "/metrics")
+	if err != nil {
+		t.Fatalf("servertest: GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("servertest: GET /metrics: %v", err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("servertest: metric %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
 // SyncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type SyncBuffer = testutil.Buffer
 
 // BearerInterceptor adds "Authorization: Bearer token" to every client call.
 func BearerInterceptor(token string) connect.Interceptor { return bearer(token) }

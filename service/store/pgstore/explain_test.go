@@ -26,7 +26,7 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 		rows = 1_000_000
 	}
 	ctx := t.Context()
-	dsn := pgtest.NewDatabase(t)
+	dsn := pgtest.NewMigratedDatabase(t)
 	s, err := Open(ctx, dsn, WithMaxConns(2))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
