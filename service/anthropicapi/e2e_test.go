@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
@@ -542,11 +544,10 @@ func TestStreamClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.openai.Cancelled() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("upstream not cancelled; in flight %d", e.openai.InFlight())
+	testutil.Eventually(t, func() error {
+		if e.openai.Cancelled() == 0 {
+			return fmt.Errorf("upstream not cancelled; in flight %d", e.openai.InFlight())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
