@@ -3,9 +3,11 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
@@ -79,8 +81,7 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 			t.Fatalf("chat %s: %v\nlogs:\n%s", model, err, gw.Logs.String())
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		out := c.ok("usage", "export", "--format", "csv", "--since", "30d")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if !strings.HasPrefix(lines[0], "time,request_id,key_id,team_id,") {
@@ -90,19 +91,16 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 			if !strings.Contains(out, ",smart,") || !strings.Contains(out, ","+servertest.TeamID+",") {
 				t.Fatalf("usage export rows:\n%s", out)
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("usage export never showed 3 rows:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("usage export does not show 3 rows:\n%s", out)
+	})
 	if out := c.ok("usage", "export", "--format", "jsonl", "--team", servertest.TeamID); strings.Count(out, "\n") != 3 || !strings.Contains(out, `"requestedModel":"smart"`) {
 		t.Fatalf("usage export --format jsonl printed:\n%s", out)
 	}
 
 	// The budget status shows the spend, to the nano.
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testutil.Eventually(t, func() error {
 		var st struct {
 			Statuses []struct {
 				Spent     struct{ Nanos int64 } `json:"spent"`
@@ -123,13 +121,10 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 			if table := c.ok("budgets", "status"); !strings.Contains(table, "4.99") {
 				t.Fatalf("budgets status table after requests:\n%s", table)
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("budgets status never showed the spend:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("budgets status does not show the spend:\n%s", out)
+	})
 
 	c.ok("routes", "delete", "smart")
 	c.ok("budgets", "delete", "team-a-monthly")

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 
 	"connectrpc.com/connect"
 
@@ -111,20 +113,16 @@ func TestCLIAgainstGateway(t *testing.T) {
 	}
 
 	// The usage report shows the chat once the record is written.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		out := c.ok("usage", "report", "--by", "team,service", "--since", "1d")
 		if strings.Contains(out, "search") && strings.Contains(out, "crawler") {
 			if !strings.Contains(out, "TOTAL") {
 				t.Fatalf("usage report lacks the total:\n%s", out)
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("usage report never showed the request:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("usage report does not show the request:\n%s", out)
+	})
 	var summary struct {
 		Total struct {
 			Requests string `json:"requests"`

@@ -2,11 +2,14 @@ package openaiapi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/service/server"
@@ -211,13 +214,12 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	cancel()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for e.fake.Cancelled() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("upstream not cancelled; in flight %d", e.fake.InFlight())
+	testutil.Eventually(t, func() error {
+		if e.fake.Cancelled() == 0 {
+			return fmt.Errorf("upstream not cancelled; in flight %d", e.fake.InFlight())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestBodyTooLarge(t *testing.T) {
