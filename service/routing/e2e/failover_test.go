@@ -118,7 +118,9 @@ func TestBreaker(t *testing.T) {
 	e.primary.SetFaultFunc(func(r *fakeupstream.Request) (fakeupstream.Fault, bool) {
 		return fakeupstream.StatusFault(500), failing.Load()
 	})
-	const cooldown = 400 * time.Millisecond
+	// The gateway's clock moves past the cooldown; a long one never
+	// passes in real time during the test.
+	const cooldown = time.Hour
 	e.createRoute(t, &tollgatev1.Route{
 		Name: "guarded", Strategy: tollgatev1.RouteStrategy_ROUTE_STRATEGY_FALLBACK,
 		Targets: []*tollgatev1.RouteTarget{target(primary), target(backup)},
@@ -149,7 +151,7 @@ func TestBreaker(t *testing.T) {
 	}
 	// After the cooldown one probe goes to the primary; it fails and the
 	// breaker opens again.
-	time.Sleep(cooldown + 100*time.Millisecond)
+	e.clock.Advance(cooldown + time.Second)
 	if m := chat(20); m.GetAttempts() != 2 {
 		t.Fatalf("probe: attempts=%d, want 2 (failed probe, then backup)", m.GetAttempts())
 	}
@@ -158,7 +160,7 @@ func TestBreaker(t *testing.T) {
 	}
 	// The primary recovers: the next probe succeeds and it rejoins.
 	failing.Store(false)
-	time.Sleep(cooldown + 100*time.Millisecond)
+	e.clock.Advance(cooldown + time.Second)
 	for i := range 3 {
 		if m := chat(30 + i); m.GetAttempts() != 1 || m.GetProvider() != primary {
 			t.Fatalf("recovered, request %d: attempts=%d provider=%q", i, m.GetAttempts(), m.GetProvider())

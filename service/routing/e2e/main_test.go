@@ -5,6 +5,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -64,13 +66,15 @@ type env struct {
 	gw              *servertest.Gateway
 	primary, backup *fakeupstream.OpenAI
 	key             string
+	clock           *testutil.Clock // the gateway's clock
 }
 
 func start(t *testing.T, opts ...fakeupstream.Option) *env {
 	t.Helper()
 	p, pURL := fakeupstream.StartOpenAI(t, append([]fakeupstream.Option{fakeupstream.WithFaultFunc(markerFaults)}, opts...)...)
 	b, bURL := fakeupstream.StartOpenAI(t, opts...)
-	gw := servertest.Start(t, servertest.Options{})
+	clock := &testutil.Clock{}
+	gw := servertest.Start(t, servertest.Options{Clock: clock.Now})
 	key := gw.Setup(t, pURL)
 	ctx := context.Background()
 	if _, err := gw.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
@@ -79,7 +83,7 @@ func start(t *testing.T, opts ...fakeupstream.Option) *env {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	return &env{gw: gw, primary: p, backup: b, key: key}
+	return &env{gw: gw, primary: p, backup: b, key: key, clock: clock}
 }
 
 func (e *env) client(gw *servertest.Gateway) tollgatev1connect.InferenceServiceClient {
@@ -133,22 +137,19 @@ func waitRecord(t *testing.T, gw *servertest.Gateway, endUser string) record {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var r record
+	var r record
+	testutil.Eventually(t, func() error {
 		err := conn.QueryRow(ctx, `SELECT provider, attempts, partial, error_code FROM request_records WHERE end_user = $1`, endUser).
 			Scan(&r.provider, &r.attempts, &r.partial, &r.errorCode)
-		if err == nil {
-			return r
-		}
-		if !strings.Contains(err.Error(), "no rows") {
+		if err != nil && !strings.Contains(err.Error(), "no rows") {
 			t.Fatalf("query record: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no record of end user %q within 10s", endUser)
+		if err != nil {
+			return fmt.Errorf("no record of end user %q", endUser)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return r
 }
 
 // counter counts concurrent events.
