@@ -5,6 +5,7 @@ package cache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
@@ -72,21 +74,23 @@ func embed(input string) []float32 {
 // fixture is a gateway whose default cache mode is exact, with semantic
 // lookups embedding through servertest.EmbeddingModel on the fake.
 type fixture struct {
-	g    *servertest.Gateway
-	fake *fakeupstream.OpenAI
-	key  string // a key of team-a
+	g     *servertest.Gateway
+	fake  *fakeupstream.OpenAI
+	key   string          // a key of team-a
+	clock *testutil.Clock // the gateway's clock
 }
 
 func start(t testing.TB) *fixture {
 	t.Helper()
 	fake, url := fakeupstream.StartOpenAI(t, fakeupstream.WithEmbedDimensions(dims), fakeupstream.WithEmbedFunc(embed))
-	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+	clock := &testutil.Clock{}
+	g := servertest.Start(t, servertest.Options{Clock: clock.Now, Config: func(c *server.Config) {
 		c.Cache.Mode = "exact"
 		c.Cache.EmbeddingModel = servertest.EmbeddingModel
 		c.Cache.EmbeddingDims = dims
 		c.LogLevel = "info"
 	}})
-	return &fixture{g: g, fake: fake, key: g.Setup(t, url)}
+	return &fixture{g: g, fake: fake, key: g.Setup(t, url), clock: clock}
 }
 
 // teamKey creates a team and returns a key of it.
@@ -259,7 +263,7 @@ func TestExact(t *testing.T) {
 		if got := f.post(t, f.key, chat, body).cache(); got != "hit-exact" {
 			t.Fatalf("within the ttl: x-tollgate-cache = %q, want hit-exact", got)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		f.clock.Advance(1500 * time.Millisecond)
 		if got := f.post(t, f.key, chat, body).cache(); got != "miss" {
 			t.Fatalf("after the ttl: x-tollgate-cache = %q, want miss", got)
 		}
@@ -395,16 +399,14 @@ func TestSemantic(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to five seconds.
+// waitFor polls cond (testutil.Poll).
 func waitFor(cond func() bool) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("condition not met within 5s")
+	return testutil.Poll(context.Background(), testutil.DefaultTimeout, func() error {
+		if !cond() {
+			return errors.New("condition not met")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil
+		return nil
+	})
 }
 
 func TestUsage(t *testing.T) {
@@ -470,7 +472,7 @@ func TestRouteTTLPolicy(t *testing.T) {
 	if got := f.post(t, f.key, "/v1/chat/completions", body).cache(); got != "hit-exact" {
 		t.Fatalf("within the route's ttl: %q", got)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	f.clock.Advance(1500 * time.Millisecond)
 	if got := f.post(t, f.key, "/v1/chat/completions", body).cache(); got != "miss" {
 		t.Fatalf("after the route's ttl: %q, want miss", got)
 	}
