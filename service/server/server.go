@@ -129,6 +129,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 // Handler returns the HTTP handler serving every API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Alerts returns the budget and spend-velocity alert monitor (for tests
+// that run its checks on demand).
+func (s *Server) Alerts() *alerts.Monitor { return s.alerts }
+
 // Engine returns the request pipeline (for benchmarks and tests).
 func (s *Server) Engine() *gateway.Engine { return s.engine }
 

@@ -2,16 +2,17 @@ package governance_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -38,20 +39,16 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	admin := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(g.AdminToken)))
-	deadline := time.Now().Add(5 * time.Second)
-	for { // wait until both records are stored
+	testutil.Eventually(t, func() error { // wait until both records are stored
 		r, err := admin.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Msg.GetRecords()) == 2 {
-			break
+		if n := len(r.Msg.GetRecords()); n != 2 {
+			return fmt.Errorf("%d records stored, want 2", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records stored, want 2", len(r.Msg.GetRecords()))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	a := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(keyA)))
 
 	reads := []struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
@@ -144,14 +146,18 @@ func TestRunawayJobReplay(t *testing.T) {
 	}
 
 	// Alerts: the budget threshold and the spend spike, each once.
-	deadline := time.Now().Add(15 * time.Second)
-	for recv.count("Budget job-daily reached") == 0 || recv.count("Spend spike on key "+keyID) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("alerts not received within 15s; got %q", recv.texts)
+	testutil.Eventually(t, func() error {
+		if recv.count("Budget job-daily reached") == 0 || recv.count("Spend spike on key "+keyID) == 0 {
+			return fmt.Errorf("alerts not received; got %q", recv.texts)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	// Two more checks must not repeat them.
+	for range 2 {
+		if err := g.Server.Alerts().Check(ctx); err != nil {
+			t.Fatalf("alert check: %v", err)
+		}
 	}
-	time.Sleep(2500 * time.Millisecond) // two more checks must not repeat them
 	if n := recv.count("Budget job-daily reached 100%"); n > 1 {
 		t.Fatalf("100%% threshold alert sent %d times", n)
 	}
@@ -161,8 +167,7 @@ func TestRunawayJobReplay(t *testing.T) {
 
 	// Attribution: every nano-dollar charged is in the key/team/service breakdown.
 	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(g.AdminToken)))
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		sum, err := usage.GetUsageSummary(ctx, connect.NewRequest(&tollgatev1.GetUsageSummaryRequest{GroupBy: []tollgatev1.UsageDimension{
 			tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM, tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE, tollgatev1.UsageDimension_USAGE_DIMENSION_KEY}}))
 		if err != nil {
@@ -176,11 +181,8 @@ func TestRunawayJobReplay(t *testing.T) {
 			}
 		}
 		if got == charged && requests == admitted+refused {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("breakdown for %s/nightly-job/%s: %d nano-USD over %d requests, want %d over %d", servertest.TeamID, keyID, got, requests, charged, admitted+refused)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("breakdown for %s/nightly-job/%s: %d nano-USD over %d requests, want %d over %d", servertest.TeamID, keyID, got, requests, charged, admitted+refused)
+	})
 }
