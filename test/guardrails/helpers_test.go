@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
@@ -17,6 +17,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -205,22 +206,19 @@ func (e *env) recordOf(t *testing.T, requestID string) record {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var r record
+	var r record
+	testutil.Eventually(t, func() error {
 		err := conn.QueryRow(ctx, `SELECT status, error_code, partial, guardrails::text FROM request_records WHERE request_id = $1`, requestID).
 			Scan(&r.status, &r.errorCode, &r.partial, &r.guardrails)
-		if err == nil {
-			return r
+		if err == pgx.ErrNoRows {
+			return fmt.Errorf("no record of request %s", requestID)
 		}
-		if err != pgx.ErrNoRows {
+		if err != nil {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no record of request %s", requestID)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return r
 }
 
 // assertNoLeak waits for at least want request records, then checks that
@@ -233,18 +231,16 @@ func (e *env) assertNoLeak(t *testing.T, want int, values ...string) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testutil.Eventually(t, func() error {
 		var rows int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM request_records`).Scan(&rows); err != nil {
 			t.Fatal(err)
 		}
-		if rows >= want {
-			break
+		if rows < want {
+			return fmt.Errorf("%d request records, want at least %d", rows, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d request records, want at least %d", rows, want)
-		}
-	}
+		return nil
+	})
 	logs := e.g.Logs.String()
 	for _, v := range values {
 		if strings.Contains(logs, v) {

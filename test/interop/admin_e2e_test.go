@@ -3,6 +3,7 @@ package interop_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -236,19 +238,16 @@ func TestExportRequestRecords(t *testing.T) {
 	// The records are written asynchronously: wait for all three.
 	var header []string
 	var rows [][]string
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testutil.Eventually(t, func() error {
 		data, err := export(ctx, admin, &tollgatev1.ExportRequestRecordsRequest{Format: tollgatev1.ExportFormat_EXPORT_FORMAT_CSV})
 		if err != nil {
 			t.Fatalf("export as admin: %v", err)
 		}
-		if header, rows = parse(t, data); len(rows) == 3 {
-			break
+		if header, rows = parse(t, data); len(rows) != 3 {
+			return fmt.Errorf("export does not hold 3 rows:\n%s", data)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("export never held 3 rows:\n%s", data)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	if strings.Join(header[:4], ",") != "time,request_id,key_id,team_id" {
 		t.Fatalf("header = %q", header)
 	}
