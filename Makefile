@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-long pgtestd bench run clean
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -90,8 +90,24 @@ $(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
 	cd test/sdk/node && npm ci --no-audit --no-fund
 	@touch $@
 
-test: deps tools
-	$(GO) test -count=1 -timeout 15m ./...
+# One PostgreSQL server for the whole run: pgtestd starts it, builds the
+# pre-migrated template databases once, and hands it to every test binary
+# (TOLLGATE_PGTEST_URL), which then copies a template per test instead of
+# starting a cluster and migrating. -short skips the long tests (see
+# internal/testutil.Long), which test-long runs; go vet runs in make lint,
+# so the test run skips it. GOTESTFLAGS adds flags, e.g. GOTESTFLAGS=-race.
+GOTESTFLAGS ?=
+test: deps tools pgtestd
+	$(BIN)/pgtestd -- $(GO) test -count=1 -short -vet=off -timeout 15m $(GOTESTFLAGS) ./...
+
+# The long tests (named TestLong..., gated by testutil.Long) of the packages
+# that have any, on one shared server. CI runs them once per run.
+LONG_PKGS = $(sort $(dir $(shell grep -rlw --include='*_test.go' 'testutil.Long' .)))
+test-long: deps tools pgtestd
+	$(BIN)/pgtestd -- $(GO) test -count=1 -vet=off -timeout 30m -run '^TestLong' $(GOTESTFLAGS) $(LONG_PKGS)
+
+pgtestd:
+	$(GO) build -o $(BIN)/ ./internal/pgtest/cmd/pgtestd
 
 bench: deps tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
