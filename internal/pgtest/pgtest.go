@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tollgate-dev/tollgate/service/store/pgstore/migrations"
 )
@@ -143,9 +144,15 @@ func PrivateCluster(t testing.TB) *Cluster {
 // [NewMigratedDatabase] copy, on the server whose admin database adminDSN
 // names, unless they exist already. pgtestd calls it once before the tests
 // start; otherwise the first test that needs a template builds it.
-func PrepareTemplates(ctx context.Context, adminDSN string) error {
+//
+// afterMigrate, if not nil, runs on the migrated template once the
+// migrations are applied and must leave no connection open: pgtestd opens
+// a pgstore.Store there, which also creates the request-record partitions
+// of the coming week, so that each test's pgstore.Open finds nothing to do.
+// (pgtest itself cannot import pgstore, whose tests import pgtest.)
+func PrepareTemplates(ctx context.Context, adminDSN string, afterMigrate func(ctx context.Context, dsn string) error) error {
 	for _, kind := range []templateKind{emptyTemplate, migratedTemplate} {
-		if _, err := ensureTemplate(ctx, adminDSN, kind); err != nil {
+		if _, err := ensureTemplate(ctx, adminDSN, kind, afterMigrate); err != nil {
 			return err
 		}
 	}
@@ -229,7 +236,7 @@ func (d *databases) template(ctx context.Context, kind templateKind) (string, st
 	if name, ok := d.templates[kind]; ok {
 		return d.adminDSN, name, nil
 	}
-	name, err := ensureTemplate(ctx, d.adminDSN, kind)
+	name, err := ensureTemplate(ctx, d.adminDSN, kind, nil)
 	if err != nil {
 		return "", "", err
 	}
@@ -276,7 +283,7 @@ const templateLockKey int64 = 0x7467746d706c6174
 // under another name and renamed when complete, so a crash never leaves a
 // half-built one; it accepts no connections, so copying it never fails
 // because someone is connected.
-func ensureTemplate(ctx context.Context, admin string, kind templateKind) (string, error) {
+func ensureTemplate(ctx context.Context, admin string, kind templateKind, afterMigrate func(context.Context, string) error) (string, error) {
 	name := "tg_template_vector"
 	if kind == migratedTemplate {
 		fp, err := migrations.Fingerprint()
@@ -309,24 +316,37 @@ func ensureTemplate(ctx context.Context, admin string, kind templateKind) (strin
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident(build)); err != nil {
 		return "", fmt.Errorf("create template %s: %w", name, err)
 	}
-	if err := fillTemplate(ctx, admin, build, kind); err != nil {
+	if err := fillTemplate(ctx, admin, build, kind, afterMigrate); err != nil {
 		_, dropErr := conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+ident(build)+" WITH (FORCE)")
 		return "", errors.Join(fmt.Errorf("build template %s: %w", name, err), dropErr)
 	}
-	for _, sql := range []string{
-		"ALTER DATABASE " + ident(build) + " WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
-		"ALTER DATABASE " + ident(build) + " RENAME TO " + ident(name),
-	} {
-		if _, err := conn.Exec(ctx, sql); err != nil {
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(build)+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
+		return "", fmt.Errorf("seal template %s: %w", name, err)
+	}
+	// The backends of the connections that filled it may still be exiting;
+	// end them, then rename (which needs the database unused).
+	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", build); err != nil {
+		return "", fmt.Errorf("seal template %s: %w", name, err)
+	}
+	for attempt := 1; ; attempt++ {
+		_, err := conn.Exec(ctx, "ALTER DATABASE "+ident(build)+" RENAME TO "+ident(name))
+		var pgErr *pgconn.PgError
+		if err == nil {
+			return name, nil
+		} else if !errors.As(err, &pgErr) || pgErr.Code != "55006" || attempt == 100 { // object_in_use
 			return "", fmt.Errorf("seal template %s: %w", name, err)
 		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("seal template %s: %w", name, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	return name, nil
 }
 
 // fillTemplate creates the vector extension in database db and, for a
-// migrated template, applies every migration.
-func fillTemplate(ctx context.Context, admin, db string, kind templateKind) error {
+// migrated template, applies every migration and runs afterMigrate.
+func fillTemplate(ctx context.Context, admin, db string, kind templateKind, afterMigrate func(context.Context, string) error) error {
 	dsn, err := withDatabase(admin, db)
 	if err != nil {
 		return err
@@ -343,6 +363,9 @@ func fillTemplate(ctx context.Context, admin, db string, kind templateKind) erro
 	}
 	if _, err := migrations.Apply(ctx, cfg); err != nil {
 		return err
+	}
+	if afterMigrate != nil {
+		return afterMigrate(ctx, dsn)
 	}
 	return nil
 }
