@@ -107,7 +107,7 @@ func TestOutageWithoutSpill(t *testing.T) {
 
 				recordRange(w, 0, 100)
 				time.Sleep(5 * time.Second) // simulated time: advances the synctest bubble's fake clock
-				recordRange(w, 100, 100) // records keep arriving during the outage
+				recordRange(w, 100, 100)    // records keep arriving during the outage
 				time.Sleep(5 * time.Second) // simulated time: advances the synctest bubble's fake clock
 				synctest.Wait()
 				st := w.Stats()
@@ -807,7 +807,7 @@ func TestBatchFailingWhileNewerRecordsSpill(t *testing.T) {
 			t.Fatalf("while the first batch hangs: Stats = %+v, want 30 spilled, 10 in flight", st)
 		}
 		time.Sleep(time.Second) // simulated time: advances the synctest bubble's fake clock
-		synctest.Wait() // the first batch timed out and follows them to disk
+		synctest.Wait()         // the first batch timed out and follows them to disk
 		if st := w.Stats(); st.Spilled != 40 || st.Pending != 0 || st.Failures != 1 {
 			t.Fatalf("after the timeout: Stats = %+v, want 40 spilled, 1 failure", st)
 		}
