@@ -106,24 +106,6 @@ func TestNewMigratedDatabase(t *testing.T) {
 	}
 }
 
-func TestPrivateClusterDatabases(t *testing.T) {
-	t.Parallel()
-	c := pgtest.PrivateCluster(t)
-	for name, dsn := range map[string]string{"empty": c.NewDatabase(t), "migrated": c.NewMigratedDatabase(t)} {
-		conn := connect(t, dsn)
-		if got := conn.Config().Port; int(got) != c.Port() {
-			t.Errorf("%s database on port %d, want the private cluster's %d", name, got, c.Port())
-		}
-		var tables int
-		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'").Scan(&tables); err != nil {
-			t.Fatal(err)
-		}
-		if want := map[string]int{"empty": 0, "migrated": 1}[name]; tables != want {
-			t.Errorf("%s database has %d schema_migrations tables, want %d", name, tables, want)
-		}
-	}
-}
-
 func TestNewDatabaseIsolation(t *testing.T) {
 	t.Parallel()
 	for i := range 8 {
@@ -158,6 +140,21 @@ func TestNewDatabaseIsolation(t *testing.T) {
 func TestStopStart(t *testing.T) {
 	t.Parallel()
 	srv := pgtest.PrivateCluster(t)
+	// The cluster's databases are its own, from its own templates.
+	for name, dsn := range map[string]string{"empty": srv.NewDatabase(t), "migrated": srv.NewMigratedDatabase(t)} {
+		conn := connect(t, dsn)
+		if got := conn.Config().Port; int(got) != srv.Port() {
+			t.Errorf("%s database on port %d, want the private cluster's %d", name, got, srv.Port())
+		}
+		var tables int
+		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'").Scan(&tables); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"empty": 0, "migrated": 1}[name]; tables != want {
+			t.Errorf("%s database has %d schema_migrations tables, want %d", name, tables, want)
+		}
+		conn.Close(t.Context())
+	}
 	dsn := srv.NewDatabase(t)
 	ctx := t.Context()
 	conn := connect(t, dsn)
