@@ -12,7 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
@@ -60,6 +60,6 @@ func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
 		return nil
 	})
 	gw := &servertest.Gateway{URL: "http://" + addr, Addr: addr, AdminToken: admin}
-	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(admin)))
+	gw.Admin = tollgate.NewAdminClient(http.DefaultClient, gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(admin)))
 	return &binaryGateway{Gateway: gw, pid: cmd.Process.Pid}
 }
