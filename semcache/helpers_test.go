@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/semcache"
@@ -49,13 +51,7 @@ func (f *fakeEmbedder) Embed(_ context.Context, req *providers.EmbedRequest) (*p
 // newPostgres returns a store on a fresh, migrated Postgres database.
 func newPostgres(t testing.TB) semcache.Store {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	st, err := pgstore.Open(context.Background(), dsn, pgstore.WithMaxConns(4))
-	if err != nil {
-		t.Fatalf("pgstore.Open: %v", err)
-	}
-	t.Cleanup(st.Close)
-	return semcache.Postgres(st.Pool())
+	return semcache.Postgres(poolOn(t, pgtest.NewMigratedDatabase(t)))
 }
 
 // newSQLite returns a store on a fresh embedded store.
@@ -84,9 +80,24 @@ func eachStore(t *testing.T, test func(t *testing.T, st semcache.Store)) {
 	}
 }
 
+// poolOn returns a pool on the migrated database dsn.
+func poolOn(t testing.TB, dsn string) *pgxpool.Pool {
+	t.Helper()
+	st, err := pgstore.Open(context.Background(), dsn, pgstore.WithMaxConns(4))
+	if err != nil {
+		t.Fatalf("pgstore.Open: %v", err)
+	}
+	t.Cleanup(st.Close)
+	return st.Pool()
+}
+
 // startCache returns a running cache on st; Run stops when the test ends.
 func startCache(t testing.TB, st semcache.Store, opts ...semcache.Option) *semcache.Cache {
 	t.Helper()
+	// A lookup that times out is a miss; on a loaded test machine a query
+	// can take longer than the production default (50 ms), which would turn
+	// expected hits into misses. Tests may still pass their own timeout.
+	opts = append([]semcache.Option{semcache.WithLookupTimeout(10 * time.Second)}, opts...)
 	c, err := semcache.Open(st, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

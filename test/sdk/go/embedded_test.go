@@ -9,7 +9,7 @@ import (
 	"github.com/openai/openai-go/v3"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestSDKsOnEmbeddedStore runs a short subset of the OpenAI and Anthropic
@@ -17,7 +17,7 @@ import (
 // surfaces do not depend on the backend.
 func TestSDKsOnEmbeddedStore(t *testing.T) {
 	t.Parallel()
-	f := startAnthropicFixtureOn(t, gatewaytest.Options{Embedded: true}, fakeupstream.WithReply(reply), fakeupstream.WithChunks(6))
+	f := startAnthropicFixtureOn(t, servertest.Options{Embedded: true}, fakeupstream.WithReply(reply), fakeupstream.WithChunks(6))
 	if f.g.DatabaseURL != "" || f.g.DataDir == "" {
 		t.Fatalf("gateway on %q / %q, want the embedded store", f.g.DatabaseURL, f.g.DataDir)
 	}
@@ -28,7 +28,7 @@ func TestSDKsOnEmbeddedStore(t *testing.T) {
 	t.Run("openai unary", func(t *testing.T) {
 		t.Parallel()
 		resp, err := oc.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
-			Model:    gatewaytest.ChatModel,
+			Model:    servertest.ChatModel,
 			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 		})
 		if err != nil {
@@ -41,7 +41,7 @@ func TestSDKsOnEmbeddedStore(t *testing.T) {
 	t.Run("openai stream", func(t *testing.T) {
 		t.Parallel()
 		s := oc.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
-			Model:         gatewaytest.ChatModel,
+			Model:         servertest.ChatModel,
 			Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 		})
@@ -56,7 +56,7 @@ func TestSDKsOnEmbeddedStore(t *testing.T) {
 			t.Errorf("assembled %q, want %q", got, reply)
 		}
 	})
-	for _, model := range []string{ClaudeModel, gatewaytest.ChatModel} {
+	for _, model := range []string{ClaudeModel, servertest.ChatModel} {
 		t.Run("anthropic unary "+model, func(t *testing.T) {
 			t.Parallel()
 			msg, err := ac.Messages.New(ctx, anthropic.MessageNewParams{
@@ -94,7 +94,7 @@ func TestSDKsOnEmbeddedStore(t *testing.T) {
 		t.Parallel()
 		bad := f.client("tg-not-a-key")
 		_, err := bad.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
-			Model: gatewaytest.ChatModel, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+			Model: servertest.ChatModel, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 		})
 		var apiErr *openai.Error
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
