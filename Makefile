@@ -172,8 +172,9 @@ bench: deps tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
 	benchstat bench.txt
 
-# A working demo: local Postgres, a fake OpenAI upstream and the gateway.
-run: deps build
+# A working demo with nothing else installed (no PostgreSQL, no root): the
+# gateway on the embedded store in .dev/data and a fake OpenAI upstream.
+run: build
 	@bash scripts/demo.sh
 
 clean:

@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/semcache"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 	"github.com/tollgate-dev/tollgate/service/store/sqlitestore"
 )
 
@@ -721,4 +722,33 @@ func TestSQLiteIndexRebuiltAtStart(t *testing.T) {
 			t.Errorf("index holds %d entries after the purge, want 0", n)
 		}
 	})
+}
+
+// TestExactWithoutPgvector runs the exact cache on a PostgreSQL where
+// pgvector cannot be created (the gateway opens its store WithoutVector
+// when no embedding model is configured): entries are stored and served
+// from Postgres, and a semantic policy acts as exact.
+func TestExactWithoutPgvector(t *testing.T) {
+	t.Parallel()
+	ps, err := pgstore.Open(t.Context(), pgtest.NewDatabaseWithoutVector(t), pgstore.WithoutVector(), pgstore.WithMaxConns(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ps.Close)
+	st := semcache.Postgres(ps.Pool())
+	writer := startCache(t, st)
+	reader := startCache(t, st, semcache.WithLRU(0, 0, 0))
+	for _, p := range []semcache.Policy{exactPolicy, semanticPolicy} {
+		req := semcache.Request{Namespace: "team:" + string(p.Mode), Req: chatReq("q"), Policy: p}
+		if err := writer.Put(writer.Lookup(t.Context(), req), answer("a"), 3); err != nil {
+			t.Fatal(err)
+		}
+		flush(t, writer)
+		if res := reader.Lookup(t.Context(), req); res.Status != semcache.StatusHitExact || res.Hit.CostNanos != 3 {
+			t.Errorf("%s policy: %s from the store, want an exact hit", p.Mode, res.Status)
+		}
+	}
+	if s, err := reader.Stats(t.Context(), ""); err != nil || s.Entries != 2 || s.WriteErrors != 0 {
+		t.Errorf("stats %+v, %v", s, err)
+	}
 }

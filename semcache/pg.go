@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,10 @@ import (
 type PostgresStore struct {
 	pool *pgxpool.Pool
 	sql  sync.Map // EmbedConfig{Model, Dims} → semanticSQL
+	// vector is whether semcache_entries has its embedding column, which
+	// exists only where pgvector is (migration 0080): 0 not known yet, 1
+	// yes, 2 no.
+	vector atomic.Int32
 }
 
 var _ Store = (*PostgresStore)(nil)
@@ -93,12 +98,54 @@ func (p *PostgresStore) getSimilar(ctx context.Context, q similarQuery) (body []
 	return body, cost, score, nil
 }
 
+// hasVector reports whether semcache_entries has its embedding column.
+func (p *PostgresStore) hasVector(ctx context.Context) (bool, error) {
+	switch p.vector.Load() {
+	case 1:
+		return true, nil
+	case 2:
+		return false, nil
+	}
+	var has bool
+	err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'semcache_entries' AND column_name = 'embedding')`).Scan(&has)
+	if err != nil {
+		return false, err
+	}
+	p.vector.Store(map[bool]int32{true: 1, false: 2}[has])
+	return has, nil
+}
+
 func (p *PostgresStore) upsert(ctx context.Context, it *writeItem, emb EmbedConfig) error {
+	has, err := p.hasVector(ctx)
+	if err != nil {
+		return err
+	}
+	if !has {
+		if it.vec != nil {
+			return errors.New("no embedding column: the semantic cache needs pgvector (migration 0080)")
+		}
+		_, err := p.pool.Exec(ctx,
+			`INSERT INTO semcache_entries (namespace, key, model, params_hash, history_hash, body, size_bytes,
+			     cost_nanos, created_at, expires_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			 ON CONFLICT (namespace, key) DO UPDATE SET
+			     model = excluded.model, params_hash = excluded.params_hash, history_hash = excluded.history_hash,
+			     body = excluded.body, size_bytes = excluded.size_bytes, cost_nanos = excluded.cost_nanos,
+			     created_at = excluded.created_at, expires_at = excluded.expires_at,
+			     embed_model = NULL, embed_dims = NULL`,
+			it.ns, it.keys.Exact[:], it.model, it.keys.Params[:], it.keys.History[:], it.body, len(it.body),
+			it.cost, it.created, it.expires)
+		if err != nil {
+			p.vector.Store(0) // the column may have appeared since
+		}
+		return err
+	}
 	var embModel, embDims, vec any
 	if it.vec != nil {
 		embModel, embDims, vec = emb.Model, emb.Dims, pgvector.NewVector(it.vec)
 	}
-	_, err := p.pool.Exec(ctx,
+	_, err = p.pool.Exec(ctx,
 		`INSERT INTO semcache_entries (namespace, key, model, params_hash, history_hash, body, size_bytes,
 		     cost_nanos, created_at, expires_at, embed_model, embed_dims, embedding)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -109,6 +156,9 @@ func (p *PostgresStore) upsert(ctx context.Context, it *writeItem, emb EmbedConf
 		     embed_model = excluded.embed_model, embed_dims = excluded.embed_dims, embedding = excluded.embedding`,
 		it.ns, it.keys.Exact[:], it.model, it.keys.Params[:], it.keys.History[:], it.body, len(it.body),
 		it.cost, it.created, it.expires, embModel, embDims, vec)
+	if err != nil {
+		p.vector.Store(0)
+	}
 	return err
 }
 

@@ -408,3 +408,28 @@ func execSQL(ctx context.Context, dsn, sql string) error {
 	}
 	return nil
 }
+
+// NewDatabaseWithoutVector is [NewDatabase] where pgvector cannot be
+// created, like a managed PostgreSQL that does not offer it: the
+// extension is dropped and an event trigger refuses every CREATE
+// EXTENSION with 'extension "vector" is not available'.
+func NewDatabaseWithoutVector(t testing.TB) string {
+	t.Helper()
+	dsn := NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, sql := range []string{
+		"DROP EXTENSION IF EXISTS vector",
+		`CREATE FUNCTION pgtest_no_extensions() RETURNS event_trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			RAISE EXCEPTION 'extension "vector" is not available' USING ERRCODE = 'feature_not_supported';
+		END $$`,
+		"CREATE EVENT TRIGGER pgtest_no_extensions ON ddl_command_start WHEN TAG IN ('CREATE EXTENSION') " +
+			"EXECUTE FUNCTION pgtest_no_extensions()",
+	} {
+		if err := execSQL(ctx, dsn, sql); err != nil {
+			t.Fatalf("pgtest: database without vector: %v", err)
+		}
+	}
+	return dsn
+}

@@ -38,7 +38,14 @@ func openBackend(ctx context.Context, cfg Config, log *slog.Logger) (backend, er
 		log.Info("embedded store opened", "dir", st.Dir())
 		return st, nil
 	}
-	st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.WithLogger(log))
+	opts := []pgstore.Option{pgstore.WithLogger(log)}
+	if cfg.Cache.EmbeddingModel == "" {
+		// Only semantic lookups need pgvector: without an embedding model
+		// its migration stays pending, and a PostgreSQL without the
+		// extension serves everything else.
+		opts = append(opts, pgstore.WithoutVector())
+	}
+	st, err := pgstore.Open(ctx, cfg.DatabaseURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

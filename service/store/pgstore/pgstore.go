@@ -14,6 +14,7 @@ import (
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/tollgate-dev/tollgate/service/store"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore/migrations"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -36,8 +37,17 @@ type Store struct {
 type Option func(*options)
 
 type options struct {
-	logger   *slog.Logger
-	maxConns int32
+	logger     *slog.Logger
+	maxConns   int32
+	skipVector bool
+}
+
+// WithoutVector leaves the migrations that need the pgvector extension
+// pending (see migrations.Options.SkipVector), so that a gateway whose
+// semantic cache is off runs on a PostgreSQL without pgvector. The
+// default applies them, creating the extension.
+func WithoutVector() Option {
+	return func(o *options) { o.skipVector = true }
 }
 
 // WithLogger sets the logger for what the store survives rather than
@@ -76,16 +86,25 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			cfg.MinConns = cfg.MaxConns
 		}
 	}
-	// The vector type exists once migration 1 ran, which happens below on a
-	// plain connection before the pool opens any.
+	// The vector type exists once migration 80 ran (or, in databases
+	// created before it, migration 1), which happens below on a plain
+	// connection before the pool opens any. Without the extension there
+	// is nothing to register.
 	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		var has bool
+		if err := conn.QueryRow(ctx, "SELECT to_regtype('vector') IS NOT NULL").Scan(&has); err != nil {
+			return fmt.Errorf("look up the vector type: %w", err)
+		}
+		if !has {
+			return nil
+		}
 		if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
 			return fmt.Errorf("register vector types: %w", err)
 		}
 		return nil
 	}
 
-	latest, err := migrate(ctx, cfg.ConnConfig)
+	latest, err := migrations.ApplyWith(ctx, cfg.ConnConfig, migrations.Options{SkipVector: o.skipVector})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +127,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 }
 
 // Pool returns the store's connection pool, for packages that keep their
-// own tables in the same database. Its connections know the pgvector types.
+// own tables in the same database. Its connections know the pgvector types
+// when the extension exists.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Ping reports whether the database is reachable and has every migration

@@ -1,7 +1,9 @@
 -- 0001: the catalog (providers, models, teams, virtual keys) and its change
 -- notifications. Applied once, inside a transaction, by pgstore's migrator.
-
-CREATE EXTENSION IF NOT EXISTS vector;
+--
+-- Until 0080 this migration also ran CREATE EXTENSION vector; the
+-- extension is now created by 0080, which runs only when the semantic
+-- cache needs it (databases that applied the old text already have it).
 
 CREATE TABLE providers (
     id                text        PRIMARY KEY,

@@ -3,6 +3,10 @@
 -- evicted by its maintenance (expired rows, rows beyond the per-namespace
 -- cap) and by admin purges.
 --
+-- The embedding column (pgvector) is added by 0080, which runs only when
+-- the semantic cache is on, so that exact caching needs no extension;
+-- databases that applied this migration before 0080 existed got it here.
+--
 -- embedding has no fixed dimension so that caches with different embedding
 -- models share the table; entries are only ever compared within one
 -- (embed_model, embed_dims). The HNSW index that such a comparison needs
@@ -24,9 +28,8 @@ CREATE TABLE semcache_entries (
     expires_at   timestamptz NOT NULL,
     embed_model  text,
     embed_dims   integer,
-    embedding    vector,
     PRIMARY KEY (namespace, key),
-    CHECK ((embedding IS NULL) = (embed_model IS NULL) AND (embed_model IS NULL) = (embed_dims IS NULL))
+    CHECK ((embed_model IS NULL) = (embed_dims IS NULL))
 );
 COMMENT ON COLUMN semcache_entries.key IS 'SHA-256 of the canonical request and namespace';
 COMMENT ON COLUMN semcache_entries.body IS 'versioned JSON of the response and its stream chunks';

@@ -39,6 +39,21 @@ type Migration struct {
 	Name string
 	// SQL is the file's content.
 	SQL string
+	// NeedsVector is set for a migration whose first line is
+	// "-- requires: pgvector": it needs the pgvector extension, and is
+	// applied only with Options.Vector.
+	NeedsVector bool
+}
+
+// vectorMarker is the first line of a migration that needs pgvector.
+const vectorMarker = "-- requires: pgvector"
+
+// Options adjust ApplyWith.
+type Options struct {
+	// SkipVector leaves the migrations that need pgvector pending (see
+	// Migration.NeedsVector), for a gateway whose semantic cache is off
+	// on a PostgreSQL without the extension.
+	SkipVector bool
 }
 
 // All returns the embedded migrations in version order.
@@ -58,7 +73,9 @@ func All() ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: read migration %s: %w", name, err)
 		}
-		ms = append(ms, Migration{Version: version, Name: strings.TrimSuffix(name, ".sql"), SQL: string(b)})
+		first, _, _ := strings.Cut(string(b), "\n")
+		ms = append(ms, Migration{Version: version, Name: strings.TrimSuffix(name, ".sql"), SQL: string(b),
+			NeedsVector: strings.TrimSpace(first) == vectorMarker})
 	}
 	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
 	for i := 1; i < len(ms); i++ {
@@ -86,14 +103,26 @@ func Fingerprint() (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// Apply applies the pending migrations to the database that cfg names, on a
-// dedicated connection holding the migration advisory lock (safe when
-// several replicas start at once), each in its own transaction together
-// with its schema_migrations row. It returns the newest embedded version.
+// Apply applies every pending migration (those that need pgvector
+// included) to the database that cfg names, on a dedicated connection
+// holding the migration advisory lock (safe when several replicas start
+// at once), each in its own transaction together with its
+// schema_migrations row. It returns the newest embedded version.
 func Apply(ctx context.Context, cfg *pgx.ConnConfig) (int, error) {
-	ms, err := All()
+	return ApplyWith(ctx, cfg, Options{})
+}
+
+// ApplyWith is Apply with options. It returns the newest version it
+// requires to be applied: the newest embedded one, or with SkipVector the
+// newest of those that need no pgvector.
+func ApplyWith(ctx context.Context, cfg *pgx.ConnConfig, o Options) (int, error) {
+	all, err := All()
 	if err != nil {
 		return 0, err
+	}
+	ms := all
+	if o.SkipVector {
+		ms = slices.DeleteFunc(slices.Clone(all), func(m Migration) bool { return m.NeedsVector })
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
 	if err != nil {
@@ -126,6 +155,9 @@ func Apply(ctx context.Context, cfg *pgx.ConnConfig) (int, error) {
 		}
 		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				if m.NeedsVector {
+					return fmt.Errorf("%w (the semantic cache needs the pgvector extension: install it, or create it as a superuser with CREATE EXTENSION vector; without an embedding model the gateway needs no pgvector)", err)
+				}
 				return err
 			}
 			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
