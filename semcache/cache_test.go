@@ -752,3 +752,53 @@ func TestExactWithoutPgvector(t *testing.T) {
 		t.Errorf("stats %+v, %v", s, err)
 	}
 }
+
+// TestCopyEntries copies a semantic entry from the embedded store to
+// Postgres with pgvector (a semantic hit there) and without it (an exact
+// hit only).
+func TestCopyEntries(t *testing.T) {
+	t.Parallel()
+	emb := &fakeEmbedder{vectors: map[string][]float32{"q": {1, 0, 0, 0}, "q?": {0.99, 0.1, 0, 0}}}
+	cfg := semcache.EmbedConfig{Model: "e", Dims: testDims}
+	src := newSQLite(t)
+	c := startCache(t, src, semcache.WithEmbedder(emb, cfg))
+	if err := c.Put(c.Lookup(t.Context(), semcache.Request{Namespace: "team:a", Req: chatReq("q"), Policy: semanticPolicy}), answer("a"), 5); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, c)
+	noVector, err := pgstore.Open(t.Context(), pgtest.NewDatabaseWithoutVector(t), pgstore.WithoutVector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(noVector.Close)
+	tests := []struct {
+		name    string
+		to      semcache.Store
+		vectors int64
+		status  semcache.Status
+	}{
+		{"postgres with pgvector", newPostgres(t), 1, semcache.StatusHitSemantic},
+		{"postgres without pgvector", semcache.Postgres(noVector.Pool()), 0, semcache.StatusMiss},
+		{"another embedded store", newSQLite(t), 1, semcache.StatusHitSemantic},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, vectors, err := semcache.CopyEntries(t.Context(), src, tt.to, time.Now())
+			if err != nil || n != 1 || vectors != tt.vectors {
+				t.Fatalf("CopyEntries = %d, %d, %v; want 1 entry, %d with its vector", n, vectors, err, tt.vectors)
+			}
+			r := startCache(t, tt.to, semcache.WithEmbedder(emb, cfg), semcache.WithLRU(0, 0, 0))
+			if tt.vectors > 0 {
+				if err := r.EnsureIndex(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if res := r.Lookup(t.Context(), semcache.Request{Namespace: "team:a", Req: chatReq("q"), Policy: semanticPolicy}); res.Status != semcache.StatusHitExact || res.Hit.CostNanos != 5 {
+				t.Errorf("exact lookup: %s", res.Status)
+			}
+			if res := r.Lookup(t.Context(), semcache.Request{Namespace: "team:a", Req: chatReq("q?"), Policy: semanticPolicy}); res.Status != tt.status {
+				t.Errorf("paraphrase: %s, want %s", res.Status, tt.status)
+			}
+		})
+	}
+}

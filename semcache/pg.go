@@ -206,3 +206,44 @@ func (p *PostgresStore) stats(ctx context.Context, ns string, now time.Time) (en
 		 WHERE ($1 = '' OR namespace = $1) AND expires_at > $2`, ns, now).Scan(&entries, &bytes)
 	return entries, bytes, err
 }
+
+func (p *PostgresStore) each(ctx context.Context, now time.Time, fn func(it *writeItem, emb EmbedConfig) error) error {
+	has, err := p.hasVector(ctx)
+	if err != nil {
+		return err
+	}
+	cols := "namespace, key, model, params_hash, history_hash, body, cost_nanos, created_at, expires_at, embed_model, embed_dims"
+	if has {
+		cols += ", embedding::real[]"
+	} else {
+		cols += ", NULL::real[]"
+	}
+	rows, err := p.pool.Query(ctx, "SELECT "+cols+" FROM semcache_entries WHERE expires_at > $1 ORDER BY namespace, key", now)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		it := &writeItem{}
+		var key, params, history []byte
+		var embModel *string
+		var embDims *int
+		var vec []float32
+		if err := rows.Scan(&it.ns, &key, &it.model, &params, &history, &it.body, &it.cost, &it.created, &it.expires,
+			&embModel, &embDims, &vec); err != nil {
+			return err
+		}
+		if len(key) != len(Key{}) || len(params) != len(Key{}) || len(history) != len(Key{}) {
+			continue
+		}
+		it.keys = Keys{Exact: Key(key), Params: Key(params), History: Key(history)}
+		var emb EmbedConfig
+		if embModel != nil && embDims != nil && vec != nil {
+			it.vec, emb = vec, EmbedConfig{Model: *embModel, Dims: *embDims}
+		}
+		if err := fn(it, emb); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

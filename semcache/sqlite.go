@@ -223,3 +223,41 @@ func (s *SQLiteStore) stats(ctx context.Context, ns string, now time.Time) (entr
 		 WHERE (?1 = '' OR namespace = ?1) AND expires_at > ?2`, ns, now.UnixMicro()).Scan(&entries, &bytes)
 	return entries, bytes, err
 }
+
+func (s *SQLiteStore) each(ctx context.Context, now time.Time, fn func(it *writeItem, emb EmbedConfig) error) error {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT namespace, key, model, params_hash, history_hash, body, cost_nanos, created_at, expires_at,
+		     embed_model, embed_dims, embedding
+		 FROM semcache_entries WHERE expires_at > ? ORDER BY namespace, key`, now.UnixMicro())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		it := &writeItem{}
+		var key, params, history, blob []byte
+		var created, expires int64
+		var embModel sql.NullString
+		var embDims sql.NullInt64
+		if err := rows.Scan(&it.ns, &key, &it.model, &params, &history, &it.body, &it.cost, &created, &expires,
+			&embModel, &embDims, &blob); err != nil {
+			return err
+		}
+		if len(key) != len(Key{}) || len(params) != len(Key{}) || len(history) != len(Key{}) {
+			continue // not a row this package wrote
+		}
+		it.keys = Keys{Exact: Key(key), Params: Key(params), History: Key(history)}
+		it.created, it.expires = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
+		var emb EmbedConfig
+		if embModel.Valid && blob != nil {
+			if it.vec, err = decodeVector(blob); err != nil {
+				return err
+			}
+			emb = EmbedConfig{Model: embModel.String, Dims: int(embDims.Int64)}
+		}
+		if err := fn(it, emb); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -34,6 +34,42 @@ type Store interface {
 	// stats returns the live entries (of namespace ns, or all) and their
 	// encoded size.
 	stats(ctx context.Context, ns string, now time.Time) (entries, bytes int64, err error)
+	// each calls fn with every entry live at now and the embedding
+	// configuration of its vector (zero for exact-only entries).
+	each(ctx context.Context, now time.Time, fn func(it *writeItem, emb EmbedConfig) error) error
+}
+
+// CopyEntries copies every entry live at now from one store to another
+// (e.g. from the embedded store to Postgres when a gateway outgrows one
+// machine), with its expiry, cost and embedding, replacing entries with
+// the same key. Vectors go only where the target can keep them: into a
+// Postgres without pgvector (migration 0080 pending) entries are copied
+// for exact hits only. It returns the entries copied and how many of them
+// kept their vector.
+func CopyEntries(ctx context.Context, from, to Store, now time.Time) (copied, withVectors int64, err error) {
+	keepVectors := true
+	if pg, ok := to.(*PostgresStore); ok {
+		if keepVectors, err = pg.hasVector(ctx); err != nil {
+			return 0, 0, fmt.Errorf("semcache: copy entries: %w", err)
+		}
+	}
+	err = from.each(ctx, now, func(it *writeItem, emb EmbedConfig) error {
+		if !keepVectors {
+			it.vec = nil
+		}
+		if err := to.upsert(ctx, it, emb); err != nil {
+			return err
+		}
+		copied++
+		if it.vec != nil {
+			withVectors++
+		}
+		return nil
+	})
+	if err != nil {
+		return copied, withVectors, fmt.Errorf("semcache: copy entries: %w", err)
+	}
+	return copied, withVectors, nil
 }
 
 // similarQuery is a semantic lookup.

@@ -32,6 +32,8 @@ const usage = `tollgate is an AI gateway.
 Usage:
   tollgate serve [flags]    run the gateway (tollgate serve -h lists the settings)
   tollgate version [--json] print the version, commit, build date and Go version (also --version)
+  tollgate store copy --from sqlite:DIR --to postgres://...
+                            move the embedded store's data to PostgreSQL (tollgate store -h)
   tollgate keys|teams|providers|models|usage|budgets|limits|routes|alerts|audit ...
                             manage a running gateway (tollgate keys -h lists them)
 `
@@ -46,6 +48,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "store":
+		return runStore(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		return printVersion(args[1:], stdout, stderr)
 	case "keys", "teams", "providers", "models", "usage", "budgets", "limits", "routes", "alerts", "audit":
