@@ -127,6 +127,9 @@ func (s *Store) open(ctx context.Context, readers int) error {
 	common.Set("_foreign_keys", "1")
 	common.Set("_journal_mode", "WAL")
 	common.Set("_synchronous", "NORMAL")
+	// 64 MiB of page cache per connection and reads through mmap: scans
+	// of records need no system call per page.
+	common["_pragma"] = []string{"cache_size(-65536)", "mmap_size(1073741824)"}
 	wq := url.Values{}
 	for k, v := range common {
 		wq[k] = v
