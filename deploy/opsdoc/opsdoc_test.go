@@ -245,7 +245,8 @@ func TestLongOperationsGuide(t *testing.T) {
 	run(t, clone, "git", "checkout", "-q", "--detach", head)
 
 	home := t.TempDir()
-	ports := map[string]string{"127.0.0.1:8080": freeAddr(t), "127.0.0.1:8081": freeAddr(t)}
+	ports := map[string]string{"127.0.0.1:8080": freeAddr(t), "127.0.0.1:8081": freeAddr(t),
+		"127.0.0.1:8082": freeAddr(t), "127.0.0.1:8083": freeAddr(t)}
 	sh := exec.Command("bash", "--noprofile", "--norc")
 	sh.Dir = clone
 	for _, kv := range os.Environ() {
@@ -258,7 +259,8 @@ func TestLongOperationsGuide(t *testing.T) {
 		sh.Env = append(sh.Env, v+"="+strings.TrimSpace(run(t, root, "go", "env", v)))
 	}
 	sh.Env = append(sh.Env, "HOME="+home, "PATH="+filepath.Join(home, ".local", "bin")+":"+os.Getenv("PATH"),
-		"TOLLGATE_DATABASE_URL="+pgtest.NewDatabase(t), "RESTORE_DATABASE_URL="+pgtest.NewDatabase(t))
+		"TOLLGATE_DATABASE_URL="+pgtest.NewDatabase(t), "RESTORE_DATABASE_URL="+pgtest.NewDatabase(t),
+		"COPY_DATABASE_URL="+pgtest.NewDatabase(t))
 	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdin, err := sh.StdinPipe()
 	if err != nil {
