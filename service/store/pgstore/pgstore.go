@@ -19,6 +19,10 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
+// ErrNoVector is returned by Open when the semantic cache's migration
+// needs pgvector and the database does not have it (see WithoutVector).
+var ErrNoVector = migrations.ErrNoVector
+
 // aheadDays is how many days after today Open makes partitions for.
 const aheadDays = 7
 

@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestWithoutPgvector(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.NewDatabaseWithoutVector(t)
 	_, err := pgstore.Open(t.Context(), dsn)
-	if err == nil || !strings.Contains(err.Error(), "pgvector") || !strings.Contains(err.Error(), "not available") {
+	if !errors.Is(err, pgstore.ErrNoVector) || !strings.Contains(err.Error(), "not available") {
 		t.Fatalf("Open with pgvector migrations = %v, want an error naming pgvector", err)
 	}
 	s := open(t, dsn, pgstore.WithoutVector())

@@ -52,6 +52,29 @@ func (s *Store) ListAlertWebhooks(ctx context.Context) ([]store.AlertWebhook, er
 	return ws, nil
 }
 
+// SealAlertWebhookURL replaces the plain URL of a webhook stored before
+// URLs were sealed with its sealed form and hint. It changes nothing when
+// the webhook is gone or already sealed, and reports whether it changed
+// the row.
+func (s *Store) SealAlertWebhookURL(ctx context.Context, id string, sealed []byte, hint string) (bool, error) {
+	var changed bool
+	err := s.write(ctx, func(t *tx) error {
+		res, err := t.ExecContext(ctx,
+			"UPDATE alert_webhooks SET url = '', sealed_url = ?, url_hint = ? WHERE id = ? AND url <> '' AND sealed_url IS NULL",
+			sealed, hint, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		changed = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("seal alert webhook %q: %w", id, err)
+	}
+	return changed, nil
+}
+
 // PageAlertWebhooks returns a page of webhooks ordered by id.
 func (s *Store) PageAlertWebhooks(ctx context.Context, p store.Page) ([]store.AlertWebhook, string, error) {
 	return pageRows(ctx, s, keyPage{columns: webhookColumns, table: "alert_webhooks", key: "id"}, p, scanWebhook,

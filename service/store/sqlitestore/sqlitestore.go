@@ -53,6 +53,12 @@ type Store struct {
 	now    func() time.Time
 	latest int
 	hub    hub
+	// heartbeat is the period of WatchConfirmed's confirmations.
+	heartbeat time.Duration
+	// commitMu is held shared from a write's commit until its changes are
+	// queued to watchers, and exclusively while a confirmation is queued:
+	// every change committed before a confirmation is queued before it.
+	commitMu sync.RWMutex
 
 	closeOnce sync.Once
 }
@@ -61,9 +67,24 @@ type Store struct {
 type Option func(*options)
 
 type options struct {
-	logger  *slog.Logger
-	readers int
-	now     func() time.Time
+	logger    *slog.Logger
+	readers   int
+	now       func() time.Time
+	heartbeat time.Duration
+}
+
+// DefaultHeartbeat is the default period of WatchConfirmed's
+// confirmations.
+const DefaultHeartbeat = time.Second
+
+// WithHeartbeat sets how often WatchConfirmed confirms that every earlier
+// change was delivered (DefaultHeartbeat by default).
+func WithHeartbeat(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.heartbeat = d
+		}
+	}
 }
 
 // WithLogger sets the logger for what the store survives rather than
@@ -89,7 +110,7 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // pending migrations. It fails with ErrLocked when another process has
 // the directory open. The caller must Close the store.
 func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
-	o := options{logger: slog.New(slog.DiscardHandler), readers: max(2, runtime.NumCPU()), now: time.Now}
+	o := options{logger: slog.New(slog.DiscardHandler), readers: max(2, runtime.NumCPU()), now: time.Now, heartbeat: DefaultHeartbeat}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -108,7 +129,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if !locked {
 		return nil, fmt.Errorf("sqlitestore: %s: %w", abs, ErrLocked)
 	}
-	s := &Store{dir: abs, lock: lock, logger: o.logger, now: o.now}
+	s := &Store{dir: abs, lock: lock, logger: o.logger, now: o.now, heartbeat: o.heartbeat}
 	if err := s.open(ctx, o.readers); err != nil {
 		s.Close()
 		return nil, err
@@ -268,6 +289,8 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 		_ = sqlTx.Rollback()
 		return err
 	}
+	s.commitMu.RLock()
+	defer s.commitMu.RUnlock()
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

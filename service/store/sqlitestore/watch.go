@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/service/store"
 )
@@ -19,16 +20,23 @@ type hub struct {
 	subs map[*subscriber]struct{}
 }
 
+// event is a change, or (with a non-zero confirm) a confirmation that
+// every change committed before confirm was queued ahead of it.
+type event struct {
+	change  store.Change
+	confirm time.Time
+}
+
 // subscriber is one Watch call's queue. When it is full, the changes that
 // do not fit are dropped and lost is set: the watcher then gets a Resync.
 type subscriber struct {
-	ch   chan store.Change
+	ch   chan event
 	kick chan struct{} // signalled when lost is set
 	lost bool          // guarded by hub.mu
 }
 
 func (h *hub) subscribe() *subscriber {
-	sub := &subscriber{ch: make(chan store.Change, subscriberBuffer), kick: make(chan struct{}, 1)}
+	sub := &subscriber{ch: make(chan event, subscriberBuffer), kick: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.subs == nil {
@@ -53,18 +61,40 @@ func (h *hub) publish(cs []store.Change) {
 	defer h.mu.Unlock()
 	for sub := range h.subs {
 		for _, c := range cs {
+			h.send(sub, event{change: c})
+		}
+	}
+}
+
+// send queues e for sub, or marks sub as having lost events. h.mu is held.
+func (h *hub) send(sub *subscriber, e event) {
+	select {
+	case sub.ch <- e:
+	default:
+		if !sub.lost {
+			sub.lost = true
 			select {
-			case sub.ch <- c:
+			case sub.kick <- struct{}{}:
 			default:
-				if !sub.lost {
-					sub.lost = true
-					select {
-					case sub.kick <- struct{}{}:
-					default:
-					}
-				}
 			}
 		}
+	}
+}
+
+// confirm queues a confirmation of now for sub behind every change
+// committed so far. A confirmation that does not fit is dropped: the
+// Resync that follows confirms nothing, the next confirmation does.
+func (s *Store) confirm(sub *subscriber) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if sub.lost {
+		return // a change before it was dropped: only the Resync repairs that
+	}
+	select {
+	case sub.ch <- event{confirm: time.Now()}:
+	default:
 	}
 }
 
@@ -83,17 +113,38 @@ func (h *hub) takeLost(sub *subscriber) bool {
 // it missed are replaced by another ChangeResync. fn runs on Watch's
 // goroutine. Only this process writes to its data directory (see Open),
 // so no change escapes it.
+//
+// It is WatchConfirmed without the confirmations.
 func (s *Store) Watch(ctx context.Context, fn func(store.Change)) error {
+	return s.WatchConfirmed(ctx, fn, nil)
+}
+
+// WatchConfirmed is Watch that also calls confirmed(t), every heartbeat
+// period (WithHeartbeat), once every change committed before t has been
+// passed to fn: the watcher's view is complete as of t. A Resync drops
+// the confirmations queued with the changes it replaces. fn and confirmed
+// run on WatchConfirmed's goroutine; confirmed may be nil.
+func (s *Store) WatchConfirmed(ctx context.Context, fn func(store.Change), confirmed func(time.Time)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	sub := s.hub.subscribe()
 	defer s.hub.unsubscribe(sub)
+	var beat <-chan time.Time
+	if confirmed != nil {
+		t := time.NewTicker(s.heartbeat)
+		defer t.Stop()
+		beat = t.C
+		// The first confirmation covers the Resync below.
+		s.confirm(sub)
+	}
 	fn(store.Change{Kind: store.ChangeResync})
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-beat:
+			s.confirm(sub)
 		case <-sub.kick:
 			if !s.hub.takeLost(sub) {
 				continue
@@ -103,8 +154,14 @@ func (s *Store) Watch(ctx context.Context, fn func(store.Change)) error {
 				<-sub.ch
 			}
 			fn(store.Change{Kind: store.ChangeResync})
-		case c := <-sub.ch:
-			fn(c)
+		case e := <-sub.ch:
+			if !e.confirm.IsZero() {
+				if confirmed != nil {
+					confirmed(e.confirm)
+				}
+				continue
+			}
+			fn(e.change)
 		}
 	}
 }

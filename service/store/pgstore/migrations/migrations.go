@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -44,6 +45,12 @@ type Migration struct {
 	// applied only with Options.Vector.
 	NeedsVector bool
 }
+
+// ErrNoVector means a migration that needs the pgvector extension could
+// not be applied: the database has no pgvector (or the role may not
+// create it). Waiting does not help; the operator installs pgvector or
+// turns semantic caching off.
+var ErrNoVector = errors.New("the semantic cache needs the pgvector extension")
 
 // vectorMarker is the first line of a migration that needs pgvector.
 const vectorMarker = "-- requires: pgvector"
@@ -156,7 +163,7 @@ func ApplyWith(ctx context.Context, cfg *pgx.ConnConfig, o Options) (int, error)
 		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				if m.NeedsVector {
-					return fmt.Errorf("%w (the semantic cache needs the pgvector extension: install it, or create it as a superuser with CREATE EXTENSION vector; without an embedding model the gateway needs no pgvector)", err)
+					return fmt.Errorf("%w: install it, or create it as a superuser with CREATE EXTENSION vector; without an embedding model the gateway needs no pgvector (%w)", ErrNoVector, err)
 				}
 				return err
 			}
