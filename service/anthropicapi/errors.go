@@ -42,6 +42,10 @@ const (
 //	gateway.ErrPermissionDenied         403 permission_error
 //	gateway.ErrModelNotFound            404 not_found_error
 //	gateway.ErrUnavailable              503 api_error
+//	gateway.ErrOverloaded               529 overloaded_error, retry-after (admission control)
+//	gateway.ErrNotReady                 503 api_error, retry-after
+//	gateway.ErrRequestTimeout           408 invalid_request_error (body too slow)
+//	gateway.ErrTooLarge                 413 request_too_large
 //	upstream invalid request, context   400 invalid_request_error
 //	upstream authentication, permission 500 api_error (the gateway's credential, not the caller's)
 //	upstream not found                  404 not_found_error
@@ -67,7 +71,13 @@ func StatusOf(err error) (status int, errType string) {
 		return guardrailStatus(be)
 	case errors.As(err, &le):
 		return http.StatusTooManyRequests, typeRateLimit
-	case errors.As(err, &mbe):
+	case errors.Is(err, gateway.ErrOverloaded):
+		return StatusOverloaded, typeOverloaded
+	case errors.Is(err, gateway.ErrNotReady):
+		return http.StatusServiceUnavailable, typeAPI
+	case errors.Is(err, gateway.ErrRequestTimeout):
+		return http.StatusRequestTimeout, typeInvalidRequest
+	case errors.As(err, &mbe), errors.Is(err, gateway.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, typeRequestTooLarge
 	case errors.Is(err, gateway.ErrInvalidRequest):
 		return http.StatusBadRequest, typeInvalidRequest
@@ -139,10 +149,21 @@ func errorMessage(err error, requestID string) (msg string, internal bool) {
 	case errors.Is(err, guardrails.ErrBlocked),
 		errors.Is(err, gateway.ErrUnauthenticated), errors.Is(err, gateway.ErrPermissionDenied),
 		errors.Is(err, gateway.ErrModelNotFound), errors.Is(err, gateway.ErrInvalidRequest),
-		errors.Is(err, gateway.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, gateway.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, gateway.ErrOverloaded), errors.Is(err, gateway.ErrNotReady),
+		errors.Is(err, gateway.ErrRequestTimeout), errors.Is(err, gateway.ErrTooLarge):
 		return err.Error(), false
 	}
 	return "internal error; request id " + requestID, true
+}
+
+// WriteError writes err as an Anthropic error response, as the handlers
+// do; the server uses it for refusals made before a handler runs
+// (admission control, body limits).
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	id := gateway.RequestIDFrom(r.Context())
+	w.Header().Set("Request-Id", id)
+	writeError(w, r, log, id, err)
 }
 
 // writeError writes err as an Anthropic error response. Upstream
@@ -158,6 +179,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, reques
 	var le *governance.LimitError
 	if errors.As(err, &le) {
 		le.AnthropicHeaders(h)
+	}
+	var re *gateway.RetryError
+	if errors.As(err, &re) {
+		h.Set("Retry-After", strconv.FormatInt(re.RetryAfterSeconds(), 10))
+		h.Set("Retry-After-Ms", strconv.FormatInt(max(re.RetryAfter.Milliseconds(), 1), 10))
+		h.Set("X-Should-Retry", "true")
 	}
 	if errors.As(err, &pe) {
 		for k, v := range pe.Header {

@@ -68,6 +68,8 @@ type Engine struct {
 	cacheCfg CacheConfig
 
 	guard *guardConfig // nil: no guardrails (guardrails.go)
+
+	timeouts Timeouts // default upstream timeouts (attempts.go)
 }
 
 // Option configures an Engine.
@@ -98,14 +100,30 @@ func New(reg *registry.Registry, rec Recorder, opts ...Option) *Engine {
 // Router returns the engine's router, e.g. to register its metrics.
 func (e *Engine) Router() *routing.Router { return e.router }
 
-// Authenticate resolves the call's credential to a usable key.
-func (e *Engine) Authenticate(call *Call) (*registry.Key, error) {
+// Authenticate resolves the call's credential to a usable key. While the
+// registry's view of keys is older than its staleness bound, the key is
+// re-read from the store first; when the store does not answer the call is
+// refused with a retryable ErrNotReady rather than trusting a key that may
+// have been revoked meanwhile.
+func (e *Engine) Authenticate(ctx context.Context, call *Call) (*registry.Key, error) {
 	if call.Credential == "" {
 		return nil, fmt.Errorf("%w: missing API key: send \"Authorization: Bearer tg-...\"", ErrUnauthenticated)
 	}
 	m, ok := e.reg.LookupSecret(call.Credential)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown API key", ErrUnauthenticated)
+	}
+	if changed, err := e.reg.Revalidate(ctx, m.Key.ID); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e.log.WarnContext(ctx, "gateway: cannot confirm an API key while the configuration is stale", "key", m.Key.ID, "err", err)
+		return nil, &RetryError{Err: ErrNotReady, RetryAfter: time.Second,
+			Reason: "the gateway cannot confirm that API key " + m.Key.ID + " is still valid (its configuration store does not answer)"}
+	} else if changed {
+		if m, ok = e.reg.LookupSecret(call.Credential); !ok {
+			return nil, fmt.Errorf("%w: unknown API key", ErrUnauthenticated)
+		}
 	}
 	k := m.Key
 	now := e.now()
@@ -190,7 +208,7 @@ type chatPlan struct {
 // guardrails, cache lookup. On failure the request is already recorded.
 func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRequest, stream bool) (*chatPlan, error) {
 	p := &chatPlan{rec: e.newRecord(call, "chat", req.Model, stream)}
-	k, err := e.Authenticate(call)
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&p.rec, err)
 	}
@@ -286,7 +304,7 @@ type EmbedResult struct {
 // Embed runs an embedding request. req.Model is the name the caller asked for.
 func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequest) (*EmbedResult, error) {
 	rec := e.newRecord(call, "embed", req.Model, false)
-	k, err := e.Authenticate(call)
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
@@ -337,8 +355,8 @@ func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequ
 }
 
 // ListModels returns the models the call's key may use, sorted by name.
-func (e *Engine) ListModels(call *Call) ([]*registry.Model, error) {
-	k, err := e.Authenticate(call)
+func (e *Engine) ListModels(ctx context.Context, call *Call) ([]*registry.Model, error) {
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, err
 	}

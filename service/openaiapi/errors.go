@@ -71,6 +71,10 @@ func noRetry() http.Header { return http.Header{"X-Should-Retry": {"false"}} }
 //	decode failures (*badParam)       400 invalid_request_error, param
 //	*http.MaxBytesError               413 invalid_request_error / request_too_large
 //	gateway.ErrUnavailable            503 server_error / provider_unavailable (not retried)
+//	gateway.ErrOverloaded             503 server_error / overloaded, retry-after (admission control)
+//	gateway.ErrNotReady               503 server_error / temporarily_unavailable, retry-after
+//	gateway.ErrRequestTimeout         408 invalid_request_error / request_timeout (body too slow)
+//	gateway.ErrTooLarge               413 invalid_request_error / request_too_large
 //	upstream rate limited             429 rate_limit_exceeded (insufficient_quota kept), upstream headers
 //	upstream context length           400 invalid_request_error / context_length_exceeded, param messages
 //	upstream invalid request          400 invalid_request_error, upstream param and code
@@ -96,10 +100,17 @@ func toAPIError(requestID string, err error) *apiError {
 		mbe *http.MaxBytesError
 		le  *governance.LimitError
 		be  *guardrails.BlockedError
+		re  *gateway.RetryError
 	)
 	switch {
 	case errors.As(err, &be):
 		return guardrailError(be)
+	case errors.As(err, &re):
+		return retryError(re)
+	case errors.Is(err, gateway.ErrRequestTimeout):
+		return &apiError{Status: http.StatusRequestTimeout, Type: typeInvalidRequest, Code: "request_timeout", Message: err.Error()}
+	case errors.Is(err, gateway.ErrTooLarge):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: "request_too_large", Message: err.Error()}
 	case errors.As(err, &le):
 		return limitError(le)
 	case errors.As(err, &bp):
@@ -129,6 +140,21 @@ func toAPIError(requestID string, err error) *apiError {
 	}
 	return &apiError{Status: http.StatusInternalServerError, Type: typeServer,
 		Message: "The gateway had an internal error while processing your request; request id " + requestID}
+}
+
+// retryError maps a refusal of the gateway itself that a retry may cure:
+// 503 with Retry-After (and retry-after-ms, which the SDKs prefer), and
+// x-should-retry: true.
+func retryError(re *gateway.RetryError) *apiError {
+	code := "temporarily_unavailable"
+	if errors.Is(re, gateway.ErrOverloaded) {
+		code = "overloaded"
+	}
+	h := http.Header{}
+	h.Set("Retry-After", strconv.FormatInt(re.RetryAfterSeconds(), 10))
+	h.Set("Retry-After-Ms", strconv.FormatInt(max(re.RetryAfter.Milliseconds(), 1), 10))
+	h.Set("X-Should-Retry", "true")
+	return &apiError{Status: http.StatusServiceUnavailable, Type: typeServer, Code: code, Message: re.Error(), Header: h}
 }
 
 // limitError maps a refused budget or rate limit to OpenAI's 429s: an

@@ -177,6 +177,9 @@ type Route struct {
 	// FirstChunkTimeout bounds the wait for a stream's first chunk per
 	// attempt; 0 means no bound of its own.
 	FirstChunkTimeout Duration `json:"first_chunk_timeout,omitempty"`
+	// ChunkTimeout bounds the gap between two chunks of a stream; 0 means
+	// the server's default.
+	ChunkTimeout Duration `json:"chunk_timeout,omitempty"`
 	// Sticky makes weighted picks deterministic per end user (or key).
 	Sticky bool `json:"sticky,omitempty"`
 	// Cache is the route's response-cache policy; nil takes the server's
@@ -306,7 +309,7 @@ func (r *Route) Validate() error {
 		return bad("negative breaker.failures")
 	case r.Breaker.Cooldown < 0:
 		return bad("negative breaker.cooldown")
-	case r.Timeout < 0 || r.FirstChunkTimeout < 0:
+	case r.Timeout < 0 || r.FirstChunkTimeout < 0 || r.ChunkTimeout < 0:
 		return bad("negative timeout")
 	}
 	if r.Cache != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
@@ -32,9 +33,20 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 	var pe *providers.Error
 	var le *governance.LimitError
 	var be *guardrails.BlockedError
+	var re *gateway.RetryError
 	switch {
 	case errors.As(err, &be):
 		return guardrailError(be)
+	case errors.As(err, &re):
+		return retryError(re)
+	case errors.Is(err, gateway.ErrTooLarge):
+		e := connect.NewError(connect.CodeInvalidArgument, err)
+		if d, derr := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: "REQUEST_TOO_LARGE", Domain: "tollgate.dev"}); derr == nil {
+			e.AddDetail(d)
+		}
+		return e
+	case errors.Is(err, gateway.ErrRequestTimeout):
+		return connect.NewError(connect.CodeDeadlineExceeded, err)
 	case errors.As(err, &inv):
 		e := connect.NewError(connect.CodeInvalidArgument, err)
 		if d, derr := connect.NewErrorDetail(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
@@ -69,6 +81,39 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 	id := gateway.RequestIDFrom(ctx)
 	log.ErrorContext(ctx, "internal error", "request_id", id, "err", err)
 	return connect.NewError(connect.CodeInternal, errors.New("internal error; request id "+id))
+}
+
+// retryError maps a refusal of the gateway itself that a retry may cure:
+// Unavailable (which gRPC retry policies and Connect clients treat as
+// retryable) with RetryInfo and an ErrorInfo naming the reason.
+func retryError(re *gateway.RetryError) error {
+	e := connect.NewError(connect.CodeUnavailable, re)
+	reason := "NOT_READY"
+	if errors.Is(re, gateway.ErrOverloaded) {
+		reason = "OVERLOADED"
+	}
+	if d, err := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: reason, Domain: "tollgate.dev"}); err == nil {
+		e.AddDetail(d)
+	}
+	if d, err := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(re.RetryAfter.Round(time.Millisecond))}); err == nil {
+		e.AddDetail(d)
+	}
+	e.Meta().Set("Retry-After", itoa(int(re.RetryAfterSeconds())))
+	return e
+}
+
+// errorWriter writes Connect, gRPC and gRPC-Web errors outside a handler.
+var errorWriter = connect.NewErrorWriter()
+
+// IsRPC reports whether r is a Connect, gRPC or gRPC-Web request that
+// WriteError can answer in its protocol.
+func IsRPC(r *http.Request) bool { return errorWriter.IsSupported(r) }
+
+// WriteError answers r with err in its RPC protocol (Connect, gRPC or
+// gRPC-Web), mapped as the handlers map it. The server uses it for
+// refusals made before a handler runs (admission control, body limits).
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	_ = errorWriter.Write(w, r, toConnectError(r.Context(), log, err))
 }
 
 // upstreamError maps a provider failure. The caller learns which provider

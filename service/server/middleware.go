@@ -1,24 +1,42 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"time"
+
+	"connectrpc.com/connect"
 
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
-// statusWriter records the response status for the access log and keeps
+// statusWriter records the response status for the access log, ends the
+// request body's read deadline at the first byte of the answer, and keeps
 // http.Flusher working for streams.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	body   *requestBody // nil without a body
+}
+
+func (w *statusWriter) started() {
+	if w.body != nil {
+		w.body.answered()
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.started()
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -26,12 +44,17 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.started()
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 // Flush implements http.Flusher.
 func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+		w.started()
+	}
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -40,36 +63,149 @@ func (w *statusWriter) Flush() {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// withRequestContext gives every request an id (x-request-id response
-// header and in the context), caps the body size, recovers panics and
-// writes the access log.
-func withRequestContext(next http.Handler, log *slog.Logger, cfg Config) http.Handler {
+// withRequestContext caps the body's size and the time to read it,
+// recovers panics and writes the access log. The request id is set by
+// front.
+func (s *Server) withRequestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := gateway.NewRequestID()
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(gateway.WithRequestID(r.Context(), id))
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, cfg.MaxRequestBytes)
-		}
 		sw := &statusWriter{ResponseWriter: w}
+		if r.Body != nil && r.Body != http.NoBody {
+			sw.body = newRequestBody(w, r, s.cfg.MaxRequestBytes, s.cfg.BodyTimeout)
+			r.Body = sw.body
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Error("panic serving request", "request_id", id, "panic", p, "stack", string(debug.Stack()))
+				s.log.Error("panic serving request", "request_id", gateway.RequestIDFrom(r.Context()), "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					http.Error(sw, "internal error; request id "+id, http.StatusInternalServerError)
+					http.Error(sw, "internal error; request id "+gateway.RequestIDFrom(r.Context()), http.StatusInternalServerError)
 				}
 			}
-			if cfg.LogRequests {
-				log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-					slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-					slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
-					slog.String("proto", r.Proto))
-			}
+			s.access.record(r, sw.status, time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// requestBody bounds a request body: at most max bytes (http.MaxBytesReader)
+// and read within timeout of the start of the request. The read deadline
+// is lifted once the body is read to its end or the answer starts, so a
+// stream's connection lives as long as the stream.
+//
+// Its errors are what the handlers map to the caller's dialect: a
+// *http.MaxBytesError (413) and gateway.ErrRequestTimeout (408); for
+// RPC requests, whose body connect-go reads, Connect errors carrying
+// the same sentinels (InvalidArgument and DeadlineExceeded), so that a
+// too large message is not reported as resource_exhausted, which
+// clients retry.
+type requestBody struct {
+	rc      io.ReadCloser
+	ctl     *http.ResponseController
+	timeout time.Duration
+	rpc     bool
+	// lifted is set once the read deadline is gone.
+	lifted atomic.Bool
+}
+
+func newRequestBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) *requestBody {
+	b := &requestBody{rc: http.MaxBytesReader(w, r.Body, limit), timeout: timeout,
+		rpc: strings.HasPrefix(r.URL.Path, "/tollgate.v1.")}
+	if timeout > 0 {
+		b.ctl = http.NewResponseController(w)
+		if b.ctl.SetReadDeadline(time.Now().Add(timeout)) != nil {
+			b.lifted.Store(true) // the connection does not support deadlines
+		}
+	} else {
+		b.lifted.Store(true)
+	}
+	return b
+}
+
+// answered lifts the read deadline.
+func (b *requestBody) answered() {
+	if !b.lifted.Swap(true) {
+		_ = b.ctl.SetReadDeadline(time.Time{})
+	}
+}
+
+// Read implements io.Reader.
+func (b *requestBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	switch {
+	case err == nil:
+	case err == io.EOF:
+		b.answered()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = fmt.Errorf("%w: the request body was not received within %s", gateway.ErrRequestTimeout, b.timeout)
+		if b.rpc {
+			err = connect.NewError(connect.CodeDeadlineExceeded, err)
+		}
+	default:
+		var mbe *http.MaxBytesError
+		if b.rpc && errors.As(err, &mbe) {
+			err = connect.NewError(connect.CodeInvalidArgument,
+				fmt.Errorf("%w: the request body exceeds the gateway's limit of %d bytes", gateway.ErrTooLarge, mbe.Limit))
+		}
+	}
+	return n, err
+}
+
+// Close implements io.Closer.
+func (b *requestBody) Close() error { return b.rc.Close() }
+
+// accessLog writes one line per request (Config.LogRequests), through a
+// buffered asynchronous writer when one is set (WithAccessLog). Successful
+// requests are sampled (Config.LogSampleSuccess); errors are always
+// written.
+type accessLog struct {
+	log    *slog.Logger // nil: off
+	async  *asyncWriter // nil: lines go through log synchronously
+	sample float64
+}
+
+func newAccessLog(w AccessLogWriter, cfg Config) *accessLog {
+	a := &accessLog{sample: cfg.LogSampleSuccess}
+	if !cfg.LogRequests {
+		return a
+	}
+	if w != nil {
+		a.async = newAsyncWriter(w, accessLogBuffer)
+		a.log = newJSONLogger(a.async, cfg.LogLevel)
+	}
+	return a
+}
+
+// record writes the line of a finished request.
+func (a *accessLog) record(r *http.Request, status int, d time.Duration) {
+	if a.log == nil || (status < 400 && !sampled(a.sample)) {
+		return
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", gateway.RequestIDFrom(r.Context())), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Duration("duration", d), slog.String("proto", r.Proto))
+}
+
+// run flushes the asynchronous writer in the background until ctx is done.
+func (a *accessLog) run(ctx context.Context) {
+	if a.async != nil {
+		a.async.run(ctx.Done())
+	}
+}
+
+// flush writes what is buffered.
+func (a *accessLog) flush() {
+	if a.async != nil {
+		a.async.flush()
+	}
+}
+
+// dropped counts lines dropped because the buffer was full.
+func (a *accessLog) dropped() int64 {
+	if a.async == nil {
+		return 0
+	}
+	return a.async.dropped.Load()
 }

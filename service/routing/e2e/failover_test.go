@@ -273,9 +273,14 @@ func TestRouteValidation(t *testing.T) {
 	})
 }
 
+// metricsToken lets the tests read /metrics on the API port.
+const metricsToken = "e2e-metrics-token-0123456789"
+
 func metrics(t *testing.T, base string) string {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func start(t *testing.T, opts ...fakeupstream.Option) *env {
 	t.Helper()
 	p, pURL := fakeupstream.StartOpenAI(t, append([]fakeupstream.Option{fakeupstream.WithFaultFunc(markerFaults)}, opts...)...)
 	b, bURL := fakeupstream.StartOpenAI(t, opts...)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{"TOLLGATE_METRICS_TOKEN": metricsToken}})
 	key := gw.Setup(t, pURL)
 	ctx := context.Background()
 	if _, err := gw.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"context"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Admission control: every inference request takes a slot before its body
+// is read and gives it back when its handler returns, so a stream holds
+// its slot while it is open. A request finding no free slot is refused at
+// once with a 503 in its dialect (admission.go's caller, front.go), which
+// bounds the memory and the queueing of a replica at any offered load.
+//
+// The number of slots is adaptive between a floor and a hard bound:
+//
+//   - The hard bound (-max-inflight) bounds memory. Its default comes from
+//     the memory the process may use (GOMEMLIMIT, else the cgroup's
+//     memory.max, else 4 GiB): half of it at perRequestBytes per request.
+//   - Below it, the limit follows the CPU. Every tick the controller reads
+//     the Go scheduler's latency (how long runnable goroutines waited for a
+//     CPU, runtime/metrics /sched/latencies:seconds): above the target the
+//     CPUs are saturated and the limit drops to a fraction of what is in
+//     flight; below it the limit grows back, quickly when it is not
+//     binding. An LLM gateway's requests mostly wait for upstreams, so a
+//     fixed limit sized for the CPU would refuse healthy long streams,
+//     while one sized for memory would let a CPU-bound overload queue for
+//     seconds; the scheduler's latency tells the two apart.
+//   - The floor (16 per GOMAXPROCS) keeps a saturated replica serving.
+//
+// Requests that carry no known credential take a slot from a smaller pool
+// as well (-max-unauthenticated-inflight), so slow or abusive anonymous
+// clients cannot crowd out keyed traffic.
+
+// perRequestBytes is the memory assumed per in-flight request when the
+// hard bound is derived from the memory budget: a typical request and
+// answer, the goroutines and buffers of the server, the engine and the
+// upstream client.
+const perRequestBytes = 256 << 10
+
+// defaultMemoryBudget is the budget assumed when neither GOMEMLIMIT nor a
+// cgroup limit says.
+const defaultMemoryBudget = 4 << 30
+
+// memoryBudget returns the memory the process may use: GOMEMLIMIT when
+// set, else the cgroup v2 memory.max, else defaultMemoryBudget.
+func memoryBudget() int64 {
+	if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
+		return l
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	return defaultMemoryBudget
+}
+
+// DefaultMaxInflight is the hard bound on in-flight requests derived from
+// the memory budget: half of it at perRequestBytes each, between 256 and
+// 65,536.
+func DefaultMaxInflight() int {
+	return int(min(max(memoryBudget()/2/perRequestBytes, 256), 65536))
+}
+
+// DefaultMaxConnections bounds open client connections: a quarter of the
+// memory budget at 32 KiB per connection, between 1,024 and 65,536, and at
+// most half the process's file descriptor limit.
+func DefaultMaxConnections() int {
+	n := min(max(memoryBudget()/4/(32<<10), 1024), 65536)
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 && rl.Cur < math.MaxInt64 {
+		n = min(n, max(int64(rl.Cur/2), 64))
+	}
+	return int(n)
+}
+
+// admissionFloor is the adaptive limit's minimum.
+func admissionFloor() int64 { return int64(16 * runtime.GOMAXPROCS(0)) }
+
+// pool is a counting semaphore that never blocks.
+type pool struct {
+	inflight atomic.Int64
+	limit    atomic.Int64
+	// peak is the highest in-flight count since the controller last looked.
+	peak atomic.Int64
+	// shed counts refusals; shedTick those since the controller last looked.
+	shed, shedTick atomic.Int64
+}
+
+// acquire takes a slot if one is free.
+func (p *pool) acquire() bool {
+	n := p.inflight.Add(1)
+	if n > p.limit.Load() {
+		p.inflight.Add(-1)
+		p.shed.Add(1)
+		p.shedTick.Add(1)
+		return false
+	}
+	for {
+		pk := p.peak.Load()
+		if n <= pk || p.peak.CompareAndSwap(pk, n) {
+			return true
+		}
+	}
+}
+
+func (p *pool) release() { p.inflight.Add(-1) }
+
+// admission holds the pools and the adaptive controller.
+type admission struct {
+	// main is every inference request's pool; its limit is adaptive.
+	main pool
+	// anon is the extra pool of requests without a known credential.
+	anon pool
+	// hard bounds main's limit.
+	hard int64
+	// floor is main's minimum limit.
+	floor int64
+	// adaptive turns the CPU-driven limit on.
+	adaptive bool
+	// target is the scheduler latency (p99 over a tick) above which the
+	// CPUs count as saturated.
+	target time.Duration
+	// retryAfter is the hint sent with refusals.
+	retryAfter time.Duration
+	// latency reads the scheduler latency since its previous call; a
+	// field so tests can drive the controller.
+	latency func() time.Duration
+	// overloadedTicks counts ticks that found the CPUs saturated.
+	overloadedTicks atomic.Int64
+}
+
+// tickInterval is the controller's period.
+const tickInterval = 50 * time.Millisecond
+
+func newAdmission(hard, anon int, adaptive bool, target time.Duration) *admission {
+	a := &admission{hard: int64(hard), floor: min(admissionFloor(), int64(hard)), adaptive: adaptive, target: target,
+		retryAfter: time.Second, latency: newSchedLatency()}
+	a.main.limit.Store(a.hard)
+	a.anon.limit.Store(int64(anon))
+	return a
+}
+
+// run adjusts the main pool's limit every tick until ctx is done.
+func (a *admission) run(ctx context.Context) {
+	if !a.adaptive {
+		return
+	}
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.tick()
+		}
+	}
+}
+
+// tick is one step of the controller: multiplicative decrease while the
+// CPUs are saturated, growth otherwise (slow while the limit is what
+// refuses requests, fast when it is not).
+func (a *admission) tick() {
+	lat := a.latency()
+	peak := a.main.peak.Swap(a.main.inflight.Load())
+	shed := a.main.shedTick.Swap(0)
+	limit := a.main.limit.Load()
+	var next int64
+	switch {
+	case lat > a.target:
+		a.overloadedTicks.Add(1)
+		// Cut to a fraction of what was in flight: the work already
+		// admitted is what saturates the CPUs.
+		next = min(limit, peak) * 3 / 4
+		if lat > 4*a.target {
+			next = min(limit, peak) / 2
+		}
+	case shed > 0:
+		next = limit + max(1, limit/8)
+	default:
+		next = limit * 2
+	}
+	a.main.limit.Store(min(max(next, a.floor), a.hard))
+}
+
+// newSchedLatency returns a function reporting the p99 of the Go
+// scheduler's latency since its previous call (0 without samples).
+func newSchedLatency() func() time.Duration {
+	samples := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	var prev []uint64
+	return func() time.Duration {
+		metrics.Read(samples)
+		if samples[0].Value.Kind() != metrics.KindFloat64Histogram {
+			return 0
+		}
+		h := samples[0].Value.Float64Histogram()
+		if len(prev) != len(h.Counts) {
+			prev = make([]uint64, len(h.Counts))
+			copy(prev, h.Counts)
+			return 0
+		}
+		var total uint64
+		for i, c := range h.Counts {
+			total += c - prev[i]
+		}
+		if total == 0 {
+			return 0
+		}
+		want := total - total/100 // the 99th percentile
+		var seen uint64
+		var p99 time.Duration
+		for i, c := range h.Counts {
+			seen += c - prev[i]
+			if seen >= want {
+				// Buckets[i+1] is the bucket's upper bound.
+				ub := h.Buckets[i+1]
+				if math.IsInf(ub, 1) {
+					ub = h.Buckets[i]
+				}
+				p99 = time.Duration(ub * float64(time.Second))
+				break
+			}
+		}
+		copy(prev, h.Counts)
+		return p99
+	}
+}

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// AccessLogWriter receives the access log: whole lines, in batches.
+type AccessLogWriter = io.Writer
+
+// Sizes of the access log's buffer.
+const (
+	// accessLogBuffer bounds what waits in memory; lines beyond it are
+	// dropped (and counted) rather than block requests.
+	accessLogBuffer = 4 << 20
+	// accessLogFlushAt wakes the writer early.
+	accessLogFlushAt = 64 << 10
+	// accessLogInterval is the longest a line waits.
+	accessLogInterval = 100 * time.Millisecond
+)
+
+// asyncWriter collects writes in memory and writes them to out in batches
+// from one goroutine: every accessLogInterval, or sooner once
+// accessLogFlushAt bytes wait. A write that would take the buffer over
+// its bound is dropped and counted. Each Write must hold whole lines (a
+// slog handler writes one record per call), so lines never interleave
+// with other writers of out.
+type asyncWriter struct {
+	out io.Writer
+	max int
+
+	mu   sync.Mutex
+	buf  []byte
+	kick chan struct{}
+	// spare is the buffer the last flush wrote, reused for the next batch.
+	spare []byte
+	// flushMu serialises writes to out.
+	flushMu sync.Mutex
+
+	dropped atomic.Int64
+}
+
+func newAsyncWriter(out io.Writer, max int) *asyncWriter {
+	return &asyncWriter{out: out, max: max, buf: make([]byte, 0, accessLogFlushAt), kick: make(chan struct{}, 1)}
+}
+
+// Write implements io.Writer; it never blocks on out.
+func (w *asyncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	if len(w.buf)+len(p) > w.max {
+		w.mu.Unlock()
+		w.dropped.Add(1)
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	full := len(w.buf) >= accessLogFlushAt
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// run flushes until done is closed, then flushes once more.
+func (w *asyncWriter) run(done <-chan struct{}) {
+	t := time.NewTicker(accessLogInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			w.flush()
+			return
+		case <-t.C:
+		case <-w.kick:
+		}
+		w.flush()
+	}
+}
+
+// flush writes what is buffered.
+func (w *asyncWriter) flush() {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	w.mu.Lock()
+	b := w.buf
+	w.buf = w.spare[:0]
+	w.mu.Unlock()
+	if len(b) > 0 {
+		_, _ = w.out.Write(b)
+	}
+	if cap(b) > 2*accessLogFlushAt {
+		b = nil // do not keep a burst's buffer
+	}
+	w.mu.Lock()
+	w.spare = b[:0]
+	w.mu.Unlock()
+}
+
+// newJSONLogger is the logger format of the whole process.
+func newJSONLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// sampled reports whether a successful request's line is written: always
+// at rate 1 or more, never at 0 or less, else with probability rate.
+func sampled(rate float64) bool {
+	switch {
+	case rate >= 1:
+		return true
+	case rate <= 0:
+		return false
+	}
+	return rand.Float64() < rate
+}
