@@ -31,6 +31,7 @@ const (
 	typeRateLimit       = "rate_limit_error"
 	typeAPI             = "api_error"
 	typeOverloaded      = "overloaded_error"
+	typeTimeout         = "timeout_error"
 )
 
 // StatusOf maps an error of the engine (or of decoding) to the HTTP status
@@ -52,7 +53,7 @@ const (
 //	upstream rate limited               429 rate_limit_error (upstream rate-limit headers kept)
 //	upstream overloaded (503, 529)      529 overloaded_error
 //	upstream server error (5xx)         500 api_error
-//	upstream timeout, deadline          504 api_error
+//	upstream timeout, deadline          504 timeout_error
 //	upstream connection, bad response   502 api_error
 //	context.Canceled                    499 api_error (the caller went away)
 //	anything else                       500 api_error
@@ -94,7 +95,7 @@ func StatusOf(err error) (status int, errType string) {
 	case errors.Is(err, context.Canceled):
 		return statusClientClosed, typeAPI
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, typeAPI
+		return http.StatusGatewayTimeout, typeTimeout
 	}
 	return http.StatusInternalServerError, typeAPI
 }
@@ -114,7 +115,7 @@ func upstreamStatus(pe *providers.Error) (int, string) {
 	case providers.KindServer:
 		return http.StatusInternalServerError, typeAPI
 	case providers.KindTimeout:
-		return http.StatusGatewayTimeout, typeAPI
+		return http.StatusGatewayTimeout, typeTimeout
 	}
 	return http.StatusBadGateway, typeAPI
 }

@@ -166,14 +166,15 @@ type accessLog struct {
 	sample float64
 }
 
-func newAccessLog(w AccessLogWriter, cfg Config) *accessLog {
+func newAccessLog(w AccessLogWriter, log *slog.Logger, cfg Config) *accessLog {
 	a := &accessLog{sample: cfg.LogSampleSuccess}
-	if !cfg.LogRequests {
-		return a
-	}
-	if w != nil {
+	switch {
+	case !cfg.LogRequests:
+	case w != nil:
 		a.async = newAsyncWriter(w, accessLogBuffer)
 		a.log = newJSONLogger(a.async, cfg.LogLevel)
+	default:
+		a.log = log
 	}
 	return a
 }

@@ -90,16 +90,19 @@ func (a *application) known(cred string, manage bool) bool {
 	return ok && m.Key.RevokedAt.IsZero()
 }
 
-// Option configures a Server.
-type Option func(*Server)
+// Option adjusts what flags and environment cannot say, for embedding the
+// server in programs and tests.
+type Option func(*options)
+
+type options struct {
+	access AccessLogWriter
+}
 
 // WithAccessLog writes the access log (one line per request, see
 // Config.LogRequests) to w through a buffer flushed in the background,
 // instead of through the main logger. The server flushes it when Serve
 // returns and on Close.
-func WithAccessLog(w AccessLogWriter) Option {
-	return func(s *Server) { s.access = newAccessLog(w, s.cfg) }
-}
+func WithAccessLog(w AccessLogWriter) Option { return func(o *options) { o.access = w } }
 
 // New validates cfg and prepares the server. It makes one attempt to load
 // the configuration from Postgres (bounded by a few seconds); when that
@@ -121,14 +124,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 		return nil, fmt.Errorf("-database-url: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, sealer: sealer, admin: keys.NewAdminToken(cfg.AdminToken)}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s.admit = newAdmission(cfg.maxInflight(), cfg.maxAnonInflight(), cfg.AdmissionAdaptive, cfg.AdmissionTarget)
-	for _, o := range opts {
-		o(s)
-	}
-	if s.access == nil {
-		s.access = newAccessLog(nil, cfg)
-		s.access.log = log
-	}
+	s.access = newAccessLog(o.access, log, cfg)
 	s.metrics = prometheus.NewRegistry()
 	s.registerMetrics()
 	s.ops = s.opsHandler()
