@@ -177,4 +177,3 @@ func tollgateInference(gw *gatewaytest.Gateway, key string) interface {
 	e := &env{gw: gw}
 	return e.inference(key)
 }
-

@@ -76,4 +76,6 @@ func (b *idleBody) Close() error {
 }
 
 // String describes the bound, for debugging.
-func (b *idleBody) String() string { return "idle body (" + strconv.FormatInt(b.d.Milliseconds(), 10) + "ms)" }
+func (b *idleBody) String() string {
+	return "idle body (" + strconv.FormatInt(b.d.Milliseconds(), 10) + "ms)"
+}
