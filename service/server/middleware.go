@@ -139,6 +139,9 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.answered()
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Keep the deadline: net/http then gives up on the rest of the
+		// body and closes the connection instead of waiting for it.
+		b.lifted.Store(true)
 		err = fmt.Errorf("%w: the request body was not received within %s", gateway.ErrRequestTimeout, b.timeout)
 		if b.rpc {
 			err = connect.NewError(connect.CodeDeadlineExceeded, err)

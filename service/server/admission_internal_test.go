@@ -1,0 +1,88 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPool(t *testing.T) {
+	t.Parallel()
+	var p pool
+	p.limit.Store(2)
+	if !p.acquire() || !p.acquire() {
+		t.Fatal("the first two acquires failed")
+	}
+	if p.acquire() {
+		t.Fatal("a third acquire over the limit succeeded")
+	}
+	p.release()
+	if !p.acquire() {
+		t.Fatal("acquire after a release failed")
+	}
+	if p.inflight.Load() != 2 || p.shed.Load() != 1 || p.peak.Load() != 2 {
+		t.Fatalf("inflight %d shed %d peak %d, want 2 1 2", p.inflight.Load(), p.shed.Load(), p.peak.Load())
+	}
+}
+
+// TestAdmissionController drives the adaptive limit with a scripted
+// scheduler latency.
+func TestAdmissionController(t *testing.T) {
+	t.Parallel()
+	const hard, target = 1000, 10 * time.Millisecond
+	tests := []struct {
+		name string
+		// limit and inflight before the tick; shed during it.
+		limit, inflight, shed int64
+		lat                   time.Duration
+		want                  int64
+	}{
+		{"healthy and not binding: back to the hard bound quickly", 100, 10, 0, time.Millisecond, 200},
+		{"healthy at the hard bound stays", hard, 10, 0, time.Millisecond, hard},
+		{"healthy but binding: grows gently", 400, 400, 5, time.Millisecond, 450},
+		{"saturated: cut to three quarters of what is in flight", hard, 200, 0, 2 * target, 150},
+		{"badly saturated: cut by half", hard, 200, 0, 5 * target, 100},
+		{"saturated: never below the floor", 40, 10, 0, 5 * target, 32},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newAdmission(hard, 64, true, target)
+			a.floor = 32
+			a.latency = func() time.Duration { return tt.lat }
+			a.main.limit.Store(tt.limit)
+			a.main.inflight.Store(tt.inflight)
+			a.main.peak.Store(tt.inflight)
+			a.main.shedTick.Store(tt.shed)
+			a.tick()
+			if got := a.main.limit.Load(); got != tt.want {
+				t.Errorf("limit = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultBounds(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	if n := DefaultMaxInflight(); n < 256 || n > 65536 {
+		t.Errorf("DefaultMaxInflight = %d", n)
+	}
+	if n := DefaultMaxConnections(); n < 64 || n > 65536 {
+		t.Errorf("DefaultMaxConnections = %d", n)
+	}
+}
+
+func TestSchedLatency(t *testing.T) {
+	t.Parallel()
+	read := newSchedLatency()
+	read() // the first call sets the baseline
+	done := make(chan struct{})
+	for range 100 {
+		go func() { done <- struct{}{} }()
+	}
+	for range 100 {
+		<-done
+	}
+	if d := read(); d < 0 || d > time.Minute {
+		t.Errorf("p99 scheduler latency = %v", d)
+	}
+}
