@@ -113,6 +113,9 @@ type Registry struct {
 	// store while the view was stale (unix nanos).
 	validated sync.Map
 	flight    singleflight.Group
+	// revalFailed is when a re-read last failed (unix nanos), 0 after a
+	// success.
+	revalFailed atomic.Int64
 }
 
 // Option configures a Registry.

@@ -198,14 +198,21 @@ func (r *Registry) Revalidate(ctx context.Context, id string) (bool, error) {
 	if v, ok := r.validated.Load(id); ok && now.Sub(time.Unix(0, v.(int64))) <= r.bound {
 		return false, nil
 	}
+	// The store just failed to answer a re-read: refuse at once rather
+	// than make every request wait for it again.
+	if f := r.revalFailed.Load(); f != 0 && now.Sub(time.Unix(0, f)) < revalidateTimeout {
+		return false, fmt.Errorf("%w: the store did not answer a re-read %s ago", ErrStale, now.Sub(time.Unix(0, f)).Round(time.Millisecond))
+	}
 	ch := r.flight.DoChan(id, func() (any, error) {
 		start := r.now()
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revalidateTimeout)
 		defer cancel()
 		k, err := r.src.GetKey(vctx, id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			r.revalFailed.Store(r.now().UnixNano())
 			return false, fmt.Errorf("%w: re-reading key %s: %w", ErrStale, id, err)
 		}
+		r.revalFailed.Store(0)
 		r.update(func(s *snapshot) { s.setKey(id, k) })
 		r.validated.Store(id, start.UnixNano())
 		return true, nil
@@ -218,6 +225,7 @@ func (r *Registry) Revalidate(ctx context.Context, id string) (bool, error) {
 	case <-ctx.Done():
 		return false, ctx.Err()
 	case <-t.C:
+		r.revalFailed.Store(r.now().UnixNano())
 		return false, fmt.Errorf("%w: re-reading key %s: no answer within %s", ErrStale, id, revalidateTimeout)
 	case res := <-ch:
 		if res.Err != nil {
