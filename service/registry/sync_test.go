@@ -111,7 +111,9 @@ func (f *fakeSource) WatchConfirmed(ctx context.Context, fn func(store.Change), 
 
 var _ registry.ConfirmingSource = (*fakeSource)(nil)
 
-func noBuild(providers.Config) (providers.Provider, error) { return nil, errors.New("no providers here") }
+func noBuild(providers.Config) (providers.Provider, error) {
+	return nil, errors.New("no providers here")
+}
 
 // TestFailedApplyIsRetried: a change notification whose read fails is
 // not lost: the registry reloads, with backoff, until the store answers.

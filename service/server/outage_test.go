@@ -13,8 +13,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/internal/faultproxy"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/faultproxy"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/app"

@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/internal/faultproxy"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/faultproxy"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 )
 
@@ -151,4 +151,3 @@ func TestPartitionedReplicaStopsAdmittingRevokedKey(t *testing.T) {
 		return nil
 	})
 }
-
