@@ -81,6 +81,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 			st.Close()
 		}
 	}()
+	resealSecrets(ctx, st, s.sealer, log)
 	reg := registry.New(st, s.sealer, factory.New, log,
 		registry.WithStalenessBound(cfg.ConfigMaxStaleness), registry.WithReconcileInterval(cfg.ConfigReconcile))
 	if err := reg.Load(ctx); err != nil {
