@@ -238,11 +238,12 @@ var (
 	descReady         = prometheus.NewDesc("tollgate_ready", "1 when /readyz reports ready.", nil, nil)
 	descDegraded      = prometheus.NewDesc("tollgate_degraded", "1 when /healthz reports degraded (see its detail).", nil, nil)
 	descPostgresUp    = prometheus.NewDesc("tollgate_postgres_up", "1 when the last Postgres ping succeeded.", nil, nil)
+	descLogDropped    = prometheus.NewDesc("tollgate_access_log_dropped_total", "Access-log lines dropped because the buffer was full.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInflight, descInflightLimit, descShed, descOverloaded, descConnRefused, descReady, descDegraded, descPostgresUp} {
+	for _, d := range []*prometheus.Desc{descInflight, descInflightLimit, descShed, descOverloaded, descConnRefused, descReady, descDegraded, descPostgresUp, descLogDropped} {
 		ch <- d
 	}
 }
@@ -263,6 +264,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descOverloaded, prometheus.CounterValue, float64(a.overloadedTicks.Load()))
 	ch <- prometheus.MustNewConstMetric(descConnRefused, prometheus.CounterValue, float64(c.s.health.connRefused.Load()))
+	ch <- prometheus.MustNewConstMetric(descLogDropped, prometheus.CounterValue, float64(c.s.access.dropped()))
 	r := c.s.report()
 	b := func(v bool) float64 {
 		if v {
