@@ -69,9 +69,12 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) withRequestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		// One allocation for the writer and the body wrapper.
+		st := &requestState{statusWriter: statusWriter{ResponseWriter: w}}
+		sw := &st.statusWriter
 		if r.Body != nil && r.Body != http.NoBody {
-			sw.body = newRequestBody(w, r, s.cfg.MaxRequestBytes, s.cfg.BodyTimeout)
+			st.body.init(w, r, s.cfg.MaxRequestBytes, s.cfg.BodyTimeout)
+			sw.body = &st.body
 			r.Body = sw.body
 		}
 		defer func() {
@@ -103,25 +106,40 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 // clients retry.
 type requestBody struct {
 	rc      io.ReadCloser
-	ctl     *http.ResponseController
+	ctl     readDeadliner
 	timeout time.Duration
 	rpc     bool
 	// lifted is set once the read deadline is gone.
 	lifted atomic.Bool
 }
 
-func newRequestBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) *requestBody {
-	b := &requestBody{rc: http.MaxBytesReader(w, r.Body, limit), timeout: timeout,
-		rpc: strings.HasPrefix(r.URL.Path, "/tollgate.v1.")}
-	if timeout > 0 {
-		b.ctl = http.NewResponseController(w)
-		if b.ctl.SetReadDeadline(time.Now().Add(timeout)) != nil {
-			b.lifted.Store(true) // the connection does not support deadlines
-		}
-	} else {
+// readDeadliner is the part of http.ResponseController's view of a
+// response writer the body needs; net/http's HTTP/1 and HTTP/2 writers
+// implement it directly, which spares a ResponseController per request.
+type readDeadliner interface {
+	SetReadDeadline(time.Time) error
+}
+
+// requestState is what the middleware keeps per request, allocated once.
+type requestState struct {
+	statusWriter
+	body requestBody
+}
+
+func (b *requestBody) init(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) {
+	b.rc, b.timeout, b.rpc = http.MaxBytesReader(w, r.Body, limit), timeout, strings.HasPrefix(r.URL.Path, "/tollgate.v1.")
+	if timeout <= 0 {
 		b.lifted.Store(true)
+		return
 	}
-	return b
+	if d, ok := w.(readDeadliner); ok {
+		b.ctl = d
+	} else {
+		b.ctl = http.NewResponseController(w)
+	}
+	if b.ctl.SetReadDeadline(time.Now().Add(timeout)) != nil {
+		b.lifted.Store(true) // the connection does not support deadlines
+	}
 }
 
 // answered lifts the read deadline.
