@@ -36,9 +36,10 @@ import (
 //     seconds; the scheduler's latency tells the two apart.
 //   - The floor (16 per GOMAXPROCS) keeps a saturated replica serving.
 //
-// Requests that carry no known credential take a slot from a smaller pool
-// as well (-max-unauthenticated-inflight), so slow or abusive anonymous
-// clients cannot crowd out keyed traffic.
+// Requests that carry no known credential take their slot from a pool of
+// their own (-max-unauthenticated-inflight) instead, so slow or abusive
+// anonymous clients cannot crowd out keyed traffic. Memory stays bounded
+// by the sum of the two bounds.
 
 // perRequestBytes is the memory assumed per in-flight request when the
 // hard bound is derived from the memory budget: a typical request and
@@ -117,9 +118,10 @@ func (p *pool) release() { p.inflight.Add(-1) }
 
 // admission holds the pools and the adaptive controller.
 type admission struct {
-	// main is every inference request's pool; its limit is adaptive.
+	// main is the pool of inference requests with a known key; its limit
+	// is adaptive.
 	main pool
-	// anon is the extra pool of requests without a known credential.
+	// anon is the pool of requests without a known credential.
 	anon pool
 	// hard bounds main's limit.
 	hard int64

@@ -82,29 +82,24 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 			gateway.ErrTooLarge, r.ContentLength, s.cfg.MaxRequestBytes))
 		return
 	}
-	a := s.admit
-	var p1, p2 *pool
+	var p *pool
 	switch known := app.known(credentialOf(r), c == classManage); {
 	case known && c == classManage:
 		// Admin and usage calls of authorised callers are never shed.
 	case known:
-		p1 = &a.main
+		p = &s.admit.main
 	default:
-		p1, p2 = &a.anon, &a.main
+		// Requests without a known key have a pool of their own: a crowd
+		// of them (slow bodies, floods of bad keys) cannot take the slots
+		// of keyed traffic.
+		p = &s.admit.anon
 	}
-	if p1 != nil {
-		if !p1.acquire() {
+	if p != nil {
+		if !p.acquire() {
 			s.shed(w, r)
 			return
 		}
-		defer p1.release()
-	}
-	if p2 != nil {
-		if !p2.acquire() {
-			s.shed(w, r)
-			return
-		}
-		defer p2.release()
+		defer p.release()
 	}
 	app.handler.ServeHTTP(w, r)
 }

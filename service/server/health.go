@@ -86,9 +86,11 @@ type healthReport struct {
 	Ready    bool           `json:"ready"`
 	Postgres postgresHealth `json:"postgres"`
 	Config   *configHealth  `json:"config,omitempty"`
-	// Inflight and InflightLimit are admission control's state.
+	// Inflight and InflightLimit are admission control's state (keyed
+	// traffic); AnonInflight counts requests without a known key.
 	Inflight      int64 `json:"inflight"`
 	InflightLimit int64 `json:"inflight_limit"`
+	AnonInflight  int64 `json:"anonymous_inflight"`
 	// Degraded lists why the status is degraded.
 	Degraded []string `json:"degraded,omitempty"`
 }
@@ -110,7 +112,7 @@ type configHealth struct {
 // report describes the server's health now.
 func (s *Server) report() healthReport {
 	h := healthReport{Status: "ok", Ready: s.readyErr() == nil, Postgres: postgresHealth{Up: true},
-		Inflight: s.admit.main.inflight.Load(), InflightLimit: s.admit.main.limit.Load()}
+		Inflight: s.admit.main.inflight.Load(), InflightLimit: s.admit.main.limit.Load(), AnonInflight: s.admit.anon.inflight.Load()}
 	if since := s.health.pgDownSince.Load(); since != 0 {
 		h.Postgres = postgresHealth{DownSince: time.Unix(0, since).UTC().Format(time.RFC3339Nano)}
 		if e := s.health.pgErr.Load(); e != nil {
@@ -230,7 +232,7 @@ func (h *healthChecker) Check(_ context.Context, req *grpchealth.CheckRequest) (
 type serverCollector struct{ s *Server }
 
 var (
-	descInflight      = prometheus.NewDesc("tollgate_inflight_requests", "Requests in flight, by admission pool (main: every inference request; anonymous: those without a known credential).", []string{"pool"}, nil)
+	descInflight      = prometheus.NewDesc("tollgate_inflight_requests", "Requests in flight, by admission pool (main: inference requests with a known key; anonymous: requests without one).", []string{"pool"}, nil)
 	descInflightLimit = prometheus.NewDesc("tollgate_inflight_limit", "Current in-flight limit of each admission pool (main adapts to the CPU between its floor and -max-inflight).", []string{"pool"}, nil)
 	descShed          = prometheus.NewDesc("tollgate_shed_requests_total", "Requests refused with 503 because an admission pool was full.", []string{"pool"}, nil)
 	descOverloaded    = prometheus.NewDesc("tollgate_admission_overloaded_ticks_total", "Admission controller ticks that found the CPUs saturated (scheduler latency above target).", nil, nil)
