@@ -27,10 +27,13 @@ import (
 //     memory.max, else 4 GiB): half of it at perRequestBytes per request.
 //   - Below it, the limit follows the CPU. Every tick the controller reads
 //     the Go scheduler's latency (how long runnable goroutines waited for a
-//     CPU, runtime/metrics /sched/latencies:seconds): above the target the
-//     CPUs are saturated and the limit drops to a fraction of what is in
-//     flight; below it the limit grows back, quickly when it is not
-//     binding. An LLM gateway's requests mostly wait for upstreams, so a
+//     CPU, runtime/metrics /sched/latencies:seconds) and the process's CPU
+//     use. When the latency is above the target while the process uses
+//     most of its CPUs (GOMAXPROCS), its own work saturates them, and the
+//     limit drops to a fraction of what is in flight; otherwise the limit
+//     grows back, quickly when it is not binding. A high latency with the
+//     process using little CPU means other processes take the CPUs:
+//     refusing requests would not make the admitted ones faster. An LLM gateway's requests mostly wait for upstreams, so a
 //     fixed limit sized for the CPU would refuse healthy long streams,
 //     while one sized for memory would let a CPU-bound overload queue for
 //     seconds; the scheduler's latency tells the two apart.
@@ -134,9 +137,10 @@ type admission struct {
 	target time.Duration
 	// retryAfter is the hint sent with refusals.
 	retryAfter time.Duration
-	// latency reads the scheduler latency since its previous call; a
-	// field so tests can drive the controller.
-	latency func() time.Duration
+	// load reads the scheduler latency (p99) and the process's CPU use (a
+	// share of GOMAXPROCS) since its previous call; a field so tests can
+	// drive the controller.
+	load func() (time.Duration, float64)
 	// overloadedTicks counts ticks that found the CPUs saturated.
 	overloadedTicks atomic.Int64
 }
@@ -144,9 +148,13 @@ type admission struct {
 // tickInterval is the controller's period.
 const tickInterval = 50 * time.Millisecond
 
+// saturatedShare is the share of its CPUs (GOMAXPROCS) the process must
+// use for a high scheduler latency to count as its own overload.
+const saturatedShare = 0.6
+
 func newAdmission(hard, anon int, adaptive bool, target time.Duration) *admission {
 	a := &admission{hard: int64(hard), floor: min(admissionFloor(), int64(hard)), adaptive: adaptive, target: target,
-		retryAfter: time.Second, latency: newSchedLatency()}
+		retryAfter: time.Second, load: newLoadSampler()}
 	a.main.limit.Store(a.hard)
 	a.anon.limit.Store(int64(anon))
 	return a
@@ -173,13 +181,13 @@ func (a *admission) run(ctx context.Context) {
 // CPUs are saturated, growth otherwise (slow while the limit is what
 // refuses requests, fast when it is not).
 func (a *admission) tick() {
-	lat := a.latency()
+	lat, util := a.load()
 	peak := a.main.peak.Swap(a.main.inflight.Load())
 	shed := a.main.shedTick.Swap(0)
 	limit := a.main.limit.Load()
 	var next int64
 	switch {
-	case lat > a.target:
+	case lat > a.target && util >= saturatedShare:
 		a.overloadedTicks.Add(1)
 		// Cut to a fraction of what was in flight: the work already
 		// admitted is what saturates the CPUs.
@@ -193,6 +201,35 @@ func (a *admission) tick() {
 		next = limit * 2
 	}
 	a.main.limit.Store(min(max(next, a.floor), a.hard))
+}
+
+// newLoadSampler returns a function reporting, since its previous call,
+// the p99 of the Go scheduler's latency and the process's CPU time as a
+// share of GOMAXPROCS CPUs.
+func newLoadSampler() func() (time.Duration, float64) {
+	lat := newSchedLatency()
+	var last time.Time
+	var lastCPU time.Duration
+	return func() (time.Duration, float64) {
+		now, cpu := time.Now(), processCPU()
+		var util float64
+		if !last.IsZero() {
+			if wall := now.Sub(last); wall > 0 {
+				util = float64(cpu-lastCPU) / float64(wall) / float64(runtime.GOMAXPROCS(0))
+			}
+		}
+		last, lastCPU = now, cpu
+		return lat(), util
+	}
+}
+
+// processCPU is the process's user and system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // newSchedLatency returns a function reporting the p99 of the Go

@@ -34,21 +34,23 @@ func TestAdmissionController(t *testing.T) {
 		// limit and inflight before the tick; shed during it.
 		limit, inflight, shed int64
 		lat                   time.Duration
+		util                  float64
 		want                  int64
 	}{
-		{"healthy and not binding: back to the hard bound quickly", 100, 10, 0, time.Millisecond, 200},
-		{"healthy at the hard bound stays", hard, 10, 0, time.Millisecond, hard},
-		{"healthy but binding: grows gently", 400, 400, 5, time.Millisecond, 450},
-		{"saturated: cut to three quarters of what is in flight", hard, 200, 0, 2 * target, 150},
-		{"badly saturated: cut by half", hard, 200, 0, 5 * target, 100},
-		{"saturated: never below the floor", 40, 10, 0, 5 * target, 32},
+		{"healthy and not binding: back to the hard bound quickly", 100, 10, 0, time.Millisecond, 0.9, 200},
+		{"healthy at the hard bound stays", hard, 10, 0, time.Millisecond, 0.9, hard},
+		{"healthy but binding: grows gently", 400, 400, 5, time.Millisecond, 0.9, 450},
+		{"saturated: cut to three quarters of what is in flight", hard, 200, 0, 2 * target, 0.9, 150},
+		{"badly saturated: cut by half", hard, 200, 0, 5 * target, 0.9, 100},
+		{"saturated: never below the floor", 40, 10, 0, 5 * target, 0.9, 32},
+		{"slow scheduler but little CPU used: others' load, no cut", hard, 200, 0, 5 * target, 0.3, hard},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			a := newAdmission(hard, 64, true, target)
 			a.floor = 32
-			a.latency = func() time.Duration { return tt.lat }
+			a.load = func() (time.Duration, float64) { return tt.lat, tt.util }
 			a.main.limit.Store(tt.limit)
 			a.main.inflight.Store(tt.inflight)
 			a.main.peak.Store(tt.inflight)
