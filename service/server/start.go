@@ -72,7 +72,9 @@ func (s *Server) start(ctx context.Context) (err error) {
 		return nil
 	}
 	cfg, log := s.cfg, s.log
-	st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.WithLogger(log))
+	// Three heartbeats per staleness bound keep the view confirmed well
+	// within it while Postgres answers.
+	st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.WithLogger(log), pgstore.WithHeartbeat(cfg.ConfigMaxStaleness/3))
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
