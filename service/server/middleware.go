@@ -205,9 +205,16 @@ func (a *accessLog) record(r *http.Request, status int, d time.Duration) {
 	if a.log == nil || (status < 400 && !sampled(a.sample)) {
 		return
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("request_id", gateway.RequestIDFrom(r.Context())), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.Duration("duration", d), slog.String("proto", r.Proto))
+	// Five attributes fit a slog.Record without allocating; the protocol
+	// is added only when it is not HTTP/1.x.
+	id := gateway.RequestIDFrom(r.Context())
+	if r.ProtoMajor == 1 {
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d))
+		return
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d), slog.String("proto", r.Proto))
 }
 
 // run flushes the asynchronous writer in the background until ctx is done.
