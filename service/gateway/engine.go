@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -70,6 +71,16 @@ type Engine struct {
 	guard *guardConfig // nil: no guardrails (guardrails.go)
 
 	timeouts Timeouts // default upstream timeouts (attempts.go)
+
+	staleLog logLimit // refusals of unconfirmed keys are logged once a second
+}
+
+// logLimit lets a repeated log line through at most once a second.
+type logLimit struct{ last atomic.Int64 }
+
+func (l *logLimit) allow(now time.Time) bool {
+	n, last := now.UnixNano(), l.last.Load()
+	return n-last >= int64(time.Second) && l.last.CompareAndSwap(last, n)
 }
 
 // Option configures an Engine.
@@ -117,7 +128,10 @@ func (e *Engine) Authenticate(ctx context.Context, call *Call) (*registry.Key, e
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		e.log.WarnContext(ctx, "gateway: cannot confirm an API key while the configuration is stale", "key", m.Key.ID, "err", err)
+		if e.staleLog.allow(e.now()) {
+			e.log.WarnContext(ctx, "gateway: refusing keys: the configuration is stale and Postgres does not confirm them (logged at most once a second)",
+				"key", m.Key.ID, "err", err)
+		}
 		return nil, &RetryError{Err: ErrNotReady, RetryAfter: time.Second,
 			Reason: "the gateway cannot confirm that API key " + m.Key.ID + " is still valid (its configuration store does not answer)"}
 	} else if changed {
