@@ -143,6 +143,9 @@ type admission struct {
 	load func() (time.Duration, float64)
 	// overloadedTicks counts ticks that found the CPUs saturated.
 	overloadedTicks atomic.Int64
+	// streak counts consecutive saturated ticks (the controller's
+	// goroutine only).
+	streak int
 }
 
 // tickInterval is the controller's period.
@@ -178,17 +181,27 @@ func (a *admission) run(ctx context.Context) {
 }
 
 // tick is one step of the controller: multiplicative decrease while the
-// CPUs are saturated, growth otherwise (slow while the limit is what
-// refuses requests, fast when it is not).
+// CPUs are saturated (from the second saturated tick in a row), growth
+// otherwise (by a quarter while the limit is what refuses requests,
+// doubling when it is not).
 func (a *admission) tick() {
 	lat, util := a.load()
 	peak := a.main.peak.Swap(a.main.inflight.Load())
 	shed := a.main.shedTick.Swap(0)
 	limit := a.main.limit.Load()
 	var next int64
-	switch {
-	case lat > a.target && util >= saturatedShare:
+	saturated := lat > a.target && util >= saturatedShare
+	if saturated {
 		a.overloadedTicks.Add(1)
+		a.streak++
+	} else {
+		a.streak = 0
+	}
+	switch {
+	case saturated && a.streak < 2:
+		// One saturated tick may be a burst or a pause: wait for a second.
+		next = limit
+	case saturated:
 		// Cut to a fraction of what was in flight: the work already
 		// admitted is what saturates the CPUs.
 		next = min(limit, peak) * 3 / 4
@@ -196,7 +209,7 @@ func (a *admission) tick() {
 			next = min(limit, peak) / 2
 		}
 	case shed > 0:
-		next = limit + max(1, limit/8)
+		next = limit + max(1, limit/4)
 	default:
 		next = limit * 2
 	}

@@ -39,7 +39,7 @@ func TestAdmissionController(t *testing.T) {
 	}{
 		{"healthy and not binding: back to the hard bound quickly", 100, 10, 0, time.Millisecond, 0.9, 200},
 		{"healthy at the hard bound stays", hard, 10, 0, time.Millisecond, 0.9, hard},
-		{"healthy but binding: grows gently", 400, 400, 5, time.Millisecond, 0.9, 450},
+		{"healthy but binding: grows by a quarter", 400, 400, 5, time.Millisecond, 0.9, 500},
 		{"saturated: cut to three quarters of what is in flight", hard, 200, 0, 2 * target, 0.9, 150},
 		{"badly saturated: cut by half", hard, 200, 0, 5 * target, 0.9, 100},
 		{"saturated: never below the floor", 40, 10, 0, 5 * target, 0.9, 32},
@@ -55,11 +55,31 @@ func TestAdmissionController(t *testing.T) {
 			a.main.inflight.Store(tt.inflight)
 			a.main.peak.Store(tt.inflight)
 			a.main.shedTick.Store(tt.shed)
+			a.streak = 1 // the previous tick was saturated too
 			a.tick()
 			if got := a.main.limit.Load(); got != tt.want {
 				t.Errorf("limit = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAdmissionControllerWaitsForASecondTick: one saturated tick alone
+// does not cut the limit.
+func TestAdmissionControllerWaitsForASecondTick(t *testing.T) {
+	t.Parallel()
+	a := newAdmission(1000, 64, true, 10*time.Millisecond)
+	a.load = func() (time.Duration, float64) { return time.Second, 1 }
+	a.main.inflight.Store(200)
+	a.main.peak.Store(200)
+	a.tick()
+	if got := a.main.limit.Load(); got != 1000 {
+		t.Fatalf("limit after one saturated tick = %d, want 1000", got)
+	}
+	a.main.peak.Store(200)
+	a.tick()
+	if got := a.main.limit.Load(); got != 100 {
+		t.Fatalf("limit after two = %d, want 100", got)
 	}
 }
 
