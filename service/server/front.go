@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/service/anthropicapi"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/openaiapi"
 	"github.com/tollgate-dev/tollgate/service/rpc"
@@ -53,7 +54,7 @@ func credentialOf(r *http.Request) string {
 	if k := r.Header.Get("X-Api-Key"); k != "" {
 		return k
 	}
-	if t := gateway.BearerToken(r.Header); t != "" {
+	if t := edge.BearerToken(r.Header); t != "" {
 		return t
 	}
 	return strings.TrimSpace(r.Header.Get("Api-Key"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/rpc"
 )
 
 // Readiness and health.
@@ -183,7 +185,7 @@ func (s *Server) opsHandler() http.Handler {
 			metrics.ServeHTTP(w, r)
 		})
 	}
-	services := []string{tollgatev1connect.InferenceServiceName, tollgatev1connect.AdminServiceName, tollgatev1connect.UsageServiceName}
+	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName}, rpc.AdminServiceNames...)
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -218,9 +220,11 @@ type healthChecker struct{ s *Server }
 // Check implements grpchealth.Checker: SERVING when ready.
 func (h *healthChecker) Check(_ context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	switch req.Service {
-	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.AdminServiceName, tollgatev1connect.UsageServiceName:
+	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName:
 	default:
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+		if !slices.Contains(rpc.AdminServiceNames, req.Service) {
+			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+		}
 	}
 	if h.s.readyErr() != nil {
 		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil

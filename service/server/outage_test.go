@@ -12,7 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/faultproxy"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
@@ -100,7 +100,7 @@ func TestStartsDuringPostgresOutage(t *testing.T) {
 		return nil
 	})
 	gw := &gatewaytest.Gateway{URL: url, Addr: strings.TrimPrefix(url, "http://"), AdminToken: "test-admin-token-0123456789"}
-	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, url, connect.WithInterceptors(gatewaytest.BearerInterceptor(gw.AdminToken)))
+	gw.Admin = tollgate.NewAdminClient(http.DefaultClient, url, connect.WithInterceptors(gatewaytest.BearerInterceptor(gw.AdminToken)))
 	_, upURL := fakeupstream.StartOpenAI(t)
 	key := gw.Setup(t, upURL)
 	if s, body := post(t, url, "/v1/chat/completions", key, oaiUnary, false); s != http.StatusOK {

@@ -128,9 +128,9 @@ func (s *Server) appHandler() http.Handler {
 	opts := []connect.HandlerOption{connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
-	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, s.sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
-		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())),
-		append(opts, connect.WithInterceptors(rpc.AdminInterceptor(s.admin), rpc.AuditInterceptor(s.pg, s.log)))...))
+	rpc.NewAdmin(s.store, s.sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
+		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
+		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(s.admin), rpc.AuditInterceptor(s.pg, s.log)))...)
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
 	mountSurfaces(mux, s.engine, s.log)
 	return s.withRequestContext(mux)

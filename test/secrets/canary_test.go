@@ -19,6 +19,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -214,7 +215,7 @@ var secretCalls = []secretCall{
 			id, key := e.gw.CreateKey(t, gatewaytest.TeamID)
 			b, err := e.gw.Admin.SetBudget(context.Background(), connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
 				Id: "canary-budget", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: id, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY,
-				Limit: &tollgatev1.Money{CurrencyCode: "USD", Nanos: 100_000}, AlertThresholds: []int32{1}}}))
+				Limit: &money.Money{CurrencyCode: "USD", Nanos: 100_000}, AlertThresholds: []int32{1}}}))
 			e.record(b.Msg, err)
 			e.chat(t, key, gatewaytest.ChatModel)
 			deadline := time.Now().Add(20 * time.Second)

@@ -4,19 +4,19 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Money } from "../../google/type/money_pb.js";
+import { file_google_type_money } from "../../google/type/money_pb.js";
 import type { CachePolicy } from "./cache_pb.js";
 import { file_tollgate_v1_cache } from "./cache_pb.js";
-import type { Money } from "./common_pb.js";
-import { file_tollgate_v1_common } from "./common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tollgate/v1/routing.proto.
  */
 export const file_tollgate_v1_routing: GenFile = /*@__PURE__*/
-  fileDesc("Chl0b2xsZ2F0ZS92MS9yb3V0aW5nLnByb3RvEgt0b2xsZ2F0ZS52MSLkAQoLUm91dGVUYXJnZXQSEwoLcHJvdmlkZXJfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGd2VpZ2h0GAMgASgFEi0KEWlucHV0X3Blcl9taWxsaW9uGAQgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSLgoSb3V0cHV0X3Blcl9taWxsaW9uGAUgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSFgoOY29udGV4dF93aW5kb3cYBiABKAUSKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCg5Sb3V0ZUNvbmRpdGlvbhIPCgd0ZWFtX2lkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSCwoDdGFnGAMgASgJEhAKCGVuZF91c2VyGAQgASgJEg8KB3RhcmdldHMYBSADKAUihAEKC1JldHJ5UG9saWN5EhQKDG1heF9hdHRlbXB0cxgBIAEoBRIvCgxiYWNrb2ZmX2Jhc2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLYmFja29mZl9tYXgYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTwoOQ2lyY3VpdEJyZWFrZXISEAoIZmFpbHVyZXMYASABKAUSKwoIY29vbGRvd24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ipwQKBVJvdXRlEgwKBG5hbWUYASABKAkSLAoIc3RyYXRlZ3kYAiABKA4yGi50b2xsZ2F0ZS52MS5Sb3V0ZVN0cmF0ZWd5EikKB3RhcmdldHMYAyADKAsyGC50b2xsZ2F0ZS52MS5Sb3V0ZVRhcmdldBIvCgpjb25kaXRpb25zGAQgAygLMhsudG9sbGdhdGUudjEuUm91dGVDb25kaXRpb24SJwoFcmV0cnkYBSABKAsyGC50b2xsZ2F0ZS52MS5SZXRyeVBvbGljeRIsCgdicmVha2VyGAYgASgLMhsudG9sbGdhdGUudjEuQ2lyY3VpdEJyZWFrZXISKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChNmaXJzdF9jaHVua190aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnN0aWNreRgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBWNhY2hlGAwgASgLMhgudG9sbGdhdGUudjEuQ2FjaGVQb2xpY3kSMAoNY2h1bmtfdGltZW91dBgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI3ChJDcmVhdGVSb3V0ZVJlcXVlc3QSIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSI4ChNDcmVhdGVSb3V0ZVJlc3BvbnNlEiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiHwoPR2V0Um91dGVSZXF1ZXN0EgwKBG5hbWUYASABKAkiNQoQR2V0Um91dGVSZXNwb25zZRIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIhMKEUxpc3RSb3V0ZXNSZXF1ZXN0IjgKEkxpc3RSb3V0ZXNSZXNwb25zZRIiCgZyb3V0ZXMYASADKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSI3ChJVcGRhdGVSb3V0ZVJlcXVlc3QSIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSI4ChNVcGRhdGVSb3V0ZVJlc3BvbnNlEiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiIgoSRGVsZXRlUm91dGVSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTRGVsZXRlUm91dGVSZXNwb25zZSq9AQoNUm91dGVTdHJhdGVneRIeChpST1VURV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEhsKF1JPVVRFX1NUUkFURUdZX0ZBTExCQUNLEAESGwoXUk9VVEVfU1RSQVRFR1lfV0VJR0hURUQQAhIaChZST1VURV9TVFJBVEVHWV9MQVRFTkNZEAMSFwoTUk9VVEVfU1RSQVRFR1lfQ09TVBAEEh0KGVJPVVRFX1NUUkFURUdZX0xFQVNUX0JVU1kQBUKpAQoPY29tLnRvbGxnYXRlLnYxQgxSb3V0aW5nUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tollgate_v1_cache, file_tollgate_v1_common]);
+  fileDesc("Chl0b2xsZ2F0ZS92MS9yb3V0aW5nLnByb3RvEgt0b2xsZ2F0ZS52MSLkAQoLUm91dGVUYXJnZXQSEwoLcHJvdmlkZXJfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGd2VpZ2h0GAMgASgFEi0KEWlucHV0X3Blcl9taWxsaW9uGAQgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSLgoSb3V0cHV0X3Blcl9taWxsaW9uGAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSFgoOY29udGV4dF93aW5kb3cYBiABKAUSKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCg5Sb3V0ZUNvbmRpdGlvbhIPCgd0ZWFtX2lkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSCwoDdGFnGAMgASgJEhAKCGVuZF91c2VyGAQgASgJEg8KB3RhcmdldHMYBSADKAUihAEKC1JldHJ5UG9saWN5EhQKDG1heF9hdHRlbXB0cxgBIAEoBRIvCgxiYWNrb2ZmX2Jhc2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLYmFja29mZl9tYXgYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTwoOQ2lyY3VpdEJyZWFrZXISEAoIZmFpbHVyZXMYASABKAUSKwoIY29vbGRvd24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24itQQKBVJvdXRlEgwKBG5hbWUYASABKAkSLAoIc3RyYXRlZ3kYAiABKA4yGi50b2xsZ2F0ZS52MS5Sb3V0ZVN0cmF0ZWd5EikKB3RhcmdldHMYAyADKAsyGC50b2xsZ2F0ZS52MS5Sb3V0ZVRhcmdldBIvCgpjb25kaXRpb25zGAQgAygLMhsudG9sbGdhdGUudjEuUm91dGVDb25kaXRpb24SJwoFcmV0cnkYBSABKAsyGC50b2xsZ2F0ZS52MS5SZXRyeVBvbGljeRIsCgdicmVha2VyGAYgASgLMhsudG9sbGdhdGUudjEuQ2lyY3VpdEJyZWFrZXISKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChNmaXJzdF9jaHVua190aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnN0aWNreRgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBWNhY2hlGAwgASgLMhgudG9sbGdhdGUudjEuQ2FjaGVQb2xpY3kSMAoNY2h1bmtfdGltZW91dBgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRldGFnGA8gASgJIjcKEkNyZWF0ZVJvdXRlUmVxdWVzdBIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIjgKE0NyZWF0ZVJvdXRlUmVzcG9uc2USIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSIfCg9HZXRSb3V0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI1ChBHZXRSb3V0ZVJlc3BvbnNlEiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiOgoRTGlzdFJvdXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoSTGlzdFJvdXRlc1Jlc3BvbnNlEiIKBnJvdXRlcxgBIAMoCzISLnRvbGxnYXRlLnYxLlJvdXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJoChJVcGRhdGVSb3V0ZVJlcXVlc3QSIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZRIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOAoTVXBkYXRlUm91dGVSZXNwb25zZRIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIjAKEkRlbGV0ZVJvdXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBGV0YWcYAiABKAkiFQoTRGVsZXRlUm91dGVSZXNwb25zZSq9AQoNUm91dGVTdHJhdGVneRIeChpST1VURV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEhsKF1JPVVRFX1NUUkFURUdZX0ZBTExCQUNLEAESGwoXUk9VVEVfU1RSQVRFR1lfV0VJR0hURUQQAhIaChZST1VURV9TVFJBVEVHWV9MQVRFTkNZEAMSFwoTUk9VVEVfU1RSQVRFR1lfQ09TVBAEEh0KGVJPVVRFX1NUUkFURUdZX0xFQVNUX0JVU1kQBUKpAQoPY29tLnRvbGxnYXRlLnYxQgxSb3V0aW5nUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_type_money, file_tollgate_v1_cache]);
 
 /**
  * RouteTarget is one upstream a route may send a request to.
@@ -49,14 +49,14 @@ export type RouteTarget = Message<"tollgate.v1.RouteTarget"> & {
   /**
    * Price overrides for the cost strategy, per million tokens.
    *
-   * @generated from field: tollgate.v1.Money input_per_million = 4;
+   * @generated from field: google.type.Money input_per_million = 4;
    */
   inputPerMillion?: Money | undefined;
 
   /**
    * See input_per_million.
    *
-   * @generated from field: tollgate.v1.Money output_per_million = 5;
+   * @generated from field: google.type.Money output_per_million = 5;
    */
   outputPerMillion?: Money | undefined;
 
@@ -298,6 +298,13 @@ export type Route = Message<"tollgate.v1.Route"> & {
    * @generated from field: google.protobuf.Duration chunk_timeout = 13;
    */
   chunkTimeout?: Duration | undefined;
+
+  /**
+   * Changes on every write; send it back to update only this version.
+   *
+   * @generated from field: string etag = 15;
+   */
+  etag: string;
 };
 
 /**
@@ -397,6 +404,19 @@ export const GetRouteResponseSchema: GenMessage<GetRouteResponse> = /*@__PURE__*
  * @generated from message tollgate.v1.ListRoutesRequest
  */
 export type ListRoutesRequest = Message<"tollgate.v1.ListRoutesRequest"> & {
+  /**
+   * Maximum number of routes to return; 100 when 0, at most 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -418,6 +438,13 @@ export type ListRoutesResponse = Message<"tollgate.v1.ListRoutesResponse"> & {
    * @generated from field: repeated tollgate.v1.Route routes = 1;
    */
   routes: Route[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -428,17 +455,28 @@ export const ListRoutesResponseSchema: GenMessage<ListRoutesResponse> = /*@__PUR
   messageDesc(file_tollgate_v1_routing, 10);
 
 /**
- * UpdateRouteRequest replaces a route's definition.
+ * UpdateRouteRequest changes a route.
  *
  * @generated from message tollgate.v1.UpdateRouteRequest
  */
 export type UpdateRouteRequest = Message<"tollgate.v1.UpdateRouteRequest"> & {
   /**
-   * The route with its new definition; name names it.
+   * The route with the new values; name names it. With an etag, the
+   * update applies only to that version.
    *
    * @generated from field: tollgate.v1.Route route = 1;
    */
   route?: Route | undefined;
+
+  /**
+   * The fields to change: "strategy", "targets", "conditions", "retry"
+   * (or "retry.max_attempts", ...), "breaker", "timeout",
+   * "first_chunk_timeout", "sticky", "cache"; empty or "*" for all.
+   * Repeated fields are replaced as a whole.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -481,6 +519,13 @@ export type DeleteRouteRequest = Message<"tollgate.v1.DeleteRouteRequest"> & {
    * @generated from field: string name = 1;
    */
   name: string;
+
+  /**
+   * When set, delete only if the route still has this etag.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**
