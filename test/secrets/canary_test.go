@@ -6,6 +6,7 @@ package secrets_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -199,16 +200,23 @@ var secretCalls = []secretCall{
 		use: useWebhook,
 	},
 	{
-		name: "CreateAlertWebhook.url",
+		name: "CreateAlertWebhook.url and secret",
 		call: func(t *testing.T, e *env, canary string) []string {
 			// Nothing listens there: delivery fails and is logged.
+			secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte(canary+"-signing-key"))
 			r, err := e.gw.Admin.CreateAlertWebhook(context.Background(), connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{
-				Webhook: &tollgatev1.AlertWebhook{Id: "canary-alerts", Url: "http://127.0.0.1:1/services/" + canary + "?token=" + canary + "-q"}}))
-			e.record(r.Msg, err)
+				Webhook: &tollgatev1.AlertWebhook{Id: "canary-alerts", Url: "http://127.0.0.1:1/services/" + canary + "?token=" + canary + "-q"},
+				Secret:  secret}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			return []string{canary}
+			// The secret is answered once, here, by design: search the rest.
+			if r.Msg.GetSecret() != secret {
+				t.Errorf("CreateAlertWebhook answered secret %q, want the one given", r.Msg.GetSecret())
+			}
+			r.Msg.Secret = ""
+			e.record(r.Msg, err)
+			return []string{canary, secret}
 		},
 		use: func(t *testing.T, e *env) {
 			// A budget over its first threshold makes the monitor post.
