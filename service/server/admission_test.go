@@ -19,7 +19,9 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // rawConn sends a request head (and part of a body) over a new connection
@@ -78,24 +80,6 @@ func healthz(t *testing.T, url string) map[string]any {
 	return h
 }
 
-// eventually polls check until it returns nil, for up to 20s.
-func eventually(t *testing.T, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	wait := time.Millisecond
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(wait) // polling, not synchronisation
-		wait = min(2*wait, 25*time.Millisecond)
-	}
-}
-
 // TestAdmissionSheds fills a gateway's in-flight bound with open streams:
 // further requests are refused at once, before their body is read, with a
 // retryable 503 in their dialect; health, readiness and admin calls still
@@ -103,7 +87,7 @@ func eventually(t *testing.T, check func() error) {
 func TestAdmissionSheds(t *testing.T) {
 	t.Parallel()
 	up, url := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{Args: []string{"-max-inflight", "2", "-admission-adaptive=false"}})
+	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.MaxInflight, c.AdmissionAdaptive = 2, false }})
 	key := gw.Setup(t, url)
 
 	// Two streams that hang upstream hold both slots.
@@ -120,7 +104,7 @@ func TestAdmissionSheds(t *testing.T) {
 			}
 		})
 	}
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		if n := healthz(t, gw.URL)["inflight"].(float64); n != 2 {
 			return fmt.Errorf("inflight = %v, want 2", n)
 		}
@@ -170,7 +154,7 @@ func TestAdmissionSheds(t *testing.T) {
 	// handlers return.
 	release()
 	held.Wait()
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		if n := healthz(t, gw.URL)["inflight"].(float64); n != 0 {
 			return fmt.Errorf("inflight = %v after the streams ended", n)
 		}
@@ -198,11 +182,11 @@ func hasRetryInfo(ce *connect.Error) bool {
 func TestAnonymousPool(t *testing.T) {
 	t.Parallel()
 	_, url := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{Args: []string{"-max-unauthenticated-inflight", "1", "-admission-adaptive=false"}})
+	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.MaxAnonInflight, c.AdmissionAdaptive = 1, false }})
 	key := gw.Setup(t, url)
 	// One anonymous client sends part of its body and stalls.
 	slow := dialRaw(t, gw.Addr, "POST", "/v1/chat/completions", nil, 500, `{"model":"gpt-4o-mini"`)
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		if n := healthz(t, gw.URL)["anonymous_inflight"].(float64); n != 1 {
 			return fmt.Errorf("anonymous inflight = %v, want 1", n)
 		}
@@ -224,7 +208,7 @@ func TestAnonymousPool(t *testing.T) {
 func TestBodyTimeout(t *testing.T) {
 	t.Parallel()
 	_, url := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(6), fakeupstream.WithChunkDelay(200*time.Millisecond))
-	gw := gatewaytest.Start(t, gatewaytest.Options{Args: []string{"-request-body-timeout", "400ms"}})
+	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.BodyTimeout = 400 * time.Millisecond }})
 	key := gw.Setup(t, url)
 
 	c := dialRaw(t, gw.Addr, "POST", "/v1/chat/completions", map[string]string{"Authorization": "Bearer " + key}, 500, `{"model":`)

@@ -15,7 +15,8 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // stallingUpstream speaks OpenAI's chat completions and then stops: a
@@ -85,12 +86,14 @@ const (
 // timeout_error, Connect deadline_exceeded.
 func TestHangingUpstreamTimesOut(t *testing.T) {
 	t.Parallel()
-	args := []string{"-upstream-timeout", "300ms", "-upstream-first-chunk-timeout", "300ms", "-upstream-chunk-timeout", "300ms"}
+	short := func(c *server.Config) {
+		c.UpstreamTimeout, c.UpstreamFirstChunkTimeout, c.UpstreamChunkTimeout = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	}
 
 	t.Run("no answer", func(t *testing.T) {
 		t.Parallel()
 		up, url := fakeupstream.StartOpenAI(t)
-		gw := gatewaytest.Start(t, gatewaytest.Options{Args: args})
+		gw := servertest.Start(t, servertest.Options{Config: short})
 		key := gw.Setup(t, url)
 		hang := func() {
 			// Plain models are retried once: hang both attempts.
@@ -122,7 +125,7 @@ func TestHangingUpstreamTimesOut(t *testing.T) {
 
 	t.Run("stalls", func(t *testing.T) {
 		t.Parallel()
-		gw := gatewaytest.Start(t, gatewaytest.Options{Args: args})
+		gw := servertest.Start(t, servertest.Options{Config: short})
 		key := gw.Setup(t, stallingUpstream(t))
 		status, body := post(t, gw.URL, "/v1/chat/completions", key, oaiStream, false)
 		if status != http.StatusOK || !strings.Contains(body, `"content":"first"`) || !strings.Contains(body, "chunk timeout") {
@@ -150,11 +153,11 @@ func TestHangingUpstreamTimesOut(t *testing.T) {
 	t.Run("route override", func(t *testing.T) {
 		t.Parallel()
 		// Long server defaults; the route's own chunk timeout cuts the stall.
-		gw := gatewaytest.Start(t, gatewaytest.Options{Args: []string{"-upstream-chunk-timeout", "1h"}})
+		gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.UpstreamChunkTimeout = time.Hour }})
 		key := gw.Setup(t, stallingUpstream(t))
 		_, err := gw.Admin.CreateRoute(context.Background(), connect.NewRequest(&tollgatev1.CreateRouteRequest{Route: &tollgatev1.Route{
 			Name: "short", Strategy: tollgatev1.RouteStrategy_ROUTE_STRATEGY_FALLBACK, ChunkTimeout: durationpb.New(200 * time.Millisecond),
-			Targets: []*tollgatev1.RouteTarget{{Model: gatewaytest.ChatModel}},
+			Targets: []*tollgatev1.RouteTarget{{Model: servertest.ChatModel}},
 		}}))
 		if err != nil {
 			t.Fatal(err)
@@ -170,7 +173,7 @@ func TestHangingUpstreamTimesOut(t *testing.T) {
 	})
 }
 
-func tollgateInference(gw *gatewaytest.Gateway, key string) interface {
+func tollgateInference(gw *servertest.Gateway, key string) interface {
 	Chat(context.Context, *connect.Request[tollgatev1.ChatRequest]) (*connect.Response[tollgatev1.ChatResponse], error)
 	ChatStream(context.Context, *connect.Request[tollgatev1.ChatStreamRequest]) (*connect.ServerStreamForClient[tollgatev1.ChatStreamResponse], error)
 } {

@@ -2,8 +2,8 @@ package server_test
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -15,37 +15,42 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/faultproxy"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
-	"github.com/tollgate-dev/tollgate/service/app"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
-// serveUnready runs the gateway in-process without waiting for it to be
-// ready (gatewaytest.Start waits), and returns its base URL and logs.
-func serveUnready(t *testing.T, dsn string, args ...string) (string, *gatewaytest.SyncBuffer) {
+// serveUnready runs the gateway in-process as servertest does, but
+// without waiting for its configuration to load, and returns its base URL
+// and logs.
+func serveUnready(t *testing.T, dsn string) (string, *servertest.SyncBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := make([]byte, 32)
-	for i := range mk {
-		mk[i] = byte(i*7 + 3)
-	}
-	env := map[string]string{
-		"TOLLGATE_DATABASE_URL": dsn, "TOLLGATE_MASTER_KEY": hex.EncodeToString(mk),
-		"TOLLGATE_ADMIN_TOKEN": "test-admin-token-0123456789", "TOLLGATE_SPILL_DIR": t.TempDir(), "TOLLGATE_LOG_LEVEL": "info",
-	}
-	logs := &gatewaytest.SyncBuffer{}
+	cfg := servertest.Config(t, dsn)
+	cfg.LogLevel = "info"
+	logs := &servertest.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- app.Serve(ctx, args, func(k string) string { return env[k] }, logs, ln) }()
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ctx, ln)
+		srv.Close()
+		done <- err
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("gateway exited with %d; logs:\n%s", code, logs)
+		case err := <-done:
+			if err != nil {
+				t.Errorf("gateway stopped with %v; logs:\n%s", err, logs)
 			}
 		case <-time.After(40 * time.Second):
 			t.Error("gateway did not stop")
@@ -75,7 +80,7 @@ func TestStartsDuringPostgresOutage(t *testing.T) {
 	proxy.Set(faultproxy.Refuse)
 	url, logs := serveUnready(t, dsn)
 
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		if n := strings.Count(logs.String(), "waiting for Postgres"); n < 2 {
 			return fmt.Errorf("%d start-up attempts logged, want at least 2:\n%s", n, logs)
 		}
@@ -93,14 +98,14 @@ func TestStartsDuringPostgresOutage(t *testing.T) {
 	}
 
 	proxy.Set(faultproxy.Forward)
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		if s := httpStatus(t, url+"/readyz"); s != http.StatusOK {
 			return fmt.Errorf("/readyz after Postgres returned: %d", s)
 		}
 		return nil
 	})
-	gw := &gatewaytest.Gateway{URL: url, Addr: strings.TrimPrefix(url, "http://"), AdminToken: "test-admin-token-0123456789"}
-	gw.Admin = tollgate.NewAdminClient(http.DefaultClient, url, connect.WithInterceptors(gatewaytest.BearerInterceptor(gw.AdminToken)))
+	gw := &servertest.Gateway{URL: url, Addr: strings.TrimPrefix(url, "http://"), AdminToken: servertest.AdminToken}
+	gw.Admin = tollgate.NewAdminClient(http.DefaultClient, url, connect.WithInterceptors(servertest.BearerInterceptor(gw.AdminToken)))
 	_, upURL := fakeupstream.StartOpenAI(t)
 	key := gw.Setup(t, upURL)
 	if s, body := post(t, url, "/v1/chat/completions", key, oaiUnary, false); s != http.StatusOK {

@@ -14,11 +14,12 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/faultproxy"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // chatStatus sends one OpenAI chat request with key and returns its status.
-func chatStatus(t *testing.T, gw *gatewaytest.Gateway, key string) int {
+func chatStatus(t *testing.T, gw *servertest.Gateway, key string) int {
 	t.Helper()
 	s, _ := post(t, gw.URL, "/v1/chat/completions", key, oaiUnary, false)
 	return s
@@ -31,12 +32,12 @@ func chatStatus(t *testing.T, gw *gatewaytest.Gateway, key string) int {
 func TestRevokeWhoseReloadFails(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	a := gatewaytest.Start(t, gatewaytest.Options{})
+	a := servertest.Start(t, servertest.Options{})
 	a.Setup(t, upURL)
-	b := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: a.DatabaseURL})
-	id, key := a.CreateKey(t, gatewaytest.TeamID)
-	for _, gw := range []*gatewaytest.Gateway{a, b} {
-		eventually(t, func() error {
+	b := servertest.Start(t, servertest.Options{DatabaseURL: a.DatabaseURL})
+	id, key := a.CreateKey(t, servertest.TeamID)
+	for _, gw := range []*servertest.Gateway{a, b} {
+		testutil.Eventually(t, func() error {
 			if s := chatStatus(t, gw, key); s != http.StatusOK {
 				return fmt.Errorf("new key on %s: %d", gw.URL, s)
 			}
@@ -65,8 +66,8 @@ func TestRevokeWhoseReloadFails(t *testing.T) {
 	}
 	revoked := time.Now()
 	// Both replicas fail to read the revoked key...
-	for _, gw := range []*gatewaytest.Gateway{a, b} {
-		eventually(t, func() error {
+	for _, gw := range []*servertest.Gateway{a, b} {
+		testutil.Eventually(t, func() error {
 			if !strings.Contains(gw.Logs.String(), "applying change failed") {
 				return fmt.Errorf("no failed apply logged by %s", gw.URL)
 			}
@@ -77,8 +78,8 @@ func TestRevokeWhoseReloadFails(t *testing.T) {
 	if _, err := conn.Exec(ctx, `ALTER TABLE virtual_keys_away RENAME TO virtual_keys`); err != nil {
 		t.Fatal(err)
 	}
-	for _, gw := range []*gatewaytest.Gateway{a, b} {
-		eventually(t, func() error {
+	for _, gw := range []*servertest.Gateway{a, b} {
+		testutil.Eventually(t, func() error {
 			if s := chatStatus(t, gw, key); s != http.StatusUnauthorized {
 				return fmt.Errorf("revoked key on %s: %d, want 401", gw.URL, s)
 			}
@@ -98,12 +99,12 @@ func TestPartitionedReplicaStopsAdmittingRevokedKey(t *testing.T) {
 	t.Parallel()
 	const bound = 3 * time.Second // the default -config-max-staleness
 	_, upURL := fakeupstream.StartOpenAI(t)
-	a := gatewaytest.Start(t, gatewaytest.Options{})
+	a := servertest.Start(t, servertest.Options{})
 	a.Setup(t, upURL)
 	proxy, viaProxy := faultproxy.Via(t, a.DatabaseURL)
-	b := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: viaProxy})
-	id, key := a.CreateKey(t, gatewaytest.TeamID)
-	eventually(t, func() error {
+	b := servertest.Start(t, servertest.Options{DatabaseURL: viaProxy})
+	id, key := a.CreateKey(t, servertest.TeamID)
+	testutil.Eventually(t, func() error {
 		if s := chatStatus(t, b, key); s != http.StatusOK {
 			return fmt.Errorf("new key on B: %d", s)
 		}
@@ -117,7 +118,7 @@ func TestPartitionedReplicaStopsAdmittingRevokedKey(t *testing.T) {
 	revoked := time.Now()
 	admitted := 0
 	var lastAdmitted, refusedAfter time.Duration
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		sent := time.Since(revoked)
 		switch s := chatStatus(t, b, key); s {
 		case http.StatusOK:
@@ -144,7 +145,7 @@ func TestPartitionedReplicaStopsAdmittingRevokedKey(t *testing.T) {
 	}
 
 	proxy.Set(faultproxy.Forward)
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		if s := chatStatus(t, b, key); s != http.StatusUnauthorized {
 			return fmt.Errorf("after the partition healed: %d, want 401", s)
 		}

@@ -68,6 +68,8 @@ type Server struct {
 	guardrails *guardrails.Registry
 	// startMu serialises start with Close.
 	startMu sync.Mutex
+	// now is the clock of the engine, cache, governance and surfaces.
+	now func() time.Time
 }
 
 // application is what the server serves once its configuration is loaded.
@@ -96,7 +98,15 @@ type Option func(*options)
 
 type options struct {
 	access AccessLogWriter
+	now    func() time.Time
 }
+
+// WithClock makes the server read the time from now instead of time.Now:
+// the engine (latencies, deadlines), the response cache (entry lifetimes),
+// governance (rate-limit and budget windows) and the surfaces' timestamps.
+// Tests use it to move time forward, e.g. past a cache TTL, without
+// waiting.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithAccessLog writes the access log (one line per request, see
 // Config.LogRequests) to w through a buffer flushed in the background,
@@ -112,6 +122,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	mk, err := secrets.ParseMasterKey(cfg.MasterKey)
 	if err != nil {
 		return nil, fmt.Errorf("TOLLGATE_MASTER_KEY: %w", err)
@@ -124,11 +138,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 		return nil, fmt.Errorf("-database-url: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, sealer: sealer, admin: keys.NewAdminToken(cfg.AdminToken)}
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
 	s.admit = newAdmission(cfg.maxInflight(), cfg.maxAnonInflight(), cfg.AdmissionAdaptive, cfg.AdmissionTarget)
+	s.now = o.now
 	s.access = newAccessLog(o.access, log, cfg)
 	s.metrics = prometheus.NewRegistry()
 	s.registerMetrics()
@@ -146,6 +157,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 
 // Handler returns the HTTP handler serving every API.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.front) }
+
+// Alerts returns the budget and spend-velocity alert monitor (for tests
+// that run its checks on demand); nil until the configuration is loaded.
+func (s *Server) Alerts() *alerts.Monitor {
+	if s.app.Load() == nil {
+		return nil
+	}
+	return s.alerts
+}
 
 // Engine returns the request pipeline (for benchmarks and tests); nil
 // until the configuration is loaded.

@@ -15,17 +15,15 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 // TestLongSlowBodyClients opens 5,000 connections through the real binary
 // that send a request body at a byte per second without a key: every one
 // is answered 408 and closed at the body timeout (none is held longer),
-// while keyed requests from a bystander keep being served. Set
-// TOLLGATE_LONG_TESTS=1 (or run without -short) to run it.
+// while keyed requests from a bystander keep being served (make test-long).
 func TestLongSlowBodyClients(t *testing.T) {
-	if testing.Short() && os.Getenv("TOLLGATE_LONG_TESTS") != "1" {
-		t.Skip("long test: set TOLLGATE_LONG_TESTS=1")
-	}
+	testutil.Long(t)
 	const clients, timeout = 5000, 2 * time.Second
 	// The anonymous pool is opened wide so that the body timeout, not the
 	// pool, is what cuts them (with the default pool most would get a 503
@@ -130,7 +128,7 @@ func TestLongSlowBodyClients(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	eventually(t, func() error {
+	testutil.Eventually(t, func() error {
 		if n := openFDs(t, gw.pid); n > fdsBefore+50 {
 			return fmt.Errorf("the gateway holds %d file descriptors, %d before the slow clients", n, fdsBefore)
 		}

@@ -94,13 +94,13 @@ func (s *Server) start(ctx context.Context) (err error) {
 		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
 	}
 	writer := accounting.New(st, wopts...)
-	gov := governance.New(st, governance.WithLogger(log))
+	gov := governance.New(st, governance.WithLogger(log), governance.WithClock(s.now))
 	if err := gov.Load(ctx); err != nil {
 		return err
 	}
 	mon := alerts.New(st, gov, alerts.WithLogger(log), alerts.WithSealer(s.sealer), alerts.WithInterval(cfg.AlertInterval),
 		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
-	cache, err := newCache(&cfg.Cache, st, reg, semcache.WithLogger(log))
+	cache, err := newCache(&cfg.Cache, st, reg, semcache.WithLogger(log), semcache.WithClock(s.now))
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	engine := gateway.New(reg, mon.Tee(writer), gateway.WithLogger(log), gateway.WithGovernance(gov),
+	engine := gateway.New(reg, mon.Tee(writer), gateway.WithLogger(log), gateway.WithClock(s.now), gateway.WithGovernance(gov),
 		gateway.WithCache(cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg),
 		gateway.WithTimeouts(cfg.upstreamTimeouts()))
 
@@ -132,6 +132,6 @@ func (s *Server) appHandler() http.Handler {
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
 		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(s.admin), rpc.AuditInterceptor(s.pg, s.log)))...)
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
-	mountSurfaces(mux, s.engine, s.log)
+	mountSurfaces(mux, s.engine, s.log, s.now)
 	return s.withRequestContext(mux)
 }

@@ -30,17 +30,18 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/faultproxy"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/guardrails/guardrailstest"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 // env is what a secret-taking call and its use need.
 type env struct {
-	gw       *gatewaytest.Gateway
+	gw       *servertest.Gateway
 	upstream *fakeupstream.OpenAI
 	upURL    string
 	// hook receives guardrail webhook calls (any path) through hookProxy,
@@ -127,7 +128,7 @@ var secretCalls = []secretCall{
 			return []string{canary}
 		},
 		use: func(t *testing.T, e *env) {
-			_, key := e.gw.CreateKey(t, gatewaytest.TeamID)
+			_, key := e.gw.CreateKey(t, servertest.TeamID)
 			if s := e.chat(t, key, "canary-model"); s != http.StatusOK {
 				t.Errorf("chat with the canary credential: %d", s)
 			}
@@ -156,7 +157,7 @@ var secretCalls = []secretCall{
 			return []string{canary}
 		},
 		use: func(t *testing.T, e *env) {
-			_, key := e.gw.CreateKey(t, gatewaytest.TeamID)
+			_, key := e.gw.CreateKey(t, servertest.TeamID)
 			e.upstream.Enqueue(fakeupstream.StatusFault(401))
 			e.chat(t, key, "canary-model")
 		},
@@ -220,12 +221,12 @@ var secretCalls = []secretCall{
 		},
 		use: func(t *testing.T, e *env) {
 			// A budget over its first threshold makes the monitor post.
-			id, key := e.gw.CreateKey(t, gatewaytest.TeamID)
+			id, key := e.gw.CreateKey(t, servertest.TeamID)
 			b, err := e.gw.Admin.SetBudget(context.Background(), connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
 				Id: "canary-budget", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: id, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY,
 				Limit: &money.Money{CurrencyCode: "USD", Nanos: 100_000}, AlertThresholds: []int32{1}}}))
 			e.record(b.Msg, err)
-			e.chat(t, key, gatewaytest.ChatModel)
+			e.chat(t, key, servertest.ChatModel)
 			deadline := time.Now().Add(20 * time.Second)
 			for !strings.Contains(e.gw.Logs.String(), "alerts: webhook delivery failed") && !strings.Contains(e.gw.Logs.String(), "alerts: check failed") {
 				if time.Now().After(deadline) {
@@ -241,7 +242,7 @@ var secretCalls = []secretCall{
 // hookKeyID returns the id of the key the webhook policy applies to.
 func (e *env) hookKeyID(t *testing.T) string {
 	if e.hookKey == "" {
-		e.hookKey, e.hookKeySecret = e.gw.CreateKey(t, gatewaytest.TeamID)
+		e.hookKey, e.hookKeySecret = e.gw.CreateKey(t, servertest.TeamID)
 	}
 	return e.hookKey
 }
@@ -265,14 +266,14 @@ func allow(guardrails.WebhookRequest) guardrails.WebhookResponse {
 func useWebhook(t *testing.T, e *env) {
 	key := e.hookKeySecret
 	before := len(e.hook.Requests())
-	if s := e.chat(t, key, gatewaytest.ChatModel); s != http.StatusOK {
+	if s := e.chat(t, key, servertest.ChatModel); s != http.StatusOK {
 		t.Errorf("chat through the webhook guardrail: %d", s)
 	}
 	if len(e.hook.Requests()) == before || e.hook.BadSignatures() != 0 {
 		t.Errorf("the webhook got %d calls, %d badly signed", len(e.hook.Requests())-before, e.hook.BadSignatures())
 	}
 	e.hookProxy.Set(faultproxy.Refuse)
-	e.chat(t, key, gatewaytest.ChatModel)
+	e.chat(t, key, servertest.ChatModel)
 }
 
 // TestSecretsNeverLeak sets a canary through every secret-taking admin
@@ -281,7 +282,7 @@ func useWebhook(t *testing.T, e *env) {
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
 	up, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{Args: []string{"-alert-interval", "1s"}})
+	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.AlertInterval = time.Second }})
 	gw.Setup(t, upURL)
 	e := &env{gw: gw, upstream: up, upURL: upURL, answers: &strings.Builder{}}
 
@@ -298,7 +299,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	// Keys' secrets are output only: they are answered once, by the call
 	// that makes them, and must be nowhere else.
-	id, keySecret := gw.CreateKey(t, gatewaytest.TeamID)
+	id, keySecret := gw.CreateKey(t, servertest.TeamID)
 	rot, err := gw.Admin.RotateKey(context.Background(), connect.NewRequest(&tollgatev1.RotateKeyRequest{Id: id}))
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +346,7 @@ func readEverything(t *testing.T, e *env) {
 	e.record(msg(r4), err)
 	r5, err := a.ListKeys(ctx, connect.NewRequest(&tollgatev1.ListKeysRequest{}))
 	e.record(msg(r5), err)
-	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.gw.AdminToken)))
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(e.gw.AdminToken)))
 	audit, err := usage.ListAdminAuditEvents(ctx, connect.NewRequest(&tollgatev1.ListAdminAuditEventsRequest{}))
 	e.record(msg(audit), err)
 	if err != nil || !slices.ContainsFunc(audit.Msg.GetEvents(), func(ev *tollgatev1.AdminAuditEvent) bool { return ev.GetAction() == "UpdateGuardrailPolicy" }) {
@@ -406,7 +407,7 @@ func grepLines(s, sub string) string {
 // sealed when a gateway starts, and keep working.
 func TestPlainSecretsSealedAtStart(t *testing.T) {
 	t.Parallel()
-	first := gatewaytest.Start(t, gatewaytest.Options{}) // migrates the database
+	first := servertest.Start(t, servertest.Options{}) // migrates the database
 	first.Stop()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, first.DatabaseURL)
@@ -423,7 +424,7 @@ func TestPlainSecretsSealedAtStart(t *testing.T) {
 	if _, err := conn.Exec(ctx, `INSERT INTO alert_webhooks (id, url) VALUES ('legacy-hook', $1)`, alertURL); err != nil {
 		t.Fatal(err)
 	}
-	gw := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: first.DatabaseURL})
+	gw := servertest.Start(t, servertest.Options{DatabaseURL: first.DatabaseURL})
 	dump := pgDump(t, gw.DatabaseURL)
 	for _, s := range []string{"legacy-url-token", plainSecret, "legacy-alert-token"} {
 		if strings.Contains(dump, s) {

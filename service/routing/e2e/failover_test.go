@@ -11,6 +11,7 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestFailoverThroughTheServer: real upstream failures, classified by the
@@ -180,7 +181,7 @@ func TestRouteValidation(t *testing.T) {
 }
 
 // metricsToken lets the tests read /metrics on the API port.
-const metricsToken = "e2e-metrics-token-0123456789"
+const metricsToken = servertest.MetricsToken
 
 func metrics(t *testing.T, base string) string {
 	t.Helper()

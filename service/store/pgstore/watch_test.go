@@ -2,12 +2,14 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/faultproxy"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/store"
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
@@ -38,13 +40,12 @@ func TestWatchHeartbeat(t *testing.T) {
 	}()
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s", what)
+		testutil.Eventually(t, func() error {
+			if !ok() {
+				return fmt.Errorf("no %s", what)
 			}
-			time.Sleep(10 * time.Millisecond) // polling
-		}
+			return nil
+		})
 	}
 	<-resyncs
 	waitFor("confirmation", func() bool { return confirmed.Load() != 0 })
