@@ -37,6 +37,11 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
+// lostAfter is how many heartbeat periods a heartbeat may take to come
+// back before the connection counts as dead. A slow Postgres is not a dead
+// one: reconnecting would only add a full reload to its load.
+const lostAfter = 3
+
 // errHeartbeatLost reports a heartbeat that did not come back in time: the
 // connection is treated as dead.
 var errHeartbeatLost = errors.New("heartbeat not echoed in time")
@@ -64,7 +69,7 @@ func (s *Store) Watch(ctx context.Context, fn func(store.Change)) error {
 // delivers a session's notifications in commit order, so when the
 // heartbeat comes back every change committed before t has been
 // delivered: confirmed(t) is called. A heartbeat that does not come back
-// within two periods means the connection is dead even if TCP has not
+// within three periods means the connection is dead even if TCP has not
 // noticed (a silent partition); it is closed and re-established.
 func (s *Store) WatchConfirmed(ctx context.Context, fn func(store.Change), confirmed func(time.Time)) error {
 	backoff := minBackoff
@@ -132,7 +137,7 @@ func (s *Store) listen(ctx context.Context, fn func(store.Change), confirmed fun
 	for {
 		wake := nextBeat
 		if !sentAt.IsZero() {
-			wake = sentAt.Add(2 * every)
+			wake = sentAt.Add(lostAfter * every)
 		}
 		// After a slow fn the deadline may have passed while the echo
 		// waits unread on the socket: always read for a moment.
@@ -151,7 +156,7 @@ func (s *Store) listen(ctx context.Context, fn func(store.Change), confirmed fun
 			// Time for a heartbeat.
 			seq++
 			sentAt = time.Now()
-			hctx, cancel := context.WithTimeout(ctx, 2*every)
+			hctx, cancel := context.WithTimeout(ctx, lostAfter*every)
 			_, err := conn.Exec(hctx, "NOTIFY "+hb+", '"+strconv.FormatInt(seq, 10)+"'")
 			cancel()
 			if err != nil {
