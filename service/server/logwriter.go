@@ -4,9 +4,11 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // AccessLogWriter receives the access log: whole lines, in batches.
@@ -68,6 +70,29 @@ func (w *asyncWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// appendLine appends what add appends to the buffer, as one write: add
+// must append whole lines. Like Write, it drops the line (and counts it)
+// when the buffer would go over its bound.
+func (w *asyncWriter) appendLine(add func([]byte) []byte) {
+	w.mu.Lock()
+	n := len(w.buf)
+	w.buf = add(w.buf)
+	if len(w.buf) > w.max {
+		w.buf = w.buf[:n]
+		w.mu.Unlock()
+		w.dropped.Add(1)
+		return
+	}
+	full := len(w.buf) >= accessLogFlushAt
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // run flushes until done is closed, then flushes once more.
 func (w *asyncWriter) run(done <-chan struct{}) {
 	t := time.NewTicker(accessLogInterval)
@@ -95,12 +120,65 @@ func (w *asyncWriter) flush() {
 	if len(b) > 0 {
 		_, _ = w.out.Write(b)
 	}
-	if cap(b) > 2*accessLogFlushAt {
-		b = nil // do not keep a burst's buffer
+	if cap(b) > accessLogBuffer/4 {
+		b = nil // do not keep a big burst's buffer
 	}
 	w.mu.Lock()
 	w.spare = b[:0]
 	w.mu.Unlock()
+}
+
+// appendAccessLine appends one access-log line in the process's log
+// format (slog's JSON handler: time, level, msg, then the attributes),
+// without the handler's generic machinery.
+func appendAccessLine(b []byte, t time.Time, id, method, path string, status int, d time.Duration, proto string) []byte {
+	b = append(b, `{"time":"`...)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(d), 10)
+	if proto != "" {
+		b = append(b, `,"proto":`...)
+		b = appendJSONString(b, proto)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, "\ufffd"...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 // newJSONLogger is the logger format of the whole process.

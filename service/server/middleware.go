@@ -177,13 +177,13 @@ func (b *requestBody) Read(p []byte) (int, error) {
 // Close implements io.Closer.
 func (b *requestBody) Close() error { return b.rc.Close() }
 
-// accessLog writes one line per request (Config.LogRequests), through a
-// buffered asynchronous writer when one is set (WithAccessLog). Successful
-// requests are sampled (Config.LogSampleSuccess); errors are always
-// written.
+// accessLog writes one line per request (Config.LogRequests): formatted
+// directly into a buffered asynchronous writer when one is set
+// (WithAccessLog), else through the main logger. Successful requests are
+// sampled (Config.LogSampleSuccess); errors are always written.
 type accessLog struct {
-	log    *slog.Logger // nil: off
-	async  *asyncWriter // nil: lines go through log synchronously
+	async  *asyncWriter // the buffered writer; nil: lines go through log
+	log    *slog.Logger // the main logger; nil with async or when off
 	sample float64
 }
 
@@ -192,8 +192,13 @@ func newAccessLog(w AccessLogWriter, log *slog.Logger, cfg Config) *accessLog {
 	switch {
 	case !cfg.LogRequests:
 	case w != nil:
-		a.async = newAsyncWriter(w, accessLogBuffer)
-		a.log = newJSONLogger(a.async, cfg.LogLevel)
+		// The access log is at info level, like the main logger's
+		// lines: off when the log level is warn or error.
+		var level slog.Level
+		_ = level.UnmarshalText([]byte(cfg.LogLevel))
+		if level <= slog.LevelInfo {
+			a.async = newAsyncWriter(w, accessLogBuffer)
+		}
 	default:
 		a.log = log
 	}
@@ -202,19 +207,28 @@ func newAccessLog(w AccessLogWriter, log *slog.Logger, cfg Config) *accessLog {
 
 // record writes the line of a finished request.
 func (a *accessLog) record(r *http.Request, status int, d time.Duration) {
-	if a.log == nil || (status < 400 && !sampled(a.sample)) {
+	if (a.log == nil && a.async == nil) || (status < 400 && !sampled(a.sample)) {
 		return
 	}
-	// Five attributes fit a slog.Record without allocating; the protocol
-	// is added only when it is not HTTP/1.x.
 	id := gateway.RequestIDFrom(r.Context())
-	if r.ProtoMajor == 1 {
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d))
+	proto := ""
+	if r.ProtoMajor != 1 {
+		proto = r.Proto // only HTTP/2 requests say which
+	}
+	if a.async != nil {
+		now := time.Now()
+		a.async.appendLine(func(b []byte) []byte {
+			return appendAccessLine(b, now, id, r.Method, r.URL.Path, status, d, proto)
+		})
 		return
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d), slog.String("proto", r.Proto))
+	attrs := [6]slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Duration("duration", d), slog.String("proto", proto)}
+	n := 5
+	if proto != "" {
+		n = 6
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 }
 
 // run flushes the asynchronous writer in the background until ctx is done.
