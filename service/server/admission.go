@@ -218,9 +218,10 @@ func (a *admission) tick() {
 
 // newLoadSampler returns a function reporting, since its previous call,
 // the p99 of the Go scheduler's latency and the process's CPU time as a
-// share of GOMAXPROCS CPUs.
+// share of the CPUs it may use (cpuCapacity).
 func newLoadSampler() func() (time.Duration, float64) {
 	lat := newSchedLatency()
+	quota := cgroupCPUQuota()
 	var last time.Time
 	var lastCPU time.Duration
 	return func() (time.Duration, float64) {
@@ -228,12 +229,52 @@ func newLoadSampler() func() (time.Duration, float64) {
 		var util float64
 		if !last.IsZero() {
 			if wall := now.Sub(last); wall > 0 {
-				util = float64(cpu-lastCPU) / float64(wall) / float64(runtime.GOMAXPROCS(0))
+				util = float64(cpu-lastCPU) / float64(wall) / cpuCapacity(runtime.GOMAXPROCS(0), quota)
 			}
 		}
 		last, lastCPU = now, cpu
 		return lat(), util
 	}
+}
+
+// cpuCapacity is the number of CPUs the process may use: GOMAXPROCS, or
+// the cgroup's CPU quota when it is lower (quota 0: none). The runtime
+// rounds a fractional quota up, to at least two CPUs, when it sets
+// GOMAXPROCS, so a container limited to one CPU or less could otherwise
+// never use the share of GOMAXPROCS that counts as saturation.
+func cpuCapacity(gomaxprocs int, quota float64) float64 {
+	if quota > 0 && quota < float64(gomaxprocs) {
+		return quota
+	}
+	return float64(gomaxprocs)
+}
+
+// cgroupCPUQuota returns the cgroup v2 CPU quota in CPUs (cpu.max), or 0
+// when there is none or it cannot be read.
+func cgroupCPUQuota() float64 {
+	b, err := os.ReadFile("/sys/fs/cgroup/cpu.max")
+	if err != nil {
+		return 0
+	}
+	return parseCPUMax(string(b))
+}
+
+// parseCPUMax parses cgroup v2's cpu.max ("$MAX $PERIOD", MAX "max" for
+// no limit) into CPUs, 0 for no limit or a malformed value.
+func parseCPUMax(s string) float64 {
+	f := strings.Fields(s)
+	if len(f) != 2 || f[0] == "max" {
+		return 0
+	}
+	quota, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || quota <= 0 {
+		return 0
+	}
+	period, err := strconv.ParseFloat(f[1], 64)
+	if err != nil || period <= 0 {
+		return 0
+	}
+	return quota / period
 }
 
 // processCPU is the process's user and system CPU time.

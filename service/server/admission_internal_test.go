@@ -108,3 +108,29 @@ func TestSchedLatency(t *testing.T) {
 		t.Errorf("p99 scheduler latency = %v", d)
 	}
 }
+
+// TestCPUCapacity: a cgroup quota below GOMAXPROCS is what saturation is
+// measured against (the runtime rounds GOMAXPROCS up, to at least 2).
+func TestCPUCapacity(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cpuMax     string
+		gomaxprocs int
+		want       float64
+	}{
+		{"max 100000\n", 8, 8},
+		{"50000 100000\n", 2, 0.5},
+		{"100000 100000", 2, 1},
+		{"150000 100000", 2, 1.5},
+		{"400000 100000", 2, 2}, // a quota above GOMAXPROCS does not raise it
+		{"", 4, 4},
+		{"garbage", 4, 4},
+		{"-1 100000", 4, 4},
+		{"100000 0", 4, 4},
+	}
+	for _, tt := range tests {
+		if got := cpuCapacity(tt.gomaxprocs, parseCPUMax(tt.cpuMax)); got != tt.want {
+			t.Errorf("cpuCapacity(%d, %q) = %v, want %v", tt.gomaxprocs, tt.cpuMax, got, tt.want)
+		}
+	}
+}
