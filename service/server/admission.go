@@ -55,17 +55,29 @@ const perRequestBytes = 256 << 10
 const defaultMemoryBudget = 4 << 30
 
 // memoryBudget returns the memory the process may use: GOMEMLIMIT when
-// set, else the cgroup v2 memory.max, else defaultMemoryBudget.
+// set, else the cgroup's memory limit, else defaultMemoryBudget.
 func memoryBudget() int64 {
 	if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
 		return l
 	}
-	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 {
-			return n
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} { // v2, v1
+		if b, err := os.ReadFile(f); err == nil {
+			if n := parseMemoryLimit(string(b)); n > 0 {
+				return n
+			}
 		}
 	}
 	return defaultMemoryBudget
+}
+
+// parseMemoryLimit parses a cgroup memory limit in bytes, 0 for none: v2
+// writes "max", v1 a number near MaxInt64.
+func parseMemoryLimit(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n >= 1<<62 {
+		return 0
+	}
+	return n
 }
 
 // DefaultMaxInflight is the hard bound on in-flight requests derived from
@@ -249,18 +261,24 @@ func cpuCapacity(gomaxprocs int, quota float64) float64 {
 	return float64(gomaxprocs)
 }
 
-// cgroupCPUQuota returns the cgroup v2 CPU quota in CPUs (cpu.max), or 0
-// when there is none or it cannot be read.
+// cgroupCPUQuota returns the cgroup's CPU quota in CPUs (v2 cpu.max, else
+// v1 cpu.cfs_quota_us over cpu.cfs_period_us), or 0 when there is none or
+// it cannot be read.
 func cgroupCPUQuota() float64 {
-	b, err := os.ReadFile("/sys/fs/cgroup/cpu.max")
-	if err != nil {
+	if b, err := os.ReadFile("/sys/fs/cgroup/cpu.max"); err == nil {
+		return parseCPUMax(string(b))
+	}
+	q, err1 := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+	p, err2 := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+	if err1 != nil || err2 != nil {
 		return 0
 	}
-	return parseCPUMax(string(b))
+	return parseCPUMax(strings.TrimSpace(string(q)) + " " + strings.TrimSpace(string(p)))
 }
 
 // parseCPUMax parses cgroup v2's cpu.max ("$MAX $PERIOD", MAX "max" for
-// no limit) into CPUs, 0 for no limit or a malformed value.
+// no limit; v1's quota and period in the same form, quota -1 for no
+// limit) into CPUs, 0 for no limit or a malformed value.
 func parseCPUMax(s string) float64 {
 	f := strings.Fields(s)
 	if len(f) != 2 || f[0] == "max" {

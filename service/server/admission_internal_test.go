@@ -125,12 +125,28 @@ func TestCPUCapacity(t *testing.T) {
 		{"400000 100000", 2, 2}, // a quota above GOMAXPROCS does not raise it
 		{"", 4, 4},
 		{"garbage", 4, 4},
-		{"-1 100000", 4, 4},
+		{"-1 100000", 4, 4}, // cgroup v1: no quota
+		{"50000 100000", 4, 0.5},
 		{"100000 0", 4, 4},
 	}
 	for _, tt := range tests {
 		if got := cpuCapacity(tt.gomaxprocs, parseCPUMax(tt.cpuMax)); got != tt.want {
 			t.Errorf("cpuCapacity(%d, %q) = %v, want %v", tt.gomaxprocs, tt.cpuMax, got, tt.want)
+		}
+	}
+}
+
+func TestParseMemoryLimit(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{
+		"max\n":                 0, // v2: none
+		"9223372036854771712\n": 0, // v1: none
+		"536870912\n":           512 << 20,
+		"":                      0,
+		"-1":                    0,
+	} {
+		if got := parseMemoryLimit(in); got != want {
+			t.Errorf("parseMemoryLimit(%q) = %d, want %d", in, got, want)
 		}
 	}
 }
