@@ -19,6 +19,9 @@ type backend interface {
 	store.Alerts
 	store.AlertWebhooks
 	store.AuditLog
+	// SealAlertWebhookURL seals a webhook URL stored in plain text by an
+	// older version (see resealSecrets).
+	SealAlertWebhookURL(ctx context.Context, id string, sealed []byte, hint string) (bool, error)
 }
 
 var (
@@ -31,14 +34,16 @@ var (
 // process holding it makes fail at once, with sqlitestore.ErrLocked).
 func openBackend(ctx context.Context, cfg Config, log *slog.Logger) (backend, error) {
 	if cfg.Embedded() {
-		st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.WithLogger(log))
+		st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.WithLogger(log), sqlitestore.WithHeartbeat(cfg.ConfigMaxStaleness/3))
 		if err != nil {
 			return nil, fmt.Errorf("open the embedded store: %w", err)
 		}
 		log.Info("embedded store opened", "dir", st.Dir())
 		return st, nil
 	}
-	opts := []pgstore.Option{pgstore.WithLogger(log)}
+	// Three heartbeats per staleness bound keep the view confirmed well
+	// within it while Postgres answers.
+	opts := []pgstore.Option{pgstore.WithLogger(log), pgstore.WithHeartbeat(cfg.ConfigMaxStaleness / 3)}
 	if cfg.Cache.EmbeddingModel == "" {
 		// Only semantic lookups need pgvector: without an embedding model
 		// its migration stays pending, and a PostgreSQL without the
