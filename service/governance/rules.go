@@ -2,6 +2,7 @@ package governance
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -164,7 +165,7 @@ func (r *rule) parts(now time.Time, d Demand) []part {
 			win = time.Time{}
 		}
 		return []part{{kind: kindBudget, id: counterID{budgetCounter(b.ID), unixNano(win)}, window: win, end: end,
-			limit: store.Amount{A: b.LimitNanos, B: b.LimitTokens}, want: store.Amount{A: d.Nanos, B: d.Tokens}, expiredIsUsed: true}}
+			limit: store.Amount{A: b.LimitNanos, B: b.LimitTokens}, want: store.Amount{A: d.Nanos, B: d.Tokens}}}
 	}
 	l := r.rate
 	var ps []part
@@ -198,32 +199,44 @@ func actualFor(k ruleKind, d Demand) store.Amount {
 	return store.Amount{} // a concurrency slot is free again
 }
 
-// limitError describes the refusal of p; err is errNoRoom or a store failure.
-func (r *rule) limitError(p part, c *counter, now time.Time, err error) error {
+// limitError describes a refusal by r of a request wanting want from c
+// (a part of kind k whose window ends at end); err is errNoRoom, an
+// *UnavailableError or the request context's error.
+func (r *rule) limitError(k ruleKind, end time.Time, want store.Amount, c *counter, now time.Time, err error) error {
+	var ue *UnavailableError
+	if errors.As(err, &ue) {
+		ue.Budget = r.budget != nil
+		if ue.Budget {
+			ue.ID = r.budget.ID
+		} else {
+			ue.ID = r.rate.ID
+		}
+		return ue
+	}
 	if err != errNoRoom {
 		return fmt.Errorf("governance: checking limits: %w", err)
 	}
 	rem := c.remaining()
-	e := &LimitError{Reset: p.end}
+	e := &LimitError{Reset: end}
 	if b := r.budget; b != nil {
 		e.Budget, e.ID, e.Scope, e.Subject, e.Period = true, b.ID, string(b.Scope), subjectOf(b.Scope, b.TeamID, b.ServiceID, b.KeyID), string(b.Period)
 		e.Dimension, e.Limit, e.Remaining = DimCost, b.LimitNanos, rem.A
-		if b.LimitNanos == 0 || (b.LimitTokens > 0 && p.want.B > rem.B && p.want.A <= rem.A) {
+		if b.LimitNanos == 0 || (b.LimitTokens > 0 && want.B > rem.B && want.A <= rem.A) {
 			e.Dimension, e.Limit, e.Remaining = DimTokens, b.LimitTokens, rem.B
 		}
 		return e
 	}
 	l := r.rate
 	e.ID, e.Scope, e.Subject = l.ID, string(l.Scope), subjectOf(l.Scope, l.TeamID, "", l.KeyID)
-	switch p.kind {
+	switch k {
 	case kindConc:
 		e.Dimension, e.Limit, e.Remaining, e.RetryAfter = DimConcurrent, l.MaxConcurrent, rem.A, time.Second
 	default:
 		e.Dimension, e.Limit, e.Remaining = DimRequests, l.RequestsPerMinute, rem.A
-		if l.RequestsPerMinute == 0 || (l.TokensPerMinute > 0 && p.want.B > rem.B && rem.A > 0) {
+		if l.RequestsPerMinute == 0 || (l.TokensPerMinute > 0 && want.B > rem.B && rem.A > 0) {
 			e.Dimension, e.Limit, e.Remaining = DimTokens, l.TokensPerMinute, rem.B
 		}
-		e.RetryAfter = max(p.end.Sub(now), time.Millisecond)
+		e.RetryAfter = max(end.Sub(now), time.Millisecond)
 	}
 	return e
 }
