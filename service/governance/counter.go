@@ -94,7 +94,9 @@ func fits(a, want, limit store.Amount) bool {
 
 func pos(a store.Amount) store.Amount { return store.Amount{A: max(0, a.A), B: max(0, a.B)} }
 
-func maxAmount(a, b store.Amount) store.Amount { return store.Amount{A: max(a.A, b.A), B: max(a.B, b.B)} }
+func maxAmount(a, b store.Amount) store.Amount {
+	return store.Amount{A: max(a.A, b.A), B: max(a.B, b.B)}
+}
 
 // limitedLocked zeroes the dimensions without a limit: they need no lease.
 func (c *counter) limitedLocked(a store.Amount) store.Amount {
