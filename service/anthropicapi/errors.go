@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
@@ -42,6 +43,7 @@ const (
 //	gateway.ErrPermissionDenied         403 permission_error
 //	gateway.ErrModelNotFound            404 not_found_error
 //	gateway.ErrUnavailable              503 api_error
+//	governance.ErrUnavailable           503 overloaded_error, retry-after (limits cannot be checked)
 //	upstream invalid request, context   400 invalid_request_error
 //	upstream authentication, permission 500 api_error (the gateway's credential, not the caller's)
 //	upstream not found                  404 not_found_error
@@ -67,6 +69,8 @@ func StatusOf(err error) (status int, errType string) {
 		return guardrailStatus(be)
 	case errors.As(err, &le):
 		return http.StatusTooManyRequests, typeRateLimit
+	case errors.Is(err, governance.ErrUnavailable):
+		return http.StatusServiceUnavailable, typeOverloaded
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, typeRequestTooLarge
 	case errors.Is(err, gateway.ErrInvalidRequest):
@@ -139,7 +143,8 @@ func errorMessage(err error, requestID string) (msg string, internal bool) {
 	case errors.Is(err, guardrails.ErrBlocked),
 		errors.Is(err, gateway.ErrUnauthenticated), errors.Is(err, gateway.ErrPermissionDenied),
 		errors.Is(err, gateway.ErrModelNotFound), errors.Is(err, gateway.ErrInvalidRequest),
-		errors.Is(err, gateway.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, gateway.ErrUnavailable), errors.Is(err, governance.ErrUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err.Error(), false
 	}
 	return "internal error; request id " + requestID, true
@@ -156,8 +161,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, reques
 	h := w.Header()
 	var pe *providers.Error
 	var le *governance.LimitError
+	var ue *governance.UnavailableError
 	if errors.As(err, &le) {
 		le.AnthropicHeaders(h)
+	}
+	if errors.As(err, &ue) {
+		h.Set("Retry-After", strconv.FormatInt(max(int64((ue.RetryAfter+time.Second-1)/time.Second), 1), 10))
 	}
 	if errors.As(err, &pe) {
 		for k, v := range pe.Header {

@@ -170,6 +170,12 @@ func (s *Stream) Recv() (*providers.Chunk, error) {
 		}
 		s.outputLen += int64(n)
 	}
+	// A replay costs nothing; a live stream may need its reservation topped up.
+	if err := s.meter(); err != nil {
+		// The budget cannot cover more output: end the stream with the refusal.
+		s.end(err)
+		return nil, err
+	}
 	if c.Usage != nil {
 		s.usage, s.gotUsage = *c.Usage, true
 	}

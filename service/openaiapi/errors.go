@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
@@ -81,6 +82,7 @@ func noRetry() http.Header { return http.Header{"X-Should-Retry": {"false"}} }
 //	upstream 5xx, connection, other   502 server_error / upstream_error
 //	budget exhausted                  429 insufficient_quota / insufficient_quota, x-should-retry: false
 //	rate limit exceeded               429 requests|tokens / rate_limit_exceeded, retry-after, x-ratelimit-*
+//	limits cannot be checked          503 server_error / overloaded, retry-after (governance.ErrUnavailable)
 //	context.Canceled                  499 (the client is gone)
 //	anything else                     500 server_error, message names the request id only
 //
@@ -95,6 +97,7 @@ func toAPIError(requestID string, err error) *apiError {
 		pe  *providers.Error
 		mbe *http.MaxBytesError
 		le  *governance.LimitError
+		ue  *governance.UnavailableError
 		be  *guardrails.BlockedError
 	)
 	switch {
@@ -102,6 +105,9 @@ func toAPIError(requestID string, err error) *apiError {
 		return guardrailError(be)
 	case errors.As(err, &le):
 		return limitError(le)
+	case errors.As(err, &ue):
+		return &apiError{Status: http.StatusServiceUnavailable, Type: typeServer, Code: "overloaded", Message: ue.Error(),
+			Header: http.Header{"Retry-After": {retrySeconds(ue.RetryAfter)}, "X-Should-Retry": {"true"}}}
 	case errors.As(err, &bp):
 		return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: bp.param, Message: bp.Error()}
 	case errors.As(err, &mbe):
@@ -145,6 +151,11 @@ func limitError(le *governance.LimitError) *apiError {
 		typ = "tokens"
 	}
 	return &apiError{Status: http.StatusTooManyRequests, Type: typ, Code: "rate_limit_exceeded", Message: le.Error(), Header: h}
+}
+
+// retrySeconds is d in whole seconds for retry-after, rounded up, at least 1.
+func retrySeconds(d time.Duration) string {
+	return strconv.FormatInt(max(int64((d+time.Second-1)/time.Second), 1), 10)
 }
 
 // upstreamError maps a provider failure. Messages name the provider and

@@ -45,6 +45,8 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 		return e
 	case errors.As(err, &le):
 		return limitError(le)
+	case errors.Is(err, governance.ErrUnavailable):
+		return limitsUnavailable(err)
 	case errors.Is(err, gateway.ErrUnauthenticated):
 		return connect.NewError(connect.CodeUnauthenticated, err)
 	case errors.Is(err, gateway.ErrPermissionDenied):

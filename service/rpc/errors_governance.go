@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -46,6 +47,30 @@ func limitError(le *governance.LimitError) error {
 	}
 	if le.RetryAfter > 0 {
 		if d, err := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(le.RetryAfter.Round(time.Millisecond))}); err == nil {
+			e.AddDetail(d)
+		}
+	}
+	return e
+}
+
+// limitsUnavailable maps a request whose limits could not be checked to
+// Unavailable with an ErrorInfo and, when known, a RetryInfo.
+func limitsUnavailable(err error) error {
+	e := connect.NewError(connect.CodeUnavailable, err)
+	var ue *governance.UnavailableError
+	if !errors.As(err, &ue) {
+		return e
+	}
+	kind := "rate_limit"
+	if ue.Budget {
+		kind = "budget"
+	}
+	if d, derr := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: "LIMITS_UNAVAILABLE", Domain: "tollgate.dev",
+		Metadata: map[string]string{kind: ue.ID}}); derr == nil {
+		e.AddDetail(d)
+	}
+	if ue.RetryAfter > 0 {
+		if d, derr := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(ue.RetryAfter.Round(time.Millisecond))}); derr == nil {
 			e.AddDetail(d)
 		}
 	}

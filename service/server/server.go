@@ -83,7 +83,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
 	}
 	s.writer = accounting.New(st, wopts...)
-	s.gov = governance.New(st, governance.WithLogger(log))
+	s.gov = newGovernance(&cfg.Governance, st, log)
 	if err := s.gov.Load(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -101,6 +101,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.guardrails = greg
 	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithGovernance(s.gov),
+		gateway.WithDefaultOutputTokens(cfg.Governance.DefaultOutputTokens),
 		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg))
 	s.handler = s.routes(sealer)
 	return s, nil
