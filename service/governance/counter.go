@@ -53,12 +53,9 @@ type counter struct {
 	lastSync                       time.Time // when the last call ended, or the counter was made
 	shortAt                        time.Time // when a call last granted less than needed
 
-	// Offline: the last call failed. failedAt is when calls started
-	// failing; runway is what this replica may spend beyond its lease
-	// until runwayFrom + the configured runway (see Manager).
-	failedAt   time.Time
-	runwayFrom time.Time
-	runway     store.Amount
+	// failedAt is when lease calls started failing (zero: the last one
+	// succeeded): the counter is offline.
+	failedAt time.Time
 
 	// Demand statistics, kept across lease calls: reservations per second
 	// (rising at once, decaying by half per fold) and the largest single
@@ -227,7 +224,6 @@ func (c *counter) applyLocked(m *Manager, req store.LeaseRequest, gen uint64, re
 	if err != nil {
 		if c.failedAt.IsZero() {
 			c.failedAt = now
-			c.runwayFrom, c.runway = m.runwayFor(c)
 		}
 		return
 	}
@@ -236,14 +232,14 @@ func (c *counter) applyLocked(m *Manager, req store.LeaseRequest, gen uint64, re
 	c.used, c.leased, c.holders, c.othersFree, c.starved = res.Used, res.Leased, res.Holders, res.OthersFree, res.Starved
 	c.free = res.Free(c.limit)
 	c.lastOK = now
-	c.failedAt, c.runwayFrom, c.runway = time.Time{}, time.Time{}, store.Amount{}
+	c.failedAt = time.Time{}
 	// A call built while the counter was stale gave the free lease back:
 	// the store checked the limit of generation gen.
 	c.syncedGen = gen
 	if res.Granted.A < req.Need.A || res.Granted.B < req.Need.B {
 		c.shortAt = now
 	}
-	m.noteHolders(c.id.name, res.Holders, now)
+	m.noteHint(c, now)
 }
 
 // noRoomLocked reports whether the counter, as the store last saw it, has
@@ -259,16 +255,16 @@ func (c *counter) spentLocked(want store.Amount) bool {
 	return !fits(c.limit.Sub(c.used).Sub(c.pending), want, c.limit)
 }
 
-// tryRunwayLocked reserves want while the store is unreachable: from the
-// lease and the runway allowance, for as long as the runway lasts.
+// tryRunwayLocked reserves want when the store cannot answer in time:
+// from the lease and the runway allowance, while the runway lasts, and
+// never beyond what this replica knows is spent or reserved.
 func (c *counter) tryRunwayLocked(m *Manager, want store.Amount, now time.Time) bool {
-	if m.cfg.runway <= 0 || c.runwayFrom.IsZero() || now.Sub(c.runwayFrom) > m.cfg.runway {
-		return false
-	}
-	if !fits(c.availLocked().Add(c.runway), want, c.limit) || c.spentLocked(want.Add(c.inflight)) {
+	allow, ok := m.runwayLocked(c, now)
+	if !ok || !fits(c.availLocked().Add(allow), want, c.limit) || c.spentLocked(want.Add(c.inflight)) {
 		return false
 	}
 	c.inflight = c.inflight.Add(want)
+	m.stats.runway.Add(1)
 	return true
 }
 
@@ -298,9 +294,16 @@ func (m *Manager) startFlightLocked(c *counter, mode syncMode) *flight {
 
 // fly runs a flight's lease call and wakes its waiters.
 func (m *Manager) fly(c *counter, f *flight, req store.LeaseRequest, gen uint64) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.callTimeout)
 	res, err := m.st.LeaseCounter(ctx, req)
 	cancel()
+	took := time.Since(start)
+	m.stats.leaseCalls.Add(1)
+	m.stats.leaseNanos.Add(int64(took))
+	if err != nil {
+		m.stats.leaseFailures.Add(1)
+	}
 	c.mu.Lock()
 	wasOffline := c.offlineLocked()
 	c.applyLocked(m, req, gen, res, err, m.now())
@@ -315,5 +318,7 @@ func (m *Manager) fly(c *counter, f *flight, req store.LeaseRequest, gen uint64)
 			"counter", c.id.name, "runway", m.cfg.runway, "err", err)
 	case err == nil && wasOffline:
 		m.cfg.log.Info("governance: lease calls succeed again", "counter", c.id.name)
+	case took > m.cfg.syncInterval/2:
+		m.cfg.log.Debug("governance: slow lease call", "counter", c.id.name, "took", took)
 	}
 }

@@ -96,15 +96,22 @@ type Manager struct {
 	mu       sync.RWMutex
 	counters map[counterID]*counter
 
-	// hints remembers, per counter name, how many replicas held leases at
-	// the last successful call and when: a new window's runway allowance
-	// while the store is unreachable.
-	hints sync.Map // string → hint
+	// hints remembers, per counter name, what the last successful lease
+	// call of its latest window said: a new window starts with the demand
+	// statistics of the previous one, and gets a runway allowance while the
+	// store is unreachable.
+	hints sync.Map // string → *hint
+
+	stats stats
 }
 
+// hint is what a counter's last successful lease call said.
 type hint struct {
 	at      time.Time
+	window  time.Time
 	holders int
+	rate    [2]float64
+	big     store.Amount
 }
 
 // New returns a Manager over st. Call Load (or Run) before serving.
@@ -341,6 +348,11 @@ func (m *Manager) counter(id counterID, window, end time.Time, limit store.Amoun
 			now := m.now()
 			c = &counter{id: id, window: window, end: end, limit: limit, expiredIsUsed: expiredIsUsed,
 				lastSync: now, lastFold: now, lastUse: now}
+			if v, ok := m.hints.Load(id.name); ok {
+				// A new window of a busy counter: expect the same demand.
+				h := v.(*hint)
+				c.rate, c.bigPrev = h.rate, h.big
+			}
 			m.counters[id] = c
 		}
 		m.mu.Unlock()
@@ -353,38 +365,43 @@ func (m *Manager) counter(id counterID, window, end time.Time, limit store.Amoun
 	return c
 }
 
-// noteHolders remembers how many replicas held leases of name at now.
-func (m *Manager) noteHolders(name string, holders int, now time.Time) {
-	if h, ok := m.hints.Load(name); ok && h.(hint).holders == holders && now.Sub(h.(hint).at) < m.cfg.syncInterval {
-		return
+// noteHint remembers what c's last successful lease call said, for the
+// next window of the same counter (see hint). Called with c.mu held.
+func (m *Manager) noteHint(c *counter, now time.Time) {
+	if v, ok := m.hints.Load(c.id.name); ok {
+		if h := v.(*hint); h.window == c.window && now.Sub(h.at) < m.cfg.tick {
+			return
+		}
 	}
-	m.hints.Store(name, hint{at: now, holders: holders})
+	m.hints.Store(c.id.name, &hint{at: now, window: c.window, holders: c.holders, rate: c.rate, big: maxAmount(c.big, c.bigPrev)})
 }
 
-// runwayFor returns when c's runway starts and what c may spend beyond
-// its lease while the store is unreachable: a fair share of the room the
-// store last reported free (free / holders), or, for a window this
-// replica never reached the store in, the window's limit shared among the
-// replicas that held leases of the previous one — provided the window
-// began after the store was last reached. Called with c.mu held.
-func (m *Manager) runwayFor(c *counter) (time.Time, store.Amount) {
+// runwayLocked returns what c may spend beyond its lease when the store
+// cannot answer in time, and whether the runway still lasts: a share of
+// the room the store last reported free (free / holders) until the runway
+// after the last successful call ends; for a window this replica never
+// reached the store in, the window's limit shared among the replicas that
+// held leases of the previous window, provided the new window began after
+// the store was last reached (nobody can have spent from it meanwhile
+// unless a replica is cut off alone). Called with c.mu held.
+func (m *Manager) runwayLocked(c *counter, now time.Time) (store.Amount, bool) {
 	if m.cfg.runway <= 0 {
-		return time.Time{}, store.Amount{}
+		return store.Amount{}, false
 	}
 	if !c.lastOK.IsZero() {
 		n := int64(max(c.holders, 1))
-		return c.lastOK, store.Amount{A: c.free.A / n, B: c.free.B / n}
+		return store.Amount{A: c.free.A / n, B: c.free.B / n}, now.Sub(c.lastOK) <= m.cfg.runway
 	}
 	v, ok := m.hints.Load(c.id.name)
 	if !ok {
-		return time.Time{}, store.Amount{}
+		return store.Amount{}, false
 	}
-	h := v.(hint)
-	if c.window.IsZero() || !c.window.After(h.at) {
-		return time.Time{}, store.Amount{}
+	h := v.(*hint)
+	if c.window.IsZero() || !c.window.After(h.at) || now.Sub(h.at) > m.cfg.runway {
+		return store.Amount{}, false
 	}
 	n := int64(max(h.holders, 1))
-	return h.at, store.Amount{A: c.limit.A / n, B: c.limit.B / n}
+	return store.Amount{A: c.limit.A / n, B: c.limit.B / n}, true
 }
 
 // Ticket is an admitted request's reservations; pass it to Settle.
@@ -426,6 +443,7 @@ func (m *Manager) Admit(ctx context.Context, s Subject, d Demand) (*Ticket, erro
 			}
 			if err != nil {
 				t.cancel()
+				m.count(err)
 				return nil, r.limitError(p.kind, p.end, p.want, c, now, err)
 			}
 			t.res = append(t.res, reservation{c: c, want: p.want, kind: p.kind, rule: r, end: p.end})
@@ -457,11 +475,24 @@ func (m *Manager) TopUp(ctx context.Context, t *Ticket, d Demand) error {
 			continue
 		}
 		if err := m.reserve(ctx, r.c, more, now, deadline); err != nil {
+			m.count(err)
+			m.stats.topUpRefusals.Add(1)
 			return r.rule.limitError(r.kind, r.end, more, r.c, now, err)
 		}
+		m.stats.topUps.Add(1)
 		r.want = r.want.Add(more)
 	}
 	return nil
+}
+
+// count counts a failed reservation in the stats.
+func (m *Manager) count(err error) {
+	switch {
+	case errors.Is(err, errNoRoom):
+		m.stats.refused.Add(1)
+	case errors.Is(err, ErrUnavailable):
+		m.stats.unavailable.Add(1)
+	}
 }
 
 // Reasons reserve fails besides a *UnavailableError and ctx's error.
@@ -490,6 +521,7 @@ func (m *Manager) reserve(ctx context.Context, c *counter, want store.Amount, no
 		c.mu.Unlock()
 		return nil
 	}
+	m.stats.waits.Add(1)
 	return m.reserveSlow(ctx, c, want, deadline)
 }
 
@@ -545,8 +577,12 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 			pause = woke.short
 		}
 		if !now.Before(deadline) {
-			if reached {
+			if reached && !fits(c.availLocked().Add(c.free), want, c.limit) {
 				return leave(errNoRoom) // the room other replicas hold did not come back in time
+			}
+			// The store is too slow: serve from the runway as in an outage.
+			if c.tryRunwayLocked(m, want, now) {
+				return leave(nil)
 			}
 			return leave(unavailable(time.Second, "the limits store did not answer in time"))
 		}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/store"
@@ -56,4 +58,57 @@ func (c *GovernanceConfig) validate() error {
 func newGovernance(cfg *GovernanceConfig, st store.Store, log *slog.Logger) *governance.Manager {
 	return governance.New(st, governance.WithLogger(log), governance.WithOutageRunway(cfg.OutageRunway),
 		governance.WithMaxWait(cfg.MaxWait))
+}
+
+// governanceCollector exposes the budget and rate-limit manager's counters
+// to Prometheus.
+type governanceCollector struct {
+	m                                                                 *governance.Manager
+	calls, failures, callSeconds, waits, refused, unavailable, runway *prometheus.Desc
+	topUps, topUpRefusals, offline                                    *prometheus.Desc
+}
+
+func newGovernanceCollector(m *governance.Manager) *governanceCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("tollgate_governance_"+name, help, nil, nil)
+	}
+	return &governanceCollector{
+		m:             m,
+		calls:         d("lease_calls_total", "Lease calls to Postgres (refills, reports, renewals, returns)."),
+		failures:      d("lease_call_failures_total", "Lease calls that failed or timed out."),
+		callSeconds:   d("lease_call_seconds_total", "Time spent in lease calls."),
+		waits:         d("reservation_waits_total", "Reservations that waited for a lease call."),
+		refused:       d("reservations_refused_total", "Reservations refused: budget exceeded or rate limited."),
+		unavailable:   d("reservations_unavailable_total", "Reservations refused because the limits could not be checked in time (503)."),
+		runway:        d("runway_admits_total", "Reservations admitted beyond the lease while Postgres could not answer (outage runway)."),
+		topUps:        d("stream_top_ups_total", "Stream reservation top-ups granted."),
+		topUpRefusals: d("stream_top_up_refusals_total", "Stream reservation top-ups refused (the stream was cut)."),
+		offline:       d("offline_counters", "Budget and rate counters whose last lease call failed."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *governanceCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.calls, c.failures, c.callSeconds, c.waits, c.refused, c.unavailable, c.runway,
+		c.topUps, c.topUpRefusals, c.offline} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *governanceCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.m.Stats()
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
+	counter(c.calls, float64(s.LeaseCalls))
+	counter(c.failures, float64(s.LeaseFailures))
+	counter(c.callSeconds, s.LeaseCallTime.Seconds())
+	counter(c.waits, float64(s.Waits))
+	counter(c.refused, float64(s.Refused))
+	counter(c.unavailable, float64(s.Unavailable))
+	counter(c.runway, float64(s.RunwayAdmits))
+	counter(c.topUps, float64(s.TopUps))
+	counter(c.topUpRefusals, float64(s.TopUpRefusals))
+	ch <- prometheus.MustNewConstMetric(c.offline, prometheus.GaugeValue, float64(s.Offline))
 }

@@ -132,7 +132,8 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newAccountingCollector(s.writer), s.engine.Router().Collector())
+		newAccountingCollector(s.writer), s.engine.Router().Collector(),
+		newGovernanceCollector(s.gov))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
