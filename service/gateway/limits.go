@@ -120,6 +120,8 @@ type limits struct {
 	step int64
 	// outBytes counts the output bytes streamed: at least its tokens.
 	outBytes int64
+	// promptBound is the prompt's token bound (PromptTokenBound).
+	promptBound int64
 	// observe is set for a request without max_tokens: its output per
 	// choice feeds the default of its model or route.
 	observe bool
@@ -154,7 +156,8 @@ func (e *Engine) admitChat(ctx context.Context, r *record, k *registry.Key, req 
 	}
 	l.reservedOut = out * l.choices
 	l.step = l.reservedOut
-	u := providers.Usage{InputTokens: PromptTokenBound(req), OutputTokens: l.reservedOut}
+	l.promptBound = PromptTokenBound(req)
+	u := providers.Usage{InputTokens: l.promptBound, OutputTokens: l.reservedOut}
 	return e.admit(ctx, r, k, u, price)
 }
 
@@ -240,15 +243,23 @@ func (e *Engine) worstPrice(name string) (store.Pricing, int) {
 // settle charges the finished request's actual usage and cost to the
 // budgets and rate limits that admitted it and frees its concurrency
 // slots; a served request without max_tokens teaches its model's or
-// route's default output.
+// route's default output. When the upstream reported no usage (a stream
+// cut off, or a server that sends none), the record keeps the estimate but
+// the budgets are charged the bound: the prompt's token bound and one
+// token per output byte seen, at the reservation's prices.
 func (e *Engine) settle(r *record) {
 	l := &r.lim
 	if l.ticket == nil {
 		return
 	}
-	e.gov.Settle(l.ticket, governance.Demand{Nanos: r.CostNanos, Tokens: r.InputTokens + r.OutputTokens})
+	d := governance.Demand{Nanos: r.CostNanos, Tokens: r.InputTokens + r.OutputTokens}
+	if r.UsageEstimated && l.promptBound > 0 {
+		u := providers.Usage{InputTokens: max(r.InputTokens, l.promptBound), OutputTokens: max(r.OutputTokens, l.outBytes)}
+		d = governance.Demand{Nanos: max(d.Nanos, pricing.Cost(l.price, u)), Tokens: max(d.Tokens, u.InputTokens+u.OutputTokens)}
+	}
+	e.gov.Settle(l.ticket, d)
 	l.ticket = nil
-	if l.observe && r.Provider != "" && r.OutputTokens > 0 {
+	if l.observe && r.Provider != "" && r.OutputTokens > 0 && !r.UsageEstimated {
 		e.outputs.observe(r.RequestedModel, r.OutputTokens/max(l.choices, 1), e.now())
 	}
 }

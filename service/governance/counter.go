@@ -44,14 +44,16 @@ type counter struct {
 	inflight  store.Amount // reserved by requests in flight
 	pending   store.Amount // spent (settled), not yet reported
 	queued    store.Amount // wanted by requests waiting for a flight
+	queuedN   int          // how many requests wait
+	queuedMin store.Amount // the smallest want among them (per dimension; approximate)
 
 	// The counter as the last successful lease call left it.
-	used, leased, free, othersFree store.Amount
-	holders                        int
-	starved                        bool
-	lastOK                         time.Time // zero: no call succeeded yet
-	lastSync                       time.Time // when the last call ended, or the counter was made
-	shortAt                        time.Time // when a call last granted less than needed
+	used, leased, free store.Amount
+	holders            int
+	starved            bool
+	lastOK             time.Time // zero: no call succeeded yet
+	lastSync           time.Time // when the last call ended, or the counter was made
+	shortAt            time.Time // when a call last granted less than needed
 
 	// failedAt is when lease calls started failing (zero: the last one
 	// succeeded): the counter is offline.
@@ -113,6 +115,28 @@ func (c *counter) noteLocked(want store.Amount, now time.Time) {
 	c.lastUse = now
 }
 
+// enqueueLocked records a request waiting for want.
+func (c *counter) enqueueLocked(want store.Amount) {
+	if c.queuedN == 0 {
+		c.queuedMin = want
+	} else {
+		c.queuedMin = store.Amount{A: min(c.queuedMin.A, want.A), B: min(c.queuedMin.B, want.B)}
+	}
+	c.queued = c.queued.Add(want)
+	c.queuedN++
+}
+
+// dequeueLocked records that a request waiting for want left. queuedMin
+// stays as it is until the queue empties: it may then be below what the
+// remaining waiters want, so a lease call may grant a part none of them
+// can use (given back by the next call).
+func (c *counter) dequeueLocked(want store.Amount) {
+	c.queued = c.queued.Sub(want)
+	if c.queuedN--; c.queuedN == 0 {
+		c.queuedMin = store.Amount{}
+	}
+}
+
 // tryLocked reserves want from the lease if it fits.
 func (c *counter) tryLocked(want store.Amount) bool {
 	if c.staleLocked() || !fits(c.availLocked(), want, c.limit) {
@@ -144,12 +168,12 @@ func (c *counter) foldLocked(now time.Time) {
 
 // targetLocked is the free room the lease should keep beyond what is in
 // flight and queued: one sync interval of recent demand, at least the
-// largest recent request; nothing when idle or when another holder
-// starved. Recent demand is the folded rate or, when higher, the rate
+// largest recent request; nothing when idle or when room is scarce (see
+// scarceLocked). Recent demand is the folded rate or, when higher, the rate
 // since the last fold (over at least 10ms), so that a burst is seen within
 // a few lease calls rather than after the next fold.
 func (c *counter) targetLocked(m *Manager, now time.Time) store.Amount {
-	if c.starved || now.Sub(c.lastUse) > m.cfg.idleAfter {
+	if c.scarceLocked() || now.Sub(c.lastUse) > m.cfg.idleAfter {
 		return store.Amount{}
 	}
 	h := m.cfg.syncInterval.Seconds()
@@ -188,13 +212,18 @@ const (
 func (c *counter) requestLocked(m *Manager, now time.Time, mode syncMode) store.LeaseRequest {
 	c.foldLocked(now)
 	avail := c.availLocked()
-	var ret, need, extra store.Amount
+	var ret, need, needMin, extra store.Amount
 	switch {
-	case mode == syncReturn || c.staleLocked():
-		// Give back all that is free, so the store checks the (new) limit,
-		// and ask again for what waiters need.
+	case mode == syncReturn || c.staleLocked() || c.scarceLocked():
+		// Give back all that is free — so the store checks the (new)
+		// limit, or so that the room goes to whoever needs it — and ask
+		// for what waiters need, each at least the smallest want.
 		ret = pos(avail)
-		need = pos(c.queued.Sub(avail.Sub(ret)))
+		deficit := pos(store.Amount{}.Sub(avail))
+		need = pos(c.queued.Add(deficit))
+		if need != (store.Amount{}) {
+			needMin = c.queuedMin.Add(deficit)
+		}
 	default:
 		need = pos(c.queued.Sub(avail))
 		t := c.targetLocked(m, now)
@@ -207,13 +236,12 @@ func (c *counter) requestLocked(m *Manager, now time.Time, mode syncMode) store.
 			}
 		}
 	}
-	ret, need, extra = c.limitedLocked(ret), c.limitedLocked(need), c.limitedLocked(extra)
+	ret, need, needMin, extra = c.limitedLocked(ret), c.limitedLocked(need), c.limitedLocked(needMin), c.limitedLocked(extra)
 	c.returning = ret
 	return store.LeaseRequest{
 		Counter: c.id.name, Window: c.window, Holder: m.holder, Limit: c.limit,
-		Used: c.pending, Return: ret, Need: need, Extra: extra,
-		Reserved: c.limitedLocked(pos(c.inflight.Add(c.queued))),
-		TTL:      m.cfg.leaseTTL, ExpiredIsUsed: c.expiredIsUsed, StarveFor: m.cfg.starveFor,
+		Used: c.pending, Return: ret, Need: need, NeedMin: needMin, Extra: extra,
+		TTL: m.cfg.leaseTTL, ExpiredIsUsed: c.expiredIsUsed, StarveFor: m.cfg.starveFor,
 	}
 }
 
@@ -229,7 +257,7 @@ func (c *counter) applyLocked(m *Manager, req store.LeaseRequest, gen uint64, re
 	}
 	c.pending = c.pending.Sub(req.Used)
 	c.held = res.Held
-	c.used, c.leased, c.holders, c.othersFree, c.starved = res.Used, res.Leased, res.Holders, res.OthersFree, res.Starved
+	c.used, c.leased, c.holders, c.starved = res.Used, res.Leased, res.Holders, res.Starved
 	c.free = res.Free(c.limit)
 	c.lastOK = now
 	c.failedAt = time.Time{}
@@ -242,11 +270,28 @@ func (c *counter) applyLocked(m *Manager, req store.LeaseRequest, gen uint64, re
 	m.noteHint(c, now)
 }
 
-// noRoomLocked reports whether the counter, as the store last saw it, has
-// no room for want: not in this replica's lease, not unleased, and not in
-// the free part of other replicas' leases.
+// noRoomLocked reports whether the counter certainly has no room for want:
+// what is reported spent and what this replica has reserved and spent
+// leave less than want under the limit. (What other replicas hold may be
+// spent or may come back; only they can tell, by giving it back.)
 func (c *counter) noRoomLocked(want store.Amount) bool {
-	return !fits(c.availLocked().Add(c.free).Add(c.othersFree), want, c.limit)
+	return !fits(c.limit.Sub(c.used).Sub(c.pending).Sub(c.inflight), want, c.limit)
+}
+
+// scarceLocked reports whether the room no lease holds is down to a few
+// requests per holder, or a holder starved: leases then keep only what is
+// in flight and give back the rest at once, so that whichever replica
+// needs room finds it.
+func (c *counter) scarceLocked() bool {
+	if c.starved {
+		return true
+	}
+	if c.lastOK.IsZero() {
+		return false
+	}
+	big := maxAmount(c.big, c.bigPrev)
+	n := int64(4 * (c.holders + 1))
+	return (c.limit.A > 0 && c.free.A < n*big.A) || (c.limit.B > 0 && c.free.B < n*big.B)
 }
 
 // spentLocked reports whether what is spent for sure (reported, and

@@ -227,6 +227,14 @@ func (m *Manager) Run(ctx context.Context, w Watcher) error {
 			m.cfg.log.Error("governance: watch stopped", "err", err)
 		}
 	})
+	if lw, ok := m.st.(store.LeaseWatcher); ok {
+		wg.Go(func() {
+			err := lw.WatchLeases(ctx, m.giveBack)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				m.cfg.log.Error("governance: lease watch stopped", "err", err)
+			}
+		})
+	}
 	tick := time.NewTicker(m.cfg.tick)
 	defer tick.Stop()
 	for {
@@ -240,6 +248,22 @@ func (m *Manager) Run(ctx context.Context, w Watcher) error {
 		case <-tick.C:
 			m.maintain()
 		}
+	}
+}
+
+// giveBack makes this replica give back the free part of its leases of
+// the named counter at once: another replica is short of room.
+func (m *Manager) giveBack(name string) {
+	for _, c := range m.all() {
+		if c.id.name != name {
+			continue
+		}
+		c.mu.Lock()
+		c.starved = true // until the next lease call says otherwise
+		if c.fl == nil && pos(c.limitedLocked(c.availLocked())) != (store.Amount{}) {
+			m.startFlightLocked(c, syncResize)
+		}
+		c.mu.Unlock()
 	}
 }
 
@@ -273,8 +297,8 @@ func (m *Manager) maintain() {
 			due = sinceSync >= m.cfg.tick
 		case c.staleLocked():
 			due = true
-		case c.starved && spare != (store.Amount{}):
-			due = true // another replica starves: give back what is free
+		case c.scarceLocked() && pos(c.limitedLocked(avail)) != (store.Amount{}) && sinceSync >= m.cfg.tick:
+			due = true // room is scarce: give back what is free
 		case c.pending != (store.Amount{}) && sinceSync >= m.cfg.syncInterval:
 			due = true
 		case excess && sinceSync >= m.cfg.syncInterval:
@@ -531,7 +555,7 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 	queued := false
 	leave := func(err error) error {
 		if queued {
-			c.queued = c.queued.Sub(want)
+			c.dequeueLocked(want)
 		}
 		c.mu.Unlock()
 		return err
@@ -544,6 +568,7 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 	}()
 	var woke *flight // the flight last waited for, when it ended
 	reached := false // a flight waited for reached the store
+	pauses := 0
 	for {
 		if c.dead {
 			return leave(errDropped)
@@ -571,14 +596,14 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 			if c.noRoomLocked(want) {
 				return leave(errNoRoom)
 			}
-			// Room is left in other replicas' free leases when the store
-			// fell short: they give it back once they see the counter
+			// The rest of the room is in other replicas' leases: in flight
+			// there, or free and given back once they see the counter
 			// starved. Ask again a little later.
 			pause = woke.short
 		}
 		if !now.Before(deadline) {
-			if reached && !fits(c.availLocked().Add(c.free), want, c.limit) {
-				return leave(errNoRoom) // the room other replicas hold did not come back in time
+			if reached {
+				return leave(errNoRoom) // other replicas' leases kept the room
 			}
 			// The store is too slow: serve from the runway as in an outage.
 			if c.tryRunwayLocked(m, want, now) {
@@ -587,13 +612,16 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 			return leave(unavailable(time.Second, "the limits store did not answer in time"))
 		}
 		if !queued {
-			c.queued = c.queued.Add(want)
+			c.enqueueLocked(want)
 			queued = true
 		}
 		var done <-chan struct{}
 		wait := deadline.Sub(now)
 		if pause {
-			wait = min(wait, m.cfg.tick)
+			// Others give room back within milliseconds when told (see
+			// giveBack), within a sync interval otherwise: back off.
+			wait = min(wait, m.cfg.tick, 10*time.Millisecond<<min(pauses, 8))
+			pauses++
 			woke = nil
 		} else {
 			f := c.fl

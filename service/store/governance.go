@@ -117,9 +117,11 @@ func (a Amount) Sub(o Amount) Amount { return Amount{a.A - o.A, a.B - o.B} }
 // one holder (a gateway replica) may spend from memory. It is applied
 // atomically: first Used moves from the holder's lease to the counter's
 // used total, then Return is dropped from the lease, then Need is added to
-// the lease as far as Limit allows, and Extra (room to spare) only up to a
-// fair share of what is left: (room − granted need) / (2 · (other holders
-// + 1)), so that one holder never takes the room another needs.
+// the lease in full if Limit allows, else the room left if that is at
+// least NeedMin, else nothing (a part no request can use would sit idle);
+// and Extra (room to spare) only up to a fair share of what is left:
+// (room − granted need) / (2 · (other holders + 1)), so that one holder
+// never takes the room another needs.
 type LeaseRequest struct {
 	// Counter names the counter, e.g. "budget:b1"; Window its period or
 	// window start (the zero time for none).
@@ -129,12 +131,10 @@ type LeaseRequest struct {
 	Holder string
 	// Limit is the counter's limit per dimension; 0 means unlimited.
 	Limit Amount
-	// Used, Return, Need and Extra are described above; none may be negative.
-	Used, Return, Need, Extra Amount
-	// Reserved is how much of the holder's lease is committed after the
-	// call (in flight, or spent and not yet reported): the rest is free
-	// room the holder could give back (see LeaseResult.OthersFree).
-	Reserved Amount
+	// Used, Return, Need, NeedMin and Extra are described above; none may
+	// be negative. NeedMin is what the smallest waiting request needs (0:
+	// any part of Need is of use).
+	Used, Return, Need, NeedMin, Extra Amount
 	// TTL is how long the lease lives without being renewed (by any
 	// LeaseCounter call of the holder).
 	TTL time.Duration
@@ -160,9 +160,6 @@ type LeaseResult struct {
 	Leased Amount
 	// Holders is the number of live leases, the holder's included.
 	Holders int
-	// OthersFree is the room other holders' leases hold beyond what they
-	// reported as reserved: room they would give back when asked.
-	OthersFree Amount
 	// Starved reports that a holder's need was refused in full or in part
 	// within the last StarveFor: holders should give back free room.
 	Starved bool
@@ -178,6 +175,16 @@ func (r LeaseResult) Free(limit Amount) Amount {
 		return max(0, limit-used-leased)
 	}
 	return Amount{f(limit.A, r.Used.A, r.Leased.A), f(limit.B, r.Used.B, r.Leased.B)}
+}
+
+// LeaseWatcher is implemented by stores that announce starved counters.
+type LeaseWatcher interface {
+	// WatchLeases calls fn with a counter's name whenever a lease call of
+	// any holder could not be granted what it needed, until ctx is done;
+	// it then returns ctx.Err(). Holders of that counter should give back
+	// the free part of their leases. Announcements may be lost (while
+	// disconnected): LeaseResult.Starved tells the same, later.
+	WatchLeases(ctx context.Context, fn func(counter string)) error
 }
 
 // CounterState is a counter's totals.
