@@ -538,7 +538,7 @@ func (m *Manager) reserve(ctx context.Context, c *counter, want store.Amount, no
 		return errDropped
 	}
 	c.noteLocked(want, now)
-	if c.tryLocked(want) {
+	if c.tryLocked(m, want, now) {
 		if c.fl == nil && c.lowLocked(m, now) {
 			m.startFlightLocked(c, syncResize)
 		}
@@ -573,10 +573,10 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 		if c.dead {
 			return leave(errDropped)
 		}
-		if c.tryLocked(want) {
+		now := m.now()
+		if c.tryLocked(m, want, now) {
 			return leave(nil)
 		}
-		now := m.now()
 		if c.offlineLocked() {
 			// The store cannot be reached: serve from the lease and the
 			// runway, else fail closed without waiting.
