@@ -431,6 +431,7 @@ func (m *Manager) runwayLocked(c *counter, now time.Time) (store.Amount, bool) {
 // Ticket is an admitted request's reservations; pass it to Settle.
 type Ticket struct {
 	res []reservation
+	buf [4]reservation // res's backing array for up to four counters
 }
 
 type reservation struct {
@@ -456,13 +457,16 @@ func (m *Manager) Admit(ctx context.Context, s Subject, d Demand) (*Ticket, erro
 	}
 	now := m.now()
 	deadline := now.Add(m.cfg.maxWait)
-	t := &Ticket{res: make([]reservation, 0, len(applicable)+1)}
+	t := &Ticket{}
+	t.res = t.buf[:0]
+	var buf [8]part
 	for _, r := range applicable {
-		for _, p := range r.parts(now, d) {
-			c := m.counter(p.id, p.window, p.end, p.limit, p.expiredIsUsed)
+		for _, p := range r.appendParts(buf[:0], now, d) {
+			c := m.counterOf(r, &p)
 			err := m.reserve(ctx, c, p.want, now, deadline)
 			for try := 0; errors.Is(err, errDropped) && try < 3; try++ {
-				c = m.counter(p.id, p.window, p.end, p.limit, p.expiredIsUsed)
+				r.cur[p.slot].CompareAndSwap(c, nil)
+				c = m.counterOf(r, &p)
 				err = m.reserve(ctx, c, p.want, now, deadline)
 			}
 			if err != nil {
@@ -474,6 +478,17 @@ func (m *Manager) Admit(ctx context.Context, s Subject, d Demand) (*Ticket, erro
 		}
 	}
 	return t, nil
+}
+
+// counterOf returns the counter of part p of rule r: the one r found last
+// if it is of the same window, else the manager's (created if need be).
+func (m *Manager) counterOf(r *rule, p *part) *counter {
+	if c := r.cur[p.slot].Load(); c != nil && c.id == p.id {
+		return c
+	}
+	c := m.counter(p.id, p.window, p.end, p.limit, p.expiredIsUsed)
+	r.cur[p.slot].Store(c)
+	return c
 }
 
 // TopUp reserves d more for the admitted request of t, from the budgets
