@@ -111,3 +111,65 @@ func TestBurstFarBelowBudgetNeverRefused(t *testing.T) {
 		})
 	}
 }
+
+// slowStore makes every lease call take delay (in the bubble's fake time)
+// before it reaches the store.
+type slowStore struct {
+	*pgstore.Store
+	delay time.Duration
+}
+
+func (s *slowStore) LeaseCounter(ctx context.Context, r store.LeaseRequest) (store.LeaseResult, error) {
+	time.Sleep(s.delay) // a slow store, in fake time
+	return s.Store.LeaseCounter(ctx, r)
+}
+
+// TestSlowStoreIsNeverAQuotaError: when lease calls take longer than the
+// maximum wait, requests waiting for room are served from the outage
+// runway or answered ErrUnavailable — never refused as if the budget were
+// spent. A cold counter (no lease call answered yet) has nothing to serve
+// from; once one call has answered, a burst is served in full.
+func TestSlowStoreIsNeverAQuotaError(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDatabase(t)
+	synctest.Test(t, func(t *testing.T) {
+		st, err := pgstore.Open(t.Context(), dsn, pgstore.WithMaxConns(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		put(t, st, &store.Budget{ID: "slow-budget", Scope: store.ScopeTeam, TeamID: "slow", Period: store.PeriodMonthly, LimitNanos: 1_000_000 * 1e9})
+		m := governance.New(&slowStore{Store: st, delay: 1500 * time.Millisecond}, governance.WithMaxWait(time.Second))
+		if err := m.Load(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Flush(context.Background())
+		subject := governance.Subject{KeyID: "k", TeamID: "slow"}
+		worst, actual := governance.Demand{Nanos: 2_500_000}, governance.Demand{Nanos: 27_000}
+		if _, err := m.Admit(context.Background(), subject, worst); !errors.Is(err, governance.ErrUnavailable) {
+			t.Fatalf("cold counter, slow store: err = %v, want ErrUnavailable", err)
+		}
+		time.Sleep(2 * time.Second) // the first lease call answers, in fake time
+		var admitted atomic.Int64
+		var wg sync.WaitGroup
+		for range 2000 {
+			wg.Go(func() {
+				tk, err := m.Admit(context.Background(), subject, worst)
+				if err != nil {
+					t.Errorf("request failed: %v", err)
+					return
+				}
+				admitted.Add(1)
+				time.Sleep(500 * time.Millisecond) // a slow upstream's answer, in fake time
+				m.Settle(tk, actual)
+			})
+			time.Sleep(time.Millisecond) // 1,000 requests per second, in fake time
+		}
+		wg.Wait()
+		s := m.Stats()
+		t.Logf("lease calls of 1.5s, max wait 1s: %d of 2000 admitted, %d beyond the lease (runway), %d waited", admitted.Load(), s.RunwayAdmits, s.Waits)
+		if s.RunwayAdmits == 0 {
+			t.Error("no request waited past the maximum wait: the test does not test it")
+		}
+	})
+}

@@ -138,13 +138,14 @@ func (c *counter) dequeueLocked(want store.Amount) {
 }
 
 // tryLocked reserves want from the lease if it fits. While the store is
-// unreachable the lease serves only for the outage runway: after it, its
-// row may have expired and its room been leased to another replica.
+// unreachable the lease serves only as long as it surely lives (see
+// config.leaseServes): after that its row may have expired and its room
+// been leased to another replica.
 func (c *counter) tryLocked(m *Manager, want store.Amount, now time.Time) bool {
 	if c.staleLocked() || !fits(c.availLocked(), want, c.limit) {
 		return false
 	}
-	if c.offlineLocked() && now.Sub(c.lastOK) > m.cfg.runway {
+	if c.offlineLocked() && now.Sub(c.lastOK) > m.cfg.leaseServes {
 		return false
 	}
 	c.inflight = c.inflight.Add(want)

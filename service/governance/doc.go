@@ -110,7 +110,8 @@
 // window's limit shared among the replicas that held the previous one).
 // After the runway, requests fail closed with ErrUnavailable. Leases live
 // longer than the runway, so no other replica can be granted room this one
-// may still spend. A zero runway serves only from the lease held.
+// may still spend. A zero runway serves only from the lease held, for at
+// most its lifetime less two sync intervals.
 //
 // Concurrency slots are leased like the rest and come back to the lease
 // when a request ends.

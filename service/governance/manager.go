@@ -50,6 +50,11 @@ type config struct {
 	idleAfter   time.Duration
 	callTimeout time.Duration
 	starveFor   time.Duration
+	// leaseServes is how long after its last successful lease call a
+	// counter's lease still serves while the store is unreachable: the
+	// runway, and at least until two sync intervals before the lease could
+	// expire.
+	leaseServes time.Duration
 }
 
 // WithLogger sets the logger for background failures.
@@ -67,12 +72,13 @@ func WithHolder(id string) Option { return func(c *config) { c.holder = id } }
 func WithSyncInterval(d time.Duration) Option { return func(c *config) { c.syncInterval = d } }
 
 // WithOutageRunway sets how long budgeted traffic keeps being served from
-// memory when the store cannot be reached (default 15s): from the lease
-// held, plus a share of the room the store last reported free. After it,
-// requests the lease cannot cover fail closed with ErrUnavailable. 0 serves
-// from the lease held only while it lasts. Leases live at least the runway
-// plus two sync intervals, so a lease spent during an outage is not given
-// to another replica meanwhile.
+// memory when the store cannot be reached (default 15s), counted from each
+// counter's last successful lease call: from the lease held, plus a share
+// of the room the store last reported free. After it, requests fail closed
+// with ErrUnavailable. 0 serves only from the lease held, for at most its
+// lifetime less two sync intervals. Leases live at least the runway plus
+// two sync intervals, so a lease spent during an outage is not given to
+// another replica meanwhile.
 func WithOutageRunway(d time.Duration) Option { return func(c *config) { c.runway = max(d, 0) } }
 
 // WithMaxWait bounds how long a request waits for room when its lease is
@@ -132,6 +138,7 @@ func New(st Store, opts ...Option) *Manager {
 	cfg.idleAfter = cfg.syncInterval
 	cfg.callTimeout = max(2*cfg.syncInterval, time.Second)
 	cfg.starveFor = 2 * cfg.syncInterval
+	cfg.leaseServes = max(cfg.runway, cfg.leaseTTL-2*cfg.syncInterval)
 	if cfg.maxWait <= 0 {
 		cfg.maxWait = 2 * time.Second
 	}
@@ -553,7 +560,9 @@ func (m *Manager) reserve(ctx context.Context, c *counter, want store.Amount, no
 		return errDropped
 	}
 	c.noteLocked(want, now)
-	if c.tryLocked(m, want, now) {
+	// Requests already waiting go first: the lease call they wait for was
+	// sized for them.
+	if c.queuedN == 0 && c.tryLocked(m, want, now) {
 		if c.fl == nil && c.lowLocked(m, now) {
 			m.startFlightLocked(c, syncResize)
 		}
@@ -617,8 +626,10 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 			pause = woke.short
 		}
 		if !now.Before(deadline) {
-			if reached {
-				return leave(errNoRoom) // other replicas' leases kept the room
+			if reached && !fits(c.availLocked().Add(c.free), want, c.limit) {
+				// The store answered, and the room left is in other
+				// replicas' leases, which did not give it back in time.
+				return leave(errNoRoom)
 			}
 			// The store is too slow: serve from the runway as in an outage.
 			if c.tryRunwayLocked(m, want, now) {
