@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
@@ -22,9 +23,9 @@ const DefaultPingInterval = 15 * time.Second
 // Attribution headers.
 const (
 	// HeaderEndUser names the end user a request is made for.
-	HeaderEndUser = gateway.HeaderEndUser
+	HeaderEndUser = edge.HeaderEndUser
 	// HeaderTags carries comma-separated tags for usage reports.
-	HeaderTags = gateway.HeaderTags
+	HeaderTags = edge.HeaderTags
 )
 
 // Handler serves the Anthropic Messages API. It is safe for concurrent use.
@@ -84,9 +85,9 @@ func (h *Handler) newCall(w http.ResponseWriter, r *http.Request) *gateway.Call 
 	if key := r.Header.Get("X-Api-Key"); key != "" {
 		call.Credential = key
 	} else {
-		call.Credential = gateway.BearerToken(r.Header)
+		call.Credential = edge.BearerToken(r.Header)
 	}
-	gateway.Attribution(call, r.Header)
+	edge.Attribution(call, r.Header)
 	return call
 }
 
@@ -115,7 +116,7 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 	call := h.newCall(w, r)
 	in, req, err := decode(r, true)
 	if err == nil {
-		call.Cache, err = gateway.CacheDirectives(r.Header)
+		call.Cache, err = edge.CacheDirectives(r.Header)
 	}
 	if err != nil {
 		writeError(w, r, h.log, call.RequestID, err)
@@ -139,9 +140,9 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd := w.Header()
-	gateway.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
-	gateway.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
-	gateway.SetGuardrailHeader(hd, res.Guardrails)
+	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(hd, res.Guardrails)
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -160,9 +161,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	for k, v := range providers.RateLimitHeaders(s.Header()) {
 		hd[k] = v
 	}
-	gateway.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
-	gateway.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
-	gateway.SetGuardrailHeader(hd, s.Guardrails())
+	edge.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
+	edge.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
+	edge.SetGuardrailHeader(hd, s.Guardrails())
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")

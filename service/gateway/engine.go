@@ -167,7 +167,7 @@ type ChatResult struct {
 	CacheScore float64
 	// SavedNanos is the upstream cost a hit saved.
 	SavedNanos int64
-	// Guardrails lists what the guardrails did (see HeaderGuardrails).
+	// Guardrails lists what the guardrails did (see GuardrailSummary).
 	Guardrails []guardrails.Verdict
 }
 

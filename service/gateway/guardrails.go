@@ -31,12 +31,8 @@ import (
 // A block is a *guardrails.BlockedError (errors.Is ErrBlocked): recorded
 // as forbidden / guardrail_blocked, or, when a fail-closed guardrail
 // failed, upstream_error / guardrail_error. Verdicts (names, actions and
-// categories, never text) go into the request record and the surfaces'
-// HeaderGuardrails.
-
-// HeaderGuardrails lists what the guardrails did to a request:
-// "policy/guardrail:action" items separated by commas.
-const HeaderGuardrails = "X-Tollgate-Guardrails"
+// categories, never text) go into the request record and, as
+// GuardrailSummary, the surfaces' X-Tollgate-Guardrails header.
 
 // WithGuardrails runs the policies that reg resolves with eng on every
 // chat request. Without it no guardrails run.
@@ -284,14 +280,6 @@ func guardStatus(be *guardrails.BlockedError) (store.Status, string) {
 		return store.StatusUpstreamError, "guardrail_error"
 	}
 	return store.StatusForbidden, "guardrail_blocked"
-}
-
-// SetGuardrailHeader sets HeaderGuardrails to what vs did, names and
-// actions only; it sets nothing when vs is empty.
-func SetGuardrailHeader(h http.Header, vs []guardrails.Verdict) {
-	if v := GuardrailSummary(vs); v != "" {
-		h.Set(HeaderGuardrails, v)
-	}
 }
 
 // GuardrailSummary formats vs as "policy/guardrail:action,...".

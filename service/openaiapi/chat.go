@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/providers"
-	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/edge"
 )
 
 // chatCompletion is the chat.completion object.
@@ -98,7 +98,7 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := h.call(r)
-	if call.Cache, err = gateway.CacheDirectives(r.Header); err != nil {
+	if call.Cache, err = edge.CacheDirectives(r.Header); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -116,9 +116,9 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	gateway.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
-	gateway.SetCacheHeaders(w.Header(), res.CacheStatus, res.CacheScore)
-	gateway.SetGuardrailHeader(w.Header(), res.Guardrails)
+	edge.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetCacheHeaders(w.Header(), res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(w.Header(), res.Guardrails)
 	out := encodeCompletion(res.Response, completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	h.writeJSON(w, r, out)
 }

@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/tollgate-dev/tollgate/providers"
-	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/edge"
 )
 
 // embeddingRequest is the body of POST /v1/embeddings. Input is a string,
@@ -129,6 +129,6 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Usage.PromptTokens = res.Response.Usage.InputTokens
 	out.Usage.TotalTokens = res.Response.Usage.InputTokens
-	gateway.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
 	h.writeJSON(w, r, &out)
 }

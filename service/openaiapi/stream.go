@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
@@ -222,9 +223,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
-	gateway.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
-	gateway.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
-	gateway.SetGuardrailHeader(hd, st.Guardrails())
+	edge.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
+	edge.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
+	edge.SetGuardrailHeader(hd, st.Guardrails())
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
 	if err := sw.rc.Flush(); err != nil {

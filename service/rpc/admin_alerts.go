@@ -52,7 +52,7 @@ var alertKindToStore = map[tollgatev1.AlertKind]alerts.Kind{
 }
 
 func webhookToProto(w *store.AlertWebhook) *tollgatev1.AlertWebhook {
-	out := &tollgatev1.AlertWebhook{Id: w.ID, TeamId: w.TeamID, CreateTime: timeToProto(w.CreatedAt), UrlHint: w.URLHint}
+	out := &tollgatev1.AlertWebhook{Id: w.ID, TeamId: w.TeamID, CreateTime: timeToProto(w.CreatedAt), UrlHint: w.URLHint, Etag: etag(w.Version)}
 	if out.UrlHint == "" && w.URL != "" {
 		out.UrlHint = urlHint(w.URL)
 	}
@@ -77,7 +77,7 @@ func urlHint(raw string) string {
 
 var errNoAlerts = errors.New("alert webhooks are not available on this server")
 
-// CreateAlertWebhook implements AdminService.CreateAlertWebhook.
+// CreateAlertWebhook implements PolicyService.CreateAlertWebhook.
 func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tollgatev1.CreateAlertWebhookRequest]) (*connect.Response[tollgatev1.CreateAlertWebhookResponse], error) {
 	if a.alerts == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
@@ -117,28 +117,36 @@ func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tol
 	return connect.NewResponse(&tollgatev1.CreateAlertWebhookResponse{Webhook: webhookToProto(w)}), nil
 }
 
-// ListAlertWebhooks implements AdminService.ListAlertWebhooks.
-func (a *Admin) ListAlertWebhooks(ctx context.Context, _ *connect.Request[tollgatev1.ListAlertWebhooksRequest]) (*connect.Response[tollgatev1.ListAlertWebhooksResponse], error) {
+// ListAlertWebhooks implements PolicyService.ListAlertWebhooks.
+func (a *Admin) ListAlertWebhooks(ctx context.Context, req *connect.Request[tollgatev1.ListAlertWebhooksRequest]) (*connect.Response[tollgatev1.ListAlertWebhooksResponse], error) {
 	if a.alerts == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
 	}
-	ws, err := a.alerts.ListAlertWebhooks(ctx)
+	page, err := readPage(req.Msg)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	out := &tollgatev1.ListAlertWebhooksResponse{Webhooks: make([]*tollgatev1.AlertWebhook, len(ws))}
+	ws, next, err := a.alerts.PageAlertWebhooks(ctx, page)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	out := &tollgatev1.ListAlertWebhooksResponse{Webhooks: make([]*tollgatev1.AlertWebhook, len(ws)), NextPageToken: nextPageToken(req.Msg, next)}
 	for i := range ws {
 		out.Webhooks[i] = webhookToProto(&ws[i])
 	}
 	return connect.NewResponse(out), nil
 }
 
-// DeleteAlertWebhook implements AdminService.DeleteAlertWebhook.
+// DeleteAlertWebhook implements PolicyService.DeleteAlertWebhook.
 func (a *Admin) DeleteAlertWebhook(ctx context.Context, req *connect.Request[tollgatev1.DeleteAlertWebhookRequest]) (*connect.Response[tollgatev1.DeleteAlertWebhookResponse], error) {
 	if a.alerts == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
 	}
-	if err := a.alerts.DeleteAlertWebhook(ctx, req.Msg.GetId()); err != nil {
+	v, err := ifVersion("etag", req.Msg.GetEtag())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	if err := a.alerts.DeleteAlertWebhook(ctx, req.Msg.GetId(), v); err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	return connect.NewResponse(&tollgatev1.DeleteAlertWebhookResponse{}), nil

@@ -23,6 +23,8 @@ type AlertWebhook struct {
 	// TeamID restricts the webhook to alerts about one team, when set.
 	TeamID    string
 	CreatedAt time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // Alerts stores alert webhooks and which alerts have fired.
@@ -31,8 +33,6 @@ type Alerts interface {
 	CreateAlertWebhook(ctx context.Context, w *AlertWebhook) error
 	// ListAlertWebhooks returns every webhook ordered by id.
 	ListAlertWebhooks(ctx context.Context) ([]AlertWebhook, error)
-	// DeleteAlertWebhook deletes it; ErrNotFound if missing.
-	DeleteAlertWebhook(ctx context.Context, id string) error
 	// ClaimAlert records that the alert (subject, periodStart, threshold)
 	// fires and reports whether this call recorded it: exactly one caller,
 	// across replicas and restarts, gets true.
@@ -40,4 +40,17 @@ type Alerts interface {
 	// ReleaseAlert forgets a claim, so that an alert that could not be
 	// delivered may be claimed again.
 	ReleaseAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) error
+}
+
+// AlertWebhooks is how the admin API manages alert webhooks.
+type AlertWebhooks interface {
+	// CreateAlertWebhook stores w and sets its creation time and Version;
+	// ErrConflict if the id exists.
+	CreateAlertWebhook(ctx context.Context, w *AlertWebhook) error
+	// PageAlertWebhooks returns a page of webhooks ordered by id and the
+	// cursor of the next page ("" at the end).
+	PageAlertWebhooks(ctx context.Context, p Page) ([]AlertWebhook, string, error)
+	// DeleteAlertWebhook deletes it if ifVersion matches (see Versions);
+	// ErrNotFound if missing.
+	DeleteAlertWebhook(ctx context.Context, id string, ifVersion int64) error
 }

@@ -216,7 +216,7 @@ func TestLongKilledReplicaLeaseIsNotSpend(t *testing.T) {
 // seconds under budgeted traffic (key and team budgets, a team rate limit)
 // on two replicas: A with the default outage runway (15s) serves every
 // request throughout from its leases; B, with a 2s runway, fails closed
-// with 503 overloaded and retry-after once its runway is over, and serves
+// with 503 limits_unavailable and retry-after once its runway is over, and serves
 // again when Postgres is back. Neither ever answers 500. Not parallel: it
 // stops the package's Postgres.
 func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
@@ -347,9 +347,11 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 
 	okA, allA := count(a, down, isOK)
 	okB, allB := count(b, down.Add(3*time.Second), isOK)
-	overloaded, _ := count(b, down, func(r result) bool { return r.status == http.StatusServiceUnavailable && r.code == "overloaded" })
-	t.Logf("outage of %v: A served %d of %d requests; B served %d of %d after its 2s runway, %d got 503 overloaded",
-		up2.Sub(down).Round(time.Millisecond), okA, allA, okB, allB, overloaded)
+	closed, _ := count(b, down, func(r result) bool {
+		return r.status == http.StatusServiceUnavailable && r.code == "limits_unavailable"
+	})
+	t.Logf("outage of %v: A served %d of %d requests; B served %d of %d after its 2s runway, %d got 503 limits_unavailable",
+		up2.Sub(down).Round(time.Millisecond), okA, allA, okB, allB, closed)
 	for _, g := range []*gatewaytest.Gateway{a, b} {
 		if bad, _ := count(g, start, func(r result) bool { return r.status != http.StatusOK && r.status != http.StatusServiceUnavailable }); bad > 0 {
 			t.Errorf("%d answers other than 200 and 503 (a 500 is never acceptable)", bad)
@@ -358,7 +360,7 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 	if okA != allA {
 		t.Errorf("A (15s runway) failed %d of %d requests during and after the outage", allA-okA, allA)
 	}
-	if overloaded == 0 {
+	if closed == 0 {
 		t.Errorf("B (2s runway) never failed closed during a 10s outage")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
@@ -109,12 +110,12 @@ func TestCostStrategy(t *testing.T) {
 	e := start(t)
 	cheap := target(primary)
 	cheap.ContextWindow = 1000
-	cheap.InputPerMillion = &tollgatev1.Money{CurrencyCode: "USD", Nanos: 150_000_000}
-	cheap.OutputPerMillion = &tollgatev1.Money{CurrencyCode: "USD", Nanos: 600_000_000}
+	cheap.InputPerMillion = &money.Money{CurrencyCode: "USD", Nanos: 150_000_000}
+	cheap.OutputPerMillion = &money.Money{CurrencyCode: "USD", Nanos: 600_000_000}
 	big := target(backup)
 	big.ContextWindow = 128000
-	big.InputPerMillion = &tollgatev1.Money{CurrencyCode: "USD", Units: 5}
-	big.OutputPerMillion = &tollgatev1.Money{CurrencyCode: "USD", Units: 15}
+	big.InputPerMillion = &money.Money{CurrencyCode: "USD", Units: 5}
+	big.OutputPerMillion = &money.Money{CurrencyCode: "USD", Units: 15}
 	e.createRoute(t, &tollgatev1.Route{Name: "thrifty", Strategy: tollgatev1.RouteStrategy_ROUTE_STRATEGY_COST,
 		Targets: []*tollgatev1.RouteTarget{big, cheap}})
 	c := e.client(e.gw)

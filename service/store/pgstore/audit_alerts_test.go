@@ -114,10 +114,10 @@ func TestAlertStore(t *testing.T) {
 	if ok, _ := s.ClaimAlert(ctx, "budget:b1", period.AddDate(0, 1, 0), 80); !ok {
 		t.Error("a new period's claim lost")
 	}
-	if err := s.DeleteAlertWebhook(ctx, "ops"); err != nil {
+	if err := s.DeleteAlertWebhook(ctx, "ops", 0); err != nil {
 		t.Fatalf("DeleteAlertWebhook: %v", err)
 	}
-	if err := s.DeleteAlertWebhook(ctx, "ops"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteAlertWebhook(ctx, "ops", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second DeleteAlertWebhook = %v, want ErrNotFound", err)
 	}
 }

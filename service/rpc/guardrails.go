@@ -1,29 +1,10 @@
 package rpc
 
 import (
-	"connectrpc.com/connect"
-
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
-
-// guardrailError maps a guardrail block to PermissionDenied (Unavailable
-// when a fail-closed guardrail failed) with a GuardrailViolation detail
-// naming the guardrail and categories, never the text.
-func guardrailError(be *guardrails.BlockedError) error {
-	code := connect.CodePermissionDenied
-	if be.Failed {
-		code = connect.CodeUnavailable
-	}
-	e := connect.NewError(code, be)
-	if d, err := connect.NewErrorDetail(&tollgatev1.GuardrailViolation{
-		Policy: be.Policy, Guardrail: be.Guardrail, Kind: string(be.Kind), Stage: stageToProto(be.Stage), Categories: be.Categories,
-	}); err == nil {
-		e.AddDetail(d)
-	}
-	return e
-}
 
 // guardrailVerdictsToProto converts verdicts for ChatResponse.
 func guardrailVerdictsToProto(vs []guardrails.Verdict) []*tollgatev1.GuardrailVerdict {
