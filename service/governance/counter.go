@@ -336,15 +336,34 @@ func (c *counter) remaining() store.Amount {
 
 // startFlightLocked starts a lease call for c.
 func (m *Manager) startFlightLocked(c *counter, mode syncMode) *flight {
-	req := c.requestLocked(m, m.now(), mode)
 	f := &flight{done: make(chan struct{})}
 	c.fl = f
-	go m.fly(c, f, req, c.staleGen)
+	go m.fly(c, f, mode, nil)
 	return f
 }
 
-// fly runs a flight's lease call and wakes its waiters.
-func (m *Manager) fly(c *counter, f *flight, req store.LeaseRequest, gen uint64) {
+// startBackgroundFlightLocked starts a lease call for c that no request
+// is waiting for (reports, renewals, resizing): at most a few of those
+// run at once, so that a tick with many counters due does not take every
+// connection of the pool from the calls requests wait for.
+func (m *Manager) startBackgroundFlightLocked(c *counter) *flight {
+	f := &flight{done: make(chan struct{})}
+	c.fl = f
+	go m.fly(c, f, syncResize, m.background)
+	return f
+}
+
+// fly runs a flight's lease call and wakes its waiters. The request is
+// built when the call starts (after sem, if any), so that it covers every
+// request that queued meanwhile.
+func (m *Manager) fly(c *counter, f *flight, mode syncMode, sem chan struct{}) {
+	if sem != nil {
+		sem <- struct{}{}
+		defer func() { <-sem }()
+	}
+	c.mu.Lock()
+	req, gen := c.requestLocked(m, m.now(), mode), c.staleGen
+	c.mu.Unlock()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.callTimeout)
 	res, err := m.st.LeaseCounter(ctx, req)

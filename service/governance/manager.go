@@ -109,6 +109,9 @@ type Manager struct {
 	hints sync.Map // string → *hint
 
 	stats stats
+
+	// background bounds the lease calls no request waits for.
+	background chan struct{}
 }
 
 // hint is what a counter's last successful lease call said.
@@ -142,7 +145,8 @@ func New(st Store, opts ...Option) *Manager {
 	if cfg.maxWait <= 0 {
 		cfg.maxWait = 2 * time.Second
 	}
-	m := &Manager{st: st, holder: cfg.holder, cfg: cfg, now: cfg.now, counters: map[counterID]*counter{}}
+	m := &Manager{st: st, holder: cfg.holder, cfg: cfg, now: cfg.now, counters: map[counterID]*counter{},
+		background: make(chan struct{}, 2)}
 	m.rules.Store(newRules(nil, nil))
 	return m
 }
@@ -314,7 +318,7 @@ func (m *Manager) maintain() {
 			due = true
 		}
 		if due {
-			m.startFlightLocked(c, syncResize)
+			m.startBackgroundFlightLocked(c)
 		}
 		c.mu.Unlock()
 	}
