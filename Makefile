@@ -127,7 +127,7 @@ test: deps tools
 # The long tests (named TestLong..., skipped under -short): the release's
 # reproducibility, the multi-replica rehearsal and the operator's guide.
 test-long: deps tools
-	TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./internal/release/
+	TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./internal/release/ ./test/governance/
 	cd deploy && TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./...
 
 bench: deps tools
