@@ -176,14 +176,14 @@ func (c *counter) foldLocked(now time.Time) {
 // flight and queued: one sync interval of recent demand, at least the
 // largest recent request; nothing when idle or when room is scarce (see
 // scarceLocked). Recent demand is the folded rate or, when higher, the rate
-// since the last fold (over at least 10ms), so that a burst is seen within
+// since the last fold (over at least 50ms), so that a burst is seen within
 // a few lease calls rather than after the next fold.
 func (c *counter) targetLocked(m *Manager, now time.Time) store.Amount {
 	if c.scarceLocked() || now.Sub(c.lastUse) > m.cfg.idleAfter {
 		return store.Amount{}
 	}
 	h := m.cfg.syncInterval.Seconds()
-	el := max(now.Sub(c.lastFold), 10*time.Millisecond).Seconds()
+	el := max(now.Sub(c.lastFold), 50*time.Millisecond).Seconds()
 	t := store.Amount{
 		A: int64(max(c.rate[0], float64(c.acc.A)/el) * h),
 		B: int64(max(c.rate[1], float64(c.acc.B)/el) * h),
