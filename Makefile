@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release image docs check-docs test-long
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go fuzz bench run clean release image docs check-docs test-long pgtestd
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -129,6 +129,26 @@ test: deps tools
 test-long: deps tools
 	TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./internal/release/ ./test/governance/
 	cd deploy && TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./...
+
+# Go fuzz targets of the hand-written parsers, FUZZTIME each (CI: 30s):
+# the SSE reader, the cache key's canonical JSON, the Anthropic stream's
+# fast path and the OpenAI surface's unknown-field scanner. They need no
+# database: the DSN below keeps TestMain from starting a PostgreSQL
+# cluster in every fuzz worker (nothing connects to it). A failing input
+# is written to the package's testdata/fuzz/ and then runs with go test.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./providers/internal/upstream/sse:FuzzReader \
+	./semcache:FuzzCanonicalJSON \
+	./providers/anthropic:FuzzFastDelta \
+	./service/openaiapi:FuzzScanExtra
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 bench: deps tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt

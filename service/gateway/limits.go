@@ -190,9 +190,9 @@ func (e *Engine) admit(ctx context.Context, r *record, k *registry.Key, u provid
 // reserved, it reserves another step (up to the request's cap) from the
 // budgets and token rates that admitted it, and returns the refusal when
 // they cannot cover it: the stream must then end with that error.
-func (e *Engine) meterStream(r *record, n int) error {
+func (e *Engine) meterStream(ctx context.Context, r *record, n int64) error {
 	l := &r.lim
-	l.outBytes += int64(n)
+	l.outBytes += n
 	if l.ticket == nil || 2*(l.reservedOut-l.outBytes) > l.step || (l.outCap > 0 && l.reservedOut >= l.outCap) {
 		return nil
 	}
@@ -205,22 +205,21 @@ func (e *Engine) meterStream(r *record, n int) error {
 	if perMillion%1_000_000 != 0 {
 		cost++
 	}
-	// The wait for room is bounded by the manager (WithMaxWait); a stream
-	// the caller abandons is closed by the surface.
-	if err := e.gov.TopUp(context.Background(), l.ticket, governance.Demand{Nanos: cost, Tokens: step}); err != nil {
+	// The wait for room is bounded by the manager (WithMaxWait) and by ctx.
+	if err := e.gov.TopUp(ctx, l.ticket, governance.Demand{Nanos: cost, Tokens: step}); err != nil {
 		return err
 	}
 	l.reservedOut += step
 	return nil
 }
 
-// meter tops up a live stream's reservation for the output seen so far
+// topUp tops up a live stream's reservation for the output seen so far
 // (see meterStream); a cache replay costs nothing.
-func (s *Stream) meter() error {
-	if s.hit {
+func (m *meter) topUp(ctx context.Context) error {
+	if m.replay {
 		return nil
 	}
-	return s.e.meterStream(&s.rec, int(s.outputLen-s.rec.lim.outBytes))
+	return m.e.meterStream(ctx, &m.rec, m.outputLen-m.rec.lim.outBytes)
 }
 
 // worstPrice returns the requested model's price and max output. A name
