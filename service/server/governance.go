@@ -55,9 +55,9 @@ func (c *GovernanceConfig) validate() error {
 }
 
 // newGovernance returns the budget and rate-limit manager of cfg.
-func newGovernance(cfg *GovernanceConfig, st store.Store, log *slog.Logger) *governance.Manager {
-	return governance.New(st, governance.WithLogger(log), governance.WithOutageRunway(cfg.OutageRunway),
-		governance.WithMaxWait(cfg.MaxWait))
+func newGovernance(cfg *GovernanceConfig, st store.Store, log *slog.Logger, opts ...governance.Option) *governance.Manager {
+	return governance.New(st, append([]governance.Option{governance.WithLogger(log), governance.WithOutageRunway(cfg.OutageRunway),
+		governance.WithMaxWait(cfg.MaxWait)}, opts...)...)
 }
 
 // governanceCollector exposes the budget and rate-limit manager's counters

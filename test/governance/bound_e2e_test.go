@@ -17,10 +17,11 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/pricing"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -92,9 +93,9 @@ func openAIChat(t *testing.T, baseURL, key string, body map[string]any) outcome 
 
 // budgetStatus returns the spent and reserved nano-USD of the only budget
 // key sees, through replica g.
-func budgetStatus(t *testing.T, g *gatewaytest.Gateway, key string) (spent, reserved int64) {
+func budgetStatus(t *testing.T, g *servertest.Gateway, key string) (spent, reserved int64) {
 	t.Helper()
-	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(key)))
 	st, err := usage.GetBudgetStatus(context.Background(), connect.NewRequest(&tollgatev1.GetBudgetStatusRequest{}))
 	if err != nil {
 		t.Fatal(err)
@@ -108,11 +109,11 @@ func budgetStatus(t *testing.T, g *gatewaytest.Gateway, key string) (spent, rese
 
 // waitBudgetVisible waits until every replica knows key's budget (it
 // reaches them by notification).
-func waitBudgetVisible(t *testing.T, gs []*gatewaytest.Gateway, key string) {
+func waitBudgetVisible(t *testing.T, gs []*servertest.Gateway, key string) {
 	t.Helper()
 	for _, g := range gs {
-		usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
-		eventually(t, 10*time.Second, func() error {
+		usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(key)))
+		testutil.EventuallyWithin(t, 10*time.Second, func() error {
 			st, err := usage.GetBudgetStatus(context.Background(), connect.NewRequest(&tollgatev1.GetBudgetStatusRequest{}))
 			if err != nil {
 				return err
@@ -127,10 +128,10 @@ func waitBudgetVisible(t *testing.T, gs []*gatewaytest.Gateway, key string) {
 
 // settled waits until every replica has reported its spend and given back
 // its leases (they do once idle), and returns the spent nano-USD.
-func settled(t *testing.T, g *gatewaytest.Gateway, key string) int64 {
+func settled(t *testing.T, g *servertest.Gateway, key string) int64 {
 	t.Helper()
 	var spent int64
-	eventually(t, 15*time.Second, func() error {
+	testutil.EventuallyWithin(t, 15*time.Second, func() error {
 		s, r := budgetStatus(t, g, key)
 		if r != 0 {
 			return fmt.Errorf("%d nano-USD still leased", r)
@@ -141,46 +142,28 @@ func settled(t *testing.T, g *gatewaytest.Gateway, key string) int64 {
 	return spent
 }
 
-// eventually calls check until it returns nil, failing t after timeout.
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	wait := time.Millisecond
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not so after %v: %v", timeout, err)
-		}
-		time.Sleep(wait) // polling interval
-		wait = min(2*wait, 50*time.Millisecond)
-	}
-}
-
 // keyBudget creates a key of team-a with a lifetime budget of limit
 // nano-USD and returns its secret.
-func keyBudget(t *testing.T, g *gatewaytest.Gateway, id string, limit int64) string {
+func keyBudget(t *testing.T, g *servertest.Gateway, id string, limit int64) string {
 	t.Helper()
-	keyID, secret := g.CreateKey(t, gatewaytest.TeamID)
+	keyID, secret := g.CreateKey(t, servertest.TeamID)
 	setBudget(t, g, &tollgatev1.Budget{Id: id, Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,
-		TeamId: gatewaytest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_LIFETIME, Limit: usd(limit)})
+		TeamId: servertest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_LIFETIME, Limit: usd(limit)})
 	return secret
 }
 
 // startReplicasOn starts n gateways on one database in front of upstream.
-func startReplicasOn(t *testing.T, n int, upstream string) []*gatewaytest.Gateway {
+func startReplicasOn(t *testing.T, n int, upstream string) []*servertest.Gateway {
 	t.Helper()
-	gs := []*gatewaytest.Gateway{gatewaytest.Start(t, gatewaytest.Options{})}
+	gs := []*servertest.Gateway{servertest.Start(t, servertest.Options{})}
 	gs[0].Setup(t, upstream)
 	for range n - 1 {
-		gs = append(gs, gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: gs[0].DatabaseURL}))
+		gs = append(gs, servertest.Start(t, servertest.Options{DatabaseURL: gs[0].DatabaseURL}))
 	}
 	return gs
 }
 
-// gpt-4o-mini's prices in nano-USD per million tokens, as gatewaytest.Setup sets them.
+// gpt-4o-mini's prices in nano-USD per million tokens, as servertest.Setup sets them.
 var miniPrices = store.Pricing{InputPerMillion: 150_000_000, OutputPerMillion: 600_000_000}
 
 // TestBudgetBoundDenseNAndStreams hammers one budget through three
@@ -206,7 +189,7 @@ func TestBudgetBoundDenseNAndStreams(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, g := range gs {
 		for i := range 16 {
-			body := map[string]any{"model": gatewaytest.ChatModel, "n": 16,
+			body := map[string]any{"model": servertest.ChatModel, "n": 16,
 				"messages": []map[string]any{{"role": "user", "content": prompt}}}
 			switch i % 3 {
 			case 0:
@@ -257,7 +240,7 @@ func TestSmallBudgetWithoutMaxTokens(t *testing.T) {
 	_, up := startDense(t, 500)
 	gs := startReplicasOn(t, 3, up)
 	if _, err := gs[0].Admin.CreateModel(context.Background(), connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
-		Name: "premium", ProviderId: gatewaytest.ProviderID, UpstreamModel: "premium",
+		Name: "premium", ProviderId: servertest.ProviderID, UpstreamModel: "premium",
 		Pricing: &tollgatev1.ModelPricing{InputPerMillion: usd(100 * 1_000_000_000), OutputPerMillion: usd(400 * 1_000_000_000)},
 	}})); err != nil {
 		t.Fatal(err)
@@ -273,7 +256,7 @@ func TestSmallBudgetWithoutMaxTokens(t *testing.T) {
 	// hold reservations is legitimate (their room may come back), so the
 	// client waits for them before it tries again.
 	var inFlight atomic.Int64
-	hammer := func(g *gatewaytest.Gateway, key string, clients int) (servedN int64) {
+	hammer := func(g *servertest.Gateway, key string, clients int) (servedN int64) {
 		var n atomic.Int64
 		var wg sync.WaitGroup
 		for range clients {
@@ -292,7 +275,7 @@ func TestSmallBudgetWithoutMaxTokens(t *testing.T) {
 					case others == 0 && inFlight.Load() == 0:
 						misses++
 					default:
-						eventually(t, 30*time.Second, func() error {
+						testutil.EventuallyWithin(t, 30*time.Second, func() error {
 							if inFlight.Load() != 0 {
 								return errors.New("requests in flight")
 							}

@@ -23,25 +23,15 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/pricing"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
-
-// longTest skips a test that takes long (a binary to build, real seconds
-// of lease expiry or outage) under -short unless TOLLGATE_LONG_TESTS=1.
-func longTest(t *testing.T) {
-	t.Helper()
-	if !strings.HasPrefix(t.Name(), "TestLong") {
-		t.Fatalf("%s: a long test's name starts with TestLong", t.Name())
-	}
-	if testing.Short() && os.Getenv("TOLLGATE_LONG_TESTS") != "1" {
-		t.Skip("long test: skipped under -short")
-	}
-}
 
 // binaryReplica is the real tollgate binary serving as one more replica of
 // g (same database, master key and admin token), so that it can be killed.
@@ -52,7 +42,7 @@ type binaryReplica struct {
 
 // startBinaryReplica builds cmd/tollgate and runs `tollgate serve` as a
 // replica of g with the extra flags, until it is killed or the test ends.
-func startBinaryReplica(t *testing.T, g *gatewaytest.Gateway, args ...string) *binaryReplica {
+func startBinaryReplica(t *testing.T, g *servertest.Gateway, args ...string) *binaryReplica {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tollgate")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
@@ -78,7 +68,7 @@ func startBinaryReplica(t *testing.T, g *gatewaytest.Gateway, args ...string) *b
 			_ = cmd.Wait()
 		}
 	})
-	eventually(t, 30*time.Second, func() error {
+	testutil.EventuallyWithin(t, 30*time.Second, func() error {
 		resp, err := http.Get(r.URL + "/readyz")
 		if err != nil {
 			return err
@@ -103,10 +93,10 @@ func (r *binaryReplica) kill(t *testing.T) {
 
 // premiumModel registers a model at $100/$400 per million input/output
 // tokens and returns what a request of text without max_tokens reserves.
-func premiumModel(t *testing.T, g *gatewaytest.Gateway, text string) (worst int64) {
+func premiumModel(t *testing.T, g *servertest.Gateway, text string) (worst int64) {
 	t.Helper()
 	if _, err := g.Admin.CreateModel(context.Background(), connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
-		Name: "premium", ProviderId: gatewaytest.ProviderID, UpstreamModel: "premium",
+		Name: "premium", ProviderId: servertest.ProviderID, UpstreamModel: "premium",
 		Pricing: &tollgatev1.ModelPricing{InputPerMillion: usd(100 * 1_000_000_000), OutputPerMillion: usd(400 * 1_000_000_000)},
 	}})); err != nil {
 		t.Fatal(err)
@@ -124,18 +114,18 @@ var premiumPrices = store.Pricing{InputPerMillion: 100 * 1_000_000_000, OutputPe
 // actuals), the lease goes back to the pool when it expires, and the other
 // replica spends the budget to within one reservation.
 func TestLongKilledReplicaLeaseIsNotSpend(t *testing.T) {
-	longTest(t)
+	testutil.Long(t)
 	t.Parallel()
 	_, up := startDense(t, 500)
-	b := gatewaytest.Start(t, gatewaytest.Options{})
+	b := servertest.Start(t, servertest.Options{})
 	b.Setup(t, up)
 	worst := premiumModel(t, b, "hello")
 	const limit = 5 * 1_000_000_000 // $5, lifetime
 	key := keyBudget(t, b, "killed-replica", limit)
 	// The runway sets the lease lifetime: max(5s, 4 sync intervals, runway + 2 intervals).
 	a := startBinaryReplica(t, b, "-budget-outage-runway=1s")
-	aGW := &gatewaytest.Gateway{URL: a.URL}
-	waitBudgetVisible(t, []*gatewaytest.Gateway{aGW, b}, key)
+	aGW := &servertest.Gateway{URL: a.URL}
+	waitBudgetVisible(t, []*servertest.Gateway{aGW, b}, key)
 
 	// Spend through A, and wait until A has reported it.
 	body := map[string]any{"model": "premium", "messages": []map[string]any{{"role": "user", "content": "hello"}}}
@@ -147,7 +137,7 @@ func TestLongKilledReplicaLeaseIsNotSpend(t *testing.T) {
 	}
 	// The dense upstream bills 3 + (3 + 5) prompt tokens and 500 output tokens.
 	charged := served3 * pricing.Cost(premiumPrices, providers.Usage{InputTokens: 11, OutputTokens: 500})
-	eventually(t, 10*time.Second, func() error {
+	testutil.EventuallyWithin(t, 10*time.Second, func() error {
 		if s, _ := budgetStatus(t, b, key); s != charged {
 			return fmt.Errorf("spent %d, want %d", s, charged)
 		}
@@ -171,7 +161,7 @@ func TestLongKilledReplicaLeaseIsNotSpend(t *testing.T) {
 			}
 		})
 	}
-	eventually(t, 10*time.Second, func() error {
+	testutil.EventuallyWithin(t, 10*time.Second, func() error {
 		if _, r := budgetStatus(t, b, key); r < held*worst {
 			return fmt.Errorf("reserved %d, want at least %d", r, held*worst)
 		}
@@ -184,7 +174,7 @@ func TestLongKilledReplicaLeaseIsNotSpend(t *testing.T) {
 		t.Fatalf("spent %d right after the kill, want %d", spent, charged)
 	}
 	// The lease expires within its lifetime (5s) and goes back to the pool.
-	eventually(t, 20*time.Second, func() error {
+	testutil.EventuallyWithin(t, 20*time.Second, func() error {
 		s, r := budgetStatus(t, b, key)
 		if s != charged {
 			return fmt.Errorf("spent %d, want %d: the dead lease counted as spend", s, charged)
@@ -217,33 +207,31 @@ func TestLongKilledReplicaLeaseIsNotSpend(t *testing.T) {
 // on two replicas: A with the default outage runway (15s) serves every
 // request throughout from its leases; B, with a 2s runway, fails closed
 // with 503 limits_unavailable and retry-after once its runway is over, and serves
-// again when Postgres is back. Neither ever answers 500. Not parallel: it
-// stops the package's Postgres.
+// again when Postgres is back. Neither ever answers 500. Postgres is a
+// private cluster, so other tests run on meanwhile.
 func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
-	longTest(t)
-	cluster := pgtest.Server()
-	if cluster == nil {
-		t.Skip("DATABASE_URL points at an external server; cannot stop it")
-	}
+	testutil.Long(t)
+	t.Parallel()
+	cluster := pgtest.PrivateCluster(t) // stopped below: not the shared server
 	_, up := fakeupstream.StartOpenAI(t)
-	a := gatewaytest.Start(t, gatewaytest.Options{})
-	keyID, key := func() (string, string) { a.Setup(t, up); return a.CreateKey(t, gatewaytest.TeamID) }()
-	b := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: a.DatabaseURL, Args: []string{"-budget-outage-runway=2s"}})
+	a := servertest.Start(t, servertest.Options{DatabaseURL: cluster.NewMigratedDatabase(t)})
+	keyID, key := func() (string, string) { a.Setup(t, up); return a.CreateKey(t, servertest.TeamID) }()
+	b := servertest.Start(t, servertest.Options{DatabaseURL: a.DatabaseURL, Config: func(c *server.Config) { c.Governance.OutageRunway = 2 * time.Second }})
 	ctx := context.Background()
 	setBudget(t, a, &tollgatev1.Budget{Id: "outage-key", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,
-		TeamId: gatewaytest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(1000 * 1_000_000_000)})
+		TeamId: servertest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(1000 * 1_000_000_000)})
 	setBudget(t, a, &tollgatev1.Budget{Id: "outage-team", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM,
-		TeamId: gatewaytest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: usd(1000 * 1_000_000_000)})
+		TeamId: servertest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: usd(1000 * 1_000_000_000)})
 	if _, err := a.Admin.SetRateLimit(ctx, connect.NewRequest(&tollgatev1.SetRateLimitRequest{RateLimit: &tollgatev1.RateLimit{
-		Id: "outage-rate", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: gatewaytest.TeamID,
+		Id: "outage-rate", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: servertest.TeamID,
 		RequestsPerMinute: 1_000_000, TokensPerMinute: 1_000_000_000}})); err != nil {
 		t.Fatal(err)
 	}
-	usage := func(g *gatewaytest.Gateway) tollgatev1connect.UsageServiceClient {
-		return tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
+	usage := func(g *servertest.Gateway) tollgatev1connect.UsageServiceClient {
+		return tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(key)))
 	}
-	for _, g := range []*gatewaytest.Gateway{a, b} {
-		eventually(t, 10*time.Second, func() error {
+	for _, g := range []*servertest.Gateway{a, b} {
+		testutil.EventuallyWithin(t, 10*time.Second, func() error {
 			st, err := usage(g).GetBudgetStatus(ctx, connect.NewRequest(&tollgatev1.GetBudgetStatusRequest{}))
 			if err != nil || len(st.Msg.GetStatuses()) != 2 {
 				return fmt.Errorf("budgets not visible yet: %v", err)
@@ -259,11 +247,11 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 		code   string
 	}
 	var mu sync.Mutex
-	results := map[*gatewaytest.Gateway][]result{}
+	results := map[*servertest.Gateway][]result{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	body := `{"model":"` + gatewaytest.ChatModel + `","max_tokens":16,"messages":[{"role":"user","content":"through the outage"}]}`
-	for _, g := range []*gatewaytest.Gateway{a, b} {
+	body := `{"model":"` + servertest.ChatModel + `","max_tokens":16,"messages":[{"role":"user","content":"through the outage"}]}`
+	for _, g := range []*servertest.Gateway{a, b} {
 		for range 2 {
 			wg.Go(func() {
 				client := &http.Client{Timeout: 30 * time.Second}
@@ -296,7 +284,7 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 			})
 		}
 	}
-	count := func(g *gatewaytest.Gateway, from time.Time, ok func(result) bool) (n, all int) {
+	count := func(g *servertest.Gateway, from time.Time, ok func(result) bool) (n, all int) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, r := range results[g] {
@@ -311,8 +299,8 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 	}
 	isOK := func(r result) bool { return r.status == http.StatusOK }
 	start := time.Now()
-	eventually(t, 10*time.Second, func() error {
-		for _, g := range []*gatewaytest.Gateway{a, b} {
+	testutil.EventuallyWithin(t, 10*time.Second, func() error {
+		for _, g := range []*servertest.Gateway{a, b} {
 			if n, _ := count(g, start, isOK); n < 20 {
 				return errors.New("warming up")
 			}
@@ -336,7 +324,7 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 	}
 	restarted, up2 := true, time.Now()
 	// B serves again once its lease calls succeed.
-	eventually(t, 20*time.Second, func() error {
+	testutil.EventuallyWithin(t, 20*time.Second, func() error {
 		if n, _ := count(b, up2, isOK); n < 20 {
 			return errors.New("B not serving yet")
 		}
@@ -352,7 +340,7 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 	})
 	t.Logf("outage of %v: A served %d of %d requests; B served %d of %d after its 2s runway, %d got 503 limits_unavailable",
 		up2.Sub(down).Round(time.Millisecond), okA, allA, okB, allB, closed)
-	for _, g := range []*gatewaytest.Gateway{a, b} {
+	for _, g := range []*servertest.Gateway{a, b} {
 		if bad, _ := count(g, start, func(r result) bool { return r.status != http.StatusOK && r.status != http.StatusServiceUnavailable }); bad > 0 {
 			t.Errorf("%d answers other than 200 and 503 (a 500 is never acceptable)", bad)
 		}
