@@ -214,9 +214,16 @@ func TestLongBudgetedTrafficThroughPostgresOutage(t *testing.T) {
 	t.Parallel()
 	cluster := pgtest.PrivateCluster(t) // stopped below: not the shared server
 	_, up := fakeupstream.StartOpenAI(t)
-	a := servertest.Start(t, servertest.Options{DatabaseURL: cluster.NewMigratedDatabase(t)})
+	// Keys are trusted for -config-max-staleness without Postgres (3s by
+	// default), so a replica serves through an outage for the shorter of
+	// that bound and its outage runway: both are raised past the outage.
+	stale := func(c *server.Config) { c.ConfigMaxStaleness = 30 * time.Second }
+	a := servertest.Start(t, servertest.Options{DatabaseURL: cluster.NewMigratedDatabase(t), Config: stale})
 	keyID, key := func() (string, string) { a.Setup(t, up); return a.CreateKey(t, servertest.TeamID) }()
-	b := servertest.Start(t, servertest.Options{DatabaseURL: a.DatabaseURL, Config: func(c *server.Config) { c.Governance.OutageRunway = 2 * time.Second }})
+	b := servertest.Start(t, servertest.Options{DatabaseURL: a.DatabaseURL, Config: func(c *server.Config) {
+		stale(c)
+		c.Governance.OutageRunway = 2 * time.Second
+	}})
 	ctx := context.Background()
 	setBudget(t, a, &tollgatev1.Budget{Id: "outage-key", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,
 		TeamId: servertest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(1000 * 1_000_000_000)})
