@@ -53,6 +53,8 @@ type Store struct {
 	now    func() time.Time
 	latest int
 	hub    hub
+	// leases announces starved counters (counters.go).
+	leases leaseHub
 	// heartbeat is the period of WatchConfirmed's confirmations.
 	heartbeat time.Duration
 	// commitMu is held shared from a write's commit until its changes are
