@@ -94,10 +94,11 @@ func poolOn(t testing.TB, dsn string) *pgxpool.Pool {
 // startCache returns a running cache on st; Run stops when the test ends.
 func startCache(t testing.TB, st semcache.Store, opts ...semcache.Option) *semcache.Cache {
 	t.Helper()
-	// A lookup that times out is a miss; on a loaded test machine a query
-	// can take longer than the production default (50 ms), which would turn
-	// expected hits into misses. Tests may still pass their own timeout.
-	opts = append([]semcache.Option{semcache.WithLookupTimeout(10 * time.Second)}, opts...)
+	// A lookup or an embedding that times out is a miss; on a loaded test
+	// machine a query can take longer than the production defaults (50 ms,
+	// 300 ms), which would turn expected hits into misses. Tests may still
+	// pass their own timeouts.
+	opts = append([]semcache.Option{semcache.WithLookupTimeout(10 * time.Second), semcache.WithEmbedTimeout(10 * time.Second)}, opts...)
 	c, err := semcache.Open(st, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
