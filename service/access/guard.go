@@ -14,10 +14,19 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+
+	c "github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 )
 
-// ErrUnauthenticated is the sentinel of calls without a valid credential.
-var ErrUnauthenticated = errors.New("unauthenticated")
+// Sentinels of refusals. service/edge describes them like every other
+// error (Unauthenticated, PermissionDenied, Unavailable).
+var (
+	// ErrUnauthenticated is a missing, unknown, expired or revoked credential.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnavailable means the credential could not be checked now (the
+	// identity provider's keys cannot be had); a retry may succeed.
+	ErrUnavailable = errors.New("authentication unavailable")
+)
 
 // Request is what an Authenticator sees of a call.
 type Request struct {
@@ -79,6 +88,7 @@ type Guard struct {
 	log     *slog.Logger
 	rules   map[string]Rule
 	proxies []netip.Prefix
+	render  func(ctx context.Context, err error) error
 
 	// anonymous refusals are recorded at most anonLimit per second, so a
 	// flood of bad credentials cannot flood the audit log.
@@ -102,12 +112,19 @@ func WithLogger(l *slog.Logger) GuardOption { return func(g *Guard) { g.log = l 
 // X-Forwarded-For when the peer is one of these networks.
 func WithTrustedProxies(p []netip.Prefix) GuardOption { return func(g *Guard) { g.proxies = p } }
 
+// WithErrorRenderer renders refusals as Connect errors (the server passes
+// service/edge's, so they read like every other error of the API).
+func WithErrorRenderer(f func(ctx context.Context, err error) error) GuardOption {
+	return func(g *Guard) { g.render = f }
+}
+
 // WithRules replaces the rule table (tests).
 func WithRules(r map[string]Rule) GuardOption { return func(g *Guard) { g.rules = r } }
 
 // NewGuard returns a guard over Rules.
 func NewGuard(authn Authenticator, lookup Lookup, opts ...GuardOption) *Guard {
-	g := &Guard{authn: authn, lookup: lookup, rules: Rules, log: slog.New(slog.DiscardHandler)}
+	g := &Guard{authn: authn, lookup: lookup, rules: Rules, log: slog.New(slog.DiscardHandler),
+		render: func(_ context.Context, err error) error { return connectError(err) }}
 	for _, o := range opts {
 		o(g)
 	}
@@ -126,7 +143,11 @@ func (g *Guard) check(ctx context.Context, r Request, rule Rule, msg any) (conte
 		return ctx, nil, err
 	}
 	if p.Type == TypeVirtualKey && !rule.KeyOK {
-		return ctx, p, fmt.Errorf("%w: a virtual key cannot make admin calls; use an admin credential", ErrPermissionDenied)
+		if strings.HasPrefix(r.Procedure, "/"+c.UsageServiceName+"/") {
+			return ctx, p, fmt.Errorf("%w: a virtual key may only read its own team's usage and budgets", ErrPermissionDenied)
+		}
+		// For the admin services a virtual key is no credential at all.
+		return ctx, nil, fmt.Errorf("%w: a virtual key cannot make admin calls; use an admin credential", ErrUnauthenticated)
 	}
 	d, err := Decide(p, rule.Perm)
 	if err != nil {
@@ -176,7 +197,7 @@ func (g *Guard) rule(procedure string) (Rule, bool) {
 	return r, ok
 }
 
-// connectError turns a refusal into a Connect error.
+// connectError turns a refusal into a Connect error (the default renderer).
 func connectError(err error) error {
 	switch {
 	case errors.Is(err, ErrUnauthenticated):
@@ -269,7 +290,7 @@ func (i guardInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		ctx, p, err := g.check(ctx, Request{Header: req.Header(), Method: req.HTTPMethod(), Procedure: proc}, rule, req.Any())
 		if err != nil {
 			g.refused(ctx, proc, req.Any(), p, err)
-			return nil, connectError(err)
+			return nil, g.render(ctx, err)
 		}
 		return next(ctx, req)
 	}
@@ -294,12 +315,12 @@ func (i guardInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc
 		ctx, p, err := g.check(ctx, Request{Header: conn.RequestHeader(), Method: http.MethodPost, Procedure: proc}, rule, nil)
 		if err != nil {
 			g.refused(ctx, proc, nil, p, err)
-			return connectError(err)
+			return g.render(ctx, err)
 		}
 		checkMsg := func(msg any) error {
 			if err := g.checkTeams(ctx, rule, DecisionFrom(ctx), msg); err != nil {
 				g.refused(ctx, proc, msg, p, err)
-				return connectError(err)
+				return g.render(ctx, err)
 			}
 			return nil
 		}

@@ -103,7 +103,9 @@ func storedTeam(stored func(Lookup) func(context.Context, string) (string, bool,
 }
 
 func budgetLookup(l Lookup) func(context.Context, string) (string, bool, error) { return l.BudgetTeam }
-func limitLookup(l Lookup) func(context.Context, string) (string, bool, error)  { return l.RateLimitTeam }
+func limitLookup(l Lookup) func(context.Context, string) (string, bool, error) {
+	return l.RateLimitTeam
+}
 
 // m casts a request message for the table's accessors.
 func m[T any](msg any) T {

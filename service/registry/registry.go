@@ -192,6 +192,9 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 		})
 	case store.ChangeBudget, store.ChangeRateLimit:
 		// Package governance follows these.
+	case store.ChangeServiceAccount, store.ChangeServiceAccountToken, store.ChangeRoleBinding,
+		store.ChangeCredentials, store.ChangeMasterKey:
+		// Package identity and the server's credential watcher follow these.
 	case store.ChangeRoute:
 		return r.applyRoute(ctx, c.ID)
 	default:

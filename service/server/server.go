@@ -30,7 +30,6 @@ import (
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
-	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/rpc"
 	"github.com/tollgate-dev/tollgate/service/secrets"
@@ -52,7 +51,11 @@ type Server struct {
 	alerts   *alerts.Monitor
 	// guardrails holds the compiled guardrail policies (guardrails.go).
 	guardrails *guardrails.Registry
-	handler    http.Handler
+	// sealer seals stored secrets under the master keyring.
+	sealer *secrets.Sealer
+	// identity authenticates and authorises admin calls (identity.go).
+	identity *identityParts
+	handler  http.Handler
 }
 
 // New opens the store (applying migrations), loads the registry and builds
@@ -61,11 +64,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	mk, err := secrets.ParseMasterKey(cfg.MasterKey)
+	ring, err := secrets.ParseKeyring(cfg.MasterKey)
 	if err != nil {
-		return nil, fmt.Errorf("TOLLGATE_MASTER_KEY: %w", err)
+		return nil, fmt.Errorf("master key: %w", err)
 	}
-	sealer, err := secrets.NewSealer(mk)
+	sealer, err := secrets.NewKeyring(ring)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +76,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, pg: st}
+	s := &Server{cfg: cfg, log: log, store: st, pg: st, sealer: sealer}
+	if err := s.loadPrimaryKey(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.registry = registry.New(st, sealer, factory.New, log)
 	if err := s.registry.Load(ctx); err != nil {
 		st.Close()
@@ -103,6 +110,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.guardrails = greg
 	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithGovernance(s.gov),
 		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg))
+	if s.identity, err = s.newIdentity(ctx, st, st, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.handler = s.routes(sealer)
 	return s, nil
 }
@@ -114,17 +125,22 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Engine() *gateway.Engine { return s.engine }
 
 func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
-	admin := keys.NewAdminToken(s.cfg.AdminToken)
 	// Compressing small messages costs more CPU than it saves bandwidth.
 	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
+	// One guard authenticates and authorises every admin and usage call
+	// (access.Rules); the audit interceptor inside it records the writes.
+	guarded := append(opts, connect.WithInterceptors(s.identity.guard.Interceptor(), rpc.AuditInterceptor(s.pg, s.log)))
 	rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
-		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...)
-	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
+		Mount(mux, guarded...)
+	rpc.NewIdentity(s.pg, s.identity.dir, s.identity.login, s.log).Mount(mux, guarded...)
+	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.log, rpc.WithAuditLog(s.pg),
+		rpc.WithKeyCreators(s.pg)), append(opts, connect.WithInterceptors(s.identity.guard.Interceptor()))...))
 
-	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName}, rpc.AdminServiceNames...)
+	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName,
+		tollgatev1connect.IdentityServiceName}, rpc.AdminServiceNames...)
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -171,7 +187,8 @@ type healthChecker struct{ s *Server }
 // Check implements grpchealth.Checker: SERVING when ready.
 func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	switch req.Service {
-	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName:
+	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName,
+		tollgatev1connect.IdentityServiceName, tollgatev1connect.CredentialServiceName:
 	default:
 		if !slices.Contains(rpc.AdminServiceNames, req.Service) {
 			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
@@ -196,6 +213,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	wg.Go(func() { s.maintain(bg) })
 	wg.Go(func() { s.watchGuardrails(bg) })
+	wg.Go(func() { s.watchIdentity(bg) })
+	wg.Go(func() { s.identity.dir.Run(bg, s.cfg.Identity.TokenUseFlush) })
 	wg.Go(func() {
 		if err := s.cache.Run(bg); err != nil {
 			s.log.Error("response cache stopped", "err", err)

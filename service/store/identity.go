@@ -112,6 +112,13 @@ type Principals interface {
 	DeleteRoleBinding(ctx context.Context, id string) error
 }
 
+// KeyCreators tells who created keys, revoked ones included (usage by key
+// creator is derived from usage by key: a key's creator never changes).
+type KeyCreators interface {
+	// KeyCreators returns the CreatedBy of each key of ids that has one.
+	KeyCreators(ctx context.Context, ids []string) (map[string]string, error)
+}
+
 // SealedValue is one sealed secret stored in Postgres, as the master-key
 // rotation sees it: where it is, the context it is sealed under, and the
 // sealed bytes.
