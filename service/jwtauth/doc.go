@@ -6,7 +6,7 @@
 // An issuer's keys are found by OpenID Connect discovery (or a configured
 // JWKS URL, or keys given in configuration) and cached in memory; a token
 // signed with a key the cache does not know makes the verifier fetch the
-// key set again (at most every ten seconds), so key rotation at the issuer
+// key set again (at most once a second), so key rotation at the issuer
 // is picked up without a restart and made-up key ids cannot make the
 // gateway hammer the issuer. Signatures are checked with go-oidc and
 // go-jose; iss, aud, exp, nbf and iat are checked here with a bounded clock

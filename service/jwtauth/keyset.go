@@ -17,8 +17,8 @@ import (
 // keySet is an issuer's JSON Web Key Set, fetched from its jwks_uri and
 // kept in memory. A token signed by a key the cache does not know makes it
 // fetch the set again (the issuer rotated its keys), at most once per
-// minRefetch, so tokens with made-up key ids cannot make the gateway hammer
-// the issuer; the set is also refreshed every maxAge.
+// minRefetch (a second), so tokens with made-up key ids cannot make the
+// gateway hammer the issuer; the set is also refreshed every maxAge.
 type keySet struct {
 	url        string
 	client     *http.Client
@@ -43,7 +43,7 @@ const keySetUnavailable = "key set unavailable"
 var errUnknownKey = errors.New("signature not made by a key of the issuer's key set")
 
 func newKeySet(url string, client *http.Client, now func() time.Time) *keySet {
-	return &keySet{url: url, client: client, now: now, minRefetch: 10 * time.Second, maxAge: time.Hour}
+	return &keySet{url: url, client: client, now: now, minRefetch: time.Second, maxAge: time.Hour}
 }
 
 // VerifySignature implements oidc.KeySet.
