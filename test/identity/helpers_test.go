@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -93,6 +94,8 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
 }
 
 var errNotYet = errors.New("not yet")
+
+func mask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
 
 func createTeam(t *testing.T, c tollgate.AdminClient, id string) {
 	t.Helper()
