@@ -92,6 +92,8 @@ type Registry struct {
 	snap   atomic.Pointer[snapshot]
 	mu     sync.Mutex // serialises writers
 	loaded atomic.Bool
+
+	creds CredentialSource // nil: credentials by reference are refused (credentials.go)
 }
 
 // New returns an empty registry; call Load or Run to fill it.
@@ -174,22 +176,7 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 		if p != nil {
 			entry = r.buildProvider(*p)
 		}
-		r.update(func(s *snapshot) {
-			s.providers = maps.Clone(s.providers)
-			if entry == nil {
-				delete(s.providers, c.ID)
-			} else {
-				s.providers[c.ID] = entry
-			}
-			// Re-point the models served by this provider at the new adapter.
-			s.models = maps.Clone(s.models)
-			for name, m := range s.models {
-				if m.ProviderID == c.ID {
-					s.models[name] = s.resolve(m.Model)
-				}
-			}
-			s.compile()
-		})
+		r.setProvider(c.ID, entry)
 	case store.ChangeBudget, store.ChangeRateLimit:
 		// Package governance follows these.
 	case store.ChangeServiceAccount, store.ChangeServiceAccountToken, store.ChangeRoleBinding,
@@ -267,14 +254,10 @@ func (r *Registry) update(fn func(s *snapshot)) {
 
 func (r *Registry) buildProvider(p store.Provider) *providerEntry {
 	entry := &providerEntry{cfg: p}
-	var credential string
-	if len(p.SealedCredential) > 0 {
-		pt, err := r.sealer.Open(p.SealedCredential, p.ID)
-		if err != nil {
-			r.log.Error("registry: cannot decrypt provider credential; provider disabled", "provider", p.ID, "err", err)
-			return entry
-		}
-		credential = string(pt)
+	credential, err := r.credential(p)
+	if err != nil {
+		r.log.Error("registry: cannot get provider credential; provider disabled", "provider", p.ID, "err", err)
+		return entry
 	}
 	prov, err := r.build(providers.Config{ID: p.ID, Type: p.Type, BaseURL: p.BaseURL, APIKey: credential, Settings: p.Settings})
 	if err != nil {

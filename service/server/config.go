@@ -61,6 +61,8 @@ type Config struct {
 	GuardrailModel string
 	// Identity holds the admin API's authentication settings (identity.go).
 	Identity IdentityConfig
+	// Credentials configures provider credentials by reference (credentials.go).
+	Credentials CredentialsConfig
 }
 
 // DefaultConfig returns the defaults.
@@ -77,6 +79,7 @@ func DefaultConfig() Config {
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
 		Identity:           defaultIdentityConfig(),
+		Credentials:        defaultCredentialsConfig(),
 	}
 }
 
@@ -102,6 +105,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
 	c.Cache.registerFlags(e)
 	c.Identity.registerFlags(e)
+	c.Credentials.registerFlags(e)
 	// Secrets come from the environment or from files (NAME_FILE), never flags.
 	var errs []error
 	secret := func(p *string, name string) {
@@ -122,6 +126,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	}
 	secret(&c.AdminToken, "TOLLGATE_ADMIN_TOKEN")
 	secret(&c.Identity.OIDCClientSecret, "TOLLGATE_OIDC_CLIENT_SECRET")
+	errs = append(errs, c.Credentials.readSecrets(getenv))
 	if c.DatabaseURL == "" {
 		secret(&c.DatabaseURL, "TOLLGATE_DATABASE_URL")
 	}
@@ -163,6 +168,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Identity.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Credentials.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {

@@ -27,9 +27,11 @@ import (
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/alerts"
+	"github.com/tollgate-dev/tollgate/service/credref"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
+	"github.com/tollgate-dev/tollgate/service/masterkey"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/rpc"
 	"github.com/tollgate-dev/tollgate/service/secrets"
@@ -55,7 +57,9 @@ type Server struct {
 	sealer *secrets.Sealer
 	// identity authenticates and authorises admin calls (identity.go).
 	identity *identityParts
-	handler  http.Handler
+	// creds resolves provider credentials given by reference (credentials.go).
+	creds   *credref.Manager
+	handler http.Handler
 }
 
 // New opens the store (applying migrations), loads the registry and builds
@@ -82,6 +86,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.registry = registry.New(st, sealer, factory.New, log)
+	s.creds = s.newCredentials()
+	s.registry.SetCredentials(s.creds)
 	if err := s.registry.Load(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -98,6 +104,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithSealer(sealer), alerts.WithInterval(cfg.AlertInterval),
 		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
+	s.wireCredentials()
 	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log)); err != nil {
 		st.Close()
 		return nil, err
@@ -136,11 +143,12 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
 		Mount(mux, guarded...)
 	rpc.NewIdentity(s.pg, s.identity.dir, s.identity.login, s.log).Mount(mux, guarded...)
+	rpc.NewCredentials(s.creds, s.pg, masterkey.New(s.pg, sealer), sealer, s.log).Mount(mux, guarded...)
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.log, rpc.WithAuditLog(s.pg),
 		rpc.WithKeyCreators(s.pg)), append(opts, connect.WithInterceptors(s.identity.guard.Interceptor()))...))
 
 	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName,
-		tollgatev1connect.IdentityServiceName}, rpc.AdminServiceNames...)
+		tollgatev1connect.IdentityServiceName, tollgatev1connect.CredentialServiceName}, rpc.AdminServiceNames...)
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -148,7 +156,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newAccountingCollector(s.writer), s.engine.Router().Collector())
+		newAccountingCollector(s.writer), s.engine.Router().Collector(), s.creds.Collector())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -215,6 +223,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.watchGuardrails(bg) })
 	wg.Go(func() { s.watchIdentity(bg) })
 	wg.Go(func() { s.identity.dir.Run(bg, s.cfg.Identity.TokenUseFlush) })
+	wg.Go(func() { _ = s.creds.Run(bg) })
+	wg.Go(func() { s.watchSecrets(bg) })
+	wg.Go(func() { s.watchKeyFile(bg) })
 	wg.Go(func() {
 		if err := s.cache.Run(bg); err != nil {
 			s.log.Error("response cache stopped", "err", err)

@@ -119,18 +119,14 @@ type KeyCreators interface {
 	KeyCreators(ctx context.Context, ids []string) (map[string]string, error)
 }
 
-// SealedValue is one sealed secret stored in Postgres, as the master-key
-// rotation sees it: where it is, the context it is sealed under, and the
-// sealed bytes.
+// SealedValue is a sealed secret stored in a column of its own (a
+// provider's credential, an alert webhook's URL), as the master-key
+// rotation sees it.
 type SealedValue struct {
-	// Kind names the place, e.g. "provider_credential".
+	// Kind names the column, e.g. "provider_credential".
 	Kind string
 	// ID is the row's id.
 	ID string
-	// Field names the value within the row (for values inside a document).
-	Field string
-	// Context is the sealing context (see secrets.Sealer.Seal).
-	Context string
 	// Sealed is the sealed value.
 	Sealed []byte
 }
@@ -142,6 +138,13 @@ type Keyring interface {
 	PrimaryKeyID(ctx context.Context) (string, error)
 	// SetPrimaryKeyID records id and notifies every replica (ChangeMasterKey).
 	SetPrimaryKeyID(ctx context.Context, id string) error
+	// SealedValues returns every sealed value stored in a column of its
+	// own (values inside documents, such as guardrail webhook secrets, are
+	// their owners' to enumerate).
+	SealedValues(ctx context.Context) ([]SealedValue, error)
+	// ReplaceSealed replaces a sealed value if it is still v.Sealed, and
+	// reports whether it was.
+	ReplaceSealed(ctx context.Context, v SealedValue, sealed []byte) (bool, error)
 	// NotifyCredentials asks every replica to re-read the credential
 	// reference of provider id ("*": all of them).
 	NotifyCredentials(ctx context.Context, id string) error

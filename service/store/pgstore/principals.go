@@ -348,3 +348,46 @@ func (s *Store) NotifyCredentials(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// sealedColumn is a bytea column holding sealed values.
+type sealedColumn struct{ kind, table, id, column string }
+
+// sealedColumns are the columns of sealed values, for the master-key
+// rotation. A migration that adds one adds it here.
+var sealedColumns = []sealedColumn{
+	{"provider_credential", "providers", "id", "sealed_credential"},
+	{"alert_webhook_url", "alert_webhooks", "id", "sealed_url"},
+}
+
+// SealedValues implements store.Keyring.
+func (s *Store) SealedValues(ctx context.Context) ([]store.SealedValue, error) {
+	var out []store.SealedValue
+	for _, c := range sealedColumns {
+		rows, _ := s.pool.Query(ctx, "SELECT "+c.id+", "+c.column+" FROM "+c.table+" WHERE "+c.column+" IS NOT NULL ORDER BY "+c.id)
+		var id string
+		var sealed []byte
+		_, err := pgx.ForEachRow(rows, []any{&id, &sealed}, func() error {
+			out = append(out, store.SealedValue{Kind: c.kind, ID: id, Sealed: append([]byte(nil), sealed...)})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sealed values of %s: %w", c.table, err)
+		}
+	}
+	return out, nil
+}
+
+// ReplaceSealed implements store.Keyring (compare and swap).
+func (s *Store) ReplaceSealed(ctx context.Context, v store.SealedValue, sealed []byte) (bool, error) {
+	for _, c := range sealedColumns {
+		if c.kind != v.Kind {
+			continue
+		}
+		tag, err := s.pool.Exec(ctx, "UPDATE "+c.table+" SET "+c.column+" = $3 WHERE "+c.id+" = $1 AND "+c.column+" = $2", v.ID, v.Sealed, sealed)
+		if err != nil {
+			return false, fmt.Errorf("re-seal %s %q: %w", c.kind, v.ID, err)
+		}
+		return tag.RowsAffected() == 1, nil
+	}
+	return false, fmt.Errorf("re-seal: unknown kind %q", v.Kind)
+}
