@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -30,13 +31,27 @@ type Credentials struct {
 	rotator *masterkey.Rotator
 	sealer  *secrets.Sealer
 	log     *slog.Logger
+	// origin names this replica in refresh notifications, so it does not
+	// refresh twice.
+	origin string
 }
 
 var _ tollgatev1connect.CredentialServiceHandler = (*Credentials)(nil)
 
-// NewCredentials returns the handler.
-func NewCredentials(refs CredentialRefs, keyring store.Keyring, rotator *masterkey.Rotator, sealer *secrets.Sealer, log *slog.Logger) *Credentials {
-	return &Credentials{refs: refs, keyring: keyring, rotator: rotator, sealer: sealer, log: log}
+// NewCredentials returns the handler. origin names this replica in the
+// refresh notifications it sends (see CredentialsTarget).
+func NewCredentials(refs CredentialRefs, keyring store.Keyring, rotator *masterkey.Rotator, sealer *secrets.Sealer, origin string, log *slog.Logger) *Credentials {
+	return &Credentials{refs: refs, keyring: keyring, rotator: rotator, sealer: sealer, origin: origin, log: log}
+}
+
+// CredentialsTarget parses the id of a ChangeCredentials notification:
+// the provider ("" for all) and the replica that sent it.
+func CredentialsTarget(id string) (provider, origin string) {
+	provider, origin, _ = strings.Cut(id, "@")
+	if provider == "*" {
+		provider = ""
+	}
+	return provider, origin
 }
 
 // Mount registers the service on mux with opts (the guard and audit interceptors).
@@ -64,7 +79,7 @@ func (c *Credentials) RefreshCredentials(ctx context.Context, req *connect.Reque
 	if target == "" {
 		target = "*"
 	}
-	if err := c.keyring.NotifyCredentials(ctx, target); err != nil {
+	if err := c.keyring.NotifyCredentials(ctx, target+"@"+c.origin); err != nil {
 		c.log.WarnContext(ctx, "credentials: refreshed here but could not ask the other replicas", "err", err)
 	}
 	out := referencesToProto(ss, id)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/service/credref"
+	"github.com/tollgate-dev/tollgate/service/rpc"
 	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
@@ -111,11 +112,9 @@ func (s *Server) watchSecrets(ctx context.Context) {
 	err := s.store.Watch(ctx, func(c store.Change) {
 		switch c.Kind {
 		case store.ChangeCredentials:
-			id := c.ID
-			if id == "*" {
-				id = ""
+			if id, origin := rpc.CredentialsTarget(c.ID); origin != s.replica {
+				s.creds.Refresh(ctx, id) // the sender refreshed its own already
 			}
-			s.creds.Refresh(ctx, id)
 		case store.ChangeMasterKey:
 			if err := s.sealer.SetPrimary(c.ID); err != nil {
 				s.log.Error("master key: the new sealing key is not in this replica's keyring; add it (TOLLGATE_MASTER_KEY_FILE)",

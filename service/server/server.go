@@ -58,7 +58,9 @@ type Server struct {
 	// identity authenticates and authorises admin calls (identity.go).
 	identity *identityParts
 	// creds resolves provider credentials given by reference (credentials.go).
-	creds   *credref.Manager
+	creds *credref.Manager
+	// replica is a random name of this process, in notifications it sends.
+	replica string
 	handler http.Handler
 }
 
@@ -80,7 +82,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, pg: st, sealer: sealer}
+	s := &Server{cfg: cfg, log: log, store: st, pg: st, sealer: sealer, replica: gateway.NewRequestID()}
 	if err := s.loadPrimaryKey(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -143,7 +145,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
 		Mount(mux, guarded...)
 	rpc.NewIdentity(s.pg, s.identity.dir, s.identity.login, s.log).Mount(mux, guarded...)
-	rpc.NewCredentials(s.creds, s.pg, masterkey.New(s.pg, sealer), sealer, s.log).Mount(mux, guarded...)
+	rpc.NewCredentials(s.creds, s.pg, masterkey.New(s.pg, sealer), sealer, s.replica, s.log).Mount(mux, guarded...)
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.log, rpc.WithAuditLog(s.pg),
 		rpc.WithKeyCreators(s.pg)), append(opts, connect.WithInterceptors(s.identity.guard.Interceptor()))...))
 
