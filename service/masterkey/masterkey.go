@@ -57,6 +57,8 @@ func contextOf(v store.SealedValue) (string, error) {
 		return v.ID, nil
 	case "alert_webhook_url":
 		return alerts.SealContext(v.ID), nil
+	case "alert_webhook_secret":
+		return alerts.SecretContext(v.ID), nil
 	}
 	return "", fmt.Errorf("masterkey: unknown sealed value kind %q", v.Kind)
 }

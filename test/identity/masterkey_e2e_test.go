@@ -26,7 +26,8 @@ import (
 // TestMasterKeyRotationUnderLoad rotates the master key online while
 // requests flow to three providers with sealed credentials: the new key is
 // added to the keyring file, RotateMasterKey re-seals every stored secret
-// (provider credentials, an alert webhook URL, a guardrail webhook secret),
+// (provider credentials, an alert webhook's URL and signing secret, a
+// guardrail webhook secret),
 // the old key is removed from the file; no request fails, every provider
 // works afterwards, and a fresh replica holding only the new key serves
 // all of them.
@@ -73,7 +74,7 @@ func TestMasterKeyRotationUnderLoad(t *testing.T) {
 	status := func() *tollgatev1.GetMasterKeyStatusResponse {
 		return must[*connect.Response[tollgatev1.GetMasterKeyStatusResponse]](t, "status")(g.Admin.GetMasterKeyStatus(ctx, connect.NewRequest(&tollgatev1.GetMasterKeyStatusRequest{}))).Msg
 	}
-	if s := status(); s.GetPrimaryKeyId() != oldID || s.GetSealedByKey()[oldID] != 5 {
+	if s := status(); s.GetPrimaryKeyId() != oldID || s.GetSealedByKey()[oldID] != 6 {
 		t.Fatalf("status before = %v", s)
 	}
 
@@ -121,11 +122,11 @@ func TestMasterKeyRotationUnderLoad(t *testing.T) {
 	waitRequests(20)
 	// 2. Rotate: seal with the new key, re-seal everything.
 	rot := must[*connect.Response[tollgatev1.RotateMasterKeyResponse]](t, "rotate")(g.Admin.RotateMasterKey(ctx, connect.NewRequest(&tollgatev1.RotateMasterKeyRequest{KeyId: newID}))).Msg
-	if rot.GetKeyId() != newID || rot.GetResealed()["provider_credential"] != 3 || rot.GetResealed()["alert_webhook_url"] != 1 ||
+	if rot.GetKeyId() != newID || rot.GetResealed()["provider_credential"] != 3 || rot.GetResealed()["alert_webhook_url"] != 1 || rot.GetResealed()["alert_webhook_secret"] != 1 ||
 		rot.GetResealed()["guardrail_webhook_secret"] != 1 {
 		t.Fatalf("rotation = %v", rot)
 	}
-	if s := status(); s.GetPrimaryKeyId() != newID || s.GetSealedByKey()[newID] != 5 || s.GetSealedByKey()[oldID] != 0 {
+	if s := status(); s.GetPrimaryKeyId() != newID || s.GetSealedByKey()[newID] != 6 || s.GetSealedByKey()[oldID] != 0 {
 		t.Fatalf("status after rotation = %v", s)
 	}
 	waitRequests(20)

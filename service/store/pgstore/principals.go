@@ -357,6 +357,7 @@ type sealedColumn struct{ kind, table, id, column string }
 var sealedColumns = []sealedColumn{
 	{"provider_credential", "providers", "id", "sealed_credential"},
 	{"alert_webhook_url", "alert_webhooks", "id", "sealed_url"},
+	{"alert_webhook_secret", "alert_webhooks", "id", "sealed_secret"},
 }
 
 // SealedValues implements store.Keyring.
