@@ -68,6 +68,8 @@ type Engine struct {
 	cacheCfg CacheConfig
 
 	guard *guardConfig // nil: no guardrails (guardrails.go)
+
+	callers CallerAuthenticator // nil: JWT callers are refused (callers.go)
 }
 
 // Option configures an Engine.
@@ -98,10 +100,14 @@ func New(reg *registry.Registry, rec Recorder, opts ...Option) *Engine {
 // Router returns the engine's router, e.g. to register its metrics.
 func (e *Engine) Router() *routing.Router { return e.router }
 
-// Authenticate resolves the call's credential to a usable key.
-func (e *Engine) Authenticate(call *Call) (*registry.Key, error) {
+// Authenticate resolves the call's credential to a usable key: a virtual
+// key, or a JWT of a trusted issuer (callers.go).
+func (e *Engine) Authenticate(ctx context.Context, call *Call) (*registry.Key, error) {
 	if call.Credential == "" {
 		return nil, fmt.Errorf("%w: missing API key: send \"Authorization: Bearer tg-...\"", ErrUnauthenticated)
+	}
+	if k, ok, err := e.authenticateJWT(ctx, call); ok {
+		return k, err
 	}
 	m, ok := e.reg.LookupSecret(call.Credential)
 	if !ok {
@@ -190,7 +196,7 @@ type chatPlan struct {
 // guardrails, cache lookup. On failure the request is already recorded.
 func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRequest, stream bool) (*chatPlan, error) {
 	p := &chatPlan{rec: e.newRecord(call, "chat", req.Model, stream)}
-	k, err := e.Authenticate(call)
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&p.rec, err)
 	}
@@ -286,7 +292,7 @@ type EmbedResult struct {
 // Embed runs an embedding request. req.Model is the name the caller asked for.
 func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequest) (*EmbedResult, error) {
 	rec := e.newRecord(call, "embed", req.Model, false)
-	k, err := e.Authenticate(call)
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
@@ -337,8 +343,8 @@ func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequ
 }
 
 // ListModels returns the models the call's key may use, sorted by name.
-func (e *Engine) ListModels(call *Call) ([]*registry.Model, error) {
-	k, err := e.Authenticate(call)
+func (e *Engine) ListModels(ctx context.Context, call *Call) ([]*registry.Model, error) {
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, err
 	}
@@ -384,6 +390,9 @@ func (e *Engine) newRecord(call *Call, op, model string, stream bool) record {
 
 func (r *record) setKey(k *registry.Key) {
 	r.KeyID, r.TeamID, r.ServiceID = k.ID, k.TeamID, k.ServiceID
+	if k.Subject != "" {
+		r.EndUser = k.Subject // a JWT caller's subject is its end user
+	}
 	if len(k.Tags) > 0 {
 		tags := make([]string, 0, len(r.Tags)+len(k.Tags))
 		tags = append(tags, r.Tags...)

@@ -45,7 +45,10 @@ type Key struct {
 	// Cache is the key's decoded cache policy (store.Key.CachePolicy), nil
 	// for none. A stored policy that cannot be decoded turns the cache off
 	// for the key rather than widen what it shares.
-	Cache   *routing.Cache
+	Cache *routing.Cache
+	// Subject is set for a caller authenticated by a JWT instead of a
+	// virtual key (see NewCallerKey): its end user.
+	Subject string
 	allowed map[string]struct{}
 }
 

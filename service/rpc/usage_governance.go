@@ -29,7 +29,7 @@ func (u *Usage) GetBudgetStatus(ctx context.Context, req *connect.Request[tollga
 	var subject governance.Subject
 	if p, _ := access.FromContext(ctx); p.Type == access.TypeVirtualKey {
 		// A key sees the budgets that apply to it: its own, its team's, its service's.
-		k, err := u.engine.Authenticate(&gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: bearer(req.Header())})
+		k, err := u.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: bearer(req.Header())})
 		if err != nil {
 			return nil, toConnectError(ctx, u.log, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/service/access"
+	"github.com/tollgate-dev/tollgate/service/callerauth"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/identity"
 	"github.com/tollgate-dev/tollgate/service/jwtauth"
@@ -53,6 +54,9 @@ type IdentityConfig struct {
 	TrustedProxies string
 	// TokenUseFlush is how often service-account token last-use times are written.
 	TokenUseFlush time.Duration
+	// CallerJWTConfig is the file of trusted issuers whose JWTs callers of
+	// the inference APIs may use instead of a virtual key (package callerauth).
+	CallerJWTConfig string
 }
 
 func defaultIdentityConfig() IdentityConfig {
@@ -74,6 +78,7 @@ func (c *IdentityConfig) registerFlags(e *envFlags) {
 	e.str(&c.BreakGlass, "break-glass", "TOLLGATE_BREAK_GLASS", "on: the admin token always works; off: it is refused once another principal is owner")
 	e.str(&c.TrustedProxies, "trusted-proxies", "TOLLGATE_TRUSTED_PROXIES", "CIDRs whose X-Forwarded-For names the audit log's source address")
 	e.duration(&c.TokenUseFlush, "token-use-flush", "TOLLGATE_TOKEN_USE_FLUSH", "how often service-account token last-use times are written")
+	e.str(&c.CallerJWTConfig, "caller-jwt-config", "TOLLGATE_CALLER_JWT_CONFIG", "file of trusted JWT issuers and rules for callers without virtual keys (YAML or JSON)")
 }
 
 func (c *IdentityConfig) validate() error {
@@ -183,9 +188,20 @@ func (s *Server) newIdentity(ctx context.Context, st store.Store, principals sto
 	return &identityParts{dir: dir, authn: authn, guard: guard, login: login}, nil
 }
 
+// newCallers loads the trusted issuers of caller JWTs; nil when none are configured.
+func (s *Server) newCallers() (*callerauth.Authenticator, error) {
+	if s.cfg.Identity.CallerJWTConfig == "" {
+		return nil, nil
+	}
+	return callerauth.Load(s.cfg.Identity.CallerJWTConfig, callerauth.Options{Teams: func(id string) bool {
+		_, ok := s.registry.Team(id)
+		return ok
+	}})
+}
+
 // keyPrincipal checks a virtual key for UsageService reads.
 func (s *Server) keyPrincipal(ctx context.Context, secret string) (string, string, error) {
-	k, err := s.engine.Authenticate(&gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: secret})
+	k, err := s.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: secret})
 	if err != nil {
 		return "", "", err
 	}

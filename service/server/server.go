@@ -117,8 +117,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.guardrails = greg
-	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithGovernance(s.gov),
-		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg))
+	eopts := []gateway.Option{gateway.WithLogger(log), gateway.WithGovernance(s.gov),
+		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg)}
+	callers, err := s.newCallers()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if callers != nil {
+		eopts = append(eopts, gateway.WithCallers(callers))
+	}
+	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), eopts...)
 	if s.identity, err = s.newIdentity(ctx, st, st, st); err != nil {
 		st.Close()
 		return nil, err
