@@ -39,7 +39,8 @@ var clientUsage = `Client commands talk to a running gateway with the admin toke
   tollgate teams list
   tollgate teams get TEAM_ID
   tollgate teams delete TEAM_ID [--etag E]
-  tollgate providers add PROVIDER_ID --type TYPE [--base-url URL] [--credential-env VAR | --credential-file FILE] [--setting k=v]...
+  tollgate providers add PROVIDER_ID --type TYPE [--base-url URL] [--credential-env VAR | --credential-file FILE | --credential-ref REF]
+                      [--setting k=v]...
   tollgate providers list
   tollgate providers get PROVIDER_ID
   tollgate providers update PROVIDER_ID [--base-url URL] [--setting k=v]...
@@ -74,10 +75,25 @@ var clientUsage = `Client commands talk to a running gateway with the admin toke
   tollgate alerts list
   tollgate alerts delete WEBHOOK_ID [--etag E]
   tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID]   (the newest 100; see --limit)
+  tollgate service-accounts create ID --role ROLE... [--description D] [--owner O]
+  tollgate service-accounts list | get ID | delete ID [--etag E]
+  tollgate service-accounts update ID [--role ROLE]... [--description D] [--owner O] [--disabled=true|false]
+  tollgate service-accounts token create ACCOUNT_ID [--name N] [--ttl 90d]       (prints the tga-... secret once)
+  tollgate service-accounts token list ACCOUNT_ID [--all]
+  tollgate service-accounts token rotate TOKEN_ID [--grace 1h] [--ttl 90d]
+  tollgate service-accounts token revoke TOKEN_ID
+  tollgate role-bindings create --user SUB | --email ADDRESS | --group GROUP --role ROLE
+  tollgate role-bindings list | delete ID
+  tollgate credentials list | refresh [--provider ID]
+  tollgate admin master-key-status
+  tollgate admin rotate-master-key [--key-id ID]
+  (roles: owner, admin, team-admin:TEAM, viewer, auditor, billing)
 
 Every client command takes:
-  --addr URL     the gateway ($TOLLGATE_ADDR; default http://127.0.0.1:8080)
-  --token TOKEN  the admin token (prefer $TOLLGATE_ADMIN_TOKEN: flags show in ps)
+  --addr URL     the gateway ($TOLLGATE_ADDR; default: the context's, then http://127.0.0.1:8080)
+  --token TOKEN  an admin credential: the admin token, a service-account token (tga-...)
+                 (prefer $TOLLGATE_ADMIN_TOKEN: flags show in ps); without one,
+                 the login of the current context (tollgate login)
   --json         print the response as protobuf JSON instead of a table
 
 Every list command follows all pages, and takes:
@@ -107,6 +123,8 @@ type cliCommand struct {
 	addr string
 	// token is the admin token.
 	token string
+	// addrSet is true when --addr or $TOLLGATE_ADDR named the gateway.
+	addrSet bool
 	// json selects protobuf JSON output.
 	json bool
 	// req is the request to send; its type selects the RPC.
@@ -198,6 +216,9 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if pages != nil && !isListRequest(req) {
+		pages = nil // a list that does not page (credentials list)
+	}
 	if pages != nil {
 		if err := pages.apply(req); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -207,15 +228,14 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	if cmd.addr == "" {
 		cmd.addr = getenv("TOLLGATE_ADDR")
 	}
+	cmd.addrSet = cmd.addr != ""
 	if cmd.addr, err = clientURL(cmd.addr); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if cmd.token == "" {
 		cmd.token = getenv("TOLLGATE_ADMIN_TOKEN")
 	}
-	if cmd.token == "" {
-		return nil, usageErrorf("%s: no admin token: set $TOLLGATE_ADMIN_TOKEN or --token", name)
-	}
+	// Without a token, runClient uses the context's login (tollgate login).
 	return cmd, nil
 }
 
@@ -399,11 +419,12 @@ func providerType(name string) (tollgatev1.ProviderType, bool) {
 }
 
 func providersAdd(fs *flag.FlagSet, getenv func(string) string) func([]string) (proto.Message, error) {
-	var typ, baseURL string
+	var typ, baseURL, credRef string
 	var credFlags credentialFlags
 	settings := mapFlag{}
 	fs.StringVar(&typ, "type", "", "the API dialect (required): "+strings.Join(providerTypeNames(), ", "))
 	fs.StringVar(&baseURL, "base-url", "", "the API base URL (default: the type's)")
+	fs.StringVar(&credRef, "credential-ref", "", "the credential by reference: env:NAME, file:/path, vault:MOUNT/PATH#FIELD, aws-sm:ID[#FIELD], gcp-sm:projects/P/secrets/S[#FIELD]")
 	credFlags.register(fs, false)
 	fs.Var(settings, "setting", "a dialect setting k=v (repeatable)")
 	return func(ops []string) (proto.Message, error) {
@@ -419,8 +440,11 @@ func providersAdd(fs *flag.FlagSet, getenv func(string) string) func([]string) (
 		if err != nil {
 			return nil, err
 		}
+		if credRef != "" && cred != "" {
+			return nil, usageErrorf("--credential-ref and --credential-env/--credential-file exclude each other")
+		}
 		return &tollgatev1.CreateProviderRequest{
-			Provider:   &tollgatev1.Provider{Id: id, Type: t, BaseUrl: baseURL, Settings: settings.orNil()},
+			Provider:   &tollgatev1.Provider{Id: id, Type: t, BaseUrl: baseURL, Settings: settings.orNil(), CredentialRef: credRef},
 			Credential: cred,
 		}, nil
 	}
