@@ -33,7 +33,9 @@ func identityCommand(name string, fs *flag.FlagSet) func([]string) (proto.Messag
 	case "service-accounts update":
 		return serviceAccountUpdate(fs)
 	case "service-accounts delete":
-		return deleteCommand(fs, "ACCOUNT_ID", func(id, etag string) proto.Message { return &tollgatev1.DeleteServiceAccountRequest{Id: id, Etag: etag} })
+		return deleteCommand(fs, "ACCOUNT_ID", func(id, etag string) proto.Message {
+			return &tollgatev1.DeleteServiceAccountRequest{Id: id, Etag: etag}
+		})
 	case "service-accounts token":
 		return tokenCommand(fs)
 	case "role-bindings create":

@@ -266,4 +266,3 @@ func metric(t *testing.T, g *gatewaytest.Gateway, series string) string {
 	}
 	return ""
 }
-
