@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/jwtauth"
 	"github.com/tollgate-dev/tollgate/service/rpc"
 	"github.com/tollgate-dev/tollgate/service/store"
+	"github.com/tollgate-dev/tollgate/service/weblogin"
 )
 
 // IdentityConfig holds the admin API's authentication settings: single
@@ -158,6 +159,8 @@ type identityParts struct {
 	authn *identity.Authenticator
 	guard *access.Guard
 	login rpc.LoginConfig
+	// web is the console's login (nil unless -oidc-redirect-url is set).
+	web *weblogin.Handler
 }
 
 // newIdentity loads the admin principals and builds the access guard.
@@ -182,10 +185,19 @@ func (s *Server) newIdentity(ctx context.Context, st store.Store, principals sto
 	if err != nil {
 		return nil, err
 	}
+	var web *weblogin.Handler
+	if c.OIDCIssuer != "" && c.OIDCRedirectURL != "" {
+		if web, err = weblogin.New(weblogin.Config{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret,
+			RedirectURL: c.OIDCRedirectURL, Scopes: strings.Fields(c.OIDCScopes), TTL: c.SessionTTL, Sealer: s.sealer,
+			Principal: authn.UserPrincipal, Log: s.log}); err != nil {
+			return nil, err
+		}
+		authn.SetSessions(web)
+	}
 	proxies, _ := c.proxies()
 	guard := access.NewGuard(authn, rpc.StoreLookup{Store: st}, access.WithRecorder(rpc.NewAuditor(audit, s.log)),
 		access.WithTrustedProxies(proxies), access.WithLogger(s.log), access.WithErrorRenderer(rpc.ErrorRenderer(s.log)))
-	return &identityParts{dir: dir, authn: authn, guard: guard, login: login}, nil
+	return &identityParts{dir: dir, authn: authn, guard: guard, login: login, web: web}, nil
 }
 
 // newCallers loads the trusted issuers of caller JWTs; nil when none are configured.

@@ -154,6 +154,9 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
 		Mount(mux, guarded...)
 	rpc.NewIdentity(s.pg, s.identity.dir, s.identity.login, s.log).Mount(mux, guarded...)
+	if s.identity.web != nil {
+		mux.Handle("/auth/", s.identity.web) // the console's login (weblogin)
+	}
 	rpc.NewCredentials(s.creds, s.pg, masterkey.New(s.pg, sealer), sealer, s.replica, s.log).Mount(mux, guarded...)
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.log, rpc.WithAuditLog(s.pg),
 		rpc.WithKeyCreators(s.pg)), append(opts, connect.WithInterceptors(s.identity.guard.Interceptor()))...))
