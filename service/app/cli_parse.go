@@ -74,7 +74,8 @@ var clientUsage = `Client commands talk to a running gateway with the admin toke
   tollgate alerts add WEBHOOK_ID (--url-env VAR | --url-file FILE) [--kind budget-threshold,spend-velocity] [--team T]
   tollgate alerts list
   tollgate alerts delete WEBHOOK_ID [--etag E]
-  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID]   (the newest 100; see --limit)
+  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID] [--actor ID] [--outcome O]
+                      (the newest 100; see --limit)
   tollgate service-accounts create ID --role ROLE... [--description D] [--owner O]
   tollgate service-accounts list | get ID | delete ID [--etag E]
   tollgate service-accounts update ID [--role ROLE]... [--description D] [--owner O] [--disabled=true|false]
@@ -112,7 +113,8 @@ Webhook URLs are secrets: they are read from the environment or a file and
 never printed. "alerts add" prints the webhook's signing secret once: alerts
 are signed per Standard Webhooks and the receiver verifies them with it.
 Durations are Go durations (90m, 12h) or whole days (30d).
-Usage dimensions: team, service, key, model, provider, end_user.
+Usage dimensions: team, service, key, model, provider, end_user, key_creator
+(the admin principal that created the key).
 `
 
 // cliCommand is a parsed client subcommand: where to send which request.
@@ -539,13 +541,15 @@ func modelsAdd(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 
 // dimensions maps --by values to usage dimensions.
 var dimensions = map[string]tollgatev1.UsageDimension{
-	"team":     tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM,
-	"service":  tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE,
-	"key":      tollgatev1.UsageDimension_USAGE_DIMENSION_KEY,
-	"model":    tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL,
-	"provider": tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER,
-	"end_user": tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
-	"end-user": tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+	"team":        tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM,
+	"service":     tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE,
+	"key":         tollgatev1.UsageDimension_USAGE_DIMENSION_KEY,
+	"model":       tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL,
+	"provider":    tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER,
+	"end_user":    tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+	"end-user":    tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+	"key_creator": tollgatev1.UsageDimension_USAGE_DIMENSION_KEY_CREATOR,
+	"key-creator": tollgatev1.UsageDimension_USAGE_DIMENSION_KEY_CREATOR,
 }
 
 func usageReport(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, error) {
@@ -563,7 +567,7 @@ func usageReport(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message,
 		for _, b := range by {
 			d, ok := dimensions[strings.ToLower(b)]
 			if !ok {
-				return nil, usageErrorf("--by %q: want team, service, key, model, provider or end_user", b)
+				return nil, usageErrorf("--by %q: want team, service, key, model, provider, end_user or key_creator", b)
 			}
 			req.GroupBy = append(req.GroupBy, d)
 		}
