@@ -674,8 +674,8 @@ export const KeyStateSchema: GenEnum<KeyState> = /*@__PURE__*/
 
 /**
  * TeamService manages who may call the gateway: teams and the virtual keys
- * they own. Every call needs an admin token: "Authorization: Bearer
- * <TOLLGATE_ADMIN_TOKEN>".
+ * they own. Every call needs an admin credential whose
+ * roles allow it (see IdentityService): "Authorization: Bearer <token>".
  *
  * @generated from service tollgate.v1.TeamService
  */
