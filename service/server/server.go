@@ -62,13 +62,33 @@ type Server struct {
 	// replica is a random name of this process, in notifications it sends.
 	replica string
 	handler http.Handler
+	now     func() time.Time
 }
+
+// Option adjusts what flags and environment cannot say, for embedding the
+// server in tests and tools.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the server read the time from now instead of time.Now:
+// the engine (latencies, deadlines), the response cache (entry lifetimes),
+// governance (rate-limit and budget windows) and the surfaces' timestamps.
+// Tests use it to move time forward, e.g. past a cache TTL, without
+// waiting.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // New opens the store (applying migrations), loads the registry and builds
 // the handlers. Close releases what New opened.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	ring, err := secrets.ParseKeyring(cfg.MasterKey)
 	if err != nil {
@@ -82,7 +102,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, pg: st, sealer: sealer, replica: gateway.NewRequestID()}
+	s := &Server{cfg: cfg, log: log, store: st, pg: st, sealer: sealer, replica: gateway.NewRequestID(), now: o.now}
 	if err := s.loadPrimaryKey(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -99,7 +119,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
 	}
 	s.writer = accounting.New(st, wopts...)
-	s.gov = governance.New(st, governance.WithLogger(log))
+	s.gov = governance.New(st, governance.WithLogger(log), governance.WithClock(o.now))
 	if err := s.gov.Load(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -107,7 +127,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithSealer(sealer), alerts.WithInterval(cfg.AlertInterval),
 		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
 	s.wireCredentials()
-	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log)); err != nil {
+	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log), semcache.WithClock(o.now)); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -117,7 +137,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.guardrails = greg
-	eopts := []gateway.Option{gateway.WithLogger(log), gateway.WithGovernance(s.gov),
+	eopts := []gateway.Option{gateway.WithLogger(log), gateway.WithClock(o.now), gateway.WithGovernance(s.gov),
 		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg)}
 	callers, err := s.newCallers()
 	if err != nil {
@@ -138,6 +158,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 
 // Handler returns the HTTP handler serving every API.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Alerts returns the budget and spend-velocity alert monitor (for tests
+// that run its checks on demand).
+func (s *Server) Alerts() *alerts.Monitor { return s.alerts }
 
 // Engine returns the request pipeline (for benchmarks and tests).
 func (s *Server) Engine() *gateway.Engine { return s.engine }
@@ -186,7 +210,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mountSurfaces(mux, s.engine, s.log)
+	mountSurfaces(mux, s.engine, s.log, s.now)
 	return withRequestContext(mux, s.log, s.cfg)
 }
 
