@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/app"
 	"github.com/tollgate-dev/tollgate/service/cliconfig"
 )
@@ -29,20 +31,22 @@ func (c cli) background(args ...string) (stderr *gatewaytest.SyncBuffer, stdout 
 // waitFor polls buf until re matches and returns the first submatch.
 func waitFor(t *testing.T, buf *gatewaytest.SyncBuffer, re *regexp.Regexp, done chan int) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(buf.String()); m != nil {
-			return m[1]
+	var m []string
+	err := testutil.Poll(context.Background(), 30*time.Second, func() error {
+		if m = re.FindStringSubmatch(buf.String()); m != nil {
+			return nil
 		}
 		select {
 		case code := <-done:
 			t.Fatalf("tollgate exited %d before printing %s:\n%s", code, re, buf.String())
 		default:
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval
+		return fmt.Errorf("no %s yet", re)
+	})
+	if err != nil {
+		t.Fatalf("tollgate did not print %s: %v\n%s", re, err, buf.String())
 	}
-	t.Fatalf("tollgate did not print %s:\n%s", re, buf.String())
-	return ""
+	return m[1]
 }
 
 func exitCode(t *testing.T, done chan int, stderr *gatewaytest.SyncBuffer) int {

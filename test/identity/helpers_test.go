@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -77,19 +78,11 @@ func must[T any](t *testing.T, what string) func(T, error) T {
 	}
 }
 
-// eventually polls cond every 20ms until it holds or d passes.
+// eventually polls cond (testutil.Poll) until it holds or d passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, d, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+	if err := testutil.Poll(context.Background(), d, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 
