@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -69,7 +70,18 @@ type Engine struct {
 
 	guard *guardConfig // nil: no guardrails (guardrails.go)
 
-	callers CallerAuthenticator // nil: JWT callers are refused (callers.go)
+	callers  CallerAuthenticator // nil: JWT callers are refused (callers.go)
+	timeouts Timeouts            // default upstream timeouts (attempts.go)
+
+	staleLog logLimit // refusals of unconfirmed keys are logged once a second
+}
+
+// logLimit lets a repeated log line through at most once a second.
+type logLimit struct{ last atomic.Int64 }
+
+func (l *logLimit) allow(now time.Time) bool {
+	n, last := now.UnixNano(), l.last.Load()
+	return n-last >= int64(time.Second) && l.last.CompareAndSwap(last, n)
 }
 
 // Option configures an Engine.
@@ -107,7 +119,11 @@ func (e *Engine) Registry() *registry.Registry { return e.reg }
 func (e *Engine) Router() *routing.Router { return e.router }
 
 // Authenticate resolves the call's credential to a usable key: a virtual
-// key, or a JWT of a trusted issuer (callers.go).
+// key, or a JWT of a trusted issuer (callers.go). While the
+// registry's view of keys is older than its staleness bound, the key is
+// re-read from the store first; when the store does not answer the call is
+// refused with a retryable ErrNotReady rather than trusting a key that may
+// have been revoked meanwhile.
 func (e *Engine) Authenticate(ctx context.Context, call *Call) (*registry.Key, error) {
 	if call.Credential == "" {
 		return nil, fmt.Errorf("%w: missing API key: send \"Authorization: Bearer tg-...\"", ErrUnauthenticated)
@@ -118,6 +134,21 @@ func (e *Engine) Authenticate(ctx context.Context, call *Call) (*registry.Key, e
 	m, ok := e.reg.LookupSecret(call.Credential)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown API key", ErrUnauthenticated)
+	}
+	if changed, err := e.reg.Revalidate(ctx, m.Key.ID); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if e.staleLog.allow(e.now()) {
+			e.log.WarnContext(ctx, "gateway: refusing keys: the configuration is stale and Postgres does not confirm them (logged at most once a second)",
+				"key", m.Key.ID, "err", err)
+		}
+		return nil, &RetryError{Err: ErrNotReady, RetryAfter: time.Second,
+			Reason: "the gateway cannot confirm that API key " + m.Key.ID + " is still valid (its configuration store does not answer)"}
+	} else if changed {
+		if m, ok = e.reg.LookupSecret(call.Credential); !ok {
+			return nil, fmt.Errorf("%w: unknown API key", ErrUnauthenticated)
+		}
 	}
 	k := m.Key
 	now := e.now()

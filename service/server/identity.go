@@ -68,7 +68,7 @@ func defaultIdentityConfig() IdentityConfig {
 func (c *IdentityConfig) registerFlags(e *envFlags) {
 	e.str(&c.OIDCIssuer, "oidc-issuer", "TOLLGATE_OIDC_ISSUER", "OpenID Connect issuer for admin single sign-on (off when empty)")
 	e.str(&c.OIDCClientID, "oidc-client-id", "TOLLGATE_OIDC_CLIENT_ID", "the console's OpenID Connect client id (its secret: $TOLLGATE_OIDC_CLIENT_SECRET)")
-	e.str(&c.OIDCCLIClientID, "oidc-cli-client-id", "TOLLGATE_OIDC_CLI_CLIENT_ID", "the public client id `tollgate login` uses")
+	e.str(&c.OIDCCLIClientID, "oidc-cli-client-id", "TOLLGATE_OIDC_CLI_CLIENT_ID", "the public client id that tollgate login uses")
 	e.str(&c.OIDCAudiences, "oidc-audiences", "TOLLGATE_OIDC_AUDIENCES", "further accepted token audiences, comma-separated")
 	e.str(&c.OIDCGroupsClaim, "oidc-groups-claim", "TOLLGATE_OIDC_GROUPS_CLAIM", "the claim holding the user's groups")
 	e.str(&c.OIDCRoles, "oidc-roles", "TOLLGATE_OIDC_ROLES", "groups to roles, e.g. platform-admins=admin,team-search-admins=team-admin:search")
