@@ -21,12 +21,16 @@ func SealedValues(spec []byte, policyID string) ([]SealedValue, error) {
 		if g.Kind != KindWebhook {
 			continue
 		}
-		if v := WebhookSecret(g.Config); IsSealed(v) {
+		for _, field := range SealedFields {
+			v := WebhookField(g.Config, field)
+			if !IsSealed(v) {
+				continue
+			}
 			b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, SealedPrefix))
 			if err != nil {
-				return nil, fmt.Errorf("guardrail %q: secret: %w", g.Name, secrets.ErrOpen)
+				return nil, fmt.Errorf("guardrail %q: %s: %w", g.Name, field, secrets.ErrOpen)
 			}
-			out = append(out, SealedValue{Guardrail: g.Name, Field: "secret", Context: SecretContext(policyID, g.Name), Sealed: b})
+			out = append(out, SealedValue{Guardrail: g.Name, Field: field, Context: FieldContext(policyID, g.Name, field), Sealed: b})
 		}
 	}
 	return out, nil
@@ -51,25 +55,27 @@ func ResealSpec(spec []byte, policyID string, reseal func(sealed []byte, context
 		if g.Kind != KindWebhook {
 			continue
 		}
-		v := WebhookSecret(g.Config)
-		if !IsSealed(v) {
-			continue
+		for _, field := range SealedFields {
+			v := WebhookField(g.Config, field)
+			if !IsSealed(v) {
+				continue
+			}
+			b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, SealedPrefix))
+			if err != nil {
+				return nil, 0, fmt.Errorf("guardrail %q: %s: %w", g.Name, field, secrets.ErrOpen)
+			}
+			out, changed, err := reseal(b, FieldContext(policyID, g.Name, field))
+			if err != nil {
+				return nil, 0, fmt.Errorf("guardrail %q: %s: %w", g.Name, field, err)
+			}
+			if !changed {
+				continue
+			}
+			if g.Config, err = SetWebhookField(g.Config, field, SealedPrefix+base64.StdEncoding.EncodeToString(out)); err != nil {
+				return nil, 0, err
+			}
+			n++
 		}
-		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, SealedPrefix))
-		if err != nil {
-			return nil, 0, fmt.Errorf("guardrail %q: secret: %w", g.Name, secrets.ErrOpen)
-		}
-		out, changed, err := reseal(b, SecretContext(policyID, g.Name))
-		if err != nil {
-			return nil, 0, fmt.Errorf("guardrail %q: secret: %w", g.Name, err)
-		}
-		if !changed {
-			continue
-		}
-		if g.Config, err = SetWebhookSecret(g.Config, SealedPrefix+base64.StdEncoding.EncodeToString(out)); err != nil {
-			return nil, 0, err
-		}
-		n++
 	}
 	if n == 0 {
 		return spec, 0, nil

@@ -96,7 +96,7 @@ func (r *Rotator) Rotate(ctx context.Context, keyID string) (string, map[string]
 		}
 	}
 	n, err := r.resealPolicies(ctx)
-	done["guardrail_webhook_secret"] += n
+	done["guardrail_webhook_field"] += n // signing secrets and URLs
 	errs = append(errs, err)
 	return keyID, done, errors.Join(errs...)
 }

@@ -89,7 +89,7 @@ func runCredentialReferences(t *testing.T, vaultAddr string, vaultPut func(strin
 	env := map[string]string{
 		"OPENAI_API_KEY": cases[0].value, "TOLLGATE_VAULT_ADDR": vaultAddr,
 		"TOLLGATE_AWS_SM_ENDPOINT": aws.URL, "TOLLGATE_AWS_REGION": "eu-west-1", "TOLLGATE_GCP_SM_ENDPOINT": gcp.URL,
-		"TOLLGATE_CREDENTIAL_FILE_POLL": "50ms", "TOLLGATE_ALERT_INTERVAL": "1s",
+		"TOLLGATE_CREDENTIAL_FILE_POLL": "50ms", "TOLLGATE_ALERT_INTERVAL": "1s", "TOLLGATE_METRICS_TOKEN": metricsToken,
 	}
 	for k, v := range vaultEnv {
 		env[k] = v
@@ -245,14 +245,25 @@ func dumpDatabase(t *testing.T, dsn string) string {
 	return b.String()
 }
 
+// metricsToken lets the test read /metrics on the API port.
+const metricsToken = "test-metrics-token-0123456789"
+
 func scrapeMetrics(t *testing.T, g *gatewaytest.Gateway) string {
 	t.Helper()
-	resp, err := http.Get(g.URL + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, g.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s: %s", resp.Status, b)
+	}
 	return string(b)
 }
 

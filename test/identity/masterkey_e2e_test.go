@@ -74,7 +74,7 @@ func TestMasterKeyRotationUnderLoad(t *testing.T) {
 	status := func() *tollgatev1.GetMasterKeyStatusResponse {
 		return must[*connect.Response[tollgatev1.GetMasterKeyStatusResponse]](t, "status")(g.Admin.GetMasterKeyStatus(ctx, connect.NewRequest(&tollgatev1.GetMasterKeyStatusRequest{}))).Msg
 	}
-	if s := status(); s.GetPrimaryKeyId() != oldID || s.GetSealedByKey()[oldID] != 6 {
+	if s := status(); s.GetPrimaryKeyId() != oldID || s.GetSealedByKey()[oldID] != 7 {
 		t.Fatalf("status before = %v", s)
 	}
 
@@ -123,10 +123,10 @@ func TestMasterKeyRotationUnderLoad(t *testing.T) {
 	// 2. Rotate: seal with the new key, re-seal everything.
 	rot := must[*connect.Response[tollgatev1.RotateMasterKeyResponse]](t, "rotate")(g.Admin.RotateMasterKey(ctx, connect.NewRequest(&tollgatev1.RotateMasterKeyRequest{KeyId: newID}))).Msg
 	if rot.GetKeyId() != newID || rot.GetResealed()["provider_credential"] != 3 || rot.GetResealed()["alert_webhook_url"] != 1 || rot.GetResealed()["alert_webhook_secret"] != 1 ||
-		rot.GetResealed()["guardrail_webhook_secret"] != 1 {
+		rot.GetResealed()["guardrail_webhook_field"] != 2 {
 		t.Fatalf("rotation = %v", rot)
 	}
-	if s := status(); s.GetPrimaryKeyId() != newID || s.GetSealedByKey()[newID] != 6 || s.GetSealedByKey()[oldID] != 0 {
+	if s := status(); s.GetPrimaryKeyId() != newID || s.GetSealedByKey()[newID] != 7 || s.GetSealedByKey()[oldID] != 0 {
 		t.Fatalf("status after rotation = %v", s)
 	}
 	waitRequests(20)
