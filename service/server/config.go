@@ -56,6 +56,8 @@ type Config struct {
 	Retention time.Duration
 	// Cache holds the response cache's settings (cache.go).
 	Cache CacheConfig
+	// Governance holds the budget and rate-limit settings (governance.go).
+	Governance GovernanceConfig
 	// GuardrailModel is the chat model (or route) moderation guardrails
 	// classify with; without it they have no "default" classifier.
 	GuardrailModel string
@@ -121,6 +123,7 @@ func DefaultConfig() Config {
 		LogRequests:        true,
 		Retention:          90 * 24 * time.Hour,
 		Cache:              defaultCacheConfig(),
+		Governance:         defaultGovernanceConfig(),
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
@@ -163,6 +166,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	c.Cache.registerFlags(e)
 	c.Identity.registerFlags(e)
 	c.Credentials.registerFlags(e)
+	c.Governance.registerFlags(e)
 	c.registerServingFlags(e)
 	// Secrets come from the environment or from files (NAME_FILE), never flags.
 	var errs []error
@@ -227,6 +231,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Identity.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Governance.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Credentials.validate(); err != nil {

@@ -102,7 +102,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
 	}
 	writer := accounting.New(st, wopts...)
-	gov := governance.New(st, governance.WithLogger(log), governance.WithClock(s.now))
+	gov := newGovernance(&cfg.Governance, st, log, governance.WithClock(s.now))
 	if err := gov.Load(ctx); err != nil {
 		return err
 	}
@@ -117,6 +117,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 		return err
 	}
 	eopts := []gateway.Option{gateway.WithLogger(log), gateway.WithClock(s.now), gateway.WithGovernance(gov),
+		gateway.WithDefaultOutputTokens(cfg.Governance.DefaultOutputTokens),
 		gateway.WithCache(cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg),
 		gateway.WithTimeouts(cfg.upstreamTimeouts())}
 	callers, err := s.newCallers()
@@ -134,7 +135,8 @@ func (s *Server) start(ctx context.Context) (err error) {
 	if s.identity, err = s.newIdentity(ctx, st, st, st); err != nil {
 		return err
 	}
-	s.metrics.MustRegister(newAccountingCollector(writer), engine.Router().Collector(), newRegistryCollector(reg), creds.Collector())
+	s.metrics.MustRegister(newAccountingCollector(writer), engine.Router().Collector(), newRegistryCollector(reg),
+		newGovernanceCollector(gov), creds.Collector())
 	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin, authn: s.identity.authn})
 	return nil
 }
