@@ -4,8 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/service/secrets"
 )
 
 // Config holds the process settings. Every field can be set by a flag or a
@@ -21,9 +24,14 @@ type Config struct {
 	// DatabaseURL): its database, and the master key and admin token
 	// generated on first start when the environment sets none.
 	DataDir string
-	// MasterKey encrypts provider credentials (env only).
+	// MasterKey is the master keyring that seals stored secrets: one or
+	// more keys, the first sealing (env or file only; see secrets.ParseKeyring).
 	MasterKey string
-	// AdminToken authorises the admin services' calls (env only).
+	// MasterKeyFile, when set, holds the keyring and is re-read when it
+	// changes, so keys can be added and removed without a restart.
+	MasterKeyFile string
+	// AdminToken is the bootstrap (break-glass) admin token, acting as
+	// owner (env or file only).
 	AdminToken string
 	// TLSCert and TLSKey enable TLS when both are set.
 	TLSCert, TLSKey string
@@ -35,8 +43,12 @@ type Config struct {
 	LogLevel string
 	// LogRequests logs one line per request at info level.
 	LogRequests bool
-	// SpillDir keeps usage records on local disk while Postgres is down.
+	// SpillDir is the usage records' local log: every record is appended
+	// to it before it is queued for Postgres, and replayed from it after an
+	// outage or a crash.
 	SpillDir string
+	// Records holds the record writer's durability settings (records.go).
+	Records RecordsConfig
 	// AlertInterval is how often budget and spend-velocity alerts are checked.
 	AlertInterval time.Duration
 	// VelocitySuspend suspends (revokes) a key on a spend-velocity alert.
@@ -58,6 +70,10 @@ type Config struct {
 	// GuardrailModel is the chat model (or route) moderation guardrails
 	// classify with; without it they have no "default" classifier.
 	GuardrailModel string
+	// Identity holds the admin API's authentication settings (identity.go).
+	Identity IdentityConfig
+	// Credentials configures provider credentials by reference (credentials.go).
+	Credentials CredentialsConfig
 
 	// MaxInflight is the hard bound on in-flight inference requests
 	// (admission control, admission.go); 0 derives it from the memory
@@ -117,10 +133,13 @@ func DefaultConfig() Config {
 		LogRequests:        true,
 		Retention:          90 * 24 * time.Hour,
 		Cache:              defaultCacheConfig(),
+		Records:            defaultRecordsConfig(),
 		Governance:         defaultGovernanceConfig(),
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
+		Identity:           defaultIdentityConfig(),
+		Credentials:        defaultCredentialsConfig(),
 
 		AdmissionAdaptive:         true,
 		AdmissionTarget:           10 * time.Millisecond,
@@ -146,7 +165,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.str(&c.TLSKey, "tls-key", "TOLLGATE_TLS_KEY", "TLS private key file")
 	e.str(&c.LogLevel, "log-level", "TOLLGATE_LOG_LEVEL", "log level: debug, info, warn, error")
 	e.str(&c.DebugAddr, "debug-addr", "TOLLGATE_DEBUG_ADDR", "serve pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
-	e.str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "directory for usage records while Postgres is unavailable")
+	e.str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "local log of usage records: written before they are queued for Postgres, replayed after an outage or a crash")
+	c.Records.registerFlags(e)
 	e.str(&c.GuardrailModel, "guardrails-moderation-model", "TOLLGATE_GUARDRAILS_MODERATION_MODEL", "chat model or route that moderation guardrails classify with (none when empty)")
 	e.int64(&c.MaxRequestBytes, "max-request-bytes", "TOLLGATE_MAX_REQUEST_BYTES", "largest accepted request body")
 	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "TOLLGATE_SHUTDOWN_TIMEOUT", "how long to drain in-flight requests on SIGTERM")
@@ -157,15 +177,39 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
 	c.Cache.registerFlags(e)
+	c.Identity.registerFlags(e)
+	c.Credentials.registerFlags(e)
 	c.Governance.registerFlags(e)
 	c.registerServingFlags(e)
-	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
-	c.MetricsToken = getenv("TOLLGATE_METRICS_TOKEN")
-	c.AdminToken = getenv("TOLLGATE_ADMIN_TOKEN")
+	// Secrets come from the environment or from files (NAME_FILE), never flags.
+	var errs []error
+	secret := func(p *string, name string) {
+		v, err := secretEnv(getenv, name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		*p = v
+	}
+	if c.MasterKeyFile = getenv("TOLLGATE_MASTER_KEY_FILE"); c.MasterKeyFile == "" {
+		secret(&c.MasterKey, "TOLLGATE_MASTER_KEY")
+	} else if getenv("TOLLGATE_MASTER_KEY") != "" {
+		errs = append(errs, errors.New("set TOLLGATE_MASTER_KEY or TOLLGATE_MASTER_KEY_FILE, not both"))
+	} else if b, err := os.ReadFile(c.MasterKeyFile); err != nil {
+		errs = append(errs, fmt.Errorf("TOLLGATE_MASTER_KEY_FILE: %w", err))
+	} else {
+		c.MasterKey = string(b)
+	}
+	secret(&c.AdminToken, "TOLLGATE_ADMIN_TOKEN")
+	secret(&c.MetricsToken, "TOLLGATE_METRICS_TOKEN")
+	secret(&c.Identity.OIDCClientSecret, "TOLLGATE_OIDC_CLIENT_SECRET")
+	errs = append(errs, c.Credentials.readSecrets(getenv))
+	if c.DatabaseURL == "" {
+		secret(&c.DatabaseURL, "TOLLGATE_DATABASE_URL")
+	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = getenv("DATABASE_URL")
 	}
-	return e.err()
+	return errors.Join(append(errs, e.err())...)
 }
 
 // Validate reports missing or inconsistent settings.
@@ -174,13 +218,15 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("a store is required: -database-url (PostgreSQL) or -data-dir (the embedded store)"))
 	}
-	// On the embedded store LoadDataDirSecrets generates both when unset.
-	if c.MasterKey == "" {
-		errs = append(errs, errors.New("TOLLGATE_MASTER_KEY is required with -database-url (32 bytes as 64 hex digits or base64; e.g. `openssl rand -hex 32`)"))
+	// On the embedded store LoadDataDirSecrets has read or generated both.
+	if strings.TrimSpace(c.MasterKey) == "" {
+		errs = append(errs, errors.New("TOLLGATE_MASTER_KEY is required with -database-url, or TOLLGATE_MASTER_KEY_FILE (32 bytes as 64 hex digits or base64; e.g. `openssl rand -hex 32`)"))
+	} else if _, err := secrets.ParseKeyring(c.MasterKey); err != nil {
+		errs = append(errs, fmt.Errorf("master key: %w", err))
 	}
-	if c.AdminToken == "" {
-		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN is required with -database-url to administer the gateway"))
-	} else if len(c.AdminToken) < 16 {
+	if c.AdminToken == "" && c.Identity.OIDCIssuer == "" {
+		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN is required with -database-url to administer the gateway (unless single sign-on is configured)"))
+	} else if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN must be at least 16 characters"))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -198,7 +244,16 @@ func (c *Config) Validate() error {
 	if err := c.Cache.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Records.validate(c.SpillDir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Identity.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Governance.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Credentials.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {

@@ -73,6 +73,9 @@ func (c *Config) LoadDataDirSecrets() (DataDirSecrets, error) {
 		if err != nil {
 			return out, err
 		}
+		// The key file is a keyring file: keys added to it later are
+		// picked up without a restart, as with TOLLGATE_MASTER_KEY_FILE.
+		c.MasterKeyFile = out.MasterKeyFile
 	}
 	if c.AdminToken == "" {
 		out.AdminTokenFile = filepath.Join(dir, AdminTokenFile)

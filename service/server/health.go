@@ -133,8 +133,8 @@ func (s *Server) report() healthReport {
 	if h.Config.Stale {
 		h.Degraded = append(h.Degraded, fmt.Sprintf("configuration not confirmed for %s: keys are re-validated against Postgres", age.Round(time.Millisecond)))
 	}
-	if st := s.writer.Stats(); st.Spilled > st.Replayed {
-		h.Degraded = append(h.Degraded, "usage records spilled to disk, waiting for Postgres")
+	if st := s.writer.Stats(); st.Behind {
+		h.Degraded = append(h.Degraded, "usage records waiting for Postgres (in memory or in the -spill-dir log)")
 	}
 	if len(h.Degraded) > 0 {
 		h.Status = "degraded"
@@ -185,7 +185,8 @@ func (s *Server) opsHandler() http.Handler {
 			metrics.ServeHTTP(w, r)
 		})
 	}
-	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName}, rpc.AdminServiceNames...)
+	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName,
+		tollgatev1connect.IdentityServiceName, tollgatev1connect.CredentialServiceName}, rpc.AdminServiceNames...)
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -220,7 +221,8 @@ type healthChecker struct{ s *Server }
 // Check implements grpchealth.Checker: SERVING when ready.
 func (h *healthChecker) Check(_ context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	switch req.Service {
-	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName:
+	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName,
+		tollgatev1connect.IdentityServiceName, tollgatev1connect.CredentialServiceName:
 	default:
 		if !slices.Contains(rpc.AdminServiceNames, req.Service) {
 			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))

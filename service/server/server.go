@@ -25,9 +25,11 @@ import (
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/alerts"
+	"github.com/tollgate-dev/tollgate/service/credref"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
+	"github.com/tollgate-dev/tollgate/service/identity"
 	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/secrets"
@@ -61,11 +63,18 @@ type Server struct {
 	db         backend
 	registry   *registry.Registry
 	writer     *accounting.Writer
+	records    *recordSink // the writer's store, set once it is open
 	engine     *gateway.Engine
 	gov        *governance.Manager
 	cache      *semcache.Cache
 	alerts     *alerts.Monitor
 	guardrails *guardrails.Registry
+	// identity authenticates and authorises admin calls (identity.go).
+	identity *identityParts
+	// creds resolves provider credentials given by reference (credentials.go).
+	creds *credref.Manager
+	// replica is a random name of this process, in notifications it sends.
+	replica string
 	// startMu serialises start with Close.
 	startMu sync.Mutex
 	// now is the clock of the engine, cache, governance and surfaces.
@@ -77,15 +86,17 @@ type application struct {
 	handler http.Handler
 	reg     *registry.Registry
 	admin   keys.AdminToken
+	authn   *identity.Authenticator
 }
 
 // known reports whether cred is a virtual key of the registry (not
-// revoked) or, for management calls, the admin token.
+// revoked) or, for management calls, the admin token or a live
+// service-account token (from memory; the access guard decides the rest).
 func (a *application) known(cred string, manage bool) bool {
 	if cred == "" {
 		return false
 	}
-	if manage && a.admin.Matches(cred) {
+	if manage && (a.admin.Matches(cred) || a.authn.Known(cred)) {
 		return true
 	}
 	m, ok := a.reg.LookupSecret(cred)
@@ -126,11 +137,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	for _, opt := range opts {
 		opt(&o)
 	}
-	mk, err := secrets.ParseMasterKey(cfg.MasterKey)
+	ring, err := secrets.ParseKeyring(cfg.MasterKey)
 	if err != nil {
-		return nil, fmt.Errorf("TOLLGATE_MASTER_KEY: %w", err)
+		return nil, fmt.Errorf("master key: %w", err)
 	}
-	sealer, err := secrets.NewSealer(mk)
+	sealer, err := secrets.NewKeyring(ring)
 	if err != nil {
 		return nil, err
 	}
@@ -139,13 +150,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 			return nil, fmt.Errorf("-database-url: %w", err)
 		}
 	}
-	s := &Server{cfg: cfg, log: log, sealer: sealer, admin: keys.NewAdminToken(cfg.AdminToken)}
+	s := &Server{cfg: cfg, log: log, sealer: sealer, admin: keys.NewAdminToken(cfg.AdminToken),
+		replica: gateway.NewRequestID()}
 	s.admit = newAdmission(cfg.maxInflight(), cfg.maxAnonInflight(), cfg.AdmissionAdaptive, cfg.AdmissionTarget)
 	s.now = o.now
 	s.access = newAccessLog(o.access, log, cfg)
 	s.metrics = prometheus.NewRegistry()
 	s.registerMetrics()
 	s.ops = s.opsHandler()
+	// The record writer and its local log start with the server, before
+	// Postgres answers: a second process on the same -spill-dir fails here,
+	// and records a previous process left are replayed once Postgres does.
+	s.records = new(recordSink)
+	s.writer = accounting.New(s.records, writerOptions(&cfg, log)...)
+	if err := s.writer.Open(); err != nil {
+		return nil, err
+	}
+	s.metrics.MustRegister(newAccountingCollector(s.writer))
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.start(sctx); err != nil {
@@ -198,18 +219,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
 	writerDone := make(chan struct{})
-	wg.Go(func() {
-		if !s.startWithRetry(bg) {
-			close(writerDone)
-			return
+	go func() {
+		defer close(writerDone)
+		if err := s.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("usage writer stopped", "err", err)
 		}
-		go func() {
-			defer close(writerDone)
-			if err := s.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("usage writer stopped", "err", err)
-			}
-		}()
-		s.runBackground(bg)
+	}()
+	wg.Go(func() {
+		if s.startWithRetry(bg) {
+			s.runBackground(bg)
+		}
 	})
 
 	srv := &http.Server{
@@ -267,10 +286,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	stopWriter()
 	<-writerDone
-	if s.writer != nil {
-		if err := s.writer.Close(); err != nil {
-			s.log.Error("usage writer close", "err", err)
-		}
+	if err := s.writer.Close(); err != nil {
+		s.log.Error("usage writer close", "err", err)
 	}
 	s.access.flush()
 	if errors.Is(serveErr, http.ErrServerClosed) {
@@ -307,12 +324,17 @@ func (s *Server) runBackground(ctx context.Context) {
 	wg.Go(func() { _ = s.gov.Run(ctx, s.store) }) // returns the leases at shutdown
 	wg.Go(func() { _ = s.alerts.Run(ctx) })
 	wg.Go(func() { s.health.run(ctx, s.store) })
+	wg.Go(func() { s.watchIdentity(ctx) })
+	wg.Go(func() { s.identity.dir.Run(ctx, s.cfg.Identity.TokenUseFlush) })
+	wg.Go(func() { _ = s.creds.Run(ctx) })
+	wg.Go(func() { s.watchSecrets(ctx) })
+	wg.Go(func() { s.watchKeyFile(ctx) })
 	wg.Wait()
 }
 
-// maintain keeps the request records' storage (see maintainRecords) now
-// and then every hour. Any replica may run it; the store serialises the
-// work.
+// maintain keeps the request records' storage (see maintainRecords) and
+// compacts the hourly usage rollups of past hours, now and then every
+// hour. Any replica may run it; the store serialises the work.
 func (s *Server) maintain(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -330,6 +352,11 @@ func (s *Server) maintain(ctx context.Context) {
 func (s *Server) Close() {
 	s.startMu.Lock()
 	defer s.startMu.Unlock()
+	// Releases the local record log when Serve never ran (after Serve, a
+	// no-op).
+	if err := s.writer.Close(); err != nil && !errors.Is(err, accounting.ErrRunning) {
+		s.log.Error("usage writer close", "err", err)
+	}
 	if s.store != nil {
 		s.store.Close()
 	}

@@ -19,6 +19,9 @@ type backend interface {
 	store.Alerts
 	store.AlertWebhooks
 	store.AuditLog
+	store.Principals
+	store.Keyring
+	store.KeyCreators
 	// SealAlertWebhookURL seals a webhook URL stored in plain text by an
 	// older version (see resealSecrets).
 	SealAlertWebhookURL(ctx context.Context, id string, sealed []byte, hint string) (bool, error)
@@ -69,13 +72,17 @@ func cacheStore(db backend) semcache.Store {
 }
 
 // maintainRecords keeps the request records' storage: on Postgres a week
-// of daily partitions ahead and whole partitions dropped past retention,
+// of daily partitions ahead, the hourly usage rollups of past hours
+// compacted and whole partitions dropped past retention,
 // on the embedded store old records deleted in batches.
 func (s *Server) maintainRecords(ctx context.Context, now time.Time) {
 	switch db := s.db.(type) {
 	case *pgstore.Store:
 		if err := db.EnsurePartitions(ctx, now, now.Add(7*24*time.Hour)); err != nil && ctx.Err() == nil {
 			s.log.Warn("maintenance: creating record partitions failed", "err", err)
+		}
+		if _, err := db.CompactUsage(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.Warn("maintenance: compacting hourly usage rollups failed", "err", err)
 		}
 		if s.cfg.Retention > 0 {
 			n, err := db.DropPartitionsBefore(ctx, now.Add(-s.cfg.Retention))

@@ -7,8 +7,10 @@
 // master key), models, routes, teams, virtual keys (as hashes, with their
 // rotation grace and revocation), budgets, rate limits, guardrail
 // policies, alert webhooks and the alerts that fired, each budget's spend
-// in every period, request records, the admin audit log and, optionally,
-// the response cache's live entries. Then it counts both sides and checks
+// in every period, service accounts with their tokens (as hashes) and role
+// bindings, the master key chosen by the last rotation, request records,
+// the admin audit log (actors included) and, optionally, the response
+// cache's live entries. Dead letters stay in the source. Then it counts both sides and checks
 // that usage totals per team and every budget's spend are equal.
 //
 // Records, audit events, spend and cache entries keep their times;
@@ -20,6 +22,7 @@ package storecopy
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -36,6 +39,8 @@ type Target interface {
 	store.Alerts
 	store.AlertWebhooks
 	store.AuditLog
+	store.Principals
+	store.Keyring
 }
 
 // Source is a store to copy from: the embedded store, which can also list
@@ -120,6 +125,9 @@ func Copy(ctx context.Context, src Source, dst Target, o Options) (*Report, erro
 		{"alert webhooks", c.webhooks},
 		{"fired alerts", c.alertClaims},
 		{"budget spend", c.spend},
+		{"service accounts", c.serviceAccounts},
+		{"role bindings", c.roleBindings},
+		{"master key", c.masterKey},
 		{"records", c.records},
 		{"audit events", c.audit},
 	}
@@ -157,7 +165,8 @@ func (c *copier) providers(ctx context.Context) error {
 		return err
 	}
 	for _, p := range ps {
-		p := store.Provider{ID: p.ID, Type: p.Type, BaseURL: p.BaseURL, Settings: p.Settings, SealedCredential: p.SealedCredential}
+		p := store.Provider{ID: p.ID, Type: p.Type, BaseURL: p.BaseURL, Settings: p.Settings, SealedCredential: p.SealedCredential,
+			CredentialRef: p.CredentialRef}
 		if err := c.dst.CreateProvider(ctx, &p); err != nil {
 			return err
 		}
@@ -239,7 +248,7 @@ func (c *copier) keys(ctx context.Context) error {
 		nk := store.Key{
 			ID: k.ID, Name: k.Name, TeamID: k.TeamID, ServiceID: k.ServiceID, AllowedModels: k.AllowedModels,
 			Tags: k.Tags, ExpiresAt: k.ExpiresAt, SecretHash: k.SecretHash, SecretPrefix: k.SecretPrefix,
-			CachePolicy: k.CachePolicy,
+			CachePolicy: k.CachePolicy, CreatedBy: k.CreatedBy,
 		}
 		grace := len(k.PrevSecretHash) > 0
 		if grace {
@@ -359,13 +368,87 @@ func (c *copier) spend(ctx context.Context) error {
 	return nil
 }
 
+// serviceAccounts recreates every service account and its tokens (their
+// hashes, expiry, revocation and last use).
+func (c *copier) serviceAccounts(ctx context.Context) error {
+	as, err := c.src.AllServiceAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		na := store.ServiceAccount{ID: a.ID, Description: a.Description, Owner: a.Owner, Roles: a.Roles,
+			Disabled: a.Disabled, CreatedBy: a.CreatedBy}
+		if err := c.dst.CreateServiceAccount(ctx, &na); err != nil {
+			return err
+		}
+		ts, err := c.src.ListServiceAccountTokens(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		slices.Reverse(ts) // oldest first
+		used := map[string]time.Time{}
+		for _, t := range ts {
+			nt := store.ServiceAccountToken{ID: t.ID, ServiceAccountID: t.ServiceAccountID, Name: t.Name,
+				SecretHash: t.SecretHash, SecretPrefix: t.SecretPrefix, ExpiresAt: t.ExpiresAt,
+				RotatedFrom: t.RotatedFrom, CreatedBy: t.CreatedBy}
+			if err := c.dst.CreateServiceAccountToken(ctx, &nt); err != nil {
+				return err
+			}
+			if !t.RevokedAt.IsZero() {
+				if _, err := c.dst.RevokeServiceAccountToken(ctx, t.ID, t.RevokedAt); err != nil {
+					return err
+				}
+			}
+			if !t.LastUsedAt.IsZero() {
+				used[t.ID] = t.LastUsedAt
+			}
+		}
+		if err := c.dst.TouchServiceAccountTokens(ctx, used); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *copier) roleBindings(ctx context.Context) error {
+	bs, err := c.src.AllRoleBindings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		nb := store.RoleBinding{ID: b.ID, SubjectKind: b.SubjectKind, Subject: b.Subject, Role: b.Role, CreatedBy: b.CreatedBy}
+		if err := c.dst.CreateRoleBinding(ctx, &nb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// masterKey records the sealing key chosen by the last master-key
+// rotation, if any, so that the target's replicas seal with it too.
+func (c *copier) masterKey(ctx context.Context) error {
+	id, err := c.src.PrimaryKeyID(ctx)
+	if err != nil || id == "" {
+		return err
+	}
+	return c.dst.SetPrimaryKeyID(ctx, id)
+}
+
+// records copies the records as the lines of one new log segment, in
+// batches.
 func (c *copier) records(ctx context.Context) error {
+	var seg store.SegmentID
+	if _, err := rand.Read(seg[:]); err != nil {
+		return err
+	}
 	batch := make([]store.Record, 0, c.o.BatchSize)
+	line := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := c.dst.InsertRecords(ctx, batch)
+		err := c.dst.InsertRecords(ctx, store.RecordBatch{Segment: seg, First: line, Records: batch})
+		line += len(batch)
 		batch = batch[:0]
 		return err
 	}

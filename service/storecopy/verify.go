@@ -10,7 +10,7 @@ import (
 
 // kinds are the kinds of data inventory counts, in report order.
 var kinds = []string{"providers", "models", "routes", "teams", "keys", "budgets", "rate limits",
-	"guardrail policies", "alert webhooks", "records", "audit events"}
+	"guardrail policies", "alert webhooks", "service accounts", "service account tokens", "role bindings", "records", "audit events"}
 
 // inventory counts what st holds of each kind.
 func inventory(ctx context.Context, st Target) (map[string]int64, error) {
@@ -53,6 +53,21 @@ func inventory(ctx context.Context, st Target) (map[string]int64, error) {
 	}
 	ws, err := st.ListAlertWebhooks(ctx)
 	if err := count("alert webhooks", len(ws), err); err != nil {
+		return nil, err
+	}
+	as, err := st.AllServiceAccounts(ctx)
+	if err := count("service accounts", len(as), err); err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		ts, err := st.ListServiceAccountTokens(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		n["service account tokens"] += int64(len(ts))
+	}
+	rbs, err := st.AllRoleBindings(ctx)
+	if err := count("role bindings", len(rbs), err); err != nil {
 		return nil, err
 	}
 	totals, err := st.SummarizeUsage(ctx, store.SummaryQuery{})

@@ -10,7 +10,8 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-const auditColumns = "id, time, actor, action, resource_kind, resource_id, request_id, summary, outcome"
+const auditColumns = "id, time, actor, action, resource_kind, resource_id, request_id, summary, outcome, " +
+	"actor_type, actor_subject, actor_name, actor_issuer, actor_token_id, actor_role, source_ip, user_agent"
 
 // AppendAuditEvent stores e, setting its ID and (when zero) its Time.
 func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error {
@@ -23,9 +24,11 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error
 	}
 	err := s.write(ctx, func(t *tx) error {
 		return t.QueryRowContext(ctx, `
-			INSERT INTO admin_audit_log (time, actor, action, resource_kind, resource_id, request_id, summary, outcome)
-			VALUES (?, ?, ?, ?, ?, ?, json(?), ?) RETURNING id`,
+			INSERT INTO admin_audit_log (time, actor, action, resource_kind, resource_id, request_id, summary, outcome,
+				actor_type, actor_subject, actor_name, actor_issuer, actor_token_id, actor_role, source_ip, user_agent)
+			VALUES (?, ?, ?, ?, ?, ?, json(?), ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			micros(e.Time), e.Actor, e.Action, e.ResourceKind, e.ResourceID, e.RequestID, summary, e.Outcome,
+			e.ActorType, e.ActorSubject, e.ActorName, e.ActorIssuer, e.ActorTokenID, e.ActorRole, e.SourceIP, e.UserAgent,
 		).Scan(&e.ID)
 	})
 	if err != nil {
@@ -54,6 +57,12 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 	if f.ResourceID != "" {
 		w.add("resource_id = ?", f.ResourceID)
 	}
+	if f.Actor != "" {
+		w.add("(actor = ? OR actor_subject = ?)", f.Actor, f.Actor)
+	}
+	if f.Outcome != "" {
+		w.add("outcome = ?", f.Outcome)
+	}
 	if f.After != "" {
 		at, id, err := decodeCursor(f.After)
 		if err != nil {
@@ -70,7 +79,8 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 	es, err := collect(rows, err, func(r scanner) (store.AuditEvent, error) {
 		var e store.AuditEvent
 		var at int64
-		err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ResourceKind, &e.ResourceID, &e.RequestID, &e.Summary, &e.Outcome)
+		err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ResourceKind, &e.ResourceID, &e.RequestID, &e.Summary, &e.Outcome,
+			&e.ActorType, &e.ActorSubject, &e.ActorName, &e.ActorIssuer, &e.ActorTokenID, &e.ActorRole, &e.SourceIP, &e.UserAgent)
 		e.Time = fromMicros(at)
 		return e, err
 	})

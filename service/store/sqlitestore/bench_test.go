@@ -26,14 +26,16 @@ func BenchmarkInsertRecords(b *testing.B) {
 		}
 	}
 	n := 0
+	seg := store.SegmentID{1}
 	b.ResetTimer()
 	for b.Loop() {
+		first := n
 		for i := range batch {
 			batch[i].RequestID = fmt.Sprintf("req-%d", n)
 			batch[i].Time = base.Add(-time.Duration(n%3_600_000) * time.Millisecond)
 			n++
 		}
-		if err := s.InsertRecords(b.Context(), batch); err != nil {
+		if err := s.InsertRecords(b.Context(), store.RecordBatch{Segment: seg, First: first, Records: batch}); err != nil {
 			b.Fatalf("InsertRecords: %v", err)
 		}
 	}
@@ -51,7 +53,7 @@ func BenchmarkSummarizeUsage(b *testing.B) {
 			batch[i] = store.Record{RequestID: fmt.Sprintf("req-%d", n+i), Time: base.Add(-time.Duration(n+i) * time.Second),
 				TeamID: fmt.Sprintf("team-%d", i%7), Status: store.StatusOK, CostNanos: 1000, InputTokens: 10}
 		}
-		if err := s.InsertRecords(b.Context(), batch); err != nil {
+		if err := s.InsertRecords(b.Context(), store.RecordBatch{Records: batch}); err != nil {
 			b.Fatal(err)
 		}
 	}

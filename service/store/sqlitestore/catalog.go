@@ -9,13 +9,13 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-const providerColumns = "id, type, base_url, settings, sealed_credential, created_at, updated_at, version"
+const providerColumns = "id, type, base_url, settings, sealed_credential, credential_ref, created_at, updated_at, version"
 
 func scanProvider(r scanner) (store.Provider, error) {
 	var p store.Provider
 	var settings string
 	var created, updated int64
-	if err := r.Scan(&p.ID, &p.Type, &p.BaseURL, &settings, &p.SealedCredential, &created, &updated, &p.Version); err != nil {
+	if err := r.Scan(&p.ID, &p.Type, &p.BaseURL, &settings, &p.SealedCredential, &p.CredentialRef, &created, &updated, &p.Version); err != nil {
 		return p, err
 	}
 	var err error
@@ -35,9 +35,9 @@ func (s *Store) CreateProvider(ctx context.Context, p *store.Provider) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.ExecContext(ctx, `INSERT INTO providers (id, type, base_url, settings, sealed_credential, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Type, p.BaseURL, mapJSON(p.Settings), p.SealedCredential, micros(now), micros(now), v); err != nil {
+		if _, err := t.ExecContext(ctx, `INSERT INTO providers (id, type, base_url, settings, sealed_credential, credential_ref, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Type, p.BaseURL, mapJSON(p.Settings), p.SealedCredential, p.CredentialRef, micros(now), micros(now), v); err != nil {
 			return mapErr(fmt.Sprintf("create provider %q", p.ID), err, nil)
 		}
 		p.CreatedAt, p.UpdatedAt, p.Version = now, now, v
@@ -86,10 +86,10 @@ func (s *Store) UpdateProvider(ctx context.Context, p *store.Provider) error {
 		var typ string
 		var created int64
 		err = t.QueryRowContext(ctx, `
-			UPDATE providers SET base_url = ?, settings = ?, sealed_credential = ?, updated_at = ?, version = ?
+			UPDATE providers SET base_url = ?, settings = ?, sealed_credential = ?, credential_ref = ?, updated_at = ?, version = ?
 			WHERE id = ? AND (? = 0 OR version = ?)
 			RETURNING type, created_at`,
-			p.BaseURL, mapJSON(p.Settings), p.SealedCredential, micros(now), v, p.ID, p.Version, p.Version,
+			p.BaseURL, mapJSON(p.Settings), p.SealedCredential, p.CredentialRef, micros(now), v, p.ID, p.Version, p.Version,
 		).Scan(&typ, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return conditionalMiss(ctx, t, "providers", "id", p.ID, entity)

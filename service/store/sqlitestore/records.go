@@ -2,12 +2,16 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tollgate-dev/tollgate/service/store"
 )
@@ -16,11 +20,10 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, truncated"
 
-// insertRecordSQL inserts one record unless one with its time and request
-// id is stored.
-var insertRecordSQL = "INSERT OR IGNORE INTO request_records (" + recordColumns + ") VALUES (" +
+// insertRecordSQL inserts one record.
+var insertRecordSQL = "INSERT INTO request_records (" + recordColumns + ") VALUES (" +
 	strings.TrimSuffix(strings.Repeat("?, ", strings.Count(recordColumns, ",")+1), ", ") + ")"
 
 // recordValues returns r's values in recordColumns order.
@@ -38,7 +41,7 @@ func recordValues(r *store.Record) ([]any, error) {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int64(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), r.Attempts, r.Partial,
-		r.CacheStatus, r.SavedNanos, string(guardrails),
+		r.CacheStatus, r.SavedNanos, string(guardrails), r.Truncated,
 	}, nil
 }
 
@@ -51,7 +54,7 @@ func scanRecord(row scanner) (store.Record, error) {
 		&r.Operation, &r.Stream, &r.RequestedModel, &r.Provider, &r.Model, &status, &r.ErrorCode,
 		&r.InputTokens, &r.OutputTokens, &r.CachedInputTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
 		&r.UsageEstimated, &r.CostNanos, &latency, &ttft, &r.Attempts, &r.Partial,
-		&r.CacheStatus, &r.SavedNanos, &guardrails); err != nil {
+		&r.CacheStatus, &r.SavedNanos, &guardrails, &r.Truncated); err != nil {
 		return r, err
 	}
 	r.Time, r.Status = fromMicros(at), store.Status(status)
@@ -69,27 +72,47 @@ func scanRecord(row scanner) (store.Record, error) {
 	return r, nil
 }
 
-// InsertRecords stores rs in one transaction of the single writer,
-// skipping records already stored (same RequestID and Time), so a failed
-// batch may be retried as it is. Times are stored with microsecond
-// precision.
-func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
-	if len(rs) == 0 {
+// InsertRecords stores b in one transaction of the single writer: the
+// ledger rows of its lines (record_batches) and the records. Lines of b's
+// segment that the ledger already holds are skipped, so a retried or
+// replayed batch is stored exactly once (the single writer serialises the
+// batches of a segment). A zero Segment has no ledger: such a batch is
+// stored as it is, or, with Dedupe, less the records already stored with
+// the same RequestID and Time. Records are sanitised
+// (store.Record.Sanitize) on a copy if they need it, and times are stored
+// with microsecond precision. A constraint or type error wraps
+// store.ErrInvalidRecord.
+func (s *Store) InsertRecords(ctx context.Context, b store.RecordBatch) error {
+	if len(b.Records) == 0 {
 		return nil
 	}
+	rs := sanitizedRecords(b.Records)
 	err := s.write(ctx, func(t *tx) error {
+		keep := rs
+		if !b.Segment.IsZero() {
+			var err error
+			if keep, err = claimLines(ctx, t, b.Segment, b.First, rs, s.clock()); err != nil || len(keep) == 0 {
+				return err
+			}
+		}
+		if b.Dedupe {
+			var err error
+			if keep, err = withoutStored(ctx, t, keep); err != nil || len(keep) == 0 {
+				return err
+			}
+		}
 		stmt, err := t.PrepareContext(ctx, insertRecordSQL)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
-		for i := range rs {
-			vals, err := recordValues(&rs[i])
+		for i := range keep {
+			vals, err := recordValues(&keep[i])
 			if err != nil {
-				return err
+				return fmt.Errorf("%w: %w", store.ErrInvalidRecord, err)
 			}
 			if _, err := stmt.ExecContext(ctx, vals...); err != nil {
-				return err
+				return classify(err)
 			}
 		}
 		return nil
@@ -98,6 +121,146 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 		return fmt.Errorf("insert %d records: %w", len(rs), err)
 	}
 	return nil
+}
+
+// sanitizedRecords returns rs with every record sanitised, copying rs
+// only if a record needs it.
+func sanitizedRecords(rs []store.Record) []store.Record {
+	out, copied := rs, false
+	for i := range rs {
+		if rs[i].Clean() {
+			continue
+		}
+		if !copied {
+			out, copied = slices.Clone(rs), true
+		}
+		out[i].Sanitize()
+	}
+	return out
+}
+
+// claimLines records in the ledger the lines of rs (rs[i] is line
+// first+i) that it does not hold yet, one row per run of new lines, and
+// returns the records of those lines.
+func claimLines(ctx context.Context, t *tx, seg store.SegmentID, first int, rs []store.Record, now time.Time) ([]store.Record, error) {
+	n := len(rs)
+	rows, err := t.QueryContext(ctx, "SELECT first, count FROM record_batches WHERE segment = ? AND first < ? AND first + count > ?",
+		seg[:], first+n, first)
+	if err != nil {
+		return nil, fmt.Errorf("read the record ledger: %w", err)
+	}
+	held := make([]bool, n)
+	for rows.Next() {
+		var f, c int
+		if err := rows.Scan(&f, &c); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read the record ledger: %w", err)
+		}
+		for l := max(f, first); l < min(f+c, first+n); l++ {
+			held[l-first] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the record ledger: %w", err)
+	}
+	keep := make([]store.Record, 0, n)
+	for i := 0; i < n; {
+		if held[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < n && !held[j] {
+			j++
+		}
+		if _, err := t.ExecContext(ctx, "INSERT INTO record_batches (segment, first, count, stored_at) VALUES (?, ?, ?, ?)",
+			seg[:], first+i, j-i, micros(now)); err != nil {
+			return nil, fmt.Errorf("write the record ledger: %w", err)
+		}
+		keep = append(keep, rs[i:j]...)
+		i = j
+	}
+	return keep, nil
+}
+
+// withoutStored returns the records of rs not stored yet with the same
+// RequestID and Time, each once.
+func withoutStored(ctx context.Context, t *tx, rs []store.Record) ([]store.Record, error) {
+	type key struct {
+		t  int64
+		id string
+	}
+	have := make(map[key]bool)
+	keep := make([]store.Record, 0, len(rs))
+	for _, r := range rs {
+		k := key{micros(r.Time), r.RequestID}
+		if have[k] {
+			continue
+		}
+		have[k] = true
+		var one int
+		err := t.QueryRowContext(ctx, "SELECT 1 FROM request_records WHERE time = ? AND request_id = ?", k.t, k.id).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			keep = append(keep, r)
+		case err != nil:
+			return nil, fmt.Errorf("find stored records: %w", err)
+		}
+	}
+	return keep, nil
+}
+
+// InsertDeadLetter stores a record the store rejected, with the reason,
+// and marks its line as stored in the ledger; a line already stored is
+// skipped, so it may be retried.
+func (s *Store) InsertDeadLetter(ctx context.Context, d store.DeadLetter) error {
+	r := d.Record
+	r.Sanitize()
+	body, err := json.Marshal(&r)
+	if err != nil {
+		return fmt.Errorf("insert dead letter: %w", err)
+	}
+	at := d.At
+	if at.IsZero() {
+		at = s.clock()
+	}
+	err = s.write(ctx, func(t *tx) error {
+		if !d.Segment.IsZero() { // a line of no segment has no ledger row
+			keep, err := claimLines(ctx, t, d.Segment, d.Line, []store.Record{r}, s.clock())
+			if err != nil || len(keep) == 0 {
+				return err
+			}
+		}
+		_, err := t.ExecContext(ctx, `INSERT INTO request_records_dead (segment, line, request_id, time, error, code, record, dead_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.Segment[:], d.Line, r.RequestID, micros(r.Time),
+			textValue(d.Error, 4096), textValue(d.Code, 16), body, micros(at))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert dead letter: %w", err)
+	}
+	return nil
+}
+
+// textValue returns s as valid UTF-8 without NUL, cut to at most limit
+// bytes, for a text column.
+func textValue(s string, limit int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	if len(s) > limit {
+		s = strings.ToValidUTF8(s[:limit], "")
+	}
+	return s
+}
+
+// classify wraps err with store.ErrInvalidRecord when SQLite rejected the
+// data (a constraint, a value too big or of the wrong type): retrying the
+// same batch fails the same way.
+func classify(err error) error {
+	switch errCode(err) & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return fmt.Errorf("%w: %w", store.ErrInvalidRecord, err)
+	}
+	return err
 }
 
 // recordWhere returns the conditions of f, its cursor included.
@@ -334,8 +497,8 @@ func (s *Store) DeleteRecordsBefore(ctx context.Context, t time.Time) (int64, er
 	for {
 		var n int64
 		err := s.write(ctx, func(tx *tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM request_records WHERE (time, request_id) IN (
-				SELECT time, request_id FROM request_records WHERE time < ? ORDER BY time LIMIT ?)`, micros(t), retentionBatch)
+			res, err := tx.ExecContext(ctx, `DELETE FROM request_records WHERE rowid IN (
+				SELECT rowid FROM request_records WHERE time < ? ORDER BY time LIMIT ?)`, micros(t), retentionBatch)
 			if err != nil {
 				return err
 			}

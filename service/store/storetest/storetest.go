@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Governance", governanceTests()},
 		{"Guardrails", guardrailTests(c)},
 		{"VersionsAndPages", versionAndPageTests()},
+		{"Principals", principalTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -131,6 +133,11 @@ func (d *diffs) eq(field string, got, want any) {
 	case []byte:
 		if w := want.([]byte); !slices.Equal(g, w) {
 			*d = append(*d, fmt.Sprintf("%s = %x, want %x", field, g, w))
+		}
+		return
+	case []store.GuardrailVerdict:
+		if w := want.([]store.GuardrailVerdict); !reflect.DeepEqual(g, w) {
+			*d = append(*d, fmt.Sprintf("%s = %+v, want %+v", field, g, w))
 		}
 		return
 	}
