@@ -1,0 +1,94 @@
+package apischema
+
+import (
+	"bytes"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Unmarshal decodes a JSON body into v. Duplicate member names and invalid
+// UTF-8 are errors.
+func Unmarshal(data []byte, v any, opts ...json.Options) error {
+	return json.Unmarshal(data, v, opts...)
+}
+
+// Marshal encodes v compactly, without HTML escaping.
+func Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// MarshalAppend appends the encoding of v to dst.
+func MarshalAppend(dst []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	if err := json.MarshalWrite(buf, v); err != nil {
+		return dst, err
+	}
+	return buf.Bytes(), nil
+}
+
+// IsNull reports whether v is absent or the JSON null.
+func IsNull(v jsontext.Value) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) == 0 || string(v) == "null"
+}
+
+// Nullable is an optional member that distinguishes absence (the zero
+// value, omitted by `omitzero`), null and a value. Use it where a wire
+// format sends null on purpose, such as the "usage": null of every chunk
+// of an OpenAI stream that asked for usage.
+type Nullable[T any] struct {
+	// V is the value; nil means null (when Null is true) or absent.
+	V *T
+	// Null is true for an explicit null.
+	Null bool
+}
+
+// NullOf returns a Nullable holding the explicit null.
+func NullOf[T any]() Nullable[T] { return Nullable[T]{Null: true} }
+
+// ValueOf returns a Nullable holding v.
+func ValueOf[T any](v *T) Nullable[T] { return Nullable[T]{V: v} }
+
+// IsZero reports an absent member.
+func (n Nullable[T]) IsZero() bool { return n.V == nil && !n.Null }
+
+// MarshalJSONTo implements json.MarshalerTo.
+func (n Nullable[T]) MarshalJSONTo(enc *jsontext.Encoder) error {
+	if n.V == nil {
+		return enc.WriteToken(jsontext.Null)
+	}
+	return json.MarshalEncode(enc, n.V)
+}
+
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (n *Nullable[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() == 'n' {
+		*n = Nullable[T]{Null: true}
+		return dec.SkipValue()
+	}
+	v := new(T)
+	if err := json.UnmarshalDecode(dec, v); err != nil {
+		return err
+	}
+	*n = Nullable[T]{V: v}
+	return nil
+}
+
+// Text renders a scalar JSON value as text: a string's value, a number or
+// a boolean as written; "" for null, absent and composite values.
+func Text(v jsontext.Value) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return ""
+	}
+	switch v[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return ""
+		}
+		return s
+	case 'n', '{', '[':
+		return ""
+	}
+	return string(v)
+}
