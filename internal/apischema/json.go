@@ -13,6 +13,14 @@ func Unmarshal(data []byte, v any, opts ...json.Options) error {
 	return json.Unmarshal(data, v, opts...)
 }
 
+// UnmarshalLenient decodes an upstream's answer into v: invalid UTF-8 (and
+// unpaired surrogate escapes) become U+FFFD and a repeated member name
+// takes the last value, as encoding/json does. Requests are decoded with
+// Unmarshal, which refuses both.
+func UnmarshalLenient(data []byte, v any, opts ...json.Options) error {
+	return json.Unmarshal(data, v, append(opts, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))...)
+}
+
 // Marshal encodes v compactly, without HTML escaping.
 func Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 

@@ -58,7 +58,20 @@ type Stream struct {
 	recorder    *semcache.Recorder // a miss's chunks, stored on a clean end
 
 	guard *guardRun // the request's guardrails, nil if none (guardrails.go)
+
+	// Dropped lists the parameters left out (see HeaderDroppedParams).
+	Dropped []string
+	// raw is true when the chunks carry the upstream's bytes in the
+	// caller's dialect for the surface to relay (see Passthrough).
+	raw bool
 }
+
+// Passthrough reports whether the surface should relay each chunk's Raw
+// bytes, as the upstream sent them, instead of rendering the canonical
+// chunk: the request was passed through to an upstream of its own
+// dialect and no output stage may change the answer. It is fixed when
+// the stream starts.
+func (s *Stream) Passthrough() bool { return s.raw }
 
 // ChatStream starts a streamed chat request. req.Model is the name the caller asked for.
 func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.ChatRequest) (*Stream, error) {
@@ -82,11 +95,15 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 		first    *providers.Chunk
 		firstEOF bool
 	)
+	drop := dropsParams(p.key, rt)
 	out, err := e.run(ctx, rt, facts(call, &rec, req), true, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
 		up := *req
 		up.Model = sv.UpstreamModel
 		if up.User == "" {
 			up.User = call.EndUser
+		}
+		if err := checkUnsupported(&rec, sv, &up, drop, req.Model); err != nil {
+			return nil, err
 		}
 		st, err := sv.Provider.ChatStream(ctx, &up)
 		if err != nil {
@@ -112,11 +129,12 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 		Route: routeName(rt), Attempts: out.attempts, first: first, firstEOF: firstEOF,
 		price:       func(u providers.Usage) int64 { return pricing.Cost(pricingOf, u) },
 		promptEst:   rec.prompt(req),
-		CacheStatus: status, CacheScore: score,
+		CacheStatus: status, CacheScore: score, Dropped: rec.DroppedParams,
 	}
 	if cres != nil {
 		s.recorder = e.cache.NewRecorder(cres)
 	}
+	s.raw = first != nil && first.Raw != nil && !gr.checksOutput()
 	e.guardStream(ctx, s, gr)
 	return s, nil
 }
@@ -231,6 +249,8 @@ func EstimatePromptTokens(req *providers.ChatRequest) int64 {
 				n += int64(len(p.Text)+3) / 4
 			case providers.PartImage:
 				n += 85
+			case providers.PartFile:
+				n += fileTokens(p.File)
 			}
 		}
 		for _, tc := range m.ToolCalls {
@@ -241,4 +261,19 @@ func EstimatePromptTokens(req *providers.ChatRequest) int64 {
 		n += int64(len(t.Name)+len(t.Description)+len(t.Parameters)+3) / 4
 	}
 	return n
+}
+
+// fileTokens estimates a document's prompt tokens: four bytes a token for
+// text; a token per 32 bytes of a binary file (a PDF page of 50-100 KB is
+// read as a few thousand tokens of text and image).
+func fileTokens(f *providers.File) int64 {
+	switch {
+	case f == nil:
+		return 0
+	case f.Text != "":
+		return int64(len(f.Text)+3) / 4
+	case f.Base64 != "":
+		return int64(len(f.Base64)*3/4+31) / 32
+	}
+	return 1500 // by URL or file id: about a page
 }

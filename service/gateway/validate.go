@@ -69,8 +69,12 @@ func ValidateChat(req *providers.ChatRequest) error {
 				if part.Image == nil || (part.Image.URL == "" && len(part.Image.Data) == 0) {
 					return invalid(q+".image", "needs a url or inline data")
 				}
-				if m.Role != providers.RoleUser {
-					return invalid(q, "images are only allowed in user messages")
+				if m.Role != providers.RoleUser && m.Role != providers.RoleTool {
+					return invalid(q, "images are only allowed in user messages and tool results")
+				}
+			case providers.PartFile:
+				if f := part.File; f == nil || f.Base64 == "" && f.URL == "" && f.FileID == "" && f.Text == "" {
+					return invalid(q, "a document needs inline data, a URL, a file id or text")
 				}
 			default:
 				return invalid(q, "unknown content part type")
@@ -133,15 +137,20 @@ func ValidateEmbed(req *providers.EmbedRequest) error {
 	if req.Model == "" {
 		return invalid("model", "is required")
 	}
-	if len(req.Inputs) == 0 {
+	if req.Count() == 0 {
 		return invalid("inputs", "must contain at least one input")
 	}
-	if len(req.Inputs) > maxInputs {
+	if req.Count() > maxInputs {
 		return invalid("inputs", "has more than "+strconv.Itoa(maxInputs)+" inputs")
 	}
 	for i, in := range req.Inputs {
 		if in == "" {
 			return invalid("inputs["+strconv.Itoa(i)+"]", "must not be empty")
+		}
+	}
+	for i, toks := range req.Tokens {
+		if len(toks) == 0 {
+			return invalid("inputs["+strconv.Itoa(len(req.Inputs)+i)+"]", "must not be empty")
 		}
 	}
 	if d := req.Dimensions; d != nil && *d < 1 {

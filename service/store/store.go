@@ -173,6 +173,9 @@ type Key struct {
 	// routing.Cache (validated by the admin API, decoded by the registry);
 	// nil for none. It is set at creation only.
 	CachePolicy json.RawMessage
+	// DropParams lets the gateway leave out request parameters an
+	// upstream cannot honour instead of refusing the request.
+	DropParams bool
 }
 
 // KeyFilter selects keys to list.
@@ -259,6 +262,9 @@ type Record struct {
 	// Guardrails lists what the guardrails did to the request, in the
 	// order they ran; nil when none acted.
 	Guardrails []GuardrailVerdict
+	// DroppedParams lists the request parameters the gateway left out
+	// because the upstream cannot honour them and dropping was allowed.
+	DroppedParams []string
 }
 
 // RecordFilter selects records to list.
