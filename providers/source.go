@@ -56,6 +56,9 @@ type Wire interface {
 type Field struct {
 	Name  string
 	Value []byte
+	// Content is true for conversation content (a content block, a tool
+	// call) rather than a parameter: it is never dropped.
+	Content bool
 }
 
 // Passthrough reports whether an adapter of dialect sends s's body as it
@@ -153,7 +156,7 @@ func UnmappedUnsupported(req *ChatRequest, dialect, upstream string) []Unsupport
 		if v := strings.TrimSpace(string(f.Value)); v == "null" || v == "false" {
 			continue
 		}
-		out = append(out, Unsupported{Field: f.Name, Droppable: true,
+		out = append(out, Unsupported{Field: f.Name, Droppable: !f.Content,
 			Reason: "it has no equivalent in the " + upstream + " API this model is served by"})
 	}
 	return out

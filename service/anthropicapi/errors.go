@@ -2,13 +2,14 @@ package anthropicapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
@@ -168,7 +169,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, reques
 			h.Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
 	}
-	body, _ := json.Marshal(errorBody{Type: "error", Error: errorDetail{Type: typ, Message: msg}, RequestID: requestID})
+	body, _ := apischema.Marshal(&schema.ErrorBody{Type: "error", Error: &schema.ErrorObject{Type: typ, Message: msg}, RequestID: requestID})
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)

@@ -128,6 +128,11 @@ func unmapped(w *schema.ChatCompletionRequest) []providers.Field {
 			out = append(out, providers.Field{Name: name, Value: b})
 		}
 	}
+	content := func(name string, v any) {
+		if b, err := apischema.Marshal(v); err == nil {
+			out = append(out, providers.Field{Name: name, Value: b, Content: true})
+		}
+	}
 	raw := func(name string, v jsontext.Value) {
 		if len(v) > 0 {
 			out = append(out, providers.Field{Name: name, Value: v})
@@ -166,12 +171,12 @@ func unmapped(w *schema.ChatCompletionRequest) []providers.Field {
 		raw(p+".audio", m.Audio)
 		for j := range m.Content.Parts {
 			if cp := &m.Content.Parts[j]; cp.Type == schema.PartInputAudio {
-				add(p+".content["+strconv.Itoa(j)+"]", cp)
+				content(p+".content["+strconv.Itoa(j)+"]", cp)
 			}
 		}
 		for j := range m.ToolCalls {
 			if tc := &m.ToolCalls[j]; tc.Type == "custom" {
-				add(p+".tool_calls["+strconv.Itoa(j)+"]", tc)
+				content(p+".tool_calls["+strconv.Itoa(j)+"]", tc)
 			}
 		}
 	}

@@ -49,9 +49,9 @@ type Choice struct {
 type ResponseMessage struct {
 	Role             string                     `json:"role"`
 	Content          apischema.Nullable[string] `json:"content"`
-	Refusal          apischema.Nullable[string] `json:"refusal"`
 	ReasoningContent string                     `json:"reasoning_content,omitzero"`
 	Reasoning        string                     `json:"reasoning,omitzero"`
+	Refusal          apischema.Nullable[string] `json:"refusal"`
 	ToolCalls        []ToolCall                 `json:"tool_calls,omitzero"`
 	FunctionCall     *FunctionCall              `json:"function_call,omitzero"`
 	// Annotations are URL citations of the search models; always an array.
@@ -111,7 +111,7 @@ type Chunk struct {
 type ChunkChoice struct {
 	Index        int                        `json:"index"`
 	Delta        Delta                      `json:"delta"`
-	Logprobs     jsontext.Value             `json:"logprobs,omitzero"`
+	Logprobs     jsontext.Value             `json:"logprobs"`
 	FinishReason apischema.Nullable[string] `json:"finish_reason"`
 	Unknown      jsontext.Value             `json:",embed"`
 }
