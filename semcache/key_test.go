@@ -104,7 +104,9 @@ func TestComputeKeys(t *testing.T) {
 		{name: "unmapped field value", modify: func(r *providers.ChatRequest) {
 			r.Source = &providers.Source{Dialect: "openai", Wire: wire{{Name: "logprobs", Value: []byte(`true`)}, {Name: "store", Value: []byte(`true`)}}}
 		}},
-		{name: "source dialect", modify: func(r *providers.ChatRequest) { r.Source = &providers.Source{Dialect: "anthropic", Wire: r.Source.Wire} }},
+		{name: "source dialect", modify: func(r *providers.ChatRequest) {
+			r.Source = &providers.Source{Dialect: "anthropic", Wire: r.Source.Wire}
+		}},
 		{name: "document", modify: func(r *providers.ChatRequest) {
 			r.Messages[0].Content = append(r.Messages[0].Content, providers.Part{Type: providers.PartFile, File: &providers.File{MIMEType: "application/pdf", Base64: "JVBE"}})
 		}},

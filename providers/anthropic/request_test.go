@@ -1,10 +1,10 @@
 package anthropic
 
 import (
-	"net/http"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -431,7 +431,9 @@ type fakeWire []providers.Field
 
 func (w fakeWire) Unmapped() []providers.Field { return w }
 
-func (w fakeWire) Rewrite(*providers.ChatRequest) ([]byte, error) { return nil, errors.New("not supported") }
+func (w fakeWire) Rewrite(*providers.ChatRequest) ([]byte, error) {
+	return nil, errors.New("not supported")
+}
 
 // TestPassthrough checks that a request of this dialect reaches the
 // upstream byte for byte but for its model, whatever the canonical
@@ -441,7 +443,7 @@ func TestPassthrough(t *testing.T) {
 	const body = `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="},"citations":{"enabled":true}}]}],"container":"c","x_new":{"a":[1,2]}}`
 	p := newTestProvider(t, map[string]string{"beta": "files-api-2025-04-14"})
 	src := &providers.Source{Dialect: "anthropic", Body: []byte(body), Header: http.Header{
-		"Anthropic-Beta": {"context-1m-2025-08-07, files-api-2025-04-14", "interleaved-thinking-2025-05-14"},
+		"Anthropic-Beta":    {"context-1m-2025-08-07, files-api-2025-04-14", "interleaved-thinking-2025-05-14"},
 		"Anthropic-Version": {"2023-06-01"}, "Idempotency-Key": {"k1"}}}
 	for _, tt := range []struct{ model, want string }{
 		{"claude", body},

@@ -82,7 +82,7 @@ type stream struct {
 	// rt is the request's structured-output tool, nil if none.
 	rt *responseTool
 	// answer buffers a wrapped structured answer until its block ends.
-	answer []byte
+	answer   []byte
 	finished bool // message_stop was read and the final chunk returned
 
 	// err is returned by every Recv after the stream ended.

@@ -424,7 +424,9 @@ type fakeWire []providers.Field
 
 func (w fakeWire) Unmapped() []providers.Field { return w }
 
-func (w fakeWire) Rewrite(*providers.ChatRequest) ([]byte, error) { return nil, errors.New("not supported") }
+func (w fakeWire) Rewrite(*providers.ChatRequest) ([]byte, error) {
+	return nil, errors.New("not supported")
+}
 
 // TestPassthrough checks that a Gemini request is sent as it is: the
 // model travels in the URL.

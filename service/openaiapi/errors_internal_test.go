@@ -99,4 +99,3 @@ func TestErrorBodyShape(t *testing.T) {
 		})
 	}
 }
-

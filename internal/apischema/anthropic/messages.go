@@ -76,13 +76,13 @@ type Thinking struct {
 // empty or "custom") or a server tool, whose Type names it and whose own
 // settings (max_uses, allowed_domains, ...) ride in Unknown.
 type Tool struct {
-	Type        string         `json:"type,omitzero"`
-	Name        string         `json:"name"`
-	Description string         `json:"description,omitzero"`
-	InputSchema jsontext.Value `json:"input_schema,omitzero"`
-	Strict      *bool          `json:"strict,omitzero"`
-	CacheControl *CacheControl `json:"cache_control,omitzero"`
-	Unknown     jsontext.Value `json:",embed"`
+	Type         string         `json:"type,omitzero"`
+	Name         string         `json:"name"`
+	Description  string         `json:"description,omitzero"`
+	InputSchema  jsontext.Value `json:"input_schema,omitzero"`
+	Strict       *bool          `json:"strict,omitzero"`
+	CacheControl *CacheControl  `json:"cache_control,omitzero"`
+	Unknown      jsontext.Value `json:",embed"`
 }
 
 // IsClient reports a tool the client runs (not a server tool).
