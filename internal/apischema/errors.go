@@ -49,13 +49,17 @@ func Describe(err error) *DecodeError {
 		}
 		return d
 	case errors.As(err, &xe):
-		msg := "could not parse the JSON body of the request"
+		// The body is not valid JSON: no field is at fault, but say where.
+		msg := "the request body is not valid JSON"
+		if at := FieldOf(xe.JSONPointer); at != "" {
+			msg += " (at " + at + ")"
+		}
 		if xe.Err != nil {
 			msg += ": " + xe.Err.Error()
 		}
-		return &DecodeError{Field: FieldOf(xe.JSONPointer), Message: msg, Err: err}
+		return &DecodeError{Message: msg, Err: err}
 	}
-	return &DecodeError{Message: "could not parse the JSON body of the request: " + err.Error(), Err: err}
+	return &DecodeError{Message: "the request body is not valid JSON: " + err.Error(), Err: err}
 }
 
 func kindOf(goKind string) string {

@@ -15,8 +15,9 @@ import (
 // Same-dialect passthrough.
 //
 // A request whose Source is of the Anthropic dialect is sent as the client
-// wrote it, with "model" set to the upstream model when it differs, and
-// byte for byte otherwise: documents, citations, server tools,
+// wrote it, with "model" set to the upstream model when it differs and
+// "metadata.user_id" set to the end user (X-Tollgate-End-User) when the
+// body names none, and byte for byte otherwise: documents, citations, server tools,
 // cache_control, container and MCP settings reach the upstream whatever
 // the canonical model makes of them. The answer comes back as the
 // upstream sent it (ChatResponse.Raw, Chunk.Raw).
@@ -26,18 +27,22 @@ import (
 // anthropic-beta features are sent together with the beta setting's;
 // Idempotency-Key passes. Credentials are always the provider's.
 
-// patch returns the client's body with the upstream model set. The
-// client's body is never modified.
+// patch returns the client's body with the upstream model and the end
+// user set. The client's body is never modified.
 func (p *Provider) patch(req *providers.ChatRequest) ([]byte, error) {
 	body := req.Source.Body
-	if gjson.GetBytes(body, "model").String() == req.Model {
-		return body, nil
+	var err error
+	if gjson.GetBytes(body, "model").String() != req.Model {
+		if body, err = sjson.SetBytes(body, "model", req.Model); err != nil {
+			return nil, p.invalid("set model: %v", err)
+		}
 	}
-	out, err := sjson.SetBytes(body, "model", req.Model)
-	if err != nil {
-		return nil, p.invalid("set model: %v", err)
+	if req.User != "" && !gjson.GetBytes(body, "metadata.user_id").Exists() {
+		if body, err = sjson.SetBytes(body, "metadata.user_id", req.User); err != nil {
+			return nil, p.invalid("set metadata.user_id: %v", err)
+		}
 	}
-	return out, nil
+	return body, nil
 }
 
 // requestHeader returns the client's allow-listed headers for this

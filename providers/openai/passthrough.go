@@ -21,7 +21,9 @@ import (
 //     the surface holds back the final usage chunk from clients that did
 //     not ask for it;
 //   - with the max_tokens_field setting "max_tokens", a
-//     "max_completion_tokens" is renamed "max_tokens".
+//     "max_completion_tokens" is renamed "max_tokens";
+//   - "user" is set to the end user (X-Tollgate-End-User) when the body
+//     names none (neither "user" nor "safety_identifier").
 //
 // Everything else, byte for byte, reaches the upstream; its answer comes
 // back as it was sent (ChatResponse.Raw, Chunk.Raw).
@@ -39,6 +41,11 @@ func (p *Provider) patchChat(req *providers.ChatRequest, stream bool) ([]byte, e
 	if stream && p.streamUsage && !gjson.GetBytes(body, "stream_options.include_usage").Bool() {
 		if body, err = sjson.SetBytes(body, "stream_options.include_usage", true); err != nil {
 			return nil, p.invalid("set stream_options: %v", err)
+		}
+	}
+	if req.User != "" && !gjson.GetBytes(body, "user").Exists() && !gjson.GetBytes(body, "safety_identifier").Exists() {
+		if body, err = sjson.SetBytes(body, "user", req.User); err != nil {
+			return nil, p.invalid("set user: %v", err)
 		}
 	}
 	if p.legacyMaxTokens {

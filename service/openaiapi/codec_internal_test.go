@@ -113,10 +113,10 @@ func TestDecodeChatErrors(t *testing.T) {
 		wantParam string
 		wantMsg   string
 	}{
-		{"not json", `{"model":`, "model", "could not parse"},
+		{"not json", `{"model":`, "", "not valid JSON"},
 		{"not an object", `[1]`, "", "JSON object"},
-		{"duplicate member", `{"model":"a","model":"b"}`, "model", "duplicate"},
-		{"invalid UTF-8", "{\"model\":\"\xff\"}", "model", "UTF-8"},
+		{"duplicate member", `{"model":"a","model":"b"}`, "", "duplicate"},
+		{"invalid UTF-8", "{\"model\":\"\xff\"}", "", "UTF-8"},
 		{"wrong field type", `{"model":"m","n":"two"}`, "n", "expected"},
 		{"nested field type", `{"model":"m","messages":[{"role":"user","tool_calls":[{"id":1}]}]}`, "messages[0].tool_calls[0].id", "expected"},
 		{"bad role", `{"model":"m","messages":[{"role":"robot","content":"x"}]}`, "messages[0].role", "robot"},
