@@ -1813,7 +1813,11 @@ type VirtualKey struct {
 	// policy, which overrides the server's defaults. The namespace may be
 	// "team" or "key" only (shared namespaces are set on routes). Fixed at
 	// creation: to change it, issue a new key.
-	Cache         *CachePolicy `protobuf:"bytes,13,opt,name=cache,proto3" json:"cache,omitempty"`
+	Cache *CachePolicy `protobuf:"bytes,13,opt,name=cache,proto3" json:"cache,omitempty"`
+	// Lets the gateway leave out request parameters an upstream cannot
+	// honour (named in the x-tollgate-dropped-params header and the request
+	// record) instead of refusing the request with 400. Fixed at creation.
+	DropParams    bool `protobuf:"varint,14,opt,name=drop_params,json=dropParams,proto3" json:"drop_params,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1937,6 +1941,13 @@ func (x *VirtualKey) GetCache() *CachePolicy {
 		return x.Cache
 	}
 	return nil
+}
+
+func (x *VirtualKey) GetDropParams() bool {
+	if x != nil {
+		return x.DropParams
+	}
+	return false
 }
 
 // CreateKeyRequest issues a key.
@@ -2567,7 +2578,7 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"\x05teams\x18\x01 \x03(\v2\x11.tollgate.v1.TeamR\x05teams\"#\n" +
 	"\x11DeleteTeamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12DeleteTeamResponse\"\xf5\x04\n" +
+	"\x12DeleteTeamResponse\"\x96\x05\n" +
 	"\n" +
 	"VirtualKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2588,7 +2599,9 @@ const file_tollgate_v1_admin_proto_rawDesc = "" +
 	"revokeTime\x12;\n" +
 	"\vrotate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"rotateTime\x12.\n" +
-	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x1a7\n" +
+	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x1f\n" +
+	"\vdrop_params\x18\x0e \x01(\bR\n" +
+	"dropParams\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +

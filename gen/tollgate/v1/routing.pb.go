@@ -419,7 +419,11 @@ type Route struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// The response-cache policy of requests through the route; unset takes
 	// the server's defaults.
-	Cache         *CachePolicy `protobuf:"bytes,12,opt,name=cache,proto3" json:"cache,omitempty"`
+	Cache *CachePolicy `protobuf:"bytes,12,opt,name=cache,proto3" json:"cache,omitempty"`
+	// Lets the gateway leave out request parameters a target cannot honour
+	// (named in the x-tollgate-dropped-params header and the request
+	// record) instead of refusing the request with 400.
+	DropParams    bool `protobuf:"varint,13,opt,name=drop_params,json=dropParams,proto3" json:"drop_params,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -536,6 +540,13 @@ func (x *Route) GetCache() *CachePolicy {
 		return x.Cache
 	}
 	return nil
+}
+
+func (x *Route) GetDropParams() bool {
+	if x != nil {
+		return x.DropParams
+	}
+	return false
 }
 
 // CreateRouteRequest creates a route.
@@ -1008,7 +1019,7 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"backoffMax\"c\n" +
 	"\x0eCircuitBreaker\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x125\n" +
-	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\xed\x04\n" +
+	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\x8e\x05\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\bstrategy\x18\x02 \x01(\x0e2\x1a.tollgate.v1.RouteStrategyR\bstrategy\x122\n" +
@@ -1026,7 +1037,9 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12.\n" +
-	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\">\n" +
+	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x1f\n" +
+	"\vdrop_params\x18\r \x01(\bR\n" +
+	"dropParams\">\n" +
 	"\x12CreateRouteRequest\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"?\n" +
 	"\x13CreateRouteResponse\x12(\n" +

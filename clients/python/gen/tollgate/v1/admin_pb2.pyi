@@ -342,7 +342,7 @@ class UpdateProviderResponse(_message.Message):
     def __init__(self, provider: _Optional[_Union[Provider, _Mapping]] = ...) -> None: ...
 
 class VirtualKey(_message.Message):
-    __slots__ = ["allowed_models", "cache", "create_time", "expire_time", "id", "name", "revoke_time", "rotate_time", "secret_prefix", "service_id", "state", "tags", "team_id"]
+    __slots__ = ["allowed_models", "cache", "create_time", "drop_params", "expire_time", "id", "name", "revoke_time", "rotate_time", "secret_prefix", "service_id", "state", "tags", "team_id"]
     class TagsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -353,6 +353,7 @@ class VirtualKey(_message.Message):
     ALLOWED_MODELS_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DROP_PARAMS_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -366,6 +367,7 @@ class VirtualKey(_message.Message):
     allowed_models: _containers.RepeatedScalarFieldContainer[str]
     cache: _cache_pb2.CachePolicy
     create_time: _timestamp_pb2.Timestamp
+    drop_params: bool
     expire_time: _timestamp_pb2.Timestamp
     id: str
     name: str
@@ -376,7 +378,7 @@ class VirtualKey(_message.Message):
     state: KeyState
     tags: _containers.ScalarMap[str, str]
     team_id: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., allowed_models: _Optional[_Iterable[str]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., secret_prefix: _Optional[str] = ..., state: _Optional[_Union[KeyState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., rotate_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., allowed_models: _Optional[_Iterable[str]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., secret_prefix: _Optional[str] = ..., state: _Optional[_Union[KeyState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., rotate_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ..., drop_params: bool = ...) -> None: ...
 
 class ProviderType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
