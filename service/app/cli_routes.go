@@ -50,13 +50,14 @@ var strategies = map[string]tollgatev1.RouteStrategy{
 func routesCreate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 	var file, name, strategy, timeout string
 	var targets listFlag
-	var sticky bool
+	var sticky, dropParams bool
 	fs.StringVar(&file, "file", "", "the route as JSON (the tollgate.v1.Route message; - for standard input)")
 	fs.StringVar(&name, "name", "", "the model name clients ask for (or give it as the operand)")
 	fs.StringVar(&strategy, "strategy", "", "fallback, weighted, latency, cost or least-busy (default fallback)")
 	fs.Var(&targets, "target", "a target provider/model[:weight], or a configured model name (repeatable, in priority order)")
 	fs.StringVar(&timeout, "timeout", "", "bound on the whole request, e.g. 30s")
 	fs.BoolVar(&sticky, "sticky", false, "make weighted picks stick to the end user")
+	fs.BoolVar(&dropParams, "drop-params", false, "leave out request parameters a target cannot honour instead of refusing the request")
 	return func(ops []string) (proto.Message, error) {
 		if len(ops) == 1 && name == "" {
 			name, ops = ops[0], nil
@@ -112,6 +113,9 @@ func routesCreate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 		}
 		if sticky {
 			r.Sticky = true
+		}
+		if dropParams {
+			r.DropParams = true
 		}
 		return &tollgatev1.CreateRouteRequest{Route: r}, nil
 	}

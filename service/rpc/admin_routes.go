@@ -69,7 +69,7 @@ func routeFromProto(in *tollgatev1.Route) (*routing.Route, error) {
 			Cooldown: routeDurFromProto(in.GetBreaker().GetCooldown()),
 		},
 		Timeout: routeDurFromProto(in.GetTimeout()), FirstChunkTimeout: routeDurFromProto(in.GetFirstChunkTimeout()),
-		Sticky: in.GetSticky(), Cache: routeCacheFromProto(in.GetCache()),
+		Sticky: in.GetSticky(), Cache: routeCacheFromProto(in.GetCache()), DropParams: in.GetDropParams(),
 	}
 	for i, t := range in.GetTargets() {
 		out := routing.Target{
@@ -119,6 +119,7 @@ func routeToProto(sr *store.Route) (*tollgatev1.Route, error) {
 		Name: r.Name, Strategy: strategyToProto(sr.Strategy), Timeout: routeDurToProto(r.Timeout),
 		FirstChunkTimeout: routeDurToProto(r.FirstChunkTimeout), Sticky: r.Sticky,
 		CreateTime: timeToProto(sr.CreatedAt), UpdateTime: timeToProto(sr.UpdatedAt), Cache: routeCacheToProto(r.Cache),
+		DropParams: r.DropParams,
 	}
 	if r.Retry != (routing.Retry{}) {
 		out.Retry = &tollgatev1.RetryPolicy{MaxAttempts: int32(r.Retry.MaxAttempts),
