@@ -445,6 +445,9 @@ func (p *Provider) thinkingConfig(r *providers.ReasoningConfig, model string) (*
 		return &schema.ThinkingConfig{IncludeThoughts: true, ThinkingBudget: &n}, nil
 	}
 	effort := strings.ToLower(r.Effort)
+	if effort == "xhigh" {
+		effort = "high" // Gemini's highest
+	}
 	switch effort {
 	case "":
 		return &schema.ThinkingConfig{IncludeThoughts: true}, nil

@@ -147,9 +147,16 @@ func toCanonical(in *schema.MessagesRequest, needMaxTokens bool, texts *[]setTex
 // setThinking maps thinking, and output_config.effort when thinking does
 // not say, to the canonical reasoning configuration.
 func setThinking(out *providers.ChatRequest, t *schema.Thinking, oc *schema.OutputConfig) error {
+	effort := ""
+	if oc != nil {
+		effort = oc.Effort
+		if effort == "max" {
+			effort = "xhigh" // the highest effort other dialects know
+		}
+	}
 	if t == nil {
-		if oc != nil && oc.Effort != "" {
-			out.Reasoning = &providers.ReasoningConfig{Effort: oc.Effort}
+		if effort != "" {
+			out.Reasoning = &providers.ReasoningConfig{Effort: effort}
 		}
 		return nil
 	}
@@ -160,10 +167,7 @@ func setThinking(out *providers.ChatRequest, t *schema.Thinking, oc *schema.Outp
 		}
 		out.Reasoning = &providers.ReasoningConfig{BudgetTokens: *t.BudgetTokens}
 	case schema.ThinkingAdaptive:
-		out.Reasoning = &providers.ReasoningConfig{}
-		if oc != nil {
-			out.Reasoning.Effort = oc.Effort
-		}
+		out.Reasoning = &providers.ReasoningConfig{Effort: effort}
 	case schema.ThinkingDisabled:
 	default:
 		return invalid("thinking.type", "must be one of \"enabled\", \"adaptive\" or \"disabled\", got %q", t.Type)
