@@ -332,6 +332,7 @@ type spillRecord struct {
 	CacheStatus       string                   `json:"cache,omitempty"`
 	SavedNanos        int64                    `json:"saved_nanos,omitempty"`
 	Guardrails        []store.GuardrailVerdict `json:"guardrails,omitempty"`
+	DroppedParams     []string                 `json:"dropped_params,omitempty"`
 }
 
 func toSpillRecord(r *store.Record) spillRecord {
@@ -365,6 +366,7 @@ func toSpillRecord(r *store.Record) spillRecord {
 		CacheStatus:       r.CacheStatus,
 		SavedNanos:        r.SavedNanos,
 		Guardrails:        r.Guardrails,
+		DroppedParams:     r.DroppedParams,
 	}
 }
 
@@ -399,5 +401,6 @@ func (sr *spillRecord) toRecord() store.Record {
 		CacheStatus:       sr.CacheStatus,
 		SavedNanos:        sr.SavedNanos,
 		Guardrails:        sr.Guardrails,
+		DroppedParams:     sr.DroppedParams,
 	}
 }
