@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -160,4 +161,47 @@ func UnmappedUnsupported(req *ChatRequest, dialect, upstream string) []Unsupport
 			Reason: "it has no equivalent in the " + upstream + " API this model is served by"})
 	}
 	return out
+}
+
+// TextSlot locates the wire string canonical text part (Msg, Part) came
+// from, so that a Wire's Rewrite can write a rewritten text back into the
+// body. Strip is a prefix the canonical text has and the wire string lacks.
+type TextSlot struct {
+	Msg, Part int
+	Text      *string
+	Strip     string
+}
+
+// ErrRewriteShape says a rewritten request no longer matches the body's
+// structure, so the body cannot carry the rewrite.
+var ErrRewriteShape = errors.New("the rewritten request does not match the body's structure")
+
+// WriteTexts writes the text parts of req into slots. It fails with
+// ErrRewriteShape unless slots locate exactly the text parts of req, so
+// that no text the body holds escapes the rewrite.
+func WriteTexts(req *ChatRequest, slots []TextSlot) error {
+	n := 0
+	for i := range req.Messages {
+		for _, p := range req.Messages[i].Content {
+			if p.Type == PartText {
+				n++
+			}
+		}
+	}
+	if n != len(slots) {
+		return ErrRewriteShape
+	}
+	seen := make(map[[2]int]bool, len(slots))
+	for _, s := range slots {
+		k := [2]int{s.Msg, s.Part}
+		if s.Msg < 0 || s.Msg >= len(req.Messages) || s.Part < 0 || s.Part >= len(req.Messages[s.Msg].Content) ||
+			req.Messages[s.Msg].Content[s.Part].Type != PartText || seen[k] {
+			return ErrRewriteShape
+		}
+		seen[k] = true
+	}
+	for _, s := range slots {
+		*s.Text = strings.TrimPrefix(req.Messages[s.Msg].Content[s.Part].Text, s.Strip)
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package anthropicapi
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -47,26 +46,18 @@ func decodeBody(body []byte, h http.Header, needMaxTokens bool) (*schema.Message
 	return in, req, nil
 }
 
-// setText locates the wire string of canonical text part (msg, part);
-// strip is a prefix the canonical text has and the wire's lacks.
-type setText struct {
-	msg, part int
-	text      *string
-	strip     string
-}
-
 // translator builds the canonical request, and with texts set records
 // where each canonical text part came from (for Rewrite).
 type translator struct {
 	out   *providers.ChatRequest
-	texts *[]setText
+	texts *[]providers.TextSlot
 	// pending are the text locations of the message being built.
-	pending []setText
+	pending []providers.TextSlot
 }
 
 func (t *translator) text(part int, s *string) {
 	if t.texts != nil {
-		t.pending = append(t.pending, setText{msg: -1, part: part, text: s})
+		t.pending = append(t.pending, providers.TextSlot{Msg: -1, Part: part, Text: s})
 	}
 }
 
@@ -76,7 +67,7 @@ func (t *translator) flush(msg int) {
 		return
 	}
 	for _, p := range t.pending {
-		p.msg = msg
+		p.Msg = msg
 		*t.texts = append(*t.texts, p)
 	}
 	t.pending = t.pending[:0]
@@ -90,7 +81,7 @@ func (t *translator) appendMessage(m providers.Message) {
 
 // toCanonical translates a decoded Messages request. needMaxTokens is false
 // for count_tokens, where max_tokens is not part of the request.
-func toCanonical(in *schema.MessagesRequest, needMaxTokens bool, texts *[]setText) (*providers.ChatRequest, error) {
+func toCanonical(in *schema.MessagesRequest, needMaxTokens bool, texts *[]providers.TextSlot) (*providers.ChatRequest, error) {
 	if in.Model == "" {
 		return nil, invalid("model", "Field required")
 	}
@@ -337,8 +328,8 @@ func (t *translator) toolResult(b *schema.ContentBlock, q string) error {
 	if b.IsError != nil && *b.IsError {
 		m.Content[0].Text = errorPrefix + m.Content[0].Text
 		for i := range t.pending {
-			if t.pending[i].part == 0 {
-				t.pending[i].strip = errorPrefix
+			if t.pending[i].Part == 0 {
+				t.pending[i].Strip = errorPrefix
 			}
 		}
 	}
@@ -600,39 +591,13 @@ func hasCanonicalForm(b *schema.ContentBlock) bool {
 // Rewrite implements providers.Wire: the body with the texts of req, a
 // rewrite of the canonical request decoded from it.
 func (x *wire) Rewrite(req *providers.ChatRequest) ([]byte, error) {
-	var set []setText
+	var set []providers.TextSlot
 	if _, err := toCanonical(x.in, x.needMaxTokens, &set); err != nil {
 		return nil, err
 	}
-	if !coversTexts(req, set) {
-		return nil, errRewrite
-	}
-	for _, s := range set {
-		*s.text = strings.TrimPrefix(req.Messages[s.msg].Content[s.part].Text, s.strip)
+	if err := providers.WriteTexts(req, set); err != nil {
+		return nil, err
 	}
 	return apischema.Marshal(x.in)
 }
 
-var errRewrite = errors.New("the rewritten request does not match the body's structure")
-
-// coversTexts reports whether set locates exactly the text parts of req
-// that came from the body's text, so that a rewrite reaches every one.
-func coversTexts(req *providers.ChatRequest, set []setText) bool {
-	n := 0
-	for i := range req.Messages {
-		for _, p := range req.Messages[i].Content {
-			if p.Type == providers.PartText {
-				n++
-			}
-		}
-	}
-	located := 0
-	for _, s := range set {
-		if s.msg >= len(req.Messages) || s.part >= len(req.Messages[s.msg].Content) ||
-			req.Messages[s.msg].Content[s.part].Type != providers.PartText {
-			return false
-		}
-		located++
-	}
-	return located == n
-}

@@ -1,7 +1,6 @@
 package openaiapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -198,55 +197,22 @@ func unmapped(w *schema.ChatCompletionRequest) []providers.Field {
 // rewrite of the canonical request decoded from it.
 func (x *wire) Rewrite(req *providers.ChatRequest) ([]byte, error) {
 	if len(req.Messages) != len(x.w.Messages) {
-		return nil, errRewrite
+		return nil, providers.ErrRewriteShape
 	}
-	var set []setText
+	var set []providers.TextSlot
 	if _, err := decodeMessages(x.w.Messages, &set); err != nil {
 		return nil, err
 	}
-	if !coversTexts(req, set) {
-		return nil, errRewrite
-	}
-	for _, s := range set {
-		*s.text = req.Messages[s.msg].Content[s.part].Text
+	if err := providers.WriteTexts(req, set); err != nil {
+		return nil, err
 	}
 	return apischema.Marshal(x.w)
-}
-
-var errRewrite = errors.New("the rewritten request does not match the body's structure")
-
-// coversTexts reports whether set locates exactly the text parts of req,
-// so that a rewrite can reach no text the body would then still hold.
-func coversTexts(req *providers.ChatRequest, set []setText) bool {
-	n := 0
-	for i := range req.Messages {
-		for _, p := range req.Messages[i].Content {
-			if p.Type == providers.PartText {
-				n++
-			}
-		}
-	}
-	if n != len(set) {
-		return false
-	}
-	for _, s := range set {
-		if s.part >= len(req.Messages[s.msg].Content) || req.Messages[s.msg].Content[s.part].Type != providers.PartText {
-			return false
-		}
-	}
-	return true
-}
-
-// setText locates the wire string of canonical text part (msg, part).
-type setText struct {
-	msg, part int
-	text      *string
 }
 
 // decodeMessages maps the messages, developer → system and the legacy
 // function role → tool. With texts non-nil it also records where each
 // canonical text part came from in the wire messages (for Rewrite).
-func decodeMessages(in []schema.Message, texts *[]setText) ([]providers.Message, error) {
+func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]providers.Message, error) {
 	out := make([]providers.Message, len(in))
 	for i := range in {
 		m, o := &in[i], &out[i]
@@ -275,7 +241,7 @@ func decodeMessages(in []schema.Message, texts *[]setText) ([]providers.Message,
 		if m.Refusal.V != nil && *m.Refusal.V != "" && len(o.Content) == 0 {
 			o.Content = []providers.Part{providers.TextPart(*m.Refusal.V)}
 			if texts != nil {
-				*texts = append(*texts, setText{i, 0, m.Refusal.V})
+				*texts = append(*texts, providers.TextSlot{Msg: i, Part: 0, Text: m.Refusal.V})
 			}
 		}
 		for j := range m.ToolCalls {
@@ -300,14 +266,14 @@ func decodeMessages(in []schema.Message, texts *[]setText) ([]providers.Message,
 // so that the following function message can refer to it.
 func legacyCallID(name string) string { return "call_legacy_" + name }
 
-func decodeContent(c *schema.Content, p string, msg int, texts *[]setText) ([]providers.Part, error) {
+func decodeContent(c *schema.Content, p string, msg int, texts *[]providers.TextSlot) ([]providers.Part, error) {
 	switch {
 	case c.Text != nil:
 		if *c.Text == "" {
 			return nil, nil
 		}
 		if texts != nil {
-			*texts = append(*texts, setText{msg, 0, c.Text})
+			*texts = append(*texts, providers.TextSlot{Msg: msg, Part: 0, Text: c.Text})
 		}
 		return []providers.Part{providers.TextPart(*c.Text)}, nil
 	case c.Parts == nil:
@@ -321,12 +287,12 @@ func decodeContent(c *schema.Content, p string, msg int, texts *[]setText) ([]pr
 		switch cp.Type {
 		case schema.PartText:
 			if texts != nil {
-				*texts = append(*texts, setText{msg, len(out), &cp.Text})
+				*texts = append(*texts, providers.TextSlot{Msg: msg, Part: len(out), Text: &cp.Text})
 			}
 			part = providers.TextPart(cp.Text)
 		case schema.PartRefusal:
 			if texts != nil {
-				*texts = append(*texts, setText{msg, len(out), &cp.Refusal})
+				*texts = append(*texts, providers.TextSlot{Msg: msg, Part: len(out), Text: &cp.Refusal})
 			}
 			part = providers.TextPart(cp.Refusal)
 		case schema.PartImageURL:
