@@ -600,4 +600,3 @@ func (x *wire) Rewrite(req *providers.ChatRequest) ([]byte, error) {
 	}
 	return apischema.Marshal(x.in)
 }
-

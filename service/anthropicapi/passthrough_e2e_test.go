@@ -29,7 +29,7 @@ func TestPassthroughBytes(t *testing.T) {
 			`"messages":[{"role":"user","content":[{"type":"search_result","source":"https://x.example","title":"X","content":[{"type":"text","text":"found"}]},{"type":"text","text":"pt2"}]}],` +
 			`"container":"c_1","mcp_servers":[{"type":"url","url":"https://mcp.example","name":"m"}],"context_management":{"edits":[]},"service_tier":"auto"}`},
 		{name: "the end user is added when metadata names none", body: `{"model":"` + m + `","max_tokens":64,"messages":[{"role":"user","content":"pt3"}]}`,
-			want: `{"model":"` + m + `","max_tokens":64,"messages":[{"role":"user","content":"pt3"}],"metadata":{"user_id":"alice"}}`,
+			want:   `{"model":"` + m + `","max_tokens":64,"messages":[{"role":"user","content":"pt3"}],"metadata":{"user_id":"alice"}}`,
 			header: []string{"X-Tollgate-End-User", "alice"}},
 		{name: "betas and version pass", body: `{"model":"` + m + `","max_tokens":64,"messages":[{"role":"user","content":"pt4"}]}`,
 			header: []string{"Anthropic-Beta", "context-1m-2025-08-07,interleaved-thinking-2025-05-14", "Anthropic-Version", "2023-06-01", "Idempotency-Key", "idem-1"}},

@@ -356,4 +356,3 @@ func TestLosslessNode(t *testing.T) {
 		t.Error("OpenAI fake: the file part did not arrive")
 	}
 }
-
