@@ -138,6 +138,21 @@ type Tool struct {
 	Strict     bool
 }
 
+// ValidToolName reports whether s is a tool name every upstream accepts:
+// 1 to 64 characters of a-z, A-Z, 0-9, '_' and '-'.
+func ValidToolName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // ToolChoiceMode is the general tool-calling policy.
 type ToolChoiceMode string
 

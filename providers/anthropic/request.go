@@ -588,7 +588,7 @@ func (p *Provider) responseToolOf(req *providers.ChatRequest) *responseTool {
 		return nil
 	}
 	name := rf.Name
-	if !validToolName(name) || slices.ContainsFunc(req.Tools, func(t providers.Tool) bool { return t.Name == name }) {
+	if !providers.ValidToolName(name) || slices.ContainsFunc(req.Tools, func(t providers.Tool) bool { return t.Name == name }) {
 		name = structuredToolName
 	}
 	rt := &responseTool{Name: name}
@@ -596,19 +596,6 @@ func (p *Provider) responseToolOf(req *providers.ChatRequest) *responseTool {
 		rt.Wrapped = gjson.GetBytes(rf.Schema, "type").String() != "object"
 	}
 	return rt
-}
-
-func validToolName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // convertResponseFormat makes the model answer in JSON. By default

@@ -87,7 +87,7 @@ func ValidateChat(req *providers.ChatRequest) error {
 	names := make(map[string]bool, len(req.Tools))
 	for i, t := range req.Tools {
 		p := "tools[" + strconv.Itoa(i) + "]"
-		if !validToolName(t.Name) {
+		if !providers.ValidToolName(t.Name) {
 			return invalid(p+".name", "must be 1-64 characters of a-z, A-Z, 0-9, '_' or '-'")
 		}
 		if names[t.Name] {
@@ -157,17 +157,4 @@ func ValidateEmbed(req *providers.EmbedRequest) error {
 		return invalid("dimensions", "must be at least 1")
 	}
 	return nil
-}
-
-func validToolName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
