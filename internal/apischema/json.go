@@ -2,6 +2,7 @@ package apischema
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -56,11 +57,12 @@ func NullOf[T any]() Nullable[T] { return Nullable[T]{Null: true} }
 // ValueOf returns a Nullable holding v.
 func ValueOf[T any](v *T) Nullable[T] { return Nullable[T]{V: v} }
 
-// IsZero reports an absent member.
-func (n Nullable[T]) IsZero() bool { return n.V == nil && !n.Null }
+// IsZero reports an absent member. (The pointer receiver lets the json
+// package check `omitzero` without boxing the value: no allocation.)
+func (n *Nullable[T]) IsZero() bool { return n.V == nil && !n.Null }
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (n Nullable[T]) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (n *Nullable[T]) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if n.V == nil {
 		return enc.WriteToken(jsontext.Null)
 	}
@@ -99,4 +101,42 @@ func Text(v jsontext.Value) string {
 		return ""
 	}
 	return string(v)
+}
+
+// reuse makes a string member whose JSON value equals the string it is
+// decoded into keep that string, without allocating a new one, and makes
+// every null jsontext.Value share one array.
+var reuse = json.WithUnmarshalers(json.JoinUnmarshalers(
+	json.UnmarshalFromFunc(func(dec *jsontext.Decoder, s *string) error {
+		if *s == "" || dec.PeekKind() != '"' {
+			return errors.ErrUnsupported // the default decoding
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		if raw := v[1 : len(v)-1]; string(raw) == *s && bytes.IndexByte(raw, '\\') < 0 {
+			return nil
+		}
+		return json.Unmarshal(v, s, jsontext.AllowInvalidUTF8(true))
+	}),
+	json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *jsontext.Value) error {
+		if dec.PeekKind() != 'n' {
+			return errors.ErrUnsupported
+		}
+		*v = null
+		return dec.SkipValue()
+	}),
+))
+
+var null = jsontext.Value("null")
+
+// UnmarshalReuse decodes an event of an upstream's stream leniently (see
+// UnmarshalLenient) into v, which holds the previous event's values where
+// the caller kept them: a string member that repeats the value it holds
+// (the id and model every chunk carries) keeps it, and slices reuse their
+// arrays. The caller resets what must not carry over. A null member of type
+// jsontext.Value holds a shared array that must not be modified.
+func UnmarshalReuse(data []byte, v any, opts ...json.Options) error {
+	return json.Unmarshal(data, v, append(opts, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true), reuse)...)
 }

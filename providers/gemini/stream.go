@@ -70,7 +70,9 @@ type stream struct {
 	// events holds the responses of a JSON (non-SSE) answer.
 	events []json.RawMessage
 	// raw makes Recv return every event with its bytes (passthrough).
-	raw     bool
+	raw bool
+	// wire is the event decoded last, reused for the next.
+	wire    schema.GenerateContentResponse
 	lastRaw []byte
 
 	cands []candidateState
@@ -184,14 +186,16 @@ func (s *stream) decode(data []byte) (*providers.Chunk, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
-	var w schema.GenerateContentResponse
-	if err := apischema.UnmarshalLenient(data, &w, json2.MatchCaseInsensitiveNames(true)); err != nil {
+	// Reuse the strings every event repeats; nothing else carries over.
+	w := &s.wire
+	*w = schema.GenerateContentResponse{ModelVersion: w.ModelVersion, ResponseID: w.ResponseID}
+	if err := apischema.UnmarshalReuse(data, w, json2.MatchCaseInsensitiveNames(true)); err != nil {
 		return nil, s.p.up.BadResponse(0, "stream event", err)
 	}
 	if w.Error != nil {
 		return nil, s.p.streamError(w.Error)
 	}
-	return s.convert(&w)
+	return s.convert(w)
 }
 
 func (s *stream) convert(w *schema.GenerateContentResponse) (*providers.Chunk, error) {

@@ -50,6 +50,8 @@ type stream struct {
 	sse    *sse.Reader
 	// raw makes Recv return every event with its bytes (passthrough).
 	raw bool
+	// wire is the chunk decoded last, reused for the next.
+	wire schema.Chunk
 	// pending holds chunks made from a non-streamed answer.
 	pending []*providers.Chunk
 	// err is returned by every Recv after the stream ended.
@@ -110,8 +112,12 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 // decode converts one event's data; nil, nil for chunks without content
 // (e.g. Azure's leading prompt_filter_results chunk).
 func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
-	var w schema.Chunk
-	if err := apischema.UnmarshalLenient(data, &w); err != nil {
+	// Reuse the wire chunk: its choices array and the strings every chunk
+	// repeats. Everything else is reset so that nothing leaks into the next
+	// chunk.
+	w := &s.wire
+	*w = schema.Chunk{ID: w.ID, Object: w.Object, Model: w.Model, SystemFingerprint: w.SystemFingerprint, Choices: w.Choices[:0]}
+	if err := apischema.UnmarshalReuse(data, w); err != nil {
 		if string(event) == "error" {
 			return nil, s.p.streamError(&schema.ErrorObject{Message: "upstream stream error: " + oneLine(data)})
 		}
@@ -123,7 +129,7 @@ func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 	if len(w.Choices) == 0 && w.Usage.V == nil {
 		return nil, nil
 	}
-	return convertChunk(&w), nil
+	return convertChunk(w), nil
 }
 
 func convertChunk(w *schema.Chunk) *providers.Chunk {

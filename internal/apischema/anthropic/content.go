@@ -71,9 +71,9 @@ var emptyObject = jsontext.Value("{}")
 // requires are written even when empty: a text block's text, a thinking
 // block's thinking and signature, a redacted_thinking block's data and a
 // tool call's input ({} when unset).
-func (b ContentBlock) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (b *ContentBlock) MarshalJSONTo(enc *jsontext.Encoder) error {
 	type rest ContentBlock
-	r := (*rest)(&b)
+	r := (*rest)(b)
 	switch b.Type {
 	case BlockText:
 		return json.MarshalEncode(enc, struct {
@@ -135,12 +135,12 @@ type Source struct {
 }
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (s Source) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (s *Source) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if s.String != nil {
 		return enc.WriteToken(jsontext.String(*s.String))
 	}
 	type object Source
-	return json.MarshalEncode(enc, (*object)(&s))
+	return json.MarshalEncode(enc, (*object)(s))
 }
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
@@ -186,13 +186,13 @@ func ListBlocks(blocks ...ContentBlock) Blocks {
 }
 
 // IsZero reports absent content.
-func (b Blocks) IsZero() bool { return b.Text == nil && b.List == nil && len(b.Raw) == 0 }
+func (b *Blocks) IsZero() bool { return b.Text == nil && b.List == nil && len(b.Raw) == 0 }
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (b Blocks) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (b *Blocks) MarshalJSONTo(enc *jsontext.Encoder) error {
 	switch {
 	case b.List != nil:
-		return json.MarshalEncode(enc, b.List)
+		return json.MarshalEncode(enc, &b.List)
 	case b.Text != nil:
 		return enc.WriteToken(jsontext.String(*b.Text))
 	case len(b.Raw) > 0:

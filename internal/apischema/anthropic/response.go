@@ -127,9 +127,9 @@ func (d *Delta) Value() string {
 
 // MarshalJSONTo implements json.MarshalerTo: a delta's payload member is
 // written even when empty.
-func (d Delta) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (d *Delta) MarshalJSONTo(enc *jsontext.Encoder) error {
 	type rest Delta
-	r := (*rest)(&d)
+	r := (*rest)(d)
 	switch d.Type {
 	case DeltaText:
 		return json.MarshalEncode(enc, struct {

@@ -39,19 +39,19 @@ type EmbeddingInput struct {
 func (in EmbeddingInput) Len() int { return len(in.Texts) + len(in.Tokens) }
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (in EmbeddingInput) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (in *EmbeddingInput) MarshalJSONTo(enc *jsontext.Encoder) error {
 	switch {
 	case in.Tokens != nil && in.Single && len(in.Tokens) == 1:
-		return json.MarshalEncode(enc, in.Tokens[0])
+		return json.MarshalEncode(enc, &in.Tokens[0])
 	case in.Tokens != nil:
-		return json.MarshalEncode(enc, in.Tokens)
+		return json.MarshalEncode(enc, &in.Tokens)
 	case in.Single && len(in.Texts) == 1:
 		return enc.WriteToken(jsontext.String(in.Texts[0]))
 	}
 	if in.Texts == nil {
 		return enc.WriteToken(jsontext.Null)
 	}
-	return json.MarshalEncode(enc, in.Texts)
+	return json.MarshalEncode(enc, &in.Texts)
 }
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
@@ -145,7 +145,7 @@ type Vector struct {
 var errBase64Vector = errors.New("base64 embedding length is not a multiple of 4")
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (v Vector) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (v *Vector) MarshalJSONTo(enc *jsontext.Encoder) error {
 	return enc.WriteValue(v.AppendJSON(nil))
 }
 

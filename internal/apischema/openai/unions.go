@@ -37,13 +37,13 @@ func PartsContent(parts ...ContentPart) Content {
 }
 
 // IsZero reports absent content.
-func (c Content) IsZero() bool { return c.Text == nil && c.Parts == nil && !c.Null }
+func (c *Content) IsZero() bool { return c.Text == nil && c.Parts == nil && !c.Null }
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (c Content) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (c *Content) MarshalJSONTo(enc *jsontext.Encoder) error {
 	switch {
 	case c.Parts != nil:
-		return json.MarshalEncode(enc, c.Parts)
+		return json.MarshalEncode(enc, &c.Parts)
 	case c.Text != nil:
 		return enc.WriteToken(jsontext.String(*c.Text))
 	}
@@ -80,14 +80,14 @@ type Stop struct {
 }
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (s Stop) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (s *Stop) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if s.Single && len(s.Values) == 1 {
 		return enc.WriteToken(jsontext.String(s.Values[0]))
 	}
 	if s.Values == nil {
 		return enc.WriteToken(jsontext.Null)
 	}
-	return json.MarshalEncode(enc, s.Values)
+	return json.MarshalEncode(enc, &s.Values)
 }
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
@@ -145,12 +145,12 @@ func FunctionChoice(name string) *ToolChoice {
 }
 
 // MarshalJSONTo implements json.MarshalerTo.
-func (c ToolChoice) MarshalJSONTo(enc *jsontext.Encoder) error {
+func (c *ToolChoice) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if c.Mode != "" {
 		return enc.WriteToken(jsontext.String(c.Mode))
 	}
 	type object ToolChoice
-	return json.MarshalEncode(enc, (*object)(&c))
+	return json.MarshalEncode(enc, (*object)(c))
 }
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
