@@ -19,20 +19,25 @@ func Unmarshal(data []byte, v any, opts ...json.Options) error {
 // takes the last value, as encoding/json does. Requests are decoded with
 // Unmarshal, which refuses both.
 func UnmarshalLenient(data []byte, v any, opts ...json.Options) error {
-	return json.Unmarshal(data, v, append(opts, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))...)
+	return unmarshalWith(data, v, lenient, opts)
+}
+
+var lenient = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+
+// unmarshalWith decodes with base and opts, without allocating for the
+// common counts of options.
+func unmarshalWith(data []byte, v any, base json.Options, opts []json.Options) error {
+	switch len(opts) {
+	case 0:
+		return json.Unmarshal(data, v, base)
+	case 1:
+		return json.Unmarshal(data, v, opts[0], base)
+	}
+	return json.Unmarshal(data, v, append(opts[:len(opts):len(opts)], base)...)
 }
 
 // Marshal encodes v compactly, without HTML escaping.
 func Marshal(v any) ([]byte, error) { return json.Marshal(v) }
-
-// MarshalAppend appends the encoding of v to dst.
-func MarshalAppend(dst []byte, v any) ([]byte, error) {
-	buf := bytes.NewBuffer(dst)
-	if err := json.MarshalWrite(buf, v); err != nil {
-		return dst, err
-	}
-	return buf.Bytes(), nil
-}
 
 // IsNull reports whether v is absent or the JSON null.
 func IsNull(v jsontext.Value) bool {
@@ -65,6 +70,9 @@ func (n *Nullable[T]) IsZero() bool { return n.V == nil && !n.Null }
 func (n *Nullable[T]) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if n.V == nil {
 		return enc.WriteToken(jsontext.Null)
+	}
+	if s, ok := any(n.V).(*string); ok { // the common case, without reflection
+		return enc.WriteToken(jsontext.String(*s))
 	}
 	return json.MarshalEncode(enc, n.V)
 }
@@ -124,12 +132,15 @@ var reuse = json.WithUnmarshalers(json.JoinUnmarshalers(
 		if dec.PeekKind() != 'n' {
 			return errors.ErrUnsupported
 		}
-		*v = null
+		*v = Null
 		return dec.SkipValue()
 	}),
 ))
 
-var null = jsontext.Value("null")
+// Null is the JSON null as a jsontext.Value, to be shared, never modified:
+// a member of type jsontext.Value that must be written as null costs no
+// allocation with it (an empty one does).
+var Null = jsontext.Value("null")
 
 // UnmarshalReuse decodes an event of an upstream's stream leniently (see
 // UnmarshalLenient) into v, which holds the previous event's values where
@@ -138,5 +149,7 @@ var null = jsontext.Value("null")
 // arrays. The caller resets what must not carry over. A null member of type
 // jsontext.Value holds a shared array that must not be modified.
 func UnmarshalReuse(data []byte, v any, opts ...json.Options) error {
-	return json.Unmarshal(data, v, append(opts, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true), reuse)...)
+	return unmarshalWith(data, v, reusing, opts)
 }
+
+var reusing = json.JoinOptions(lenient, reuse)

@@ -71,7 +71,7 @@ func (p *Provider) chatBody(req *providers.ChatRequest, stream bool) ([]byte, er
 	if stream {
 		w.Stream = &stream
 	}
-	return p.marshal(w, 512+96*len(req.Messages))
+	return p.marshal(w)
 }
 
 // Unsupported lists what of req the Messages API cannot take. A request
@@ -151,12 +151,12 @@ func (p *Provider) encodeCountTokens(req *providers.ChatRequest) ([]byte, error)
 	}
 	c := schema.MessagesRequest{Model: w.Model, System: w.System, Messages: w.Messages, Tools: w.Tools,
 		ToolChoice: w.ToolChoice, Thinking: w.Thinking, OutputConfig: w.OutputConfig}
-	return p.marshal(&c, 256+96*len(req.Messages))
+	return p.marshal(&c)
 }
 
 // marshal encodes v.
-func (p *Provider) marshal(v any, sizeHint int) ([]byte, error) {
-	b, err := apischema.MarshalAppend(make([]byte, 0, sizeHint), v)
+func (p *Provider) marshal(v any) ([]byte, error) {
+	b, err := apischema.Marshal(v)
 	if err != nil {
 		return nil, p.invalidCause(err, "encode request")
 	}

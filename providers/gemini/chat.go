@@ -91,7 +91,7 @@ func (p *Provider) Unsupported(req *providers.ChatRequest) []providers.Unsupport
 }
 
 // marshalCompact encodes v.
-func marshalCompact(v any) ([]byte, error) { return apischema.MarshalAppend(make([]byte, 0, 1024), v) }
+func marshalCompact(v any) ([]byte, error) { return apischema.Marshal(v) }
 
 // buildRequest translates the canonical request.
 func (p *Provider) buildRequest(req *providers.ChatRequest) (*schema.GenerateContentRequest, error) {

@@ -186,7 +186,7 @@ func (p *Provider) encodeChat(req *providers.ChatRequest, stream bool) ([]byte, 
 		// vLLM, llama.cpp, Ollama and TGI read top_k as an extension.
 		w.Unknown = jsontext.Value(`{"top_k":` + strconv.Itoa(*req.TopK) + `}`)
 	}
-	body, err := apischema.MarshalAppend(make([]byte, 0, 512+128*len(req.Messages)), &w)
+	body, err := apischema.Marshal(&w)
 	if err != nil {
 		return nil, p.invalid("encode request: %v", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	json2 "github.com/go-json-experiment/json"
+
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
@@ -364,5 +366,51 @@ func BenchmarkChunkEncode(b *testing.B) {
 		if _, err := e.encode(c); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The fast path writes exactly what the schema's encoding writes, and
+// leaves to it what it does not cover.
+func TestChunkFastPath(t *testing.T) {
+	stop := "stop"
+	tests := []struct {
+		name   string
+		chunks []providers.Chunk
+	}{
+		{"role then text", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Text: "hi"}}}, {Choices: []providers.ChoiceDelta{{Text: "there"}}}}},
+		{"role without text", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Role: providers.RoleAssistant}}}}},
+		{"escapes", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Text: "a\"b\\c\n\t\x01<&>\u2028é😀"}}}}},
+		{"reasoning and finish", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Reasoning: "think"}}}, {Choices: []providers.ChoiceDelta{{FinishReason: providers.FinishReason(stop)}}}}},
+		{"two choices", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Index: 0, Text: "a"}, {Index: 1, Text: "b", FinishReason: providers.FinishLength}}}}},
+		{"tool call (slow path)", []providers.Chunk{{Choices: []providers.ChoiceDelta{{ToolCalls: []providers.ToolCallDelta{{ID: "c", Name: "f", Arguments: "{}"}}}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, legacy := range []bool{false, true} {
+				e := newChunkEncoder("chatcmpl-\"x\"", "gpt-4o-mini", 1700000000, legacy)
+				for i := range tt.chunks {
+					got, err := e.encode(&tt.chunks[i])
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = slices.Clone(got)
+					// What the schema's encoding writes for the same chunk.
+					var want bytes.Buffer
+					want.WriteString("data: ")
+					if err := json2.MarshalWrite(&want, &e.out); err != nil {
+						t.Fatal(err)
+					}
+					want.WriteString("\n\n")
+					if string(got) != want.String() {
+						t.Errorf("chunk %d (legacy %v):\n got %s\nwant %s", i, legacy, got, want.String())
+					}
+				}
+			}
+		})
+	}
+	// Invalid UTF-8 fails on both paths.
+	e := newChunkEncoder("id", "m", 1, false)
+	if _, err := e.encode(&providers.Chunk{Choices: []providers.ChoiceDelta{{Text: "bad \xff"}}}); err == nil {
+		t.Error("invalid UTF-8 encoded")
 	}
 }

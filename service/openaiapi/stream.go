@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ type chunkEncoder struct {
 	legacy   bool
 	buf      bytes.Buffer
 	enc      *jsontext.Encoder
+	fast     []byte
 	sentRole []bool
 	finish   []string
 	empty    string
@@ -50,7 +52,7 @@ func (e *chunkEncoder) encode(c *providers.Chunk) ([]byte, error) {
 			e.sentRole = append(e.sentRole, false)
 			e.finish = append(e.finish, "")
 		}
-		o := schema.ChunkChoice{Index: d.Index}
+		o := schema.ChunkChoice{Index: d.Index, Logprobs: apischema.Null}
 		if !e.sentRole[d.Index] {
 			e.sentRole[d.Index] = true
 			o.Delta.Role = "assistant"
@@ -108,6 +110,10 @@ func (e *chunkEncoder) usageEvent(u providers.Usage) ([]byte, error) {
 }
 
 func (e *chunkEncoder) event(v *schema.Chunk) ([]byte, error) {
+	if b, ok := appendChunk(append(e.fast[:0], "data: "...), v); ok {
+		e.fast = append(b, "\n\n"...)
+		return e.fast, nil
+	}
 	e.buf.Reset()
 	e.buf.WriteString("data: ")
 	e.enc.Reset(&e.buf)
@@ -116,6 +122,84 @@ func (e *chunkEncoder) event(v *schema.Chunk) ([]byte, error) {
 	}
 	e.buf.WriteByte('\n')
 	return e.buf.Bytes(), nil
+}
+
+// appendChunk is the fast path of the chunks encode makes for text,
+// reasoning and finish deltas: it appends the bytes json.MarshalEncode
+// writes for c (TestChunkFastPath compares them), in about half the time
+// (BenchmarkChunkEncode), on every streamed chunk. It reports false, having
+// appended garbage, for a chunk it does not cover (tool calls, usage).
+func appendChunk(b []byte, c *schema.Chunk) ([]byte, bool) {
+	if c.SystemFingerprint != "" || c.ServiceTier != "" || !c.Usage.IsZero() || c.Obfuscation != "" ||
+		c.Error != nil || len(c.Unknown) > 0 {
+		return b, false
+	}
+	var err error
+	b = append(b, `{"id":`...)
+	if b, err = jsontext.AppendQuote(b, c.ID); err != nil {
+		return b, false
+	}
+	b = append(b, `,"object":`...)
+	if b, err = jsontext.AppendQuote(b, c.Object); err != nil {
+		return b, false
+	}
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, c.Created, 10)
+	b = append(b, `,"model":`...)
+	if b, err = jsontext.AppendQuote(b, c.Model); err != nil {
+		return b, false
+	}
+	b = append(b, `,"choices":[`...)
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		d := &ch.Delta
+		if len(ch.Unknown) > 0 || len(d.Unknown) > 0 || !d.Refusal.IsZero() || d.Reasoning != "" ||
+			d.ToolCalls != nil || d.FunctionCall != nil || !(len(ch.Logprobs) == 0 || string(ch.Logprobs) == "null") {
+			return b, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(ch.Index), 10)
+		b = append(b, `,"delta":{`...)
+		sep := false
+		member := func(name string) {
+			if sep {
+				b = append(b, ',')
+			}
+			sep = true
+			b = append(b, name...)
+		}
+		if d.Role != "" {
+			member(`"role":`)
+			if b, err = jsontext.AppendQuote(b, d.Role); err != nil {
+				return b, false
+			}
+		}
+		if !d.Content.IsZero() {
+			member(`"content":`)
+			if d.Content.V == nil {
+				b = append(b, "null"...)
+			} else if b, err = jsontext.AppendQuote(b, *d.Content.V); err != nil {
+				return b, false
+			}
+		}
+		if d.ReasoningContent != "" {
+			member(`"reasoning_content":`)
+			if b, err = jsontext.AppendQuote(b, d.ReasoningContent); err != nil {
+				return b, false
+			}
+		}
+		b = append(b, `},"logprobs":null,"finish_reason":`...)
+		if ch.FinishReason.V == nil {
+			b = append(b, "null"...)
+		} else if b, err = jsontext.AppendQuote(b, *ch.FinishReason.V); err != nil {
+			return b, false
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), true
 }
 
 var (
