@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go fuzz bench run clean release image docs check-docs test-long pgtestd
 
 # Generated client code outside gen/ (see buf.gen.yaml).
 CLIENT_GEN := clients/python/gen clients/ts/src/gen
@@ -35,6 +35,26 @@ $(addprefix $(BIN)/,$(TOOLS)): tools/go.mod tools/go.sum
 		golang.org/x/perf/cmd/benchstat
 	@touch $(addprefix $(BIN)/,$(TOOLS))
 
+# The SBOM generator of `make release`, pinned in tools/go.mod and built
+# on its own so a release does not build the codegen tools.
+$(BIN)/cyclonedx-gomod: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o $(BIN)/ github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
+
+# Reproducible release artefacts in dist/: static binaries for linux and
+# darwin on amd64 and arm64, archives, CycloneDX SBOMs and SHA256SUMS
+# (VERSION=v1.2.3 or a tag on HEAD names the version; PLATFORMS=os/arch ...
+# limits the build). See scripts/release.sh.
+release: $(BIN)/cyclonedx-gomod
+	@CYCLONEDX=$(BIN)/cyclonedx-gomod GO=$(GO) bash scripts/release.sh
+
+# The container image without a container engine: an OCI image index for
+# linux/amd64 and linux/arm64 from the release binaries, as an OCI layout
+# (dist/image) and archive (dist/tollgate_<version>_oci.tar). See
+# deploy/image; the Dockerfile builds the same image with an engine.
+image:
+	@$(MAKE) --no-print-directory release PLATFORMS="linux/amd64 linux/arm64"
+	cd deploy && $(GO) run ./image -dist ../dist
+
 generate: tools
 	buf lint
 	buf generate
@@ -52,6 +72,15 @@ check-generated: tools
 		fi; \
 	done; echo "generated code is up to date"
 
+# Generated parts of the docs (the settings table of docs/operations.md,
+# from service/server's flag definitions); check-docs fails when they are
+# stale, e.g. after a setting was added without `make docs`.
+docs:
+	$(GO) run ./internal/docgen
+
+check-docs:
+	$(GO) run ./internal/docgen -check
+
 # Wire- and JSON-breaking API changes against main (BASE=ref to compare with another).
 BASE ?= main
 breaking: tools
@@ -61,6 +90,7 @@ lint: tools
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 	buf lint
 
 # System packages the tests need: PostgreSQL's pgvector extension, and the
@@ -92,6 +122,33 @@ $(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
 
 test: deps tools
 	$(GO) test -count=1 -timeout 15m ./...
+	cd deploy && $(GO) test -count=1 -short -timeout 15m ./...
+
+# The long tests (named TestLong..., skipped under -short): the release's
+# reproducibility, the multi-replica rehearsal and the operator's guide.
+test-long: deps tools
+	TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./internal/release/
+	cd deploy && TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./...
+
+# Go fuzz targets of the hand-written parsers, FUZZTIME each (CI: 30s):
+# the SSE reader, the cache key's canonical JSON, the Anthropic stream's
+# fast path and the OpenAI surface's unknown-field scanner. They need no
+# database: the DSN below keeps TestMain from starting a PostgreSQL
+# cluster in every fuzz worker (nothing connects to it). A failing input
+# is written to the package's testdata/fuzz/ and then runs with go test.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./providers/internal/upstream/sse:FuzzReader \
+	./semcache:FuzzCanonicalJSON \
+	./providers/anthropic:FuzzFastDelta \
+	./service/openaiapi:FuzzScanExtra
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 bench: deps tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
@@ -102,4 +159,4 @@ run: deps build
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf $(BIN) .dev bench.txt
+	rm -rf $(BIN) .dev bench.txt dist

@@ -243,10 +243,10 @@ func (h *Hit) SavedNanos() int64 { return h.CostNanos }
 
 // Stream returns a [providers.Stream] that replays h.Chunks, so that every
 // surface serves a streamed hit through its normal encoder. Its Header
-// carries [HeaderStatus].
+// carries the X-Tollgate-Cache header with the lookup status.
 func (h *Hit) Stream(status Status) providers.Stream {
 	hdr := make(http.Header)
-	hdr.Set(HeaderStatus, string(status))
+	hdr.Set(headerStatus, string(status))
 	return &replay{chunks: h.Chunks, header: hdr}
 }
 

@@ -3,7 +3,6 @@ package semcache
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -101,7 +100,8 @@ func (p Policy) ttl(d Directives) time.Duration {
 	return ttl
 }
 
-// Directives are a request's own cache instructions; see [ParseDirectives].
+// Directives are a request's own cache instructions (package edge reads
+// them from a request's headers).
 type Directives struct {
 	// NoCache skips the lookup but stores the response.
 	NoCache bool
@@ -114,56 +114,13 @@ type Directives struct {
 	TTL time.Duration
 }
 
-// The request headers that [ParseDirectives] reads.
-const (
-	HeaderCacheControl = "Cache-Control"
-	HeaderRefresh      = "X-Tollgate-Cache-Refresh"
-	HeaderTTL          = "X-Tollgate-Cache-Ttl"
-	// HeaderStatus is the response header that edges should set to the
-	// lookup's [Status]; HeaderScore carries a semantic hit's similarity.
-	HeaderStatus = "X-Tollgate-Cache"
-	HeaderScore  = "X-Tollgate-Cache-Score"
-)
+// headerStatus is the header a replayed hit's stream carries, as an
+// upstream's would: the lookup's [Status]. The surfaces set their own
+// response headers (package edge).
+const headerStatus = "X-Tollgate-Cache"
 
-// ErrBadDirective reports an unparsable cache header or mode.
+// ErrBadDirective reports an unparsable cache mode.
 var ErrBadDirective = errors.New("semcache: invalid cache directive")
-
-// ParseDirectives reads Cache-Control (no-cache, no-store),
-// x-tollgate-cache-refresh (a boolean) and x-tollgate-cache-ttl (whole
-// seconds). It returns the directives it could parse and, if any header was
-// invalid, an error wrapping ErrBadDirective; an edge may reject the request
-// or ignore the error.
-func ParseDirectives(h http.Header) (Directives, error) {
-	var d Directives
-	var errs []error
-	for _, v := range h.Values(HeaderCacheControl) {
-		for tok := range strings.SplitSeq(v, ",") {
-			name, _, _ := strings.Cut(strings.TrimSpace(tok), "=")
-			switch strings.ToLower(name) {
-			case "no-cache":
-				d.NoCache = true
-			case "no-store":
-				d.NoStore = true
-			}
-		}
-	}
-	if v := h.Get(HeaderRefresh); v != "" {
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: %w", HeaderRefresh, v, ErrBadDirective))
-		}
-		d.Refresh = b
-	}
-	if v := h.Get(HeaderTTL); v != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil || n <= 0 || n > int64(365*24*time.Hour/time.Second) {
-			errs = append(errs, fmt.Errorf("%s %q: %w", HeaderTTL, v, ErrBadDirective))
-		} else {
-			d.TTL = time.Duration(n) * time.Second
-		}
-	}
-	return d, errors.Join(errs...)
-}
 
 // Namespaces keep tenants apart: no lookup ever returns an entry of another
 // namespace. The helpers below prefix the scope's kind so that a team and a

@@ -26,10 +26,33 @@ var ErrNoChoices = errors.New("tollgate: response has no choices")
 type Client struct {
 	// Inference runs model calls (needs a virtual key).
 	Inference tollgatev1connect.InferenceServiceClient
-	// Admin manages providers, models, teams and keys (needs the admin token).
-	Admin tollgatev1connect.AdminServiceClient
+	// Admin manages the gateway's configuration (needs the admin token).
+	Admin AdminClient
 	// Usage reports request records and usage totals (either credential).
 	Usage tollgatev1connect.UsageServiceClient
+}
+
+// AdminClient is the admin API: the generated clients of its three
+// services, whose methods it promotes, so that c.Admin.CreateTeam and
+// c.Admin.CreateRoute both work. The services are CatalogService
+// (providers, models, routes), TeamService (teams, virtual keys) and
+// PolicyService (budgets, rate limits, guardrail policies, alert webhooks,
+// the response cache).
+type AdminClient struct {
+	tollgatev1connect.CatalogServiceClient
+	tollgatev1connect.TeamServiceClient
+	tollgatev1connect.PolicyServiceClient
+}
+
+// NewAdminClient returns the clients of the admin services at baseURL.
+// [NewClient] calls it; use it directly to build an admin client with
+// options of your own.
+func NewAdminClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) AdminClient {
+	return AdminClient{
+		CatalogServiceClient: tollgatev1connect.NewCatalogServiceClient(hc, baseURL, opts...),
+		TeamServiceClient:    tollgatev1connect.NewTeamServiceClient(hc, baseURL, opts...),
+		PolicyServiceClient:  tollgatev1connect.NewPolicyServiceClient(hc, baseURL, opts...),
+	}
 }
 
 // Option configures a [Client].
@@ -104,7 +127,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) *Client {
 	copts = append(copts, cfg.connectOpts...)
 	return &Client{
 		Inference: tollgatev1connect.NewInferenceServiceClient(hc, baseURL, copts...),
-		Admin:     tollgatev1connect.NewAdminServiceClient(hc, baseURL, copts...),
+		Admin:     NewAdminClient(hc, baseURL, copts...),
 		Usage:     tollgatev1connect.NewUsageServiceClient(hc, baseURL, copts...),
 	}
 }

@@ -1,8 +1,9 @@
 // Package tollgate is the Go client of the Tollgate AI gateway.
 //
-// A [Client] bundles the three generated Connect clients of the gateway's
-// API (see proto/tollgate/v1): [Client.Inference] for model calls,
-// [Client.Admin] for configuration and [Client.Usage] for reporting. Every
+// A [Client] bundles the generated Connect clients of the gateway's API
+// (see proto/tollgate/v1): [Client.Inference] for model calls,
+// [Client.Admin] for configuration (the catalog, team and policy services,
+// see [AdminClient]) and [Client.Usage] for reporting. Every
 // call carries the client's credential as "Authorization: Bearer <key>":
 // a virtual key ("tg-...") for inference and usage, the admin token for
 // admin calls and any usage.

@@ -6,6 +6,11 @@ import (
 	"context"
 	"os"
 
+	// Root certificates for hosts and images without a CA bundle (the
+	// container image is built from scratch); the system's roots win
+	// wherever they exist.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/tollgate-dev/tollgate/service/app"
 )
 

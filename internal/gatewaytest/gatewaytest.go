@@ -19,9 +19,10 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/app"
 )
@@ -40,8 +41,8 @@ type Gateway struct {
 	DatabaseURL string
 	// Logs holds everything the gateway logged.
 	Logs *SyncBuffer
-	// Admin is an AdminService client carrying the admin token.
-	Admin tollgatev1connect.AdminServiceClient
+	// Admin is a client of the admin services carrying the admin token.
+	Admin tollgate.AdminClient
 
 	cancel context.CancelFunc
 	done   chan int
@@ -144,7 +145,7 @@ func Start(t testing.TB, opts Options) *Gateway {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	g.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(BearerInterceptor(g.AdminToken)))
+	g.Admin = tollgate.NewAdminClient(http.DefaultClient, g.URL, connect.WithInterceptors(BearerInterceptor(g.AdminToken)))
 	return g
 }
 
@@ -220,13 +221,13 @@ func (g *Gateway) Setup(t testing.TB, upstreamURL string) string {
 	check(t)(g.Admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
 		Name: ChatModel, ProviderId: ProviderID, ContextWindow: 128000,
 		Pricing: &tollgatev1.ModelPricing{
-			InputPerMillion:  &tollgatev1.Money{CurrencyCode: "USD", Nanos: 150_000_000},
-			OutputPerMillion: &tollgatev1.Money{CurrencyCode: "USD", Nanos: 600_000_000},
+			InputPerMillion:  &money.Money{CurrencyCode: "USD", Nanos: 150_000_000},
+			OutputPerMillion: &money.Money{CurrencyCode: "USD", Nanos: 600_000_000},
 		},
 	}})))
 	check(t)(g.Admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
 		Name: EmbeddingModel, ProviderId: ProviderID, Embedding: true,
-		Pricing: &tollgatev1.ModelPricing{InputPerMillion: &tollgatev1.Money{CurrencyCode: "USD", Nanos: 20_000_000}},
+		Pricing: &tollgatev1.ModelPricing{InputPerMillion: &money.Money{CurrencyCode: "USD", Nanos: 20_000_000}},
 	}})))
 	check(t)(g.Admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: TeamID, DisplayName: "Team A"}})))
 	_, secret := g.CreateKey(t, TeamID)

@@ -5,6 +5,7 @@ package factory
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/anthropic"
@@ -13,7 +14,9 @@ import (
 	"github.com/tollgate-dev/tollgate/providers/openai"
 )
 
-// Provider type names, as stored and as accepted by the admin API.
+// Provider type names, as stored. The admin API names each as the enum
+// value PROVIDER_TYPE_<NAME> (upper case) and the CLI as the name with
+// '-' for '_' ("azure-openai"); both derive their names from Types.
 const (
 	TypeOpenAI           = "openai"
 	TypeOpenAICompatible = "openai_compatible"
@@ -21,6 +24,16 @@ const (
 	TypeAzureOpenAI      = "azure_openai"
 	TypeGemini           = "gemini"
 )
+
+// types is the one table of provider types: New supports exactly these.
+var types = []string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini}
+
+// Types returns the supported provider types, in the order the API
+// numbers them.
+func Types() []string { return slices.Clone(types) }
+
+// Supported reports whether t is a provider type New can build.
+func Supported(t string) bool { return slices.Contains(types, t) }
 
 // New builds the adapter for cfg.Type.
 func New(cfg providers.Config) (providers.Provider, error) {

@@ -40,3 +40,21 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// TestTypesAreBuilt checks that the table of types and New's switch agree.
+func TestTypesAreBuilt(t *testing.T) {
+	t.Parallel()
+	for _, typ := range factory.Types() {
+		if !factory.Supported(typ) {
+			t.Errorf("Supported(%q) = false", typ)
+		}
+		_, err := factory.New(providers.Config{ID: "p", Type: typ, BaseURL: "https://api.example.test/v1", APIKey: "k",
+			Settings: map[string]string{"api_version": "2024-10-21"}})
+		if err != nil && strings.Contains(err.Error(), "not supported") {
+			t.Errorf("New(%q): %v", typ, err)
+		}
+	}
+	if factory.Supported("cohere") {
+		t.Error(`Supported("cohere") = true`)
+	}
+}

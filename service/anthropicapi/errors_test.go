@@ -29,19 +29,19 @@ func TestErrorMapping(t *testing.T) {
 		msg        string
 		wantHeader map[string]string
 	}{
-		{"invalid", &gateway.InvalidRequestError{Param: "max_tokens", Message: "Field required"}, 400, "invalid_request_error", "max_tokens: Field required", nil},
+		{"invalid", &gateway.InvalidRequestError{Param: "max_tokens", Message: "Field required"}, 400, "invalid_request_error", "invalid request: max_tokens: Field required", nil},
 		{"invalid sentinel", fmt.Errorf("%w: bad", gateway.ErrInvalidRequest), 400, "invalid_request_error", "invalid request: bad", nil},
 		{"unauthenticated", fmt.Errorf("%w: unknown API key", gateway.ErrUnauthenticated), 401, "authentication_error", "unauthenticated: unknown API key", nil},
 		{"forbidden", fmt.Errorf("%w: no", gateway.ErrPermissionDenied), 403, "permission_error", "permission denied: no", nil},
 		{"model not found", fmt.Errorf("%w: \"x\"", gateway.ErrModelNotFound), 404, "not_found_error", "model not found: \"x\"", nil},
 		{"unavailable", fmt.Errorf("%w: provider down", gateway.ErrUnavailable), 503, "api_error", "unavailable: provider down", nil},
-		{"too large", fmt.Errorf("read: %w", &http.MaxBytesError{Limit: 1024}), 413, "request_too_large", "request body exceeds 1024 bytes", nil},
+		{"too large", fmt.Errorf("read: %w", &http.MaxBytesError{Limit: 1024}), 413, "request_too_large", "the request body exceeds the gateway's limit of 1024 bytes", nil},
 		{"upstream 400", &providers.Error{Provider: "p", Kind: providers.KindInvalidRequest, Status: 400, Message: "bad"}, 400, "invalid_request_error", "provider p: bad", nil},
 		{"upstream context length", &providers.Error{Provider: "p", Kind: providers.KindContextLength, Message: "prompt is too long"}, 400, "invalid_request_error", "provider p: prompt is too long", nil},
 		{"upstream auth", &providers.Error{Provider: "p", Kind: providers.KindAuthentication, Status: 401, Message: "invalid x-api-key"}, 500, "api_error",
-			"the gateway's credential for provider p was rejected by the upstream; contact the gateway operator", nil},
+			"provider p rejected the gateway's credential (upstream status 401); ask the gateway operator to check it", map[string]string{"X-Should-Retry": "false"}},
 		{"upstream forbidden", &providers.Error{Provider: "p", Kind: providers.KindPermissionDenied, Status: 403}, 500, "api_error",
-			"the gateway's credential for provider p was rejected by the upstream; contact the gateway operator", nil},
+			"provider p rejected the gateway's credential (upstream status 403); ask the gateway operator to check it", nil},
 		{"upstream not found", &providers.Error{Provider: "p", Kind: providers.KindNotFound, Message: "no model"}, 404, "not_found_error", "provider p: no model", nil},
 		{"upstream 429", &providers.Error{Provider: "p", Kind: providers.KindRateLimited, Status: 429, Message: "slow down", Header: rl}, 429, "rate_limit_error", "provider p: slow down",
 			map[string]string{"Anthropic-Ratelimit-Requests-Remaining": "0", "Retry-After": "7"}},

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
@@ -24,9 +25,9 @@ const DefaultPingInterval = 15 * time.Second
 // Attribution headers.
 const (
 	// HeaderEndUser names the end user a request is made for.
-	HeaderEndUser = gateway.HeaderEndUser
+	HeaderEndUser = edge.HeaderEndUser
 	// HeaderTags carries comma-separated tags for usage reports.
-	HeaderTags = gateway.HeaderTags
+	HeaderTags = edge.HeaderTags
 )
 
 // Handler serves the Anthropic Messages API. It is safe for concurrent use.
@@ -86,9 +87,9 @@ func (h *Handler) newCall(w http.ResponseWriter, r *http.Request) *gateway.Call 
 	if key := r.Header.Get("X-Api-Key"); key != "" {
 		call.Credential = key
 	} else {
-		call.Credential = gateway.BearerToken(r.Header)
+		call.Credential = edge.BearerToken(r.Header)
 	}
-	gateway.Attribution(call, r.Header)
+	edge.Attribution(call, r.Header)
 	return call
 }
 
@@ -113,7 +114,7 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 	call := h.newCall(w, r)
 	in, req, err := decode(r, true)
 	if err == nil {
-		call.Cache, err = gateway.CacheDirectives(r.Header)
+		call.Cache, err = edge.CacheDirectives(r.Header)
 	}
 	if err != nil {
 		writeError(w, r, h.log, call.RequestID, err)
@@ -139,10 +140,10 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	hd := w.Header()
-	gateway.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
-	gateway.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
-	gateway.SetGuardrailHeader(hd, res.Guardrails)
-	gateway.SetDroppedHeader(hd, res.Dropped)
+	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(hd, res.Guardrails)
+	edge.SetDroppedHeader(hd, res.Dropped)
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -161,10 +162,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	for k, v := range providers.RateLimitHeaders(s.Header()) {
 		hd[k] = v
 	}
-	gateway.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
-	gateway.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
-	gateway.SetGuardrailHeader(hd, s.Guardrails())
-	gateway.SetDroppedHeader(hd, s.Dropped)
+	edge.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
+	edge.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
+	edge.SetGuardrailHeader(hd, s.Guardrails())
+	edge.SetDroppedHeader(hd, s.Dropped)
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
@@ -185,7 +186,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	defer out.stop()
 
 	for {
-		c, err := s.Recv()
+		c, err := s.Recv(r.Context())
 		if errors.Is(err, io.EOF) {
 			if !raw {
 				ev.end(usageOf(s.Usage()))

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tollgate-dev/tollgate/internal/version"
 	"github.com/tollgate-dev/tollgate/service/server"
 )
 
@@ -29,13 +31,10 @@ const usage = `tollgate is an AI gateway.
 
 Usage:
   tollgate serve [flags]    run the gateway (tollgate serve -h lists the settings)
-  tollgate version          print the version
+  tollgate version [--json] print the version, commit, build date and Go version (also --version)
   tollgate keys|teams|providers|models|usage|budgets|limits|routes|alerts|audit ...
                             manage a running gateway (tollgate keys -h lists them)
 `
-
-// Version is the build version, set with -ldflags "-X ...app.Version=v1.2.3".
-var Version = "dev"
 
 // Main runs the tollgate command with args (without the program name) and
 // returns the process exit code.
@@ -47,9 +46,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr, nil)
-	case "version":
-		fmt.Fprintln(stdout, "tollgate", Version)
-		return ExitOK
+	case "version", "-version", "--version":
+		return printVersion(args[1:], stdout, stderr)
 	case "keys", "teams", "providers", "models", "usage", "budgets", "limits", "routes", "alerts", "audit":
 		return runClient(ctx, args, getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
@@ -110,6 +108,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return ExitError
 	}
 	log.Info("stopped")
+	return ExitOK
+}
+
+// printVersion prints the build information, as one line or as JSON.
+func printVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tollgate version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the build information as JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	info := version.Get()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(info); err != nil {
+			return ExitError
+		}
+		return ExitOK
+	}
+	fmt.Fprintln(stdout, info)
 	return ExitOK
 }
 

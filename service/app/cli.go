@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -43,7 +44,12 @@ func runClient(ctx context.Context, args []string, getenv func(string) string, s
 	if exp, ok := cmd.req.(*tollgatev1.ExportRequestRecordsRequest); ok {
 		return runExport(ctx, c, cmd.name, exp, stdout, stderr)
 	}
-	resp, err := execute(ctx, c, cmd.req)
+	var resp proto.Message
+	if cmd.pages != nil && isListRequest(cmd.req) {
+		resp, err = followPages(ctx, c, cmd.req, *cmd.pages)
+	} else {
+		resp, err = execute(ctx, c, cmd.req)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "tollgate %s: %v\n", cmd.name, describeRPCError(err))
 		return ExitError
@@ -56,6 +62,9 @@ func runClient(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		fmt.Fprintf(stderr, "tollgate %s: writing output: %v\n", cmd.name, err)
 		return ExitError
+	}
+	if tok := nextPageToken(resp); tok != "" {
+		fmt.Fprintf(stderr, "tollgate %s: more results; continue with --page-token %s\n", cmd.name, tok)
 	}
 	return ExitOK
 }
@@ -70,26 +79,14 @@ func describeRPCError(err error) error {
 	return fmt.Errorf("%s: %w", connect.CodeOf(err), err)
 }
 
-// execute sends req to the RPC its type names and returns the response.
-// List calls are followed through all their pages.
+// execute sends req to the RPC its type names and returns the response
+// (one page of a List call; see followPages).
 func execute(ctx context.Context, c *tollgate.Client, req proto.Message) (proto.Message, error) {
 	switch r := req.(type) {
 	case *tollgatev1.CreateKeyRequest:
 		return msg(c.Admin.CreateKey(ctx, connect.NewRequest(r)))
 	case *tollgatev1.ListKeysRequest:
-		all := &tollgatev1.ListKeysResponse{}
-		for {
-			resp, err := c.Admin.ListKeys(ctx, connect.NewRequest(r))
-			if err != nil {
-				return nil, err
-			}
-			all.Keys = append(all.Keys, resp.Msg.GetKeys()...)
-			if resp.Msg.GetNextPageToken() == "" {
-				return all, nil
-			}
-			r = proto.CloneOf(r)
-			r.PageToken = resp.Msg.GetNextPageToken()
-		}
+		return msg(c.Admin.ListKeys(ctx, connect.NewRequest(r)))
 	case *tollgatev1.RevokeKeyRequest:
 		return msg(c.Admin.RevokeKey(ctx, connect.NewRequest(r)))
 	case *tollgatev1.RotateKeyRequest:
@@ -155,13 +152,9 @@ func writeTable(w io.Writer, resp proto.Message) error {
 				k.GetSecretPrefix(), dash(strings.Join(k.GetAllowedModels(), ",")), formatTime(k.GetCreateTime()))
 		}
 	case *tollgatev1.CreateTeamResponse:
-		row("ID", "NAME", "CREATED")
-		row(r.GetTeam().GetId(), dash(r.GetTeam().GetDisplayName()), formatTime(r.GetTeam().GetCreateTime()))
+		teamRows(row, r.GetTeam())
 	case *tollgatev1.ListTeamsResponse:
-		row("ID", "NAME", "CREATED")
-		for _, t := range r.GetTeams() {
-			row(t.GetId(), dash(t.GetDisplayName()), formatTime(t.GetCreateTime()))
-		}
+		teamRows(row, r.GetTeams()...)
 	case *tollgatev1.DeleteTeamResponse:
 		row("deleted")
 	case *tollgatev1.CreateProviderResponse:
@@ -194,20 +187,27 @@ func keyFields(row func(...string), k *tollgatev1.VirtualKey) {
 	}
 }
 
+func teamRows(row func(...string), ts ...*tollgatev1.Team) {
+	row("ID", "NAME", "CREATED", "ETAG")
+	for _, t := range ts {
+		row(t.GetId(), dash(t.GetDisplayName()), formatTime(t.GetCreateTime()), t.GetEtag())
+	}
+}
+
 func providerRows(row func(...string), ps ...*tollgatev1.Provider) {
-	row("ID", "TYPE", "BASE URL", "CREDENTIAL", "CREATED")
+	row("ID", "TYPE", "BASE URL", "CREDENTIAL", "CREATED", "ETAG")
 	for _, p := range ps {
 		cred := "none"
 		if p.GetHasCredential() {
 			cred = "stored"
 		}
 		typ := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(p.GetType().String(), "PROVIDER_TYPE_"), "_", "-"))
-		row(p.GetId(), typ, dash(p.GetBaseUrl()), cred, formatTime(p.GetCreateTime()))
+		row(p.GetId(), typ, dash(p.GetBaseUrl()), cred, formatTime(p.GetCreateTime()), p.GetEtag())
 	}
 }
 
 func modelRows(row func(...string), ms ...*tollgatev1.Model) {
-	row("NAME", "PROVIDER", "UPSTREAM", "KIND", "CONTEXT", "INPUT $/M", "OUTPUT $/M")
+	row("NAME", "PROVIDER", "UPSTREAM", "KIND", "CONTEXT", "INPUT $/M", "OUTPUT $/M", "ETAG")
 	for _, m := range ms {
 		kind := "chat"
 		if m.GetEmbedding() {
@@ -218,7 +218,7 @@ func modelRows(row func(...string), ms ...*tollgatev1.Model) {
 			ctxWin = strconv.Itoa(int(m.GetContextWindow()))
 		}
 		row(m.GetName(), m.GetProviderId(), dash(m.GetUpstreamModel()), kind, ctxWin,
-			formatMoney(m.GetPricing().GetInputPerMillion()), formatMoney(m.GetPricing().GetOutputPerMillion()))
+			formatMoney(m.GetPricing().GetInputPerMillion()), formatMoney(m.GetPricing().GetOutputPerMillion()), m.GetEtag())
 	}
 }
 
@@ -274,7 +274,7 @@ func formatTime(ts *timestamppb.Timestamp) string {
 
 // formatMoney prints an exact decimal amount with at least two decimals,
 // e.g. "0.15" or "0.000123", and "-" for no amount.
-func formatMoney(m *tollgatev1.Money) string {
+func formatMoney(m *money.Money) string {
 	if m == nil {
 		return "-"
 	}

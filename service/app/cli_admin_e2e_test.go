@@ -54,7 +54,8 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 	}
 
 	// A webhook: the URL goes in from the environment and never comes out.
-	if out := c.ok("alerts", "add", "ops", "--url-env", "HOOK_URL", "--kind", "budget-threshold"); !strings.Contains(out, "https://hooks.example") || strings.Contains(out, "s3cr3t") {
+	if out := c.ok("alerts", "add", "ops", "--url-env", "HOOK_URL", "--kind", "budget-threshold"); !strings.Contains(out, "https://hooks.example") ||
+		strings.Contains(out, "s3cr3t") || !strings.Contains(out, "SIGNING SECRET  whsec_") {
 		t.Fatalf("alerts add printed:\n%s", out)
 	}
 	if out := c.ok("alerts", "list", "--json"); !strings.Contains(out, `"urlHint"`) || strings.Contains(out, "s3cr3t") {

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -31,8 +33,8 @@ func TestParseAdminCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TOLLGATE_ADMIN_TOKEN": "tok", "SLACK_URL": "https://hooks.example/T000/B000/env-secret"}
-	usd := func(units int64, nanos int32) *tollgatev1.Money {
-		return &tollgatev1.Money{CurrencyCode: "USD", Units: units, Nanos: nanos}
+	usd := func(units int64, nanos int32) *money.Money {
+		return &money.Money{CurrencyCode: "USD", Units: units, Nanos: nanos}
 	}
 	tests := []struct {
 		name string
@@ -133,6 +135,62 @@ func TestParseAdminCLI(t *testing.T) {
 		},
 		{name: "alerts list", args: []string{"alerts", "list"}, want: &tollgatev1.ListAlertWebhooksRequest{}},
 		{name: "alerts delete", args: []string{"alerts", "delete", "ops"}, want: &tollgatev1.DeleteAlertWebhookRequest{Id: "ops"}},
+		{name: "alerts delete with an etag", args: []string{"alerts", "delete", "ops", "--etag", "e1"}, want: &tollgatev1.DeleteAlertWebhookRequest{Id: "ops", Etag: "e1"}},
+		{name: "teams list with a limit asks for that page size", args: []string{"teams", "list", "--limit", "5"}, want: &tollgatev1.ListTeamsRequest{PageSize: 5}},
+		{
+			name: "teams list from a token with a page size",
+			args: []string{"teams", "list", "--page-size", "50", "--page-token", "tok"},
+			want: &tollgatev1.ListTeamsRequest{PageSize: 50, PageToken: "tok"},
+		},
+		{name: "limit above the largest page", args: []string{"routes", "list", "--limit", "2500"}, want: &tollgatev1.ListRoutesRequest{PageSize: 1000}},
+		{name: "teams get", args: []string{"teams", "get", "search"}, want: &tollgatev1.GetTeamRequest{Id: "search"}},
+		{name: "teams delete with an etag", args: []string{"teams", "delete", "search", "--etag", "e2"}, want: &tollgatev1.DeleteTeamRequest{Id: "search", Etag: "e2"}},
+		{name: "providers get", args: []string{"providers", "get", "openai"}, want: &tollgatev1.GetProviderRequest{Id: "openai"}},
+		{
+			name: "providers update masks the flags given",
+			args: []string{"providers", "update", "openai", "--base-url", "https://api.example/v1", "--credential-env", "SLACK_URL", "--etag", "e3"},
+			want: &tollgatev1.UpdateProviderRequest{
+				Provider:   &tollgatev1.Provider{Id: "openai", BaseUrl: "https://api.example/v1", Etag: "e3"},
+				Credential: "https://hooks.example/T000/B000/env-secret",
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"base_url", "credential"}},
+			},
+		},
+		{
+			name: "providers update removes the credential",
+			args: []string{"providers", "update", "openai", "--no-credential"},
+			want: &tollgatev1.UpdateProviderRequest{Provider: &tollgatev1.Provider{Id: "openai"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"credential"}}},
+		},
+		{name: "providers delete", args: []string{"providers", "delete", "openai"}, want: &tollgatev1.DeleteProviderRequest{Id: "openai"}},
+		{
+			name: "models update masks one price",
+			args: []string{"models", "update", "gpt-4o-mini", "--input-price", "0.2", "--context-window", "64000"},
+			want: &tollgatev1.UpdateModelRequest{
+				Model: &tollgatev1.Model{Name: "gpt-4o-mini", ContextWindow: 64000, Pricing: &tollgatev1.ModelPricing{
+					InputPerMillion: &money.Money{CurrencyCode: "USD", Nanos: 200_000_000},
+				}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"context_window", "pricing.input_per_million"}},
+			},
+		},
+		{
+			name: "models update can clear a flag's field",
+			args: []string{"models", "update", "emb", "--embedding=false"},
+			want: &tollgatev1.UpdateModelRequest{
+				Model:      &tollgatev1.Model{Name: "emb", Pricing: &tollgatev1.ModelPricing{}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"embedding"}},
+			},
+		},
+		{name: "models delete with an etag", args: []string{"models", "delete", "m", "--etag", "e4"}, want: &tollgatev1.DeleteModelRequest{Name: "m", Etag: "e4"}},
+		{
+			name: "routes update masks the flags given",
+			args: []string{"routes", "update", "smart", "--target", "a/m:3", "--target", "b/m:1", "--etag", "e5"},
+			want: &tollgatev1.UpdateRouteRequest{
+				Route: &tollgatev1.Route{Name: "smart", Etag: "e5", Targets: []*tollgatev1.RouteTarget{
+					{ProviderId: "a", Model: "m", Weight: 3}, {ProviderId: "b", Model: "m", Weight: 1},
+				}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"targets"}},
+			},
+		},
+		{name: "routes delete with an etag", args: []string{"routes", "delete", "smart", "--etag", "e6"}, want: &tollgatev1.DeleteRouteRequest{Name: "smart", Etag: "e6"}},
 		{
 			name: "audit list defaults to the last week",
 			args: []string{"audit", "list"},
@@ -212,9 +270,14 @@ func TestParseAdminCLIErrors(t *testing.T) {
 		{"webhook URL that is not http", []string{"alerts", "add", "ops", "--url-env", "NOT_URL"}, "must start with http"},
 		{"webhook with a bad kind", []string{"alerts", "add", "ops", "--url-env", "HOOK", "--kind", "outage"}, `--kind "outage"`},
 		{"audit with a bad since", []string{"audit", "list", "--since", "lastweek"}, "--since"},
-		{"audit with a bad limit", []string{"audit", "list", "--limit", "5000"}, "--limit"},
+		{"audit with a bad limit", []string{"audit", "list", "--limit", "-1"}, "--limit"},
+		{"list with a bad page size", []string{"teams", "list", "--page-size", "5000"}, "--page-size"},
+		{"route update without changes", []string{"routes", "update", "r"}, "nothing to update"},
+		{"model update without changes", []string{"models", "update", "m"}, "nothing to update"},
+		{"provider update without changes", []string{"providers", "update", "p"}, "nothing to update"},
+		{"provider update with two credentials", []string{"providers", "update", "p", "--credential-env", "HOOK", "--no-credential"}, "exclude each other"},
 		{"export with a bad format", []string{"usage", "export", "--format", "xlsx"}, `--format "xlsx"`},
-		{"unknown routes verb", []string{"routes", "update", "r"}, `unknown command "routes update"`},
+		{"unknown routes verb", []string{"routes", "rename", "r"}, `unknown command "routes rename"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,10 +338,10 @@ func TestAdminTables(t *testing.T) {
 			resp: &tollgatev1.GetBudgetStatusResponse{Statuses: []*tollgatev1.BudgetStatus{{
 				Budget: &tollgatev1.Budget{
 					Id: "search-monthly", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: "search",
-					Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: &tollgatev1.Money{CurrencyCode: "USD", Units: 5},
+					Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: &money.Money{CurrencyCode: "USD", Units: 5},
 				},
-				Spent:     &tollgatev1.Money{CurrencyCode: "USD", Nanos: 1_230},
-				Remaining: &tollgatev1.Money{CurrencyCode: "USD", Units: 4, Nanos: 999_998_770},
+				Spent:     &money.Money{CurrencyCode: "USD", Nanos: 1_230},
+				Remaining: &money.Money{CurrencyCode: "USD", Units: 4, Nanos: 999_998_770},
 				ResetTime: reset,
 			}}},
 			want: []string{"LIMIT USD", "SPENT USD", "REMAINING USD", "RESETS", "search-monthly", "team/search", "monthly", "5.00", "0.00000123", "4.99999877", "2026-04-01T00:00:00Z"},
@@ -302,14 +365,14 @@ func TestAdminTables(t *testing.T) {
 				Name: "smart", Strategy: tollgatev1.RouteStrategy_ROUTE_STRATEGY_LEAST_BUSY,
 				Targets: []*tollgatev1.RouteTarget{{ProviderId: "a", Model: "m", Weight: 2}, {Model: "gpt-4o-mini"}},
 			}}},
-			want: []string{"smart", "least-busy", "a/m:2,gpt-4o-mini"},
+			want: []string{"smart", "least-busy", "a/m:2,gpt-4o-mini", "ETAG"},
 		},
 		{
 			name: "audit events",
 			resp: &tollgatev1.ListAdminAuditEventsResponse{Events: []*tollgatev1.AdminAuditEvent{{
 				Id: 7, Actor: "admin-token", Action: "SetBudget", ResourceKind: "budget", ResourceId: "b1", Outcome: "ok", Summary: `{"x":1}`,
 			}}, NextPageToken: "n"},
-			want: []string{"SetBudget", "budget", "b1", "ok", "more events"},
+			want: []string{"SetBudget", "budget", "b1", "ok"},
 			not:  []string{`{"x":1}`},
 		},
 	}

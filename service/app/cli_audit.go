@@ -55,25 +55,19 @@ func (s *sinceFlag) times(now time.Time) (start, end *timestamppb.Timestamp, err
 
 func auditList(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, error) {
 	var rng sinceFlag
-	var limit int
 	req := &tollgatev1.ListAdminAuditEventsRequest{}
 	rng.register(fs, "7d")
 	fs.StringVar(&req.Action, "action", "", "only this RPC, e.g. SetBudget")
 	fs.StringVar(&req.ResourceKind, "kind", "", "only this kind of resource, e.g. budget, route, key")
 	fs.StringVar(&req.ResourceId, "resource", "", "only this resource id or name")
-	fs.IntVar(&limit, "limit", 100, "the newest this many events (at most 1000)")
 	return func(ops []string) (proto.Message, error) {
 		if len(ops) != 0 {
 			return nil, usageErrorf("unexpected arguments %q", ops)
-		}
-		if limit < 1 || limit > 1000 {
-			return nil, usageErrorf("--limit %d: want 1 to 1000", limit)
 		}
 		var err error
 		if req.StartTime, req.EndTime, err = rng.times(now); err != nil {
 			return nil, err
 		}
-		req.PageSize = int32(limit)
 		return req, nil
 	}
 }
@@ -137,8 +131,5 @@ func auditRows(row func(...string), r *tollgatev1.ListAdminAuditEventsResponse) 
 	for _, e := range r.GetEvents() {
 		row(strconv.FormatInt(e.GetId(), 10), formatTime(e.GetTime()), e.GetActor(), e.GetAction(), dash(e.GetResourceKind()),
 			dash(e.GetResourceId()), e.GetOutcome(), dash(e.GetRequestId()))
-	}
-	if r.GetNextPageToken() != "" {
-		row("(more events: narrow --since or raise --limit)")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/proto"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
@@ -34,7 +35,7 @@ func adminCommand(name string, fs *flag.FlagSet, getenv func(string) string, now
 		fs.StringVar(&req.TeamId, "team", "", "only this team's budgets")
 		return noOperands(req)
 	case "budgets delete":
-		return idOperand(fs, "BUDGET_ID", func(id string) proto.Message { return &tollgatev1.DeleteBudgetRequest{Id: id} })
+		return deleteCommand(fs, "BUDGET_ID", func(id, etag string) proto.Message { return &tollgatev1.DeleteBudgetRequest{Id: id, Etag: etag} })
 	case "limits set":
 		return limitsSet(fs)
 	case "limits list":
@@ -42,15 +43,18 @@ func adminCommand(name string, fs *flag.FlagSet, getenv func(string) string, now
 		fs.StringVar(&req.TeamId, "team", "", "only this team's limits")
 		return noOperands(req)
 	case "limits delete":
-		return idOperand(fs, "LIMIT_ID", func(id string) proto.Message { return &tollgatev1.DeleteRateLimitRequest{Id: id} })
+		return deleteCommand(fs, "LIMIT_ID", func(id, etag string) proto.Message { return &tollgatev1.DeleteRateLimitRequest{Id: id, Etag: etag} })
 	case "alerts add":
 		return alertsAdd(fs, getenv)
 	case "alerts list":
 		return noOperands(&tollgatev1.ListAlertWebhooksRequest{})
 	case "alerts delete":
-		return idOperand(fs, "WEBHOOK_ID", func(id string) proto.Message { return &tollgatev1.DeleteAlertWebhookRequest{Id: id} })
+		return deleteCommand(fs, "WEBHOOK_ID", func(id, etag string) proto.Message { return &tollgatev1.DeleteAlertWebhookRequest{Id: id, Etag: etag} })
 	}
 	if b := routeCommand(name, fs); b != nil {
+		return b
+	}
+	if b := catalogCommand(name, fs, getenv); b != nil {
 		return b
 	}
 	return auditCommand(name, fs, now)
@@ -89,6 +93,22 @@ func executeAdmin(ctx context.Context, c *tollgate.Client, req proto.Message) (p
 		return msg(c.Admin.DeleteRoute(ctx, connect.NewRequest(r)))
 	case *tollgatev1.ListAdminAuditEventsRequest:
 		return msg(c.Usage.ListAdminAuditEvents(ctx, connect.NewRequest(r)))
+	case *tollgatev1.UpdateRouteRequest:
+		return msg(c.Admin.UpdateRoute(ctx, connect.NewRequest(r)))
+	case *tollgatev1.GetProviderRequest:
+		return msg(c.Admin.GetProvider(ctx, connect.NewRequest(r)))
+	case *tollgatev1.UpdateProviderRequest:
+		return msg(c.Admin.UpdateProvider(ctx, connect.NewRequest(r)))
+	case *tollgatev1.DeleteProviderRequest:
+		return msg(c.Admin.DeleteProvider(ctx, connect.NewRequest(r)))
+	case *tollgatev1.GetModelRequest:
+		return msg(c.Admin.GetModel(ctx, connect.NewRequest(r)))
+	case *tollgatev1.UpdateModelRequest:
+		return msg(c.Admin.UpdateModel(ctx, connect.NewRequest(r)))
+	case *tollgatev1.DeleteModelRequest:
+		return msg(c.Admin.DeleteModel(ctx, connect.NewRequest(r)))
+	case *tollgatev1.GetTeamRequest:
+		return msg(c.Admin.GetTeam(ctx, connect.NewRequest(r)))
 	}
 	return nil, fmt.Errorf("no RPC for %T", req)
 }
@@ -109,18 +129,32 @@ func adminTable(row func(...string), resp proto.Message) bool {
 		limitRows(row, r.GetRateLimits()...)
 	case *tollgatev1.CreateAlertWebhookResponse:
 		webhookRows(row, r.GetWebhook())
+		row("SIGNING SECRET", r.GetSecret()+"  (shown only once: the receiver verifies every alert with it)")
 	case *tollgatev1.ListAlertWebhooksResponse:
 		webhookRows(row, r.GetWebhooks()...)
 	case *tollgatev1.CreateRouteResponse:
 		routeRows(row, r.GetRoute())
 	case *tollgatev1.GetRouteResponse:
 		routeRows(row, r.GetRoute())
+	case *tollgatev1.UpdateRouteResponse:
+		routeRows(row, r.GetRoute())
+	case *tollgatev1.GetProviderResponse:
+		providerRows(row, r.GetProvider())
+	case *tollgatev1.UpdateProviderResponse:
+		providerRows(row, r.GetProvider())
+	case *tollgatev1.GetModelResponse:
+		modelRows(row, r.GetModel())
+	case *tollgatev1.UpdateModelResponse:
+		modelRows(row, r.GetModel())
+	case *tollgatev1.GetTeamResponse:
+		teamRows(row, r.GetTeam())
 	case *tollgatev1.ListRoutesResponse:
 		routeRows(row, r.GetRoutes()...)
 	case *tollgatev1.ListAdminAuditEventsResponse:
 		auditRows(row, r)
 	case *tollgatev1.DeleteBudgetResponse, *tollgatev1.DeleteRateLimitResponse,
-		*tollgatev1.DeleteAlertWebhookResponse, *tollgatev1.DeleteRouteResponse:
+		*tollgatev1.DeleteAlertWebhookResponse, *tollgatev1.DeleteRouteResponse,
+		*tollgatev1.DeleteProviderResponse, *tollgatev1.DeleteModelResponse:
 		row("deleted")
 	default:
 		return false
@@ -180,10 +214,11 @@ func checkScope(scope, team, service, key string) error {
 }
 
 func budgetsSet(fs *flag.FlagSet) func([]string) (proto.Message, error) {
-	var id, scope, team, service, key, period, tz, usd string
+	var id, scope, team, service, key, period, tz, usd, etag string
 	var tokens int64
 	var alertAt listFlag
 	fs.StringVar(&id, "id", "", "the budget's id (required; setting an existing id replaces it)")
+	fs.StringVar(&etag, "etag", "", "replace the budget only if it still has this etag")
 	fs.StringVar(&scope, "scope", "", "key, team or service (required)")
 	fs.StringVar(&team, "team", "", "the team, for team and service budgets")
 	fs.StringVar(&service, "service", "", "the service, for service budgets")
@@ -226,7 +261,7 @@ func budgetsSet(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 			return nil, usageErrorf("--tokens must not be negative")
 		}
 		b := &tollgatev1.Budget{
-			Id: id, Scope: sc, TeamId: team, ServiceId: service, KeyId: key, Period: p, TimeZone: tz, LimitTokens: tokens,
+			Id: id, Scope: sc, TeamId: team, ServiceId: service, KeyId: key, Period: p, TimeZone: tz, LimitTokens: tokens, Etag: etag,
 		}
 		if usd != "" {
 			m, err := parseUSD(usd)
@@ -247,9 +282,10 @@ func budgetsSet(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 }
 
 func limitsSet(fs *flag.FlagSet) func([]string) (proto.Message, error) {
-	var id, scope, team, key string
+	var id, scope, team, key, etag string
 	var rpm, tpm, concurrency int64
 	fs.StringVar(&id, "id", "", "the limit's id (required; setting an existing id replaces it)")
+	fs.StringVar(&etag, "etag", "", "replace the limit only if it still has this etag")
 	fs.StringVar(&scope, "scope", "", "key or team (required)")
 	fs.StringVar(&team, "team", "", "the team, for team limits")
 	fs.StringVar(&key, "key", "", "the key id, for key limits")
@@ -280,7 +316,7 @@ func limitsSet(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 		}
 		return &tollgatev1.SetRateLimitRequest{RateLimit: &tollgatev1.RateLimit{
 			Id: id, Scope: scopes[scope], TeamId: team, KeyId: key,
-			RequestsPerMinute: rpm, TokensPerMinute: tpm, MaxConcurrent: concurrency,
+			RequestsPerMinute: rpm, TokensPerMinute: tpm, MaxConcurrent: concurrency, Etag: etag,
 		}}, nil
 	}
 }
@@ -366,7 +402,7 @@ func countOrDash(n int64) string {
 }
 
 func budgetRows(row func(...string), bs ...*tollgatev1.Budget) {
-	row("ID", "APPLIES TO", "PERIOD", "TZ", "LIMIT USD", "LIMIT TOKENS", "ALERTS AT %", "UPDATED")
+	row("ID", "APPLIES TO", "PERIOD", "TZ", "LIMIT USD", "LIMIT TOKENS", "ALERTS AT %", "UPDATED", "ETAG")
 	for _, b := range bs {
 		var alerts []string
 		for _, a := range b.GetAlertThresholds() {
@@ -377,7 +413,7 @@ func budgetRows(row func(...string), bs ...*tollgatev1.Budget) {
 			tz = "UTC"
 		}
 		row(b.GetId(), subject(b.GetTeamId(), b.GetServiceId(), b.GetKeyId()), lowerEnum(b.GetPeriod(), "BUDGET_PERIOD_"), tz,
-			formatMoney(b.GetLimit()), countOrDash(b.GetLimitTokens()), dash(strings.Join(alerts, ",")), formatTime(b.GetUpdateTime()))
+			formatMoney(b.GetLimit()), countOrDash(b.GetLimitTokens()), dash(strings.Join(alerts, ",")), formatTime(b.GetUpdateTime()), b.GetEtag())
 	}
 }
 
@@ -395,7 +431,7 @@ func budgetStatusRows(row func(...string), ss []*tollgatev1.BudgetStatus) {
 		}
 		spent := s.GetSpent()
 		if spent == nil {
-			spent = &tollgatev1.Money{CurrencyCode: "USD"}
+			spent = &money.Money{CurrencyCode: "USD"}
 		}
 		row(b.GetId(), subject(b.GetTeamId(), b.GetServiceId(), b.GetKeyId()), lowerEnum(b.GetPeriod(), "BUDGET_PERIOD_"),
 			formatMoney(b.GetLimit()), formatMoney(spent), formatMoney(s.GetReserved()), formatMoney(s.GetRemaining()), tokens, resets)
@@ -403,17 +439,17 @@ func budgetStatusRows(row func(...string), ss []*tollgatev1.BudgetStatus) {
 }
 
 func limitRows(row func(...string), ls ...*tollgatev1.RateLimit) {
-	row("ID", "APPLIES TO", "RPM", "TPM", "CONCURRENT", "UPDATED")
+	row("ID", "APPLIES TO", "RPM", "TPM", "CONCURRENT", "UPDATED", "ETAG")
 	for _, l := range ls {
 		row(l.GetId(), subject(l.GetTeamId(), "", l.GetKeyId()), countOrDash(l.GetRequestsPerMinute()),
-			countOrDash(l.GetTokensPerMinute()), countOrDash(l.GetMaxConcurrent()), formatTime(l.GetUpdateTime()))
+			countOrDash(l.GetTokensPerMinute()), countOrDash(l.GetMaxConcurrent()), formatTime(l.GetUpdateTime()), l.GetEtag())
 	}
 }
 
 // webhookRows prints webhooks by their URL hint: the URL itself is never
 // returned by the gateway, and never printed.
 func webhookRows(row func(...string), ws ...*tollgatev1.AlertWebhook) {
-	row("ID", "URL", "KINDS", "TEAM", "CREATED")
+	row("ID", "URL", "KINDS", "TEAM", "CREATED", "ETAG")
 	for _, w := range ws {
 		kinds := []string{}
 		for _, k := range w.GetKinds() {
@@ -422,6 +458,6 @@ func webhookRows(row func(...string), ws ...*tollgatev1.AlertWebhook) {
 		if len(kinds) == 0 {
 			kinds = append(kinds, "all")
 		}
-		row(w.GetId(), dash(w.GetUrlHint()), strings.Join(kinds, ","), dash(w.GetTeamId()), formatTime(w.GetCreateTime()))
+		row(w.GetId(), dash(w.GetUrlHint()), strings.Join(kinds, ","), dash(w.GetTeamId()), formatTime(w.GetCreateTime()), w.GetEtag())
 	}
 }

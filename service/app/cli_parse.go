@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/providers/factory"
 )
 
 // usageError is a command-line mistake (exit code 2).
@@ -26,50 +28,74 @@ func (e *usageError) Error() string { return e.msg }
 // neither --addr nor $TOLLGATE_ADDR is set.
 const defaultClientAddr = "http://127.0.0.1:8080"
 
-const clientUsage = `Client commands talk to a running gateway with the admin token:
+// clientUsage is the client commands' help.
+var clientUsage = `Client commands talk to a running gateway with the admin token:
 
   tollgate keys create --team TEAM [--name N] [--service S] [--models m1,m2] [--expires 90d] [--tag k=v]... [--drop-params]
-  tollgate keys list [--team TEAM] [--all]
+  tollgate keys list [--team TEAM] [--all]        (--all: revoked keys too)
   tollgate keys revoke KEY_ID
   tollgate keys rotate KEY_ID [--grace 24h]
   tollgate teams create TEAM_ID [--name "Display name"] [--label k=v]...
   tollgate teams list
-  tollgate teams delete TEAM_ID
+  tollgate teams get TEAM_ID
+  tollgate teams delete TEAM_ID [--etag E]
   tollgate providers add PROVIDER_ID --type TYPE [--base-url URL] [--credential-env VAR | --credential-file FILE] [--setting k=v]...
   tollgate providers list
+  tollgate providers get PROVIDER_ID
+  tollgate providers update PROVIDER_ID [--base-url URL] [--setting k=v]...
+                      [--credential-env VAR | --credential-file FILE | --no-credential] [--etag E]
+  tollgate providers delete PROVIDER_ID [--etag E]
   tollgate models add NAME --provider PROVIDER_ID [--upstream-model M] [--context-window N] [--max-output-tokens N]
                       [--embedding] [--input-price USD] [--output-price USD] [--cached-input-price USD]
   tollgate models list
+  tollgate models get NAME
+  tollgate models update NAME [the flags of models add, each changing only its field] [--etag E]
+  tollgate models delete NAME [--etag E]
   tollgate usage report [--by team,service] [--since 30d] [--team TEAM]
   tollgate usage export [--format csv|jsonl] [--since 30d] [--team TEAM] [--key KEY_ID] [--model M]   (to stdout)
   tollgate budgets set --id ID --scope key|team|service [--team T] [--service S] [--key KEY_ID]
                        [--period daily|weekly|monthly|lifetime] [--tz Europe/Paris] [--usd 5.00] [--tokens N] [--alert-at 50,80]
+                       [--etag E]
   tollgate budgets list [--team TEAM]
   tollgate budgets status [--team TEAM]        limit, spent, remaining and reset time
-  tollgate budgets delete BUDGET_ID
-  tollgate limits set --id ID --scope key|team [--team T] [--key KEY_ID] [--rpm N] [--tpm N] [--concurrency N]
+  tollgate budgets delete BUDGET_ID [--etag E]
+  tollgate limits set --id ID --scope key|team [--team T] [--key KEY_ID] [--rpm N] [--tpm N] [--concurrency N] [--etag E]
   tollgate limits list [--team TEAM]
-  tollgate limits delete LIMIT_ID
+  tollgate limits delete LIMIT_ID [--etag E]
   tollgate routes create --name NAME [--strategy fallback|weighted|latency|cost|least-busy]
                          --target provider/model[:weight]... [--timeout 30s] [--sticky] [--drop-params]
   tollgate routes create --file route.json     (the tollgate.v1.Route message as JSON; flags override it)
+  tollgate routes update NAME [--strategy S] [--target T]... [--timeout D] [--sticky=true|false] [--drop-params=true|false] [--etag E]
+  tollgate routes update NAME --file route.json [--etag E]   (replaces the whole definition)
   tollgate routes list
   tollgate routes get NAME
-  tollgate routes delete NAME
+  tollgate routes delete NAME [--etag E]
   tollgate alerts add WEBHOOK_ID (--url-env VAR | --url-file FILE) [--kind budget-threshold,spend-velocity] [--team T]
   tollgate alerts list
-  tollgate alerts delete WEBHOOK_ID
-  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID] [--limit 100]
+  tollgate alerts delete WEBHOOK_ID [--etag E]
+  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID]   (the newest 100; see --limit)
 
 Every client command takes:
   --addr URL     the gateway ($TOLLGATE_ADDR; default http://127.0.0.1:8080)
   --token TOKEN  the admin token (prefer $TOLLGATE_ADMIN_TOKEN: flags show in ps)
   --json         print the response as protobuf JSON instead of a table
 
-Provider types: openai, openai-compatible, anthropic, azure-openai, gemini.
+Every list command follows all pages, and takes:
+  --limit N         at most N results (0: all); when it stops early it prints
+                    on stderr the --page-token to continue with
+  --page-size N     results per call (1 to 1000; default the gateway's, 100)
+  --page-token T    start where an earlier list stopped
+
+Updates change only the fields whose flags are given. --etag E (the ETAG
+column of a list or get) makes an update, set or delete apply only if the
+resource has not changed since; otherwise it fails with failed_precondition.
+
+Provider types: ` + strings.Join(providerTypeNames(), ", ") + `.
 Prices are USD per million tokens, e.g. 0.15; amounts are exact decimals.
 Webhook URLs are secrets: they are read from the environment or a file and
-never printed. Durations are Go durations (90m, 12h) or whole days (30d).
+never printed. "alerts add" prints the webhook's signing secret once: alerts
+are signed per Standard Webhooks and the receiver verifies them with it.
+Durations are Go durations (90m, 12h) or whole days (30d).
 Usage dimensions: team, service, key, model, provider, end_user.
 `
 
@@ -85,6 +111,8 @@ type cliCommand struct {
 	json bool
 	// req is the request to send; its type selects the RPC.
 	req proto.Message
+	// pages are the paging flags of a list command (nil for others).
+	pages *pageFlags
 }
 
 // commonFlags are the flags every client command has.
@@ -116,6 +144,15 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	var common commonFlags
 	common.register(fs)
 
+	var pages *pageFlags
+	if strings.HasSuffix(name, " list") {
+		pages = &pageFlags{}
+		defaultLimit := 0
+		if name == "audit list" {
+			defaultLimit = 100 // the newest events
+		}
+		pages.register(fs, defaultLimit)
+	}
 	var build func(operands []string) (proto.Message, error)
 	switch name {
 	case "keys create":
@@ -134,10 +171,7 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	case "teams list":
 		build = noOperands(&tollgatev1.ListTeamsRequest{})
 	case "teams delete":
-		build = func(ops []string) (proto.Message, error) {
-			id, err := oneOperand(ops, "TEAM_ID")
-			return &tollgatev1.DeleteTeamRequest{Id: id}, err
-		}
+		build = deleteCommand(fs, "TEAM_ID", func(id, etag string) proto.Message { return &tollgatev1.DeleteTeamRequest{Id: id, Etag: etag} })
 	case "providers add":
 		build = providersAdd(fs, getenv)
 	case "providers list":
@@ -164,7 +198,12 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	cmd := &cliCommand{name: name, addr: common.addr, token: common.token, json: common.json, req: req}
+	if pages != nil {
+		if err := pages.apply(req); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	cmd := &cliCommand{name: name, addr: common.addr, token: common.token, json: common.json, req: req, pages: pages}
 	if cmd.addr == "" {
 		cmd.addr = getenv("TOLLGATE_ADDR")
 	}
@@ -341,48 +380,46 @@ func teamsCreate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 	}
 }
 
-// providerTypes maps --type values to provider types.
-var providerTypes = map[string]tollgatev1.ProviderType{
-	"openai":            tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI,
-	"openai-compatible": tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI_COMPATIBLE,
-	"anthropic":         tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC,
-	"azure-openai":      tollgatev1.ProviderType_PROVIDER_TYPE_AZURE_OPENAI,
-	"gemini":            tollgatev1.ProviderType_PROVIDER_TYPE_GEMINI,
+// providerTypeNames are the --type values, from the one table of provider
+// types (factory.Types): the stored name with '-' for '_'.
+func providerTypeNames() []string {
+	var names []string
+	for _, t := range factory.Types() {
+		names = append(names, strings.ReplaceAll(t, "_", "-"))
+	}
+	return names
+}
+
+// providerType returns the API's provider type for a --type value.
+func providerType(name string) (tollgatev1.ProviderType, bool) {
+	stored := strings.ReplaceAll(name, "-", "_")
+	if !factory.Supported(stored) {
+		return tollgatev1.ProviderType_PROVIDER_TYPE_UNSPECIFIED, false
+	}
+	v, ok := tollgatev1.ProviderType_value["PROVIDER_TYPE_"+strings.ToUpper(stored)]
+	return tollgatev1.ProviderType(v), ok
 }
 
 func providersAdd(fs *flag.FlagSet, getenv func(string) string) func([]string) (proto.Message, error) {
-	var typ, baseURL, credEnv, credFile string
+	var typ, baseURL string
+	var credFlags credentialFlags
 	settings := mapFlag{}
-	fs.StringVar(&typ, "type", "", "the API dialect (required)")
+	fs.StringVar(&typ, "type", "", "the API dialect (required): "+strings.Join(providerTypeNames(), ", "))
 	fs.StringVar(&baseURL, "base-url", "", "the API base URL (default: the type's)")
-	fs.StringVar(&credEnv, "credential-env", "", "name of the environment variable holding the API key")
-	fs.StringVar(&credFile, "credential-file", "", "file holding the API key (- for standard input)")
+	credFlags.register(fs, false)
 	fs.Var(settings, "setting", "a dialect setting k=v (repeatable)")
 	return func(ops []string) (proto.Message, error) {
 		id, err := oneOperand(ops, "PROVIDER_ID")
 		if err != nil {
 			return nil, err
 		}
-		t, ok := providerTypes[typ]
+		t, ok := providerType(typ)
 		if !ok {
-			return nil, usageErrorf("--type %q: want one of openai, openai-compatible, anthropic, azure-openai, gemini", typ)
+			return nil, usageErrorf("--type %q: want one of %s", typ, strings.Join(providerTypeNames(), ", "))
 		}
-		var cred string
-		switch {
-		case credEnv != "" && credFile != "":
-			return nil, usageErrorf("--credential-env and --credential-file exclude each other")
-		case credEnv != "":
-			if cred = getenv(credEnv); cred == "" {
-				return nil, usageErrorf("--credential-env: $%s is empty", credEnv)
-			}
-		case credFile != "":
-			b, err := readCredential(credFile)
-			if err != nil {
-				return nil, fmt.Errorf("--credential-file: %w", err)
-			}
-			if cred = strings.TrimSpace(string(b)); cred == "" {
-				return nil, usageErrorf("--credential-file %s is empty", credFile)
-			}
+		cred, err := credFlags.read(getenv)
+		if err != nil {
+			return nil, err
 		}
 		return &tollgatev1.CreateProviderRequest{
 			Provider:   &tollgatev1.Provider{Id: id, Type: t, BaseUrl: baseURL, Settings: settings.orNil()},
@@ -398,52 +435,81 @@ func readCredential(name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
+// modelFlags are the flags describing a model, for add and update.
+type modelFlags struct {
+	provider, upstream, in, out, cached string
+	ctxWindow, maxOut                   int
+	embedding                           bool
+}
+
+// modelMask maps the model flags to the fields they set.
+var modelMask = map[string]string{
+	"provider": "provider_id", "upstream-model": "upstream_model", "context-window": "context_window",
+	"max-output-tokens": "max_output_tokens", "embedding": "embedding", "input-price": "pricing.input_per_million",
+	"output-price": "pricing.output_per_million", "cached-input-price": "pricing.cached_input_per_million",
+}
+
+func (mf *modelFlags) register(fs *flag.FlagSet, add bool) {
+	provider, upstream := "the provider serving the model", "the provider's model name (\"\" for NAME)"
+	if add {
+		provider, upstream = "the provider serving the model (required)", "the provider's model name (default: NAME)"
+	}
+	fs.StringVar(&mf.provider, "provider", "", provider)
+	fs.StringVar(&mf.upstream, "upstream-model", "", upstream)
+	fs.IntVar(&mf.ctxWindow, "context-window", 0, "context window in tokens")
+	fs.IntVar(&mf.maxOut, "max-output-tokens", 0, "largest output in tokens")
+	fs.BoolVar(&mf.embedding, "embedding", false, "an embedding model (--embedding=false for a chat model)")
+	fs.StringVar(&mf.in, "input-price", "", "USD per million input tokens")
+	fs.StringVar(&mf.out, "output-price", "", "USD per million output tokens")
+	fs.StringVar(&mf.cached, "cached-input-price", "", "USD per million cached input tokens")
+}
+
+// model returns the model named name that the flags describe; Pricing is
+// nil unless a price was given.
+func (mf *modelFlags) model(name string) (*tollgatev1.Model, error) {
+	if mf.ctxWindow < 0 || mf.ctxWindow > 1<<31-1 || mf.maxOut < 0 || mf.maxOut > 1<<31-1 {
+		return nil, usageErrorf("token counts must be between 0 and 2147483647")
+	}
+	m := &tollgatev1.Model{
+		Name: name, ProviderId: mf.provider, UpstreamModel: mf.upstream,
+		ContextWindow: int32(mf.ctxWindow), MaxOutputTokens: int32(mf.maxOut), Embedding: mf.embedding,
+	}
+	var p tollgatev1.ModelPricing
+	for _, pr := range []struct {
+		flag, value string
+		dst         **money.Money
+	}{
+		{"--input-price", mf.in, &p.InputPerMillion},
+		{"--output-price", mf.out, &p.OutputPerMillion},
+		{"--cached-input-price", mf.cached, &p.CachedInputPerMillion},
+	} {
+		if pr.value == "" {
+			continue
+		}
+		usd, err := parseUSD(pr.value)
+		if err != nil {
+			return nil, usageErrorf("%s: %v", pr.flag, err)
+		}
+		*pr.dst = usd
+		m.Pricing = &p
+	}
+	return m, nil
+}
+
 func modelsAdd(fs *flag.FlagSet) func([]string) (proto.Message, error) {
-	var provider, upstream, in, out, cached string
-	var ctxWindow, maxOut int
-	var embedding bool
-	fs.StringVar(&provider, "provider", "", "the provider serving the model (required)")
-	fs.StringVar(&upstream, "upstream-model", "", "the provider's model name (default: NAME)")
-	fs.IntVar(&ctxWindow, "context-window", 0, "context window in tokens")
-	fs.IntVar(&maxOut, "max-output-tokens", 0, "largest output in tokens")
-	fs.BoolVar(&embedding, "embedding", false, "an embedding model")
-	fs.StringVar(&in, "input-price", "", "USD per million input tokens")
-	fs.StringVar(&out, "output-price", "", "USD per million output tokens")
-	fs.StringVar(&cached, "cached-input-price", "", "USD per million cached input tokens")
+	var mf modelFlags
+	mf.register(fs, true)
 	return func(ops []string) (proto.Message, error) {
 		name, err := oneOperand(ops, "NAME")
 		if err != nil {
 			return nil, err
 		}
-		if provider == "" {
+		if mf.provider == "" {
 			return nil, usageErrorf("--provider is required")
 		}
-		if ctxWindow < 0 || ctxWindow > 1<<31-1 || maxOut < 0 || maxOut > 1<<31-1 {
-			return nil, usageErrorf("token counts must be between 0 and 2147483647")
-		}
-		m := &tollgatev1.Model{
-			Name: name, ProviderId: provider, UpstreamModel: upstream,
-			ContextWindow: int32(ctxWindow), MaxOutputTokens: int32(maxOut), Embedding: embedding,
-		}
-		var p tollgatev1.ModelPricing
-		prices := []struct {
-			flag, value string
-			dst         **tollgatev1.Money
-		}{
-			{"--input-price", in, &p.InputPerMillion},
-			{"--output-price", out, &p.OutputPerMillion},
-			{"--cached-input-price", cached, &p.CachedInputPerMillion},
-		}
-		for _, pr := range prices {
-			if pr.value == "" {
-				continue
-			}
-			money, err := parseUSD(pr.value)
-			if err != nil {
-				return nil, usageErrorf("%s: %v", pr.flag, err)
-			}
-			*pr.dst = money
-			m.Pricing = &p
+		m, err := mf.model(name)
+		if err != nil {
+			return nil, err
 		}
 		return &tollgatev1.CreateModelRequest{Model: m}, nil
 	}
@@ -512,7 +578,7 @@ func parseDays(s string) (time.Duration, error) {
 
 // parseUSD parses a non-negative decimal amount of dollars exactly, with at
 // most nine fractional digits, e.g. "0.15" or "2".
-func parseUSD(s string) (*tollgatev1.Money, error) {
+func parseUSD(s string) (*money.Money, error) {
 	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "$"), ".")
 	if whole == "" && frac == "" || len(frac) > 9 || strings.HasPrefix(whole, "-") || strings.HasPrefix(whole, "+") {
 		return nil, fmt.Errorf("%q: want a non-negative amount with at most 9 decimals", s)
@@ -533,5 +599,5 @@ func parseUSD(s string) (*tollgatev1.Money, error) {
 		}
 		nanos = n
 	}
-	return &tollgatev1.Money{CurrencyCode: "USD", Units: units, Nanos: int32(nanos)}, nil
+	return &money.Money{CurrencyCode: "USD", Units: units, Nanos: int32(nanos)}, nil
 }

@@ -28,9 +28,11 @@ func routeCommand(name string, fs *flag.FlagSet) func([]string) (proto.Message, 
 			return &tollgatev1.GetRouteRequest{Name: n}, err
 		}
 	case "routes delete":
+		var etag string
+		fs.StringVar(&etag, "etag", "", "delete only if the route still has this etag")
 		return func(ops []string) (proto.Message, error) {
 			n, err := oneOperand(ops, "ROUTE")
-			return &tollgatev1.DeleteRouteRequest{Name: n}, err
+			return &tollgatev1.DeleteRouteRequest{Name: n, Etag: etag}, err
 		}
 	}
 	return nil
@@ -45,77 +47,97 @@ var strategies = map[string]tollgatev1.RouteStrategy{
 	"least-busy": tollgatev1.RouteStrategy_ROUTE_STRATEGY_LEAST_BUSY,
 }
 
+// routeFlags are the flags describing a route, for create and update.
+type routeFlags struct {
+	file, name, strategy, timeout string
+	targets                       listFlag
+	sticky, dropParams            bool
+}
+
+func (rf *routeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&rf.file, "file", "", "the route as JSON (the tollgate.v1.Route message; - for standard input)")
+	fs.StringVar(&rf.name, "name", "", "the model name clients ask for (or give it as the operand)")
+	fs.StringVar(&rf.strategy, "strategy", "", "fallback, weighted, latency, cost or least-busy (default fallback)")
+	fs.Var(&rf.targets, "target", "a target provider/model[:weight], or a configured model name (repeatable, in priority order)")
+	fs.StringVar(&rf.timeout, "timeout", "", "bound on the whole request, e.g. 30s")
+	fs.BoolVar(&rf.sticky, "sticky", false, "make weighted picks stick to the end user")
+	fs.BoolVar(&rf.dropParams, "drop-params", false, "leave out request parameters a target cannot honour instead of refusing the request")
+}
+
+// route builds the route the flags and the optional NAME operand describe:
+// the --file route, if any, with the flags' fields over it.
+func (rf *routeFlags) route(ops []string) (*tollgatev1.Route, error) {
+	name := rf.name
+	if len(ops) == 1 && name == "" {
+		name, ops = ops[0], nil
+	}
+	if len(ops) != 0 {
+		return nil, usageErrorf("unexpected arguments %q", ops)
+	}
+	r := &tollgatev1.Route{}
+	if rf.file != "" {
+		b, err := readCredential(rf.file)
+		if err != nil {
+			return nil, fmt.Errorf("--file: %w", err)
+		}
+		if err := protojson.Unmarshal(b, r); err != nil {
+			return nil, usageErrorf("--file %s: not a route spec: %v", rf.file, err)
+		}
+	}
+	if name != "" {
+		r.Name = name
+	}
+	if r.GetName() == "" {
+		return nil, usageErrorf("--name is required (or a \"name\" in --file)")
+	}
+	if rf.strategy != "" {
+		s, ok := strategies[rf.strategy]
+		if !ok {
+			return nil, usageErrorf("--strategy %q: want fallback, weighted, latency, cost or least-busy", rf.strategy)
+		}
+		r.Strategy = s
+	}
+	if len(rf.targets) > 0 {
+		r.Targets = nil
+		for _, t := range rf.targets {
+			rt, err := parseTarget(t)
+			if err != nil {
+				return nil, usageErrorf("--target %q: %v", t, err)
+			}
+			r.Targets = append(r.Targets, rt)
+		}
+	}
+	if rf.timeout != "" {
+		d, err := time.ParseDuration(rf.timeout)
+		if err != nil || d <= 0 {
+			return nil, usageErrorf("--timeout %q: want a positive duration such as 30s", rf.timeout)
+		}
+		r.Timeout = durationpb.New(d)
+	}
+	if rf.sticky {
+		r.Sticky = true
+	}
+	if rf.dropParams {
+		r.DropParams = true
+	}
+	return r, nil
+}
+
 // routesCreate builds a route from a spec file (the Route message as
 // protobuf JSON), from flags, or from a file with flags overriding it.
 func routesCreate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
-	var file, name, strategy, timeout string
-	var targets listFlag
-	var sticky, dropParams bool
-	fs.StringVar(&file, "file", "", "the route as JSON (the tollgate.v1.Route message; - for standard input)")
-	fs.StringVar(&name, "name", "", "the model name clients ask for (or give it as the operand)")
-	fs.StringVar(&strategy, "strategy", "", "fallback, weighted, latency, cost or least-busy (default fallback)")
-	fs.Var(&targets, "target", "a target provider/model[:weight], or a configured model name (repeatable, in priority order)")
-	fs.StringVar(&timeout, "timeout", "", "bound on the whole request, e.g. 30s")
-	fs.BoolVar(&sticky, "sticky", false, "make weighted picks stick to the end user")
-	fs.BoolVar(&dropParams, "drop-params", false, "leave out request parameters a target cannot honour instead of refusing the request")
+	var rf routeFlags
+	rf.register(fs)
 	return func(ops []string) (proto.Message, error) {
-		if len(ops) == 1 && name == "" {
-			name, ops = ops[0], nil
+		r, err := rf.route(ops)
+		if err != nil {
+			return nil, err
 		}
-		if len(ops) != 0 {
-			return nil, usageErrorf("unexpected arguments %q", ops)
-		}
-		r := &tollgatev1.Route{}
-		if file != "" {
-			b, err := readCredential(file)
-			if err != nil {
-				return nil, fmt.Errorf("--file: %w", err)
-			}
-			if err := protojson.Unmarshal(b, r); err != nil {
-				return nil, usageErrorf("--file %s: not a route spec: %v", file, err)
-			}
-		}
-		if name != "" {
-			r.Name = name
-		}
-		if r.GetName() == "" {
-			return nil, usageErrorf("--name is required (or a \"name\" in --file)")
-		}
-		switch {
-		case strategy != "":
-			s, ok := strategies[strategy]
-			if !ok {
-				return nil, usageErrorf("--strategy %q: want fallback, weighted, latency, cost or least-busy", strategy)
-			}
-			r.Strategy = s
-		case r.GetStrategy() == tollgatev1.RouteStrategy_ROUTE_STRATEGY_UNSPECIFIED:
+		if r.GetStrategy() == tollgatev1.RouteStrategy_ROUTE_STRATEGY_UNSPECIFIED {
 			r.Strategy = tollgatev1.RouteStrategy_ROUTE_STRATEGY_FALLBACK
-		}
-		if len(targets) > 0 {
-			r.Targets = nil
-			for _, t := range targets {
-				rt, err := parseTarget(t)
-				if err != nil {
-					return nil, usageErrorf("--target %q: %v", t, err)
-				}
-				r.Targets = append(r.Targets, rt)
-			}
 		}
 		if len(r.GetTargets()) == 0 {
 			return nil, usageErrorf("give at least one --target (or \"targets\" in --file)")
-		}
-		if timeout != "" {
-			d, err := time.ParseDuration(timeout)
-			if err != nil || d <= 0 {
-				return nil, usageErrorf("--timeout %q: want a positive duration such as 30s", timeout)
-			}
-			r.Timeout = durationpb.New(d)
-		}
-		if sticky {
-			r.Sticky = true
-		}
-		if dropParams {
-			r.DropParams = true
 		}
 		return &tollgatev1.CreateRouteRequest{Route: r}, nil
 	}
@@ -172,13 +194,13 @@ func formatTarget(t *tollgatev1.RouteTarget) string {
 }
 
 func routeRows(row func(...string), rs ...*tollgatev1.Route) {
-	row("NAME", "STRATEGY", "TARGETS", "CONDITIONS", "UPDATED")
+	row("NAME", "STRATEGY", "TARGETS", "CONDITIONS", "UPDATED", "ETAG")
 	for _, r := range rs {
 		ts := make([]string, len(r.GetTargets()))
 		for i, t := range r.GetTargets() {
 			ts[i] = formatTarget(t)
 		}
 		row(r.GetName(), lowerEnum(r.GetStrategy(), "ROUTE_STRATEGY_"), strings.Join(ts, ","),
-			countOrDash(int64(len(r.GetConditions()))), formatTime(r.GetUpdateTime()))
+			countOrDash(int64(len(r.GetConditions()))), formatTime(r.GetUpdateTime()), r.GetEtag())
 	}
 }

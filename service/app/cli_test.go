@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -85,9 +86,9 @@ func TestParseCLI(t *testing.T) {
 			want: &tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
 				Name: "gpt-4o-mini", ProviderId: "openai-prod", ContextWindow: 128000,
 				Pricing: &tollgatev1.ModelPricing{
-					InputPerMillion:       &tollgatev1.Money{CurrencyCode: "USD", Nanos: 150_000_000},
-					OutputPerMillion:      &tollgatev1.Money{CurrencyCode: "USD", Nanos: 600_000_000},
-					CachedInputPerMillion: &tollgatev1.Money{CurrencyCode: "USD", Nanos: 75_000_000},
+					InputPerMillion:       &money.Money{CurrencyCode: "USD", Nanos: 150_000_000},
+					OutputPerMillion:      &money.Money{CurrencyCode: "USD", Nanos: 600_000_000},
+					CachedInputPerMillion: &money.Money{CurrencyCode: "USD", Nanos: 75_000_000},
 				},
 			}},
 		},
@@ -285,17 +286,17 @@ func TestParseUSD(t *testing.T) {
 func TestFormatMoney(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		in   *tollgatev1.Money
+		in   *money.Money
 		want string
 	}{
 		{nil, "-"},
-		{&tollgatev1.Money{}, "0.00"},
-		{&tollgatev1.Money{Units: 12}, "12.00"},
-		{&tollgatev1.Money{Nanos: 150_000_000}, "0.15"},
-		{&tollgatev1.Money{Nanos: 123}, "0.000000123"},
-		{&tollgatev1.Money{Units: 1, Nanos: 500_000_000}, "1.50"},
-		{&tollgatev1.Money{Units: -1, Nanos: -250_000_000}, "-1.25"},
-		{&tollgatev1.Money{Nanos: -5}, "-0.000000005"},
+		{&money.Money{}, "0.00"},
+		{&money.Money{Units: 12}, "12.00"},
+		{&money.Money{Nanos: 150_000_000}, "0.15"},
+		{&money.Money{Nanos: 123}, "0.000000123"},
+		{&money.Money{Units: 1, Nanos: 500_000_000}, "1.50"},
+		{&money.Money{Units: -1, Nanos: -250_000_000}, "-1.25"},
+		{&money.Money{Nanos: -5}, "-0.000000005"},
 	}
 	for _, tt := range tests {
 		if got := formatMoney(tt.in); got != tt.want {

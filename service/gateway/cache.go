@@ -3,8 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,30 +39,6 @@ func WithCache(c *semcache.Cache, cfg CacheConfig) Option {
 // Cache returns the response cache and its configuration; nil when the
 // engine has none.
 func (e *Engine) Cache() (*semcache.Cache, CacheConfig) { return e.cache, e.cacheCfg }
-
-// CacheDirectives reads a request's cache headers (Cache-Control no-cache
-// and no-store, x-tollgate-cache-refresh, x-tollgate-cache-ttl). An invalid
-// header is an *InvalidRequestError.
-func CacheDirectives(h http.Header) (semcache.Directives, error) {
-	d, err := semcache.ParseDirectives(h)
-	if err != nil {
-		return d, &InvalidRequestError{Param: "header", Message: err.Error()}
-	}
-	return d, nil
-}
-
-// SetCacheHeaders sets x-tollgate-cache to the lookup's status and, on a
-// semantic hit, x-tollgate-cache-score to its similarity. It sets nothing
-// when no lookup applied (status "").
-func SetCacheHeaders(h http.Header, status semcache.Status, score float64) {
-	if status == "" {
-		return
-	}
-	h.Set(semcache.HeaderStatus, string(status))
-	if status == semcache.StatusHitSemantic {
-		h.Set(semcache.HeaderScore, strconv.FormatFloat(score, 'f', 4, 64))
-	}
-}
 
 // cacheModel is the model a request's cache entries are keyed on: the
 // upstream model of a plain model, so that every configured name of one

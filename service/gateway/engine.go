@@ -165,9 +165,9 @@ type ChatResult struct {
 	CacheScore float64
 	// SavedNanos is the upstream cost a hit saved.
 	SavedNanos int64
-	// Guardrails lists what the guardrails did (see HeaderGuardrails).
+	// Guardrails lists what the guardrails did (see GuardrailSummary).
 	Guardrails []guardrails.Verdict
-	// Dropped lists the parameters left out (see HeaderDroppedParams).
+	// Dropped lists the parameters left out (the X-Tollgate-Dropped-Params header).
 	Dropped []string
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -31,12 +29,8 @@ import (
 // A block is a *guardrails.BlockedError (errors.Is ErrBlocked): recorded
 // as forbidden / guardrail_blocked, or, when a fail-closed guardrail
 // failed, upstream_error / guardrail_error. Verdicts (names, actions and
-// categories, never text) go into the request record and the surfaces'
-// HeaderGuardrails.
-
-// HeaderGuardrails lists what the guardrails did to a request:
-// "policy/guardrail:action" items separated by commas.
-const HeaderGuardrails = "X-Tollgate-Guardrails"
+// categories, never text) go into the request record and, as
+// GuardrailSummary, the surfaces' X-Tollgate-Guardrails header.
 
 // WithGuardrails runs the policies that reg resolves with eng on every
 // chat request. Without it no guardrails run.
@@ -135,163 +129,12 @@ func (g *guardRun) record() []store.GuardrailVerdict {
 	return out
 }
 
-// guardStream makes s's chunks go through the output stage of g.
-func (e *Engine) guardStream(ctx context.Context, s *Stream, g *guardRun) {
-	s.guard = g
-	if !g.checksOutput() {
-		return
-	}
-	if !g.cacheable() {
-		s.recorder = nil
-	}
-	s.up = &guardedStream{ctx: ctx, up: s.up, first: s.first, firstEOF: s.firstEOF,
-		f: g.eng.NewOutputFilter(g.set, g.state), g: g, rec: &s.rec}
-	s.first, s.firstEOF = nil, false
-}
-
-// Guardrails returns what the guardrails did to the stream so far: the
-// input stage's verdicts when it starts, the output stage's once it ended.
-func (s *Stream) Guardrails() []guardrails.Verdict { return s.guard.verdicts() }
-
-// guardedStream is an upstream stream seen through an OutputFilter. It
-// closes the filter at the upstream's end, before the usage chunk, so
-// held-back text is released before the stream ends; a block ends the
-// stream with the *guardrails.BlockedError.
-type guardedStream struct {
-	// ctx is the request's: providers.Stream.Recv takes none, and the
-	// filter's whole-text guardrails (webhooks) need one.
-	ctx      context.Context
-	up       providers.Stream
-	first    *providers.Chunk // the failover's first chunk, not yet filtered
-	firstEOF bool
-	f        *guardrails.OutputFilter
-	g        *guardRun
-	rec      *record
-	queue    []*providers.Chunk
-	eof      bool
-	closed   bool
-}
-
-var _ providers.Stream = (*guardedStream)(nil)
-
-// Header implements providers.Stream.
-func (s *guardedStream) Header() http.Header { return s.up.Header() }
-
-// Close implements providers.Stream.
-func (s *guardedStream) Close() error { return s.up.Close() }
-
-// Recv implements providers.Stream.
-func (s *guardedStream) Recv() (*providers.Chunk, error) {
-	for {
-		if len(s.queue) > 0 {
-			c := s.queue[0]
-			s.queue = s.queue[1:]
-			return c, nil
-		}
-		if s.eof {
-			return nil, io.EOF
-		}
-		c, err := s.next()
-		if errors.Is(err, io.EOF) {
-			s.eof = true
-			if err := s.close(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		usage := c.Usage
-		if usage != nil {
-			cp := *c
-			cp.Usage = nil
-			c = &cp
-		}
-		fc, err := s.f.Filter(s.ctx, c)
-		s.sync()
-		if err != nil {
-			return nil, err
-		}
-		if carries(fc) {
-			s.queue = append(s.queue, fc)
-		}
-		if usage != nil {
-			// The usage chunk ends the answer: release what is held first.
-			if err := s.close(); err != nil {
-				return nil, err
-			}
-			s.queue = append(s.queue, &providers.Chunk{ID: c.ID, Model: c.Model, Usage: usage})
-		}
-	}
-}
-
-func (s *guardedStream) next() (*providers.Chunk, error) {
-	switch {
-	case s.first != nil:
-		c := s.first
-		s.first = nil
-		return c, nil
-	case s.firstEOF:
-		return nil, io.EOF
-	}
-	return s.up.Recv()
-}
-
-// close closes the filter once, queueing the text it still held.
-func (s *guardedStream) close() error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	tail, err := s.f.Close(s.ctx)
-	s.sync()
-	if err != nil {
-		return err
-	}
-	if carries(tail) {
-		s.queue = append(s.queue, tail)
-	}
-	return nil
-}
-
-// sync copies the filter's verdicts into the request record.
-func (s *guardedStream) sync() {
-	s.g.output = s.f.Verdicts()
-	s.rec.Guardrails = s.g.record()
-}
-
-// carries reports whether a filtered chunk still has something to send.
-func carries(c *providers.Chunk) bool {
-	if c == nil {
-		return false
-	}
-	if c.Usage != nil {
-		return true
-	}
-	for i := range c.Choices {
-		d := &c.Choices[i]
-		if d.Text != "" || d.Role != "" || d.Reasoning != "" || d.ReasoningSignature != "" || len(d.ToolCalls) > 0 || d.FinishReason != "" {
-			return true
-		}
-	}
-	return false
-}
-
 // guardStatus classifies a guardrail block for the request record.
 func guardStatus(be *guardrails.BlockedError) (store.Status, string) {
 	if be.Failed {
 		return store.StatusUpstreamError, "guardrail_error"
 	}
 	return store.StatusForbidden, "guardrail_blocked"
-}
-
-// SetGuardrailHeader sets HeaderGuardrails to what vs did, names and
-// actions only; it sets nothing when vs is empty.
-func SetGuardrailHeader(h http.Header, vs []guardrails.Verdict) {
-	if v := GuardrailSummary(vs); v != "" {
-		h.Set(HeaderGuardrails, v)
-	}
 }
 
 // GuardrailSummary formats vs as "policy/guardrail:action,...".

@@ -11,8 +11,8 @@ import (
 )
 
 // Budget and rate-limit refusals. The error is a *governance.LimitError
-// (limit, remaining, reset, retry-after; see its OpenAIHeaders and
-// AnthropicHeaders) wrapping one of these.
+// (limit, remaining, reset, retry-after; package edge renders it) wrapping
+// one of these.
 var (
 	// ErrBudgetExceeded means a budget of the key, team or service has no
 	// room for the request. Retrying before the period resets is useless.

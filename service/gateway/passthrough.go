@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"net/http"
-	"strings"
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/registry"
@@ -24,24 +22,13 @@ import (
 //     honour (providers.Checker). The request is refused with a 400
 //     naming the field and the model, unless the route or the key allows
 //     dropping parameters: then droppable fields are left out, named in
-//     the X-Tollgate-Dropped-Params response header and in the request
+//     the X-Tollgate-Dropped-Params response header (edge.SetDroppedHeader) and in the request
 //     record. Content (documents, images) is never dropped.
 //
 // Answers of a passed-through request keep the upstream's bytes
 // (ChatResponse.Raw, Chunk.Raw) for the surface to relay, unless an
 // output guardrail may change the answer; stages read the canonical view
 // that the adapter parsed from the same bytes.
-
-// HeaderDroppedParams lists the request parameters the gateway left out,
-// comma-separated.
-const HeaderDroppedParams = "X-Tollgate-Dropped-Params"
-
-// SetDroppedHeader sets HeaderDroppedParams; nothing when none was dropped.
-func SetDroppedHeader(h http.Header, dropped []string) {
-	if len(dropped) > 0 {
-		h.Set(HeaderDroppedParams, strings.Join(dropped, ","))
-	}
-}
 
 // dropsParams reports whether the key or the route allows dropping.
 func dropsParams(k *registry.Key, rt *registry.Route) bool {

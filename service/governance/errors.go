@@ -3,8 +3,6 @@ package governance
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -28,7 +26,8 @@ const (
 )
 
 // LimitError is a request refused by a budget or a rate limit. It carries
-// what the HTTP surfaces need for their rate-limit headers.
+// what callers are told (package edge renders it, headers included, in
+// every dialect).
 type LimitError struct {
 	// Budget is true for a budget, false for a rate limit.
 	Budget bool
@@ -72,53 +71,4 @@ func (e *LimitError) Unwrap() error {
 		return ErrBudgetExceeded
 	}
 	return ErrRateLimited
-}
-
-// headerUnit is the unit suffix of rate-limit headers: "requests" or "tokens".
-func (e *LimitError) headerUnit() string {
-	if e.Dimension == DimTokens {
-		return "tokens"
-	}
-	return "requests"
-}
-
-// retrySeconds is RetryAfter in whole seconds, rounded up, at least 1.
-func (e *LimitError) retrySeconds() string {
-	s := int64((e.RetryAfter + time.Second - 1) / time.Second)
-	return strconv.FormatInt(max(s, 1), 10)
-}
-
-// OpenAIHeaders sets OpenAI's rate-limit headers for e on h:
-// x-ratelimit-{limit,remaining,reset}-{requests|tokens} and retry-after for
-// rate limits, x-should-retry: false for budgets.
-func (e *LimitError) OpenAIHeaders(h http.Header) {
-	if e.Budget {
-		h.Set("x-should-retry", "false")
-		return
-	}
-	u := e.headerUnit()
-	h.Set("x-ratelimit-limit-"+u, strconv.FormatInt(e.Limit, 10))
-	h.Set("x-ratelimit-remaining-"+u, strconv.FormatInt(e.Remaining, 10))
-	h.Set("x-ratelimit-reset-"+u, e.RetryAfter.Round(time.Millisecond).String())
-	h.Set("retry-after", e.retrySeconds())
-	h.Set("x-should-retry", "true")
-}
-
-// AnthropicHeaders sets Anthropic's rate-limit headers for e on h:
-// anthropic-ratelimit-{requests|tokens}-{limit,remaining,reset} (reset in
-// RFC 3339) and retry-after; token budgets get the same with no
-// retry-after, money budgets none.
-func (e *LimitError) AnthropicHeaders(h http.Header) {
-	if e.Dimension == DimCost {
-		return // no header family for money; the body says it all
-	}
-	u := e.headerUnit()
-	h.Set("anthropic-ratelimit-"+u+"-limit", strconv.FormatInt(e.Limit, 10))
-	h.Set("anthropic-ratelimit-"+u+"-remaining", strconv.FormatInt(e.Remaining, 10))
-	if !e.Reset.IsZero() {
-		h.Set("anthropic-ratelimit-"+u+"-reset", e.Reset.UTC().Format(time.RFC3339))
-	}
-	if !e.Budget {
-		h.Set("retry-after", e.retrySeconds())
-	}
 }

@@ -86,10 +86,10 @@ func TestAdminPolicies(t *testing.T) {
 
 	admin := rpc.NewAdmin(st1, sealer, reg1, slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()
-	mux.Handle(tollgatev1connect.NewAdminServiceHandler(admin))
+	admin.Mount(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	client := tollgatev1connect.NewAdminServiceClient(srv.Client(), srv.URL)
+	client := tollgatev1connect.NewPolicyServiceClient(srv.Client(), srv.URL)
 
 	policy := &tollgatev1.GuardrailPolicy{
 		Id: "no-secrets", Description: "block credentials", AttachKind: tollgatev1.GuardrailAttachKind_GUARDRAIL_ATTACH_KIND_TEAM, AttachTo: "t1",

@@ -7,7 +7,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
-	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/edge"
 )
 
 func toUsage(u providers.Usage) *schema.Usage {
@@ -49,7 +49,7 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := h.call(r)
-	if call.Cache, err = gateway.CacheDirectives(r.Header); err != nil {
+	if call.Cache, err = edge.CacheDirectives(r.Header); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -68,10 +68,10 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd := w.Header()
-	gateway.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
-	gateway.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
-	gateway.SetGuardrailHeader(hd, res.Guardrails)
-	gateway.SetDroppedHeader(hd, res.Dropped)
+	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(hd, res.Guardrails)
+	edge.SetDroppedHeader(hd, res.Dropped)
 	if raw := res.Response.Raw; raw != nil {
 		// Passed through: the upstream's answer as it sent it.
 		h.writeBody(w, raw)

@@ -6,7 +6,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
-	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/edge"
 )
 
 // decodeEmbed decodes an embeddings body and reports whether the answer
@@ -55,7 +55,7 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	gateway.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
 	if raw := res.Response.Raw; raw != nil {
 		h.writeBody(w, raw)
 		return

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
@@ -20,11 +21,11 @@ const DefaultKeepAlive = 15 * time.Second
 // Attribution headers a caller may send.
 const (
 	// HeaderEndUser names the end user the request is made for.
-	HeaderEndUser = gateway.HeaderEndUser
+	HeaderEndUser = edge.HeaderEndUser
 	// HeaderTags holds comma-separated tags for usage reports.
-	HeaderTags = gateway.HeaderTags
+	HeaderTags = edge.HeaderTags
 	// HeaderProvider is set on answers to the provider that served them.
-	HeaderProvider = gateway.HeaderProvider
+	HeaderProvider = edge.HeaderProvider
 )
 
 // Handler serves the OpenAI-compatible API. It only decodes, calls the
@@ -105,7 +106,7 @@ func (h *Handler) call(r *http.Request) *gateway.Call {
 		Credential: credential(r.Header),
 		Start:      h.now(),
 	}
-	gateway.Attribution(c, r.Header)
+	edge.Attribution(c, r.Header)
 	return c
 }
 
@@ -113,7 +114,7 @@ func (h *Handler) call(r *http.Request) *gateway.Call {
 // Azure-style clients send.
 func credential(hd http.Header) string {
 	if hd.Get("Authorization") != "" {
-		return gateway.BearerToken(hd)
+		return edge.BearerToken(hd)
 	}
 	return strings.TrimSpace(hd.Get("Api-Key"))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
@@ -274,10 +275,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
-	gateway.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
-	gateway.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
-	gateway.SetGuardrailHeader(hd, st.Guardrails())
-	gateway.SetDroppedHeader(hd, st.Dropped)
+	edge.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
+	edge.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
+	edge.SetGuardrailHeader(hd, st.Guardrails())
+	edge.SetDroppedHeader(hd, st.Dropped)
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
 	if err := sw.rc.Flush(); err != nil {
@@ -294,7 +295,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	enc := newChunkEncoder(completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	raw := st.Passthrough()
 	for {
-		c, err := st.Recv()
+		c, err := st.Recv(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -100,7 +100,7 @@ func TestRegistry(t *testing.T) {
 	}
 
 	// Deleting a model removes it.
-	must(st.DeleteModel(ctx, "m1"))
+	must(st.DeleteModel(ctx, "m1", 0))
 	must(r.Apply(ctx, store.Change{Kind: store.ChangeModel, ID: "m1"}))
 	if _, ok := r.Model("m1"); ok {
 		t.Fatal("deleted model still present")

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/alerts"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/store"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
 // maxAlertThresholds bounds the thresholds of one budget.
@@ -52,7 +54,7 @@ var alertKindToStore = map[tollgatev1.AlertKind]alerts.Kind{
 }
 
 func webhookToProto(w *store.AlertWebhook) *tollgatev1.AlertWebhook {
-	out := &tollgatev1.AlertWebhook{Id: w.ID, TeamId: w.TeamID, CreateTime: timeToProto(w.CreatedAt), UrlHint: w.URLHint}
+	out := &tollgatev1.AlertWebhook{Id: w.ID, TeamId: w.TeamID, CreateTime: timeToProto(w.CreatedAt), UrlHint: w.URLHint, Etag: etag(w.Version)}
 	if out.UrlHint == "" && w.URL != "" {
 		out.UrlHint = urlHint(w.URL)
 	}
@@ -77,7 +79,7 @@ func urlHint(raw string) string {
 
 var errNoAlerts = errors.New("alert webhooks are not available on this server")
 
-// CreateAlertWebhook implements AdminService.CreateAlertWebhook.
+// CreateAlertWebhook implements PolicyService.CreateAlertWebhook.
 func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tollgatev1.CreateAlertWebhookRequest]) (*connect.Response[tollgatev1.CreateAlertWebhookResponse], error) {
 	if a.alerts == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
@@ -101,7 +103,22 @@ func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tol
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	w := &store.AlertWebhook{ID: in.GetId(), SealedURL: sealed, URLHint: urlHint(in.GetUrl()), TeamID: in.GetTeamId(), Kinds: []string{}}
+	// Alerts are signed with a secret the receiver gets once, here.
+	secret := req.Msg.GetSecret()
+	switch {
+	case secret == "":
+		if secret, err = webhooks.GenerateSecret(); err != nil {
+			return nil, a.fail(ctx, err)
+		}
+	case !strings.HasPrefix(secret, webhooks.SecretPrefix) || webhooks.CheckSecret(secret) != nil:
+		return nil, a.fail(ctx, badParam("secret", "must be \"whsec_\" followed by the base64 of the key"))
+	}
+	sealedSecret, err := a.sealer.Seal([]byte(secret), alerts.SecretContext(in.GetId()))
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	w := &store.AlertWebhook{ID: in.GetId(), SealedURL: sealed, URLHint: urlHint(in.GetUrl()), TeamID: in.GetTeamId(), Kinds: []string{},
+		SealedSecret: sealedSecret}
 	for i, k := range in.GetKinds() {
 		sk, ok := alertKindToStore[k]
 		if !ok {
@@ -114,31 +131,39 @@ func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tol
 	if err := a.alerts.CreateAlertWebhook(ctx, w); err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	return connect.NewResponse(&tollgatev1.CreateAlertWebhookResponse{Webhook: webhookToProto(w)}), nil
+	return connect.NewResponse(&tollgatev1.CreateAlertWebhookResponse{Webhook: webhookToProto(w), Secret: secret}), nil
 }
 
-// ListAlertWebhooks implements AdminService.ListAlertWebhooks.
-func (a *Admin) ListAlertWebhooks(ctx context.Context, _ *connect.Request[tollgatev1.ListAlertWebhooksRequest]) (*connect.Response[tollgatev1.ListAlertWebhooksResponse], error) {
+// ListAlertWebhooks implements PolicyService.ListAlertWebhooks.
+func (a *Admin) ListAlertWebhooks(ctx context.Context, req *connect.Request[tollgatev1.ListAlertWebhooksRequest]) (*connect.Response[tollgatev1.ListAlertWebhooksResponse], error) {
 	if a.alerts == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
 	}
-	ws, err := a.alerts.ListAlertWebhooks(ctx)
+	page, err := readPage(req.Msg)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	out := &tollgatev1.ListAlertWebhooksResponse{Webhooks: make([]*tollgatev1.AlertWebhook, len(ws))}
+	ws, next, err := a.alerts.PageAlertWebhooks(ctx, page)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	out := &tollgatev1.ListAlertWebhooksResponse{Webhooks: make([]*tollgatev1.AlertWebhook, len(ws)), NextPageToken: nextPageToken(req.Msg, next)}
 	for i := range ws {
 		out.Webhooks[i] = webhookToProto(&ws[i])
 	}
 	return connect.NewResponse(out), nil
 }
 
-// DeleteAlertWebhook implements AdminService.DeleteAlertWebhook.
+// DeleteAlertWebhook implements PolicyService.DeleteAlertWebhook.
 func (a *Admin) DeleteAlertWebhook(ctx context.Context, req *connect.Request[tollgatev1.DeleteAlertWebhookRequest]) (*connect.Response[tollgatev1.DeleteAlertWebhookResponse], error) {
 	if a.alerts == nil {
 		return nil, connect.NewError(connect.CodeUnimplemented, errNoAlerts)
 	}
-	if err := a.alerts.DeleteAlertWebhook(ctx, req.Msg.GetId()); err != nil {
+	v, err := ifVersion("etag", req.Msg.GetEtag())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	if err := a.alerts.DeleteAlertWebhook(ctx, req.Msg.GetId(), v); err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	return connect.NewResponse(&tollgatev1.DeleteAlertWebhookResponse{}), nil

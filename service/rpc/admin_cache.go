@@ -116,7 +116,7 @@ func cacheNamespace(s *tollgatev1.CacheScope) (string, error) {
 	return "", badParam("scope", "set at most one of team_id, key_id and shared")
 }
 
-// PurgeCache implements AdminService.PurgeCache.
+// PurgeCache implements PolicyService.PurgeCache.
 func (a *Admin) PurgeCache(ctx context.Context, req *connect.Request[tollgatev1.PurgeCacheRequest]) (*connect.Response[tollgatev1.PurgeCacheResponse], error) {
 	if a.cache == nil {
 		return nil, connect.NewError(connect.CodeFailedPrecondition, errNoCache)
@@ -141,7 +141,7 @@ func (a *Admin) PurgeCache(ctx context.Context, req *connect.Request[tollgatev1.
 	return connect.NewResponse(&tollgatev1.PurgeCacheResponse{Deleted: n}), nil
 }
 
-// GetCacheStats implements AdminService.GetCacheStats.
+// GetCacheStats implements PolicyService.GetCacheStats.
 func (a *Admin) GetCacheStats(ctx context.Context, req *connect.Request[tollgatev1.GetCacheStatsRequest]) (*connect.Response[tollgatev1.GetCacheStatsResponse], error) {
 	if a.cache == nil {
 		return nil, connect.NewError(connect.CodeFailedPrecondition, errNoCache)

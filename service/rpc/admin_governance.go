@@ -70,6 +70,9 @@ func budgetFromProto(in *tollgatev1.Budget) (*store.Budget, error) {
 	if err := governance.ValidateBudget(b); err != nil {
 		return nil, badParam("budget", err.Error())
 	}
+	if b.Version, err = ifVersion("budget.etag", in.GetEtag()); err != nil {
+		return nil, err
+	}
 	if b.AlertThresholds, err = alertThresholds(in.GetAlertThresholds()); err != nil {
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func budgetToProto(b *store.Budget) *tollgatev1.Budget {
 	out := &tollgatev1.Budget{
 		Id: b.ID, Scope: scopeToProto[b.Scope], TeamId: b.TeamID, ServiceId: b.ServiceID, KeyId: b.KeyID,
 		Period: periodToProto[b.Period], TimeZone: b.TimeZone, LimitTokens: b.LimitTokens,
-		CreateTime: timeToProto(b.CreatedAt), UpdateTime: timeToProto(b.UpdatedAt),
+		CreateTime: timeToProto(b.CreatedAt), UpdateTime: timeToProto(b.UpdatedAt), Etag: etag(b.Version),
 	}
 	for _, t := range b.AlertThresholds {
 		out.AlertThresholds = append(out.AlertThresholds, int32(t))
@@ -105,6 +108,10 @@ func rateLimitFromProto(in *tollgatev1.RateLimit) (*store.RateLimit, error) {
 	if err := governance.ValidateRateLimit(l); err != nil {
 		return nil, badParam("rate_limit", err.Error())
 	}
+	var err error
+	if l.Version, err = ifVersion("rate_limit.etag", in.GetEtag()); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -112,7 +119,7 @@ func rateLimitToProto(l *store.RateLimit) *tollgatev1.RateLimit {
 	return &tollgatev1.RateLimit{
 		Id: l.ID, Scope: scopeToProto[l.Scope], TeamId: l.TeamID, KeyId: l.KeyID,
 		RequestsPerMinute: l.RequestsPerMinute, TokensPerMinute: l.TokensPerMinute, MaxConcurrent: l.MaxConcurrent,
-		CreateTime: timeToProto(l.CreatedAt), UpdateTime: timeToProto(l.UpdatedAt),
+		CreateTime: timeToProto(l.CreatedAt), UpdateTime: timeToProto(l.UpdatedAt), Etag: etag(l.Version),
 	}
 }
 
@@ -146,7 +153,11 @@ func (a *Admin) SetBudget(ctx context.Context, req *connect.Request[tollgatev1.S
 
 // ListBudgets lists budgets, optionally of one team.
 func (a *Admin) ListBudgets(ctx context.Context, req *connect.Request[tollgatev1.ListBudgetsRequest]) (*connect.Response[tollgatev1.ListBudgetsResponse], error) {
-	bs, err := a.store.ListBudgets(ctx, req.Msg.GetTeamId())
+	page, err := readPage(req.Msg)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	bs, next, err := a.store.PageBudgets(ctx, req.Msg.GetTeamId(), page)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
@@ -154,12 +165,16 @@ func (a *Admin) ListBudgets(ctx context.Context, req *connect.Request[tollgatev1
 	for i := range bs {
 		out[i] = budgetToProto(&bs[i])
 	}
-	return connect.NewResponse(&tollgatev1.ListBudgetsResponse{Budgets: out}), nil
+	return connect.NewResponse(&tollgatev1.ListBudgetsResponse{Budgets: out, NextPageToken: nextPageToken(req.Msg, next)}), nil
 }
 
 // DeleteBudget removes a budget and its counters.
 func (a *Admin) DeleteBudget(ctx context.Context, req *connect.Request[tollgatev1.DeleteBudgetRequest]) (*connect.Response[tollgatev1.DeleteBudgetResponse], error) {
-	if err := a.store.DeleteBudget(ctx, req.Msg.GetId()); err != nil {
+	v, err := ifVersion("etag", req.Msg.GetEtag())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	if err := a.store.DeleteBudget(ctx, req.Msg.GetId(), v); err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	a.apply(ctx, store.ChangeBudget, req.Msg.GetId())
@@ -186,7 +201,11 @@ func (a *Admin) SetRateLimit(ctx context.Context, req *connect.Request[tollgatev
 
 // ListRateLimits lists rate limits, optionally of one team.
 func (a *Admin) ListRateLimits(ctx context.Context, req *connect.Request[tollgatev1.ListRateLimitsRequest]) (*connect.Response[tollgatev1.ListRateLimitsResponse], error) {
-	ls, err := a.store.ListRateLimits(ctx, req.Msg.GetTeamId())
+	page, err := readPage(req.Msg)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	ls, next, err := a.store.PageRateLimits(ctx, req.Msg.GetTeamId(), page)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
@@ -194,12 +213,16 @@ func (a *Admin) ListRateLimits(ctx context.Context, req *connect.Request[tollgat
 	for i := range ls {
 		out[i] = rateLimitToProto(&ls[i])
 	}
-	return connect.NewResponse(&tollgatev1.ListRateLimitsResponse{RateLimits: out}), nil
+	return connect.NewResponse(&tollgatev1.ListRateLimitsResponse{RateLimits: out, NextPageToken: nextPageToken(req.Msg, next)}), nil
 }
 
 // DeleteRateLimit removes a rate limit.
 func (a *Admin) DeleteRateLimit(ctx context.Context, req *connect.Request[tollgatev1.DeleteRateLimitRequest]) (*connect.Response[tollgatev1.DeleteRateLimitResponse], error) {
-	if err := a.store.DeleteRateLimit(ctx, req.Msg.GetId()); err != nil {
+	v, err := ifVersion("etag", req.Msg.GetEtag())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	if err := a.store.DeleteRateLimit(ctx, req.Msg.GetId(), v); err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	a.apply(ctx, store.ChangeRateLimit, req.Msg.GetId())

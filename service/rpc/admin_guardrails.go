@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"connectrpc.com/connect"
@@ -192,7 +191,7 @@ func guardrailPolicyToProto(p *store.GuardrailPolicy) (*tollgatev1.GuardrailPoli
 	out := &tollgatev1.GuardrailPolicy{
 		Id: p.ID, Description: p.Description, AttachTo: p.AttachTo,
 		AttachKind: enumOf(guardrailAttachKinds, guardrails.AttachKind(p.AttachKind)),
-		CreateTime: timeToProto(p.CreatedAt), UpdateTime: timeToProto(p.UpdatedAt),
+		CreateTime: timeToProto(p.CreatedAt), UpdateTime: timeToProto(p.UpdatedAt), Etag: etag(p.Version),
 	}
 	for _, g := range spec.Guardrails {
 		pg := &tollgatev1.Guardrail{
@@ -217,7 +216,7 @@ func guardrailPolicyToProto(p *store.GuardrailPolicy) (*tollgatev1.GuardrailPoli
 	return out, nil
 }
 
-// CreateGuardrailPolicy implements AdminService.CreateGuardrailPolicy.
+// CreateGuardrailPolicy implements PolicyService.CreateGuardrailPolicy.
 func (a *Admin) CreateGuardrailPolicy(ctx context.Context, req *connect.Request[tollgatev1.CreateGuardrailPolicyRequest]) (*connect.Response[tollgatev1.CreateGuardrailPolicyResponse], error) {
 	p, err := guardrailPolicyFromProto(req.Msg.GetPolicy(), nil, a.sealer)
 	if err != nil {
@@ -234,7 +233,7 @@ func (a *Admin) CreateGuardrailPolicy(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(&tollgatev1.CreateGuardrailPolicyResponse{Policy: out}), nil
 }
 
-// GetGuardrailPolicy implements AdminService.GetGuardrailPolicy.
+// GetGuardrailPolicy implements PolicyService.GetGuardrailPolicy.
 func (a *Admin) GetGuardrailPolicy(ctx context.Context, req *connect.Request[tollgatev1.GetGuardrailPolicyRequest]) (*connect.Response[tollgatev1.GetGuardrailPolicyResponse], error) {
 	p, err := a.store.GetGuardrailPolicy(ctx, req.Msg.GetId())
 	if err != nil {
@@ -247,13 +246,17 @@ func (a *Admin) GetGuardrailPolicy(ctx context.Context, req *connect.Request[tol
 	return connect.NewResponse(&tollgatev1.GetGuardrailPolicyResponse{Policy: out}), nil
 }
 
-// ListGuardrailPolicies implements AdminService.ListGuardrailPolicies.
-func (a *Admin) ListGuardrailPolicies(ctx context.Context, _ *connect.Request[tollgatev1.ListGuardrailPoliciesRequest]) (*connect.Response[tollgatev1.ListGuardrailPoliciesResponse], error) {
-	ps, err := a.store.ListGuardrailPolicies(ctx)
+// ListGuardrailPolicies implements PolicyService.ListGuardrailPolicies.
+func (a *Admin) ListGuardrailPolicies(ctx context.Context, req *connect.Request[tollgatev1.ListGuardrailPoliciesRequest]) (*connect.Response[tollgatev1.ListGuardrailPoliciesResponse], error) {
+	page, err := readPage(req.Msg)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	resp := &tollgatev1.ListGuardrailPoliciesResponse{Policies: make([]*tollgatev1.GuardrailPolicy, 0, len(ps))}
+	ps, next, err := a.store.PageGuardrailPolicies(ctx, page)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	resp := &tollgatev1.ListGuardrailPoliciesResponse{Policies: make([]*tollgatev1.GuardrailPolicy, 0, len(ps)), NextPageToken: nextPageToken(req.Msg, next)}
 	for i := range ps {
 		out, err := guardrailPolicyToProto(&ps[i])
 		if err != nil {
@@ -264,17 +267,45 @@ func (a *Admin) ListGuardrailPolicies(ctx context.Context, _ *connect.Request[to
 	return connect.NewResponse(resp), nil
 }
 
-// UpdateGuardrailPolicy implements AdminService.UpdateGuardrailPolicy.
+// guardrailPolicyFixed are the GuardrailPolicy fields no update may set.
+var guardrailPolicyFixed = []string{"id", "create_time", "update_time", "etag"}
+
+// UpdateGuardrailPolicy implements PolicyService.UpdateGuardrailPolicy. A
+// webhook guardrail sent back with its secret redacted keeps its secret.
 func (a *Admin) UpdateGuardrailPolicy(ctx context.Context, req *connect.Request[tollgatev1.UpdateGuardrailPolicyRequest]) (*connect.Response[tollgatev1.UpdateGuardrailPolicyResponse], error) {
-	prev, err := a.store.GetGuardrailPolicy(ctx, req.Msg.GetPolicy().GetId())
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, a.fail(ctx, err)
+	in := req.Msg.GetPolicy()
+	if in == nil {
+		return nil, a.fail(ctx, badParam("policy", "is required"))
 	}
-	p, err := guardrailPolicyFromProto(req.Msg.GetPolicy(), prev, a.sealer)
+	want, err := ifVersion("policy.etag", in.GetEtag())
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	if err := a.store.UpdateGuardrailPolicy(ctx, p); err != nil {
+	paths, err := updateMask(req.Msg.GetUpdateMask(), in.ProtoReflect().Descriptor(), guardrailPolicyFixed...)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	var p *store.GuardrailPolicy
+	err = readModifyWrite(want, func() error {
+		prev, err := a.store.GetGuardrailPolicy(ctx, in.GetId())
+		if err != nil {
+			return err
+		}
+		if err := checkVersion("guardrail policy "+quote(prev.ID), want, prev.Version); err != nil {
+			return err
+		}
+		merged, err := guardrailPolicyToProto(prev)
+		if err != nil {
+			return err
+		}
+		applyMask(merged, in, paths)
+		if p, err = guardrailPolicyFromProto(merged, prev, a.sealer); err != nil {
+			return err
+		}
+		p.Version = prev.Version
+		return a.store.UpdateGuardrailPolicy(ctx, p)
+	})
+	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	a.apply(ctx, store.ChangeGuardrailPolicy, p.ID)
@@ -285,9 +316,13 @@ func (a *Admin) UpdateGuardrailPolicy(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(&tollgatev1.UpdateGuardrailPolicyResponse{Policy: out}), nil
 }
 
-// DeleteGuardrailPolicy implements AdminService.DeleteGuardrailPolicy.
+// DeleteGuardrailPolicy implements PolicyService.DeleteGuardrailPolicy.
 func (a *Admin) DeleteGuardrailPolicy(ctx context.Context, req *connect.Request[tollgatev1.DeleteGuardrailPolicyRequest]) (*connect.Response[tollgatev1.DeleteGuardrailPolicyResponse], error) {
-	if err := a.store.DeleteGuardrailPolicy(ctx, req.Msg.GetId()); err != nil {
+	v, err := ifVersion("etag", req.Msg.GetEtag())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	if err := a.store.DeleteGuardrailPolicy(ctx, req.Msg.GetId(), v); err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	a.apply(ctx, store.ChangeGuardrailPolicy, req.Msg.GetId())

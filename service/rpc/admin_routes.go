@@ -120,6 +120,7 @@ func routeToProto(sr *store.Route) (*tollgatev1.Route, error) {
 		FirstChunkTimeout: routeDurToProto(r.FirstChunkTimeout), Sticky: r.Sticky,
 		CreateTime: timeToProto(sr.CreatedAt), UpdateTime: timeToProto(sr.UpdatedAt), Cache: routeCacheToProto(r.Cache),
 		DropParams: r.DropParams,
+		Etag:       etag(sr.Version),
 	}
 	if r.Retry != (routing.Retry{}) {
 		out.Retry = &tollgatev1.RetryPolicy{MaxAttempts: int32(r.Retry.MaxAttempts),
@@ -199,7 +200,7 @@ func (a *Admin) checkedRoute(ctx context.Context, in *tollgatev1.Route) (*store.
 	return &store.Route{Name: r.Name, Strategy: string(r.Strategy), Spec: spec}, nil
 }
 
-// CreateRoute implements AdminService.CreateRoute.
+// CreateRoute implements CatalogService.CreateRoute.
 func (a *Admin) CreateRoute(ctx context.Context, req *connect.Request[tollgatev1.CreateRouteRequest]) (*connect.Response[tollgatev1.CreateRouteResponse], error) {
 	sr, err := a.checkedRoute(ctx, req.Msg.GetRoute())
 	if err != nil {
@@ -216,7 +217,7 @@ func (a *Admin) CreateRoute(ctx context.Context, req *connect.Request[tollgatev1
 	return connect.NewResponse(&tollgatev1.CreateRouteResponse{Route: out}), nil
 }
 
-// GetRoute implements AdminService.GetRoute.
+// GetRoute implements CatalogService.GetRoute.
 func (a *Admin) GetRoute(ctx context.Context, req *connect.Request[tollgatev1.GetRouteRequest]) (*connect.Response[tollgatev1.GetRouteResponse], error) {
 	sr, err := a.store.GetRoute(ctx, req.Msg.GetName())
 	if err != nil {
@@ -229,13 +230,17 @@ func (a *Admin) GetRoute(ctx context.Context, req *connect.Request[tollgatev1.Ge
 	return connect.NewResponse(&tollgatev1.GetRouteResponse{Route: out}), nil
 }
 
-// ListRoutes implements AdminService.ListRoutes.
-func (a *Admin) ListRoutes(ctx context.Context, _ *connect.Request[tollgatev1.ListRoutesRequest]) (*connect.Response[tollgatev1.ListRoutesResponse], error) {
-	rs, err := a.store.ListRoutes(ctx)
+// ListRoutes implements CatalogService.ListRoutes.
+func (a *Admin) ListRoutes(ctx context.Context, req *connect.Request[tollgatev1.ListRoutesRequest]) (*connect.Response[tollgatev1.ListRoutesResponse], error) {
+	page, err := readPage(req.Msg)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	out := &tollgatev1.ListRoutesResponse{Routes: make([]*tollgatev1.Route, 0, len(rs))}
+	rs, next, err := a.store.PageRoutes(ctx, page)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	out := &tollgatev1.ListRoutesResponse{Routes: make([]*tollgatev1.Route, 0, len(rs)), NextPageToken: nextPageToken(req.Msg, next)}
 	for i := range rs {
 		r, err := routeToProto(&rs[i])
 		if err != nil {
@@ -246,13 +251,44 @@ func (a *Admin) ListRoutes(ctx context.Context, _ *connect.Request[tollgatev1.Li
 	return connect.NewResponse(out), nil
 }
 
-// UpdateRoute implements AdminService.UpdateRoute.
+// routeFixed are the Route fields no update may set.
+var routeFixed = []string{"name", "create_time", "update_time", "etag"}
+
+// UpdateRoute implements CatalogService.UpdateRoute.
 func (a *Admin) UpdateRoute(ctx context.Context, req *connect.Request[tollgatev1.UpdateRouteRequest]) (*connect.Response[tollgatev1.UpdateRouteResponse], error) {
-	sr, err := a.checkedRoute(ctx, req.Msg.GetRoute())
+	in := req.Msg.GetRoute()
+	if in == nil {
+		return nil, a.fail(ctx, badParam("route", "is required"))
+	}
+	want, err := ifVersion("route.etag", in.GetEtag())
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	if err := a.store.UpdateRoute(ctx, sr); err != nil {
+	paths, err := updateMask(req.Msg.GetUpdateMask(), in.ProtoReflect().Descriptor(), routeFixed...)
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	var sr *store.Route
+	err = readModifyWrite(want, func() error {
+		cur, err := a.store.GetRoute(ctx, in.GetName())
+		if err != nil {
+			return err
+		}
+		if err := checkVersion("route "+quote(cur.Name), want, cur.Version); err != nil {
+			return err
+		}
+		merged, err := routeToProto(cur)
+		if err != nil {
+			return err
+		}
+		applyMask(merged, in, paths)
+		if sr, err = a.checkedRoute(ctx, merged); err != nil {
+			return err
+		}
+		sr.Version = cur.Version
+		return a.store.UpdateRoute(ctx, sr)
+	})
+	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	a.apply(ctx, store.ChangeRoute, sr.Name)
@@ -263,10 +299,14 @@ func (a *Admin) UpdateRoute(ctx context.Context, req *connect.Request[tollgatev1
 	return connect.NewResponse(&tollgatev1.UpdateRouteResponse{Route: out}), nil
 }
 
-// DeleteRoute implements AdminService.DeleteRoute.
+// DeleteRoute implements CatalogService.DeleteRoute.
 func (a *Admin) DeleteRoute(ctx context.Context, req *connect.Request[tollgatev1.DeleteRouteRequest]) (*connect.Response[tollgatev1.DeleteRouteResponse], error) {
 	name := req.Msg.GetName()
-	if err := a.store.DeleteRoute(ctx, name); err != nil {
+	v, err := ifVersion("etag", req.Msg.GetEtag())
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	if err := a.store.DeleteRoute(ctx, name, v); err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	a.apply(ctx, store.ChangeRoute, name)

@@ -19,7 +19,7 @@ import (
 // AuditActorAdmin is the actor recorded for calls made with the admin token.
 const AuditActorAdmin = "admin-token"
 
-// auditInterceptor records every AdminService write in the audit log. It
+// auditInterceptor records every admin-service write in the audit log. It
 // runs after the admin-token check, so only authorised calls are recorded.
 type auditInterceptor struct {
 	log    store.AuditLog
@@ -27,7 +27,7 @@ type auditInterceptor struct {
 	now    func() time.Time
 }
 
-// AuditInterceptor returns the interceptor that records every AdminService
+// AuditInterceptor returns the interceptor that records every admin-service
 // call that is not a read (Get*/List*) in the admin audit log, with a
 // summary of the request from which every secret has been removed. It
 // writes synchronously after the call; a failure to write is logged, since
@@ -66,7 +66,7 @@ func (a auditInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) 
 	return next
 }
 
-// WrapStreamingHandler implements connect.Interceptor. AdminService has
+// WrapStreamingHandler implements connect.Interceptor. The admin services have
 // no streaming writes.
 func (a auditInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return next

@@ -7,12 +7,12 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/keys"
 )
 
 // bearer returns the token of an "Authorization: Bearer ..." header.
-func bearer(h http.Header) string { return gateway.BearerToken(h) }
+func bearer(h http.Header) string { return edge.BearerToken(h) }
 
 // adminInterceptor requires the admin token on every call.
 type adminInterceptor struct{ token keys.AdminToken }
@@ -54,7 +54,7 @@ func (a adminInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc
 	}
 }
 
-// AdminInterceptor returns the interceptor that guards AdminService.
+// AdminInterceptor returns the interceptor that guards the admin services.
 func AdminInterceptor(token keys.AdminToken) connect.Interceptor {
 	return adminInterceptor{token: token}
 }

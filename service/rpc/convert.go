@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -231,13 +232,13 @@ func chunkToProto(id string, c *providers.Chunk) *tollgatev1.ChatStreamResponse 
 	return out
 }
 
-// moneyToProto converts nano-USD to Money.
-func moneyToProto(nanos int64) *tollgatev1.Money {
-	return &tollgatev1.Money{CurrencyCode: "USD", Units: nanos / 1_000_000_000, Nanos: int32(nanos % 1_000_000_000)}
+// moneyToProto converts nano-USD to a google.type.Money in USD.
+func moneyToProto(nanos int64) *money.Money {
+	return &money.Money{CurrencyCode: "USD", Units: nanos / 1_000_000_000, Nanos: int32(nanos % 1_000_000_000)}
 }
 
-// moneyFromProto converts Money to nano-USD; nil is zero.
-func moneyFromProto(param string, m *tollgatev1.Money) (int64, error) {
+// moneyFromProto converts a google.type.Money in USD to nano-USD; nil is zero.
+func moneyFromProto(param string, m *money.Money) (int64, error) {
 	if m == nil {
 		return 0, nil
 	}

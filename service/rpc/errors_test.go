@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 
-	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/store"
@@ -38,7 +38,7 @@ func TestToConnectError(t *testing.T) {
 		{"upstream 400", &providers.Error{Provider: "p", Kind: providers.KindInvalidRequest, Status: 400}, connect.CodeInvalidArgument, "provider p"},
 		{"upstream context", &providers.Error{Provider: "p", Kind: providers.KindContextLength, Status: 400}, connect.CodeInvalidArgument, "context"},
 		{"upstream timeout", &providers.Error{Provider: "p", Kind: providers.KindTimeout}, connect.CodeDeadlineExceeded, "timeout"},
-		{"gateway credential rejected", &providers.Error{Provider: "p", Kind: providers.KindAuthentication, Status: 401}, connect.CodeInternal, "authentication"},
+		{"gateway credential rejected", &providers.Error{Provider: "p", Kind: providers.KindAuthentication, Status: 401}, connect.CodeInternal, "rejected the gateway's credential"},
 		{"canceled", context.Canceled, connect.CodeCanceled, "canceled"},
 		{"internal hides details", errors.New("pq: password=hunter2"), connect.CodeInternal, "internal error; request id req_"},
 	}
@@ -60,17 +60,17 @@ func TestMoney(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		in      *tollgatev1.Money
+		in      *money.Money
 		nanos   int64
 		wantErr string
 	}{
 		{"nil", nil, 0, ""},
-		{"dollars and nanos", &tollgatev1.Money{CurrencyCode: "USD", Units: 2, Nanos: 500_000_000}, 2_500_000_000, ""},
-		{"no currency", &tollgatev1.Money{Nanos: 150_000_000}, 150_000_000, ""},
-		{"euro", &tollgatev1.Money{CurrencyCode: "EUR", Units: 1}, 0, "currency_code"},
-		{"negative", &tollgatev1.Money{Units: -1}, 0, "negative"},
-		{"sign mismatch", &tollgatev1.Money{Units: 1, Nanos: -1}, 0, "sign"},
-		{"nanos overflow", &tollgatev1.Money{Nanos: 1_000_000_000}, 0, "nanos"},
+		{"dollars and nanos", &money.Money{CurrencyCode: "USD", Units: 2, Nanos: 500_000_000}, 2_500_000_000, ""},
+		{"no currency", &money.Money{Nanos: 150_000_000}, 150_000_000, ""},
+		{"euro", &money.Money{CurrencyCode: "EUR", Units: 1}, 0, "currency_code"},
+		{"negative", &money.Money{Units: -1}, 0, "negative"},
+		{"sign mismatch", &money.Money{Units: 1, Nanos: -1}, 0, "sign"},
+		{"nanos overflow", &money.Money{Nanos: 1_000_000_000}, 0, "nanos"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -13,7 +15,9 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/registry"
 )
 
 // Inference serves tollgate.v1.InferenceService through the gateway engine.
@@ -40,7 +44,7 @@ func (s *Inference) call(ctx context.Context, h http.Header, endUser string, tag
 // of the request headers.
 func (s *Inference) chatCall(ctx context.Context, h http.Header, m *tollgatev1.ChatRequest) (*gateway.Call, error) {
 	call := s.call(ctx, h, m.GetEndUser(), m.GetTags(), m.GetMetadata())
-	d, err := gateway.CacheDirectives(h)
+	d, err := edge.CacheDirectives(h)
 	call.Cache = d
 	return call, err
 }
@@ -61,8 +65,8 @@ func (s *Inference) Chat(ctx context.Context, req *connect.Request[tollgatev1.Ch
 		return nil, toConnectError(ctx, s.log, err)
 	}
 	resp := connect.NewResponse(chatResponseToProto(call.RequestID, m.GetModel(), res))
-	gateway.SetCacheHeaders(resp.Header(), res.CacheStatus, res.CacheScore)
-	gateway.SetGuardrailHeader(resp.Header(), res.Guardrails)
+	edge.SetCacheHeaders(resp.Header(), res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(resp.Header(), res.Guardrails)
 	resp.Msg.GuardrailVerdicts = guardrailVerdictsToProto(res.Guardrails)
 	return resp, nil
 }
@@ -87,11 +91,11 @@ func (s *Inference) ChatStream(ctx context.Context, req *connect.Request[tollgat
 		return toConnectError(ctx, s.log, err)
 	}
 	defer st.Close()
-	gateway.SetCacheHeaders(out.ResponseHeader(), st.CacheStatus, st.CacheScore)
-	gateway.SetGuardrailHeader(out.ResponseHeader(), st.Guardrails())
+	edge.SetCacheHeaders(out.ResponseHeader(), st.CacheStatus, st.CacheScore)
+	edge.SetGuardrailHeader(out.ResponseHeader(), st.Guardrails())
 	first := true
 	for {
-		c, err := st.Recv()
+		c, err := st.Recv(ctx)
 		if errors.Is(err, io.EOF) {
 			return out.Send(&tollgatev1.ChatStreamResponse{
 				Id: call.RequestID, Usage: usageToProto(st.Usage()), Cost: moneyToProto(st.CostNanos()),
@@ -145,7 +149,23 @@ func (s *Inference) ListModels(ctx context.Context, req *connect.Request[tollgat
 	if err != nil {
 		return nil, toConnectError(ctx, s.log, err)
 	}
-	out := &tollgatev1.ListModelsResponse{Models: make([]*tollgatev1.ModelInfo, 0, len(ms))}
+	page, err := readPage(req.Msg)
+	if err != nil {
+		return nil, toConnectError(ctx, s.log, err)
+	}
+	// The models are the key's view of the registry, in memory and sorted
+	// by name: a page starts after the cursor's name.
+	start, _ := slices.BinarySearchFunc(ms, page.After, func(m *registry.Model, name string) int { return strings.Compare(m.Name, name) })
+	if start < len(ms) && page.After != "" && ms[start].Name == page.After {
+		start++
+	}
+	ms = ms[start:]
+	next := ""
+	if len(ms) > page.Size {
+		ms = ms[:page.Size]
+		next = ms[len(ms)-1].Name
+	}
+	out := &tollgatev1.ListModelsResponse{Models: make([]*tollgatev1.ModelInfo, 0, len(ms)), NextPageToken: nextPageToken(req.Msg, next)}
 	for _, m := range ms {
 		out.Models = append(out.Models, &tollgatev1.ModelInfo{
 			Name: m.Name, Provider: m.ProviderID, ContextWindow: int32(m.ContextWindow), Embedding: m.Embedding,

@@ -121,18 +121,20 @@ func (u *Usage) ListRequestRecords(ctx context.Context, req *connect.Request[tol
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
-	limit, err := pageSize(m.GetPageSize())
+	// Tokens are bound to the request's filters and to the team the
+	// caller is confined to.
+	page, err := readPage(m, team)
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
 	rs, next, err := u.records.ListRecords(ctx, store.RecordFilter{
 		Start: start, End: end, TeamID: team, KeyID: m.GetKeyId(), Model: m.GetModel(), EndUser: m.GetEndUser(),
-		Limit: limit, After: m.GetPageToken(),
+		Limit: page.Size, After: page.After,
 	})
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
-	out := &tollgatev1.ListRequestRecordsResponse{Records: make([]*tollgatev1.RequestRecord, len(rs)), NextPageToken: next}
+	out := &tollgatev1.ListRequestRecordsResponse{Records: make([]*tollgatev1.RequestRecord, len(rs)), NextPageToken: nextPageToken(m, next, team)}
 	for i := range rs {
 		out.Records[i] = recordToProto(&rs[i])
 	}

@@ -12,7 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 )
@@ -60,6 +60,6 @@ func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
 		time.Sleep(20 * time.Millisecond)
 	}
 	gw := &gatewaytest.Gateway{URL: "http://" + addr, Addr: addr, AdminToken: admin}
-	gw.Admin = tollgatev1connect.NewAdminServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(admin)))
+	gw.Admin = tollgate.NewAdminClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(admin)))
 	return &binaryGateway{Gateway: gw, pid: cmd.Process.Pid}
 }

@@ -18,7 +18,7 @@ type Config struct {
 	DatabaseURL string
 	// MasterKey encrypts provider credentials (env only).
 	MasterKey string
-	// AdminToken authorises AdminService calls (env only).
+	// AdminToken authorises the admin services' calls (env only).
 	AdminToken string
 	// TLSCert and TLSKey enable TLS when both are set.
 	TLSCert, TLSKey string

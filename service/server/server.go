@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -118,12 +119,12 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
-	mux.Handle(tollgatev1connect.NewAdminServiceHandler(rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
-		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())),
-		append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...))
+	rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
+		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
+		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...)
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
 
-	services := []string{tollgatev1connect.InferenceServiceName, tollgatev1connect.AdminServiceName, tollgatev1connect.UsageServiceName}
+	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName}, rpc.AdminServiceNames...)
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -170,9 +171,11 @@ type healthChecker struct{ s *Server }
 // Check implements grpchealth.Checker: SERVING when ready.
 func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	switch req.Service {
-	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.AdminServiceName, tollgatev1connect.UsageServiceName:
+	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName:
 	default:
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+		if !slices.Contains(rpc.AdminServiceNames, req.Service) {
+			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+		}
 	}
 	if err := h.s.ready(ctx); err != nil {
 		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil

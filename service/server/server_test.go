@@ -244,7 +244,7 @@ func TestAdminKeyLifecycle(t *testing.T) {
 		}
 	}
 	// Admin calls need the admin token.
-	bad := tollgatev1connect.NewAdminServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.key)))
+	bad := tollgatev1connect.NewTeamServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.key)))
 	if _, err := bad.ListTeams(ctx, connect.NewRequest(&tollgatev1.ListTeamsRequest{})); connect.CodeOf(err) != connect.CodeUnauthenticated {
 		t.Fatalf("admin with a virtual key: %v", err)
 	}
@@ -519,7 +519,8 @@ func TestGRPCURL(t *testing.T) {
 	grpcurl := findTool(t, "grpcurl")
 	e := start(t)
 	out := runTool(t, grpcurl, "-plaintext", e.gw.Addr, "list")
-	for _, svc := range []string{"tollgate.v1.InferenceService", "tollgate.v1.AdminService", "tollgate.v1.UsageService", "grpc.health.v1.Health"} {
+	for _, svc := range []string{"tollgate.v1.InferenceService", "tollgate.v1.CatalogService", "tollgate.v1.TeamService",
+		"tollgate.v1.PolicyService", "tollgate.v1.UsageService", "grpc.health.v1.Health"} {
 		if !strings.Contains(out, svc) {
 			t.Fatalf("grpcurl list lacks %s:\n%s", svc, out)
 		}
@@ -530,7 +531,7 @@ func TestGRPCURL(t *testing.T) {
 	if !strings.Contains(out, `"text": "echo: from grpcurl"`) {
 		t.Fatalf("grpcurl Chat:\n%s", out)
 	}
-	out = runTool(t, grpcurl, "-plaintext", "-H", "authorization: Bearer "+e.gw.AdminToken, e.gw.Addr, "tollgate.v1.AdminService/ListProviders")
+	out = runTool(t, grpcurl, "-plaintext", "-H", "authorization: Bearer "+e.gw.AdminToken, e.gw.Addr, "tollgate.v1.CatalogService/ListProviders")
 	if !strings.Contains(out, `"hasCredential": true`) || strings.Contains(out, gatewaytest.UpstreamKey) {
 		t.Fatalf("grpcurl ListProviders:\n%s", out)
 	}

@@ -58,6 +58,8 @@ type Budget struct {
 	AlertThresholds []int
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // DefaultAlertThresholds returns the alert thresholds of a budget that sets
@@ -77,28 +79,41 @@ type RateLimit struct {
 	MaxConcurrent     int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // Budgets stores budgets and rate limits.
 type Budgets interface {
 	// PutBudget creates or replaces b (by ID) and notifies ChangeBudget.
-	// Timestamps are set by the store.
+	// With a non-zero b.Version it only replaces that version of an
+	// existing budget (see Versions). Timestamps and Version are set by
+	// the store.
 	PutBudget(ctx context.Context, b *Budget) error
 	// GetBudget returns the budget or ErrNotFound.
 	GetBudget(ctx context.Context, id string) (*Budget, error)
 	// ListBudgets returns every budget, or a team's (its team, service and
 	// key budgets) when teamID is not "", ordered by id.
 	ListBudgets(ctx context.Context, teamID string) ([]Budget, error)
-	// DeleteBudget deletes it and its counters; ErrNotFound if missing.
-	DeleteBudget(ctx context.Context, id string) error
-	// PutRateLimit creates or replaces l (by ID) and notifies ChangeRateLimit.
+	// PageBudgets returns a page of ListBudgets(teamID) and the cursor of
+	// the next page ("" at the end).
+	PageBudgets(ctx context.Context, teamID string, p Page) ([]Budget, string, error)
+	// DeleteBudget deletes it and its counters if ifVersion matches (see
+	// Versions); ErrNotFound if missing.
+	DeleteBudget(ctx context.Context, id string, ifVersion int64) error
+	// PutRateLimit creates or replaces l (by ID) and notifies
+	// ChangeRateLimit; a non-zero l.Version works as in PutBudget.
 	PutRateLimit(ctx context.Context, l *RateLimit) error
 	// GetRateLimit returns the rate limit or ErrNotFound.
 	GetRateLimit(ctx context.Context, id string) (*RateLimit, error)
 	// ListRateLimits returns every rate limit, or a team's, ordered by id.
 	ListRateLimits(ctx context.Context, teamID string) ([]RateLimit, error)
-	// DeleteRateLimit deletes it; ErrNotFound if missing.
-	DeleteRateLimit(ctx context.Context, id string) error
+	// PageRateLimits returns a page of ListRateLimits(teamID) and the
+	// cursor of the next page ("" at the end).
+	PageRateLimits(ctx context.Context, teamID string, p Page) ([]RateLimit, string, error)
+	// DeleteRateLimit deletes it if ifVersion matches (see Versions);
+	// ErrNotFound if missing.
+	DeleteRateLimit(ctx context.Context, id string, ifVersion int64) error
 }
 
 // Amount is a pair of quantities a counter tracks: money and tokens for a

@@ -21,6 +21,8 @@ type GuardrailPolicy struct {
 	Spec      []byte
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // GuardrailPolicies stores guardrail policies.
@@ -31,8 +33,13 @@ type GuardrailPolicies interface {
 	GetGuardrailPolicy(ctx context.Context, id string) (*GuardrailPolicy, error)
 	// ListGuardrailPolicies returns all policies ordered by id.
 	ListGuardrailPolicies(ctx context.Context) ([]GuardrailPolicy, error)
-	// UpdateGuardrailPolicy replaces the description, attachment and spec and sets UpdatedAt; ErrNotFound if missing.
+	// PageGuardrailPolicies returns a page of policies ordered by id and
+	// the cursor of the next page ("" at the end).
+	PageGuardrailPolicies(ctx context.Context, p Page) ([]GuardrailPolicy, string, error)
+	// UpdateGuardrailPolicy replaces the description, attachment and spec
+	// if p.Version matches (see Versions) and sets p's timestamps and
+	// Version; ErrNotFound if missing.
 	UpdateGuardrailPolicy(ctx context.Context, p *GuardrailPolicy) error
-	// DeleteGuardrailPolicy deletes it; ErrNotFound if missing.
-	DeleteGuardrailPolicy(ctx context.Context, id string) error
+	// DeleteGuardrailPolicy deletes it if ifVersion matches; ErrNotFound if missing.
+	DeleteGuardrailPolicy(ctx context.Context, id string, ifVersion int64) error
 }

@@ -18,6 +18,8 @@ type Route struct {
 	Spec      []byte
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // Routes stores routes.
@@ -28,8 +30,12 @@ type Routes interface {
 	GetRoute(ctx context.Context, name string) (*Route, error)
 	// ListRoutes returns all routes ordered by name.
 	ListRoutes(ctx context.Context) ([]Route, error)
-	// UpdateRoute replaces the strategy and spec and sets UpdatedAt; ErrNotFound if missing.
+	// PageRoutes returns a page of routes ordered by name and the cursor
+	// of the next page ("" at the end).
+	PageRoutes(ctx context.Context, p Page) ([]Route, string, error)
+	// UpdateRoute replaces the strategy and spec if r.Version matches (see
+	// Versions) and sets r's timestamps and Version; ErrNotFound if missing.
 	UpdateRoute(ctx context.Context, r *Route) error
-	// DeleteRoute deletes it; ErrNotFound if missing.
-	DeleteRoute(ctx context.Context, name string) error
+	// DeleteRoute deletes it if ifVersion matches; ErrNotFound if missing.
+	DeleteRoute(ctx context.Context, name string, ifVersion int64) error
 }

@@ -21,7 +21,28 @@ var (
 	ErrConflict = errors.New("already exists")
 	// ErrInUse means the entity is still referenced (e.g. a provider with models).
 	ErrInUse = errors.New("still in use")
+	// ErrVersionMismatch means a conditional write (see Version) found the
+	// entity changed or gone since the caller read it.
+	ErrVersionMismatch = errors.New("changed since it was read")
+	// ErrInvalidCursor means a page cursor was not made by this listing.
+	ErrInvalidCursor = errors.New("invalid cursor")
 )
+
+// Versions: every stored configuration entity has a Version that the store
+// sets on every write from one sequence shared by all tables, so a version
+// is never reused, not even by an entity deleted and created again; the
+// admin API derives etags from it. A write given a non-zero version (the
+// entity's Version field for updates and puts, the ifVersion argument for
+// deletes) applies only if the stored version is still that one, and fails
+// with ErrVersionMismatch otherwise; a zero version applies unconditionally.
+
+// Page selects one page of a listing in a fixed order.
+type Page struct {
+	// Size is the page size (> 0).
+	Size int
+	// After is the cursor returned with the previous page, "" for the first.
+	After string
+}
 
 // Store is the whole persistent state.
 type Store interface {
@@ -75,6 +96,8 @@ type Provider struct {
 	SealedCredential []byte
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // Providers stores providers.
@@ -85,10 +108,16 @@ type Providers interface {
 	GetProvider(ctx context.Context, id string) (*Provider, error)
 	// ListProviders returns all providers ordered by id.
 	ListProviders(ctx context.Context) ([]Provider, error)
-	// UpdateProvider replaces the mutable fields (Type is immutable); ErrNotFound if missing.
+	// PageProviders returns a page of providers ordered by id and the
+	// cursor of the next page ("" at the end).
+	PageProviders(ctx context.Context, p Page) ([]Provider, string, error)
+	// UpdateProvider replaces the mutable fields (Type is immutable) if
+	// p.Version matches (see Versions) and sets p's Type, timestamps and
+	// Version; ErrNotFound if missing.
 	UpdateProvider(ctx context.Context, p *Provider) error
-	// DeleteProvider deletes it; ErrNotFound if missing, ErrInUse if a model uses it.
-	DeleteProvider(ctx context.Context, id string) error
+	// DeleteProvider deletes it if ifVersion matches; ErrNotFound if
+	// missing, ErrInUse if a model uses it.
+	DeleteProvider(ctx context.Context, id string, ifVersion int64) error
 }
 
 // Pricing is a model's price. Amounts are nano-USD (10^-9 dollars).
@@ -110,6 +139,8 @@ type Model struct {
 	Pricing         Pricing
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // Models stores models.
@@ -120,10 +151,14 @@ type Models interface {
 	GetModel(ctx context.Context, name string) (*Model, error)
 	// ListModels returns all models ordered by name.
 	ListModels(ctx context.Context) ([]Model, error)
-	// UpdateModel replaces the mutable fields; ErrNotFound if missing.
+	// PageModels returns a page of models ordered by name and the cursor
+	// of the next page ("" at the end).
+	PageModels(ctx context.Context, p Page) ([]Model, string, error)
+	// UpdateModel replaces the mutable fields if m.Version matches (see
+	// Versions) and sets m's timestamps and Version; ErrNotFound if missing.
 	UpdateModel(ctx context.Context, m *Model) error
-	// DeleteModel deletes it; ErrNotFound if missing.
-	DeleteModel(ctx context.Context, name string) error
+	// DeleteModel deletes it if ifVersion matches; ErrNotFound if missing.
+	DeleteModel(ctx context.Context, name string, ifVersion int64) error
 }
 
 // Team owns keys and spend.
@@ -132,6 +167,8 @@ type Team struct {
 	DisplayName string
 	Labels      map[string]string
 	CreatedAt   time.Time
+	// Version changes on every write (see Versions).
+	Version int64
 }
 
 // Teams stores teams.
@@ -142,8 +179,12 @@ type Teams interface {
 	GetTeam(ctx context.Context, id string) (*Team, error)
 	// ListTeams returns all teams ordered by id.
 	ListTeams(ctx context.Context) ([]Team, error)
-	// DeleteTeam deletes it; ErrNotFound if missing, ErrInUse if it has unrevoked keys.
-	DeleteTeam(ctx context.Context, id string) error
+	// PageTeams returns a page of teams ordered by id and the cursor of
+	// the next page ("" at the end).
+	PageTeams(ctx context.Context, p Page) ([]Team, string, error)
+	// DeleteTeam deletes it if ifVersion matches (see Versions);
+	// ErrNotFound if missing, ErrInUse if it has unrevoked keys.
+	DeleteTeam(ctx context.Context, id string, ifVersion int64) error
 }
 
 // Key is a virtual key. Only the SHA-256 hash of its secret is stored.
@@ -176,6 +217,8 @@ type Key struct {
 	// DropParams lets the gateway leave out request parameters an
 	// upstream cannot honour instead of refusing the request.
 	DropParams bool
+	// Version changes on every write (see Versions): revocation, rotation.
+	Version int64
 }
 
 // KeyFilter selects keys to list.

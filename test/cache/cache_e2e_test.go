@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -432,7 +433,7 @@ func TestUsage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("usage: %v (total %v)", err, g)
 	}
-	nanos := func(m *tollgatev1.Money) int64 { return m.GetUnits()*1_000_000_000 + int64(m.GetNanos()) }
+	nanos := func(m *money.Money) int64 { return m.GetUnits()*1_000_000_000 + int64(m.GetNanos()) }
 	if g.GetCacheHits() != 1 || nanos(g.GetCost()) <= 0 || nanos(g.GetSaved()) != nanos(g.GetCost()) {
 		t.Fatalf("usage total: hits %d cost %d saved %d; want 1 hit saving exactly the miss's cost",
 			g.GetCacheHits(), nanos(g.GetCost()), nanos(g.GetSaved()))

@@ -15,6 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/type/money"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
@@ -41,7 +42,7 @@ func client(g *gatewaytest.Gateway, key string) tollgatev1connect.InferenceServi
 	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
 }
 
-func nanos(m *tollgatev1.Money) int64 { return m.GetUnits()*1_000_000_000 + int64(m.GetNanos()) }
+func nanos(m *money.Money) int64 { return m.GetUnits()*1_000_000_000 + int64(m.GetNanos()) }
 
 // result is what a hammering run observed.
 type result struct {
@@ -99,8 +100,8 @@ func setBudget(t *testing.T, g *gatewaytest.Gateway, b *tollgatev1.Budget) {
 	}
 }
 
-func usd(n int64) *tollgatev1.Money {
-	return &tollgatev1.Money{CurrencyCode: "USD", Units: n / 1_000_000_000, Nanos: int32(n % 1_000_000_000)}
+func usd(n int64) *money.Money {
+	return &money.Money{CurrencyCode: "USD", Units: n / 1_000_000_000, Nanos: int32(n % 1_000_000_000)}
 }
 
 // TestRunawayJob loops on a key with a small daily budget until it is

@@ -19,16 +19,28 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
-// webhookReceiver collects Slack-compatible alert bodies.
+// webhookReceiver collects Slack-compatible alert bodies; with a
+// verifier, only calls signed per Standard Webhooks with its secret.
 type webhookReceiver struct {
-	mu    sync.Mutex
-	texts []string
+	mu       sync.Mutex
+	texts    []string
+	verifier *webhooks.Verifier
 }
 
 func (w *webhookReceiver) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
+	w.mu.Lock()
+	v := w.verifier
+	w.mu.Unlock()
+	if v != nil {
+		if err := v.Verify(b, r.Header); err != nil {
+			http.Error(rw, err.Error(), http.StatusUnauthorized)
+			return
+		}
+	}
 	var msg struct {
 		Text   string            `json:"text"`
 		Blocks []json.RawMessage `json:"blocks"`
@@ -106,10 +118,19 @@ func TestRunawayJobReplay(t *testing.T) {
 	keyID, secret := k.Msg.GetKey().GetId(), k.Msg.GetSecret()
 	// A Slack-style URL: its path is the receiver's secret.
 	const hookToken = "/services/T0001/B0002/s3cr3t-hook-token"
-	if _, err := g.Admin.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{
-		Webhook: &tollgatev1.AlertWebhook{Id: "ops-channel", Url: hook.URL + hookToken, TeamId: gatewaytest.TeamID}})); err != nil {
+	created, err := g.Admin.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{
+		Webhook: &tollgatev1.AlertWebhook{Id: "ops-channel", Url: hook.URL + hookToken, TeamId: gatewaytest.TeamID}}))
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The receiver accepts only alerts signed with the secret it was given.
+	v, err := webhooks.NewVerifier(created.Msg.GetSecret())
+	if err != nil {
+		t.Fatalf("signing secret %q: %v", created.Msg.GetSecret(), err)
+	}
+	recv.mu.Lock()
+	recv.verifier = v
+	recv.mu.Unlock()
 	assertWebhookSealed(t, g.DatabaseURL, "ops-channel", hook.URL, hookToken)
 	const limit = 5 * 1_000_000_000 // $5
 	setBudget(t, g, &tollgatev1.Budget{Id: "job-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,

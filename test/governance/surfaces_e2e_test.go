@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
@@ -47,7 +48,7 @@ func TestLimitsInEveryDialect(t *testing.T) {
 	// A budget smaller than one request's worst case, and a 1 RPM limit.
 	if _, err := g.Admin.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
 		Id: "tiny", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, TeamId: gatewaytest.TeamID, KeyId: budgetKeyID,
-		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: &tollgatev1.Money{CurrencyCode: "USD", Nanos: 1},
+		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: &money.Money{CurrencyCode: "USD", Nanos: 1},
 	}})); err != nil {
 		t.Fatal(err)
 	}

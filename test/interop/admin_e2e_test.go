@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -63,7 +64,7 @@ func TestAdminAuditEvents(t *testing.T) {
 	}
 	if _, err := admin.Admin.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
 		Id: "team-a-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: gatewaytest.TeamID,
-		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: &tollgatev1.Money{CurrencyCode: "USD", Units: 5},
+		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: &money.Money{CurrencyCode: "USD", Units: 5},
 	}})); err != nil {
 		t.Fatalf("SetBudget: %v", err)
 	}
@@ -304,7 +305,7 @@ func TestCreateModelTakesListPrice(t *testing.T) {
 	gw := gatewaytest.Start(t, gatewaytest.Options{})
 	gw.Setup(t, upURL)
 	ctx := context.Background()
-	usd := func(nanos int32) *tollgatev1.Money { return &tollgatev1.Money{CurrencyCode: "USD", Nanos: nanos} }
+	usd := func(nanos int32) *money.Money { return &money.Money{CurrencyCode: "USD", Nanos: nanos} }
 	tests := []struct {
 		name  string
 		model *tollgatev1.Model
@@ -338,7 +339,7 @@ func TestCreateModelTakesListPrice(t *testing.T) {
 		for _, p := range []*tollgatev1.ModelPricing{resp.Msg.GetModel().GetPricing(), got.Msg.GetModel().GetPricing()} {
 			for _, f := range []struct {
 				field     string
-				got, want *tollgatev1.Money
+				got, want *money.Money
 			}{
 				{"input", p.GetInputPerMillion(), tt.want.GetInputPerMillion()},
 				{"output", p.GetOutputPerMillion(), tt.want.GetOutputPerMillion()},

@@ -100,7 +100,7 @@ func TestGRPCGoClient(t *testing.T) {
 			if status.Code(err) != codes.Unauthenticated {
 				t.Fatalf("bad key: %v, want Unauthenticated", err)
 			}
-			_, err = tollgatev1.NewAdminServiceClient(conn).ListKeys(ctx, &tollgatev1.ListKeysRequest{})
+			_, err = tollgatev1.NewTeamServiceClient(conn).ListKeys(ctx, &tollgatev1.ListKeysRequest{})
 			if status.Code(err) != codes.Unauthenticated {
 				t.Fatalf("admin call with a virtual key: %v, want Unauthenticated", err)
 			}

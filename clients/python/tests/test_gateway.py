@@ -111,10 +111,55 @@ class GatewayTest(unittest.TestCase):
             self.client.chat("no-such-model", "hi")
 
     def test_generated_stubs_carry_auth(self):
-        from tollgate.v1 import admin_pb2
+        from tollgate.v1 import catalog_pb2, teams_pb2
 
-        team = self.admin.admin.GetTeam(admin_pb2.GetTeamRequest(id=TEAM)).team
+        team = self.admin.teams.GetTeam(teams_pb2.GetTeamRequest(id=TEAM)).team
         self.assertEqual(team.id, TEAM)
+        # client.admin reaches every admin service's methods.
+        self.assertEqual(self.admin.admin.GetTeam(teams_pb2.GetTeamRequest(id=TEAM)).team.id, TEAM)
+        providers = self.admin.admin.ListProviders(catalog_pb2.ListProvidersRequest()).providers
+        self.assertGreater(len(providers), 0)
+
+    def test_pages_and_etags(self):
+        from tollgate.v1 import catalog_pb2, teams_pb2
+
+        for i in range(3):
+            self.admin.create_team(f"py-page-{i}")
+        # Page through the teams one at a time.
+        req = teams_pb2.ListTeamsRequest(page_size=1)
+        first = self.admin.teams.ListTeams(req)
+        self.assertEqual(len(first.teams), 1)
+        self.assertTrue(first.next_page_token)
+        ids = [t.id for t in tollgate.list_all(self.admin.teams.ListTeams, teams_pb2.ListTeamsRequest(page_size=1), "teams")]
+        self.assertEqual(ids, sorted(ids))
+        self.assertTrue({"py-page-0", "py-page-1", "py-page-2"} <= set(ids))
+        # A made-up token is refused.
+        with self.assertRaises(tollgate.InvalidArgumentError):
+            self.admin.teams.ListTeams(teams_pb2.ListTeamsRequest(page_token="garbage"))
+        # A token of another listing is refused too.
+        with self.assertRaises(tollgate.InvalidArgumentError):
+            self.admin.catalog.ListProviders(catalog_pb2.ListProvidersRequest(page_token=first.next_page_token))
+        # Etags: a delete with a stale etag is refused, the current one works.
+        team = self.admin.teams.GetTeam(teams_pb2.GetTeamRequest(id="py-page-0")).team
+        self.assertTrue(team.etag)
+        model = self.admin.catalog.GetModel(catalog_pb2.GetModelRequest(name=CHAT_MODEL)).model
+        updated = self.admin.catalog.UpdateModel(
+            catalog_pb2.UpdateModelRequest(
+                model=catalog_pb2.Model(name=CHAT_MODEL, context_window=64000, etag=model.etag),
+                update_mask={"paths": ["context_window"]},
+            )
+        ).model
+        self.assertEqual(updated.context_window, 64000)
+        self.assertEqual(updated.provider_id, model.provider_id)
+        self.assertNotEqual(updated.etag, model.etag)
+        with self.assertRaises(tollgate.FailedPreconditionError):
+            self.admin.catalog.UpdateModel(
+                catalog_pb2.UpdateModelRequest(
+                    model=catalog_pb2.Model(name=CHAT_MODEL, context_window=1, etag=model.etag),
+                    update_mask={"paths": ["context_window"]},
+                )
+            )
+        self.admin.delete_team("py-page-0", etag=team.etag)
 
 
 if __name__ == "__main__":

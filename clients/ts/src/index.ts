@@ -12,6 +12,8 @@
  * ```
  *
  * Deadlines are per call: `tg.inference.chat(req, { timeoutMs: 30_000 })`.
+ * Every List call pages (`pageSize`, `pageToken`, `nextPageToken`);
+ * {@link listAll} follows the pages.
  * Errors are ConnectError values; compare `err.code` with `Code.Unauthenticated`,
  * `Code.ResourceExhausted` and so on.
  *
@@ -21,7 +23,7 @@ import { create } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 
-import { AdminService } from "./gen/tollgate/v1/admin_pb.js";
+import { CatalogService } from "./gen/tollgate/v1/catalog_pb.js";
 import {
   type ChatResponse,
   ContentPartSchema,
@@ -30,11 +32,21 @@ import {
   MessageSchema,
   Role,
 } from "./gen/tollgate/v1/inference_pb.js";
+import { PolicyService } from "./gen/tollgate/v1/policy_pb.js";
+import { TeamService } from "./gen/tollgate/v1/teams_pb.js";
 import { UsageService } from "./gen/tollgate/v1/usage_pb.js";
 
-export * from "./gen/tollgate/v1/admin_pb.js";
+export * from "./gen/google/type/money_pb.js";
+export * from "./gen/tollgate/v1/alerts_pb.js";
+export * from "./gen/tollgate/v1/cache_pb.js";
+export * from "./gen/tollgate/v1/catalog_pb.js";
 export * from "./gen/tollgate/v1/common_pb.js";
+export * from "./gen/tollgate/v1/governance_pb.js";
+export * from "./gen/tollgate/v1/guardrails_pb.js";
 export * from "./gen/tollgate/v1/inference_pb.js";
+export * from "./gen/tollgate/v1/policy_pb.js";
+export * from "./gen/tollgate/v1/routing_pb.js";
+export * from "./gen/tollgate/v1/teams_pb.js";
 export * from "./gen/tollgate/v1/usage_pb.js";
 export { Code, ConnectError } from "@connectrpc/connect";
 
@@ -53,12 +65,25 @@ export interface TollgateClientOptions {
   interceptors?: Interceptor[];
 }
 
-/** The three services of the gateway, each with the client's credential. */
+/**
+ * The admin API (admin token): the methods of CatalogService (providers,
+ * models, routes), TeamService (teams, keys) and PolicyService (budgets,
+ * rate limits, guardrails, alerts, cache) on one object.
+ */
+export type AdminClient = Client<typeof CatalogService> & Client<typeof TeamService> & Client<typeof PolicyService>;
+
+/** The services of the gateway, each with the client's credential. */
 export interface TollgateClient {
   /** Model calls (virtual key). */
   inference: Client<typeof InferenceService>;
-  /** Providers, models, teams and keys (admin token). */
-  admin: Client<typeof AdminService>;
+  /** Providers, models and routes (admin token). */
+  catalog: Client<typeof CatalogService>;
+  /** Teams and their virtual keys (admin token). */
+  teams: Client<typeof TeamService>;
+  /** Budgets, rate limits, guardrails, alerts and the cache (admin token). */
+  policy: Client<typeof PolicyService>;
+  /** The three admin services at once. */
+  admin: AdminClient;
   /** Request records and usage totals (either credential). */
   usage: Client<typeof UsageService>;
   /** The transport the clients share. */
@@ -84,12 +109,42 @@ export function createTollgateClient(options: TollgateClientOptions): TollgateCl
     default:
       throw new Error(`unknown protocol ${String(options.protocol)}: want "connect" or "grpc"`);
   }
+  const catalog = createClient(CatalogService, transport);
+  const teams = createClient(TeamService, transport);
+  const policy = createClient(PolicyService, transport);
   return {
     inference: createClient(InferenceService, transport),
-    admin: createClient(AdminService, transport),
+    catalog,
+    teams,
+    policy,
+    admin: { ...catalog, ...teams, ...policy },
     usage: createClient(UsageService, transport),
     transport,
   };
+}
+
+/**
+ * Calls a List method page after page, yielding each response:
+ *
+ * ```ts
+ * for await (const page of listAll((r) => tg.teams.listTeams(r), { pageSize: 50 })) {
+ *   for (const t of page.teams) console.log(t.id);
+ * }
+ * ```
+ */
+export async function* listAll<Req extends { pageToken?: string }, Res extends { nextPageToken: string }>(
+  call: (req: Req) => Promise<Res>,
+  req: Req,
+): AsyncGenerator<Res> {
+  let next: Req = { ...req };
+  for (;;) {
+    const resp = await call(next);
+    yield resp;
+    if (resp.nextPageToken === "") {
+      return;
+    }
+    next = { ...next, pageToken: resp.nextPageToken };
+  }
 }
 
 function bearer(token: string): Interceptor {

@@ -13,6 +13,7 @@ import {
   UsageDimension,
   chat,
   createTollgateClient,
+  listAll,
   textOf,
   userMessage,
 } from "../dist/index.js";
@@ -71,6 +72,38 @@ for (const protocol of ["connect", "grpc"]) {
       const revoked = await admin().admin.revokeKey({ id: created.key.id });
       assert.equal(revoked.key.state, KeyState.REVOKED);
       await assert.rejects(admin().admin.createTeam({ team: { id } }), (err) => ConnectError.from(err).code === Code.AlreadyExists);
+    });
+
+    test("pages and etags", async () => {
+      const a = admin();
+      for (const i of [0, 1, 2]) {
+        await a.teams.createTeam({ team: { id: `ts-${protocol}-page-${i}` } });
+      }
+      const ids = [];
+      let pages = 0;
+      for await (const page of listAll((r) => a.teams.listTeams(r), { pageSize: 1 })) {
+        pages++;
+        ids.push(...page.teams.map((t) => t.id));
+      }
+      assert.ok(pages >= 3, `only ${pages} pages`);
+      assert.deepEqual(ids, [...ids].sort());
+      for (const i of [0, 1, 2]) assert.ok(ids.includes(`ts-${protocol}-page-${i}`));
+      await assert.rejects(a.teams.listTeams({ pageToken: "garbage" }), (err) => ConnectError.from(err).code === Code.InvalidArgument);
+
+      const got = await a.catalog.getModel({ name: model });
+      const updated = await a.catalog.updateModel({
+        model: { name: model, maxOutputTokens: 2048, etag: got.model.etag },
+        updateMask: { paths: ["max_output_tokens"] },
+      });
+      assert.equal(updated.model.maxOutputTokens, 2048);
+      assert.equal(updated.model.providerId, got.model.providerId);
+      assert.notEqual(updated.model.etag, got.model.etag);
+      await assert.rejects(
+        a.catalog.updateModel({ model: { name: model, maxOutputTokens: 1, etag: got.model.etag }, updateMask: { paths: ["max_output_tokens"] } }),
+        (err) => ConnectError.from(err).code === Code.FailedPrecondition,
+      );
+      const team = await a.teams.getTeam({ id: `ts-${protocol}-page-0` });
+      await a.teams.deleteTeam({ id: team.team.id, etag: team.team.etag });
     });
 
     test("usage query", async () => {

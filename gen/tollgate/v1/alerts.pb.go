@@ -91,7 +91,9 @@ type AlertWebhook struct {
 	// Only alerts about this team, when set.
 	TeamId string `protobuf:"bytes,5,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
 	// When it was created.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Changes on every write; send it back to delete only this version.
+	Etag          string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -168,11 +170,21 @@ func (x *AlertWebhook) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AlertWebhook) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // CreateAlertWebhookRequest creates a webhook.
 type CreateAlertWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The webhook (id and url are required).
-	Webhook       *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	Webhook *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// The secret alerts are signed with (Standard Webhooks: "whsec_" and the
+	// base64 of the key). Empty: the gateway generates one.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -214,11 +226,21 @@ func (x *CreateAlertWebhookRequest) GetWebhook() *AlertWebhook {
 	return nil
 }
 
+func (x *CreateAlertWebhookRequest) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
 // CreateAlertWebhookResponse is the stored webhook.
 type CreateAlertWebhookResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The webhook, without its URL.
-	Webhook       *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	Webhook *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// The secret alerts are signed with ("whsec_..."). Shown only here;
+	// give it to the receiver, which verifies every call with it.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -260,9 +282,20 @@ func (x *CreateAlertWebhookResponse) GetWebhook() *AlertWebhook {
 	return nil
 }
 
+func (x *CreateAlertWebhookResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
 // ListAlertWebhooksRequest lists webhooks.
 type ListAlertWebhooksRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of webhooks to return; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -297,11 +330,27 @@ func (*ListAlertWebhooksRequest) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_alerts_proto_rawDescGZIP(), []int{3}
 }
 
+func (x *ListAlertWebhooksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAlertWebhooksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListAlertWebhooksResponse holds the webhooks, ordered by id.
 type ListAlertWebhooksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The webhooks, without their URLs.
-	Webhooks      []*AlertWebhook `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	Webhooks []*AlertWebhook `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -343,11 +392,20 @@ func (x *ListAlertWebhooksResponse) GetWebhooks() []*AlertWebhook {
 	return nil
 }
 
+func (x *ListAlertWebhooksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // DeleteAlertWebhookRequest deletes a webhook.
 type DeleteAlertWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The webhook's id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When set, delete only if the webhook still has this etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,6 +447,13 @@ func (x *DeleteAlertWebhookRequest) GetId() string {
 	return ""
 }
 
+func (x *DeleteAlertWebhookRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // DeleteAlertWebhookResponse is empty.
 type DeleteAlertWebhookResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -426,285 +491,11 @@ func (*DeleteAlertWebhookResponse) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_alerts_proto_rawDescGZIP(), []int{6}
 }
 
-// AdminAuditEvent records one admin write.
-type AdminAuditEvent struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The event's id (increasing).
-	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// When the call was made.
-	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
-	// Who made it: "admin-token" for the admin token, "alerts" for the
-	// gateway's own automatic actions.
-	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
-	// The RPC, e.g. "CreateKey".
-	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
-	// The kind of resource, e.g. "key", "budget".
-	ResourceKind string `protobuf:"bytes,5,opt,name=resource_kind,json=resourceKind,proto3" json:"resource_kind,omitempty"`
-	// The resource's id or name, when known.
-	ResourceId string `protobuf:"bytes,6,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
-	// The gateway's request id.
-	RequestId string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// The request as JSON with every secret field removed.
-	Summary string `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
-	// The outcome: "ok" or a Connect error code such as "not_found".
-	Outcome       string `protobuf:"bytes,9,opt,name=outcome,proto3" json:"outcome,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *AdminAuditEvent) Reset() {
-	*x = AdminAuditEvent{}
-	mi := &file_tollgate_v1_alerts_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *AdminAuditEvent) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*AdminAuditEvent) ProtoMessage() {}
-
-func (x *AdminAuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_alerts_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use AdminAuditEvent.ProtoReflect.Descriptor instead.
-func (*AdminAuditEvent) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_alerts_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *AdminAuditEvent) GetId() int64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *AdminAuditEvent) GetTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.Time
-	}
-	return nil
-}
-
-func (x *AdminAuditEvent) GetActor() string {
-	if x != nil {
-		return x.Actor
-	}
-	return ""
-}
-
-func (x *AdminAuditEvent) GetAction() string {
-	if x != nil {
-		return x.Action
-	}
-	return ""
-}
-
-func (x *AdminAuditEvent) GetResourceKind() string {
-	if x != nil {
-		return x.ResourceKind
-	}
-	return ""
-}
-
-func (x *AdminAuditEvent) GetResourceId() string {
-	if x != nil {
-		return x.ResourceId
-	}
-	return ""
-}
-
-func (x *AdminAuditEvent) GetRequestId() string {
-	if x != nil {
-		return x.RequestId
-	}
-	return ""
-}
-
-func (x *AdminAuditEvent) GetSummary() string {
-	if x != nil {
-		return x.Summary
-	}
-	return ""
-}
-
-func (x *AdminAuditEvent) GetOutcome() string {
-	if x != nil {
-		return x.Outcome
-	}
-	return ""
-}
-
-// ListAdminAuditEventsRequest filters audit events (admin only).
-type ListAdminAuditEventsRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Events at or after this time; unbounded when unset.
-	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// Events before this time; now when unset.
-	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	// Only this action, e.g. "RevokeKey".
-	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
-	// Only this resource kind.
-	ResourceKind string `protobuf:"bytes,4,opt,name=resource_kind,json=resourceKind,proto3" json:"resource_kind,omitempty"`
-	// Only this resource id.
-	ResourceId string `protobuf:"bytes,5,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
-	// Maximum number of events; 100 when 0, at most 1000.
-	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The next_page_token of a previous call.
-	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListAdminAuditEventsRequest) Reset() {
-	*x = ListAdminAuditEventsRequest{}
-	mi := &file_tollgate_v1_alerts_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListAdminAuditEventsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListAdminAuditEventsRequest) ProtoMessage() {}
-
-func (x *ListAdminAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_alerts_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListAdminAuditEventsRequest.ProtoReflect.Descriptor instead.
-func (*ListAdminAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_alerts_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *ListAdminAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.StartTime
-	}
-	return nil
-}
-
-func (x *ListAdminAuditEventsRequest) GetEndTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.EndTime
-	}
-	return nil
-}
-
-func (x *ListAdminAuditEventsRequest) GetAction() string {
-	if x != nil {
-		return x.Action
-	}
-	return ""
-}
-
-func (x *ListAdminAuditEventsRequest) GetResourceKind() string {
-	if x != nil {
-		return x.ResourceKind
-	}
-	return ""
-}
-
-func (x *ListAdminAuditEventsRequest) GetResourceId() string {
-	if x != nil {
-		return x.ResourceId
-	}
-	return ""
-}
-
-func (x *ListAdminAuditEventsRequest) GetPageSize() int32 {
-	if x != nil {
-		return x.PageSize
-	}
-	return 0
-}
-
-func (x *ListAdminAuditEventsRequest) GetPageToken() string {
-	if x != nil {
-		return x.PageToken
-	}
-	return ""
-}
-
-// ListAdminAuditEventsResponse lists audit events, newest first.
-type ListAdminAuditEventsResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The events.
-	Events []*AdminAuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
-	// Token for the next page; empty on the last page.
-	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListAdminAuditEventsResponse) Reset() {
-	*x = ListAdminAuditEventsResponse{}
-	mi := &file_tollgate_v1_alerts_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListAdminAuditEventsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListAdminAuditEventsResponse) ProtoMessage() {}
-
-func (x *ListAdminAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_alerts_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListAdminAuditEventsResponse.ProtoReflect.Descriptor instead.
-func (*ListAdminAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_alerts_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *ListAdminAuditEventsResponse) GetEvents() []*AdminAuditEvent {
-	if x != nil {
-		return x.Events
-	}
-	return nil
-}
-
-func (x *ListAdminAuditEventsResponse) GetNextPageToken() string {
-	if x != nil {
-		return x.NextPageToken
-	}
-	return ""
-}
-
 var File_tollgate_v1_alerts_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_alerts_proto_rawDesc = "" +
 	"\n" +
-	"\x18tollgate/v1/alerts.proto\x12\vtollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x01\n" +
+	"\x18tollgate/v1/alerts.proto\x12\vtollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n" +
 	"\fAlertWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x19\n" +
@@ -712,43 +503,25 @@ const file_tollgate_v1_alerts_proto_rawDesc = "" +
 	"\x05kinds\x18\x04 \x03(\x0e2\x16.tollgate.v1.AlertKindR\x05kinds\x12\x17\n" +
 	"\ateam_id\x18\x05 \x01(\tR\x06teamId\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"P\n" +
+	"createTime\x12\x12\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\"h\n" +
 	"\x19CreateAlertWebhookRequest\x123\n" +
-	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\"Q\n" +
+	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"i\n" +
 	"\x1aCreateAlertWebhookResponse\x123\n" +
-	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\"\x1a\n" +
-	"\x18ListAlertWebhooksRequest\"R\n" +
+	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"V\n" +
+	"\x18ListAlertWebhooksRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"z\n" +
 	"\x19ListAlertWebhooksResponse\x125\n" +
-	"\bwebhooks\x18\x01 \x03(\v2\x19.tollgate.v1.AlertWebhookR\bwebhooks\"+\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x19.tollgate.v1.AlertWebhookR\bwebhooks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n" +
 	"\x19DeleteAlertWebhookRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x1c\n" +
-	"\x1aDeleteAlertWebhookResponse\"\x98\x02\n" +
-	"\x0fAdminAuditEvent\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\x12.\n" +
-	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
-	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
-	"\x06action\x18\x04 \x01(\tR\x06action\x12#\n" +
-	"\rresource_kind\x18\x05 \x01(\tR\fresourceKind\x12\x1f\n" +
-	"\vresource_id\x18\x06 \x01(\tR\n" +
-	"resourceId\x12\x1d\n" +
-	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\x12\x18\n" +
-	"\asummary\x18\b \x01(\tR\asummary\x12\x18\n" +
-	"\aoutcome\x18\t \x01(\tR\aoutcome\"\xa9\x02\n" +
-	"\x1bListAdminAuditEventsRequest\x129\n" +
-	"\n" +
-	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x16\n" +
-	"\x06action\x18\x03 \x01(\tR\x06action\x12#\n" +
-	"\rresource_kind\x18\x04 \x01(\tR\fresourceKind\x12\x1f\n" +
-	"\vresource_id\x18\x05 \x01(\tR\n" +
-	"resourceId\x12\x1b\n" +
-	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
-	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"|\n" +
-	"\x1cListAdminAuditEventsResponse\x124\n" +
-	"\x06events\x18\x01 \x03(\v2\x1c.tollgate.v1.AdminAuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*g\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x1c\n" +
+	"\x1aDeleteAlertWebhookResponse*g\n" +
 	"\tAlertKind\x12\x1a\n" +
 	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bALERT_KIND_BUDGET_THRESHOLD\x10\x01\x12\x1d\n" +
@@ -768,36 +541,29 @@ func file_tollgate_v1_alerts_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_alerts_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_v1_alerts_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tollgate_v1_alerts_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_tollgate_v1_alerts_proto_goTypes = []any{
-	(AlertKind)(0),                       // 0: tollgate.v1.AlertKind
-	(*AlertWebhook)(nil),                 // 1: tollgate.v1.AlertWebhook
-	(*CreateAlertWebhookRequest)(nil),    // 2: tollgate.v1.CreateAlertWebhookRequest
-	(*CreateAlertWebhookResponse)(nil),   // 3: tollgate.v1.CreateAlertWebhookResponse
-	(*ListAlertWebhooksRequest)(nil),     // 4: tollgate.v1.ListAlertWebhooksRequest
-	(*ListAlertWebhooksResponse)(nil),    // 5: tollgate.v1.ListAlertWebhooksResponse
-	(*DeleteAlertWebhookRequest)(nil),    // 6: tollgate.v1.DeleteAlertWebhookRequest
-	(*DeleteAlertWebhookResponse)(nil),   // 7: tollgate.v1.DeleteAlertWebhookResponse
-	(*AdminAuditEvent)(nil),              // 8: tollgate.v1.AdminAuditEvent
-	(*ListAdminAuditEventsRequest)(nil),  // 9: tollgate.v1.ListAdminAuditEventsRequest
-	(*ListAdminAuditEventsResponse)(nil), // 10: tollgate.v1.ListAdminAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),        // 11: google.protobuf.Timestamp
+	(AlertKind)(0),                     // 0: tollgate.v1.AlertKind
+	(*AlertWebhook)(nil),               // 1: tollgate.v1.AlertWebhook
+	(*CreateAlertWebhookRequest)(nil),  // 2: tollgate.v1.CreateAlertWebhookRequest
+	(*CreateAlertWebhookResponse)(nil), // 3: tollgate.v1.CreateAlertWebhookResponse
+	(*ListAlertWebhooksRequest)(nil),   // 4: tollgate.v1.ListAlertWebhooksRequest
+	(*ListAlertWebhooksResponse)(nil),  // 5: tollgate.v1.ListAlertWebhooksResponse
+	(*DeleteAlertWebhookRequest)(nil),  // 6: tollgate.v1.DeleteAlertWebhookRequest
+	(*DeleteAlertWebhookResponse)(nil), // 7: tollgate.v1.DeleteAlertWebhookResponse
+	(*timestamppb.Timestamp)(nil),      // 8: google.protobuf.Timestamp
 }
 var file_tollgate_v1_alerts_proto_depIdxs = []int32{
-	0,  // 0: tollgate.v1.AlertWebhook.kinds:type_name -> tollgate.v1.AlertKind
-	11, // 1: tollgate.v1.AlertWebhook.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 2: tollgate.v1.CreateAlertWebhookRequest.webhook:type_name -> tollgate.v1.AlertWebhook
-	1,  // 3: tollgate.v1.CreateAlertWebhookResponse.webhook:type_name -> tollgate.v1.AlertWebhook
-	1,  // 4: tollgate.v1.ListAlertWebhooksResponse.webhooks:type_name -> tollgate.v1.AlertWebhook
-	11, // 5: tollgate.v1.AdminAuditEvent.time:type_name -> google.protobuf.Timestamp
-	11, // 6: tollgate.v1.ListAdminAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	11, // 7: tollgate.v1.ListAdminAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	8,  // 8: tollgate.v1.ListAdminAuditEventsResponse.events:type_name -> tollgate.v1.AdminAuditEvent
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	0, // 0: tollgate.v1.AlertWebhook.kinds:type_name -> tollgate.v1.AlertKind
+	8, // 1: tollgate.v1.AlertWebhook.create_time:type_name -> google.protobuf.Timestamp
+	1, // 2: tollgate.v1.CreateAlertWebhookRequest.webhook:type_name -> tollgate.v1.AlertWebhook
+	1, // 3: tollgate.v1.CreateAlertWebhookResponse.webhook:type_name -> tollgate.v1.AlertWebhook
+	1, // 4: tollgate.v1.ListAlertWebhooksResponse.webhooks:type_name -> tollgate.v1.AlertWebhook
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_alerts_proto_init() }
@@ -811,7 +577,7 @@ func file_tollgate_v1_alerts_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_alerts_proto_rawDesc), len(file_tollgate_v1_alerts_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

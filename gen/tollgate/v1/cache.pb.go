@@ -7,6 +7,7 @@
 package tollgatev1
 
 import (
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -413,7 +414,7 @@ type GetCacheStatsResponse struct {
 	// Writes dropped because the queue was full.
 	Dropped int64 `protobuf:"varint,13,opt,name=dropped,proto3" json:"dropped,omitempty"`
 	// The cost the hits saved.
-	Saved *Money `protobuf:"bytes,14,opt,name=saved,proto3" json:"saved,omitempty"`
+	Saved *money.Money `protobuf:"bytes,14,opt,name=saved,proto3" json:"saved,omitempty"`
 	// The server's default mode.
 	DefaultMode CacheMode `protobuf:"varint,15,opt,name=default_mode,json=defaultMode,proto3,enum=tollgate.v1.CacheMode" json:"default_mode,omitempty"`
 	// The embedding model of semantic lookups; empty when semantic lookups
@@ -546,7 +547,7 @@ func (x *GetCacheStatsResponse) GetDropped() int64 {
 	return 0
 }
 
-func (x *GetCacheStatsResponse) GetSaved() *Money {
+func (x *GetCacheStatsResponse) GetSaved() *money.Money {
 	if x != nil {
 		return x.Saved
 	}
@@ -578,7 +579,7 @@ var File_tollgate_v1_cache_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_cache_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/cache.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xa2\x01\n" +
+	"\x17tollgate/v1/cache.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xa2\x01\n" +
 	"\vCachePolicy\x12*\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x16.tollgate.v1.CacheModeR\x04mode\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x01R\tthreshold\x12+\n" +
@@ -616,7 +617,7 @@ const file_tollgate_v1_cache_proto_rawDesc = "" +
 	"\x06writes\x18\v \x01(\x03R\x06writes\x12!\n" +
 	"\fwrite_errors\x18\f \x01(\x03R\vwriteErrors\x12\x18\n" +
 	"\adropped\x18\r \x01(\x03R\adropped\x12(\n" +
-	"\x05saved\x18\x0e \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\x129\n" +
+	"\x05saved\x18\x0e \x01(\v2\x12.google.type.MoneyR\x05saved\x129\n" +
 	"\fdefault_mode\x18\x0f \x01(\x0e2\x16.tollgate.v1.CacheModeR\vdefaultMode\x12'\n" +
 	"\x0fembedding_model\x18\x10 \x01(\tR\x0eembeddingModel\x12:\n" +
 	"\vdefault_ttl\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\n" +
@@ -653,7 +654,7 @@ var file_tollgate_v1_cache_proto_goTypes = []any{
 	(*GetCacheStatsResponse)(nil), // 6: tollgate.v1.GetCacheStatsResponse
 	(*durationpb.Duration)(nil),   // 7: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*Money)(nil),                 // 9: tollgate.v1.Money
+	(*money.Money)(nil),           // 9: google.type.Money
 }
 var file_tollgate_v1_cache_proto_depIdxs = []int32{
 	0, // 0: tollgate.v1.CachePolicy.mode:type_name -> tollgate.v1.CacheMode
@@ -661,7 +662,7 @@ var file_tollgate_v1_cache_proto_depIdxs = []int32{
 	2, // 2: tollgate.v1.PurgeCacheRequest.scope:type_name -> tollgate.v1.CacheScope
 	8, // 3: tollgate.v1.PurgeCacheRequest.older_than:type_name -> google.protobuf.Timestamp
 	2, // 4: tollgate.v1.GetCacheStatsRequest.scope:type_name -> tollgate.v1.CacheScope
-	9, // 5: tollgate.v1.GetCacheStatsResponse.saved:type_name -> tollgate.v1.Money
+	9, // 5: tollgate.v1.GetCacheStatsResponse.saved:type_name -> google.type.Money
 	0, // 6: tollgate.v1.GetCacheStatsResponse.default_mode:type_name -> tollgate.v1.CacheMode
 	7, // 7: tollgate.v1.GetCacheStatsResponse.default_ttl:type_name -> google.protobuf.Duration
 	8, // [8:8] is the sub-list for method output_type
@@ -676,7 +677,6 @@ func file_tollgate_v1_cache_proto_init() {
 	if File_tollgate_v1_cache_proto != nil {
 		return
 	}
-	file_tollgate_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

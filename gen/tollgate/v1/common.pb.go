@@ -21,73 +21,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Money is an exact amount of money. It has the layout of google.type.Money:
-// the amount is units + nanos / 1e9 of currency_code. Tollgate never uses
-// floating point for money.
-type Money struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The ISO 4217 currency code. Tollgate accounts in "USD".
-	CurrencyCode string `protobuf:"bytes,1,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
-	// Whole units of the amount.
-	Units int64 `protobuf:"varint,2,opt,name=units,proto3" json:"units,omitempty"`
-	// Nano (10^-9) units of the amount, between -999,999,999 and +999,999,999,
-	// with the same sign as units.
-	Nanos         int32 `protobuf:"varint,3,opt,name=nanos,proto3" json:"nanos,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Money) Reset() {
-	*x = Money{}
-	mi := &file_tollgate_v1_common_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Money) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Money) ProtoMessage() {}
-
-func (x *Money) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_common_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Money.ProtoReflect.Descriptor instead.
-func (*Money) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_common_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *Money) GetCurrencyCode() string {
-	if x != nil {
-		return x.CurrencyCode
-	}
-	return ""
-}
-
-func (x *Money) GetUnits() int64 {
-	if x != nil {
-		return x.Units
-	}
-	return 0
-}
-
-func (x *Money) GetNanos() int32 {
-	if x != nil {
-		return x.Nanos
-	}
-	return 0
-}
-
 // Usage counts the tokens a request consumed.
 type Usage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -111,7 +44,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_tollgate_v1_common_proto_msgTypes[1]
+	mi := &file_tollgate_v1_common_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -123,7 +56,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_common_proto_msgTypes[1]
+	mi := &file_tollgate_v1_common_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -136,7 +69,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_common_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_v1_common_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Usage) GetInputTokens() int64 {
@@ -192,11 +125,7 @@ var File_tollgate_v1_common_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x18tollgate/v1/common.proto\x12\vtollgate.v1\"X\n" +
-	"\x05Money\x12#\n" +
-	"\rcurrency_code\x18\x01 \x01(\tR\fcurrencyCode\x12\x14\n" +
-	"\x05units\x18\x02 \x01(\x03R\x05units\x12\x14\n" +
-	"\x05nanos\x18\x03 \x01(\x05R\x05nanos\"\x99\x02\n" +
+	"\x18tollgate/v1/common.proto\x12\vtollgate.v1\"\x99\x02\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12.\n" +
@@ -219,10 +148,9 @@ func file_tollgate_v1_common_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_common_proto_rawDescData
 }
 
-var file_tollgate_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_tollgate_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
 var file_tollgate_v1_common_proto_goTypes = []any{
-	(*Money)(nil), // 0: tollgate.v1.Money
-	(*Usage)(nil), // 1: tollgate.v1.Usage
+	(*Usage)(nil), // 0: tollgate.v1.Usage
 }
 var file_tollgate_v1_common_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -243,7 +171,7 @@ func file_tollgate_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_common_proto_rawDesc), len(file_tollgate_v1_common_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   1,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -7,6 +7,7 @@
 package tollgatev1
 
 import (
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -162,7 +163,7 @@ type Budget struct {
 	// IANA time zone of the period boundaries, e.g. "Europe/Paris"; "" is UTC.
 	TimeZone string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// The money limit per period; unset means none.
-	Limit *Money `protobuf:"bytes,8,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit *money.Money `protobuf:"bytes,8,opt,name=limit,proto3" json:"limit,omitempty"`
 	// The token limit (input + output) per period; 0 means none.
 	LimitTokens int64 `protobuf:"varint,9,opt,name=limit_tokens,json=limitTokens,proto3" json:"limit_tokens,omitempty"`
 	// When it was created.
@@ -172,8 +173,11 @@ type Budget struct {
 	// Spend percentages of the limit at which an alert is sent, at most once
 	// per threshold and period; 50, 80 and 100 when empty.
 	AlertThresholds []int32 `protobuf:"varint,12,rep,packed,name=alert_thresholds,json=alertThresholds,proto3" json:"alert_thresholds,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Changes on every write; set it on SetBudget to replace only this
+	// version.
+	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Budget) Reset() {
@@ -255,7 +259,7 @@ func (x *Budget) GetTimeZone() string {
 	return ""
 }
 
-func (x *Budget) GetLimit() *Money {
+func (x *Budget) GetLimit() *money.Money {
 	if x != nil {
 		return x.Limit
 	}
@@ -290,6 +294,13 @@ func (x *Budget) GetAlertThresholds() []int32 {
 	return nil
 }
 
+func (x *Budget) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // RateLimit limits the rate and concurrency of a key's or a team's
 // requests. A zero field means no limit of that kind.
 type RateLimit struct {
@@ -311,7 +322,10 @@ type RateLimit struct {
 	// When it was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it was last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Changes on every write; set it on SetRateLimit to replace only this
+	// version.
+	Etag          string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -409,6 +423,13 @@ func (x *RateLimit) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *RateLimit) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // BudgetStatus is a budget's state in its current period.
 type BudgetStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -421,13 +442,13 @@ type BudgetStatus struct {
 	// Time left until the reset.
 	ResetAfter *durationpb.Duration `protobuf:"bytes,4,opt,name=reset_after,json=resetAfter,proto3" json:"reset_after,omitempty"`
 	// Spend reported by the replicas (at most a second old).
-	Spent *Money `protobuf:"bytes,5,opt,name=spent,proto3" json:"spent,omitempty"`
+	Spent *money.Money `protobuf:"bytes,5,opt,name=spent,proto3" json:"spent,omitempty"`
 	// Tokens reported by the replicas.
 	SpentTokens int64 `protobuf:"varint,6,opt,name=spent_tokens,json=spentTokens,proto3" json:"spent_tokens,omitempty"`
 	// Money leased to replicas and not yet reported as spent.
-	Reserved *Money `protobuf:"bytes,7,opt,name=reserved,proto3" json:"reserved,omitempty"`
+	Reserved *money.Money `protobuf:"bytes,7,opt,name=reserved,proto3" json:"reserved,omitempty"`
 	// Limit minus spent minus reserved (unset without a money limit).
-	Remaining *Money `protobuf:"bytes,8,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	Remaining *money.Money `protobuf:"bytes,8,opt,name=remaining,proto3" json:"remaining,omitempty"`
 	// Token limit minus spent and reserved tokens (0 without a token limit).
 	RemainingTokens int64 `protobuf:"varint,9,opt,name=remaining_tokens,json=remainingTokens,proto3" json:"remaining_tokens,omitempty"`
 	unknownFields   protoimpl.UnknownFields
@@ -492,7 +513,7 @@ func (x *BudgetStatus) GetResetAfter() *durationpb.Duration {
 	return nil
 }
 
-func (x *BudgetStatus) GetSpent() *Money {
+func (x *BudgetStatus) GetSpent() *money.Money {
 	if x != nil {
 		return x.Spent
 	}
@@ -506,14 +527,14 @@ func (x *BudgetStatus) GetSpentTokens() int64 {
 	return 0
 }
 
-func (x *BudgetStatus) GetReserved() *Money {
+func (x *BudgetStatus) GetReserved() *money.Money {
 	if x != nil {
 		return x.Reserved
 	}
 	return nil
 }
 
-func (x *BudgetStatus) GetRemaining() *Money {
+func (x *BudgetStatus) GetRemaining() *money.Money {
 	if x != nil {
 		return x.Remaining
 	}
@@ -622,8 +643,12 @@ func (x *SetBudgetResponse) GetBudget() *Budget {
 // ListBudgetsRequest lists budgets.
 type ListBudgetsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only this team's budgets, when set.
-	TeamId        string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Only this team's budgets (its team, service and key budgets), when set.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Maximum number of budgets to return; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -665,11 +690,27 @@ func (x *ListBudgetsRequest) GetTeamId() string {
 	return ""
 }
 
+func (x *ListBudgetsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBudgetsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListBudgetsResponse holds the budgets, ordered by id.
 type ListBudgetsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The budgets.
-	Budgets       []*Budget `protobuf:"bytes,1,rep,name=budgets,proto3" json:"budgets,omitempty"`
+	Budgets []*Budget `protobuf:"bytes,1,rep,name=budgets,proto3" json:"budgets,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -711,11 +752,20 @@ func (x *ListBudgetsResponse) GetBudgets() []*Budget {
 	return nil
 }
 
+func (x *ListBudgetsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // DeleteBudgetRequest deletes a budget and its counters.
 type DeleteBudgetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The budget's id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When set, delete only if the budget still has this etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -753,6 +803,13 @@ func (*DeleteBudgetRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteBudgetRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteBudgetRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -889,8 +946,12 @@ func (x *SetRateLimitResponse) GetRateLimit() *RateLimit {
 // ListRateLimitsRequest lists rate limits.
 type ListRateLimitsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only this team's limits, when set.
-	TeamId        string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Only this team's limits (its team and key limits), when set.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Maximum number of rate limits to return; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -932,11 +993,27 @@ func (x *ListRateLimitsRequest) GetTeamId() string {
 	return ""
 }
 
+func (x *ListRateLimitsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRateLimitsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListRateLimitsResponse holds the rate limits, ordered by id.
 type ListRateLimitsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The rate limits.
-	RateLimits    []*RateLimit `protobuf:"bytes,1,rep,name=rate_limits,json=rateLimits,proto3" json:"rate_limits,omitempty"`
+	RateLimits []*RateLimit `protobuf:"bytes,1,rep,name=rate_limits,json=rateLimits,proto3" json:"rate_limits,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -978,11 +1055,20 @@ func (x *ListRateLimitsResponse) GetRateLimits() []*RateLimit {
 	return nil
 }
 
+func (x *ListRateLimitsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // DeleteRateLimitRequest deletes a rate limit.
 type DeleteRateLimitRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The rate limit's id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When set, delete only if the rate limit still has this etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1020,6 +1106,13 @@ func (*DeleteRateLimitRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteRateLimitRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteRateLimitRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -1159,7 +1252,7 @@ var File_tollgate_v1_governance_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_governance_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctollgate/v1/governance.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xdd\x03\n" +
+	"\x1ctollgate/v1/governance.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf1\x03\n" +
 	"\x06Budget\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\x05scope\x18\x02 \x01(\x0e2\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n" +
@@ -1169,14 +1262,15 @@ const file_tollgate_v1_governance_proto_rawDesc = "" +
 	"\x06key_id\x18\x05 \x01(\tR\x05keyId\x121\n" +
 	"\x06period\x18\x06 \x01(\x0e2\x19.tollgate.v1.BudgetPeriodR\x06period\x12\x1b\n" +
 	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12(\n" +
-	"\x05limit\x18\b \x01(\v2\x12.tollgate.v1.MoneyR\x05limit\x12!\n" +
+	"\x05limit\x18\b \x01(\v2\x12.google.type.MoneyR\x05limit\x12!\n" +
 	"\flimit_tokens\x18\t \x01(\x03R\vlimitTokens\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12)\n" +
-	"\x10alert_thresholds\x18\f \x03(\x05R\x0falertThresholds\"\xfc\x02\n" +
+	"\x10alert_thresholds\x18\f \x03(\x05R\x0falertThresholds\x12\x12\n" +
+	"\x04etag\x18\r \x01(\tR\x04etag\"\x90\x03\n" +
 	"\tRateLimit\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\x05scope\x18\x02 \x01(\x0e2\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n" +
@@ -1188,7 +1282,9 @@ const file_tollgate_v1_governance_proto_rawDesc = "" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xd4\x03\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\n" +
+	" \x01(\tR\x04etag\"\xd4\x03\n" +
 	"\fBudgetStatus\x12+\n" +
 	"\x06budget\x18\x01 \x01(\v2\x13.tollgate.v1.BudgetR\x06budget\x12F\n" +
 	"\x11period_start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0fperiodStartTime\x129\n" +
@@ -1196,35 +1292,45 @@ const file_tollgate_v1_governance_proto_rawDesc = "" +
 	"reset_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tresetTime\x12:\n" +
 	"\vreset_after\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"resetAfter\x12(\n" +
-	"\x05spent\x18\x05 \x01(\v2\x12.tollgate.v1.MoneyR\x05spent\x12!\n" +
+	"\x05spent\x18\x05 \x01(\v2\x12.google.type.MoneyR\x05spent\x12!\n" +
 	"\fspent_tokens\x18\x06 \x01(\x03R\vspentTokens\x12.\n" +
-	"\breserved\x18\a \x01(\v2\x12.tollgate.v1.MoneyR\breserved\x120\n" +
-	"\tremaining\x18\b \x01(\v2\x12.tollgate.v1.MoneyR\tremaining\x12)\n" +
+	"\breserved\x18\a \x01(\v2\x12.google.type.MoneyR\breserved\x120\n" +
+	"\tremaining\x18\b \x01(\v2\x12.google.type.MoneyR\tremaining\x12)\n" +
 	"\x10remaining_tokens\x18\t \x01(\x03R\x0fremainingTokens\"?\n" +
 	"\x10SetBudgetRequest\x12+\n" +
 	"\x06budget\x18\x01 \x01(\v2\x13.tollgate.v1.BudgetR\x06budget\"@\n" +
 	"\x11SetBudgetResponse\x12+\n" +
-	"\x06budget\x18\x01 \x01(\v2\x13.tollgate.v1.BudgetR\x06budget\"-\n" +
+	"\x06budget\x18\x01 \x01(\v2\x13.tollgate.v1.BudgetR\x06budget\"i\n" +
 	"\x12ListBudgetsRequest\x12\x17\n" +
-	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"D\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"l\n" +
 	"\x13ListBudgetsResponse\x12-\n" +
-	"\abudgets\x18\x01 \x03(\v2\x13.tollgate.v1.BudgetR\abudgets\"%\n" +
+	"\abudgets\x18\x01 \x03(\v2\x13.tollgate.v1.BudgetR\abudgets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"9\n" +
 	"\x13DeleteBudgetRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x16\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x16\n" +
 	"\x14DeleteBudgetResponse\"L\n" +
 	"\x13SetRateLimitRequest\x125\n" +
 	"\n" +
 	"rate_limit\x18\x01 \x01(\v2\x16.tollgate.v1.RateLimitR\trateLimit\"M\n" +
 	"\x14SetRateLimitResponse\x125\n" +
 	"\n" +
-	"rate_limit\x18\x01 \x01(\v2\x16.tollgate.v1.RateLimitR\trateLimit\"0\n" +
+	"rate_limit\x18\x01 \x01(\v2\x16.tollgate.v1.RateLimitR\trateLimit\"l\n" +
 	"\x15ListRateLimitsRequest\x12\x17\n" +
-	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"Q\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"y\n" +
 	"\x16ListRateLimitsResponse\x127\n" +
 	"\vrate_limits\x18\x01 \x03(\v2\x16.tollgate.v1.RateLimitR\n" +
-	"rateLimits\"(\n" +
+	"rateLimits\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
 	"\x16DeleteRateLimitRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x19\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x19\n" +
 	"\x17DeleteRateLimitResponse\"1\n" +
 	"\x16GetBudgetStatusRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"P\n" +
@@ -1277,14 +1383,14 @@ var file_tollgate_v1_governance_proto_goTypes = []any{
 	(*DeleteRateLimitResponse)(nil), // 16: tollgate.v1.DeleteRateLimitResponse
 	(*GetBudgetStatusRequest)(nil),  // 17: tollgate.v1.GetBudgetStatusRequest
 	(*GetBudgetStatusResponse)(nil), // 18: tollgate.v1.GetBudgetStatusResponse
-	(*Money)(nil),                   // 19: tollgate.v1.Money
+	(*money.Money)(nil),             // 19: google.type.Money
 	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
 	(*durationpb.Duration)(nil),     // 21: google.protobuf.Duration
 }
 var file_tollgate_v1_governance_proto_depIdxs = []int32{
 	0,  // 0: tollgate.v1.Budget.scope:type_name -> tollgate.v1.GovernanceScope
 	1,  // 1: tollgate.v1.Budget.period:type_name -> tollgate.v1.BudgetPeriod
-	19, // 2: tollgate.v1.Budget.limit:type_name -> tollgate.v1.Money
+	19, // 2: tollgate.v1.Budget.limit:type_name -> google.type.Money
 	20, // 3: tollgate.v1.Budget.create_time:type_name -> google.protobuf.Timestamp
 	20, // 4: tollgate.v1.Budget.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: tollgate.v1.RateLimit.scope:type_name -> tollgate.v1.GovernanceScope
@@ -1294,9 +1400,9 @@ var file_tollgate_v1_governance_proto_depIdxs = []int32{
 	20, // 9: tollgate.v1.BudgetStatus.period_start_time:type_name -> google.protobuf.Timestamp
 	20, // 10: tollgate.v1.BudgetStatus.reset_time:type_name -> google.protobuf.Timestamp
 	21, // 11: tollgate.v1.BudgetStatus.reset_after:type_name -> google.protobuf.Duration
-	19, // 12: tollgate.v1.BudgetStatus.spent:type_name -> tollgate.v1.Money
-	19, // 13: tollgate.v1.BudgetStatus.reserved:type_name -> tollgate.v1.Money
-	19, // 14: tollgate.v1.BudgetStatus.remaining:type_name -> tollgate.v1.Money
+	19, // 12: tollgate.v1.BudgetStatus.spent:type_name -> google.type.Money
+	19, // 13: tollgate.v1.BudgetStatus.reserved:type_name -> google.type.Money
+	19, // 14: tollgate.v1.BudgetStatus.remaining:type_name -> google.type.Money
 	2,  // 15: tollgate.v1.SetBudgetRequest.budget:type_name -> tollgate.v1.Budget
 	2,  // 16: tollgate.v1.SetBudgetResponse.budget:type_name -> tollgate.v1.Budget
 	2,  // 17: tollgate.v1.ListBudgetsResponse.budgets:type_name -> tollgate.v1.Budget
@@ -1316,7 +1422,6 @@ func file_tollgate_v1_governance_proto_init() {
 	if File_tollgate_v1_governance_proto != nil {
 		return
 	}
-	file_tollgate_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

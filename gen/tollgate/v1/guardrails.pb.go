@@ -9,6 +9,7 @@ package tollgatev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -379,7 +380,9 @@ type GuardrailPolicy struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Changes on every write; send it back to update only this version.
+	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -461,6 +464,13 @@ func (x *GuardrailPolicy) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *GuardrailPolicy) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // CreateGuardrailPolicyRequest creates a policy.
@@ -649,7 +659,11 @@ func (x *GetGuardrailPolicyResponse) GetPolicy() *GuardrailPolicy {
 
 // ListGuardrailPoliciesRequest lists policies.
 type ListGuardrailPoliciesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of policies to return; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -684,11 +698,27 @@ func (*ListGuardrailPoliciesRequest) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_guardrails_proto_rawDescGZIP(), []int{6}
 }
 
+func (x *ListGuardrailPoliciesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListGuardrailPoliciesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListGuardrailPoliciesResponse lists policies.
 type ListGuardrailPoliciesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The policies, by id.
-	Policies      []*GuardrailPolicy `protobuf:"bytes,1,rep,name=policies,proto3" json:"policies,omitempty"`
+	Policies []*GuardrailPolicy `protobuf:"bytes,1,rep,name=policies,proto3" json:"policies,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -730,11 +760,22 @@ func (x *ListGuardrailPoliciesResponse) GetPolicies() []*GuardrailPolicy {
 	return nil
 }
 
-// UpdateGuardrailPolicyRequest replaces a policy's definition.
+func (x *ListGuardrailPoliciesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// UpdateGuardrailPolicyRequest changes a policy.
 type UpdateGuardrailPolicyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The policy with its new definition; id names it.
-	Policy        *GuardrailPolicy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The policy with the new values; id names it. With an etag, the update
+	// applies only to that version.
+	Policy *GuardrailPolicy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The fields to change: "description", "attach_kind", "attach_to",
+	// "guardrails" (replaced as a whole); empty or "*" for all.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -772,6 +813,13 @@ func (*UpdateGuardrailPolicyRequest) Descriptor() ([]byte, []int) {
 func (x *UpdateGuardrailPolicyRequest) GetPolicy() *GuardrailPolicy {
 	if x != nil {
 		return x.Policy
+	}
+	return nil
+}
+
+func (x *UpdateGuardrailPolicyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
 	}
 	return nil
 }
@@ -826,7 +874,9 @@ func (x *UpdateGuardrailPolicyResponse) GetPolicy() *GuardrailPolicy {
 type DeleteGuardrailPolicyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The policy id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When set, delete only if the policy still has this etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -864,6 +914,13 @@ func (*DeleteGuardrailPolicyRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteGuardrailPolicyRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteGuardrailPolicyRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -1093,7 +1150,7 @@ var File_tollgate_v1_guardrails_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_guardrails_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctollgate/v1/guardrails.proto\x12\vtollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n" +
+	"\x1ctollgate/v1/guardrails.proto\x12\vtollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n" +
 	"\tGuardrail\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x121\n" +
@@ -1102,7 +1159,7 @@ const file_tollgate_v1_guardrails_proto_rawDesc = "" +
 	"\bon_match\x18\x05 \x01(\x0e2\x1d.tollgate.v1.GuardrailOnMatchR\aonMatch\x12\x1b\n" +
 	"\tfail_open\x18\x06 \x01(\bR\bfailOpen\x12\x14\n" +
 	"\x05scope\x18\a \x03(\tR\x05scope\x12/\n" +
-	"\x06config\x18\b \x01(\v2\x17.google.protobuf.StructR\x06config\"\xd5\x02\n" +
+	"\x06config\x18\b \x01(\v2\x17.google.protobuf.StructR\x06config\"\xe9\x02\n" +
 	"\x0fGuardrailPolicy\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12A\n" +
@@ -1115,7 +1172,8 @@ const file_tollgate_v1_guardrails_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"T\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"T\n" +
 	"\x1cCreateGuardrailPolicyRequest\x124\n" +
 	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"U\n" +
 	"\x1dCreateGuardrailPolicyResponse\x124\n" +
@@ -1123,16 +1181,23 @@ const file_tollgate_v1_guardrails_proto_rawDesc = "" +
 	"\x19GetGuardrailPolicyRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"R\n" +
 	"\x1aGetGuardrailPolicyResponse\x124\n" +
-	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"\x1e\n" +
-	"\x1cListGuardrailPoliciesRequest\"Y\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"Z\n" +
+	"\x1cListGuardrailPoliciesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x81\x01\n" +
 	"\x1dListGuardrailPoliciesResponse\x128\n" +
-	"\bpolicies\x18\x01 \x03(\v2\x1c.tollgate.v1.GuardrailPolicyR\bpolicies\"T\n" +
+	"\bpolicies\x18\x01 \x03(\v2\x1c.tollgate.v1.GuardrailPolicyR\bpolicies\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x91\x01\n" +
 	"\x1cUpdateGuardrailPolicyRequest\x124\n" +
-	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"U\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"U\n" +
 	"\x1dUpdateGuardrailPolicyResponse\x124\n" +
-	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\".\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"B\n" +
 	"\x1cDeleteGuardrailPolicyRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x1f\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x1f\n" +
 	"\x1dDeleteGuardrailPolicyResponse\"\xb1\x01\n" +
 	"\x12GuardrailViolation\x12\x16\n" +
 	"\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1c\n" +
@@ -1208,6 +1273,7 @@ var file_tollgate_v1_guardrails_proto_goTypes = []any{
 	(*GuardrailVerdict)(nil),              // 17: tollgate.v1.GuardrailVerdict
 	(*structpb.Struct)(nil),               // 18: google.protobuf.Struct
 	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 20: google.protobuf.FieldMask
 }
 var file_tollgate_v1_guardrails_proto_depIdxs = []int32{
 	1,  // 0: tollgate.v1.Guardrail.stage:type_name -> tollgate.v1.GuardrailStage
@@ -1223,14 +1289,15 @@ var file_tollgate_v1_guardrails_proto_depIdxs = []int32{
 	5,  // 10: tollgate.v1.GetGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 11: tollgate.v1.ListGuardrailPoliciesResponse.policies:type_name -> tollgate.v1.GuardrailPolicy
 	5,  // 12: tollgate.v1.UpdateGuardrailPolicyRequest.policy:type_name -> tollgate.v1.GuardrailPolicy
-	5,  // 13: tollgate.v1.UpdateGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
-	1,  // 14: tollgate.v1.GuardrailViolation.stage:type_name -> tollgate.v1.GuardrailStage
-	1,  // 15: tollgate.v1.GuardrailVerdict.stage:type_name -> tollgate.v1.GuardrailStage
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	20, // 13: tollgate.v1.UpdateGuardrailPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 14: tollgate.v1.UpdateGuardrailPolicyResponse.policy:type_name -> tollgate.v1.GuardrailPolicy
+	1,  // 15: tollgate.v1.GuardrailViolation.stage:type_name -> tollgate.v1.GuardrailStage
+	1,  // 16: tollgate.v1.GuardrailVerdict.stage:type_name -> tollgate.v1.GuardrailStage
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_guardrails_proto_init() }

@@ -7,6 +7,7 @@
 package tollgatev1
 
 import (
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -1280,7 +1281,7 @@ type ChatResponse struct {
 	// Token usage.
 	Usage *Usage `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
 	// What the request cost.
-	Cost *Money `protobuf:"bytes,4,opt,name=cost,proto3" json:"cost,omitempty"`
+	Cost *money.Money `protobuf:"bytes,4,opt,name=cost,proto3" json:"cost,omitempty"`
 	// The provider that served the request.
 	Provider string `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
 	// The upstream model that served the request.
@@ -1357,7 +1358,7 @@ func (x *ChatResponse) GetUsage() *Usage {
 	return nil
 }
 
-func (x *ChatResponse) GetCost() *Money {
+func (x *ChatResponse) GetCost() *money.Money {
 	if x != nil {
 		return x.Cost
 	}
@@ -1490,7 +1491,7 @@ type ChatStreamResponse struct {
 	// Token usage; set on the last event.
 	Usage *Usage `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
 	// What the request cost; set on the last event.
-	Cost *Money `protobuf:"bytes,4,opt,name=cost,proto3" json:"cost,omitempty"`
+	Cost *money.Money `protobuf:"bytes,4,opt,name=cost,proto3" json:"cost,omitempty"`
 	// The provider serving the request; set on the first event.
 	Provider string `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
 	// The upstream model serving the request; set on the first event.
@@ -1556,7 +1557,7 @@ func (x *ChatStreamResponse) GetUsage() *Usage {
 	return nil
 }
 
-func (x *ChatStreamResponse) GetCost() *Money {
+func (x *ChatStreamResponse) GetCost() *money.Money {
 	if x != nil {
 		return x.Cost
 	}
@@ -1910,7 +1911,7 @@ type EmbedResponse struct {
 	// Token usage.
 	Usage *Usage `protobuf:"bytes,3,opt,name=usage,proto3" json:"usage,omitempty"`
 	// What the request cost.
-	Cost *Money `protobuf:"bytes,4,opt,name=cost,proto3" json:"cost,omitempty"`
+	Cost *money.Money `protobuf:"bytes,4,opt,name=cost,proto3" json:"cost,omitempty"`
 	// The provider that served the request.
 	Provider string `protobuf:"bytes,5,opt,name=provider,proto3" json:"provider,omitempty"`
 	// The upstream model that served the request.
@@ -1970,7 +1971,7 @@ func (x *EmbedResponse) GetUsage() *Usage {
 	return nil
 }
 
-func (x *EmbedResponse) GetCost() *Money {
+func (x *EmbedResponse) GetCost() *money.Money {
 	if x != nil {
 		return x.Cost
 	}
@@ -1993,7 +1994,11 @@ func (x *EmbedResponse) GetModel() string {
 
 // ListModelsRequest lists the models the caller may use.
 type ListModelsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of models to return; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2026,6 +2031,20 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_inference_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListModelsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListModelsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 // ModelInfo describes a model a caller may use.
@@ -2105,7 +2124,9 @@ func (x *ModelInfo) GetEmbedding() bool {
 type ListModelsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The models, sorted by name.
-	Models        []*ModelInfo `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
+	Models []*ModelInfo `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2147,11 +2168,18 @@ func (x *ListModelsResponse) GetModels() []*ModelInfo {
 	return nil
 }
 
+func (x *ListModelsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tollgate_v1_inference_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\n" +
-	"\x1btollgate/v1/inference.proto\x12\vtollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xd0\x01\n" +
+	"\x1btollgate/v1/inference.proto\x12\vtollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xd0\x01\n" +
 	"\aMessage\x12%\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x11.tollgate.v1.RoleR\x04role\x122\n" +
 	"\acontent\x18\x02 \x03(\v2\x18.tollgate.v1.ContentPartR\acontent\x124\n" +
@@ -2254,7 +2282,7 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\achoices\x18\x02 \x03(\v2\x13.tollgate.v1.ChoiceR\achoices\x12(\n" +
 	"\x05usage\x18\x03 \x01(\v2\x12.tollgate.v1.UsageR\x05usage\x12&\n" +
-	"\x04cost\x18\x04 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x12\x1a\n" +
+	"\x04cost\x18\x04 \x01(\v2\x12.google.type.MoneyR\x04cost\x12\x1a\n" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x06 \x01(\tR\x05model\x12'\n" +
 	"\x0frequested_model\x18\a \x01(\tR\x0erequestedModel\x12\x1f\n" +
@@ -2275,7 +2303,7 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\achoices\x18\x02 \x03(\v2\x18.tollgate.v1.ChoiceDeltaR\achoices\x12(\n" +
 	"\x05usage\x18\x03 \x01(\v2\x12.tollgate.v1.UsageR\x05usage\x12&\n" +
-	"\x04cost\x18\x04 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x12\x1a\n" +
+	"\x04cost\x18\x04 \x01(\v2\x12.google.type.MoneyR\x04cost\x12\x1a\n" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x06 \x01(\tR\x05model\x12!\n" +
 	"\fcache_status\x18\a \x01(\tR\vcacheStatus\x12\x1f\n" +
@@ -2316,17 +2344,21 @@ const file_tollgate_v1_inference_proto_rawDesc = "" +
 	"embeddings\x18\x02 \x03(\v2\x16.tollgate.v1.EmbeddingR\n" +
 	"embeddings\x12(\n" +
 	"\x05usage\x18\x03 \x01(\v2\x12.tollgate.v1.UsageR\x05usage\x12&\n" +
-	"\x04cost\x18\x04 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x12\x1a\n" +
+	"\x04cost\x18\x04 \x01(\v2\x12.google.type.MoneyR\x04cost\x12\x1a\n" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x14\n" +
-	"\x05model\x18\x06 \x01(\tR\x05model\"\x13\n" +
-	"\x11ListModelsRequest\"\x80\x01\n" +
+	"\x05model\x18\x06 \x01(\tR\x05model\"O\n" +
+	"\x11ListModelsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x80\x01\n" +
 	"\tModelInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12%\n" +
 	"\x0econtext_window\x18\x03 \x01(\x05R\rcontextWindow\x12\x1c\n" +
-	"\tembedding\x18\x04 \x01(\bR\tembedding\"D\n" +
+	"\tembedding\x18\x04 \x01(\bR\tembedding\"l\n" +
 	"\x12ListModelsResponse\x12.\n" +
-	"\x06models\x18\x01 \x03(\v2\x16.tollgate.v1.ModelInfoR\x06models*_\n" +
+	"\x06models\x18\x01 \x03(\v2\x16.tollgate.v1.ModelInfoR\x06models\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*_\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +
@@ -2395,7 +2427,7 @@ var file_tollgate_v1_inference_proto_goTypes = []any{
 	nil,                           // 28: tollgate.v1.EmbedRequest.MetadataEntry
 	(*structpb.Struct)(nil),       // 29: google.protobuf.Struct
 	(*Usage)(nil),                 // 30: tollgate.v1.Usage
-	(*Money)(nil),                 // 31: tollgate.v1.Money
+	(*money.Money)(nil),           // 31: google.type.Money
 	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
 	(*GuardrailVerdict)(nil),      // 33: tollgate.v1.GuardrailVerdict
 }
@@ -2420,20 +2452,20 @@ var file_tollgate_v1_inference_proto_depIdxs = []int32{
 	1,  // 17: tollgate.v1.Choice.finish_reason:type_name -> tollgate.v1.FinishReason
 	15, // 18: tollgate.v1.ChatResponse.choices:type_name -> tollgate.v1.Choice
 	30, // 19: tollgate.v1.ChatResponse.usage:type_name -> tollgate.v1.Usage
-	31, // 20: tollgate.v1.ChatResponse.cost:type_name -> tollgate.v1.Money
+	31, // 20: tollgate.v1.ChatResponse.cost:type_name -> google.type.Money
 	32, // 21: tollgate.v1.ChatResponse.create_time:type_name -> google.protobuf.Timestamp
 	33, // 22: tollgate.v1.ChatResponse.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
 	14, // 23: tollgate.v1.ChatStreamRequest.request:type_name -> tollgate.v1.ChatRequest
 	19, // 24: tollgate.v1.ChatStreamResponse.choices:type_name -> tollgate.v1.ChoiceDelta
 	30, // 25: tollgate.v1.ChatStreamResponse.usage:type_name -> tollgate.v1.Usage
-	31, // 26: tollgate.v1.ChatStreamResponse.cost:type_name -> tollgate.v1.Money
+	31, // 26: tollgate.v1.ChatStreamResponse.cost:type_name -> google.type.Money
 	33, // 27: tollgate.v1.ChatStreamResponse.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
 	20, // 28: tollgate.v1.ChoiceDelta.tool_calls:type_name -> tollgate.v1.ToolCallDelta
 	1,  // 29: tollgate.v1.ChoiceDelta.finish_reason:type_name -> tollgate.v1.FinishReason
 	28, // 30: tollgate.v1.EmbedRequest.metadata:type_name -> tollgate.v1.EmbedRequest.MetadataEntry
 	22, // 31: tollgate.v1.EmbedResponse.embeddings:type_name -> tollgate.v1.Embedding
 	30, // 32: tollgate.v1.EmbedResponse.usage:type_name -> tollgate.v1.Usage
-	31, // 33: tollgate.v1.EmbedResponse.cost:type_name -> tollgate.v1.Money
+	31, // 33: tollgate.v1.EmbedResponse.cost:type_name -> google.type.Money
 	25, // 34: tollgate.v1.ListModelsResponse.models:type_name -> tollgate.v1.ModelInfo
 	14, // 35: tollgate.v1.InferenceService.Chat:input_type -> tollgate.v1.ChatRequest
 	17, // 36: tollgate.v1.InferenceService.ChatStream:input_type -> tollgate.v1.ChatStreamRequest

@@ -7,9 +7,11 @@
 package tollgatev1
 
 import (
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -99,9 +101,9 @@ type RouteTarget struct {
 	// The share of first picks of a weighted route.
 	Weight int32 `protobuf:"varint,3,opt,name=weight,proto3" json:"weight,omitempty"`
 	// Price overrides for the cost strategy, per million tokens.
-	InputPerMillion *Money `protobuf:"bytes,4,opt,name=input_per_million,json=inputPerMillion,proto3" json:"input_per_million,omitempty"`
+	InputPerMillion *money.Money `protobuf:"bytes,4,opt,name=input_per_million,json=inputPerMillion,proto3" json:"input_per_million,omitempty"`
 	// See input_per_million.
-	OutputPerMillion *Money `protobuf:"bytes,5,opt,name=output_per_million,json=outputPerMillion,proto3" json:"output_per_million,omitempty"`
+	OutputPerMillion *money.Money `protobuf:"bytes,5,opt,name=output_per_million,json=outputPerMillion,proto3" json:"output_per_million,omitempty"`
 	// The context window in tokens; 0 takes the configured model's.
 	ContextWindow int32 `protobuf:"varint,6,opt,name=context_window,json=contextWindow,proto3" json:"context_window,omitempty"`
 	// Bounds one attempt on this target; unset means no bound of its own.
@@ -161,14 +163,14 @@ func (x *RouteTarget) GetWeight() int32 {
 	return 0
 }
 
-func (x *RouteTarget) GetInputPerMillion() *Money {
+func (x *RouteTarget) GetInputPerMillion() *money.Money {
 	if x != nil {
 		return x.InputPerMillion
 	}
 	return nil
 }
 
-func (x *RouteTarget) GetOutputPerMillion() *Money {
+func (x *RouteTarget) GetOutputPerMillion() *money.Money {
 	if x != nil {
 		return x.OutputPerMillion
 	}
@@ -423,7 +425,9 @@ type Route struct {
 	// Lets the gateway leave out request parameters a target cannot honour
 	// (named in the x-tollgate-dropped-params header and the request
 	// record) instead of refusing the request with 400.
-	DropParams    bool `protobuf:"varint,13,opt,name=drop_params,json=dropParams,proto3" json:"drop_params,omitempty"`
+	DropParams bool `protobuf:"varint,13,opt,name=drop_params,json=dropParams,proto3" json:"drop_params,omitempty"`
+	// Changes on every write; send it back to update only this version.
+	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -547,6 +551,13 @@ func (x *Route) GetDropParams() bool {
 		return x.DropParams
 	}
 	return false
+}
+
+func (x *Route) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // CreateRouteRequest creates a route.
@@ -735,7 +746,11 @@ func (x *GetRouteResponse) GetRoute() *Route {
 
 // ListRoutesRequest lists routes.
 type ListRoutesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of routes to return; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -770,11 +785,27 @@ func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
+func (x *ListRoutesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRoutesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListRoutesResponse lists routes.
 type ListRoutesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The routes, by name.
-	Routes        []*Route `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	Routes []*Route `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -816,11 +847,24 @@ func (x *ListRoutesResponse) GetRoutes() []*Route {
 	return nil
 }
 
-// UpdateRouteRequest replaces a route's definition.
+func (x *ListRoutesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// UpdateRouteRequest changes a route.
 type UpdateRouteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The route with its new definition; name names it.
-	Route         *Route `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	// The route with the new values; name names it. With an etag, the
+	// update applies only to that version.
+	Route *Route `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	// The fields to change: "strategy", "targets", "conditions", "retry"
+	// (or "retry.max_attempts", ...), "breaker", "timeout",
+	// "first_chunk_timeout", "sticky", "cache"; empty or "*" for all.
+	// Repeated fields are replaced as a whole.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -858,6 +902,13 @@ func (*UpdateRouteRequest) Descriptor() ([]byte, []int) {
 func (x *UpdateRouteRequest) GetRoute() *Route {
 	if x != nil {
 		return x.Route
+	}
+	return nil
+}
+
+func (x *UpdateRouteRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
 	}
 	return nil
 }
@@ -912,7 +963,9 @@ func (x *UpdateRouteResponse) GetRoute() *Route {
 type DeleteRouteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The route name.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// When set, delete only if the route still has this etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -950,6 +1003,13 @@ func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteRouteRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteRouteRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -995,14 +1055,14 @@ var File_tollgate_v1_routing_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"\x19tollgate/v1/routing.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17tollgate/v1/cache.proto\x1a\x18tollgate/v1/common.proto\"\xba\x02\n" +
+	"\x19tollgate/v1/routing.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x17tollgate/v1/cache.proto\"\xba\x02\n" +
 	"\vRouteTarget\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
 	"providerId\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x05R\x06weight\x12>\n" +
-	"\x11input_per_million\x18\x04 \x01(\v2\x12.tollgate.v1.MoneyR\x0finputPerMillion\x12@\n" +
-	"\x12output_per_million\x18\x05 \x01(\v2\x12.tollgate.v1.MoneyR\x10outputPerMillion\x12%\n" +
+	"\x11input_per_million\x18\x04 \x01(\v2\x12.google.type.MoneyR\x0finputPerMillion\x12@\n" +
+	"\x12output_per_million\x18\x05 \x01(\v2\x12.google.type.MoneyR\x10outputPerMillion\x12%\n" +
 	"\x0econtext_window\x18\x06 \x01(\x05R\rcontextWindow\x123\n" +
 	"\atimeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\x8f\x01\n" +
 	"\x0eRouteCondition\x12\x17\n" +
@@ -1019,7 +1079,7 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"backoffMax\"c\n" +
 	"\x0eCircuitBreaker\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x125\n" +
-	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\x8e\x05\n" +
+	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\xa2\x05\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\bstrategy\x18\x02 \x01(\x0e2\x1a.tollgate.v1.RouteStrategyR\bstrategy\x122\n" +
@@ -1039,7 +1099,8 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"updateTime\x12.\n" +
 	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x1f\n" +
 	"\vdrop_params\x18\r \x01(\bR\n" +
-	"dropParams\">\n" +
+	"dropParams\x12\x12\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\">\n" +
 	"\x12CreateRouteRequest\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"?\n" +
 	"\x13CreateRouteResponse\x12(\n" +
@@ -1047,16 +1108,23 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"\x0fGetRouteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"<\n" +
 	"\x10GetRouteResponse\x12(\n" +
-	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"\x13\n" +
-	"\x11ListRoutesRequest\"@\n" +
+	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"O\n" +
+	"\x11ListRoutesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"h\n" +
 	"\x12ListRoutesResponse\x12*\n" +
-	"\x06routes\x18\x01 \x03(\v2\x12.tollgate.v1.RouteR\x06routes\">\n" +
+	"\x06routes\x18\x01 \x03(\v2\x12.tollgate.v1.RouteR\x06routes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"{\n" +
 	"\x12UpdateRouteRequest\x12(\n" +
-	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"?\n" +
+	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"?\n" +
 	"\x13UpdateRouteResponse\x12(\n" +
-	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"(\n" +
+	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"<\n" +
 	"\x12DeleteRouteRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x15\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x15\n" +
 	"\x13DeleteRouteResponse*\xbd\x01\n" +
 	"\rRouteStrategy\x12\x1e\n" +
 	"\x1aROUTE_STRATEGY_UNSPECIFIED\x10\x00\x12\x1b\n" +
@@ -1098,14 +1166,15 @@ var file_tollgate_v1_routing_proto_goTypes = []any{
 	(*UpdateRouteResponse)(nil),   // 13: tollgate.v1.UpdateRouteResponse
 	(*DeleteRouteRequest)(nil),    // 14: tollgate.v1.DeleteRouteRequest
 	(*DeleteRouteResponse)(nil),   // 15: tollgate.v1.DeleteRouteResponse
-	(*Money)(nil),                 // 16: tollgate.v1.Money
+	(*money.Money)(nil),           // 16: google.type.Money
 	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 	(*CachePolicy)(nil),           // 19: tollgate.v1.CachePolicy
+	(*fieldmaskpb.FieldMask)(nil), // 20: google.protobuf.FieldMask
 }
 var file_tollgate_v1_routing_proto_depIdxs = []int32{
-	16, // 0: tollgate.v1.RouteTarget.input_per_million:type_name -> tollgate.v1.Money
-	16, // 1: tollgate.v1.RouteTarget.output_per_million:type_name -> tollgate.v1.Money
+	16, // 0: tollgate.v1.RouteTarget.input_per_million:type_name -> google.type.Money
+	16, // 1: tollgate.v1.RouteTarget.output_per_million:type_name -> google.type.Money
 	17, // 2: tollgate.v1.RouteTarget.timeout:type_name -> google.protobuf.Duration
 	17, // 3: tollgate.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
 	17, // 4: tollgate.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
@@ -1125,12 +1194,13 @@ var file_tollgate_v1_routing_proto_depIdxs = []int32{
 	5,  // 18: tollgate.v1.GetRouteResponse.route:type_name -> tollgate.v1.Route
 	5,  // 19: tollgate.v1.ListRoutesResponse.routes:type_name -> tollgate.v1.Route
 	5,  // 20: tollgate.v1.UpdateRouteRequest.route:type_name -> tollgate.v1.Route
-	5,  // 21: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	20, // 21: tollgate.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 22: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_routing_proto_init() }
@@ -1139,7 +1209,6 @@ func file_tollgate_v1_routing_proto_init() {
 		return
 	}
 	file_tollgate_v1_cache_proto_init()
-	file_tollgate_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

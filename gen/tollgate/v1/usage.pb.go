@@ -7,6 +7,7 @@
 package tollgatev1
 
 import (
+	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -322,7 +323,7 @@ type RequestRecord struct {
 	// Token usage.
 	Usage *Usage `protobuf:"bytes,16,opt,name=usage,proto3" json:"usage,omitempty"`
 	// What the request cost.
-	Cost *Money `protobuf:"bytes,17,opt,name=cost,proto3" json:"cost,omitempty"`
+	Cost *money.Money `protobuf:"bytes,17,opt,name=cost,proto3" json:"cost,omitempty"`
 	// Total time the gateway spent on the request.
 	Latency *durationpb.Duration `protobuf:"bytes,18,opt,name=latency,proto3" json:"latency,omitempty"`
 	// Time until the first streamed token.
@@ -333,7 +334,7 @@ type RequestRecord struct {
 	// "bypass", or empty when no lookup applied (embeddings, errors before it).
 	CacheStatus string `protobuf:"bytes,21,opt,name=cache_status,json=cacheStatus,proto3" json:"cache_status,omitempty"`
 	// The upstream cost a cache hit saved.
-	Saved *Money `protobuf:"bytes,22,opt,name=saved,proto3" json:"saved,omitempty"`
+	Saved *money.Money `protobuf:"bytes,22,opt,name=saved,proto3" json:"saved,omitempty"`
 	// What the guardrails did: names, actions and categories, never text.
 	GuardrailVerdicts []*GuardrailVerdict `protobuf:"bytes,23,rep,name=guardrail_verdicts,json=guardrailVerdicts,proto3" json:"guardrail_verdicts,omitempty"`
 	// True for a stream that ended early, with an error or because the
@@ -488,7 +489,7 @@ func (x *RequestRecord) GetUsage() *Usage {
 	return nil
 }
 
-func (x *RequestRecord) GetCost() *Money {
+func (x *RequestRecord) GetCost() *money.Money {
 	if x != nil {
 		return x.Cost
 	}
@@ -523,7 +524,7 @@ func (x *RequestRecord) GetCacheStatus() string {
 	return ""
 }
 
-func (x *RequestRecord) GetSaved() *Money {
+func (x *RequestRecord) GetSaved() *money.Money {
 	if x != nil {
 		return x.Saved
 	}
@@ -810,14 +811,14 @@ type UsageGroup struct {
 	// Token totals.
 	Usage *Usage `protobuf:"bytes,4,opt,name=usage,proto3" json:"usage,omitempty"`
 	// Total cost.
-	Cost *Money `protobuf:"bytes,5,opt,name=cost,proto3" json:"cost,omitempty"`
+	Cost *money.Money `protobuf:"bytes,5,opt,name=cost,proto3" json:"cost,omitempty"`
 	// Start of the group's time bucket, when a bucket was asked for.
 	BucketStartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=bucket_start_time,json=bucketStartTime,proto3" json:"bucket_start_time,omitempty"`
 	// Requests served from the response cache; cache_hits / requests is the
 	// group's hit rate.
 	CacheHits int64 `protobuf:"varint,7,opt,name=cache_hits,json=cacheHits,proto3" json:"cache_hits,omitempty"`
 	// The upstream cost the cache hits saved.
-	Saved         *Money `protobuf:"bytes,8,opt,name=saved,proto3" json:"saved,omitempty"`
+	Saved         *money.Money `protobuf:"bytes,8,opt,name=saved,proto3" json:"saved,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -880,7 +881,7 @@ func (x *UsageGroup) GetUsage() *Usage {
 	return nil
 }
 
-func (x *UsageGroup) GetCost() *Money {
+func (x *UsageGroup) GetCost() *money.Money {
 	if x != nil {
 		return x.Cost
 	}
@@ -901,7 +902,7 @@ func (x *UsageGroup) GetCacheHits() int64 {
 	return 0
 }
 
-func (x *UsageGroup) GetSaved() *Money {
+func (x *UsageGroup) GetSaved() *money.Money {
 	if x != nil {
 		return x.Saved
 	}
@@ -1120,11 +1121,285 @@ func (x *ExportRequestRecordsResponse) GetRecords() int32 {
 	return 0
 }
 
+// AdminAuditEvent records one admin write.
+type AdminAuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event's id (increasing).
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When the call was made.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// Who made it: "admin-token" for the admin token, "alerts" for the
+	// gateway's own automatic actions.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The RPC, e.g. "CreateKey".
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// The kind of resource, e.g. "key", "budget".
+	ResourceKind string `protobuf:"bytes,5,opt,name=resource_kind,json=resourceKind,proto3" json:"resource_kind,omitempty"`
+	// The resource's id or name, when known.
+	ResourceId string `protobuf:"bytes,6,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
+	// The gateway's request id.
+	RequestId string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The request as JSON with every secret field removed.
+	Summary string `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The outcome: "ok" or a Connect error code such as "not_found".
+	Outcome       string `protobuf:"bytes,9,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminAuditEvent) Reset() {
+	*x = AdminAuditEvent{}
+	mi := &file_tollgate_v1_usage_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminAuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminAuditEvent) ProtoMessage() {}
+
+func (x *AdminAuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_usage_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminAuditEvent.ProtoReflect.Descriptor instead.
+func (*AdminAuditEvent) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AdminAuditEvent) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AdminAuditEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AdminAuditEvent) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AdminAuditEvent) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AdminAuditEvent) GetResourceKind() string {
+	if x != nil {
+		return x.ResourceKind
+	}
+	return ""
+}
+
+func (x *AdminAuditEvent) GetResourceId() string {
+	if x != nil {
+		return x.ResourceId
+	}
+	return ""
+}
+
+func (x *AdminAuditEvent) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AdminAuditEvent) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *AdminAuditEvent) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+// ListAdminAuditEventsRequest filters audit events (admin only).
+type ListAdminAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events at or after this time; unbounded when unset.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Events before this time; now when unset.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only this action, e.g. "RevokeKey".
+	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// Only this resource kind.
+	ResourceKind string `protobuf:"bytes,4,opt,name=resource_kind,json=resourceKind,proto3" json:"resource_kind,omitempty"`
+	// Only this resource id.
+	ResourceId string `protobuf:"bytes,5,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
+	// Maximum number of events; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call.
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAdminAuditEventsRequest) Reset() {
+	*x = ListAdminAuditEventsRequest{}
+	mi := &file_tollgate_v1_usage_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAdminAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAdminAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAdminAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_usage_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAdminAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAdminAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListAdminAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAdminAuditEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListAdminAuditEventsRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ListAdminAuditEventsRequest) GetResourceKind() string {
+	if x != nil {
+		return x.ResourceKind
+	}
+	return ""
+}
+
+func (x *ListAdminAuditEventsRequest) GetResourceId() string {
+	if x != nil {
+		return x.ResourceId
+	}
+	return ""
+}
+
+func (x *ListAdminAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAdminAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAdminAuditEventsResponse lists audit events, newest first.
+type ListAdminAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events.
+	Events []*AdminAuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAdminAuditEventsResponse) Reset() {
+	*x = ListAdminAuditEventsResponse{}
+	mi := &file_tollgate_v1_usage_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAdminAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAdminAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAdminAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_usage_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAdminAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAdminAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListAdminAuditEventsResponse) GetEvents() []*AdminAuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAdminAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_tollgate_v1_usage_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/alerts.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xa3\a\n" +
+	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xa3\a\n" +
 	"\rRequestRecord\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
@@ -1146,12 +1421,12 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x0f \x01(\tR\terrorCode\x12(\n" +
 	"\x05usage\x18\x10 \x01(\v2\x12.tollgate.v1.UsageR\x05usage\x12&\n" +
-	"\x04cost\x18\x11 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x123\n" +
+	"\x04cost\x18\x11 \x01(\v2\x12.google.type.MoneyR\x04cost\x123\n" +
 	"\alatency\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\alatency\x12H\n" +
 	"\x13time_to_first_token\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\x10timeToFirstToken\x12\x1a\n" +
 	"\battempts\x18\x14 \x01(\x05R\battempts\x12!\n" +
 	"\fcache_status\x18\x15 \x01(\tR\vcacheStatus\x12(\n" +
-	"\x05saved\x18\x16 \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\x12L\n" +
+	"\x05saved\x18\x16 \x01(\v2\x12.google.type.MoneyR\x05saved\x12L\n" +
 	"\x12guardrail_verdicts\x18\x17 \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\x12\x18\n" +
 	"\apartial\x18\x18 \x01(\bR\apartial\x12%\n" +
 	"\x0edropped_params\x18\x19 \x03(\tR\rdroppedParams\"\xaa\x02\n" +
@@ -1182,11 +1457,11 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\brequests\x18\x02 \x01(\x03R\brequests\x12\x16\n" +
 	"\x06errors\x18\x03 \x01(\x03R\x06errors\x12(\n" +
 	"\x05usage\x18\x04 \x01(\v2\x12.tollgate.v1.UsageR\x05usage\x12&\n" +
-	"\x04cost\x18\x05 \x01(\v2\x12.tollgate.v1.MoneyR\x04cost\x12F\n" +
+	"\x04cost\x18\x05 \x01(\v2\x12.google.type.MoneyR\x04cost\x12F\n" +
 	"\x11bucket_start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0fbucketStartTime\x12\x1d\n" +
 	"\n" +
 	"cache_hits\x18\a \x01(\x03R\tcacheHits\x12(\n" +
-	"\x05saved\x18\b \x01(\v2\x12.tollgate.v1.MoneyR\x05saved\"y\n" +
+	"\x05saved\x18\b \x01(\v2\x12.google.type.MoneyR\x05saved\"y\n" +
 	"\x17GetUsageSummaryResponse\x12/\n" +
 	"\x06groups\x18\x01 \x03(\v2\x17.tollgate.v1.UsageGroupR\x06groups\x12-\n" +
 	"\x05total\x18\x02 \x01(\v2\x17.tollgate.v1.UsageGroupR\x05total\"\xa3\x02\n" +
@@ -1201,7 +1476,33 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x06format\x18\a \x01(\x0e2\x19.tollgate.v1.ExportFormatR\x06format\"L\n" +
 	"\x1cExportRequestRecordsResponse\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x18\n" +
-	"\arecords\x18\x02 \x01(\x05R\arecords*\xa3\x02\n" +
+	"\arecords\x18\x02 \x01(\x05R\arecords\"\x98\x02\n" +
+	"\x0fAdminAuditEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12#\n" +
+	"\rresource_kind\x18\x05 \x01(\tR\fresourceKind\x12\x1f\n" +
+	"\vresource_id\x18\x06 \x01(\tR\n" +
+	"resourceId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tR\trequestId\x12\x18\n" +
+	"\asummary\x18\b \x01(\tR\asummary\x12\x18\n" +
+	"\aoutcome\x18\t \x01(\tR\aoutcome\"\xa9\x02\n" +
+	"\x1bListAdminAuditEventsRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12#\n" +
+	"\rresource_kind\x18\x04 \x01(\tR\fresourceKind\x12\x1f\n" +
+	"\vresource_id\x18\x05 \x01(\tR\n" +
+	"resourceId\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"|\n" +
+	"\x1cListAdminAuditEventsResponse\x124\n" +
+	"\x06events\x18\x01 \x03(\v2\x1c.tollgate.v1.AdminAuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa3\x02\n" +
 	"\rRequestStatus\x12\x1e\n" +
 	"\x1aREQUEST_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11REQUEST_STATUS_OK\x10\x01\x12!\n" +
@@ -1252,7 +1553,7 @@ func file_tollgate_v1_usage_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_usage_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tollgate_v1_usage_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_tollgate_v1_usage_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tollgate_v1_usage_proto_goTypes = []any{
 	(RequestStatus)(0),                   // 0: tollgate.v1.RequestStatus
 	(UsageDimension)(0),                  // 1: tollgate.v1.UsageDimension
@@ -1266,56 +1567,61 @@ var file_tollgate_v1_usage_proto_goTypes = []any{
 	(*GetUsageSummaryResponse)(nil),      // 9: tollgate.v1.GetUsageSummaryResponse
 	(*ExportRequestRecordsRequest)(nil),  // 10: tollgate.v1.ExportRequestRecordsRequest
 	(*ExportRequestRecordsResponse)(nil), // 11: tollgate.v1.ExportRequestRecordsResponse
-	(*timestamppb.Timestamp)(nil),        // 12: google.protobuf.Timestamp
-	(*Usage)(nil),                        // 13: tollgate.v1.Usage
-	(*Money)(nil),                        // 14: tollgate.v1.Money
-	(*durationpb.Duration)(nil),          // 15: google.protobuf.Duration
-	(*GuardrailVerdict)(nil),             // 16: tollgate.v1.GuardrailVerdict
-	(*GetBudgetStatusRequest)(nil),       // 17: tollgate.v1.GetBudgetStatusRequest
-	(*ListAdminAuditEventsRequest)(nil),  // 18: tollgate.v1.ListAdminAuditEventsRequest
-	(*GetBudgetStatusResponse)(nil),      // 19: tollgate.v1.GetBudgetStatusResponse
-	(*ListAdminAuditEventsResponse)(nil), // 20: tollgate.v1.ListAdminAuditEventsResponse
+	(*AdminAuditEvent)(nil),              // 12: tollgate.v1.AdminAuditEvent
+	(*ListAdminAuditEventsRequest)(nil),  // 13: tollgate.v1.ListAdminAuditEventsRequest
+	(*ListAdminAuditEventsResponse)(nil), // 14: tollgate.v1.ListAdminAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
+	(*Usage)(nil),                        // 16: tollgate.v1.Usage
+	(*money.Money)(nil),                  // 17: google.type.Money
+	(*durationpb.Duration)(nil),          // 18: google.protobuf.Duration
+	(*GuardrailVerdict)(nil),             // 19: tollgate.v1.GuardrailVerdict
+	(*GetBudgetStatusRequest)(nil),       // 20: tollgate.v1.GetBudgetStatusRequest
+	(*GetBudgetStatusResponse)(nil),      // 21: tollgate.v1.GetBudgetStatusResponse
 }
 var file_tollgate_v1_usage_proto_depIdxs = []int32{
-	12, // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
+	15, // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
 	0,  // 1: tollgate.v1.RequestRecord.status:type_name -> tollgate.v1.RequestStatus
-	13, // 2: tollgate.v1.RequestRecord.usage:type_name -> tollgate.v1.Usage
-	14, // 3: tollgate.v1.RequestRecord.cost:type_name -> tollgate.v1.Money
-	15, // 4: tollgate.v1.RequestRecord.latency:type_name -> google.protobuf.Duration
-	15, // 5: tollgate.v1.RequestRecord.time_to_first_token:type_name -> google.protobuf.Duration
-	14, // 6: tollgate.v1.RequestRecord.saved:type_name -> tollgate.v1.Money
-	16, // 7: tollgate.v1.RequestRecord.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
-	12, // 8: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 9: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	16, // 2: tollgate.v1.RequestRecord.usage:type_name -> tollgate.v1.Usage
+	17, // 3: tollgate.v1.RequestRecord.cost:type_name -> google.type.Money
+	18, // 4: tollgate.v1.RequestRecord.latency:type_name -> google.protobuf.Duration
+	18, // 5: tollgate.v1.RequestRecord.time_to_first_token:type_name -> google.protobuf.Duration
+	17, // 6: tollgate.v1.RequestRecord.saved:type_name -> google.type.Money
+	19, // 7: tollgate.v1.RequestRecord.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
+	15, // 8: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 9: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
 	4,  // 10: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
-	12, // 11: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 12: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
+	15, // 11: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 12: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 13: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
 	2,  // 14: tollgate.v1.GetUsageSummaryRequest.bucket:type_name -> tollgate.v1.UsageBucket
-	13, // 15: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
-	14, // 16: tollgate.v1.UsageGroup.cost:type_name -> tollgate.v1.Money
-	12, // 17: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
-	14, // 18: tollgate.v1.UsageGroup.saved:type_name -> tollgate.v1.Money
+	16, // 15: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
+	17, // 16: tollgate.v1.UsageGroup.cost:type_name -> google.type.Money
+	15, // 17: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
+	17, // 18: tollgate.v1.UsageGroup.saved:type_name -> google.type.Money
 	8,  // 19: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
 	8,  // 20: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
-	12, // 21: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	12, // 22: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	15, // 21: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 22: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
 	3,  // 23: tollgate.v1.ExportRequestRecordsRequest.format:type_name -> tollgate.v1.ExportFormat
-	5,  // 24: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
-	7,  // 25: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
-	17, // 26: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
-	10, // 27: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
-	18, // 28: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
-	6,  // 29: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
-	9,  // 30: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
-	19, // 31: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
-	11, // 32: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
-	20, // 33: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
-	29, // [29:34] is the sub-list for method output_type
-	24, // [24:29] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	15, // 24: tollgate.v1.AdminAuditEvent.time:type_name -> google.protobuf.Timestamp
+	15, // 25: tollgate.v1.ListAdminAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 26: tollgate.v1.ListAdminAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 27: tollgate.v1.ListAdminAuditEventsResponse.events:type_name -> tollgate.v1.AdminAuditEvent
+	5,  // 28: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
+	7,  // 29: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
+	20, // 30: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
+	10, // 31: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
+	13, // 32: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
+	6,  // 33: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
+	9,  // 34: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
+	21, // 35: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
+	11, // 36: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
+	14, // 37: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
+	33, // [33:38] is the sub-list for method output_type
+	28, // [28:33] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_usage_proto_init() }
@@ -1323,7 +1629,6 @@ func file_tollgate_v1_usage_proto_init() {
 	if File_tollgate_v1_usage_proto != nil {
 		return
 	}
-	file_tollgate_v1_alerts_proto_init()
 	file_tollgate_v1_common_proto_init()
 	file_tollgate_v1_governance_proto_init()
 	file_tollgate_v1_guardrails_proto_init()
@@ -1333,7 +1638,7 @@ func file_tollgate_v1_usage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_usage_proto_rawDesc), len(file_tollgate_v1_usage_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

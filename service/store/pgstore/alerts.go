@@ -10,7 +10,10 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-var _ store.Alerts = (*Store)(nil)
+var (
+	_ store.Alerts        = (*Store)(nil)
+	_ store.AlertWebhooks = (*Store)(nil)
+)
 
 // webhookRow is a row of alert_webhooks.
 type webhookRow struct {
@@ -18,20 +21,30 @@ type webhookRow struct {
 	URL       string    `db:"url"`
 	SealedURL []byte    `db:"sealed_url"`
 	URLHint   string    `db:"url_hint"`
+	Secret    []byte    `db:"sealed_secret"`
 	Kinds     []string  `db:"kinds"`
 	TeamID    string    `db:"team_id"`
 	CreatedAt time.Time `db:"created_at"`
+	Version   int64     `db:"version"`
 }
 
-// CreateAlertWebhook stores w; ErrConflict if the id exists.
+const webhookColumns = "id, url, sealed_url, url_hint, sealed_secret, kinds, team_id, created_at, version"
+
+func (r webhookRow) webhook() store.AlertWebhook {
+	return store.AlertWebhook{ID: r.ID, URL: r.URL, SealedURL: r.SealedURL, URLHint: r.URLHint, SealedSecret: r.Secret,
+		Kinds: r.Kinds, TeamID: r.TeamID, CreatedAt: r.CreatedAt.UTC(), Version: r.Version}
+}
+
+// CreateAlertWebhook stores w and sets its creation time and Version;
+// ErrConflict if the id exists.
 func (s *Store) CreateAlertWebhook(ctx context.Context, w *store.AlertWebhook) error {
 	kinds := w.Kinds
 	if kinds == nil {
 		kinds = []string{}
 	}
 	err := s.pool.QueryRow(ctx,
-		"INSERT INTO alert_webhooks (id, url, sealed_url, url_hint, kinds, team_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
-		w.ID, w.URL, w.SealedURL, w.URLHint, kinds, w.TeamID).Scan(&w.CreatedAt)
+		"INSERT INTO alert_webhooks (id, url, sealed_url, url_hint, kinds, team_id, sealed_secret) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at, version",
+		w.ID, w.URL, w.SealedURL, w.URLHint, kinds, w.TeamID, w.SealedSecret).Scan(&w.CreatedAt, &w.Version)
 	if err != nil {
 		return mapErr(fmt.Sprintf("alert webhook %q", w.ID), err, nil)
 	}
@@ -41,28 +54,36 @@ func (s *Store) CreateAlertWebhook(ctx context.Context, w *store.AlertWebhook) e
 
 // ListAlertWebhooks returns every webhook ordered by id.
 func (s *Store) ListAlertWebhooks(ctx context.Context) ([]store.AlertWebhook, error) {
-	rows, _ := s.pool.Query(ctx, "SELECT id, url, sealed_url, url_hint, kinds, team_id, created_at FROM alert_webhooks ORDER BY id")
+	rows, _ := s.pool.Query(ctx, "SELECT "+webhookColumns+" FROM alert_webhooks ORDER BY id")
 	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[webhookRow])
 	if err != nil {
 		return nil, fmt.Errorf("list alert webhooks: %w", err)
 	}
 	out := make([]store.AlertWebhook, len(rs))
 	for i, r := range rs {
-		out[i] = store.AlertWebhook{ID: r.ID, URL: r.URL, SealedURL: r.SealedURL, URLHint: r.URLHint, Kinds: r.Kinds, TeamID: r.TeamID, CreatedAt: r.CreatedAt.UTC()}
+		out[i] = r.webhook()
 	}
 	return out, nil
 }
 
-// DeleteAlertWebhook deletes a webhook; ErrNotFound if missing.
-func (s *Store) DeleteAlertWebhook(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM alert_webhooks WHERE id = $1", id)
+// PageAlertWebhooks returns a page of webhooks ordered by id.
+func (s *Store) PageAlertWebhooks(ctx context.Context, p store.Page) ([]store.AlertWebhook, string, error) {
+	rs, next, err := pageRows(ctx, s, keyPage{columns: webhookColumns, table: "alert_webhooks", key: "id"}, p,
+		func(r webhookRow) string { return r.ID })
 	if err != nil {
-		return fmt.Errorf("delete alert webhook %q: %w", id, err)
+		return nil, "", err
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("alert webhook %q: %w", id, store.ErrNotFound)
+	out := make([]store.AlertWebhook, len(rs))
+	for i, r := range rs {
+		out[i] = r.webhook()
 	}
-	return nil
+	return out, next, nil
+}
+
+// DeleteAlertWebhook deletes a webhook if ifVersion is 0 or its version;
+// ErrNotFound if missing, ErrVersionMismatch if changed.
+func (s *Store) DeleteAlertWebhook(ctx context.Context, id string, ifVersion int64) error {
+	return s.deleteIf(ctx, "alert_webhooks", "id", id, ifVersion, fmt.Sprintf("delete alert webhook %q", id), nil)
 }
 
 // ClaimAlert inserts the fired-alert row and reports whether this call

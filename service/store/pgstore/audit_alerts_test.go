@@ -79,7 +79,7 @@ func TestAlertStore(t *testing.T) {
 	t.Parallel()
 	s := open(t, pgtest.NewDatabase(t))
 	ctx := t.Context()
-	w := &store.AlertWebhook{ID: "ops", URL: "https://hooks.example.test/x", Kinds: []string{"spend_velocity"}}
+	w := &store.AlertWebhook{ID: "ops", URL: "https://hooks.example.test/x", Kinds: []string{"spend_velocity"}, SealedSecret: []byte("sealed")}
 	if err := s.CreateAlertWebhook(ctx, w); err != nil {
 		t.Fatalf("CreateAlertWebhook: %v", err)
 	}
@@ -87,7 +87,7 @@ func TestAlertStore(t *testing.T) {
 		t.Errorf("duplicate CreateAlertWebhook = %v, want ErrConflict", err)
 	}
 	ws, err := s.ListAlertWebhooks(ctx)
-	if err != nil || len(ws) != 1 || ws[0].URL != w.URL || !slices.Equal(ws[0].Kinds, w.Kinds) {
+	if err != nil || len(ws) != 1 || ws[0].URL != w.URL || !slices.Equal(ws[0].Kinds, w.Kinds) || string(ws[0].SealedSecret) != "sealed" {
 		t.Fatalf("ListAlertWebhooks = %+v, %v", ws, err)
 	}
 	period := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -114,10 +114,10 @@ func TestAlertStore(t *testing.T) {
 	if ok, _ := s.ClaimAlert(ctx, "budget:b1", period.AddDate(0, 1, 0), 80); !ok {
 		t.Error("a new period's claim lost")
 	}
-	if err := s.DeleteAlertWebhook(ctx, "ops"); err != nil {
+	if err := s.DeleteAlertWebhook(ctx, "ops", 0); err != nil {
 		t.Fatalf("DeleteAlertWebhook: %v", err)
 	}
-	if err := s.DeleteAlertWebhook(ctx, "ops"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteAlertWebhook(ctx, "ops", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second DeleteAlertWebhook = %v, want ErrNotFound", err)
 	}
 }

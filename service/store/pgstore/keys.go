@@ -17,21 +17,23 @@ type teamRow struct {
 	DisplayName string            `db:"display_name"`
 	Labels      map[string]string `db:"labels"`
 	CreatedAt   time.Time         `db:"created_at"`
+	Version     int64             `db:"version"`
 }
 
-const teamColumns = "id, display_name, labels, created_at"
+const teamColumns = "id, display_name, labels, created_at, version"
 
 func (r teamRow) team() store.Team {
-	return store.Team{ID: r.ID, DisplayName: r.DisplayName, Labels: r.Labels, CreatedAt: r.CreatedAt.UTC()}
+	return store.Team{ID: r.ID, DisplayName: r.DisplayName, Labels: r.Labels, CreatedAt: r.CreatedAt.UTC(), Version: r.Version}
 }
 
-// CreateTeam stores t and sets its creation time; ErrConflict if the id exists.
+// CreateTeam stores t and sets its creation time and Version; ErrConflict
+// if the id exists.
 func (s *Store) CreateTeam(ctx context.Context, t *store.Team) error {
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO teams (id, display_name, labels) VALUES ($1, $2, $3)
-		RETURNING created_at`,
+		RETURNING created_at, version`,
 		t.ID, t.DisplayName, nonNilMap(t.Labels),
-	).Scan(&t.CreatedAt)
+	).Scan(&t.CreatedAt, &t.Version)
 	if err != nil {
 		return mapErr(fmt.Sprintf("create team %q", t.ID), err, nil)
 	}
@@ -64,16 +66,34 @@ func (s *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
 	return ts, nil
 }
 
-// DeleteTeam deletes the team and its revoked keys; ErrNotFound if missing,
+// PageTeams returns a page of teams ordered by id.
+func (s *Store) PageTeams(ctx context.Context, p store.Page) ([]store.Team, string, error) {
+	rs, next, err := pageRows(ctx, s, keyPage{columns: teamColumns, table: "teams", key: "id"}, p,
+		func(r teamRow) string { return r.ID })
+	if err != nil {
+		return nil, "", err
+	}
+	ts := make([]store.Team, len(rs))
+	for i, r := range rs {
+		ts[i] = r.team()
+	}
+	return ts, next, nil
+}
+
+// DeleteTeam deletes the team and its revoked keys if ifVersion is 0 or
+// its version; ErrNotFound if missing, ErrVersionMismatch if changed,
 // ErrInUse if it has unrevoked keys.
-func (s *Store) DeleteTeam(ctx context.Context, id string) error {
+func (s *Store) DeleteTeam(ctx context.Context, id string, ifVersion int64) error {
 	entity := fmt.Sprintf("delete team %q", id)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Locking the team row waits for, and then blocks, key inserts
 		// referencing it, so the check below sees every key.
-		var locked string
-		if err := tx.QueryRow(ctx, "SELECT id FROM teams WHERE id = $1 FOR UPDATE", id).Scan(&locked); err != nil {
+		var version int64
+		if err := tx.QueryRow(ctx, "SELECT version FROM teams WHERE id = $1 FOR UPDATE", id).Scan(&version); err != nil {
 			return mapErr(entity, err, nil)
+		}
+		if ifVersion != 0 && version != ifVersion {
+			return fmt.Errorf("%s: %w", entity, store.ErrVersionMismatch)
 		}
 		var live bool
 		if err := tx.QueryRow(ctx,
@@ -109,11 +129,12 @@ type keyRow struct {
 	RevokedAt           *time.Time        `db:"revoked_at"`
 	RotatedAt           *time.Time        `db:"rotated_at"`
 	CachePolicy         []byte            `db:"cache_policy"`
+	Version             int64             `db:"version"`
 	DropParams          bool              `db:"drop_params"`
 }
 
 const keyColumns = `id, name, team_id, service_id, allowed_models, tags, expires_at, secret_hash,
-	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at, cache_policy, drop_params`
+	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at, cache_policy, version, drop_params`
 
 func (r keyRow) key() store.Key {
 	return store.Key{
@@ -133,6 +154,7 @@ func (r keyRow) key() store.Key {
 		RotatedAt:           timeOrZero(r.RotatedAt),
 		CachePolicy:         r.CachePolicy,
 		DropParams:          r.DropParams,
+		Version:             r.Version,
 	}
 }
 
@@ -146,7 +168,7 @@ func collectKey(entity string, rows pgx.Rows) (*store.Key, error) {
 	return &k, nil
 }
 
-// CreateKey stores k and sets its CreatedAt. It stores k's current secret
+// CreateKey stores k and sets its CreatedAt and Version. It stores k's current secret
 // and expiry only: rotation and revocation fields start empty. ErrConflict
 // if the id or hash exists, ErrNotFound if the team does not.
 func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
@@ -154,10 +176,10 @@ func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
 		INSERT INTO virtual_keys (id, name, team_id, service_id, allowed_models, tags, expires_at,
 			secret_hash, secret_prefix, cache_policy, drop_params)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)
-		RETURNING created_at`,
+		RETURNING created_at, version`,
 		k.ID, k.Name, k.TeamID, k.ServiceID, nonNilSlice(k.AllowedModels), nonNilMap(k.Tags),
 		timeOrNil(k.ExpiresAt), k.SecretHash, k.SecretPrefix, jsonOrNil(k.CachePolicy), k.DropParams,
-	).Scan(&k.CreatedAt)
+	).Scan(&k.CreatedAt, &k.Version)
 	if err != nil {
 		return mapErr(fmt.Sprintf("create key %q (team %q)", k.ID, k.TeamID), err, store.ErrNotFound)
 	}

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-const routeColumns = "name, strategy, spec, created_at, updated_at"
+const routeColumns = "name, strategy, spec, created_at, updated_at, version"
 
 // routeRow is a row of routes.
 type routeRow struct {
@@ -19,10 +20,12 @@ type routeRow struct {
 	Spec      []byte    `db:"spec"`
 	CreatedAt time.Time `db:"created_at"`
 	UpdatedAt time.Time `db:"updated_at"`
+	Version   int64     `db:"version"`
 }
 
 func (r routeRow) route() store.Route {
-	return store.Route{Name: r.Name, Strategy: r.Strategy, Spec: r.Spec, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	return store.Route{Name: r.Name, Strategy: r.Strategy, Spec: r.Spec, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Version: r.Version}
 }
 
 func specArg(spec []byte) string {
@@ -32,13 +35,14 @@ func specArg(spec []byte) string {
 	return string(spec)
 }
 
-// CreateRoute stores r and sets its timestamps; ErrConflict if the name exists.
+// CreateRoute stores r and sets its timestamps and Version; ErrConflict if
+// the name exists.
 func (s *Store) CreateRoute(ctx context.Context, r *store.Route) error {
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO routes (name, strategy, spec) VALUES ($1, $2, $3::jsonb)
-		RETURNING created_at, updated_at`,
+		RETURNING created_at, updated_at, version`,
 		r.Name, r.Strategy, specArg(r.Spec),
-	).Scan(&r.CreatedAt, &r.UpdatedAt)
+	).Scan(&r.CreatedAt, &r.UpdatedAt, &r.Version)
 	if err != nil {
 		return mapErr(fmt.Sprintf("create route %q", r.Name), err, nil)
 	}
@@ -71,29 +75,43 @@ func (s *Store) ListRoutes(ctx context.Context) ([]store.Route, error) {
 	return out, nil
 }
 
-// UpdateRoute replaces the strategy and spec and sets UpdatedAt; ErrNotFound if missing.
+// PageRoutes returns a page of routes ordered by name.
+func (s *Store) PageRoutes(ctx context.Context, p store.Page) ([]store.Route, string, error) {
+	rs, next, err := pageRows(ctx, s, keyPage{columns: routeColumns, table: "routes", key: "name"}, p,
+		func(r routeRow) string { return r.Name })
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]store.Route, len(rs))
+	for i, r := range rs {
+		out[i] = r.route()
+	}
+	return out, next, nil
+}
+
+// UpdateRoute replaces the strategy and spec if r.Version is 0 or the
+// stored version, and sets r's timestamps and Version; ErrNotFound if
+// missing, ErrVersionMismatch if changed.
 func (s *Store) UpdateRoute(ctx context.Context, r *store.Route) error {
+	entity := fmt.Sprintf("update route %q", r.Name)
 	err := s.pool.QueryRow(ctx, `
 		UPDATE routes SET strategy = $2, spec = $3::jsonb, updated_at = now()
-		WHERE name = $1
-		RETURNING created_at, updated_at`,
-		r.Name, r.Strategy, specArg(r.Spec),
-	).Scan(&r.CreatedAt, &r.UpdatedAt)
+		WHERE name = $1 AND ($4::bigint = 0 OR version = $4)
+		RETURNING created_at, updated_at, version`,
+		r.Name, r.Strategy, specArg(r.Spec), r.Version,
+	).Scan(&r.CreatedAt, &r.UpdatedAt, &r.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return conditionalMiss(ctx, s.pool, "routes", "name", r.Name, entity)
+	}
 	if err != nil {
-		return mapErr(fmt.Sprintf("update route %q", r.Name), err, nil)
+		return mapErr(entity, err, nil)
 	}
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return nil
 }
 
-// DeleteRoute deletes it; ErrNotFound if missing.
-func (s *Store) DeleteRoute(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM routes WHERE name = $1", name)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = pgx.ErrNoRows
-	}
-	if err != nil {
-		return mapErr(fmt.Sprintf("delete route %q", name), err, nil)
-	}
-	return nil
+// DeleteRoute deletes it if ifVersion is 0 or its version; ErrNotFound if
+// missing, ErrVersionMismatch if changed.
+func (s *Store) DeleteRoute(ctx context.Context, name string, ifVersion int64) error {
+	return s.deleteIf(ctx, "routes", "name", name, ifVersion, fmt.Sprintf("delete route %q", name), nil)
 }

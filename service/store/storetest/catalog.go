@@ -104,18 +104,18 @@ func providerTests() []test {
 		}},
 		{"Delete", func(t *testing.T, s store.Store) {
 			mustCreateProvider(t, s, "p1")
-			wantErr(t, "DeleteProvider", s.DeleteProvider(t.Context(), "p1"), nil)
+			wantErr(t, "DeleteProvider", s.DeleteProvider(t.Context(), "p1", 0), nil)
 			_, err := s.GetProvider(t.Context(), "p1")
 			wantErr(t, "GetProvider after delete", err, store.ErrNotFound)
-			wantErr(t, "DeleteProvider again", s.DeleteProvider(t.Context(), "p1"), store.ErrNotFound)
+			wantErr(t, "DeleteProvider again", s.DeleteProvider(t.Context(), "p1", 0), store.ErrNotFound)
 		}},
 		{"DeleteInUse", func(t *testing.T, s store.Store) {
 			mustCreateProvider(t, s, "p1")
 			m := &store.Model{Name: "gpt", ProviderID: "p1", UpstreamModel: "gpt-4o"}
 			wantErr(t, "CreateModel", s.CreateModel(t.Context(), m), nil)
-			wantErr(t, "DeleteProvider", s.DeleteProvider(t.Context(), "p1"), store.ErrInUse)
-			wantErr(t, "DeleteModel", s.DeleteModel(t.Context(), "gpt"), nil)
-			wantErr(t, "DeleteProvider after DeleteModel", s.DeleteProvider(t.Context(), "p1"), nil)
+			wantErr(t, "DeleteProvider", s.DeleteProvider(t.Context(), "p1", 0), store.ErrInUse)
+			wantErr(t, "DeleteModel", s.DeleteModel(t.Context(), "gpt", 0), nil)
+			wantErr(t, "DeleteProvider after DeleteModel", s.DeleteProvider(t.Context(), "p1", 0), nil)
 		}},
 	}
 }
@@ -231,10 +231,10 @@ func modelTests() []test {
 		{"Delete", func(t *testing.T, s store.Store) {
 			mustCreateProvider(t, s, "p1")
 			wantErr(t, "CreateModel", s.CreateModel(t.Context(), &store.Model{Name: "m", ProviderID: "p1"}), nil)
-			wantErr(t, "DeleteModel", s.DeleteModel(t.Context(), "m"), nil)
+			wantErr(t, "DeleteModel", s.DeleteModel(t.Context(), "m", 0), nil)
 			_, err := s.GetModel(t.Context(), "m")
 			wantErr(t, "GetModel after delete", err, store.ErrNotFound)
-			wantErr(t, "DeleteModel again", s.DeleteModel(t.Context(), "m"), store.ErrNotFound)
+			wantErr(t, "DeleteModel again", s.DeleteModel(t.Context(), "m", 0), store.ErrNotFound)
 		}},
 	}
 }
@@ -280,19 +280,19 @@ func teamTests() []test {
 		}},
 		{"Delete", func(t *testing.T, s store.Store) {
 			mustCreateTeam(t, s, "t1")
-			wantErr(t, "DeleteTeam", s.DeleteTeam(t.Context(), "t1"), nil)
+			wantErr(t, "DeleteTeam", s.DeleteTeam(t.Context(), "t1", 0), nil)
 			_, err := s.GetTeam(t.Context(), "t1")
 			wantErr(t, "GetTeam after delete", err, store.ErrNotFound)
-			wantErr(t, "DeleteTeam again", s.DeleteTeam(t.Context(), "t1"), store.ErrNotFound)
+			wantErr(t, "DeleteTeam again", s.DeleteTeam(t.Context(), "t1", 0), store.ErrNotFound)
 		}},
 		{"DeleteWithKeys", func(t *testing.T, s store.Store) {
 			mustCreateTeam(t, s, "t1")
 			mustCreateKey(t, s, newKey("k1", "t1"))
-			wantErr(t, "DeleteTeam(unrevoked key)", s.DeleteTeam(t.Context(), "t1"), store.ErrInUse)
+			wantErr(t, "DeleteTeam(unrevoked key)", s.DeleteTeam(t.Context(), "t1", 0), store.ErrInUse)
 			if _, err := s.RevokeKey(t.Context(), "k1", now()); err != nil {
 				t.Fatalf("RevokeKey: %v", err)
 			}
-			wantErr(t, "DeleteTeam(revoked keys only)", s.DeleteTeam(t.Context(), "t1"), nil)
+			wantErr(t, "DeleteTeam(revoked keys only)", s.DeleteTeam(t.Context(), "t1", 0), nil)
 			_, err := s.GetTeam(t.Context(), "t1")
 			wantErr(t, "GetTeam after delete", err, store.ErrNotFound)
 		}},

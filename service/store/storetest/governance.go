@@ -61,8 +61,8 @@ func testBudgetCRUD(t *testing.T, s store.Store) {
 		d.eq("ids", ids, tt.want)
 		d.report(t, "ListBudgets "+tt.name)
 	}
-	wantErr(t, "DeleteBudget", s.DeleteBudget(ctx, "b1"), nil)
-	wantErr(t, "DeleteBudget again", s.DeleteBudget(ctx, "b1"), store.ErrNotFound)
+	wantErr(t, "DeleteBudget", s.DeleteBudget(ctx, "b1", 0), nil)
+	wantErr(t, "DeleteBudget again", s.DeleteBudget(ctx, "b1", 0), store.ErrNotFound)
 	_, err = s.GetBudget(ctx, "b1")
 	wantErr(t, "GetBudget deleted", err, store.ErrNotFound)
 }
@@ -86,8 +86,8 @@ func testRateLimitCRUD(t *testing.T, s store.Store) {
 	if len(list) != 1 {
 		t.Fatalf("ListRateLimits = %d limits, want 1", len(list))
 	}
-	wantErr(t, "DeleteRateLimit", s.DeleteRateLimit(ctx, "r1"), nil)
-	wantErr(t, "DeleteRateLimit again", s.DeleteRateLimit(ctx, "r1"), store.ErrNotFound)
+	wantErr(t, "DeleteRateLimit", s.DeleteRateLimit(ctx, "r1", 0), nil)
+	wantErr(t, "DeleteRateLimit again", s.DeleteRateLimit(ctx, "r1", 0), store.ErrNotFound)
 }
 
 func testLeaseAccounting(t *testing.T, s store.Store) {

@@ -58,8 +58,8 @@ func guardrailTests(c config) []test {
 			if string(list[0].Spec) != "{}" {
 				t.Errorf("empty spec stored as %q, want {}", list[0].Spec)
 			}
-			wantErr(t, "Delete", s.DeleteGuardrailPolicy(ctx, "g1"), nil)
-			wantErr(t, "Delete again", s.DeleteGuardrailPolicy(ctx, "g1"), store.ErrNotFound)
+			wantErr(t, "Delete", s.DeleteGuardrailPolicy(ctx, "g1", 0), nil)
+			wantErr(t, "Delete again", s.DeleteGuardrailPolicy(ctx, "g1", 0), store.ErrNotFound)
 			_, err = s.GetGuardrailPolicy(ctx, "g1")
 			wantErr(t, "Get deleted", err, store.ErrNotFound)
 		}},
@@ -75,7 +75,7 @@ func guardrailTests(c config) []test {
 			p.AttachTo = "t2"
 			wantErr(t, "Update", r.UpdateGuardrailPolicy(ctx, p), nil)
 			w.Expect(t, want, changeWait)
-			wantErr(t, "Delete", r.DeleteGuardrailPolicy(ctx, "g1"), nil)
+			wantErr(t, "Delete", r.DeleteGuardrailPolicy(ctx, "g1", 0), nil)
 			w.Expect(t, want, changeWait)
 			w.Stop(t)
 		}},

@@ -61,8 +61,8 @@ func routeTests() []test {
 				t.Fatalf("after update GetRoute = %+v (spec %s)", got, got.Spec)
 			}
 			wantErr(t, "UpdateRoute missing", s.UpdateRoute(ctx, &store.Route{Name: "nope", Strategy: "fallback"}), store.ErrNotFound)
-			wantErr(t, "DeleteRoute", s.DeleteRoute(ctx, "smart"), nil)
-			wantErr(t, "DeleteRoute again", s.DeleteRoute(ctx, "smart"), store.ErrNotFound)
+			wantErr(t, "DeleteRoute", s.DeleteRoute(ctx, "smart", 0), nil)
+			wantErr(t, "DeleteRoute again", s.DeleteRoute(ctx, "smart", 0), store.ErrNotFound)
 			_, err = s.GetRoute(ctx, "smart")
 			wantErr(t, "GetRoute deleted", err, store.ErrNotFound)
 		}},
@@ -75,7 +75,7 @@ func routeTests() []test {
 			w.Expect(t, want, changeWait)
 			wantErr(t, "UpdateRoute", s.UpdateRoute(ctx, &store.Route{Name: "smart", Strategy: "weighted", Spec: spec}), nil)
 			w.Expect(t, want, changeWait)
-			wantErr(t, "DeleteRoute", s.DeleteRoute(ctx, "smart"), nil)
+			wantErr(t, "DeleteRoute", s.DeleteRoute(ctx, "smart", 0), nil)
 			w.Expect(t, want, changeWait)
 		}},
 	}

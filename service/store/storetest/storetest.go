@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Routes", routeTests()},
 		{"Governance", governanceTests()},
 		{"Guardrails", guardrailTests(c)},
+		{"VersionsAndPages", versionAndPageTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -149,9 +149,9 @@ func watchTests(c config) []test {
 				{"UpdateModel", func() error {
 					return r.UpdateModel(ctx, &store.Model{Name: "m1", ProviderID: "p1", ContextWindow: 8})
 				}, store.Change{Kind: store.ChangeModel, ID: "m1"}},
-				{"DeleteModel", func() error { return r.DeleteModel(ctx, "m1") },
+				{"DeleteModel", func() error { return r.DeleteModel(ctx, "m1", 0) },
 					store.Change{Kind: store.ChangeModel, ID: "m1"}},
-				{"DeleteProvider", func() error { return r.DeleteProvider(ctx, "p1") },
+				{"DeleteProvider", func() error { return r.DeleteProvider(ctx, "p1", 0) },
 					store.Change{Kind: store.ChangeProvider, ID: "p1"}},
 				{"CreateTeam", func() error { return r.CreateTeam(ctx, &store.Team{ID: "t1"}) },
 					store.Change{Kind: store.ChangeTeam, ID: "t1"}},
@@ -164,7 +164,7 @@ func watchTests(c config) []test {
 				}, store.Change{Kind: store.ChangeKey, ID: "k1"}},
 				{"RevokeKey", func() error { _, err := r.RevokeKey(ctx, "k1", now()); return err },
 					store.Change{Kind: store.ChangeKey, ID: "k1"}},
-				{"DeleteTeam", func() error { return r.DeleteTeam(ctx, "t1") },
+				{"DeleteTeam", func() error { return r.DeleteTeam(ctx, "t1", 0) },
 					store.Change{Kind: store.ChangeTeam, ID: "t1"}},
 			}
 			for _, st := range steps {

@@ -7,17 +7,23 @@
         print(tollgate.text(reply))
 
 The generated protobuf and gRPC modules are importable as
-``tollgate.v1.inference_pb2``, ``tollgate.v1.admin_pb2_grpc`` and so on.
+``tollgate.v1.inference_pb2``, ``tollgate.v1.teams_pb2_grpc`` and so on.
 """
 
 import os as _os
+import sys as _sys
 
 # In a source checkout the generated stubs live beside src/, in
-# clients/python/gen/tollgate (buf's output directory, which buf cleans);
-# an installed distribution has them inside this package already.
-_gen = _os.path.normpath(_os.path.join(_os.path.dirname(__file__), _os.pardir, _os.pardir, "gen", "tollgate"))
-if _os.path.isdir(_gen) and _gen not in __path__:
-    __path__.append(_gen)
+# clients/python/gen (buf's output directory, which buf cleans): gen/tollgate
+# joins this package, and gen/google/type (google.type.Money, which an
+# installed distribution takes from googleapis-common-protos) joins the
+# google namespace. An installed distribution has the stubs inside this
+# package already.
+_gen = _os.path.normpath(_os.path.join(_os.path.dirname(__file__), _os.pardir, _os.pardir, "gen"))
+if _os.path.isdir(_os.path.join(_gen, "tollgate")) and _os.path.join(_gen, "tollgate") not in __path__:
+    __path__.append(_os.path.join(_gen, "tollgate"))
+    if _gen not in _sys.path:
+        _sys.path.append(_gen)
 del _gen
 
 from .errors import (  # noqa: E402
@@ -36,10 +42,11 @@ from .errors import (  # noqa: E402
     UnimplementedError,
     from_rpc_error,
 )
-from .client import Client, text, user_message  # noqa: E402
+from .client import Client, list_all, text, user_message  # noqa: E402
 
 __all__ = [
     "Client",
+    "list_all",
     "text",
     "user_message",
     "TollgateError",

@@ -11,15 +11,17 @@ from google.protobuf import timestamp_pb2
 
 from .errors import from_rpc_error
 from .v1 import (
-    admin_pb2,
-    admin_pb2_grpc,
+    catalog_pb2_grpc,
     inference_pb2,
     inference_pb2_grpc,
+    policy_pb2_grpc,
+    teams_pb2,
+    teams_pb2_grpc,
     usage_pb2,
     usage_pb2_grpc,
 )
 
-__all__ = ["Client", "text", "user_message"]
+__all__ = ["Client", "list_all", "text", "user_message"]
 
 #: Deadline in seconds of unary calls made without an explicit timeout.
 DEFAULT_TIMEOUT = 60.0
@@ -72,20 +74,27 @@ def _timestamp(t: Union[datetime.datetime, datetime.timedelta, None]) -> Optiona
 
 
 class _Service:
-    """A generated stub whose calls carry the client's credential and default
+    """Generated stubs whose calls carry the client's credential and default
     deadline and raise :class:`tollgate.TollgateError` subclasses.
 
     Call methods by their RPC name with a request message, e.g.
-    ``client.admin.GetTeam(admin_pb2.GetTeamRequest(id="search"))``;
-    keyword arguments (``timeout``, ``metadata``) go to gRPC.
+    ``client.teams.GetTeam(teams_pb2.GetTeamRequest(id="search"))``;
+    keyword arguments (``timeout``, ``metadata``) go to gRPC. A _Service
+    over several stubs (``client.admin``) finds the method on the stub
+    that has it.
     """
 
-    def __init__(self, stub: Any, client: "Client"):
-        self._stub = stub
+    def __init__(self, client: "Client", *stubs: Any):
+        self._stubs = stubs
         self._client = client
 
     def __getattr__(self, name: str) -> Any:
-        method = getattr(self._stub, name)
+        for stub in self._stubs:
+            method = getattr(stub, name, None)
+            if method is not None:
+                break
+        else:
+            raise AttributeError(f"no RPC named {name!r}")
         client = self._client
         streaming = isinstance(method, grpc.UnaryStreamMultiCallable)
 
@@ -128,8 +137,12 @@ class Client:
         channel: use this channel instead of creating one (target is then
             ignored, and close() leaves it open).
 
-    The generated stubs are the attributes ``inference``, ``admin`` and
-    ``usage``; the methods are shortcuts for common calls.
+    The generated stubs are the attributes ``inference``, ``catalog``
+    (providers, models, routes), ``teams`` (teams, keys), ``policy``
+    (budgets, rate limits, guardrails, alerts, cache) and ``usage``;
+    ``admin`` reaches the catalog, teams and policy services' methods at
+    once. The methods are shortcuts for common calls; list shortcuts follow
+    every page.
     """
 
     def __init__(
@@ -151,9 +164,15 @@ class Client:
             else:
                 channel = grpc.insecure_channel(host)
         self.channel = channel
-        self.inference = _Service(inference_pb2_grpc.InferenceServiceStub(channel), self)
-        self.admin = _Service(admin_pb2_grpc.AdminServiceStub(channel), self)
-        self.usage = _Service(usage_pb2_grpc.UsageServiceStub(channel), self)
+        self.inference = _Service(self, inference_pb2_grpc.InferenceServiceStub(channel))
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        teams = teams_pb2_grpc.TeamServiceStub(channel)
+        policy = policy_pb2_grpc.PolicyServiceStub(channel)
+        self.catalog = _Service(self, catalog)
+        self.teams = _Service(self, teams)
+        self.policy = _Service(self, policy)
+        self.admin = _Service(self, catalog, teams, policy)
+        self.usage = _Service(self, usage_pb2_grpc.UsageServiceStub(channel))
 
     def _metadata(self, extra: Iterable[Tuple[str, str]] = ()) -> List[Tuple[str, str]]:
         md = list(extra)
@@ -204,40 +223,38 @@ class Client:
 
     def list_models(self) -> List[inference_pb2.ModelInfo]:
         """Lists the models the key may use."""
-        return list(self.inference.ListModels(inference_pb2.ListModelsRequest()).models)
+        return list_all(self.inference.ListModels, inference_pb2.ListModelsRequest(), "models")
 
     # Administration (admin token).
 
-    def create_team(self, team_id: str, display_name: str = "", labels: Optional[dict] = None) -> admin_pb2.Team:
+    def create_team(self, team_id: str, display_name: str = "", labels: Optional[dict] = None) -> teams_pb2.Team:
         """Creates a team."""
-        team = admin_pb2.Team(id=team_id, display_name=display_name, labels=labels or {})
-        return self.admin.CreateTeam(admin_pb2.CreateTeamRequest(team=team)).team
+        team = teams_pb2.Team(id=team_id, display_name=display_name, labels=labels or {})
+        return self.teams.CreateTeam(teams_pb2.CreateTeamRequest(team=team)).team
 
-    def list_teams(self) -> List[admin_pb2.Team]:
+    def list_teams(self) -> List[teams_pb2.Team]:
         """Lists teams."""
-        return list(self.admin.ListTeams(admin_pb2.ListTeamsRequest()).teams)
+        return list_all(self.teams.ListTeams, teams_pb2.ListTeamsRequest(), "teams")
+
+    def delete_team(self, team_id: str, *, etag: str = "") -> None:
+        """Deletes a team; with an etag, only if the team has not changed since."""
+        self.teams.DeleteTeam(teams_pb2.DeleteTeamRequest(id=team_id, etag=etag))
 
     def create_key(
         self, team_id: str, name: str = "", *, service_id: str = "", allowed_models: Sequence[str] = ()
-    ) -> admin_pb2.CreateKeyResponse:
+    ) -> teams_pb2.CreateKeyResponse:
         """Issues a virtual key; the response's secret is shown only once."""
-        key = admin_pb2.VirtualKey(team_id=team_id, name=name, service_id=service_id, allowed_models=list(allowed_models))
-        return self.admin.CreateKey(admin_pb2.CreateKeyRequest(key=key))
+        key = teams_pb2.VirtualKey(team_id=team_id, name=name, service_id=service_id, allowed_models=list(allowed_models))
+        return self.teams.CreateKey(teams_pb2.CreateKeyRequest(key=key))
 
-    def list_keys(self, team_id: str = "", *, include_revoked: bool = False) -> List[admin_pb2.VirtualKey]:
+    def list_keys(self, team_id: str = "", *, include_revoked: bool = False) -> List[teams_pb2.VirtualKey]:
         """Lists keys, following all pages."""
-        req = admin_pb2.ListKeysRequest(team_id=team_id, include_revoked=include_revoked)
-        keys: List[admin_pb2.VirtualKey] = []
-        while True:
-            resp = self.admin.ListKeys(req)
-            keys.extend(resp.keys)
-            if not resp.next_page_token:
-                return keys
-            req.page_token = resp.next_page_token
+        req = teams_pb2.ListKeysRequest(team_id=team_id, include_revoked=include_revoked)
+        return list_all(self.teams.ListKeys, req, "keys")
 
-    def revoke_key(self, key_id: str) -> admin_pb2.VirtualKey:
+    def revoke_key(self, key_id: str) -> teams_pb2.VirtualKey:
         """Revokes a key."""
-        return self.admin.RevokeKey(admin_pb2.RevokeKeyRequest(id=key_id)).key
+        return self.teams.RevokeKey(teams_pb2.RevokeKeyRequest(id=key_id)).key
 
     # Usage (either credential).
 
@@ -275,6 +292,23 @@ class Client:
             group_by=dims, start_time=_timestamp(since), end_time=_timestamp(until), team_id=team_id
         )
         return self.usage.GetUsageSummary(req)
+
+
+def list_all(call: Any, request: Any, field: str, *, limit: Optional[int] = None) -> List[Any]:
+    """Calls a List RPC page after page and returns the items of the
+    response's repeated field (e.g. "teams"), at most limit of them.
+
+    ``list_all(client.teams.ListTeams, teams_pb2.ListTeamsRequest(), "teams")``
+    """
+    items: List[Any] = []
+    while True:
+        resp = call(request)
+        items.extend(getattr(resp, field))
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
+        if not resp.next_page_token:
+            return items
+        request.page_token = resp.next_page_token
 
 
 def _parse_target(target: str) -> Tuple[str, bool]:

@@ -13,10 +13,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from tollgate.v1 import common_pb2 as tollgate_dot_v1_dot_common__pb2
+from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tollgate/v1/cache.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\"\xa2\x01\n\x0b\x43\x61\x63hePolicy\x12*\n\x04mode\x18\x01 \x01(\x0e\x32\x16.tollgate.v1.CacheModeR\x04mode\x12\x1c\n\tthreshold\x18\x02 \x01(\x01R\tthreshold\x12+\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12\x1c\n\tnamespace\x18\x04 \x01(\tR\tnamespace\"T\n\nCacheScope\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x15\n\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x16\n\x06shared\x18\x03 \x01(\tR\x06shared\"\x93\x01\n\x11PurgeCacheRequest\x12-\n\x05scope\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.CacheScopeR\x05scope\x12\x14\n\x05model\x18\x02 \x01(\tR\x05model\x12\x39\n\nolder_than\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tolderThan\".\n\x12PurgeCacheResponse\x12\x18\n\x07\x64\x65leted\x18\x01 \x01(\x03R\x07\x64\x65leted\"E\n\x14GetCacheStatsRequest\x12-\n\x05scope\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.CacheScopeR\x05scope\"\xe8\x04\n\x15GetCacheStatsResponse\x12\x18\n\x07\x65ntries\x18\x01 \x01(\x03R\x07\x65ntries\x12\x14\n\x05\x62ytes\x18\x02 \x01(\x03R\x05\x62ytes\x12#\n\rlocal_entries\x18\x03 \x01(\x03R\x0clocalEntries\x12\x1f\n\x0blocal_bytes\x18\x04 \x01(\x03R\nlocalBytes\x12\x1d\n\nhits_exact\x18\x05 \x01(\x03R\thitsExact\x12#\n\rhits_semantic\x18\x06 \x01(\x03R\x0chitsSemantic\x12\x1d\n\nlocal_hits\x18\x07 \x01(\x03R\tlocalHits\x12\x16\n\x06misses\x18\x08 \x01(\x03R\x06misses\x12\x1a\n\x08\x62ypasses\x18\t \x01(\x03R\x08\x62ypasses\x12#\n\rlookup_errors\x18\n \x01(\x03R\x0clookupErrors\x12\x16\n\x06writes\x18\x0b \x01(\x03R\x06writes\x12!\n\x0cwrite_errors\x18\x0c \x01(\x03R\x0bwriteErrors\x12\x18\n\x07\x64ropped\x18\r \x01(\x03R\x07\x64ropped\x12(\n\x05saved\x18\x0e \x01(\x0b\x32\x12.tollgate.v1.MoneyR\x05saved\x12\x39\n\x0c\x64\x65\x66\x61ult_mode\x18\x0f \x01(\x0e\x32\x16.tollgate.v1.CacheModeR\x0b\x64\x65\x66\x61ultMode\x12\'\n\x0f\x65mbedding_model\x18\x10 \x01(\tR\x0e\x65mbeddingModel\x12:\n\x0b\x64\x65\x66\x61ult_ttl\x18\x11 \x01(\x0b\x32\x19.google.protobuf.DurationR\ndefaultTtl*j\n\tCacheMode\x12\x1a\n\x16\x43\x41\x43HE_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41\x43HE_MODE_OFF\x10\x01\x12\x14\n\x10\x43\x41\x43HE_MODE_EXACT\x10\x02\x12\x17\n\x13\x43\x41\x43HE_MODE_SEMANTIC\x10\x03\x42\xa7\x01\n\x0f\x63om.tollgate.v1B\nCacheProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tollgate/v1/cache.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xa2\x01\n\x0b\x43\x61\x63hePolicy\x12*\n\x04mode\x18\x01 \x01(\x0e\x32\x16.tollgate.v1.CacheModeR\x04mode\x12\x1c\n\tthreshold\x18\x02 \x01(\x01R\tthreshold\x12+\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12\x1c\n\tnamespace\x18\x04 \x01(\tR\tnamespace\"T\n\nCacheScope\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x15\n\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x16\n\x06shared\x18\x03 \x01(\tR\x06shared\"\x93\x01\n\x11PurgeCacheRequest\x12-\n\x05scope\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.CacheScopeR\x05scope\x12\x14\n\x05model\x18\x02 \x01(\tR\x05model\x12\x39\n\nolder_than\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tolderThan\".\n\x12PurgeCacheResponse\x12\x18\n\x07\x64\x65leted\x18\x01 \x01(\x03R\x07\x64\x65leted\"E\n\x14GetCacheStatsRequest\x12-\n\x05scope\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.CacheScopeR\x05scope\"\xe8\x04\n\x15GetCacheStatsResponse\x12\x18\n\x07\x65ntries\x18\x01 \x01(\x03R\x07\x65ntries\x12\x14\n\x05\x62ytes\x18\x02 \x01(\x03R\x05\x62ytes\x12#\n\rlocal_entries\x18\x03 \x01(\x03R\x0clocalEntries\x12\x1f\n\x0blocal_bytes\x18\x04 \x01(\x03R\nlocalBytes\x12\x1d\n\nhits_exact\x18\x05 \x01(\x03R\thitsExact\x12#\n\rhits_semantic\x18\x06 \x01(\x03R\x0chitsSemantic\x12\x1d\n\nlocal_hits\x18\x07 \x01(\x03R\tlocalHits\x12\x16\n\x06misses\x18\x08 \x01(\x03R\x06misses\x12\x1a\n\x08\x62ypasses\x18\t \x01(\x03R\x08\x62ypasses\x12#\n\rlookup_errors\x18\n \x01(\x03R\x0clookupErrors\x12\x16\n\x06writes\x18\x0b \x01(\x03R\x06writes\x12!\n\x0cwrite_errors\x18\x0c \x01(\x03R\x0bwriteErrors\x12\x18\n\x07\x64ropped\x18\r \x01(\x03R\x07\x64ropped\x12(\n\x05saved\x18\x0e \x01(\x0b\x32\x12.google.type.MoneyR\x05saved\x12\x39\n\x0c\x64\x65\x66\x61ult_mode\x18\x0f \x01(\x0e\x32\x16.tollgate.v1.CacheModeR\x0b\x64\x65\x66\x61ultMode\x12\'\n\x0f\x65mbedding_model\x18\x10 \x01(\tR\x0e\x65mbeddingModel\x12:\n\x0b\x64\x65\x66\x61ult_ttl\x18\x11 \x01(\x0b\x32\x19.google.protobuf.DurationR\ndefaultTtl*j\n\tCacheMode\x12\x1a\n\x16\x43\x41\x43HE_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41\x43HE_MODE_OFF\x10\x01\x12\x14\n\x10\x43\x41\x43HE_MODE_EXACT\x10\x02\x12\x17\n\x13\x43\x41\x43HE_MODE_SEMANTIC\x10\x03\x42\xa7\x01\n\x0f\x63om.tollgate.v1B\nCacheProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.cache_pb2', globals())
@@ -24,18 +24,18 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017com.tollgate.v1B\nCacheProtoP\001Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\242\002\003TXX\252\002\013Tollgate.V1\312\002\013Tollgate\\V1\342\002\027Tollgate\\V1\\GPBMetadata\352\002\014Tollgate::V1'
-  _CACHEMODE._serialized_start=1270
-  _CACHEMODE._serialized_end=1376
-  _CACHEPOLICY._serialized_start=132
-  _CACHEPOLICY._serialized_end=294
-  _CACHESCOPE._serialized_start=296
-  _CACHESCOPE._serialized_end=380
-  _PURGECACHEREQUEST._serialized_start=383
-  _PURGECACHEREQUEST._serialized_end=530
-  _PURGECACHERESPONSE._serialized_start=532
-  _PURGECACHERESPONSE._serialized_end=578
-  _GETCACHESTATSREQUEST._serialized_start=580
-  _GETCACHESTATSREQUEST._serialized_end=649
-  _GETCACHESTATSRESPONSE._serialized_start=652
-  _GETCACHESTATSRESPONSE._serialized_end=1268
+  _CACHEMODE._serialized_start=1269
+  _CACHEMODE._serialized_end=1375
+  _CACHEPOLICY._serialized_start=131
+  _CACHEPOLICY._serialized_end=293
+  _CACHESCOPE._serialized_start=295
+  _CACHESCOPE._serialized_end=379
+  _PURGECACHEREQUEST._serialized_start=382
+  _PURGECACHEREQUEST._serialized_end=529
+  _PURGECACHERESPONSE._serialized_start=531
+  _PURGECACHERESPONSE._serialized_end=577
+  _GETCACHESTATSREQUEST._serialized_start=579
+  _GETCACHESTATSREQUEST._serialized_end=648
+  _GETCACHESTATSRESPONSE._serialized_start=651
+  _GETCACHESTATSRESPONSE._serialized_end=1267
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,6 @@
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from tollgate.v1 import common_pb2 as _common_pb2
+from google.type import money_pb2 as _money_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -73,10 +73,10 @@ class GetCacheStatsResponse(_message.Message):
     local_hits: int
     lookup_errors: int
     misses: int
-    saved: _common_pb2.Money
+    saved: _money_pb2.Money
     write_errors: int
     writes: int
-    def __init__(self, entries: _Optional[int] = ..., bytes: _Optional[int] = ..., local_entries: _Optional[int] = ..., local_bytes: _Optional[int] = ..., hits_exact: _Optional[int] = ..., hits_semantic: _Optional[int] = ..., local_hits: _Optional[int] = ..., misses: _Optional[int] = ..., bypasses: _Optional[int] = ..., lookup_errors: _Optional[int] = ..., writes: _Optional[int] = ..., write_errors: _Optional[int] = ..., dropped: _Optional[int] = ..., saved: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., default_mode: _Optional[_Union[CacheMode, str]] = ..., embedding_model: _Optional[str] = ..., default_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, entries: _Optional[int] = ..., bytes: _Optional[int] = ..., local_entries: _Optional[int] = ..., local_bytes: _Optional[int] = ..., hits_exact: _Optional[int] = ..., hits_semantic: _Optional[int] = ..., local_hits: _Optional[int] = ..., misses: _Optional[int] = ..., bypasses: _Optional[int] = ..., lookup_errors: _Optional[int] = ..., writes: _Optional[int] = ..., write_errors: _Optional[int] = ..., dropped: _Optional[int] = ..., saved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., default_mode: _Optional[_Union[CacheMode, str]] = ..., embedding_model: _Optional[str] = ..., default_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PurgeCacheRequest(_message.Message):
     __slots__ = ["model", "older_than", "scope"]

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tollgate/v1/common.proto\x12\x0btollgate.v1\"X\n\x05Money\x12#\n\rcurrency_code\x18\x01 \x01(\tR\x0c\x63urrencyCode\x12\x14\n\x05units\x18\x02 \x01(\x03R\x05units\x12\x14\n\x05nanos\x18\x03 \x01(\x05R\x05nanos\"\x99\x02\n\x05Usage\x12!\n\x0cinput_tokens\x18\x01 \x01(\x03R\x0binputTokens\x12#\n\routput_tokens\x18\x02 \x01(\x03R\x0coutputTokens\x12.\n\x13\x63\x61\x63hed_input_tokens\x18\x03 \x01(\x03R\x11\x63\x61\x63hedInputTokens\x12,\n\x12\x63\x61\x63he_write_tokens\x18\x04 \x01(\x03R\x10\x63\x61\x63heWriteTokens\x12)\n\x10reasoning_tokens\x18\x05 \x01(\x03R\x0freasoningTokens\x12!\n\x0ctotal_tokens\x18\x06 \x01(\x03R\x0btotalTokens\x12\x1c\n\testimated\x18\x07 \x01(\x08R\testimatedB\xa8\x01\n\x0f\x63om.tollgate.v1B\x0b\x43ommonProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tollgate/v1/common.proto\x12\x0btollgate.v1\"\x99\x02\n\x05Usage\x12!\n\x0cinput_tokens\x18\x01 \x01(\x03R\x0binputTokens\x12#\n\routput_tokens\x18\x02 \x01(\x03R\x0coutputTokens\x12.\n\x13\x63\x61\x63hed_input_tokens\x18\x03 \x01(\x03R\x11\x63\x61\x63hedInputTokens\x12,\n\x12\x63\x61\x63he_write_tokens\x18\x04 \x01(\x03R\x10\x63\x61\x63heWriteTokens\x12)\n\x10reasoning_tokens\x18\x05 \x01(\x03R\x0freasoningTokens\x12!\n\x0ctotal_tokens\x18\x06 \x01(\x03R\x0btotalTokens\x12\x1c\n\testimated\x18\x07 \x01(\x08R\testimatedB\xa8\x01\n\x0f\x63om.tollgate.v1B\x0b\x43ommonProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.common_pb2', globals())
@@ -21,8 +21,6 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017com.tollgate.v1B\013CommonProtoP\001Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\242\002\003TXX\252\002\013Tollgate.V1\312\002\013Tollgate\\V1\342\002\027Tollgate\\V1\\GPBMetadata\352\002\014Tollgate::V1'
-  _MONEY._serialized_start=41
-  _MONEY._serialized_end=129
-  _USAGE._serialized_start=132
-  _USAGE._serialized_end=413
+  _USAGE._serialized_start=42
+  _USAGE._serialized_end=323
 # @@protoc_insertion_point(module_scope)

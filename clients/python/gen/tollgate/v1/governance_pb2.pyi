@@ -1,6 +1,6 @@
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from tollgate.v1 import common_pb2 as _common_pb2
+from google.type import money_pb2 as _money_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -19,9 +19,10 @@ GOVERNANCE_SCOPE_TEAM: GovernanceScope
 GOVERNANCE_SCOPE_UNSPECIFIED: GovernanceScope
 
 class Budget(_message.Message):
-    __slots__ = ["alert_thresholds", "create_time", "id", "key_id", "limit", "limit_tokens", "period", "scope", "service_id", "team_id", "time_zone", "update_time"]
+    __slots__ = ["alert_thresholds", "create_time", "etag", "id", "key_id", "limit", "limit_tokens", "period", "scope", "service_id", "team_id", "time_zone", "update_time"]
     ALERT_THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
@@ -34,9 +35,10 @@ class Budget(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     alert_thresholds: _containers.RepeatedScalarFieldContainer[int]
     create_time: _timestamp_pb2.Timestamp
+    etag: str
     id: str
     key_id: str
-    limit: _common_pb2.Money
+    limit: _money_pb2.Money
     limit_tokens: int
     period: BudgetPeriod
     scope: GovernanceScope
@@ -44,7 +46,7 @@ class Budget(_message.Message):
     team_id: str
     time_zone: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., scope: _Optional[_Union[GovernanceScope, str]] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., key_id: _Optional[str] = ..., period: _Optional[_Union[BudgetPeriod, str]] = ..., time_zone: _Optional[str] = ..., limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., limit_tokens: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., alert_thresholds: _Optional[_Iterable[int]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., scope: _Optional[_Union[GovernanceScope, str]] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., key_id: _Optional[str] = ..., period: _Optional[_Union[BudgetPeriod, str]] = ..., time_zone: _Optional[str] = ..., limit: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., limit_tokens: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., alert_thresholds: _Optional[_Iterable[int]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class BudgetStatus(_message.Message):
     __slots__ = ["budget", "period_start_time", "remaining", "remaining_tokens", "reserved", "reset_after", "reset_time", "spent", "spent_tokens"]
@@ -59,30 +61,34 @@ class BudgetStatus(_message.Message):
     SPENT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     budget: Budget
     period_start_time: _timestamp_pb2.Timestamp
-    remaining: _common_pb2.Money
+    remaining: _money_pb2.Money
     remaining_tokens: int
-    reserved: _common_pb2.Money
+    reserved: _money_pb2.Money
     reset_after: _duration_pb2.Duration
     reset_time: _timestamp_pb2.Timestamp
-    spent: _common_pb2.Money
+    spent: _money_pb2.Money
     spent_tokens: int
-    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., spent: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., spent_tokens: _Optional[int] = ..., reserved: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., remaining: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., remaining_tokens: _Optional[int] = ...) -> None: ...
+    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., spent: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., spent_tokens: _Optional[int] = ..., reserved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., remaining: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., remaining_tokens: _Optional[int] = ...) -> None: ...
 
 class DeleteBudgetRequest(_message.Message):
-    __slots__ = ["id"]
+    __slots__ = ["etag", "id"]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    etag: str
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class DeleteBudgetResponse(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
 
 class DeleteRateLimitRequest(_message.Message):
-    __slots__ = ["id"]
+    __slots__ = ["etag", "id"]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    etag: str
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class DeleteRateLimitResponse(_message.Message):
     __slots__ = []
@@ -101,32 +107,45 @@ class GetBudgetStatusResponse(_message.Message):
     def __init__(self, statuses: _Optional[_Iterable[_Union[BudgetStatus, _Mapping]]] = ...) -> None: ...
 
 class ListBudgetsRequest(_message.Message):
-    __slots__ = ["team_id"]
+    __slots__ = ["page_size", "page_token", "team_id"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
     team_id: str
-    def __init__(self, team_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, team_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListBudgetsResponse(_message.Message):
-    __slots__ = ["budgets"]
+    __slots__ = ["budgets", "next_page_token"]
     BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     budgets: _containers.RepeatedCompositeFieldContainer[Budget]
-    def __init__(self, budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListRateLimitsRequest(_message.Message):
-    __slots__ = ["team_id"]
+    __slots__ = ["page_size", "page_token", "team_id"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
     team_id: str
-    def __init__(self, team_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, team_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListRateLimitsResponse(_message.Message):
-    __slots__ = ["rate_limits"]
+    __slots__ = ["next_page_token", "rate_limits"]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    next_page_token: str
     rate_limits: _containers.RepeatedCompositeFieldContainer[RateLimit]
-    def __init__(self, rate_limits: _Optional[_Iterable[_Union[RateLimit, _Mapping]]] = ...) -> None: ...
+    def __init__(self, rate_limits: _Optional[_Iterable[_Union[RateLimit, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RateLimit(_message.Message):
-    __slots__ = ["create_time", "id", "key_id", "max_concurrent", "requests_per_minute", "scope", "team_id", "tokens_per_minute", "update_time"]
+    __slots__ = ["create_time", "etag", "id", "key_id", "max_concurrent", "requests_per_minute", "scope", "team_id", "tokens_per_minute", "update_time"]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_FIELD_NUMBER: _ClassVar[int]
@@ -136,6 +155,7 @@ class RateLimit(_message.Message):
     TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     create_time: _timestamp_pb2.Timestamp
+    etag: str
     id: str
     key_id: str
     max_concurrent: int
@@ -144,7 +164,7 @@ class RateLimit(_message.Message):
     team_id: str
     tokens_per_minute: int
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., scope: _Optional[_Union[GovernanceScope, str]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_concurrent: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., scope: _Optional[_Union[GovernanceScope, str]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_concurrent: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class SetBudgetRequest(_message.Message):
     __slots__ = ["budget"]

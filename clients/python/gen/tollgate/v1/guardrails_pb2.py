@@ -11,11 +11,12 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctollgate/v1/guardrails.proto\x12\x0btollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n\tGuardrail\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x31\n\x05stage\x18\x03 \x01(\x0e\x32\x1b.tollgate.v1.GuardrailStageR\x05stage\x12.\n\x04mode\x18\x04 \x01(\x0e\x32\x1a.tollgate.v1.GuardrailModeR\x04mode\x12\x38\n\x08on_match\x18\x05 \x01(\x0e\x32\x1d.tollgate.v1.GuardrailOnMatchR\x07onMatch\x12\x1b\n\tfail_open\x18\x06 \x01(\x08R\x08\x66\x61ilOpen\x12\x14\n\x05scope\x18\x07 \x03(\tR\x05scope\x12/\n\x06\x63onfig\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructR\x06\x63onfig\"\xd5\x02\n\x0fGuardrailPolicy\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x41\n\x0b\x61ttach_kind\x18\x03 \x01(\x0e\x32 .tollgate.v1.GuardrailAttachKindR\nattachKind\x12\x1b\n\tattach_to\x18\x04 \x01(\tR\x08\x61ttachTo\x12\x36\n\nguardrails\x18\x05 \x03(\x0b\x32\x16.tollgate.v1.GuardrailR\nguardrails\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"T\n\x1c\x43reateGuardrailPolicyRequest\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"U\n\x1d\x43reateGuardrailPolicyResponse\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"+\n\x19GetGuardrailPolicyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"R\n\x1aGetGuardrailPolicyResponse\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"\x1e\n\x1cListGuardrailPoliciesRequest\"Y\n\x1dListGuardrailPoliciesResponse\x12\x38\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x08policies\"T\n\x1cUpdateGuardrailPolicyRequest\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"U\n\x1dUpdateGuardrailPolicyResponse\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\".\n\x1c\x44\x65leteGuardrailPolicyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"\x1f\n\x1d\x44\x65leteGuardrailPolicyResponse\"\xb1\x01\n\x12GuardrailViolation\x12\x16\n\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1c\n\tguardrail\x18\x02 \x01(\tR\tguardrail\x12\x12\n\x04kind\x18\x03 \x01(\tR\x04kind\x12\x31\n\x05stage\x18\x04 \x01(\x0e\x32\x1b.tollgate.v1.GuardrailStageR\x05stage\x12\x1e\n\ncategories\x18\x05 \x03(\tR\ncategories\"\xdd\x01\n\x10GuardrailVerdict\x12\x16\n\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1c\n\tguardrail\x18\x02 \x01(\tR\tguardrail\x12\x12\n\x04kind\x18\x03 \x01(\tR\x04kind\x12\x31\n\x05stage\x18\x04 \x01(\x0e\x32\x1b.tollgate.v1.GuardrailStageR\x05stage\x12\x16\n\x06\x61\x63tion\x18\x05 \x01(\tR\x06\x61\x63tion\x12\x1e\n\ncategories\x18\x06 \x03(\tR\ncategories\x12\x14\n\x05\x63ount\x18\x07 \x01(\x05R\x05\x63ount*\xbf\x01\n\x13GuardrailAttachKind\x12%\n!GUARDRAIL_ATTACH_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aGUARDRAIL_ATTACH_KIND_TEAM\x10\x01\x12!\n\x1dGUARDRAIL_ATTACH_KIND_SERVICE\x10\x02\x12\x1d\n\x19GUARDRAIL_ATTACH_KIND_KEY\x10\x03\x12\x1f\n\x1bGUARDRAIL_ATTACH_KIND_ROUTE\x10\x04*\x82\x01\n\x0eGuardrailStage\x12\x1f\n\x1bGUARDRAIL_STAGE_UNSPECIFIED\x10\x00\x12\x19\n\x15GUARDRAIL_STAGE_INPUT\x10\x01\x12\x1a\n\x16GUARDRAIL_STAGE_OUTPUT\x10\x02\x12\x18\n\x14GUARDRAIL_STAGE_BOTH\x10\x03*g\n\rGuardrailMode\x12\x1e\n\x1aGUARDRAIL_MODE_UNSPECIFIED\x10\x00\x12\x1b\n\x17GUARDRAIL_MODE_VALIDATE\x10\x01\x12\x19\n\x15GUARDRAIL_MODE_MUTATE\x10\x02*q\n\x10GuardrailOnMatch\x12\"\n\x1eGUARDRAIL_ON_MATCH_UNSPECIFIED\x10\x00\x12\x1b\n\x17GUARDRAIL_ON_MATCH_FLAG\x10\x01\x12\x1c\n\x18GUARDRAIL_ON_MATCH_BLOCK\x10\x02\x42\xac\x01\n\x0f\x63om.tollgate.v1B\x0fGuardrailsProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctollgate/v1/guardrails.proto\x12\x0btollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n\tGuardrail\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x31\n\x05stage\x18\x03 \x01(\x0e\x32\x1b.tollgate.v1.GuardrailStageR\x05stage\x12.\n\x04mode\x18\x04 \x01(\x0e\x32\x1a.tollgate.v1.GuardrailModeR\x04mode\x12\x38\n\x08on_match\x18\x05 \x01(\x0e\x32\x1d.tollgate.v1.GuardrailOnMatchR\x07onMatch\x12\x1b\n\tfail_open\x18\x06 \x01(\x08R\x08\x66\x61ilOpen\x12\x14\n\x05scope\x18\x07 \x03(\tR\x05scope\x12/\n\x06\x63onfig\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructR\x06\x63onfig\"\xe9\x02\n\x0fGuardrailPolicy\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x41\n\x0b\x61ttach_kind\x18\x03 \x01(\x0e\x32 .tollgate.v1.GuardrailAttachKindR\nattachKind\x12\x1b\n\tattach_to\x18\x04 \x01(\tR\x08\x61ttachTo\x12\x36\n\nguardrails\x18\x05 \x03(\x0b\x32\x16.tollgate.v1.GuardrailR\nguardrails\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\x08 \x01(\tR\x04\x65tag\"T\n\x1c\x43reateGuardrailPolicyRequest\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"U\n\x1d\x43reateGuardrailPolicyResponse\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"+\n\x19GetGuardrailPolicyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"R\n\x1aGetGuardrailPolicyResponse\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"Z\n\x1cListGuardrailPoliciesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x81\x01\n\x1dListGuardrailPoliciesResponse\x12\x38\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x08policies\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x91\x01\n\x1cUpdateGuardrailPolicyRequest\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"U\n\x1dUpdateGuardrailPolicyResponse\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.tollgate.v1.GuardrailPolicyR\x06policy\"B\n\x1c\x44\x65leteGuardrailPolicyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x1f\n\x1d\x44\x65leteGuardrailPolicyResponse\"\xb1\x01\n\x12GuardrailViolation\x12\x16\n\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1c\n\tguardrail\x18\x02 \x01(\tR\tguardrail\x12\x12\n\x04kind\x18\x03 \x01(\tR\x04kind\x12\x31\n\x05stage\x18\x04 \x01(\x0e\x32\x1b.tollgate.v1.GuardrailStageR\x05stage\x12\x1e\n\ncategories\x18\x05 \x03(\tR\ncategories\"\xdd\x01\n\x10GuardrailVerdict\x12\x16\n\x06policy\x18\x01 \x01(\tR\x06policy\x12\x1c\n\tguardrail\x18\x02 \x01(\tR\tguardrail\x12\x12\n\x04kind\x18\x03 \x01(\tR\x04kind\x12\x31\n\x05stage\x18\x04 \x01(\x0e\x32\x1b.tollgate.v1.GuardrailStageR\x05stage\x12\x16\n\x06\x61\x63tion\x18\x05 \x01(\tR\x06\x61\x63tion\x12\x1e\n\ncategories\x18\x06 \x03(\tR\ncategories\x12\x14\n\x05\x63ount\x18\x07 \x01(\x05R\x05\x63ount*\xbf\x01\n\x13GuardrailAttachKind\x12%\n!GUARDRAIL_ATTACH_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aGUARDRAIL_ATTACH_KIND_TEAM\x10\x01\x12!\n\x1dGUARDRAIL_ATTACH_KIND_SERVICE\x10\x02\x12\x1d\n\x19GUARDRAIL_ATTACH_KIND_KEY\x10\x03\x12\x1f\n\x1bGUARDRAIL_ATTACH_KIND_ROUTE\x10\x04*\x82\x01\n\x0eGuardrailStage\x12\x1f\n\x1bGUARDRAIL_STAGE_UNSPECIFIED\x10\x00\x12\x19\n\x15GUARDRAIL_STAGE_INPUT\x10\x01\x12\x1a\n\x16GUARDRAIL_STAGE_OUTPUT\x10\x02\x12\x18\n\x14GUARDRAIL_STAGE_BOTH\x10\x03*g\n\rGuardrailMode\x12\x1e\n\x1aGUARDRAIL_MODE_UNSPECIFIED\x10\x00\x12\x1b\n\x17GUARDRAIL_MODE_VALIDATE\x10\x01\x12\x19\n\x15GUARDRAIL_MODE_MUTATE\x10\x02*q\n\x10GuardrailOnMatch\x12\"\n\x1eGUARDRAIL_ON_MATCH_UNSPECIFIED\x10\x00\x12\x1b\n\x17GUARDRAIL_ON_MATCH_FLAG\x10\x01\x12\x1c\n\x18GUARDRAIL_ON_MATCH_BLOCK\x10\x02\x42\xac\x01\n\x0f\x63om.tollgate.v1B\x0fGuardrailsProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.guardrails_pb2', globals())
@@ -23,40 +24,40 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017com.tollgate.v1B\017GuardrailsProtoP\001Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\242\002\003TXX\252\002\013Tollgate.V1\312\002\013Tollgate\\V1\342\002\027Tollgate\\V1\\GPBMetadata\352\002\014Tollgate::V1'
-  _GUARDRAILATTACHKIND._serialized_start=1847
-  _GUARDRAILATTACHKIND._serialized_end=2038
-  _GUARDRAILSTAGE._serialized_start=2041
-  _GUARDRAILSTAGE._serialized_end=2171
-  _GUARDRAILMODE._serialized_start=2173
-  _GUARDRAILMODE._serialized_end=2276
-  _GUARDRAILONMATCH._serialized_start=2278
-  _GUARDRAILONMATCH._serialized_end=2391
-  _GUARDRAIL._serialized_start=109
-  _GUARDRAIL._serialized_end=417
-  _GUARDRAILPOLICY._serialized_start=420
-  _GUARDRAILPOLICY._serialized_end=761
-  _CREATEGUARDRAILPOLICYREQUEST._serialized_start=763
-  _CREATEGUARDRAILPOLICYREQUEST._serialized_end=847
-  _CREATEGUARDRAILPOLICYRESPONSE._serialized_start=849
-  _CREATEGUARDRAILPOLICYRESPONSE._serialized_end=934
-  _GETGUARDRAILPOLICYREQUEST._serialized_start=936
-  _GETGUARDRAILPOLICYREQUEST._serialized_end=979
-  _GETGUARDRAILPOLICYRESPONSE._serialized_start=981
-  _GETGUARDRAILPOLICYRESPONSE._serialized_end=1063
-  _LISTGUARDRAILPOLICIESREQUEST._serialized_start=1065
-  _LISTGUARDRAILPOLICIESREQUEST._serialized_end=1095
-  _LISTGUARDRAILPOLICIESRESPONSE._serialized_start=1097
-  _LISTGUARDRAILPOLICIESRESPONSE._serialized_end=1186
-  _UPDATEGUARDRAILPOLICYREQUEST._serialized_start=1188
-  _UPDATEGUARDRAILPOLICYREQUEST._serialized_end=1272
-  _UPDATEGUARDRAILPOLICYRESPONSE._serialized_start=1274
-  _UPDATEGUARDRAILPOLICYRESPONSE._serialized_end=1359
-  _DELETEGUARDRAILPOLICYREQUEST._serialized_start=1361
-  _DELETEGUARDRAILPOLICYREQUEST._serialized_end=1407
-  _DELETEGUARDRAILPOLICYRESPONSE._serialized_start=1409
-  _DELETEGUARDRAILPOLICYRESPONSE._serialized_end=1440
-  _GUARDRAILVIOLATION._serialized_start=1443
-  _GUARDRAILVIOLATION._serialized_end=1620
-  _GUARDRAILVERDICT._serialized_start=1623
-  _GUARDRAILVERDICT._serialized_end=1844
+  _GUARDRAILATTACHKIND._serialized_start=2084
+  _GUARDRAILATTACHKIND._serialized_end=2275
+  _GUARDRAILSTAGE._serialized_start=2278
+  _GUARDRAILSTAGE._serialized_end=2408
+  _GUARDRAILMODE._serialized_start=2410
+  _GUARDRAILMODE._serialized_end=2513
+  _GUARDRAILONMATCH._serialized_start=2515
+  _GUARDRAILONMATCH._serialized_end=2628
+  _GUARDRAIL._serialized_start=143
+  _GUARDRAIL._serialized_end=451
+  _GUARDRAILPOLICY._serialized_start=454
+  _GUARDRAILPOLICY._serialized_end=815
+  _CREATEGUARDRAILPOLICYREQUEST._serialized_start=817
+  _CREATEGUARDRAILPOLICYREQUEST._serialized_end=901
+  _CREATEGUARDRAILPOLICYRESPONSE._serialized_start=903
+  _CREATEGUARDRAILPOLICYRESPONSE._serialized_end=988
+  _GETGUARDRAILPOLICYREQUEST._serialized_start=990
+  _GETGUARDRAILPOLICYREQUEST._serialized_end=1033
+  _GETGUARDRAILPOLICYRESPONSE._serialized_start=1035
+  _GETGUARDRAILPOLICYRESPONSE._serialized_end=1117
+  _LISTGUARDRAILPOLICIESREQUEST._serialized_start=1119
+  _LISTGUARDRAILPOLICIESREQUEST._serialized_end=1209
+  _LISTGUARDRAILPOLICIESRESPONSE._serialized_start=1212
+  _LISTGUARDRAILPOLICIESRESPONSE._serialized_end=1341
+  _UPDATEGUARDRAILPOLICYREQUEST._serialized_start=1344
+  _UPDATEGUARDRAILPOLICYREQUEST._serialized_end=1489
+  _UPDATEGUARDRAILPOLICYRESPONSE._serialized_start=1491
+  _UPDATEGUARDRAILPOLICYRESPONSE._serialized_end=1576
+  _DELETEGUARDRAILPOLICYREQUEST._serialized_start=1578
+  _DELETEGUARDRAILPOLICYREQUEST._serialized_end=1644
+  _DELETEGUARDRAILPOLICYRESPONSE._serialized_start=1646
+  _DELETEGUARDRAILPOLICYRESPONSE._serialized_end=1677
+  _GUARDRAILVIOLATION._serialized_start=1680
+  _GUARDRAILVIOLATION._serialized_end=1857
+  _GUARDRAILVERDICT._serialized_start=1860
+  _GUARDRAILVERDICT._serialized_end=2081
 # @@protoc_insertion_point(module_scope)

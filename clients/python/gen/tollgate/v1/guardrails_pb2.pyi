@@ -1,3 +1,4 @@
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -36,10 +37,12 @@ class CreateGuardrailPolicyResponse(_message.Message):
     def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ...) -> None: ...
 
 class DeleteGuardrailPolicyRequest(_message.Message):
-    __slots__ = ["id"]
+    __slots__ = ["etag", "id"]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    etag: str
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class DeleteGuardrailPolicyResponse(_message.Message):
     __slots__ = []
@@ -78,11 +81,12 @@ class Guardrail(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., stage: _Optional[_Union[GuardrailStage, str]] = ..., mode: _Optional[_Union[GuardrailMode, str]] = ..., on_match: _Optional[_Union[GuardrailOnMatch, str]] = ..., fail_open: bool = ..., scope: _Optional[_Iterable[str]] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class GuardrailPolicy(_message.Message):
-    __slots__ = ["attach_kind", "attach_to", "create_time", "description", "guardrails", "id", "update_time"]
+    __slots__ = ["attach_kind", "attach_to", "create_time", "description", "etag", "guardrails", "id", "update_time"]
     ATTACH_KIND_FIELD_NUMBER: _ClassVar[int]
     ATTACH_TO_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     GUARDRAILS_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -90,10 +94,11 @@ class GuardrailPolicy(_message.Message):
     attach_to: str
     create_time: _timestamp_pb2.Timestamp
     description: str
+    etag: str
     guardrails: _containers.RepeatedCompositeFieldContainer[Guardrail]
     id: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., attach_kind: _Optional[_Union[GuardrailAttachKind, str]] = ..., attach_to: _Optional[str] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., attach_kind: _Optional[_Union[GuardrailAttachKind, str]] = ..., attach_to: _Optional[str] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class GuardrailVerdict(_message.Message):
     __slots__ = ["action", "categories", "count", "guardrail", "kind", "policy", "stage"]
@@ -128,20 +133,28 @@ class GuardrailViolation(_message.Message):
     def __init__(self, policy: _Optional[str] = ..., guardrail: _Optional[str] = ..., kind: _Optional[str] = ..., stage: _Optional[_Union[GuardrailStage, str]] = ..., categories: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListGuardrailPoliciesRequest(_message.Message):
-    __slots__ = []
-    def __init__(self) -> None: ...
+    __slots__ = ["page_size", "page_token"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListGuardrailPoliciesResponse(_message.Message):
-    __slots__ = ["policies"]
+    __slots__ = ["next_page_token", "policies"]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     POLICIES_FIELD_NUMBER: _ClassVar[int]
+    next_page_token: str
     policies: _containers.RepeatedCompositeFieldContainer[GuardrailPolicy]
-    def __init__(self, policies: _Optional[_Iterable[_Union[GuardrailPolicy, _Mapping]]] = ...) -> None: ...
+    def __init__(self, policies: _Optional[_Iterable[_Union[GuardrailPolicy, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateGuardrailPolicyRequest(_message.Message):
-    __slots__ = ["policy"]
+    __slots__ = ["policy", "update_mask"]
     POLICY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     policy: GuardrailPolicy
-    def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, policy: _Optional[_Union[GuardrailPolicy, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class UpdateGuardrailPolicyResponse(_message.Message):
     __slots__ = ["policy"]

@@ -13,11 +13,12 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import money_pb2 as google_dot_type_dot_money__pb2
 from tollgate.v1 import common_pb2 as tollgate_dot_v1_dot_common__pb2
 from tollgate.v1 import guardrails_pb2 as tollgate_dot_v1_dot_guardrails__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btollgate/v1/inference.proto\x12\x0btollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xd0\x01\n\x07Message\x12%\n\x04role\x18\x01 \x01(\x0e\x32\x11.tollgate.v1.RoleR\x04role\x12\x32\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.ContentPartR\x07\x63ontent\x12\x34\n\ntool_calls\x18\x03 \x03(\x0b\x32\x15.tollgate.v1.ToolCallR\ttoolCalls\x12 \n\x0ctool_call_id\x18\x04 \x01(\tR\ntoolCallId\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name\"\x8f\x01\n\x0b\x43ontentPart\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12*\n\x05image\x18\x02 \x01(\x0b\x32\x12.tollgate.v1.ImageH\x00R\x05image\x12\x36\n\treasoning\x18\x03 \x01(\x0b\x32\x16.tollgate.v1.ReasoningH\x00R\treasoningB\x06\n\x04part\"l\n\x05Image\x12\x12\n\x03url\x18\x01 \x01(\tH\x00R\x03url\x12-\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.tollgate.v1.InlineDataH\x00R\x04\x64\x61ta\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tailB\x08\n\x06source\"=\n\nInlineData\x12\x1b\n\tmime_type\x18\x01 \x01(\tR\x08mimeType\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\"b\n\tReasoning\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n\tsignature\x18\x02 \x01(\tR\tsignature\x12#\n\rredacted_data\x18\x03 \x01(\tR\x0credactedData\"\x8d\x01\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x37\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\nparameters\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"\xc0\x01\n\nToolChoice\x12\x32\n\x04mode\x18\x01 \x01(\x0e\x32\x1c.tollgate.v1.ToolChoice.ModeH\x00R\x04mode\x12%\n\rfunction_name\x18\x02 \x01(\tH\x00R\x0c\x66unctionName\"M\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\r\n\tMODE_AUTO\x10\x01\x12\r\n\tMODE_NONE\x10\x02\x12\x11\n\rMODE_REQUIRED\x10\x03\x42\x08\n\x06\x63hoice\"L\n\x08ToolCall\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n\targuments\x18\x03 \x01(\tR\targuments\"\xd9\x01\n\x0eResponseFormat\x12\x34\n\x04type\x18\x01 \x01(\x0e\x32 .tollgate.v1.ResponseFormat.TypeR\x04type\x12\x38\n\x0bjson_schema\x18\x02 \x01(\x0b\x32\x17.tollgate.v1.JsonSchemaR\njsonSchema\"W\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n\tTYPE_TEXT\x10\x01\x12\x14\n\x10TYPE_JSON_OBJECT\x10\x02\x12\x14\n\x10TYPE_JSON_SCHEMA\x10\x03\"\x8b\x01\n\nJsonSchema\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12/\n\x06schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x06schema\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"\xe5\x06\n\x0b\x43hatRequest\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12\x30\n\x08messages\x18\x02 \x03(\x0b\x32\x14.tollgate.v1.MessageR\x08messages\x12\'\n\x05tools\x18\x03 \x03(\x0b\x32\x11.tollgate.v1.ToolR\x05tools\x12\x38\n\x0btool_choice\x18\x04 \x01(\x0b\x32\x17.tollgate.v1.ToolChoiceR\ntoolChoice\x12\x33\n\x13parallel_tool_calls\x18\x05 \x01(\x08H\x00R\x11parallelToolCalls\x88\x01\x01\x12%\n\x0btemperature\x18\x06 \x01(\x01H\x01R\x0btemperature\x88\x01\x01\x12\x18\n\x05top_p\x18\x07 \x01(\x01H\x02R\x04topP\x88\x01\x01\x12\"\n\nmax_tokens\x18\x08 \x01(\x05H\x03R\tmaxTokens\x88\x01\x01\x12\x12\n\x04stop\x18\t \x03(\tR\x04stop\x12\x17\n\x04seed\x18\n \x01(\x03H\x04R\x04seed\x88\x01\x01\x12\x44\n\x0fresponse_format\x18\x0b \x01(\x0b\x32\x1b.tollgate.v1.ResponseFormatR\x0eresponseFormat\x12.\n\x10presence_penalty\x18\x0c \x01(\x01H\x05R\x0fpresencePenalty\x88\x01\x01\x12\x30\n\x11\x66requency_penalty\x18\r \x01(\x01H\x06R\x10\x66requencyPenalty\x88\x01\x01\x12\x11\n\x01n\x18\x0e \x01(\x05H\x07R\x01n\x88\x01\x01\x12\x42\n\x08metadata\x18\x14 \x03(\x0b\x32&.tollgate.v1.ChatRequest.MetadataEntryR\x08metadata\x12\x12\n\x04tags\x18\x15 \x03(\tR\x04tags\x12\x19\n\x08\x65nd_user\x18\x16 \x01(\tR\x07\x65ndUser\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\x16\n\x14_parallel_tool_callsB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\r\n\x0b_max_tokensB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penaltyB\x04\n\x02_n\"\x8e\x01\n\x06\x43hoice\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12.\n\x07message\x18\x02 \x01(\x0b\x32\x14.tollgate.v1.MessageR\x07message\x12>\n\rfinish_reason\x18\x03 \x01(\x0e\x32\x19.tollgate.v1.FinishReasonR\x0c\x66inishReason\"\x9c\x04\n\x0c\x43hatResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12-\n\x07\x63hoices\x18\x02 \x03(\x0b\x32\x13.tollgate.v1.ChoiceR\x07\x63hoices\x12(\n\x05usage\x18\x03 \x01(\x0b\x32\x12.tollgate.v1.UsageR\x05usage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x12.tollgate.v1.MoneyR\x04\x63ost\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\x12\'\n\x0frequested_model\x18\x07 \x01(\tR\x0erequestedModel\x12\x1f\n\x0bupstream_id\x18\x08 \x01(\tR\nupstreamId\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x1a\n\x08\x61ttempts\x18\n \x01(\x05R\x08\x61ttempts\x12\x14\n\x05route\x18\x0b \x01(\tR\x05route\x12!\n\x0c\x63\x61\x63he_status\x18\x0c \x01(\tR\x0b\x63\x61\x63heStatus\x12\x1f\n\x0b\x63\x61\x63he_score\x18\r \x01(\x01R\ncacheScore\x12L\n\x12guardrail_verdicts\x18\x0e \x03(\x0b\x32\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"G\n\x11\x43hatStreamRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32\x18.tollgate.v1.ChatRequestR\x07request\"\xee\x02\n\x12\x43hatStreamResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x32\n\x07\x63hoices\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.ChoiceDeltaR\x07\x63hoices\x12(\n\x05usage\x18\x03 \x01(\x0b\x32\x12.tollgate.v1.UsageR\x05usage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x12.tollgate.v1.MoneyR\x04\x63ost\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\x12!\n\x0c\x63\x61\x63he_status\x18\x07 \x01(\tR\x0b\x63\x61\x63heStatus\x12\x1f\n\x0b\x63\x61\x63he_score\x18\x08 \x01(\x01R\ncacheScore\x12L\n\x12guardrail_verdicts\x18\t \x03(\x0b\x32\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"\xd0\x01\n\x0b\x43hoiceDelta\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n\treasoning\x18\x03 \x01(\tR\treasoning\x12\x39\n\ntool_calls\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.ToolCallDeltaR\ttoolCalls\x12>\n\rfinish_reason\x18\x05 \x01(\x0e\x32\x19.tollgate.v1.FinishReasonR\x0c\x66inishReason\"g\n\rToolCallDelta\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n\targuments\x18\x04 \x01(\tR\targuments\"\xa1\x02\n\x0c\x45mbedRequest\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n\x06inputs\x18\x02 \x03(\tR\x06inputs\x12#\n\ndimensions\x18\x03 \x01(\x05H\x00R\ndimensions\x88\x01\x01\x12\x43\n\x08metadata\x18\x14 \x03(\x0b\x32\'.tollgate.v1.EmbedRequest.MetadataEntryR\x08metadata\x12\x12\n\x04tags\x18\x15 \x03(\tR\x04tags\x12\x19\n\x08\x65nd_user\x18\x16 \x01(\tR\x07\x65ndUser\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\r\n\x0b_dimensions\"9\n\tEmbedding\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n\x06values\x18\x02 \x03(\x02R\x06values\"\xdb\x01\n\rEmbedResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x36\n\nembeddings\x18\x02 \x03(\x0b\x32\x16.tollgate.v1.EmbeddingR\nembeddings\x12(\n\x05usage\x18\x03 \x01(\x0b\x32\x12.tollgate.v1.UsageR\x05usage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x12.tollgate.v1.MoneyR\x04\x63ost\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\"\x13\n\x11ListModelsRequest\"\x80\x01\n\tModelInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n\x08provider\x18\x02 \x01(\tR\x08provider\x12%\n\x0e\x63ontext_window\x18\x03 \x01(\x05R\rcontextWindow\x12\x1c\n\tembedding\x18\x04 \x01(\x08R\tembedding\"D\n\x12ListModelsResponse\x12.\n\x06models\x18\x01 \x03(\x0b\x32\x16.tollgate.v1.ModelInfoR\x06models*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\xb8\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x03\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x04\x12\x17\n\x13\x46INISH_REASON_ERROR\x10\x05\x32\xb4\x02\n\x10InferenceService\x12;\n\x04\x43hat\x12\x18.tollgate.v1.ChatRequest\x1a\x19.tollgate.v1.ChatResponse\x12O\n\nChatStream\x12\x1e.tollgate.v1.ChatStreamRequest\x1a\x1f.tollgate.v1.ChatStreamResponse0\x01\x12>\n\x05\x45mbed\x12\x19.tollgate.v1.EmbedRequest\x1a\x1a.tollgate.v1.EmbedResponse\x12R\n\nListModels\x12\x1e.tollgate.v1.ListModelsRequest\x1a\x1f.tollgate.v1.ListModelsResponse\"\x03\x90\x02\x01\x42\xab\x01\n\x0f\x63om.tollgate.v1B\x0eInferenceProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btollgate/v1/inference.proto\x12\x0btollgate.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xd0\x01\n\x07Message\x12%\n\x04role\x18\x01 \x01(\x0e\x32\x11.tollgate.v1.RoleR\x04role\x12\x32\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.ContentPartR\x07\x63ontent\x12\x34\n\ntool_calls\x18\x03 \x03(\x0b\x32\x15.tollgate.v1.ToolCallR\ttoolCalls\x12 \n\x0ctool_call_id\x18\x04 \x01(\tR\ntoolCallId\x12\x12\n\x04name\x18\x05 \x01(\tR\x04name\"\x8f\x01\n\x0b\x43ontentPart\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12*\n\x05image\x18\x02 \x01(\x0b\x32\x12.tollgate.v1.ImageH\x00R\x05image\x12\x36\n\treasoning\x18\x03 \x01(\x0b\x32\x16.tollgate.v1.ReasoningH\x00R\treasoningB\x06\n\x04part\"l\n\x05Image\x12\x12\n\x03url\x18\x01 \x01(\tH\x00R\x03url\x12-\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.tollgate.v1.InlineDataH\x00R\x04\x64\x61ta\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tailB\x08\n\x06source\"=\n\nInlineData\x12\x1b\n\tmime_type\x18\x01 \x01(\tR\x08mimeType\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\"b\n\tReasoning\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n\tsignature\x18\x02 \x01(\tR\tsignature\x12#\n\rredacted_data\x18\x03 \x01(\tR\x0credactedData\"\x8d\x01\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x37\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\nparameters\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"\xc0\x01\n\nToolChoice\x12\x32\n\x04mode\x18\x01 \x01(\x0e\x32\x1c.tollgate.v1.ToolChoice.ModeH\x00R\x04mode\x12%\n\rfunction_name\x18\x02 \x01(\tH\x00R\x0c\x66unctionName\"M\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\r\n\tMODE_AUTO\x10\x01\x12\r\n\tMODE_NONE\x10\x02\x12\x11\n\rMODE_REQUIRED\x10\x03\x42\x08\n\x06\x63hoice\"L\n\x08ToolCall\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n\targuments\x18\x03 \x01(\tR\targuments\"\xd9\x01\n\x0eResponseFormat\x12\x34\n\x04type\x18\x01 \x01(\x0e\x32 .tollgate.v1.ResponseFormat.TypeR\x04type\x12\x38\n\x0bjson_schema\x18\x02 \x01(\x0b\x32\x17.tollgate.v1.JsonSchemaR\njsonSchema\"W\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n\tTYPE_TEXT\x10\x01\x12\x14\n\x10TYPE_JSON_OBJECT\x10\x02\x12\x14\n\x10TYPE_JSON_SCHEMA\x10\x03\"\x8b\x01\n\nJsonSchema\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12/\n\x06schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x06schema\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"\xe5\x06\n\x0b\x43hatRequest\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12\x30\n\x08messages\x18\x02 \x03(\x0b\x32\x14.tollgate.v1.MessageR\x08messages\x12\'\n\x05tools\x18\x03 \x03(\x0b\x32\x11.tollgate.v1.ToolR\x05tools\x12\x38\n\x0btool_choice\x18\x04 \x01(\x0b\x32\x17.tollgate.v1.ToolChoiceR\ntoolChoice\x12\x33\n\x13parallel_tool_calls\x18\x05 \x01(\x08H\x00R\x11parallelToolCalls\x88\x01\x01\x12%\n\x0btemperature\x18\x06 \x01(\x01H\x01R\x0btemperature\x88\x01\x01\x12\x18\n\x05top_p\x18\x07 \x01(\x01H\x02R\x04topP\x88\x01\x01\x12\"\n\nmax_tokens\x18\x08 \x01(\x05H\x03R\tmaxTokens\x88\x01\x01\x12\x12\n\x04stop\x18\t \x03(\tR\x04stop\x12\x17\n\x04seed\x18\n \x01(\x03H\x04R\x04seed\x88\x01\x01\x12\x44\n\x0fresponse_format\x18\x0b \x01(\x0b\x32\x1b.tollgate.v1.ResponseFormatR\x0eresponseFormat\x12.\n\x10presence_penalty\x18\x0c \x01(\x01H\x05R\x0fpresencePenalty\x88\x01\x01\x12\x30\n\x11\x66requency_penalty\x18\r \x01(\x01H\x06R\x10\x66requencyPenalty\x88\x01\x01\x12\x11\n\x01n\x18\x0e \x01(\x05H\x07R\x01n\x88\x01\x01\x12\x42\n\x08metadata\x18\x14 \x03(\x0b\x32&.tollgate.v1.ChatRequest.MetadataEntryR\x08metadata\x12\x12\n\x04tags\x18\x15 \x03(\tR\x04tags\x12\x19\n\x08\x65nd_user\x18\x16 \x01(\tR\x07\x65ndUser\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\x16\n\x14_parallel_tool_callsB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\r\n\x0b_max_tokensB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penaltyB\x04\n\x02_n\"\x8e\x01\n\x06\x43hoice\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12.\n\x07message\x18\x02 \x01(\x0b\x32\x14.tollgate.v1.MessageR\x07message\x12>\n\rfinish_reason\x18\x03 \x01(\x0e\x32\x19.tollgate.v1.FinishReasonR\x0c\x66inishReason\"\x9c\x04\n\x0c\x43hatResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12-\n\x07\x63hoices\x18\x02 \x03(\x0b\x32\x13.tollgate.v1.ChoiceR\x07\x63hoices\x12(\n\x05usage\x18\x03 \x01(\x0b\x32\x12.tollgate.v1.UsageR\x05usage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\x04\x63ost\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\x12\'\n\x0frequested_model\x18\x07 \x01(\tR\x0erequestedModel\x12\x1f\n\x0bupstream_id\x18\x08 \x01(\tR\nupstreamId\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x1a\n\x08\x61ttempts\x18\n \x01(\x05R\x08\x61ttempts\x12\x14\n\x05route\x18\x0b \x01(\tR\x05route\x12!\n\x0c\x63\x61\x63he_status\x18\x0c \x01(\tR\x0b\x63\x61\x63heStatus\x12\x1f\n\x0b\x63\x61\x63he_score\x18\r \x01(\x01R\ncacheScore\x12L\n\x12guardrail_verdicts\x18\x0e \x03(\x0b\x32\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"G\n\x11\x43hatStreamRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32\x18.tollgate.v1.ChatRequestR\x07request\"\xee\x02\n\x12\x43hatStreamResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x32\n\x07\x63hoices\x18\x02 \x03(\x0b\x32\x18.tollgate.v1.ChoiceDeltaR\x07\x63hoices\x12(\n\x05usage\x18\x03 \x01(\x0b\x32\x12.tollgate.v1.UsageR\x05usage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\x04\x63ost\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\x12!\n\x0c\x63\x61\x63he_status\x18\x07 \x01(\tR\x0b\x63\x61\x63heStatus\x12\x1f\n\x0b\x63\x61\x63he_score\x18\x08 \x01(\x01R\ncacheScore\x12L\n\x12guardrail_verdicts\x18\t \x03(\x0b\x32\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\"\xd0\x01\n\x0b\x43hoiceDelta\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n\treasoning\x18\x03 \x01(\tR\treasoning\x12\x39\n\ntool_calls\x18\x04 \x03(\x0b\x32\x1a.tollgate.v1.ToolCallDeltaR\ttoolCalls\x12>\n\rfinish_reason\x18\x05 \x01(\x0e\x32\x19.tollgate.v1.FinishReasonR\x0c\x66inishReason\"g\n\rToolCallDelta\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n\targuments\x18\x04 \x01(\tR\targuments\"\xa1\x02\n\x0c\x45mbedRequest\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n\x06inputs\x18\x02 \x03(\tR\x06inputs\x12#\n\ndimensions\x18\x03 \x01(\x05H\x00R\ndimensions\x88\x01\x01\x12\x43\n\x08metadata\x18\x14 \x03(\x0b\x32\'.tollgate.v1.EmbedRequest.MetadataEntryR\x08metadata\x12\x12\n\x04tags\x18\x15 \x03(\tR\x04tags\x12\x19\n\x08\x65nd_user\x18\x16 \x01(\tR\x07\x65ndUser\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\r\n\x0b_dimensions\"9\n\tEmbedding\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x16\n\x06values\x18\x02 \x03(\x02R\x06values\"\xdb\x01\n\rEmbedResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x36\n\nembeddings\x18\x02 \x03(\x0b\x32\x16.tollgate.v1.EmbeddingR\nembeddings\x12(\n\x05usage\x18\x03 \x01(\x0b\x32\x12.tollgate.v1.UsageR\x05usage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\x04\x63ost\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\"O\n\x11ListModelsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x80\x01\n\tModelInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n\x08provider\x18\x02 \x01(\tR\x08provider\x12%\n\x0e\x63ontext_window\x18\x03 \x01(\x05R\rcontextWindow\x12\x1c\n\tembedding\x18\x04 \x01(\x08R\tembedding\"l\n\x12ListModelsResponse\x12.\n\x06models\x18\x01 \x03(\x0b\x32\x16.tollgate.v1.ModelInfoR\x06models\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\xb8\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x03\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x04\x12\x17\n\x13\x46INISH_REASON_ERROR\x10\x05\x32\xb4\x02\n\x10InferenceService\x12;\n\x04\x43hat\x12\x18.tollgate.v1.ChatRequest\x1a\x19.tollgate.v1.ChatResponse\x12O\n\nChatStream\x12\x1e.tollgate.v1.ChatStreamRequest\x1a\x1f.tollgate.v1.ChatStreamResponse0\x01\x12>\n\x05\x45mbed\x12\x19.tollgate.v1.EmbedRequest\x1a\x1a.tollgate.v1.EmbedResponse\x12R\n\nListModels\x12\x1e.tollgate.v1.ListModelsRequest\x1a\x1f.tollgate.v1.ListModelsResponse\"\x03\x90\x02\x01\x42\xab\x01\n\x0f\x63om.tollgate.v1B\x0eInferenceProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.inference_pb2', globals())
@@ -31,64 +32,64 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _EMBEDREQUEST_METADATAENTRY._serialized_options = b'8\001'
   _INFERENCESERVICE.methods_by_name['ListModels']._options = None
   _INFERENCESERVICE.methods_by_name['ListModels']._serialized_options = b'\220\002\001'
-  _ROLE._serialized_start=4685
-  _ROLE._serialized_end=4780
-  _FINISHREASON._serialized_start=4783
-  _FINISHREASON._serialized_end=4967
-  _MESSAGE._serialized_start=164
-  _MESSAGE._serialized_end=372
-  _CONTENTPART._serialized_start=375
-  _CONTENTPART._serialized_end=518
-  _IMAGE._serialized_start=520
-  _IMAGE._serialized_end=628
-  _INLINEDATA._serialized_start=630
-  _INLINEDATA._serialized_end=691
-  _REASONING._serialized_start=693
-  _REASONING._serialized_end=791
-  _TOOL._serialized_start=794
-  _TOOL._serialized_end=935
-  _TOOLCHOICE._serialized_start=938
-  _TOOLCHOICE._serialized_end=1130
-  _TOOLCHOICE_MODE._serialized_start=1043
-  _TOOLCHOICE_MODE._serialized_end=1120
-  _TOOLCALL._serialized_start=1132
-  _TOOLCALL._serialized_end=1208
-  _RESPONSEFORMAT._serialized_start=1211
-  _RESPONSEFORMAT._serialized_end=1428
-  _RESPONSEFORMAT_TYPE._serialized_start=1341
-  _RESPONSEFORMAT_TYPE._serialized_end=1428
-  _JSONSCHEMA._serialized_start=1431
-  _JSONSCHEMA._serialized_end=1570
-  _CHATREQUEST._serialized_start=1573
-  _CHATREQUEST._serialized_end=2442
-  _CHATREQUEST_METADATAENTRY._serialized_start=2260
-  _CHATREQUEST_METADATAENTRY._serialized_end=2319
-  _CHOICE._serialized_start=2445
-  _CHOICE._serialized_end=2587
-  _CHATRESPONSE._serialized_start=2590
-  _CHATRESPONSE._serialized_end=3130
-  _CHATSTREAMREQUEST._serialized_start=3132
-  _CHATSTREAMREQUEST._serialized_end=3203
-  _CHATSTREAMRESPONSE._serialized_start=3206
-  _CHATSTREAMRESPONSE._serialized_end=3572
-  _CHOICEDELTA._serialized_start=3575
-  _CHOICEDELTA._serialized_end=3783
-  _TOOLCALLDELTA._serialized_start=3785
-  _TOOLCALLDELTA._serialized_end=3888
-  _EMBEDREQUEST._serialized_start=3891
-  _EMBEDREQUEST._serialized_end=4180
-  _EMBEDREQUEST_METADATAENTRY._serialized_start=2260
-  _EMBEDREQUEST_METADATAENTRY._serialized_end=2319
-  _EMBEDDING._serialized_start=4182
-  _EMBEDDING._serialized_end=4239
-  _EMBEDRESPONSE._serialized_start=4242
-  _EMBEDRESPONSE._serialized_end=4461
-  _LISTMODELSREQUEST._serialized_start=4463
-  _LISTMODELSREQUEST._serialized_end=4482
-  _MODELINFO._serialized_start=4485
-  _MODELINFO._serialized_end=4613
-  _LISTMODELSRESPONSE._serialized_start=4615
-  _LISTMODELSRESPONSE._serialized_end=4683
-  _INFERENCESERVICE._serialized_start=4970
-  _INFERENCESERVICE._serialized_end=5278
+  _ROLE._serialized_start=4810
+  _ROLE._serialized_end=4905
+  _FINISHREASON._serialized_start=4908
+  _FINISHREASON._serialized_end=5092
+  _MESSAGE._serialized_start=189
+  _MESSAGE._serialized_end=397
+  _CONTENTPART._serialized_start=400
+  _CONTENTPART._serialized_end=543
+  _IMAGE._serialized_start=545
+  _IMAGE._serialized_end=653
+  _INLINEDATA._serialized_start=655
+  _INLINEDATA._serialized_end=716
+  _REASONING._serialized_start=718
+  _REASONING._serialized_end=816
+  _TOOL._serialized_start=819
+  _TOOL._serialized_end=960
+  _TOOLCHOICE._serialized_start=963
+  _TOOLCHOICE._serialized_end=1155
+  _TOOLCHOICE_MODE._serialized_start=1068
+  _TOOLCHOICE_MODE._serialized_end=1145
+  _TOOLCALL._serialized_start=1157
+  _TOOLCALL._serialized_end=1233
+  _RESPONSEFORMAT._serialized_start=1236
+  _RESPONSEFORMAT._serialized_end=1453
+  _RESPONSEFORMAT_TYPE._serialized_start=1366
+  _RESPONSEFORMAT_TYPE._serialized_end=1453
+  _JSONSCHEMA._serialized_start=1456
+  _JSONSCHEMA._serialized_end=1595
+  _CHATREQUEST._serialized_start=1598
+  _CHATREQUEST._serialized_end=2467
+  _CHATREQUEST_METADATAENTRY._serialized_start=2285
+  _CHATREQUEST_METADATAENTRY._serialized_end=2344
+  _CHOICE._serialized_start=2470
+  _CHOICE._serialized_end=2612
+  _CHATRESPONSE._serialized_start=2615
+  _CHATRESPONSE._serialized_end=3155
+  _CHATSTREAMREQUEST._serialized_start=3157
+  _CHATSTREAMREQUEST._serialized_end=3228
+  _CHATSTREAMRESPONSE._serialized_start=3231
+  _CHATSTREAMRESPONSE._serialized_end=3597
+  _CHOICEDELTA._serialized_start=3600
+  _CHOICEDELTA._serialized_end=3808
+  _TOOLCALLDELTA._serialized_start=3810
+  _TOOLCALLDELTA._serialized_end=3913
+  _EMBEDREQUEST._serialized_start=3916
+  _EMBEDREQUEST._serialized_end=4205
+  _EMBEDREQUEST_METADATAENTRY._serialized_start=2285
+  _EMBEDREQUEST_METADATAENTRY._serialized_end=2344
+  _EMBEDDING._serialized_start=4207
+  _EMBEDDING._serialized_end=4264
+  _EMBEDRESPONSE._serialized_start=4267
+  _EMBEDRESPONSE._serialized_end=4486
+  _LISTMODELSREQUEST._serialized_start=4488
+  _LISTMODELSREQUEST._serialized_end=4567
+  _MODELINFO._serialized_start=4570
+  _MODELINFO._serialized_end=4698
+  _LISTMODELSRESPONSE._serialized_start=4700
+  _LISTMODELSRESPONSE._serialized_end=4808
+  _INFERENCESERVICE._serialized_start=5095
+  _INFERENCESERVICE._serialized_end=5403
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import money_pb2 as _money_pb2
 from tollgate.v1 import common_pb2 as _common_pb2
 from tollgate.v1 import guardrails_pb2 as _guardrails_pb2
 from google.protobuf.internal import containers as _containers
@@ -86,7 +87,7 @@ class ChatResponse(_message.Message):
     cache_score: float
     cache_status: str
     choices: _containers.RepeatedCompositeFieldContainer[Choice]
-    cost: _common_pb2.Money
+    cost: _money_pb2.Money
     create_time: _timestamp_pb2.Timestamp
     guardrail_verdicts: _containers.RepeatedCompositeFieldContainer[_guardrails_pb2.GuardrailVerdict]
     id: str
@@ -96,7 +97,7 @@ class ChatResponse(_message.Message):
     route: str
     upstream_id: str
     usage: _common_pb2.Usage
-    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., requested_model: _Optional[str] = ..., upstream_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ..., route: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[Choice, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., requested_model: _Optional[str] = ..., upstream_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ..., route: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ...) -> None: ...
 
 class ChatStreamRequest(_message.Message):
     __slots__ = ["request"]
@@ -118,13 +119,13 @@ class ChatStreamResponse(_message.Message):
     cache_score: float
     cache_status: str
     choices: _containers.RepeatedCompositeFieldContainer[ChoiceDelta]
-    cost: _common_pb2.Money
+    cost: _money_pb2.Money
     guardrail_verdicts: _containers.RepeatedCompositeFieldContainer[_guardrails_pb2.GuardrailVerdict]
     id: str
     model: str
     provider: str
     usage: _common_pb2.Usage
-    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[ChoiceDelta, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., choices: _Optional[_Iterable[_Union[ChoiceDelta, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., cache_status: _Optional[str] = ..., cache_score: _Optional[float] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ...) -> None: ...
 
 class Choice(_message.Message):
     __slots__ = ["finish_reason", "index", "message"]
@@ -191,13 +192,13 @@ class EmbedResponse(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
-    cost: _common_pb2.Money
+    cost: _money_pb2.Money
     embeddings: _containers.RepeatedCompositeFieldContainer[Embedding]
     id: str
     model: str
     provider: str
     usage: _common_pb2.Usage
-    def __init__(self, id: _Optional[str] = ..., embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class Embedding(_message.Message):
     __slots__ = ["index", "values"]
@@ -238,14 +239,20 @@ class JsonSchema(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., strict: bool = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
-    __slots__ = []
-    def __init__(self) -> None: ...
+    __slots__ = ["page_size", "page_token"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
-    __slots__ = ["models"]
+    __slots__ = ["models", "next_page_token"]
     MODELS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
-    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Message(_message.Message):
     __slots__ = ["content", "name", "role", "tool_call_id", "tool_calls"]

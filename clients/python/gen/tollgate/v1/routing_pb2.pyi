@@ -1,7 +1,8 @@
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import money_pb2 as _money_pb2
 from tollgate.v1 import cache_pb2 as _cache_pb2
-from tollgate.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -37,10 +38,12 @@ class CreateRouteResponse(_message.Message):
     def __init__(self, route: _Optional[_Union[Route, _Mapping]] = ...) -> None: ...
 
 class DeleteRouteRequest(_message.Message):
-    __slots__ = ["name"]
+    __slots__ = ["etag", "name"]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    etag: str
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class DeleteRouteResponse(_message.Message):
     __slots__ = []
@@ -59,14 +62,20 @@ class GetRouteResponse(_message.Message):
     def __init__(self, route: _Optional[_Union[Route, _Mapping]] = ...) -> None: ...
 
 class ListRoutesRequest(_message.Message):
-    __slots__ = []
-    def __init__(self) -> None: ...
+    __slots__ = ["page_size", "page_token"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListRoutesResponse(_message.Message):
-    __slots__ = ["routes"]
+    __slots__ = ["next_page_token", "routes"]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     ROUTES_FIELD_NUMBER: _ClassVar[int]
+    next_page_token: str
     routes: _containers.RepeatedCompositeFieldContainer[Route]
-    def __init__(self, routes: _Optional[_Iterable[_Union[Route, _Mapping]]] = ...) -> None: ...
+    def __init__(self, routes: _Optional[_Iterable[_Union[Route, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RetryPolicy(_message.Message):
     __slots__ = ["backoff_base", "backoff_max", "max_attempts"]
@@ -79,12 +88,13 @@ class RetryPolicy(_message.Message):
     def __init__(self, max_attempts: _Optional[int] = ..., backoff_base: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., backoff_max: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Route(_message.Message):
-    __slots__ = ["breaker", "cache", "conditions", "create_time", "drop_params", "first_chunk_timeout", "name", "retry", "sticky", "strategy", "targets", "timeout", "update_time"]
+    __slots__ = ["breaker", "cache", "conditions", "create_time", "drop_params", "etag", "first_chunk_timeout", "name", "retry", "sticky", "strategy", "targets", "timeout", "update_time"]
     BREAKER_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DROP_PARAMS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     FIRST_CHUNK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     RETRY_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +108,7 @@ class Route(_message.Message):
     conditions: _containers.RepeatedCompositeFieldContainer[RouteCondition]
     create_time: _timestamp_pb2.Timestamp
     drop_params: bool
+    etag: str
     first_chunk_timeout: _duration_pb2.Duration
     name: str
     retry: RetryPolicy
@@ -106,7 +117,7 @@ class Route(_message.Message):
     targets: _containers.RepeatedCompositeFieldContainer[RouteTarget]
     timeout: _duration_pb2.Duration
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., strategy: _Optional[_Union[RouteStrategy, str]] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[RouteCondition, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., breaker: _Optional[_Union[CircuitBreaker, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., first_chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sticky: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ..., drop_params: bool = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., strategy: _Optional[_Union[RouteStrategy, str]] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[RouteCondition, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., breaker: _Optional[_Union[CircuitBreaker, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., first_chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sticky: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ..., drop_params: bool = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RouteCondition(_message.Message):
     __slots__ = ["end_user", "service_id", "tag", "targets", "team_id"]
@@ -132,19 +143,21 @@ class RouteTarget(_message.Message):
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     context_window: int
-    input_per_million: _common_pb2.Money
+    input_per_million: _money_pb2.Money
     model: str
-    output_per_million: _common_pb2.Money
+    output_per_million: _money_pb2.Money
     provider_id: str
     timeout: _duration_pb2.Duration
     weight: int
-    def __init__(self, provider_id: _Optional[str] = ..., model: _Optional[str] = ..., weight: _Optional[int] = ..., input_per_million: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., output_per_million: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., context_window: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, provider_id: _Optional[str] = ..., model: _Optional[str] = ..., weight: _Optional[int] = ..., input_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., output_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., context_window: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class UpdateRouteRequest(_message.Message):
-    __slots__ = ["route"]
+    __slots__ = ["route", "update_mask"]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     route: Route
-    def __init__(self, route: _Optional[_Union[Route, _Mapping]] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, route: _Optional[_Union[Route, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class UpdateRouteResponse(_message.Message):
     __slots__ = ["route"]

@@ -1,6 +1,6 @@
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from tollgate.v1 import alerts_pb2 as _alerts_pb2
+from google.type import money_pb2 as _money_pb2
 from tollgate.v1 import common_pb2 as _common_pb2
 from tollgate.v1 import governance_pb2 as _governance_pb2
 from tollgate.v1 import guardrails_pb2 as _guardrails_pb2
@@ -35,6 +35,28 @@ USAGE_DIMENSION_SERVICE: UsageDimension
 USAGE_DIMENSION_TAG: UsageDimension
 USAGE_DIMENSION_TEAM: UsageDimension
 USAGE_DIMENSION_UNSPECIFIED: UsageDimension
+
+class AdminAuditEvent(_message.Message):
+    __slots__ = ["action", "actor", "id", "outcome", "request_id", "resource_id", "resource_kind", "summary", "time"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_KIND_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    actor: str
+    id: int
+    outcome: str
+    request_id: str
+    resource_id: str
+    resource_kind: str
+    summary: str
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., resource_kind: _Optional[str] = ..., resource_id: _Optional[str] = ..., request_id: _Optional[str] = ..., summary: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
 
 class ExportRequestRecordsRequest(_message.Message):
     __slots__ = ["end_time", "end_user", "format", "key_id", "model", "start_time", "team_id"]
@@ -83,6 +105,32 @@ class GetUsageSummaryResponse(_message.Message):
     groups: _containers.RepeatedCompositeFieldContainer[UsageGroup]
     total: UsageGroup
     def __init__(self, groups: _Optional[_Iterable[_Union[UsageGroup, _Mapping]]] = ..., total: _Optional[_Union[UsageGroup, _Mapping]] = ...) -> None: ...
+
+class ListAdminAuditEventsRequest(_message.Message):
+    __slots__ = ["action", "end_time", "page_size", "page_token", "resource_id", "resource_kind", "start_time"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_KIND_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    resource_id: str
+    resource_kind: str
+    start_time: _timestamp_pb2.Timestamp
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., action: _Optional[str] = ..., resource_kind: _Optional[str] = ..., resource_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAdminAuditEventsResponse(_message.Message):
+    __slots__ = ["events", "next_page_token"]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AdminAuditEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[AdminAuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListRequestRecordsRequest(_message.Message):
     __slots__ = ["end_time", "end_user", "key_id", "model", "page_size", "page_token", "start_time", "team_id"]
@@ -141,7 +189,7 @@ class RequestRecord(_message.Message):
     USAGE_FIELD_NUMBER: _ClassVar[int]
     attempts: int
     cache_status: str
-    cost: _common_pb2.Money
+    cost: _money_pb2.Money
     dropped_params: _containers.RepeatedScalarFieldContainer[str]
     end_user: str
     error_code: str
@@ -154,7 +202,7 @@ class RequestRecord(_message.Message):
     provider: str
     request_id: str
     requested_model: str
-    saved: _common_pb2.Money
+    saved: _money_pb2.Money
     service_id: str
     status: RequestStatus
     stream: bool
@@ -164,7 +212,7 @@ class RequestRecord(_message.Message):
     time: _timestamp_pb2.Timestamp
     time_to_first_token: _duration_pb2.Duration
     usage: _common_pb2.Usage
-    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ..., cache_status: _Optional[str] = ..., saved: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ..., partial: bool = ..., dropped_params: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ..., cache_status: _Optional[str] = ..., saved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ..., partial: bool = ..., dropped_params: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UsageGroup(_message.Message):
     __slots__ = ["bucket_start_time", "cache_hits", "cost", "errors", "keys", "requests", "saved", "usage"]
@@ -178,13 +226,13 @@ class UsageGroup(_message.Message):
     USAGE_FIELD_NUMBER: _ClassVar[int]
     bucket_start_time: _timestamp_pb2.Timestamp
     cache_hits: int
-    cost: _common_pb2.Money
+    cost: _money_pb2.Money
     errors: int
     keys: _containers.RepeatedScalarFieldContainer[str]
     requests: int
-    saved: _common_pb2.Money
+    saved: _money_pb2.Money
     usage: _common_pb2.Usage
-    def __init__(self, keys: _Optional[_Iterable[str]] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., bucket_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache_hits: _Optional[int] = ..., saved: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    def __init__(self, keys: _Optional[_Iterable[str]] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., bucket_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache_hits: _Optional[int] = ..., saved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class RequestStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -2,7 +2,6 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
-from tollgate.v1 import alerts_pb2 as tollgate_dot_v1_dot_alerts__pb2
 from tollgate.v1 import governance_pb2 as tollgate_dot_v1_dot_governance__pb2
 from tollgate.v1 import usage_pb2 as tollgate_dot_v1_dot_usage__pb2
 
@@ -40,8 +39,8 @@ class UsageServiceStub(object):
                 )
         self.ListAdminAuditEvents = channel.unary_unary(
                 '/tollgate.v1.UsageService/ListAdminAuditEvents',
-                request_serializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsRequest.SerializeToString,
-                response_deserializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsResponse.FromString,
+                request_serializer=tollgate_dot_v1_dot_usage__pb2.ListAdminAuditEventsRequest.SerializeToString,
+                response_deserializer=tollgate_dot_v1_dot_usage__pb2.ListAdminAuditEventsResponse.FromString,
                 )
 
 
@@ -112,8 +111,8 @@ def add_UsageServiceServicer_to_server(servicer, server):
             ),
             'ListAdminAuditEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAdminAuditEvents,
-                    request_deserializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsRequest.FromString,
-                    response_serializer=tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsResponse.SerializeToString,
+                    request_deserializer=tollgate_dot_v1_dot_usage__pb2.ListAdminAuditEventsRequest.FromString,
+                    response_serializer=tollgate_dot_v1_dot_usage__pb2.ListAdminAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -207,7 +206,7 @@ class UsageService(object):
             timeout=None,
             metadata=None):
         return grpc.experimental.unary_unary(request, target, '/tollgate.v1.UsageService/ListAdminAuditEvents',
-            tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsRequest.SerializeToString,
-            tollgate_dot_v1_dot_alerts__pb2.ListAdminAuditEventsResponse.FromString,
+            tollgate_dot_v1_dot_usage__pb2.ListAdminAuditEventsRequest.SerializeToString,
+            tollgate_dot_v1_dot_usage__pb2.ListAdminAuditEventsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

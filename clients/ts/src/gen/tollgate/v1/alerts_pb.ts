@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/alerts.proto.
  */
 export const file_tollgate_v1_alerts: GenFile = /*@__PURE__*/
-  fileDesc("Chh0b2xsZ2F0ZS92MS9hbGVydHMucHJvdG8SC3RvbGxnYXRlLnYxIqIBCgxBbGVydFdlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhAKCHVybF9oaW50GAMgASgJEiUKBWtpbmRzGAQgAygOMhYudG9sbGdhdGUudjEuQWxlcnRLaW5kEg8KB3RlYW1faWQYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKGUNyZWF0ZUFsZXJ0V2ViaG9va1JlcXVlc3QSKgoHd2ViaG9vaxgBIAEoCzIZLnRvbGxnYXRlLnYxLkFsZXJ0V2ViaG9vayJIChpDcmVhdGVBbGVydFdlYmhvb2tSZXNwb25zZRIqCgd3ZWJob29rGAEgASgLMhkudG9sbGdhdGUudjEuQWxlcnRXZWJob29rIhoKGExpc3RBbGVydFdlYmhvb2tzUmVxdWVzdCJIChlMaXN0QWxlcnRXZWJob29rc1Jlc3BvbnNlEisKCHdlYmhvb2tzGAEgAygLMhkudG9sbGdhdGUudjEuQWxlcnRXZWJob29rIicKGURlbGV0ZUFsZXJ0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiHAoaRGVsZXRlQWxlcnRXZWJob29rUmVzcG9uc2UiyAEKD0FkbWluQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSFQoNcmVzb3VyY2Vfa2luZBgFIAEoCRITCgtyZXNvdXJjZV9pZBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEg8KB3N1bW1hcnkYCCABKAkSDwoHb3V0Y29tZRgJIAEoCSLeAQobTGlzdEFkbWluQXVkaXRFdmVudHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YAyABKAkSFQoNcmVzb3VyY2Vfa2luZBgEIAEoCRITCgtyZXNvdXJjZV9pZBgFIAEoCRIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJlChxMaXN0QWRtaW5BdWRpdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnRvbGxnYXRlLnYxLkFkbWluQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqZwoJQWxlcnRLaW5kEhoKFkFMRVJUX0tJTkRfVU5TUEVDSUZJRUQQABIfChtBTEVSVF9LSU5EX0JVREdFVF9USFJFU0hPTEQQARIdChlBTEVSVF9LSU5EX1NQRU5EX1ZFTE9DSVRZEAJCqAEKD2NvbS50b2xsZ2F0ZS52MUILQWxlcnRzUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chh0b2xsZ2F0ZS92MS9hbGVydHMucHJvdG8SC3RvbGxnYXRlLnYxIrABCgxBbGVydFdlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhAKCHVybF9oaW50GAMgASgJEiUKBWtpbmRzGAQgAygOMhYudG9sbGdhdGUudjEuQWxlcnRLaW5kEg8KB3RlYW1faWQYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYByABKAkiVwoZQ3JlYXRlQWxlcnRXZWJob29rUmVxdWVzdBIqCgd3ZWJob29rGAEgASgLMhkudG9sbGdhdGUudjEuQWxlcnRXZWJob29rEg4KBnNlY3JldBgCIAEoCSJYChpDcmVhdGVBbGVydFdlYmhvb2tSZXNwb25zZRIqCgd3ZWJob29rGAEgASgLMhkudG9sbGdhdGUudjEuQWxlcnRXZWJob29rEg4KBnNlY3JldBgCIAEoCSJBChhMaXN0QWxlcnRXZWJob29rc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYQoZTGlzdEFsZXJ0V2ViaG9va3NSZXNwb25zZRIrCgh3ZWJob29rcxgBIAMoCzIZLnRvbGxnYXRlLnYxLkFsZXJ0V2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoZRGVsZXRlQWxlcnRXZWJob29rUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIhwKGkRlbGV0ZUFsZXJ0V2ViaG9va1Jlc3BvbnNlKmcKCUFsZXJ0S2luZBIaChZBTEVSVF9LSU5EX1VOU1BFQ0lGSUVEEAASHwobQUxFUlRfS0lORF9CVURHRVRfVEhSRVNIT0xEEAESHQoZQUxFUlRfS0lORF9TUEVORF9WRUxPQ0lUWRACQqgBCg9jb20udG9sbGdhdGUudjFCC0FsZXJ0c1Byb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * AlertWebhook is an endpoint alerts are posted to, as a Slack-compatible
@@ -63,6 +63,13 @@ export type AlertWebhook = Message<"tollgate.v1.AlertWebhook"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 6;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * Changes on every write; send it back to delete only this version.
+   *
+   * @generated from field: string etag = 7;
+   */
+  etag: string;
 };
 
 /**
@@ -84,6 +91,14 @@ export type CreateAlertWebhookRequest = Message<"tollgate.v1.CreateAlertWebhookR
    * @generated from field: tollgate.v1.AlertWebhook webhook = 1;
    */
   webhook?: AlertWebhook | undefined;
+
+  /**
+   * The secret alerts are signed with (Standard Webhooks: "whsec_" and the
+   * base64 of the key). Empty: the gateway generates one.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
 };
 
 /**
@@ -105,6 +120,14 @@ export type CreateAlertWebhookResponse = Message<"tollgate.v1.CreateAlertWebhook
    * @generated from field: tollgate.v1.AlertWebhook webhook = 1;
    */
   webhook?: AlertWebhook | undefined;
+
+  /**
+   * The secret alerts are signed with ("whsec_..."). Shown only here;
+   * give it to the receiver, which verifies every call with it.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
 };
 
 /**
@@ -120,6 +143,19 @@ export const CreateAlertWebhookResponseSchema: GenMessage<CreateAlertWebhookResp
  * @generated from message tollgate.v1.ListAlertWebhooksRequest
  */
 export type ListAlertWebhooksRequest = Message<"tollgate.v1.ListAlertWebhooksRequest"> & {
+  /**
+   * Maximum number of webhooks to return; 100 when 0, at most 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -141,6 +177,13 @@ export type ListAlertWebhooksResponse = Message<"tollgate.v1.ListAlertWebhooksRe
    * @generated from field: repeated tollgate.v1.AlertWebhook webhooks = 1;
    */
   webhooks: AlertWebhook[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -162,6 +205,13 @@ export type DeleteAlertWebhookRequest = Message<"tollgate.v1.DeleteAlertWebhookR
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * When set, delete only if the webhook still has this etag.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**
@@ -185,175 +235,6 @@ export type DeleteAlertWebhookResponse = Message<"tollgate.v1.DeleteAlertWebhook
  */
 export const DeleteAlertWebhookResponseSchema: GenMessage<DeleteAlertWebhookResponse> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_alerts, 6);
-
-/**
- * AdminAuditEvent records one admin write.
- *
- * @generated from message tollgate.v1.AdminAuditEvent
- */
-export type AdminAuditEvent = Message<"tollgate.v1.AdminAuditEvent"> & {
-  /**
-   * The event's id (increasing).
-   *
-   * @generated from field: int64 id = 1;
-   */
-  id: bigint;
-
-  /**
-   * When the call was made.
-   *
-   * @generated from field: google.protobuf.Timestamp time = 2;
-   */
-  time?: Timestamp | undefined;
-
-  /**
-   * Who made it: "admin-token" for the admin token, "alerts" for the
-   * gateway's own automatic actions.
-   *
-   * @generated from field: string actor = 3;
-   */
-  actor: string;
-
-  /**
-   * The RPC, e.g. "CreateKey".
-   *
-   * @generated from field: string action = 4;
-   */
-  action: string;
-
-  /**
-   * The kind of resource, e.g. "key", "budget".
-   *
-   * @generated from field: string resource_kind = 5;
-   */
-  resourceKind: string;
-
-  /**
-   * The resource's id or name, when known.
-   *
-   * @generated from field: string resource_id = 6;
-   */
-  resourceId: string;
-
-  /**
-   * The gateway's request id.
-   *
-   * @generated from field: string request_id = 7;
-   */
-  requestId: string;
-
-  /**
-   * The request as JSON with every secret field removed.
-   *
-   * @generated from field: string summary = 8;
-   */
-  summary: string;
-
-  /**
-   * The outcome: "ok" or a Connect error code such as "not_found".
-   *
-   * @generated from field: string outcome = 9;
-   */
-  outcome: string;
-};
-
-/**
- * Describes the message tollgate.v1.AdminAuditEvent.
- * Use `create(AdminAuditEventSchema)` to create a new message.
- */
-export const AdminAuditEventSchema: GenMessage<AdminAuditEvent> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_alerts, 7);
-
-/**
- * ListAdminAuditEventsRequest filters audit events (admin only).
- *
- * @generated from message tollgate.v1.ListAdminAuditEventsRequest
- */
-export type ListAdminAuditEventsRequest = Message<"tollgate.v1.ListAdminAuditEventsRequest"> & {
-  /**
-   * Events at or after this time; unbounded when unset.
-   *
-   * @generated from field: google.protobuf.Timestamp start_time = 1;
-   */
-  startTime?: Timestamp | undefined;
-
-  /**
-   * Events before this time; now when unset.
-   *
-   * @generated from field: google.protobuf.Timestamp end_time = 2;
-   */
-  endTime?: Timestamp | undefined;
-
-  /**
-   * Only this action, e.g. "RevokeKey".
-   *
-   * @generated from field: string action = 3;
-   */
-  action: string;
-
-  /**
-   * Only this resource kind.
-   *
-   * @generated from field: string resource_kind = 4;
-   */
-  resourceKind: string;
-
-  /**
-   * Only this resource id.
-   *
-   * @generated from field: string resource_id = 5;
-   */
-  resourceId: string;
-
-  /**
-   * Maximum number of events; 100 when 0, at most 1000.
-   *
-   * @generated from field: int32 page_size = 6;
-   */
-  pageSize: number;
-
-  /**
-   * The next_page_token of a previous call.
-   *
-   * @generated from field: string page_token = 7;
-   */
-  pageToken: string;
-};
-
-/**
- * Describes the message tollgate.v1.ListAdminAuditEventsRequest.
- * Use `create(ListAdminAuditEventsRequestSchema)` to create a new message.
- */
-export const ListAdminAuditEventsRequestSchema: GenMessage<ListAdminAuditEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_alerts, 8);
-
-/**
- * ListAdminAuditEventsResponse lists audit events, newest first.
- *
- * @generated from message tollgate.v1.ListAdminAuditEventsResponse
- */
-export type ListAdminAuditEventsResponse = Message<"tollgate.v1.ListAdminAuditEventsResponse"> & {
-  /**
-   * The events.
-   *
-   * @generated from field: repeated tollgate.v1.AdminAuditEvent events = 1;
-   */
-  events: AdminAuditEvent[];
-
-  /**
-   * Token for the next page; empty on the last page.
-   *
-   * @generated from field: string next_page_token = 2;
-   */
-  nextPageToken: string;
-};
-
-/**
- * Describes the message tollgate.v1.ListAdminAuditEventsResponse.
- * Use `create(ListAdminAuditEventsResponseSchema)` to create a new message.
- */
-export const ListAdminAuditEventsResponseSchema: GenMessage<ListAdminAuditEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_alerts, 9);
 
 /**
  * AlertKind is a kind of alert a webhook receives.

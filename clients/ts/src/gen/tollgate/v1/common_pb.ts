@@ -10,45 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/common.proto.
  */
 export const file_tollgate_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("Chh0b2xsZ2F0ZS92MS9jb21tb24ucHJvdG8SC3RvbGxnYXRlLnYxIjwKBU1vbmV5EhUKDWN1cnJlbmN5X2NvZGUYASABKAkSDQoFdW5pdHMYAiABKAMSDQoFbmFub3MYAyABKAUisAEKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAIgASgDEhsKE2NhY2hlZF9pbnB1dF90b2tlbnMYAyABKAMSGgoSY2FjaGVfd3JpdGVfdG9rZW5zGAQgASgDEhgKEHJlYXNvbmluZ190b2tlbnMYBSABKAMSFAoMdG90YWxfdG9rZW5zGAYgASgDEhEKCWVzdGltYXRlZBgHIAEoCEKoAQoPY29tLnRvbGxnYXRlLnYxQgtDb21tb25Qcm90b1ABWjtnaXRodWIuY29tL3RvbGxnYXRlLWRldi90b2xsZ2F0ZS9nZW4vdG9sbGdhdGUvdjE7dG9sbGdhdGV2MaICA1RYWKoCC1RvbGxnYXRlLlYxygILVG9sbGdhdGVcVjHiAhdUb2xsZ2F0ZVxWMVxHUEJNZXRhZGF0YeoCDFRvbGxnYXRlOjpWMWIGcHJvdG8z");
-
-/**
- * Money is an exact amount of money. It has the layout of google.type.Money:
- * the amount is units + nanos / 1e9 of currency_code. Tollgate never uses
- * floating point for money.
- *
- * @generated from message tollgate.v1.Money
- */
-export type Money = Message<"tollgate.v1.Money"> & {
-  /**
-   * The ISO 4217 currency code. Tollgate accounts in "USD".
-   *
-   * @generated from field: string currency_code = 1;
-   */
-  currencyCode: string;
-
-  /**
-   * Whole units of the amount.
-   *
-   * @generated from field: int64 units = 2;
-   */
-  units: bigint;
-
-  /**
-   * Nano (10^-9) units of the amount, between -999,999,999 and +999,999,999,
-   * with the same sign as units.
-   *
-   * @generated from field: int32 nanos = 3;
-   */
-  nanos: number;
-};
-
-/**
- * Describes the message tollgate.v1.Money.
- * Use `create(MoneySchema)` to create a new message.
- */
-export const MoneySchema: GenMessage<Money> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_common, 0);
+  fileDesc("Chh0b2xsZ2F0ZS92MS9jb21tb24ucHJvdG8SC3RvbGxnYXRlLnYxIrABCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKAMSFQoNb3V0cHV0X3Rva2VucxgCIAEoAxIbChNjYWNoZWRfaW5wdXRfdG9rZW5zGAMgASgDEhoKEmNhY2hlX3dyaXRlX3Rva2VucxgEIAEoAxIYChByZWFzb25pbmdfdG9rZW5zGAUgASgDEhQKDHRvdGFsX3Rva2VucxgGIAEoAxIRCgllc3RpbWF0ZWQYByABKAhCqAEKD2NvbS50b2xsZ2F0ZS52MUILQ29tbW9uUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw");
 
 /**
  * Usage counts the tokens a request consumed.
@@ -111,5 +73,5 @@ export type Usage = Message<"tollgate.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_common, 1);
+  messageDesc(file_tollgate_v1_common, 0);
 

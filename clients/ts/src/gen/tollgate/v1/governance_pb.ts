@@ -6,15 +6,15 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Money } from "./common_pb.js";
-import { file_tollgate_v1_common } from "./common_pb.js";
+import type { Money } from "../../google/type/money_pb.js";
+import { file_google_type_money } from "../../google/type/money_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tollgate/v1/governance.proto.
  */
 export const file_tollgate_v1_governance: GenFile = /*@__PURE__*/
-  fileDesc("Chx0b2xsZ2F0ZS92MS9nb3Zlcm5hbmNlLnByb3RvEgt0b2xsZ2F0ZS52MSLpAgoGQnVkZ2V0EgoKAmlkGAEgASgJEisKBXNjb3BlGAIgASgOMhwudG9sbGdhdGUudjEuR292ZXJuYW5jZVNjb3BlEg8KB3RlYW1faWQYAyABKAkSEgoKc2VydmljZV9pZBgEIAEoCRIOCgZrZXlfaWQYBSABKAkSKQoGcGVyaW9kGAYgASgOMhkudG9sbGdhdGUudjEuQnVkZ2V0UGVyaW9kEhEKCXRpbWVfem9uZRgHIAEoCRIhCgVsaW1pdBgIIAEoCzISLnRvbGxnYXRlLnYxLk1vbmV5EhQKDGxpbWl0X3Rva2VucxgJIAEoAxIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGFsZXJ0X3RocmVzaG9sZHMYDCADKAUilwIKCVJhdGVMaW1pdBIKCgJpZBgBIAEoCRIrCgVzY29wZRgCIAEoDjIcLnRvbGxnYXRlLnYxLkdvdmVybmFuY2VTY29wZRIPCgd0ZWFtX2lkGAMgASgJEg4KBmtleV9pZBgEIAEoCRIbChNyZXF1ZXN0c19wZXJfbWludXRlGAUgASgDEhkKEXRva2Vuc19wZXJfbWludXRlGAYgASgDEhYKDm1heF9jb25jdXJyZW50GAcgASgDEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6gIKDEJ1ZGdldFN0YXR1cxIjCgZidWRnZXQYASABKAsyEy50b2xsZ2F0ZS52MS5CdWRnZXQSNQoRcGVyaW9kX3N0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlc2V0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KC3Jlc2V0X2FmdGVyGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiEKBXNwZW50GAUgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSFAoMc3BlbnRfdG9rZW5zGAYgASgDEiQKCHJlc2VydmVkGAcgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSJQoJcmVtYWluaW5nGAggASgLMhIudG9sbGdhdGUudjEuTW9uZXkSGAoQcmVtYWluaW5nX3Rva2VucxgJIAEoAyI3ChBTZXRCdWRnZXRSZXF1ZXN0EiMKBmJ1ZGdldBgBIAEoCzITLnRvbGxnYXRlLnYxLkJ1ZGdldCI4ChFTZXRCdWRnZXRSZXNwb25zZRIjCgZidWRnZXQYASABKAsyEy50b2xsZ2F0ZS52MS5CdWRnZXQiJQoSTGlzdEJ1ZGdldHNSZXF1ZXN0Eg8KB3RlYW1faWQYASABKAkiOwoTTGlzdEJ1ZGdldHNSZXNwb25zZRIkCgdidWRnZXRzGAEgAygLMhMudG9sbGdhdGUudjEuQnVkZ2V0IiEKE0RlbGV0ZUJ1ZGdldFJlcXVlc3QSCgoCaWQYASABKAkiFgoURGVsZXRlQnVkZ2V0UmVzcG9uc2UiQQoTU2V0UmF0ZUxpbWl0UmVxdWVzdBIqCgpyYXRlX2xpbWl0GAEgASgLMhYudG9sbGdhdGUudjEuUmF0ZUxpbWl0IkIKFFNldFJhdGVMaW1pdFJlc3BvbnNlEioKCnJhdGVfbGltaXQYASABKAsyFi50b2xsZ2F0ZS52MS5SYXRlTGltaXQiKAoVTGlzdFJhdGVMaW1pdHNSZXF1ZXN0Eg8KB3RlYW1faWQYASABKAkiRQoWTGlzdFJhdGVMaW1pdHNSZXNwb25zZRIrCgtyYXRlX2xpbWl0cxgBIAMoCzIWLnRvbGxnYXRlLnYxLlJhdGVMaW1pdCIkChZEZWxldGVSYXRlTGltaXRSZXF1ZXN0EgoKAmlkGAEgASgJIhkKF0RlbGV0ZVJhdGVMaW1pdFJlc3BvbnNlIikKFkdldEJ1ZGdldFN0YXR1c1JlcXVlc3QSDwoHdGVhbV9pZBgBIAEoCSJGChdHZXRCdWRnZXRTdGF0dXNSZXNwb25zZRIrCghzdGF0dXNlcxgBIAMoCzIZLnRvbGxnYXRlLnYxLkJ1ZGdldFN0YXR1cyqGAQoPR292ZXJuYW5jZVNjb3BlEiAKHEdPVkVSTkFOQ0VfU0NPUEVfVU5TUEVDSUZJRUQQABIYChRHT1ZFUk5BTkNFX1NDT1BFX0tFWRABEhkKFUdPVkVSTkFOQ0VfU0NPUEVfVEVBTRACEhwKGEdPVkVSTkFOQ0VfU0NPUEVfU0VSVklDRRADKpcBCgxCdWRnZXRQZXJpb2QSHQoZQlVER0VUX1BFUklPRF9VTlNQRUNJRklFRBAAEhcKE0JVREdFVF9QRVJJT0RfREFJTFkQARIYChRCVURHRVRfUEVSSU9EX1dFRUtMWRACEhkKFUJVREdFVF9QRVJJT0RfTU9OVEhMWRADEhoKFkJVREdFVF9QRVJJT0RfTElGRVRJTUUQBEKsAQoPY29tLnRvbGxnYXRlLnYxQg9Hb3Zlcm5hbmNlUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tollgate_v1_common]);
+  fileDesc("Chx0b2xsZ2F0ZS92MS9nb3Zlcm5hbmNlLnByb3RvEgt0b2xsZ2F0ZS52MSL3AgoGQnVkZ2V0EgoKAmlkGAEgASgJEisKBXNjb3BlGAIgASgOMhwudG9sbGdhdGUudjEuR292ZXJuYW5jZVNjb3BlEg8KB3RlYW1faWQYAyABKAkSEgoKc2VydmljZV9pZBgEIAEoCRIOCgZrZXlfaWQYBSABKAkSKQoGcGVyaW9kGAYgASgOMhkudG9sbGdhdGUudjEuQnVkZ2V0UGVyaW9kEhEKCXRpbWVfem9uZRgHIAEoCRIhCgVsaW1pdBgIIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhQKDGxpbWl0X3Rva2VucxgJIAEoAxIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGFsZXJ0X3RocmVzaG9sZHMYDCADKAUSDAoEZXRhZxgNIAEoCSKlAgoJUmF0ZUxpbWl0EgoKAmlkGAEgASgJEisKBXNjb3BlGAIgASgOMhwudG9sbGdhdGUudjEuR292ZXJuYW5jZVNjb3BlEg8KB3RlYW1faWQYAyABKAkSDgoGa2V5X2lkGAQgASgJEhsKE3JlcXVlc3RzX3Blcl9taW51dGUYBSABKAMSGQoRdG9rZW5zX3Blcl9taW51dGUYBiABKAMSFgoObWF4X2NvbmN1cnJlbnQYByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAogASgJIuoCCgxCdWRnZXRTdGF0dXMSIwoGYnVkZ2V0GAEgASgLMhMudG9sbGdhdGUudjEuQnVkZ2V0EjUKEXBlcmlvZF9zdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXNldF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgtyZXNldF9hZnRlchgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIhCgVzcGVudBgFIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhQKDHNwZW50X3Rva2VucxgGIAEoAxIkCghyZXNlcnZlZBgHIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EiUKCXJlbWFpbmluZxgIIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhgKEHJlbWFpbmluZ190b2tlbnMYCSABKAMiNwoQU2V0QnVkZ2V0UmVxdWVzdBIjCgZidWRnZXQYASABKAsyEy50b2xsZ2F0ZS52MS5CdWRnZXQiOAoRU2V0QnVkZ2V0UmVzcG9uc2USIwoGYnVkZ2V0GAEgASgLMhMudG9sbGdhdGUudjEuQnVkZ2V0IkwKEkxpc3RCdWRnZXRzUmVxdWVzdBIPCgd0ZWFtX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlQKE0xpc3RCdWRnZXRzUmVzcG9uc2USJAoHYnVkZ2V0cxgBIAMoCzITLnRvbGxnYXRlLnYxLkJ1ZGdldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoTRGVsZXRlQnVkZ2V0UmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIhYKFERlbGV0ZUJ1ZGdldFJlc3BvbnNlIkEKE1NldFJhdGVMaW1pdFJlcXVlc3QSKgoKcmF0ZV9saW1pdBgBIAEoCzIWLnRvbGxnYXRlLnYxLlJhdGVMaW1pdCJCChRTZXRSYXRlTGltaXRSZXNwb25zZRIqCgpyYXRlX2xpbWl0GAEgASgLMhYudG9sbGdhdGUudjEuUmF0ZUxpbWl0Ik8KFUxpc3RSYXRlTGltaXRzUmVxdWVzdBIPCgd0ZWFtX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl4KFkxpc3RSYXRlTGltaXRzUmVzcG9uc2USKwoLcmF0ZV9saW1pdHMYASADKAsyFi50b2xsZ2F0ZS52MS5SYXRlTGltaXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjIKFkRlbGV0ZVJhdGVMaW1pdFJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIZChdEZWxldGVSYXRlTGltaXRSZXNwb25zZSIpChZHZXRCdWRnZXRTdGF0dXNSZXF1ZXN0Eg8KB3RlYW1faWQYASABKAkiRgoXR2V0QnVkZ2V0U3RhdHVzUmVzcG9uc2USKwoIc3RhdHVzZXMYASADKAsyGS50b2xsZ2F0ZS52MS5CdWRnZXRTdGF0dXMqhgEKD0dvdmVybmFuY2VTY29wZRIgChxHT1ZFUk5BTkNFX1NDT1BFX1VOU1BFQ0lGSUVEEAASGAoUR09WRVJOQU5DRV9TQ09QRV9LRVkQARIZChVHT1ZFUk5BTkNFX1NDT1BFX1RFQU0QAhIcChhHT1ZFUk5BTkNFX1NDT1BFX1NFUlZJQ0UQAyqXAQoMQnVkZ2V0UGVyaW9kEh0KGUJVREdFVF9QRVJJT0RfVU5TUEVDSUZJRUQQABIXChNCVURHRVRfUEVSSU9EX0RBSUxZEAESGAoUQlVER0VUX1BFUklPRF9XRUVLTFkQAhIZChVCVURHRVRfUEVSSU9EX01PTlRITFkQAxIaChZCVURHRVRfUEVSSU9EX0xJRkVUSU1FEARCrAEKD2NvbS50b2xsZ2F0ZS52MUIPR292ZXJuYW5jZVByb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
 
 /**
  * Budget is a hard limit on spend per period. Every budget that applies to
@@ -75,7 +75,7 @@ export type Budget = Message<"tollgate.v1.Budget"> & {
   /**
    * The money limit per period; unset means none.
    *
-   * @generated from field: tollgate.v1.Money limit = 8;
+   * @generated from field: google.type.Money limit = 8;
    */
   limit?: Money | undefined;
 
@@ -107,6 +107,14 @@ export type Budget = Message<"tollgate.v1.Budget"> & {
    * @generated from field: repeated int32 alert_thresholds = 12;
    */
   alertThresholds: number[];
+
+  /**
+   * Changes on every write; set it on SetBudget to replace only this
+   * version.
+   *
+   * @generated from field: string etag = 13;
+   */
+  etag: string;
 };
 
 /**
@@ -185,6 +193,14 @@ export type RateLimit = Message<"tollgate.v1.RateLimit"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Changes on every write; set it on SetRateLimit to replace only this
+   * version.
+   *
+   * @generated from field: string etag = 10;
+   */
+  etag: string;
 };
 
 /**
@@ -231,7 +247,7 @@ export type BudgetStatus = Message<"tollgate.v1.BudgetStatus"> & {
   /**
    * Spend reported by the replicas (at most a second old).
    *
-   * @generated from field: tollgate.v1.Money spent = 5;
+   * @generated from field: google.type.Money spent = 5;
    */
   spent?: Money | undefined;
 
@@ -245,14 +261,14 @@ export type BudgetStatus = Message<"tollgate.v1.BudgetStatus"> & {
   /**
    * Money leased to replicas and not yet reported as spent.
    *
-   * @generated from field: tollgate.v1.Money reserved = 7;
+   * @generated from field: google.type.Money reserved = 7;
    */
   reserved?: Money | undefined;
 
   /**
    * Limit minus spent minus reserved (unset without a money limit).
    *
-   * @generated from field: tollgate.v1.Money remaining = 8;
+   * @generated from field: google.type.Money remaining = 8;
    */
   remaining?: Money | undefined;
 
@@ -320,11 +336,25 @@ export const SetBudgetResponseSchema: GenMessage<SetBudgetResponse> = /*@__PURE_
  */
 export type ListBudgetsRequest = Message<"tollgate.v1.ListBudgetsRequest"> & {
   /**
-   * Only this team's budgets, when set.
+   * Only this team's budgets (its team, service and key budgets), when set.
    *
    * @generated from field: string team_id = 1;
    */
   teamId: string;
+
+  /**
+   * Maximum number of budgets to return; 100 when 0, at most 1000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -346,6 +376,13 @@ export type ListBudgetsResponse = Message<"tollgate.v1.ListBudgetsResponse"> & {
    * @generated from field: repeated tollgate.v1.Budget budgets = 1;
    */
   budgets: Budget[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -367,6 +404,13 @@ export type DeleteBudgetRequest = Message<"tollgate.v1.DeleteBudgetRequest"> & {
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * When set, delete only if the budget still has this etag.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**
@@ -440,11 +484,25 @@ export const SetRateLimitResponseSchema: GenMessage<SetRateLimitResponse> = /*@_
  */
 export type ListRateLimitsRequest = Message<"tollgate.v1.ListRateLimitsRequest"> & {
   /**
-   * Only this team's limits, when set.
+   * Only this team's limits (its team and key limits), when set.
    *
    * @generated from field: string team_id = 1;
    */
   teamId: string;
+
+  /**
+   * Maximum number of rate limits to return; 100 when 0, at most 1000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -466,6 +524,13 @@ export type ListRateLimitsResponse = Message<"tollgate.v1.ListRateLimitsResponse
    * @generated from field: repeated tollgate.v1.RateLimit rate_limits = 1;
    */
   rateLimits: RateLimit[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -487,6 +552,13 @@ export type DeleteRateLimitRequest = Message<"tollgate.v1.DeleteRateLimitRequest
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * When set, delete only if the rate limit still has this etag.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**

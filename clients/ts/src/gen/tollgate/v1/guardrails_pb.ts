@@ -4,15 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tollgate/v1/guardrails.proto.
  */
 export const file_tollgate_v1_guardrails: GenFile = /*@__PURE__*/
-  fileDesc("Chx0b2xsZ2F0ZS92MS9ndWFyZHJhaWxzLnByb3RvEgt0b2xsZ2F0ZS52MSL5AQoJR3VhcmRyYWlsEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIqCgVzdGFnZRgDIAEoDjIbLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFN0YWdlEigKBG1vZGUYBCABKA4yGi50b2xsZ2F0ZS52MS5HdWFyZHJhaWxNb2RlEi8KCG9uX21hdGNoGAUgASgOMh0udG9sbGdhdGUudjEuR3VhcmRyYWlsT25NYXRjaBIRCglmYWlsX29wZW4YBiABKAgSDQoFc2NvcGUYByADKAkSJwoGY29uZmlnGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCKKAgoPR3VhcmRyYWlsUG9saWN5EgoKAmlkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEjUKC2F0dGFjaF9raW5kGAMgASgOMiAudG9sbGdhdGUudjEuR3VhcmRyYWlsQXR0YWNoS2luZBIRCglhdHRhY2hfdG8YBCABKAkSKgoKZ3VhcmRyYWlscxgFIAMoCzIWLnRvbGxnYXRlLnYxLkd1YXJkcmFpbBIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKHENyZWF0ZUd1YXJkcmFpbFBvbGljeVJlcXVlc3QSLAoGcG9saWN5GAEgASgLMhwudG9sbGdhdGUudjEuR3VhcmRyYWlsUG9saWN5Ik0KHUNyZWF0ZUd1YXJkcmFpbFBvbGljeVJlc3BvbnNlEiwKBnBvbGljeRgBIAEoCzIcLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFBvbGljeSInChlHZXRHdWFyZHJhaWxQb2xpY3lSZXF1ZXN0EgoKAmlkGAEgASgJIkoKGkdldEd1YXJkcmFpbFBvbGljeVJlc3BvbnNlEiwKBnBvbGljeRgBIAEoCzIcLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFBvbGljeSIeChxMaXN0R3VhcmRyYWlsUG9saWNpZXNSZXF1ZXN0Ik8KHUxpc3RHdWFyZHJhaWxQb2xpY2llc1Jlc3BvbnNlEi4KCHBvbGljaWVzGAEgAygLMhwudG9sbGdhdGUudjEuR3VhcmRyYWlsUG9saWN5IkwKHFVwZGF0ZUd1YXJkcmFpbFBvbGljeVJlcXVlc3QSLAoGcG9saWN5GAEgASgLMhwudG9sbGdhdGUudjEuR3VhcmRyYWlsUG9saWN5Ik0KHVVwZGF0ZUd1YXJkcmFpbFBvbGljeVJlc3BvbnNlEiwKBnBvbGljeRgBIAEoCzIcLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFBvbGljeSIqChxEZWxldGVHdWFyZHJhaWxQb2xpY3lSZXF1ZXN0EgoKAmlkGAEgASgJIh8KHURlbGV0ZUd1YXJkcmFpbFBvbGljeVJlc3BvbnNlIoUBChJHdWFyZHJhaWxWaW9sYXRpb24SDgoGcG9saWN5GAEgASgJEhEKCWd1YXJkcmFpbBgCIAEoCRIMCgRraW5kGAMgASgJEioKBXN0YWdlGAQgASgOMhsudG9sbGdhdGUudjEuR3VhcmRyYWlsU3RhZ2USEgoKY2F0ZWdvcmllcxgFIAMoCSKiAQoQR3VhcmRyYWlsVmVyZGljdBIOCgZwb2xpY3kYASABKAkSEQoJZ3VhcmRyYWlsGAIgASgJEgwKBGtpbmQYAyABKAkSKgoFc3RhZ2UYBCABKA4yGy50b2xsZ2F0ZS52MS5HdWFyZHJhaWxTdGFnZRIOCgZhY3Rpb24YBSABKAkSEgoKY2F0ZWdvcmllcxgGIAMoCRINCgVjb3VudBgHIAEoBSq/AQoTR3VhcmRyYWlsQXR0YWNoS2luZBIlCiFHVUFSRFJBSUxfQVRUQUNIX0tJTkRfVU5TUEVDSUZJRUQQABIeChpHVUFSRFJBSUxfQVRUQUNIX0tJTkRfVEVBTRABEiEKHUdVQVJEUkFJTF9BVFRBQ0hfS0lORF9TRVJWSUNFEAISHQoZR1VBUkRSQUlMX0FUVEFDSF9LSU5EX0tFWRADEh8KG0dVQVJEUkFJTF9BVFRBQ0hfS0lORF9ST1VURRAEKoIBCg5HdWFyZHJhaWxTdGFnZRIfChtHVUFSRFJBSUxfU1RBR0VfVU5TUEVDSUZJRUQQABIZChVHVUFSRFJBSUxfU1RBR0VfSU5QVVQQARIaChZHVUFSRFJBSUxfU1RBR0VfT1VUUFVUEAISGAoUR1VBUkRSQUlMX1NUQUdFX0JPVEgQAypnCg1HdWFyZHJhaWxNb2RlEh4KGkdVQVJEUkFJTF9NT0RFX1VOU1BFQ0lGSUVEEAASGwoXR1VBUkRSQUlMX01PREVfVkFMSURBVEUQARIZChVHVUFSRFJBSUxfTU9ERV9NVVRBVEUQAipxChBHdWFyZHJhaWxPbk1hdGNoEiIKHkdVQVJEUkFJTF9PTl9NQVRDSF9VTlNQRUNJRklFRBAAEhsKF0dVQVJEUkFJTF9PTl9NQVRDSF9GTEFHEAESHAoYR1VBUkRSQUlMX09OX01BVENIX0JMT0NLEAJCrAEKD2NvbS50b2xsZ2F0ZS52MUIPR3VhcmRyYWlsc1Byb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chx0b2xsZ2F0ZS92MS9ndWFyZHJhaWxzLnByb3RvEgt0b2xsZ2F0ZS52MSL5AQoJR3VhcmRyYWlsEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIqCgVzdGFnZRgDIAEoDjIbLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFN0YWdlEigKBG1vZGUYBCABKA4yGi50b2xsZ2F0ZS52MS5HdWFyZHJhaWxNb2RlEi8KCG9uX21hdGNoGAUgASgOMh0udG9sbGdhdGUudjEuR3VhcmRyYWlsT25NYXRjaBIRCglmYWlsX29wZW4YBiABKAgSDQoFc2NvcGUYByADKAkSJwoGY29uZmlnGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCKYAgoPR3VhcmRyYWlsUG9saWN5EgoKAmlkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEjUKC2F0dGFjaF9raW5kGAMgASgOMiAudG9sbGdhdGUudjEuR3VhcmRyYWlsQXR0YWNoS2luZBIRCglhdHRhY2hfdG8YBCABKAkSKgoKZ3VhcmRyYWlscxgFIAMoCzIWLnRvbGxnYXRlLnYxLkd1YXJkcmFpbBIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYCCABKAkiTAocQ3JlYXRlR3VhcmRyYWlsUG9saWN5UmVxdWVzdBIsCgZwb2xpY3kYASABKAsyHC50b2xsZ2F0ZS52MS5HdWFyZHJhaWxQb2xpY3kiTQodQ3JlYXRlR3VhcmRyYWlsUG9saWN5UmVzcG9uc2USLAoGcG9saWN5GAEgASgLMhwudG9sbGdhdGUudjEuR3VhcmRyYWlsUG9saWN5IicKGUdldEd1YXJkcmFpbFBvbGljeVJlcXVlc3QSCgoCaWQYASABKAkiSgoaR2V0R3VhcmRyYWlsUG9saWN5UmVzcG9uc2USLAoGcG9saWN5GAEgASgLMhwudG9sbGdhdGUudjEuR3VhcmRyYWlsUG9saWN5IkUKHExpc3RHdWFyZHJhaWxQb2xpY2llc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiaAodTGlzdEd1YXJkcmFpbFBvbGljaWVzUmVzcG9uc2USLgoIcG9saWNpZXMYASADKAsyHC50b2xsZ2F0ZS52MS5HdWFyZHJhaWxQb2xpY3kSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIn0KHFVwZGF0ZUd1YXJkcmFpbFBvbGljeVJlcXVlc3QSLAoGcG9saWN5GAEgASgLMhwudG9sbGdhdGUudjEuR3VhcmRyYWlsUG9saWN5Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJNCh1VcGRhdGVHdWFyZHJhaWxQb2xpY3lSZXNwb25zZRIsCgZwb2xpY3kYASABKAsyHC50b2xsZ2F0ZS52MS5HdWFyZHJhaWxQb2xpY3kiOAocRGVsZXRlR3VhcmRyYWlsUG9saWN5UmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIh8KHURlbGV0ZUd1YXJkcmFpbFBvbGljeVJlc3BvbnNlIoUBChJHdWFyZHJhaWxWaW9sYXRpb24SDgoGcG9saWN5GAEgASgJEhEKCWd1YXJkcmFpbBgCIAEoCRIMCgRraW5kGAMgASgJEioKBXN0YWdlGAQgASgOMhsudG9sbGdhdGUudjEuR3VhcmRyYWlsU3RhZ2USEgoKY2F0ZWdvcmllcxgFIAMoCSKiAQoQR3VhcmRyYWlsVmVyZGljdBIOCgZwb2xpY3kYASABKAkSEQoJZ3VhcmRyYWlsGAIgASgJEgwKBGtpbmQYAyABKAkSKgoFc3RhZ2UYBCABKA4yGy50b2xsZ2F0ZS52MS5HdWFyZHJhaWxTdGFnZRIOCgZhY3Rpb24YBSABKAkSEgoKY2F0ZWdvcmllcxgGIAMoCRINCgVjb3VudBgHIAEoBSq/AQoTR3VhcmRyYWlsQXR0YWNoS2luZBIlCiFHVUFSRFJBSUxfQVRUQUNIX0tJTkRfVU5TUEVDSUZJRUQQABIeChpHVUFSRFJBSUxfQVRUQUNIX0tJTkRfVEVBTRABEiEKHUdVQVJEUkFJTF9BVFRBQ0hfS0lORF9TRVJWSUNFEAISHQoZR1VBUkRSQUlMX0FUVEFDSF9LSU5EX0tFWRADEh8KG0dVQVJEUkFJTF9BVFRBQ0hfS0lORF9ST1VURRAEKoIBCg5HdWFyZHJhaWxTdGFnZRIfChtHVUFSRFJBSUxfU1RBR0VfVU5TUEVDSUZJRUQQABIZChVHVUFSRFJBSUxfU1RBR0VfSU5QVVQQARIaChZHVUFSRFJBSUxfU1RBR0VfT1VUUFVUEAISGAoUR1VBUkRSQUlMX1NUQUdFX0JPVEgQAypnCg1HdWFyZHJhaWxNb2RlEh4KGkdVQVJEUkFJTF9NT0RFX1VOU1BFQ0lGSUVEEAASGwoXR1VBUkRSQUlMX01PREVfVkFMSURBVEUQARIZChVHVUFSRFJBSUxfTU9ERV9NVVRBVEUQAipxChBHdWFyZHJhaWxPbk1hdGNoEiIKHkdVQVJEUkFJTF9PTl9NQVRDSF9VTlNQRUNJRklFRBAAEhsKF0dVQVJEUkFJTF9PTl9NQVRDSF9GTEFHEAESHAoYR1VBUkRSQUlMX09OX01BVENIX0JMT0NLEAJCrAEKD2NvbS50b2xsZ2F0ZS52MUIPR3VhcmRyYWlsc1Byb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Guardrail is one check of a policy.
@@ -142,6 +142,13 @@ export type GuardrailPolicy = Message<"tollgate.v1.GuardrailPolicy"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 7;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Changes on every write; send it back to update only this version.
+   *
+   * @generated from field: string etag = 8;
+   */
+  etag: string;
 };
 
 /**
@@ -241,6 +248,19 @@ export const GetGuardrailPolicyResponseSchema: GenMessage<GetGuardrailPolicyResp
  * @generated from message tollgate.v1.ListGuardrailPoliciesRequest
  */
 export type ListGuardrailPoliciesRequest = Message<"tollgate.v1.ListGuardrailPoliciesRequest"> & {
+  /**
+   * Maximum number of policies to return; 100 when 0, at most 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -262,6 +282,13 @@ export type ListGuardrailPoliciesResponse = Message<"tollgate.v1.ListGuardrailPo
    * @generated from field: repeated tollgate.v1.GuardrailPolicy policies = 1;
    */
   policies: GuardrailPolicy[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -272,17 +299,26 @@ export const ListGuardrailPoliciesResponseSchema: GenMessage<ListGuardrailPolici
   messageDesc(file_tollgate_v1_guardrails, 7);
 
 /**
- * UpdateGuardrailPolicyRequest replaces a policy's definition.
+ * UpdateGuardrailPolicyRequest changes a policy.
  *
  * @generated from message tollgate.v1.UpdateGuardrailPolicyRequest
  */
 export type UpdateGuardrailPolicyRequest = Message<"tollgate.v1.UpdateGuardrailPolicyRequest"> & {
   /**
-   * The policy with its new definition; id names it.
+   * The policy with the new values; id names it. With an etag, the update
+   * applies only to that version.
    *
    * @generated from field: tollgate.v1.GuardrailPolicy policy = 1;
    */
   policy?: GuardrailPolicy | undefined;
+
+  /**
+   * The fields to change: "description", "attach_kind", "attach_to",
+   * "guardrails" (replaced as a whole); empty or "*" for all.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -325,6 +361,13 @@ export type DeleteGuardrailPolicyRequest = Message<"tollgate.v1.DeleteGuardrailP
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * When set, delete only if the policy still has this etag.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**

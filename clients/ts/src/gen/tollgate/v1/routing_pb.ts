@@ -4,19 +4,19 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Money } from "../../google/type/money_pb.js";
+import { file_google_type_money } from "../../google/type/money_pb.js";
 import type { CachePolicy } from "./cache_pb.js";
 import { file_tollgate_v1_cache } from "./cache_pb.js";
-import type { Money } from "./common_pb.js";
-import { file_tollgate_v1_common } from "./common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tollgate/v1/routing.proto.
  */
 export const file_tollgate_v1_routing: GenFile = /*@__PURE__*/
-  fileDesc("Chl0b2xsZ2F0ZS92MS9yb3V0aW5nLnByb3RvEgt0b2xsZ2F0ZS52MSLkAQoLUm91dGVUYXJnZXQSEwoLcHJvdmlkZXJfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGd2VpZ2h0GAMgASgFEi0KEWlucHV0X3Blcl9taWxsaW9uGAQgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSLgoSb3V0cHV0X3Blcl9taWxsaW9uGAUgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSFgoOY29udGV4dF93aW5kb3cYBiABKAUSKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCg5Sb3V0ZUNvbmRpdGlvbhIPCgd0ZWFtX2lkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSCwoDdGFnGAMgASgJEhAKCGVuZF91c2VyGAQgASgJEg8KB3RhcmdldHMYBSADKAUihAEKC1JldHJ5UG9saWN5EhQKDG1heF9hdHRlbXB0cxgBIAEoBRIvCgxiYWNrb2ZmX2Jhc2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLYmFja29mZl9tYXgYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTwoOQ2lyY3VpdEJyZWFrZXISEAoIZmFpbHVyZXMYASABKAUSKwoIY29vbGRvd24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iigQKBVJvdXRlEgwKBG5hbWUYASABKAkSLAoIc3RyYXRlZ3kYAiABKA4yGi50b2xsZ2F0ZS52MS5Sb3V0ZVN0cmF0ZWd5EikKB3RhcmdldHMYAyADKAsyGC50b2xsZ2F0ZS52MS5Sb3V0ZVRhcmdldBIvCgpjb25kaXRpb25zGAQgAygLMhsudG9sbGdhdGUudjEuUm91dGVDb25kaXRpb24SJwoFcmV0cnkYBSABKAsyGC50b2xsZ2F0ZS52MS5SZXRyeVBvbGljeRIsCgdicmVha2VyGAYgASgLMhsudG9sbGdhdGUudjEuQ2lyY3VpdEJyZWFrZXISKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChNmaXJzdF9jaHVua190aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnN0aWNreRgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBWNhY2hlGAwgASgLMhgudG9sbGdhdGUudjEuQ2FjaGVQb2xpY3kSEwoLZHJvcF9wYXJhbXMYDSABKAgiNwoSQ3JlYXRlUm91dGVSZXF1ZXN0EiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiOAoTQ3JlYXRlUm91dGVSZXNwb25zZRIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIh8KD0dldFJvdXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjUKEEdldFJvdXRlUmVzcG9uc2USIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSITChFMaXN0Um91dGVzUmVxdWVzdCI4ChJMaXN0Um91dGVzUmVzcG9uc2USIgoGcm91dGVzGAEgAygLMhIudG9sbGdhdGUudjEuUm91dGUiNwoSVXBkYXRlUm91dGVSZXF1ZXN0EiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiOAoTVXBkYXRlUm91dGVSZXNwb25zZRIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIiIKEkRlbGV0ZVJvdXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJIhUKE0RlbGV0ZVJvdXRlUmVzcG9uc2UqvQEKDVJvdXRlU3RyYXRlZ3kSHgoaUk9VVEVfU1RSQVRFR1lfVU5TUEVDSUZJRUQQABIbChdST1VURV9TVFJBVEVHWV9GQUxMQkFDSxABEhsKF1JPVVRFX1NUUkFURUdZX1dFSUdIVEVEEAISGgoWUk9VVEVfU1RSQVRFR1lfTEFURU5DWRADEhcKE1JPVVRFX1NUUkFURUdZX0NPU1QQBBIdChlST1VURV9TVFJBVEVHWV9MRUFTVF9CVVNZEAVCqQEKD2NvbS50b2xsZ2F0ZS52MUIMUm91dGluZ1Byb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tollgate_v1_cache, file_tollgate_v1_common]);
+  fileDesc("Chl0b2xsZ2F0ZS92MS9yb3V0aW5nLnByb3RvEgt0b2xsZ2F0ZS52MSLkAQoLUm91dGVUYXJnZXQSEwoLcHJvdmlkZXJfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGd2VpZ2h0GAMgASgFEi0KEWlucHV0X3Blcl9taWxsaW9uGAQgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSLgoSb3V0cHV0X3Blcl9taWxsaW9uGAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSFgoOY29udGV4dF93aW5kb3cYBiABKAUSKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCg5Sb3V0ZUNvbmRpdGlvbhIPCgd0ZWFtX2lkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSCwoDdGFnGAMgASgJEhAKCGVuZF91c2VyGAQgASgJEg8KB3RhcmdldHMYBSADKAUihAEKC1JldHJ5UG9saWN5EhQKDG1heF9hdHRlbXB0cxgBIAEoBRIvCgxiYWNrb2ZmX2Jhc2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLYmFja29mZl9tYXgYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTwoOQ2lyY3VpdEJyZWFrZXISEAoIZmFpbHVyZXMYASABKAUSKwoIY29vbGRvd24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24imAQKBVJvdXRlEgwKBG5hbWUYASABKAkSLAoIc3RyYXRlZ3kYAiABKA4yGi50b2xsZ2F0ZS52MS5Sb3V0ZVN0cmF0ZWd5EikKB3RhcmdldHMYAyADKAsyGC50b2xsZ2F0ZS52MS5Sb3V0ZVRhcmdldBIvCgpjb25kaXRpb25zGAQgAygLMhsudG9sbGdhdGUudjEuUm91dGVDb25kaXRpb24SJwoFcmV0cnkYBSABKAsyGC50b2xsZ2F0ZS52MS5SZXRyeVBvbGljeRIsCgdicmVha2VyGAYgASgLMhsudG9sbGdhdGUudjEuQ2lyY3VpdEJyZWFrZXISKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChNmaXJzdF9jaHVua190aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnN0aWNreRgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBWNhY2hlGAwgASgLMhgudG9sbGdhdGUudjEuQ2FjaGVQb2xpY3kSEwoLZHJvcF9wYXJhbXMYDSABKAgSDAoEZXRhZxgPIAEoCSI3ChJDcmVhdGVSb3V0ZVJlcXVlc3QSIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSI4ChNDcmVhdGVSb3V0ZVJlc3BvbnNlEiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiHwoPR2V0Um91dGVSZXF1ZXN0EgwKBG5hbWUYASABKAkiNQoQR2V0Um91dGVSZXNwb25zZRIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIjoKEUxpc3RSb3V0ZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlEKEkxpc3RSb3V0ZXNSZXNwb25zZRIiCgZyb3V0ZXMYASADKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiaAoSVXBkYXRlUm91dGVSZXF1ZXN0EiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjgKE1VwZGF0ZVJvdXRlUmVzcG9uc2USIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSIwChJEZWxldGVSb3V0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRldGFnGAIgASgJIhUKE0RlbGV0ZVJvdXRlUmVzcG9uc2UqvQEKDVJvdXRlU3RyYXRlZ3kSHgoaUk9VVEVfU1RSQVRFR1lfVU5TUEVDSUZJRUQQABIbChdST1VURV9TVFJBVEVHWV9GQUxMQkFDSxABEhsKF1JPVVRFX1NUUkFURUdZX1dFSUdIVEVEEAISGgoWUk9VVEVfU1RSQVRFR1lfTEFURU5DWRADEhcKE1JPVVRFX1NUUkFURUdZX0NPU1QQBBIdChlST1VURV9TVFJBVEVHWV9MRUFTVF9CVVNZEAVCqQEKD2NvbS50b2xsZ2F0ZS52MUIMUm91dGluZ1Byb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_type_money, file_tollgate_v1_cache]);
 
 /**
  * RouteTarget is one upstream a route may send a request to.
@@ -49,14 +49,14 @@ export type RouteTarget = Message<"tollgate.v1.RouteTarget"> & {
   /**
    * Price overrides for the cost strategy, per million tokens.
    *
-   * @generated from field: tollgate.v1.Money input_per_million = 4;
+   * @generated from field: google.type.Money input_per_million = 4;
    */
   inputPerMillion?: Money | undefined;
 
   /**
    * See input_per_million.
    *
-   * @generated from field: tollgate.v1.Money output_per_million = 5;
+   * @generated from field: google.type.Money output_per_million = 5;
    */
   outputPerMillion?: Money | undefined;
 
@@ -295,6 +295,13 @@ export type Route = Message<"tollgate.v1.Route"> & {
    * @generated from field: bool drop_params = 13;
    */
   dropParams: boolean;
+
+  /**
+   * Changes on every write; send it back to update only this version.
+   *
+   * @generated from field: string etag = 15;
+   */
+  etag: string;
 };
 
 /**
@@ -394,6 +401,19 @@ export const GetRouteResponseSchema: GenMessage<GetRouteResponse> = /*@__PURE__*
  * @generated from message tollgate.v1.ListRoutesRequest
  */
 export type ListRoutesRequest = Message<"tollgate.v1.ListRoutesRequest"> & {
+  /**
+   * Maximum number of routes to return; 100 when 0, at most 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -415,6 +435,13 @@ export type ListRoutesResponse = Message<"tollgate.v1.ListRoutesResponse"> & {
    * @generated from field: repeated tollgate.v1.Route routes = 1;
    */
   routes: Route[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -425,17 +452,28 @@ export const ListRoutesResponseSchema: GenMessage<ListRoutesResponse> = /*@__PUR
   messageDesc(file_tollgate_v1_routing, 10);
 
 /**
- * UpdateRouteRequest replaces a route's definition.
+ * UpdateRouteRequest changes a route.
  *
  * @generated from message tollgate.v1.UpdateRouteRequest
  */
 export type UpdateRouteRequest = Message<"tollgate.v1.UpdateRouteRequest"> & {
   /**
-   * The route with its new definition; name names it.
+   * The route with the new values; name names it. With an etag, the
+   * update applies only to that version.
    *
    * @generated from field: tollgate.v1.Route route = 1;
    */
   route?: Route | undefined;
+
+  /**
+   * The fields to change: "strategy", "targets", "conditions", "retry"
+   * (or "retry.max_attempts", ...), "breaker", "timeout",
+   * "first_chunk_timeout", "sticky", "cache"; empty or "*" for all.
+   * Repeated fields are replaced as a whole.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -478,6 +516,13 @@ export type DeleteRouteRequest = Message<"tollgate.v1.DeleteRouteRequest"> & {
    * @generated from field: string name = 1;
    */
   name: string;
+
+  /**
+   * When set, delete only if the route still has this etag.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**

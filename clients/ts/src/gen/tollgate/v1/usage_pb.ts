@@ -6,9 +6,9 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { ListAdminAuditEventsRequestSchema, ListAdminAuditEventsResponseSchema } from "./alerts_pb.js";
-import { file_tollgate_v1_alerts } from "./alerts_pb.js";
-import type { Money, Usage } from "./common_pb.js";
+import type { Money } from "../../google/type/money_pb.js";
+import { file_google_type_money } from "../../google/type/money_pb.js";
+import type { Usage } from "./common_pb.js";
 import { file_tollgate_v1_common } from "./common_pb.js";
 import type { GetBudgetStatusRequestSchema, GetBudgetStatusResponseSchema } from "./governance_pb.js";
 import { file_tollgate_v1_governance } from "./governance_pb.js";
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/usage.proto.
  */
 export const file_tollgate_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("Chd0b2xsZ2F0ZS92MS91c2FnZS5wcm90bxILdG9sbGdhdGUudjEiqAUKDVJlcXVlc3RSZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAyABKAkSDwoHdGVhbV9pZBgEIAEoCRISCgpzZXJ2aWNlX2lkGAUgASgJEhAKCGVuZF91c2VyGAYgASgJEgwKBHRhZ3MYByADKAkSDwoHc3VyZmFjZRgIIAEoCRIRCglvcGVyYXRpb24YCSABKAkSDgoGc3RyZWFtGAogASgIEhcKD3JlcXVlc3RlZF9tb2RlbBgLIAEoCRIQCghwcm92aWRlchgMIAEoCRINCgVtb2RlbBgNIAEoCRIqCgZzdGF0dXMYDiABKA4yGi50b2xsZ2F0ZS52MS5SZXF1ZXN0U3RhdHVzEhIKCmVycm9yX2NvZGUYDyABKAkSIQoFdXNhZ2UYECABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GBEgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSKgoHbGF0ZW5jeRgSIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGBMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGF0dGVtcHRzGBQgASgFEhQKDGNhY2hlX3N0YXR1cxgVIAEoCRIhCgVzYXZlZBgWIAEoCzISLnRvbGxnYXRlLnYxLk1vbmV5EjkKEmd1YXJkcmFpbF92ZXJkaWN0cxgXIAMoCzIdLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFZlcmRpY3QSDwoHcGFydGlhbBgYIAEoCBIWCg5kcm9wcGVkX3BhcmFtcxgZIAMoCSLiAQoZTGlzdFJlcXVlc3RSZWNvcmRzUmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdGVhbV9pZBgDIAEoCRIOCgZrZXlfaWQYBCABKAkSDQoFbW9kZWwYBSABKAkSEAoIZW5kX3VzZXIYBiABKAkSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkiYgoaTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2USKwoHcmVjb3JkcxgBIAMoCzIaLnRvbGxnYXRlLnYxLlJlcXVlc3RSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIuABChZHZXRVc2FnZVN1bW1hcnlSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCghncm91cF9ieRgDIAMoDjIbLnRvbGxnYXRlLnYxLlVzYWdlRGltZW5zaW9uEg8KB3RlYW1faWQYBCABKAkSKAoGYnVja2V0GAUgASgOMhgudG9sbGdhdGUudjEuVXNhZ2VCdWNrZXQi7wEKClVzYWdlR3JvdXASDAoEa2V5cxgBIAMoCRIQCghyZXF1ZXN0cxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSIQoFdXNhZ2UYBCABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GAUgASgLMhIudG9sbGdhdGUudjEuTW9uZXkSNQoRYnVja2V0X3N0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNhY2hlX2hpdHMYByABKAMSIQoFc2F2ZWQYCCABKAsyEi50b2xsZ2F0ZS52MS5Nb25leSJqChdHZXRVc2FnZVN1bW1hcnlSZXNwb25zZRInCgZncm91cHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZUdyb3VwEiYKBXRvdGFsGAIgASgLMhcudG9sbGdhdGUudjEuVXNhZ2VHcm91cCLoAQobRXhwb3J0UmVxdWVzdFJlY29yZHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0ZWFtX2lkGAMgASgJEg4KBmtleV9pZBgEIAEoCRINCgVtb2RlbBgFIAEoCRIQCghlbmRfdXNlchgGIAEoCRIpCgZmb3JtYXQYByABKA4yGS50b2xsZ2F0ZS52MS5FeHBvcnRGb3JtYXQiPQocRXhwb3J0UmVxdWVzdFJlY29yZHNSZXNwb25zZRIMCgRkYXRhGAEgASgMEg8KB3JlY29yZHMYAiABKAUqowIKDVJlcXVlc3RTdGF0dXMSHgoaUkVRVUVTVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFSRVFVRVNUX1NUQVRVU19PSxABEiEKHVJFUVVFU1RfU1RBVFVTX1VQU1RSRUFNX0VSUk9SEAISIgoeUkVRVUVTVF9TVEFUVVNfVU5BVVRIRU5USUNBVEVEEAMSHAoYUkVRVUVTVF9TVEFUVVNfRk9SQklEREVOEAQSGgoWUkVRVUVTVF9TVEFUVVNfSU5WQUxJRBAFEhoKFlJFUVVFU1RfU1RBVFVTX0xJTUlURUQQBhIbChdSRVFVRVNUX1NUQVRVU19DQU5DRUxFRBAHEiEKHVJFUVVFU1RfU1RBVFVTX0lOVEVSTkFMX0VSUk9SEAgqkAIKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAESGwoXVVNBR0VfRElNRU5TSU9OX1NFUlZJQ0UQAhIXChNVU0FHRV9ESU1FTlNJT05fS0VZEAMSGQoVVVNBR0VfRElNRU5TSU9OX01PREVMEAQSHAoYVVNBR0VfRElNRU5TSU9OX1BST1ZJREVSEAUSHAoYVVNBR0VfRElNRU5TSU9OX0VORF9VU0VSEAYSFwoTVVNBR0VfRElNRU5TSU9OX1RBRxAHEh0KGVVTQUdFX0RJTUVOU0lPTl9HVUFSRFJBSUwQCCpYCgtVc2FnZUJ1Y2tldBIcChhVU0FHRV9CVUNLRVRfVU5TUEVDSUZJRUQQABIVChFVU0FHRV9CVUNLRVRfSE9VUhABEhQKEFVTQUdFX0JVQ0tFVF9EQVkQAipiCgxFeHBvcnRGb3JtYXQSHQoZRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhUKEUVYUE9SVF9GT1JNQVRfQ1NWEAESHAoYRVhQT1JUX0ZPUk1BVF9KU09OX0xJTkVTEAIypgQKDFVzYWdlU2VydmljZRJqChJMaXN0UmVxdWVzdFJlY29yZHMSJi50b2xsZ2F0ZS52MS5MaXN0UmVxdWVzdFJlY29yZHNSZXF1ZXN0GicudG9sbGdhdGUudjEuTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACARJhCg9HZXRVc2FnZVN1bW1hcnkSIy50b2xsZ2F0ZS52MS5HZXRVc2FnZVN1bW1hcnlSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0VXNhZ2VTdW1tYXJ5UmVzcG9uc2UiA5ACARJhCg9HZXRCdWRnZXRTdGF0dXMSIy50b2xsZ2F0ZS52MS5HZXRCdWRnZXRTdGF0dXNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0QnVkZ2V0U3RhdHVzUmVzcG9uc2UiA5ACARJyChRFeHBvcnRSZXF1ZXN0UmVjb3JkcxIoLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVxdWVzdBopLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACATABEnAKFExpc3RBZG1pbkF1ZGl0RXZlbnRzEigudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXF1ZXN0GikudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXNwb25zZSIDkAIBQqcBCg9jb20udG9sbGdhdGUudjFCClVzYWdlUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tollgate_v1_alerts, file_tollgate_v1_common, file_tollgate_v1_governance, file_tollgate_v1_guardrails]);
+  fileDesc("Chd0b2xsZ2F0ZS92MS91c2FnZS5wcm90bxILdG9sbGdhdGUudjEiqAUKDVJlcXVlc3RSZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAyABKAkSDwoHdGVhbV9pZBgEIAEoCRISCgpzZXJ2aWNlX2lkGAUgASgJEhAKCGVuZF91c2VyGAYgASgJEgwKBHRhZ3MYByADKAkSDwoHc3VyZmFjZRgIIAEoCRIRCglvcGVyYXRpb24YCSABKAkSDgoGc3RyZWFtGAogASgIEhcKD3JlcXVlc3RlZF9tb2RlbBgLIAEoCRIQCghwcm92aWRlchgMIAEoCRINCgVtb2RlbBgNIAEoCRIqCgZzdGF0dXMYDiABKA4yGi50b2xsZ2F0ZS52MS5SZXF1ZXN0U3RhdHVzEhIKCmVycm9yX2NvZGUYDyABKAkSIQoFdXNhZ2UYECABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GBEgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSKgoHbGF0ZW5jeRgSIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGBMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGF0dGVtcHRzGBQgASgFEhQKDGNhY2hlX3N0YXR1cxgVIAEoCRIhCgVzYXZlZBgWIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EjkKEmd1YXJkcmFpbF92ZXJkaWN0cxgXIAMoCzIdLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFZlcmRpY3QSDwoHcGFydGlhbBgYIAEoCBIWCg5kcm9wcGVkX3BhcmFtcxgZIAMoCSLiAQoZTGlzdFJlcXVlc3RSZWNvcmRzUmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdGVhbV9pZBgDIAEoCRIOCgZrZXlfaWQYBCABKAkSDQoFbW9kZWwYBSABKAkSEAoIZW5kX3VzZXIYBiABKAkSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkiYgoaTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2USKwoHcmVjb3JkcxgBIAMoCzIaLnRvbGxnYXRlLnYxLlJlcXVlc3RSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIuABChZHZXRVc2FnZVN1bW1hcnlSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCghncm91cF9ieRgDIAMoDjIbLnRvbGxnYXRlLnYxLlVzYWdlRGltZW5zaW9uEg8KB3RlYW1faWQYBCABKAkSKAoGYnVja2V0GAUgASgOMhgudG9sbGdhdGUudjEuVXNhZ2VCdWNrZXQi7wEKClVzYWdlR3JvdXASDAoEa2V5cxgBIAMoCRIQCghyZXF1ZXN0cxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSIQoFdXNhZ2UYBCABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSNQoRYnVja2V0X3N0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNhY2hlX2hpdHMYByABKAMSIQoFc2F2ZWQYCCABKAsyEi5nb29nbGUudHlwZS5Nb25leSJqChdHZXRVc2FnZVN1bW1hcnlSZXNwb25zZRInCgZncm91cHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZUdyb3VwEiYKBXRvdGFsGAIgASgLMhcudG9sbGdhdGUudjEuVXNhZ2VHcm91cCLoAQobRXhwb3J0UmVxdWVzdFJlY29yZHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0ZWFtX2lkGAMgASgJEg4KBmtleV9pZBgEIAEoCRINCgVtb2RlbBgFIAEoCRIQCghlbmRfdXNlchgGIAEoCRIpCgZmb3JtYXQYByABKA4yGS50b2xsZ2F0ZS52MS5FeHBvcnRGb3JtYXQiPQocRXhwb3J0UmVxdWVzdFJlY29yZHNSZXNwb25zZRIMCgRkYXRhGAEgASgMEg8KB3JlY29yZHMYAiABKAUiyAEKD0FkbWluQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSFQoNcmVzb3VyY2Vfa2luZBgFIAEoCRITCgtyZXNvdXJjZV9pZBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEg8KB3N1bW1hcnkYCCABKAkSDwoHb3V0Y29tZRgJIAEoCSLeAQobTGlzdEFkbWluQXVkaXRFdmVudHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YAyABKAkSFQoNcmVzb3VyY2Vfa2luZBgEIAEoCRITCgtyZXNvdXJjZV9pZBgFIAEoCRIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJlChxMaXN0QWRtaW5BdWRpdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnRvbGxnYXRlLnYxLkFkbWluQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqowIKDVJlcXVlc3RTdGF0dXMSHgoaUkVRVUVTVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFSRVFVRVNUX1NUQVRVU19PSxABEiEKHVJFUVVFU1RfU1RBVFVTX1VQU1RSRUFNX0VSUk9SEAISIgoeUkVRVUVTVF9TVEFUVVNfVU5BVVRIRU5USUNBVEVEEAMSHAoYUkVRVUVTVF9TVEFUVVNfRk9SQklEREVOEAQSGgoWUkVRVUVTVF9TVEFUVVNfSU5WQUxJRBAFEhoKFlJFUVVFU1RfU1RBVFVTX0xJTUlURUQQBhIbChdSRVFVRVNUX1NUQVRVU19DQU5DRUxFRBAHEiEKHVJFUVVFU1RfU1RBVFVTX0lOVEVSTkFMX0VSUk9SEAgqkAIKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAESGwoXVVNBR0VfRElNRU5TSU9OX1NFUlZJQ0UQAhIXChNVU0FHRV9ESU1FTlNJT05fS0VZEAMSGQoVVVNBR0VfRElNRU5TSU9OX01PREVMEAQSHAoYVVNBR0VfRElNRU5TSU9OX1BST1ZJREVSEAUSHAoYVVNBR0VfRElNRU5TSU9OX0VORF9VU0VSEAYSFwoTVVNBR0VfRElNRU5TSU9OX1RBRxAHEh0KGVVTQUdFX0RJTUVOU0lPTl9HVUFSRFJBSUwQCCpYCgtVc2FnZUJ1Y2tldBIcChhVU0FHRV9CVUNLRVRfVU5TUEVDSUZJRUQQABIVChFVU0FHRV9CVUNLRVRfSE9VUhABEhQKEFVTQUdFX0JVQ0tFVF9EQVkQAipiCgxFeHBvcnRGb3JtYXQSHQoZRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhUKEUVYUE9SVF9GT1JNQVRfQ1NWEAESHAoYRVhQT1JUX0ZPUk1BVF9KU09OX0xJTkVTEAIypgQKDFVzYWdlU2VydmljZRJqChJMaXN0UmVxdWVzdFJlY29yZHMSJi50b2xsZ2F0ZS52MS5MaXN0UmVxdWVzdFJlY29yZHNSZXF1ZXN0GicudG9sbGdhdGUudjEuTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACARJhCg9HZXRVc2FnZVN1bW1hcnkSIy50b2xsZ2F0ZS52MS5HZXRVc2FnZVN1bW1hcnlSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0VXNhZ2VTdW1tYXJ5UmVzcG9uc2UiA5ACARJhCg9HZXRCdWRnZXRTdGF0dXMSIy50b2xsZ2F0ZS52MS5HZXRCdWRnZXRTdGF0dXNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0QnVkZ2V0U3RhdHVzUmVzcG9uc2UiA5ACARJyChRFeHBvcnRSZXF1ZXN0UmVjb3JkcxIoLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVxdWVzdBopLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACATABEnAKFExpc3RBZG1pbkF1ZGl0RXZlbnRzEigudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXF1ZXN0GikudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXNwb25zZSIDkAIBQqcBCg9jb20udG9sbGdhdGUudjFCClVzYWdlUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money, file_tollgate_v1_common, file_tollgate_v1_governance, file_tollgate_v1_guardrails]);
 
 /**
  * RequestRecord is the audit and usage record of one request.
@@ -143,7 +143,7 @@ export type RequestRecord = Message<"tollgate.v1.RequestRecord"> & {
   /**
    * What the request cost.
    *
-   * @generated from field: tollgate.v1.Money cost = 17;
+   * @generated from field: google.type.Money cost = 17;
    */
   cost?: Money | undefined;
 
@@ -179,7 +179,7 @@ export type RequestRecord = Message<"tollgate.v1.RequestRecord"> & {
   /**
    * The upstream cost a cache hit saved.
    *
-   * @generated from field: tollgate.v1.Money saved = 22;
+   * @generated from field: google.type.Money saved = 22;
    */
   saved?: Money | undefined;
 
@@ -399,7 +399,7 @@ export type UsageGroup = Message<"tollgate.v1.UsageGroup"> & {
   /**
    * Total cost.
    *
-   * @generated from field: tollgate.v1.Money cost = 5;
+   * @generated from field: google.type.Money cost = 5;
    */
   cost?: Money | undefined;
 
@@ -421,7 +421,7 @@ export type UsageGroup = Message<"tollgate.v1.UsageGroup"> & {
   /**
    * The upstream cost the cache hits saved.
    *
-   * @generated from field: tollgate.v1.Money saved = 8;
+   * @generated from field: google.type.Money saved = 8;
    */
   saved?: Money | undefined;
 };
@@ -553,6 +553,175 @@ export type ExportRequestRecordsResponse = Message<"tollgate.v1.ExportRequestRec
  */
 export const ExportRequestRecordsResponseSchema: GenMessage<ExportRequestRecordsResponse> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_usage, 7);
+
+/**
+ * AdminAuditEvent records one admin write.
+ *
+ * @generated from message tollgate.v1.AdminAuditEvent
+ */
+export type AdminAuditEvent = Message<"tollgate.v1.AdminAuditEvent"> & {
+  /**
+   * The event's id (increasing).
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * When the call was made.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Who made it: "admin-token" for the admin token, "alerts" for the
+   * gateway's own automatic actions.
+   *
+   * @generated from field: string actor = 3;
+   */
+  actor: string;
+
+  /**
+   * The RPC, e.g. "CreateKey".
+   *
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * The kind of resource, e.g. "key", "budget".
+   *
+   * @generated from field: string resource_kind = 5;
+   */
+  resourceKind: string;
+
+  /**
+   * The resource's id or name, when known.
+   *
+   * @generated from field: string resource_id = 6;
+   */
+  resourceId: string;
+
+  /**
+   * The gateway's request id.
+   *
+   * @generated from field: string request_id = 7;
+   */
+  requestId: string;
+
+  /**
+   * The request as JSON with every secret field removed.
+   *
+   * @generated from field: string summary = 8;
+   */
+  summary: string;
+
+  /**
+   * The outcome: "ok" or a Connect error code such as "not_found".
+   *
+   * @generated from field: string outcome = 9;
+   */
+  outcome: string;
+};
+
+/**
+ * Describes the message tollgate.v1.AdminAuditEvent.
+ * Use `create(AdminAuditEventSchema)` to create a new message.
+ */
+export const AdminAuditEventSchema: GenMessage<AdminAuditEvent> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage, 8);
+
+/**
+ * ListAdminAuditEventsRequest filters audit events (admin only).
+ *
+ * @generated from message tollgate.v1.ListAdminAuditEventsRequest
+ */
+export type ListAdminAuditEventsRequest = Message<"tollgate.v1.ListAdminAuditEventsRequest"> & {
+  /**
+   * Events at or after this time; unbounded when unset.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Events before this time; now when unset.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Only this action, e.g. "RevokeKey".
+   *
+   * @generated from field: string action = 3;
+   */
+  action: string;
+
+  /**
+   * Only this resource kind.
+   *
+   * @generated from field: string resource_kind = 4;
+   */
+  resourceKind: string;
+
+  /**
+   * Only this resource id.
+   *
+   * @generated from field: string resource_id = 5;
+   */
+  resourceId: string;
+
+  /**
+   * Maximum number of events; 100 when 0, at most 1000.
+   *
+   * @generated from field: int32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ListAdminAuditEventsRequest.
+ * Use `create(ListAdminAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAdminAuditEventsRequestSchema: GenMessage<ListAdminAuditEventsRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage, 9);
+
+/**
+ * ListAdminAuditEventsResponse lists audit events, newest first.
+ *
+ * @generated from message tollgate.v1.ListAdminAuditEventsResponse
+ */
+export type ListAdminAuditEventsResponse = Message<"tollgate.v1.ListAdminAuditEventsResponse"> & {
+  /**
+   * The events.
+   *
+   * @generated from field: repeated tollgate.v1.AdminAuditEvent events = 1;
+   */
+  events: AdminAuditEvent[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ListAdminAuditEventsResponse.
+ * Use `create(ListAdminAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAdminAuditEventsResponseSchema: GenMessage<ListAdminAuditEventsResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage, 10);
 
 /**
  * RequestStatus is the outcome of a request.
