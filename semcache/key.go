@@ -114,10 +114,19 @@ func encodeParams(e *encoder, req *providers.ChatRequest) {
 	// Fields of the client's body that the canonical request lacks reach
 	// upstreams of its dialect, so they change the output.
 	var fields []providers.Field
+	var header []string
 	if req.Source != nil {
 		e.str(req.Source.Dialect)
 		fields = slices.Clone(req.Source.Unmapped())
 		slices.SortFunc(fields, func(a, b providers.Field) int { return strings.Compare(a.Name, b.Name) })
+		// So do the allow-listed headers (betas, API version), but for the
+		// idempotency key, which names the request, not its answer.
+		for k, vs := range req.Source.Header {
+			if !strings.EqualFold(k, "Idempotency-Key") {
+				header = append(header, strings.ToLower(k)+":"+strings.Join(vs, ","))
+			}
+		}
+		slices.Sort(header)
 	} else {
 		e.str("")
 	}
@@ -125,6 +134,10 @@ func encodeParams(e *encoder, req *providers.ChatRequest) {
 	for _, f := range fields {
 		e.str(f.Name)
 		e.json(f.Value)
+	}
+	e.uvarint(uint64(len(header)))
+	for _, h := range header {
+		e.str(h)
 	}
 }
 

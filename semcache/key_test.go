@@ -3,6 +3,7 @@ package semcache_test
 import (
 	"encoding/json"
 	"math"
+	"net/http"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -62,6 +63,9 @@ func TestComputeKeys(t *testing.T) {
 			r.Source = &providers.Source{Dialect: "openai", Body: []byte(`{"other":"bytes"}`),
 				Wire: wire{{Name: "store", Value: []byte(` false`)}, {Name: "logprobs", Value: []byte(`true `)}}}
 		}},
+		{name: "idempotency key ignored", same: true, modify: func(r *providers.ChatRequest) {
+			r.Source.Header = http.Header{"Idempotency-Key": {"idem-2"}}
+		}},
 		{name: "user ignored", same: true, modify: func(r *providers.ChatRequest) { r.User = "someone-else" }},
 		{name: "cache breakpoint ignored", same: true, modify: func(r *providers.ChatRequest) { r.Messages[0].Content[0].CacheBreakpoint = true }},
 		{name: "namespace", ns: "team:b"},
@@ -103,6 +107,9 @@ func TestComputeKeys(t *testing.T) {
 		{name: "reasoning budget", modify: func(r *providers.ChatRequest) { r.Reasoning = &providers.ReasoningConfig{BudgetTokens: 1024} }},
 		{name: "unmapped field value", modify: func(r *providers.ChatRequest) {
 			r.Source = &providers.Source{Dialect: "openai", Wire: wire{{Name: "logprobs", Value: []byte(`true`)}, {Name: "store", Value: []byte(`true`)}}}
+		}},
+		{name: "beta header", modify: func(r *providers.ChatRequest) {
+			r.Source.Header = http.Header{"Anthropic-Beta": {"context-1m-2025-08-07"}}
 		}},
 		{name: "source dialect", modify: func(r *providers.ChatRequest) {
 			r.Source = &providers.Source{Dialect: "anthropic", Wire: r.Source.Wire}
