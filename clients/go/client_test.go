@@ -12,8 +12,8 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -31,14 +31,14 @@ var protocols = []struct {
 func TestClientAgainstGateway(t *testing.T) {
 	t.Parallel()
 	up, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(3))
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	key := gw.Setup(t, upURL)
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			ctx := context.Background()
 			c := tollgate.NewClient(gw.URL, key, p.opts...)
 
-			reply, err := c.Chat(ctx, gatewaytest.ChatModel, "hello "+p.name)
+			reply, err := c.Chat(ctx, servertest.ChatModel, "hello "+p.name)
 			if err != nil {
 				t.Fatalf("Chat: %v", err)
 			}
@@ -47,7 +47,7 @@ func TestClientAgainstGateway(t *testing.T) {
 			}
 
 			stream, err := c.Inference.ChatStream(ctx, connect.NewRequest(&tollgatev1.ChatStreamRequest{
-				Request: &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("stream " + p.name)}},
+				Request: &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("stream " + p.name)}},
 			}))
 			if err != nil {
 				t.Fatalf("ChatStream: %v", err)
@@ -67,7 +67,7 @@ func TestClientAgainstGateway(t *testing.T) {
 				t.Fatalf("streamed %q in %d events, want %q in 3 or more", text.String(), events, want)
 			}
 
-			emb, err := c.Inference.Embed(ctx, connect.NewRequest(&tollgatev1.EmbedRequest{Model: gatewaytest.EmbeddingModel, Inputs: []string{"a", "b"}}))
+			emb, err := c.Inference.Embed(ctx, connect.NewRequest(&tollgatev1.EmbedRequest{Model: servertest.EmbeddingModel, Inputs: []string{"a", "b"}}))
 			if err != nil {
 				t.Fatalf("Embed: %v", err)
 			}
@@ -76,7 +76,7 @@ func TestClientAgainstGateway(t *testing.T) {
 			}
 
 			admin := tollgate.NewClient(gw.URL, gw.AdminToken, p.opts...)
-			keys, err := admin.Admin.ListKeys(ctx, connect.NewRequest(&tollgatev1.ListKeysRequest{TeamId: gatewaytest.TeamID}))
+			keys, err := admin.Admin.ListKeys(ctx, connect.NewRequest(&tollgatev1.ListKeysRequest{TeamId: servertest.TeamID}))
 			if err != nil {
 				t.Fatalf("ListKeys: %v", err)
 			}
@@ -96,13 +96,13 @@ func TestClientAgainstGateway(t *testing.T) {
 				t.Fatalf("admin call with a virtual key: %v, want unauthenticated", err)
 			}
 			bad := tollgate.NewClient(gw.URL, "tg-not-a-real-key", p.opts...)
-			if _, err := bad.Chat(ctx, gatewaytest.ChatModel, "hi"); connect.CodeOf(err) != connect.CodeUnauthenticated {
+			if _, err := bad.Chat(ctx, servertest.ChatModel, "hi"); connect.CodeOf(err) != connect.CodeUnauthenticated {
 				t.Fatalf("Chat with a bad key: %v, want unauthenticated", err)
 			}
 		})
 	}
 	for _, r := range up.Requests() {
-		if got := r.Header.Get("Authorization"); got != "Bearer "+gatewaytest.UpstreamKey {
+		if got := r.Header.Get("Authorization"); got != "Bearer "+servertest.UpstreamKey {
 			t.Fatalf("upstream saw Authorization %q", got)
 		}
 	}
@@ -111,7 +111,7 @@ func TestClientAgainstGateway(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	t.Parallel()
 	up, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(4))
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	key := gw.Setup(t, upURL)
 
 	t.Run("unary calls get the default deadline", func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestTimeout(t *testing.T) {
 		defer up.SetLatency(0)
 		c := tollgate.NewClient(gw.URL, key, tollgate.WithTimeout(200*time.Millisecond))
 		start := time.Now()
-		_, err := c.Chat(context.Background(), gatewaytest.ChatModel, "slow")
+		_, err := c.Chat(context.Background(), servertest.ChatModel, "slow")
 		if connect.CodeOf(err) != connect.CodeDeadlineExceeded {
 			t.Fatalf("Chat: %v, want deadline_exceeded", err)
 		}
@@ -132,7 +132,7 @@ func TestTimeout(t *testing.T) {
 		defer up.SetChunkDelay(0)
 		c := tollgate.NewClient(gw.URL, key, tollgate.WithTimeout(200*time.Millisecond))
 		stream, err := c.Inference.ChatStream(context.Background(), connect.NewRequest(&tollgatev1.ChatStreamRequest{
-			Request: &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("a slow stream")}},
+			Request: &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("a slow stream")}},
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -160,7 +160,7 @@ func TestTimeout(t *testing.T) {
 		c := tollgate.NewClient(gw.URL, key, tollgate.WithTimeout(50*time.Millisecond))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := c.Chat(ctx, gatewaytest.ChatModel, "patient"); err != nil {
+		if _, err := c.Chat(ctx, servertest.ChatModel, "patient"); err != nil {
 			t.Fatalf("Chat with the caller's longer deadline: %v", err)
 		}
 	})

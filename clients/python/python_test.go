@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -26,7 +26,7 @@ func TestPythonClient(t *testing.T) {
 		t.Fatalf("%s cannot import grpc and protobuf (%v): run 'make deps'", python, err)
 	}
 	_, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(3))
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	key := gw.Setup(t, upURL)
 
 	cmd := exec.Command(python, "-m", "unittest", "discover", "-v", "-s", "tests")
@@ -36,9 +36,9 @@ func TestPythonClient(t *testing.T) {
 		"TOLLGATE_ADDR="+gw.Addr,
 		"TOLLGATE_KEY="+key,
 		"TOLLGATE_ADMIN_TOKEN="+gw.AdminToken,
-		"TOLLGATE_TEAM="+gatewaytest.TeamID,
-		"TOLLGATE_CHAT_MODEL="+gatewaytest.ChatModel,
-		"TOLLGATE_EMBED_MODEL="+gatewaytest.EmbeddingModel,
+		"TOLLGATE_TEAM="+servertest.TeamID,
+		"TOLLGATE_CHAT_MODEL="+servertest.ChatModel,
+		"TOLLGATE_EMBED_MODEL="+servertest.EmbeddingModel,
 	)
 	out := runLogged(t, cmd)
 	// The live tests skip themselves without a gateway: make sure none did.

@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -27,7 +27,7 @@ func TestTypeScriptClient(t *testing.T) {
 	runLogged(t, exec.Command("node_modules/.bin/tsc", "-p", "tsconfig.json"))
 
 	_, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(3))
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	key := gw.Setup(t, upURL)
 
 	cmd := exec.Command("node", "--test", "--test-reporter=spec", "test/")
@@ -35,8 +35,8 @@ func TestTypeScriptClient(t *testing.T) {
 		"TOLLGATE_URL="+gw.URL,
 		"TOLLGATE_KEY="+key,
 		"TOLLGATE_ADMIN_TOKEN="+gw.AdminToken,
-		"TOLLGATE_TEAM="+gatewaytest.TeamID,
-		"TOLLGATE_CHAT_MODEL="+gatewaytest.ChatModel,
+		"TOLLGATE_TEAM="+servertest.TeamID,
+		"TOLLGATE_CHAT_MODEL="+servertest.ChatModel,
 	)
 	out := runLogged(t, cmd)
 	// The live tests skip themselves without a gateway: make sure none did.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestPassthroughBytes sends recorded-format bodies (unknown members at
@@ -18,7 +18,7 @@ import (
 func TestPassthroughBytes(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	const m = gatewaytest.ChatModel
+	const m = servertest.ChatModel
 	tests := []struct {
 		name, body string
 		// want is what the upstream must receive; "" means the body itself.
@@ -58,7 +58,7 @@ func TestPassthroughBytes(t *testing.T) {
 					if string(r.Body) != want {
 						t.Errorf("the upstream received\n%s\nwant\n%s", r.Body, want)
 					}
-					if r.Header.Get("Authorization") != "Bearer "+gatewaytest.UpstreamKey {
+					if r.Header.Get("Authorization") != "Bearer "+servertest.UpstreamKey {
 						t.Errorf("the upstream got Authorization %q", r.Header.Get("Authorization"))
 					}
 					return
@@ -75,7 +75,7 @@ func TestPassthroughAnswer(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	resp := e.do(t, context.Background(), http.MethodPost, "/v1/chat/completions",
-		`{"model":"`+gatewaytest.ChatModel+`","logprobs":true,"messages":[{"role":"user","content":"hi"}]}`)
+		`{"model":"`+servertest.ChatModel+`","logprobs":true,"messages":[{"role":"user","content":"hi"}]}`)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	// The fake answers with its own id, service_tier, system_fingerprint
@@ -86,7 +86,7 @@ func TestPassthroughAnswer(t *testing.T) {
 		}
 	}
 	resp = e.do(t, context.Background(), http.MethodPost, "/v1/chat/completions",
-		`{"model":"`+gatewaytest.ChatModel+`","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+		`{"model":"`+servertest.ChatModel+`","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !bytes.Contains(b, []byte(`"system_fingerprint":"fp_fake"`)) || !bytes.Contains(b, []byte(`"choices":[],"usage":{`)) ||

@@ -13,10 +13,11 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 	"github.com/tollgate-dev/tollgate/providers/openai"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // cpuTime returns the process's user+system CPU time.
@@ -41,7 +42,9 @@ func measure(b *testing.B, fn func()) {
 
 func benchEnv(b *testing.B) (*env, string, *providers.ChatRequest) {
 	up, url := fakeupstream.StartOpenAI(b, fakeupstream.WithChunks(8))
-	gw := gatewaytest.Start(b, gatewaytest.Options{Env: map[string]string{"TOLLGATE_LOG_REQUESTS": "false", "TOLLGATE_LOG_LEVEL": "warn"}})
+	gw := servertest.Start(b, servertest.Options{Config: func(c *server.Config) {
+		c.LogRequests, c.LogLevel = false, "warn"
+	}})
 	e := &env{gw: gw, upstream: up, key: gw.Setup(b, url)}
 	return e, url, &providers.ChatRequest{Model: "gpt-4o-mini", Messages: []providers.Message{{Role: providers.RoleUser, Content: []providers.Part{providers.TextPart("benchmark prompt of a typical size, asking the model a short question")}}}}
 }
@@ -50,7 +53,7 @@ func benchEnv(b *testing.B) (*env, string, *providers.ChatRequest) {
 // adapter: the baseline without the gateway.
 func BenchmarkChatDirect(b *testing.B) {
 	_, url, req := benchEnv(b)
-	p, err := openai.New(providers.Config{ID: "direct", Type: "openai", BaseURL: url, APIKey: gatewaytest.UpstreamKey})
+	p, err := openai.New(providers.Config{ID: "direct", Type: "openai", BaseURL: url, APIKey: servertest.UpstreamKey})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,7 +130,7 @@ func BenchmarkChatViaGateway(b *testing.B) {
 
 // addModel registers a provider of typ at url and a model of the same name
 // as its upstream model.
-func addModel(b *testing.B, gw *gatewaytest.Gateway, id string, typ tollgatev1.ProviderType, url, model string) {
+func addModel(b *testing.B, gw *servertest.Gateway, id string, typ tollgatev1.ProviderType, url, model string) {
 	ctx := context.Background()
 	if _, err := gw.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
 		Provider: &tollgatev1.Provider{Id: id, Type: typ, BaseUrl: url}, Credential: "cred"})); err != nil {

@@ -26,7 +26,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // pdf is a small PDF, base64-encoded as every dialect sends it.
@@ -45,13 +45,13 @@ func startLossless(t *testing.T) *losslessFixture {
 	t.Helper()
 	f := &losslessFixture{anthropicFixture: startAnthropicFixture(t, fakeupstream.WithReply(reply), fakeupstream.WithChunks(4))}
 	resp, err := f.g.Admin.CreateKey(context.Background(), connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{
-		Name: "drops", TeamId: gatewaytest.TeamID, DropParams: true}}))
+		Name: "drops", TeamId: servertest.TeamID, DropParams: true}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.dropKey = resp.Msg.GetSecret()
 	f.usage = tollgatev1connect.NewUsageServiceClient(http.DefaultClient, f.g.URL,
-		connect.WithInterceptors(gatewaytest.BearerInterceptor(f.g.AdminToken)))
+		connect.WithInterceptors(servertest.BearerInterceptor(f.g.AdminToken)))
 	return f
 }
 
@@ -173,7 +173,7 @@ func TestLosslessGo(t *testing.T) {
 		t.Parallel()
 		var s sent
 		c := f.client(f.key, option.WithMiddleware(s.middleware))
-		resp, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: gatewaytest.ChatModel,
+		resp, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: servertest.ChatModel,
 			Messages: []openai.ChatCompletionMessageParamUnion{fileMessage("gpt: what is in the file?")}})
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +206,7 @@ func TestLosslessGo(t *testing.T) {
 	t.Run("token-array embeddings to an OpenAI-dialect upstream", func(t *testing.T) {
 		t.Parallel()
 		c := f.client(f.key)
-		resp, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: gatewaytest.EmbeddingModel,
+		resp, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: servertest.EmbeddingModel,
 			Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokenArrays: [][]int64{{1212, 318, 257}, {9906}}}})
 		if err != nil {
 			t.Fatal(err)
@@ -293,7 +293,7 @@ func TestLosslessGo(t *testing.T) {
 			t.Errorf("Claude received %s", got)
 		}
 		ac := f.anthropicClient(f.key)
-		_, err = ac.Messages.New(ctx, anthropic.MessageNewParams{Model: gatewaytest.ChatModel, MaxTokens: 8192,
+		_, err = ac.Messages.New(ctx, anthropic.MessageNewParams{Model: servertest.ChatModel, MaxTokens: 8192,
 			Thinking: anthropic.ThinkingConfigParamOfEnabled(4096),
 			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("thinking to effort"))}})
 		if err != nil {
@@ -326,7 +326,7 @@ func TestLosslessNode(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"TOLLGATE_URL="+f.g.URL, "TOLLGATE_KEY="+f.key, "TOLLGATE_DROP_KEY="+f.dropKey, "TOLLGATE_REPLY="+reply,
-		"TOLLGATE_CHAT_MODEL="+gatewaytest.ChatModel, "TOLLGATE_EMBEDDING_MODEL="+gatewaytest.EmbeddingModel,
+		"TOLLGATE_CHAT_MODEL="+servertest.ChatModel, "TOLLGATE_EMBEDDING_MODEL="+servertest.EmbeddingModel,
 		"TOLLGATE_ANTHROPIC_MODEL="+ClaudeModel, "TOLLGATE_PDF="+pdf)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
