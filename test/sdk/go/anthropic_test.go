@@ -218,17 +218,7 @@ func TestAnthropicGo(t *testing.T) {
 // or the installed SDK is missing.
 func TestAnthropicNode(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	dir, err := filepath.Abs("../node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@anthropic-ai", "sdk")); err != nil {
-		t.Skip("@anthropic-ai/sdk not installed; run npm ci in test/sdk/node")
-	}
+	node, dir := nodeWithSDKs(t)
 	f := startAnthropicFixture(t, fakeupstream.WithReply(reply), fakeupstream.WithChunks(6))
 	cmd := exec.CommandContext(t.Context(), node, "--test", "anthropic.test.mjs")
 	cmd.Dir = dir
@@ -241,4 +231,21 @@ func TestAnthropicNode(t *testing.T) {
 		t.Fatalf("node --test anthropic.test.mjs: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// nodeWithSDKs returns node and test/sdk/node, skipping the test when node
+// or the installed SDKs (npm ci in test/sdk/node) are missing.
+func nodeWithSDKs(t *testing.T) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	if dir, err = filepath.Abs(nodeDir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@anthropic-ai", "sdk")); err != nil {
+		t.Skip("the SDKs are not installed; run npm ci in test/sdk/node")
+	}
+	return node, dir
 }

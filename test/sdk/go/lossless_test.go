@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -310,17 +309,7 @@ func TestLosslessGo(t *testing.T) {
 // checks what the fakes received.
 func TestLosslessNode(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	dir, err := filepath.Abs("../node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@anthropic-ai", "sdk")); err != nil {
-		t.Skip("the SDKs are not installed; run npm ci in test/sdk/node")
-	}
+	node, dir := nodeWithSDKs(t)
 	f := startLossless(t)
 	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=spec", "lossless.test.mjs")
 	cmd.Dir = dir
