@@ -233,19 +233,26 @@ func TestAnthropicNode(t *testing.T) {
 	t.Logf("%s", out)
 }
 
-// nodeWithSDKs returns node and test/sdk/node, skipping the test when node
-// or the installed SDKs (npm ci in test/sdk/node) are missing.
+// nodeWithSDKs returns node and test/sdk/node. When node or the pinned
+// SDKs (`make node-deps`) are missing it skips the test, except under CI
+// (CI set), where a missing SDK must not pass for a compatible one.
 func nodeWithSDKs(t *testing.T) (node, dir string) {
 	t.Helper()
+	missing := t.Skip
+	if os.Getenv("CI") != "" {
+		missing = t.Fatal
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not installed")
+		missing("node is not installed")
 	}
 	if dir, err = filepath.Abs(nodeDir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@anthropic-ai", "sdk")); err != nil {
-		t.Skip("the SDKs are not installed; run npm ci in test/sdk/node")
+	for _, sdk := range []string{"openai", "@anthropic-ai/sdk"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(sdk))); err != nil {
+			missing(sdk + " is not installed; run `make node-deps`")
+		}
 	}
 	return node, dir
 }
