@@ -19,7 +19,7 @@ func toModel(m *registry.Model) schema.Model {
 
 // listModels answers the models the caller's key may use.
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
-	ms, err := h.engine.ListModels(h.call(r))
+	ms, err := h.engine.ListModels(r.Context(), h.call(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -35,7 +35,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 // not exist (the two are indistinguishable to the caller, as with OpenAI).
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("model")
-	ms, err := h.engine.ListModels(h.call(r))
+	ms, err := h.engine.ListModels(r.Context(), h.call(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return

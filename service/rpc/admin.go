@@ -68,6 +68,7 @@ func (a *Admin) Mount(mux *http.ServeMux, opts ...connect.HandlerOption) {
 	mux.Handle(tollgatev1connect.NewCatalogServiceHandler(a, opts...))
 	mux.Handle(tollgatev1connect.NewTeamServiceHandler(a, opts...))
 	mux.Handle(tollgatev1connect.NewPolicyServiceHandler(a, opts...))
+	mountLegacyAdmin(mux)
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -89,6 +90,11 @@ func checkBaseURL(v string) error {
 	}
 	if u.User != nil {
 		return badParam("provider.base_url", "must not contain credentials; use the credential field")
+	}
+	for k := range u.Query() {
+		if isSecretKey(k) || k == "sig" {
+			return badParam("provider.base_url", "must not carry a secret in its query ("+k+"); use the credential field")
+		}
 	}
 	return nil
 }
