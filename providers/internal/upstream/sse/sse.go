@@ -73,7 +73,9 @@ type Reader struct {
 }
 
 // KeepRaw makes Next return each event's bytes as read in Event.Raw, for
-// relaying a stream byte for byte.
+// relaying a stream byte for byte. The kept bytes of one event (comments
+// and data-less events before it included) are bounded by the event and
+// line bounds together: past them Next fails with ErrEventTooLarge.
 func (s *Reader) KeepRaw(on bool) { s.keepRaw = on }
 
 // NewReader returns a reader of the event stream r, bounded by
@@ -111,6 +113,12 @@ func (s *Reader) Next() (Event, error) {
 		line, err := s.line()
 		if s.keepRaw && err == nil {
 			s.raw = append(s.raw, line[:len(line)+s.lineEnd]...)
+			// Comments and data-less events count towards the raw bytes
+			// but not the data: bound the raw bytes too, by an event and
+			// a line.
+			if s.maxEvent > 0 && len(s.raw) > s.maxEvent+s.maxLine {
+				return Event{}, ErrEventTooLarge
+			}
 		}
 		if err != nil {
 			if err == io.EOF && (hasData || hasName) {
