@@ -76,20 +76,20 @@ func (b *ContentBlock) MarshalJSONTo(enc *jsontext.Encoder) error {
 	r := (*rest)(b)
 	switch b.Type {
 	case BlockText:
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type string `json:"type"`
 			Text string `json:"text"`
 			*rest
 		}{b.Type, b.Text, r})
 	case BlockThinking:
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type      string `json:"type"`
 			Thinking  string `json:"thinking"`
 			Signature string `json:"signature"`
 			*rest
 		}{b.Type, b.Thinking, b.Signature, r})
 	case BlockRedactedThinking:
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type string `json:"type"`
 			Data string `json:"data"`
 			*rest
@@ -99,7 +99,7 @@ func (b *ContentBlock) MarshalJSONTo(enc *jsontext.Encoder) error {
 		if len(input) == 0 {
 			input = emptyObject
 		}
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type  string         `json:"type"`
 			ID    string         `json:"id"`
 			Name  string         `json:"name"`

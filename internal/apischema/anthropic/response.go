@@ -132,25 +132,25 @@ func (d *Delta) MarshalJSONTo(enc *jsontext.Encoder) error {
 	r := (*rest)(d)
 	switch d.Type {
 	case DeltaText:
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type string `json:"type"`
 			Text string `json:"text"`
 			*rest
 		}{d.Type, d.Text, r})
 	case DeltaInputJSON:
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type        string `json:"type"`
 			PartialJSON string `json:"partial_json"`
 			*rest
 		}{d.Type, d.PartialJSON, r})
 	case DeltaThinking:
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type     string `json:"type"`
 			Thinking string `json:"thinking"`
 			*rest
 		}{d.Type, d.Thinking, r})
 	case DeltaSignature:
-		return json.MarshalEncode(enc, struct {
+		return json.MarshalEncode(enc, &struct {
 			Type      string `json:"type"`
 			Signature string `json:"signature"`
 			*rest
