@@ -586,7 +586,10 @@ type VirtualKey struct {
 	// record) instead of refusing the request with 400. Fixed at creation.
 	DropParams bool `protobuf:"varint,14,opt,name=drop_params,json=dropParams,proto3" json:"drop_params,omitempty"`
 	// Output only: changes on every write (revocation, rotation).
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: the admin principal that created the key ("user:<sub>",
+	// "service-account:<id>" or "admin-token").
+	CreatedBy     string `protobuf:"bytes,16,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -722,6 +725,13 @@ func (x *VirtualKey) GetDropParams() bool {
 func (x *VirtualKey) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *VirtualKey) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
 	}
 	return ""
 }
@@ -1282,7 +1292,7 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\x11DeleteTeamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x14\n" +
-	"\x12DeleteTeamResponse\"\xaa\x05\n" +
+	"\x12DeleteTeamResponse\"\xc9\x05\n" +
 	"\n" +
 	"VirtualKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -1306,7 +1316,9 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x1f\n" +
 	"\vdrop_params\x18\x0e \x01(\bR\n" +
 	"dropParams\x12\x12\n" +
-	"\x04etag\x18\x0f \x01(\tR\x04etag\x1a7\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x10 \x01(\tR\tcreatedBy\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +
