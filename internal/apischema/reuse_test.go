@@ -43,7 +43,9 @@ func TestMarshalByValue(t *testing.T) {
 		want string
 	}{
 		{openai.Content{Text: &s}, `"x"`},
-		{map[string]apischema.Nullable[string]{"a": apischema.NullOf[string](), "b": apischema.ValueOf(&s)}, `{"a":null,"b":"x"}`},
+		// One entry a map: the json package does not sort map members.
+		{map[string]apischema.Nullable[string]{"a": apischema.NullOf[string]()}, `{"a":null}`},
+		{map[string]apischema.Nullable[string]{"b": apischema.ValueOf(&s)}, `{"b":"x"}`},
 		{[]openai.Stop{{Values: []string{"a"}}}, `[["a"]]`},
 		{struct {
 			C openai.Content `json:"c,omitzero"`
