@@ -36,8 +36,12 @@ func unmarshalWith(data []byte, v any, base json.Options, opts []json.Options) e
 	return json.Unmarshal(data, v, append(opts[:len(opts):len(opts)], base)...)
 }
 
-// Marshal encodes v compactly, without HTML escaping.
-func Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+// Marshal encodes v compactly, without HTML escaping, with map members
+// sorted by name (a translated request's bytes do not vary from one call
+// to the next, so upstream prompt caches and tests see the same body).
+func Marshal(v any) ([]byte, error) { return json.Marshal(v, deterministic) }
+
+var deterministic = json.Deterministic(true)
 
 // IsNull reports whether v is absent or the JSON null.
 func IsNull(v jsontext.Value) bool {

@@ -43,9 +43,8 @@ func TestMarshalByValue(t *testing.T) {
 		want string
 	}{
 		{openai.Content{Text: &s}, `"x"`},
-		// One entry a map: the json package does not sort map members.
-		{map[string]apischema.Nullable[string]{"a": apischema.NullOf[string]()}, `{"a":null}`},
-		{map[string]apischema.Nullable[string]{"b": apischema.ValueOf(&s)}, `{"b":"x"}`},
+		// Map members sorted by name.
+		{map[string]apischema.Nullable[string]{"b": apischema.ValueOf(&s), "a": apischema.NullOf[string](), "c": apischema.NullOf[string]()}, `{"a":null,"b":"x","c":null}`},
 		{[]openai.Stop{{Values: []string{"a"}}}, `[["a"]]`},
 		{struct {
 			C openai.Content `json:"c,omitzero"`
