@@ -95,8 +95,7 @@ func recordValues(r *store.Record) []any {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
-		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.DroppedParams,
-		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.Truncated,
+		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.DroppedParams, r.Truncated,
 	}
 }
 
