@@ -75,9 +75,14 @@ func (u *Usage) ExportRequestRecords(ctx context.Context, req *connect.Request[t
 	if !jsonLines {
 		_ = cw.Write(exportHeader)
 	}
+	status, err := statusFilter(m.GetStatus())
+	if err != nil {
+		return toConnectError(ctx, u.log, err)
+	}
 	var sendErr error
 	err = u.records.ExportRecords(ctx, store.RecordFilter{
 		Start: start, End: end, TeamID: team, KeyID: m.GetKeyId(), Model: m.GetModel(), EndUser: m.GetEndUser(),
+		ServiceID: m.GetServiceId(), Status: status, Tag: m.GetTag(),
 	}, func(r *store.Record) error {
 		if jsonLines {
 			b, err := protojson.Marshal(recordToProto(r))

@@ -51,6 +51,8 @@ type Config struct {
 	// GuardrailModel is the chat model (or route) moderation guardrails
 	// classify with; without it they have no "default" classifier.
 	GuardrailModel string
+	// Console serves the web console under /ui/ on the API's listener.
+	Console bool
 }
 
 // DefaultConfig returns the defaults.
@@ -66,6 +68,7 @@ func DefaultConfig() Config {
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
+		Console:            true,
 	}
 }
 
@@ -89,6 +92,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.float64(&c.VelocityFactor, "velocity-factor", "TOLLGATE_VELOCITY_FACTOR", "spend-velocity alert when a key's 5-minute spend exceeds this multiple of its usual rate")
 	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
+	e.bool(&c.Console, "console", "TOLLGATE_CONSOLE", "serve the web console at /ui/ (it calls the admin and usage APIs with the signed-in person's credential)")
 	c.Cache.registerFlags(e)
 	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
 	c.AdminToken = getenv("TOLLGATE_ADMIN_TOKEN")

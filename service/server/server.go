@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/alerts"
+	"github.com/tollgate-dev/tollgate/service/console"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
@@ -54,6 +55,8 @@ type Server struct {
 	guardrails *guardrails.Registry
 	handler    http.Handler
 	now        func() time.Time
+	// console serves the web console under /ui/ (nil when switched off).
+	console *console.Handler
 }
 
 // Option adjusts what flags and environment cannot say, for embedding the
@@ -123,6 +126,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	s.guardrails = greg
 	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithClock(o.now), gateway.WithGovernance(s.gov),
 		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg))
+	if cfg.Console {
+		if s.console, err = console.New(); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	s.handler = s.routes(sealer)
 	return s, nil
 }
@@ -144,7 +153,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
 	rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
-		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
+		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig()), rpc.WithTargetStates(s.engine.Router())).
 		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...)
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
 
@@ -173,6 +182,9 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mountSurfaces(mux, s.engine, s.log, s.now)
+	if s.console != nil {
+		s.console.Mount(mux)
+	}
 	return withRequestContext(mux, s.log, s.cfg)
 }
 
