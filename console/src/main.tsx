@@ -5,7 +5,7 @@ import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
 import { render, type ComponentChildren } from "preact";
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { errorMessage, type Credential } from "./api";
 import { isUnauthenticated, savedToken, saveToken, sessionCredential, signIn, signOut, singleSignOn, type SignedIn, type SSO } from "./auth";
 import { canReadAudit, roleSummary } from "./caller";
@@ -210,8 +210,11 @@ function Shell(props: { signed: SignedIn; onLogout: () => void }) {
   const pages = PAGES.filter((p) => !p.show || p.show(session));
   const current = pageOf(url);
   const page = pages.find((p) => p.path === current);
-  useEffect(() => {
-    if (!page) navigate("spend", true);
+  // An unknown page (or /ui/ itself) goes to Spend, before the page is
+  // painted; the check reads the address bar, not this render's URL, so a
+  // click made meanwhile is never undone by a late redirect.
+  useLayoutEffect(() => {
+    if (!page && !pages.some((p) => p.path === pageOf(new URL(location.href)))) navigate("spend", true);
   }, [page, navigate]);
   // Move focus to the heading when the page changes, for screen readers.
   const first = useRef(true);
