@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -101,10 +102,11 @@ func newBrowser(t *testing.T, origin string) *browser {
 	return b
 }
 
-// tab opens a new tab, closed when the test ends.
-func (b *browser) tab(t *testing.T) context.Context {
+// tab opens a new tab, closed when the test ends; with
+// chromedp.WithNewBrowserContext it is a fresh profile (its own cookies).
+func (b *browser) tab(t *testing.T, opts ...chromedp.ContextOption) context.Context {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	ctx, cancel := chromedp.NewContext(b.ctx, opts...)
 	t.Cleanup(cancel)
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
@@ -130,7 +132,9 @@ func (b *browser) tab(t *testing.T) context.Context {
 			}
 		}
 	})
-	if err := chromedp.Run(ctx, network.Enable(), log.Enable(), runtime.Enable()); err != nil {
+	// In front: a background tab gets no animation frames (the console
+	// renders in them) and no screenshots.
+	if err := chromedp.Run(ctx, network.Enable(), log.Enable(), runtime.Enable(), page.BringToFront()); err != nil {
 		t.Fatal(err)
 	}
 	return ctx
@@ -176,9 +180,7 @@ func (b *browser) checkOrigin(t *testing.T) {
 func (b *browser) screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
+	run(t, ctx, "screenshot "+name, page.BringToFront(), chromedp.FullScreenshot(&png, 100))
 	if err := os.WriteFile(filepath.Join(b.artifacts, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}

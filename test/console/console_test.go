@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"google.golang.org/genproto/googleapis/type/money"
@@ -286,9 +287,11 @@ func testKeyLifecycle(t *testing.T, b *browser, w *world) {
 		chromedp.Click("#new-key", chromedp.ByQuery),
 		chromedp.WaitVisible(`dialog input[name=name]`, chromedp.ByQuery),
 		chromedp.SendKeys(`dialog input[name=name]`, "browser-made", chromedp.ByQuery),
-		// The team field starts with the first team: replace it.
-		chromedp.SetValue(`dialog input[name=team]`, "", chromedp.ByQuery),
+		// The team field starts with the first team: select it all and type over it.
+		chromedp.Click(`dialog input[name=team]`, chromedp.ByQuery),
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(input.ModifierCtrl)),
 		chromedp.SendKeys(`dialog input[name=team]`, "chat", chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("dialog input[name=team]").value === "chat"`, nil),
 		chromedp.SendKeys(`dialog input[name=service]`, "console-test", chromedp.ByQuery),
 		chromedp.Click(`dialog button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#new-secret", chromedp.ByQuery),
