@@ -198,6 +198,18 @@ func testFirstLoad(t *testing.T, b *browser) {
 		t.Errorf("transferred %.0f bytes for %.0f decoded: the assets are not served compressed", perf.Transferred, perf.Decoded)
 	}
 	b.screenshot(t, ctx, "00-sign-in")
+
+	// A second visit takes the hashed assets from the browser's cache
+	// (cached for a year) and asks the gateway only for the page.
+	start = time.Now()
+	run(t, ctx, "second visit", chromedp.Navigate(b.origin+"/ui/spend"), chromedp.WaitVisible("#token", chromedp.ByQuery))
+	elapsed = time.Since(start)
+	var fetched []string
+	evalJSON(t, ctx, `performance.getEntriesByType("resource").filter(r => r.name.includes("/ui/assets/") && r.transferSize > 0).map(r => r.name)`, &fetched)
+	if len(fetched) > 0 {
+		t.Errorf("the second visit fetched %v again instead of using the cache", fetched)
+	}
+	t.Logf("second visit: sign-in form shown after %v, assets from the cache", elapsed.Round(time.Millisecond))
 }
 
 func testTokenLogin(t *testing.T, b *browser, w *world) {
