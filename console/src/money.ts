@@ -70,8 +70,10 @@ export function formatUSD(n: bigint): string {
  */
 export function percent(part: bigint, total: bigint): number {
   if (total === 0n) return 0;
-  const bp = (part * 100_000n + total / 2n) / total; // thousandths of a percent
-  return Number((bp + 5n) / 10n) / 100;
+  // Hundredths of a percent, rounded once (half up): rounding twice, to
+  // thousandths first, would turn 23.2249 % into 23.23 %.
+  const hundredths = (part * 10_000n + total / 2n) / total;
+  return Number(hundredths) / 100;
 }
 
 /** formatPercent formats a percentage with one decimal ("42.3 %"). */

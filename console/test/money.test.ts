@@ -23,6 +23,9 @@ test("percent is exact to two decimals, rounded half up", () => {
   assert.equal(percent(1n, 8n), 12.5);
   assert.equal(percent(5n, 0n), 0);
   assert.equal(percent(7n, 7n), 100);
+  // Rounded once: 23.2249 % is 23.22 %, not 23.23 % (23.225 rounded again).
+  assert.equal(percent(232_249n, 1_000_000n), 23.22);
+  assert.equal(percent(232_250n, 1_000_000n), 23.23);
 });
 
 test("parseUSD reads what people type, exactly, and refuses the rest", () => {
