@@ -336,13 +336,18 @@ func testKeyLifecycle(t *testing.T, b *browser, w *world) {
 	if got := chat(t, b.origin, secret, "gpt-4o-mini", ""); got != http.StatusUnauthorized {
 		t.Fatalf("a call with the revoked key answered %d, want 401", got)
 	}
-	k, err := w.g.Admin.GetKey(context.Background(), connect.NewRequest(&tollgatev1.GetKeyRequest{Id: id}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.Msg.GetKey().GetState() != tollgatev1.KeyState_KEY_STATE_REVOKED || k.Msg.GetKey().GetLastUsedTime() == nil {
-		t.Errorf("the key is %v, last used %v: want revoked, with a last use", k.Msg.GetKey().GetState(), k.Msg.GetKey().GetLastUsedTime())
-	}
+	// Revoked, and its last use known once the call's record is written
+	// (records are written asynchronously).
+	testutil.EventuallyWithin(t, 30*time.Second, func() error {
+		k, err := w.g.Admin.GetKey(context.Background(), connect.NewRequest(&tollgatev1.GetKeyRequest{Id: id}))
+		if err != nil {
+			return err
+		}
+		if k.Msg.GetKey().GetState() != tollgatev1.KeyState_KEY_STATE_REVOKED || k.Msg.GetKey().GetLastUsedTime() == nil {
+			return fmt.Errorf("the key is %v, last used %v: want revoked, with a last use", k.Msg.GetKey().GetState(), k.Msg.GetKey().GetLastUsedTime())
+		}
+		return nil
+	})
 	// The revoked key is listed with "Show revoked keys", marked revoked.
 	run(t, ctx, "show revoked",
 		chromedp.Click(`input[type=checkbox]`, chromedp.ByQuery),
