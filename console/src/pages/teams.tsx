@@ -188,7 +188,7 @@ function NewTeam(props: { onCancel: () => void; onCreated: () => void }) {
       }}
     >
       <Field label="Id" hint="Lower-case letters, digits and '-'">
-        <input name="id" value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} required pattern="[a-z0-9][a-z0-9-]*" />
+        <input name="id" value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} required pattern="[a-z0-9][a-z0-9\-]*" />
       </Field>
       <Field label="Display name">
         <input name="display-name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
