@@ -48,6 +48,8 @@ type Config struct {
 	Retention time.Duration
 	// Cache holds the response cache's settings (cache.go).
 	Cache CacheConfig
+	// Governance holds the budget and rate-limit settings (governance.go).
+	Governance GovernanceConfig
 	// GuardrailModel is the chat model (or route) moderation guardrails
 	// classify with; without it they have no "default" classifier.
 	GuardrailModel string
@@ -111,6 +113,7 @@ func DefaultConfig() Config {
 		LogRequests:        true,
 		Retention:          90 * 24 * time.Hour,
 		Cache:              defaultCacheConfig(),
+		Governance:         defaultGovernanceConfig(),
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
@@ -151,6 +154,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
 	e.bool(&c.Console, "console", "TOLLGATE_CONSOLE", "serve the web console at /ui/ (it calls the admin and usage APIs with the signed-in person's credential)")
 	c.Cache.registerFlags(e)
+	c.Governance.registerFlags(e)
 	c.registerServingFlags(e)
 	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
 	c.MetricsToken = getenv("TOLLGATE_METRICS_TOKEN")
@@ -188,6 +192,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("-alert-interval must be at least 1s"))
 	}
 	if err := c.Cache.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Governance.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {
