@@ -102,11 +102,10 @@ func newBrowser(t *testing.T, origin string) *browser {
 	return b
 }
 
-// tab opens a new tab, closed when the test ends; with
-// chromedp.WithNewBrowserContext it is a fresh profile (its own cookies).
-func (b *browser) tab(t *testing.T, opts ...chromedp.ContextOption) context.Context {
+// tab opens a new tab, closed when the test ends.
+func (b *browser) tab(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx, opts...)
+	ctx, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
