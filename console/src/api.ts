@@ -4,7 +4,7 @@
 
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { CatalogService, PolicyService, TeamService, UsageService } from "./gen";
+import { CatalogService, IdentityService, PolicyService, TeamService, UsageService } from "./gen";
 
 /** How the person signed in. */
 export type Credential =
@@ -19,6 +19,7 @@ export interface Api {
   teams: Client<typeof TeamService>;
   policy: Client<typeof PolicyService>;
   usage: Client<typeof UsageService>;
+  identity: Client<typeof IdentityService>;
 }
 
 /** The header a session's writes carry their CSRF token in. */
@@ -59,6 +60,7 @@ export function createApi(baseUrl: string, cred: Credential, onUnauthenticated?:
     teams: createClient(TeamService, transport),
     policy: createClient(PolicyService, transport),
     usage: createClient(UsageService, transport),
+    identity: createClient(IdentityService, transport),
   };
 }
 

@@ -12,7 +12,8 @@
 //            writes carry the session's CSRF token.
 
 import { ConnectError, Code } from "@connectrpc/connect";
-import { createApi, type Api, type Credential } from "./api";
+import { createApi, CSRF_HEADER, type Api, type Credential } from "./api";
+import { PrincipalType } from "./gen";
 import type { Caller } from "./caller";
 
 const TOKEN_KEY = "tollgate.console.token";
@@ -44,15 +45,22 @@ export interface SignedIn {
 }
 
 /**
- * whoAmI returns the principal a credential stands for, or throws the
- * gateway's refusal (Unauthenticated for a bad token). The gateway's
- * admin API knows one credential here, the admin token, which acts as
- * owner; a probe call checks that the gateway accepts it.
+ * whoAmI returns the principal a credential stands for and its roles, as
+ * the gateway sees them (IdentityService.GetCaller), or throws the
+ * gateway's refusal (Unauthenticated for a bad token or an ended session).
  */
 export async function whoAmI(api: Api): Promise<Caller> {
-  await api.teams.listTeams({ pageSize: 1 });
-  return { id: "admin-token", name: "Admin token", type: "admin_token", roles: ["owner"] };
+  const p = (await api.identity.getCaller({})).principal;
+  if (!p) throw new Error("the gateway did not say who is signed in");
+  const name = p.type === PrincipalType.ADMIN_TOKEN ? "Admin token" : p.name || p.email || p.subject || p.id;
+  return { id: p.id, name, type: PRINCIPAL_TYPES[p.type] ?? "unknown", roles: p.roles };
 }
+
+const PRINCIPAL_TYPES: Record<number, string> = {
+  [PrincipalType.ADMIN_TOKEN]: "admin_token",
+  [PrincipalType.USER]: "user",
+  [PrincipalType.SERVICE_ACCOUNT]: "service_account",
+};
 
 /** signIn checks cred with the gateway and returns the session. */
 export async function signIn(origin: string, cred: Credential, onExpired: () => void): Promise<SignedIn> {
@@ -68,18 +76,43 @@ export function isUnauthenticated(e: unknown): boolean {
 
 /** The single sign-on the gateway offers. */
 export interface SSO {
-  /** Where the browser goes to sign in. */
+  /** Where the browser goes to sign in (and comes back to the page it was on). */
   loginURL: string;
-  /** Where it goes to sign out. */
-  logoutURL: string;
 }
+
+/** The gateway's web login routes (same origin). */
+const AUTH = "/auth";
+
+/** What GET /auth/session answers for a signed-in person. */
+interface SessionInfo {
+  csrf_token: string;
+}
+
+/**
+ * probeSession asks the gateway's web login about this browser: a
+ * session (with its CSRF token), none yet (single sign-on is on: 401), or
+ * no web login at all (404).
+ */
+async function probeSession(): Promise<{ sso: boolean; csrf?: string }> {
+  const r = await fetch(`${AUTH}/session`, { credentials: "same-origin", redirect: "error", cache: "no-store" });
+  if (r.status === 404) return { sso: false };
+  if (!r.ok) return { sso: true };
+  const s = (await r.json()) as SessionInfo;
+  return { sso: true, csrf: s.csrf_token || undefined };
+}
+
+let probe: Promise<{ sso: boolean; csrf?: string }> | undefined;
 
 /**
  * singleSignOn returns the gateway's web login, or null when single
  * sign-on is not configured.
  */
 export async function singleSignOn(): Promise<SSO | null> {
-  return null;
+  probe ??= probeSession();
+  const { sso } = await probe;
+  if (!sso) return null;
+  const back = location.pathname.startsWith("/ui/") ? location.pathname + location.search : "/ui/";
+  return { loginURL: `${AUTH}/login?return_to=${encodeURIComponent(back)}` };
 }
 
 /**
@@ -87,11 +120,20 @@ export async function singleSignOn(): Promise<SSO | null> {
  * session (its CSRF token), or null when there is none.
  */
 export async function sessionCredential(): Promise<Credential | null> {
-  return null;
+  probe ??= probeSession();
+  const { csrf } = await probe;
+  probe = undefined;
+  return csrf ? { kind: "session", csrf } : null;
 }
 
-/** signOut ends the session: forgets the token, or ends the single sign-on session. */
+/**
+ * signOut ends the session: forgets the tab's token, or ends the single
+ * sign-on session at the gateway (a POST with the CSRF token, which
+ * removes the HttpOnly cookie the page cannot touch).
+ */
 export async function signOut(cred: Credential | undefined): Promise<void> {
   saveToken(null);
-  void cred;
+  if (cred?.kind === "session") {
+    await fetch(`${AUTH}/logout`, { method: "POST", credentials: "same-origin", redirect: "error", headers: { [CSRF_HEADER]: cred.csrf } });
+  }
 }

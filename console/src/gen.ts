@@ -8,6 +8,7 @@ export * from "../../clients/ts/src/gen/tollgate/v1/catalog_pb.js";
 export * from "../../clients/ts/src/gen/tollgate/v1/common_pb.js";
 export * from "../../clients/ts/src/gen/tollgate/v1/governance_pb.js";
 export * from "../../clients/ts/src/gen/tollgate/v1/guardrails_pb.js";
+export * from "../../clients/ts/src/gen/tollgate/v1/identity_pb.js";
 export * from "../../clients/ts/src/gen/tollgate/v1/policy_pb.js";
 export * from "../../clients/ts/src/gen/tollgate/v1/routing_pb.js";
 export * from "../../clients/ts/src/gen/tollgate/v1/teams_pb.js";

@@ -110,7 +110,6 @@ function App() {
   const logout = async () => {
     await signOut(signed?.cred);
     setSigned(null);
-    if (sso && signed?.cred.kind === "session") location.assign(sso.logoutURL);
   };
 
   let body: ComponentChildren;

@@ -30,6 +30,10 @@ type browser struct {
 	ctx    context.Context
 	origin string
 
+	// idp is the identity provider's origin: single sign-on navigates the
+	// tab there and back (a page never loads anything from it).
+	idp string
+
 	mu        sync.Mutex
 	requests  []string // every URL a page asked for
 	problems  []string // CSP violations, uncaught exceptions, console errors
@@ -110,13 +114,16 @@ func (b *browser) tab(t *testing.T) context.Context {
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *network.EventRequestWillBeSent:
+			if b.fromIdP(ev.DocumentURL) || b.idp != "" && ev.Type == network.ResourceTypeDocument && strings.HasPrefix(ev.Request.URL, b.idp+"/") {
+				break // the sign-in's navigation to the identity provider, and its page
+			}
 			b.mu.Lock()
 			b.requests = append(b.requests, ev.Request.URL)
 			b.mu.Unlock()
 		case *runtime.EventExceptionThrown:
 			b.problem(t, "uncaught exception: %s", ev.ExceptionDetails.Error())
 		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.LevelError && !expectedError(ev.Entry.Text) {
+			if ev.Entry.Level == log.LevelError && !expectedError(ev.Entry.Text) && !b.fromIdP(ev.Entry.URL) {
 				b.problem(t, "browser log: %s (%s)", ev.Entry.Text, ev.Entry.URL)
 			}
 		case *runtime.EventConsoleAPICalled:
@@ -144,6 +151,11 @@ func (b *browser) tab(t *testing.T) context.Context {
 // errors the browser logs as failed loads.
 func expectedError(text string) bool {
 	return strings.Contains(text, "status of 401") || strings.Contains(text, "status of 403")
+}
+
+// fromIdP reports whether u is on the identity provider's origin.
+func (b *browser) fromIdP(u string) bool {
+	return b.idp != "" && strings.HasPrefix(u, b.idp+"/")
 }
 
 func (b *browser) problem(t *testing.T, format string, args ...any) {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -27,8 +28,10 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/oidctest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -156,9 +159,22 @@ func nanos(m *money.Money) int64 { return m.GetUnits()*1_000_000_000 + int64(m.G
 // TestConsole runs the console's browser tests on one gateway and one browser.
 func TestConsole(t *testing.T) {
 	_, upURL := fakeupstream.StartOpenAI(t)
-	g := servertest.Start(t, servertest.Options{})
+	// Single sign-on through a real OpenID provider: the console's web
+	// client, with the gateway's callback on the listener made here.
+	op := oidctest.Start(t, people...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := servertest.Start(t, servertest.Options{Listener: ln, Config: func(c *server.Config) {
+		c.Identity.OIDCIssuer = op.Issuer
+		c.Identity.OIDCClientID, c.Identity.OIDCClientSecret = oidctest.WebClientID, oidctest.WebClientSecret
+		c.Identity.OIDCRedirectURL = "http://" + ln.Addr().String() + "/auth/callback"
+		c.Identity.OIDCRoles = roleMap
+	}})
 	w := seed(t, g, upURL)
 	b := newBrowser(t, g.URL)
+	b.idp = op.Issuer
 
 	t.Run("FirstLoad", func(t *testing.T) { testFirstLoad(t, b) })
 	t.Run("TokenLogin", func(t *testing.T) { testTokenLogin(t, b, w) })
@@ -168,6 +184,9 @@ func TestConsole(t *testing.T) {
 	t.Run("RequestDetail", func(t *testing.T) { testRequestDetail(t, b, w) })
 	t.Run("AuditFilter", func(t *testing.T) { testAuditFilter(t, b, w) })
 	t.Run("EveryPage", func(t *testing.T) { testEveryPage(t, b, w) })
+	t.Run("SingleSignOn", func(t *testing.T) { testSSO(t, b, w) })
+	t.Run("TeamAdmin", func(t *testing.T) { testTeamAdmin(t, b, w) })
+	t.Run("Viewer", func(t *testing.T) { testViewer(t, b, w) })
 	t.Run("SameOrigin", func(t *testing.T) { b.checkOrigin(t) })
 }
 

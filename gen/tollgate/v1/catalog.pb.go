@@ -111,7 +111,14 @@ type Provider struct {
 	// Output only: the live state of the provider's targets (its upstream
 	// models that routes or requests have used) as seen by the replica that
 	// answered, by model.
-	Targets       []*TargetHealth `protobuf:"bytes,10,rep,name=targets,proto3" json:"targets,omitempty"`
+	Targets []*TargetHealth `protobuf:"bytes,10,rep,name=targets,proto3" json:"targets,omitempty"`
+	// The credential by reference instead of a stored one: "env:NAME",
+	// "file:/path" (re-read when it changes), "vault:MOUNT/PATH#FIELD"
+	// (HashiCorp Vault or OpenBao KV v2), "aws-sm:SECRET_ID[#FIELD]" (AWS
+	// Secrets Manager) or "gcp-sm:projects/P/secrets/S[/versions/V][#FIELD]"
+	// (Google Secret Manager). Every replica resolves it into memory; the
+	// value is never stored, returned or logged. Exclusive with a credential.
+	CredentialRef string `protobuf:"bytes,9,opt,name=credential_ref,json=credentialRef,proto3" json:"credential_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,6 +214,13 @@ func (x *Provider) GetTargets() []*TargetHealth {
 		return x.Targets
 	}
 	return nil
+}
+
+func (x *Provider) GetCredentialRef() string {
+	if x != nil {
+		return x.CredentialRef
+	}
+	return ""
 }
 
 // CreateProviderRequest registers a provider.
@@ -1412,7 +1426,7 @@ var File_tollgate_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x19tollgate/v1/catalog.proto\x12\vtollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x19tollgate/v1/routing.proto\"\xcc\x03\n" +
+	"\x19tollgate/v1/catalog.proto\x12\vtollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x19tollgate/v1/routing.proto\"\xf3\x03\n" +
 	"\bProvider\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.tollgate.v1.ProviderTypeR\x04type\x12\x19\n" +
@@ -1425,7 +1439,8 @@ const file_tollgate_v1_catalog_proto_rawDesc = "" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\b \x01(\tR\x04etag\x123\n" +
 	"\atargets\x18\n" +
-	" \x03(\v2\x19.tollgate.v1.TargetHealthR\atargets\x1a;\n" +
+	" \x03(\v2\x19.tollgate.v1.TargetHealthR\atargets\x12%\n" +
+	"\x0ecredential_ref\x18\t \x01(\tR\rcredentialRef\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"j\n" +

@@ -585,7 +585,10 @@ type VirtualKey struct {
 	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Output only: when a request last used the key, from the request
 	// records (at most 90 days back); unset when none was recorded.
-	LastUsedTime  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=last_used_time,json=lastUsedTime,proto3" json:"last_used_time,omitempty"`
+	LastUsedTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=last_used_time,json=lastUsedTime,proto3" json:"last_used_time,omitempty"`
+	// Output only: the admin principal that created the key ("user:<sub>",
+	// "service-account:<id>" or "admin-token").
+	CreatedBy     string `protobuf:"bytes,16,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -723,6 +726,13 @@ func (x *VirtualKey) GetLastUsedTime() *timestamppb.Timestamp {
 		return x.LastUsedTime
 	}
 	return nil
+}
+
+func (x *VirtualKey) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
 }
 
 // CreateKeyRequest issues a key.
@@ -1281,7 +1291,7 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\x11DeleteTeamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x14\n" +
-	"\x12DeleteTeamResponse\"\xcb\x05\n" +
+	"\x12DeleteTeamResponse\"\xea\x05\n" +
 	"\n" +
 	"VirtualKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -1304,7 +1314,9 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"rotateTime\x12.\n" +
 	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x12\n" +
 	"\x04etag\x18\x0f \x01(\tR\x04etag\x12@\n" +
-	"\x0elast_used_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\flastUsedTime\x1a7\n" +
+	"\x0elast_used_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\flastUsedTime\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x10 \x01(\tR\tcreatedBy\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +
