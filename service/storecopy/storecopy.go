@@ -248,7 +248,7 @@ func (c *copier) keys(ctx context.Context) error {
 		nk := store.Key{
 			ID: k.ID, Name: k.Name, TeamID: k.TeamID, ServiceID: k.ServiceID, AllowedModels: k.AllowedModels,
 			Tags: k.Tags, ExpiresAt: k.ExpiresAt, SecretHash: k.SecretHash, SecretPrefix: k.SecretPrefix,
-			CachePolicy: k.CachePolicy, CreatedBy: k.CreatedBy,
+			CachePolicy: k.CachePolicy, DropParams: k.DropParams, CreatedBy: k.CreatedBy,
 		}
 		grace := len(k.PrevSecretHash) > 0
 		if grace {

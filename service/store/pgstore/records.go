@@ -15,7 +15,7 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, truncated"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, dropped_params, truncated"
 
 // recordRow is a row of request_records.
 type recordRow struct {
@@ -48,6 +48,7 @@ type recordRow struct {
 	CacheStatus       string                   `db:"cache_status"`
 	SavedNanos        int64                    `db:"saved_nanos"`
 	Guardrails        []store.GuardrailVerdict `db:"guardrails"`
+	DroppedParams     []string                 `db:"dropped_params"`
 	Truncated         bool                     `db:"truncated"`
 }
 
@@ -82,6 +83,7 @@ func (r recordRow) record() store.Record {
 		CacheStatus:       r.CacheStatus,
 		SavedNanos:        r.SavedNanos,
 		Guardrails:        guardrailsOf(r.Guardrails),
+		DroppedParams:     r.DroppedParams,
 		Truncated:         r.Truncated,
 	}
 }
@@ -93,7 +95,7 @@ func recordValues(r *store.Record) []any {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
-		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.Truncated,
+		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.DroppedParams, r.Truncated,
 	}
 }
 
@@ -118,6 +120,19 @@ func recordWhere(f store.RecordFilter) (queryArgs, error) {
 	if f.EndUser != "" {
 		// The literal lets generic plans use the partial index.
 		q.add("end_user = %s AND end_user <> ''", f.EndUser)
+	}
+	if f.ServiceID != "" {
+		q.add("service_id = %s", f.ServiceID)
+	}
+	if f.Status != store.StatusUnspecified {
+		q.add("status = %s", int16(f.Status))
+	}
+	if f.Tag != "" {
+		// Containment lets the GIN index on tags answer.
+		q.add("tags @> ARRAY[%s]::text[]", f.Tag)
+	}
+	if f.RequestID != "" {
+		q.add("request_id = %s", f.RequestID)
 	}
 	if f.After != "" {
 		at, id, err := decodeCursor(f.After)
@@ -213,4 +228,31 @@ func (s *Store) ExportRecords(ctx context.Context, f store.RecordFilter, fn func
 		return fmt.Errorf("export records: %w", err)
 	}
 	return nil
+}
+
+// keyUseWindow bounds how far back KeysLastUsed looks, so it reads only
+// the recent partitions.
+const keyUseWindow = 90 * 24 * time.Hour
+
+// KeysLastUsed returns when each of the keys last made a request, from the
+// request records of the last 90 days; keys without a record there are
+// absent from the map. One index probe per key and recent partition.
+func (s *Store) KeysLastUsed(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT k.id, u.at FROM unnest($1::text[]) AS k(id)
+		CROSS JOIN LATERAL (SELECT max(time) AS at FROM request_records WHERE key_id = k.id AND time > $2) u
+		WHERE u.at IS NOT NULL`, ids, time.Now().Add(-keyUseWindow))
+	var id string
+	var at time.Time
+	_, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error {
+		out[id] = at
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keys last used: %w", err)
+	}
+	return out, nil
 }

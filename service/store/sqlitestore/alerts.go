@@ -107,6 +107,24 @@ func (s *Store) ClaimAlert(ctx context.Context, subject string, periodStart time
 	return claimed, nil
 }
 
+// FiredAlerts returns the alerts claimed for subject in the period that
+// starts at periodStart, lowest threshold first.
+func (s *Store) FiredAlerts(ctx context.Context, subject string, periodStart time.Time) ([]store.FiredAlert, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT threshold, fired_at FROM alert_fired WHERE subject = ? AND period_start = ? ORDER BY threshold",
+		subject, micros(periodStart.UTC()))
+	fs, err := collect(rows, err, func(r scanner) (store.FiredAlert, error) {
+		var f store.FiredAlert
+		var at int64
+		err := r.Scan(&f.Threshold, &at)
+		f.At = fromMicros(at)
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fired alerts %s: %w", subject, err)
+	}
+	return fs, nil
+}
+
 // ReleaseAlert deletes a fired-alert row so that it may be claimed again.
 func (s *Store) ReleaseAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) error {
 	err := s.write(ctx, func(t *tx) error {

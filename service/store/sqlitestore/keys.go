@@ -110,7 +110,7 @@ func (s *Store) DeleteTeam(ctx context.Context, id string, ifVersion int64) erro
 }
 
 const keyColumns = `id, name, team_id, service_id, allowed_models, tags, expires_at, secret_hash,
-	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at, cache_policy, version, created_by`
+	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at, cache_policy, version, drop_params, created_by`
 
 func scanKey(r scanner) (store.Key, error) {
 	var k store.Key
@@ -119,7 +119,7 @@ func scanKey(r scanner) (store.Key, error) {
 	var created int64
 	var policy sql.NullString
 	if err := r.Scan(&k.ID, &k.Name, &k.TeamID, &k.ServiceID, &allowed, &tags, &expires, &k.SecretHash,
-		&k.SecretPrefix, &k.PrevSecretHash, &prevExpires, &created, &revoked, &rotated, &policy, &k.Version, &k.CreatedBy); err != nil {
+		&k.SecretPrefix, &k.PrevSecretHash, &prevExpires, &created, &revoked, &rotated, &policy, &k.Version, &k.DropParams, &k.CreatedBy); err != nil {
 		return k, err
 	}
 	var err error
@@ -154,10 +154,10 @@ func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
 		}
 		if _, err := t.ExecContext(ctx, `
 			INSERT INTO virtual_keys (id, name, team_id, service_id, allowed_models, tags, expires_at,
-				secret_hash, secret_prefix, cache_policy, created_at, version, created_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				secret_hash, secret_prefix, cache_policy, created_at, version, drop_params, created_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.ID, k.Name, k.TeamID, k.ServiceID, listJSON(k.AllowedModels), mapJSON(k.Tags), nullMicros(k.ExpiresAt),
-			k.SecretHash, k.SecretPrefix, policy, micros(now), v, k.CreatedBy); err != nil {
+			k.SecretHash, k.SecretPrefix, policy, micros(now), v, k.DropParams, k.CreatedBy); err != nil {
 			return mapErr(fmt.Sprintf("create key %q (team %q)", k.ID, k.TeamID), err, store.ErrNotFound)
 		}
 		k.CreatedAt, k.Version = now, v

@@ -20,7 +20,7 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, truncated"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, dropped_params, truncated"
 
 // insertRecordSQL inserts one record.
 var insertRecordSQL = "INSERT INTO request_records (" + recordColumns + ") VALUES (" +
@@ -41,7 +41,7 @@ func recordValues(r *store.Record) ([]any, error) {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int64(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), r.Attempts, r.Partial,
-		r.CacheStatus, r.SavedNanos, string(guardrails), r.Truncated,
+		r.CacheStatus, r.SavedNanos, string(guardrails), droppedParams(r.DroppedParams), r.Truncated,
 	}, nil
 }
 
@@ -50,11 +50,12 @@ func scanRecord(row scanner) (store.Record, error) {
 	var at, latency, ttft int64
 	var status int16
 	var tags, guardrails string
+	var dropped sql.NullString
 	if err := row.Scan(&at, &r.RequestID, &r.KeyID, &r.TeamID, &r.ServiceID, &r.EndUser, &tags, &r.Surface,
 		&r.Operation, &r.Stream, &r.RequestedModel, &r.Provider, &r.Model, &status, &r.ErrorCode,
 		&r.InputTokens, &r.OutputTokens, &r.CachedInputTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
 		&r.UsageEstimated, &r.CostNanos, &latency, &ttft, &r.Attempts, &r.Partial,
-		&r.CacheStatus, &r.SavedNanos, &guardrails, &r.Truncated); err != nil {
+		&r.CacheStatus, &r.SavedNanos, &guardrails, &dropped, &r.Truncated); err != nil {
 		return r, err
 	}
 	r.Time, r.Status = fromMicros(at), store.Status(status)
@@ -69,7 +70,20 @@ func scanRecord(row scanner) (store.Record, error) {
 	if len(r.Guardrails) == 0 {
 		r.Guardrails = nil
 	}
+	if dropped.Valid {
+		if r.DroppedParams, err = parseList(dropped.String); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
+}
+
+// droppedParams returns ps as a JSON array, NULL when nil.
+func droppedParams(ps []string) any {
+	if ps == nil {
+		return nil
+	}
+	return listJSON(ps)
 }
 
 // InsertRecords stores b in one transaction of the single writer: the
@@ -284,6 +298,18 @@ func recordWhere(f store.RecordFilter) (where, error) {
 	if f.EndUser != "" {
 		// The literal lets the planner use the partial index.
 		w.add("end_user = ? AND end_user <> ''", f.EndUser)
+	}
+	if f.ServiceID != "" {
+		w.add("service_id = ?", f.ServiceID)
+	}
+	if f.Status != store.StatusUnspecified {
+		w.add("status = ?", int64(f.Status))
+	}
+	if f.Tag != "" {
+		w.add("EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = ?)", f.Tag)
+	}
+	if f.RequestID != "" {
+		w.add("request_id = ?", f.RequestID)
 	}
 	if f.After != "" {
 		at, id, err := decodeCursor(f.After)
@@ -513,4 +539,25 @@ func (s *Store) DeleteRecordsBefore(ctx context.Context, t time.Time) (int64, er
 			return total, nil
 		}
 	}
+}
+
+// keyUseWindow bounds how far back KeysLastUsed looks, as on PostgreSQL.
+const keyUseWindow = 90 * 24 * time.Hour
+
+// KeysLastUsed returns when each of the keys last made a request, from the
+// request records of the last 90 days; keys without a record there are
+// absent from the map. One index probe per key.
+func (s *Store) KeysLastUsed(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(ids))
+	since := micros(s.clock().Add(-keyUseWindow))
+	for _, id := range ids {
+		var at sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, "SELECT max(time) FROM request_records WHERE key_id = ? AND time > ?", id, since).Scan(&at); err != nil {
+			return nil, fmt.Errorf("keys last used: %w", err)
+		}
+		if at.Valid {
+			out[id] = fromMicros(at.Int64)
+		}
+	}
+	return out, nil
 }

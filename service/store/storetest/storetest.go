@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Guardrails", guardrailTests(c)},
 		{"VersionsAndPages", versionAndPageTests()},
 		{"Principals", principalTests()},
+		{"Console", consoleTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -9,6 +9,10 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+BREAKER_STATE_CLOSED: BreakerState
+BREAKER_STATE_HALF_OPEN: BreakerState
+BREAKER_STATE_OPEN: BreakerState
+BREAKER_STATE_UNSPECIFIED: BreakerState
 DESCRIPTOR: _descriptor.FileDescriptor
 ROUTE_STRATEGY_COST: RouteStrategy
 ROUTE_STRATEGY_FALLBACK: RouteStrategy
@@ -88,12 +92,13 @@ class RetryPolicy(_message.Message):
     def __init__(self, max_attempts: _Optional[int] = ..., backoff_base: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., backoff_max: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Route(_message.Message):
-    __slots__ = ["breaker", "cache", "chunk_timeout", "conditions", "create_time", "etag", "first_chunk_timeout", "name", "retry", "sticky", "strategy", "targets", "timeout", "update_time"]
+    __slots__ = ["breaker", "cache", "chunk_timeout", "conditions", "create_time", "drop_params", "etag", "first_chunk_timeout", "name", "retry", "sticky", "strategy", "targets", "timeout", "update_time"]
     BREAKER_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
     CHUNK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DROP_PARAMS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     FIRST_CHUNK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +113,7 @@ class Route(_message.Message):
     chunk_timeout: _duration_pb2.Duration
     conditions: _containers.RepeatedCompositeFieldContainer[RouteCondition]
     create_time: _timestamp_pb2.Timestamp
+    drop_params: bool
     etag: str
     first_chunk_timeout: _duration_pb2.Duration
     name: str
@@ -117,7 +123,7 @@ class Route(_message.Message):
     targets: _containers.RepeatedCompositeFieldContainer[RouteTarget]
     timeout: _duration_pb2.Duration
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., strategy: _Optional[_Union[RouteStrategy, str]] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[RouteCondition, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., breaker: _Optional[_Union[CircuitBreaker, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., first_chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sticky: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ..., chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., strategy: _Optional[_Union[RouteStrategy, str]] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[RouteCondition, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., breaker: _Optional[_Union[CircuitBreaker, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., first_chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sticky: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ..., chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., drop_params: bool = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RouteCondition(_message.Message):
     __slots__ = ["end_user", "service_id", "tag", "targets", "team_id"]
@@ -151,6 +157,20 @@ class RouteTarget(_message.Message):
     weight: int
     def __init__(self, provider_id: _Optional[str] = ..., model: _Optional[str] = ..., weight: _Optional[int] = ..., input_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., output_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., context_window: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
+class TargetHealth(_message.Message):
+    __slots__ = ["breaker", "consecutive_failures", "in_flight", "latency_ewma", "model"]
+    BREAKER_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_EWMA_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    breaker: BreakerState
+    consecutive_failures: int
+    in_flight: int
+    latency_ewma: _duration_pb2.Duration
+    model: str
+    def __init__(self, model: _Optional[str] = ..., breaker: _Optional[_Union[BreakerState, str]] = ..., latency_ewma: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., in_flight: _Optional[int] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
+
 class UpdateRouteRequest(_message.Message):
     __slots__ = ["route", "update_mask"]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
@@ -166,4 +186,7 @@ class UpdateRouteResponse(_message.Message):
     def __init__(self, route: _Optional[_Union[Route, _Mapping]] = ...) -> None: ...
 
 class RouteStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class BreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
