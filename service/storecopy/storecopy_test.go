@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/semcache"
@@ -82,6 +83,27 @@ func TestCopyEmbeddedToPostgres(t *testing.T) {
 		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: &money.Money{CurrencyCode: "USD", Units: 100},
 	}})); err != nil {
 		t.Fatal(err)
+	}
+	// A service account and its token: the copy keeps the token's hash,
+	// so the same secret administers the gateway on PostgreSQL.
+	ids := tollgatev1connect.NewIdentityServiceClient(http.DefaultClient, lite.URL,
+		connect.WithInterceptors(servertest.BearerInterceptor(lite.AdminToken)))
+	if _, err := ids.CreateServiceAccount(ctx, connect.NewRequest(&tollgatev1.CreateServiceAccountRequest{
+		ServiceAccount: &tollgatev1.ServiceAccount{Id: "ci", Roles: []string{"admin"}}})); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ids.CreateServiceAccountToken(ctx, connect.NewRequest(&tollgatev1.CreateServiceAccountTokenRequest{ServiceAccountId: "ci", Name: "deploy"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saTeams := func(url string) error {
+		c := tollgatev1connect.NewTeamServiceClient(http.DefaultClient, url,
+			connect.WithInterceptors(servertest.BearerInterceptor(tok.Msg.GetSecret())))
+		_, err := c.ListTeams(ctx, connect.NewRequest(&tollgatev1.ListTeamsRequest{}))
+		return err
+	}
+	if err := saTeams(lite.URL); err != nil {
+		t.Fatalf("service-account token on the embedded store: %v", err)
 	}
 	for i := range 12 {
 		key := []string{keyA, keyB, newSecret}[i%3]
@@ -155,6 +177,9 @@ func TestCopyEmbeddedToPostgres(t *testing.T) {
 	}
 	if status, cache := chat(t, pg.URL, keyA, "question 3", false); status != http.StatusOK || cache != "hit-exact" {
 		t.Errorf("a copied cache entry: status %d, cache %q", status, cache)
+	}
+	if err := saTeams(pg.URL); err != nil {
+		t.Errorf("service-account token on the copied database: %v", err)
 	}
 	st, err := pg.Admin.ListBudgets(ctx, connect.NewRequest(&tollgatev1.ListBudgetsRequest{}))
 	if err != nil || len(st.Msg.GetBudgets()) != 1 {
