@@ -13,6 +13,7 @@ package gatewaytest
 import (
 	"flag"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/service/server"
@@ -42,6 +43,9 @@ type Options struct {
 	Env map[string]string
 	// Listener serves instead of a new loopback listener.
 	Listener net.Listener
+	// Embedded runs the gateway on the embedded store in a fresh data
+	// directory instead of PostgreSQL.
+	Embedded bool
 }
 
 // Fixture names created by Setup.
@@ -68,6 +72,7 @@ func Start(t testing.TB, opts Options) *Gateway {
 	return servertest.Start(t, servertest.Options{
 		DatabaseURL: opts.DatabaseURL,
 		Listener:    opts.Listener,
+		Embedded:    opts.Embedded,
 		Config: func(c *server.Config) {
 			if len(opts.Env) == 0 && len(opts.Args) == 0 {
 				return
@@ -79,6 +84,13 @@ func Start(t testing.TB, opts Options) *Gateway {
 			}
 			if err := fs.Parse(opts.Args); err != nil {
 				t.Fatalf("gatewaytest: flags: %v", err)
+			}
+			// The store chosen by Options stays unless the flags chose one.
+			if c.DatabaseURL == "" {
+				c.DatabaseURL = secrets.DatabaseURL
+			}
+			if !slices.Contains(opts.Args, "-data-dir") && opts.Env["TOLLGATE_DATA_DIR"] == "" {
+				c.DataDir = secrets.DataDir
 			}
 			// RegisterFlags reads the secrets from the environment only.
 			if c.MasterKey == "" {

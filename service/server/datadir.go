@@ -44,7 +44,8 @@ type DataDirSecrets struct {
 // LoadDataDirSecrets fills, for the embedded store, the master key and
 // the admin token that the environment does not set from the data
 // directory's master.key and admin.token, generating each on first start
-// (32 random bytes as hex; a 32-byte random token) into a file of mode
+// (32 random bytes as hex; a 32-byte random token prefixed "tgadmin-", as
+// "tga-" marks a service-account token) into a file of mode
 // 0600 in a directory of mode 0700. A Postgres gateway needs both from
 // the environment (every replica must share them): then it does nothing.
 func (c *Config) LoadDataDirSecrets() (DataDirSecrets, error) {
@@ -82,7 +83,7 @@ func (c *Config) LoadDataDirSecrets() (DataDirSecrets, error) {
 		c.AdminToken, out.NewAdminToken, err = readOrCreateSecret(out.AdminTokenFile, func() (string, error) {
 			b := make([]byte, 32)
 			_, err := rand.Read(b)
-			return "tga-" + base64.RawURLEncoding.EncodeToString(b), err
+			return "tgadmin-" + base64.RawURLEncoding.EncodeToString(b), err
 		})
 		if err != nil {
 			return out, err

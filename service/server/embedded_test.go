@@ -142,7 +142,7 @@ func TestZeroSetupStart(t *testing.T) {
 	ready := first.waitReady(t, addr)
 	t.Logf("ready %v after the process started (first start: migrations, key generation)", ready.Round(time.Millisecond))
 
-	m := regexp.MustCompile(`(?m)^\s+(tga-[A-Za-z0-9_-]{20,})\s*$`).FindStringSubmatch(first.output())
+	m := regexp.MustCompile(`(?m)^\s+(tgadmin-[A-Za-z0-9_-]{20,})\s*$`).FindStringSubmatch(first.output())
 	if m == nil {
 		t.Fatalf("no bootstrap admin token printed:\n%s", first.output())
 	}
@@ -221,7 +221,7 @@ func TestZeroSetupStart(t *testing.T) {
 	first.stop(t)
 	again := startServe(t, bin, work, bareEnv(), "-addr", addr, "-log-requests=false")
 	t.Logf("ready %v after a restart", again.waitReady(t, addr).Round(time.Millisecond))
-	if strings.Contains(again.output(), "tga-") || strings.Contains(again.output(), "first start") {
+	if strings.Contains(again.output(), "tgadmin-") || strings.Contains(again.output(), "first start") {
 		t.Errorf("the restart printed secrets again:\n%s", again.output())
 	}
 	if got := chat(); got != "hello from the embedded store" {

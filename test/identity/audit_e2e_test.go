@@ -142,7 +142,19 @@ func TestAuditAnswersAuditors(t *testing.T) {
 // off once an owner exists.
 func TestServiceAccountTokens(t *testing.T) {
 	t.Parallel()
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{"TOLLGATE_TOKEN_USE_FLUSH": "1s", "TOLLGATE_BREAK_GLASS": "off"}})
+	testServiceAccountTokens(t, false)
+}
+
+// TestServiceAccountTokensEmbedded runs TestServiceAccountTokens on the
+// embedded store.
+func TestServiceAccountTokensEmbedded(t *testing.T) {
+	t.Parallel()
+	testServiceAccountTokens(t, true)
+}
+
+func testServiceAccountTokens(t *testing.T, embedded bool) {
+	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{"TOLLGATE_TOKEN_USE_FLUSH": "1s", "TOLLGATE_BREAK_GLASS": "off"},
+		Embedded: embedded})
 	ctx := context.Background()
 	owner := g.Admin
 	newAccount := func(id string, roles ...string) string {

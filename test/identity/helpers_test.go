@@ -34,8 +34,15 @@ var people = []oidctest.User{
 // roleMap is the gateway's group → role mapping.
 const roleMap = "platform-admins=admin,team-search-admins=team-admin:search,readers=viewer,owners=owner"
 
-// startSSO runs a provider and a gateway trusting it.
+// startSSO runs a provider and a gateway on PostgreSQL trusting it.
 func startSSO(t *testing.T, env map[string]string) (*oidctest.Provider, *gatewaytest.Gateway) {
+	t.Helper()
+	return startSSOOn(t, env, false)
+}
+
+// startSSOOn runs a provider and a gateway trusting it, on the embedded
+// store when embedded is set.
+func startSSOOn(t *testing.T, env map[string]string, embedded bool) (*oidctest.Provider, *gatewaytest.Gateway) {
 	t.Helper()
 	op := oidctest.Start(t, people...)
 	e := map[string]string{
@@ -47,7 +54,7 @@ func startSSO(t *testing.T, env map[string]string) (*oidctest.Provider, *gateway
 	for k, v := range env {
 		e[k] = v
 	}
-	return op, gatewaytest.Start(t, gatewaytest.Options{Env: e})
+	return op, gatewaytest.Start(t, gatewaytest.Options{Env: e, Embedded: embedded})
 }
 
 // as returns an admin client carrying token.

@@ -25,7 +25,17 @@ import (
 // groups map to roles.
 func TestSSO(t *testing.T) {
 	t.Parallel()
-	op, g := startSSO(t, nil)
+	testSSO(t, false)
+}
+
+// TestSSOEmbedded runs TestSSO on the embedded store.
+func TestSSOEmbedded(t *testing.T) {
+	t.Parallel()
+	testSSO(t, true)
+}
+
+func testSSO(t *testing.T, embedded bool) {
+	op, g := startSSOOn(t, nil, embedded)
 	ctx := context.Background()
 	alice := op.Login(t, "alice")
 	sam := op.Login(t, "sam")
