@@ -12,6 +12,8 @@ require (
 	github.com/pgvector/pgvector-go v0.3.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	github.com/tollgate-dev/tollgate/clients/go v0.0.0-00010101000000-000000000000
+	github.com/tollgate-dev/tollgate/gen v0.0.0-00010101000000-000000000000
 	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
 	google.golang.org/genproto v0.0.0-20260128011058-8636f8732409
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1
@@ -47,8 +49,17 @@ require (
 	go.opentelemetry.io/otel/metric v1.45.0 // indirect
 	go.opentelemetry.io/otel/trace v1.45.0 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
+	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+)
+
+// The generated API (gen/) and the Go client (clients/go/) are modules of
+// their own, so that applications can depend on them without the gateway's
+// dependencies; the gateway builds them from this tree. See gen/README.md.
+replace (
+	github.com/tollgate-dev/tollgate/clients/go => ./clients/go
+	github.com/tollgate-dev/tollgate/gen => ./gen
 )
