@@ -75,7 +75,7 @@ work:
 # (dist/image) and archive (dist/tollgate_<version>_oci.tar). See
 # deploy/image; the Dockerfile builds the same image with an engine.
 image:
-	@$(MAKE) --no-print-directory release PLATFORMS="linux/amd64 linux/arm64"
+	@$(MAKE) --no-print-directory release PLATFORMS="linux/amd64 linux/arm64" CLIENTS=0
 	cd deploy && $(GO) run ./image -dist ../dist
 
 generate: tools
