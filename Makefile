@@ -13,7 +13,7 @@ export GOWORK := off
 # client and the deployment tooling (tools/ only pins the build tools).
 GO_MODULES := . gen clients/go deploy
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go bench run clean release image docs check-docs test-long clients work
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
 
 # Generated code (see buf.gen.yaml and scripts/generate.sh): gen/tollgate
 # is the Go module gen/'s generated part, the rest the clients'.
@@ -148,16 +148,54 @@ $(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
 	cd test/sdk/node && npm ci --no-audit --no-fund
 	@touch $@
 
-test: deps tools
-	$(GO) test -count=1 -timeout 15m ./...
-	cd deploy && $(GO) test -count=1 -short -timeout 15m ./...
-	cd clients/go && $(GO) test -count=1 ./...
+# One PostgreSQL server for the whole run: pgtestd starts it, builds the
+# pre-migrated template databases once, and hands it to every test binary
+# (TOLLGATE_PGTEST_URL), which then copies a template per test instead of
+# starting a cluster and migrating. -short skips the long tests (see
+# internal/testutil.Long), which test-long runs; go vet runs in make lint,
+# so the test run skips it, and test binaries are linked without DWARF
+# (-ldflags=-w: a third less link CPU; stack traces are unaffected).
+# GOTESTFLAGS adds flags, e.g. GOTESTFLAGS=-race. deploy/ and clients/go/
+# are modules of their own (gen/ has no tests; the others build it).
+GOTESTFLAGS ?=
+TESTFLAGS   := -count=1 -vet=off -ldflags=-w
+test: deps tools pgtestd
+	$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
+	cd deploy && $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
+	cd clients/go && $(GO) test $(TESTFLAGS) $(GOTESTFLAGS) ./...
 
-# The long tests (named TestLong..., skipped under -short): the release's
-# reproducibility, the multi-replica rehearsal and the operator's guide.
-test-long: deps tools
-	TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./internal/release/
-	cd deploy && TOLLGATE_LONG_TESTS=1 $(GO) test -count=1 -timeout 30m -run '^TestLong' ./...
+# The long tests (named TestLong..., skipped under -short; in the main
+# module gated by testutil.Long) of the packages that have any, on one
+# shared server, and deploy/'s: the HNSW index and the EXPLAIN at scale, the
+# outage under load, the release's reproducibility, the multi-replica
+# rehearsal and the operator's guide. CI runs them once per run.
+LONG_PKGS = $(sort $(dir $(shell grep -rlw --include='*_test.go' 'testutil.Long' . | grep -v '^./deploy/')))
+test-long: deps tools pgtestd
+	$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -timeout 30m -run '^TestLong' $(GOTESTFLAGS) $(LONG_PKGS)
+	cd deploy && TOLLGATE_LONG_TESTS=1 $(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -timeout 30m -run '^TestLong' ./...
+
+pgtestd:
+	$(GO) build -o $(BIN)/ ./internal/pgtest/cmd/pgtestd
+
+# Go fuzz targets of the hand-written parsers, FUZZTIME each (CI: 30s):
+# the SSE reader, the cache key's canonical JSON, the Anthropic stream's
+# fast path and the OpenAI surface's unknown-field scanner. They need no
+# database: the DSN below keeps TestMain from starting a PostgreSQL
+# cluster in every fuzz worker (nothing connects to it). A failing input
+# is written to the package's testdata/fuzz/ and then runs with go test.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./providers/internal/upstream/sse:FuzzReader \
+	./semcache:FuzzCanonicalJSON \
+	./providers/anthropic:FuzzFastDelta \
+	./service/openaiapi:FuzzScanExtra
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 bench: deps tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt

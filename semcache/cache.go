@@ -22,6 +22,7 @@ import (
 // use.
 type Cache struct {
 	pool *pgxpool.Pool
+	mem  bool // no pool: the LRU is the whole cache (NewMemory)
 	o    options
 	lru  *lru
 
@@ -61,8 +62,29 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Cache, error) {
 		opt(&o)
 	}
 	if pool == nil {
-		return nil, errors.New("semcache: nil pool")
+		return nil, errors.New("semcache: nil pool (see NewMemory)")
 	}
+	return newCache(pool, o)
+}
+
+// NewMemory returns a cache that keeps its entries in this process only,
+// in the LRU that otherwise fronts Postgres (sized by [WithLRU]; entries
+// live until their own TTL, not the LRU TTL): exact hits only (semantic
+// lookups need pgvector, so [WithEmbedder] is ignored), nothing shared
+// with other replicas, nothing kept across restarts. It suits tests of
+// the request path and single-replica gateways without a database. Run
+// only waits for its context.
+func NewMemory(opts ...Option) *Cache {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.embedder = nil
+	c, _ := newCache(nil, o) // without an embedder or a pool nothing can fail
+	return c
+}
+
+func newCache(pool *pgxpool.Pool, o options) (*Cache, error) {
 	if o.queueSize < 1 {
 		o.queueSize = 1
 	}
@@ -71,6 +93,7 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Cache, error) {
 	}
 	c := &Cache{
 		pool:  pool,
+		mem:   pool == nil,
 		o:     o,
 		lru:   newLRU(o.lruEntries, o.lruBytes),
 		queue: make(chan *writeItem, o.queueSize),
@@ -177,6 +200,9 @@ func (c *Cache) Lookup(ctx context.Context, r Request) *Result {
 		}
 	}
 
+	if c.mem {
+		return c.miss(res)
+	}
 	e, err := c.getExact(ctx, res.ns, res.keys.Exact, now)
 	switch {
 	case err != nil:
@@ -236,9 +262,10 @@ func (c *Cache) lookupFailed(ctx context.Context, step string, err error) {
 }
 
 // remember puts e, fetched from Postgres or just written, into the LRU for
-// at most the LRU TTL.
+// at most the LRU TTL (until its own expiry in a memory cache, which no
+// other replica can purge).
 func (c *Cache) remember(e *lruEntry, now time.Time) {
-	if limit := now.Add(c.o.lruTTL); e.expires.After(limit) {
+	if limit := now.Add(c.o.lruTTL); !c.mem && e.expires.After(limit) {
 		e.expires = limit
 	}
 	c.lru.add(e)

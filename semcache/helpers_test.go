@@ -50,7 +50,12 @@ func (f *fakeEmbedder) Embed(_ context.Context, req *providers.EmbedRequest) (*p
 // newPool returns a pool on a fresh, migrated database.
 func newPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dsn := pgtest.NewDatabase(t)
+	return poolOn(t, pgtest.NewMigratedDatabase(t))
+}
+
+// poolOn returns a pool on the migrated database dsn.
+func poolOn(t testing.TB, dsn string) *pgxpool.Pool {
+	t.Helper()
 	st, err := pgstore.Open(context.Background(), dsn, pgstore.WithMaxConns(4))
 	if err != nil {
 		t.Fatalf("pgstore.Open: %v", err)
@@ -62,6 +67,10 @@ func newPool(t testing.TB) *pgxpool.Pool {
 // startCache returns a running cache on pool; Run stops when the test ends.
 func startCache(t testing.TB, pool *pgxpool.Pool, opts ...semcache.Option) *semcache.Cache {
 	t.Helper()
+	// A lookup that times out is a miss; on a loaded test machine a query
+	// can take longer than the production default (50 ms), which would turn
+	// expected hits into misses. Tests may still pass their own timeout.
+	opts = append([]semcache.Option{semcache.WithLookupTimeout(10 * time.Second)}, opts...)
 	c, err := semcache.New(pool, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

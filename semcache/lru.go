@@ -83,17 +83,21 @@ func (c *lru) remove(id string) {
 	}
 }
 
-// removeIf drops every entry for which match is true.
-func (c *lru) removeIf(match func(*lruEntry) bool) {
+// removeIf drops every entry for which match is true and returns how many
+// it dropped.
+func (c *lru) removeIf(match func(*lruEntry) bool) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	n := 0
 	for el := c.ll.Front(); el != nil; {
 		next := el.Next()
 		if match(el.Value.(*lruEntry)) {
 			c.removeElement(el)
+			n++
 		}
 		el = next
 	}
+	return n
 }
 
 func (c *lru) removeElement(el *list.Element) {

@@ -100,22 +100,27 @@ type Filter struct {
 }
 
 // Purge deletes the entries that f selects from Postgres and from this
-// replica's in-process cache, and returns how many Postgres rows went.
+// replica's in-process cache, and returns how many Postgres rows (in a
+// memory cache: entries) went.
 // Other replicas drop their in-process copies within the LRU TTL.
 func (c *Cache) Purge(ctx context.Context, f Filter) (int64, error) {
 	var older *time.Time
 	if !f.OlderThan.IsZero() {
 		older = &f.OlderThan
 	}
+	match := func(e *lruEntry) bool {
+		return (f.Namespace == "" || e.namespace == f.Namespace) &&
+			(f.Model == "" || e.model == f.Model) &&
+			(older == nil || e.created.Before(*older))
+	}
+	if c.mem {
+		return int64(c.lru.removeIf(match)), nil
+	}
 	tag, err := c.pool.Exec(ctx,
 		`DELETE FROM semcache_entries
 		 WHERE ($1 = '' OR namespace = $1) AND ($2 = '' OR model = $2) AND ($3::timestamptz IS NULL OR created_at < $3)`,
 		f.Namespace, f.Model, older)
-	c.lru.removeIf(func(e *lruEntry) bool {
-		return (f.Namespace == "" || e.namespace == f.Namespace) &&
-			(f.Model == "" || e.model == f.Model) &&
-			(older == nil || e.created.Before(*older))
-	})
+	c.lru.removeIf(match)
 	if err != nil {
 		return 0, fmt.Errorf("semcache: purge: %w", err)
 	}
@@ -126,6 +131,9 @@ func (c *Cache) Purge(ctx context.Context, f Filter) (int64, error) {
 // entries beyond the per-namespace cap. Run calls it periodically; it is
 // safe to run on every replica at once. It returns the rows deleted.
 func (c *Cache) Maintain(ctx context.Context) (int64, error) {
+	if c.mem {
+		return 0, nil // the LRU drops expired entries as it meets them
+	}
 	expired, err := c.pool.Exec(ctx, `DELETE FROM semcache_entries WHERE expires_at <= $1`, c.o.now())
 	if err != nil {
 		return 0, fmt.Errorf("semcache: delete expired: %w", err)
@@ -144,7 +152,8 @@ func (c *Cache) Maintain(ctx context.Context) (int64, error) {
 }
 
 // Stats are the cache's figures. Entries and Bytes come from Postgres and
-// cover all replicas; the counters are this process's since New.
+// cover all replicas (in a memory cache they are the local figures); the
+// counters are this process's since New.
 type Stats struct {
 	// Entries and Bytes are the live Postgres entries (of the namespace
 	// asked for, or all) and their encoded size.
@@ -183,6 +192,10 @@ func (c *Cache) Stats(ctx context.Context, namespace string) (Stats, error) {
 		SavedNanos:   c.ctr.savedNanos.Load(),
 	}
 	s.LocalEntries, s.LocalBytes = c.lru.stats()
+	if c.mem {
+		s.Entries, s.Bytes = int64(s.LocalEntries), s.LocalBytes
+		return s, nil
+	}
 	err := c.pool.QueryRow(ctx,
 		`SELECT count(*), coalesce(sum(size_bytes), 0) FROM semcache_entries
 		 WHERE ($1 = '' OR namespace = $1) AND expires_at > $2`, namespace, c.o.now()).Scan(&s.Entries, &s.Bytes)

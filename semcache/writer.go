@@ -123,6 +123,10 @@ func (c *Cache) enqueue(res *Result, body []byte, cost int64) error {
 		id: lruID(res.ns, res.keys.Exact), namespace: res.ns, model: res.model,
 		body: body, cost: cost, created: now, expires: it.expires,
 	}, now)
+	if c.mem {
+		c.ctr.writes.Add(1) // the LRU is the store
+		return nil
+	}
 	c.pendMu.Lock()
 	select {
 	case c.queue <- it:
@@ -176,6 +180,10 @@ func (c *Cache) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer c.running.Store(false)
+	if c.mem {
+		<-ctx.Done()
+		return nil
+	}
 
 	stop := make(chan struct{})
 	finished := make(chan struct{}, c.o.writers)

@@ -285,7 +285,7 @@ func (c *cluster) delete(p *pod) terminated {
 	start := time.Now()
 	p.terminating.Store(true) // the endpoints controller removes it…
 	if h := c.container().Lifecycle.PreStop; h != nil && h.Sleep != nil {
-		time.Sleep(time.Duration(h.Sleep.Seconds) * time.Second) // …while preStop runs: the chart's sleep action, not synchronisation
+		time.Sleep(time.Duration(h.Sleep.Seconds) * time.Second) // simulated: …while preStop runs, the chart's sleep action, not synchronisation
 	}
 	term := time.Now()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)

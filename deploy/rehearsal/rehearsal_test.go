@@ -33,6 +33,7 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -334,13 +335,14 @@ func (l *load) answered() int64 { return l.count.Load() }
 // waitFor waits until n requests have been answered.
 func (l *load) waitFor(t *testing.T, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for l.count.Load() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests answered; failures: %v", l.count.Load(), n, l.failures)
+	testutil.EventuallyWithin(t, 2*time.Minute, func() error {
+		if got := l.count.Load(); got < n {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return fmt.Errorf("only %d of %d requests answered; failures: %v", got, n, l.failures)
 		}
-		time.Sleep(50 * time.Millisecond) // polling a counter
-	}
+		return nil
+	})
 }
 
 func (l *load) stop() ([]string, []string) {
@@ -394,8 +396,8 @@ func checkRecords(t *testing.T, dbURL string, answered []string) {
 	defer pool.Close()
 	var missing []string
 	counts := map[string]int{}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	// Poll the table while the writers flush; missing says what is left.
+	_ = testutil.Poll(t.Context(), 30*time.Second, func() error {
 		clear(counts)
 		rows, err := pool.Query(t.Context(), `SELECT request_id, count(*) FROM request_records GROUP BY request_id`)
 		if err != nil {
@@ -418,11 +420,11 @@ func checkRecords(t *testing.T, dbURL string, answered []string) {
 				missing = append(missing, id)
 			}
 		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
+		if len(missing) > 0 {
+			return fmt.Errorf("%d answered requests not recorded", len(missing))
 		}
-		time.Sleep(200 * time.Millisecond) // polling the table while the writers flush
-	}
+		return nil
+	})
 	dups := 0
 	for _, id := range answered {
 		if counts[id] > 1 {
@@ -474,12 +476,13 @@ func checkPropagation(t *testing.T, pods []*pod) {
 func until(t *testing.T, limit time.Duration, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for !cond() {
-		if time.Since(start) > limit {
-			t.Errorf("not live within %s", limit)
-			return time.Since(start)
+	if err := testutil.Poll(t.Context(), limit, func() error {
+		if !cond() {
+			return errors.New("not live")
 		}
-		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
+		return nil
+	}); err != nil {
+		t.Errorf("not live within %s", limit)
 	}
 	return time.Since(start)
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 // post sends body to path and returns the status, headers and body.
@@ -564,11 +566,10 @@ func TestCancelledCounter(t *testing.T) {
 
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
+	testutil.Eventually(t, func() error {
+		if !cond() {
+			return errors.New("condition not reached")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }

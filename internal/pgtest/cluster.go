@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -67,6 +68,9 @@ type Options struct {
 	// taken. If zero, a persistent Dir reuses the port it used last when that
 	// port is still free, and otherwise a free port is picked.
 	Port int
+	// MaxConnections is the server's max_connections; 0 means 300. A server
+	// shared by every test binary of a run needs more.
+	MaxConnections int
 }
 
 // Cluster is a throwaway PostgreSQL cluster in a temp dir, listening on
@@ -83,6 +87,8 @@ type Cluster struct {
 	logPath string              // server log, appended to by every start
 	binDir  string              // directory of initdb and postgres
 	keepDir bool                // Options.Dir was set: Close keeps dir
+	maxConn int                 // max_connections
+	dbs     *databases          // test databases (NewDatabase)
 	cred    *syscall.Credential // run as postgres; nil when not root
 	logf    func(format string, args ...any)
 
@@ -116,7 +122,11 @@ func StartCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{binDir: binDir, cred: cred, logf: opts.Logf}
+	c := &Cluster{binDir: binDir, cred: cred, logf: opts.Logf, maxConn: opts.MaxConnections}
+	if c.maxConn <= 0 {
+		c.maxConn = 300
+	}
+	c.dbs = newDatabases(func(context.Context) (string, error) { return c.DSN("postgres"), nil })
 	if c.logf == nil {
 		c.logf = func(string, ...any) {}
 	}
@@ -207,6 +217,20 @@ func (c *Cluster) Port() int {
 	return c.port
 }
 
+// NewDatabase is the package's [NewDatabase] on this cluster: a fresh
+// database with the vector extension, dropped when the test ends.
+func (c *Cluster) NewDatabase(t testing.TB) string {
+	t.Helper()
+	return c.dbs.create(t, emptyTemplate)
+}
+
+// NewMigratedDatabase is the package's [NewMigratedDatabase] on this
+// cluster: a fresh database with every migration applied.
+func (c *Cluster) NewMigratedDatabase(t testing.TB) string {
+	t.Helper()
+	return c.dbs.create(t, migratedTemplate)
+}
+
 // LogPath returns the path of the server log, which collects the output of
 // every start of the cluster.
 func (c *Cluster) LogPath() string { return c.logPath }
@@ -289,7 +313,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		"port=" + strconv.Itoa(c.port),
 		"listen_addresses=127.0.0.1",
 		"unix_socket_directories=" + c.socketDirs(),
-		"max_connections=300",
+		"max_connections=" + strconv.Itoa(c.maxConn),
 		"fsync=off",
 		"synchronous_commit=off",
 		"full_page_writes=off",

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore/migrations"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -70,6 +71,41 @@ func TestNewDatabase(t *testing.T) {
 	}
 }
 
+func TestNewMigratedDatabase(t *testing.T) {
+	t.Parallel()
+	ms, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := ms[len(ms)-1].Version
+	for i := range 3 {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			t.Parallel()
+			conn := connect(t, pgtest.NewMigratedDatabase(t))
+			var version, applied int
+			if err := conn.QueryRow(t.Context(), "SELECT max(version), count(*) FROM schema_migrations").Scan(&version, &applied); err != nil {
+				t.Fatalf("read schema_migrations: %v", err)
+			}
+			if version != latest || applied != len(ms) {
+				t.Errorf("schema_migrations: version %d of %d applied, want %d of %d", version, applied, latest, len(ms))
+			}
+			// Migrating again (what pgstore.Open does) finds nothing to do.
+			cfg := conn.Config()
+			if got, err := migrations.Apply(t.Context(), cfg); err != nil || got != latest {
+				t.Errorf("Apply on a migrated database = %d, %v; want %d, nil", got, err, latest)
+			}
+			// A copy is private: writing to it changes no other copy.
+			if _, err := conn.Exec(t.Context(), "INSERT INTO teams (id, display_name) VALUES ($1, 'x')", "team-"+strconv.Itoa(i)); err != nil {
+				t.Fatalf("insert: %v", err)
+			}
+			var teams int
+			if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM teams").Scan(&teams); err != nil || teams != 1 {
+				t.Errorf("teams = %d, %v; want 1", teams, err)
+			}
+		})
+	}
+}
+
 func TestNewDatabaseIsolation(t *testing.T) {
 	t.Parallel()
 	for i := range 8 {
@@ -100,13 +136,26 @@ func TestNewDatabaseIsolation(t *testing.T) {
 	}
 }
 
-// TestStopStart takes the server down, so it must not run in parallel.
+// TestStopStart takes its private cluster down while the other tests go on.
 func TestStopStart(t *testing.T) {
-	srv := pgtest.Server()
-	if srv == nil {
-		t.Skip("the server comes from DATABASE_URL; outage tests need the cluster from pgtest.Run")
+	t.Parallel()
+	srv := pgtest.PrivateCluster(t)
+	// The cluster's databases are its own, from its own templates.
+	for name, dsn := range map[string]string{"empty": srv.NewDatabase(t), "migrated": srv.NewMigratedDatabase(t)} {
+		conn := connect(t, dsn)
+		if got := conn.Config().Port; int(got) != srv.Port() {
+			t.Errorf("%s database on port %d, want the private cluster's %d", name, got, srv.Port())
+		}
+		var tables int
+		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'").Scan(&tables); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"empty": 0, "migrated": 1}[name]; tables != want {
+			t.Errorf("%s database has %d schema_migrations tables, want %d", name, tables, want)
+		}
+		conn.Close(t.Context())
 	}
-	dsn := pgtest.NewDatabase(t)
+	dsn := srv.NewDatabase(t)
 	ctx := t.Context()
 	conn := connect(t, dsn)
 	if _, err := conn.Exec(ctx, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before stop')"); err != nil {

@@ -10,18 +10,31 @@
 //
 //	func TestStore(t *testing.T) {
 //		t.Parallel()
-//		dsn := pgtest.NewDatabase(t) // fresh database, vector extension created
+//		dsn := pgtest.NewMigratedDatabase(t) // fresh database, schema migrated
 //		pool, err := pgxpool.New(t.Context(), dsn)
 //		...
 //	}
 //
-// [Run] uses the server named by the DATABASE_URL environment variable when it
-// is set (its database is the admin database through which test databases
-// are created and dropped). Otherwise it starts a throwaway [Cluster] for the
-// test binary and closes it after the tests. Each [NewDatabase] call creates a
-// uniquely named database (tg_test_<hex>) and drops it when the test ends, so
-// parallel tests never see each other's data. Tests that take the server
-// down to exercise outages use [Server], which is nil under DATABASE_URL.
+// [Run] uses the server named by the TOLLGATE_PGTEST_URL environment
+// variable ([EnvURL]) when it is set: `make test` runs `pgtestd -- go test
+// ./...`, which starts one cluster for the whole run and sets it, so every
+// test binary shares one server. Otherwise Run uses DATABASE_URL when set,
+// and otherwise starts a throwaway [Cluster] for the test binary on first
+// use and closes it after the tests, so `go test ./somepkg` works without
+// the Makefile. The URL's database is the admin database through which test
+// databases are created and dropped.
+//
+// Each [NewDatabase] call creates a uniquely named database (tg_test_<hex>)
+// and drops it when the test ends, so parallel tests never see each other's
+// data. Databases are copies (CREATE DATABASE … TEMPLATE) of template
+// databases built once per server: [NewDatabase] copies one holding only the
+// vector extension, [NewMigratedDatabase] one with every migration of
+// service/store/pgstore/migrations applied, named after the migrations'
+// fingerprint so that a changed schema gets a new template. Tests that open
+// a store or run a gateway use NewMigratedDatabase and skip migrating.
+//
+// Tests that take the server down to exercise outages use [PrivateCluster],
+// a cluster of their own, so that no other test sees the outage.
 //
 // # Requirements
 //

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 // TestLongReleaseReproducible runs `make release` for one platform in two fresh
@@ -15,9 +17,7 @@ import (
 // the same commit must give the same bytes. It also runs the built binary's
 // `version` and checks the SBOM names the release version.
 func TestLongReleaseReproducible(t *testing.T) {
-	if testing.Short() && os.Getenv("TOLLGATE_LONG_TESTS") != "1" {
-		t.Skip("long test (builds two release trees): make test-long runs it")
-	}
+	testutil.Long(t) // builds two release trees
 	head := strings.TrimSpace(run(t, root, "git", "rev-parse", "HEAD"))
 	const platform = "linux/amd64" // the platform whose binary this machine can run
 	var sums [2]string

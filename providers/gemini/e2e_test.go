@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/gemini"
 	"github.com/tollgate-dev/tollgate/providers/gemini/geminitest"
@@ -452,13 +453,12 @@ func TestCancelAbortsUpstream(t *testing.T) {
 
 func waitCancelled(t *testing.T, fake *geminitest.Gemini) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for fake.Cancelled() == 0 || fake.InFlight() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("upstream request not aborted: cancelled=%d inFlight=%d", fake.Cancelled(), fake.InFlight())
+	testutil.Eventually(t, func() error {
+		if fake.Cancelled() == 0 || fake.InFlight() != 0 {
+			return fmt.Errorf("upstream request not aborted: cancelled=%d inFlight=%d", fake.Cancelled(), fake.InFlight())
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestKeyNeverLeaked(t *testing.T) {

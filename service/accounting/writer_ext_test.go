@@ -60,12 +60,12 @@ func TestBatching(t *testing.T) {
 				if got := sink.batchSizes(); !slices.Equal(got, tt.wantNow) {
 					t.Errorf("batches at once = %v, want %v", got, tt.wantNow)
 				}
-				time.Sleep(tt.interval - time.Nanosecond)
+				time.Sleep(tt.interval - time.Nanosecond) // simulated time: advances the synctest bubble's fake clock
 				synctest.Wait()
 				if got := sink.batchSizes(); !slices.Equal(got, tt.wantNow) {
 					t.Errorf("batches just before the interval = %v, want %v", got, tt.wantNow)
 				}
-				time.Sleep(time.Nanosecond)
+				time.Sleep(time.Nanosecond) // simulated time: advances the synctest bubble's fake clock
 				synctest.Wait()
 				if got := sink.batchSizes(); !slices.Equal(got, tt.wantAfterInterval) {
 					t.Errorf("batches after the interval = %v, want %v", got, tt.wantAfterInterval)
@@ -106,9 +106,9 @@ func TestOutageWithoutSpill(t *testing.T) {
 				stop := start(t, w)
 
 				recordRange(w, 0, 100)
-				time.Sleep(5 * time.Second)
-				recordRange(w, 100, 100) // records keep arriving during the outage
-				time.Sleep(5 * time.Second)
+				time.Sleep(5 * time.Second) // simulated time: advances the synctest bubble's fake clock
+				recordRange(w, 100, 100)    // records keep arriving during the outage
+				time.Sleep(5 * time.Second) // simulated time: advances the synctest bubble's fake clock
 				synctest.Wait()
 				st := w.Stats()
 				if st.Failures == 0 || st.Written != 0 {
@@ -151,7 +151,7 @@ func TestOutageWithoutSpillDropsOldestBeyondMemoryBound(t *testing.T) {
 			accounting.WithFlushInterval(100*time.Millisecond))
 		recordRange(w, 0, 80)
 		stop := start(t, w)
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // simulated time: advances the synctest bubble's fake clock
 		synctest.Wait()
 		if st := w.Stats(); st.Pending > 50 || st.Dropped != 30 {
 			t.Errorf("Pending = %d, Dropped = %d; want <= 50, 30", st.Pending, st.Dropped)
@@ -203,9 +203,9 @@ func TestSpill(t *testing.T) {
 				stop := start(t, w)
 
 				recordRange(w, 0, 95)
-				time.Sleep(3 * time.Second)
+				time.Sleep(3 * time.Second) // simulated time: advances the synctest bubble's fake clock
 				recordRange(w, 95, 50)
-				time.Sleep(3 * time.Second)
+				time.Sleep(3 * time.Second) // simulated time: advances the synctest bubble's fake clock
 				synctest.Wait()
 				st := w.Stats()
 				if st.Pending > tt.maxPending || st.Spilled+int64(st.Pending) != 145 || st.Queued != 0 {
@@ -273,7 +273,7 @@ func TestReplayAtStart(t *testing.T) {
 					accounting.WithSpillAfter(time.Second))
 				start(t, w)
 				recordRange(w, 0, 95)
-				time.Sleep(3 * time.Second)
+				time.Sleep(3 * time.Second) // simulated time: advances the synctest bubble's fake clock
 				synctest.Wait()
 				// What a crash now leaves on disk: sealed segments and the
 				// open one, unsynced.
@@ -486,7 +486,7 @@ func TestRecordAfterShutdown(t *testing.T) {
 				sink := newFakeSink(healthy)
 				next := accounting.New(sink, accounting.WithSpillDir(dir))
 				stop := start(t, next)
-				time.Sleep(time.Second)
+				time.Sleep(time.Second) // simulated time: advances the synctest bubble's fake clock
 				if err := stop(); err != nil {
 					t.Fatalf("next Run() = %v", err)
 				}
@@ -618,12 +618,12 @@ func TestConcurrentRecord(t *testing.T) {
 					wg.Go(func() {
 						for i := range each {
 							w.Record(rec(g*each + i))
-							time.Sleep(time.Duration(g%10) * 10 * time.Millisecond)
+							time.Sleep(time.Duration(g%10) * 10 * time.Millisecond) // simulated time: advances the synctest bubble's fake clock
 						}
 					})
 				}
 				wg.Go(func() {
-					time.Sleep(300 * time.Millisecond)
+					time.Sleep(300 * time.Millisecond) // simulated time: advances the synctest bubble's fake clock
 					sink.setMode(healthy)
 				})
 				wg.Wait()
@@ -656,7 +656,7 @@ func TestStats(t *testing.T) {
 		}
 
 		stop := start(t, w)
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // simulated time: advances the synctest bubble's fake clock
 		synctest.Wait()
 		_, failed, _ := sink.calls()
 		if got, want := w.Stats(), (accounting.Stats{Recorded: 7, Failures: int64(failed), Pending: 7}); got != want || failed == 0 {
@@ -725,7 +725,7 @@ func TestSpillFailureKeepsRecordsInMemory(t *testing.T) {
 		}
 
 		recordRange(w, 0, 50)
-		time.Sleep(3 * time.Second)
+		time.Sleep(3 * time.Second) // simulated time: advances the synctest bubble's fake clock
 		synctest.Wait()
 		if st := w.Stats(); st.Spilled != 0 || st.Pending != 50 || st.Dropped != 0 {
 			t.Errorf("during the outage: Stats = %+v, want all 50 kept in memory", st)
@@ -749,12 +749,12 @@ func TestDropLogIsRateLimited(t *testing.T) {
 			t.Fatal(err)
 		}
 		recordRange(w, 0, 100)
-		time.Sleep(999 * time.Millisecond)
+		time.Sleep(999 * time.Millisecond) // simulated time: advances the synctest bubble's fake clock
 		recordRange(w, 100, 100)
 		if got := logs.count("dropping request records"); got != 1 {
 			t.Errorf("within a second: %d log lines, want 1:\n%s", got, logs.String())
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // simulated time: advances the synctest bubble's fake clock
 		recordRange(w, 200, 1)
 		if got := logs.count("dropping request records"); got != 2 {
 			t.Errorf("a second later: %d log lines, want 2:\n%s", got, logs.String())
@@ -806,8 +806,8 @@ func TestBatchFailingWhileNewerRecordsSpill(t *testing.T) {
 		if st := w.Stats(); st.Spilled != 30 || st.Pending != 10 {
 			t.Fatalf("while the first batch hangs: Stats = %+v, want 30 spilled, 10 in flight", st)
 		}
-		time.Sleep(time.Second)
-		synctest.Wait() // the first batch timed out and follows them to disk
+		time.Sleep(time.Second) // simulated time: advances the synctest bubble's fake clock
+		synctest.Wait()         // the first batch timed out and follows them to disk
 		if st := w.Stats(); st.Spilled != 40 || st.Pending != 0 || st.Failures != 1 {
 			t.Fatalf("after the timeout: Stats = %+v, want 40 spilled, 1 failure", st)
 		}

@@ -14,7 +14,12 @@
 //     cost to the key's one-minute bucket in memory and never blocks.
 //
 // Each alert is posted to every matching webhook (store.AlertWebhook) as a
-// Slack-compatible JSON body, with retries and exponential backoff. An
+// Slack-compatible JSON body, with retries and exponential backoff, signed
+// per the Standard Webhooks specification with the webhook's secret
+// (package webhooks: webhook-id, the same on every retry, webhook-timestamp
+// and webhook-signature; receivers refuse stale and replayed calls). The
+// admin API generates the secret (or takes the admin's "whsec_..."),
+// returns it once and stores it sealed (SecretContext). An
 // alert fires at most once per (subject, period, threshold): the replica
 // whose store.Alerts.ClaimAlert succeeds (an INSERT ... ON CONFLICT DO
 // NOTHING) sends it, so neither other replicas nor restarts repeat it. If

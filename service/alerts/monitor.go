@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
 // Kind is a kind of alert, as stored in store.AlertWebhook.Kinds.
@@ -292,7 +293,12 @@ func (m *Monitor) deliver(ctx context.Context, a alert) error {
 			errs = append(errs, fmt.Errorf("webhook %s: %w", h.ID, err))
 			continue
 		}
-		if err := post(ctx, m.client, url, a.msg, m.attempts, m.backoff); err != nil {
+		signer, err := m.webhookSigner(&h)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhook %s: %w", h.ID, err))
+			continue
+		}
+		if err := post(ctx, m.client, url, signer, m.now, a.msg, m.attempts, m.backoff); err != nil {
 			errs = append(errs, fmt.Errorf("webhook %s: %w", h.ID, err))
 			continue
 		}
@@ -312,8 +318,29 @@ func (m *Monitor) deliver(ctx context.Context, a alert) error {
 // does not open.
 func SealContext(webhookID string) string { return "alert-webhook:" + webhookID }
 
-// errNoSealer means a webhook's URL is sealed but the Monitor has no sealer.
-var errNoSealer = errors.New("alerts: sealed webhook URL but no sealer")
+// SecretContext is the context a webhook's signing secret is sealed
+// under: it binds the ciphertext to the webhook.
+func SecretContext(webhookID string) string { return "alert-webhook-secret:" + webhookID }
+
+// webhookSigner returns the signer of h's alerts, nil for a webhook
+// created before alerts were signed (sent unsigned).
+func (m *Monitor) webhookSigner(h *store.AlertWebhook) (*webhooks.Signer, error) {
+	if len(h.SealedSecret) == 0 {
+		return nil, nil
+	}
+	if m.sealer == nil {
+		return nil, errNoSealer
+	}
+	pt, err := m.sealer.Open(h.SealedSecret, SecretContext(h.ID))
+	if err != nil {
+		return nil, fmt.Errorf("alerts: open webhook secret: %w", err)
+	}
+	return webhooks.NewSigner(string(pt))
+}
+
+// errNoSealer means a webhook's URL or secret is sealed but the Monitor
+// has no sealer.
+var errNoSealer = errors.New("alerts: sealed webhook URL or secret but no sealer")
 
 // webhookURL returns h's URL, opening it when sealed (the plain URL of a
 // webhook stored before URLs were sealed is used as is).

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
 // Message is an alert as posted to a webhook: Slack's incoming-webhook
@@ -37,12 +39,16 @@ func newMessage(text, body string) Message {
 }
 
 // post sends m to url, retrying failures (network errors, 429 and 5xx)
-// up to attempts times with exponential backoff from backoff.
-func post(ctx context.Context, client *http.Client, url string, m Message, attempts int, backoff time.Duration) error {
+// up to attempts times with exponential backoff from backoff. With a
+// signer, every attempt is signed per Standard Webhooks: one message id
+// for all attempts, each attempt's own timestamp (from now).
+func post(ctx context.Context, client *http.Client, url string, signer *webhooks.Signer, now func() time.Time,
+	m Message, attempts int, backoff time.Duration) error {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("alerts: encode message: %w", err)
 	}
+	id := webhooks.NewMessageID()
 	var last error
 	for try := range max(attempts, 1) {
 		if try > 0 {
@@ -52,7 +58,13 @@ func post(ctx context.Context, client *http.Client, url string, m Message, attem
 			case <-time.After(backoff << (try - 1)):
 			}
 		}
-		retry, err := postOnce(ctx, client, url, body)
+		sign := func(h http.Header) error {
+			if signer == nil {
+				return nil
+			}
+			return signer.Sign(h, id, now(), body)
+		}
+		retry, err := postOnce(ctx, client, url, body, sign)
 		if err == nil {
 			return nil
 		}
@@ -64,7 +76,7 @@ func post(ctx context.Context, client *http.Client, url string, m Message, attem
 	return last
 }
 
-func postOnce(ctx context.Context, client *http.Client, url string, body []byte) (retry bool, err error) {
+func postOnce(ctx context.Context, client *http.Client, url string, body []byte, sign func(http.Header) error) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -72,6 +84,9 @@ func postOnce(ctx context.Context, client *http.Client, url string, body []byte)
 		return false, fmt.Errorf("alerts: webhook request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if err := sign(req.Header); err != nil {
+		return false, fmt.Errorf("alerts: %w", err)
+	}
 	res, err := client.Do(req)
 	if err != nil {
 		return true, fmt.Errorf("alerts: webhook: %w", err)

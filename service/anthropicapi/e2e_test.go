@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,9 +16,10 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -31,7 +33,7 @@ const (
 // env is a gateway with the OpenAI fake behind gpt-4o-mini and, when
 // requested, the Anthropic fake behind claude-sonnet-4-5.
 type env struct {
-	g      *gatewaytest.Gateway
+	g      *servertest.Gateway
 	key    string
 	openai *fakeupstream.OpenAI
 	claude *anthropictest.Server
@@ -39,7 +41,7 @@ type env struct {
 
 func newEnv(t testing.TB, withAnthropic bool, opts ...fakeupstream.Option) *env {
 	t.Helper()
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	oa, oaURL := fakeupstream.StartOpenAI(t, opts...)
 	e := &env{g: g, openai: oa, key: g.Setup(t, oaURL)}
 	if withAnthropic {
@@ -363,7 +365,7 @@ func TestMessagesErrors(t *testing.T) {
 			if tt.wantHead != "" && resp.Header.Get(tt.wantHead) == "" {
 				t.Errorf("header %s missing: %v", tt.wantHead, resp.Header)
 			}
-			if strings.Contains(er.Error.Message, gatewaytest.UpstreamKey) {
+			if strings.Contains(er.Error.Message, servertest.UpstreamKey) {
 				t.Errorf("upstream credential leaked: %s", er.Error.Message)
 			}
 		})
@@ -542,11 +544,10 @@ func TestStreamClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.openai.Cancelled() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("upstream not cancelled; in flight %d", e.openai.InFlight())
+	testutil.Eventually(t, func() error {
+		if e.openai.Cancelled() == 0 {
+			return fmt.Errorf("upstream not cancelled; in flight %d", e.openai.InFlight())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

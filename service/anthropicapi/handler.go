@@ -179,7 +179,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	defer out.stop()
 
 	for {
-		c, err := s.Recv()
+		c, err := s.Recv(r.Context())
 		if errors.Is(err, io.EOF) {
 			ev.end(usageOf(s.Usage()))
 			out.send(ev)

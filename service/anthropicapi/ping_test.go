@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -21,19 +22,23 @@ func TestKeepAlivePings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := httptest.NewRecorder()
-			out := &sseWriter{w: rec, rc: http.NewResponseController(rec)}
-			out.startPings(5 * time.Millisecond)
-			time.Sleep(tt.idle)
-			out.stop()
-			n := strings.Count(rec.Body.String(), pingFrame)
-			time.Sleep(20 * time.Millisecond) // nothing may be written after stop
-			if after := strings.Count(rec.Body.String(), pingFrame); after != n {
-				t.Errorf("%d pings after stop", after-n)
-			}
-			if got := n > 0; got != tt.wantPings {
-				t.Errorf("%d pings, want some: %v", n, tt.wantPings)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				rec := httptest.NewRecorder()
+				out := &sseWriter{w: rec, rc: http.NewResponseController(rec)}
+				out.startPings(5 * time.Millisecond)
+				time.Sleep(tt.idle) // simulated time: the stream idles on the synctest bubble's fake clock
+				out.stop()
+				synctest.Wait()
+				n := strings.Count(rec.Body.String(), pingFrame)
+				time.Sleep(20 * time.Millisecond) // simulated time: nothing may be written after stop
+				synctest.Wait()
+				if after := strings.Count(rec.Body.String(), pingFrame); after != n {
+					t.Errorf("%d pings after stop", after-n)
+				}
+				if got := n > 0; got != tt.wantPings {
+					t.Errorf("%d pings, want some: %v", n, tt.wantPings)
+				}
+			})
 		})
 	}
 }

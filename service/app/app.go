@@ -45,7 +45,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], getenv, stderr, nil)
+		return serve(ctx, args[1:], getenv, stderr)
 	case "version", "-version", "--version":
 		return printVersion(args[1:], stdout, stderr)
 	case "keys", "teams", "providers", "models", "usage", "budgets", "limits", "routes", "alerts", "audit":
@@ -58,14 +58,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	return ExitUsage
 }
 
-// Serve runs the server on ln (nil: listen on the configured address) until
-// ctx is done or SIGINT/SIGTERM arrives. Tests use it to run the real
-// gateway in-process.
-func Serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ln net.Listener) int {
-	return serve(ctx, args, getenv, stderr, ln)
-}
-
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ln net.Listener) int {
+// serve runs `tollgate serve` until ctx is done or SIGINT/SIGTERM arrives.
+// (Tests run the server in-process through service/server/servertest.)
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tollgate serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := server.DefaultConfig()
@@ -97,11 +92,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return ExitError
 	}
 	defer srv.Close()
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			log.Error("listen failed", "addr", cfg.Addr, "err", err)
-			return ExitError
-		}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		log.Error("listen failed", "addr", cfg.Addr, "err", err)
+		return ExitError
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		log.Error("server failed", "err", err)

@@ -3,20 +3,22 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/service/app"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestCLIGovernanceAgainstGateway(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	secret := gw.Setup(t, upURL)
 	const hookURL = "https://hooks.example/services/T0/B0/cli-hook-s3cr3t"
 	c := cli{t: t, env: map[string]string{
@@ -24,29 +26,29 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 	}}
 
 	// A budget, then its status.
-	if out := c.ok("budgets", "set", "--id", "team-a-monthly", "--scope", "team", "--team", gatewaytest.TeamID,
+	if out := c.ok("budgets", "set", "--id", "team-a-monthly", "--scope", "team", "--team", servertest.TeamID,
 		"--period", "monthly", "--tz", "Europe/Paris", "--usd", "5.00"); !strings.Contains(out, "team-a-monthly") || !strings.Contains(out, "5.00") {
 		t.Fatalf("budgets set printed:\n%s", out)
 	}
-	if out := c.ok("budgets", "list", "--team", gatewaytest.TeamID); !strings.Contains(out, "Europe/Paris") {
+	if out := c.ok("budgets", "list", "--team", servertest.TeamID); !strings.Contains(out, "Europe/Paris") {
 		t.Fatalf("budgets list printed:\n%s", out)
 	}
 	out := c.ok("budgets", "status")
-	for _, want := range []string{"REMAINING USD", "RESETS", "team-a-monthly", "team/" + gatewaytest.TeamID, "monthly", "5.00"} {
+	for _, want := range []string{"REMAINING USD", "RESETS", "team-a-monthly", "team/" + servertest.TeamID, "monthly", "5.00"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("budgets status lacks %q:\n%s", want, out)
 		}
 	}
-	c.ok("limits", "set", "--id", "team-a-rpm", "--scope", "team", "--team", gatewaytest.TeamID, "--rpm", "1000")
+	c.ok("limits", "set", "--id", "team-a-rpm", "--scope", "team", "--team", servertest.TeamID, "--rpm", "1000")
 	if out := c.ok("limits", "list"); !strings.Contains(out, "team-a-rpm") || !strings.Contains(out, "1000") {
 		t.Fatalf("limits list printed:\n%s", out)
 	}
 
 	// A route, listed and served.
 	c.ok("routes", "create", "--name", "smart", "--strategy", "weighted",
-		"--target", gatewaytest.ProviderID+"/"+gatewaytest.ChatModel+":3", "--target", gatewaytest.ChatModel+":1")
+		"--target", servertest.ProviderID+"/"+servertest.ChatModel+":3", "--target", servertest.ChatModel+":1")
 	if out := c.ok("routes", "list"); !strings.Contains(out, "smart") || !strings.Contains(out, "weighted") ||
-		!strings.Contains(out, gatewaytest.ProviderID+"/"+gatewaytest.ChatModel+":3") {
+		!strings.Contains(out, servertest.ProviderID+"/"+servertest.ChatModel+":3") {
 		t.Fatalf("routes list printed:\n%s", out)
 	}
 	if out := c.ok("routes", "get", "smart", "--json"); !strings.Contains(out, `"ROUTE_STRATEGY_WEIGHTED"`) {
@@ -54,7 +56,8 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 	}
 
 	// A webhook: the URL goes in from the environment and never comes out.
-	if out := c.ok("alerts", "add", "ops", "--url-env", "HOOK_URL", "--kind", "budget-threshold"); !strings.Contains(out, "https://hooks.example") || strings.Contains(out, "s3cr3t") {
+	if out := c.ok("alerts", "add", "ops", "--url-env", "HOOK_URL", "--kind", "budget-threshold"); !strings.Contains(out, "https://hooks.example") ||
+		strings.Contains(out, "s3cr3t") || !strings.Contains(out, "SIGNING SECRET  whsec_") {
 		t.Fatalf("alerts add printed:\n%s", out)
 	}
 	if out := c.ok("alerts", "list", "--json"); !strings.Contains(out, `"urlHint"`) || strings.Contains(out, "s3cr3t") {
@@ -74,35 +77,31 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 
 	// A few requests, then the export streams them as CSV.
 	key := tollgate.NewClient(gw.URL, secret)
-	for _, model := range []string{gatewaytest.ChatModel, "smart", "smart"} {
+	for _, model := range []string{servertest.ChatModel, "smart", "smart"} {
 		if _, err := key.Chat(context.Background(), model, "hello from the export test"); err != nil {
 			t.Fatalf("chat %s: %v\nlogs:\n%s", model, err, gw.Logs.String())
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		out := c.ok("usage", "export", "--format", "csv", "--since", "30d")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if !strings.HasPrefix(lines[0], "time,request_id,key_id,team_id,") {
 			t.Fatalf("usage export lacks the CSV header:\n%s", out)
 		}
 		if len(lines) == 4 {
-			if !strings.Contains(out, ",smart,") || !strings.Contains(out, ","+gatewaytest.TeamID+",") {
+			if !strings.Contains(out, ",smart,") || !strings.Contains(out, ","+servertest.TeamID+",") {
 				t.Fatalf("usage export rows:\n%s", out)
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("usage export never showed 3 rows:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if out := c.ok("usage", "export", "--format", "jsonl", "--team", gatewaytest.TeamID); strings.Count(out, "\n") != 3 || !strings.Contains(out, `"requestedModel":"smart"`) {
+		return fmt.Errorf("usage export does not show 3 rows:\n%s", out)
+	})
+	if out := c.ok("usage", "export", "--format", "jsonl", "--team", servertest.TeamID); strings.Count(out, "\n") != 3 || !strings.Contains(out, `"requestedModel":"smart"`) {
 		t.Fatalf("usage export --format jsonl printed:\n%s", out)
 	}
 
 	// The budget status shows the spend, to the nano.
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testutil.Eventually(t, func() error {
 		var st struct {
 			Statuses []struct {
 				Spent     struct{ Nanos int64 } `json:"spent"`
@@ -112,7 +111,7 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 				} `json:"remaining"`
 			} `json:"statuses"`
 		}
-		out := c.ok("budgets", "status", "--team", gatewaytest.TeamID, "--json")
+		out := c.ok("budgets", "status", "--team", servertest.TeamID, "--json")
 		if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Statuses) != 1 {
 			t.Fatalf("budgets status --json = %v:\n%s", err, out)
 		}
@@ -123,13 +122,10 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 			if table := c.ok("budgets", "status"); !strings.Contains(table, "4.99") {
 				t.Fatalf("budgets status table after requests:\n%s", table)
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("budgets status never showed the spend:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("budgets status does not show the spend:\n%s", out)
+	})
 
 	c.ok("routes", "delete", "smart")
 	c.ok("budgets", "delete", "team-a-monthly")

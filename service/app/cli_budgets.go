@@ -129,6 +129,7 @@ func adminTable(row func(...string), resp proto.Message) bool {
 		limitRows(row, r.GetRateLimits()...)
 	case *tollgatev1.CreateAlertWebhookResponse:
 		webhookRows(row, r.GetWebhook())
+		row("SIGNING SECRET", r.GetSecret()+"  (shown only once: the receiver verifies every alert with it)")
 	case *tollgatev1.ListAlertWebhooksResponse:
 		webhookRows(row, r.GetWebhooks()...)
 	case *tollgatev1.CreateRouteResponse:

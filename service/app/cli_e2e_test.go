@@ -4,18 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 
 	"connectrpc.com/connect"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/app"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -46,9 +48,9 @@ func (c cli) ok(args ...string) string {
 func TestCLIAgainstGateway(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	c := cli{t: t, env: map[string]string{
-		"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "UPSTREAM_KEY": gatewaytest.UpstreamKey,
+		"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "UPSTREAM_KEY": servertest.UpstreamKey,
 	}}
 
 	out := c.ok("providers", "add", "fake", "--type", "openai", "--base-url", upURL, "--credential-env", "UPSTREAM_KEY")
@@ -111,20 +113,16 @@ func TestCLIAgainstGateway(t *testing.T) {
 	}
 
 	// The usage report shows the chat once the record is written.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		out := c.ok("usage", "report", "--by", "team,service", "--since", "1d")
 		if strings.Contains(out, "search") && strings.Contains(out, "crawler") {
 			if !strings.Contains(out, "TOTAL") {
 				t.Fatalf("usage report lacks the total:\n%s", out)
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("usage report never showed the request:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("usage report does not show the request:\n%s", out)
+	})
 	var summary struct {
 		Total struct {
 			Requests string `json:"requests"`

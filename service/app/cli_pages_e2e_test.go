@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/service/app"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestCLIPagesEtagsAndMasks drives paging, etags and update masks through
@@ -16,7 +16,7 @@ import (
 func TestCLIPagesEtagsAndMasks(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	gw.Setup(t, upURL)
 	c := cli{t: t, env: map[string]string{"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken}}
 
@@ -25,7 +25,7 @@ func TestCLIPagesEtagsAndMasks(t *testing.T) {
 	}
 	// Without --limit a list follows every page, however small.
 	out := c.ok("teams", "list", "--page-size", "1")
-	for _, id := range []string{"page-a", "page-b", "page-c", "page-d", gatewaytest.TeamID} {
+	for _, id := range []string{"page-a", "page-b", "page-c", "page-d", servertest.TeamID} {
 		if !strings.Contains(out, id) {
 			t.Fatalf("teams list --page-size 1 lacks %s:\n%s", id, out)
 		}
@@ -54,9 +54,9 @@ func TestCLIPagesEtagsAndMasks(t *testing.T) {
 	}
 
 	// Update masks: a model update changes only the fields named by flags.
-	before := modelJSON(t, c, gatewaytest.ChatModel)
-	c.ok("models", "update", gatewaytest.ChatModel, "--context-window", "64000", "--input-price", "0.25")
-	after := modelJSON(t, c, gatewaytest.ChatModel)
+	before := modelJSON(t, c, servertest.ChatModel)
+	c.ok("models", "update", servertest.ChatModel, "--context-window", "64000", "--input-price", "0.25")
+	after := modelJSON(t, c, servertest.ChatModel)
 	if after.ContextWindow != 64000 || after.Pricing.InputPerMillion.Nanos != 250_000_000 ||
 		after.Pricing.OutputPerMillion != before.Pricing.OutputPerMillion || after.ProviderID != before.ProviderID {
 		t.Fatalf("models update: before %+v, after %+v", before, after)
@@ -65,14 +65,14 @@ func TestCLIPagesEtagsAndMasks(t *testing.T) {
 	if before.Etag == "" || before.Etag == after.Etag {
 		t.Fatalf("etags before %q and after %q the update", before.Etag, after.Etag)
 	}
-	code, _, errOut = c.run("models", "update", gatewaytest.ChatModel, "--context-window", "1", "--etag", before.Etag)
+	code, _, errOut = c.run("models", "update", servertest.ChatModel, "--context-window", "1", "--etag", before.Etag)
 	if code != app.ExitError || !strings.Contains(errOut, "failed_precondition") {
 		t.Fatalf("update with a stale etag: exit %d, stderr %q", code, errOut)
 	}
-	c.ok("models", "update", gatewaytest.ChatModel, "--context-window", "32000", "--etag", after.Etag)
+	c.ok("models", "update", servertest.ChatModel, "--context-window", "32000", "--etag", after.Etag)
 
 	// Routes: update one field, then delete with the current etag only.
-	c.ok("routes", "create", "--name", "r1", "--target", gatewaytest.ChatModel, "--timeout", "30s")
+	c.ok("routes", "create", "--name", "r1", "--target", servertest.ChatModel, "--timeout", "30s")
 	var r struct {
 		Route struct {
 			Etag    string `json:"etag"`

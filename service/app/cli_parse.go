@@ -93,7 +93,9 @@ resource has not changed since; otherwise it fails with failed_precondition.
 Provider types: ` + strings.Join(providerTypeNames(), ", ") + `.
 Prices are USD per million tokens, e.g. 0.15; amounts are exact decimals.
 Webhook URLs are secrets: they are read from the environment or a file and
-never printed. Durations are Go durations (90m, 12h) or whole days (30d).
+never printed. "alerts add" prints the webhook's signing secret once: alerts
+are signed per Standard Webhooks and the receiver verifies them with it.
+Durations are Go durations (90m, 12h) or whole days (30d).
 Usage dimensions: team, service, key, model, provider, end_user.
 `
 

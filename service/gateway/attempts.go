@@ -77,6 +77,9 @@ func (e *Engine) run(ctx context.Context, rt *registry.Route, f routing.Facts, s
 			lastErr = fmt.Errorf("%w: provider %q is not usable (see the gateway log)", ErrUnavailable, sv.ProviderID)
 			continue
 		}
+		if !deadline.IsZero() && !e.now().Before(deadline) {
+			break // the route's time is up: no attempt could run
+		}
 		if n := tries[c.Index]; n > 0 {
 			wait := routing.Backoff(n, base, ceiling, lastErr, rand.Uint64())
 			if err := sleep(ctx, wait, deadline, e.now()); err != nil {
@@ -159,8 +162,10 @@ func (e *Engine) attempt(ctx context.Context, t *routing.Target, rt *routing.Rou
 		err = context.Canceled
 	}
 	if err != nil && timedOut.Load() && ctx.Err() == nil {
+		// The upstream saw its context cancelled by the timer: that is the
+		// attempt's deadline, not the caller going away.
 		err = &providers.Error{Provider: t.Provider, Kind: providers.KindTimeout,
-			Message: fmt.Sprintf("no answer within %v", limit), Err: err}
+			Message: fmt.Sprintf("no answer within %v", limit), Err: context.DeadlineExceeded}
 	}
 	if err != nil || !stream {
 		cancel()

@@ -90,10 +90,16 @@ func New(reg *registry.Registry, rec Recorder, opts ...Option) *Engine {
 		o(e)
 	}
 	if e.router == nil {
-		e.router = routing.NewRouter()
+		// The router reads the engine's clock, so that an injected one
+		// (WithClock) moves breaker cooldowns and latency windows too.
+		epoch := e.now()
+		e.router = routing.NewRouter(routing.WithClock(func() int64 { return int64(e.now().Sub(epoch)) }))
 	}
 	return e
 }
+
+// Registry returns the in-memory configuration the engine serves from.
+func (e *Engine) Registry() *registry.Registry { return e.reg }
 
 // Router returns the engine's router, e.g. to register its metrics.
 func (e *Engine) Router() *routing.Router { return e.router }

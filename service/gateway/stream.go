@@ -3,13 +3,12 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"sync"
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/semcache"
+	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/routing"
@@ -17,47 +16,31 @@ import (
 
 // Stream is a streamed chat completion in progress. The surface calls Recv
 // until io.EOF or an error, writing and flushing each chunk, and must call
-// Close when done (also when the client went away). The request record is
-// written exactly once, when the stream ends or is closed.
+// Close when done (also when the client went away), from the goroutine
+// that calls Recv. The request record is written exactly once, when the
+// stream ends, fails or is closed.
 //
 // ChatStream fails over to other targets only until the first chunk has
 // arrived: it returns a Stream holding that chunk. An upstream failure
 // after it ends the stream with the error and marks the record Partial.
+// The chunks pass through the stages described in stages.go.
 type Stream struct {
-	e      *Engine
-	up     providers.Stream
-	price  func(providers.Usage) int64
-	cancel context.CancelFunc
+	top    *meter
+	header http.Header
+	guard  *guardRun // the request's guardrails, nil if none (guardrails.go)
 
-	// Provider and Model say what serves the stream.
+	// Provider and Model say what serves the stream; Model follows the
+	// model the upstream reports in its chunks.
 	Provider string
 	Model    string
 	// Route is the route the requested name resolved to, "" for a plain model.
 	Route string
 	// Attempts is the number of upstream attempts made before the stream started.
 	Attempts int
-
-	first     *providers.Chunk // received during failover, not yet handed out
-	firstEOF  bool             // the upstream ended without a chunk
-	delivered bool             // a chunk reached the caller
-
-	rec        record
-	usage      providers.Usage
-	gotUsage   bool
-	promptEst  int64
-	outputLen  int64
-	firstToken bool
-	once       sync.Once
-	costNanos  int64
-
 	// CacheStatus and CacheScore are the response cache's outcome, as in
 	// ChatResult. A hit replays the cached chunks and records no cost.
 	CacheStatus semcache.Status
 	CacheScore  float64
-	hit         bool
-	recorder    *semcache.Recorder // a miss's chunks, stored on a clean end
-
-	guard *guardRun // the request's guardrails, nil if none (guardrails.go)
 }
 
 // ChatStream starts a streamed chat request. req.Model is the name the caller asked for.
@@ -66,23 +49,13 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 	if err != nil {
 		return nil, err
 	}
-	rec, rt, gr, cres, status, score := p.rec, p.route, p.guard, p.cache, p.cacheStatus, p.cacheScore
-	req = p.req
 	if p.hit() {
-		s := &Stream{
-			e: e, up: cres.Hit.Stream(cres.Status), rec: rec, Provider: rec.Provider, Model: rec.Model,
-			Route: routeName(rt), price: func(providers.Usage) int64 { return 0 },
-			CacheStatus: status, CacheScore: score, hit: true,
-		}
-		e.guardStream(ctx, s, gr)
-		return s, nil
+		src := &peeked{up: p.cache.Hit.Stream(p.cache.Status)}
+		return e.composeStream(p, src, 0, nil, true), nil
 	}
-	var (
-		us       providers.Stream
-		first    *providers.Chunk
-		firstEOF bool
-	)
-	out, err := e.run(ctx, rt, facts(call, &rec, req), true, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
+	req = p.req
+	var src *peeked
+	out, err := e.run(ctx, p.route, facts(call, &p.rec, req), true, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
 		up := *req
 		up.Model = sv.UpstreamModel
 		if up.User == "" {
@@ -99,124 +72,71 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 			_ = st.Close()
 			return nil, err
 		}
-		us, first, firstEOF = st, c, err != nil
+		src = &peeked{up: st, first: c, eof: err != nil}
 		return func() { _ = st.Close() }, nil
 	})
-	rec.served(rt, out)
+	p.rec.served(p.route, out)
 	if err != nil {
-		return nil, e.finish(&rec, err)
+		return nil, e.finish(&p.rec, err)
 	}
-	pricingOf := out.serving.Pricing
-	s := &Stream{
-		e: e, up: us, rec: rec, Provider: rec.Provider, Model: rec.Model, cancel: out.cancel,
-		Route: routeName(rt), Attempts: out.attempts, first: first, firstEOF: firstEOF,
-		price:       func(u providers.Usage) int64 { return pricing.Cost(pricingOf, u) },
-		promptEst:   rec.prompt(req),
-		CacheStatus: status, CacheScore: score,
+	src.cancel = out.cancel
+	price := out.serving.Pricing
+	return e.composeStream(p, src, out.attempts, func(u providers.Usage) int64 { return pricing.Cost(price, u) }, false), nil
+}
+
+// composeStream stacks a stream's stages over src in the documented order
+// (stages.go): peeked → guard → cacheRec → meter. price is nil for a
+// cache replay, which costs nothing.
+func (e *Engine) composeStream(p *chatPlan, src *peeked, attempts int, price func(providers.Usage) int64, replay bool) *Stream {
+	var below chunkStream = src
+	if g := p.guard; g.checksOutput() {
+		below = &guard{below: below, f: g.eng.NewOutputFilter(g.set, g.state), run: g}
 	}
-	if cres != nil {
-		s.recorder = e.cache.NewRecorder(cres)
+	if price == nil {
+		price = func(providers.Usage) int64 { return 0 }
 	}
-	e.guardStream(ctx, s, gr)
-	return s, nil
+	m := &meter{e: e, rec: p.rec, guard: p.guard, price: price, replay: replay, model: p.rec.Model}
+	if !replay {
+		m.promptEst = p.rec.prompt(p.req)
+		if p.cache != nil && p.guard.cacheable() {
+			below = &cacheRec{below: below, rec: e.cache.NewRecorder(p.cache), cost: m.cost, log: e.log}
+		}
+	}
+	m.below = below
+	return &Stream{
+		top: m, header: src.up.Header(), guard: p.guard,
+		Provider: p.rec.Provider, Model: p.rec.Model, Route: routeName(p.route), Attempts: attempts,
+		CacheStatus: p.cacheStatus, CacheScore: p.cacheScore,
+	}
 }
 
 // Header returns the upstream's response headers.
-func (s *Stream) Header() http.Header { return s.up.Header() }
+func (s *Stream) Header() http.Header { return s.header }
 
 // Recv returns the next chunk, io.EOF at the end, or the error that ended
-// the stream.
-func (s *Stream) Recv() (*providers.Chunk, error) {
-	var c *providers.Chunk
-	var err error
-	switch {
-	case s.first != nil:
-		c, s.first = s.first, nil
-	case s.firstEOF:
-		err = io.EOF
-	default:
-		c, err = s.up.Recv()
+// the stream. ctx is the request's: the output guardrails' external
+// checks run under it.
+func (s *Stream) Recv(ctx context.Context) (*providers.Chunk, error) {
+	c, err := s.top.Recv(ctx)
+	if s.top.model != "" {
+		s.Model = s.top.model
 	}
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			s.end(nil)
-			if s.recorder != nil {
-				// Only a stream that ended cleanly is stored.
-				if err := s.recorder.Commit(s.costNanos); err != nil {
-					s.e.log.Debug("gateway: stream not cached", "request_id", s.rec.RequestID, "err", err)
-				}
-				s.recorder = nil
-			}
-			return nil, io.EOF
-		}
-		s.end(err)
-		return nil, err
-	}
-	if s.recorder != nil {
-		s.recorder.Add(c)
-	}
-	if c.Model != "" && c.Model != s.Model {
-		s.Model = c.Model
-	}
-	for i := range c.Choices {
-		d := &c.Choices[i]
-		n := len(d.Text) + len(d.Reasoning)
-		for _, tc := range d.ToolCalls {
-			n += len(tc.Name) + len(tc.Arguments)
-		}
-		if n > 0 && !s.firstToken {
-			s.firstToken = true
-			s.rec.TTFT = s.e.now().Sub(s.rec.start)
-		}
-		s.outputLen += int64(n)
-	}
-	if c.Usage != nil {
-		s.usage, s.gotUsage = *c.Usage, true
-	}
-	s.delivered = true
-	return c, nil
+	return c, err
 }
 
 // Usage returns the stream's usage; final once Recv returned io.EOF.
-func (s *Stream) Usage() providers.Usage {
-	if s.gotUsage {
-		return s.usage
-	}
-	return s.estimate()
-}
+func (s *Stream) Usage() providers.Usage { return s.top.currentUsage() }
 
 // CostNanos returns the stream's cost; final once Recv returned io.EOF.
-func (s *Stream) CostNanos() int64 { return s.price(s.Usage()) }
+func (s *Stream) CostNanos() int64 { return s.top.cost() }
+
+// Guardrails returns what the guardrails did to the stream so far: the
+// input stage's verdicts when it starts, the output stage's once it ended.
+func (s *Stream) Guardrails() []guardrails.Verdict { return s.guard.verdicts() }
 
 // Close releases the upstream. Closing before the end records the request
 // as cancelled with the usage seen or estimated so far.
-func (s *Stream) Close() error {
-	s.end(fmt.Errorf("stream closed before the end: %w", context.Canceled))
-	s.recorder = nil // never store what was cut off
-	err := s.up.Close()
-	if s.cancel != nil {
-		s.cancel()
-	}
-	return err
-}
-
-func (s *Stream) estimate() providers.Usage {
-	return providers.Usage{InputTokens: s.promptEst, OutputTokens: (s.outputLen + 3) / 4, Estimated: true}
-}
-
-func (s *Stream) end(err error) {
-	s.once.Do(func() {
-		u := s.Usage()
-		s.costNanos = s.price(u)
-		if s.hit {
-			u = providers.Usage{} // a replay uses no upstream tokens
-		}
-		s.rec.setUsage(u, s.costNanos)
-		s.rec.Model = s.Model
-		s.rec.Partial = err != nil && s.delivered
-		_ = s.e.finish(&s.rec, err)
-	})
-}
+func (s *Stream) Close() error { return s.top.Close() }
 
 // EstimatePromptTokens roughly counts a request's prompt tokens (four bytes
 // a token), for upstreams that report no usage.

@@ -33,7 +33,7 @@ func TestReplicasShareRPM(t *testing.T) {
 					tk, err := m.Admit(t.Context(), subj, governance.Demand{Tokens: 10})
 					if err == nil {
 						admitted.Add(1)
-						time.Sleep(5 * time.Millisecond)
+						time.Sleep(5 * time.Millisecond) // simulated latency: the request takes a while before it settles
 						m.Settle(tk, governance.Demand{Tokens: 10})
 					}
 				}

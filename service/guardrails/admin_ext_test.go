@@ -10,7 +10,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -44,16 +45,15 @@ func mustStruct(t *testing.T, m map[string]any) *structpb.Struct {
 	return s
 }
 
-// waitFor polls cond until it holds, failing t after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+// waitFor polls cond until it holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
+	testutil.Eventually(t, func() error {
+		if !cond() {
+			return errors.New(what)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestAdminPolicies drives the admin API against real Postgres with two
@@ -61,7 +61,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // the other from the store's notifications.
 func TestAdminPolicies(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.NewDatabase(t)
+	dsn := pgtest.NewMigratedDatabase(t)
 	st1, st2 := openStore(t, dsn), openStore(t, dsn)
 	e := guardrails.New()
 	sealer, err := secrets.NewSealer(bytes.Repeat([]byte{7}, secrets.KeySize))
@@ -121,7 +121,7 @@ func TestAdminPolicies(t *testing.T) {
 	if reg1.Resolve(sub) == nil {
 		t.Fatal("the serving replica did not apply the new policy before answering")
 	}
-	waitFor(t, 2*time.Second, "replica applies the new policy", func() bool { return reg2.Resolve(sub) != nil })
+	waitFor(t, "replica applies the new policy", func() bool { return reg2.Resolve(sub) != nil })
 	if reg1.Resolve(guardrails.Subject{TeamID: "t2"}) != nil {
 		t.Fatal("policy applied to another team")
 	}
@@ -151,7 +151,7 @@ func TestAdminPolicies(t *testing.T) {
 		if len(spec.Guardrails) != 2 || !guardrails.IsSealed(c.Secret) || strings.Contains(string(stored.Spec), "hook-secret") {
 			t.Fatalf("stored spec = %s, want the secret kept sealed", stored.Spec)
 		}
-		waitFor(t, 2*time.Second, "replica applies the update", func() bool {
+		waitFor(t, "replica applies the update", func() bool {
 			_, err := e.CheckInput(t.Context(), reg2.Resolve(sub), userReq("key "+awsKey))
 			return err == nil
 		})
@@ -187,7 +187,7 @@ func TestAdminPolicies(t *testing.T) {
 	if reg1.Resolve(sub) != nil {
 		t.Fatal("deleted policy still applies on the serving replica")
 	}
-	waitFor(t, 2*time.Second, "replica drops the deleted policy", func() bool { return reg2.Resolve(sub) == nil })
+	waitFor(t, "replica drops the deleted policy", func() bool { return reg2.Resolve(sub) == nil })
 	_, err = client.GetGuardrailPolicy(t.Context(), connect.NewRequest(&tollgatev1.GetGuardrailPolicyRequest{Id: "no-secrets"}))
 	if connect.CodeOf(err) != connect.CodeNotFound {
 		t.Fatalf("Get deleted = %v, want NotFound", err)

@@ -20,7 +20,7 @@
 //	size         {"max_bytes": 32768, "max_tokens": 8000}
 //	topics       {"allowed": {"billing": ["invoice","refund"]}, "denied": {"politics": ["election"]}, "languages": ["en"]}
 //	json_schema  {"schema": {...}}                       (output stage only)
-//	webhook      {"url": "https://...", "secret": "...", "timeout": "2s"}
+//	webhook      {"url": "https://...", "secret": "whsec_...", "timeout": "2s"}
 //	moderation   {"classifier": "default", "categories": ["violence"], "timeout": "2s"}
 //
 // Regular expressions, word lists and schemas are compiled once, by
@@ -74,12 +74,14 @@
 //
 // # Webhook contract
 //
-// A webhook guardrail POSTs a [WebhookRequest] as JSON with the header
-// X-Tollgate-Signature: "sha256=" + hex(HMAC-SHA256(secret, body)) (see
-// [Sign] and [VerifySignature]; the body's "time" allows replay checks).
-// The admin API stores the secret sealed under the master key ([SealSecret],
-// "sealed:v1:..." in the spec); the [Registry] opens it when the policy
-// compiles ([WithSealer]):
+// A webhook guardrail POSTs a [WebhookRequest] as JSON, signed per the
+// Standard Webhooks specification under the guardrail's secret (headers
+// webhook-id, webhook-timestamp, webhook-signature; see package webhooks
+// for the secret format and how receivers verify a call and refuse
+// replays within the five-minute window). Use a "whsec_" secret, e.g.
+// from webhooks.GenerateSecret. The admin API stores the secret sealed
+// under the master key ([SealSecret], "sealed:v1:..." in the spec); the
+// [Registry] opens it when the policy compiles ([WithSealer]):
 //
 //	{"policy": "p", "guardrail": "g", "stage": "input", "time": 1767225600,
 //	 "texts": [{"role": "user", "text": "..."}]}

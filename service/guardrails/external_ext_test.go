@@ -1,6 +1,7 @@
 package guardrails_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/guardrails/guardrailstest"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
 func webhookGuardrail(t *testing.T, name, url, secret string, failOpen bool, mode guardrails.Mode) guardrails.Guardrail {
@@ -28,7 +30,7 @@ func webhookWithTimeout(t *testing.T, name, url, secret string, failOpen bool, m
 
 func TestWebhookActions(t *testing.T) {
 	t.Parallel()
-	const secret = "s3cret"
+	const secret = "whsec_c2VjcmV0IGtleSBvZiB0aGUgdGVzdA=="
 	tests := []struct {
 		name       string
 		resp       guardrails.WebhookResponse
@@ -94,10 +96,61 @@ func TestWebhookSignature(t *testing.T) {
 	if v := res.Verdicts[0]; v.Action != guardrails.ActionError || v.Error != "unavailable" {
 		t.Fatalf("verdict = %+v", v)
 	}
-	body := []byte(`{"a":1}`)
-	if !guardrails.VerifySignature([]byte("k"), body, guardrails.Sign([]byte("k"), body)) || guardrails.VerifySignature([]byte("k"), []byte(`{"a":2}`), guardrails.Sign([]byte("k"), body)) {
-		t.Fatal("Sign/VerifySignature disagree")
+}
+
+// TestWebhookReplayAndStaleCalls: the receiver (guardrailstest.Webhook,
+// verifying with the Standard Webhooks library) refuses a captured call
+// sent again, and a call whose timestamp is outside the replay window.
+func TestWebhookReplayAndStaleCalls(t *testing.T) {
+	t.Parallel()
+	secret, err := webhooks.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
 	}
+	allow := func(guardrails.WebhookRequest) guardrails.WebhookResponse {
+		return guardrails.WebhookResponse{Action: "allow"}
+	}
+	t.Run("replayed", func(t *testing.T) {
+		t.Parallel()
+		wh := guardrailstest.NewWebhook(t, secret, allow)
+		e := guardrails.New()
+		if _, err := e.CheckInput(context.Background(), compile(t, e, webhookGuardrail(t, "wh", wh.URL, secret, false, "")), userReq("hi")); err != nil {
+			t.Fatal(err)
+		}
+		body, h := wh.LastCall()
+		if h.Get(webhooks.HeaderID) == "" || h.Get(webhooks.HeaderTimestamp) == "" || !strings.HasPrefix(h.Get(webhooks.HeaderSignature), "v1,") {
+			t.Fatalf("call headers %v", h)
+		}
+		req, _ := http.NewRequest(http.MethodPost, wh.URL, bytes.NewReader(body))
+		req.Header = h
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || wh.BadSignatures() != 1 || len(wh.Requests()) != 1 {
+			t.Fatalf("replay answered %d; %d refused, %d accepted", resp.StatusCode, wh.BadSignatures(), len(wh.Requests()))
+		}
+	})
+	t.Run("stale", func(t *testing.T) {
+		t.Parallel()
+		wh := guardrailstest.NewWebhook(t, secret, allow)
+		e := guardrails.New(guardrails.WithClock(func() time.Time { return time.Now().Add(-webhooks.ReplayWindow - time.Minute) }))
+		res, err := e.CheckInput(context.Background(), compile(t, e, webhookGuardrail(t, "wh", wh.URL, secret, false, "")), userReq("hi"))
+		mustBlock(t, err, "wh")
+		if wh.BadSignatures() != 1 || len(wh.Requests()) != 0 || res.Verdicts[0].Error != "unavailable" {
+			t.Fatalf("refused %d, accepted %d, verdict %+v", wh.BadSignatures(), len(wh.Requests()), res.Verdicts[0])
+		}
+	})
+	t.Run("secret that cannot sign", func(t *testing.T) {
+		t.Parallel()
+		e := guardrails.New()
+		_, err := e.Compile(guardrails.Policy{ID: "p", Guardrails: []guardrails.Guardrail{
+			webhookGuardrail(t, "wh", "https://example.com/hook", "whsec_not base64", false, "")}})
+		if !errors.Is(err, guardrails.ErrInvalidPolicy) {
+			t.Fatalf("Compile = %v, want ErrInvalidPolicy", err)
+		}
+	})
 }
 
 func TestWebhookTimeoutFailOpenClosed(t *testing.T) {

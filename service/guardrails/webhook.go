@@ -3,9 +3,6 @@ package guardrails
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,11 +12,8 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
-
-// SignatureHeader carries the webhook signature: "sha256=" and the hex
-// HMAC-SHA256 of the request body under the guardrail's secret.
-const SignatureHeader = "X-Tollgate-Signature"
 
 // defaultExternalTimeout bounds an external check without a timeout.
 const defaultExternalTimeout = 2 * time.Second
@@ -34,7 +28,8 @@ type WebhookRequest struct {
 	Guardrail string `json:"guardrail"`
 	// Stage is input or output.
 	Stage Stage `json:"stage"`
-	// Time is the Unix time of the call, for replay protection.
+	// Time is the Unix time of the call. The signed webhook-timestamp
+	// header is what receivers check (see package webhooks).
 	Time int64 `json:"time"`
 	// Texts are the checked texts, in order.
 	Texts []WebhookText `json:"texts"`
@@ -58,19 +53,6 @@ type WebhookResponse struct {
 	Replacement []string `json:"replacement,omitempty"`
 }
 
-// Sign returns the signature header value of body under secret.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifySignature reports whether header is the signature of body under
-// secret, in constant time.
-func VerifySignature(secret, body []byte, header string) bool {
-	return hmac.Equal([]byte(header), []byte(Sign(secret, body)))
-}
-
 // webhookConfig is the config of KindWebhook.
 type webhookConfig struct {
 	URL     string   `json:"url"`
@@ -80,7 +62,7 @@ type webhookConfig struct {
 
 type webhook struct {
 	url     string
-	secret  []byte
+	signer  *webhooks.Signer
 	timeout time.Duration
 	client  *http.Client
 	now     func() time.Time
@@ -98,7 +80,11 @@ func newWebhook(raw json.RawMessage, client *http.Client, now func() time.Time) 
 	if c.Secret == "" {
 		return nil, fmt.Errorf("secret is required")
 	}
-	return &webhook{url: c.URL, secret: []byte(c.Secret), timeout: c.Timeout.or(defaultExternalTimeout), client: client, now: now}, nil
+	signer, err := webhooks.NewSigner(c.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	return &webhook{url: c.URL, signer: signer, timeout: c.Timeout.or(defaultExternalTimeout), client: client, now: now}, nil
 }
 
 // errExternal classifies failures of external guardrails without their
@@ -112,7 +98,8 @@ var (
 func (w *webhook) check(ctx context.Context, call extCall) (extResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	body, err := json.Marshal(WebhookRequest{Policy: call.policy, Guardrail: call.guardrail, Stage: call.stage, Time: w.now().Unix(), Texts: call.texts})
+	now := w.now()
+	body, err := json.Marshal(WebhookRequest{Policy: call.policy, Guardrail: call.guardrail, Stage: call.stage, Time: now.Unix(), Texts: call.texts})
 	if err != nil {
 		return extResult{}, fmt.Errorf("encode: %w", errBadResponse)
 	}
@@ -121,7 +108,9 @@ func (w *webhook) check(ctx context.Context, call extCall) (extResult, error) {
 		return extResult{}, fmt.Errorf("request: %w", errUnavailable)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(w.secret, body))
+	if err := w.signer.Sign(req.Header, webhooks.NewMessageID(), now, body); err != nil {
+		return extResult{}, fmt.Errorf("sign: %w", errUnavailable)
+	}
 	resp, err := w.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // benchHandler returns the server's whole HTTP handler (middleware, mux,
@@ -20,7 +20,7 @@ import (
 func benchHandler(b *testing.B) (http.Handler, string) {
 	b.Helper()
 	_, url := fakeupstream.StartOpenAI(b, fakeupstream.WithReply("The quick brown fox jumps over the lazy dog."), fakeupstream.WithChunks(8))
-	g := gatewaytest.Start(b, gatewaytest.Options{})
+	g := servertest.Start(b, servertest.Options{})
 	key := g.Setup(b, url)
 	cfg := server.DefaultConfig()
 	cfg.DatabaseURL, cfg.MasterKey, cfg.AdminToken = g.DatabaseURL, g.MasterKey, g.AdminToken

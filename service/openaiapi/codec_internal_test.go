@@ -3,6 +3,7 @@ package openaiapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
@@ -265,13 +267,12 @@ func TestKeepAlive(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { defer close(done); sw.keepAlive(20*time.Millisecond, stop) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(rec.body(), ": keep-alive\n\n") < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no keep-alives: %q", rec.body())
+	testutil.Eventually(t, func() error {
+		if strings.Count(rec.body(), ": keep-alive\n\n") < 2 {
+			return fmt.Errorf("no keep-alives: %q", rec.body())
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	close(stop)
 	<-done
 	if err := sw.send(doneEvent); err != nil {

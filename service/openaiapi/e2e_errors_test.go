@@ -2,14 +2,18 @@ package openaiapi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestErrors(t *testing.T) {
@@ -92,7 +96,7 @@ func TestErrors(t *testing.T) {
 			if got := path(m, "error", "param"); got != tt.wantParam {
 				t.Errorf("param %v, want %v", got, tt.wantParam)
 			}
-			if msg, _ := path(m, "error", "message").(string); msg == "" || strings.Contains(msg, gatewaytest.UpstreamKey) {
+			if msg, _ := path(m, "error", "message").(string); msg == "" || strings.Contains(msg, servertest.UpstreamKey) {
 				t.Errorf("message %q", msg)
 			}
 			if hdr.Get("X-Request-Id") == "" {
@@ -121,14 +125,14 @@ func TestAPIKeyHeader(t *testing.T) {
 func TestModels(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	_, limited := e.g.CreateKey(t, gatewaytest.TeamID, gatewaytest.ChatModel)
+	_, limited := e.g.CreateKey(t, servertest.TeamID, servertest.ChatModel)
 	tests := []struct {
 		name string
 		key  string
 		want []string
 	}{
-		{"all models", e.key, []string{gatewaytest.ChatModel, gatewaytest.EmbeddingModel}},
-		{"scoped key", limited, []string{gatewaytest.ChatModel}},
+		{"all models", e.key, []string{servertest.ChatModel, servertest.EmbeddingModel}},
+		{"scoped key", limited, []string{servertest.ChatModel}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +145,7 @@ func TestModels(t *testing.T) {
 			var got []string
 			for _, d := range data {
 				got = append(got, path(d, "id").(string))
-				if path(d, "object") != "model" || path(d, "owned_by") != gatewaytest.ProviderID || path(d, "created").(float64) <= 0 {
+				if path(d, "object") != "model" || path(d, "owned_by") != servertest.ProviderID || path(d, "created").(float64) <= 0 {
 					t.Errorf("model %v", d)
 				}
 			}
@@ -152,14 +156,14 @@ func TestModels(t *testing.T) {
 	}
 	t.Run("get allowed", func(t *testing.T) {
 		t.Parallel()
-		status, _, m := e.call(t, http.MethodGet, "/v1/models/"+gatewaytest.ChatModel, "", "Authorization", "Bearer "+limited)
-		if status != http.StatusOK || m["id"] != gatewaytest.ChatModel {
+		status, _, m := e.call(t, http.MethodGet, "/v1/models/"+servertest.ChatModel, "", "Authorization", "Bearer "+limited)
+		if status != http.StatusOK || m["id"] != servertest.ChatModel {
 			t.Fatalf("status %d: %v", status, m)
 		}
 	})
 	t.Run("get out of scope", func(t *testing.T) {
 		t.Parallel()
-		status, _, m := e.call(t, http.MethodGet, "/v1/models/"+gatewaytest.EmbeddingModel, "", "Authorization", "Bearer "+limited)
+		status, _, m := e.call(t, http.MethodGet, "/v1/models/"+servertest.EmbeddingModel, "", "Authorization", "Bearer "+limited)
 		if status != http.StatusNotFound || path(m, "error", "code") != "model_not_found" {
 			t.Fatalf("status %d: %v", status, m)
 		}
@@ -210,20 +214,19 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	cancel()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for e.fake.Cancelled() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("upstream not cancelled; in flight %d", e.fake.InFlight())
+	testutil.Eventually(t, func() error {
+		if e.fake.Cancelled() == 0 {
+			return fmt.Errorf("upstream not cancelled; in flight %d", e.fake.InFlight())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	fake, url := fakeupstream.StartOpenAI(t)
 	_ = fake
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{"TOLLGATE_MAX_REQUEST_BYTES": "1024"}})
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.MaxRequestBytes = 1024 }})
 	e := &env{g: g, fake: fake, key: g.Setup(t, url)}
 	status, _, m := e.call(t, http.MethodPost, "/v1/chat/completions", chatBody(`"user":"`+strings.Repeat("x", 4096)+`"`))
 	if status != http.StatusRequestEntityTooLarge || path(m, "error", "code") != "request_too_large" {

@@ -16,15 +16,15 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 // env is a gateway in front of a fake OpenAI upstream.
 type env struct {
-	g    *gatewaytest.Gateway
+	g    *servertest.Gateway
 	fake *fakeupstream.OpenAI
 	key  string
 }
@@ -32,7 +32,7 @@ type env struct {
 func start(t *testing.T, opts ...fakeupstream.Option) *env {
 	t.Helper()
 	fake, url := fakeupstream.StartOpenAI(t, opts...)
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	return &env{g: g, fake: fake, key: g.Setup(t, url)}
 }
 
@@ -117,7 +117,7 @@ func readSSE(t *testing.T, body io.Reader) (events []sseEvent, comments int) {
 }
 
 func chatBody(extra string) string {
-	b := `{"model":"` + gatewaytest.ChatModel + `","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hello there"}]}]`
+	b := `{"model":"` + servertest.ChatModel + `","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hello there"}]}]`
 	if extra != "" {
 		b += "," + extra
 	}
@@ -144,7 +144,7 @@ func TestChatCompletionsUnary(t *testing.T) {
 	}{
 		{"object", []any{"object"}, "chat.completion"},
 		{"id", []any{"id"}, "chatcmpl-" + strings.TrimPrefix(reqID, "req_")},
-		{"model is the requested name", []any{"model"}, gatewaytest.ChatModel},
+		{"model is the requested name", []any{"model"}, servertest.ChatModel},
 		{"role", []any{"choices", 0, "message", "role"}, "assistant"},
 		{"content", []any{"choices", 0, "message", "content"}, "echo: hello there"},
 		{"refusal", []any{"choices", 0, "message", "refusal"}, nil},
@@ -220,7 +220,7 @@ func TestChatCompletionsStream(t *testing.T) {
 		if err := json.Unmarshal([]byte(ev.data), &c); err != nil {
 			t.Fatalf("event %d: %v: %s", i, err, ev.data)
 		}
-		if c["object"] != "chat.completion.chunk" || c["model"] != gatewaytest.ChatModel {
+		if c["object"] != "chat.completion.chunk" || c["model"] != servertest.ChatModel {
 			t.Errorf("event %d: object %v model %v", i, c["object"], c["model"])
 		}
 		if i == 0 && path(c, "choices", 0, "delta", "role") == "assistant" {
@@ -268,7 +268,7 @@ func TestChatCompletionsTools(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	tools := `"tools":[{"type":"function","function":{"name":"get_weather","description":"w","parameters":{"type":"object","properties":{"text":{"type":"string"}}}}}],"tool_choice":"auto","parallel_tool_calls":false`
-	body := `{"model":"` + gatewaytest.ChatModel + `","messages":[{"role":"user","content":"call get_weather"}],` + tools + `}`
+	body := `{"model":"` + servertest.ChatModel + `","messages":[{"role":"user","content":"call get_weather"}],` + tools + `}`
 	status, _, m := e.call(t, http.MethodPost, "/v1/chat/completions", body)
 	if status != http.StatusOK {
 		t.Fatalf("status %d: %v", status, m)
@@ -287,7 +287,7 @@ func TestChatCompletionsTools(t *testing.T) {
 	args := path(tc, "function", "arguments").(string)
 
 	// Round trip: send the call and its result back.
-	body2 := `{"model":"` + gatewaytest.ChatModel + `","messages":[{"role":"user","content":"call get_weather"},` +
+	body2 := `{"model":"` + servertest.ChatModel + `","messages":[{"role":"user","content":"call get_weather"},` +
 		`{"role":"assistant","content":null,"tool_calls":[{"id":"` + id + `","type":"function","function":{"name":"get_weather","arguments":` + jsonString(args) + `}}]},` +
 		`{"role":"tool","tool_call_id":"` + id + `","content":"sunny"}],` + tools + `}`
 	status, _, m = e.call(t, http.MethodPost, "/v1/chat/completions", body2)

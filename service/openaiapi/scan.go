@@ -3,6 +3,7 @@ package openaiapi
 import (
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 )
 
 var errNotObject = errors.New("the request body must be a JSON object")
@@ -45,7 +46,9 @@ func scanExtra(body []byte, known func(key []byte) bool) (map[string]json.RawMes
 		ve := skipValue(body, vs)
 		i = ve
 		var key string
-		if escaped {
+		if escaped || !utf8.Valid(body[ks+1:ke-1]) {
+			// Escapes, or invalid UTF-8 that encoding/json turns into
+			// U+FFFD: decode the key as encoding/json does.
 			var err error
 			if key, err = unquote(body[ks:ke]); err != nil {
 				return nil, bad("", "malformed object key: %v", err)

@@ -241,7 +241,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 
 	enc := newChunkEncoder(completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	for {
-		c, err := st.Recv()
+		c, err := st.Recv(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}

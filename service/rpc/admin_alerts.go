@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/alerts"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/store"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
 // maxAlertThresholds bounds the thresholds of one budget.
@@ -101,7 +103,22 @@ func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tol
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	w := &store.AlertWebhook{ID: in.GetId(), SealedURL: sealed, URLHint: urlHint(in.GetUrl()), TeamID: in.GetTeamId(), Kinds: []string{}}
+	// Alerts are signed with a secret the receiver gets once, here.
+	secret := req.Msg.GetSecret()
+	switch {
+	case secret == "":
+		if secret, err = webhooks.GenerateSecret(); err != nil {
+			return nil, a.fail(ctx, err)
+		}
+	case !strings.HasPrefix(secret, webhooks.SecretPrefix) || webhooks.CheckSecret(secret) != nil:
+		return nil, a.fail(ctx, badParam("secret", "must be \"whsec_\" followed by the base64 of the key"))
+	}
+	sealedSecret, err := a.sealer.Seal([]byte(secret), alerts.SecretContext(in.GetId()))
+	if err != nil {
+		return nil, a.fail(ctx, err)
+	}
+	w := &store.AlertWebhook{ID: in.GetId(), SealedURL: sealed, URLHint: urlHint(in.GetUrl()), TeamID: in.GetTeamId(), Kinds: []string{},
+		SealedSecret: sealedSecret}
 	for i, k := range in.GetKinds() {
 		sk, ok := alertKindToStore[k]
 		if !ok {
@@ -114,7 +131,7 @@ func (a *Admin) CreateAlertWebhook(ctx context.Context, req *connect.Request[tol
 	if err := a.alerts.CreateAlertWebhook(ctx, w); err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	return connect.NewResponse(&tollgatev1.CreateAlertWebhookResponse{Webhook: webhookToProto(w)}), nil
+	return connect.NewResponse(&tollgatev1.CreateAlertWebhookResponse{Webhook: webhookToProto(w), Secret: secret}), nil
 }
 
 // ListAlertWebhooks implements PolicyService.ListAlertWebhooks.

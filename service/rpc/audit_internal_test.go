@@ -28,6 +28,9 @@ func TestAuditEventRedacts(t *testing.T) {
 		{"webhook url", "CreateAlertWebhook", &tollgatev1.CreateAlertWebhookRequest{
 			Webhook: &tollgatev1.AlertWebhook{Id: "ops", Url: "https://hooks.test/T0/B0/secretpath"}}, nil, "alert_webhook", "ops", "ok",
 			[]string{"secretpath"}, []string{`"id":"ops"`}},
+		{"webhook signing secret", "CreateAlertWebhook", &tollgatev1.CreateAlertWebhookRequest{
+			Webhook: &tollgatev1.AlertWebhook{Id: "ops"}, Secret: "whsec_c2lnbmluZyBrZXk="}, nil, "alert_webhook", "ops", "ok",
+			[]string{"c2lnbmluZyBrZXk"}, []string{`"secret":"[redacted]"`}},
 		{"failed revoke", "RevokeKey", &tollgatev1.RevokeKeyRequest{Id: "k1"},
 			connect.NewError(connect.CodeNotFound, errors.New("no")), "key", "k1", "not_found", nil, []string{`"id":"k1"`}},
 		{"rate limit kind", "SetRateLimit", &tollgatev1.SetRateLimitRequest{RateLimit: &tollgatev1.RateLimit{Id: "r1", TokensPerMinute: 5}},

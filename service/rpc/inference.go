@@ -95,7 +95,7 @@ func (s *Inference) ChatStream(ctx context.Context, req *connect.Request[tollgat
 	edge.SetGuardrailHeader(out.ResponseHeader(), st.Guardrails())
 	first := true
 	for {
-		c, err := st.Recv()
+		c, err := st.Recv(ctx)
 		if errors.Is(err, io.EOF) {
 			return out.Send(&tollgatev1.ChatStreamResponse{
 				Id: call.RequestID, Usage: usageToProto(st.Usage()), Cost: moneyToProto(st.CostNanos()),

@@ -10,9 +10,10 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/openai"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // cpuTime returns the process's user+system CPU time.
@@ -37,7 +38,9 @@ func measure(b *testing.B, fn func()) {
 
 func benchEnv(b *testing.B) (*env, string, *providers.ChatRequest) {
 	up, url := fakeupstream.StartOpenAI(b, fakeupstream.WithChunks(8))
-	gw := gatewaytest.Start(b, gatewaytest.Options{Env: map[string]string{"TOLLGATE_LOG_REQUESTS": "false", "TOLLGATE_LOG_LEVEL": "warn"}})
+	gw := servertest.Start(b, servertest.Options{Config: func(c *server.Config) {
+		c.LogRequests, c.LogLevel = false, "warn"
+	}})
 	e := &env{gw: gw, upstream: up, key: gw.Setup(b, url)}
 	return e, url, &providers.ChatRequest{Model: "gpt-4o-mini", Messages: []providers.Message{{Role: providers.RoleUser, Content: []providers.Part{providers.TextPart("benchmark prompt of a typical size, asking the model a short question")}}}}
 }
@@ -46,7 +49,7 @@ func benchEnv(b *testing.B) (*env, string, *providers.ChatRequest) {
 // adapter: the baseline without the gateway.
 func BenchmarkChatDirect(b *testing.B) {
 	_, url, req := benchEnv(b)
-	p, err := openai.New(providers.Config{ID: "direct", Type: "openai", BaseURL: url, APIKey: gatewaytest.UpstreamKey})
+	p, err := openai.New(providers.Config{ID: "direct", Type: "openai", BaseURL: url, APIKey: servertest.UpstreamKey})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -8,19 +9,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // binaryGateway is the real tollgate binary running as its own process, for
 // measurements that must not share a process with the client.
 type binaryGateway struct {
-	*gatewaytest.Gateway
+	*servertest.Gateway
 	pid int
 }
 
@@ -40,26 +41,25 @@ func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
 	ln.Close()
 	const admin = "binary-admin-token-0123456789"
 	cmd := exec.Command(bin, "serve", "-addr", addr, "-log-requests=false", "-log-level", "warn")
-	cmd.Env = append(append(os.Environ(), "TOLLGATE_DATABASE_URL="+pgtest.NewDatabase(tb), "TOLLGATE_MASTER_KEY="+strings.Repeat("ab", 32),
+	cmd.Env = append(append(os.Environ(), "TOLLGATE_DATABASE_URL="+pgtest.NewMigratedDatabase(tb), "TOLLGATE_MASTER_KEY="+strings.Repeat("ab", 32),
 		"TOLLGATE_ADMIN_TOKEN="+admin, "TOLLGATE_SPILL_DIR="+tb.TempDir()), extraEnv...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
-	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+	testutil.Eventually(tb, func() error {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return err
 		}
-		if i > 300 {
-			tb.Fatal("gateway not ready")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz: %s", resp.Status)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	gw := &gatewaytest.Gateway{URL: "http://" + addr, Addr: addr, AdminToken: admin}
-	gw.Admin = tollgate.NewAdminClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(admin)))
+		return nil
+	})
+	gw := &servertest.Gateway{URL: "http://" + addr, Addr: addr, AdminToken: admin}
+	gw.Admin = tollgate.NewAdminClient(http.DefaultClient, gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(admin)))
 	return &binaryGateway{Gateway: gw, pid: cmd.Process.Pid}
 }

@@ -15,7 +15,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // procCPU returns the user+system CPU time of a process from /proc.
@@ -39,7 +39,7 @@ func BenchmarkGatewayProcessCPU(b *testing.B) {
 	_, upURL := fakeupstream.StartOpenAI(b, fakeupstream.WithChunks(8))
 	gw := startBinary(b)
 	key := gw.Setup(b, upURL)
-	c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
+	c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(key)))
 	req := connect.NewRequest(chatReq("benchmark prompt of a typical size, asking the model a short question"))
 	sreq := connect.NewRequest(&tollgatev1.ChatStreamRequest{Request: req.Msg})
 	run := func(b *testing.B, fn func() error) {

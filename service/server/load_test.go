@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/openai"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestAddedLatencyAt1kRPS measures the latency the gateway adds at 1,000
@@ -28,7 +28,7 @@ func TestAddedLatencyAt1kRPS(t *testing.T) {
 	gw := startBinary(t, "GOMAXPROCS=1")
 	key := gw.Setup(t, upURL)
 
-	direct, err := openai.New(providers.Config{ID: "direct", Type: "openai", BaseURL: upURL, APIKey: gatewaytest.UpstreamKey})
+	direct, err := openai.New(providers.Config{ID: "direct", Type: "openai", BaseURL: upURL, APIKey: servertest.UpstreamKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestAddedLatencyAt1kRPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := &providers.ChatRequest{Model: gatewaytest.ChatModel, Messages: []providers.Message{{Role: providers.RoleUser,
+	req := &providers.ChatRequest{Model: servertest.ChatModel, Messages: []providers.Message{{Role: providers.RoleUser,
 		Content: []providers.Part{providers.TextPart("a typical short question for the model")}}}}
 	for name, p := range map[string]*openai.Provider{"direct": direct, "via gateway": via} {
 		lat := openLoop(t, 1000, 5*time.Second, func() error { _, err := p.Chat(context.Background(), req); return err })
@@ -56,7 +56,7 @@ func openLoop(t *testing.T, rate int, d time.Duration, fn func() error) []time.D
 	start := time.Now()
 	for i := 0; time.Since(start) < d; i++ {
 		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-			time.Sleep(wait)
+			time.Sleep(wait) // simulated load: pacing the open-loop arrivals, not synchronisation
 		}
 		wg.Go(func() {
 			began := time.Now()

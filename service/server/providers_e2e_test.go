@@ -11,10 +11,10 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 	"github.com/tollgate-dev/tollgate/providers/azure/azuretest"
 	"github.com/tollgate-dev/tollgate/providers/gemini/geminitest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestEveryProviderThroughTheServer registers one provider of every type,
@@ -24,7 +24,7 @@ import (
 func TestEveryProviderThroughTheServer(t *testing.T) {
 	t.Parallel()
 	const cred = "provider-cred-7d1e"
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	_, openaiURL := fakeupstream.StartOpenAI(t, fakeupstream.WithAPIKey(cred))
 	_, anthropicURL := anthropictest.Start(t, anthropictest.WithAPIKey(cred))
 	_, geminiURL := geminitest.Start(t, geminitest.WithAPIKey(cred))
@@ -148,7 +148,7 @@ func TestServedHeaders(t *testing.T) {
 	}
 	for name, call := range map[string]func() *http.Response{"openai": openaiCall, "anthropic": anthropicCall} {
 		resp := call()
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Tollgate-Provider") != gatewaytest.ProviderID ||
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Tollgate-Provider") != servertest.ProviderID ||
 			resp.Header.Get("X-Tollgate-Model") == "" || resp.Header.Get("X-Tollgate-Attempts") != "1" {
 			t.Fatalf("%s: status %d headers %v", name, resp.StatusCode, resp.Header)
 		}

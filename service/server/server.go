@@ -53,13 +53,33 @@ type Server struct {
 	// guardrails holds the compiled guardrail policies (guardrails.go).
 	guardrails *guardrails.Registry
 	handler    http.Handler
+	now        func() time.Time
 }
+
+// Option adjusts what flags and environment cannot say, for embedding the
+// server in tests and tools.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the server read the time from now instead of time.Now:
+// the engine (latencies, deadlines), the response cache (entry lifetimes),
+// governance (rate-limit and budget windows) and the surfaces' timestamps.
+// Tests use it to move time forward, e.g. past a cache TTL, without
+// waiting.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // New opens the store (applying migrations), loads the registry and builds
 // the handlers. Close releases what New opened.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	mk, err := secrets.ParseMasterKey(cfg.MasterKey)
 	if err != nil {
@@ -73,7 +93,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, pg: st}
+	s := &Server{cfg: cfg, log: log, store: st, pg: st, now: o.now}
 	s.registry = registry.New(st, sealer, factory.New, log)
 	if err := s.registry.Load(ctx); err != nil {
 		st.Close()
@@ -84,14 +104,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
 	}
 	s.writer = accounting.New(st, wopts...)
-	s.gov = governance.New(st, governance.WithLogger(log))
+	s.gov = governance.New(st, governance.WithLogger(log), governance.WithClock(o.now))
 	if err := s.gov.Load(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
 	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithSealer(sealer), alerts.WithInterval(cfg.AlertInterval),
 		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
-	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log)); err != nil {
+	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log), semcache.WithClock(o.now)); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -101,7 +121,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.guardrails = greg
-	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithGovernance(s.gov),
+	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithClock(o.now), gateway.WithGovernance(s.gov),
 		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg))
 	s.handler = s.routes(sealer)
 	return s, nil
@@ -109,6 +129,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 
 // Handler returns the HTTP handler serving every API.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Alerts returns the budget and spend-velocity alert monitor (for tests
+// that run its checks on demand).
+func (s *Server) Alerts() *alerts.Monitor { return s.alerts }
 
 // Engine returns the request pipeline (for benchmarks and tests).
 func (s *Server) Engine() *gateway.Engine { return s.engine }
@@ -148,7 +172,7 @@ func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mountSurfaces(mux, s.engine, s.log)
+	mountSurfaces(mux, s.engine, s.log, s.now)
 	return withRequestContext(mux, s.log, s.cfg)
 }
 

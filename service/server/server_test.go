@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -26,8 +27,9 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -37,12 +39,12 @@ func userMsg(text string) *tollgatev1.Message {
 }
 
 func chatReq(text string) *tollgatev1.ChatRequest {
-	return &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{userMsg(text)}}
+	return &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{userMsg(text)}}
 }
 
 // env is a running gateway with a fake upstream and a key.
 type env struct {
-	gw       *gatewaytest.Gateway
+	gw       *servertest.Gateway
 	upstream *fakeupstream.OpenAI
 	key      string
 }
@@ -50,12 +52,12 @@ type env struct {
 func start(t *testing.T, opts ...fakeupstream.Option) *env {
 	t.Helper()
 	up, url := fakeupstream.StartOpenAI(t, opts...)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	return &env{gw: gw, upstream: up, key: gw.Setup(t, url)}
 }
 
 func (e *env) inference(key string, opts ...connect.ClientOption) tollgatev1connect.InferenceServiceClient {
-	opts = append(opts, connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
+	opts = append(opts, connect.WithInterceptors(servertest.BearerInterceptor(key)))
 	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, e.gw.URL, opts...)
 }
 
@@ -81,7 +83,7 @@ func TestChatOverEveryProtocol(t *testing.T) {
 			if got := m.GetChoices()[0].GetMessage().GetContent()[0].GetText(); got != "echo: hello there" {
 				t.Fatalf("reply = %q", got)
 			}
-			if m.GetProvider() != gatewaytest.ProviderID || m.GetRequestedModel() != gatewaytest.ChatModel || !strings.HasPrefix(m.GetId(), "req_") {
+			if m.GetProvider() != servertest.ProviderID || m.GetRequestedModel() != servertest.ChatModel || !strings.HasPrefix(m.GetId(), "req_") {
 				t.Fatalf("provider=%q requested=%q id=%q", m.GetProvider(), m.GetRequestedModel(), m.GetId())
 			}
 			if m.GetUsage().GetInputTokens() == 0 || m.GetUsage().GetOutputTokens() == 0 {
@@ -128,7 +130,7 @@ func TestChatOverEveryProtocol(t *testing.T) {
 	// The upstream was asked for stream usage and got the provider credential.
 	var sawStreamUsage bool
 	for _, r := range e.upstream.Requests() {
-		if got := r.Header.Get("Authorization"); got != "Bearer "+gatewaytest.UpstreamKey {
+		if got := r.Header.Get("Authorization"); got != "Bearer "+servertest.UpstreamKey {
 			t.Fatalf("upstream Authorization = %q", got)
 		}
 		if bytes.Contains(r.Body, []byte(`"include_usage":true`)) {
@@ -194,18 +196,18 @@ func TestAdminKeyLifecycle(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	ctx := context.Background()
-	keyID, secret := e.gw.CreateKey(t, gatewaytest.TeamID, gatewaytest.ChatModel)
+	keyID, secret := e.gw.CreateKey(t, servertest.TeamID, servertest.ChatModel)
 	c := e.inference(secret)
 	if _, err := c.Chat(ctx, connect.NewRequest(chatReq("before revoke"))); err != nil {
 		t.Fatal(err)
 	}
 	// A key limited to the chat model cannot embed.
-	_, err := c.Embed(ctx, connect.NewRequest(&tollgatev1.EmbedRequest{Model: gatewaytest.EmbeddingModel, Inputs: []string{"x"}}))
+	_, err := c.Embed(ctx, connect.NewRequest(&tollgatev1.EmbedRequest{Model: servertest.EmbeddingModel, Inputs: []string{"x"}}))
 	if connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("scoped key embed: %v", err)
 	}
 	models, err := c.ListModels(ctx, connect.NewRequest(&tollgatev1.ListModelsRequest{}))
-	if err != nil || len(models.Msg.GetModels()) != 1 || models.Msg.GetModels()[0].GetName() != gatewaytest.ChatModel {
+	if err != nil || len(models.Msg.GetModels()) != 1 || models.Msg.GetModels()[0].GetName() != servertest.ChatModel {
 		t.Fatalf("ListModels = %v, %v", models, err)
 	}
 
@@ -218,7 +220,7 @@ func TestAdminKeyLifecycle(t *testing.T) {
 	}
 
 	// Rotation: the new secret works, the old one works for the grace period only.
-	rotID, old := e.gw.CreateKey(t, gatewaytest.TeamID)
+	rotID, old := e.gw.CreateKey(t, servertest.TeamID)
 	rot, err := e.gw.Admin.RotateKey(ctx, connect.NewRequest(&tollgatev1.RotateKeyRequest{Id: rotID}))
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +246,7 @@ func TestAdminKeyLifecycle(t *testing.T) {
 		}
 	}
 	// Admin calls need the admin token.
-	bad := tollgatev1connect.NewTeamServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.key)))
+	bad := tollgatev1connect.NewTeamServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(e.key)))
 	if _, err := bad.ListTeams(ctx, connect.NewRequest(&tollgatev1.ListTeamsRequest{})); connect.CodeOf(err) != connect.CodeUnauthenticated {
 		t.Fatalf("admin with a virtual key: %v", err)
 	}
@@ -253,36 +255,26 @@ func TestAdminKeyLifecycle(t *testing.T) {
 func TestRevokeReachesOtherReplicas(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	replica := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: e.gw.DatabaseURL})
-	keyID, secret := e.gw.CreateKey(t, gatewaytest.TeamID)
+	replica := servertest.Start(t, servertest.Options{DatabaseURL: e.gw.DatabaseURL})
+	keyID, secret := e.gw.CreateKey(t, servertest.TeamID)
 	ctx := context.Background()
-	onB := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, replica.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(secret)))
-	deadline := time.Now().Add(time.Second)
-	for { // the new key reaches replica B by notification
+	onB := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, replica.URL, connect.WithInterceptors(servertest.BearerInterceptor(secret)))
+	testutil.Eventually(t, func() error { // the new key reaches replica B by notification
 		_, err := onB.Chat(ctx, connect.NewRequest(chatReq("hi")))
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("new key not usable on replica B within 1s: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err
+	})
 	if _, err := e.gw.Admin.RevokeKey(ctx, connect.NewRequest(&tollgatev1.RevokeKeyRequest{Id: keyID})); err != nil {
 		t.Fatal(err)
 	}
 	revokedAt := time.Now()
-	for {
+	testutil.Eventually(t, func() error {
 		_, err := onB.Chat(ctx, connect.NewRequest(chatReq("hi")))
-		if connect.CodeOf(err) == connect.CodeUnauthenticated {
-			t.Logf("revoke reached replica B after %s", time.Since(revokedAt))
-			break
+		if connect.CodeOf(err) != connect.CodeUnauthenticated {
+			return fmt.Errorf("revoked key still accepted by replica B: %v", err)
 		}
-		if time.Since(revokedAt) > time.Second {
-			t.Fatalf("revoked key still accepted by replica B after 1s: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
+	t.Logf("revoke reached replica B after %s", time.Since(revokedAt))
 }
 
 func TestInvalidRequests(t *testing.T) {
@@ -297,15 +289,15 @@ func TestInvalidRequests(t *testing.T) {
 		want string
 	}{
 		{"no model", &tollgatev1.ChatRequest{Messages: []*tollgatev1.Message{userMsg("x")}}, connect.CodeInvalidArgument, "model: is required"},
-		{"no messages", &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel}, connect.CodeInvalidArgument, "messages: must contain"},
-		{"no role", &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{{Content: userMsg("x").Content}}}, connect.CodeInvalidArgument, "messages[0].role"},
-		{"tool without id", &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{userMsg("x"),
+		{"no messages", &tollgatev1.ChatRequest{Model: servertest.ChatModel}, connect.CodeInvalidArgument, "messages: must contain"},
+		{"no role", &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{{Content: userMsg("x").Content}}}, connect.CodeInvalidArgument, "messages[0].role"},
+		{"tool without id", &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{userMsg("x"),
 			{Role: tollgatev1.Role_ROLE_TOOL, Content: userMsg("r").Content}}}, connect.CodeInvalidArgument, "messages[1].tool_call_id"},
-		{"temperature", &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{userMsg("x")}, Temperature: &temp}, connect.CodeInvalidArgument, "temperature"},
-		{"bad tool name", &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{userMsg("x")},
+		{"temperature", &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{userMsg("x")}, Temperature: &temp}, connect.CodeInvalidArgument, "temperature"},
+		{"bad tool name", &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{userMsg("x")},
 			Tools: []*tollgatev1.Tool{{Name: "has space"}}}, connect.CodeInvalidArgument, "tools[0].name"},
 		{"unknown model", &tollgatev1.ChatRequest{Model: "nope", Messages: []*tollgatev1.Message{userMsg("x")}}, connect.CodeNotFound, "model not found"},
-		{"embedding model for chat", &tollgatev1.ChatRequest{Model: gatewaytest.EmbeddingModel, Messages: []*tollgatev1.Message{userMsg("x")}}, connect.CodeInvalidArgument, "embedding model"},
+		{"embedding model for chat", &tollgatev1.ChatRequest{Model: servertest.EmbeddingModel, Messages: []*tollgatev1.Message{userMsg("x")}}, connect.CodeInvalidArgument, "embedding model"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -326,7 +318,7 @@ func TestInvalidRequests(t *testing.T) {
 	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "provider.id") {
 		t.Fatalf("bad provider id: %v", err)
 	}
-	_, err = e.gw.Admin.CreateTeam(context.Background(), connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: gatewaytest.TeamID}}))
+	_, err = e.gw.Admin.CreateTeam(context.Background(), connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: servertest.TeamID}}))
 	if connect.CodeOf(err) != connect.CodeAlreadyExists {
 		t.Fatalf("duplicate team: %v", err)
 	}
@@ -366,7 +358,7 @@ func TestCredentialNeverLeaks(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 	var seen strings.Builder
-	p, err := e.gw.Admin.GetProvider(ctx, connect.NewRequest(&tollgatev1.GetProviderRequest{Id: gatewaytest.ProviderID}))
+	p, err := e.gw.Admin.GetProvider(ctx, connect.NewRequest(&tollgatev1.GetProviderRequest{Id: servertest.ProviderID}))
 	if err != nil || !p.Msg.GetProvider().GetHasCredential() {
 		t.Fatalf("GetProvider = %v, %v", p, err)
 	}
@@ -394,7 +386,7 @@ func TestCredentialNeverLeaks(t *testing.T) {
 	seen.WriteString(resp.Msg.String())
 	e.gw.Stop()
 	seen.WriteString(e.gw.Logs.String())
-	if strings.Contains(seen.String(), gatewaytest.UpstreamKey) || strings.Contains(seen.String(), "SECRET-4f9a") {
+	if strings.Contains(seen.String(), servertest.UpstreamKey) || strings.Contains(seen.String(), "SECRET-4f9a") {
 		t.Fatal("the provider credential leaked into a response, error or log")
 	}
 	if !strings.Contains(e.gw.Logs.String(), `"msg":"request"`) {
@@ -407,10 +399,10 @@ func TestCredentialNeverLeaks(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var sealed []byte
-	if err := conn.QueryRow(ctx, "SELECT sealed_credential FROM providers WHERE id = $1", gatewaytest.ProviderID).Scan(&sealed); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT sealed_credential FROM providers WHERE id = $1", servertest.ProviderID).Scan(&sealed); err != nil {
 		t.Fatal(err)
 	}
-	if len(sealed) == 0 || bytes.Contains(sealed, []byte(gatewaytest.UpstreamKey)) {
+	if len(sealed) == 0 || bytes.Contains(sealed, []byte(servertest.UpstreamKey)) {
 		t.Fatalf("credential stored in plain text or not at all: %q", sealed)
 	}
 	var dump strings.Builder
@@ -420,7 +412,7 @@ func TestCredentialNeverLeaks(t *testing.T) {
 		_ = rows.Scan(&s)
 		dump.WriteString(s)
 	}
-	if strings.Contains(dump.String(), gatewaytest.UpstreamKey) {
+	if strings.Contains(dump.String(), servertest.UpstreamKey) {
 		t.Fatal("credential readable in the providers table")
 	}
 }
@@ -438,19 +430,18 @@ func TestUsageRecords(t *testing.T) {
 		}
 	}
 	_, _ = e.inference("tg-wrongwrongwrongwrongwrong").Chat(ctx, connect.NewRequest(chatReq("x")))
-	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.gw.AdminToken)))
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(e.gw.AdminToken)))
 	var recs []*tollgatev1.RequestRecord
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, func() error {
 		resp, err := usage.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if recs = resp.Msg.GetRecords(); len(recs) >= 4 {
-			break
+		if recs = resp.Msg.GetRecords(); len(recs) < 4 {
+			return fmt.Errorf("%d records, want 4", len(recs))
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if len(recs) != 4 {
 		t.Fatalf("%d records, want 4", len(recs))
 	}
@@ -459,7 +450,7 @@ func TestUsageRecords(t *testing.T) {
 		switch r.GetStatus() {
 		case tollgatev1.RequestStatus_REQUEST_STATUS_OK:
 			ok++
-			if r.GetTeamId() != gatewaytest.TeamID || r.GetProvider() != gatewaytest.ProviderID || r.GetUsage().GetInputTokens() == 0 || r.GetCost() == nil || !strings.HasPrefix(r.GetEndUser(), "user-") {
+			if r.GetTeamId() != servertest.TeamID || r.GetProvider() != servertest.ProviderID || r.GetUsage().GetInputTokens() == 0 || r.GetCost() == nil || !strings.HasPrefix(r.GetEndUser(), "user-") {
 				t.Errorf("incomplete record: %v", r)
 			}
 		case tollgatev1.RequestStatus_REQUEST_STATUS_UNAUTHENTICATED:
@@ -478,7 +469,7 @@ func TestUsageRecords(t *testing.T) {
 		t.Fatalf("summary total = %v", sum.Msg.GetTotal())
 	}
 	// A virtual key sees only its team.
-	keyUsage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(e.key)))
+	keyUsage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.gw.URL, connect.WithInterceptors(servertest.BearerInterceptor(e.key)))
 	if _, err := keyUsage.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{TeamId: "other-team"})); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("key reading another team: %v", err)
 	}
@@ -532,7 +523,7 @@ func TestGRPCURL(t *testing.T) {
 		t.Fatalf("grpcurl Chat:\n%s", out)
 	}
 	out = runTool(t, grpcurl, "-plaintext", "-H", "authorization: Bearer "+e.gw.AdminToken, e.gw.Addr, "tollgate.v1.CatalogService/ListProviders")
-	if !strings.Contains(out, `"hasCredential": true`) || strings.Contains(out, gatewaytest.UpstreamKey) {
+	if !strings.Contains(out, `"hasCredential": true`) || strings.Contains(out, servertest.UpstreamKey) {
 		t.Fatalf("grpcurl ListProviders:\n%s", out)
 	}
 }
@@ -583,14 +574,14 @@ func TestMetrics(t *testing.T) {
 
 // TestServesThroughPostgresOutage stops Postgres under a running gateway:
 // requests keep being answered from memory, and every request record
-// reaches the database once it is back. Not parallel: it stops the
-// package's shared cluster.
+// reaches the database once it is back. The gateway's database is on a
+// private cluster, so no other test sees the outage.
 func TestServesThroughPostgresOutage(t *testing.T) {
-	cluster := pgtest.Server()
-	if cluster == nil {
-		t.Skip("DATABASE_URL points at an external server; cannot stop it")
-	}
-	e := start(t)
+	t.Parallel()
+	cluster := pgtest.PrivateCluster(t)
+	up, url := fakeupstream.StartOpenAI(t)
+	gw := servertest.Start(t, servertest.Options{DatabaseURL: cluster.NewMigratedDatabase(t)})
+	e := &env{gw: gw, upstream: up, key: gw.Setup(t, url)}
 	ctx := context.Background()
 	c := e.inference(e.key)
 	const before, during = 5, 20
@@ -613,7 +604,13 @@ func TestServesThroughPostgresOutage(t *testing.T) {
 			t.Fatalf("request failed while Postgres was down: %v", err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // let the writer fail at least once
+	// The writer has tried to store the records and failed at least once.
+	testutil.Eventually(t, func() error {
+		if n := e.gw.Metric(t, "tollgate_accounting_batch_failures_total"); n < 1 {
+			return fmt.Errorf("%v failed batches, want at least 1", n)
+		}
+		return nil
+	})
 	if err := cluster.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -624,17 +621,13 @@ func TestServesThroughPostgresOutage(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var n int
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM request_records").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == before+during || time.Now().After(deadline) {
-			break
+		if n != before+during {
+			return fmt.Errorf("%d records stored, want %d", n, before+during)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n != before+during {
-		t.Fatalf("%d records stored, want %d", n, before+during)
-	}
+		return nil
+	})
 }

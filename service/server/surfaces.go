@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/service/anthropicapi"
 	"github.com/tollgate-dev/tollgate/service/gateway"
@@ -13,8 +14,8 @@ import (
 // registers its own paths; the OpenAI surface also owns the /v1/ fallback
 // (404 in OpenAI's error shape), which more specific paths of other
 // surfaces take precedence over.
-func mountSurfaces(mux *http.ServeMux, engine *gateway.Engine, log *slog.Logger) {
-	oai := openaiapi.New(engine, openaiapi.WithLogger(log))
+func mountSurfaces(mux *http.ServeMux, engine *gateway.Engine, log *slog.Logger, now func() time.Time) {
+	oai := openaiapi.New(engine, openaiapi.WithLogger(log), openaiapi.WithClock(now))
 	oai.Mount(mux)
 	ant := anthropicapi.New(engine, log)
 	ant.Register(mux)

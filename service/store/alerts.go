@@ -17,6 +17,11 @@ type AlertWebhook struct {
 	SealedURL []byte
 	// URLHint is the endpoint's "scheme://host", safe to show.
 	URLHint string
+	// SealedSecret is the Standard Webhooks signing secret ("whsec_...")
+	// sealed with the master key (secrets.Sealer, context
+	// alerts.SecretContext(ID)); nil for a webhook created before alerts
+	// were signed, which is sent unsigned.
+	SealedSecret []byte
 	// Kinds are the alert kinds sent ("budget_threshold",
 	// "spend_velocity"); empty for every kind.
 	Kinds []string

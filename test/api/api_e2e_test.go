@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/proto"
@@ -26,15 +28,15 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 // fixture is a gateway with at least three of every resource.
 type fixture struct {
-	gw    *gatewaytest.Gateway
+	gw    *servertest.Gateway
 	admin tollgate.AdminClient
 	// key is a virtual key client of team-a; usage its UsageService client
 	// with the admin token.
@@ -45,7 +47,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	secret := gw.Setup(t, upURL)
 	f := &fixture{gw: gw, admin: gw.Admin, key: tollgate.NewClient(gw.URL, secret), usage: tollgate.NewClient(gw.URL, gw.AdminToken)}
 	ctx := t.Context()
@@ -80,25 +82,21 @@ func setup(t *testing.T) *fixture {
 			Guardrails: []*tollgatev1.Guardrail{{Name: "size", Kind: "size", Config: mustStruct(t, map[string]any{"max_bytes": 100000})}}}})))
 	}
 	for i := range 3 {
-		if _, err := f.key.Chat(ctx, gatewaytest.ChatModel, fmt.Sprint("hello ", i)); err != nil {
+		if _, err := f.key.Chat(ctx, servertest.ChatModel, fmt.Sprint("hello ", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Request records are written in the background.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testutil.Eventually(t, func() error {
 		resp, err := f.usage.Usage.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(resp.Msg.GetRecords()) >= 3 {
-			break
+		if n := len(resp.Msg.GetRecords()); n < 3 {
+			return fmt.Errorf("only %d request records", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d request records after 15s", len(resp.Msg.GetRecords()))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	return f
 }
 
@@ -283,7 +281,7 @@ func TestEtags(t *testing.T) {
 	f := setup(t)
 	a := f.admin
 	ctx := t.Context()
-	replica := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: f.gw.DatabaseURL})
+	replica := servertest.Start(t, servertest.Options{DatabaseURL: f.gw.DatabaseURL})
 
 	type resource struct {
 		// etag reads the resource's current etag through admin a.
@@ -453,7 +451,7 @@ func TestEtags(t *testing.T) {
 			}
 			// Versions never repeat across tables: another resource's etag
 			// is never this one's.
-			stale, err := providerEtag(gatewaytest.ProviderID)(a)
+			stale, err := providerEtag(servertest.ProviderID)(a)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -595,7 +593,7 @@ func getRoute(t *testing.T, a tollgate.AdminClient, name string) *tollgatev1.Rou
 func TestAdminServicesNeedTheAdminToken(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	bad := tollgate.NewAdminClient(http.DefaultClient, f.gw.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor("tg-not-admin")))
+	bad := tollgate.NewAdminClient(http.DefaultClient, f.gw.URL, connect.WithInterceptors(servertest.BearerInterceptor("tg-not-admin")))
 	ctx := t.Context()
 	for name, call := range map[string]func() error{
 		"CatalogService": func() error {

@@ -55,7 +55,7 @@ func (p *memProvider) ChatStream(context.Context, *providers.ChatRequest) (provi
 // and guardrail feature on for the returned key.
 func pipeline(b *testing.B, withFeatures bool) (*gateway.Engine, string) {
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, pgtest.NewDatabase(b))
+	st, err := pgstore.Open(ctx, pgtest.NewMigratedDatabase(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // BenchmarkChat measures a unary OpenAI-surface request through the real
@@ -29,13 +29,13 @@ func BenchmarkChat(b *testing.B) {
 	b.Run("miss", func(b *testing.B) {
 		for b.Loop() {
 			i++
-			if got := f.post(b, f.key, chat, chatBody(gatewaytest.ChatModel, "new prompt "+strconv.Itoa(i), "")).cache(); got != "miss" {
+			if got := f.post(b, f.key, chat, chatBody(servertest.ChatModel, "new prompt "+strconv.Itoa(i), "")).cache(); got != "miss" {
 				b.Fatalf("status %q", got)
 			}
 		}
 	})
 	b.Run("hit", func(b *testing.B) {
-		body := chatBody(gatewaytest.ChatModel, "always the same", "")
+		body := chatBody(servertest.ChatModel, "always the same", "")
 		f.post(b, f.key, chat, body)
 		for b.Loop() {
 			if got := f.post(b, f.key, chat, body).cache(); got != "hit-exact" {

@@ -1,10 +1,11 @@
 // Package cache_test runs the response cache end to end: the real server
-// (internal/gatewaytest) in front of the fake upstream, driven over raw
+// (service/server/servertest) in front of the fake upstream, driven over raw
 // HTTP, the Connect API and the official OpenAI and Anthropic Go SDKs.
 package cache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -23,8 +24,10 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -70,23 +73,25 @@ func embed(input string) []float32 {
 }
 
 // fixture is a gateway whose default cache mode is exact, with semantic
-// lookups embedding through gatewaytest.EmbeddingModel on the fake.
+// lookups embedding through servertest.EmbeddingModel on the fake.
 type fixture struct {
-	g    *gatewaytest.Gateway
-	fake *fakeupstream.OpenAI
-	key  string // a key of team-a
+	g     *servertest.Gateway
+	fake  *fakeupstream.OpenAI
+	key   string          // a key of team-a
+	clock *testutil.Clock // the gateway's clock
 }
 
 func start(t testing.TB) *fixture {
 	t.Helper()
 	fake, url := fakeupstream.StartOpenAI(t, fakeupstream.WithEmbedDimensions(dims), fakeupstream.WithEmbedFunc(embed))
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{
-		"TOLLGATE_CACHE_MODE":            "exact",
-		"TOLLGATE_CACHE_EMBEDDING_MODEL": gatewaytest.EmbeddingModel,
-		"TOLLGATE_CACHE_EMBEDDING_DIMS":  strconv.Itoa(dims),
-		"TOLLGATE_LOG_LEVEL":             "info",
+	clock := &testutil.Clock{}
+	g := servertest.Start(t, servertest.Options{Clock: clock.Now, Config: func(c *server.Config) {
+		c.Cache.Mode = "exact"
+		c.Cache.EmbeddingModel = servertest.EmbeddingModel
+		c.Cache.EmbeddingDims = dims
+		c.LogLevel = "info"
 	}})
-	return &fixture{g: g, fake: fake, key: g.Setup(t, url)}
+	return &fixture{g: g, fake: fake, key: g.Setup(t, url), clock: clock}
 }
 
 // teamKey creates a team and returns a key of it.
@@ -100,12 +105,12 @@ func (f *fixture) teamKey(t testing.TB, team string) string {
 	return secret
 }
 
-// route creates a route to gatewaytest.ChatModel with a cache policy.
+// route creates a route to servertest.ChatModel with a cache policy.
 func (f *fixture) route(t testing.TB, name string, p *tollgatev1.CachePolicy) {
 	t.Helper()
 	if _, err := f.g.Admin.CreateRoute(context.Background(), connect.NewRequest(&tollgatev1.CreateRouteRequest{Route: &tollgatev1.Route{
 		Name: name, Strategy: tollgatev1.RouteStrategy_ROUTE_STRATEGY_FALLBACK,
-		Targets: []*tollgatev1.RouteTarget{{Model: gatewaytest.ChatModel}}, Cache: p,
+		Targets: []*tollgatev1.RouteTarget{{Model: servertest.ChatModel}}, Cache: p,
 	}})); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +228,7 @@ func TestExact(t *testing.T) {
 	})
 
 	t.Run("no-store", func(t *testing.T) {
-		body := chatBody(gatewaytest.ChatModel, "do not keep this", "")
+		body := chatBody(servertest.ChatModel, "do not keep this", "")
 		before := f.chatCalls()
 		for i := range 2 {
 			if got := f.post(t, f.key, chat, body, "Cache-Control: no-store").cache(); got != "miss" {
@@ -239,7 +244,7 @@ func TestExact(t *testing.T) {
 	})
 
 	t.Run("no-cache", func(t *testing.T) {
-		body := chatBody(gatewaytest.ChatModel, "look me up later", "")
+		body := chatBody(servertest.ChatModel, "look me up later", "")
 		f.post(t, f.key, chat, body)
 		before := f.chatCalls()
 		if got := f.post(t, f.key, chat, body, "Cache-Control: no-cache").cache(); got != "bypass" {
@@ -254,19 +259,19 @@ func TestExact(t *testing.T) {
 	})
 
 	t.Run("ttl", func(t *testing.T) {
-		body := chatBody(gatewaytest.ChatModel, "short-lived", "")
+		body := chatBody(servertest.ChatModel, "short-lived", "")
 		f.post(t, f.key, chat, body, "X-Tollgate-Cache-Ttl: 1")
 		if got := f.post(t, f.key, chat, body).cache(); got != "hit-exact" {
 			t.Fatalf("within the ttl: x-tollgate-cache = %q, want hit-exact", got)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		f.clock.Advance(1500 * time.Millisecond)
 		if got := f.post(t, f.key, chat, body).cache(); got != "miss" {
 			t.Fatalf("after the ttl: x-tollgate-cache = %q, want miss", got)
 		}
 	})
 
 	t.Run("bad directive", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodPost, f.g.URL+chat, strings.NewReader(chatBody(gatewaytest.ChatModel, "x", "")))
+		req, _ := http.NewRequest(http.MethodPost, f.g.URL+chat, strings.NewReader(chatBody(servertest.ChatModel, "x", "")))
 		req.Header.Set("Authorization", "Bearer "+f.key)
 		req.Header.Set("X-Tollgate-Cache-Ttl", "soon")
 		resp, err := http.DefaultClient.Do(req)
@@ -280,8 +285,8 @@ func TestExact(t *testing.T) {
 	})
 
 	t.Run("rpc", func(t *testing.T) {
-		c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, f.g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(f.key)))
-		msg := &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{{
+		c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, f.g.URL, connect.WithInterceptors(servertest.BearerInterceptor(f.key)))
+		msg := &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{{
 			Role: tollgatev1.Role_ROLE_USER, Content: []*tollgatev1.ContentPart{{Part: &tollgatev1.ContentPart_Text{Text: "via connect"}}},
 		}}}
 		r1, err := c.Chat(context.Background(), connect.NewRequest(msg))
@@ -310,15 +315,15 @@ func TestExact(t *testing.T) {
 
 	t.Run("admin", func(t *testing.T) {
 		ctx := context.Background()
-		st, err := f.g.Admin.GetCacheStats(ctx, connect.NewRequest(&tollgatev1.GetCacheStatsRequest{Scope: &tollgatev1.CacheScope{TeamId: gatewaytest.TeamID}}))
+		st, err := f.g.Admin.GetCacheStats(ctx, connect.NewRequest(&tollgatev1.GetCacheStatsRequest{Scope: &tollgatev1.CacheScope{TeamId: servertest.TeamID}}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.Msg.GetHitsExact() == 0 || st.Msg.GetDefaultMode() != tollgatev1.CacheMode_CACHE_MODE_EXACT ||
-			st.Msg.GetEmbeddingModel() != gatewaytest.EmbeddingModel {
+			st.Msg.GetEmbeddingModel() != servertest.EmbeddingModel {
 			t.Fatalf("stats %v", st.Msg)
 		}
-		body := chatBody(gatewaytest.ChatModel, "purge me", "")
+		body := chatBody(servertest.ChatModel, "purge me", "")
 		f.post(t, f.key, chat, body)
 		if got := f.post(t, f.key, chat, body).cache(); got != "hit-exact" {
 			t.Fatalf("before purge: %q", got)
@@ -328,7 +333,7 @@ func TestExact(t *testing.T) {
 		var deleted int64
 		err = waitFor(func() bool {
 			p, err := f.g.Admin.PurgeCache(ctx, connect.NewRequest(&tollgatev1.PurgeCacheRequest{
-				Scope: &tollgatev1.CacheScope{TeamId: gatewaytest.TeamID}, Model: gatewaytest.ChatModel}))
+				Scope: &tollgatev1.CacheScope{TeamId: servertest.TeamID}, Model: servertest.ChatModel}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -395,30 +400,28 @@ func TestSemantic(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to five seconds.
+// waitFor polls cond (testutil.Poll).
 func waitFor(cond func() bool) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("condition not met within 5s")
+	return testutil.Poll(context.Background(), testutil.DefaultTimeout, func() error {
+		if !cond() {
+			return errors.New("condition not met")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil
+		return nil
+	})
 }
 
 func TestUsage(t *testing.T) {
 	t.Parallel()
 	f := start(t)
 	key := f.teamKey(t, "team-usage")
-	body := chatBody(gatewaytest.ChatModel, "count my savings", "")
+	body := chatBody(servertest.ChatModel, "count my savings", "")
 	if got := f.post(t, key, "/v1/chat/completions", body).cache(); got != "miss" {
 		t.Fatalf("first: %q", got)
 	}
 	if got := f.post(t, key, "/v1/chat/completions", body).cache(); got != "hit-exact" {
 		t.Fatalf("second: %q", got)
 	}
-	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, f.g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(f.g.AdminToken)))
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, f.g.URL, connect.WithInterceptors(servertest.BearerInterceptor(f.g.AdminToken)))
 	var g *tollgatev1.UsageGroup
 	err := waitFor(func() bool {
 		resp, err := usage.GetUsageSummary(context.Background(), connect.NewRequest(&tollgatev1.GetUsageSummaryRequest{
@@ -470,7 +473,7 @@ func TestRouteTTLPolicy(t *testing.T) {
 	if got := f.post(t, f.key, "/v1/chat/completions", body).cache(); got != "hit-exact" {
 		t.Fatalf("within the route's ttl: %q", got)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	f.clock.Advance(1500 * time.Millisecond)
 	if got := f.post(t, f.key, "/v1/chat/completions", body).cache(); got != "miss" {
 		t.Fatalf("after the route's ttl: %q, want miss", got)
 	}
@@ -481,7 +484,7 @@ func TestRouteTTLPolicy(t *testing.T) {
 	}
 	if _, err := f.g.Admin.CreateRoute(context.Background(), connect.NewRequest(&tollgatev1.CreateRouteRequest{Route: &tollgatev1.Route{
 		Name: "bad", Strategy: tollgatev1.RouteStrategy_ROUTE_STRATEGY_FALLBACK,
-		Targets: []*tollgatev1.RouteTarget{{Model: gatewaytest.ChatModel}}, Cache: &tollgatev1.CachePolicy{Namespace: "org"},
+		Targets: []*tollgatev1.RouteTarget{{Model: servertest.ChatModel}}, Cache: &tollgatev1.CachePolicy{Namespace: "org"},
 	}})); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Fatalf("route with a bad cache namespace: %v, want InvalidArgument", err)
 	}
@@ -492,7 +495,7 @@ func TestRouteTTLPolicy(t *testing.T) {
 func TestCutStreamNotStored(t *testing.T) {
 	t.Parallel()
 	f := start(t)
-	body := chatBody(gatewaytest.ChatModel, "cut me off", `"stream":true`)
+	body := chatBody(servertest.ChatModel, "cut me off", `"stream":true`)
 	f.fake.Enqueue(fakeupstream.DieAfterFault(2))
 	if got := f.post(t, f.key, "/v1/chat/completions", body).cache(); got != "miss" {
 		t.Fatalf("cut stream: %q, want miss", got)

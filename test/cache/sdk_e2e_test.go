@@ -11,7 +11,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestStreamedHitOpenAISDK streams the same request twice through the
@@ -22,7 +22,7 @@ func TestStreamedHitOpenAISDK(t *testing.T) {
 	f := start(t)
 	c := openai.NewClient(option.WithBaseURL(f.g.URL+"/v1/"), option.WithAPIKey(f.key), option.WithMaxRetries(0))
 	params := openai.ChatCompletionNewParams{
-		Model:         gatewaytest.ChatModel,
+		Model:         servertest.ChatModel,
 		Messages:      []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), openai.UserMessage("stream me")},
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	}
@@ -68,7 +68,7 @@ func TestStreamedHitAnthropicSDK(t *testing.T) {
 	f := start(t)
 	c := anthropic.NewClient(aoption.WithBaseURL(f.g.URL), aoption.WithAPIKey(f.key), aoption.WithMaxRetries(0))
 	params := anthropic.MessageNewParams{
-		Model: anthropic.Model(gatewaytest.ChatModel), MaxTokens: 256,
+		Model: anthropic.Model(servertest.ChatModel), MaxTokens: 256,
 		System:   []anthropic.TextBlockParam{{Text: "be brief"}},
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("stream me, claude style"))},
 	}

@@ -33,8 +33,8 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/clientdist"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -45,9 +45,9 @@ const root = "../.."
 // fixture is the gateway and the packages every client test shares.
 type fixture struct {
 	root string
-	gw   *gatewaytest.Gateway
+	gw   *servertest.Gateway
 	up   *fakeupstream.OpenAI
-	// key is a virtual key of gatewaytest.TeamID, for the READMEs' examples.
+	// key is a virtual key of servertest.TeamID, for the READMEs' examples.
 	key string
 	// suites holds a team, a model and a key per client suite, so that
 	// their etag and usage checks do not meet.
@@ -78,12 +78,12 @@ func TestClients(t *testing.T) {
 
 	var upURL string
 	f.up, upURL = fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(3))
-	f.gw = gatewaytest.Start(t, gatewaytest.Options{})
+	f.gw = servertest.Start(t, servertest.Options{})
 	f.key = f.gw.Setup(t, upURL)
 	f.suites = map[string]suite{}
 	for _, name := range []string{"python", "ts"} {
 		s := suite{team: name + "-suite", model: name + "-suite-model"}
-		f.createModel(t, s.model, gatewaytest.ProviderID)
+		f.createModel(t, s.model, servertest.ProviderID)
 		check(t)(f.gw.Admin.CreateTeam(context.Background(), connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: s.team}})))
 		_, s.key = f.gw.CreateKey(t, s.team)
 		f.suites[name] = s

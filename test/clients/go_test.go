@@ -16,7 +16,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/clientdist"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // clientModules are the only modules whose packages a program using the
@@ -222,7 +222,7 @@ func (f *fixture) testGoProtocols(t *testing.T) {
 			ctx := context.Background()
 			c := tollgate.NewClient(f.gw.URL, f.key, p.opts...)
 
-			reply, err := c.Chat(ctx, gatewaytest.ChatModel, "hello "+p.name)
+			reply, err := c.Chat(ctx, servertest.ChatModel, "hello "+p.name)
 			if err != nil {
 				t.Fatalf("Chat: %v", err)
 			}
@@ -231,7 +231,7 @@ func (f *fixture) testGoProtocols(t *testing.T) {
 			}
 
 			stream, err := c.Inference.ChatStream(ctx, connect.NewRequest(&tollgatev1.ChatStreamRequest{
-				Request: &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("stream " + p.name)}},
+				Request: &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("stream " + p.name)}},
 			}))
 			if err != nil {
 				t.Fatalf("ChatStream: %v", err)
@@ -251,7 +251,7 @@ func (f *fixture) testGoProtocols(t *testing.T) {
 				t.Fatalf("streamed %q in %d events, want %q in 3 or more", text.String(), events, want)
 			}
 
-			emb, err := c.Inference.Embed(ctx, connect.NewRequest(&tollgatev1.EmbedRequest{Model: gatewaytest.EmbeddingModel, Inputs: []string{"a", "b"}}))
+			emb, err := c.Inference.Embed(ctx, connect.NewRequest(&tollgatev1.EmbedRequest{Model: servertest.EmbeddingModel, Inputs: []string{"a", "b"}}))
 			if err != nil {
 				t.Fatalf("Embed: %v", err)
 			}
@@ -260,7 +260,7 @@ func (f *fixture) testGoProtocols(t *testing.T) {
 			}
 
 			admin := tollgate.NewClient(f.gw.URL, f.gw.AdminToken, p.opts...)
-			keys, err := admin.Admin.ListKeys(ctx, connect.NewRequest(&tollgatev1.ListKeysRequest{TeamId: gatewaytest.TeamID}))
+			keys, err := admin.Admin.ListKeys(ctx, connect.NewRequest(&tollgatev1.ListKeysRequest{TeamId: servertest.TeamID}))
 			if err != nil {
 				t.Fatalf("ListKeys: %v", err)
 			}
@@ -280,14 +280,14 @@ func (f *fixture) testGoProtocols(t *testing.T) {
 				t.Fatalf("admin call with a virtual key: %v, want unauthenticated", err)
 			}
 			bad := tollgate.NewClient(f.gw.URL, "tg-not-a-real-key", p.opts...)
-			_, err = bad.Chat(ctx, gatewaytest.ChatModel, "hi")
+			_, err = bad.Chat(ctx, servertest.ChatModel, "hi")
 			if connect.CodeOf(err) != connect.CodeUnauthenticated || err.Error() != "unauthenticated: unknown API key" {
 				t.Fatalf("Chat with a bad key: %v, want unauthenticated: unknown API key", err)
 			}
 		})
 	}
 	for _, r := range f.up.Requests() {
-		if got := r.Header.Get("Authorization"); got != "Bearer "+gatewaytest.UpstreamKey && got != "Bearer sk-readme" {
+		if got := r.Header.Get("Authorization"); got != "Bearer "+servertest.UpstreamKey && got != "Bearer sk-readme" {
 			t.Fatalf("upstream saw Authorization %q", got)
 		}
 	}
@@ -298,14 +298,14 @@ func (f *fixture) testGoProtocols(t *testing.T) {
 func TestGoClientTimeout(t *testing.T) {
 	t.Parallel()
 	up, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(4))
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	key := gw.Setup(t, upURL)
 
 	t.Run("unary calls get the default deadline", func(t *testing.T) {
 		up.SetLatency(3 * time.Second)
 		defer up.SetLatency(0)
 		c := tollgate.NewClient(gw.URL, key, tollgate.WithTimeout(200*time.Millisecond))
-		_, err := c.Chat(context.Background(), gatewaytest.ChatModel, "slow")
+		_, err := c.Chat(context.Background(), servertest.ChatModel, "slow")
 		if connect.CodeOf(err) != connect.CodeDeadlineExceeded {
 			t.Fatalf("Chat: %v, want deadline_exceeded", err)
 		}
@@ -315,7 +315,7 @@ func TestGoClientTimeout(t *testing.T) {
 		defer up.SetChunkDelay(0)
 		c := tollgate.NewClient(gw.URL, key, tollgate.WithTimeout(200*time.Millisecond))
 		stream, err := c.Inference.ChatStream(context.Background(), connect.NewRequest(&tollgatev1.ChatStreamRequest{
-			Request: &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("a slow stream")}},
+			Request: &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{tollgate.UserMessage("a slow stream")}},
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -343,7 +343,7 @@ func TestGoClientTimeout(t *testing.T) {
 		c := tollgate.NewClient(gw.URL, key, tollgate.WithTimeout(50*time.Millisecond))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := c.Chat(ctx, gatewaytest.ChatModel, "patient"); err != nil {
+		if _, err := c.Chat(ctx, servertest.ChatModel, "patient"); err != nil {
 			t.Fatalf("Chat with the caller's longer deadline: %v", err)
 		}
 	})

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/clientdist"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // testPython installs the wheel into a fresh virtual environment outside
@@ -63,7 +63,7 @@ func (f *fixture) testPython(t *testing.T) {
 		"TOLLGATE_KEY="+s.key,
 		"TOLLGATE_TEAM="+s.team,
 		"TOLLGATE_CHAT_MODEL="+s.model,
-		"TOLLGATE_EMBED_MODEL="+gatewaytest.EmbeddingModel,
+		"TOLLGATE_EMBED_MODEL="+servertest.EmbeddingModel,
 		"TOLLGATE_PY_VERSION="+f.art.Versions.Python,
 	), python, "-m", "unittest", "discover", "-v", "-s", "tests"))
 	// The live tests skip themselves without a gateway: make sure none did.

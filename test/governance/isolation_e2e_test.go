@@ -2,17 +2,18 @@ package governance_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestTenantIsolation checks every UsageService read RPC: a key of team A
@@ -21,7 +22,7 @@ import (
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
 	_, up := fakeupstream.StartOpenAI(t)
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	keyA := g.Setup(t, up)
 	ctx := context.Background()
 	if _, err := g.Admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: "team-b"}})); err != nil {
@@ -30,29 +31,25 @@ func TestTenantIsolation(t *testing.T) {
 	keyBID, keyB := g.CreateKey(t, "team-b")
 	setBudget(t, g, &tollgatev1.Budget{Id: "b-budget", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: "team-b",
 		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: usd(1_000_000_000)})
-	setBudget(t, g, &tollgatev1.Budget{Id: "a-budget", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: gatewaytest.TeamID,
+	setBudget(t, g, &tollgatev1.Budget{Id: "a-budget", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: servertest.TeamID,
 		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: usd(1_000_000_000)})
 	for _, k := range []string{keyA, keyB} {
 		if _, err := client(g, k).Chat(ctx, connect.NewRequest(chatReq())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	admin := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(g.AdminToken)))
-	deadline := time.Now().Add(5 * time.Second)
-	for { // wait until both records are stored
+	admin := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(g.AdminToken)))
+	testutil.Eventually(t, func() error { // wait until both records are stored
 		r, err := admin.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Msg.GetRecords()) == 2 {
-			break
+		if n := len(r.Msg.GetRecords()); n != 2 {
+			return fmt.Errorf("%d records stored, want 2", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records stored, want 2", len(r.Msg.GetRecords()))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	a := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(keyA)))
+		return nil
+	})
+	a := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(keyA)))
 
 	reads := []struct {
 		name string
@@ -118,7 +115,7 @@ func TestTenantIsolation(t *testing.T) {
 			if strings.Contains(own, "team-b") || strings.Contains(own, keyBID) || strings.Contains(own, "b-budget") {
 				t.Fatalf("team A's key saw team B's data:\n%s", own)
 			}
-			if !strings.Contains(own, gatewaytest.TeamID) && !strings.Contains(own, "a-budget") {
+			if !strings.Contains(own, servertest.TeamID) && !strings.Contains(own, "a-budget") {
 				t.Fatalf("team A's key did not see its own data:\n%s", own)
 			}
 		})

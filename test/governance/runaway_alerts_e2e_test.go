@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,17 +19,31 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
-// webhookReceiver collects Slack-compatible alert bodies.
+// webhookReceiver collects Slack-compatible alert bodies; with a
+// verifier, only calls signed per Standard Webhooks with its secret.
 type webhookReceiver struct {
-	mu    sync.Mutex
-	texts []string
+	mu       sync.Mutex
+	texts    []string
+	verifier *webhooks.Verifier
 }
 
 func (w *webhookReceiver) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
+	w.mu.Lock()
+	v := w.verifier
+	w.mu.Unlock()
+	if v != nil {
+		if err := v.Verify(b, r.Header); err != nil {
+			http.Error(rw, err.Error(), http.StatusUnauthorized)
+			return
+		}
+	}
 	var msg struct {
 		Text   string            `json:"text"`
 		Blocks []json.RawMessage `json:"blocks"`
@@ -85,37 +100,46 @@ func TestRunawayJobReplay(t *testing.T) {
 	hook := httptest.NewServer(recv)
 	t.Cleanup(hook.Close)
 	_, up := fakeupstream.StartOpenAI(t)
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{
-		"TOLLGATE_ALERT_INTERVAL":       "1s",
-		"TOLLGATE_VELOCITY_FLOOR_NANOS": "1000000000", // $1 in five minutes
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.AlertInterval = time.Second
+		c.VelocityFloorNanos = 1_000_000_000 // $1 in five minutes
 	}})
 	g.Setup(t, up)
 	ctx := context.Background()
 	// An expensive model, so that a handful of requests spend dollars.
 	if _, err := g.Admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
-		Name: "premium", ProviderId: gatewaytest.ProviderID, UpstreamModel: "gpt-4o-mini",
+		Name: "premium", ProviderId: servertest.ProviderID, UpstreamModel: "gpt-4o-mini",
 		Pricing: &tollgatev1.ModelPricing{InputPerMillion: usd(20_000 * 1_000_000_000), OutputPerMillion: usd(20_000 * 1_000_000_000)},
 	}})); err != nil {
 		t.Fatal(err)
 	}
 	k, err := g.Admin.CreateKey(ctx, connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{
-		Name: "nightly job", TeamId: gatewaytest.TeamID, ServiceId: "nightly-job"}}))
+		Name: "nightly job", TeamId: servertest.TeamID, ServiceId: "nightly-job"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	keyID, secret := k.Msg.GetKey().GetId(), k.Msg.GetSecret()
 	// A Slack-style URL: its path is the receiver's secret.
 	const hookToken = "/services/T0001/B0002/s3cr3t-hook-token"
-	if _, err := g.Admin.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{
-		Webhook: &tollgatev1.AlertWebhook{Id: "ops-channel", Url: hook.URL + hookToken, TeamId: gatewaytest.TeamID}})); err != nil {
+	created, err := g.Admin.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{
+		Webhook: &tollgatev1.AlertWebhook{Id: "ops-channel", Url: hook.URL + hookToken, TeamId: servertest.TeamID}}))
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The receiver accepts only alerts signed with the secret it was given.
+	v, err := webhooks.NewVerifier(created.Msg.GetSecret())
+	if err != nil {
+		t.Fatalf("signing secret %q: %v", created.Msg.GetSecret(), err)
+	}
+	recv.mu.Lock()
+	recv.verifier = v
+	recv.mu.Unlock()
 	assertWebhookSealed(t, g.DatabaseURL, "ops-channel", hook.URL, hookToken)
 	const limit = 5 * 1_000_000_000 // $5
 	setBudget(t, g, &tollgatev1.Budget{Id: "job-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, KeyId: keyID,
-		TeamId: gatewaytest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(limit)})
+		TeamId: servertest.TeamID, Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: usd(limit)})
 
-	c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(secret)))
+	c := tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(secret)))
 	var charged, admitted, refused int64
 	for refused < 5 {
 		n := int32(maxTokens)
@@ -143,14 +167,18 @@ func TestRunawayJobReplay(t *testing.T) {
 	}
 
 	// Alerts: the budget threshold and the spend spike, each once.
-	deadline := time.Now().Add(15 * time.Second)
-	for recv.count("Budget job-daily reached") == 0 || recv.count("Spend spike on key "+keyID) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("alerts not received within 15s; got %q", recv.texts)
+	testutil.Eventually(t, func() error {
+		if recv.count("Budget job-daily reached") == 0 || recv.count("Spend spike on key "+keyID) == 0 {
+			return fmt.Errorf("alerts not received; got %q", recv.texts)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	// Two more checks must not repeat them.
+	for range 2 {
+		if err := g.Server.Alerts().Check(ctx); err != nil {
+			t.Fatalf("alert check: %v", err)
+		}
 	}
-	time.Sleep(2500 * time.Millisecond) // two more checks must not repeat them
 	if n := recv.count("Budget job-daily reached 100%"); n > 1 {
 		t.Fatalf("100%% threshold alert sent %d times", n)
 	}
@@ -159,9 +187,8 @@ func TestRunawayJobReplay(t *testing.T) {
 	}
 
 	// Attribution: every nano-dollar charged is in the key/team/service breakdown.
-	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(g.AdminToken)))
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(g.AdminToken)))
+	testutil.Eventually(t, func() error {
 		sum, err := usage.GetUsageSummary(ctx, connect.NewRequest(&tollgatev1.GetUsageSummaryRequest{GroupBy: []tollgatev1.UsageDimension{
 			tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM, tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE, tollgatev1.UsageDimension_USAGE_DIMENSION_KEY}}))
 		if err != nil {
@@ -170,16 +197,13 @@ func TestRunawayJobReplay(t *testing.T) {
 		var got int64
 		var requests int64
 		for _, gr := range sum.Msg.GetGroups() {
-			if strings.Join(gr.GetKeys(), "/") == gatewaytest.TeamID+"/nightly-job/"+keyID {
+			if strings.Join(gr.GetKeys(), "/") == servertest.TeamID+"/nightly-job/"+keyID {
 				got, requests = nanos(gr.GetCost()), gr.GetRequests()
 			}
 		}
 		if got == charged && requests == admitted+refused {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("breakdown for %s/nightly-job/%s: %d nano-USD over %d requests, want %d over %d", gatewaytest.TeamID, keyID, got, requests, charged, admitted+refused)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("breakdown for %s/nightly-job/%s: %d nano-USD over %d requests, want %d over %d", servertest.TeamID, keyID, got, requests, charged, admitted+refused)
+	})
 }

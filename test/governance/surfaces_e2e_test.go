@@ -14,7 +14,7 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // post sends a JSON body to a dialect endpoint and returns the response and its decoded body.
@@ -40,20 +40,20 @@ func post(t *testing.T, url string, header map[string]string, body string) (*htt
 func TestLimitsInEveryDialect(t *testing.T) {
 	t.Parallel()
 	_, url := fakeupstream.StartOpenAI(t)
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	g.Setup(t, url)
 	ctx := context.Background()
-	budgetKeyID, budgetKey := g.CreateKey(t, gatewaytest.TeamID)
-	rateKeyID, rateKey := g.CreateKey(t, gatewaytest.TeamID)
+	budgetKeyID, budgetKey := g.CreateKey(t, servertest.TeamID)
+	rateKeyID, rateKey := g.CreateKey(t, servertest.TeamID)
 	// A budget smaller than one request's worst case, and a 1 RPM limit.
 	if _, err := g.Admin.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
-		Id: "tiny", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, TeamId: gatewaytest.TeamID, KeyId: budgetKeyID,
+		Id: "tiny", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, TeamId: servertest.TeamID, KeyId: budgetKeyID,
 		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: &money.Money{CurrencyCode: "USD", Nanos: 1},
 	}})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := g.Admin.SetRateLimit(ctx, connect.NewRequest(&tollgatev1.SetRateLimitRequest{RateLimit: &tollgatev1.RateLimit{
-		Id: "one-rpm", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, TeamId: gatewaytest.TeamID, KeyId: rateKeyID, RequestsPerMinute: 1,
+		Id: "one-rpm", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_KEY, TeamId: servertest.TeamID, KeyId: rateKeyID, RequestsPerMinute: 1,
 	}})); err != nil {
 		t.Fatal(err)
 	}

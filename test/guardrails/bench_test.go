@@ -8,7 +8,7 @@ import (
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // BenchmarkChain sends a 2 KB prompt holding an email address and a card
@@ -18,7 +18,7 @@ import (
 // guardrails' cost per request.
 func BenchmarkChain(b *testing.B) {
 	e := start(b)
-	_, plain := e.g.CreateKey(b, gatewaytest.TeamID)
+	_, plain := e.g.CreateKey(b, servertest.TeamID)
 	both := tollgatev1.GuardrailStage_GUARDRAIL_STAGE_BOTH
 	chain := e.keyWith(b, "chain",
 		guardrail(b, "pii", "pii", both, true, false, map[string]any{"reversible": true}),

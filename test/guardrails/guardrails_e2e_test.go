@@ -17,9 +17,9 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/guardrails/guardrailstest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -164,7 +164,7 @@ func TestPersonalData(t *testing.T) {
 func testGuardrailUsage(t *testing.T, e *env) {
 	ctx := context.Background()
 	usage := tollgatev1connect.NewUsageServiceClient(http.DefaultClient, e.g.URL,
-		connect.WithInterceptors(gatewaytest.BearerInterceptor(e.g.AdminToken)))
+		connect.WithInterceptors(servertest.BearerInterceptor(e.g.AdminToken)))
 	list, err := usage.ListRequestRecords(ctx, connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{PageSize: 100}))
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +194,7 @@ func testGuardrailUsage(t *testing.T, e *env) {
 	}
 	wantCounts := map[string]int64{}
 	for _, p := range []string{"pii-mutate/pii:mutate", "pii-block/pii:block", "pii-flag/pii:flag", "pii-reversible/pii:mutate"} {
-		wantCounts[gatewaytest.TeamID+" "+p] = int64(n)
+		wantCounts[servertest.TeamID+" "+p] = int64(n)
 	}
 	if !maps.Equal(counts, wantCounts) {
 		t.Errorf("guardrail actions by team = %v, want %v", counts, wantCounts)

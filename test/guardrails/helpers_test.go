@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
@@ -17,7 +17,8 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // Sensitive values: none of them may reach the logs or the records.
@@ -31,14 +32,14 @@ const (
 
 // env is a gateway in front of a fake upstream.
 type env struct {
-	g    *gatewaytest.Gateway
+	g    *servertest.Gateway
 	fake *fakeupstream.OpenAI
 }
 
 func start(t testing.TB, opts ...fakeupstream.Option) *env {
 	t.Helper()
 	fake, url := fakeupstream.StartOpenAI(t, opts...)
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	g.Setup(t, url)
 	return &env{g: g, fake: fake}
 }
@@ -46,7 +47,7 @@ func start(t testing.TB, opts ...fakeupstream.Option) *env {
 // keyWith creates a key and attaches a policy of the guardrails to it.
 func (e *env) keyWith(t testing.TB, policy string, gs ...*tollgatev1.Guardrail) string {
 	t.Helper()
-	id, key := e.g.CreateKey(t, gatewaytest.TeamID)
+	id, key := e.g.CreateKey(t, servertest.TeamID)
 	if _, err := e.g.Admin.CreateGuardrailPolicy(context.Background(), connect.NewRequest(&tollgatev1.CreateGuardrailPolicyRequest{
 		Policy: &tollgatev1.GuardrailPolicy{Id: policy, AttachKind: tollgatev1.GuardrailAttachKind_GUARDRAIL_ATTACH_KIND_KEY, AttachTo: id, Guardrails: gs},
 	})); err != nil {
@@ -134,27 +135,27 @@ func post(t *testing.T, url string, header map[string]string, body any) result {
 // openai sends an OpenAI chat completion request.
 func (e *env) openai(t *testing.T, key string, stream bool, messages ...map[string]any) result {
 	t.Helper()
-	body := map[string]any{"model": gatewaytest.ChatModel, "messages": messages, "stream": stream}
+	body := map[string]any{"model": servertest.ChatModel, "messages": messages, "stream": stream}
 	return post(t, e.g.URL+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + key}, body)
 }
 
 // anthropic sends an Anthropic messages request.
 func (e *env) anthropic(t *testing.T, key string, stream bool, messages ...map[string]any) result {
 	t.Helper()
-	body := map[string]any{"model": gatewaytest.ChatModel, "max_tokens": 200, "messages": messages, "stream": stream}
+	body := map[string]any{"model": servertest.ChatModel, "max_tokens": 200, "messages": messages, "stream": stream}
 	return post(t, e.g.URL+"/v1/messages", map[string]string{"X-Api-Key": key, "Anthropic-Version": "2023-06-01"}, body)
 }
 
 // rpc returns an InferenceService client authenticated with key.
 func (e *env) rpc(key string) tollgatev1connect.InferenceServiceClient {
 	return tollgatev1connect.NewInferenceServiceClient(http.DefaultClient, e.g.URL,
-		connect.WithInterceptors(gatewaytest.BearerInterceptor(key)))
+		connect.WithInterceptors(servertest.BearerInterceptor(key)))
 }
 
 func user(text string) map[string]any { return map[string]any{"role": "user", "content": text} }
 
 func rpcChat(messages ...*tollgatev1.Message) *tollgatev1.ChatRequest {
-	return &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: messages}
+	return &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: messages}
 }
 
 func rpcText(role tollgatev1.Role, text string) *tollgatev1.Message {
@@ -205,22 +206,19 @@ func (e *env) recordOf(t *testing.T, requestID string) record {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var r record
+	var r record
+	testutil.Eventually(t, func() error {
 		err := conn.QueryRow(ctx, `SELECT status, error_code, partial, guardrails::text FROM request_records WHERE request_id = $1`, requestID).
 			Scan(&r.status, &r.errorCode, &r.partial, &r.guardrails)
-		if err == nil {
-			return r
+		if err == pgx.ErrNoRows {
+			return fmt.Errorf("no record of request %s", requestID)
 		}
-		if err != pgx.ErrNoRows {
+		if err != nil {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no record of request %s", requestID)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return r
 }
 
 // assertNoLeak waits for at least want request records, then checks that
@@ -233,18 +231,16 @@ func (e *env) assertNoLeak(t *testing.T, want int, values ...string) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testutil.Eventually(t, func() error {
 		var rows int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM request_records`).Scan(&rows); err != nil {
 			t.Fatal(err)
 		}
-		if rows >= want {
-			break
+		if rows < want {
+			return fmt.Errorf("%d request records, want at least %d", rows, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d request records, want at least %d", rows, want)
-		}
-	}
+		return nil
+	})
 	logs := e.g.Logs.String()
 	for _, v := range values {
 		if strings.Contains(logs, v) {

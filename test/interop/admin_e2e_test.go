@@ -3,6 +3,7 @@ package interop_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // webhookURL is a receiver's secret; no read, audit event or log line may
@@ -45,14 +47,14 @@ func allAuditEvents(t *testing.T, usage *tollgate.Client, req *tollgatev1.ListAd
 func TestAdminAuditEvents(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	gw.Setup(t, upURL)
 	admin := tollgate.NewClient(gw.URL, gw.AdminToken)
 	ctx := context.Background()
 
 	const newCredential = "sk-rotated-S3CRET-9d1e"
 	if _, err := admin.Admin.UpdateProvider(ctx, connect.NewRequest(&tollgatev1.UpdateProviderRequest{
-		Provider:   &tollgatev1.Provider{Id: gatewaytest.ProviderID, Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: upURL},
+		Provider:   &tollgatev1.Provider{Id: servertest.ProviderID, Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: upURL},
 		Credential: newCredential, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"credential"}},
 	})); err != nil {
 		t.Fatalf("UpdateProvider: %v", err)
@@ -63,14 +65,14 @@ func TestAdminAuditEvents(t *testing.T) {
 		t.Fatalf("CreateAlertWebhook: %v", err)
 	}
 	if _, err := admin.Admin.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
-		Id: "team-a-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: gatewaytest.TeamID,
+		Id: "team-a-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: servertest.TeamID,
 		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: &money.Money{CurrencyCode: "USD", Units: 5},
 	}})); err != nil {
 		t.Fatalf("SetBudget: %v", err)
 	}
 	if _, err := admin.Admin.CreateRoute(ctx, connect.NewRequest(&tollgatev1.CreateRouteRequest{Route: &tollgatev1.Route{
 		Name: "audited", Strategy: tollgatev1.RouteStrategy_ROUTE_STRATEGY_FALLBACK,
-		Targets: []*tollgatev1.RouteTarget{{Model: gatewaytest.ChatModel}},
+		Targets: []*tollgatev1.RouteTarget{{Model: servertest.ChatModel}},
 	}})); err != nil {
 		t.Fatalf("CreateRoute: %v", err)
 	}
@@ -95,7 +97,7 @@ func TestAdminAuditEvents(t *testing.T) {
 		if strings.HasPrefix(e.GetAction(), "List") || strings.HasPrefix(e.GetAction(), "Get") {
 			t.Errorf("read %s was audited", e.GetAction())
 		}
-		for _, secret := range []string{gatewaytest.UpstreamKey, newCredential, webhookURL, webhookPath, "hooks.example/services"} {
+		for _, secret := range []string{servertest.UpstreamKey, newCredential, webhookURL, webhookPath, "hooks.example/services"} {
 			if strings.Contains(e.GetSummary(), secret) || strings.Contains(e.String(), secret) {
 				t.Errorf("audit event %s contains a secret: %v", e.GetAction(), e)
 			}
@@ -103,14 +105,14 @@ func TestAdminAuditEvents(t *testing.T) {
 		got[e.GetAction()+" "+e.GetResourceId()] = seen{e.GetResourceKind(), e.GetResourceId(), e.GetOutcome()}
 	}
 	want := map[string]seen{
-		"CreateProvider " + gatewaytest.ProviderID: {"provider", gatewaytest.ProviderID, "ok"},
-		"UpdateProvider " + gatewaytest.ProviderID: {"provider", gatewaytest.ProviderID, "ok"},
-		"CreateModel " + gatewaytest.ChatModel:     {"model", gatewaytest.ChatModel, "ok"},
-		"CreateTeam " + gatewaytest.TeamID:         {"team", gatewaytest.TeamID, "ok"},
-		"CreateAlertWebhook ops":                   {"alert_webhook", "ops", "ok"},
-		"SetBudget team-a-daily":                   {"budget", "team-a-daily", "ok"},
-		"CreateRoute audited":                      {"route", "audited", "ok"},
-		"DeleteRoute nope":                         {"route", "nope", "not_found"},
+		"CreateProvider " + servertest.ProviderID: {"provider", servertest.ProviderID, "ok"},
+		"UpdateProvider " + servertest.ProviderID: {"provider", servertest.ProviderID, "ok"},
+		"CreateModel " + servertest.ChatModel:     {"model", servertest.ChatModel, "ok"},
+		"CreateTeam " + servertest.TeamID:         {"team", servertest.TeamID, "ok"},
+		"CreateAlertWebhook ops":                  {"alert_webhook", "ops", "ok"},
+		"SetBudget team-a-daily":                  {"budget", "team-a-daily", "ok"},
+		"CreateRoute audited":                     {"route", "audited", "ok"},
+		"DeleteRoute nope":                        {"route", "nope", "not_found"},
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -134,7 +136,7 @@ func TestAdminAuditEvents(t *testing.T) {
 	}
 
 	// Only the admin token reads the audit log.
-	_, secret := gw.CreateKey(t, gatewaytest.TeamID)
+	_, secret := gw.CreateKey(t, servertest.TeamID)
 	key := tollgate.NewClient(gw.URL, secret)
 	if _, err := key.Usage.ListAdminAuditEvents(ctx, connect.NewRequest(&tollgatev1.ListAdminAuditEventsRequest{})); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Errorf("ListAdminAuditEvents with a virtual key = %v, want permission_denied", err)
@@ -142,7 +144,7 @@ func TestAdminAuditEvents(t *testing.T) {
 
 	// Nor do the gateway's own logs hold the secrets.
 	logs := gw.Logs.String()
-	for _, secret := range []string{gatewaytest.UpstreamKey, newCredential, webhookPath} {
+	for _, secret := range []string{servertest.UpstreamKey, newCredential, webhookPath} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("gateway logs contain secret %q", secret)
 		}
@@ -151,7 +153,7 @@ func TestAdminAuditEvents(t *testing.T) {
 
 func TestAlertWebhookURLNeverReturned(t *testing.T) {
 	t.Parallel()
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	ctx := context.Background()
 	created, err := gw.Admin.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{Webhook: &tollgatev1.AlertWebhook{
 		Id: "ops", Url: webhookURL, Kinds: []tollgatev1.AlertKind{tollgatev1.AlertKind_ALERT_KIND_BUDGET_THRESHOLD},
@@ -200,7 +202,7 @@ func export(ctx context.Context, c *tollgate.Client, req *tollgatev1.ExportReque
 func TestExportRequestRecords(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	secretA := gw.Setup(t, upURL)
 	ctx := context.Background()
 	if _, err := gw.Admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: "team-b"}})); err != nil {
@@ -210,7 +212,7 @@ func TestExportRequestRecords(t *testing.T) {
 	keyA, keyB := tollgate.NewClient(gw.URL, secretA), tollgate.NewClient(gw.URL, secretB)
 	admin := tollgate.NewClient(gw.URL, gw.AdminToken)
 	for i, c := range []*tollgate.Client{keyA, keyA, keyB} {
-		if _, err := c.Chat(ctx, gatewaytest.ChatModel, "export me"); err != nil {
+		if _, err := c.Chat(ctx, servertest.ChatModel, "export me"); err != nil {
 			t.Fatalf("chat %d: %v", i, err)
 		}
 	}
@@ -237,19 +239,16 @@ func TestExportRequestRecords(t *testing.T) {
 	// The records are written asynchronously: wait for all three.
 	var header []string
 	var rows [][]string
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testutil.Eventually(t, func() error {
 		data, err := export(ctx, admin, &tollgatev1.ExportRequestRecordsRequest{Format: tollgatev1.ExportFormat_EXPORT_FORMAT_CSV})
 		if err != nil {
 			t.Fatalf("export as admin: %v", err)
 		}
-		if header, rows = parse(t, data); len(rows) == 3 {
-			break
+		if header, rows = parse(t, data); len(rows) != 3 {
+			return fmt.Errorf("export does not hold 3 rows:\n%s", data)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("export never held 3 rows:\n%s", data)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	if strings.Join(header[:4], ",") != "time,request_id,key_id,team_id" {
 		t.Fatalf("header = %q", header)
 	}
@@ -257,19 +256,19 @@ func TestExportRequestRecords(t *testing.T) {
 	teams := map[string]int{}
 	for i, r := range rows {
 		teams[r[team]]++
-		if r[model] != gatewaytest.ChatModel || r[status] != "REQUEST_STATUS_OK" || r[cost] == "0" || r[cost] == "" {
+		if r[model] != servertest.ChatModel || r[status] != "REQUEST_STATUS_OK" || r[cost] == "0" || r[cost] == "" {
 			t.Errorf("row %d = %q", i, r)
 		}
 		if i > 0 && r[ts] < rows[i-1][ts] {
 			t.Errorf("rows not oldest first: %q after %q", r[ts], rows[i-1][ts])
 		}
 	}
-	if teams[gatewaytest.TeamID] != 2 || teams["team-b"] != 1 {
-		t.Errorf("rows per team = %v, want 2 of %s and 1 of team-b", teams, gatewaytest.TeamID)
+	if teams[servertest.TeamID] != 2 || teams["team-b"] != 1 {
+		t.Errorf("rows per team = %v, want 2 of %s and 1 of team-b", teams, servertest.TeamID)
 	}
 
 	// A virtual key gets its own team's rows only, asked for or not.
-	for _, req := range []*tollgatev1.ExportRequestRecordsRequest{{}, {TeamId: gatewaytest.TeamID}} {
+	for _, req := range []*tollgatev1.ExportRequestRecordsRequest{{}, {TeamId: servertest.TeamID}} {
 		data, err := export(ctx, keyA, req)
 		if err != nil {
 			t.Fatalf("export with team %q as key A: %v", req.GetTeamId(), err)
@@ -279,7 +278,7 @@ func TestExportRequestRecords(t *testing.T) {
 			t.Fatalf("key A export (team %q) has %d rows, want 2:\n%s", req.GetTeamId(), len(rs), data)
 		}
 		for _, r := range rs {
-			if r[col(h, "team_id")] != gatewaytest.TeamID {
+			if r[col(h, "team_id")] != servertest.TeamID {
 				t.Errorf("key A saw another team's row: %q", r)
 			}
 		}
@@ -302,7 +301,7 @@ func TestExportRequestRecords(t *testing.T) {
 func TestCreateModelTakesListPrice(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	gw.Setup(t, upURL)
 	ctx := context.Background()
 	usd := func(nanos int32) *money.Money { return &money.Money{CurrencyCode: "USD", Nanos: nanos} }
@@ -313,17 +312,17 @@ func TestCreateModelTakesListPrice(t *testing.T) {
 	}{
 		{
 			name:  "upstream model name",
-			model: &tollgatev1.Model{Name: "cheap-chat", ProviderId: gatewaytest.ProviderID, UpstreamModel: "gpt-4o-mini"},
+			model: &tollgatev1.Model{Name: "cheap-chat", ProviderId: servertest.ProviderID, UpstreamModel: "gpt-4o-mini"},
 			want:  &tollgatev1.ModelPricing{InputPerMillion: usd(150_000_000), OutputPerMillion: usd(600_000_000), CachedInputPerMillion: usd(75_000_000)},
 		},
 		{
 			name:  "dated snapshot of a known model",
-			model: &tollgatev1.Model{Name: "gpt-4o-mini-2024-07-18", ProviderId: gatewaytest.ProviderID},
+			model: &tollgatev1.Model{Name: "gpt-4o-mini-2024-07-18", ProviderId: servertest.ProviderID},
 			want:  &tollgatev1.ModelPricing{InputPerMillion: usd(150_000_000), OutputPerMillion: usd(600_000_000), CachedInputPerMillion: usd(75_000_000)},
 		},
 		{
 			name:  "an explicit price wins",
-			model: &tollgatev1.Model{Name: "discounted", ProviderId: gatewaytest.ProviderID, UpstreamModel: "gpt-4o-mini", Pricing: &tollgatev1.ModelPricing{InputPerMillion: usd(1), OutputPerMillion: usd(2)}},
+			model: &tollgatev1.Model{Name: "discounted", ProviderId: servertest.ProviderID, UpstreamModel: "gpt-4o-mini", Pricing: &tollgatev1.ModelPricing{InputPerMillion: usd(1), OutputPerMillion: usd(2)}},
 			want:  &tollgatev1.ModelPricing{InputPerMillion: usd(1), OutputPerMillion: usd(2)},
 		},
 	}

@@ -1,16 +1,17 @@
 package interop_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // recipe is one ```sh block of docs/grpcurl.md.
@@ -83,7 +84,7 @@ func TestGrpcurlRecipes(t *testing.T) {
 	}
 
 	_, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(3), fakeupstream.WithAPIKey("sk-doc-test"))
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	vars := map[string]string{
 		"PATH":            bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME":            t.TempDir(),
@@ -93,8 +94,7 @@ func TestGrpcurlRecipes(t *testing.T) {
 		"OPENAI_API_KEY":  "sk-doc-test",
 	}
 	for _, r := range recipes {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testutil.Eventually(t, func() error {
 			cmd := exec.Command("bash", "-euo", "pipefail", "-c", r.script)
 			for k, v := range vars {
 				cmd.Env = append(cmd.Env, k+"="+v)
@@ -117,13 +117,10 @@ func TestGrpcurlRecipes(t *testing.T) {
 						vars["KEY_ID"] = string(id[1])
 					}
 				}
-				break
+				return nil
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s:%d: output lacks %q\n--- script\n%s--- output\n%s", docRecipe, r.line, missing, r.script, out)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return fmt.Errorf("%s:%d: output lacks %q\n--- script\n%s--- output\n%s", docRecipe, r.line, missing, r.script, out)
+		})
 	}
 	if vars["KEY"] == "" || vars["KEY_ID"] == "" {
 		t.Fatal("no recipe created a key")

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -23,9 +22,9 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
-	"github.com/tollgate-dev/tollgate/service/app"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -35,7 +34,7 @@ func userMsg(text string) *tollgatev1.Message {
 }
 
 func chatReq(text string) *tollgatev1.ChatRequest {
-	return &tollgatev1.ChatRequest{Model: gatewaytest.ChatModel, Messages: []*tollgatev1.Message{userMsg(text)}}
+	return &tollgatev1.ChatRequest{Model: servertest.ChatModel, Messages: []*tollgatev1.Message{userMsg(text)}}
 }
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and localhost
@@ -88,67 +87,21 @@ type tlsGateway struct {
 	pool                  *x509.CertPool
 }
 
-// startTLSGateway runs `tollgate serve -tls-cert -tls-key` in-process until
-// the test ends. (gatewaytest probes readiness over plain HTTP, which a
-// TLS-only server refuses, so this test starts the server itself.)
+// startTLSGateway runs a gateway configured with a TLS certificate and key
+// (TLS only) until the test ends.
 func startTLSGateway(t *testing.T) *tlsGateway {
 	t.Helper()
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := make([]byte, 32)
-	if _, err := rand.Read(mk); err != nil {
-		t.Fatal(err)
-	}
-	g := &tlsGateway{addr: ln.Addr().String(), adminToken: "interop-admin-token-0123456789", pool: pool}
-	g.url = "https://" + g.addr
-	env := map[string]string{
-		"TOLLGATE_DATABASE_URL": pgtest.NewDatabase(t),
-		"TOLLGATE_MASTER_KEY":   hex.EncodeToString(mk),
-		"TOLLGATE_ADMIN_TOKEN":  g.adminToken,
-		"TOLLGATE_SPILL_DIR":    t.TempDir(),
-		"TOLLGATE_LOG_LEVEL":    "warn",
-	}
-	logs := &gatewaytest.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- app.Serve(ctx, []string{"-tls-cert", certFile, "-tls-key", keyFile}, func(k string) string { return env[k] }, logs, ln)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("gateway exited with code %d; logs:\n%s", code, logs.String())
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("gateway did not stop within 40s")
-		}
+	g := &tlsGateway{pool: pool}
+	gw := servertest.Start(t, servertest.Options{
+		Config: func(c *server.Config) {
+			c.TLSCert, c.TLSKey = certFile, keyFile
+			c.LogLevel = "warn"
+		},
+		HTTPClient: g.httpClient(),
 	})
-	hc := g.httpClient()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := hc.Get(g.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return g
-			}
-		}
-		select {
-		case code := <-done:
-			done <- code
-			t.Fatalf("gateway exited with code %d before becoming ready; logs:\n%s", code, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("TLS gateway not ready after 30s (last error %v); logs:\n%s", err, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	g.addr, g.url, g.adminToken = gw.Addr, gw.URL, gw.AdminToken
+	return g
 }
 
 // httpClient trusts the gateway's certificate.
@@ -158,7 +111,7 @@ func (g *tlsGateway) httpClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// setup registers the fake upstream like gatewaytest.Setup and returns a key.
+// setup registers the fake upstream like servertest.Setup and returns a key.
 func (g *tlsGateway) setup(t *testing.T, upstreamURL string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -166,17 +119,17 @@ func (g *tlsGateway) setup(t *testing.T, upstreamURL string) string {
 	calls := []func() error{
 		func() error {
 			_, err := admin.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
-				Provider:   &tollgatev1.Provider{Id: gatewaytest.ProviderID, Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: upstreamURL},
-				Credential: gatewaytest.UpstreamKey,
+				Provider:   &tollgatev1.Provider{Id: servertest.ProviderID, Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: upstreamURL},
+				Credential: servertest.UpstreamKey,
 			}))
 			return err
 		},
 		func() error {
-			_, err := admin.Admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{Name: gatewaytest.ChatModel, ProviderId: gatewaytest.ProviderID}}))
+			_, err := admin.Admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{Name: servertest.ChatModel, ProviderId: servertest.ProviderID}}))
 			return err
 		},
 		func() error {
-			_, err := admin.Admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: gatewaytest.TeamID}}))
+			_, err := admin.Admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: servertest.TeamID}}))
 			return err
 		},
 	}
@@ -185,7 +138,7 @@ func (g *tlsGateway) setup(t *testing.T, upstreamURL string) string {
 			t.Fatalf("setup over TLS: %v", err)
 		}
 	}
-	resp, err := admin.Admin.CreateKey(ctx, connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{Name: "tls", TeamId: gatewaytest.TeamID}}))
+	resp, err := admin.Admin.CreateKey(ctx, connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: &tollgatev1.VirtualKey{Name: "tls", TeamId: servertest.TeamID}}))
 	if err != nil {
 		t.Fatalf("setup over TLS: %v", err)
 	}

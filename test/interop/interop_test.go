@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -19,7 +20,8 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // withKey adds the credential as gRPC metadata, as any gRPC client does.
@@ -31,7 +33,7 @@ func TestGRPCGoClient(t *testing.T) {
 	t.Parallel()
 	_, upURL := fakeupstream.StartOpenAI(t, fakeupstream.WithChunks(3))
 
-	plain := gatewaytest.Start(t, gatewaytest.Options{})
+	plain := servertest.Start(t, servertest.Options{})
 	plainKey := plain.Setup(t, upURL)
 	secure := startTLSGateway(t)
 	secureKey := secure.setup(t, upURL)
@@ -172,7 +174,7 @@ func TestCancellationReachesUpstream(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			up, upURL := fakeupstream.StartOpenAI(t, tt.upstream...)
-			gw := gatewaytest.Start(t, gatewaytest.Options{})
+			gw := servertest.Start(t, servertest.Options{})
 			key := gw.Setup(t, upURL)
 			conn, err := grpc.NewClient(gw.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 			if err != nil {
@@ -192,7 +194,7 @@ func TestCancellationReachesUpstream(t *testing.T) {
 			// The gateway aborts its upstream call...
 			waitFor(t, "the upstream to see the cancellation", func() bool { return up.Cancelled() >= 1 })
 			// ...and records the request as not completed.
-			usage := gatewaytest.BearerInterceptor(gw.AdminToken)
+			usage := servertest.BearerInterceptor(gw.AdminToken)
 			var rec *tollgatev1.RequestRecord
 			waitFor(t, "the request record", func() bool {
 				resp, err := newUsageClient(gw.URL, usage).ListRequestRecords(context.Background(), connect.NewRequest(&tollgatev1.ListRequestRecordsRequest{}))
@@ -214,11 +216,10 @@ func TestCancellationReachesUpstream(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	testutil.Eventually(t, func() error {
+		if !cond() {
+			return fmt.Errorf("waiting for %s", what)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

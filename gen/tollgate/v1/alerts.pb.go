@@ -181,7 +181,10 @@ func (x *AlertWebhook) GetEtag() string {
 type CreateAlertWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The webhook (id and url are required).
-	Webhook       *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	Webhook *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// The secret alerts are signed with (Standard Webhooks: "whsec_" and the
+	// base64 of the key). Empty: the gateway generates one.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,11 +226,21 @@ func (x *CreateAlertWebhookRequest) GetWebhook() *AlertWebhook {
 	return nil
 }
 
+func (x *CreateAlertWebhookRequest) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
 // CreateAlertWebhookResponse is the stored webhook.
 type CreateAlertWebhookResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The webhook, without its URL.
-	Webhook       *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	Webhook *AlertWebhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// The secret alerts are signed with ("whsec_..."). Shown only here;
+	// give it to the receiver, which verifies every call with it.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +280,13 @@ func (x *CreateAlertWebhookResponse) GetWebhook() *AlertWebhook {
 		return x.Webhook
 	}
 	return nil
+}
+
+func (x *CreateAlertWebhookResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
 }
 
 // ListAlertWebhooksRequest lists webhooks.
@@ -484,11 +504,13 @@ const file_tollgate_v1_alerts_proto_rawDesc = "" +
 	"\ateam_id\x18\x05 \x01(\tR\x06teamId\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x12\n" +
-	"\x04etag\x18\a \x01(\tR\x04etag\"P\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\"h\n" +
 	"\x19CreateAlertWebhookRequest\x123\n" +
-	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\"Q\n" +
+	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"i\n" +
 	"\x1aCreateAlertWebhookResponse\x123\n" +
-	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\"V\n" +
+	"\awebhook\x18\x01 \x01(\v2\x19.tollgate.v1.AlertWebhookR\awebhook\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"V\n" +
 	"\x18ListAlertWebhooksRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 )
 
@@ -393,13 +395,12 @@ func TestHangCancel(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for fake.Cancelled() != 1 || fake.InFlight() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("cancelled = %d, in flight = %d", fake.Cancelled(), fake.InFlight())
+	testutil.Eventually(t, func() error {
+		if fake.Cancelled() != 1 || fake.InFlight() != 0 {
+			return fmt.Errorf("cancelled = %d, in flight = %d", fake.Cancelled(), fake.InFlight())
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	r, ok := fake.LastRequest()
 	if !ok || r.Path != "/v1/messages" || r.Header.Get("anthropic-version") != "2023-06-01" || string(r.Body) != `{}` {
 		t.Errorf("recorded %+v", r)

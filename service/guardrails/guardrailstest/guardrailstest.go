@@ -1,6 +1,7 @@
 // Package guardrailstest provides fakes for testing code that uses package
 // guardrails: a moderation Classifier and a webhook server that verifies
-// the signature of every call.
+// every call as the Standard Webhooks specification says (signature,
+// timestamp window, no replays).
 package guardrailstest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/service/guardrails"
+	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
 // Classifier flags texts that contain one of its words. It is safe for
@@ -67,20 +69,23 @@ func (c *Classifier) Calls() int {
 	return c.calls
 }
 
-// Webhook is a webhook guardrail server. Every request's signature is
-// checked against Secret; a request with a bad signature is answered 401
-// and counted.
+// Webhook is a webhook guardrail server. Every call is checked with a
+// webhooks.Verifier for the server's secret; a call with a bad signature,
+// a timestamp outside the replay window or an id already received is
+// answered 401 and counted.
 type Webhook struct {
 	// URL is the server's address.
 	URL string
 
-	secret  []byte
-	respond func(guardrails.WebhookRequest) guardrails.WebhookResponse
-	delay   time.Duration
+	verifier *webhooks.Verifier
+	respond  func(guardrails.WebhookRequest) guardrails.WebhookResponse
+	delay    time.Duration
 
 	mu       sync.Mutex
 	requests []guardrails.WebhookRequest
 	badSigs  int
+	lastBody []byte
+	lastHdr  http.Header
 }
 
 // WebhookOption adjusts NewWebhook.
@@ -93,7 +98,11 @@ func WithDelay(d time.Duration) WebhookOption { return func(w *Webhook) { w.dela
 // respond computes the answer to each validly signed request.
 func NewWebhook(t testing.TB, secret string, respond func(guardrails.WebhookRequest) guardrails.WebhookResponse, opts ...WebhookOption) *Webhook {
 	t.Helper()
-	w := &Webhook{secret: []byte(secret), respond: respond}
+	v, err := webhooks.NewVerifier(secret)
+	if err != nil {
+		t.Fatalf("guardrailstest: webhook secret: %v", err)
+	}
+	w := &Webhook{verifier: v, respond: respond}
 	for _, o := range opts {
 		o(w)
 	}
@@ -109,7 +118,7 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "read", http.StatusBadRequest)
 		return
 	}
-	if !guardrails.VerifySignature(w.secret, body, r.Header.Get(guardrails.SignatureHeader)) {
+	if err := w.verifier.Verify(body, r.Header); err != nil {
 		w.mu.Lock()
 		w.badSigs++
 		w.mu.Unlock()
@@ -123,6 +132,7 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.mu.Lock()
 	w.requests = append(w.requests, req)
+	w.lastBody, w.lastHdr = body, r.Header.Clone()
 	w.mu.Unlock()
 	if w.delay > 0 {
 		t := time.NewTimer(w.delay)
@@ -144,7 +154,16 @@ func (w *Webhook) Requests() []guardrails.WebhookRequest {
 	return append([]guardrails.WebhookRequest(nil), w.requests...)
 }
 
-// BadSignatures returns the number of requests refused for their signature.
+// LastCall returns the body and headers of the last call accepted, e.g.
+// to replay it.
+func (w *Webhook) LastCall() ([]byte, http.Header) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastBody, w.lastHdr.Clone()
+}
+
+// BadSignatures returns the number of requests refused for their
+// signature, timestamp or a replayed id.
 func (w *Webhook) BadSignatures() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()

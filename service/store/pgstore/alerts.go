@@ -21,17 +21,18 @@ type webhookRow struct {
 	URL       string    `db:"url"`
 	SealedURL []byte    `db:"sealed_url"`
 	URLHint   string    `db:"url_hint"`
+	Secret    []byte    `db:"sealed_secret"`
 	Kinds     []string  `db:"kinds"`
 	TeamID    string    `db:"team_id"`
 	CreatedAt time.Time `db:"created_at"`
 	Version   int64     `db:"version"`
 }
 
-const webhookColumns = "id, url, sealed_url, url_hint, kinds, team_id, created_at, version"
+const webhookColumns = "id, url, sealed_url, url_hint, sealed_secret, kinds, team_id, created_at, version"
 
 func (r webhookRow) webhook() store.AlertWebhook {
-	return store.AlertWebhook{ID: r.ID, URL: r.URL, SealedURL: r.SealedURL, URLHint: r.URLHint, Kinds: r.Kinds, TeamID: r.TeamID,
-		CreatedAt: r.CreatedAt.UTC(), Version: r.Version}
+	return store.AlertWebhook{ID: r.ID, URL: r.URL, SealedURL: r.SealedURL, URLHint: r.URLHint, SealedSecret: r.Secret,
+		Kinds: r.Kinds, TeamID: r.TeamID, CreatedAt: r.CreatedAt.UTC(), Version: r.Version}
 }
 
 // CreateAlertWebhook stores w and sets its creation time and Version;
@@ -42,8 +43,8 @@ func (s *Store) CreateAlertWebhook(ctx context.Context, w *store.AlertWebhook) e
 		kinds = []string{}
 	}
 	err := s.pool.QueryRow(ctx,
-		"INSERT INTO alert_webhooks (id, url, sealed_url, url_hint, kinds, team_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at, version",
-		w.ID, w.URL, w.SealedURL, w.URLHint, kinds, w.TeamID).Scan(&w.CreatedAt, &w.Version)
+		"INSERT INTO alert_webhooks (id, url, sealed_url, url_hint, kinds, team_id, sealed_secret) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at, version",
+		w.ID, w.URL, w.SealedURL, w.URLHint, kinds, w.TeamID, w.SealedSecret).Scan(&w.CreatedAt, &w.Version)
 	if err != nil {
 		return mapErr(fmt.Sprintf("alert webhook %q", w.ID), err, nil)
 	}

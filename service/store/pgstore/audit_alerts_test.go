@@ -13,7 +13,7 @@ import (
 
 func TestAuditLog(t *testing.T) {
 	t.Parallel()
-	s := open(t, pgtest.NewDatabase(t))
+	s := open(t, pgtest.NewMigratedDatabase(t))
 	ctx := t.Context()
 	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i, a := range []string{"CreateKey", "RevokeKey", "CreateKey"} {
@@ -77,9 +77,9 @@ func TestAuditLog(t *testing.T) {
 
 func TestAlertStore(t *testing.T) {
 	t.Parallel()
-	s := open(t, pgtest.NewDatabase(t))
+	s := open(t, pgtest.NewMigratedDatabase(t))
 	ctx := t.Context()
-	w := &store.AlertWebhook{ID: "ops", URL: "https://hooks.example.test/x", Kinds: []string{"spend_velocity"}}
+	w := &store.AlertWebhook{ID: "ops", URL: "https://hooks.example.test/x", Kinds: []string{"spend_velocity"}, SealedSecret: []byte("sealed")}
 	if err := s.CreateAlertWebhook(ctx, w); err != nil {
 		t.Fatalf("CreateAlertWebhook: %v", err)
 	}
@@ -87,7 +87,7 @@ func TestAlertStore(t *testing.T) {
 		t.Errorf("duplicate CreateAlertWebhook = %v, want ErrConflict", err)
 	}
 	ws, err := s.ListAlertWebhooks(ctx)
-	if err != nil || len(ws) != 1 || ws[0].URL != w.URL || !slices.Equal(ws[0].Kinds, w.Kinds) {
+	if err != nil || len(ws) != 1 || ws[0].URL != w.URL || !slices.Equal(ws[0].Kinds, w.Kinds) || string(ws[0].SealedSecret) != "sealed" {
 		t.Fatalf("ListAlertWebhooks = %+v, %v", ws, err)
 	}
 	period := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -124,7 +124,7 @@ func TestAlertStore(t *testing.T) {
 
 func TestSummarizeByTagAndBucket(t *testing.T) {
 	t.Parallel()
-	s := open(t, pgtest.NewDatabase(t))
+	s := open(t, pgtest.NewMigratedDatabase(t))
 	ctx := t.Context()
 	day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	rs := []store.Record{

@@ -13,7 +13,7 @@ import (
 // spread over the last hour and reports the throughput in records/s.
 func BenchmarkInsertRecords(b *testing.B) {
 	const batchSize = 500
-	s := open(b, pgtest.NewDatabase(b))
+	s := open(b, pgtest.NewMigratedDatabase(b))
 	base := time.Now().UTC().Truncate(time.Microsecond)
 	batch := make([]store.Record, batchSize)
 	for i := range batch {

@@ -11,22 +11,31 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-// TestRecordQueriesUseIndexes fills request_records with generated rows
-// (50,000; 1,000,000 with TOLLGATE_BIG_EXPLAIN=1), analyzes them, and
-// checks with the default planner settings that the usual filters of
-// ListRecords and SummarizeUsage are served by indexes, not sequential
-// scans.
+// TestRecordQueriesUseIndexes fills request_records with 50,000 generated
+// rows, analyzes them, and checks with the default planner settings that
+// the usual filters of ListRecords and SummarizeUsage are served by
+// indexes, not sequential scans.
 func TestRecordQueriesUseIndexes(t *testing.T) {
 	t.Parallel()
-	rows := 50_000
-	if os.Getenv("TOLLGATE_BIG_EXPLAIN") == "1" {
-		rows = 1_000_000
-	}
+	recordQueriesUseIndexes(t, 50_000)
+}
+
+// TestLongRecordQueriesUseIndexes is TestRecordQueriesUseIndexes over
+// 1,000,000 rows. A long test: make test-long runs it.
+func TestLongRecordQueriesUseIndexes(t *testing.T) {
+	testutil.Long(t)
+	t.Parallel()
+	recordQueriesUseIndexes(t, 1_000_000)
+}
+
+func recordQueriesUseIndexes(t *testing.T, rows int) {
+	t.Helper()
 	ctx := t.Context()
-	dsn := pgtest.NewDatabase(t)
+	dsn := pgtest.NewMigratedDatabase(t)
 	s, err := Open(ctx, dsn, WithMaxConns(2))
 	if err != nil {
 		t.Fatalf("Open: %v", err)

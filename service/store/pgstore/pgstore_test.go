@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/store"
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 	"github.com/tollgate-dev/tollgate/service/store/storetest"
@@ -65,7 +67,7 @@ func TestConformance(t *testing.T) {
 		dsns = map[store.Store]string{}
 	)
 	newStore := func(t *testing.T) store.Store {
-		dsn := pgtest.NewDatabase(t)
+		dsn := pgtest.NewMigratedDatabase(t)
 		s := open(t, dsn)
 		mu.Lock()
 		dsns[s] = dsn
@@ -185,7 +187,7 @@ func countWatchers(t *testing.T, dsn string) string {
 
 func TestWatchReconnects(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.NewDatabase(t)
+	dsn := pgtest.NewMigratedDatabase(t)
 	s := open(t, dsn)
 	other := open(t, dsn)
 	if err := s.CreateTeam(t.Context(), &store.Team{ID: "t1"}); err != nil {
@@ -208,24 +210,21 @@ func TestWatchReconnects(t *testing.T) {
 	}
 	w.Stop(t)
 	// The server ends the backend shortly after the client hangs up.
-	deadline := time.Now().Add(5 * time.Second)
-	for countWatchers(t, dsn) != "0" {
-		if time.Now().After(deadline) {
-			t.Fatal("Watch's connection still open 5s after Stop")
+	testutil.Eventually(t, func() error {
+		if n := countWatchers(t, dsn); n != "0" {
+			return fmt.Errorf("%s watch connections still open after Stop", n)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
-// TestWatchSurvivesRestart stops the whole server, so it must not run in
-// parallel with other tests.
+// TestWatchSurvivesRestart stops and starts the server, a private one.
 func TestWatchSurvivesRestart(t *testing.T) {
-	srv := pgtest.Server()
-	if srv == nil {
-		t.Skip("needs the server pgtest starts (DATABASE_URL is set)")
-	}
-	dsn := pgtest.NewDatabase(t)
-	s := open(t, dsn)
+	t.Parallel()
+	srv := pgtest.PrivateCluster(t)
+	dsn := srv.NewMigratedDatabase(t)
+	var logs testutil.Buffer
+	s := open(t, dsn, pgstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err := s.CreateTeam(t.Context(), &store.Team{ID: "t1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +239,13 @@ func TestWatchSurvivesRestart(t *testing.T) {
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping while the server is down: nil error")
 	}
-	time.Sleep(time.Second) // let Watch fail a few reconnects
+	// Let Watch fail a few reconnects (it logs each before backing off).
+	testutil.Eventually(t, func() error {
+		if n := logs.Count("reconnecting"); n < 3 {
+			return fmt.Errorf("watch tried to reconnect %d times, want 3", n)
+		}
+		return nil
+	})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -270,6 +275,8 @@ func partitionOf(d time.Time) string { return "request_records_p" + d.UTC().Form
 
 func TestPartitions(t *testing.T) {
 	t.Parallel()
+	// An empty database: the migrated template may hold the partitions of
+	// the day it was built.
 	dsn := pgtest.NewDatabase(t)
 	s := open(t, dsn)
 	ctx := t.Context()
@@ -376,7 +383,7 @@ func TestPartitions(t *testing.T) {
 
 func TestCanceledContext(t *testing.T) {
 	t.Parallel()
-	s := open(t, pgtest.NewDatabase(t))
+	s := open(t, pgtest.NewMigratedDatabase(t))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := s.GetProvider(ctx, "p"); !errors.Is(err, context.Canceled) || errors.Is(err, store.ErrNotFound) {

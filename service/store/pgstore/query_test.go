@@ -82,7 +82,7 @@ func TestSummaryQueryRejectsUnknownDimension(t *testing.T) {
 func TestQueriesUseIndexes(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s, err := Open(ctx, pgtest.NewDatabase(t), WithMaxConns(2))
+	s, err := Open(ctx, pgtest.NewMigratedDatabase(t), WithMaxConns(2))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

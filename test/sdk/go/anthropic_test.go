@@ -15,8 +15,8 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // ClaudeModel is served by the Anthropic fake in the Anthropic fixture.
@@ -50,7 +50,7 @@ func TestAnthropicGo(t *testing.T) {
 	ctx := context.Background()
 	c := f.anthropicClient(f.key)
 
-	for _, model := range []string{ClaudeModel, gatewaytest.ChatModel} {
+	for _, model := range []string{ClaudeModel, servertest.ChatModel} {
 		t.Run(model, func(t *testing.T) {
 			t.Parallel()
 
@@ -175,7 +175,7 @@ func TestAnthropicGo(t *testing.T) {
 		for _, m := range page.Data {
 			ids = append(ids, m.ID)
 		}
-		if got := strings.Join(ids, ","); !strings.Contains(got, ClaudeModel) || !strings.Contains(got, gatewaytest.ChatModel) {
+		if got := strings.Join(ids, ","); !strings.Contains(got, ClaudeModel) || !strings.Contains(got, servertest.ChatModel) {
 			t.Errorf("models %s", got)
 		}
 	})
@@ -189,7 +189,7 @@ func TestAnthropicGo(t *testing.T) {
 			status int
 			typ    string
 		}{
-			{"invalid key", f.anthropicClient("tg-invalid"), gatewaytest.ChatModel, http.StatusUnauthorized, "authentication_error"},
+			{"invalid key", f.anthropicClient("tg-invalid"), servertest.ChatModel, http.StatusUnauthorized, "authentication_error"},
 			{"upstream 429", c, ModelFail429, http.StatusTooManyRequests, "rate_limit_error"},
 			{"upstream 500", c, ModelFail500, http.StatusInternalServerError, "api_error"},
 			{"unknown model", c, "no-such-model", http.StatusNotFound, "not_found_error"},
@@ -234,7 +234,7 @@ func TestAnthropicNode(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"TOLLGATE_URL="+f.g.URL, "TOLLGATE_KEY="+f.key, "TOLLGATE_REPLY="+reply,
-		"TOLLGATE_CHAT_MODEL="+gatewaytest.ChatModel, "TOLLGATE_ANTHROPIC_MODEL="+ClaudeModel,
+		"TOLLGATE_CHAT_MODEL="+servertest.ChatModel, "TOLLGATE_ANTHROPIC_MODEL="+ClaudeModel,
 		"TOLLGATE_FAIL429_MODEL="+ModelFail429, "TOLLGATE_FAIL500_MODEL="+ModelFail500)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package sdk_test proves that the official SDKs work against Tollgate with
 // only their base URL and key changed. Each test starts the real gateway
-// in-process (internal/gatewaytest) in front of fake upstreams
+// in-process (service/server/servertest) in front of fake upstreams
 // (internal/fakeupstream).
 package sdk_test
 
@@ -14,8 +14,8 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -29,8 +29,8 @@ const (
 
 // fixture is a gateway with a working OpenAI fake and two failing ones.
 type fixture struct {
-	g *gatewaytest.Gateway
-	// fake answers gatewaytest.ChatModel and gatewaytest.EmbeddingModel.
+	g *servertest.Gateway
+	// fake answers servertest.ChatModel and servertest.EmbeddingModel.
 	fake *fakeupstream.OpenAI
 	// fail429 and fail500 serve ModelFail429 and ModelFail500 and fail
 	// every request with that status.
@@ -42,7 +42,7 @@ type fixture struct {
 func startFixture(t *testing.T, opts ...fakeupstream.Option) *fixture {
 	t.Helper()
 	fake, url := fakeupstream.StartOpenAI(t, opts...)
-	g := gatewaytest.Start(t, gatewaytest.Options{})
+	g := servertest.Start(t, servertest.Options{})
 	f := &fixture{g: g, fake: fake, key: g.Setup(t, url)}
 	f.fail429 = f.failingModel(t, ModelFail429, fakeupstream.RateLimitFault(0))
 	f.fail500 = f.failingModel(t, ModelFail500, fakeupstream.StatusFault(http.StatusInternalServerError))

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // nodeDir is the Node SDK suite, relative to this package.
@@ -46,8 +46,8 @@ func TestNodeSDK(t *testing.T) {
 	env := map[string]string{
 		"TOLLGATE_URL":             f.g.URL,
 		"TOLLGATE_KEY":             f.key,
-		"TOLLGATE_CHAT_MODEL":      gatewaytest.ChatModel,
-		"TOLLGATE_EMBEDDING_MODEL": gatewaytest.EmbeddingModel,
+		"TOLLGATE_CHAT_MODEL":      servertest.ChatModel,
+		"TOLLGATE_EMBEDDING_MODEL": servertest.EmbeddingModel,
 		"TOLLGATE_REPLY":           reply,
 		"TOLLGATE_FAIL_429_MODEL":  ModelFail429,
 		"TOLLGATE_FAIL_500_MODEL":  ModelFail500,

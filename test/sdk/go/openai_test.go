@@ -12,7 +12,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 const reply = "The quick brown fox jumps over the lazy dog."
@@ -31,13 +31,13 @@ func TestOpenAIGo(t *testing.T) {
 	t.Run("unary", func(t *testing.T) {
 		t.Parallel()
 		resp, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
-			Model:    gatewaytest.ChatModel,
+			Model:    servertest.ChatModel,
 			Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), openai.UserMessage("hi")},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.Model != gatewaytest.ChatModel || len(resp.Choices) != 1 || resp.Choices[0].Message.Content != reply ||
+		if resp.Model != servertest.ChatModel || len(resp.Choices) != 1 || resp.Choices[0].Message.Content != reply ||
 			resp.Choices[0].FinishReason != "stop" || resp.Usage.TotalTokens != resp.Usage.PromptTokens+resp.Usage.CompletionTokens {
 			t.Errorf("response %+v", resp)
 		}
@@ -46,7 +46,7 @@ func TestOpenAIGo(t *testing.T) {
 	t.Run("stream", func(t *testing.T) {
 		t.Parallel()
 		s := c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
-			Model:         gatewaytest.ChatModel,
+			Model:         servertest.ChatModel,
 			Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 		})
@@ -73,7 +73,7 @@ func TestOpenAIGo(t *testing.T) {
 	t.Run("tools round trip", func(t *testing.T) {
 		t.Parallel()
 		params := openai.ChatCompletionNewParams{
-			Model:    gatewaytest.ChatModel,
+			Model:    servertest.ChatModel,
 			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("call lookup")},
 			Tools: []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
 				Name: "lookup", Description: openai.String("looks things up"),
@@ -116,7 +116,7 @@ func TestOpenAIGo(t *testing.T) {
 	t.Run("embeddings", func(t *testing.T) {
 		t.Parallel()
 		resp, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{
-			Model: gatewaytest.EmbeddingModel,
+			Model: servertest.EmbeddingModel,
 			Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a", "b"}},
 		})
 		if err != nil {
@@ -137,11 +137,11 @@ func TestOpenAIGo(t *testing.T) {
 		for _, m := range page.Data {
 			ids = append(ids, m.ID)
 		}
-		if !strings.Contains(strings.Join(ids, ","), gatewaytest.ChatModel) {
+		if !strings.Contains(strings.Join(ids, ","), servertest.ChatModel) {
 			t.Errorf("models %v", ids)
 		}
-		m, err := c.Models.Get(ctx, gatewaytest.ChatModel)
-		if err != nil || m.OwnedBy != gatewaytest.ProviderID {
+		m, err := c.Models.Get(ctx, servertest.ChatModel)
+		if err != nil || m.OwnedBy != servertest.ProviderID {
 			t.Errorf("model %+v, %v", m, err)
 		}
 	})
@@ -159,7 +159,7 @@ func TestOpenAIGoErrors(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"invalid key", "tg-invalid", gatewaytest.ChatModel, false, http.StatusUnauthorized, "invalid_api_key"},
+		{"invalid key", "tg-invalid", servertest.ChatModel, false, http.StatusUnauthorized, "invalid_api_key"},
 		{"upstream 429", f.key, ModelFail429, false, http.StatusTooManyRequests, "rate_limit_exceeded"},
 		{"upstream 500", f.key, ModelFail500, false, http.StatusBadGateway, "upstream_error"},
 		{"upstream 429 streaming", f.key, ModelFail429, true, http.StatusTooManyRequests, "rate_limit_exceeded"},

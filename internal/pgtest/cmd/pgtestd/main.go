@@ -1,15 +1,27 @@
-// Command pgtestd runs a local PostgreSQL server with pgvector for trying out
-// the gateway. It starts a cluster, creates the database tollgate with the
-// vector extension, prints
-//
-//	DATABASE_URL=postgres://postgres@127.0.0.1:PORT/tollgate?sslmode=disable
-//
-// on stdout and serves until SIGINT or SIGTERM, when it shuts the server
-// down. Progress and errors go to stderr.
+// Command pgtestd runs a local PostgreSQL server with pgvector, for trying
+// out the gateway or for sharing one server among every test binary of a
+// run. Progress and errors go to stderr.
 //
 // Usage:
 //
 //	pgtestd [-dir DIR] [-port PORT]
+//	pgtestd [-dir DIR] [-port PORT] -- COMMAND [ARG...]
+//
+// Without a command, it starts a cluster, creates the database tollgate with
+// the vector extension, prints
+//
+//	DATABASE_URL=postgres://postgres@127.0.0.1:PORT/tollgate?sslmode=disable
+//
+// on stdout and serves until SIGINT or SIGTERM, when it shuts the server
+// down.
+//
+// With a command (`make test` runs `pgtestd -- go test ./...`), it starts a
+// cluster, builds the template databases that pgtest.NewDatabase and
+// pgtest.NewMigratedDatabase copy, runs the command with
+// TOLLGATE_PGTEST_URL set to the server's admin database, shuts the server
+// down when the command ends and exits with the command's exit code. Every
+// test binary that uses pgtest.Run then shares this one server instead of
+// starting its own.
 //
 // Without -dir the cluster lives in a temporary directory removed on exit.
 // With -dir it lives in DIR and is reused by later runs, on the same port
@@ -19,11 +31,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
@@ -31,6 +45,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
 
 // database is the database created for the gateway.
@@ -51,10 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "pgtestd: unexpected arguments %q\n", flags.Args())
-		return 2
-	}
+	command := flags.Args()
 	logger := log.New(stderr, "pgtestd: ", log.Ltime)
 
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -63,13 +75,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Print(err)
 		return 1
 	}
-	c, err := pgtest.StartCluster(startCtx, pgtest.Options{Dir: *dir, Port: *port, Logf: logger.Printf})
+	opts := pgtest.Options{Dir: *dir, Port: *port, Logf: logger.Printf}
+	if len(command) > 0 {
+		// Every test binary of a run, each with parallel tests and
+		// gateways holding pools, connects to this one server.
+		opts.MaxConnections = 1000
+	}
+	c, err := pgtest.StartCluster(startCtx, opts)
 	if err != nil {
 		logger.Print(err)
 		return 1
 	}
 	code := 0
-	if err := createDatabase(startCtx, c); err != nil {
+	if len(command) > 0 {
+		code = runCommand(ctx, startCtx, c, command, stdout, stderr, logger)
+	} else if err := createDatabase(startCtx, c); err != nil {
 		logger.Print(err)
 		code = 1
 	} else {
@@ -92,6 +112,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// runCommand builds the test templates on c and runs command with
+// TOLLGATE_PGTEST_URL naming c's admin database; it returns the command's
+// exit code. SIGINT and SIGTERM reach the command (ctx ends), which then
+// has a moment to clean up before it is killed.
+func runCommand(ctx, startCtx context.Context, c *pgtest.Cluster, command []string, stdout, stderr io.Writer, logger *log.Logger) int {
+	began := time.Now()
+	// The migrated template also gets what pgstore.Open adds (the coming
+	// week's request-record partitions), so that tests' Opens are cheap.
+	openStore := func(ctx context.Context, dsn string) error {
+		s, err := pgstore.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		s.Close()
+		return nil
+	}
+	if err := pgtest.PrepareTemplates(startCtx, c.DSN("postgres"), openStore); err != nil {
+		logger.Print(err)
+		return 1
+	}
+	logger.Printf("template databases ready in %v; running %q", time.Since(began).Round(time.Millisecond), command)
+	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	cmd.Env = append(os.Environ(), pgtest.EnvURL+"="+c.DSN("postgres"))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit) && exit.ExitCode() > 0:
+		return exit.ExitCode()
+	default:
+		logger.Printf("%s: %v", command[0], err)
+		return 1
+	}
 }
 
 // createDatabase creates the gateway's database with the vector extension,

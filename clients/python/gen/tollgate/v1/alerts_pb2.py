@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tollgate/v1/alerts.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n\x0c\x41lertWebhook\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\x12\x19\n\x08url_hint\x18\x03 \x01(\tR\x07urlHint\x12,\n\x05kinds\x18\x04 \x03(\x0e\x32\x16.tollgate.v1.AlertKindR\x05kinds\x12\x17\n\x07team_id\x18\x05 \x01(\tR\x06teamId\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x12\n\x04\x65tag\x18\x07 \x01(\tR\x04\x65tag\"P\n\x19\x43reateAlertWebhookRequest\x12\x33\n\x07webhook\x18\x01 \x01(\x0b\x32\x19.tollgate.v1.AlertWebhookR\x07webhook\"Q\n\x1a\x43reateAlertWebhookResponse\x12\x33\n\x07webhook\x18\x01 \x01(\x0b\x32\x19.tollgate.v1.AlertWebhookR\x07webhook\"V\n\x18ListAlertWebhooksRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"z\n\x19ListAlertWebhooksResponse\x12\x35\n\x08webhooks\x18\x01 \x03(\x0b\x32\x19.tollgate.v1.AlertWebhookR\x08webhooks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n\x19\x44\x65leteAlertWebhookRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x1c\n\x1a\x44\x65leteAlertWebhookResponse*g\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LERT_KIND_BUDGET_THRESHOLD\x10\x01\x12\x1d\n\x19\x41LERT_KIND_SPEND_VELOCITY\x10\x02\x42\xa8\x01\n\x0f\x63om.tollgate.v1B\x0b\x41lertsProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18tollgate/v1/alerts.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n\x0c\x41lertWebhook\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\x12\x19\n\x08url_hint\x18\x03 \x01(\tR\x07urlHint\x12,\n\x05kinds\x18\x04 \x03(\x0e\x32\x16.tollgate.v1.AlertKindR\x05kinds\x12\x17\n\x07team_id\x18\x05 \x01(\tR\x06teamId\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x12\n\x04\x65tag\x18\x07 \x01(\tR\x04\x65tag\"h\n\x19\x43reateAlertWebhookRequest\x12\x33\n\x07webhook\x18\x01 \x01(\x0b\x32\x19.tollgate.v1.AlertWebhookR\x07webhook\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"i\n\x1a\x43reateAlertWebhookResponse\x12\x33\n\x07webhook\x18\x01 \x01(\x0b\x32\x19.tollgate.v1.AlertWebhookR\x07webhook\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"V\n\x18ListAlertWebhooksRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"z\n\x19ListAlertWebhooksResponse\x12\x35\n\x08webhooks\x18\x01 \x03(\x0b\x32\x19.tollgate.v1.AlertWebhookR\x08webhooks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n\x19\x44\x65leteAlertWebhookRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x1c\n\x1a\x44\x65leteAlertWebhookResponse*g\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LERT_KIND_BUDGET_THRESHOLD\x10\x01\x12\x1d\n\x19\x41LERT_KIND_SPEND_VELOCITY\x10\x02\x42\xa8\x01\n\x0f\x63om.tollgate.v1B\x0b\x41lertsProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.alerts_pb2', globals())
@@ -22,20 +22,20 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017com.tollgate.v1B\013AlertsProtoP\001Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\242\002\003TXX\252\002\013Tollgate.V1\312\002\013Tollgate\\V1\342\002\027Tollgate\\V1\\GPBMetadata\352\002\014Tollgate::V1'
-  _ALERTKIND._serialized_start=776
-  _ALERTKIND._serialized_end=879
+  _ALERTKIND._serialized_start=824
+  _ALERTKIND._serialized_end=927
   _ALERTWEBHOOK._serialized_start=75
   _ALERTWEBHOOK._serialized_end=302
   _CREATEALERTWEBHOOKREQUEST._serialized_start=304
-  _CREATEALERTWEBHOOKREQUEST._serialized_end=384
-  _CREATEALERTWEBHOOKRESPONSE._serialized_start=386
-  _CREATEALERTWEBHOOKRESPONSE._serialized_end=467
-  _LISTALERTWEBHOOKSREQUEST._serialized_start=469
-  _LISTALERTWEBHOOKSREQUEST._serialized_end=555
-  _LISTALERTWEBHOOKSRESPONSE._serialized_start=557
-  _LISTALERTWEBHOOKSRESPONSE._serialized_end=679
-  _DELETEALERTWEBHOOKREQUEST._serialized_start=681
-  _DELETEALERTWEBHOOKREQUEST._serialized_end=744
-  _DELETEALERTWEBHOOKRESPONSE._serialized_start=746
-  _DELETEALERTWEBHOOKRESPONSE._serialized_end=774
+  _CREATEALERTWEBHOOKREQUEST._serialized_end=408
+  _CREATEALERTWEBHOOKRESPONSE._serialized_start=410
+  _CREATEALERTWEBHOOKRESPONSE._serialized_end=515
+  _LISTALERTWEBHOOKSREQUEST._serialized_start=517
+  _LISTALERTWEBHOOKSREQUEST._serialized_end=603
+  _LISTALERTWEBHOOKSRESPONSE._serialized_start=605
+  _LISTALERTWEBHOOKSRESPONSE._serialized_end=727
+  _DELETEALERTWEBHOOKREQUEST._serialized_start=729
+  _DELETEALERTWEBHOOKREQUEST._serialized_end=792
+  _DELETEALERTWEBHOOKRESPONSE._serialized_start=794
+  _DELETEALERTWEBHOOKRESPONSE._serialized_end=822
 # @@protoc_insertion_point(module_scope)

@@ -29,16 +29,20 @@ class AlertWebhook(_message.Message):
     def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., url_hint: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[AlertKind, str]]] = ..., team_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class CreateAlertWebhookRequest(_message.Message):
-    __slots__ = ["webhook"]
+    __slots__ = ["secret", "webhook"]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    secret: str
     webhook: AlertWebhook
-    def __init__(self, webhook: _Optional[_Union[AlertWebhook, _Mapping]] = ...) -> None: ...
+    def __init__(self, webhook: _Optional[_Union[AlertWebhook, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
 
 class CreateAlertWebhookResponse(_message.Message):
-    __slots__ = ["webhook"]
+    __slots__ = ["secret", "webhook"]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    secret: str
     webhook: AlertWebhook
-    def __init__(self, webhook: _Optional[_Union[AlertWebhook, _Mapping]] = ...) -> None: ...
+    def __init__(self, webhook: _Optional[_Union[AlertWebhook, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
 
 class DeleteAlertWebhookRequest(_message.Message):
     __slots__ = ["etag", "id"]

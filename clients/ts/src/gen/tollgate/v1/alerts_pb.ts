@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/alerts.proto.
  */
 export const file_tollgate_v1_alerts: GenFile = /*@__PURE__*/
-  fileDesc("Chh0b2xsZ2F0ZS92MS9hbGVydHMucHJvdG8SC3RvbGxnYXRlLnYxIrABCgxBbGVydFdlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhAKCHVybF9oaW50GAMgASgJEiUKBWtpbmRzGAQgAygOMhYudG9sbGdhdGUudjEuQWxlcnRLaW5kEg8KB3RlYW1faWQYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYByABKAkiRwoZQ3JlYXRlQWxlcnRXZWJob29rUmVxdWVzdBIqCgd3ZWJob29rGAEgASgLMhkudG9sbGdhdGUudjEuQWxlcnRXZWJob29rIkgKGkNyZWF0ZUFsZXJ0V2ViaG9va1Jlc3BvbnNlEioKB3dlYmhvb2sYASABKAsyGS50b2xsZ2F0ZS52MS5BbGVydFdlYmhvb2siQQoYTGlzdEFsZXJ0V2ViaG9va3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKGUxpc3RBbGVydFdlYmhvb2tzUmVzcG9uc2USKwoId2ViaG9va3MYASADKAsyGS50b2xsZ2F0ZS52MS5BbGVydFdlYmhvb2sSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjUKGURlbGV0ZUFsZXJ0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIcChpEZWxldGVBbGVydFdlYmhvb2tSZXNwb25zZSpnCglBbGVydEtpbmQSGgoWQUxFUlRfS0lORF9VTlNQRUNJRklFRBAAEh8KG0FMRVJUX0tJTkRfQlVER0VUX1RIUkVTSE9MRBABEh0KGUFMRVJUX0tJTkRfU1BFTkRfVkVMT0NJVFkQAkKoAQoPY29tLnRvbGxnYXRlLnYxQgtBbGVydHNQcm90b1ABWjtnaXRodWIuY29tL3RvbGxnYXRlLWRldi90b2xsZ2F0ZS9nZW4vdG9sbGdhdGUvdjE7dG9sbGdhdGV2MaICA1RYWKoCC1RvbGxnYXRlLlYxygILVG9sbGdhdGVcVjHiAhdUb2xsZ2F0ZVxWMVxHUEJNZXRhZGF0YeoCDFRvbGxnYXRlOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Chh0b2xsZ2F0ZS92MS9hbGVydHMucHJvdG8SC3RvbGxnYXRlLnYxIrABCgxBbGVydFdlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhAKCHVybF9oaW50GAMgASgJEiUKBWtpbmRzGAQgAygOMhYudG9sbGdhdGUudjEuQWxlcnRLaW5kEg8KB3RlYW1faWQYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYByABKAkiVwoZQ3JlYXRlQWxlcnRXZWJob29rUmVxdWVzdBIqCgd3ZWJob29rGAEgASgLMhkudG9sbGdhdGUudjEuQWxlcnRXZWJob29rEg4KBnNlY3JldBgCIAEoCSJYChpDcmVhdGVBbGVydFdlYmhvb2tSZXNwb25zZRIqCgd3ZWJob29rGAEgASgLMhkudG9sbGdhdGUudjEuQWxlcnRXZWJob29rEg4KBnNlY3JldBgCIAEoCSJBChhMaXN0QWxlcnRXZWJob29rc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYQoZTGlzdEFsZXJ0V2ViaG9va3NSZXNwb25zZRIrCgh3ZWJob29rcxgBIAMoCzIZLnRvbGxnYXRlLnYxLkFsZXJ0V2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoZRGVsZXRlQWxlcnRXZWJob29rUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIhwKGkRlbGV0ZUFsZXJ0V2ViaG9va1Jlc3BvbnNlKmcKCUFsZXJ0S2luZBIaChZBTEVSVF9LSU5EX1VOU1BFQ0lGSUVEEAASHwobQUxFUlRfS0lORF9CVURHRVRfVEhSRVNIT0xEEAESHQoZQUxFUlRfS0lORF9TUEVORF9WRUxPQ0lUWRACQqgBCg9jb20udG9sbGdhdGUudjFCC0FsZXJ0c1Byb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * AlertWebhook is an endpoint alerts are posted to, as a Slack-compatible
@@ -91,6 +91,14 @@ export type CreateAlertWebhookRequest = Message<"tollgate.v1.CreateAlertWebhookR
    * @generated from field: tollgate.v1.AlertWebhook webhook = 1;
    */
   webhook?: AlertWebhook | undefined;
+
+  /**
+   * The secret alerts are signed with (Standard Webhooks: "whsec_" and the
+   * base64 of the key). Empty: the gateway generates one.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
 };
 
 /**
@@ -112,6 +120,14 @@ export type CreateAlertWebhookResponse = Message<"tollgate.v1.CreateAlertWebhook
    * @generated from field: tollgate.v1.AlertWebhook webhook = 1;
    */
   webhook?: AlertWebhook | undefined;
+
+  /**
+   * The secret alerts are signed with ("whsec_..."). Shown only here;
+   * give it to the receiver, which verifies every call with it.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
 };
 
 /**
