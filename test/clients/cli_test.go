@@ -1,11 +1,9 @@
 package clients
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // testCLI builds the tollgate binary and runs the shell blocks of the
@@ -13,8 +11,7 @@ import (
 // gateway, with the admin token and address in the environment as the
 // README says.
 func (f *fixture) testCLI(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := toolContext(t)
 	blocks, err := readBlocks(filepath.Join(f.root, "README.md"), "## Clients")
 	if err != nil {
 		t.Fatal(err)

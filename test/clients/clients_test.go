@@ -187,6 +187,21 @@ func testVersion(root string) (string, time.Time) {
 	return "v0.0.0-" + t.Format("20060102150405") + "-" + hex.EncodeToString(h.Sum(nil))[:12], t
 }
 
+// toolContext is the context of a subtest's commands. It ends a minute
+// before the test binary's deadline (go test -timeout), so that a hung tool
+// fails its subtest with the tool's output rather than the binary panicking,
+// and no fixed budget fails the tests on a loaded machine, where installing
+// and compiling take many times longer than on an idle one.
+func toolContext(t *testing.T) context.Context {
+	ctx := t.Context()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Minute))
+		t.Cleanup(cancel)
+	}
+	return ctx
+}
+
 // command returns cmd to run in dir with the environment base plus env
 // (later entries win), and without variables of the developer's shell
 // that would change what the tools do.
@@ -247,9 +262,12 @@ func runErr(t *testing.T, cmd *exec.Cmd) (string, error) {
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	})
+	start := time.Now()
 	err := cmd.Run()
 	pw.Close()
 	wg.Wait()
+	// How long each tool took: what to look at when the suite is slow.
+	t.Logf("(%s took %v)", strings.Join(append([]string{filepath.Base(cmd.Args[0])}, cmd.Args[1:min(len(cmd.Args), 3)]...), " "), time.Since(start).Round(time.Millisecond))
 	return all.String(), err
 }
 

@@ -101,8 +101,7 @@ func checkGoDeps(t *testing.T, ctx context.Context, dir string, env []string) {
 // client by its module path, with replace directives to this tree, runs
 // it against the gateway, and checks it depends on nothing of the server.
 func (f *fixture) testGoModule(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := toolContext(t)
 	env := goEnv("off")
 	dir := f.newGoModule(t, ctx, env)
 	run(t, command(ctx, dir, env, "go", "mod", "edit",
@@ -174,8 +173,7 @@ func main() {
 // into a fresh module outside the repository, as its README says, and
 // runs every Go example of the READMEs against the gateway.
 func (f *fixture) testGo(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := toolContext(t)
 	env := append(goEnv("file://"+filepath.ToSlash(f.art.GoProxy)+",off"), f.snippetEnv()...)
 	dir := f.newGoModule(t, ctx, env)
 	var programs []block

@@ -1,13 +1,11 @@
 package clients
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/clientdist"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
@@ -20,8 +18,7 @@ import (
 // runs every Python example of the READMEs against the gateway, then the
 // client's unittest suite with the installed package.
 func (f *fixture) testPython(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := toolContext(t)
 	if err := command(ctx, "", nil, clientdist.DebianPython, "-c", "import grpc, google.protobuf, ensurepip").Run(); err != nil {
 		t.Fatalf("%s cannot import grpc, protobuf and ensurepip (%v): run 'make deps'", clientdist.DebianPython, err)
 	}

@@ -1,14 +1,12 @@
 package clients
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // testTS installs the npm tarball into a fresh npm project outside the
@@ -20,8 +18,7 @@ import (
 // Node.js built-in module), then runs the client's node:test suite with
 // the installed package.
 func (f *fixture) testTS(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := toolContext(t)
 	tsc := filepath.Join(f.root, "clients", "ts", "node_modules", ".bin", "tsc")
 	if _, err := os.Stat(tsc); err != nil {
 		t.Fatalf("clients/ts/node_modules is missing (%v): run 'make deps'", err)
