@@ -54,8 +54,10 @@ func skipLong() bool { return testing.Short() && os.Getenv(longEnv) != "1" }
 const (
 	secretName = "tollgate-rehearsal"
 	adminToken = "rehearsal-admin-token-7c9d1e"
-	model      = "gpt-4o-mini"
-	slowModel  = "slow-stream"
+	// metricsToken reads /metrics on the API port.
+	metricsToken = "rehearsal-metrics-token-3b8f0a"
+	model        = "gpt-4o-mini"
+	slowModel    = "slow-stream"
 )
 
 // TestLongRollingRestart renders the chart for 3 replicas, starts them as the
@@ -71,7 +73,10 @@ func TestLongRollingRestart(t *testing.T) {
 	r, err := helmtest.Render(map[string]any{
 		"replicaCount": 3,
 		"secrets":      map[string]any{"name": secretName},
-		"env":          map[string]any{"TOLLGATE_LOG_REQUESTS": "false"},
+		"env":          map[string]any{"TOLLGATE_LOG_REQUESTS": "false", "TOLLGATE_METRICS_TOKEN": metricsToken},
+		// Pods share the host's network here: /metrics is read on the API
+		// port with the metrics token instead of on a shared 9090.
+		"metrics": map[string]any{"port": 0},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -495,7 +500,9 @@ func checkAlertMetrics(t *testing.T, p *pod) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(p.URL() + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, p.URL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/service/webhooks"
@@ -89,6 +91,11 @@ func postOnce(ctx context.Context, client *http.Client, url string, body []byte,
 	}
 	res, err := client.Do(req)
 	if err != nil {
+		// The URL is the receiver's secret: keep it out of the error.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return true, fmt.Errorf("alerts: webhook: %w", err)
 	}
 	defer res.Body.Close()

@@ -29,6 +29,15 @@ func errorMessage(err error, requestID string) (msg string, internal bool) {
 	return p.Message, p.Kind == edge.KindInternal
 }
 
+// WriteError writes err as an Anthropic error response, as the handlers
+// do; the server uses it for refusals made before a handler runs
+// (admission control, body limits).
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	id := gateway.RequestIDFrom(r.Context())
+	w.Header().Set("Request-Id", id)
+	writeError(w, r, log, id, err)
+}
+
 // writeError writes err as an Anthropic error response, with its
 // rate-limit, retry-after and x-should-retry headers.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, requestID string, err error) {

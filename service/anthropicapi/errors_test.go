@@ -47,11 +47,14 @@ func TestErrorMapping(t *testing.T) {
 			map[string]string{"Retry-After": "2"}},
 		{"upstream overloaded", &providers.Error{Provider: "p", Kind: providers.KindOverloaded, Status: 529, Message: "Overloaded"}, 529, "overloaded_error", "provider p: Overloaded", nil},
 		{"upstream 500", &providers.Error{Provider: "p", Kind: providers.KindServer, Status: 500, Message: "boom"}, 500, "api_error", "provider p: boom", nil},
-		{"upstream timeout", &providers.Error{Provider: "p", Kind: providers.KindTimeout}, 504, "api_error", "provider p: timeout", nil},
+		{"upstream timeout", &providers.Error{Provider: "p", Kind: providers.KindTimeout}, 504, "timeout_error", "provider p: timeout", nil},
 		{"upstream connection", &providers.Error{Provider: "p", Kind: providers.KindConnection, Message: "upstream request failed"}, 502, "api_error", "provider p: upstream request failed", nil},
 		{"upstream bad response", &providers.Error{Provider: "p", Kind: providers.KindBadResponse, Message: "garbled"}, 502, "api_error", "provider p: garbled", nil},
 		{"canceled", context.Canceled, 499, "api_error", "context canceled", nil},
-		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), 504, "api_error", "wait: context deadline exceeded", nil},
+		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), 504, "timeout_error", "wait: context deadline exceeded", nil},
+		{"overloaded", &gateway.RetryError{Err: gateway.ErrOverloaded, Reason: "full", RetryAfter: time.Second}, 529, "overloaded_error", "overloaded: full", nil},
+		{"not ready", &gateway.RetryError{Err: gateway.ErrNotReady, Reason: "starting", RetryAfter: time.Second}, 503, "api_error", "temporarily unavailable: starting", nil},
+		{"body timeout", fmt.Errorf("%w: slow", gateway.ErrRequestTimeout), 408, "invalid_request_error", "request timeout: slow", nil},
 		{"internal", errors.New("db exploded: password=hunter2"), 500, "api_error", "internal error; request id req_1", nil},
 	}
 	for _, tt := range tests {

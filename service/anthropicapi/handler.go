@@ -96,7 +96,7 @@ func decode(r *http.Request, needMaxTokens bool) (*messagesRequest, *providers.C
 	var in messagesRequest
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || errors.Is(err, gateway.ErrRequestTimeout) {
 			return nil, nil, fmt.Errorf("read request body: %w", err)
 		}
 		if errors.Is(err, io.EOF) {

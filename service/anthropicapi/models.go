@@ -1,6 +1,7 @@
 package anthropicapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,8 +26,8 @@ func toModelInfo(m *registry.Model) modelInfo {
 }
 
 // chatModels returns the chat models the call's key may use, by name.
-func (h *Handler) chatModels(call *gateway.Call) ([]*registry.Model, error) {
-	all, err := h.engine.ListModels(call)
+func (h *Handler) chatModels(ctx context.Context, call *gateway.Call) ([]*registry.Model, error) {
+	all, err := h.engine.ListModels(ctx, call)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (h *Handler) Models(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	models, err := h.chatModels(call)
+	models, err := h.chatModels(r.Context(), call)
 	if err != nil {
 		writeError(w, r, h.log, call.RequestID, err)
 		return
@@ -113,7 +114,7 @@ func indexBefore(ms []*registry.Model, id string) int {
 func (h *Handler) Model(w http.ResponseWriter, r *http.Request) {
 	call := h.newCall(w, r)
 	id := strings.TrimPrefix(r.URL.Path, "/v1/models/")
-	models, err := h.chatModels(call)
+	models, err := h.chatModels(r.Context(), call)
 	if err != nil {
 		writeError(w, r, h.log, call.RequestID, err)
 		return

@@ -86,7 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.New(ctx, cfg, log)
+	srv, err := server.New(ctx, cfg, log, server.WithAccessLog(stderr))
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		return ExitError

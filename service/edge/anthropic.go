@@ -35,8 +35,9 @@ var anthropicErrors = [numKinds]struct {
 	KindUpstreamAuth:     {http.StatusInternalServerError, "api_error"},
 	KindUpstreamNotFound: {http.StatusNotFound, "not_found_error"},
 	KindUpstreamFailed:   {http.StatusBadGateway, "api_error"},
-	KindDeadlineExceeded: {http.StatusGatewayTimeout, "api_error"},
+	KindDeadlineExceeded: {http.StatusGatewayTimeout, "timeout_error"},
 	KindCanceled:         {StatusClientClosed, "api_error"},
+	KindRequestTimeout:   {http.StatusRequestTimeout, "invalid_request_error"},
 }
 
 // Anthropic renders p as the Anthropic API reports errors: status and

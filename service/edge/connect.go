@@ -39,6 +39,7 @@ var connectCodes = [numKinds]connect.Code{
 	KindUpstreamFailed:   connect.CodeUnavailable,
 	KindDeadlineExceeded: connect.CodeDeadlineExceeded,
 	KindCanceled:         connect.CodeCanceled,
+	KindRequestTimeout:   connect.CodeDeadlineExceeded,
 }
 
 // ConnectCode returns the Connect code of p.

@@ -56,6 +56,7 @@ var openAI = [numKinds]struct {
 	KindUpstreamFailed:   {http.StatusBadGateway, openAIServer, "upstream_error", false},
 	KindDeadlineExceeded: {http.StatusGatewayTimeout, openAIServer, "timeout", false},
 	KindCanceled:         {StatusClientClosed, openAIInvalidRequest, "client_closed_request", false},
+	KindRequestTimeout:   {http.StatusRequestTimeout, openAIInvalidRequest, "request_timeout", false},
 }
 
 // OpenAI renders p as the OpenAI API reports errors: status, type, code

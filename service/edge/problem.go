@@ -50,7 +50,8 @@ const (
 	// KindUnavailable is the gateway unable to serve right now: the
 	// model's providers cannot be used, a fail-closed guardrail failed.
 	KindUnavailable
-	// KindOverloaded is an upstream that said it is overloaded.
+	// KindOverloaded is an upstream that said it is overloaded, or this
+	// replica at its in-flight limit (admission control).
 	KindOverloaded
 	// KindUpstreamAuth is the gateway's provider credential rejected by
 	// the upstream: the operator's problem, not the caller's.
@@ -65,6 +66,9 @@ const (
 	KindDeadlineExceeded
 	// KindCanceled is a caller that went away.
 	KindCanceled
+	// KindRequestTimeout is a caller that did not send its request body in
+	// time (the server's body read timeout).
+	KindRequestTimeout
 
 	numKinds
 )
@@ -73,6 +77,7 @@ var kindNames = [numKinds]string{
 	"internal", "invalid_argument", "too_large", "unauthenticated", "permission_denied", "model_not_found", "not_found",
 	"already_exists", "failed_precondition", "budget_exceeded", "rate_limited", "guardrail_blocked", "unavailable",
 	"overloaded", "upstream_auth", "upstream_not_found", "upstream_failed", "deadline_exceeded", "canceled",
+	"request_timeout",
 }
 
 // String returns the kind's snake_case name.
@@ -177,6 +182,7 @@ func Describe(err error, requestID string) Problem {
 		mbe *http.MaxBytesError
 		inv *gateway.InvalidRequestError
 		pe  *providers.Error
+		re  *gateway.RetryError
 	)
 	p := Problem{Err: err}
 	if err != nil {
@@ -199,6 +205,17 @@ func Describe(err error, requestID string) Problem {
 		}
 		p.Quota = &Quota{Budget: le.Budget, ID: le.ID, Scope: le.Scope, Subject: le.Subject, Period: le.Period,
 			Dimension: string(le.Dimension), Limit: le.Limit, Remaining: le.Remaining, Reset: le.Reset}
+	case errors.As(err, &re):
+		// The gateway's own refusal that a retry may cure: this replica
+		// at capacity, or unable to decide the request right now.
+		p.Kind, p.Code, p.Retryable, p.RetryAfter = KindUnavailable, "temporarily_unavailable", true, re.RetryAfter
+		if errors.Is(re, gateway.ErrOverloaded) {
+			p.Kind, p.Code = KindOverloaded, "overloaded"
+		}
+	case errors.Is(err, gateway.ErrTooLarge):
+		p.Kind, p.Code = KindTooLarge, "request_too_large"
+	case errors.Is(err, gateway.ErrRequestTimeout):
+		p.Kind, p.Code = KindRequestTimeout, "request_timeout"
 	case errors.As(err, &mbe):
 		p.Kind, p.Code = KindTooLarge, "request_too_large"
 		p.Message = "the request body exceeds the gateway's limit of " + strconv.FormatInt(mbe.Limit, 10) + " bytes"

@@ -135,6 +135,12 @@ func (e *Engine) attempt(ctx context.Context, t *routing.Target, rt *routing.Rou
 	if stream && rt.FirstChunkTimeout > 0 && (limit == 0 || time.Duration(rt.FirstChunkTimeout) < limit) {
 		limit = time.Duration(rt.FirstChunkTimeout)
 	}
+	if limit == 0 {
+		limit = e.timeouts.Unary
+		if stream {
+			limit = e.timeouts.FirstChunk
+		}
+	}
 	if stream && !deadline.IsZero() {
 		left := deadline.Sub(e.now())
 		if left <= 0 {
@@ -145,6 +151,13 @@ func (e *Engine) attempt(ctx context.Context, t *routing.Target, rt *routing.Rou
 		}
 	}
 	actx, cancel := context.WithCancel(ctx)
+	if stream {
+		chunk := time.Duration(rt.ChunkTimeout)
+		if chunk == 0 {
+			chunk = e.timeouts.Chunk
+		}
+		actx = providers.WithChunkTimeout(actx, chunk)
+	}
 	var timedOut atomic.Bool
 	var timer *time.Timer
 	if limit > 0 {
@@ -173,6 +186,24 @@ func (e *Engine) attempt(ctx context.Context, t *routing.Target, rt *routing.Rou
 	}
 	return cancel, nil
 }
+
+// Timeouts are the engine's default bounds on upstream attempts, used
+// where a route sets none. Zero values set no bound.
+type Timeouts struct {
+	// Unary bounds a unary attempt: the answer's headers and body
+	// (routing.Target.Timeout overrides it).
+	Unary time.Duration
+	// FirstChunk bounds the wait for a stream's first chunk per attempt
+	// (routing.Route.FirstChunkTimeout and routing.Target.Timeout
+	// override it).
+	FirstChunk time.Duration
+	// Chunk bounds the gap between two chunks of a stream
+	// (routing.Route.ChunkTimeout overrides it).
+	Chunk time.Duration
+}
+
+// WithTimeouts sets the default upstream timeouts (none by default).
+func WithTimeouts(t Timeouts) Option { return func(e *Engine) { e.timeouts = t } }
 
 // sleep waits d unless ctx ends first or the wait would pass deadline (or
 // ctx's deadline).

@@ -16,7 +16,7 @@ import (
 // counting against budgets.
 func (e *Engine) CountTokens(ctx context.Context, call *Call, req *providers.ChatRequest) (int64, error) {
 	rec := e.newRecord(call, "count_tokens", req.Model, false)
-	k, err := e.Authenticate(call)
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return 0, e.finish(&rec, err)
 	}

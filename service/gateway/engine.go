@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -68,6 +69,18 @@ type Engine struct {
 	cacheCfg CacheConfig
 
 	guard *guardConfig // nil: no guardrails (guardrails.go)
+
+	timeouts Timeouts // default upstream timeouts (attempts.go)
+
+	staleLog logLimit // refusals of unconfirmed keys are logged once a second
+}
+
+// logLimit lets a repeated log line through at most once a second.
+type logLimit struct{ last atomic.Int64 }
+
+func (l *logLimit) allow(now time.Time) bool {
+	n, last := now.UnixNano(), l.last.Load()
+	return n-last >= int64(time.Second) && l.last.CompareAndSwap(last, n)
 }
 
 // Option configures an Engine.
@@ -104,14 +117,33 @@ func (e *Engine) Registry() *registry.Registry { return e.reg }
 // Router returns the engine's router, e.g. to register its metrics.
 func (e *Engine) Router() *routing.Router { return e.router }
 
-// Authenticate resolves the call's credential to a usable key.
-func (e *Engine) Authenticate(call *Call) (*registry.Key, error) {
+// Authenticate resolves the call's credential to a usable key. While the
+// registry's view of keys is older than its staleness bound, the key is
+// re-read from the store first; when the store does not answer the call is
+// refused with a retryable ErrNotReady rather than trusting a key that may
+// have been revoked meanwhile.
+func (e *Engine) Authenticate(ctx context.Context, call *Call) (*registry.Key, error) {
 	if call.Credential == "" {
 		return nil, fmt.Errorf("%w: missing API key: send \"Authorization: Bearer tg-...\"", ErrUnauthenticated)
 	}
 	m, ok := e.reg.LookupSecret(call.Credential)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown API key", ErrUnauthenticated)
+	}
+	if changed, err := e.reg.Revalidate(ctx, m.Key.ID); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if e.staleLog.allow(e.now()) {
+			e.log.WarnContext(ctx, "gateway: refusing keys: the configuration is stale and Postgres does not confirm them (logged at most once a second)",
+				"key", m.Key.ID, "err", err)
+		}
+		return nil, &RetryError{Err: ErrNotReady, RetryAfter: time.Second,
+			Reason: "the gateway cannot confirm that API key " + m.Key.ID + " is still valid (its configuration store does not answer)"}
+	} else if changed {
+		if m, ok = e.reg.LookupSecret(call.Credential); !ok {
+			return nil, fmt.Errorf("%w: unknown API key", ErrUnauthenticated)
+		}
 	}
 	k := m.Key
 	now := e.now()
@@ -196,7 +228,7 @@ type chatPlan struct {
 // guardrails, cache lookup. On failure the request is already recorded.
 func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRequest, stream bool) (*chatPlan, error) {
 	p := &chatPlan{rec: e.newRecord(call, "chat", req.Model, stream)}
-	k, err := e.Authenticate(call)
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&p.rec, err)
 	}
@@ -292,7 +324,7 @@ type EmbedResult struct {
 // Embed runs an embedding request. req.Model is the name the caller asked for.
 func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequest) (*EmbedResult, error) {
 	rec := e.newRecord(call, "embed", req.Model, false)
-	k, err := e.Authenticate(call)
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&rec, err)
 	}
@@ -343,8 +375,8 @@ func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequ
 }
 
 // ListModels returns the models the call's key may use, sorted by name.
-func (e *Engine) ListModels(call *Call) ([]*registry.Model, error) {
-	k, err := e.Authenticate(call)
+func (e *Engine) ListModels(ctx context.Context, call *Call) ([]*registry.Model, error) {
+	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, err
 	}

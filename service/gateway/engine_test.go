@@ -203,18 +203,18 @@ func TestListModels(t *testing.T) {
 		}
 		return out
 	}
-	all, err := h.eng.ListModels(h.call())
+	all, err := h.eng.ListModels(t.Context(), h.call())
 	if err != nil || !slices.Equal(names(all), []string{"e1", "m1", "m2", "m3", "mb"}) {
 		t.Errorf("ListModels = %v, %v", names(all), err)
 	}
 	call := h.call()
 	call.Credential = "tg-scoped"
-	scoped, err := h.eng.ListModels(call)
+	scoped, err := h.eng.ListModels(t.Context(), call)
 	if err != nil || !slices.Equal(names(scoped), []string{"e1", "m3"}) {
 		t.Errorf("scoped ListModels = %v, %v", names(scoped), err)
 	}
 	call.Credential = "tg-nope"
-	if _, err := h.eng.ListModels(call); !errors.Is(err, ErrUnauthenticated) {
+	if _, err := h.eng.ListModels(t.Context(), call); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("unknown key: %v", err)
 	}
 }

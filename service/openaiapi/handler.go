@@ -146,6 +146,13 @@ func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 	_, _ = w.Write(b)
 }
 
+// WriteError writes err as an OpenAI error answer, as the handlers do; the
+// server uses it for refusals made before a handler runs (admission
+// control, body limits). log receives internal errors.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	(&Handler{log: log}).fail(w, r, err)
+}
+
 // fail writes err as an OpenAI error answer.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	id := gateway.RequestIDFrom(r.Context())

@@ -31,7 +31,7 @@ func toModel(m *registry.Model) modelOut {
 
 // listModels answers the models the caller's key may use.
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
-	ms, err := h.engine.ListModels(h.call(r))
+	ms, err := h.engine.ListModels(r.Context(), h.call(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -47,7 +47,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 // not exist (the two are indistinguishable to the caller, as with OpenAI).
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("model")
-	ms, err := h.engine.ListModels(h.call(r))
+	ms, err := h.engine.ListModels(r.Context(), h.call(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -6,6 +6,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,9 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/keys"
@@ -92,14 +96,60 @@ type Registry struct {
 	snap   atomic.Pointer[snapshot]
 	mu     sync.Mutex // serialises writers
 	loaded atomic.Bool
+
+	// Freshness (sync.go).
+	now       func() time.Time
+	bound     time.Duration // staleness bound; 0: none
+	reconcile time.Duration // full reload period
+	// confirmed is when the view was last confirmed (unix nanos).
+	confirmed atomic.Int64
+	// failGen counts failed applies and reloads; repaired is the failGen
+	// the last successful full load started from. The view is unconfirmed
+	// while failGen > repaired.
+	failGen, repaired atomic.Uint64
+	failures          atomic.Int64
+	kick              chan struct{}
+	// validated holds, per key id, when the key was last re-read from the
+	// store while the view was stale (unix nanos).
+	validated sync.Map
+	flight    singleflight.Group
+	// revalFailed is when a re-read last failed (unix nanos), 0 after a
+	// success.
+	revalFailed atomic.Int64
 }
 
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithStalenessBound makes keys whose view is older than d be re-read from
+// the store before use, and refused (ErrStale) when the store cannot
+// answer: the bound on how long a revocation can go unnoticed. 0, the
+// default, sets no bound (for embedders that do not Run the registry).
+func WithStalenessBound(d time.Duration) Option { return func(r *Registry) { r.bound = d } }
+
+// WithReconcileInterval sets the period of Run's full reload
+// (DefaultReconcileInterval by default).
+func WithReconcileInterval(d time.Duration) Option {
+	return func(r *Registry) {
+		if d > 0 {
+			r.reconcile = d
+		}
+	}
+}
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
+
 // New returns an empty registry; call Load or Run to fill it.
-func New(src Source, sealer *secrets.Sealer, build BuildFunc, log *slog.Logger) *Registry {
+func New(src Source, sealer *secrets.Sealer, build BuildFunc, log *slog.Logger, opts ...Option) *Registry {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Registry{src: src, sealer: sealer, build: build, log: log}
+	r := &Registry{src: src, sealer: sealer, build: build, log: log, now: time.Now, reconcile: DefaultReconcileInterval,
+		kick: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(r)
+	}
 	r.snap.Store(&snapshot{
 		keysByHash: map[[32]byte]*Key{}, keysByID: map[string]*Key{},
 		models: map[string]*Model{}, providers: map[string]*providerEntry{}, teams: map[string]*store.Team{},
@@ -110,20 +160,6 @@ func New(src Source, sealer *secrets.Sealer, build BuildFunc, log *slog.Logger) 
 
 // Loaded reports whether a full load has completed.
 func (r *Registry) Loaded() bool { return r.loaded.Load() }
-
-// Run keeps the registry in sync with the store until ctx is done. It loads
-// everything whenever the store says notifications may have been missed.
-func (r *Registry) Run(ctx context.Context) error {
-	err := r.src.Watch(ctx, func(c store.Change) {
-		if err := r.Apply(ctx, c); err != nil && ctx.Err() == nil {
-			r.log.Error("registry: applying change failed", "kind", c.Kind, "id", c.ID, "err", err)
-		}
-	})
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
-}
 
 // Apply brings the entity named by c up to date (all of them for a resync).
 // Admin handlers call it after a write so the change is visible on this
@@ -207,6 +243,7 @@ func (r *Registry) Load(ctx context.Context) error {
 	// the loaded state instead of being overwritten by an older read.
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	start, gen := r.now(), r.failGen.Load()
 	ps, err := r.src.ListProviders(ctx)
 	if err != nil {
 		return fmt.Errorf("load providers: %w", err)
@@ -235,7 +272,14 @@ func (r *Registry) Load(ctx context.Context) error {
 		teams:      make(map[string]*store.Team, len(ts)),
 		routes:     rs,
 	}
+	old := r.snap.Load().providers
+	reused := 0
 	for _, p := range ps {
+		if e := old[p.ID]; e != nil && sameProvider(&e.cfg, &p) {
+			s.providers[p.ID] = e // keep the adapter and its connections
+			reused++
+			continue
+		}
 		s.providers[p.ID] = r.buildProvider(p)
 	}
 	for _, m := range ms {
@@ -249,9 +293,20 @@ func (r *Registry) Load(ctx context.Context) error {
 	}
 	s.compile()
 	r.snap.Store(s)
-	r.loaded.Store(true)
-	r.log.Info("registry loaded", "providers", len(ps), "models", len(ms), "teams", len(ts), "keys", len(ks))
+	first := !r.loaded.Swap(true)
+	r.loadedFrom(start, gen)
+	if first || reused < len(ps) {
+		r.log.Info("registry loaded", "providers", len(ps), "models", len(ms), "teams", len(ts), "keys", len(ks))
+	} else {
+		r.log.Debug("registry reloaded", "providers", len(ps), "models", len(ms), "teams", len(ts), "keys", len(ks))
+	}
 	return nil
+}
+
+// sameProvider reports whether b configures the same adapter as a.
+func sameProvider(a, b *store.Provider) bool {
+	return a.Type == b.Type && a.BaseURL == b.BaseURL && a.UpdatedAt.Equal(b.UpdatedAt) &&
+		maps.Equal(a.Settings, b.Settings) && bytes.Equal(a.SealedCredential, b.SealedCredential)
 }
 
 func (r *Registry) update(fn func(s *snapshot)) {

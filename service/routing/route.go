@@ -80,7 +80,8 @@ type Target struct {
 	Price *Price `json:"price,omitempty"`
 	// ContextWindow is the model's context window in tokens, 0 if unknown.
 	ContextWindow int `json:"context_window,omitempty"`
-	// Timeout bounds one attempt on this target; 0 means no bound of its own.
+	// Timeout bounds one attempt on this target (a unary answer, a
+	// stream's first chunk); 0 means the engine's default.
 	Timeout Duration `json:"timeout,omitempty"`
 
 	// NoTools and NoImages say the upstream cannot take tools or images.
@@ -175,8 +176,11 @@ type Route struct {
 	// only the caller's deadline.
 	Timeout Duration `json:"timeout,omitempty"`
 	// FirstChunkTimeout bounds the wait for a stream's first chunk per
-	// attempt; 0 means no bound of its own.
+	// attempt; 0 means the target's timeout, else the engine's default.
 	FirstChunkTimeout Duration `json:"first_chunk_timeout,omitempty"`
+	// ChunkTimeout bounds the gap between two chunks of a stream; 0 means
+	// the server's default.
+	ChunkTimeout Duration `json:"chunk_timeout,omitempty"`
 	// Sticky makes weighted picks deterministic per end user (or key).
 	Sticky bool `json:"sticky,omitempty"`
 	// Cache is the route's response-cache policy; nil takes the server's
@@ -306,7 +310,7 @@ func (r *Route) Validate() error {
 		return bad("negative breaker.failures")
 	case r.Breaker.Cooldown < 0:
 		return bad("negative breaker.cooldown")
-	case r.Timeout < 0 || r.FirstChunkTimeout < 0:
+	case r.Timeout < 0 || r.FirstChunkTimeout < 0 || r.ChunkTimeout < 0:
 		return bad("negative timeout")
 	}
 	if r.Cache != nil {

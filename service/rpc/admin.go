@@ -90,6 +90,11 @@ func checkBaseURL(v string) error {
 	if u.User != nil {
 		return badParam("provider.base_url", "must not contain credentials; use the credential field")
 	}
+	for k := range u.Query() {
+		if isSecretKey(k) || k == "sig" {
+			return badParam("provider.base_url", "must not carry a secret in its query ("+k+"); use the credential field")
+		}
+	}
 	return nil
 }
 

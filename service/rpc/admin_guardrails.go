@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"connectrpc.com/connect"
@@ -16,8 +15,9 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-// redactedSecret replaces webhook secrets in responses; sent back in an
-// update, it keeps the stored secret.
+// redactedSecret replaces webhook secrets and URLs in responses (the URL's
+// "scheme://host" shows as config.url_hint); sent back in an update, it
+// keeps the stored value.
 const redactedSecret = "********"
 
 var guardrailAttachKinds = map[tollgatev1.GuardrailAttachKind]guardrails.AttachKind{
@@ -58,8 +58,8 @@ func enumOf[K comparable, V comparable](m map[K]V, v V) K {
 }
 
 // guardrailPolicyFromProto converts and validates a policy and seals its
-// webhook secrets under sealer (see guardrails.SealSecret); prev, when
-// set, is the stored version whose webhook secrets redacted values keep.
+// webhook secrets and URLs under sealer (see guardrails.SealWebhookFields);
+// prev, when set, is the stored version whose values redacted ones keep.
 func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.GuardrailPolicy, sealer *secrets.Sealer) (*store.GuardrailPolicy, error) {
 	if in == nil {
 		return nil, badParam("policy", "is required")
@@ -74,11 +74,11 @@ func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.Guardr
 	if in.GetAttachTo() == "" {
 		return nil, badParam("policy.attach_to", "is required")
 	}
-	var prevSecrets map[string]string
-	kept := map[string]bool{} // webhooks whose stored secret is kept
+	var prevFields map[string]map[string]string
 	if prev != nil {
-		prevSecrets = webhookSecrets(prev.Spec)
+		prevFields = webhookFields(prev.Spec)
 	}
+	kept := make([]map[string]keptField, len(in.GetGuardrails()))
 	spec := guardrails.Spec{Guardrails: make([]guardrails.Guardrail, 0, len(in.GetGuardrails()))}
 	for i, g := range in.GetGuardrails() {
 		param := fmt.Sprintf("policy.guardrails[%d]", i)
@@ -96,14 +96,11 @@ func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.Guardr
 			out.Scope = append(out.Scope, providers.Role(r))
 		}
 		if cfg := g.GetConfig(); cfg != nil {
-			if s, ok := cfg.GetFields()["secret"]; ok && s.GetStringValue() == redactedSecret && out.Kind == guardrails.KindWebhook {
-				old, ok := prevSecrets[out.Name]
-				if !ok {
-					return nil, badParam(param+".config.secret", "is required")
+			if out.Kind == guardrails.KindWebhook {
+				var err error
+				if cfg, kept[i], err = keepWebhookFields(cfg, param, in.GetId(), out.Name, prevFields[out.Name], sealer); err != nil {
+					return nil, err
 				}
-				cfg = cloneStruct(cfg)
-				cfg.Fields["secret"] = structpb.NewStringValue(old)
-				kept[out.Name] = true
 			}
 			b, err := protojson.Marshal(cfg)
 			if err != nil {
@@ -117,8 +114,10 @@ func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.Guardr
 	if err := guardrails.Validate(p); err != nil {
 		return nil, badParam("policy.guardrails", err.Error())
 	}
-	if err := sealWebhookSecrets(&spec, p.ID, kept, sealer); err != nil {
-		return nil, err
+	for i := range spec.Guardrails {
+		if err := sealWebhook(&spec.Guardrails[i], p.ID, kept[i], sealer); err != nil {
+			return nil, err
+		}
 	}
 	b, err := spec.Marshal()
 	if err != nil {
@@ -127,30 +126,59 @@ func guardrailPolicyFromProto(in *tollgatev1.GuardrailPolicy, prev *store.Guardr
 	return &store.GuardrailPolicy{ID: p.ID, Description: in.GetDescription(), AttachKind: string(kind), AttachTo: in.GetAttachTo(), Spec: b}, nil
 }
 
-// sealWebhookSecrets replaces every webhook secret of spec by its sealed
-// form, so the store never holds one in plain text. A sealed secret kept
-// from the stored version (a redacted value sent back) is sealed under the
-// same policy and guardrail and stays as is; any other secret, even one
-// that looks sealed, is the caller's plaintext and is sealed.
-func sealWebhookSecrets(spec *guardrails.Spec, policyID string, kept map[string]bool, sealer *secrets.Sealer) error {
-	for i := range spec.Guardrails {
-		g := &spec.Guardrails[i]
-		if g.Kind != guardrails.KindWebhook {
+// keptField is a sealed webhook field an update sent back redacted: its
+// stored (sealed) value and its plaintext.
+type keptField struct{ stored, plain string }
+
+// keepWebhookFields returns a webhook's config as the caller means it:
+// the output-only URL hint dropped, and every sealed field sent back
+// redacted ("********", as reads show it) replaced by the stored value,
+// opened, so that the policy validates; kept lists those fields, whose
+// stored values restoreKept puts back once it has.
+func keepWebhookFields(cfg *structpb.Struct, param, policyID, name string, prev map[string]string,
+	sealer *secrets.Sealer) (*structpb.Struct, map[string]keptField, error) {
+	cfg = cloneStruct(cfg)
+	delete(cfg.Fields, guardrails.URLHintField)
+	var kept map[string]keptField
+	for _, field := range guardrails.SealedFields {
+		if v, ok := cfg.Fields[field]; !ok || v.GetStringValue() != redactedSecret {
 			continue
 		}
-		secret := guardrails.WebhookSecret(g.Config)
-		if secret == "" || (guardrails.IsSealed(secret) && kept[g.Name]) {
-			continue
+		stored, ok := prev[field]
+		if !ok {
+			return nil, nil, badParam(param+".config."+field, "is required")
 		}
-		sealed, err := guardrails.SealSecret(sealer, policyID, g.Name, secret)
+		pt, err := guardrails.OpenField(sealer, policyID, name, field, stored)
 		if err != nil {
-			return fmt.Errorf("seal webhook secret of %q: %w", g.Name, err)
+			return nil, nil, fmt.Errorf("open the stored webhook %s of %q: %w", field, name, err)
 		}
-		if g.Config, err = guardrails.SetWebhookSecret(g.Config, sealed); err != nil {
+		cfg.Fields[field] = structpb.NewStringValue(pt)
+		if kept == nil {
+			kept = map[string]keptField{}
+		}
+		kept[field] = keptField{stored: stored, plain: pt}
+	}
+	return cfg, kept, nil
+}
+
+// sealWebhook puts the kept fields' stored values back into a validated
+// webhook guardrail and seals the others.
+func sealWebhook(g *guardrails.Guardrail, policyID string, kept map[string]keptField, sealer *secrets.Sealer) error {
+	keep := map[string]bool{}
+	for field, k := range kept {
+		if !guardrails.IsSealed(k.stored) {
+			continue // stored before sealing existed: seal it now
+		}
+		cfg, err := guardrails.SetWebhookField(g.Config, field, k.stored)
+		if err == nil && field == "url" {
+			cfg, err = guardrails.SetWebhookField(cfg, guardrails.URLHintField, guardrails.URLHint(k.plain))
+		}
+		if err != nil {
 			return err
 		}
+		g.Config, keep[field] = cfg, true
 	}
-	return nil
+	return guardrails.SealWebhookFields(sealer, policyID, g, keep)
 }
 
 func cloneStruct(s *structpb.Struct) *structpb.Struct {
@@ -161,22 +189,25 @@ func cloneStruct(s *structpb.Struct) *structpb.Struct {
 	return out
 }
 
-// webhookSecrets returns the secrets of a stored spec's webhooks by name.
-func webhookSecrets(spec []byte) map[string]string {
+// webhookFields returns the sealed fields of a stored spec's webhooks, as
+// stored, by guardrail name and field.
+func webhookFields(spec []byte) map[string]map[string]string {
 	s, err := guardrails.ParseSpec(spec)
 	if err != nil {
 		return nil
 	}
-	out := map[string]string{}
+	out := map[string]map[string]string{}
 	for _, g := range s.Guardrails {
 		if g.Kind != guardrails.KindWebhook {
 			continue
 		}
-		var c struct {
-			Secret string `json:"secret"`
-		}
-		if json.Unmarshal(g.Config, &c) == nil && c.Secret != "" {
-			out[g.Name] = c.Secret
+		for _, field := range guardrails.SealedFields {
+			if v := guardrails.WebhookField(g.Config, field); v != "" {
+				if out[g.Name] == nil {
+					out[g.Name] = map[string]string{}
+				}
+				out[g.Name][field] = v
+			}
 		}
 	}
 	return out
@@ -206,8 +237,12 @@ func guardrailPolicyToProto(p *store.GuardrailPolicy) (*tollgatev1.GuardrailPoli
 			if err := protojson.Unmarshal(g.Config, cfg); err != nil {
 				return nil, fmt.Errorf("guardrail policy %q: config of %q: %w", p.ID, g.Name, err)
 			}
-			if _, ok := cfg.GetFields()["secret"]; ok && g.Kind == guardrails.KindWebhook {
-				cfg.Fields["secret"] = structpb.NewStringValue(redactedSecret)
+			if g.Kind == guardrails.KindWebhook {
+				for _, field := range guardrails.SealedFields {
+					if _, ok := cfg.GetFields()[field]; ok {
+						cfg.Fields[field] = structpb.NewStringValue(redactedSecret)
+					}
+				}
 			}
 			pg.Config = cfg
 		}

@@ -69,7 +69,8 @@ func routeFromProto(in *tollgatev1.Route) (*routing.Route, error) {
 			Cooldown: routeDurFromProto(in.GetBreaker().GetCooldown()),
 		},
 		Timeout: routeDurFromProto(in.GetTimeout()), FirstChunkTimeout: routeDurFromProto(in.GetFirstChunkTimeout()),
-		Sticky: in.GetSticky(), Cache: routeCacheFromProto(in.GetCache()),
+		ChunkTimeout: routeDurFromProto(in.GetChunkTimeout()),
+		Sticky:       in.GetSticky(), Cache: routeCacheFromProto(in.GetCache()),
 	}
 	for i, t := range in.GetTargets() {
 		out := routing.Target{
@@ -117,7 +118,7 @@ func routeToProto(sr *store.Route) (*tollgatev1.Route, error) {
 	}
 	out := &tollgatev1.Route{
 		Name: r.Name, Strategy: strategyToProto(sr.Strategy), Timeout: routeDurToProto(r.Timeout),
-		FirstChunkTimeout: routeDurToProto(r.FirstChunkTimeout), Sticky: r.Sticky,
+		FirstChunkTimeout: routeDurToProto(r.FirstChunkTimeout), ChunkTimeout: routeDurToProto(r.ChunkTimeout), Sticky: r.Sticky,
 		CreateTime: timeToProto(sr.CreatedAt), UpdateTime: timeToProto(sr.UpdatedAt), Cache: routeCacheToProto(r.Cache),
 		Etag: etag(sr.Version),
 	}

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/store"
@@ -146,20 +148,82 @@ var secretFields = map[protoreflect.Name]bool{
 	"credential": true, "secret": true, "password": true, "api_key": true, "url": true, "token": true,
 }
 
-// isSecretKey reports whether a map key (e.g. a provider setting) looks
-// like it names a secret.
-func isSecretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"key", "secret", "token", "password", "auth", "credential"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
+// secretWords are the words of a map key or configuration field name that
+// say its value is a secret (or a URL, which may carry one).
+var secretWords = map[string]bool{
+	"key": true, "apikey": true, "secret": true, "secrets": true, "token": true, "tokens": true, "password": true, "passwd": true,
+	"auth": true, "authorization": true, "credential": true, "credentials": true, "url": true, "uri": true, "webhook": true,
+	"dsn": true, "cookie": true, "signature": true, "sig": true, "bearer": true, "private": true,
 }
 
-// redactedJSON returns m as JSON with every secret field cleared and
-// sensitive map entries replaced by "[redacted]".
+// isSecretKey reports whether a map key (a provider setting, a field of a
+// guardrail's configuration) names a secret: one of its words, split at
+// punctuation and case changes, is a secret word ("api_key", "X-Api-Key",
+// "webhookURL"; not "keywords").
+func isSecretKey(k string) bool {
+	word := make([]rune, 0, len(k))
+	flush := func() bool {
+		w := strings.ToLower(string(word))
+		word = word[:0]
+		return secretWords[w]
+	}
+	prevLower := false
+	for _, r := range k {
+		switch {
+		case !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			if flush() {
+				return true
+			}
+			prevLower = false
+			continue
+		case unicode.IsUpper(r) && prevLower:
+			if flush() {
+				return true
+			}
+		}
+		word = append(word, r)
+		prevLower = unicode.IsLower(r)
+	}
+	return flush()
+}
+
+// redactURL removes what a URL may carry of a secret: the userinfo's
+// password and the values of query parameters with secret names. Text
+// that is not an absolute URL is returned as is.
+func redactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return s
+	}
+	changed := false
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "[redacted]")
+		changed = true
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if isSecretKey(k) || k == "sig" || k == "code" {
+				q[k] = []string{"[redacted]"}
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	if !changed {
+		return s
+	}
+	return u.String()
+}
+
+// redactedJSON returns m as JSON with every secret field cleared,
+// sensitive map entries and configuration fields replaced by
+// "[redacted]", and credentials removed from URLs.
 func redactedJSON(m proto.Message) string {
 	c := proto.Clone(m)
 	redact(c.ProtoReflect())
@@ -171,21 +235,37 @@ func redactedJSON(m proto.Message) string {
 }
 
 func redact(m protoreflect.Message) {
+	redacted := protoreflect.ValueOfString("[redacted]")
+	if v, ok := m.Interface().(*structpb.Value); ok {
+		if sv, ok := v.Kind.(*structpb.Value_StringValue); ok {
+			sv.StringValue = redactURL(sv.StringValue)
+		}
+	}
 	m.Range(func(f protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
 		case secretFields[f.Name()]:
 			if f.Kind() == protoreflect.StringKind && !f.IsList() {
-				m.Set(f, protoreflect.ValueOfString("[redacted]"))
+				m.Set(f, redacted)
 			} else {
 				m.Clear(f)
 			}
 		case f.IsMap():
 			mp := v.Map()
 			mp.Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-				if f.MapValue().Kind() == protoreflect.StringKind && isSecretKey(k.String()) {
-					mp.Set(k, protoreflect.ValueOfString("[redacted]"))
-				}
-				if f.MapValue().Kind() == protoreflect.MessageKind {
+				switch {
+				case f.MapValue().Kind() == protoreflect.StringKind && isSecretKey(k.String()):
+					mp.Set(k, redacted)
+				case f.MapValue().Kind() == protoreflect.StringKind:
+					mp.Set(k, protoreflect.ValueOfString(redactURL(mv.String())))
+				case f.MapValue().Kind() == protoreflect.MessageKind && isSecretKey(k.String()):
+					// A configuration field (google.protobuf.Struct) with a
+					// secret name: replace its value whatever it holds.
+					if sv, ok := mv.Message().Interface().(*structpb.Value); ok {
+						sv.Kind = &structpb.Value_StringValue{StringValue: "[redacted]"}
+					} else {
+						redact(mv.Message())
+					}
+				case f.MapValue().Kind() == protoreflect.MessageKind:
 					redact(mv.Message())
 				}
 				return true
@@ -195,8 +275,17 @@ func redact(m protoreflect.Message) {
 			for i := range l.Len() {
 				redact(l.Get(i).Message())
 			}
+		case f.IsList() && f.Kind() == protoreflect.StringKind:
+			l := v.List()
+			for i := range l.Len() {
+				l.Set(i, protoreflect.ValueOfString(redactURL(l.Get(i).String())))
+			}
 		case f.Kind() == protoreflect.MessageKind:
 			redact(v.Message())
+		case f.Kind() == protoreflect.StringKind:
+			if r := redactURL(v.String()); r != v.String() {
+				m.Set(f, protoreflect.ValueOfString(r))
+			}
 		}
 		return true
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 
 	"connectrpc.com/connect"
 
@@ -30,4 +31,18 @@ func toConnectError(ctx context.Context, log *slog.Logger, err error) error {
 		log.ErrorContext(ctx, "internal error", "request_id", id, "err", err)
 	}
 	return edge.ConnectError(p)
+}
+
+// errorWriter writes Connect, gRPC and gRPC-Web errors outside a handler.
+var errorWriter = connect.NewErrorWriter()
+
+// IsRPC reports whether r is a Connect, gRPC or gRPC-Web request that
+// WriteError can answer in its protocol.
+func IsRPC(r *http.Request) bool { return errorWriter.IsSupported(r) }
+
+// WriteError answers r with err in its RPC protocol (Connect, gRPC or
+// gRPC-Web), mapped as the handlers map it. The server uses it for
+// refusals made before a handler runs (admission control, body limits).
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	_ = errorWriter.Write(w, r, toConnectError(r.Context(), log, err))
 }

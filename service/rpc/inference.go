@@ -145,7 +145,7 @@ func (s *Inference) Embed(ctx context.Context, req *connect.Request[tollgatev1.E
 
 // ListModels implements InferenceService.ListModels.
 func (s *Inference) ListModels(ctx context.Context, req *connect.Request[tollgatev1.ListModelsRequest]) (*connect.Response[tollgatev1.ListModelsResponse], error) {
-	ms, err := s.engine.ListModels(s.call(ctx, req.Header(), "", nil, nil))
+	ms, err := s.engine.ListModels(ctx, s.call(ctx, req.Header(), "", nil, nil))
 	if err != nil {
 		return nil, toConnectError(ctx, s.log, err)
 	}

@@ -51,7 +51,7 @@ func (u *Usage) scope(ctx context.Context, h http.Header, requested string) (str
 	if u.admin.Matches(tok) {
 		return requested, nil
 	}
-	k, err := u.engine.Authenticate(&gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: tok})
+	k, err := u.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: tok})
 	if err != nil {
 		return "", err
 	}

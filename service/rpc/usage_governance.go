@@ -25,7 +25,7 @@ func (u *Usage) GetBudgetStatus(ctx context.Context, req *connect.Request[tollga
 	var subject governance.Subject
 	team := req.Msg.GetTeamId()
 	if !u.admin.Matches(tok) {
-		k, err := u.engine.Authenticate(&gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: tok})
+		k, err := u.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: tok})
 		if err != nil {
 			return nil, toConnectError(ctx, u.log, err)
 		}

@@ -51,6 +51,52 @@ type Config struct {
 	// GuardrailModel is the chat model (or route) moderation guardrails
 	// classify with; without it they have no "default" classifier.
 	GuardrailModel string
+
+	// MaxInflight is the hard bound on in-flight inference requests
+	// (admission control, admission.go); 0 derives it from the memory
+	// budget (DefaultMaxInflight).
+	MaxInflight int
+	// MaxAnonInflight bounds in-flight requests that present no known
+	// credential; 0 means a sixteenth of MaxInflight, at least 64.
+	MaxAnonInflight int
+	// AdmissionAdaptive lowers the in-flight limit below MaxInflight while
+	// the CPUs are saturated.
+	AdmissionAdaptive bool
+	// AdmissionTarget is the scheduler latency (p99 over 50ms) above which
+	// the CPUs count as saturated.
+	AdmissionTarget time.Duration
+	// MaxConnections bounds open client connections; 0 derives it from the
+	// memory budget and the file descriptor limit (DefaultMaxConnections).
+	MaxConnections int
+	// HeaderTimeout bounds the time to read a request's headers.
+	HeaderTimeout time.Duration
+	// BodyTimeout bounds the time to read a request's body, from the end
+	// of its headers; 0 means no bound.
+	BodyTimeout time.Duration
+	// LogSampleSuccess is the share of successful requests (status below
+	// 400) written to the access log; errors are always written.
+	LogSampleSuccess float64
+	// MetricsAddr, when set, serves /metrics on a separate listener.
+	MetricsAddr string
+	// MetricsToken, when set (env only), also serves /metrics on the API
+	// port to callers presenting it as a bearer token.
+	MetricsToken string
+	// ConfigMaxStaleness bounds how old this replica's confirmed view of
+	// keys and revocations may be before keys are re-validated against
+	// Postgres (and refused with 503 when it cannot answer).
+	ConfigMaxStaleness time.Duration
+	// ConfigReconcile is the period of the full configuration reload that
+	// catches anything the notifications missed.
+	ConfigReconcile time.Duration
+	// UpstreamTimeout bounds a unary upstream attempt (the answer's
+	// headers and body) when its route sets no target timeout.
+	UpstreamTimeout time.Duration
+	// UpstreamFirstChunkTimeout bounds the wait for a stream's first chunk
+	// per attempt when its route sets none.
+	UpstreamFirstChunkTimeout time.Duration
+	// UpstreamChunkTimeout bounds the gap between two chunks of a stream
+	// when its route sets none.
+	UpstreamChunkTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -66,6 +112,17 @@ func DefaultConfig() Config {
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
+
+		AdmissionAdaptive:         true,
+		AdmissionTarget:           10 * time.Millisecond,
+		HeaderTimeout:             10 * time.Second,
+		BodyTimeout:               30 * time.Second,
+		LogSampleSuccess:          1,
+		ConfigMaxStaleness:        3 * time.Second,
+		ConfigReconcile:           30 * time.Second,
+		UpstreamTimeout:           10 * time.Minute,
+		UpstreamFirstChunkTimeout: 2 * time.Minute,
+		UpstreamChunkTimeout:      2 * time.Minute,
 	}
 }
 
@@ -90,7 +147,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
 	c.Cache.registerFlags(e)
+	c.registerServingFlags(e)
 	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
+	c.MetricsToken = getenv("TOLLGATE_METRICS_TOKEN")
 	c.AdminToken = getenv("TOLLGATE_ADMIN_TOKEN")
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = getenv("DATABASE_URL")
@@ -129,6 +188,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("-max-request-bytes must be positive"))
+	}
+	if err := c.validateServing(); err != nil {
+		errs = append(errs, err)
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/registry"
@@ -35,15 +36,54 @@ func newGuardrails(ctx context.Context, st store.Store, reg *registry.Registry, 
 }
 
 // watchGuardrails applies the store's changes to the guardrail registry
-// until ctx is done.
+// until ctx is done. A change that cannot be applied is not dropped: the
+// policies are reloaded with a backoff until that succeeds, and every
+// reconcile interval anyway, so a new blocking policy cannot be missed.
 func (s *Server) watchGuardrails(ctx context.Context) {
+	kick := make(chan struct{}, 1)
+	go s.reloadGuardrails(ctx, kick)
 	err := s.store.Watch(ctx, func(c store.Change) {
-		if err := s.guardrails.Apply(ctx, c); err != nil && ctx.Err() == nil {
-			s.log.Error("guardrails: applying change failed", "kind", c.Kind, "id", c.ID, "err", err)
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := s.guardrails.Apply(actx, c); err != nil && !errors.Is(err, guardrails.ErrInvalidPolicy) && ctx.Err() == nil {
+			s.log.Error("guardrails: applying change failed; reloading every policy until it succeeds", "kind", c.Kind, "id", c.ID, "err", err)
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
 		}
 	})
 	if err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
 		s.log.Error("guardrails: watch stopped", "err", err)
+	}
+}
+
+// reloadGuardrails reloads every policy when kicked (retrying with a
+// backoff until a load succeeds) and every reconcile interval.
+func (s *Server) reloadGuardrails(ctx context.Context, kick <-chan struct{}) {
+	t := time.NewTicker(s.cfg.ConfigReconcile)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		case <-t.C:
+		}
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+			lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err := s.guardrails.Load(lctx)
+			cancel()
+			if err == nil || errors.Is(err, guardrails.ErrInvalidPolicy) || ctx.Err() != nil {
+				break
+			}
+			s.log.Warn("guardrails: reload failed; retrying", "retry_in", backoff, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+		}
 	}
 }
 

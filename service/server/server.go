@@ -1,6 +1,11 @@
 // Package server wires Tollgate together: configuration → logger → store →
 // registry → engine → handlers, all on one listener that speaks Connect,
 // gRPC and gRPC-Web over HTTP/1.1 and HTTP/2 (h2c or TLS).
+//
+// The listener opens before the database is reached: until the
+// configuration is loaded (start.go) the gateway answers health probes,
+// reports not ready, and refuses API calls with a retryable 503; it keeps
+// trying to reach Postgres with a backoff and a log line per try.
 package server
 
 import (
@@ -11,19 +16,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
-	"connectrpc.com/grpcreflect"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/providers/factory"
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/alerts"
@@ -32,7 +30,6 @@ import (
 	"github.com/tollgate-dev/tollgate/service/guardrails"
 	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/registry"
-	"github.com/tollgate-dev/tollgate/service/rpc"
 	"github.com/tollgate-dev/tollgate/service/secrets"
 	"github.com/tollgate-dev/tollgate/service/store"
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
@@ -40,28 +37,68 @@ import (
 
 // Server is a configured gateway, ready to serve.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    store.Store
-	pg       *pgstore.Store
-	registry *registry.Registry
-	writer   *accounting.Writer
-	engine   *gateway.Engine
-	gov      *governance.Manager
-	cache    *semcache.Cache
-	alerts   *alerts.Monitor
-	// guardrails holds the compiled guardrail policies (guardrails.go).
+	cfg    Config
+	log    *slog.Logger
+	sealer *secrets.Sealer
+	admin  keys.AdminToken
+	admit  *admission
+	access *accessLog
+	// metrics is the Prometheus registry of every collector.
+	metrics *prometheus.Registry
+	// ops serves the endpoints that work before the configuration is
+	// loaded and are never shed: health, readiness, metrics, gRPC health
+	// and reflection.
+	ops http.Handler
+	// app is set once the configuration is loaded (start.go).
+	app atomic.Pointer[application]
+	// draining is set when shutdown begins: readiness turns false.
+	draining atomic.Bool
+	// health tracks Postgres reachability for /healthz (health.go).
+	health health
+
+	// Set by start before app is published; read-only afterwards.
+	store      store.Store
+	pg         *pgstore.Store
+	registry   *registry.Registry
+	writer     *accounting.Writer
+	engine     *gateway.Engine
+	gov        *governance.Manager
+	cache      *semcache.Cache
+	alerts     *alerts.Monitor
 	guardrails *guardrails.Registry
-	handler    http.Handler
-	now        func() time.Time
+	// startMu serialises start with Close.
+	startMu sync.Mutex
+	// now is the clock of the engine, cache, governance and surfaces.
+	now func() time.Time
+}
+
+// application is what the server serves once its configuration is loaded.
+type application struct {
+	handler http.Handler
+	reg     *registry.Registry
+	admin   keys.AdminToken
+}
+
+// known reports whether cred is a virtual key of the registry (not
+// revoked) or, for management calls, the admin token.
+func (a *application) known(cred string, manage bool) bool {
+	if cred == "" {
+		return false
+	}
+	if manage && a.admin.Matches(cred) {
+		return true
+	}
+	m, ok := a.reg.LookupSecret(cred)
+	return ok && m.Key.RevokedAt.IsZero()
 }
 
 // Option adjusts what flags and environment cannot say, for embedding the
-// server in tests and tools.
+// server in programs and tests.
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	access AccessLogWriter
+	now    func() time.Time
 }
 
 // WithClock makes the server read the time from now instead of time.Now:
@@ -71,8 +108,16 @@ type options struct {
 // waiting.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// New opens the store (applying migrations), loads the registry and builds
-// the handlers. Close releases what New opened.
+// WithAccessLog writes the access log (one line per request, see
+// Config.LogRequests) to w through a buffer flushed in the background,
+// instead of through the main logger. The server flushes it when Serve
+// returns and on Close.
+func WithAccessLog(w AccessLogWriter) Option { return func(o *options) { o.access = w } }
+
+// New validates cfg and prepares the server. It makes one attempt to load
+// the configuration from Postgres (bounded by a few seconds); when that
+// fails, Serve keeps trying in the background. Close releases what New
+// and Serve opened.
 func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -89,174 +134,101 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	if err != nil {
 		return nil, err
 	}
-	st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.WithLogger(log))
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if err := pgstore.CheckURL(cfg.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("-database-url: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, pg: st, now: o.now}
-	s.registry = registry.New(st, sealer, factory.New, log)
-	if err := s.registry.Load(ctx); err != nil {
-		st.Close()
-		return nil, err
+	s := &Server{cfg: cfg, log: log, sealer: sealer, admin: keys.NewAdminToken(cfg.AdminToken)}
+	s.admit = newAdmission(cfg.maxInflight(), cfg.maxAnonInflight(), cfg.AdmissionAdaptive, cfg.AdmissionTarget)
+	s.now = o.now
+	s.access = newAccessLog(o.access, log, cfg)
+	s.metrics = prometheus.NewRegistry()
+	s.registerMetrics()
+	s.ops = s.opsHandler()
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.start(sctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		log.Warn("configuration not loaded yet; the gateway will keep trying and report not ready until then", "err", err)
 	}
-	wopts := []accounting.Option{accounting.WithLogger(log)}
-	if cfg.SpillDir != "" {
-		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
-	}
-	s.writer = accounting.New(st, wopts...)
-	s.gov = governance.New(st, governance.WithLogger(log), governance.WithClock(o.now))
-	if err := s.gov.Load(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
-	s.alerts = alerts.New(st, s.gov, alerts.WithLogger(log), alerts.WithSealer(sealer), alerts.WithInterval(cfg.AlertInterval),
-		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
-	if s.cache, err = newCache(&cfg.Cache, st, s.registry, semcache.WithLogger(log), semcache.WithClock(o.now)); err != nil {
-		st.Close()
-		return nil, err
-	}
-	ge, greg, err := newGuardrails(ctx, st, s.registry, sealer, cfg.GuardrailModel, log)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	s.guardrails = greg
-	s.engine = gateway.New(s.registry, s.alerts.Tee(s.writer), gateway.WithLogger(log), gateway.WithClock(o.now), gateway.WithGovernance(s.gov),
-		gateway.WithCache(s.cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg))
-	s.handler = s.routes(sealer)
 	return s, nil
 }
 
 // Handler returns the HTTP handler serving every API.
-func (s *Server) Handler() http.Handler { return s.handler }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.front) }
 
 // Alerts returns the budget and spend-velocity alert monitor (for tests
-// that run its checks on demand).
-func (s *Server) Alerts() *alerts.Monitor { return s.alerts }
-
-// Engine returns the request pipeline (for benchmarks and tests).
-func (s *Server) Engine() *gateway.Engine { return s.engine }
-
-func (s *Server) routes(sealer *secrets.Sealer) http.Handler {
-	admin := keys.NewAdminToken(s.cfg.AdminToken)
-	// Compressing small messages costs more CPU than it saves bandwidth.
-	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.cfg.MaxRequestBytes)), connect.WithCompressMinBytes(1024)}
-	mux := http.NewServeMux()
-	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
-	rpc.NewAdmin(s.store, sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
-		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
-		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(admin), rpc.AuditInterceptor(s.pg, s.log)))...)
-	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
-
-	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName}, rpc.AdminServiceNames...)
-	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}))
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newAccountingCollector(s.writer), s.engine.Router().Collector())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := s.ready(r.Context()); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	mountSurfaces(mux, s.engine, s.log, s.now)
-	return withRequestContext(mux, s.log, s.cfg)
+// that run its checks on demand); nil until the configuration is loaded.
+func (s *Server) Alerts() *alerts.Monitor {
+	if s.app.Load() == nil {
+		return nil
+	}
+	return s.alerts
 }
 
-// ready reports whether the gateway can serve: the store is reachable and
-// migrated, and the registry has loaded.
-func (s *Server) ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
+// Engine returns the request pipeline (for benchmarks and tests); nil
+// until the configuration is loaded.
+func (s *Server) Engine() *gateway.Engine {
+	if s.app.Load() == nil {
+		return nil
 	}
-	if !s.registry.Loaded() {
-		return errors.New("configuration not loaded")
-	}
-	return nil
-}
-
-type healthChecker struct{ s *Server }
-
-// Check implements grpchealth.Checker: SERVING when ready.
-func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	switch req.Service {
-	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName:
-	default:
-		if !slices.Contains(rpc.AdminServiceNames, req.Service) {
-			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
-		}
-	}
-	if err := h.s.ready(ctx); err != nil {
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
-	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+	return s.engine
 }
 
 // Serve runs the background loops and serves on ln until ctx is done, then
 // drains in-flight requests (streams included) for up to ShutdownTimeout and
-// flushes pending usage records.
+// flushes pending usage records. It listens at once; until the
+// configuration is loaded it keeps trying to reach Postgres.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := s.registry.Run(bg); err != nil {
-			s.log.Error("registry sync stopped", "err", err)
-		}
-	})
-	wg.Go(func() { s.maintain(bg) })
-	wg.Go(func() { s.watchGuardrails(bg) })
-	wg.Go(func() {
-		if err := s.cache.Run(bg); err != nil {
-			s.log.Error("response cache stopped", "err", err)
-		}
-	})
-	wg.Go(func() { _ = s.gov.Run(bg, s.store) }) // returns the leases at shutdown
-	wg.Go(func() { _ = s.alerts.Run(bg) })
-	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Go(func() { s.admit.run(bg) })
+	wg.Go(func() { s.access.run(bg) })
+	// The usage writer outlives the other loops: it flushes what the
+	// drained requests recorded.
+	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWriter()
 	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		if err := s.writer.Run(writerCtx); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Error("usage writer stopped", "err", err)
+	wg.Go(func() {
+		if !s.startWithRetry(bg) {
+			close(writerDone)
+			return
 		}
-	}()
+		go func() {
+			defer close(writerDone)
+			if err := s.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("usage writer stopped", "err", err)
+			}
+		}()
+		s.runBackground(bg)
+	})
 
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	protocols.SetHTTP2(true)
-	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
-		Handler:           s.handler,
-		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           s.Handler(),
+		Protocols:         protocols(),
+		ReadHeaderTimeout: s.cfg.HeaderTimeout,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	if s.cfg.DebugAddr != "" {
-		dbg := &http.Server{Addr: s.cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+	for _, aux := range []struct {
+		name, addr string
+		h          http.Handler
+	}{{"debug", s.cfg.DebugAddr, debugMux()}, {"metrics", s.cfg.MetricsAddr, s.metricsMux()}} {
+		if aux.addr == "" {
+			continue
+		}
+		as := &http.Server{Addr: aux.addr, Handler: aux.h, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("debug listener failed", "addr", s.cfg.DebugAddr, "err", err)
+			if err := as.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error(aux.name+" listener failed", "addr", aux.addr, "err", err)
 			}
 		}()
-		defer dbg.Close()
+		defer as.Close()
 	}
+	ln = limitListener(ln, s.cfg.maxConnections(), &s.health.connRefused)
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -273,6 +245,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		serveErr = err
 	case <-ctx.Done():
+		s.draining.Store(true)
 		s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		if err := srv.Shutdown(sctx); err != nil {
@@ -286,13 +259,47 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	stopWriter()
 	<-writerDone
-	if err := s.writer.Close(); err != nil {
-		s.log.Error("usage writer close", "err", err)
+	if s.writer != nil {
+		if err := s.writer.Close(); err != nil {
+			s.log.Error("usage writer close", "err", err)
+		}
 	}
+	s.access.flush()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// protocols are HTTP/1.1, HTTP/2 over TLS and h2c.
+func protocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	return &p
+}
+
+// runBackground runs the loops that keep the loaded state fresh until ctx
+// is done.
+func (s *Server) runBackground(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.registry.Run(ctx); err != nil {
+			s.log.Error("registry sync stopped", "err", err)
+		}
+	})
+	wg.Go(func() { s.maintain(ctx) })
+	wg.Go(func() { s.watchGuardrails(ctx) })
+	wg.Go(func() {
+		if err := s.cache.Run(ctx); err != nil {
+			s.log.Error("response cache stopped", "err", err)
+		}
+	})
+	wg.Go(func() { _ = s.gov.Run(ctx, s.store) }) // returns the leases at shutdown
+	wg.Go(func() { _ = s.alerts.Run(ctx) })
+	wg.Go(func() { s.health.run(ctx, s.store) })
+	wg.Wait()
 }
 
 // maintain keeps a week of request-record partitions ahead and drops whole
@@ -324,4 +331,11 @@ func (s *Server) maintain(ctx context.Context) {
 }
 
 // Close releases the store.
-func (s *Server) Close() { s.store.Close() }
+func (s *Server) Close() {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	if s.store != nil {
+		s.store.Close()
+	}
+	s.access.flush()
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +30,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -307,10 +309,28 @@ func TestInvalidRequests(t *testing.T) {
 			}
 		})
 	}
-	// Oversized bodies are refused before they are read whole.
-	big := chatReq(strings.Repeat("x", 9<<20))
-	if _, err := c.Chat(context.Background(), connect.NewRequest(big)); connect.CodeOf(err) != connect.CodeResourceExhausted {
-		t.Fatalf("oversized body: %v", err)
+	// Oversized bodies are refused before they are read whole, as
+	// invalid (never resource_exhausted, which clients retry), in every
+	// protocol.
+	big := chatReq(strings.Repeat("x", 10<<20))
+	for _, p := range []struct {
+		name string
+		opts []connect.ClientOption
+	}{{"connect", nil}, {"grpc", []connect.ClientOption{connect.WithGRPC()}}, {"grpc-web", []connect.ClientOption{connect.WithGRPCWeb()}}} {
+		c := e.inference(e.key, p.opts...)
+		if _, err := c.Chat(context.Background(), connect.NewRequest(big)); connect.CodeOf(err) != connect.CodeInvalidArgument ||
+			!strings.Contains(err.Error(), "exceeds the gateway's limit") {
+			t.Errorf("%s: oversized body: %v", p.name, err)
+		}
+		s, err := c.ChatStream(context.Background(), connect.NewRequest(&tollgatev1.ChatStreamRequest{Request: big}))
+		if err == nil {
+			for s.Receive() {
+			}
+			err = s.Err()
+		}
+		if connect.CodeOf(err) != connect.CodeInvalidArgument {
+			t.Errorf("%s: oversized stream request: %v", p.name, err)
+		}
 	}
 	// Admin input is validated too.
 	_, err := e.gw.Admin.CreateProvider(context.Background(), connect.NewRequest(&tollgatev1.CreateProviderRequest{
@@ -553,22 +573,56 @@ func runTool(t *testing.T, bin string, args ...string) string {
 	return string(out)
 }
 
+// TestMetrics checks where /metrics is served: not on the API port by
+// default, on it with the metrics token, and on -metrics-addr.
 func TestMetrics(t *testing.T) {
 	t.Parallel()
-	e := start(t)
-	if _, err := e.inference(e.key).Chat(context.Background(), connect.NewRequest(chatReq("metered"))); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(e.gw.URL + "/metrics")
+	up, url := fakeupstream.StartOpenAI(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{"tollgate_accounting_records_recorded_total 1", "go_goroutines", "tollgate_accounting_records_dropped_total 0"} {
-		if !strings.Contains(string(body), want) {
-			t.Fatalf("/metrics lacks %q:\n%s", want, body)
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	const token = "metrics-token-0123456789"
+	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.MetricsAddr, c.MetricsToken = metricsAddr, token }})
+	e := &env{gw: gw, upstream: up, key: gw.Setup(t, url)}
+	if _, err := e.inference(e.key).Chat(context.Background(), connect.NewRequest(chatReq("metered"))); err != nil {
+		t.Fatal(err)
+	}
+	get := func(url, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
 		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get(e.gw.URL+"/metrics", ""); code != http.StatusUnauthorized {
+		t.Errorf("API port without the token: %d, want 401", code)
+	}
+	if code, _ := get(e.gw.URL+"/metrics", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("API port with a wrong token: %d, want 401", code)
+	}
+	for _, src := range []struct{ url, auth string }{{e.gw.URL + "/metrics", token}, {"http://" + metricsAddr + "/metrics", ""}} {
+		code, body := get(src.url, src.auth)
+		for _, want := range []string{"tollgate_accounting_records_recorded_total 1", "go_goroutines", "tollgate_accounting_records_dropped_total 0",
+			`tollgate_inflight_limit{pool="main"}`, "tollgate_ready 1", "tollgate_config_stale 0", "tollgate_postgres_up 1"} {
+			if code != http.StatusOK || !strings.Contains(body, want) {
+				t.Fatalf("%s: %d, lacks %q:\n%s", src.url, code, want, body)
+			}
+		}
+	}
+	// Without a token, the API port has no /metrics at all.
+	plain := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.MetricsToken = "" }})
+	if code, _ := get(plain.URL+"/metrics", ""); code != http.StatusNotFound {
+		t.Errorf("default API port /metrics: %d, want 404", code)
 	}
 }
 

@@ -33,6 +33,8 @@ var envOnly = []Setting{
 		Usage: "required: the 32-byte key (64 hex digits or base64, e.g. `openssl rand -hex 32`) that seals provider credentials and webhook secrets at rest"},
 	{Env: "TOLLGATE_ADMIN_TOKEN", Type: "string", Secret: true,
 		Usage: "required: the bearer token of the configuration services (catalog, teams, policies) and of admin-wide UsageService calls (at least 16 characters)"},
+	{Env: "TOLLGATE_METRICS_TOKEN", Type: "string", Secret: true,
+		Usage: "when set, /metrics is also served on the API port to callers sending it as a bearer token (otherwise only on -metrics-addr)"},
 	{Env: "DATABASE_URL", Type: "string", Secret: true,
 		Usage: "the Postgres connection URL when neither -database-url nor $TOLLGATE_DATABASE_URL is set"},
 }

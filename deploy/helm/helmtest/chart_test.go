@@ -31,9 +31,7 @@ const (
 // pendingSettings are environment variables the chart sets for settings
 // that other work in progress adds to the gateway. The test fails when one
 // becomes a real setting, so this list empties itself.
-var pendingSettings = map[string]string{
-	"TOLLGATE_METRICS_ADDR": "separate metrics listener (issue #13, item 6)",
-}
+var pendingSettings = map[string]string{}
 
 // variant is one set of values and what it must render.
 type variant struct {
@@ -86,7 +84,7 @@ func variants() []variant {
 				if !selects(sm.Spec.Selector.MatchLabels, svc.Labels) {
 					t.Errorf("ServiceMonitor selector %v does not select the Service's labels %v", sm.Spec.Selector.MatchLabels, svc.Labels)
 				}
-				if sm.Labels["release"] != "prometheus" || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "http" ||
+				if sm.Labels["release"] != "prometheus" || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" ||
 					sm.Spec.Endpoints[0].Path != "/metrics" {
 					t.Errorf("ServiceMonitor = %+v", sm)
 				}

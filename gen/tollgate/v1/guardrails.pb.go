@@ -271,8 +271,10 @@ type Guardrail struct {
 	// Roles whose text is checked at the input stage: system, user,
 	// assistant, tool. Empty means all.
 	Scope []string `protobuf:"bytes,7,rep,name=scope,proto3" json:"scope,omitempty"`
-	// The kind's configuration. A webhook's secret is write-only: reads
-	// return "********", and an update that sends it back keeps the secret.
+	// The kind's configuration. A webhook's secret and url are write-only
+	// (stored sealed): reads return "********" for each, with the url's
+	// scheme and host in url_hint, and an update that sends "********" back
+	// keeps the stored value.
 	Config        *structpb.Struct `protobuf:"bytes,8,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -106,7 +106,9 @@ type RouteTarget struct {
 	OutputPerMillion *money.Money `protobuf:"bytes,5,opt,name=output_per_million,json=outputPerMillion,proto3" json:"output_per_million,omitempty"`
 	// The context window in tokens; 0 takes the configured model's.
 	ContextWindow int32 `protobuf:"varint,6,opt,name=context_window,json=contextWindow,proto3" json:"context_window,omitempty"`
-	// Bounds one attempt on this target; unset means no bound of its own.
+	// Bounds one attempt on this target (a unary answer; a stream's first
+	// chunk); unset takes the server's default (-upstream-timeout for
+	// unary requests, -upstream-first-chunk-timeout for streams).
 	Timeout       *durationpb.Duration `protobuf:"bytes,7,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -411,7 +413,9 @@ type Route struct {
 	Breaker *CircuitBreaker `protobuf:"bytes,6,opt,name=breaker,proto3" json:"breaker,omitempty"`
 	// Bounds the whole request, all attempts included.
 	Timeout *durationpb.Duration `protobuf:"bytes,7,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	// Bounds the wait for a stream's first chunk, per attempt.
+	// Bounds the wait for a stream's first chunk, per attempt; unset takes
+	// the target's timeout, else the server's default
+	// (-upstream-first-chunk-timeout).
 	FirstChunkTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=first_chunk_timeout,json=firstChunkTimeout,proto3" json:"first_chunk_timeout,omitempty"`
 	// Makes weighted picks stick to the end user (or key).
 	Sticky bool `protobuf:"varint,9,opt,name=sticky,proto3" json:"sticky,omitempty"`
@@ -422,6 +426,9 @@ type Route struct {
 	// The response-cache policy of requests through the route; unset takes
 	// the server's defaults.
 	Cache *CachePolicy `protobuf:"bytes,12,opt,name=cache,proto3" json:"cache,omitempty"`
+	// Bounds the gap between two chunks of a stream; unset takes the
+	// server's default (-upstream-chunk-timeout).
+	ChunkTimeout *durationpb.Duration `protobuf:"bytes,13,opt,name=chunk_timeout,json=chunkTimeout,proto3" json:"chunk_timeout,omitempty"`
 	// Changes on every write; send it back to update only this version.
 	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -538,6 +545,13 @@ func (x *Route) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Route) GetCache() *CachePolicy {
 	if x != nil {
 		return x.Cache
+	}
+	return nil
+}
+
+func (x *Route) GetChunkTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ChunkTimeout
 	}
 	return nil
 }
@@ -1068,7 +1082,7 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"backoffMax\"c\n" +
 	"\x0eCircuitBreaker\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x125\n" +
-	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\x81\x05\n" +
+	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\xc1\x05\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\bstrategy\x18\x02 \x01(\x0e2\x1a.tollgate.v1.RouteStrategyR\bstrategy\x122\n" +
@@ -1086,7 +1100,8 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12.\n" +
-	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x12\n" +
+	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12>\n" +
+	"\rchunk_timeout\x18\r \x01(\v2\x19.google.protobuf.DurationR\fchunkTimeout\x12\x12\n" +
 	"\x04etag\x18\x0f \x01(\tR\x04etag\">\n" +
 	"\x12CreateRouteRequest\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"?\n" +
@@ -1176,18 +1191,19 @@ var file_tollgate_v1_routing_proto_depIdxs = []int32{
 	18, // 13: tollgate.v1.Route.create_time:type_name -> google.protobuf.Timestamp
 	18, // 14: tollgate.v1.Route.update_time:type_name -> google.protobuf.Timestamp
 	19, // 15: tollgate.v1.Route.cache:type_name -> tollgate.v1.CachePolicy
-	5,  // 16: tollgate.v1.CreateRouteRequest.route:type_name -> tollgate.v1.Route
-	5,  // 17: tollgate.v1.CreateRouteResponse.route:type_name -> tollgate.v1.Route
-	5,  // 18: tollgate.v1.GetRouteResponse.route:type_name -> tollgate.v1.Route
-	5,  // 19: tollgate.v1.ListRoutesResponse.routes:type_name -> tollgate.v1.Route
-	5,  // 20: tollgate.v1.UpdateRouteRequest.route:type_name -> tollgate.v1.Route
-	20, // 21: tollgate.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 22: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	17, // 16: tollgate.v1.Route.chunk_timeout:type_name -> google.protobuf.Duration
+	5,  // 17: tollgate.v1.CreateRouteRequest.route:type_name -> tollgate.v1.Route
+	5,  // 18: tollgate.v1.CreateRouteResponse.route:type_name -> tollgate.v1.Route
+	5,  // 19: tollgate.v1.GetRouteResponse.route:type_name -> tollgate.v1.Route
+	5,  // 20: tollgate.v1.ListRoutesResponse.routes:type_name -> tollgate.v1.Route
+	5,  // 21: tollgate.v1.UpdateRouteRequest.route:type_name -> tollgate.v1.Route
+	20, // 22: tollgate.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 23: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_routing_proto_init() }

@@ -35,7 +35,10 @@ type Sender struct {
 	MaxResponseBytes, MaxErrorBytes int64
 }
 
-// Send performs one request and returns a 2xx response. Any other status
+// Send performs one request and returns a 2xx response. When ctx carries
+// a chunk timeout (providers.WithChunkTimeout), reading the body fails
+// with a *ChunkTimeoutError once the upstream has sent nothing for that
+// long after its first bytes. Any other status
 // is returned as the StatusError with the body consumed and closed; a
 // failure to get an answer as a transport error (or ctx.Err()).
 func (s *Sender) Send(ctx context.Context, method, target string, body []byte, accept string) (*http.Response, error) {
@@ -67,6 +70,9 @@ func (s *Sender) Send(ctx context.Context, method, target string, body []byte, a
 			return nil, ctx.Err()
 		}
 		return nil, s.StatusError(resp.StatusCode, resp.Header, b)
+	}
+	if d := providers.ChunkTimeout(ctx); d > 0 {
+		resp.Body = newIdleBody(resp.Body, d)
 	}
 	return resp, nil
 }

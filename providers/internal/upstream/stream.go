@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
 )
 
 // drainBytes bounds what Release reads of a complete stream's body so the
@@ -49,7 +50,8 @@ func (s *StreamState) Release(body io.ReadCloser) error {
 
 // ReadError classifies a failure to read a stream's body that is neither
 // the stream's own Close nor its end: the context's error as it is, a
-// timeout as KindTimeout, anything else as KindConnection. The transport
+// chunk timeout or other timeout as KindTimeout, an event over the
+// reader's bounds as KindBadResponse, anything else as KindConnection. The transport
 // error is wrapped after secret is removed from it.
 func ReadError(provider, secret string, err error) error {
 	switch {
@@ -57,6 +59,13 @@ func ReadError(provider, secret string, err error) error {
 		return context.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return context.DeadlineExceeded
+	}
+	var cte *ChunkTimeoutError
+	switch {
+	case errors.As(err, &cte):
+		return &providers.Error{Provider: provider, Kind: providers.KindTimeout, Message: cte.Error(), Err: err}
+	case errors.Is(err, sse.ErrLineTooLong), errors.Is(err, sse.ErrEventTooLarge):
+		return &providers.Error{Provider: provider, Kind: providers.KindBadResponse, Message: "stream: " + err.Error(), Err: err}
 	}
 	kind := providers.KindConnection
 	var ne net.Error

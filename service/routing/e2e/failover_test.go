@@ -11,6 +11,7 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestFailoverThroughTheServer: real upstream failures, classified by the
@@ -179,9 +180,14 @@ func TestRouteValidation(t *testing.T) {
 	})
 }
 
+// metricsToken lets the tests read /metrics on the API port.
+const metricsToken = servertest.MetricsToken
+
 func metrics(t *testing.T, base string) string {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

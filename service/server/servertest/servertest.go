@@ -87,20 +87,24 @@ type Options struct {
 	HTTPClient *http.Client
 }
 
-// AdminToken and MasterKey are the secrets every test gateway starts with.
+// AdminToken, MasterKey and MetricsToken are the secrets every test
+// gateway starts with (the metrics token serves /metrics on the API port,
+// which Metric reads).
 const (
-	AdminToken = "test-admin-token-0123456789"
-	MasterKey  = "030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc"
+	AdminToken   = "test-admin-token-0123456789"
+	MetricsToken = "test-metrics-token-0123456789"
+	MasterKey    = "030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc"
 )
 
 // Config returns the configuration Start begins with for database dsn:
-// server.DefaultConfig with the database, the test secrets, a spill
-// directory of the test and debug logging.
+// server.DefaultConfig with the database, the test secrets (metrics token
+// included), a spill directory of the test and debug logging.
 func Config(t testing.TB, dsn string) server.Config {
 	cfg := server.DefaultConfig()
 	cfg.DatabaseURL = dsn
 	cfg.MasterKey = MasterKey
 	cfg.AdminToken = AdminToken
+	cfg.MetricsToken = MetricsToken
 	cfg.LogLevel = "debug"
 	cfg.SpillDir = t.TempDir()
 	return cfg
@@ -191,7 +195,9 @@ func (g *Gateway) Stop() {
 // testutil.Eventually.
 func (g *Gateway) Metric(t testing.TB, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(g.URL + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, g.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+g.Config.MetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("servertest: GET /metrics: %v", err)
 	}

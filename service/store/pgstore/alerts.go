@@ -66,6 +66,20 @@ func (s *Store) ListAlertWebhooks(ctx context.Context) ([]store.AlertWebhook, er
 	return out, nil
 }
 
+// SealAlertWebhookURL replaces the plain URL of a webhook stored before
+// URLs were sealed with its sealed form and hint. It changes nothing when
+// the webhook is gone or already sealed, and reports whether it changed
+// the row.
+func (s *Store) SealAlertWebhookURL(ctx context.Context, id string, sealed []byte, hint string) (bool, error) {
+	tag, err := s.pool.Exec(ctx,
+		"UPDATE alert_webhooks SET url = '', sealed_url = $2, url_hint = $3 WHERE id = $1 AND url <> '' AND sealed_url IS NULL",
+		id, sealed, hint)
+	if err != nil {
+		return false, fmt.Errorf("seal alert webhook %q: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // PageAlertWebhooks returns a page of webhooks ordered by id.
 func (s *Store) PageAlertWebhooks(ctx context.Context, p store.Page) ([]store.AlertWebhook, string, error) {
 	rs, next, err := pageRows(ctx, s, keyPage{columns: webhookColumns, table: "alert_webhooks", key: "id"}, p,

@@ -24,20 +24,34 @@ const aheadDays = 7
 // Store is the PostgreSQL implementation of store.Store. It is safe for
 // concurrent use.
 type Store struct {
-	pool     *pgxpool.Pool
-	connCfg  *pgx.ConnConfig // for the dedicated connections of Watch
-	logger   *slog.Logger
-	latest   int // version of the newest embedded migration
-	parts    partitionCache
-	closeOne sync.Once
+	pool    *pgxpool.Pool
+	connCfg *pgx.ConnConfig // for the dedicated connections of Watch
+	logger  *slog.Logger
+	// heartbeat is the period of Watch's heartbeats.
+	heartbeat time.Duration
+	latest    int // version of the newest embedded migration
+	parts     partitionCache
+	closeOne  sync.Once
 }
 
 // Option adjusts Open.
 type Option func(*options)
 
 type options struct {
-	logger   *slog.Logger
-	maxConns int32
+	logger    *slog.Logger
+	maxConns  int32
+	heartbeat time.Duration
+}
+
+// WithHeartbeat sets how often Watch's connection proves it is alive and
+// confirms that every earlier change was delivered (DefaultHeartbeat by
+// default; see WatchConfirmed).
+func WithHeartbeat(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.heartbeat = d
+		}
+	}
 }
 
 // WithLogger sets the logger for what the store survives rather than
@@ -57,12 +71,21 @@ func WithMaxConns(n int32) Option {
 	return func(o *options) { o.maxConns = n }
 }
 
+// CheckURL reports whether dsn is a connection string Open can parse,
+// without connecting.
+func CheckURL(dsn string) error {
+	if _, err := pgxpool.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("pgstore: parse dsn: %w", err)
+	}
+	return nil
+}
+
 // Open connects to the database named by dsn, applies any pending migrations
 // (safe when several replicas start at once), creates the request-record
 // partitions for today and the next seven days, and returns the store. The
 // caller must Close it.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	o := options{logger: slog.New(slog.DiscardHandler)}
+	o := options{logger: slog.New(slog.DiscardHandler), heartbeat: DefaultHeartbeat}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -94,10 +117,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: create pool: %w", err)
 	}
 	s := &Store{
-		pool:    pool,
-		connCfg: cfg.ConnConfig,
-		logger:  o.logger,
-		latest:  latest,
+		pool:      pool,
+		connCfg:   cfg.ConnConfig,
+		logger:    o.logger,
+		heartbeat: o.heartbeat,
+		latest:    latest,
 	}
 	today := time.Now()
 	if err := s.EnsurePartitions(ctx, today, today.AddDate(0, 0, aheadDays)); err != nil {

@@ -20,6 +20,19 @@ var ErrIncompleteEvent = errors.New("event stream ended inside an event")
 // ErrLineTooLong is returned for a line longer than the reader's limit.
 var ErrLineTooLong = errors.New("event stream line too long")
 
+// ErrEventTooLarge is returned for an event whose data is larger than the
+// reader's limit.
+var ErrEventTooLarge = errors.New("event stream event too large")
+
+// DefaultMaxLineSize and DefaultMaxEventSize are a new reader's bounds:
+// far above any chat chunk (a streamed image's base64 included), far
+// below what would let one upstream exhaust the gateway's memory. Past
+// them Next fails, and the reader does not buffer further.
+const (
+	DefaultMaxLineSize  = 8 << 20
+	DefaultMaxEventSize = 8 << 20
+)
+
 // bufferSize is the size of the read buffer; longer lines are assembled
 // in a separate buffer.
 const bufferSize = 16 << 10
@@ -40,6 +53,8 @@ type Reader struct {
 	r *bufio.Reader
 	// maxLine bounds a line's length in bytes; 0 means no bound.
 	maxLine int
+	// maxEvent bounds an event's data in bytes; 0 means no bound.
+	maxEvent int
 	// data is the current event's data; reused between events.
 	data []byte
 	// name is the current event's name; reused between events.
@@ -48,16 +63,22 @@ type Reader struct {
 	long []byte
 }
 
-// NewReader returns a reader of the event stream r.
+// NewReader returns a reader of the event stream r, bounded by
+// DefaultMaxLineSize and DefaultMaxEventSize.
 func NewReader(r io.Reader) *Reader {
 	// data is never nil, so that Next can tell an event with an empty data
 	// field from one without data.
-	return &Reader{r: bufio.NewReaderSize(r, bufferSize), data: []byte{}}
+	return &Reader{r: bufio.NewReaderSize(r, bufferSize), data: []byte{},
+		maxLine: DefaultMaxLineSize, maxEvent: DefaultMaxEventSize}
 }
 
 // SetMaxLineSize makes lines longer than n bytes (without the line end)
-// fail with ErrLineTooLong. n <= 0, the default, sets no bound.
+// fail with ErrLineTooLong. n <= 0 sets no bound.
 func (s *Reader) SetMaxLineSize(n int) { s.maxLine = max(n, 0) }
+
+// SetMaxEventSize makes events whose data is longer than n bytes fail with
+// ErrEventTooLarge. n <= 0 sets no bound.
+func (s *Reader) SetMaxEventSize(n int) { s.maxEvent = max(n, 0) }
 
 // Next returns the next event that carries data; events with a name but
 // no data are skipped, as the format specifies. At the end of the body it
@@ -102,6 +123,9 @@ func (s *Reader) Next() (Event, error) {
 			// Copied: the line is only valid until the next read.
 			s.name, hasName = append(s.name[:0], value...), true
 		case "data":
+			if s.maxEvent > 0 && len(s.data)+1+len(value) > s.maxEvent {
+				return Event{}, ErrEventTooLarge
+			}
 			if hasData {
 				s.data = append(s.data, '\n')
 			}
@@ -123,18 +147,44 @@ func (s *Reader) event(hasName, hasData bool) Event {
 	return ev
 }
 
+// appendLong adds part of a long line to s.long, or reports false when the
+// line would exceed the bound (with room for its line end). The buffer
+// grows by doubling, capped at the bound, so that a line at the bound
+// costs about twice its size while it is read, not the sum of append's
+// smaller steps.
+func (s *Reader) appendLong(part []byte) bool {
+	need := len(s.long) + len(part)
+	limit := s.maxLine + len("\r\n")
+	if s.maxLine > 0 && need > limit {
+		return false
+	}
+	if need > cap(s.long) {
+		n := max(2*cap(s.long), need, bufferSize)
+		if s.maxLine > 0 {
+			n = min(n, limit)
+		}
+		grown := make([]byte, len(s.long), n)
+		copy(grown, s.long)
+		s.long = grown
+	}
+	s.long = append(s.long, part...)
+	return true
+}
+
 // line returns the next line without its line end; a last line without a
 // line end is returned before io.EOF.
 func (s *Reader) line() ([]byte, error) {
 	line, err := s.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
-		s.long = append(s.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			if s.maxLine > 0 && len(s.long) > s.maxLine+len("\r\n") {
+		s.long = s.long[:0]
+		for {
+			if !s.appendLong(line) {
 				return nil, ErrLineTooLong
 			}
+			if err != bufio.ErrBufferFull {
+				break
+			}
 			line, err = s.r.ReadSlice('\n')
-			s.long = append(s.long, line...)
 		}
 		line = s.long
 	}

@@ -241,3 +241,57 @@ func ExampleReader() {
 	// "" "one\ntwo"
 	// EOF
 }
+
+func TestReaderBounds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		in         string
+		line, evnt int
+		want       error
+	}{
+		{"line over the bound", "data: " + strings.Repeat("x", 100) + "\n\n", 64, 0, sse.ErrLineTooLong},
+		{"line without end over the bound", "data: " + strings.Repeat("x", 40<<10), 20 << 10, 0, sse.ErrLineTooLong},
+		{"event over the bound in several lines", strings.Repeat("data: "+strings.Repeat("x", 30)+"\n", 4) + "\n", 64, 100, sse.ErrEventTooLarge},
+		{"within the bounds", "data: " + strings.Repeat("x", 58) + "\n\n", 64, 64, io.EOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := sse.NewReader(strings.NewReader(tt.in))
+			r.SetMaxLineSize(tt.line)
+			r.SetMaxEventSize(tt.evnt)
+			var err error
+			for err == nil {
+				_, err = r.Next()
+			}
+			if !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// endless is a body that sends "data: " and then x forever.
+type endless struct{ started bool }
+
+func (e *endless) Read(p []byte) (int, error) {
+	if !e.started {
+		e.started = true
+		return copy(p, "data: "), nil
+	}
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// TestReaderDefaultBound reads an endless line with the default bounds: it
+// fails after the bound, having buffered no more than about twice it.
+func TestReaderDefaultBound(t *testing.T) {
+	t.Parallel()
+	r := sse.NewReader(&endless{})
+	if _, err := r.Next(); !errors.Is(err, sse.ErrLineTooLong) {
+		t.Fatalf("err = %v, want ErrLineTooLong", err)
+	}
+}

@@ -73,8 +73,10 @@ export type Guardrail = Message<"tollgate.v1.Guardrail"> & {
   scope: string[];
 
   /**
-   * The kind's configuration. A webhook's secret is write-only: reads
-   * return "********", and an update that sends it back keeps the secret.
+   * The kind's configuration. A webhook's secret and url are write-only
+   * (stored sealed): reads return "********" for each, with the url's
+   * scheme and host in url_hint, and an update that sends "********" back
+   * keeps the stored value.
    *
    * @generated from field: google.protobuf.Struct config = 8;
    */

@@ -1,0 +1,348 @@
+package server
+
+import (
+	"context"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Admission control: every inference request takes a slot before its body
+// is read and gives it back when its handler returns, so a stream holds
+// its slot while it is open. A request finding no free slot is refused at
+// once with a 503 in its dialect (admission.go's caller, front.go), which
+// bounds the memory and the queueing of a replica at any offered load.
+//
+// The number of slots is adaptive between a floor and a hard bound:
+//
+//   - The hard bound (-max-inflight) bounds memory. Its default comes from
+//     the memory the process may use (GOMEMLIMIT, else the cgroup's
+//     memory.max, else 4 GiB): half of it at perRequestBytes per request.
+//   - Below it, the limit follows the CPU. Every tick the controller reads
+//     the Go scheduler's latency (how long runnable goroutines waited for a
+//     CPU, runtime/metrics /sched/latencies:seconds) and the process's CPU
+//     use. When the latency is above the target while the process uses
+//     most of its CPUs (GOMAXPROCS), its own work saturates them, and the
+//     limit drops to a fraction of what is in flight; otherwise the limit
+//     grows back, quickly when it is not binding. A high latency with the
+//     process using little CPU means other processes take the CPUs:
+//     refusing requests would not make the admitted ones faster. An LLM gateway's requests mostly wait for upstreams, so a
+//     fixed limit sized for the CPU would refuse healthy long streams,
+//     while one sized for memory would let a CPU-bound overload queue for
+//     seconds; the scheduler's latency tells the two apart.
+//   - The floor (16 per GOMAXPROCS) keeps a saturated replica serving.
+//
+// Requests that carry no known credential take their slot from a pool of
+// their own (-max-unauthenticated-inflight) instead, so slow or abusive
+// anonymous clients cannot crowd out keyed traffic. Memory stays bounded
+// by the sum of the two bounds.
+
+// perRequestBytes is the memory assumed per in-flight request when the
+// hard bound is derived from the memory budget: a typical request and
+// answer, the goroutines and buffers of the server, the engine and the
+// upstream client.
+const perRequestBytes = 256 << 10
+
+// defaultMemoryBudget is the budget assumed when neither GOMEMLIMIT nor a
+// cgroup limit says.
+const defaultMemoryBudget = 4 << 30
+
+// memoryBudget returns the memory the process may use: GOMEMLIMIT when
+// set, else the cgroup's memory limit, else defaultMemoryBudget.
+func memoryBudget() int64 {
+	if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
+		return l
+	}
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} { // v2, v1
+		if b, err := os.ReadFile(f); err == nil {
+			if n := parseMemoryLimit(string(b)); n > 0 {
+				return n
+			}
+		}
+	}
+	return defaultMemoryBudget
+}
+
+// parseMemoryLimit parses a cgroup memory limit in bytes, 0 for none: v2
+// writes "max", v1 a number near MaxInt64.
+func parseMemoryLimit(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n >= 1<<62 {
+		return 0
+	}
+	return n
+}
+
+// DefaultMaxInflight is the hard bound on in-flight requests derived from
+// the memory budget: half of it at perRequestBytes each, between 256 and
+// 65,536.
+func DefaultMaxInflight() int {
+	return int(min(max(memoryBudget()/2/perRequestBytes, 256), 65536))
+}
+
+// DefaultMaxConnections bounds open client connections: a quarter of the
+// memory budget at 32 KiB per connection, between 1,024 and 65,536, and at
+// most half the process's file descriptor limit.
+func DefaultMaxConnections() int {
+	n := min(max(memoryBudget()/4/(32<<10), 1024), 65536)
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 && rl.Cur < math.MaxInt64 {
+		n = min(n, max(int64(rl.Cur/2), 64))
+	}
+	return int(n)
+}
+
+// admissionFloor is the adaptive limit's minimum.
+func admissionFloor() int64 { return int64(16 * runtime.GOMAXPROCS(0)) }
+
+// pool is a counting semaphore that never blocks.
+type pool struct {
+	inflight atomic.Int64
+	limit    atomic.Int64
+	// peak is the highest in-flight count since the controller last looked.
+	peak atomic.Int64
+	// shed counts refusals; shedTick those since the controller last looked.
+	shed, shedTick atomic.Int64
+}
+
+// acquire takes a slot if one is free.
+func (p *pool) acquire() bool {
+	n := p.inflight.Add(1)
+	if n > p.limit.Load() {
+		p.inflight.Add(-1)
+		p.shed.Add(1)
+		p.shedTick.Add(1)
+		return false
+	}
+	for {
+		pk := p.peak.Load()
+		if n <= pk || p.peak.CompareAndSwap(pk, n) {
+			return true
+		}
+	}
+}
+
+func (p *pool) release() { p.inflight.Add(-1) }
+
+// admission holds the pools and the adaptive controller.
+type admission struct {
+	// main is the pool of inference requests with a known key; its limit
+	// is adaptive.
+	main pool
+	// anon is the pool of requests without a known credential.
+	anon pool
+	// hard bounds main's limit.
+	hard int64
+	// floor is main's minimum limit.
+	floor int64
+	// adaptive turns the CPU-driven limit on.
+	adaptive bool
+	// target is the scheduler latency (p99 over a tick) above which the
+	// CPUs count as saturated.
+	target time.Duration
+	// retryAfter is the hint sent with refusals.
+	retryAfter time.Duration
+	// load reads the scheduler latency (p99) and the process's CPU use (a
+	// share of GOMAXPROCS) since its previous call; a field so tests can
+	// drive the controller.
+	load func() (time.Duration, float64)
+	// overloadedTicks counts ticks that found the CPUs saturated.
+	overloadedTicks atomic.Int64
+	// streak counts consecutive saturated ticks (the controller's
+	// goroutine only).
+	streak int
+}
+
+// tickInterval is the controller's period.
+const tickInterval = 50 * time.Millisecond
+
+// saturatedShare is the share of its CPUs (GOMAXPROCS) the process must
+// use for a high scheduler latency to count as its own overload.
+const saturatedShare = 0.6
+
+func newAdmission(hard, anon int, adaptive bool, target time.Duration) *admission {
+	a := &admission{hard: int64(hard), floor: min(admissionFloor(), int64(hard)), adaptive: adaptive, target: target,
+		retryAfter: time.Second, load: newLoadSampler()}
+	a.main.limit.Store(a.hard)
+	a.anon.limit.Store(int64(anon))
+	return a
+}
+
+// run adjusts the main pool's limit every tick until ctx is done.
+func (a *admission) run(ctx context.Context) {
+	if !a.adaptive {
+		return
+	}
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.tick()
+		}
+	}
+}
+
+// tick is one step of the controller: multiplicative decrease while the
+// CPUs are saturated (from the second saturated tick in a row), growth
+// otherwise (by a quarter while the limit is what refuses requests,
+// doubling when it is not).
+func (a *admission) tick() {
+	lat, util := a.load()
+	peak := a.main.peak.Swap(a.main.inflight.Load())
+	shed := a.main.shedTick.Swap(0)
+	limit := a.main.limit.Load()
+	var next int64
+	saturated := lat > a.target && util >= saturatedShare
+	if saturated {
+		a.overloadedTicks.Add(1)
+		a.streak++
+	} else {
+		a.streak = 0
+	}
+	switch {
+	case saturated && a.streak < 2:
+		// One saturated tick may be a burst or a pause: wait for a second.
+		next = limit
+	case saturated:
+		// Cut to a fraction of what was in flight: the work already
+		// admitted is what saturates the CPUs.
+		next = min(limit, peak) * 3 / 4
+		if lat > 4*a.target {
+			next = min(limit, peak) / 2
+		}
+	case shed > 0:
+		next = limit + max(1, limit/4)
+	default:
+		next = limit * 2
+	}
+	a.main.limit.Store(min(max(next, a.floor), a.hard))
+}
+
+// newLoadSampler returns a function reporting, since its previous call,
+// the p99 of the Go scheduler's latency and the process's CPU time as a
+// share of the CPUs it may use (cpuCapacity).
+func newLoadSampler() func() (time.Duration, float64) {
+	lat := newSchedLatency()
+	quota := cgroupCPUQuota()
+	var last time.Time
+	var lastCPU time.Duration
+	return func() (time.Duration, float64) {
+		now, cpu := time.Now(), processCPU()
+		var util float64
+		if !last.IsZero() {
+			if wall := now.Sub(last); wall > 0 {
+				util = float64(cpu-lastCPU) / float64(wall) / cpuCapacity(runtime.GOMAXPROCS(0), quota)
+			}
+		}
+		last, lastCPU = now, cpu
+		return lat(), util
+	}
+}
+
+// cpuCapacity is the number of CPUs the process may use: GOMAXPROCS, or
+// the cgroup's CPU quota when it is lower (quota 0: none). The runtime
+// rounds a fractional quota up, to at least two CPUs, when it sets
+// GOMAXPROCS, so a container limited to one CPU or less could otherwise
+// never use the share of GOMAXPROCS that counts as saturation.
+func cpuCapacity(gomaxprocs int, quota float64) float64 {
+	if quota > 0 && quota < float64(gomaxprocs) {
+		return quota
+	}
+	return float64(gomaxprocs)
+}
+
+// cgroupCPUQuota returns the cgroup's CPU quota in CPUs (v2 cpu.max, else
+// v1 cpu.cfs_quota_us over cpu.cfs_period_us), or 0 when there is none or
+// it cannot be read.
+func cgroupCPUQuota() float64 {
+	if b, err := os.ReadFile("/sys/fs/cgroup/cpu.max"); err == nil {
+		return parseCPUMax(string(b))
+	}
+	q, err1 := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+	p, err2 := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return parseCPUMax(strings.TrimSpace(string(q)) + " " + strings.TrimSpace(string(p)))
+}
+
+// parseCPUMax parses cgroup v2's cpu.max ("$MAX $PERIOD", MAX "max" for
+// no limit; v1's quota and period in the same form, quota -1 for no
+// limit) into CPUs, 0 for no limit or a malformed value.
+func parseCPUMax(s string) float64 {
+	f := strings.Fields(s)
+	if len(f) != 2 || f[0] == "max" {
+		return 0
+	}
+	quota, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || quota <= 0 {
+		return 0
+	}
+	period, err := strconv.ParseFloat(f[1], 64)
+	if err != nil || period <= 0 {
+		return 0
+	}
+	return quota / period
+}
+
+// processCPU is the process's user and system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// newSchedLatency returns a function reporting the p99 of the Go
+// scheduler's latency since its previous call (0 without samples).
+func newSchedLatency() func() time.Duration {
+	samples := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	var prev []uint64
+	return func() time.Duration {
+		metrics.Read(samples)
+		if samples[0].Value.Kind() != metrics.KindFloat64Histogram {
+			return 0
+		}
+		h := samples[0].Value.Float64Histogram()
+		if len(prev) != len(h.Counts) {
+			prev = make([]uint64, len(h.Counts))
+			copy(prev, h.Counts)
+			return 0
+		}
+		var total uint64
+		for i, c := range h.Counts {
+			total += c - prev[i]
+		}
+		if total == 0 {
+			return 0
+		}
+		want := total - total/100 // the 99th percentile
+		var seen uint64
+		var p99 time.Duration
+		for i, c := range h.Counts {
+			seen += c - prev[i]
+			if seen >= want {
+				// Buckets[i+1] is the bucket's upper bound.
+				ub := h.Buckets[i+1]
+				if math.IsInf(ub, 1) {
+					ub = h.Buckets[i]
+				}
+				p99 = time.Duration(ub * float64(time.Second))
+				break
+			}
+		}
+		copy(prev, h.Counts)
+		return p99
+	}
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPool(t *testing.T) {
+	t.Parallel()
+	var p pool
+	p.limit.Store(2)
+	if !p.acquire() || !p.acquire() {
+		t.Fatal("the first two acquires failed")
+	}
+	if p.acquire() {
+		t.Fatal("a third acquire over the limit succeeded")
+	}
+	p.release()
+	if !p.acquire() {
+		t.Fatal("acquire after a release failed")
+	}
+	if p.inflight.Load() != 2 || p.shed.Load() != 1 || p.peak.Load() != 2 {
+		t.Fatalf("inflight %d shed %d peak %d, want 2 1 2", p.inflight.Load(), p.shed.Load(), p.peak.Load())
+	}
+}
+
+// TestAdmissionController drives the adaptive limit with a scripted
+// scheduler latency.
+func TestAdmissionController(t *testing.T) {
+	t.Parallel()
+	const hard, target = 1000, 10 * time.Millisecond
+	tests := []struct {
+		name string
+		// limit and inflight before the tick; shed during it.
+		limit, inflight, shed int64
+		lat                   time.Duration
+		util                  float64
+		want                  int64
+	}{
+		{"healthy and not binding: back to the hard bound quickly", 100, 10, 0, time.Millisecond, 0.9, 200},
+		{"healthy at the hard bound stays", hard, 10, 0, time.Millisecond, 0.9, hard},
+		{"healthy but binding: grows by a quarter", 400, 400, 5, time.Millisecond, 0.9, 500},
+		{"saturated: cut to three quarters of what is in flight", hard, 200, 0, 2 * target, 0.9, 150},
+		{"badly saturated: cut by half", hard, 200, 0, 5 * target, 0.9, 100},
+		{"saturated: never below the floor", 40, 10, 0, 5 * target, 0.9, 32},
+		{"slow scheduler but little CPU used: others' load, no cut", hard, 200, 0, 5 * target, 0.3, hard},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newAdmission(hard, 64, true, target)
+			a.floor = 32
+			a.load = func() (time.Duration, float64) { return tt.lat, tt.util }
+			a.main.limit.Store(tt.limit)
+			a.main.inflight.Store(tt.inflight)
+			a.main.peak.Store(tt.inflight)
+			a.main.shedTick.Store(tt.shed)
+			a.streak = 1 // the previous tick was saturated too
+			a.tick()
+			if got := a.main.limit.Load(); got != tt.want {
+				t.Errorf("limit = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAdmissionControllerWaitsForASecondTick: one saturated tick alone
+// does not cut the limit.
+func TestAdmissionControllerWaitsForASecondTick(t *testing.T) {
+	t.Parallel()
+	a := newAdmission(1000, 64, true, 10*time.Millisecond)
+	a.load = func() (time.Duration, float64) { return time.Second, 1 }
+	a.main.inflight.Store(200)
+	a.main.peak.Store(200)
+	a.tick()
+	if got := a.main.limit.Load(); got != 1000 {
+		t.Fatalf("limit after one saturated tick = %d, want 1000", got)
+	}
+	a.main.peak.Store(200)
+	a.tick()
+	if got := a.main.limit.Load(); got != 100 {
+		t.Fatalf("limit after two = %d, want 100", got)
+	}
+}
+
+func TestDefaultBounds(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	if n := DefaultMaxInflight(); n < 256 || n > 65536 {
+		t.Errorf("DefaultMaxInflight = %d", n)
+	}
+	if n := DefaultMaxConnections(); n < 64 || n > 65536 {
+		t.Errorf("DefaultMaxConnections = %d", n)
+	}
+}
+
+func TestSchedLatency(t *testing.T) {
+	t.Parallel()
+	read := newSchedLatency()
+	read() // the first call sets the baseline
+	done := make(chan struct{})
+	for range 100 {
+		go func() { done <- struct{}{} }()
+	}
+	for range 100 {
+		<-done
+	}
+	if d := read(); d < 0 || d > time.Minute {
+		t.Errorf("p99 scheduler latency = %v", d)
+	}
+}
+
+// TestCPUCapacity: a cgroup quota below GOMAXPROCS is what saturation is
+// measured against (the runtime rounds GOMAXPROCS up, to at least 2).
+func TestCPUCapacity(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cpuMax     string
+		gomaxprocs int
+		want       float64
+	}{
+		{"max 100000\n", 8, 8},
+		{"50000 100000\n", 2, 0.5},
+		{"100000 100000", 2, 1},
+		{"150000 100000", 2, 1.5},
+		{"400000 100000", 2, 2}, // a quota above GOMAXPROCS does not raise it
+		{"", 4, 4},
+		{"garbage", 4, 4},
+		{"-1 100000", 4, 4}, // cgroup v1: no quota
+		{"50000 100000", 4, 0.5},
+		{"100000 0", 4, 4},
+	}
+	for _, tt := range tests {
+		if got := cpuCapacity(tt.gomaxprocs, parseCPUMax(tt.cpuMax)); got != tt.want {
+			t.Errorf("cpuCapacity(%d, %q) = %v, want %v", tt.gomaxprocs, tt.cpuMax, got, tt.want)
+		}
+	}
+}
+
+func TestParseMemoryLimit(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{
+		"max\n":                 0, // v2: none
+		"9223372036854771712\n": 0, // v1: none
+		"536870912\n":           512 << 20,
+		"":                      0,
+		"-1":                    0,
+	} {
+		if got := parseMemoryLimit(in); got != want {
+			t.Errorf("parseMemoryLimit(%q) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/providers/factory"
+	"github.com/tollgate-dev/tollgate/semcache"
+	"github.com/tollgate-dev/tollgate/service/accounting"
+	"github.com/tollgate-dev/tollgate/service/alerts"
+	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/registry"
+	"github.com/tollgate-dev/tollgate/service/rpc"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore"
+)
+
+// Start-up backoff between attempts to load the configuration.
+const (
+	startMinBackoff = 200 * time.Millisecond
+	startMaxBackoff = 10 * time.Second
+)
+
+// startWithRetry loads the configuration, retrying with a jittered
+// exponential backoff and one log line per failed attempt, until it
+// succeeds (true) or ctx is done (false).
+func (s *Server) startWithRetry(ctx context.Context) bool {
+	backoff := startMinBackoff
+	for attempt := 1; ; attempt++ {
+		if s.app.Load() != nil {
+			return true
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.start(actx)
+		cancel()
+		if err == nil {
+			s.health.pgDownSince.Store(0)
+			s.log.Info("configuration loaded; the gateway is ready", "attempts", attempt)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		msg := err.Error()
+		s.health.pgErr.Store(&msg)
+		s.health.pgDownSince.CompareAndSwap(0, time.Now().UnixNano())
+		wait := backoff/2 + rand.N(backoff/2+1)
+		s.log.Warn("waiting for Postgres: cannot load the configuration; not ready, retrying", "attempt", attempt,
+			"retry_in", wait.Round(time.Millisecond), "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, startMaxBackoff)
+	}
+}
+
+// start opens the store (applying migrations), loads the configuration,
+// builds the engine and publishes the application. It is a no-op once
+// the application is published; on failure nothing stays open.
+func (s *Server) start(ctx context.Context) (err error) {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	if s.app.Load() != nil {
+		return nil
+	}
+	cfg, log := s.cfg, s.log
+	// Three heartbeats per staleness bound keep the view confirmed well
+	// within it while Postgres answers.
+	st, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.WithLogger(log), pgstore.WithHeartbeat(cfg.ConfigMaxStaleness/3))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	resealSecrets(ctx, st, s.sealer, log)
+	reg := registry.New(st, s.sealer, factory.New, log,
+		registry.WithStalenessBound(cfg.ConfigMaxStaleness), registry.WithReconcileInterval(cfg.ConfigReconcile))
+	if err := reg.Load(ctx); err != nil {
+		return err
+	}
+	wopts := []accounting.Option{accounting.WithLogger(log)}
+	if cfg.SpillDir != "" {
+		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
+	}
+	writer := accounting.New(st, wopts...)
+	gov := governance.New(st, governance.WithLogger(log), governance.WithClock(s.now))
+	if err := gov.Load(ctx); err != nil {
+		return err
+	}
+	mon := alerts.New(st, gov, alerts.WithLogger(log), alerts.WithSealer(s.sealer), alerts.WithInterval(cfg.AlertInterval),
+		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
+	cache, err := newCache(&cfg.Cache, st, reg, semcache.WithLogger(log), semcache.WithClock(s.now))
+	if err != nil {
+		return err
+	}
+	ge, greg, err := newGuardrails(ctx, st, reg, s.sealer, cfg.GuardrailModel, log)
+	if err != nil {
+		return err
+	}
+	engine := gateway.New(reg, mon.Tee(writer), gateway.WithLogger(log), gateway.WithClock(s.now), gateway.WithGovernance(gov),
+		gateway.WithCache(cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg),
+		gateway.WithTimeouts(cfg.upstreamTimeouts()))
+
+	s.store, s.pg, s.registry, s.writer, s.gov, s.alerts, s.cache, s.guardrails, s.engine = st, st, reg, writer, gov, mon, cache, greg, engine
+	s.metrics.MustRegister(newAccountingCollector(writer), engine.Router().Collector(), newRegistryCollector(reg))
+	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin})
+	return nil
+}
+
+// appHandler is the mux of every API behind the request middleware.
+func (s *Server) appHandler() http.Handler {
+	// Compressing small messages costs more CPU than it saves bandwidth.
+	// Request size is bounded by the middleware's body reader (and a
+	// declared Content-Length by front) rather than connect-go's read
+	// limit, which reports resource_exhausted: clients retry that, while
+	// a too large request can never succeed (InvalidArgument).
+	opts := []connect.HandlerOption{connect.WithCompressMinBytes(1024)}
+	mux := http.NewServeMux()
+	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
+	rpc.NewAdmin(s.store, s.sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
+		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
+		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(s.admin), rpc.AuditInterceptor(s.pg, s.log)))...)
+	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
+	mountSurfaces(mux, s.engine, s.log, s.now)
+	return s.withRequestContext(mux)
+}
