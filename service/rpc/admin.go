@@ -68,6 +68,7 @@ func (a *Admin) Mount(mux *http.ServeMux, opts ...connect.HandlerOption) {
 	mux.Handle(tollgatev1connect.NewCatalogServiceHandler(a, opts...))
 	mux.Handle(tollgatev1connect.NewTeamServiceHandler(a, opts...))
 	mux.Handle(tollgatev1connect.NewPolicyServiceHandler(a, opts...))
+	mountLegacyAdmin(mux)
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
