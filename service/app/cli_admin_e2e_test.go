@@ -115,16 +115,15 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Statuses) != 1 {
 			t.Fatalf("budgets status --json = %v:\n%s", err, out)
 		}
-		if s := st.Statuses[0]; s.Spent.Nanos > 0 {
-			if s.Remaining.Units != "4" || s.Remaining.Nanos+s.Spent.Nanos > 1e9 {
-				t.Fatalf("budgets status: spent and remaining do not add up to the limit:\n%s", out)
-			}
+		// Remaining is the limit less spent and reserved: the gateway's
+		// lease is reserved until it is given back, within a second of idle.
+		if s := st.Statuses[0]; s.Spent.Nanos > 0 && s.Remaining.Units == "4" && s.Remaining.Nanos+s.Spent.Nanos == 1e9 {
 			if table := c.ok("budgets", "status"); !strings.Contains(table, "4.99") {
 				t.Fatalf("budgets status table after requests:\n%s", table)
 			}
 			return nil
 		}
-		return fmt.Errorf("budgets status does not show the spend:\n%s", out)
+		return fmt.Errorf("budgets status does not show the spend with the lease given back (limit = spent + remaining):\n%s", out)
 	})
 
 	c.ok("routes", "delete", "smart")

@@ -179,6 +179,7 @@ func Describe(err error, requestID string) Problem {
 	var (
 		be  *guardrails.BlockedError
 		le  *governance.LimitError
+		ue  *governance.UnavailableError
 		mbe *http.MaxBytesError
 		inv *gateway.InvalidRequestError
 		pe  *providers.Error
@@ -205,6 +206,10 @@ func Describe(err error, requestID string) Problem {
 		}
 		p.Quota = &Quota{Budget: le.Budget, ID: le.ID, Scope: le.Scope, Subject: le.Subject, Period: le.Period,
 			Dimension: string(le.Dimension), Limit: le.Limit, Remaining: le.Remaining, Reset: le.Reset}
+	case errors.As(err, &ue):
+		// Budgets and rate limits could not be checked (Postgres too slow
+		// or unreachable beyond the outage runway): fail closed, retry soon.
+		p.Kind, p.Code, p.Retryable, p.RetryAfter = KindUnavailable, "limits_unavailable", true, ue.RetryAfter
 	case errors.As(err, &re):
 		// The gateway's own refusal that a retry may cure: this replica
 		// at capacity, or unable to decide the request right now.

@@ -189,6 +189,13 @@ func TestEveryErrorInEveryDialect(t *testing.T) {
 			gemini: dialect{status: 503, typ: "UNAVAILABLE"},
 		},
 		{
+			name: "limits cannot be checked", err: &governance.UnavailableError{ID: "b", Budget: true, Reason: "the limits store did not answer in time", RetryAfter: time.Second},
+			kind: edge.KindUnavailable, msg: "did not answer in time", connect: connect.CodeUnavailable, reason: "LIMITS_UNAVAILABLE",
+			openai: dialect{status: 503, typ: "server_error", code: "limits_unavailable", header: map[string]string{"Retry-After": "1", "X-Should-Retry": "true"}},
+			anth:   dialect{status: 503, typ: "api_error", header: map[string]string{"Retry-After": "1", "X-Should-Retry": "true"}},
+			gemini: dialect{status: 503, typ: "UNAVAILABLE"},
+		},
+		{
 			name: "upstream invalid request", err: &providers.Error{Provider: "openai", Kind: providers.KindInvalidRequest, Status: 400,
 				Code: "invalid_value", Param: "seed", Message: "bad seed"},
 			kind: edge.KindInvalidArgument, msg: "provider openai: bad seed", connect: connect.CodeInvalidArgument, reason: "UPSTREAM_INVALID_REQUEST",

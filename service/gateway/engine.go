@@ -64,6 +64,8 @@ type Engine struct {
 	now    func() time.Time
 	router *routing.Router
 	gov    *governance.Manager // nil: no budgets or rate limits (limits.go)
+	// outputs sizes the reservation of requests without max_tokens (limits.go).
+	outputs outputStats
 
 	cache    *semcache.Cache // nil: no response cache (cache.go)
 	cacheCfg CacheConfig
@@ -394,8 +396,8 @@ func (e *Engine) ListModels(ctx context.Context, call *Call) ([]*registry.Model,
 // record is a store.Record under construction.
 type record struct {
 	store.Record
-	start  time.Time
-	ticket *governance.Ticket // budget and rate-limit reservations (limits.go)
+	start time.Time
+	lim   limits // budget and rate-limit reservations (limits.go)
 	// promptTokens caches the request's estimated prompt tokens (see prompt).
 	promptTokens int64
 }

@@ -105,6 +105,8 @@ func StatusOf(err error) (store.Status, string) {
 		return store.StatusLimited, "budget_exceeded"
 	case errors.Is(err, ErrRateLimited):
 		return store.StatusLimited, "rate_limited"
+	case errors.Is(err, ErrLimitsUnavailable):
+		return store.StatusLimited, "limits_unavailable"
 	case errors.Is(err, ErrUnavailable):
 		return store.StatusUpstreamError, "unavailable"
 	case errors.Is(err, ErrOverloaded):

@@ -28,8 +28,9 @@ import (
 //	           when the stream ends cleanly (never a cut-off, failed or blocked one);
 //	           present only on a cache miss whose answer may be stored
 //	  meter    time to first token, usage (reported, or estimated from the text), cost,
-//	           Partial; writes the request record exactly once: at the end, on the
-//	           first error, or on Close
+//	           Partial; tops up the budget reservation as the output grows and ends
+//	           the stream with the refusal when it cannot (limits.go); writes the
+//	           request record exactly once: at the end, on the first error, or on Close
 //	Stream     what the surface reads
 //
 // The order follows what each stage must see: the guardrails see the
@@ -270,6 +271,11 @@ func (m *meter) Recv(ctx context.Context) (*providers.Chunk, error) {
 		return nil, err
 	}
 	m.observe(c)
+	if err := m.topUp(ctx); err != nil {
+		// The budget cannot cover more output: end the stream with the refusal.
+		m.end(err)
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -12,7 +12,41 @@ var (
 	ErrBudgetExceeded = errors.New("budget exceeded")
 	// ErrRateLimited means a rate or concurrency limit refused the request.
 	ErrRateLimited = errors.New("rate limited")
+	// ErrUnavailable means the limits could not be checked: the store that
+	// shares them between replicas cannot be reached (beyond the outage
+	// runway) or did not answer in time, and this replica's lease cannot
+	// cover the request. Budgets are hard limits, so the request is
+	// refused (fail closed); it is not a quota error and may be retried.
+	ErrUnavailable = errors.New("limits unavailable")
 )
+
+// UnavailableError is a request refused because its limits could not be
+// checked. It wraps ErrUnavailable.
+type UnavailableError struct {
+	// ID is the budget's or rate limit's id; Budget says which it is.
+	ID     string
+	Budget bool
+	// Reason says why, safe to show to the caller.
+	Reason string
+	// RetryAfter is when to retry.
+	RetryAfter time.Duration
+}
+
+func unavailable(retry time.Duration, reason string) *UnavailableError {
+	return &UnavailableError{Reason: reason, RetryAfter: retry}
+}
+
+// Error implements error. The message is safe to show to the caller.
+func (e *UnavailableError) Error() string {
+	what := "rate limit"
+	if e.Budget {
+		what = "budget"
+	}
+	return fmt.Sprintf("%s: %s %q cannot be checked right now: %s; retry in %s", ErrUnavailable, what, e.ID, e.Reason, e.RetryAfter)
+}
+
+// Unwrap returns ErrUnavailable.
+func (e *UnavailableError) Unwrap() error { return ErrUnavailable }
 
 // Dimension names what a limit counts.
 type Dimension string

@@ -205,6 +205,10 @@ func TestReplicasOvershoot(t *testing.T) {
 			for i := range ms {
 				rs, _ := openStore(t, dsn)
 				ms[i] = newManager(t, rs)
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { _ = ms[i].Run(ctx, rs); close(done) }()
+				t.Cleanup(func() { cancel(); <-done })
 			}
 			var charged, admitted, refused atomic.Int64
 			var n atomic.Int64

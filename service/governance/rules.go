@@ -2,9 +2,11 @@ package governance
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/service/store"
@@ -24,7 +26,18 @@ type rule struct {
 	budget *store.Budget
 	loc    *time.Location
 	rate   *store.RateLimit
+	// names are the counters' names: the budget's, or the rate window's
+	// and the concurrency slots'.
+	names [2]string
+	// period caches the budget's current period.
+	period atomic.Pointer[span]
+	// cur caches the counter of each part's current window, so that the
+	// request path finds it without the manager's map.
+	cur [2]atomic.Pointer[counter]
 }
+
+// span is a period: [start, end), end zero for none.
+type span struct{ start, end time.Time }
 
 // rules is an immutable index of the budgets and rate limits.
 type rules struct {
@@ -56,7 +69,7 @@ func index(bs map[string]*store.Budget, ls map[string]*store.RateLimit) *rules {
 		if err != nil {
 			loc = time.UTC // validated on write; a zone unknown here falls back to UTC
 		}
-		ru := &rule{budget: b, loc: loc}
+		ru := &rule{budget: b, loc: loc, names: [2]string{budgetCounter(b.ID)}}
 		switch b.Scope {
 		case store.ScopeKey:
 			r.byKey[b.KeyID] = append(r.byKey[b.KeyID], ru)
@@ -69,7 +82,7 @@ func index(bs map[string]*store.Budget, ls map[string]*store.RateLimit) *rules {
 	}
 	for _, id := range slices.Sorted(maps.Keys(ls)) {
 		l := ls[id]
-		ru := &rule{rate: l}
+		ru := &rule{rate: l, names: [2]string{rateCounter(l.ID), concCounter(l.ID)}}
 		switch l.Scope {
 		case store.ScopeKey:
 			r.byKey[l.KeyID] = append(r.byKey[l.KeyID], ru)
@@ -145,6 +158,7 @@ func appliesTo(b *store.Budget, s Subject) bool {
 // part is one counter a rule checks for one request.
 type part struct {
 	kind          ruleKind
+	slot          uint8 // index in rule.cur
 	id            counterID
 	window, end   time.Time
 	limit, want   store.Amount
@@ -155,26 +169,30 @@ func budgetCounter(id string) string { return "budget:" + id }
 func rateCounter(id string) string   { return "rate:" + id }
 func concCounter(id string) string   { return "conc:" + id }
 
-// parts returns the counters r checks for a request of demand d at now.
-func (r *rule) parts(now time.Time, d Demand) []part {
+// appendParts appends the counters r checks for a request of demand d at
+// now to ps; a part's slot (see rule.cur) is its index among r's parts.
+func (r *rule) appendParts(ps []part, now time.Time, d Demand) []part {
 	if b := r.budget; b != nil {
-		start, end, _ := PeriodBounds(b.Period, r.loc, now)
-		win := start.UTC()
-		if start.IsZero() {
-			win = time.Time{}
+		sp := r.period.Load()
+		if sp == nil || now.Before(sp.start) || (!sp.end.IsZero() && !now.Before(sp.end)) {
+			start, end, _ := PeriodBounds(b.Period, r.loc, now)
+			sp = &span{start: start.UTC(), end: end}
+			if start.IsZero() {
+				sp.start = time.Time{}
+			}
+			r.period.Store(sp)
 		}
-		return []part{{kind: kindBudget, id: counterID{budgetCounter(b.ID), unixNano(win)}, window: win, end: end,
-			limit: store.Amount{A: b.LimitNanos, B: b.LimitTokens}, want: store.Amount{A: d.Nanos, B: d.Tokens}, expiredIsUsed: true}}
+		return append(ps, part{kind: kindBudget, id: counterID{r.names[0], unixNano(sp.start)}, window: sp.start, end: sp.end,
+			limit: store.Amount{A: b.LimitNanos, B: b.LimitTokens}, want: store.Amount{A: d.Nanos, B: d.Tokens}})
 	}
 	l := r.rate
-	var ps []part
 	if l.RequestsPerMinute > 0 || l.TokensPerMinute > 0 {
 		win := now.UTC().Truncate(time.Minute)
-		ps = append(ps, part{kind: kindRate, id: counterID{rateCounter(l.ID), win.UnixNano()}, window: win, end: win.Add(time.Minute),
+		ps = append(ps, part{kind: kindRate, id: counterID{r.names[0], win.UnixNano()}, window: win, end: win.Add(time.Minute),
 			limit: store.Amount{A: l.RequestsPerMinute, B: l.TokensPerMinute}, want: store.Amount{A: 1, B: d.Tokens}, expiredIsUsed: true})
 	}
 	if l.MaxConcurrent > 0 {
-		ps = append(ps, part{kind: kindConc, id: counterID{concCounter(l.ID), 0},
+		ps = append(ps, part{kind: kindConc, slot: 1, id: counterID{r.names[1], 0},
 			limit: store.Amount{A: l.MaxConcurrent}, want: store.Amount{A: 1}})
 	}
 	return ps
@@ -198,32 +216,44 @@ func actualFor(k ruleKind, d Demand) store.Amount {
 	return store.Amount{} // a concurrency slot is free again
 }
 
-// limitError describes the refusal of p; err is errNoRoom or a store failure.
-func (r *rule) limitError(p part, c *counter, now time.Time, err error) error {
+// limitError describes a refusal by r of a request wanting want from c
+// (a part of kind k whose window ends at end); err is errNoRoom, an
+// *UnavailableError or the request context's error.
+func (r *rule) limitError(k ruleKind, end time.Time, want store.Amount, c *counter, now time.Time, err error) error {
+	var ue *UnavailableError
+	if errors.As(err, &ue) {
+		ue.Budget = r.budget != nil
+		if ue.Budget {
+			ue.ID = r.budget.ID
+		} else {
+			ue.ID = r.rate.ID
+		}
+		return ue
+	}
 	if err != errNoRoom {
 		return fmt.Errorf("governance: checking limits: %w", err)
 	}
 	rem := c.remaining()
-	e := &LimitError{Reset: p.end}
+	e := &LimitError{Reset: end}
 	if b := r.budget; b != nil {
 		e.Budget, e.ID, e.Scope, e.Subject, e.Period = true, b.ID, string(b.Scope), subjectOf(b.Scope, b.TeamID, b.ServiceID, b.KeyID), string(b.Period)
 		e.Dimension, e.Limit, e.Remaining = DimCost, b.LimitNanos, rem.A
-		if b.LimitNanos == 0 || (b.LimitTokens > 0 && p.want.B > rem.B && p.want.A <= rem.A) {
+		if b.LimitNanos == 0 || (b.LimitTokens > 0 && want.B > rem.B && want.A <= rem.A) {
 			e.Dimension, e.Limit, e.Remaining = DimTokens, b.LimitTokens, rem.B
 		}
 		return e
 	}
 	l := r.rate
 	e.ID, e.Scope, e.Subject = l.ID, string(l.Scope), subjectOf(l.Scope, l.TeamID, "", l.KeyID)
-	switch p.kind {
+	switch k {
 	case kindConc:
 		e.Dimension, e.Limit, e.Remaining, e.RetryAfter = DimConcurrent, l.MaxConcurrent, rem.A, time.Second
 	default:
 		e.Dimension, e.Limit, e.Remaining = DimRequests, l.RequestsPerMinute, rem.A
-		if l.RequestsPerMinute == 0 || (l.TokensPerMinute > 0 && p.want.B > rem.B && rem.A > 0) {
+		if l.RequestsPerMinute == 0 || (l.TokensPerMinute > 0 && want.B > rem.B && rem.A > 0) {
 			e.Dimension, e.Limit, e.Remaining = DimTokens, l.TokensPerMinute, rem.B
 		}
-		e.RetryAfter = max(p.end.Sub(now), time.Millisecond)
+		e.RetryAfter = max(end.Sub(now), time.Millisecond)
 	}
 	return e
 }

@@ -48,6 +48,8 @@ type Config struct {
 	Retention time.Duration
 	// Cache holds the response cache's settings (cache.go).
 	Cache CacheConfig
+	// Governance holds the budget and rate-limit settings (governance.go).
+	Governance GovernanceConfig
 	// GuardrailModel is the chat model (or route) moderation guardrails
 	// classify with; without it they have no "default" classifier.
 	GuardrailModel string
@@ -109,6 +111,7 @@ func DefaultConfig() Config {
 		LogRequests:        true,
 		Retention:          90 * 24 * time.Hour,
 		Cache:              defaultCacheConfig(),
+		Governance:         defaultGovernanceConfig(),
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
@@ -147,6 +150,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
 	c.Cache.registerFlags(e)
+	c.Governance.registerFlags(e)
 	c.registerServingFlags(e)
 	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
 	c.MetricsToken = getenv("TOLLGATE_METRICS_TOKEN")
@@ -184,6 +188,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("-alert-interval must be at least 1s"))
 	}
 	if err := c.Cache.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Governance.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {

@@ -94,7 +94,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
 	}
 	writer := accounting.New(st, wopts...)
-	gov := governance.New(st, governance.WithLogger(log), governance.WithClock(s.now))
+	gov := newGovernance(&cfg.Governance, st, log, governance.WithClock(s.now))
 	if err := gov.Load(ctx); err != nil {
 		return err
 	}
@@ -109,11 +109,13 @@ func (s *Server) start(ctx context.Context) (err error) {
 		return err
 	}
 	engine := gateway.New(reg, mon.Tee(writer), gateway.WithLogger(log), gateway.WithClock(s.now), gateway.WithGovernance(gov),
+		gateway.WithDefaultOutputTokens(cfg.Governance.DefaultOutputTokens),
 		gateway.WithCache(cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg),
 		gateway.WithTimeouts(cfg.upstreamTimeouts()))
 
 	s.store, s.pg, s.registry, s.writer, s.gov, s.alerts, s.cache, s.guardrails, s.engine = st, st, reg, writer, gov, mon, cache, greg, engine
-	s.metrics.MustRegister(newAccountingCollector(writer), engine.Router().Collector(), newRegistryCollector(reg))
+	s.metrics.MustRegister(newAccountingCollector(writer), engine.Router().Collector(), newRegistryCollector(reg),
+		newGovernanceCollector(gov))
 	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin})
 	return nil
 }

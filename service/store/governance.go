@@ -131,8 +131,12 @@ func (a Amount) Sub(o Amount) Amount { return Amount{a.A - o.A, a.B - o.B} }
 // LeaseRequest asks a shared counter for a lease: a slice of its room that
 // one holder (a gateway replica) may spend from memory. It is applied
 // atomically: first Used moves from the holder's lease to the counter's
-// used total, then Return is dropped from the lease, then up to Want is
-// added to the lease, as far as Limit allows.
+// used total, then Return is dropped from the lease, then Need is added to
+// the lease in full if Limit allows, else the room left if that is at
+// least NeedMin, else nothing (a part no request can use would sit idle);
+// and Extra (room to spare) only up to a fair share of what is left:
+// (room − granted need) / (2 · (other holders + 1)), so that one holder
+// never takes the room another needs.
 type LeaseRequest struct {
 	// Counter names the counter, e.g. "budget:b1"; Window its period or
 	// window start (the zero time for none).
@@ -142,20 +146,26 @@ type LeaseRequest struct {
 	Holder string
 	// Limit is the counter's limit per dimension; 0 means unlimited.
 	Limit Amount
-	// Used, Return and Want are described above; none may be negative.
-	Used, Return, Want Amount
+	// Used, Return, Need, NeedMin and Extra are described above; none may
+	// be negative. NeedMin is what the smallest waiting request needs (0:
+	// any part of Need is of use).
+	Used, Return, Need, NeedMin, Extra Amount
 	// TTL is how long the lease lives without being renewed (by any
 	// LeaseCounter call of the holder).
 	TTL time.Duration
 	// ExpiredIsUsed says what an expired lease of another holder becomes:
-	// used (true: the holder may have spent it before it died, so budgets
-	// stay safe) or free room again (false: concurrency slots).
+	// used (true: rate windows, where the holder may have admitted requests
+	// it never reported) or free room again (false: budgets, whose spend
+	// comes only from what holders report, and concurrency slots).
 	ExpiredIsUsed bool
+	// StarveFor is how long the counter is marked starved (see
+	// LeaseResult.Starved) when Need could not be granted in full.
+	StarveFor time.Duration
 }
 
 // LeaseResult is the outcome of a LeaseCounter call.
 type LeaseResult struct {
-	// Granted is what was added to the lease (≤ Want).
+	// Granted is what was added to the lease (≤ Need + Extra).
 	Granted Amount
 	// Held is the holder's lease after the call: max(0, old-Used-Return)+Granted.
 	Held Amount
@@ -165,6 +175,31 @@ type LeaseResult struct {
 	Leased Amount
 	// Holders is the number of live leases, the holder's included.
 	Holders int
+	// Starved reports that a holder's need was refused in full or in part
+	// within the last StarveFor: holders should give back free room.
+	Starved bool
+}
+
+// Free is the room no lease holds: limit − used − leased per limited
+// dimension (0 for an unlimited one), at least 0.
+func (r LeaseResult) Free(limit Amount) Amount {
+	f := func(limit, used, leased int64) int64 {
+		if limit == 0 {
+			return 0
+		}
+		return max(0, limit-used-leased)
+	}
+	return Amount{f(limit.A, r.Used.A, r.Leased.A), f(limit.B, r.Used.B, r.Leased.B)}
+}
+
+// LeaseWatcher is implemented by stores that announce starved counters.
+type LeaseWatcher interface {
+	// WatchLeases calls fn with a counter's name whenever a lease call of
+	// any holder could not be granted what it needed, until ctx is done;
+	// it then returns ctx.Err(). Holders of that counter should give back
+	// the free part of their leases. Announcements may be lost (while
+	// disconnected): LeaseResult.Starved tells the same, later.
+	WatchLeases(ctx context.Context, fn func(counter string)) error
 }
 
 // CounterState is a counter's totals.
@@ -175,9 +210,11 @@ type CounterState struct {
 
 // Counters are the shared counters behind budgets and rate limits.
 type Counters interface {
-	// LeaseCounter applies r atomically (see LeaseRequest).
+	// LeaseCounter applies r atomically (see LeaseRequest), in one round
+	// trip to the store.
 	LeaseCounter(ctx context.Context, r LeaseRequest) (LeaseResult, error)
-	// ReadCounter returns a counter's totals (zero when it does not exist).
-	// Expired leases count as Used.
+	// ReadCounter returns a counter's totals (zero when it does not exist):
+	// Used as reported by holders, Leased the live leases. Expired leases
+	// count as neither.
 	ReadCounter(ctx context.Context, counter string, window time.Time) (CounterState, error)
 }

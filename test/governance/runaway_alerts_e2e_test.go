@@ -20,8 +20,12 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
+	"github.com/tollgate-dev/tollgate/service/store"
 	"github.com/tollgate-dev/tollgate/service/webhooks"
 )
 
@@ -162,8 +166,13 @@ func TestRunawayJobReplay(t *testing.T) {
 	if charged > limit {
 		t.Fatalf("charged %d nano-USD, over the %d limit", charged, limit)
 	}
-	if charged < limit*8/10 {
-		t.Fatalf("charged only %d of %d before refusals", charged, limit)
+	// Refused only once the room left is below one request's reservation:
+	// its prompt's token bound plus max_tokens, at the model's prices.
+	worst := pricing.Cost(store.Pricing{InputPerMillion: 20_000 * 1_000_000_000, OutputPerMillion: 20_000 * 1_000_000_000},
+		providers.Usage{OutputTokens: maxTokens, InputTokens: gateway.PromptTokenBound(&providers.ChatRequest{Messages: []providers.Message{
+			{Role: providers.RoleUser, Content: []providers.Part{{Type: providers.PartText, Text: "run the nightly batch again"}}}}})})
+	if charged < limit-worst {
+		t.Fatalf("charged only %d of %d before refusals: more than one reservation (%d) left", charged, limit, worst)
 	}
 
 	// Alerts: the budget threshold and the spend spike, each once.

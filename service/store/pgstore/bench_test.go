@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -38,4 +39,19 @@ func BenchmarkInsertRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkLeaseCounter measures one lease call (a refill or a report): a
+// round trip to tollgate_lease under the counter row's lock.
+func BenchmarkLeaseCounter(b *testing.B) {
+	s := open(b, pgtest.NewDatabase(b))
+	ctx := context.Background()
+	req := store.LeaseRequest{Counter: "bench", Holder: "r1", Limit: store.Amount{A: 1 << 60},
+		Used: store.Amount{A: 1}, Need: store.Amount{A: 1}, Extra: store.Amount{A: 1}, TTL: time.Minute, StarveFor: time.Second}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.LeaseCounter(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

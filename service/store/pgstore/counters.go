@@ -11,105 +11,83 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-// LeaseCounter applies r in one transaction that holds the counter row's
-// lock, so concurrent leases of all replicas are serialised per counter:
-// the sum of live leases and used never exceeds the limit through a grant.
+// LeaseCounter applies r in one round trip: the tollgate_lease function
+// (migration 0020) runs the whole request under the counter row's lock, so
+// concurrent leases of all replicas are serialised per counter and the sum
+// of live leases and used never exceeds the limit through a grant.
 func (s *Store) LeaseCounter(ctx context.Context, r store.LeaseRequest) (store.LeaseResult, error) {
-	if r.Used.A < 0 || r.Used.B < 0 || r.Return.A < 0 || r.Return.B < 0 || r.Want.A < 0 || r.Want.B < 0 {
-		return store.LeaseResult{}, fmt.Errorf("lease counter %q: negative amount", r.Counter)
+	for _, a := range []store.Amount{r.Used, r.Return, r.Need, r.NeedMin, r.Extra} {
+		if a.A < 0 || a.B < 0 {
+			return store.LeaseResult{}, fmt.Errorf("lease counter %q: negative amount", r.Counter)
+		}
 	}
-	window := r.Window.UTC()
 	var res store.LeaseResult
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// Create the counter and take its row lock.
-		var used store.Amount
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO governance_counters AS c (counter, window_start) VALUES ($1, $2)
-			ON CONFLICT (counter, window_start) DO UPDATE SET used_a = c.used_a
-			RETURNING used_a, used_b`, r.Counter, window).Scan(&used.A, &used.B); err != nil {
-			return err
-		}
-		// Expire other holders' dead leases.
-		var expired store.Amount
-		if err := tx.QueryRow(ctx, `
-			WITH gone AS (
-				DELETE FROM governance_leases
-				WHERE counter = $1 AND window_start = $2 AND holder <> $3 AND expires_at < now()
-				RETURNING leased_a, leased_b)
-			SELECT coalesce(sum(leased_a), 0)::bigint, coalesce(sum(leased_b), 0)::bigint FROM gone`,
-			r.Counter, window, r.Holder).Scan(&expired.A, &expired.B); err != nil {
-			return err
-		}
-		if r.ExpiredIsUsed {
-			used = used.Add(expired)
-		}
-		var mine, others store.Amount
-		var holders int
-		if err := tx.QueryRow(ctx, `
-			SELECT coalesce(sum(leased_a) FILTER (WHERE holder = $3), 0)::bigint,
-			       coalesce(sum(leased_b) FILTER (WHERE holder = $3), 0)::bigint,
-			       coalesce(sum(leased_a) FILTER (WHERE holder <> $3), 0)::bigint,
-			       coalesce(sum(leased_b) FILTER (WHERE holder <> $3), 0)::bigint,
-			       count(*) FILTER (WHERE holder <> $3)
-			FROM governance_leases WHERE counter = $1 AND window_start = $2`,
-			r.Counter, window, r.Holder).Scan(&mine.A, &mine.B, &others.A, &others.B, &holders); err != nil {
-			return err
-		}
-		used = used.Add(r.Used)
-		held := store.Amount{A: max(0, mine.A-r.Used.A-r.Return.A), B: max(0, mine.B-r.Used.B-r.Return.B)}
-		granted := store.Amount{
-			A: grant(r.Want.A, r.Limit.A, used.A+others.A+held.A),
-			B: grant(r.Want.B, r.Limit.B, used.B+others.B+held.B),
-		}
-		// A lease grants every dimension or none: a request needs all.
-		if (r.Want.A > 0 && granted.A == 0) || (r.Want.B > 0 && granted.B == 0) {
-			granted = store.Amount{}
-		}
-		held = held.Add(granted)
-		if _, err := tx.Exec(ctx, "UPDATE governance_counters SET used_a = $3, used_b = $4 WHERE counter = $1 AND window_start = $2",
-			r.Counter, window, used.A, used.B); err != nil {
-			return err
-		}
-		if held == (store.Amount{}) {
-			if _, err := tx.Exec(ctx, "DELETE FROM governance_leases WHERE counter = $1 AND window_start = $2 AND holder = $3",
-				r.Counter, window, r.Holder); err != nil {
-				return err
-			}
-		} else {
-			holders++
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO governance_leases (counter, window_start, holder, leased_a, leased_b, expires_at)
-				VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
-				ON CONFLICT (counter, window_start, holder) DO UPDATE
-				SET leased_a = excluded.leased_a, leased_b = excluded.leased_b, expires_at = excluded.expires_at`,
-				r.Counter, window, r.Holder, held.A, held.B, r.TTL); err != nil {
-				return err
-			}
-		}
-		res = store.LeaseResult{Granted: granted, Held: held, Used: used, Leased: others.Add(held), Holders: holders}
-		return nil
-	})
+	err := s.pool.QueryRow(ctx, `
+		SELECT granted_a, granted_b, held_a, held_b, used_a, used_b, leased_a, leased_b, holders, starved
+		FROM tollgate_lease($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		r.Counter, r.Window.UTC(), r.Holder, r.Limit.A, r.Limit.B, r.Used.A, r.Used.B, r.Return.A, r.Return.B,
+		r.Need.A, r.Need.B, r.NeedMin.A, r.NeedMin.B, r.Extra.A, r.Extra.B, r.TTL, r.ExpiredIsUsed, r.StarveFor,
+	).Scan(&res.Granted.A, &res.Granted.B, &res.Held.A, &res.Held.B, &res.Used.A, &res.Used.B, &res.Leased.A, &res.Leased.B,
+		&res.Holders, &res.Starved)
 	if err != nil {
 		return store.LeaseResult{}, fmt.Errorf("lease counter %q: %w", r.Counter, err)
 	}
 	return res, nil
 }
 
-// grant returns how much of want fits under limit (0 = unlimited) given
-// what is already taken.
-func grant(want, limit, taken int64) int64 {
-	if limit == 0 {
-		return want
+// leaseChannel is where tollgate_lease announces starved counters.
+const leaseChannel = "tollgate_leases"
+
+// WatchLeases implements store.LeaseWatcher: it listens on a dedicated
+// connection and reconnects with a backoff from 100ms to 5s when it is lost.
+func (s *Store) WatchLeases(ctx context.Context, fn func(counter string)) error {
+	backoff := minBackoff
+	for {
+		listened, err := s.listenLeases(ctx, fn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if listened {
+			backoff = minBackoff
+		}
+		s.logger.DebugContext(ctx, "pgstore: lease watch: connection lost, reconnecting", "error", err, "backoff", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
 	}
-	return max(0, min(want, limit-taken))
 }
 
-// ReadCounter returns a counter's totals; expired leases count as used.
+func (s *Store) listenLeases(ctx context.Context, fn func(counter string)) (bool, error) {
+	cfg := s.connCfg.Copy()
+	cfg.RuntimeParams["application_name"] = watchAppName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{leaseChannel}.Sanitize()); err != nil {
+		return false, fmt.Errorf("listen: %w", err)
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return true, fmt.Errorf("wait for notification: %w", err)
+		}
+		fn(n.Payload)
+	}
+}
+
+// ReadCounter returns a counter's used total and its live leases; expired
+// leases count as neither.
 func (s *Store) ReadCounter(ctx context.Context, counter string, window time.Time) (store.CounterState, error) {
 	var st store.CounterState
 	err := s.pool.QueryRow(ctx, `
-		SELECT c.used_a + coalesce(sum(l.leased_a) FILTER (WHERE l.expires_at < now()), 0)::bigint,
-		       c.used_b + coalesce(sum(l.leased_b) FILTER (WHERE l.expires_at < now()), 0)::bigint,
+		SELECT c.used_a, c.used_b,
 		       coalesce(sum(l.leased_a) FILTER (WHERE l.expires_at >= now()), 0)::bigint,
 		       coalesce(sum(l.leased_b) FILTER (WHERE l.expires_at >= now()), 0)::bigint
 		FROM governance_counters c

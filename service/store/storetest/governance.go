@@ -15,6 +15,7 @@ func governanceTests() []test {
 		{"LeaseAccounting", testLeaseAccounting},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"LeaseConcurrentNeverExceedsLimit", testLeaseConcurrent},
+		{"LeaseFairShareAndStarvation", testLeaseFairShare},
 	}
 }
 
@@ -95,7 +96,7 @@ func testLeaseAccounting(t *testing.T, s store.Store) {
 	limit := store.Amount{A: 100, B: 0}
 	req := func(holder string, used, ret, want int64) store.LeaseRequest {
 		return store.LeaseRequest{Counter: "c", Window: window, Holder: holder, Limit: limit,
-			Used: store.Amount{A: used}, Return: store.Amount{A: ret}, Want: store.Amount{A: want, B: want},
+			Used: store.Amount{A: used}, Return: store.Amount{A: ret}, Need: store.Amount{A: want, B: want},
 			TTL: time.Minute, ExpiredIsUsed: true}
 	}
 	steps := []struct {
@@ -143,17 +144,17 @@ func testLeaseExpiry(t *testing.T, s store.Store) {
 		wantGranted   int64
 		wantUsed      int64
 	}{
-		{"budget: expired lease is spent", true, 0, 10},
-		{"slots: expired lease is free", false, 10, 0},
+		{"rate window: expired lease counts as used", true, 0, 10},
+		{"budget or slots: expired lease is free again, not spent", false, 10, 0},
 	}
 	for _, tt := range tests {
 		counter := "exp-" + tt.name
 		dead := store.LeaseRequest{Counter: counter, Window: window, Holder: "dead", Limit: store.Amount{A: 10},
-			Want: store.Amount{A: 10}, TTL: time.Millisecond, ExpiredIsUsed: tt.expiredIsUsed}
+			Need: store.Amount{A: 10}, TTL: time.Millisecond, ExpiredIsUsed: tt.expiredIsUsed}
 		if _, err := s.LeaseCounter(t.Context(), dead); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // the store's clock must pass the 1ms TTL
 		live := dead
 		live.Holder, live.TTL = "live", time.Minute
 		res, err := s.LeaseCounter(t.Context(), live)
@@ -175,7 +176,7 @@ func testLeaseConcurrent(t *testing.T, s store.Store) {
 			for range rounds {
 				res, err := s.LeaseCounter(t.Context(), store.LeaseRequest{
 					Counter: "conc", Holder: string(rune('a' + h)), Limit: store.Amount{A: limit},
-					Used: store.Amount{}, Want: store.Amount{A: 17}, TTL: time.Minute, ExpiredIsUsed: true})
+					Used: store.Amount{}, Need: store.Amount{A: 17}, TTL: time.Minute, ExpiredIsUsed: true})
 				if err != nil {
 					t.Error(err)
 					return
@@ -189,5 +190,45 @@ func testLeaseConcurrent(t *testing.T, s store.Store) {
 	wg.Wait()
 	if granted != limit {
 		t.Errorf("granted %d in total, want exactly the limit %d", granted, limit)
+	}
+}
+
+// testLeaseFairShare checks what replicas need to share a counter without
+// starving one another: room to spare (Extra) is granted only up to a fair
+// share of what is left, and a need that falls short marks the counter
+// starved, for every holder to see.
+func testLeaseFairShare(t *testing.T, s store.Store) {
+	limit := store.Amount{A: 1000}
+	req := func(holder string, need, needMin, extra int64) store.LeaseRequest {
+		return store.LeaseRequest{Counter: "fair", Holder: holder, Limit: limit, Need: store.Amount{A: need},
+			NeedMin: store.Amount{A: needMin}, Extra: store.Amount{A: extra}, TTL: time.Minute, StarveFor: time.Minute}
+	}
+	steps := []struct {
+		name                         string
+		req                          store.LeaseRequest
+		granted, held, leased, holds int64
+		starved                      bool
+	}{
+		// Alone: the need, plus half of the rest at most.
+		{"need and capped extra", req("r1", 100, 0, 1000), 100 + 450, 550, 550, 1, false},
+		// With one other holder: (450 - 50) / (2 * 2) = 100 extra.
+		{"second holder's extra is a fair share", req("r2", 50, 0, 1000), 150, 150, 700, 2, false},
+		{"nothing asked, nothing held", req("r3", 0, 0, 0), 0, 0, 700, 2, false},
+		// 300 are free: no waiting request fits, so nothing is granted.
+		{"room below the smallest need", req("r3", 400, 350, 0), 0, 0, 700, 2, true},
+		// Any part of the need is of use: the 300 are granted.
+		{"short need starves", req("r3", 400, 0, 0), 300, 300, 1000, 3, true},
+		{"starved is seen by others", req("r1", 0, 0, 0), 0, 550, 1000, 3, true},
+	}
+	for _, st := range steps {
+		res, err := s.LeaseCounter(t.Context(), st.req)
+		wantErr(t, st.name, err, nil)
+		var d diffs
+		d.eq("Granted", res.Granted.A, st.granted)
+		d.eq("Held", res.Held.A, st.held)
+		d.eq("Leased", res.Leased.A, st.leased)
+		d.eq("Holders", int64(res.Holders), st.holds)
+		d.eq("Starved", res.Starved, st.starved)
+		d.report(t, st.name)
 	}
 }
