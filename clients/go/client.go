@@ -42,6 +42,12 @@ type AdminClient struct {
 	tollgatev1connect.CatalogServiceClient
 	tollgatev1connect.TeamServiceClient
 	tollgatev1connect.PolicyServiceClient
+	// IdentityServiceClient manages service accounts, their tokens and
+	// role bindings, and says who the caller is.
+	tollgatev1connect.IdentityServiceClient
+	// CredentialServiceClient refreshes credential references and rotates
+	// the master key.
+	tollgatev1connect.CredentialServiceClient
 }
 
 // NewAdminClient returns the clients of the admin services at baseURL.
@@ -49,9 +55,11 @@ type AdminClient struct {
 // options of your own.
 func NewAdminClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) AdminClient {
 	return AdminClient{
-		CatalogServiceClient: tollgatev1connect.NewCatalogServiceClient(hc, baseURL, opts...),
-		TeamServiceClient:    tollgatev1connect.NewTeamServiceClient(hc, baseURL, opts...),
-		PolicyServiceClient:  tollgatev1connect.NewPolicyServiceClient(hc, baseURL, opts...),
+		CatalogServiceClient:    tollgatev1connect.NewCatalogServiceClient(hc, baseURL, opts...),
+		TeamServiceClient:       tollgatev1connect.NewTeamServiceClient(hc, baseURL, opts...),
+		PolicyServiceClient:     tollgatev1connect.NewPolicyServiceClient(hc, baseURL, opts...),
+		IdentityServiceClient:   tollgatev1connect.NewIdentityServiceClient(hc, baseURL, opts...),
+		CredentialServiceClient: tollgatev1connect.NewCredentialServiceClient(hc, baseURL, opts...),
 	}
 }
 

@@ -24,6 +24,8 @@ type Kind string
 const (
 	KindBudgetThreshold Kind = "budget_threshold"
 	KindSpendVelocity   Kind = "spend_velocity"
+	// KindCredentialRefresh: a credential reference failed to refresh (credential.go).
+	KindCredentialRefresh Kind = "credential_refresh"
 )
 
 // ActorAlerts is the audit-log actor of the Monitor's own actions.
@@ -267,7 +269,7 @@ func (m *Monitor) suspendKey(ctx context.Context, s spike) error {
 		"reason": "spend velocity", "recent_nanos": s.recent, "baseline_nanos": s.baseline, "threshold_nanos": s.threshold,
 	})
 	e := &store.AuditEvent{Actor: ActorAlerts, Action: "SuspendKey", ResourceKind: "key", ResourceID: s.key,
-		Summary: string(summary), Outcome: "ok"}
+		Summary: string(summary), Outcome: "ok", ActorType: "system", ActorSubject: ActorAlerts}
 	if err := m.st.AppendAuditEvent(ctx, e); err != nil {
 		return fmt.Errorf("alerts: audit suspension of key %s: %w", s.key, err)
 	}

@@ -33,7 +33,10 @@ Usage:
   tollgate serve [flags]    run the gateway (tollgate serve -h lists the settings)
   tollgate version [--json] print the version, commit, build date and Go version (also --version)
   tollgate keys|teams|providers|models|usage|budgets|limits|routes|alerts|audit ...
+  tollgate service-accounts|role-bindings|credentials|admin ...
                             manage a running gateway (tollgate keys -h lists them)
+  tollgate login            log in with single sign-on (tollgate login -h)
+  tollgate logout|whoami    forget the login, show who you are
 `
 
 // Main runs the tollgate command with args (without the program name) and
@@ -48,8 +51,15 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return serve(ctx, args[1:], getenv, stderr)
 	case "version", "-version", "--version":
 		return printVersion(args[1:], stdout, stderr)
-	case "keys", "teams", "providers", "models", "usage", "budgets", "limits", "routes", "alerts", "audit":
+	case "keys", "teams", "providers", "models", "usage", "budgets", "limits", "routes", "alerts", "audit",
+		"service-accounts", "role-bindings", "credentials", "admin":
 		return runClient(ctx, args, getenv, stdout, stderr)
+	case "login":
+		return runLogin(ctx, args[1:], getenv, stdout, stderr)
+	case "logout":
+		return runLogout(args[1:], getenv, stdout, stderr)
+	case "whoami":
+		return runWhoami(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK

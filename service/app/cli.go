@@ -40,6 +40,21 @@ func runClient(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stderr, "tollgate %v\n", err)
 		return ExitUsage
 	}
+	if cmd.token == "" {
+		token, server, ok, err := contextToken(ctx, "", getenv)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "tollgate %s: %v\n", cmd.name, err)
+			return ExitError
+		case !ok:
+			fmt.Fprintf(stderr, "tollgate %s: no credential: run tollgate login, or set $TOLLGATE_ADMIN_TOKEN (or --token)\n", cmd.name)
+			return ExitUsage
+		}
+		cmd.token = token
+		if !cmd.addrSet && server != "" {
+			cmd.addr = server
+		}
+	}
 	c := tollgate.NewClient(cmd.addr, cmd.token, tollgate.WithTimeout(cliTimeout))
 	if exp, ok := cmd.req.(*tollgatev1.ExportRequestRecordsRequest); ok {
 		return runExport(ctx, c, cmd.name, exp, stdout, stderr)

@@ -60,6 +60,8 @@ func auditList(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, e
 	fs.StringVar(&req.Action, "action", "", "only this RPC, e.g. SetBudget")
 	fs.StringVar(&req.ResourceKind, "kind", "", "only this kind of resource, e.g. budget, route, key")
 	fs.StringVar(&req.ResourceId, "resource", "", "only this resource id or name")
+	fs.StringVar(&req.Actor, "actor", "", "only this actor: its id (user:SUB, service-account:ID) or subject")
+	fs.StringVar(&req.Outcome, "outcome", "", "only this outcome, e.g. permission_denied")
 	return func(ops []string) (proto.Message, error) {
 		if len(ops) != 0 {
 			return nil, usageErrorf("unexpected arguments %q", ops)
@@ -127,9 +129,10 @@ func runExport(ctx context.Context, c *tollgate.Client, name string, req *tollga
 }
 
 func auditRows(row func(...string), r *tollgatev1.ListAdminAuditEventsResponse) {
-	row("ID", "TIME", "ACTOR", "ACTION", "KIND", "RESOURCE", "OUTCOME", "REQUEST ID")
+	row("ID", "TIME", "ACTOR", "NAME", "ROLE", "ACTION", "KIND", "RESOURCE", "OUTCOME", "SOURCE", "REQUEST ID")
 	for _, e := range r.GetEvents() {
-		row(strconv.FormatInt(e.GetId(), 10), formatTime(e.GetTime()), e.GetActor(), e.GetAction(), dash(e.GetResourceKind()),
-			dash(e.GetResourceId()), e.GetOutcome(), dash(e.GetRequestId()))
+		d := e.GetActorDetail()
+		row(strconv.FormatInt(e.GetId(), 10), formatTime(e.GetTime()), e.GetActor(), dash(d.GetName()), dash(d.GetRole()), e.GetAction(),
+			dash(e.GetResourceKind()), dash(e.GetResourceId()), e.GetOutcome(), dash(e.GetSourceIp()), dash(e.GetRequestId()))
 	}
 }

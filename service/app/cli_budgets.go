@@ -57,7 +57,10 @@ func adminCommand(name string, fs *flag.FlagSet, getenv func(string) string, now
 	if b := catalogCommand(name, fs, getenv); b != nil {
 		return b
 	}
-	return auditCommand(name, fs, now)
+	if b := auditCommand(name, fs, now); b != nil {
+		return b
+	}
+	return identityCommand(name, fs)
 }
 
 // executeAdmin sends the requests of the commands adminCommand knows.
@@ -110,7 +113,7 @@ func executeAdmin(ctx context.Context, c *tollgate.Client, req proto.Message) (p
 	case *tollgatev1.GetTeamRequest:
 		return msg(c.Admin.GetTeam(ctx, connect.NewRequest(r)))
 	}
-	return nil, fmt.Errorf("no RPC for %T", req)
+	return executeIdentity(ctx, c, req)
 }
 
 // adminTable prints the responses of the commands adminCommand knows and
@@ -157,7 +160,7 @@ func adminTable(row func(...string), resp proto.Message) bool {
 		*tollgatev1.DeleteProviderResponse, *tollgatev1.DeleteModelResponse:
 		row("deleted")
 	default:
-		return false
+		return identityTable(row, resp)
 	}
 	return true
 }

@@ -39,7 +39,8 @@ var clientUsage = `Client commands talk to a running gateway with the admin toke
   tollgate teams list
   tollgate teams get TEAM_ID
   tollgate teams delete TEAM_ID [--etag E]
-  tollgate providers add PROVIDER_ID --type TYPE [--base-url URL] [--credential-env VAR | --credential-file FILE] [--setting k=v]...
+  tollgate providers add PROVIDER_ID --type TYPE [--base-url URL] [--credential-env VAR | --credential-file FILE | --credential-ref REF]
+                      [--setting k=v]...
   tollgate providers list
   tollgate providers get PROVIDER_ID
   tollgate providers update PROVIDER_ID [--base-url URL] [--setting k=v]...
@@ -73,11 +74,27 @@ var clientUsage = `Client commands talk to a running gateway with the admin toke
   tollgate alerts add WEBHOOK_ID (--url-env VAR | --url-file FILE) [--kind budget-threshold,spend-velocity] [--team T]
   tollgate alerts list
   tollgate alerts delete WEBHOOK_ID [--etag E]
-  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID]   (the newest 100; see --limit)
+  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID] [--actor ID] [--outcome O]
+                      (the newest 100; see --limit)
+  tollgate service-accounts create ID --role ROLE... [--description D] [--owner O]
+  tollgate service-accounts list | get ID | delete ID [--etag E]
+  tollgate service-accounts update ID [--role ROLE]... [--description D] [--owner O] [--disabled=true|false]
+  tollgate service-accounts token create ACCOUNT_ID [--name N] [--ttl 90d]       (prints the tga-... secret once)
+  tollgate service-accounts token list ACCOUNT_ID [--all]
+  tollgate service-accounts token rotate TOKEN_ID [--grace 1h] [--ttl 90d]
+  tollgate service-accounts token revoke TOKEN_ID
+  tollgate role-bindings create --user SUB | --email ADDRESS | --group GROUP --role ROLE
+  tollgate role-bindings list | delete ID
+  tollgate credentials list | refresh [--provider ID]
+  tollgate admin master-key-status
+  tollgate admin rotate-master-key [--key-id ID]
+  (roles: owner, admin, team-admin:TEAM, viewer, auditor, billing)
 
 Every client command takes:
-  --addr URL     the gateway ($TOLLGATE_ADDR; default http://127.0.0.1:8080)
-  --token TOKEN  the admin token (prefer $TOLLGATE_ADMIN_TOKEN: flags show in ps)
+  --addr URL     the gateway ($TOLLGATE_ADDR; default: the context's, then http://127.0.0.1:8080)
+  --token TOKEN  an admin credential: the admin token, a service-account token (tga-...)
+                 (prefer $TOLLGATE_ADMIN_TOKEN: flags show in ps); without one,
+                 the login of the current context (tollgate login)
   --json         print the response as protobuf JSON instead of a table
 
 Every list command follows all pages, and takes:
@@ -96,7 +113,8 @@ Webhook URLs are secrets: they are read from the environment or a file and
 never printed. "alerts add" prints the webhook's signing secret once: alerts
 are signed per Standard Webhooks and the receiver verifies them with it.
 Durations are Go durations (90m, 12h) or whole days (30d).
-Usage dimensions: team, service, key, model, provider, end_user.
+Usage dimensions: team, service, key, model, provider, end_user, key_creator
+(the admin principal that created the key).
 `
 
 // cliCommand is a parsed client subcommand: where to send which request.
@@ -107,6 +125,8 @@ type cliCommand struct {
 	addr string
 	// token is the admin token.
 	token string
+	// addrSet is true when --addr or $TOLLGATE_ADDR named the gateway.
+	addrSet bool
 	// json selects protobuf JSON output.
 	json bool
 	// req is the request to send; its type selects the RPC.
@@ -198,6 +218,9 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if pages != nil && !isListRequest(req) {
+		pages = nil // a list that does not page (credentials list)
+	}
 	if pages != nil {
 		if err := pages.apply(req); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -207,15 +230,14 @@ func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCom
 	if cmd.addr == "" {
 		cmd.addr = getenv("TOLLGATE_ADDR")
 	}
+	cmd.addrSet = cmd.addr != ""
 	if cmd.addr, err = clientURL(cmd.addr); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if cmd.token == "" {
 		cmd.token = getenv("TOLLGATE_ADMIN_TOKEN")
 	}
-	if cmd.token == "" {
-		return nil, usageErrorf("%s: no admin token: set $TOLLGATE_ADMIN_TOKEN or --token", name)
-	}
+	// Without a token, runClient uses the context's login (tollgate login).
 	return cmd, nil
 }
 
@@ -399,11 +421,12 @@ func providerType(name string) (tollgatev1.ProviderType, bool) {
 }
 
 func providersAdd(fs *flag.FlagSet, getenv func(string) string) func([]string) (proto.Message, error) {
-	var typ, baseURL string
+	var typ, baseURL, credRef string
 	var credFlags credentialFlags
 	settings := mapFlag{}
 	fs.StringVar(&typ, "type", "", "the API dialect (required): "+strings.Join(providerTypeNames(), ", "))
 	fs.StringVar(&baseURL, "base-url", "", "the API base URL (default: the type's)")
+	fs.StringVar(&credRef, "credential-ref", "", "the credential by reference: env:NAME, file:/path, vault:MOUNT/PATH#FIELD, aws-sm:ID[#FIELD], gcp-sm:projects/P/secrets/S[#FIELD]")
 	credFlags.register(fs, false)
 	fs.Var(settings, "setting", "a dialect setting k=v (repeatable)")
 	return func(ops []string) (proto.Message, error) {
@@ -419,8 +442,11 @@ func providersAdd(fs *flag.FlagSet, getenv func(string) string) func([]string) (
 		if err != nil {
 			return nil, err
 		}
+		if credRef != "" && cred != "" {
+			return nil, usageErrorf("--credential-ref and --credential-env/--credential-file exclude each other")
+		}
 		return &tollgatev1.CreateProviderRequest{
-			Provider:   &tollgatev1.Provider{Id: id, Type: t, BaseUrl: baseURL, Settings: settings.orNil()},
+			Provider:   &tollgatev1.Provider{Id: id, Type: t, BaseUrl: baseURL, Settings: settings.orNil(), CredentialRef: credRef},
 			Credential: cred,
 		}, nil
 	}
@@ -515,13 +541,15 @@ func modelsAdd(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 
 // dimensions maps --by values to usage dimensions.
 var dimensions = map[string]tollgatev1.UsageDimension{
-	"team":     tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM,
-	"service":  tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE,
-	"key":      tollgatev1.UsageDimension_USAGE_DIMENSION_KEY,
-	"model":    tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL,
-	"provider": tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER,
-	"end_user": tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
-	"end-user": tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+	"team":        tollgatev1.UsageDimension_USAGE_DIMENSION_TEAM,
+	"service":     tollgatev1.UsageDimension_USAGE_DIMENSION_SERVICE,
+	"key":         tollgatev1.UsageDimension_USAGE_DIMENSION_KEY,
+	"model":       tollgatev1.UsageDimension_USAGE_DIMENSION_MODEL,
+	"provider":    tollgatev1.UsageDimension_USAGE_DIMENSION_PROVIDER,
+	"end_user":    tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+	"end-user":    tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
+	"key_creator": tollgatev1.UsageDimension_USAGE_DIMENSION_KEY_CREATOR,
+	"key-creator": tollgatev1.UsageDimension_USAGE_DIMENSION_KEY_CREATOR,
 }
 
 func usageReport(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, error) {
@@ -539,7 +567,7 @@ func usageReport(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message,
 		for _, b := range by {
 			d, ok := dimensions[strings.ToLower(b)]
 			if !ok {
-				return nil, usageErrorf("--by %q: want team, service, key, model, provider or end_user", b)
+				return nil, usageErrorf("--by %q: want team, service, key, model, provider, end_user or key_creator", b)
 			}
 			req.GroupBy = append(req.GroupBy, d)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/service/access"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
@@ -230,8 +231,13 @@ func Describe(err error, requestID string) Problem {
 		p.Kind, p.Param, p.Message = KindInvalidArgument, "page_token", "page_token: is not a next_page_token of this listing"
 	case errors.Is(err, gateway.ErrInvalidRequest):
 		p.Kind = KindInvalidArgument
-	case errors.Is(err, gateway.ErrUnauthenticated):
+	case errors.Is(err, gateway.ErrUnauthenticated), errors.Is(err, access.ErrUnauthenticated):
 		p.Kind = KindUnauthenticated
+	case errors.Is(err, access.ErrPermissionDenied):
+		// An admin principal whose roles do not allow the call.
+		p.Kind, p.Code = KindPermissionDenied, "permission_denied"
+	case errors.Is(err, access.ErrUnavailable):
+		p.Kind, p.Code, p.Retryable = KindUnavailable, "authentication_unavailable", true
 	case errors.Is(err, gateway.ErrPermissionDenied):
 		p.Kind, p.Param = KindPermissionDenied, "model"
 	case errors.Is(err, gateway.ErrModelNotFound):

@@ -72,7 +72,8 @@ type Engine struct {
 
 	guard *guardConfig // nil: no guardrails (guardrails.go)
 
-	timeouts Timeouts // default upstream timeouts (attempts.go)
+	callers  CallerAuthenticator // nil: JWT callers are refused (callers.go)
+	timeouts Timeouts            // default upstream timeouts (attempts.go)
 
 	staleLog logLimit // refusals of unconfirmed keys are logged once a second
 }
@@ -119,7 +120,8 @@ func (e *Engine) Registry() *registry.Registry { return e.reg }
 // Router returns the engine's router, e.g. to register its metrics.
 func (e *Engine) Router() *routing.Router { return e.router }
 
-// Authenticate resolves the call's credential to a usable key. While the
+// Authenticate resolves the call's credential to a usable key: a virtual
+// key, or a JWT of a trusted issuer (callers.go). While the
 // registry's view of keys is older than its staleness bound, the key is
 // re-read from the store first; when the store does not answer the call is
 // refused with a retryable ErrNotReady rather than trusting a key that may
@@ -127,6 +129,9 @@ func (e *Engine) Router() *routing.Router { return e.router }
 func (e *Engine) Authenticate(ctx context.Context, call *Call) (*registry.Key, error) {
 	if call.Credential == "" {
 		return nil, fmt.Errorf("%w: missing API key: send \"Authorization: Bearer tg-...\"", ErrUnauthenticated)
+	}
+	if k, ok, err := e.authenticateJWT(ctx, call); ok {
+		return k, err
 	}
 	m, ok := e.reg.LookupSecret(call.Credential)
 	if !ok {
@@ -424,6 +429,9 @@ func (e *Engine) newRecord(call *Call, op, model string, stream bool) record {
 
 func (r *record) setKey(k *registry.Key) {
 	r.KeyID, r.TeamID, r.ServiceID = k.ID, k.TeamID, k.ServiceID
+	if k.Subject != "" {
+		r.EndUser = k.Subject // a JWT caller's subject is its end user
+	}
 	if len(k.Tags) > 0 {
 		tags := make([]string, 0, len(r.Tags)+len(k.Tags))
 		tags = append(tags, r.Tags...)

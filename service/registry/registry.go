@@ -49,7 +49,10 @@ type Key struct {
 	// Cache is the key's decoded cache policy (store.Key.CachePolicy), nil
 	// for none. A stored policy that cannot be decoded turns the cache off
 	// for the key rather than widen what it shares.
-	Cache   *routing.Cache
+	Cache *routing.Cache
+	// Subject is set for a caller authenticated by a JWT instead of a
+	// virtual key (see NewCallerKey): its end user.
+	Subject string
 	allowed map[string]struct{}
 }
 
@@ -97,6 +100,7 @@ type Registry struct {
 	mu     sync.Mutex // serialises writers
 	loaded atomic.Bool
 
+	creds CredentialSource // nil: credentials by reference are refused (credentials.go)
 	// Freshness (sync.go).
 	now       func() time.Time
 	bound     time.Duration // staleness bound; 0: none
@@ -210,24 +214,12 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 		if p != nil {
 			entry = r.buildProvider(*p)
 		}
-		r.update(func(s *snapshot) {
-			s.providers = maps.Clone(s.providers)
-			if entry == nil {
-				delete(s.providers, c.ID)
-			} else {
-				s.providers[c.ID] = entry
-			}
-			// Re-point the models served by this provider at the new adapter.
-			s.models = maps.Clone(s.models)
-			for name, m := range s.models {
-				if m.ProviderID == c.ID {
-					s.models[name] = s.resolve(m.Model)
-				}
-			}
-			s.compile()
-		})
+		r.setProvider(c.ID, entry)
 	case store.ChangeBudget, store.ChangeRateLimit:
 		// Package governance follows these.
+	case store.ChangeServiceAccount, store.ChangeServiceAccountToken, store.ChangeRoleBinding,
+		store.ChangeCredentials, store.ChangeMasterKey:
+		// Package identity and the server's credential watcher follow these.
 	case store.ChangeRoute:
 		return r.applyRoute(ctx, c.ID)
 	default:
@@ -319,14 +311,10 @@ func (r *Registry) update(fn func(s *snapshot)) {
 
 func (r *Registry) buildProvider(p store.Provider) *providerEntry {
 	entry := &providerEntry{cfg: p}
-	var credential string
-	if len(p.SealedCredential) > 0 {
-		pt, err := r.sealer.Open(p.SealedCredential, p.ID)
-		if err != nil {
-			r.log.Error("registry: cannot decrypt provider credential; provider disabled", "provider", p.ID, "err", err)
-			return entry
-		}
-		credential = string(pt)
+	credential, err := r.credential(p)
+	if err != nil {
+		r.log.Error("registry: cannot get provider credential; provider disabled", "provider", p.ID, "err", err)
+		return entry
 	}
 	prov, err := r.build(providers.Config{ID: p.ID, Type: p.Type, BaseURL: p.BaseURL, APIKey: credential, Settings: p.Settings})
 	if err != nil {

@@ -49,8 +49,9 @@ func defaultPricing(names ...string) store.Pricing {
 }
 
 var alertKindToStore = map[tollgatev1.AlertKind]alerts.Kind{
-	tollgatev1.AlertKind_ALERT_KIND_BUDGET_THRESHOLD: alerts.KindBudgetThreshold,
-	tollgatev1.AlertKind_ALERT_KIND_SPEND_VELOCITY:   alerts.KindSpendVelocity,
+	tollgatev1.AlertKind_ALERT_KIND_BUDGET_THRESHOLD:   alerts.KindBudgetThreshold,
+	tollgatev1.AlertKind_ALERT_KIND_SPEND_VELOCITY:     alerts.KindSpendVelocity,
+	tollgatev1.AlertKind_ALERT_KIND_CREDENTIAL_REFRESH: alerts.KindCredentialRefresh,
 }
 
 func webhookToProto(w *store.AlertWebhook) *tollgatev1.AlertWebhook {

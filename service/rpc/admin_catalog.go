@@ -11,6 +11,7 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/providers/factory"
+	"github.com/tollgate-dev/tollgate/service/credref"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -39,8 +40,8 @@ func providerTypeToProto(name string) tollgatev1.ProviderType {
 func providerToProto(p *store.Provider) *tollgatev1.Provider {
 	return &tollgatev1.Provider{
 		Id: p.ID, Type: providerTypeToProto(p.Type), BaseUrl: p.BaseURL, Settings: p.Settings,
-		HasCredential: len(p.SealedCredential) > 0, CreateTime: timeToProto(p.CreatedAt), UpdateTime: timeToProto(p.UpdatedAt),
-		Etag: etag(p.Version),
+		HasCredential: len(p.SealedCredential) > 0 || p.CredentialRef != "", CreateTime: timeToProto(p.CreatedAt), UpdateTime: timeToProto(p.UpdatedAt),
+		Etag: etag(p.Version), CredentialRef: p.CredentialRef,
 	}
 }
 
@@ -60,7 +61,10 @@ func (a *Admin) CreateProvider(ctx context.Context, req *connect.Request[tollgat
 	if err := checkBaseURL(in.GetBaseUrl()); err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	p := &store.Provider{ID: in.GetId(), Type: typ, BaseURL: in.GetBaseUrl(), Settings: in.GetSettings()}
+	p := &store.Provider{ID: in.GetId(), Type: typ, BaseURL: in.GetBaseUrl(), Settings: in.GetSettings(), CredentialRef: in.GetCredentialRef()}
+	if err := checkCredentialRef(p.CredentialRef, req.Msg.GetCredential()); err != nil {
+		return nil, a.fail(ctx, err)
+	}
 	if c := req.Msg.GetCredential(); c != "" {
 		sealed, err := a.sealer.Seal([]byte(c), p.ID)
 		if err != nil {
@@ -150,13 +154,24 @@ func (a *Admin) UpdateProvider(ctx context.Context, req *connect.Request[tollgat
 		}
 		p = *cur
 		p.BaseURL, p.Settings = merged.GetBaseUrl(), merged.GetSettings()
+		if merged.GetCredentialRef() != cur.CredentialRef {
+			// A new reference replaces a stored credential.
+			p.CredentialRef, p.SealedCredential = merged.GetCredentialRef(), nil
+		}
 		if setCredential {
 			p.SealedCredential = nil
 			if c := req.Msg.GetCredential(); c != "" {
 				if p.SealedCredential, err = a.sealer.Seal([]byte(c), p.ID); err != nil {
 					return err
 				}
+				p.CredentialRef = "" // a stored credential replaces a reference
 			}
+		}
+		if err := checkCredentialRef(p.CredentialRef, ""); err != nil {
+			return err
+		}
+		if p.CredentialRef != "" && len(p.SealedCredential) > 0 {
+			return badParam("provider.credential_ref", "a provider has a credential or a credential reference, not both")
 		}
 		return a.store.UpdateProvider(ctx, &p)
 	})
@@ -165,6 +180,21 @@ func (a *Admin) UpdateProvider(ctx context.Context, req *connect.Request[tollgat
 	}
 	a.apply(ctx, store.ChangeProvider, p.ID)
 	return connect.NewResponse(&tollgatev1.UpdateProviderResponse{Provider: providerToProto(&p)}), nil
+}
+
+// checkCredentialRef validates a credential reference; it excludes a
+// literal credential.
+func checkCredentialRef(ref, credential string) error {
+	if ref == "" {
+		return nil
+	}
+	if credential != "" {
+		return badParam("provider.credential_ref", "give a credential or a credential reference, not both")
+	}
+	if err := credref.Validate(ref); err != nil {
+		return badParam("provider.credential_ref", err.Error())
+	}
+	return nil
 }
 
 // providerFixed are the Provider fields no update may set.

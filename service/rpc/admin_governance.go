@@ -161,6 +161,8 @@ func (a *Admin) ListBudgets(ctx context.Context, req *connect.Request[tollgatev1
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
+	teamOf := a.keyTeamOf(ctx)
+	bs = narrow(ctx, bs, func(b store.Budget) string { return teamOf(b.TeamID, b.KeyID) })
 	out := make([]*tollgatev1.Budget, len(bs))
 	for i := range bs {
 		out[i] = budgetToProto(&bs[i])
@@ -209,6 +211,8 @@ func (a *Admin) ListRateLimits(ctx context.Context, req *connect.Request[tollgat
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
+	teamOf := a.keyTeamOf(ctx)
+	ls = narrow(ctx, ls, func(l store.RateLimit) string { return teamOf(l.TeamID, l.KeyID) })
 	out := make([]*tollgatev1.RateLimit, len(ls))
 	for i := range ls {
 		out[i] = rateLimitToProto(&ls[i])

@@ -7,6 +7,7 @@ import (
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/service/access"
 	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
@@ -50,6 +51,7 @@ func (a *Admin) ListTeams(ctx context.Context, req *connect.Request[tollgatev1.L
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
+	ts = narrow(ctx, ts, func(t store.Team) string { return t.ID })
 	out := &tollgatev1.ListTeamsResponse{Teams: make([]*tollgatev1.Team, len(ts)), NextPageToken: nextPageToken(req.Msg, next)}
 	for i := range ts {
 		out.Teams[i] = teamToProto(&ts[i])
@@ -82,7 +84,7 @@ func (a *Admin) keyToProto(k *store.Key) *tollgatev1.VirtualKey {
 		Id: k.ID, Name: k.Name, TeamId: k.TeamID, ServiceId: k.ServiceID, AllowedModels: k.AllowedModels,
 		ExpireTime: timeToProto(k.ExpiresAt), Tags: k.Tags, SecretPrefix: k.SecretPrefix, State: state,
 		CreateTime: timeToProto(k.CreatedAt), RevokeTime: timeToProto(k.RevokedAt), RotateTime: timeToProto(k.RotatedAt),
-		Cache: keyCacheToProto(k.CachePolicy), Etag: etag(k.Version),
+		Cache: keyCacheToProto(k.CachePolicy), Etag: etag(k.Version), CreatedBy: k.CreatedBy,
 	}
 }
 
@@ -123,6 +125,7 @@ func (a *Admin) CreateKey(ctx context.Context, req *connect.Request[tollgatev1.C
 		ID: id, Name: in.GetName(), TeamID: in.GetTeamId(), ServiceID: in.GetServiceId(),
 		AllowedModels: in.GetAllowedModels(), Tags: in.GetTags(), ExpiresAt: expires,
 		SecretHash: secret.Hash[:], SecretPrefix: secret.Display, CachePolicy: cachePolicy,
+		CreatedBy: access.CreatorID(ctx),
 	}
 	if err := a.store.CreateKey(ctx, k); err != nil {
 		return nil, a.fail(ctx, err)
@@ -146,12 +149,17 @@ func (a *Admin) ListKeys(ctx context.Context, req *connect.Request[tollgatev1.Li
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
+	team := req.Msg.GetTeamId()
+	if teams, all := access.TeamScope(ctx); !all && team == "" && len(teams) == 1 {
+		team = teams[0] // a team-admin of one team lists its keys
+	}
 	ks, next, err := a.store.ListKeys(ctx, store.KeyFilter{
-		TeamID: req.Msg.GetTeamId(), IncludeRevoked: req.Msg.GetIncludeRevoked(), Limit: page.Size, After: page.After,
+		TeamID: team, IncludeRevoked: req.Msg.GetIncludeRevoked(), Limit: page.Size, After: page.After,
 	})
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
+	ks = narrow(ctx, ks, func(k store.Key) string { return k.TeamID })
 	out := &tollgatev1.ListKeysResponse{Keys: make([]*tollgatev1.VirtualKey, len(ks)), NextPageToken: nextPageToken(req.Msg, next)}
 	for i := range ks {
 		out.Keys[i] = a.keyToProto(&ks[i])

@@ -22,7 +22,8 @@ import (
 const AuditActorAdmin = "admin-token"
 
 // auditInterceptor records every admin-service write in the audit log. It
-// runs after the admin-token check, so only authorised calls are recorded.
+// runs inside the access guard, so the calls it sees are authorised and
+// carry their principal; the guard reports refused calls (RecordRefusal).
 type auditInterceptor struct {
 	log    store.AuditLog
 	logger *slog.Logger
@@ -54,12 +55,23 @@ func (a auditInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		res, err := next(ctx, req)
 		e := auditEvent(method, req.Any(), err)
 		e.Time, e.RequestID = at, gateway.RequestIDFrom(ctx)
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if werr := a.log.AppendAuditEvent(wctx, e); werr != nil {
-			a.logger.ErrorContext(ctx, "admin audit log write failed", "action", method, "resource_id", e.ResourceID, "err", werr)
+		if res != nil && err == nil {
+			if id := responseResourceID(res.Any()); id != "" {
+				e.ResourceID = id // the generated id (CreateKey), never a name
+			}
 		}
+		setActor(ctx, e)
+		a.append(ctx, e)
 		return res, err
+	}
+}
+
+// append writes e; a failure to write is logged, since the call was made.
+func (a auditInterceptor) append(ctx context.Context, e *store.AuditEvent) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if werr := a.log.AppendAuditEvent(wctx, e); werr != nil {
+		a.logger.ErrorContext(ctx, "admin audit log write failed", "action", e.Action, "resource_id", e.ResourceID, "err", werr)
 	}
 }
 
@@ -86,7 +98,7 @@ func auditEvent(method string, msg any, err error) *store.AuditEvent {
 		e.Outcome = connect.CodeOf(err).String()
 	}
 	if m, ok := msg.(proto.Message); ok {
-		e.ResourceID = resourceID(m.ProtoReflect())
+		e.ResourceID = requestResourceID(e.ResourceKind, m.ProtoReflect())
 		e.Summary = redactedJSON(m)
 	}
 	return e

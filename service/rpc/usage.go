@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -12,19 +13,19 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/service/access"
 	"github.com/tollgate-dev/tollgate/service/gateway"
-	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-// Usage serves tollgate.v1.UsageService. Admins see every team; a virtual
-// key sees only its own team.
+// Usage serves tollgate.v1.UsageService. Admins see every team; a
+// team-admin its teams; a virtual key only its own team.
 type Usage struct {
 	records store.Records
 	engine  *gateway.Engine
-	admin   keys.AdminToken
 	log     *slog.Logger
-	audit   store.AuditLog // nil: ListAdminAuditEvents is unavailable
+	audit   store.AuditLog    // nil: ListAdminAuditEvents is unavailable
+	keys    store.KeyCreators // nil: usage by key creator is unavailable
 }
 
 var _ tollgatev1connect.UsageServiceHandler = (*Usage)(nil)
@@ -35,30 +36,49 @@ type UsageOption func(*Usage)
 // WithAuditLog enables ListAdminAuditEvents over audit.
 func WithAuditLog(audit store.AuditLog) UsageOption { return func(u *Usage) { u.audit = audit } }
 
-// NewUsage returns the usage handler.
-func NewUsage(records store.Records, engine *gateway.Engine, admin keys.AdminToken, log *slog.Logger, opts ...UsageOption) *Usage {
-	u := &Usage{records: records, engine: engine, admin: admin, log: log}
+// WithKeyCreators enables usage by key creator (the admin principal that
+// created the key) over ks.
+func WithKeyCreators(ks store.KeyCreators) UsageOption { return func(u *Usage) { u.keys = ks } }
+
+// NewUsage returns the usage handler. It must be mounted behind the access
+// guard, which authenticates callers and confines them to their teams.
+func NewUsage(records store.Records, engine *gateway.Engine, log *slog.Logger, opts ...UsageOption) *Usage {
+	u := &Usage{records: records, engine: engine, log: log}
 	for _, o := range opts {
 		o(u)
 	}
 	return u
 }
 
-// scope returns the team the caller is confined to ("" for admins) and
-// checks that the requested team is within it.
-func (u *Usage) scope(ctx context.Context, h http.Header, requested string) (string, error) {
-	tok := bearer(h)
-	if u.admin.Matches(tok) {
-		return requested, nil
+// scope returns the teams a usage read covers: nil for every team, else
+// the requested team or, without one, the teams the caller's role covers
+// (the access guard has checked a requested team is one of them).
+func (u *Usage) scope(ctx context.Context, requested string) ([]string, error) {
+	if _, ok := access.FromContext(ctx); !ok {
+		return nil, access.ErrUnauthenticated // not behind the guard: nothing
 	}
-	k, err := u.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: tok})
-	if err != nil {
-		return "", err
+	teams, all := access.TeamScope(ctx)
+	switch {
+	case requested != "":
+		return []string{requested}, nil
+	case all:
+		return nil, nil
+	case len(teams) == 0:
+		return nil, fmt.Errorf("%w: no team to read", access.ErrPermissionDenied)
 	}
-	if requested != "" && requested != k.TeamID {
-		return "", fmt.Errorf("%w: this key may only read the usage of team %q", gateway.ErrPermissionDenied, k.TeamID)
+	return teams, nil
+}
+
+// one returns the single team filter of a scope ("" for every team) and
+// whether the scope is a single filter.
+func one(teams []string) (string, bool) {
+	switch len(teams) {
+	case 0:
+		return "", true
+	case 1:
+		return teams[0], true
 	}
-	return k.TeamID, nil
+	return "", false
 }
 
 func timeRange(start, end *timestamppb.Timestamp) (time.Time, time.Time, error) {
@@ -113,7 +133,7 @@ func recordToProto(r *store.Record) *tollgatev1.RequestRecord {
 // ListRequestRecords implements UsageService.ListRequestRecords.
 func (u *Usage) ListRequestRecords(ctx context.Context, req *connect.Request[tollgatev1.ListRequestRecordsRequest]) (*connect.Response[tollgatev1.ListRequestRecordsResponse], error) {
 	m := req.Msg
-	team, err := u.scope(ctx, req.Header(), m.GetTeamId())
+	teams, err := u.scope(ctx, m.GetTeamId())
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
@@ -121,12 +141,13 @@ func (u *Usage) ListRequestRecords(ctx context.Context, req *connect.Request[tol
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
-	// Tokens are bound to the request's filters and to the team the
+	// Tokens are bound to the request's filters and to the teams the
 	// caller is confined to.
-	page, err := readPage(m, team)
+	page, err := readPage(m, strings.Join(teams, ","))
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
+	team, _ := one(teams)
 	rs, next, err := u.records.ListRecords(ctx, store.RecordFilter{
 		Start: start, End: end, TeamID: team, KeyID: m.GetKeyId(), Model: m.GetModel(), EndUser: m.GetEndUser(),
 		Limit: page.Size, After: page.After,
@@ -134,9 +155,23 @@ func (u *Usage) ListRequestRecords(ctx context.Context, req *connect.Request[tol
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
-	out := &tollgatev1.ListRequestRecordsResponse{Records: make([]*tollgatev1.RequestRecord, len(rs)), NextPageToken: nextPageToken(m, next, team)}
+	creators, err := u.creators(ctx, rs)
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
+	// A page narrowed to the caller's teams or to one key creator may be
+	// short, or empty with a next page (AIP-158 allows both).
+	out := &tollgatev1.ListRequestRecordsResponse{NextPageToken: nextPageToken(m, next, strings.Join(teams, ","))}
 	for i := range rs {
-		out.Records[i] = recordToProto(&rs[i])
+		if len(teams) > 1 && !slices.Contains(teams, rs[i].TeamID) {
+			continue
+		}
+		if c := m.GetKeyCreator(); c != "" && creators[rs[i].KeyID] != c {
+			continue
+		}
+		r := recordToProto(&rs[i])
+		r.KeyCreator = creators[rs[i].KeyID]
+		out.Records = append(out.Records, r)
 	}
 	return connect.NewResponse(out), nil
 }
@@ -168,10 +203,12 @@ func groupToProto(g *store.UsageGroup) *tollgatev1.UsageGroup {
 	}
 }
 
-// GetUsageSummary implements UsageService.GetUsageSummary.
+// GetUsageSummary implements UsageService.GetUsageSummary. Usage by key
+// creator is usage by key, folded by each key's creator (which never
+// changes); a caller confined to several teams gets their usage summed.
 func (u *Usage) GetUsageSummary(ctx context.Context, req *connect.Request[tollgatev1.GetUsageSummaryRequest]) (*connect.Response[tollgatev1.GetUsageSummaryResponse], error) {
 	m := req.Msg
-	team, err := u.scope(ctx, req.Header(), m.GetTeamId())
+	teams, err := u.scope(ctx, m.GetTeamId())
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
@@ -179,21 +216,30 @@ func (u *Usage) GetUsageSummary(ctx context.Context, req *connect.Request[tollga
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
-	q := store.SummaryQuery{Start: start, End: end, TeamID: team}
-	for i, d := range m.GetGroupBy() {
-		dim, ok := dimensions[d]
-		if !ok {
-			return nil, toConnectError(ctx, u.log, badParam(fmt.Sprintf("group_by[%d]", i), "unknown dimension"))
-		}
-		q.GroupBy = append(q.GroupBy, dim)
+	q := store.SummaryQuery{Start: start, End: end}
+	fold, err := u.groupBy(&q, m.GetGroupBy())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
 	}
 	bucket, ok := buckets[m.GetBucket()]
 	if !ok {
 		return nil, toConnectError(ctx, u.log, badParam("bucket", "unknown bucket"))
 	}
 	q.Bucket = bucket
-	groups, err := u.records.SummarizeUsage(ctx, q)
-	if err != nil {
+	var groups []store.UsageGroup
+	queries := teams
+	if len(queries) == 0 {
+		queries = []string{""} // every team
+	}
+	for _, team := range queries {
+		q.TeamID = team
+		gs, err := u.records.SummarizeUsage(ctx, q)
+		if err != nil {
+			return nil, toConnectError(ctx, u.log, err)
+		}
+		groups = append(groups, gs...)
+	}
+	if groups, err = fold(ctx, groups, len(teams) > 1); err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
 	out := &tollgatev1.GetUsageSummaryResponse{Groups: make([]*tollgatev1.UsageGroup, len(groups))}

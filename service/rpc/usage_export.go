@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,10 +41,11 @@ func csvRow(r *store.Record) []string {
 
 // ExportRequestRecords streams the matching records, oldest first, as CSV
 // (with a header) or JSON lines, in chunks of about 64 KiB that end at line
-// ends. A virtual key sees only its own team's records.
+// ends. A virtual key sees only its own team's records, a team-admin its
+// teams'.
 func (u *Usage) ExportRequestRecords(ctx context.Context, req *connect.Request[tollgatev1.ExportRequestRecordsRequest], out *connect.ServerStream[tollgatev1.ExportRequestRecordsResponse]) error {
 	m := req.Msg
-	team, err := u.scope(ctx, req.Header(), m.GetTeamId())
+	teams, err := u.scope(ctx, m.GetTeamId())
 	if err != nil {
 		return toConnectError(ctx, u.log, err)
 	}
@@ -76,9 +78,13 @@ func (u *Usage) ExportRequestRecords(ctx context.Context, req *connect.Request[t
 		_ = cw.Write(exportHeader)
 	}
 	var sendErr error
+	team, _ := one(teams)
 	err = u.records.ExportRecords(ctx, store.RecordFilter{
 		Start: start, End: end, TeamID: team, KeyID: m.GetKeyId(), Model: m.GetModel(), EndUser: m.GetEndUser(),
 	}, func(r *store.Record) error {
+		if len(teams) > 1 && !slices.Contains(teams, r.TeamID) {
+			return nil // a caller confined to several teams sees theirs only
+		}
 		if jsonLines {
 			b, err := protojson.Marshal(recordToProto(r))
 			if err != nil {

@@ -2,14 +2,15 @@ package rpc
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/service/access"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/store"
 )
 
 // GetBudgetStatus reports the budgets' limit, spend, remaining and reset.
@@ -21,21 +22,29 @@ func (u *Usage) GetBudgetStatus(ctx context.Context, req *connect.Request[tollga
 	if gov == nil {
 		return connect.NewResponse(&tollgatev1.GetBudgetStatusResponse{}), nil
 	}
-	tok := bearer(req.Header())
+	teams, err := u.scope(ctx, req.Msg.GetTeamId())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
 	var subject governance.Subject
-	team := req.Msg.GetTeamId()
-	if !u.admin.Matches(tok) {
-		k, err := u.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: tok})
+	if p, _ := access.FromContext(ctx); p.Type == access.TypeVirtualKey {
+		// A key sees the budgets that apply to it: its own, its team's, its service's.
+		k, err := u.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: bearer(req.Header())})
 		if err != nil {
 			return nil, toConnectError(ctx, u.log, err)
 		}
-		if team != "" && team != k.TeamID {
-			return nil, toConnectError(ctx, u.log, fmt.Errorf("%w: this key may only read the budgets of team %q", gateway.ErrPermissionDenied, k.TeamID))
-		}
-		subject = governance.Subject{KeyID: k.ID, TeamID: k.TeamID, ServiceID: k.ServiceID}
+		subject, teams = governance.Subject{KeyID: k.ID, TeamID: k.TeamID, ServiceID: k.ServiceID}, []string{k.TeamID}
+	}
+	queries := teams
+	if len(queries) == 0 {
+		queries = []string{""}
+	}
+	var budgets []store.Budget
+	for _, team := range queries {
+		budgets = append(budgets, gov.Budgets(subject, team)...)
 	}
 	var out []*tollgatev1.BudgetStatus
-	for _, b := range gov.Budgets(subject, team) {
+	for _, b := range budgets {
 		s, err := gov.Status(ctx, b)
 		if err != nil {
 			return nil, toConnectError(ctx, u.log, err)

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/service/secrets"
 )
 
 // Config holds the process settings. Every field can be set by a flag or a
@@ -16,9 +19,14 @@ type Config struct {
 	Addr string
 	// DatabaseURL is the Postgres connection string.
 	DatabaseURL string
-	// MasterKey encrypts provider credentials (env only).
+	// MasterKey is the master keyring that seals stored secrets: one or
+	// more keys, the first sealing (env or file only; see secrets.ParseKeyring).
 	MasterKey string
-	// AdminToken authorises the admin services' calls (env only).
+	// MasterKeyFile, when set, holds the keyring and is re-read when it
+	// changes, so keys can be added and removed without a restart.
+	MasterKeyFile string
+	// AdminToken is the bootstrap (break-glass) admin token, acting as
+	// owner (env or file only).
 	AdminToken string
 	// TLSCert and TLSKey enable TLS when both are set.
 	TLSCert, TLSKey string
@@ -53,6 +61,10 @@ type Config struct {
 	// GuardrailModel is the chat model (or route) moderation guardrails
 	// classify with; without it they have no "default" classifier.
 	GuardrailModel string
+	// Identity holds the admin API's authentication settings (identity.go).
+	Identity IdentityConfig
+	// Credentials configures provider credentials by reference (credentials.go).
+	Credentials CredentialsConfig
 
 	// MaxInflight is the hard bound on in-flight inference requests
 	// (admission control, admission.go); 0 derives it from the memory
@@ -115,6 +127,8 @@ func DefaultConfig() Config {
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
+		Identity:           defaultIdentityConfig(),
+		Credentials:        defaultCredentialsConfig(),
 
 		AdmissionAdaptive:         true,
 		AdmissionTarget:           10 * time.Millisecond,
@@ -150,15 +164,39 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
 	c.Cache.registerFlags(e)
+	c.Identity.registerFlags(e)
+	c.Credentials.registerFlags(e)
 	c.Governance.registerFlags(e)
 	c.registerServingFlags(e)
-	c.MasterKey = getenv("TOLLGATE_MASTER_KEY")
-	c.MetricsToken = getenv("TOLLGATE_METRICS_TOKEN")
-	c.AdminToken = getenv("TOLLGATE_ADMIN_TOKEN")
+	// Secrets come from the environment or from files (NAME_FILE), never flags.
+	var errs []error
+	secret := func(p *string, name string) {
+		v, err := secretEnv(getenv, name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		*p = v
+	}
+	if c.MasterKeyFile = getenv("TOLLGATE_MASTER_KEY_FILE"); c.MasterKeyFile == "" {
+		secret(&c.MasterKey, "TOLLGATE_MASTER_KEY")
+	} else if getenv("TOLLGATE_MASTER_KEY") != "" {
+		errs = append(errs, errors.New("set TOLLGATE_MASTER_KEY or TOLLGATE_MASTER_KEY_FILE, not both"))
+	} else if b, err := os.ReadFile(c.MasterKeyFile); err != nil {
+		errs = append(errs, fmt.Errorf("TOLLGATE_MASTER_KEY_FILE: %w", err))
+	} else {
+		c.MasterKey = string(b)
+	}
+	secret(&c.AdminToken, "TOLLGATE_ADMIN_TOKEN")
+	secret(&c.MetricsToken, "TOLLGATE_METRICS_TOKEN")
+	secret(&c.Identity.OIDCClientSecret, "TOLLGATE_OIDC_CLIENT_SECRET")
+	errs = append(errs, c.Credentials.readSecrets(getenv))
+	if c.DatabaseURL == "" {
+		secret(&c.DatabaseURL, "TOLLGATE_DATABASE_URL")
+	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = getenv("DATABASE_URL")
 	}
-	return e.err()
+	return errors.Join(append(errs, e.err())...)
 }
 
 // Validate reports missing or inconsistent settings.
@@ -167,12 +205,14 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("a database is required: set TOLLGATE_DATABASE_URL or -database-url"))
 	}
-	if c.MasterKey == "" {
-		errs = append(errs, errors.New("TOLLGATE_MASTER_KEY is required (32 bytes as 64 hex digits or base64; e.g. `openssl rand -hex 32`)"))
+	if strings.TrimSpace(c.MasterKey) == "" {
+		errs = append(errs, errors.New("TOLLGATE_MASTER_KEY is required, or TOLLGATE_MASTER_KEY_FILE (32 bytes as 64 hex digits or base64; e.g. `openssl rand -hex 32`)"))
+	} else if _, err := secrets.ParseKeyring(c.MasterKey); err != nil {
+		errs = append(errs, fmt.Errorf("master key: %w", err))
 	}
-	if c.AdminToken == "" {
-		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN is required to administer the gateway"))
-	} else if len(c.AdminToken) < 16 {
+	if c.AdminToken == "" && c.Identity.OIDCIssuer == "" {
+		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN is required to administer the gateway (unless single sign-on is configured)"))
+	} else if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("TOLLGATE_ADMIN_TOKEN must be at least 16 characters"))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -190,7 +230,13 @@ func (c *Config) Validate() error {
 	if err := c.Cache.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Identity.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Governance.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Credentials.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {

@@ -185,7 +185,8 @@ func (s *Server) opsHandler() http.Handler {
 			metrics.ServeHTTP(w, r)
 		})
 	}
-	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName}, rpc.AdminServiceNames...)
+	services := append([]string{tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName,
+		tollgatev1connect.IdentityServiceName, tollgatev1connect.CredentialServiceName}, rpc.AdminServiceNames...)
 	reflector := grpcreflect.NewStaticReflector(append(services, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -220,7 +221,8 @@ type healthChecker struct{ s *Server }
 // Check implements grpchealth.Checker: SERVING when ready.
 func (h *healthChecker) Check(_ context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	switch req.Service {
-	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName:
+	case "", tollgatev1connect.InferenceServiceName, tollgatev1connect.UsageServiceName,
+		tollgatev1connect.IdentityServiceName, tollgatev1connect.CredentialServiceName:
 	default:
 		if !slices.Contains(rpc.AdminServiceNames, req.Service) {
 			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))

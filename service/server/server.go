@@ -25,9 +25,11 @@ import (
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/alerts"
+	"github.com/tollgate-dev/tollgate/service/credref"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/guardrails"
+	"github.com/tollgate-dev/tollgate/service/identity"
 	"github.com/tollgate-dev/tollgate/service/keys"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/secrets"
@@ -66,6 +68,12 @@ type Server struct {
 	cache      *semcache.Cache
 	alerts     *alerts.Monitor
 	guardrails *guardrails.Registry
+	// identity authenticates and authorises admin calls (identity.go).
+	identity *identityParts
+	// creds resolves provider credentials given by reference (credentials.go).
+	creds *credref.Manager
+	// replica is a random name of this process, in notifications it sends.
+	replica string
 	// startMu serialises start with Close.
 	startMu sync.Mutex
 	// now is the clock of the engine, cache, governance and surfaces.
@@ -77,15 +85,17 @@ type application struct {
 	handler http.Handler
 	reg     *registry.Registry
 	admin   keys.AdminToken
+	authn   *identity.Authenticator
 }
 
 // known reports whether cred is a virtual key of the registry (not
-// revoked) or, for management calls, the admin token.
+// revoked) or, for management calls, the admin token or a live
+// service-account token (from memory; the access guard decides the rest).
 func (a *application) known(cred string, manage bool) bool {
 	if cred == "" {
 		return false
 	}
-	if manage && a.admin.Matches(cred) {
+	if manage && (a.admin.Matches(cred) || a.authn.Known(cred)) {
 		return true
 	}
 	m, ok := a.reg.LookupSecret(cred)
@@ -126,18 +136,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	for _, opt := range opts {
 		opt(&o)
 	}
-	mk, err := secrets.ParseMasterKey(cfg.MasterKey)
+	ring, err := secrets.ParseKeyring(cfg.MasterKey)
 	if err != nil {
-		return nil, fmt.Errorf("TOLLGATE_MASTER_KEY: %w", err)
+		return nil, fmt.Errorf("master key: %w", err)
 	}
-	sealer, err := secrets.NewSealer(mk)
+	sealer, err := secrets.NewKeyring(ring)
 	if err != nil {
 		return nil, err
 	}
 	if err := pgstore.CheckURL(cfg.DatabaseURL); err != nil {
 		return nil, fmt.Errorf("-database-url: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, sealer: sealer, admin: keys.NewAdminToken(cfg.AdminToken)}
+	s := &Server{cfg: cfg, log: log, sealer: sealer, admin: keys.NewAdminToken(cfg.AdminToken),
+		replica: gateway.NewRequestID()}
 	s.admit = newAdmission(cfg.maxInflight(), cfg.maxAnonInflight(), cfg.AdmissionAdaptive, cfg.AdmissionTarget)
 	s.now = o.now
 	s.access = newAccessLog(o.access, log, cfg)
@@ -299,6 +310,11 @@ func (s *Server) runBackground(ctx context.Context) {
 	wg.Go(func() { _ = s.gov.Run(ctx, s.store) }) // returns the leases at shutdown
 	wg.Go(func() { _ = s.alerts.Run(ctx) })
 	wg.Go(func() { s.health.run(ctx, s.store) })
+	wg.Go(func() { s.watchIdentity(ctx) })
+	wg.Go(func() { s.identity.dir.Run(ctx, s.cfg.Identity.TokenUseFlush) })
+	wg.Go(func() { _ = s.creds.Run(ctx) })
+	wg.Go(func() { s.watchSecrets(ctx) })
+	wg.Go(func() { s.watchKeyFile(ctx) })
 	wg.Wait()
 }
 

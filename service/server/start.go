@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/alerts"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
+	"github.com/tollgate-dev/tollgate/service/masterkey"
 	"github.com/tollgate-dev/tollgate/service/registry"
 	"github.com/tollgate-dev/tollgate/service/rpc"
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
@@ -83,9 +84,16 @@ func (s *Server) start(ctx context.Context) (err error) {
 			st.Close()
 		}
 	}()
+	s.pg = st
+	if err := s.loadPrimaryKey(ctx); err != nil {
+		return err
+	}
 	resealSecrets(ctx, st, s.sealer, log)
 	reg := registry.New(st, s.sealer, factory.New, log,
 		registry.WithStalenessBound(cfg.ConfigMaxStaleness), registry.WithReconcileInterval(cfg.ConfigReconcile))
+	s.registry = reg
+	creds := s.newCredentials()
+	reg.SetCredentials(creds)
 	if err := reg.Load(ctx); err != nil {
 		return err
 	}
@@ -108,15 +116,28 @@ func (s *Server) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	engine := gateway.New(reg, mon.Tee(writer), gateway.WithLogger(log), gateway.WithClock(s.now), gateway.WithGovernance(gov),
+	eopts := []gateway.Option{gateway.WithLogger(log), gateway.WithClock(s.now), gateway.WithGovernance(gov),
 		gateway.WithDefaultOutputTokens(cfg.Governance.DefaultOutputTokens),
 		gateway.WithCache(cache, cfg.Cache.engineConfig()), gateway.WithGuardrails(ge, greg),
-		gateway.WithTimeouts(cfg.upstreamTimeouts()))
+		gateway.WithTimeouts(cfg.upstreamTimeouts())}
+	callers, err := s.newCallers()
+	if err != nil {
+		return err
+	}
+	if callers != nil {
+		eopts = append(eopts, gateway.WithCallers(callers))
+	}
+	engine := gateway.New(reg, mon.Tee(writer), eopts...)
 
 	s.store, s.pg, s.registry, s.writer, s.gov, s.alerts, s.cache, s.guardrails, s.engine = st, st, reg, writer, gov, mon, cache, greg, engine
+	s.creds = creds
+	s.wireCredentials()
+	if s.identity, err = s.newIdentity(ctx, st, st, st); err != nil {
+		return err
+	}
 	s.metrics.MustRegister(newAccountingCollector(writer), engine.Router().Collector(), newRegistryCollector(reg),
-		newGovernanceCollector(gov))
-	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin})
+		newGovernanceCollector(gov), creds.Collector())
+	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin, authn: s.identity.authn})
 	return nil
 }
 
@@ -130,10 +151,19 @@ func (s *Server) appHandler() http.Handler {
 	opts := []connect.HandlerOption{connect.WithCompressMinBytes(1024)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
+	// One guard authenticates and authorises every admin and usage call
+	// (access.Rules); the audit interceptor inside it records the writes.
+	guarded := append(opts, connect.WithInterceptors(s.identity.guard.Interceptor(), rpc.AuditInterceptor(s.pg, s.log)))
 	rpc.NewAdmin(s.store, s.sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
-		Mount(mux, append(opts, connect.WithInterceptors(rpc.AdminInterceptor(s.admin), rpc.AuditInterceptor(s.pg, s.log)))...)
-	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.admin, s.log, rpc.WithAuditLog(s.pg)), opts...))
+		Mount(mux, guarded...)
+	rpc.NewIdentity(s.pg, s.identity.dir, s.identity.login, s.log).Mount(mux, guarded...)
+	if s.identity.web != nil {
+		mux.Handle("/auth/", s.identity.web) // the console's login (weblogin)
+	}
+	rpc.NewCredentials(s.creds, s.pg, masterkey.New(s.pg, s.sealer), s.sealer, s.replica, s.log).Mount(mux, guarded...)
+	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.log, rpc.WithAuditLog(s.pg),
+		rpc.WithKeyCreators(s.pg)), append(opts, connect.WithInterceptors(s.identity.guard.Interceptor()))...))
 	mountSurfaces(mux, s.engine, s.log, s.now)
 	return s.withRequestContext(mux)
 }

@@ -18,6 +18,12 @@ type AuditEvent struct {
 	Summary string
 	// Outcome is "ok" or an error code.
 	Outcome string
+	// ActorType, ActorSubject, ActorName, ActorIssuer and ActorTokenID
+	// describe the principal (see package access); ActorRole is the role
+	// that allowed the call ("" for refusals).
+	ActorType, ActorSubject, ActorName, ActorIssuer, ActorTokenID, ActorRole string
+	// SourceIP and UserAgent say where the call came from.
+	SourceIP, UserAgent string
 }
 
 // AuditFilter selects audit events to list.
@@ -27,6 +33,10 @@ type AuditFilter struct {
 	Action       string
 	ResourceKind string
 	ResourceID   string
+	// Actor matches the actor id or the actor's subject.
+	Actor string
+	// Outcome matches the outcome ("ok", "permission_denied", ...).
+	Outcome string
 	// Limit is the page size (> 0).
 	Limit int
 	// After is the cursor returned by the previous page, "" for the first.

@@ -94,8 +94,12 @@ type Provider struct {
 	Settings map[string]string
 	// SealedCredential is the encrypted credential, nil when none.
 	SealedCredential []byte
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// CredentialRef is the credential by reference ("env:NAME",
+	// "vault:..."), resolved by every replica into memory; "" when none.
+	// Exclusive with SealedCredential.
+	CredentialRef string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 	// Version changes on every write (see Versions).
 	Version int64
 }
@@ -216,6 +220,10 @@ type Key struct {
 	CachePolicy json.RawMessage
 	// Version changes on every write (see Versions): revocation, rotation.
 	Version int64
+	// CreatedBy is the id of the admin principal that created the key
+	// ("user:<sub>", "service-account:<id>", "admin-token"); "" for keys
+	// created before it was recorded.
+	CreatedBy string
 }
 
 // KeyFilter selects keys to list.

@@ -32,19 +32,24 @@ const (
 	AlertKind_ALERT_KIND_BUDGET_THRESHOLD AlertKind = 1
 	// A key's recent spend rate is far above its usual rate.
 	AlertKind_ALERT_KIND_SPEND_VELOCITY AlertKind = 2
+	// A provider credential given by reference could not be refreshed (the
+	// last good value stays in use).
+	AlertKind_ALERT_KIND_CREDENTIAL_REFRESH AlertKind = 10
 )
 
 // Enum value maps for AlertKind.
 var (
 	AlertKind_name = map[int32]string{
-		0: "ALERT_KIND_UNSPECIFIED",
-		1: "ALERT_KIND_BUDGET_THRESHOLD",
-		2: "ALERT_KIND_SPEND_VELOCITY",
+		0:  "ALERT_KIND_UNSPECIFIED",
+		1:  "ALERT_KIND_BUDGET_THRESHOLD",
+		2:  "ALERT_KIND_SPEND_VELOCITY",
+		10: "ALERT_KIND_CREDENTIAL_REFRESH",
 	}
 	AlertKind_value = map[string]int32{
-		"ALERT_KIND_UNSPECIFIED":      0,
-		"ALERT_KIND_BUDGET_THRESHOLD": 1,
-		"ALERT_KIND_SPEND_VELOCITY":   2,
+		"ALERT_KIND_UNSPECIFIED":        0,
+		"ALERT_KIND_BUDGET_THRESHOLD":   1,
+		"ALERT_KIND_SPEND_VELOCITY":     2,
+		"ALERT_KIND_CREDENTIAL_REFRESH": 10,
 	}
 )
 
@@ -521,11 +526,13 @@ const file_tollgate_v1_alerts_proto_rawDesc = "" +
 	"\x19DeleteAlertWebhookRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x1c\n" +
-	"\x1aDeleteAlertWebhookResponse*g\n" +
+	"\x1aDeleteAlertWebhookResponse*\x8a\x01\n" +
 	"\tAlertKind\x12\x1a\n" +
 	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bALERT_KIND_BUDGET_THRESHOLD\x10\x01\x12\x1d\n" +
-	"\x19ALERT_KIND_SPEND_VELOCITY\x10\x02B\xa8\x01\n" +
+	"\x19ALERT_KIND_SPEND_VELOCITY\x10\x02\x12!\n" +
+	"\x1dALERT_KIND_CREDENTIAL_REFRESH\x10\n" +
+	"B\xa8\x01\n" +
 	"\x0fcom.tollgate.v1B\vAlertsProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\vTollgate.V1\xca\x02\vTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\fTollgate::V1b\x06proto3"
 
 var (

@@ -107,7 +107,14 @@ type Provider struct {
 	// Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every write; send it back to update only this version.
-	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The credential by reference instead of a stored one: "env:NAME",
+	// "file:/path" (re-read when it changes), "vault:MOUNT/PATH#FIELD"
+	// (HashiCorp Vault or OpenBao KV v2), "aws-sm:SECRET_ID[#FIELD]" (AWS
+	// Secrets Manager) or "gcp-sm:projects/P/secrets/S[/versions/V][#FIELD]"
+	// (Google Secret Manager). Every replica resolves it into memory; the
+	// value is never stored, returned or logged. Exclusive with a credential.
+	CredentialRef string `protobuf:"bytes,9,opt,name=credential_ref,json=credentialRef,proto3" json:"credential_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,6 +201,13 @@ func (x *Provider) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Provider) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *Provider) GetCredentialRef() string {
+	if x != nil {
+		return x.CredentialRef
 	}
 	return ""
 }
@@ -1401,7 +1415,7 @@ var File_tollgate_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x19tollgate/v1/catalog.proto\x12\vtollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x19tollgate/v1/routing.proto\"\x97\x03\n" +
+	"\x19tollgate/v1/catalog.proto\x12\vtollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x19tollgate/v1/routing.proto\"\xbe\x03\n" +
 	"\bProvider\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.tollgate.v1.ProviderTypeR\x04type\x12\x19\n" +
@@ -1412,7 +1426,8 @@ const file_tollgate_v1_catalog_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag\x1a;\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\x12%\n" +
+	"\x0ecredential_ref\x18\t \x01(\tR\rcredentialRef\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"j\n" +

@@ -43,7 +43,8 @@ const (
 // CatalogService manages what the gateway can serve: the upstream
 // providers, the models they serve and the routes (aliases with retries,
 // fallbacks and load balancing) over them. Every call needs an admin
-// token: "Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>".
+// credential whose roles allow it (see IdentityService): "Authorization:
+// Bearer <token>".
 //
 // The admin API is split by what its resources are about — CatalogService
 // (what is served), TeamService (who may call: teams and their virtual
@@ -251,7 +252,8 @@ func (c *catalogServiceClient) DeleteRoute(ctx context.Context, in *DeleteRouteR
 // CatalogService manages what the gateway can serve: the upstream
 // providers, the models they serve and the routes (aliases with retries,
 // fallbacks and load balancing) over them. Every call needs an admin
-// token: "Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>".
+// credential whose roles allow it (see IdentityService): "Authorization:
+// Bearer <token>".
 //
 // The admin API is split by what its resources are about — CatalogService
 // (what is served), TeamService (who may call: teams and their virtual

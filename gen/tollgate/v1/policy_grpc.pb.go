@@ -43,8 +43,8 @@ const (
 //
 // PolicyService manages the rules the gateway applies to calls: budgets
 // and rate limits, guardrail policies, alerts about spend, and the
-// response cache. Every call needs an admin token: "Authorization: Bearer
-// <TOLLGATE_ADMIN_TOKEN>".
+// response cache. Every call needs an admin credential whose
+// roles allow it (see IdentityService): "Authorization: Bearer <token>".
 type PolicyServiceClient interface {
 	// SetBudget creates or replaces a budget; every replica enforces it
 	// within a second. A budget with an etag replaces only that version.
@@ -259,8 +259,8 @@ func (c *policyServiceClient) DeleteGuardrailPolicy(ctx context.Context, in *Del
 //
 // PolicyService manages the rules the gateway applies to calls: budgets
 // and rate limits, guardrail policies, alerts about spend, and the
-// response cache. Every call needs an admin token: "Authorization: Bearer
-// <TOLLGATE_ADMIN_TOKEN>".
+// response cache. Every call needs an admin credential whose
+// roles allow it (see IdentityService): "Authorization: Bearer <token>".
 type PolicyServiceServer interface {
 	// SetBudget creates or replaces a budget; every replica enforces it
 	// within a second. A budget with an etag replaces only that version.

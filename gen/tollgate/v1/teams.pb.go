@@ -582,7 +582,10 @@ type VirtualKey struct {
 	// creation: to change it, issue a new key.
 	Cache *CachePolicy `protobuf:"bytes,13,opt,name=cache,proto3" json:"cache,omitempty"`
 	// Output only: changes on every write (revocation, rotation).
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: the admin principal that created the key ("user:<sub>",
+	// "service-account:<id>" or "admin-token").
+	CreatedBy     string `protobuf:"bytes,16,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -711,6 +714,13 @@ func (x *VirtualKey) GetCache() *CachePolicy {
 func (x *VirtualKey) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *VirtualKey) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
 	}
 	return ""
 }
@@ -1271,7 +1281,7 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\x11DeleteTeamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x14\n" +
-	"\x12DeleteTeamResponse\"\x89\x05\n" +
+	"\x12DeleteTeamResponse\"\xa8\x05\n" +
 	"\n" +
 	"VirtualKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -1293,7 +1303,9 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\vrotate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"rotateTime\x12.\n" +
 	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x12\n" +
-	"\x04etag\x18\x0f \x01(\tR\x04etag\x1a7\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x10 \x01(\tR\tcreatedBy\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"=\n" +

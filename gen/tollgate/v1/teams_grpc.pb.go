@@ -35,8 +35,8 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // TeamService manages who may call the gateway: teams and the virtual keys
-// they own. Every call needs an admin token: "Authorization: Bearer
-// <TOLLGATE_ADMIN_TOKEN>".
+// they own. Every call needs an admin credential whose
+// roles allow it (see IdentityService): "Authorization: Bearer <token>".
 type TeamServiceClient interface {
 	// CreateTeam creates a team.
 	CreateTeam(ctx context.Context, in *CreateTeamRequest, opts ...grpc.CallOption) (*CreateTeamResponse, error)
@@ -162,8 +162,8 @@ func (c *teamServiceClient) RotateKey(ctx context.Context, in *RotateKeyRequest,
 // for forward compatibility.
 //
 // TeamService manages who may call the gateway: teams and the virtual keys
-// they own. Every call needs an admin token: "Authorization: Bearer
-// <TOLLGATE_ADMIN_TOKEN>".
+// they own. Every call needs an admin credential whose
+// roles allow it (see IdentityService): "Authorization: Bearer <token>".
 type TeamServiceServer interface {
 	// CreateTeam creates a team.
 	CreateTeam(context.Context, *CreateTeamRequest) (*CreateTeamResponse, error)

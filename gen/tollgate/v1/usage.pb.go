@@ -126,20 +126,23 @@ const (
 	// once in each of its verdicts' groups; records no guardrail acted on
 	// are left out. Group by team, key and guardrail to count actions.
 	UsageDimension_USAGE_DIMENSION_GUARDRAIL UsageDimension = 8
+	// The admin principal that created the key (RequestRecord.key_creator).
+	UsageDimension_USAGE_DIMENSION_KEY_CREATOR UsageDimension = 12
 )
 
 // Enum value maps for UsageDimension.
 var (
 	UsageDimension_name = map[int32]string{
-		0: "USAGE_DIMENSION_UNSPECIFIED",
-		1: "USAGE_DIMENSION_TEAM",
-		2: "USAGE_DIMENSION_SERVICE",
-		3: "USAGE_DIMENSION_KEY",
-		4: "USAGE_DIMENSION_MODEL",
-		5: "USAGE_DIMENSION_PROVIDER",
-		6: "USAGE_DIMENSION_END_USER",
-		7: "USAGE_DIMENSION_TAG",
-		8: "USAGE_DIMENSION_GUARDRAIL",
+		0:  "USAGE_DIMENSION_UNSPECIFIED",
+		1:  "USAGE_DIMENSION_TEAM",
+		2:  "USAGE_DIMENSION_SERVICE",
+		3:  "USAGE_DIMENSION_KEY",
+		4:  "USAGE_DIMENSION_MODEL",
+		5:  "USAGE_DIMENSION_PROVIDER",
+		6:  "USAGE_DIMENSION_END_USER",
+		7:  "USAGE_DIMENSION_TAG",
+		8:  "USAGE_DIMENSION_GUARDRAIL",
+		12: "USAGE_DIMENSION_KEY_CREATOR",
 	}
 	UsageDimension_value = map[string]int32{
 		"USAGE_DIMENSION_UNSPECIFIED": 0,
@@ -151,6 +154,7 @@ var (
 		"USAGE_DIMENSION_END_USER":    6,
 		"USAGE_DIMENSION_TAG":         7,
 		"USAGE_DIMENSION_GUARDRAIL":   8,
+		"USAGE_DIMENSION_KEY_CREATOR": 12,
 	}
 )
 
@@ -339,7 +343,10 @@ type RequestRecord struct {
 	GuardrailVerdicts []*GuardrailVerdict `protobuf:"bytes,23,rep,name=guardrail_verdicts,json=guardrailVerdicts,proto3" json:"guardrail_verdicts,omitempty"`
 	// True for a stream that ended early, with an error or because the
 	// caller went away after the first chunk; usage is what was seen.
-	Partial       bool `protobuf:"varint,24,opt,name=partial,proto3" json:"partial,omitempty"`
+	Partial bool `protobuf:"varint,24,opt,name=partial,proto3" json:"partial,omitempty"`
+	// The admin principal that created the key ("user:<sub>",
+	// "service-account:<id>", "admin-token"), empty for callers without a key.
+	KeyCreator    string `protobuf:"bytes,30,opt,name=key_creator,json=keyCreator,proto3" json:"key_creator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -542,6 +549,13 @@ func (x *RequestRecord) GetPartial() bool {
 	return false
 }
 
+func (x *RequestRecord) GetKeyCreator() string {
+	if x != nil {
+		return x.KeyCreator
+	}
+	return ""
+}
+
 // ListRequestRecordsRequest filters request records.
 type ListRequestRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -560,7 +574,10 @@ type ListRequestRecordsRequest struct {
 	// Maximum number of records; 100 when 0, at most 1000.
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of a previous call.
-	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only records of keys created by this admin principal (see
+	// RequestRecord.key_creator).
+	KeyCreator    string `protobuf:"bytes,12,opt,name=key_creator,json=keyCreator,proto3" json:"key_creator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -647,6 +664,13 @@ func (x *ListRequestRecordsRequest) GetPageSize() int32 {
 func (x *ListRequestRecordsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListRequestRecordsRequest) GetKeyCreator() string {
+	if x != nil {
+		return x.KeyCreator
 	}
 	return ""
 }
@@ -1118,8 +1142,10 @@ type AdminAuditEvent struct {
 	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// When the call was made.
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
-	// Who made it: "admin-token" for the admin token, "alerts" for the
-	// gateway's own automatic actions.
+	// Who made it, as the principal's id: "user:<sub>",
+	// "service-account:<id>", "admin-token" for the break-glass token,
+	// "key:<id>" for a virtual key, "alerts" for the gateway's own automatic
+	// actions; "anonymous" for a refused call without a valid credential.
 	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	// The RPC, e.g. "CreateKey".
 	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
@@ -1131,8 +1157,16 @@ type AdminAuditEvent struct {
 	RequestId string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The request as JSON with every secret field removed.
 	Summary string `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
-	// The outcome: "ok" or a Connect error code such as "not_found".
-	Outcome       string `protobuf:"bytes,9,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The outcome: "ok" or a Connect error code such as "not_found" or
+	// "permission_denied" (a refused attempt).
+	Outcome string `protobuf:"bytes,9,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// Who made the call, in detail.
+	ActorDetail *AuditActor `protobuf:"bytes,10,opt,name=actor_detail,json=actorDetail,proto3" json:"actor_detail,omitempty"`
+	// The caller's address (the peer, or the client named by
+	// X-Forwarded-For when the peer is a trusted proxy).
+	SourceIp string `protobuf:"bytes,11,opt,name=source_ip,json=sourceIp,proto3" json:"source_ip,omitempty"`
+	// The caller's User-Agent.
+	UserAgent     string `protobuf:"bytes,12,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1230,6 +1264,118 @@ func (x *AdminAuditEvent) GetOutcome() string {
 	return ""
 }
 
+func (x *AdminAuditEvent) GetActorDetail() *AuditActor {
+	if x != nil {
+		return x.ActorDetail
+	}
+	return nil
+}
+
+func (x *AdminAuditEvent) GetSourceIp() string {
+	if x != nil {
+		return x.SourceIp
+	}
+	return ""
+}
+
+func (x *AdminAuditEvent) GetUserAgent() string {
+	if x != nil {
+		return x.UserAgent
+	}
+	return ""
+}
+
+// AuditActor is the principal behind an audit event.
+type AuditActor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "admin_token", "user", "service_account", "virtual_key" or "system".
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The stable id: the identity provider's "sub", the service account id.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The display name or e-mail address.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The credential used: a service-account token id, a key id, a "jti".
+	TokenId string `protobuf:"bytes,4,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// The role that allowed the call (empty when it was refused).
+	Role string `protobuf:"bytes,5,opt,name=role,proto3" json:"role,omitempty"`
+	// The identity provider's issuer, for people.
+	Issuer        string `protobuf:"bytes,6,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditActor) Reset() {
+	*x = AuditActor{}
+	mi := &file_tollgate_v1_usage_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditActor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditActor) ProtoMessage() {}
+
+func (x *AuditActor) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_usage_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditActor.ProtoReflect.Descriptor instead.
+func (*AuditActor) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AuditActor) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *AuditActor) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *AuditActor) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AuditActor) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *AuditActor) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *AuditActor) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
 // ListAdminAuditEventsRequest filters audit events (admin only).
 type ListAdminAuditEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1246,14 +1392,18 @@ type ListAdminAuditEventsRequest struct {
 	// Maximum number of events; 100 when 0, at most 1000.
 	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of a previous call.
-	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this actor: its subject or its actor string.
+	Actor string `protobuf:"bytes,8,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Only this outcome, e.g. "permission_denied".
+	Outcome       string `protobuf:"bytes,9,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListAdminAuditEventsRequest) Reset() {
 	*x = ListAdminAuditEventsRequest{}
-	mi := &file_tollgate_v1_usage_proto_msgTypes[9]
+	mi := &file_tollgate_v1_usage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1415,7 @@ func (x *ListAdminAuditEventsRequest) String() string {
 func (*ListAdminAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAdminAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_usage_proto_msgTypes[9]
+	mi := &file_tollgate_v1_usage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1428,7 @@ func (x *ListAdminAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdminAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListAdminAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
@@ -1330,6 +1480,20 @@ func (x *ListAdminAuditEventsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListAdminAuditEventsRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ListAdminAuditEventsRequest) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
 // ListAdminAuditEventsResponse lists audit events, newest first.
 type ListAdminAuditEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1343,7 +1507,7 @@ type ListAdminAuditEventsResponse struct {
 
 func (x *ListAdminAuditEventsResponse) Reset() {
 	*x = ListAdminAuditEventsResponse{}
-	mi := &file_tollgate_v1_usage_proto_msgTypes[10]
+	mi := &file_tollgate_v1_usage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1519,7 @@ func (x *ListAdminAuditEventsResponse) String() string {
 func (*ListAdminAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAdminAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_usage_proto_msgTypes[10]
+	mi := &file_tollgate_v1_usage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1532,7 @@ func (x *ListAdminAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdminAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdminAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_usage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListAdminAuditEventsResponse) GetEvents() []*AdminAuditEvent {
@@ -1389,7 +1553,7 @@ var File_tollgate_v1_usage_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xfc\x06\n" +
+	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\x9d\a\n" +
 	"\rRequestRecord\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
@@ -1418,7 +1582,9 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\fcache_status\x18\x15 \x01(\tR\vcacheStatus\x12(\n" +
 	"\x05saved\x18\x16 \x01(\v2\x12.google.type.MoneyR\x05saved\x12L\n" +
 	"\x12guardrail_verdicts\x18\x17 \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\x12\x18\n" +
-	"\apartial\x18\x18 \x01(\bR\apartial\"\xaa\x02\n" +
+	"\apartial\x18\x18 \x01(\bR\apartial\x12\x1f\n" +
+	"\vkey_creator\x18\x1e \x01(\tR\n" +
+	"keyCreator\"\xcb\x02\n" +
 	"\x19ListRequestRecordsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1429,7 +1595,9 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\bend_user\x18\x06 \x01(\tR\aendUser\x12\x1b\n" +
 	"\tpage_size\x18\a \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tR\tpageToken\"z\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\x12\x1f\n" +
+	"\vkey_creator\x18\f \x01(\tR\n" +
+	"keyCreator\"z\n" +
 	"\x1aListRequestRecordsResponse\x124\n" +
 	"\arecords\x18\x01 \x03(\v2\x1a.tollgate.v1.RequestRecordR\arecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x02\n" +
@@ -1465,7 +1633,7 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x06format\x18\a \x01(\x0e2\x19.tollgate.v1.ExportFormatR\x06format\"L\n" +
 	"\x1cExportRequestRecordsResponse\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x18\n" +
-	"\arecords\x18\x02 \x01(\x05R\arecords\"\x98\x02\n" +
+	"\arecords\x18\x02 \x01(\x05R\arecords\"\x90\x03\n" +
 	"\x0fAdminAuditEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
@@ -1477,7 +1645,20 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\x12\x18\n" +
 	"\asummary\x18\b \x01(\tR\asummary\x12\x18\n" +
-	"\aoutcome\x18\t \x01(\tR\aoutcome\"\xa9\x02\n" +
+	"\aoutcome\x18\t \x01(\tR\aoutcome\x12:\n" +
+	"\factor_detail\x18\n" +
+	" \x01(\v2\x17.tollgate.v1.AuditActorR\vactorDetail\x12\x1b\n" +
+	"\tsource_ip\x18\v \x01(\tR\bsourceIp\x12\x1d\n" +
+	"\n" +
+	"user_agent\x18\f \x01(\tR\tuserAgent\"\x95\x01\n" +
+	"\n" +
+	"AuditActor\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x19\n" +
+	"\btoken_id\x18\x04 \x01(\tR\atokenId\x12\x12\n" +
+	"\x04role\x18\x05 \x01(\tR\x04role\x12\x16\n" +
+	"\x06issuer\x18\x06 \x01(\tR\x06issuer\"\xd9\x02\n" +
 	"\x1bListAdminAuditEventsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1488,7 +1669,9 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"resourceId\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"|\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05actor\x18\b \x01(\tR\x05actor\x12\x18\n" +
+	"\aoutcome\x18\t \x01(\tR\aoutcome\"|\n" +
 	"\x1cListAdminAuditEventsResponse\x124\n" +
 	"\x06events\x18\x01 \x03(\v2\x1c.tollgate.v1.AdminAuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa3\x02\n" +
@@ -1501,7 +1684,7 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x16REQUEST_STATUS_INVALID\x10\x05\x12\x1a\n" +
 	"\x16REQUEST_STATUS_LIMITED\x10\x06\x12\x1b\n" +
 	"\x17REQUEST_STATUS_CANCELED\x10\a\x12!\n" +
-	"\x1dREQUEST_STATUS_INTERNAL_ERROR\x10\b*\x90\x02\n" +
+	"\x1dREQUEST_STATUS_INTERNAL_ERROR\x10\b*\xb1\x02\n" +
 	"\x0eUsageDimension\x12\x1f\n" +
 	"\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14USAGE_DIMENSION_TEAM\x10\x01\x12\x1b\n" +
@@ -1511,7 +1694,8 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x18USAGE_DIMENSION_PROVIDER\x10\x05\x12\x1c\n" +
 	"\x18USAGE_DIMENSION_END_USER\x10\x06\x12\x17\n" +
 	"\x13USAGE_DIMENSION_TAG\x10\a\x12\x1d\n" +
-	"\x19USAGE_DIMENSION_GUARDRAIL\x10\b*X\n" +
+	"\x19USAGE_DIMENSION_GUARDRAIL\x10\b\x12\x1f\n" +
+	"\x1bUSAGE_DIMENSION_KEY_CREATOR\x10\f*X\n" +
 	"\vUsageBucket\x12\x1c\n" +
 	"\x18USAGE_BUCKET_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11USAGE_BUCKET_HOUR\x10\x01\x12\x14\n" +
@@ -1542,7 +1726,7 @@ func file_tollgate_v1_usage_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_usage_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tollgate_v1_usage_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tollgate_v1_usage_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tollgate_v1_usage_proto_goTypes = []any{
 	(RequestStatus)(0),                   // 0: tollgate.v1.RequestStatus
 	(UsageDimension)(0),                  // 1: tollgate.v1.UsageDimension
@@ -1557,60 +1741,62 @@ var file_tollgate_v1_usage_proto_goTypes = []any{
 	(*ExportRequestRecordsRequest)(nil),  // 10: tollgate.v1.ExportRequestRecordsRequest
 	(*ExportRequestRecordsResponse)(nil), // 11: tollgate.v1.ExportRequestRecordsResponse
 	(*AdminAuditEvent)(nil),              // 12: tollgate.v1.AdminAuditEvent
-	(*ListAdminAuditEventsRequest)(nil),  // 13: tollgate.v1.ListAdminAuditEventsRequest
-	(*ListAdminAuditEventsResponse)(nil), // 14: tollgate.v1.ListAdminAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),        // 15: google.protobuf.Timestamp
-	(*Usage)(nil),                        // 16: tollgate.v1.Usage
-	(*money.Money)(nil),                  // 17: google.type.Money
-	(*durationpb.Duration)(nil),          // 18: google.protobuf.Duration
-	(*GuardrailVerdict)(nil),             // 19: tollgate.v1.GuardrailVerdict
-	(*GetBudgetStatusRequest)(nil),       // 20: tollgate.v1.GetBudgetStatusRequest
-	(*GetBudgetStatusResponse)(nil),      // 21: tollgate.v1.GetBudgetStatusResponse
+	(*AuditActor)(nil),                   // 13: tollgate.v1.AuditActor
+	(*ListAdminAuditEventsRequest)(nil),  // 14: tollgate.v1.ListAdminAuditEventsRequest
+	(*ListAdminAuditEventsResponse)(nil), // 15: tollgate.v1.ListAdminAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),        // 16: google.protobuf.Timestamp
+	(*Usage)(nil),                        // 17: tollgate.v1.Usage
+	(*money.Money)(nil),                  // 18: google.type.Money
+	(*durationpb.Duration)(nil),          // 19: google.protobuf.Duration
+	(*GuardrailVerdict)(nil),             // 20: tollgate.v1.GuardrailVerdict
+	(*GetBudgetStatusRequest)(nil),       // 21: tollgate.v1.GetBudgetStatusRequest
+	(*GetBudgetStatusResponse)(nil),      // 22: tollgate.v1.GetBudgetStatusResponse
 }
 var file_tollgate_v1_usage_proto_depIdxs = []int32{
-	15, // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
+	16, // 0: tollgate.v1.RequestRecord.time:type_name -> google.protobuf.Timestamp
 	0,  // 1: tollgate.v1.RequestRecord.status:type_name -> tollgate.v1.RequestStatus
-	16, // 2: tollgate.v1.RequestRecord.usage:type_name -> tollgate.v1.Usage
-	17, // 3: tollgate.v1.RequestRecord.cost:type_name -> google.type.Money
-	18, // 4: tollgate.v1.RequestRecord.latency:type_name -> google.protobuf.Duration
-	18, // 5: tollgate.v1.RequestRecord.time_to_first_token:type_name -> google.protobuf.Duration
-	17, // 6: tollgate.v1.RequestRecord.saved:type_name -> google.type.Money
-	19, // 7: tollgate.v1.RequestRecord.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
-	15, // 8: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 9: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	17, // 2: tollgate.v1.RequestRecord.usage:type_name -> tollgate.v1.Usage
+	18, // 3: tollgate.v1.RequestRecord.cost:type_name -> google.type.Money
+	19, // 4: tollgate.v1.RequestRecord.latency:type_name -> google.protobuf.Duration
+	19, // 5: tollgate.v1.RequestRecord.time_to_first_token:type_name -> google.protobuf.Duration
+	18, // 6: tollgate.v1.RequestRecord.saved:type_name -> google.type.Money
+	20, // 7: tollgate.v1.RequestRecord.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
+	16, // 8: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 9: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
 	4,  // 10: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
-	15, // 11: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 12: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
+	16, // 11: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 12: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 13: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
 	2,  // 14: tollgate.v1.GetUsageSummaryRequest.bucket:type_name -> tollgate.v1.UsageBucket
-	16, // 15: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
-	17, // 16: tollgate.v1.UsageGroup.cost:type_name -> google.type.Money
-	15, // 17: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
-	17, // 18: tollgate.v1.UsageGroup.saved:type_name -> google.type.Money
+	17, // 15: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
+	18, // 16: tollgate.v1.UsageGroup.cost:type_name -> google.type.Money
+	16, // 17: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
+	18, // 18: tollgate.v1.UsageGroup.saved:type_name -> google.type.Money
 	8,  // 19: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
 	8,  // 20: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
-	15, // 21: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 22: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	16, // 21: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 22: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
 	3,  // 23: tollgate.v1.ExportRequestRecordsRequest.format:type_name -> tollgate.v1.ExportFormat
-	15, // 24: tollgate.v1.AdminAuditEvent.time:type_name -> google.protobuf.Timestamp
-	15, // 25: tollgate.v1.ListAdminAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 26: tollgate.v1.ListAdminAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 27: tollgate.v1.ListAdminAuditEventsResponse.events:type_name -> tollgate.v1.AdminAuditEvent
-	5,  // 28: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
-	7,  // 29: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
-	20, // 30: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
-	10, // 31: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
-	13, // 32: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
-	6,  // 33: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
-	9,  // 34: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
-	21, // 35: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
-	11, // 36: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
-	14, // 37: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
-	33, // [33:38] is the sub-list for method output_type
-	28, // [28:33] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	16, // 24: tollgate.v1.AdminAuditEvent.time:type_name -> google.protobuf.Timestamp
+	13, // 25: tollgate.v1.AdminAuditEvent.actor_detail:type_name -> tollgate.v1.AuditActor
+	16, // 26: tollgate.v1.ListAdminAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 27: tollgate.v1.ListAdminAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 28: tollgate.v1.ListAdminAuditEventsResponse.events:type_name -> tollgate.v1.AdminAuditEvent
+	5,  // 29: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
+	7,  // 30: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
+	21, // 31: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
+	10, // 32: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
+	14, // 33: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
+	6,  // 34: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
+	9,  // 35: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
+	22, // 36: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
+	11, // 37: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
+	15, // 38: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
+	34, // [34:39] is the sub-list for method output_type
+	29, // [29:34] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_usage_proto_init() }
@@ -1627,7 +1813,7 @@ func file_tollgate_v1_usage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_usage_proto_rawDesc), len(file_tollgate_v1_usage_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

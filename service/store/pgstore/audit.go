@@ -25,9 +25,18 @@ type auditRow struct {
 	RequestID    string    `db:"request_id"`
 	Summary      string    `db:"summary"`
 	Outcome      string    `db:"outcome"`
+	ActorType    string    `db:"actor_type"`
+	ActorSubject string    `db:"actor_subject"`
+	ActorName    string    `db:"actor_name"`
+	ActorIssuer  string    `db:"actor_issuer"`
+	ActorTokenID string    `db:"actor_token_id"`
+	ActorRole    string    `db:"actor_role"`
+	SourceIP     string    `db:"source_ip"`
+	UserAgent    string    `db:"user_agent"`
 }
 
-const auditColumns = "id, time, actor, action, resource_kind, resource_id, request_id, summary::text AS summary, outcome"
+const auditColumns = "id, time, actor, action, resource_kind, resource_id, request_id, summary::text AS summary, outcome, " +
+	"actor_type, actor_subject, actor_name, actor_issuer, actor_token_id, actor_role, source_ip, user_agent"
 
 // AppendAuditEvent stores e, setting its ID and (when zero) its Time.
 func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error {
@@ -39,9 +48,11 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error
 		e.Time = time.Now()
 	}
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO admin_audit_log (time, actor, action, resource_kind, resource_id, request_id, summary, outcome)
-		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id`,
+		INSERT INTO admin_audit_log (time, actor, action, resource_kind, resource_id, request_id, summary, outcome,
+			actor_type, actor_subject, actor_name, actor_issuer, actor_token_id, actor_role, source_ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		e.Time, e.Actor, e.Action, e.ResourceKind, e.ResourceID, e.RequestID, summary, e.Outcome,
+		e.ActorType, e.ActorSubject, e.ActorName, e.ActorIssuer, e.ActorTokenID, e.ActorRole, e.SourceIP, e.UserAgent,
 	).Scan(&e.ID)
 	if err != nil {
 		return fmt.Errorf("append audit event %s: %w", e.Action, err)
@@ -68,6 +79,12 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 	}
 	if f.ResourceID != "" {
 		q.add("resource_id = %s", f.ResourceID)
+	}
+	if f.Actor != "" {
+		q.add("(actor = %s OR actor_subject = %s)", f.Actor, f.Actor)
+	}
+	if f.Outcome != "" {
+		q.add("outcome = %s", f.Outcome)
 	}
 	if f.After != "" {
 		at, id, err := decodeCursor(f.After)
@@ -98,6 +115,8 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 		out[i] = store.AuditEvent{
 			ID: r.ID, Time: r.Time.UTC(), Actor: r.Actor, Action: r.Action, ResourceKind: r.ResourceKind,
 			ResourceID: r.ResourceID, RequestID: r.RequestID, Summary: r.Summary, Outcome: r.Outcome,
+			ActorType: r.ActorType, ActorSubject: r.ActorSubject, ActorName: r.ActorName, ActorIssuer: r.ActorIssuer,
+			ActorTokenID: r.ActorTokenID, ActorRole: r.ActorRole, SourceIP: r.SourceIP, UserAgent: r.UserAgent,
 		}
 	}
 	return out, next, nil

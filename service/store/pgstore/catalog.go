@@ -18,6 +18,7 @@ type providerRow struct {
 	BaseURL          string            `db:"base_url"`
 	Settings         map[string]string `db:"settings"`
 	SealedCredential []byte            `db:"sealed_credential"`
+	CredentialRef    string            `db:"credential_ref"`
 	CreatedAt        time.Time         `db:"created_at"`
 	UpdatedAt        time.Time         `db:"updated_at"`
 	Version          int64             `db:"version"`
@@ -30,22 +31,23 @@ func (r providerRow) provider() store.Provider {
 		BaseURL:          r.BaseURL,
 		Settings:         r.Settings,
 		SealedCredential: r.SealedCredential,
+		CredentialRef:    r.CredentialRef,
 		CreatedAt:        r.CreatedAt.UTC(),
 		UpdatedAt:        r.UpdatedAt.UTC(),
 		Version:          r.Version,
 	}
 }
 
-const providerColumns = "id, type, base_url, settings, sealed_credential, created_at, updated_at, version"
+const providerColumns = "id, type, base_url, settings, sealed_credential, credential_ref, created_at, updated_at, version"
 
 // CreateProvider stores p and sets its timestamps and Version; ErrConflict
 // if the id exists.
 func (s *Store) CreateProvider(ctx context.Context, p *store.Provider) error {
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO providers (id, type, base_url, settings, sealed_credential)
-		VALUES ($1, $2, $3, $4, $5)
+		INSERT INTO providers (id, type, base_url, settings, sealed_credential, credential_ref)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		RETURNING created_at, updated_at, version`,
-		p.ID, p.Type, p.BaseURL, nonNilMap(p.Settings), p.SealedCredential,
+		p.ID, p.Type, p.BaseURL, nonNilMap(p.Settings), p.SealedCredential, p.CredentialRef,
 	).Scan(&p.CreatedAt, &p.UpdatedAt, &p.Version)
 	if err != nil {
 		return mapErr(fmt.Sprintf("create provider %q", p.ID), err, nil)
@@ -101,10 +103,10 @@ func (s *Store) UpdateProvider(ctx context.Context, p *store.Provider) error {
 	entity := fmt.Sprintf("update provider %q", p.ID)
 	err := s.pool.QueryRow(ctx, `
 		UPDATE providers
-		SET base_url = $2, settings = $3, sealed_credential = $4, updated_at = now()
+		SET base_url = $2, settings = $3, sealed_credential = $4, credential_ref = $6, updated_at = now()
 		WHERE id = $1 AND ($5::bigint = 0 OR version = $5)
 		RETURNING type, created_at, updated_at, version`,
-		p.ID, p.BaseURL, nonNilMap(p.Settings), p.SealedCredential, p.Version,
+		p.ID, p.BaseURL, nonNilMap(p.Settings), p.SealedCredential, p.Version, p.CredentialRef,
 	).Scan(&p.Type, &p.CreatedAt, &p.UpdatedAt, &p.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return conditionalMiss(ctx, s.pool, "providers", "id", p.ID, entity)

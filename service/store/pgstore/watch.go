@@ -198,7 +198,9 @@ func parseChange(payload string) (store.Change, bool) {
 	switch k := store.ChangeKind(kind); k {
 	case store.ChangeProvider, store.ChangeModel, store.ChangeTeam, store.ChangeKey,
 		store.ChangeBudget, store.ChangeRateLimit, store.ChangeRoute,
-		store.ChangeGuardrailPolicy:
+		store.ChangeGuardrailPolicy,
+		store.ChangeServiceAccount, store.ChangeServiceAccountToken, store.ChangeRoleBinding,
+		store.ChangeCredentials, store.ChangeMasterKey:
 		return store.Change{Kind: k, ID: id}, true
 	}
 	return store.Change{}, false

@@ -6,6 +6,7 @@ from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 ALERT_KIND_BUDGET_THRESHOLD: AlertKind
+ALERT_KIND_CREDENTIAL_REFRESH: AlertKind
 ALERT_KIND_SPEND_VELOCITY: AlertKind
 ALERT_KIND_UNSPECIFIED: AlertKind
 DESCRIPTOR: _descriptor.FileDescriptor

@@ -10,7 +10,8 @@ class CatalogServiceStub(object):
     """CatalogService manages what the gateway can serve: the upstream
     providers, the models they serve and the routes (aliases with retries,
     fallbacks and load balancing) over them. Every call needs an admin
-    token: "Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>".
+    credential whose roles allow it (see IdentityService): "Authorization:
+    Bearer <token>".
 
     The admin API is split by what its resources are about — CatalogService
     (what is served), TeamService (who may call: teams and their virtual
@@ -106,7 +107,8 @@ class CatalogServiceServicer(object):
     """CatalogService manages what the gateway can serve: the upstream
     providers, the models they serve and the routes (aliases with retries,
     fallbacks and load balancing) over them. Every call needs an admin
-    token: "Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>".
+    credential whose roles allow it (see IdentityService): "Authorization:
+    Bearer <token>".
 
     The admin API is split by what its resources are about — CatalogService
     (what is served), TeamService (who may call: teams and their virtual
@@ -312,7 +314,8 @@ class CatalogService(object):
     """CatalogService manages what the gateway can serve: the upstream
     providers, the models they serve and the routes (aliases with retries,
     fallbacks and load balancing) over them. Every call needs an admin
-    token: "Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>".
+    credential whose roles allow it (see IdentityService): "Authorization:
+    Bearer <token>".
 
     The admin API is split by what its resources are about — CatalogService
     (what is served), TeamService (who may call: teams and their virtual

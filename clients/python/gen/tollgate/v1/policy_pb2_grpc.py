@@ -11,8 +11,8 @@ from tollgate.v1 import guardrails_pb2 as tollgate_dot_v1_dot_guardrails__pb2
 class PolicyServiceStub(object):
     """PolicyService manages the rules the gateway applies to calls: budgets
     and rate limits, guardrail policies, alerts about spend, and the
-    response cache. Every call needs an admin token: "Authorization: Bearer
-    <TOLLGATE_ADMIN_TOKEN>".
+    response cache. Every call needs an admin credential whose
+    roles allow it (see IdentityService): "Authorization: Bearer <token>".
     """
 
     def __init__(self, channel):
@@ -106,8 +106,8 @@ class PolicyServiceStub(object):
 class PolicyServiceServicer(object):
     """PolicyService manages the rules the gateway applies to calls: budgets
     and rate limits, guardrail policies, alerts about spend, and the
-    response cache. Every call needs an admin token: "Authorization: Bearer
-    <TOLLGATE_ADMIN_TOKEN>".
+    response cache. Every call needs an admin credential whose
+    roles allow it (see IdentityService): "Authorization: Bearer <token>".
     """
 
     def SetBudget(self, request, context):
@@ -320,8 +320,8 @@ def add_PolicyServiceServicer_to_server(servicer, server):
 class PolicyService(object):
     """PolicyService manages the rules the gateway applies to calls: budgets
     and rate limits, guardrail policies, alerts about spend, and the
-    response cache. Every call needs an admin token: "Authorization: Bearer
-    <TOLLGATE_ADMIN_TOKEN>".
+    response cache. Every call needs an admin credential whose
+    roles allow it (see IdentityService): "Authorization: Bearer <token>".
     """
 
     @staticmethod

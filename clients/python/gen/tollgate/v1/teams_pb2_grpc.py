@@ -7,8 +7,8 @@ from tollgate.v1 import teams_pb2 as tollgate_dot_v1_dot_teams__pb2
 
 class TeamServiceStub(object):
     """TeamService manages who may call the gateway: teams and the virtual keys
-    they own. Every call needs an admin token: "Authorization: Bearer
-    <TOLLGATE_ADMIN_TOKEN>".
+    they own. Every call needs an admin credential whose
+    roles allow it (see IdentityService): "Authorization: Bearer <token>".
     """
 
     def __init__(self, channel):
@@ -66,8 +66,8 @@ class TeamServiceStub(object):
 
 class TeamServiceServicer(object):
     """TeamService manages who may call the gateway: teams and the virtual keys
-    they own. Every call needs an admin token: "Authorization: Bearer
-    <TOLLGATE_ADMIN_TOKEN>".
+    they own. Every call needs an admin credential whose
+    roles allow it (see IdentityService): "Authorization: Bearer <token>".
     """
 
     def CreateTeam(self, request, context):
@@ -191,8 +191,8 @@ def add_TeamServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class TeamService(object):
     """TeamService manages who may call the gateway: teams and the virtual keys
-    they own. Every call needs an admin token: "Authorization: Bearer
-    <TOLLGATE_ADMIN_TOKEN>".
+    they own. Every call needs an admin credential whose
+    roles allow it (see IdentityService): "Authorization: Bearer <token>".
     """
 
     @staticmethod

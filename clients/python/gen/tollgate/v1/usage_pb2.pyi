@@ -29,6 +29,7 @@ USAGE_BUCKET_UNSPECIFIED: UsageBucket
 USAGE_DIMENSION_END_USER: UsageDimension
 USAGE_DIMENSION_GUARDRAIL: UsageDimension
 USAGE_DIMENSION_KEY: UsageDimension
+USAGE_DIMENSION_KEY_CREATOR: UsageDimension
 USAGE_DIMENSION_MODEL: UsageDimension
 USAGE_DIMENSION_PROVIDER: UsageDimension
 USAGE_DIMENSION_SERVICE: UsageDimension
@@ -37,26 +38,48 @@ USAGE_DIMENSION_TEAM: UsageDimension
 USAGE_DIMENSION_UNSPECIFIED: UsageDimension
 
 class AdminAuditEvent(_message.Message):
-    __slots__ = ["action", "actor", "id", "outcome", "request_id", "resource_id", "resource_kind", "summary", "time"]
+    __slots__ = ["action", "actor", "actor_detail", "id", "outcome", "request_id", "resource_id", "resource_kind", "source_ip", "summary", "time", "user_agent"]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_DETAIL_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_IP_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
     action: str
     actor: str
+    actor_detail: AuditActor
     id: int
     outcome: str
     request_id: str
     resource_id: str
     resource_kind: str
+    source_ip: str
     summary: str
     time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., resource_kind: _Optional[str] = ..., resource_id: _Optional[str] = ..., request_id: _Optional[str] = ..., summary: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
+    user_agent: str
+    def __init__(self, id: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., resource_kind: _Optional[str] = ..., resource_id: _Optional[str] = ..., request_id: _Optional[str] = ..., summary: _Optional[str] = ..., outcome: _Optional[str] = ..., actor_detail: _Optional[_Union[AuditActor, _Mapping]] = ..., source_ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
+
+class AuditActor(_message.Message):
+    __slots__ = ["issuer", "name", "role", "subject", "token_id", "type"]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    issuer: str
+    name: str
+    role: str
+    subject: str
+    token_id: str
+    type: str
+    def __init__(self, type: _Optional[str] = ..., subject: _Optional[str] = ..., name: _Optional[str] = ..., token_id: _Optional[str] = ..., role: _Optional[str] = ..., issuer: _Optional[str] = ...) -> None: ...
 
 class ExportRequestRecordsRequest(_message.Message):
     __slots__ = ["end_time", "end_user", "format", "key_id", "model", "start_time", "team_id"]
@@ -107,22 +130,26 @@ class GetUsageSummaryResponse(_message.Message):
     def __init__(self, groups: _Optional[_Iterable[_Union[UsageGroup, _Mapping]]] = ..., total: _Optional[_Union[UsageGroup, _Mapping]] = ...) -> None: ...
 
 class ListAdminAuditEventsRequest(_message.Message):
-    __slots__ = ["action", "end_time", "page_size", "page_token", "resource_id", "resource_kind", "start_time"]
+    __slots__ = ["action", "actor", "end_time", "outcome", "page_size", "page_token", "resource_id", "resource_kind", "start_time"]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_KIND_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     action: str
+    actor: str
     end_time: _timestamp_pb2.Timestamp
+    outcome: str
     page_size: int
     page_token: str
     resource_id: str
     resource_kind: str
     start_time: _timestamp_pb2.Timestamp
-    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., action: _Optional[str] = ..., resource_kind: _Optional[str] = ..., resource_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., action: _Optional[str] = ..., resource_kind: _Optional[str] = ..., resource_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., actor: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
 
 class ListAdminAuditEventsResponse(_message.Message):
     __slots__ = ["events", "next_page_token"]
@@ -133,9 +160,10 @@ class ListAdminAuditEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[AdminAuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListRequestRecordsRequest(_message.Message):
-    __slots__ = ["end_time", "end_user", "key_id", "model", "page_size", "page_token", "start_time", "team_id"]
+    __slots__ = ["end_time", "end_user", "key_creator", "key_id", "model", "page_size", "page_token", "start_time", "team_id"]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
+    KEY_CREATOR_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -144,13 +172,14 @@ class ListRequestRecordsRequest(_message.Message):
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     end_time: _timestamp_pb2.Timestamp
     end_user: str
+    key_creator: str
     key_id: str
     model: str
     page_size: int
     page_token: str
     start_time: _timestamp_pb2.Timestamp
     team_id: str
-    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., key_creator: _Optional[str] = ...) -> None: ...
 
 class ListRequestRecordsResponse(_message.Message):
     __slots__ = ["next_page_token", "records"]
@@ -161,13 +190,14 @@ class ListRequestRecordsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[RequestRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RequestRecord(_message.Message):
-    __slots__ = ["attempts", "cache_status", "cost", "end_user", "error_code", "guardrail_verdicts", "key_id", "latency", "model", "operation", "partial", "provider", "request_id", "requested_model", "saved", "service_id", "status", "stream", "surface", "tags", "team_id", "time", "time_to_first_token", "usage"]
+    __slots__ = ["attempts", "cache_status", "cost", "end_user", "error_code", "guardrail_verdicts", "key_creator", "key_id", "latency", "model", "operation", "partial", "provider", "request_id", "requested_model", "saved", "service_id", "status", "stream", "surface", "tags", "team_id", "time", "time_to_first_token", "usage"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CACHE_STATUS_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     GUARDRAIL_VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    KEY_CREATOR_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     LATENCY_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -192,6 +222,7 @@ class RequestRecord(_message.Message):
     end_user: str
     error_code: str
     guardrail_verdicts: _containers.RepeatedCompositeFieldContainer[_guardrails_pb2.GuardrailVerdict]
+    key_creator: str
     key_id: str
     latency: _duration_pb2.Duration
     model: str
@@ -210,7 +241,7 @@ class RequestRecord(_message.Message):
     time: _timestamp_pb2.Timestamp
     time_to_first_token: _duration_pb2.Duration
     usage: _common_pb2.Usage
-    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ..., cache_status: _Optional[str] = ..., saved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ..., partial: bool = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ..., cache_status: _Optional[str] = ..., saved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ..., partial: bool = ..., key_creator: _Optional[str] = ...) -> None: ...
 
 class UsageGroup(_message.Message):
     __slots__ = ["bucket_start_time", "cache_hits", "cost", "errors", "keys", "requests", "saved", "usage"]

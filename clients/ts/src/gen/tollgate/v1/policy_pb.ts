@@ -22,8 +22,8 @@ export const file_tollgate_v1_policy: GenFile = /*@__PURE__*/
 /**
  * PolicyService manages the rules the gateway applies to calls: budgets
  * and rate limits, guardrail policies, alerts about spend, and the
- * response cache. Every call needs an admin token: "Authorization: Bearer
- * <TOLLGATE_ADMIN_TOKEN>".
+ * response cache. Every call needs an admin credential whose
+ * roles allow it (see IdentityService): "Authorization: Bearer <token>".
  *
  * @generated from service tollgate.v1.PolicyService
  */

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/usage.proto.
  */
 export const file_tollgate_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("Chd0b2xsZ2F0ZS92MS91c2FnZS5wcm90bxILdG9sbGdhdGUudjEikAUKDVJlcXVlc3RSZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAyABKAkSDwoHdGVhbV9pZBgEIAEoCRISCgpzZXJ2aWNlX2lkGAUgASgJEhAKCGVuZF91c2VyGAYgASgJEgwKBHRhZ3MYByADKAkSDwoHc3VyZmFjZRgIIAEoCRIRCglvcGVyYXRpb24YCSABKAkSDgoGc3RyZWFtGAogASgIEhcKD3JlcXVlc3RlZF9tb2RlbBgLIAEoCRIQCghwcm92aWRlchgMIAEoCRINCgVtb2RlbBgNIAEoCRIqCgZzdGF0dXMYDiABKA4yGi50b2xsZ2F0ZS52MS5SZXF1ZXN0U3RhdHVzEhIKCmVycm9yX2NvZGUYDyABKAkSIQoFdXNhZ2UYECABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GBEgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSKgoHbGF0ZW5jeRgSIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGBMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGF0dGVtcHRzGBQgASgFEhQKDGNhY2hlX3N0YXR1cxgVIAEoCRIhCgVzYXZlZBgWIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EjkKEmd1YXJkcmFpbF92ZXJkaWN0cxgXIAMoCzIdLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFZlcmRpY3QSDwoHcGFydGlhbBgYIAEoCCLiAQoZTGlzdFJlcXVlc3RSZWNvcmRzUmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdGVhbV9pZBgDIAEoCRIOCgZrZXlfaWQYBCABKAkSDQoFbW9kZWwYBSABKAkSEAoIZW5kX3VzZXIYBiABKAkSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkiYgoaTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2USKwoHcmVjb3JkcxgBIAMoCzIaLnRvbGxnYXRlLnYxLlJlcXVlc3RSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIuABChZHZXRVc2FnZVN1bW1hcnlSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCghncm91cF9ieRgDIAMoDjIbLnRvbGxnYXRlLnYxLlVzYWdlRGltZW5zaW9uEg8KB3RlYW1faWQYBCABKAkSKAoGYnVja2V0GAUgASgOMhgudG9sbGdhdGUudjEuVXNhZ2VCdWNrZXQi7wEKClVzYWdlR3JvdXASDAoEa2V5cxgBIAMoCRIQCghyZXF1ZXN0cxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSIQoFdXNhZ2UYBCABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSNQoRYnVja2V0X3N0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNhY2hlX2hpdHMYByABKAMSIQoFc2F2ZWQYCCABKAsyEi5nb29nbGUudHlwZS5Nb25leSJqChdHZXRVc2FnZVN1bW1hcnlSZXNwb25zZRInCgZncm91cHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZUdyb3VwEiYKBXRvdGFsGAIgASgLMhcudG9sbGdhdGUudjEuVXNhZ2VHcm91cCLoAQobRXhwb3J0UmVxdWVzdFJlY29yZHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0ZWFtX2lkGAMgASgJEg4KBmtleV9pZBgEIAEoCRINCgVtb2RlbBgFIAEoCRIQCghlbmRfdXNlchgGIAEoCRIpCgZmb3JtYXQYByABKA4yGS50b2xsZ2F0ZS52MS5FeHBvcnRGb3JtYXQiPQocRXhwb3J0UmVxdWVzdFJlY29yZHNSZXNwb25zZRIMCgRkYXRhGAEgASgMEg8KB3JlY29yZHMYAiABKAUiyAEKD0FkbWluQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSFQoNcmVzb3VyY2Vfa2luZBgFIAEoCRITCgtyZXNvdXJjZV9pZBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEg8KB3N1bW1hcnkYCCABKAkSDwoHb3V0Y29tZRgJIAEoCSLeAQobTGlzdEFkbWluQXVkaXRFdmVudHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YAyABKAkSFQoNcmVzb3VyY2Vfa2luZBgEIAEoCRITCgtyZXNvdXJjZV9pZBgFIAEoCRIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJlChxMaXN0QWRtaW5BdWRpdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnRvbGxnYXRlLnYxLkFkbWluQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqowIKDVJlcXVlc3RTdGF0dXMSHgoaUkVRVUVTVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFSRVFVRVNUX1NUQVRVU19PSxABEiEKHVJFUVVFU1RfU1RBVFVTX1VQU1RSRUFNX0VSUk9SEAISIgoeUkVRVUVTVF9TVEFUVVNfVU5BVVRIRU5USUNBVEVEEAMSHAoYUkVRVUVTVF9TVEFUVVNfRk9SQklEREVOEAQSGgoWUkVRVUVTVF9TVEFUVVNfSU5WQUxJRBAFEhoKFlJFUVVFU1RfU1RBVFVTX0xJTUlURUQQBhIbChdSRVFVRVNUX1NUQVRVU19DQU5DRUxFRBAHEiEKHVJFUVVFU1RfU1RBVFVTX0lOVEVSTkFMX0VSUk9SEAgqkAIKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAESGwoXVVNBR0VfRElNRU5TSU9OX1NFUlZJQ0UQAhIXChNVU0FHRV9ESU1FTlNJT05fS0VZEAMSGQoVVVNBR0VfRElNRU5TSU9OX01PREVMEAQSHAoYVVNBR0VfRElNRU5TSU9OX1BST1ZJREVSEAUSHAoYVVNBR0VfRElNRU5TSU9OX0VORF9VU0VSEAYSFwoTVVNBR0VfRElNRU5TSU9OX1RBRxAHEh0KGVVTQUdFX0RJTUVOU0lPTl9HVUFSRFJBSUwQCCpYCgtVc2FnZUJ1Y2tldBIcChhVU0FHRV9CVUNLRVRfVU5TUEVDSUZJRUQQABIVChFVU0FHRV9CVUNLRVRfSE9VUhABEhQKEFVTQUdFX0JVQ0tFVF9EQVkQAipiCgxFeHBvcnRGb3JtYXQSHQoZRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhUKEUVYUE9SVF9GT1JNQVRfQ1NWEAESHAoYRVhQT1JUX0ZPUk1BVF9KU09OX0xJTkVTEAIypgQKDFVzYWdlU2VydmljZRJqChJMaXN0UmVxdWVzdFJlY29yZHMSJi50b2xsZ2F0ZS52MS5MaXN0UmVxdWVzdFJlY29yZHNSZXF1ZXN0GicudG9sbGdhdGUudjEuTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACARJhCg9HZXRVc2FnZVN1bW1hcnkSIy50b2xsZ2F0ZS52MS5HZXRVc2FnZVN1bW1hcnlSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0VXNhZ2VTdW1tYXJ5UmVzcG9uc2UiA5ACARJhCg9HZXRCdWRnZXRTdGF0dXMSIy50b2xsZ2F0ZS52MS5HZXRCdWRnZXRTdGF0dXNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0QnVkZ2V0U3RhdHVzUmVzcG9uc2UiA5ACARJyChRFeHBvcnRSZXF1ZXN0UmVjb3JkcxIoLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVxdWVzdBopLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACATABEnAKFExpc3RBZG1pbkF1ZGl0RXZlbnRzEigudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXF1ZXN0GikudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXNwb25zZSIDkAIBQqcBCg9jb20udG9sbGdhdGUudjFCClVzYWdlUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money, file_tollgate_v1_common, file_tollgate_v1_governance, file_tollgate_v1_guardrails]);
+  fileDesc("Chd0b2xsZ2F0ZS92MS91c2FnZS5wcm90bxILdG9sbGdhdGUudjEipQUKDVJlcXVlc3RSZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYAyABKAkSDwoHdGVhbV9pZBgEIAEoCRISCgpzZXJ2aWNlX2lkGAUgASgJEhAKCGVuZF91c2VyGAYgASgJEgwKBHRhZ3MYByADKAkSDwoHc3VyZmFjZRgIIAEoCRIRCglvcGVyYXRpb24YCSABKAkSDgoGc3RyZWFtGAogASgIEhcKD3JlcXVlc3RlZF9tb2RlbBgLIAEoCRIQCghwcm92aWRlchgMIAEoCRINCgVtb2RlbBgNIAEoCRIqCgZzdGF0dXMYDiABKA4yGi50b2xsZ2F0ZS52MS5SZXF1ZXN0U3RhdHVzEhIKCmVycm9yX2NvZGUYDyABKAkSIQoFdXNhZ2UYECABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GBEgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSKgoHbGF0ZW5jeRgSIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGBMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGF0dGVtcHRzGBQgASgFEhQKDGNhY2hlX3N0YXR1cxgVIAEoCRIhCgVzYXZlZBgWIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EjkKEmd1YXJkcmFpbF92ZXJkaWN0cxgXIAMoCzIdLnRvbGxnYXRlLnYxLkd1YXJkcmFpbFZlcmRpY3QSDwoHcGFydGlhbBgYIAEoCBITCgtrZXlfY3JlYXRvchgeIAEoCSL3AQoZTGlzdFJlcXVlc3RSZWNvcmRzUmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdGVhbV9pZBgDIAEoCRIOCgZrZXlfaWQYBCABKAkSDQoFbW9kZWwYBSABKAkSEAoIZW5kX3VzZXIYBiABKAkSEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAkSEwoLa2V5X2NyZWF0b3IYDCABKAkiYgoaTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2USKwoHcmVjb3JkcxgBIAMoCzIaLnRvbGxnYXRlLnYxLlJlcXVlc3RSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIuABChZHZXRVc2FnZVN1bW1hcnlSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCghncm91cF9ieRgDIAMoDjIbLnRvbGxnYXRlLnYxLlVzYWdlRGltZW5zaW9uEg8KB3RlYW1faWQYBCABKAkSKAoGYnVja2V0GAUgASgOMhgudG9sbGdhdGUudjEuVXNhZ2VCdWNrZXQi7wEKClVzYWdlR3JvdXASDAoEa2V5cxgBIAMoCRIQCghyZXF1ZXN0cxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSIQoFdXNhZ2UYBCABKAsyEi50b2xsZ2F0ZS52MS5Vc2FnZRIgCgRjb3N0GAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSNQoRYnVja2V0X3N0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNhY2hlX2hpdHMYByABKAMSIQoFc2F2ZWQYCCABKAsyEi5nb29nbGUudHlwZS5Nb25leSJqChdHZXRVc2FnZVN1bW1hcnlSZXNwb25zZRInCgZncm91cHMYASADKAsyFy50b2xsZ2F0ZS52MS5Vc2FnZUdyb3VwEiYKBXRvdGFsGAIgASgLMhcudG9sbGdhdGUudjEuVXNhZ2VHcm91cCLoAQobRXhwb3J0UmVxdWVzdFJlY29yZHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0ZWFtX2lkGAMgASgJEg4KBmtleV9pZBgEIAEoCRINCgVtb2RlbBgFIAEoCRIQCghlbmRfdXNlchgGIAEoCRIpCgZmb3JtYXQYByABKA4yGS50b2xsZ2F0ZS52MS5FeHBvcnRGb3JtYXQiPQocRXhwb3J0UmVxdWVzdFJlY29yZHNSZXNwb25zZRIMCgRkYXRhGAEgASgMEg8KB3JlY29yZHMYAiABKAUingIKD0FkbWluQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSFQoNcmVzb3VyY2Vfa2luZBgFIAEoCRITCgtyZXNvdXJjZV9pZBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEg8KB3N1bW1hcnkYCCABKAkSDwoHb3V0Y29tZRgJIAEoCRItCgxhY3Rvcl9kZXRhaWwYCiABKAsyFy50b2xsZ2F0ZS52MS5BdWRpdEFjdG9yEhEKCXNvdXJjZV9pcBgLIAEoCRISCgp1c2VyX2FnZW50GAwgASgJImkKCkF1ZGl0QWN0b3ISDAoEdHlwZRgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEgwKBG5hbWUYAyABKAkSEAoIdG9rZW5faWQYBCABKAkSDAoEcm9sZRgFIAEoCRIOCgZpc3N1ZXIYBiABKAki/gEKG0xpc3RBZG1pbkF1ZGl0RXZlbnRzUmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGYWN0aW9uGAMgASgJEhUKDXJlc291cmNlX2tpbmQYBCABKAkSEwoLcmVzb3VyY2VfaWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkSDQoFYWN0b3IYCCABKAkSDwoHb3V0Y29tZRgJIAEoCSJlChxMaXN0QWRtaW5BdWRpdEV2ZW50c1Jlc3BvbnNlEiwKBmV2ZW50cxgBIAMoCzIcLnRvbGxnYXRlLnYxLkFkbWluQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqowIKDVJlcXVlc3RTdGF0dXMSHgoaUkVRVUVTVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFSRVFVRVNUX1NUQVRVU19PSxABEiEKHVJFUVVFU1RfU1RBVFVTX1VQU1RSRUFNX0VSUk9SEAISIgoeUkVRVUVTVF9TVEFUVVNfVU5BVVRIRU5USUNBVEVEEAMSHAoYUkVRVUVTVF9TVEFUVVNfRk9SQklEREVOEAQSGgoWUkVRVUVTVF9TVEFUVVNfSU5WQUxJRBAFEhoKFlJFUVVFU1RfU1RBVFVTX0xJTUlURUQQBhIbChdSRVFVRVNUX1NUQVRVU19DQU5DRUxFRBAHEiEKHVJFUVVFU1RfU1RBVFVTX0lOVEVSTkFMX0VSUk9SEAgqsQIKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAESGwoXVVNBR0VfRElNRU5TSU9OX1NFUlZJQ0UQAhIXChNVU0FHRV9ESU1FTlNJT05fS0VZEAMSGQoVVVNBR0VfRElNRU5TSU9OX01PREVMEAQSHAoYVVNBR0VfRElNRU5TSU9OX1BST1ZJREVSEAUSHAoYVVNBR0VfRElNRU5TSU9OX0VORF9VU0VSEAYSFwoTVVNBR0VfRElNRU5TSU9OX1RBRxAHEh0KGVVTQUdFX0RJTUVOU0lPTl9HVUFSRFJBSUwQCBIfChtVU0FHRV9ESU1FTlNJT05fS0VZX0NSRUFUT1IQDCpYCgtVc2FnZUJ1Y2tldBIcChhVU0FHRV9CVUNLRVRfVU5TUEVDSUZJRUQQABIVChFVU0FHRV9CVUNLRVRfSE9VUhABEhQKEFVTQUdFX0JVQ0tFVF9EQVkQAipiCgxFeHBvcnRGb3JtYXQSHQoZRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhUKEUVYUE9SVF9GT1JNQVRfQ1NWEAESHAoYRVhQT1JUX0ZPUk1BVF9KU09OX0xJTkVTEAIypgQKDFVzYWdlU2VydmljZRJqChJMaXN0UmVxdWVzdFJlY29yZHMSJi50b2xsZ2F0ZS52MS5MaXN0UmVxdWVzdFJlY29yZHNSZXF1ZXN0GicudG9sbGdhdGUudjEuTGlzdFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACARJhCg9HZXRVc2FnZVN1bW1hcnkSIy50b2xsZ2F0ZS52MS5HZXRVc2FnZVN1bW1hcnlSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0VXNhZ2VTdW1tYXJ5UmVzcG9uc2UiA5ACARJhCg9HZXRCdWRnZXRTdGF0dXMSIy50b2xsZ2F0ZS52MS5HZXRCdWRnZXRTdGF0dXNSZXF1ZXN0GiQudG9sbGdhdGUudjEuR2V0QnVkZ2V0U3RhdHVzUmVzcG9uc2UiA5ACARJyChRFeHBvcnRSZXF1ZXN0UmVjb3JkcxIoLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVxdWVzdBopLnRvbGxnYXRlLnYxLkV4cG9ydFJlcXVlc3RSZWNvcmRzUmVzcG9uc2UiA5ACATABEnAKFExpc3RBZG1pbkF1ZGl0RXZlbnRzEigudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXF1ZXN0GikudG9sbGdhdGUudjEuTGlzdEFkbWluQXVkaXRFdmVudHNSZXNwb25zZSIDkAIBQqcBCg9jb20udG9sbGdhdGUudjFCClVzYWdlUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money, file_tollgate_v1_common, file_tollgate_v1_governance, file_tollgate_v1_guardrails]);
 
 /**
  * RequestRecord is the audit and usage record of one request.
@@ -197,6 +197,14 @@ export type RequestRecord = Message<"tollgate.v1.RequestRecord"> & {
    * @generated from field: bool partial = 24;
    */
   partial: boolean;
+
+  /**
+   * The admin principal that created the key ("user:<sub>",
+   * "service-account:<id>", "admin-token"), empty for callers without a key.
+   *
+   * @generated from field: string key_creator = 30;
+   */
+  keyCreator: string;
 };
 
 /**
@@ -267,6 +275,14 @@ export type ListRequestRecordsRequest = Message<"tollgate.v1.ListRequestRecordsR
    * @generated from field: string page_token = 8;
    */
   pageToken: string;
+
+  /**
+   * Only records of keys created by this admin principal (see
+   * RequestRecord.key_creator).
+   *
+   * @generated from field: string key_creator = 12;
+   */
+  keyCreator: string;
 };
 
 /**
@@ -567,8 +583,10 @@ export type AdminAuditEvent = Message<"tollgate.v1.AdminAuditEvent"> & {
   time?: Timestamp | undefined;
 
   /**
-   * Who made it: "admin-token" for the admin token, "alerts" for the
-   * gateway's own automatic actions.
+   * Who made it, as the principal's id: "user:<sub>",
+   * "service-account:<id>", "admin-token" for the break-glass token,
+   * "key:<id>" for a virtual key, "alerts" for the gateway's own automatic
+   * actions; "anonymous" for a refused call without a valid credential.
    *
    * @generated from field: string actor = 3;
    */
@@ -610,11 +628,34 @@ export type AdminAuditEvent = Message<"tollgate.v1.AdminAuditEvent"> & {
   summary: string;
 
   /**
-   * The outcome: "ok" or a Connect error code such as "not_found".
+   * The outcome: "ok" or a Connect error code such as "not_found" or
+   * "permission_denied" (a refused attempt).
    *
    * @generated from field: string outcome = 9;
    */
   outcome: string;
+
+  /**
+   * Who made the call, in detail.
+   *
+   * @generated from field: tollgate.v1.AuditActor actor_detail = 10;
+   */
+  actorDetail?: AuditActor | undefined;
+
+  /**
+   * The caller's address (the peer, or the client named by
+   * X-Forwarded-For when the peer is a trusted proxy).
+   *
+   * @generated from field: string source_ip = 11;
+   */
+  sourceIp: string;
+
+  /**
+   * The caller's User-Agent.
+   *
+   * @generated from field: string user_agent = 12;
+   */
+  userAgent: string;
 };
 
 /**
@@ -623,6 +664,62 @@ export type AdminAuditEvent = Message<"tollgate.v1.AdminAuditEvent"> & {
  */
 export const AdminAuditEventSchema: GenMessage<AdminAuditEvent> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_usage, 8);
+
+/**
+ * AuditActor is the principal behind an audit event.
+ *
+ * @generated from message tollgate.v1.AuditActor
+ */
+export type AuditActor = Message<"tollgate.v1.AuditActor"> & {
+  /**
+   * "admin_token", "user", "service_account", "virtual_key" or "system".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * The stable id: the identity provider's "sub", the service account id.
+   *
+   * @generated from field: string subject = 2;
+   */
+  subject: string;
+
+  /**
+   * The display name or e-mail address.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * The credential used: a service-account token id, a key id, a "jti".
+   *
+   * @generated from field: string token_id = 4;
+   */
+  tokenId: string;
+
+  /**
+   * The role that allowed the call (empty when it was refused).
+   *
+   * @generated from field: string role = 5;
+   */
+  role: string;
+
+  /**
+   * The identity provider's issuer, for people.
+   *
+   * @generated from field: string issuer = 6;
+   */
+  issuer: string;
+};
+
+/**
+ * Describes the message tollgate.v1.AuditActor.
+ * Use `create(AuditActorSchema)` to create a new message.
+ */
+export const AuditActorSchema: GenMessage<AuditActor> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_usage, 9);
 
 /**
  * ListAdminAuditEventsRequest filters audit events (admin only).
@@ -678,6 +775,20 @@ export type ListAdminAuditEventsRequest = Message<"tollgate.v1.ListAdminAuditEve
    * @generated from field: string page_token = 7;
    */
   pageToken: string;
+
+  /**
+   * Only this actor: its subject or its actor string.
+   *
+   * @generated from field: string actor = 8;
+   */
+  actor: string;
+
+  /**
+   * Only this outcome, e.g. "permission_denied".
+   *
+   * @generated from field: string outcome = 9;
+   */
+  outcome: string;
 };
 
 /**
@@ -685,7 +796,7 @@ export type ListAdminAuditEventsRequest = Message<"tollgate.v1.ListAdminAuditEve
  * Use `create(ListAdminAuditEventsRequestSchema)` to create a new message.
  */
 export const ListAdminAuditEventsRequestSchema: GenMessage<ListAdminAuditEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_usage, 9);
+  messageDesc(file_tollgate_v1_usage, 10);
 
 /**
  * ListAdminAuditEventsResponse lists audit events, newest first.
@@ -713,7 +824,7 @@ export type ListAdminAuditEventsResponse = Message<"tollgate.v1.ListAdminAuditEv
  * Use `create(ListAdminAuditEventsResponseSchema)` to create a new message.
  */
 export const ListAdminAuditEventsResponseSchema: GenMessage<ListAdminAuditEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_usage, 10);
+  messageDesc(file_tollgate_v1_usage, 11);
 
 /**
  * RequestStatus is the outcome of a request.
@@ -862,6 +973,13 @@ export enum UsageDimension {
    * @generated from enum value: USAGE_DIMENSION_GUARDRAIL = 8;
    */
   GUARDRAIL = 8,
+
+  /**
+   * The admin principal that created the key (RequestRecord.key_creator).
+   *
+   * @generated from enum value: USAGE_DIMENSION_KEY_CREATOR = 12;
+   */
+  KEY_CREATOR = 12,
 }
 
 /**
