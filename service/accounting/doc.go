@@ -1,82 +1,82 @@
-// Package accounting writes request records to the store asynchronously
-// and without losing them.
+// Package accounting writes request records to the store asynchronously,
+// in batches, without losing them when the store fails or the process dies,
+// and without letting one bad record block the others.
 //
-// The gateway calls [Writer.Record] once per request. Record never waits for
-// the database: it appends the record to an in-memory queue and returns.
+// The gateway calls [Writer.Record] once per request. Record sanitises the
+// record (store.Record.Sanitize: valid UTF-8, no NUL, bounded strings,
+// lists and numbers, Truncated set when anything changed) and never waits
+// for the database.
+//
+// # The record log
+//
+// With a log directory ([WithSpillDir]) every record is first staged in
+// memory and then appended to the log by the group commit, which runs
+// every [WithSyncInterval]: one write and one fsync for all records staged
+// meanwhile. Only then are the records queued for the sink. A process
+// killed outright therefore loses at most the records of the last interval;
+// in durable mode ([WithDurable]) Record returns only once its record is
+// synced (the commit then starts as soon as a Record waits), so nothing it
+// returned for is lost, even when the machine dies.
+//
+// The log is a directory of segment files, records-<20-digit
+// sequence>.jsonl, each a header line naming the segment by a random id and
+// then one record per line (JSON with short field names, see logRecord;
+// names are only ever added, so newer code replays older segments). A
+// record's identity in the log is its segment and line. The directory is
+// locked (flock) by one Writer at a time. A segment is deleted once all its
+// records are stored.
+//
+// # Batches and idempotency
+//
 // [Writer.Run], the single background loop, drains the queue into batches
-// of up to [WithBatchSize] records and passes each to the [Sink]
-// (store.Records in production) as soon as it is full, or when
-// [WithFlushInterval] has elapsed for a partial one.
+// of up to [WithBatchSize] records, each a run of consecutive lines of one
+// segment, and passes each to the [Sink] as soon as it is full, or when
+// [WithFlushInterval] has elapsed for a partial one. The sink (store.Records
+// in production) records the lines it stored in the same transaction as
+// the records and skips them when they come again, so a batch retried
+// after an error whose outcome was unknown, or replayed from the log after
+// a crash, is stored exactly once. Records without a log (no directory, or
+// the log refused them) are numbered in a segment of their own that exists
+// only in memory.
 //
-// # Failures and spilling
+// # Failures
 //
 // A failed batch is retried with exponential backoff and jitter
-// ([WithBackoff]), each attempt bounded by [WithBatchTimeout]. Meanwhile
-// records keep arriving and batching up in memory. When they exceed
-// [WithMaxPending], or the sink has been failing for [WithSpillAfter], Run
-// appends them to the spill directory ([WithSpillDir]) and from then on
-// retries from there. Memory only ever holds records newer than those on
-// disk, so Run replays spilled segments oldest first, before the records in
-// memory, and deletes each segment once all its records are written. So
-// records reach the sink in about the order they were recorded; the order
-// is not guaranteed (a record that bypasses a full queue, or a batch that
-// fails while newer ones are being spilled, comes later) and does not
-// matter to the store, as every record carries its time. At start Run
-// replays the segments a previous process left behind, whether it shut
-// down cleanly or crashed.
+// ([WithBackoff]), each attempt bounded by [WithBatchTimeout]. A batch the
+// sink rejects for its data (store.ErrInvalidRecord) is split in halves,
+// each stored on its own, down to the one record that fails, which is
+// handed to Sink.InsertDeadLetter with the error and counted in
+// Stats.DeadLettered: it costs about 2·log2(batch size) calls and never
+// blocks the records after it.
 //
-// Records are delivered at least once: a retried batch, a segment replayed
-// after a crash, or an insert that failed after committing may hand the sink
-// records it already stored. The Sink must therefore skip records whose
-// RequestID it already has, as store.Records does; the result is that each
-// record is stored exactly once.
+// When the sink has been failing for [WithSpillAfter], or more than
+// [WithMaxPending] records wait in memory, the writer falls behind:
+// committed records stay in the log only (Stats.Spilled) and are replayed
+// from there, oldest segment first, when the sink answers again; once the
+// replay reaches the segment being written, the writer queues records in
+// memory again. Segments a previous process left, whether it shut down
+// cleanly or crashed, are replayed at start. Lines that do not decode (the
+// last line of a segment torn by a crash) are skipped and counted in
+// Stats.Corrupt, replayed records are sanitised again, and a segment that
+// cannot be read is renamed with the suffix .bad and left for an operator.
+// Segments of the previous version (segment-*.jsonl, without a header) are
+// replayed too, deduplicated by request id and time since they carry no
+// line identity.
 //
-// # Spill format
-//
-// The spill directory holds segment files named
-// segment-<20-digit sequence>.jsonl, written in sequence order. Each line
-// is one record as a JSON object with short field names ("id", "time",
-// "team", "in", "out", "cost_nanos", "latency_ns", ...; durations in
-// nanoseconds); names are only ever added, so newer code replays older
-// segments. A segment receives whole batches, is handed to the operating
-// system after each append (so a process crash loses nothing that was
-// appended), and is fsynced when closed: after [WithSegmentRecords]
-// records, before it is replayed, and at shutdown. A line that does not
-// decode, such as the last line of a segment torn by a crash, is skipped
-// and counted in Stats.Corrupt; the other lines are replayed. A segment
-// that cannot be read at all is renamed with the suffix .bad and left for
-// an operator. One Writer at a time may use a directory.
-//
-// # Guarantees and their limits
-//
-// With a spill directory, a record given to Record is lost only if the
-// machine loses power (or the kernel crashes) before the segment holding it
-// is fsynced, if the process dies while the record is still in memory —
-// within the flush interval, or while the sink fails and neither the memory
-// bound nor the outage threshold has been reached yet — or if the disk
-// refuses the write. Without a spill directory, at most [WithMaxPending]
-// records are kept through an outage and the oldest beyond that are
-// dropped; everything in memory is lost if the process dies or the final
-// flush fails. Every loss is counted in Stats.Dropped and logged at most
-// once per second.
-//
-// Record itself appends the record, under a mutex, to a chunk of
-// batch-size capacity; a full chunk is handed to Run whole, becomes the
-// batch passed to the sink, and is reused afterwards. Nothing is copied
-// again and, in the steady state, nothing is allocated. (A buffered channel
-// would copy each record twice and make Run receive them one at a time,
-// under the same kind of lock.) The queue is bounded by
-// [WithQueueCapacity]; since Run drains it continuously, whether or not the
-// sink responds, it fills only if Run is not running or cannot keep up, and
-// then Record appends the record to the spill directory itself (a write to
-// a local file, plus an fsync each time a segment is full) or, without one,
-// drops it.
+// The log is bounded by [WithMaxLogBytes]. At the bound, and when it cannot
+// be written, records are kept in memory only (Stats.LogFull,
+// Stats.LogFailures, an error logged at most once a second); without a log
+// directory that is always the case. Such records survive an outage only
+// up to WithMaxPending: the oldest beyond it are dropped and counted in
+// Stats.Dropped.
 //
 // # Shutdown
 //
-// Cancel the context passed to Run and wait for Run to return: Run writes
-// what is still in memory within [WithShutdownTimeout] and spills the rest.
-// Records passed to Record afterwards go straight to the spill directory
-// (or are dropped without one). [Writer.Close], called after Run returned,
-// syncs that last segment and makes later records be dropped.
+// Cancel the context passed to Run and wait for Run to return: the last
+// group is committed, and Run writes what is still in memory within
+// [WithShutdownTimeout]; what it cannot write stays in the log for the next
+// process, and Run releases the directory. Records passed to Record
+// afterwards are appended to the log directly (or dropped without one).
+// [Writer.Close], called after Run returned, closes the log and makes later
+// records be dropped.
 package accounting

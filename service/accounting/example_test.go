@@ -12,16 +12,22 @@ import (
 // printSink stands in for store.Records.
 type printSink struct{}
 
-func (printSink) InsertRecords(_ context.Context, rs []store.Record) error {
-	for _, r := range rs {
+func (printSink) InsertRecords(_ context.Context, b store.RecordBatch) error {
+	for _, r := range b.Records {
 		fmt.Printf("stored %s: %d tokens\n", r.RequestID, r.InputTokens+r.OutputTokens)
 	}
 	return nil
 }
 
+func (printSink) InsertDeadLetter(_ context.Context, d store.DeadLetter) error {
+	fmt.Printf("rejected %s: %s\n", d.Record.RequestID, d.Error)
+	return nil
+}
+
 func Example() {
 	// In production: accounting.New(st, accounting.WithSpillDir(dir),
-	// accounting.WithLogger(logger)) with st a store.Store.
+	// accounting.WithLogger(logger)) with st a store.Store, so that every
+	// record is in the local log before it is queued.
 	w := accounting.New(printSink{}, accounting.WithFlushInterval(time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -35,23 +35,30 @@ const (
 	hang
 )
 
-// fakeSink stores records in memory and, like store.Records, skips records
-// whose RequestID it already has.
+// fakeSink stores records in memory and, like store.Records, skips the
+// lines of a segment it already holds (or, for Dedupe batches, records
+// whose RequestID it holds), rejects batches holding a poisoned record
+// with store.ErrInvalidRecord, and keeps dead letters.
 type fakeSink struct {
 	mu        sync.Mutex
 	mode      sinkMode
+	poison    func(*store.Record) bool
 	recs      map[string]store.Record
+	lines     map[store.SegmentID]map[int]bool
 	order     []string // RequestIDs in the order first stored
+	dups      int      // records stored again under a RequestID already held
 	batches   []int    // sizes of the successful calls
 	failed    int      // failed calls
-	delivered int      // records in successful calls, duplicates included
+	rejected  int      // calls rejected for a poisoned record
+	delivered int      // records in successful calls, skipped lines included
+	dead      []store.DeadLetter
 }
 
 func newFakeSink(mode sinkMode) *fakeSink {
-	return &fakeSink{mode: mode, recs: make(map[string]store.Record)}
+	return &fakeSink{mode: mode, recs: make(map[string]store.Record), lines: make(map[store.SegmentID]map[int]bool)}
 }
 
-func (s *fakeSink) InsertRecords(ctx context.Context, rs []store.Record) error {
+func (s *fakeSink) InsertRecords(ctx context.Context, b store.RecordBatch) error {
 	s.mu.Lock()
 	if s.mode == hang {
 		s.failed++
@@ -64,19 +71,77 @@ func (s *fakeSink) InsertRecords(ctx context.Context, rs []store.Record) error {
 		s.failed++
 		return errDown
 	}
-	for _, r := range rs {
-		if _, dup := s.recs[r.RequestID]; !dup {
-			s.recs[r.RequestID] = r
-			s.order = append(s.order, r.RequestID)
+	for i := range b.Records {
+		if s.poison != nil && s.poison(&b.Records[i]) {
+			s.rejected++
+			return fmt.Errorf("%w: poisoned record %s", store.ErrInvalidRecord, b.Records[i].RequestID)
 		}
+	}
+	for i, r := range b.Records {
+		if !b.Segment.IsZero() && !s.claim(b.Segment, b.First+i) {
+			continue
+		}
+		if _, dup := s.recs[r.RequestID]; dup {
+			if !b.Dedupe {
+				s.dups++
+			}
+			continue
+		}
+		s.recs[r.RequestID] = r
+		s.order = append(s.order, r.RequestID)
 	}
 	if s.mode == failAfterCommit {
 		s.failed++
 		return errDown
 	}
-	s.batches = append(s.batches, len(rs))
-	s.delivered += len(rs)
+	s.batches = append(s.batches, len(b.Records))
+	s.delivered += len(b.Records)
 	return nil
+}
+
+// claim marks a line stored and reports whether it was not.
+func (s *fakeSink) claim(seg store.SegmentID, line int) bool {
+	m := s.lines[seg]
+	if m == nil {
+		m = make(map[int]bool)
+		s.lines[seg] = m
+	}
+	if m[line] {
+		return false
+	}
+	m[line] = true
+	return true
+}
+
+func (s *fakeSink) InsertDeadLetter(_ context.Context, d store.DeadLetter) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mode != healthy {
+		s.failed++
+		return errDown
+	}
+	if d.Segment.IsZero() || s.claim(d.Segment, d.Line) {
+		s.dead = append(s.dead, d)
+	}
+	return nil
+}
+
+func (s *fakeSink) setPoison(f func(*store.Record) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.poison = f
+}
+
+func (s *fakeSink) deadLetters() []store.DeadLetter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.dead)
+}
+
+func (s *fakeSink) duplicates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dups
 }
 
 func (s *fakeSink) setMode(m sinkMode) {
@@ -184,7 +249,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// segments lists the spill segments in dir.
+// segments lists the log segments in dir.
 func segments(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)

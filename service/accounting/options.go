@@ -7,8 +7,11 @@ import (
 
 // Defaults used when an option is not given or is given a value ≤ 0.
 const (
-	DefaultBatchSize       = 500
-	DefaultFlushInterval   = 200 * time.Millisecond
+	DefaultBatchSize       = 2000
+	DefaultFlushInterval   = time.Second
+	DefaultSyncInterval    = 20 * time.Millisecond
+	DefaultFsyncInterval   = time.Second
+	DefaultMaxLogBytes     = 1 << 30
 	DefaultQueueCapacity   = 65536
 	DefaultMaxPending      = 65536
 	DefaultSpillAfter      = 5 * time.Second
@@ -26,6 +29,10 @@ type config struct {
 	queueCapacity   int
 	maxPending      int
 	spillDir        string
+	syncInterval    time.Duration
+	fsyncInterval   time.Duration
+	durable         bool
+	maxLogBytes     int64
 	spillAfter      time.Duration
 	segmentRecords  int
 	minBackoff      time.Duration
@@ -39,6 +46,9 @@ func defaultConfig() config {
 	return config{
 		batchSize:       DefaultBatchSize,
 		flushInterval:   DefaultFlushInterval,
+		syncInterval:    DefaultSyncInterval,
+		fsyncInterval:   DefaultFsyncInterval,
+		maxLogBytes:     DefaultMaxLogBytes,
 		queueCapacity:   DefaultQueueCapacity,
 		maxPending:      DefaultMaxPending,
 		spillAfter:      DefaultSpillAfter,
@@ -73,7 +83,10 @@ func WithBatchSize(n int) Option {
 }
 
 // WithFlushInterval sets how long a record may wait for its batch to fill
-// before a partial batch is written. Default [DefaultFlushInterval].
+// before a partial batch is written. Longer intervals make larger batches,
+// which cost the database less per record (its usage rollups are updated
+// once per batch and group); with a log directory the wait costs no
+// durability. Default [DefaultFlushInterval].
 func WithFlushInterval(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -82,10 +95,10 @@ func WithFlushInterval(d time.Duration) Option {
 	}
 }
 
-// WithQueueCapacity bounds the number of records Record buffers for Run.
-// Run drains the queue continuously, so it fills only when Run is not
-// running or cannot keep up; records beyond it are appended to the spill
-// directory by Record itself, or dropped when there is none.
+// WithQueueCapacity bounds the number of records Record buffers for the
+// group commit and for Run. Both drain it continuously, so it fills only
+// when they are not running or cannot keep up; records beyond it are
+// dropped.
 // Default [DefaultQueueCapacity].
 func WithQueueCapacity(n int) Option {
 	return func(c *config) {
@@ -96,8 +109,10 @@ func WithQueueCapacity(n int) Option {
 }
 
 // WithMaxPending bounds the number of records Run holds in memory while the
-// sink fails or lags. Beyond it Run spills them to the spill directory or,
-// without one, drops the oldest. It is raised to the batch size if smaller.
+// sink fails or lags. Beyond it Run falls behind: it replays records from
+// the log instead of holding them; records the log does not hold (none, or
+// a full one) are dropped, oldest first. It is raised to the batch size if
+// smaller.
 // Default [DefaultMaxPending].
 func WithMaxPending(n int) Option {
 	return func(c *config) {
@@ -107,23 +122,74 @@ func WithMaxPending(n int) Option {
 	}
 }
 
-// WithSpillDir makes the Writer persist records it cannot write to the sink
-// in segment files under dir (created with mode 0700 if missing), replay
-// them when the sink recovers, and replay segments left by a previous
-// process at start. A directory must be used by one Writer at a time.
+// WithSpillDir sets the record log directory (created with mode 0700 if
+// missing): every record is appended to it, in group commits, before it
+// is queued for the sink, and records not yet stored when the process dies
+// are replayed from it at the next start. A directory is locked by one
+// Writer at a time (Run fails while another process holds it).
 //
-// Without a spill directory the Writer keeps at most WithMaxPending records
-// in memory during an outage and drops the oldest beyond that; records still
-// in memory when the process dies are lost.
+// Without a log directory the Writer keeps at most WithMaxPending records
+// in memory during an outage and drops the oldest beyond that; records in
+// memory when the process dies are lost.
 func WithSpillDir(dir string) Option {
 	return func(c *config) {
 		c.spillDir = dir
 	}
 }
 
+// WithSyncInterval sets the group commit interval: how long a record may
+// wait before it is appended to the log. Once appended it survives the
+// process being killed, so a killed process loses at most the records of
+// the last interval. Default [DefaultSyncInterval].
+func WithSyncInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.syncInterval = d
+		}
+	}
+}
+
+// WithFsyncInterval sets how often the log is made durable (fdatasync): a
+// machine that dies (power, kernel) loses at most the records appended in
+// the last interval, besides those of the last sync interval. A sync
+// blocks the goroutine's processor for the disk's latency, so it is kept
+// off the group commit's short interval. With WithDurable every group
+// commit is synced. Default [DefaultFsyncInterval].
+func WithFsyncInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.fsyncInterval = d
+		}
+	}
+}
+
+// WithDurable makes Record wait until its record is in the log and synced
+// (the group commit starts at once when a Record waits, takes every record
+// staged meanwhile, and syncs): nothing Record returned for is lost when
+// the process or the machine dies. It has no effect without a log
+// directory.
+func WithDurable(on bool) Option {
+	return func(c *config) {
+		c.durable = on
+	}
+}
+
+// WithMaxLogBytes bounds the size of the record log. While it is at the
+// bound, new records are kept in memory only (bounded by WithMaxPending
+// during an outage) and Stats.LogFull is set; the event is logged at
+// error level. 0 means no bound. Default [DefaultMaxLogBytes].
+func WithMaxLogBytes(n int64) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.maxLogBytes = n
+		}
+	}
+}
+
 // WithSpillAfter sets how long the sink must have been failing before Run
-// moves pending records from memory to the spill directory, even if the
-// memory bound is not reached. Default [DefaultSpillAfter].
+// stops holding records in memory and replays them from the log instead,
+// even if the memory bound is not reached. Records are in the log within
+// the sync interval either way. Default [DefaultSpillAfter].
 func WithSpillAfter(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -132,9 +198,10 @@ func WithSpillAfter(d time.Duration) Option {
 	}
 }
 
-// WithSegmentRecords sets the number of records after which a spill segment
+// WithSegmentRecords sets the number of records after which a log segment
 // is closed and a new one started. It bounds the memory used to replay a
-// segment. Default [DefaultSegmentRecords].
+// segment, and how long a stored record's segment stays on disk.
+// Default [DefaultSegmentRecords].
 func WithSegmentRecords(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -168,8 +235,8 @@ func WithBatchTimeout(d time.Duration) Option {
 }
 
 // WithShutdownTimeout bounds the final flush Run performs once its context
-// is done; what is not written by then is spilled, or lost without a spill
-// directory. Default [DefaultShutdownTimeout].
+// is done; what is not written by then stays in the log, or is lost
+// without one. Default [DefaultShutdownTimeout].
 func WithShutdownTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -178,7 +245,8 @@ func WithShutdownTimeout(d time.Duration) Option {
 	}
 }
 
-// WithLogger sets the logger for outages, recoveries, spills and losses.
+// WithLogger sets the logger for outages, recoveries, log problems, dead
+// letters and losses.
 // Default: discard.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {

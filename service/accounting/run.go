@@ -2,6 +2,7 @@ package accounting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -13,22 +14,23 @@ import (
 )
 
 // Run writes queued records to the sink until ctx is done, then performs
-// the final flush and returns. It is the Writer's only background loop:
-// call it once, typically in its own goroutine, and shut the Writer down by
-// cancelling ctx and waiting for Run to return.
+// the final flush and returns. It is the Writer's only background loop
+// (with the log's committer, which it starts and stops): call it once,
+// typically in its own goroutine, and shut the Writer down by cancelling
+// ctx and waiting for Run to return.
 //
-// At start Run replays the segments left in the spill directory by a
-// previous process. While ctx is live it never returns early except when
-// the spill directory cannot be used at start.
+// At start Run locks the log directory and replays the segments a previous
+// process left in it. While ctx is live it never returns early except when
+// the log directory cannot be used at start.
 //
-// Once ctx is done, Record stops queueing (see Record), Run waits for the
-// batch being inserted, and tries to insert everything still in memory
-// within the shutdown timeout, unless the sink is already failing and there
-// is a spill directory. What is left is spilled and the segment synced; Run
-// returns nil, or an error wrapping ErrRecordsLost if records could be
-// neither written nor spilled. Segments not yet replayed stay on disk for
-// the next process. Insert calls keep ctx's values but not its
-// cancellation: they are bounded by the batch and shutdown timeouts.
+// Once ctx is done, Record stops queueing (see Record), the last group is
+// committed, Run waits for the batch being inserted and tries to insert
+// what is still in memory within the shutdown timeout, unless the sink is
+// already failing and the records are in the log anyway. Records neither
+// written nor logged are lost: Run then returns an error wrapping
+// ErrRecordsLost. Segments not yet replayed stay for the next process.
+// Insert calls keep ctx's values but not its cancellation: they are
+// bounded by the batch and shutdown timeouts.
 func (w *Writer) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.started || w.intake == intakeDrop {
@@ -43,11 +45,24 @@ func (w *Writer) Run(ctx context.Context) error {
 		w.mu.Unlock()
 	}()
 
-	if w.spill != nil {
-		if err := w.spill.init(); err != nil {
-			return fmt.Errorf("accounting: %w", err)
+	var stopCommit chan struct{}
+	var committer sync.WaitGroup
+	if w.rlog != nil {
+		if err := w.Open(); err != nil {
+			w.stopIntake()
+			return err
+		}
+		stopCommit = make(chan struct{})
+		committer.Go(func() { w.commitLoop(stopCommit) })
+	}
+	stopCommitter := func() {
+		if stopCommit != nil {
+			close(stopCommit)
+			committer.Wait()
+			stopCommit = nil
 		}
 	}
+	defer stopCommitter()
 
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
@@ -80,6 +95,8 @@ func (w *Writer) Run(ctx context.Context) error {
 		l.publish()
 		select {
 		case <-ctx.Done():
+			w.stopIntake()
+			stopCommitter() // commits what was staged
 			err := l.shutdown(base, cancelBase)
 			l.publish()
 			return err
@@ -98,41 +115,127 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 }
 
-// write inserts the job's batches in order, stopping at the first failure.
-func (w *Writer) write(base context.Context, j *job) {
-	j.done, j.err = 0, nil
-	for _, b := range j.batches {
-		if err := w.insert(base, b); err != nil {
-			j.err = err
+// commitLoop is the group commit: every sync interval, or at once when a
+// durable Record waits or the staged records grow large, it appends the
+// staged records to the log and queues them; it syncs the log (fdatasync)
+// every fsync interval, and at every commit in durable mode. When stop is
+// closed it commits and syncs once more and returns.
+func (w *Writer) commitLoop(stop <-chan struct{}) {
+	t := time.NewTicker(w.cfg.syncInterval)
+	defer t.Stop()
+	lastSync := time.Now()
+	for {
+		select {
+		case <-stop:
+			w.commit(true)
 			return
+		case <-t.C:
+		case <-w.commitNow:
 		}
-		j.done++
-		w.batches.Add(1)
-		w.written.Add(int64(len(b)))
-		if j.replay {
-			w.replayed.Add(int64(len(b)))
+		now := time.Now()
+		sync := w.cfg.durable || now.Sub(lastSync) >= w.cfg.fsyncInterval
+		w.commit(sync)
+		if sync {
+			lastSync = now
 		}
 	}
 }
 
-// insert makes one bounded InsertRecords call.
-func (w *Writer) insert(base context.Context, rs []store.Record) error {
-	ctx, cancel := context.WithTimeout(base, w.cfg.batchTimeout)
-	defer cancel()
-	if err := w.sink.InsertRecords(ctx, rs); err != nil {
-		return fmt.Errorf("accounting: insert %d records: %w", len(rs), err)
+// Open locks the log directory (creating it if needed) and lists the
+// segments a previous process left, without starting anything: call it at
+// start-up to fail early when the directory is unusable or another process
+// holds it. Run opens the directory itself if Open was not called. Without
+// a log directory Open does nothing.
+func (w *Writer) Open() error {
+	if w.rlog == nil {
+		return nil
+	}
+	if err := w.rlog.open(); err != nil {
+		return fmt.Errorf("accounting: %w", err)
 	}
 	return nil
 }
 
-// stopIntake makes Record bypass the queue and returns what was queued.
-func (w *Writer) stopIntake() [][]store.Record {
+// stopIntake makes Record write to the log directly (or drop without one).
+func (w *Writer) stopIntake() {
 	w.mu.Lock()
 	if w.intake == intakeQueue {
-		w.intake = intakeSpill
+		w.intake = intakeDirect
 	}
 	w.mu.Unlock()
-	return w.take(true, nil)
+}
+
+// write stores the job's batches in order, stopping at the first failure.
+func (w *Writer) write(base context.Context, j *job) {
+	j.done, j.err = 0, nil
+	for _, b := range j.batches {
+		if err := w.store(base, b.RecordBatch); err != nil {
+			j.err = err
+			return
+		}
+		j.done++
+		if j.replay {
+			w.replayed.Add(int64(len(b.Records)))
+		}
+	}
+}
+
+// store inserts b. When the sink rejects it for its data, store splits it
+// in halves and stores each, down to the one record that fails, which
+// goes to the dead letters: a bad record costs about 2·log2(batch size)
+// calls and never blocks the others. Halves already stored are skipped
+// when the batch is retried.
+func (w *Writer) store(base context.Context, b store.RecordBatch) error {
+	err := w.insert(base, b)
+	if err == nil || !errors.Is(err, store.ErrInvalidRecord) {
+		return err
+	}
+	if len(b.Records) == 1 {
+		return w.deadLetter(base, b, err)
+	}
+	mid := len(b.Records) / 2
+	lo, hi := b, b
+	lo.Records, hi.Records = b.Records[:mid], b.Records[mid:]
+	hi.First = b.First + mid
+	if err := w.store(base, lo); err != nil {
+		return err
+	}
+	return w.store(base, hi)
+}
+
+// insert makes one bounded InsertRecords call.
+func (w *Writer) insert(base context.Context, b store.RecordBatch) error {
+	ctx, cancel := context.WithTimeout(base, w.cfg.batchTimeout)
+	defer cancel()
+	if err := w.sink.InsertRecords(ctx, b); err != nil {
+		w.failures.Add(1)
+		return fmt.Errorf("accounting: %w", err)
+	}
+	w.batches.Add(1)
+	w.written.Add(int64(len(b.Records)))
+	return nil
+}
+
+// deadLetter stores the one record of b, which the sink rejected with
+// cause, as a dead letter.
+func (w *Writer) deadLetter(base context.Context, b store.RecordBatch, cause error) error {
+	ctx, cancel := context.WithTimeout(base, w.cfg.batchTimeout)
+	defer cancel()
+	r := &b.Records[0]
+	d := store.DeadLetter{Segment: b.Segment, Line: b.First, Record: *r, Error: cause.Error(), At: time.Now()}
+	var coded interface{ SQLState() string }
+	if errors.As(cause, &coded) {
+		d.Code = coded.SQLState()
+	}
+	if err := w.sink.InsertDeadLetter(ctx, d); err != nil {
+		return fmt.Errorf("accounting: store dead letter: %w", err)
+	}
+	n := w.deadLettered.Add(1)
+	if w.deadLog.allow(time.Now()) {
+		w.log.Error("accounting: the store rejected a request record; kept as a dead letter",
+			"request_id", r.RequestID, "err", cause, "dead_letters_total", n)
+	}
+	return nil
 }
 
 // maxJobBatches bounds the batches handed to the sender goroutine at once,
@@ -140,9 +243,16 @@ func (w *Writer) stopIntake() [][]store.Record {
 // fast and a backlog builds up.
 const maxJobBatches = 16
 
+// batch is a batch of a job and, for records queued in memory, the span it
+// came from.
+type batch struct {
+	store.RecordBatch
+	span *memSpan // nil for a replayed segment
+}
+
 // job is a run of InsertRecords calls made by the sender goroutine.
 type job struct {
-	batches [][]store.Record
+	batches []batch
 	n       int // records in batches
 	// replay is true for batches of the segment being replayed.
 	replay bool
@@ -157,18 +267,20 @@ func (j *job) reset(replay bool) {
 	*j = job{batches: j.batches[:0], replay: replay}
 }
 
-func (j *job) add(b []store.Record) {
+func (j *job) add(b batch) {
 	j.batches = append(j.batches, b)
-	j.n += len(b)
+	j.n += len(b.Records)
 }
 
-// replayState is the spill segment being replayed.
+// replayState is the log segment being replayed.
 type replayState struct {
-	seq  uint64
-	recs []store.Record
-	// next is the index of the first record not yet written.
-	next int
+	seg *segFile
+	ld  *loaded
+	// run and next are the run and the record in it to send next.
+	run, next int
 }
+
+func (r *replayState) finished() bool { return r.run >= len(r.ld.runs) }
 
 // loop is Run's state, owned by Run's goroutine.
 type loop struct {
@@ -179,22 +291,25 @@ type loop struct {
 	results <-chan *job
 	retry   *time.Timer
 
-	// spare is the list the queue's next full chunks are appended to.
-	spare [][]store.Record
-	// pending holds the batches waiting to be inserted, oldest first.
-	pending  [][]store.Record
+	// spare is the list the queue's next spans are appended to.
+	spare []*memSpan
+	// pending holds the spans waiting to be inserted, oldest first.
+	pending  []*memSpan
 	pendingN int
 
 	replay   *replayState
 	inflight *job
 	job      job
 
+	// behind is set while the store cannot keep up: committed records stay
+	// in the log only and are replayed from there.
+	behind bool
 	// failingSince is when the current outage began, zero when healthy.
 	failingSince time.Time
 	attempt      int
 	nextTry      time.Time
-	// spilledInOutage tells whether this outage was already logged as spilling.
-	spilledInOutage bool
+	// behindInOutage tells whether this outage was already logged.
+	behindInOutage bool
 }
 
 func (l *loop) publish() {
@@ -203,40 +318,39 @@ func (l *loop) publish() {
 		n += l.inflight.n
 	}
 	l.w.pending.Store(int64(n))
+	l.w.behind.Store(l.behind || !l.failingSince.IsZero())
 }
 
-// collect moves the queue's full chunks to pending, and the partial one
-// too when the flush interval has elapsed.
+// collect moves the queue's full spans to pending, and the partial one too
+// when the flush interval has elapsed. While behind, spans of segments to
+// be replayed are dropped from memory: the log has them.
 func (l *loop) collect(partial bool) {
-	chunks := l.w.take(partial, l.spare)
-	l.add(chunks)
-	clear(chunks)
-	l.spare = chunks[:0]
-}
-
-func (l *loop) add(chunks [][]store.Record) {
-	for _, c := range chunks {
-		l.pending = append(l.pending, c)
-		l.pendingN += len(c)
+	spans := l.w.take(partial, l.spare)
+	for _, s := range spans {
+		if s.seg != nil && l.behind && l.w.rlog.replays(s.seg) {
+			l.w.spilled.Add(int64(len(s.recs)))
+			l.w.putSpan(s)
+			continue
+		}
+		l.pending = append(l.pending, s)
+		l.pendingN += len(s.recs)
 	}
+	clear(spans)
+	l.spare = spans[:0]
 }
 
-func (l *loop) recycle(b []store.Record) {
-	l.w.putChunk(b)
-}
-
-func (l *loop) popPending() []store.Record {
-	b := l.pending[0]
+func (l *loop) popPending() *memSpan {
+	s := l.pending[0]
 	l.pending[0] = nil
 	l.pending = l.pending[1:]
-	l.pendingN -= len(b)
-	return b
+	l.pendingN -= len(s.recs)
+	return s
 }
 
 // dispatch hands the next batches to the sender unless a job is in flight
 // or a retry is not yet due: the rest of the segment being replayed, or
-// the oldest pending batches, one batch only while the sink is failing.
-// Spilled records go first: they are older.
+// the oldest pending spans, one batch only while the sink is failing.
+// Replayed records go first: they are older.
 func (l *loop) dispatch(now time.Time) {
 	if l.inflight != nil || now.Before(l.nextTry) {
 		return
@@ -249,13 +363,21 @@ func (l *loop) dispatch(now time.Time) {
 	if l.loadReplay() {
 		j.reset(true)
 		r, bs := l.replay, l.cfg.batchSize
-		for i := r.next; i < len(r.recs) && len(j.batches) < limit; i += bs {
-			j.add(r.recs[i:min(i+bs, len(r.recs))])
+		for ri, next := r.run, r.next; ri < len(r.ld.runs) && len(j.batches) < limit; {
+			run := r.ld.runs[ri]
+			end := min(next+bs, len(run.recs))
+			j.add(batch{RecordBatch: store.RecordBatch{
+				Segment: r.ld.id, First: run.first + next, Records: run.recs[next:end], Dedupe: r.ld.dedupe,
+			}})
+			if next = end; next == len(run.recs) {
+				ri, next = ri+1, 0
+			}
 		}
 	} else {
 		j.reset(false)
 		for len(l.pending) > 0 && len(j.batches) < limit {
-			j.add(l.popPending())
+			s := l.popPending()
+			j.add(batch{RecordBatch: store.RecordBatch{Segment: s.id, First: s.first, Records: s.recs}, span: s})
 		}
 	}
 	if len(j.batches) == 0 {
@@ -265,47 +387,53 @@ func (l *loop) dispatch(now time.Time) {
 	l.jobs <- j
 }
 
-// loadReplay makes sure the oldest spilled segment is loaded, if there is
-// one, and reports whether there is. Records in memory are newer than those
-// on disk, so an open segment is sealed to be replayed before them.
+// loadReplay makes sure the oldest segment to replay is loaded, if there
+// is one, and reports whether there is. When only the open segment is
+// left it is sealed to be replayed, and, if the sink is healthy, the
+// writer stops being behind: records committed from then on are queued in
+// memory again.
 func (l *loop) loadReplay() bool {
-	sp := l.w.spill
-	if sp == nil {
+	rl := l.w.rlog
+	if rl == nil {
 		return false
 	}
 	for l.replay == nil {
-		seq, ok := sp.oldest()
-		if !ok {
-			if !sp.hasOpen() {
-				return false
+		seg, resumed, err := rl.nextReplay(l.failingSince.IsZero())
+		if resumed && l.behind {
+			l.behind = false
+			l.log.Info("accounting: caught up with the record log; queueing records in memory again")
+		}
+		if err != nil {
+			l.log.Warn("accounting: sealing record log segment failed", "err", err)
+		}
+		if seg == nil {
+			return false
+		}
+		ld, err := rl.load(seg)
+		if err != nil {
+			l.log.Error("accounting: cannot read record log segment, setting it aside", "segment", seg.name(), "err", err)
+			if err := rl.quarantine(seg); err != nil {
+				l.log.Error("accounting: cannot set record log segment aside", "err", err)
 			}
-			l.sealSpill()
 			continue
 		}
-		recs, corrupt, err := sp.load(seq)
-		if corrupt > 0 {
-			l.w.corrupt.Add(int64(corrupt))
-			l.log.Warn("accounting: skipped undecodable lines in spill segment", "segment", segmentName(seq), "lines", corrupt)
+		if ld.corrupt > 0 {
+			l.w.corrupt.Add(int64(ld.corrupt))
+			l.log.Warn("accounting: skipped undecodable lines in record log segment", "segment", seg.name(), "lines", ld.corrupt)
 		}
-		switch {
-		case err != nil:
-			l.log.Error("accounting: cannot read spill segment, setting it aside", "segment", segmentName(seq), "err", err)
-			if err := sp.quarantine(seq); err != nil {
-				l.log.Error("accounting: cannot set spill segment aside", "err", err)
-			}
-		case len(recs) == 0:
-			l.removeSegment(seq)
-		default:
-			l.replay = &replayState{seq: seq, recs: recs}
+		if len(ld.runs) == 0 {
+			l.removeSegment(seg)
+			continue
 		}
+		l.replay = &replayState{seg: seg, ld: ld}
 	}
 	return true
 }
 
-func (l *loop) removeSegment(seq uint64) {
-	if err := l.w.spill.remove(seq); err != nil {
+func (l *loop) removeSegment(seg *segFile) {
+	if err := l.w.rlog.remove(seg); err != nil {
 		// It is replayed again at the next start, harmlessly.
-		l.log.Warn("accounting: cannot remove replayed spill segment", "err", err)
+		l.log.Warn("accounting: cannot remove replayed record log segment", "err", err)
 	}
 }
 
@@ -316,25 +444,32 @@ func (l *loop) complete(j *job, now time.Time) {
 	if j.replay {
 		r := l.replay
 		for _, b := range written {
-			r.next += len(b)
+			r.next += len(b.Records)
+			if r.next == len(r.ld.runs[r.run].recs) {
+				r.run, r.next = r.run+1, 0
+			}
 		}
-		if r.next >= len(r.recs) {
+		if r.finished() {
 			l.replay = nil
-			l.removeSegment(r.seq)
+			l.removeSegment(r.seg)
 		}
 	} else {
 		for _, b := range written {
-			l.recycle(b)
+			if s := b.span; s.seg != nil {
+				if err := l.w.rlog.ack(s.seg, len(s.recs)); err != nil {
+					l.log.Warn("accounting: cannot remove stored record log segment", "err", err)
+				}
+			}
+			l.w.putSpan(b.span)
 		}
 	}
 	if j.done > 0 && !l.failingSince.IsZero() {
 		l.log.Info("accounting: sink recovered", "outage", now.Sub(l.failingSince), "failed_attempts", l.attempt)
 		l.failingSince, l.attempt, l.nextTry = time.Time{}, 0, time.Time{}
-		l.spilledInOutage = false
+		l.behindInOutage = false
 		l.retry.Stop()
 	}
 	if j.err != nil {
-		l.w.failures.Add(1)
 		l.attempt++
 		if l.failingSince.IsZero() {
 			l.failingSince = now
@@ -352,28 +487,20 @@ func (l *loop) complete(j *job, now time.Time) {
 	j.reset(false)
 }
 
-// requeue takes back batches that were not written. Memory holds only
-// records newer than those on disk: if records were spilled while the
-// batches were in flight they go to disk too (after them: the one case
-// where order is not kept), otherwise back to the head of pending.
-func (l *loop) requeue(bs [][]store.Record) {
-	if sp := l.w.spill; sp != nil && (l.replay != nil || sp.hasBacklog()) {
-		for len(bs) > 0 {
-			if err := sp.append(bs[0]); err != nil {
-				if l.w.spillLog.allow(time.Now()) {
-					l.log.Error("accounting: cannot spill request records, keeping them in memory", "err", err)
-				}
-				break
-			}
-			l.w.spilled.Add(int64(len(bs[0])))
-			l.recycle(bs[0])
-			bs = bs[1:]
-		}
-	}
-	l.pending = slices.Insert(l.pending, 0, bs...)
+// requeue takes back spans that were not written, to the head of pending,
+// except, while behind, those the log holds: they are replayed from there.
+func (l *loop) requeue(bs []batch) {
+	spans := make([]*memSpan, 0, len(bs))
 	for _, b := range bs {
-		l.pendingN += len(b)
+		if s := b.span; s.seg != nil && l.behind && l.w.rlog.replays(s.seg) {
+			l.w.spilled.Add(int64(len(s.recs)))
+			l.w.putSpan(s)
+			continue
+		}
+		spans = append(spans, b.span)
+		l.pendingN += len(b.span.recs)
 	}
+	l.pending = slices.Insert(l.pending, 0, spans...)
 }
 
 // backoff returns the wait before the next attempt: exponential in the
@@ -388,60 +515,44 @@ func (l *loop) backoff() time.Duration {
 	return half + rand.N(d-half+1)
 }
 
-// enforce applies the memory bound and the outage threshold: pending
-// batches move to the spill directory, from where they are then retried,
-// or, without one, the oldest are dropped, keeping one batch to retry.
+// enforce applies the memory bound and the outage threshold. With a log,
+// the writer falls behind: the records in memory that the log holds are
+// dropped from memory, committed records stay in the log only, and all of
+// them are replayed from there. Records the log does not hold (no log, or
+// one that refused them) are dropped beyond the memory bound, oldest
+// first, keeping one batch to retry.
 func (l *loop) enforce(now time.Time) {
 	over := l.pendingN > l.cfg.maxPending
-	if sp := l.w.spill; sp != nil && l.pendingN > 0 {
-		stale := !l.failingSince.IsZero() && now.Sub(l.failingSince) >= l.cfg.spillAfter
-		// Unless memory is short, wait for the batch in flight: if it
-		// fails it is older than the pending ones and goes first.
-		if inMemory := l.inflight != nil && !l.inflight.replay; over || (stale && !inMemory) {
-			n, err := l.spillPending()
-			if n > 0 && !l.spilledInOutage && !l.failingSince.IsZero() {
-				l.spilledInOutage = true
-				l.log.Warn("accounting: spilling request records to disk", "dir", l.cfg.spillDir, "records", n)
+	stale := !l.failingSince.IsZero() && now.Sub(l.failingSince) >= l.cfg.spillAfter
+	if rl := l.w.rlog; rl != nil && !l.behind && (over || stale) && l.pendingN > 0 {
+		l.behind = true
+		rl.behind()
+		n := 0
+		kept := l.pending[:0]
+		for _, s := range l.pending {
+			if s.seg != nil && rl.replays(s.seg) {
+				n += len(s.recs)
+				l.w.putSpan(s)
+				continue
 			}
-			if err != nil && l.w.spillLog.allow(now) {
-				l.log.Error("accounting: cannot spill request records, keeping them in memory", "err", err)
-			}
-			over = l.pendingN > l.cfg.maxPending
+			kept = append(kept, s)
 		}
-	}
-	for over && len(l.pending) > 1 {
-		b := l.popPending()
-		l.w.drop(len(b), "memory bound exceeded while the sink fails")
-		l.recycle(b)
+		clear(l.pending[len(kept):])
+		l.pending = kept
+		l.pendingN -= n
+		l.w.spilled.Add(int64(n))
+		if !l.behindInOutage {
+			l.behindInOutage = true
+			l.log.Warn("accounting: store behind; records stay in the record log and are replayed from there",
+				"dir", l.cfg.spillDir, "records_in_memory_released", n, "sink_failing", !l.failingSince.IsZero())
+		}
 		over = l.pendingN > l.cfg.maxPending
 	}
-}
-
-// spillPending appends the pending batches to the spill directory, oldest
-// first, and returns the number of records spilled.
-func (l *loop) spillPending() (int, error) {
-	spilled := 0
-	for len(l.pending) > 0 {
-		b := l.pending[0]
-		if err := l.w.spill.append(b); err != nil {
-			// Keep the batch; if it was partly written its records may be
-			// written twice, which the sink tolerates.
-			return spilled, err
-		}
-		l.popPending()
-		l.w.spilled.Add(int64(len(b)))
-		spilled += len(b)
-		l.recycle(b)
-	}
-	return spilled, nil
-}
-
-func (l *loop) sealSpill() {
-	if l.w.spill == nil {
-		return
-	}
-	if err := l.w.spill.seal(); err != nil {
-		l.log.Warn("accounting: sealing spill segment failed", "err", err)
+	for over && len(l.pending) > 1 {
+		s := l.popPending()
+		l.w.drop(len(s.recs), "memory bound exceeded while the sink fails, and the records are not in a log")
+		l.w.putSpan(s)
+		over = l.pendingN > l.cfg.maxPending
 	}
 }
 
@@ -450,7 +561,7 @@ func (l *loop) shutdown(base context.Context, cancelBase context.CancelFunc) err
 	deadline := time.AfterFunc(l.cfg.shutdownTimeout, cancelBase)
 	defer deadline.Stop()
 
-	l.add(l.w.stopIntake())
+	l.collect(true)
 	if l.inflight != nil {
 		l.complete(<-l.results, time.Now())
 	}
@@ -458,10 +569,10 @@ func (l *loop) shutdown(base context.Context, cancelBase context.CancelFunc) err
 	// The segment being replayed stays on disk for the next process.
 	l.replay = nil
 
-	sp := l.w.spill
+	rl := l.w.rlog
 	for len(l.pending) > 0 && base.Err() == nil {
-		if sp != nil && !l.failingSince.IsZero() {
-			break // spill now rather than wait for a failing sink
+		if rl != nil && !l.failingSince.IsZero() {
+			break // the log has them, or takes them below
 		}
 		if d := time.Until(l.nextTry); d > 0 {
 			t := time.NewTimer(d)
@@ -474,29 +585,31 @@ func (l *loop) shutdown(base context.Context, cancelBase context.CancelFunc) err
 		}
 		j := &l.job
 		j.reset(false)
-		j.add(l.popPending())
+		s := l.popPending()
+		j.add(batch{RecordBatch: store.RecordBatch{Segment: s.id, First: s.first, Records: s.recs}, span: s})
 		l.w.write(base, j)
 		l.complete(j, time.Now())
 	}
 
+	// What is left and in the log stays there; the rest is logged now if
+	// it can be.
 	lost := 0
-	if len(l.pending) > 0 && sp != nil {
-		n, err := l.spillPending()
-		if err != nil {
-			l.log.Error("accounting: cannot spill request records at shutdown", "err", err)
-		}
-		if n > 0 {
-			l.log.Warn("accounting: spilled request records at shutdown", "dir", l.cfg.spillDir, "records", n)
-		}
-	}
 	for len(l.pending) > 0 {
-		b := l.popPending()
-		lost += len(b)
+		s := l.popPending()
+		switch {
+		case s.seg != nil:
+			l.w.spilled.Add(int64(len(s.recs)))
+		case !l.w.writeDirect(s.recs, "shutdown: sink failing"):
+			lost += len(s.recs)
+		}
 	}
-	if lost > 0 {
-		l.w.drop(lost, "shutdown: sink failing and no spill possible")
+	if rl != nil {
+		// The directory is released for the next process; a Record after
+		// Run takes it again.
+		if err := errors.Join(rl.stop(), rl.close()); err != nil {
+			l.log.Warn("accounting: closing the record log failed", "err", err)
+		}
 	}
-	l.sealSpill()
 	if lost > 0 {
 		return fmt.Errorf("accounting: %d records not written at shutdown: %w", lost, ErrRecordsLost)
 	}

@@ -115,8 +115,8 @@ func TestOutageWithoutSpill(t *testing.T) {
 					t.Errorf("during the outage: Failures = %d, Written = %d; want > 0, 0", st.Failures, st.Written)
 				}
 				// Run keeps draining the queue while the sink fails.
-				if st.Queued != 0 || st.Pending != 200 {
-					t.Errorf("during the outage: Queued = %d, Pending = %d; want 0, 200", st.Queued, st.Pending)
+				if st.Queued != 0 || st.Pending != 200 || !st.Behind {
+					t.Errorf("during the outage: Queued = %d, Pending = %d, Behind = %v; want 0, 200, true", st.Queued, st.Pending, st.Behind)
 				}
 
 				sink.setMode(healthy)
@@ -133,8 +133,8 @@ func TestOutageWithoutSpill(t *testing.T) {
 				if st.Written != int64(delivered) || st.Batches != int64(okCalls) || st.Failures != int64(failed) {
 					t.Errorf("Stats = %+v; sink saw %d ok calls with %d records, %d failed calls", st, okCalls, delivered, failed)
 				}
-				if st.Recorded != 200 || st.Dropped != 0 || st.Spilled != 0 || st.Pending != 0 {
-					t.Errorf("Stats = %+v, want 200 recorded, none dropped, spilled or pending", st)
+				if st.Recorded != 200 || st.Dropped != 0 || st.Spilled != 0 || st.Pending != 0 || st.Behind {
+					t.Errorf("Stats = %+v, want 200 recorded, none dropped, spilled or pending, not behind", st)
 				}
 			})
 		})
@@ -659,7 +659,7 @@ func TestStats(t *testing.T) {
 		time.Sleep(time.Second) // simulated time: advances the synctest bubble's fake clock
 		synctest.Wait()
 		_, failed, _ := sink.calls()
-		if got, want := w.Stats(), (accounting.Stats{Recorded: 7, Failures: int64(failed), Pending: 7}); got != want || failed == 0 {
+		if got, want := w.Stats(), (accounting.Stats{Recorded: 7, Failures: int64(failed), Pending: 7, Behind: true}); got != want || failed == 0 {
 			t.Errorf("during the outage: Stats = %+v, want %+v with failures", got, want)
 		}
 
@@ -800,14 +800,16 @@ func TestBatchFailingWhileNewerRecordsSpill(t *testing.T) {
 			accounting.WithFlushInterval(time.Hour))
 		stop := start(t, w)
 		recordRange(w, 0, 10)
+		time.Sleep(accounting.DefaultSyncInterval)
 		synctest.Wait() // the first batch is in flight, hanging
 		recordRange(w, 10, 30)
-		synctest.Wait() // over the memory bound: the newer records are spilled
+		time.Sleep(accounting.DefaultSyncInterval)
+		synctest.Wait() // over the memory bound: the writer falls behind
 		if st := w.Stats(); st.Spilled != 30 || st.Pending != 10 {
 			t.Fatalf("while the first batch hangs: Stats = %+v, want 30 spilled, 10 in flight", st)
 		}
-		time.Sleep(time.Second) // simulated time: advances the synctest bubble's fake clock
-		synctest.Wait()         // the first batch timed out and follows them to disk
+		time.Sleep(time.Second - accounting.DefaultSyncInterval) // simulated time: advances the synctest bubble's fake clock
+		synctest.Wait()                                          // the first batch timed out: it is replayed from the log too
 		if st := w.Stats(); st.Spilled != 40 || st.Pending != 0 || st.Failures != 1 {
 			t.Fatalf("after the timeout: Stats = %+v, want 40 spilled, 1 failure", st)
 		}

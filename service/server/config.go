@@ -38,8 +38,12 @@ type Config struct {
 	LogLevel string
 	// LogRequests logs one line per request at info level.
 	LogRequests bool
-	// SpillDir keeps usage records on local disk while Postgres is down.
+	// SpillDir is the usage records' local log: every record is appended
+	// to it before it is queued for Postgres, and replayed from it after an
+	// outage or a crash.
 	SpillDir string
+	// Records holds the record writer's durability settings (records.go).
+	Records RecordsConfig
 	// AlertInterval is how often budget and spend-velocity alerts are checked.
 	AlertInterval time.Duration
 	// VelocitySuspend suspends (revokes) a key on a spend-velocity alert.
@@ -123,6 +127,7 @@ func DefaultConfig() Config {
 		LogRequests:        true,
 		Retention:          90 * 24 * time.Hour,
 		Cache:              defaultCacheConfig(),
+		Records:            defaultRecordsConfig(),
 		Governance:         defaultGovernanceConfig(),
 		AlertInterval:      15 * time.Second,
 		VelocityFactor:     10,
@@ -153,7 +158,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.str(&c.TLSKey, "tls-key", "TOLLGATE_TLS_KEY", "TLS private key file")
 	e.str(&c.LogLevel, "log-level", "TOLLGATE_LOG_LEVEL", "log level: debug, info, warn, error")
 	e.str(&c.DebugAddr, "debug-addr", "TOLLGATE_DEBUG_ADDR", "serve pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
-	e.str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "directory for usage records while Postgres is unavailable")
+	e.str(&c.SpillDir, "spill-dir", "TOLLGATE_SPILL_DIR", "local log of usage records: written before they are queued for Postgres, replayed after an outage or a crash")
+	c.Records.registerFlags(e)
 	e.str(&c.GuardrailModel, "guardrails-moderation-model", "TOLLGATE_GUARDRAILS_MODERATION_MODEL", "chat model or route that moderation guardrails classify with (none when empty)")
 	e.int64(&c.MaxRequestBytes, "max-request-bytes", "TOLLGATE_MAX_REQUEST_BYTES", "largest accepted request body")
 	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "TOLLGATE_SHUTDOWN_TIMEOUT", "how long to drain in-flight requests on SIGTERM")
@@ -228,6 +234,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("-alert-interval must be at least 1s"))
 	}
 	if err := c.Cache.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Records.validate(c.SpillDir); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Identity.validate(); err != nil {

@@ -133,8 +133,8 @@ func (s *Server) report() healthReport {
 	if h.Config.Stale {
 		h.Degraded = append(h.Degraded, fmt.Sprintf("configuration not confirmed for %s: keys are re-validated against Postgres", age.Round(time.Millisecond)))
 	}
-	if st := s.writer.Stats(); st.Spilled > st.Replayed {
-		h.Degraded = append(h.Degraded, "usage records spilled to disk, waiting for Postgres")
+	if st := s.writer.Stats(); st.Behind {
+		h.Degraded = append(h.Degraded, "usage records waiting for Postgres (in memory or in the -spill-dir log)")
 	}
 	if len(h.Degraded) > 0 {
 		h.Status = "degraded"

@@ -63,6 +63,7 @@ type Server struct {
 	pg         *pgstore.Store
 	registry   *registry.Registry
 	writer     *accounting.Writer
+	records    *recordSink // the writer's store, set once it is open
 	engine     *gateway.Engine
 	gov        *governance.Manager
 	cache      *semcache.Cache
@@ -155,6 +156,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	s.metrics = prometheus.NewRegistry()
 	s.registerMetrics()
 	s.ops = s.opsHandler()
+	// The record writer and its local log start with the server, before
+	// Postgres answers: a second process on the same -spill-dir fails here,
+	// and records a previous process left are replayed once Postgres does.
+	s.records = new(recordSink)
+	s.writer = accounting.New(s.records, writerOptions(&cfg, log)...)
+	if err := s.writer.Open(); err != nil {
+		return nil, err
+	}
+	s.metrics.MustRegister(newAccountingCollector(s.writer))
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.start(sctx); err != nil {
@@ -201,18 +211,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
 	writerDone := make(chan struct{})
-	wg.Go(func() {
-		if !s.startWithRetry(bg) {
-			close(writerDone)
-			return
+	go func() {
+		defer close(writerDone)
+		if err := s.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("usage writer stopped", "err", err)
 		}
-		go func() {
-			defer close(writerDone)
-			if err := s.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("usage writer stopped", "err", err)
-			}
-		}()
-		s.runBackground(bg)
+	}()
+	wg.Go(func() {
+		if s.startWithRetry(bg) {
+			s.runBackground(bg)
+		}
 	})
 
 	srv := &http.Server{
@@ -270,10 +278,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	stopWriter()
 	<-writerDone
-	if s.writer != nil {
-		if err := s.writer.Close(); err != nil {
-			s.log.Error("usage writer close", "err", err)
-		}
+	if err := s.writer.Close(); err != nil {
+		s.log.Error("usage writer close", "err", err)
 	}
 	s.access.flush()
 	if errors.Is(serveErr, http.ErrServerClosed) {
@@ -318,8 +324,9 @@ func (s *Server) runBackground(ctx context.Context) {
 	wg.Wait()
 }
 
-// maintain keeps a week of request-record partitions ahead and drops whole
-// partitions older than the retention period, now and then every hour.
+// maintain keeps a week of request-record partitions ahead, compacts the
+// hourly usage rollups of past hours, and drops whole partitions older than
+// the retention period, now and then every hour.
 // Any replica may run it; the store serialises the work.
 func (s *Server) maintain(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
@@ -328,6 +335,9 @@ func (s *Server) maintain(ctx context.Context) {
 		now := time.Now()
 		if err := s.pg.EnsurePartitions(ctx, now, now.Add(7*24*time.Hour)); err != nil && ctx.Err() == nil {
 			s.log.Warn("maintenance: creating record partitions failed", "err", err)
+		}
+		if _, err := s.pg.CompactUsage(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.Warn("maintenance: compacting hourly usage rollups failed", "err", err)
 		}
 		if s.cfg.Retention > 0 {
 			n, err := s.pg.DropPartitionsBefore(ctx, now.Add(-s.cfg.Retention))
@@ -350,6 +360,11 @@ func (s *Server) maintain(ctx context.Context) {
 func (s *Server) Close() {
 	s.startMu.Lock()
 	defer s.startMu.Unlock()
+	// Releases the local record log when Serve never ran (after Serve, a
+	// no-op).
+	if err := s.writer.Close(); err != nil && !errors.Is(err, accounting.ErrRunning) {
+		s.log.Error("usage writer close", "err", err)
+	}
 	if s.store != nil {
 		s.store.Close()
 	}

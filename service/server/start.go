@@ -12,7 +12,6 @@ import (
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/providers/factory"
 	"github.com/tollgate-dev/tollgate/semcache"
-	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/alerts"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
@@ -97,11 +96,6 @@ func (s *Server) start(ctx context.Context) (err error) {
 	if err := reg.Load(ctx); err != nil {
 		return err
 	}
-	wopts := []accounting.Option{accounting.WithLogger(log)}
-	if cfg.SpillDir != "" {
-		wopts = append(wopts, accounting.WithSpillDir(cfg.SpillDir))
-	}
-	writer := accounting.New(st, wopts...)
 	gov := newGovernance(&cfg.Governance, st, log, governance.WithClock(s.now))
 	if err := gov.Load(ctx); err != nil {
 		return err
@@ -127,16 +121,17 @@ func (s *Server) start(ctx context.Context) (err error) {
 	if callers != nil {
 		eopts = append(eopts, gateway.WithCallers(callers))
 	}
-	engine := gateway.New(reg, mon.Tee(writer), eopts...)
+	engine := gateway.New(reg, mon.Tee(s.writer), eopts...)
 
-	s.store, s.pg, s.registry, s.writer, s.gov, s.alerts, s.cache, s.guardrails, s.engine = st, st, reg, writer, gov, mon, cache, greg, engine
+	s.store, s.pg, s.registry, s.gov, s.alerts, s.cache, s.guardrails, s.engine = st, st, reg, gov, mon, cache, greg, engine
 	s.creds = creds
 	s.wireCredentials()
 	if s.identity, err = s.newIdentity(ctx, st, st, st); err != nil {
 		return err
 	}
-	s.metrics.MustRegister(newAccountingCollector(writer), engine.Router().Collector(), newRegistryCollector(reg),
+	s.metrics.MustRegister(engine.Router().Collector(), newRegistryCollector(reg),
 		newGovernanceCollector(gov), creds.Collector())
+	s.records.set(st)
 	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin, authn: s.identity.authn})
 	return nil
 }

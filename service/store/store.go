@@ -310,6 +310,10 @@ type Record struct {
 	// Guardrails lists what the guardrails did to the request, in the
 	// order they ran; nil when none acted.
 	Guardrails []GuardrailVerdict
+	// Truncated is set when Sanitize had to change the record: a string
+	// cut to its bound or with invalid UTF-8 or NUL replaced, a list cut
+	// short, or a number out of range clamped.
+	Truncated bool
 }
 
 // RecordFilter selects records to list.
@@ -385,9 +389,15 @@ type UsageGroup struct {
 
 // Records stores request records.
 type Records interface {
-	// InsertRecords stores records in one batch (COPY). Records whose
-	// RequestID is already stored are skipped, so a batch may be retried.
-	InsertRecords(ctx context.Context, rs []Record) error
+	// InsertRecords stores a batch in one transaction. It is idempotent
+	// per line of the batch's segment (see RecordBatch): lines already
+	// stored are skipped, so a batch may be retried or replayed as it is.
+	// A batch the store rejects for its data wraps ErrInvalidRecord and
+	// stores nothing.
+	InsertRecords(ctx context.Context, b RecordBatch) error
+	// InsertDeadLetter stores a record the store rejected, with the
+	// reason, in place of the record, and marks its line as stored.
+	InsertDeadLetter(ctx context.Context, d DeadLetter) error
 	// ListRecords returns a page of records, newest first, and the cursor of the next page.
 	ListRecords(ctx context.Context, f RecordFilter) ([]Record, string, error)
 	// SummarizeUsage returns one group per distinct GroupBy value, most expensive first.

@@ -110,10 +110,18 @@ func TestCallerJWTs(t *testing.T) {
 		}
 		return nil
 	})
-	st := must[*connect.Response[tollgatev1.GetBudgetStatusResponse]](t, "budget status")(usageAs(g, g.AdminToken).GetBudgetStatus(ctx, connect.NewRequest(&tollgatev1.GetBudgetStatusRequest{TeamId: "batch"})))
-	if len(st.Msg.GetStatuses()) != 1 || st.Msg.GetStatuses()[0].GetSpent().GetNanos() == 0 && st.Msg.GetStatuses()[0].GetSpent().GetUnits() == 0 {
-		t.Fatalf("batch budget not charged: %v", st.Msg.GetStatuses())
-	}
+	// Spend is folded into the budget from the records asynchronously (at
+	// least every second), so it may lag the records by a moment.
+	eventually(t, 15*time.Second, "batch budget charged", func() error {
+		st, err := usageAs(g, g.AdminToken).GetBudgetStatus(ctx, connect.NewRequest(&tollgatev1.GetBudgetStatusRequest{TeamId: "batch"}))
+		if err != nil {
+			return err
+		}
+		if len(st.Msg.GetStatuses()) != 1 || st.Msg.GetStatuses()[0].GetSpent().GetNanos() == 0 && st.Msg.GetStatuses()[0].GetSpent().GetUnits() == 0 {
+			return fmt.Errorf("%w: batch budget not charged: %v", errNotYet, st.Msg.GetStatuses())
+		}
+		return nil
+	})
 
 	// Refused: an untrusted issuer, a namespace no rule admits, an expired
 	// token, a token for another audience — on both surfaces.

@@ -132,7 +132,7 @@ func TestSummarizeByTagAndBucket(t *testing.T) {
 		{RequestID: "r2", Time: day.Add(70 * time.Minute), TeamID: "t", Tags: []string{"a"}, CostNanos: 5, Status: store.StatusOK},
 		{RequestID: "r3", Time: day.Add(75 * time.Minute), TeamID: "t", CostNanos: 1, Status: store.StatusUpstreamError},
 	}
-	if err := s.InsertRecords(ctx, rs); err != nil {
+	if err := s.InsertRecords(ctx, batchOf(rs)); err != nil {
 		t.Fatalf("InsertRecords: %v", err)
 	}
 	type row struct {

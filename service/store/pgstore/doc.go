@@ -40,5 +40,13 @@
 // through a week ahead), on demand for the days of an inserted batch, and
 // dropped for retention by [Store.DropPartitionsBefore]. Creating a
 // partition moves the rows the default partition holds for that day.
-// The primary key (time, request_id) makes a retried batch idempotent.
+//
+// [Store.InsertRecords] stores a batch in one transaction: the ledger rows
+// of its log lines (record_batches), which make a retried or replayed batch
+// idempotent without a key on the records, the records COPYed straight into
+// their partition, and their totals added to the minute and hour usage
+// rollups (rollups.go), which [Store.SummarizeUsage] reads instead of the
+// records (summary.go). A batch Postgres rejects for its data wraps
+// store.ErrInvalidRecord; [Store.InsertDeadLetter] keeps such a record in
+// request_records_dead.
 package pgstore

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"strings"
@@ -15,10 +16,12 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
-// TestRecordQueriesUseIndexes fills request_records with 50,000 generated
-// rows, analyzes them, and checks with the default planner settings that
-// the usual filters of ListRecords and SummarizeUsage are served by
-// indexes, not sequential scans.
+// TestRecordQueriesUseIndexes stores 50,000 generated records through
+// InsertRecords, so that the rollups hold them too, analyzes them, and
+// checks with the default planner settings that the usual filters of
+// ListRecords are served by indexes, that summaries over whole minutes and
+// hours read only the rollups, and that the raw records at a summary's
+// edges are read through an index.
 func TestRecordQueriesUseIndexes(t *testing.T) {
 	t.Parallel()
 	recordQueriesUseIndexes(t, 50_000)
@@ -43,38 +46,54 @@ func recordQueriesUseIndexes(t *testing.T, rows int) {
 	t.Cleanup(s.Close)
 	end := time.Now().UTC().Truncate(time.Hour)
 	start := end.Add(-7 * 24 * time.Hour)
-	if err := s.EnsurePartitions(ctx, start, end); err != nil {
-		t.Fatalf("EnsurePartitions: %v", err)
-	}
 	began := time.Now()
-	// 200 teams, 2,000 keys, 20 models, 1 record in 20 with an end user,
-	// spread evenly over the week.
-	if _, err := s.pool.Exec(ctx, `
-		INSERT INTO request_records (time, request_id, key_id, team_id, service_id, end_user, tags, requested_model,
-			provider, model, status, input_tokens, output_tokens, cost_nanos)
-		SELECT $1::timestamptz + (i * (extract(epoch FROM $2::timestamptz - $1::timestamptz) / $3)) * interval '1 second',
-			'req-' || i, 'key-' || (i % 2000), 'team-' || (i % 200), 'svc-' || (i % 7),
-			CASE WHEN i % 20 = 0 THEN 'user-' || (i % 5000) ELSE '' END,
-			ARRAY['env-' || (i % 3)], 'model-' || (i % 20), 'p', 'm', 1, 100, 50, 1000
-		FROM generate_series(0, $3 - 1) AS i`, start, end, rows); err != nil {
-		t.Fatalf("generate rows: %v", err)
+	// 200 teams of 10 keys each, 20 models, 1 record in 20 with an end
+	// user, spread evenly over the week.
+	var seg store.SegmentID
+	_, _ = rand.Read(seg[:])
+	step := end.Sub(start) / time.Duration(rows)
+	const batch = 5000
+	for first := 0; first < rows; first += batch {
+		rs := make([]store.Record, min(batch, rows-first))
+		for j := range rs {
+			i := first + j
+			k := i % 2000
+			rs[j] = store.Record{
+				Time: start.Add(time.Duration(i) * step), RequestID: fmt.Sprintf("req-%d", i),
+				KeyID: fmt.Sprintf("key-%d", k), TeamID: fmt.Sprintf("team-%d", k%200), ServiceID: fmt.Sprintf("svc-%d", k%7),
+				Tags: []string{fmt.Sprintf("env-%d", i%3)}, RequestedModel: fmt.Sprintf("model-%d", i%20), Provider: "p", Model: "m",
+				Status: store.StatusOK, InputTokens: 100, OutputTokens: 50, CostNanos: 1000,
+			}
+			if i%20 == 0 {
+				rs[j].EndUser = fmt.Sprintf("user-%d", i%5000)
+			}
+		}
+		if err := s.InsertRecords(ctx, store.RecordBatch{Segment: seg, First: first, Records: rs}); err != nil {
+			t.Fatalf("InsertRecords: %v", err)
+		}
 	}
 	inserted := time.Since(began)
-	if _, err := s.pool.Exec(ctx, "ANALYZE request_records"); err != nil {
+	// As the hourly maintenance would: every hour but the current one is
+	// compacted.
+	if _, err := s.CompactUsage(ctx, end); err != nil {
+		t.Fatalf("CompactUsage: %v", err)
+	}
+	if _, err := s.pool.Exec(ctx, "ANALYZE"); err != nil {
 		t.Fatalf("ANALYZE: %v", err)
 	}
 	t.Logf("inserted %d rows in %v (%.0f rows/s)", rows, inserted.Round(time.Millisecond), float64(rows)/inserted.Seconds())
 
-	day := end.Add(-24 * time.Hour)
 	listTests := []struct {
 		name string
 		f    store.RecordFilter
 	}{
 		{"team", store.RecordFilter{Start: start, End: end, TeamID: "team-7"}},
-		{"key", store.RecordFilter{Start: start, End: end, KeyID: "key-42"}},
+		// ListRecords adds a key's team to a filter on the key alone.
+		{"key", store.RecordFilter{Start: start, End: end, TeamID: "team-42", KeyID: "key-42"}},
 		{"model", store.RecordFilter{Start: start, End: end, Model: "model-3"}},
 		{"end user", store.RecordFilter{Start: start, End: end, EndUser: "user-40"}},
-		{"team and key", store.RecordFilter{Start: start, End: end, TeamID: "team-42", KeyID: "key-42"}},
+		{"none", store.RecordFilter{Start: start, End: end}},
+		{"team, second page", store.RecordFilter{Start: start, End: end, TeamID: "team-7", After: encodeCursor(end.Add(-time.Hour), "req-9")}},
 	}
 	for _, tt := range listTests {
 		t.Run("list by "+tt.name, func(t *testing.T) {
@@ -82,15 +101,45 @@ func recordQueriesUseIndexes(t *testing.T, rows int) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkIndexPlan(t, s, sql, args)
+			checkPlan(t, s, sql, args, func(plan string) error {
+				if strings.Contains(plan, "Seq Scan on request_records_p") || !strings.Contains(plan, "Index") {
+					return fmt.Errorf("plan does not use an index")
+				}
+				return nil
+			})
 		})
 	}
+
+	day := end.Add(-24 * time.Hour)
+	odd := 17*time.Minute + 23*time.Second
+	onlyRollups := func(plan string) error {
+		if strings.Contains(plan, "request_records") {
+			return fmt.Errorf("plan reads request records for whole hours and minutes")
+		}
+		if !strings.Contains(plan, "Index") {
+			return fmt.Errorf("plan does not use the rollups' index")
+		}
+		return nil
+	}
+	edgesByIndex := func(plan string) error {
+		if strings.Contains(plan, "Seq Scan on request_records_p") {
+			return fmt.Errorf("plan scans a partition of request records")
+		}
+		if !strings.Contains(plan, "request_records") {
+			return fmt.Errorf("plan does not read the partial minutes at the edges from request records")
+		}
+		return nil
+	}
 	sumTests := []struct {
-		name string
-		q    store.SummaryQuery
+		name  string
+		q     store.SummaryQuery
+		check func(string) error
 	}{
-		{"team, one day", store.SummaryQuery{Start: day, End: end, TeamID: "team-7", GroupBy: []store.Dimension{store.DimModel}}},
-		{"team by tag, hourly", store.SummaryQuery{Start: day, End: end, TeamID: "team-7", GroupBy: []store.Dimension{store.DimTag}, Bucket: store.BucketHour}},
+		{"team, one day", store.SummaryQuery{Start: day, End: end, TeamID: "team-7", GroupBy: []store.Dimension{store.DimModel}}, onlyRollups},
+		{"team by tag, hourly", store.SummaryQuery{Start: day, End: end, TeamID: "team-7", GroupBy: []store.Dimension{store.DimTag}, Bucket: store.BucketHour}, onlyRollups},
+		{"team by end user", store.SummaryQuery{Start: day, End: end, TeamID: "team-7", GroupBy: []store.Dimension{store.DimEndUser}}, onlyRollups},
+		{"team, a day to the second", store.SummaryQuery{Start: day.Add(-odd), End: end.Add(-odd), TeamID: "team-7", GroupBy: []store.Dimension{store.DimKey}}, edgesByIndex},
+		{"all teams, a day to the second", store.SummaryQuery{Start: day.Add(-odd), End: end.Add(-odd), GroupBy: []store.Dimension{store.DimTeam}}, edgesByIndex},
 	}
 	for _, tt := range sumTests {
 		t.Run("summary "+tt.name, func(t *testing.T) {
@@ -98,13 +147,13 @@ func recordQueriesUseIndexes(t *testing.T, rows int) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkIndexPlan(t, s, sql, args)
+			checkPlan(t, s, sql, args, tt.check)
 		})
 	}
 }
 
-// checkIndexPlan fails when the plan of sql scans a partition sequentially.
-func checkIndexPlan(t *testing.T, s *Store, sql string, args []any) {
+// checkPlan fails when check finds fault with the plan of sql.
+func checkPlan(t *testing.T, s *Store, sql string, args []any, check func(plan string) error) {
 	t.Helper()
 	rows, _ := s.pool.Query(context.WithoutCancel(t.Context()), "EXPLAIN "+sql, args...)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
@@ -112,8 +161,8 @@ func checkIndexPlan(t *testing.T, s *Store, sql string, args []any) {
 		t.Fatalf("EXPLAIN: %v", err)
 	}
 	plan := strings.Join(lines, "\n")
-	if strings.Contains(plan, "Seq Scan on request_records_p") || !strings.Contains(plan, "Index") {
-		t.Errorf("plan does not use an index:\n%s", plan)
+	if err := check(plan); err != nil {
+		t.Errorf("%v:\n%s\n%s", err, sql, plan)
 	}
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "%s\n%s\n\n", sql, plan)

@@ -174,8 +174,9 @@ func listPartitions(ctx context.Context, tx pgx.Tx) (map[int64]bool, error) {
 }
 
 // DropPartitionsBefore drops the daily partitions that end at or before t,
-// deletes the default partition's rows older than t, and returns the number
-// of partitions dropped. It is the retention job: records of the day that
+// deletes the default partition's rows older than t, the usage rollups of
+// the days before t's, and the ledger rows and dead letters older than t,
+// and returns the number of partitions dropped. It is the retention job: records of the day that
 // contains t are kept until that whole day is before the cutoff.
 func (s *Store) DropPartitionsBefore(ctx context.Context, t time.Time) (int, error) {
 	dropped := 0
@@ -200,6 +201,20 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, t time.Time) (int, err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM request_records_default WHERE time < $1", t); err != nil {
 			return fmt.Errorf("delete old default rows: %w", err)
+		}
+		// The rollups of the dropped days, and ledger rows and dead letters
+		// as old: a log segment is replayed within days, not months.
+		var b pgx.Batch
+		for _, f := range rollupFams {
+			for _, g := range []rollupGrain{grainMinute, grainHour, grainDay} {
+				b.Queue("DELETE FROM "+f.table+g.suffix+" WHERE bucket < $1", dayOf(t))
+			}
+		}
+		b.Queue("DELETE FROM usage_dirty_hours WHERE hour < $1", dayOf(t))
+		b.Queue("DELETE FROM record_batches WHERE stored_at < $1", t)
+		b.Queue("DELETE FROM request_records_dead WHERE dead_at < $1", t)
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return fmt.Errorf("delete old rollups, ledger rows and dead letters: %w", err)
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,13 @@ func open(tb testing.TB, dsn string, opts ...pgstore.Option) *pgstore.Store {
 	}
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// batchOf returns rs as the first lines of a new segment.
+func batchOf(rs []store.Record) store.RecordBatch {
+	var seg store.SegmentID
+	_, _ = rand.Read(seg[:])
+	return store.RecordBatch{Segment: seg, Records: rs}
 }
 
 // query runs sql on a connection of its own and returns the first column of
@@ -318,7 +326,7 @@ func TestPartitions(t *testing.T) {
 			RequestID: fmt.Sprintf("r%d", i), Time: today.AddDate(0, 0, -i).Add(time.Minute), Status: store.StatusOK,
 		})
 	}
-	if err := s.InsertRecords(ctx, rs); err != nil {
+	if err := s.InsertRecords(ctx, batchOf(rs)); err != nil {
 		t.Fatalf("InsertRecords: %v", err)
 	}
 	parts = partitions(t, dsn)
@@ -373,7 +381,7 @@ func TestPartitions(t *testing.T) {
 	}
 	// The store forgot the dropped days: records of them get partitions again.
 	late := store.Record{RequestID: "late", Time: today.AddDate(0, 0, -3), Status: store.StatusOK}
-	if err := s.InsertRecords(ctx, []store.Record{late}); err != nil {
+	if err := s.InsertRecords(ctx, batchOf([]store.Record{late})); err != nil {
 		t.Fatalf("InsertRecords(late): %v", err)
 	}
 	if !partitions(t, dsn)[partitionOf(late.Time)] {
@@ -388,5 +396,53 @@ func TestCanceledContext(t *testing.T) {
 	cancel()
 	if _, err := s.GetProvider(ctx, "p"); !errors.Is(err, context.Canceled) || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetProvider(canceled) = %v, want context.Canceled", err)
+	}
+}
+
+// TestInsertRejectedBatch checks that a batch Postgres rejects for its
+// data wraps store.ErrInvalidRecord and leaves nothing behind: no record,
+// no ledger row, no rollup; and that dead letters of no segment are all
+// kept.
+func TestInsertRejectedBatch(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewMigratedDatabase(t)
+	s := open(t, dsn)
+	ctx := t.Context()
+	query(t, dsn, "ALTER TABLE request_records ADD CONSTRAINT test_poison CHECK (end_user <> 'poison')")
+	now := time.Now().UTC()
+	b := batchOf([]store.Record{
+		{RequestID: "ok", Time: now, Status: store.StatusOK, CostNanos: 5},
+		{RequestID: "bad", Time: now, EndUser: "poison", Status: store.StatusOK, CostNanos: 7},
+	})
+	err := s.InsertRecords(ctx, b)
+	if !errors.Is(err, store.ErrInvalidRecord) {
+		t.Fatalf("InsertRecords = %v, want ErrInvalidRecord", err)
+	}
+	for _, table := range []string{"request_records", "record_batches", "usage_minute", "usage_dirty_hours"} {
+		if got := query(t, dsn, "SELECT count(*) FROM "+table); got[0] != "0" {
+			t.Errorf("%s holds %s rows after a rejected batch, want none", table, got[0])
+		}
+	}
+	// The good half goes in; the bad record becomes a dead letter.
+	ok := b
+	ok.Records = b.Records[:1]
+	if err := s.InsertRecords(ctx, ok); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		for _, seg := range []store.SegmentID{b.Segment, {}} {
+			if err := s.InsertDeadLetter(ctx, store.DeadLetter{Segment: seg, Line: 1, Record: b.Records[1], Error: err.Error(), Code: "23514"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := query(t, dsn, "SELECT count(*) FROM request_records_dead"); got[0] != "3" {
+		t.Errorf("%s dead letters, want 3: one for the line of the segment, and each of no segment", got[0])
+	}
+	if err := s.InsertRecords(ctx, b); err != nil {
+		t.Errorf("the whole batch again, its lines stored or dead: %v", err)
+	}
+	if got := query(t, dsn, "SELECT count(*) || '/' || sum(cost_nanos) FROM request_records"); got[0] != "1/5" {
+		t.Errorf("records count/cost = %s, want 1/5", got[0])
 	}
 }

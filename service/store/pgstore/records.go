@@ -3,10 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,7 +15,7 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, truncated"
 
 // recordRow is a row of request_records.
 type recordRow struct {
@@ -51,6 +48,7 @@ type recordRow struct {
 	CacheStatus       string                   `db:"cache_status"`
 	SavedNanos        int64                    `db:"saved_nanos"`
 	Guardrails        []store.GuardrailVerdict `db:"guardrails"`
+	Truncated         bool                     `db:"truncated"`
 }
 
 func (r recordRow) record() store.Record {
@@ -84,6 +82,7 @@ func (r recordRow) record() store.Record {
 		CacheStatus:       r.CacheStatus,
 		SavedNanos:        r.SavedNanos,
 		Guardrails:        guardrailsOf(r.Guardrails),
+		Truncated:         r.Truncated,
 	}
 }
 
@@ -94,56 +93,8 @@ func recordValues(r *store.Record) []any {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
-		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails),
+		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.Truncated,
 	}
-}
-
-// InsertRecords stores rs in one transaction: it copies them into a
-// temporary table and inserts from there, skipping records already stored
-// (same RequestID and Time), so a failed batch may be retried as it is.
-// It first creates the partitions of the batch's days it has not seen yet;
-// if that fails, the rows go to the default partition and the failure is
-// logged. Times are stored with microsecond precision.
-func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	var missing []time.Time
-	for i := range rs {
-		if d := dayOf(rs[i].Time); !s.parts.has(d) && !slices.ContainsFunc(missing, d.Equal) {
-			missing = append(missing, d)
-		}
-	}
-	if err := s.ensureDays(ctx, missing); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("insert records: %w", err)
-		}
-		// The default partition takes the rows, and the next batch tries
-		// again: failing the batch would only make the caller retry it.
-		s.logger.WarnContext(ctx, "pgstore: insert records: rows go to the default partition",
-			slog.Any("error", err))
-	}
-
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE request_records_batch
-			(LIKE request_records INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
-			return fmt.Errorf("create batch table: %w", err)
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_records_batch"}, strings.Split(recordColumns, ", "),
-			pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) { return recordValues(&rs[i]), nil }),
-		); err != nil {
-			return fmt.Errorf("copy: %w", err)
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO request_records ("+recordColumns+") SELECT "+recordColumns+
-			" FROM request_records_batch ON CONFLICT DO NOTHING"); err != nil {
-			return fmt.Errorf("insert: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("insert %d records: %w", len(rs), err)
-	}
-	return nil
 }
 
 // recordWhere returns the conditions of f, its cursor included.
@@ -173,7 +124,8 @@ func recordWhere(f store.RecordFilter) (queryArgs, error) {
 		if err != nil {
 			return q, err
 		}
-		q.add("(time, request_id) < (%s, %s)", at, id)
+		// Spelled out so that time <= at bounds the index scan.
+		q.add("time <= %s AND (time < %s OR request_id < %s)", at, at, id)
 	}
 	return q, nil
 }
@@ -189,10 +141,25 @@ func listRecordsQuery(f store.RecordFilter, limit int) (string, []any, error) {
 	return sql, q.args, nil
 }
 
+// narrowByKey adds its key's team to a filter on a key alone. The result is
+// the same, as a key's records are its team's, but the index on team and
+// time serves the query (records have no index on key).
+func (s *Store) narrowByKey(ctx context.Context, f store.RecordFilter) store.RecordFilter {
+	if f.KeyID == "" || f.TeamID != "" {
+		return f
+	}
+	var team string
+	if err := s.pool.QueryRow(ctx, "SELECT team_id FROM virtual_keys WHERE id = $1", f.KeyID).Scan(&team); err == nil {
+		f.TeamID = team
+	}
+	return f
+}
+
 // ListRecords returns a page of records, newest first, and the cursor of the
 // next page ("" at the end). Model filters on the requested model. A Limit
 // outside [1, 1000] means 100 or 1000.
 func (s *Store) ListRecords(ctx context.Context, f store.RecordFilter) ([]store.Record, string, error) {
+	f = s.narrowByKey(ctx, f)
 	limit := pageSize(f.Limit)
 	sql, args, err := listRecordsQuery(f, limit)
 	if err != nil {
@@ -216,127 +183,12 @@ func (s *Store) ListRecords(ctx context.Context, f store.RecordFilter) ([]store.
 	return out, next, nil
 }
 
-// dimensionColumn returns the column of dimension d. Only these names are
-// ever put into summary SQL.
-func dimensionColumn(d store.Dimension) (string, bool) {
-	switch d {
-	case store.DimTeam:
-		return "team_id", true
-	case store.DimService:
-		return "service_id", true
-	case store.DimKey:
-		return "key_id", true
-	case store.DimModel:
-		return "requested_model", true
-	case store.DimProvider:
-		return "provider", true
-	case store.DimEndUser:
-		return "end_user", true
-	case store.DimTag:
-		return "tag", true
-	case store.DimGuardrail:
-		return "guardrail", true
-	}
-	return "", false
-}
-
-// summaryQuery returns SummarizeUsage's SQL and arguments for q.
-func summaryQuery(q store.SummaryQuery) (string, []any, error) {
-	dims := make([]string, len(q.GroupBy))
-	for i, d := range q.GroupBy {
-		col, ok := dimensionColumn(d)
-		if !ok {
-			return "", nil, fmt.Errorf("unknown dimension %q", d)
-		}
-		dims[i] = col
-	}
-	var w queryArgs
-	if !q.Start.IsZero() {
-		w.add("time >= %s", q.Start)
-	}
-	if !q.End.IsZero() {
-		w.add("time < %s", q.End)
-	}
-	if q.TeamID != "" {
-		w.add("team_id = %s", q.TeamID)
-	}
-	from := " FROM request_records"
-	if slices.Contains(q.GroupBy, store.DimTag) {
-		// Every tag of a record is a group; untagged records are the group "".
-		from += " CROSS JOIN LATERAL unnest(CASE WHEN cardinality(tags) = 0 THEN '{\"\"}'::text[] ELSE tags END) AS t(tag)"
-	}
-	if slices.Contains(q.GroupBy, store.DimGuardrail) {
-		from += guardrailJoin
-	}
-	switch q.Bucket {
-	case store.BucketNone:
-	case store.BucketHour, store.BucketDay:
-		// A literal unit and time zone keep the expression plannable.
-		dims = append([]string{fmt.Sprintf("date_trunc('%s', time, 'UTC')", q.Bucket)}, dims...)
-	default:
-		return "", nil, fmt.Errorf("unknown bucket %q", q.Bucket)
-	}
-	sel := append(slices.Clone(dims), fmt.Sprintf(`count(*),
-		count(*) FILTER (WHERE status <> %d),
-		coalesce(sum(input_tokens), 0)::bigint,
-		coalesce(sum(output_tokens), 0)::bigint,
-		coalesce(sum(cached_input_tokens), 0)::bigint,
-		coalesce(sum(cost_nanos), 0)::bigint,
-		count(*) FILTER (WHERE cache_status LIKE 'hit-%%'),
-		coalesce(sum(saved_nanos), 0)::bigint`, store.StatusOK))
-	sql := "SELECT " + strings.Join(sel, ", ") + from + w.clause()
-	order := "sum(cost_nanos) DESC"
-	if q.Bucket != store.BucketNone {
-		order = "1, " + order
-	}
-	if len(dims) > 0 {
-		sql += " GROUP BY " + strings.Join(dims, ", ")
-		order += ", " + strings.Join(dims, ", ")
-	} else {
-		sql += " HAVING count(*) > 0"
-	}
-	return sql + " ORDER BY " + order, w.args, nil
-}
-
-// SummarizeUsage returns one group per distinct combination of the GroupBy
-// dimensions' values, most expensive first (ties by the values). DimModel
-// groups by the requested model. With no GroupBy it returns one group with
-// the totals, or none when no record matches.
-func (s *Store) SummarizeUsage(ctx context.Context, q store.SummaryQuery) ([]store.UsageGroup, error) {
-	sql, args, err := summaryQuery(q)
-	if err != nil {
-		return nil, fmt.Errorf("summarize usage: %w", err)
-	}
-	rows, _ := s.pool.Query(ctx, sql, args...)
-	groups, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.UsageGroup, error) {
-		g := store.UsageGroup{Keys: make([]string, len(q.GroupBy))}
-		dest := make([]any, 0, len(q.GroupBy)+9)
-		if q.Bucket != store.BucketNone {
-			dest = append(dest, &g.BucketStart)
-		}
-		for i := range g.Keys {
-			dest = append(dest, &g.Keys[i])
-		}
-		dest = append(dest, &g.Requests, &g.Errors, &g.InputTokens, &g.OutputTokens, &g.CachedInputTokens, &g.CostNanos,
-			&g.CacheHits, &g.SavedNanos)
-		return g, row.Scan(dest...)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("summarize usage: %w", err)
-	}
-	for i := range groups {
-		if !groups[i].BucketStart.IsZero() {
-			groups[i].BucketStart = groups[i].BucketStart.UTC()
-		}
-	}
-	return groups, nil
-}
-
 // ExportRecords calls fn for every record matching f, oldest first. The
 // rows are streamed from one query, so an export of any size uses little
 // memory.
 func (s *Store) ExportRecords(ctx context.Context, f store.RecordFilter, fn func(*store.Record) error) error {
 	f.After = ""
+	f = s.narrowByKey(ctx, f)
 	q, err := recordWhere(f)
 	if err != nil {
 		return fmt.Errorf("export records: %w", err)

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +38,11 @@ func diffRecord(got, want *store.Record) diffs {
 	d.eq("Latency", got.Latency, want.Latency)
 	d.eq("TTFT", got.TTFT, want.TTFT)
 	d.eq("Attempts", got.Attempts, want.Attempts)
+	d.eq("Partial", got.Partial, want.Partial)
+	d.eq("CacheStatus", got.CacheStatus, want.CacheStatus)
+	d.eq("SavedNanos", got.SavedNanos, want.SavedNanos)
+	d.eq("Guardrails", got.Guardrails, want.Guardrails)
+	d.eq("Truncated", got.Truncated, want.Truncated)
 	return d
 }
 
@@ -69,12 +76,25 @@ func listAllRecords(t *testing.T, s store.Store, f store.RecordFilter) (ids []st
 	}
 }
 
-// mustInsert inserts rs.
+// mustInsert inserts rs as the first lines of a new segment.
 func mustInsert(t *testing.T, s store.Store, rs []store.Record) {
 	t.Helper()
-	if err := s.InsertRecords(t.Context(), rs); err != nil {
-		t.Fatalf("InsertRecords(%d records): %v", len(rs), err)
+	mustInsertBatch(t, s, store.RecordBatch{Segment: newSegment(), Records: rs})
+}
+
+// mustInsertBatch inserts b.
+func mustInsertBatch(t *testing.T, s store.Store, b store.RecordBatch) {
+	t.Helper()
+	if err := s.InsertRecords(t.Context(), b); err != nil {
+		t.Fatalf("InsertRecords(%d records at line %d): %v", len(b.Records), b.First, err)
 	}
+}
+
+// newSegment returns a random SegmentID.
+func newSegment() store.SegmentID {
+	var id store.SegmentID
+	_, _ = rand.Read(id[:])
+	return id
 }
 
 // fixture is a small record set for the filter and summary tests: r1 is
@@ -122,20 +142,73 @@ func recordTests() []test {
 			diffRecord(&rs[1], &minimal).report(t, "req-2")
 		}},
 		{"InsertEmpty", func(t *testing.T, s store.Store) {
-			wantErr(t, "InsertRecords(nil)", s.InsertRecords(t.Context(), nil), nil)
+			wantErr(t, "InsertRecords(empty)", s.InsertRecords(t.Context(), store.RecordBatch{Segment: newSegment()}), nil)
 		}},
-		{"InsertIdempotent", func(t *testing.T, s store.Store) {
+		{"InsertIdempotentPerLine", func(t *testing.T, s store.Store) {
 			all := fixture(now())
-			batch := all[:3]
-			mustInsert(t, s, batch)
-			mustInsert(t, s, batch) // a retried batch
-			// A batch that partly overlaps and repeats a record within itself.
-			mustInsert(t, s, []store.Record{all[2], all[3], all[0], all[3]})
+			seg := newSegment()
+			mustInsertBatch(t, s, store.RecordBatch{Segment: seg, Records: all[:3]})
+			mustInsertBatch(t, s, store.RecordBatch{Segment: seg, Records: all[:3]}) // a retried batch
+			// A batch that overlaps lines 1-2 and adds lines 3-4; then one
+			// inside what is stored; then line 5 alone.
+			mustInsertBatch(t, s, store.RecordBatch{Segment: seg, First: 1, Records: all[1:5]})
+			mustInsertBatch(t, s, store.RecordBatch{Segment: seg, First: 2, Records: all[2:4]})
+			mustInsertBatch(t, s, store.RecordBatch{Segment: seg, First: 5, Records: all[5:6]})
+			// The same records as lines of another segment are other records.
+			mustInsertBatch(t, s, store.RecordBatch{Segment: newSegment(), Records: all[:1]})
+			ids, _ := listAllRecords(t, s, store.RecordFilter{Limit: 100})
+			slices.Sort(ids)
+			var d diffs
+			d.eq("ids", ids, []string{"r1", "r1", "r2", "r3", "r4", "r5", "r6"})
+			d.report(t, "ListRecords after retries")
+			got, err := s.SummarizeUsage(t.Context(), store.SummaryQuery{})
+			wantErr(t, "SummarizeUsage", err, nil)
+			if len(got) != 1 || got[0].Requests != 7 || got[0].CostNanos != 2500 {
+				t.Errorf("SummarizeUsage = %+v, want 7 requests costing 2500: the rollups count each stored record once", got)
+			}
+		}},
+		{"InsertDedupe", func(t *testing.T, s store.Store) {
+			all := fixture(now())
+			mustInsertBatch(t, s, store.RecordBatch{Records: all[:3], Dedupe: true})
+			mustInsertBatch(t, s, store.RecordBatch{Records: []store.Record{all[2], all[3], all[0], all[3]}, Dedupe: true})
 			ids, _ := listAllRecords(t, s, store.RecordFilter{Limit: 100})
 			slices.Sort(ids)
 			var d diffs
 			d.eq("ids", ids, []string{"r1", "r2", "r3", "r4"})
-			d.report(t, "ListRecords after retries")
+			d.report(t, "ListRecords after deduplicated batches")
+		}},
+		{"Sanitized", func(t *testing.T, s store.Store) {
+			at := now()
+			r := store.Record{
+				RequestID: "req-nul", Time: at, RequestedModel: "x\x00y", EndUser: "bad\xffbyte",
+				Tags: []string{"ok", strings.Repeat("t", store.MaxRecordNameBytes+10)}, Status: store.StatusUnauthenticated,
+				ErrorCode: "invalid_api_key", Surface: "openai", Operation: "chat",
+			}
+			mustInsert(t, s, []store.Record{r})
+			rs, _, err := s.ListRecords(t.Context(), store.RecordFilter{Limit: 10})
+			wantErr(t, "ListRecords", err, nil)
+			want := r
+			want.RequestedModel, want.EndUser = "x\uFFFDy", "bad\uFFFDbyte"
+			want.Tags = []string{"ok", strings.Repeat("t", store.MaxRecordNameBytes)}
+			want.Truncated = true
+			if len(rs) != 1 {
+				t.Fatalf("ListRecords = %v, want the sanitised record", recordIDs(rs))
+			}
+			diffRecord(&rs[0], &want).report(t, "sanitised record")
+		}},
+		{"DeadLetter", func(t *testing.T, s store.Store) {
+			seg := newSegment()
+			all := fixture(now())
+			dl := store.DeadLetter{Segment: seg, Line: 1, Record: all[1], Error: "value too long", Code: "22001", At: now()}
+			wantErr(t, "InsertDeadLetter", s.InsertDeadLetter(t.Context(), dl), nil)
+			wantErr(t, "InsertDeadLetter again", s.InsertDeadLetter(t.Context(), dl), nil)
+			// Line 1 is stored as a dead letter: a replay of lines 0-2
+			// stores the other two.
+			mustInsertBatch(t, s, store.RecordBatch{Segment: seg, Records: all[:3]})
+			ids, _ := listAllRecords(t, s, store.RecordFilter{Limit: 100})
+			var d diffs
+			d.eq("ids", ids, []string{"r1", "r3"})
+			d.report(t, "ListRecords after a dead letter")
 		}},
 		{"ListFilters", func(t *testing.T, s store.Store) {
 			base := now()

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -131,6 +132,11 @@ func (d *diffs) eq(field string, got, want any) {
 	case []byte:
 		if w := want.([]byte); !slices.Equal(g, w) {
 			*d = append(*d, fmt.Sprintf("%s = %x, want %x", field, g, w))
+		}
+		return
+	case []store.GuardrailVerdict:
+		if w := want.([]store.GuardrailVerdict); !reflect.DeepEqual(g, w) {
+			*d = append(*d, fmt.Sprintf("%s = %+v, want %+v", field, g, w))
 		}
 		return
 	}
