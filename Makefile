@@ -13,13 +13,14 @@ export GOWORK := off
 # client and the deployment tooling (tools/ only pins the build tools).
 GO_MODULES := . gen clients/go deploy
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps browser-deps console check-console test-console test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
 
 # Generated code (see buf.gen.yaml and scripts/generate.sh): gen/tollgate
 # is the Go module gen/'s generated part, the rest the clients'.
 GENERATED := gen/tollgate clients/python/gen clients/ts/src/gen
 TS_STAMP   := clients/ts/node_modules/.package-lock.json
 SDK_STAMP  := test/sdk/node/node_modules/.package-lock.json
+CONSOLE_STAMP := console/node_modules/.package-lock.json
 # Debian packages for Python codegen (protoc and its gRPC plugin), the
 # Python client's runtime (protoc and python3-protobuf come from one
 # release) and its packaging (wheel and sdist built offline, installed into
@@ -117,7 +118,7 @@ lint: tools
 
 # System packages the tests need: PostgreSQL's pgvector extension, and the
 # clients' code generators and runtimes.
-deps: client-deps node-deps
+deps: client-deps node-deps browser-deps
 	@bash scripts/install-pgvector.sh
 
 # The clients' toolchains, installed only when missing: Debian's protoc, gRPC
@@ -148,6 +149,31 @@ $(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
 	cd test/sdk/node && npm ci --no-audit --no-fund
 	@touch $@
 
+# The web console (console/, TypeScript): its pinned toolchain (npm ci from
+# the lock file), the build into service/console/dist (committed, embedded
+# by go:embed, so `go build` needs no Node), the drift check CI runs, and
+# its own unit tests (tsc, then node --test).
+$(CONSOLE_STAMP): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+	@touch $@
+
+console: $(CONSOLE_STAMP)
+	cd console && node build.mjs
+
+check-console: $(CONSOLE_STAMP)
+	cd console && node build.mjs --check
+
+test-console: $(CONSOLE_STAMP)
+	cd console && npm test --silent
+
+# Headless Chromium for the console's browser tests (test/console, chromedp),
+# Debian's package, installed only when missing.
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+		echo "installing chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+
 # One PostgreSQL server for the whole run: pgtestd starts it, builds the
 # pre-migrated template databases once, and hands it to every test binary
 # (TOLLGATE_PGTEST_URL), which then copies a template per test instead of
@@ -159,7 +185,7 @@ $(SDK_STAMP): test/sdk/node/package.json test/sdk/node/package-lock.json
 # are modules of their own (gen/ has no tests; the others build it).
 GOTESTFLAGS ?=
 TESTFLAGS   := -count=1 -vet=off -ldflags=-w
-test: deps tools pgtestd
+test: deps tools pgtestd test-console
 	$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
 	cd deploy && $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
 	cd clients/go && $(GO) test $(TESTFLAGS) $(GOTESTFLAGS) ./...

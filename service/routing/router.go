@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -347,4 +348,38 @@ func (r *Router) InFlight(key string) int {
 		return int(v.(*stats).inFlight.Load())
 	}
 	return 0
+}
+
+// TargetStatus is a snapshot of one target's live state.
+type TargetStatus struct {
+	// Provider and Model name the target.
+	Provider, Model string
+	// Breaker is the circuit breaker's state.
+	Breaker BreakerState
+	// Latency is the peak-EWMA latency estimate, 0 until an attempt succeeded.
+	Latency time.Duration
+	// InFlight counts attempts in flight.
+	InFlight int
+	// Failures counts retryable failures since the last success.
+	Failures int
+}
+
+// Targets returns the live state of every target the router has planned
+// for, ordered by provider and model. It takes no lock on the request path.
+func (r *Router) Targets() []TargetStatus {
+	now := r.clock()
+	var out []TargetStatus
+	r.stats.Range(func(_, v any) bool {
+		s := v.(*stats)
+		out = append(out, TargetStatus{Provider: s.provider, Model: s.model, Breaker: s.state(now),
+			Latency: time.Duration(s.latency()), InFlight: int(s.inFlight.Load()), Failures: int(s.fails.Load())})
+		return true
+	})
+	slices.SortFunc(out, func(a, b TargetStatus) int {
+		if a.Provider != b.Provider {
+			return strings.Compare(a.Provider, b.Provider)
+		}
+		return strings.Compare(a.Model, b.Model)
+	})
+	return out
 }

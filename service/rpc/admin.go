@@ -32,6 +32,7 @@ type Admin struct {
 	now     func() time.Time
 	alerts  store.AlertWebhooks // nil: alert webhooks are unavailable
 	cache   *adminCache         // nil: the cache RPCs are unavailable (admin_cache.go)
+	targets TargetStates        // nil: providers report no target health (admin_health.go)
 }
 
 var (

@@ -85,7 +85,9 @@ func (a *Admin) GetProvider(ctx context.Context, req *connect.Request[tollgatev1
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	return connect.NewResponse(&tollgatev1.GetProviderResponse{Provider: providerToProto(p)}), nil
+	out := providerToProto(p)
+	a.withTargetHealth(out)
+	return connect.NewResponse(&tollgatev1.GetProviderResponse{Provider: out}), nil
 }
 
 // ListProviders implements CatalogService.ListProviders.
@@ -102,6 +104,7 @@ func (a *Admin) ListProviders(ctx context.Context, req *connect.Request[tollgate
 	for i := range ps {
 		out.Providers[i] = providerToProto(&ps[i])
 	}
+	a.withTargetHealth(out.Providers...)
 	return connect.NewResponse(out), nil
 }
 

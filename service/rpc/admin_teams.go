@@ -140,7 +140,9 @@ func (a *Admin) GetKey(ctx context.Context, req *connect.Request[tollgatev1.GetK
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
-	return connect.NewResponse(&tollgatev1.GetKeyResponse{Key: a.keyToProto(k)}), nil
+	out := a.keyToProto(k)
+	a.withLastUsed(ctx, out)
+	return connect.NewResponse(&tollgatev1.GetKeyResponse{Key: out}), nil
 }
 
 // ListKeys implements TeamService.ListKeys.
@@ -164,6 +166,7 @@ func (a *Admin) ListKeys(ctx context.Context, req *connect.Request[tollgatev1.Li
 	for i := range ks {
 		out.Keys[i] = a.keyToProto(&ks[i])
 	}
+	a.withLastUsed(ctx, out.Keys...)
 	return connect.NewResponse(out), nil
 }
 

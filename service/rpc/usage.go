@@ -113,6 +113,20 @@ var statusToProto = map[store.Status]tollgatev1.RequestStatus{
 	store.StatusInternalError:   tollgatev1.RequestStatus_REQUEST_STATUS_INTERNAL_ERROR,
 }
 
+// statusFilter returns the store status a request filters on
+// (StatusUnspecified for no filter).
+func statusFilter(s tollgatev1.RequestStatus) (store.Status, error) {
+	if s == tollgatev1.RequestStatus_REQUEST_STATUS_UNSPECIFIED {
+		return store.StatusUnspecified, nil
+	}
+	for st, p := range statusToProto {
+		if p == s {
+			return st, nil
+		}
+	}
+	return 0, badParam("status", "unknown request status")
+}
+
 func recordToProto(r *store.Record) *tollgatev1.RequestRecord {
 	return &tollgatev1.RequestRecord{
 		RequestId: r.RequestID, Time: timestamppb.New(r.Time), KeyId: r.KeyID, TeamId: r.TeamID, ServiceId: r.ServiceID,
@@ -147,9 +161,14 @@ func (u *Usage) ListRequestRecords(ctx context.Context, req *connect.Request[tol
 	if err != nil {
 		return nil, toConnectError(ctx, u.log, err)
 	}
+	status, err := statusFilter(m.GetStatus())
+	if err != nil {
+		return nil, toConnectError(ctx, u.log, err)
+	}
 	team, _ := one(teams)
 	rs, next, err := u.records.ListRecords(ctx, store.RecordFilter{
 		Start: start, End: end, TeamID: team, KeyID: m.GetKeyId(), Model: m.GetModel(), EndUser: m.GetEndUser(),
+		ServiceID: m.GetServiceId(), Status: status, Tag: m.GetTag(), RequestID: m.GetRequestId(),
 		Limit: page.Size, After: page.After,
 	})
 	if err != nil {

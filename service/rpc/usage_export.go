@@ -77,10 +77,15 @@ func (u *Usage) ExportRequestRecords(ctx context.Context, req *connect.Request[t
 	if !jsonLines {
 		_ = cw.Write(exportHeader)
 	}
+	status, err := statusFilter(m.GetStatus())
+	if err != nil {
+		return toConnectError(ctx, u.log, err)
+	}
 	var sendErr error
 	team, _ := one(teams)
 	err = u.records.ExportRecords(ctx, store.RecordFilter{
 		Start: start, End: end, TeamID: team, KeyID: m.GetKeyId(), Model: m.GetModel(), EndUser: m.GetEndUser(),
+		ServiceID: m.GetServiceId(), Status: status, Tag: m.GetTag(),
 	}, func(r *store.Record) error {
 		if len(teams) > 1 && !slices.Contains(teams, r.TeamID) {
 			return nil // a caller confined to several teams sees theirs only

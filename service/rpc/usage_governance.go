@@ -60,7 +60,33 @@ func (u *Usage) GetBudgetStatus(ctx context.Context, req *connect.Request[tollga
 		if b.LimitNanos > 0 {
 			bs.Remaining = moneyToProto(s.RemainingNanos)
 		}
+		bs.AlertsFired = u.firedAlerts(ctx, "budget:"+b.ID, s.PeriodStart)
 		out = append(out, bs)
 	}
 	return connect.NewResponse(&tollgatev1.GetBudgetStatusResponse{Statuses: out}), nil
+}
+
+// alertLog is the store's optional record of fired alerts (pgstore has it).
+type alertLog interface {
+	FiredAlerts(ctx context.Context, subject string, periodStart time.Time) ([]store.FiredAlert, error)
+}
+
+// firedAlerts returns the alerts fired for subject in the period; nil
+// when the store does not know or fails (the status is still worth
+// answering).
+func (u *Usage) firedAlerts(ctx context.Context, subject string, periodStart time.Time) []*tollgatev1.FiredAlert {
+	al, ok := u.records.(alertLog)
+	if !ok {
+		return nil
+	}
+	fs, err := al.FiredAlerts(ctx, subject, periodStart)
+	if err != nil {
+		u.log.WarnContext(ctx, "budget status: fired alerts unknown", "subject", subject, "err", err)
+		return nil
+	}
+	out := make([]*tollgatev1.FiredAlert, len(fs))
+	for i, f := range fs {
+		out[i] = &tollgatev1.FiredAlert{Threshold: int32(f.Threshold), FireTime: timeToProto(f.At)}
+	}
+	return out
 }

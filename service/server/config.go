@@ -115,6 +115,8 @@ type Config struct {
 	// UpstreamChunkTimeout bounds the gap between two chunks of a stream
 	// when its route sets none.
 	UpstreamChunkTimeout time.Duration
+	// Console serves the web console under /ui/ on the API's listener.
+	Console bool
 }
 
 // DefaultConfig returns the defaults.
@@ -145,6 +147,7 @@ func DefaultConfig() Config {
 		UpstreamTimeout:           10 * time.Minute,
 		UpstreamFirstChunkTimeout: 2 * time.Minute,
 		UpstreamChunkTimeout:      2 * time.Minute,
+		Console:                   true,
 	}
 }
 
@@ -169,6 +172,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.float64(&c.VelocityFactor, "velocity-factor", "TOLLGATE_VELOCITY_FACTOR", "spend-velocity alert when a key's 5-minute spend exceeds this multiple of its usual rate")
 	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
+	e.bool(&c.Console, "console", "TOLLGATE_CONSOLE", "serve the web console at /ui/ (it calls the admin and usage APIs with the signed-in person's credential)")
 	c.Cache.registerFlags(e)
 	c.Identity.registerFlags(e)
 	c.Credentials.registerFlags(e)

@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/accounting"
 	"github.com/tollgate-dev/tollgate/service/alerts"
+	"github.com/tollgate-dev/tollgate/service/console"
 	"github.com/tollgate-dev/tollgate/service/credref"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/governance"
@@ -79,6 +80,8 @@ type Server struct {
 	startMu sync.Mutex
 	// now is the clock of the engine, cache, governance and surfaces.
 	now func() time.Time
+	// console serves the web console under /ui/ (nil when switched off).
+	console *console.Handler
 }
 
 // application is what the server serves once its configuration is loaded.
@@ -156,6 +159,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	s.metrics = prometheus.NewRegistry()
 	s.registerMetrics()
 	s.ops = s.opsHandler()
+	if cfg.Console {
+		if s.console, err = console.New(); err != nil {
+			return nil, err
+		}
+	}
 	// The record writer and its local log start with the server, before
 	// Postgres answers: a second process on the same -spill-dir fails here,
 	// and records a previous process left are replayed once Postgres does.

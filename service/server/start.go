@@ -150,7 +150,7 @@ func (s *Server) appHandler() http.Handler {
 	// (access.Rules); the audit interceptor inside it records the writes.
 	guarded := append(opts, connect.WithInterceptors(s.identity.guard.Interceptor(), rpc.AuditInterceptor(s.pg, s.log)))
 	rpc.NewAdmin(s.store, s.sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.pg),
-		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig())).
+		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig()), rpc.WithTargetStates(s.engine.Router())).
 		Mount(mux, guarded...)
 	rpc.NewIdentity(s.pg, s.identity.dir, s.identity.login, s.log).Mount(mux, guarded...)
 	if s.identity.web != nil {
@@ -160,5 +160,8 @@ func (s *Server) appHandler() http.Handler {
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.log, rpc.WithAuditLog(s.pg),
 		rpc.WithKeyCreators(s.pg)), append(opts, connect.WithInterceptors(s.identity.guard.Interceptor()))...))
 	mountSurfaces(mux, s.engine, s.log, s.now)
+	if s.console != nil {
+		s.console.Mount(mux)
+	}
 	return s.withRequestContext(mux)
 }

@@ -47,6 +47,14 @@ type Alerts interface {
 	ReleaseAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) error
 }
 
+// FiredAlert is a threshold alert that fired (see Alerts.ClaimAlert).
+type FiredAlert struct {
+	// Threshold is the percentage of the limit.
+	Threshold int
+	// At is when it fired.
+	At time.Time
+}
+
 // AlertWebhooks is how the admin API manages alert webhooks.
 type AlertWebhooks interface {
 	// CreateAlertWebhook stores w and sets its creation time and Version;

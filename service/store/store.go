@@ -323,6 +323,12 @@ type RecordFilter struct {
 	KeyID      string
 	Model      string
 	EndUser    string
+	// ServiceID, Status, Tag and RequestID narrow further when set
+	// (Status when not StatusUnspecified; Tag matches one of a record's tags).
+	ServiceID string
+	Status    Status
+	Tag       string
+	RequestID string
 	// Limit is the page size (> 0).
 	Limit int
 	// After is the cursor returned by the previous page, "" for the first.

@@ -108,6 +108,10 @@ type Provider struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every write; send it back to update only this version.
 	Etag string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: the live state of the provider's targets (its upstream
+	// models that routes or requests have used) as seen by the replica that
+	// answered, by model.
+	Targets []*TargetHealth `protobuf:"bytes,10,rep,name=targets,proto3" json:"targets,omitempty"`
 	// The credential by reference instead of a stored one: "env:NAME",
 	// "file:/path" (re-read when it changes), "vault:MOUNT/PATH#FIELD"
 	// (HashiCorp Vault or OpenBao KV v2), "aws-sm:SECRET_ID[#FIELD]" (AWS
@@ -203,6 +207,13 @@ func (x *Provider) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Provider) GetTargets() []*TargetHealth {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
 }
 
 func (x *Provider) GetCredentialRef() string {
@@ -1415,7 +1426,7 @@ var File_tollgate_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x19tollgate/v1/catalog.proto\x12\vtollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x19tollgate/v1/routing.proto\"\xbe\x03\n" +
+	"\x19tollgate/v1/catalog.proto\x12\vtollgate.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x19tollgate/v1/routing.proto\"\xf3\x03\n" +
 	"\bProvider\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.tollgate.v1.ProviderTypeR\x04type\x12\x19\n" +
@@ -1426,7 +1437,9 @@ const file_tollgate_v1_catalog_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag\x12%\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\x123\n" +
+	"\atargets\x18\n" +
+	" \x03(\v2\x19.tollgate.v1.TargetHealthR\atargets\x12%\n" +
 	"\x0ecredential_ref\x18\t \x01(\tR\rcredentialRef\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -1576,80 +1589,82 @@ var file_tollgate_v1_catalog_proto_goTypes = []any{
 	(*DeleteModelResponse)(nil),    // 23: tollgate.v1.DeleteModelResponse
 	nil,                            // 24: tollgate.v1.Provider.SettingsEntry
 	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 26: google.protobuf.FieldMask
-	(*money.Money)(nil),            // 27: google.type.Money
-	(*CreateRouteRequest)(nil),     // 28: tollgate.v1.CreateRouteRequest
-	(*GetRouteRequest)(nil),        // 29: tollgate.v1.GetRouteRequest
-	(*ListRoutesRequest)(nil),      // 30: tollgate.v1.ListRoutesRequest
-	(*UpdateRouteRequest)(nil),     // 31: tollgate.v1.UpdateRouteRequest
-	(*DeleteRouteRequest)(nil),     // 32: tollgate.v1.DeleteRouteRequest
-	(*CreateRouteResponse)(nil),    // 33: tollgate.v1.CreateRouteResponse
-	(*GetRouteResponse)(nil),       // 34: tollgate.v1.GetRouteResponse
-	(*ListRoutesResponse)(nil),     // 35: tollgate.v1.ListRoutesResponse
-	(*UpdateRouteResponse)(nil),    // 36: tollgate.v1.UpdateRouteResponse
-	(*DeleteRouteResponse)(nil),    // 37: tollgate.v1.DeleteRouteResponse
+	(*TargetHealth)(nil),           // 26: tollgate.v1.TargetHealth
+	(*fieldmaskpb.FieldMask)(nil),  // 27: google.protobuf.FieldMask
+	(*money.Money)(nil),            // 28: google.type.Money
+	(*CreateRouteRequest)(nil),     // 29: tollgate.v1.CreateRouteRequest
+	(*GetRouteRequest)(nil),        // 30: tollgate.v1.GetRouteRequest
+	(*ListRoutesRequest)(nil),      // 31: tollgate.v1.ListRoutesRequest
+	(*UpdateRouteRequest)(nil),     // 32: tollgate.v1.UpdateRouteRequest
+	(*DeleteRouteRequest)(nil),     // 33: tollgate.v1.DeleteRouteRequest
+	(*CreateRouteResponse)(nil),    // 34: tollgate.v1.CreateRouteResponse
+	(*GetRouteResponse)(nil),       // 35: tollgate.v1.GetRouteResponse
+	(*ListRoutesResponse)(nil),     // 36: tollgate.v1.ListRoutesResponse
+	(*UpdateRouteResponse)(nil),    // 37: tollgate.v1.UpdateRouteResponse
+	(*DeleteRouteResponse)(nil),    // 38: tollgate.v1.DeleteRouteResponse
 }
 var file_tollgate_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: tollgate.v1.Provider.type:type_name -> tollgate.v1.ProviderType
 	24, // 1: tollgate.v1.Provider.settings:type_name -> tollgate.v1.Provider.SettingsEntry
 	25, // 2: tollgate.v1.Provider.create_time:type_name -> google.protobuf.Timestamp
 	25, // 3: tollgate.v1.Provider.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: tollgate.v1.CreateProviderRequest.provider:type_name -> tollgate.v1.Provider
-	1,  // 5: tollgate.v1.CreateProviderResponse.provider:type_name -> tollgate.v1.Provider
-	1,  // 6: tollgate.v1.GetProviderResponse.provider:type_name -> tollgate.v1.Provider
-	1,  // 7: tollgate.v1.ListProvidersResponse.providers:type_name -> tollgate.v1.Provider
-	1,  // 8: tollgate.v1.UpdateProviderRequest.provider:type_name -> tollgate.v1.Provider
-	26, // 9: tollgate.v1.UpdateProviderRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 10: tollgate.v1.UpdateProviderResponse.provider:type_name -> tollgate.v1.Provider
-	27, // 11: tollgate.v1.ModelPricing.input_per_million:type_name -> google.type.Money
-	27, // 12: tollgate.v1.ModelPricing.output_per_million:type_name -> google.type.Money
-	27, // 13: tollgate.v1.ModelPricing.cached_input_per_million:type_name -> google.type.Money
-	27, // 14: tollgate.v1.ModelPricing.per_request:type_name -> google.type.Money
-	12, // 15: tollgate.v1.Model.pricing:type_name -> tollgate.v1.ModelPricing
-	25, // 16: tollgate.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	25, // 17: tollgate.v1.Model.update_time:type_name -> google.protobuf.Timestamp
-	13, // 18: tollgate.v1.CreateModelRequest.model:type_name -> tollgate.v1.Model
-	13, // 19: tollgate.v1.CreateModelResponse.model:type_name -> tollgate.v1.Model
-	13, // 20: tollgate.v1.GetModelResponse.model:type_name -> tollgate.v1.Model
-	13, // 21: tollgate.v1.ListAllModelsResponse.models:type_name -> tollgate.v1.Model
-	13, // 22: tollgate.v1.UpdateModelRequest.model:type_name -> tollgate.v1.Model
-	26, // 23: tollgate.v1.UpdateModelRequest.update_mask:type_name -> google.protobuf.FieldMask
-	13, // 24: tollgate.v1.UpdateModelResponse.model:type_name -> tollgate.v1.Model
-	2,  // 25: tollgate.v1.CatalogService.CreateProvider:input_type -> tollgate.v1.CreateProviderRequest
-	4,  // 26: tollgate.v1.CatalogService.GetProvider:input_type -> tollgate.v1.GetProviderRequest
-	6,  // 27: tollgate.v1.CatalogService.ListProviders:input_type -> tollgate.v1.ListProvidersRequest
-	8,  // 28: tollgate.v1.CatalogService.UpdateProvider:input_type -> tollgate.v1.UpdateProviderRequest
-	10, // 29: tollgate.v1.CatalogService.DeleteProvider:input_type -> tollgate.v1.DeleteProviderRequest
-	14, // 30: tollgate.v1.CatalogService.CreateModel:input_type -> tollgate.v1.CreateModelRequest
-	16, // 31: tollgate.v1.CatalogService.GetModel:input_type -> tollgate.v1.GetModelRequest
-	18, // 32: tollgate.v1.CatalogService.ListAllModels:input_type -> tollgate.v1.ListAllModelsRequest
-	20, // 33: tollgate.v1.CatalogService.UpdateModel:input_type -> tollgate.v1.UpdateModelRequest
-	22, // 34: tollgate.v1.CatalogService.DeleteModel:input_type -> tollgate.v1.DeleteModelRequest
-	28, // 35: tollgate.v1.CatalogService.CreateRoute:input_type -> tollgate.v1.CreateRouteRequest
-	29, // 36: tollgate.v1.CatalogService.GetRoute:input_type -> tollgate.v1.GetRouteRequest
-	30, // 37: tollgate.v1.CatalogService.ListRoutes:input_type -> tollgate.v1.ListRoutesRequest
-	31, // 38: tollgate.v1.CatalogService.UpdateRoute:input_type -> tollgate.v1.UpdateRouteRequest
-	32, // 39: tollgate.v1.CatalogService.DeleteRoute:input_type -> tollgate.v1.DeleteRouteRequest
-	3,  // 40: tollgate.v1.CatalogService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
-	5,  // 41: tollgate.v1.CatalogService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
-	7,  // 42: tollgate.v1.CatalogService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
-	9,  // 43: tollgate.v1.CatalogService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
-	11, // 44: tollgate.v1.CatalogService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
-	15, // 45: tollgate.v1.CatalogService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
-	17, // 46: tollgate.v1.CatalogService.GetModel:output_type -> tollgate.v1.GetModelResponse
-	19, // 47: tollgate.v1.CatalogService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
-	21, // 48: tollgate.v1.CatalogService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
-	23, // 49: tollgate.v1.CatalogService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
-	33, // 50: tollgate.v1.CatalogService.CreateRoute:output_type -> tollgate.v1.CreateRouteResponse
-	34, // 51: tollgate.v1.CatalogService.GetRoute:output_type -> tollgate.v1.GetRouteResponse
-	35, // 52: tollgate.v1.CatalogService.ListRoutes:output_type -> tollgate.v1.ListRoutesResponse
-	36, // 53: tollgate.v1.CatalogService.UpdateRoute:output_type -> tollgate.v1.UpdateRouteResponse
-	37, // 54: tollgate.v1.CatalogService.DeleteRoute:output_type -> tollgate.v1.DeleteRouteResponse
-	40, // [40:55] is the sub-list for method output_type
-	25, // [25:40] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	26, // 4: tollgate.v1.Provider.targets:type_name -> tollgate.v1.TargetHealth
+	1,  // 5: tollgate.v1.CreateProviderRequest.provider:type_name -> tollgate.v1.Provider
+	1,  // 6: tollgate.v1.CreateProviderResponse.provider:type_name -> tollgate.v1.Provider
+	1,  // 7: tollgate.v1.GetProviderResponse.provider:type_name -> tollgate.v1.Provider
+	1,  // 8: tollgate.v1.ListProvidersResponse.providers:type_name -> tollgate.v1.Provider
+	1,  // 9: tollgate.v1.UpdateProviderRequest.provider:type_name -> tollgate.v1.Provider
+	27, // 10: tollgate.v1.UpdateProviderRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 11: tollgate.v1.UpdateProviderResponse.provider:type_name -> tollgate.v1.Provider
+	28, // 12: tollgate.v1.ModelPricing.input_per_million:type_name -> google.type.Money
+	28, // 13: tollgate.v1.ModelPricing.output_per_million:type_name -> google.type.Money
+	28, // 14: tollgate.v1.ModelPricing.cached_input_per_million:type_name -> google.type.Money
+	28, // 15: tollgate.v1.ModelPricing.per_request:type_name -> google.type.Money
+	12, // 16: tollgate.v1.Model.pricing:type_name -> tollgate.v1.ModelPricing
+	25, // 17: tollgate.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	25, // 18: tollgate.v1.Model.update_time:type_name -> google.protobuf.Timestamp
+	13, // 19: tollgate.v1.CreateModelRequest.model:type_name -> tollgate.v1.Model
+	13, // 20: tollgate.v1.CreateModelResponse.model:type_name -> tollgate.v1.Model
+	13, // 21: tollgate.v1.GetModelResponse.model:type_name -> tollgate.v1.Model
+	13, // 22: tollgate.v1.ListAllModelsResponse.models:type_name -> tollgate.v1.Model
+	13, // 23: tollgate.v1.UpdateModelRequest.model:type_name -> tollgate.v1.Model
+	27, // 24: tollgate.v1.UpdateModelRequest.update_mask:type_name -> google.protobuf.FieldMask
+	13, // 25: tollgate.v1.UpdateModelResponse.model:type_name -> tollgate.v1.Model
+	2,  // 26: tollgate.v1.CatalogService.CreateProvider:input_type -> tollgate.v1.CreateProviderRequest
+	4,  // 27: tollgate.v1.CatalogService.GetProvider:input_type -> tollgate.v1.GetProviderRequest
+	6,  // 28: tollgate.v1.CatalogService.ListProviders:input_type -> tollgate.v1.ListProvidersRequest
+	8,  // 29: tollgate.v1.CatalogService.UpdateProvider:input_type -> tollgate.v1.UpdateProviderRequest
+	10, // 30: tollgate.v1.CatalogService.DeleteProvider:input_type -> tollgate.v1.DeleteProviderRequest
+	14, // 31: tollgate.v1.CatalogService.CreateModel:input_type -> tollgate.v1.CreateModelRequest
+	16, // 32: tollgate.v1.CatalogService.GetModel:input_type -> tollgate.v1.GetModelRequest
+	18, // 33: tollgate.v1.CatalogService.ListAllModels:input_type -> tollgate.v1.ListAllModelsRequest
+	20, // 34: tollgate.v1.CatalogService.UpdateModel:input_type -> tollgate.v1.UpdateModelRequest
+	22, // 35: tollgate.v1.CatalogService.DeleteModel:input_type -> tollgate.v1.DeleteModelRequest
+	29, // 36: tollgate.v1.CatalogService.CreateRoute:input_type -> tollgate.v1.CreateRouteRequest
+	30, // 37: tollgate.v1.CatalogService.GetRoute:input_type -> tollgate.v1.GetRouteRequest
+	31, // 38: tollgate.v1.CatalogService.ListRoutes:input_type -> tollgate.v1.ListRoutesRequest
+	32, // 39: tollgate.v1.CatalogService.UpdateRoute:input_type -> tollgate.v1.UpdateRouteRequest
+	33, // 40: tollgate.v1.CatalogService.DeleteRoute:input_type -> tollgate.v1.DeleteRouteRequest
+	3,  // 41: tollgate.v1.CatalogService.CreateProvider:output_type -> tollgate.v1.CreateProviderResponse
+	5,  // 42: tollgate.v1.CatalogService.GetProvider:output_type -> tollgate.v1.GetProviderResponse
+	7,  // 43: tollgate.v1.CatalogService.ListProviders:output_type -> tollgate.v1.ListProvidersResponse
+	9,  // 44: tollgate.v1.CatalogService.UpdateProvider:output_type -> tollgate.v1.UpdateProviderResponse
+	11, // 45: tollgate.v1.CatalogService.DeleteProvider:output_type -> tollgate.v1.DeleteProviderResponse
+	15, // 46: tollgate.v1.CatalogService.CreateModel:output_type -> tollgate.v1.CreateModelResponse
+	17, // 47: tollgate.v1.CatalogService.GetModel:output_type -> tollgate.v1.GetModelResponse
+	19, // 48: tollgate.v1.CatalogService.ListAllModels:output_type -> tollgate.v1.ListAllModelsResponse
+	21, // 49: tollgate.v1.CatalogService.UpdateModel:output_type -> tollgate.v1.UpdateModelResponse
+	23, // 50: tollgate.v1.CatalogService.DeleteModel:output_type -> tollgate.v1.DeleteModelResponse
+	34, // 51: tollgate.v1.CatalogService.CreateRoute:output_type -> tollgate.v1.CreateRouteResponse
+	35, // 52: tollgate.v1.CatalogService.GetRoute:output_type -> tollgate.v1.GetRouteResponse
+	36, // 53: tollgate.v1.CatalogService.ListRoutes:output_type -> tollgate.v1.ListRoutesResponse
+	37, // 54: tollgate.v1.CatalogService.UpdateRoute:output_type -> tollgate.v1.UpdateRouteResponse
+	38, // 55: tollgate.v1.CatalogService.DeleteRoute:output_type -> tollgate.v1.DeleteRouteResponse
+	41, // [41:56] is the sub-list for method output_type
+	26, // [26:41] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_catalog_proto_init() }

@@ -451,8 +451,10 @@ type BudgetStatus struct {
 	Remaining *money.Money `protobuf:"bytes,8,opt,name=remaining,proto3" json:"remaining,omitempty"`
 	// Token limit minus spent and reserved tokens (0 without a token limit).
 	RemainingTokens int64 `protobuf:"varint,9,opt,name=remaining_tokens,json=remainingTokens,proto3" json:"remaining_tokens,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The threshold alerts fired in the current period, lowest first.
+	AlertsFired   []*FiredAlert `protobuf:"bytes,10,rep,name=alerts_fired,json=alertsFired,proto3" json:"alerts_fired,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BudgetStatus) Reset() {
@@ -548,6 +550,68 @@ func (x *BudgetStatus) GetRemainingTokens() int64 {
 	return 0
 }
 
+func (x *BudgetStatus) GetAlertsFired() []*FiredAlert {
+	if x != nil {
+		return x.AlertsFired
+	}
+	return nil
+}
+
+// FiredAlert is a budget threshold alert that fired.
+type FiredAlert struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The threshold, in percent of the limit.
+	Threshold int32 `protobuf:"varint,1,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// When it fired.
+	FireTime      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=fire_time,json=fireTime,proto3" json:"fire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FiredAlert) Reset() {
+	*x = FiredAlert{}
+	mi := &file_tollgate_v1_governance_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FiredAlert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FiredAlert) ProtoMessage() {}
+
+func (x *FiredAlert) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_governance_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FiredAlert.ProtoReflect.Descriptor instead.
+func (*FiredAlert) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FiredAlert) GetThreshold() int32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *FiredAlert) GetFireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FireTime
+	}
+	return nil
+}
+
 // SetBudgetRequest creates or replaces a budget.
 type SetBudgetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -559,7 +623,7 @@ type SetBudgetRequest struct {
 
 func (x *SetBudgetRequest) Reset() {
 	*x = SetBudgetRequest{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[3]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -571,7 +635,7 @@ func (x *SetBudgetRequest) String() string {
 func (*SetBudgetRequest) ProtoMessage() {}
 
 func (x *SetBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[3]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -584,7 +648,7 @@ func (x *SetBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBudgetRequest.ProtoReflect.Descriptor instead.
 func (*SetBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetBudgetRequest) GetBudget() *Budget {
@@ -605,7 +669,7 @@ type SetBudgetResponse struct {
 
 func (x *SetBudgetResponse) Reset() {
 	*x = SetBudgetResponse{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[4]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +681,7 @@ func (x *SetBudgetResponse) String() string {
 func (*SetBudgetResponse) ProtoMessage() {}
 
 func (x *SetBudgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[4]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +694,7 @@ func (x *SetBudgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBudgetResponse.ProtoReflect.Descriptor instead.
 func (*SetBudgetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetBudgetResponse) GetBudget() *Budget {
@@ -655,7 +719,7 @@ type ListBudgetsRequest struct {
 
 func (x *ListBudgetsRequest) Reset() {
 	*x = ListBudgetsRequest{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[5]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +731,7 @@ func (x *ListBudgetsRequest) String() string {
 func (*ListBudgetsRequest) ProtoMessage() {}
 
 func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[5]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +744,7 @@ func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsRequest.ProtoReflect.Descriptor instead.
 func (*ListBudgetsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListBudgetsRequest) GetTeamId() string {
@@ -717,7 +781,7 @@ type ListBudgetsResponse struct {
 
 func (x *ListBudgetsResponse) Reset() {
 	*x = ListBudgetsResponse{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[6]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +793,7 @@ func (x *ListBudgetsResponse) String() string {
 func (*ListBudgetsResponse) ProtoMessage() {}
 
 func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[6]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +806,7 @@ func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsResponse.ProtoReflect.Descriptor instead.
 func (*ListBudgetsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListBudgetsResponse) GetBudgets() []*Budget {
@@ -772,7 +836,7 @@ type DeleteBudgetRequest struct {
 
 func (x *DeleteBudgetRequest) Reset() {
 	*x = DeleteBudgetRequest{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[7]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +848,7 @@ func (x *DeleteBudgetRequest) String() string {
 func (*DeleteBudgetRequest) ProtoMessage() {}
 
 func (x *DeleteBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[7]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +861,7 @@ func (x *DeleteBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBudgetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteBudgetRequest) GetId() string {
@@ -823,7 +887,7 @@ type DeleteBudgetResponse struct {
 
 func (x *DeleteBudgetResponse) Reset() {
 	*x = DeleteBudgetResponse{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[8]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +899,7 @@ func (x *DeleteBudgetResponse) String() string {
 func (*DeleteBudgetResponse) ProtoMessage() {}
 
 func (x *DeleteBudgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[8]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +912,7 @@ func (x *DeleteBudgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBudgetResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBudgetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{9}
 }
 
 // SetRateLimitRequest creates or replaces a rate limit.
@@ -862,7 +926,7 @@ type SetRateLimitRequest struct {
 
 func (x *SetRateLimitRequest) Reset() {
 	*x = SetRateLimitRequest{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[9]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +938,7 @@ func (x *SetRateLimitRequest) String() string {
 func (*SetRateLimitRequest) ProtoMessage() {}
 
 func (x *SetRateLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[9]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +951,7 @@ func (x *SetRateLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRateLimitRequest.ProtoReflect.Descriptor instead.
 func (*SetRateLimitRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetRateLimitRequest) GetRateLimit() *RateLimit {
@@ -908,7 +972,7 @@ type SetRateLimitResponse struct {
 
 func (x *SetRateLimitResponse) Reset() {
 	*x = SetRateLimitResponse{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[10]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +984,7 @@ func (x *SetRateLimitResponse) String() string {
 func (*SetRateLimitResponse) ProtoMessage() {}
 
 func (x *SetRateLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[10]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +997,7 @@ func (x *SetRateLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRateLimitResponse.ProtoReflect.Descriptor instead.
 func (*SetRateLimitResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetRateLimitResponse) GetRateLimit() *RateLimit {
@@ -958,7 +1022,7 @@ type ListRateLimitsRequest struct {
 
 func (x *ListRateLimitsRequest) Reset() {
 	*x = ListRateLimitsRequest{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[11]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1034,7 @@ func (x *ListRateLimitsRequest) String() string {
 func (*ListRateLimitsRequest) ProtoMessage() {}
 
 func (x *ListRateLimitsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[11]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1047,7 @@ func (x *ListRateLimitsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRateLimitsRequest.ProtoReflect.Descriptor instead.
 func (*ListRateLimitsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListRateLimitsRequest) GetTeamId() string {
@@ -1020,7 +1084,7 @@ type ListRateLimitsResponse struct {
 
 func (x *ListRateLimitsResponse) Reset() {
 	*x = ListRateLimitsResponse{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[12]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1096,7 @@ func (x *ListRateLimitsResponse) String() string {
 func (*ListRateLimitsResponse) ProtoMessage() {}
 
 func (x *ListRateLimitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[12]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1109,7 @@ func (x *ListRateLimitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRateLimitsResponse.ProtoReflect.Descriptor instead.
 func (*ListRateLimitsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListRateLimitsResponse) GetRateLimits() []*RateLimit {
@@ -1075,7 +1139,7 @@ type DeleteRateLimitRequest struct {
 
 func (x *DeleteRateLimitRequest) Reset() {
 	*x = DeleteRateLimitRequest{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[13]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1151,7 @@ func (x *DeleteRateLimitRequest) String() string {
 func (*DeleteRateLimitRequest) ProtoMessage() {}
 
 func (x *DeleteRateLimitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[13]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1164,7 @@ func (x *DeleteRateLimitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRateLimitRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRateLimitRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteRateLimitRequest) GetId() string {
@@ -1126,7 +1190,7 @@ type DeleteRateLimitResponse struct {
 
 func (x *DeleteRateLimitResponse) Reset() {
 	*x = DeleteRateLimitResponse{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[14]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1202,7 @@ func (x *DeleteRateLimitResponse) String() string {
 func (*DeleteRateLimitResponse) ProtoMessage() {}
 
 func (x *DeleteRateLimitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[14]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1215,7 @@ func (x *DeleteRateLimitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRateLimitResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRateLimitResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{15}
 }
 
 // GetBudgetStatusRequest asks for budget states. With a virtual key, the
@@ -1167,7 +1231,7 @@ type GetBudgetStatusRequest struct {
 
 func (x *GetBudgetStatusRequest) Reset() {
 	*x = GetBudgetStatusRequest{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[15]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1243,7 @@ func (x *GetBudgetStatusRequest) String() string {
 func (*GetBudgetStatusRequest) ProtoMessage() {}
 
 func (x *GetBudgetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[15]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1256,7 @@ func (x *GetBudgetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBudgetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetBudgetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetBudgetStatusRequest) GetTeamId() string {
@@ -1213,7 +1277,7 @@ type GetBudgetStatusResponse struct {
 
 func (x *GetBudgetStatusResponse) Reset() {
 	*x = GetBudgetStatusResponse{}
-	mi := &file_tollgate_v1_governance_proto_msgTypes[16]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1289,7 @@ func (x *GetBudgetStatusResponse) String() string {
 func (*GetBudgetStatusResponse) ProtoMessage() {}
 
 func (x *GetBudgetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_governance_proto_msgTypes[16]
+	mi := &file_tollgate_v1_governance_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1302,7 @@ func (x *GetBudgetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBudgetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetBudgetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_v1_governance_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetBudgetStatusResponse) GetStatuses() []*BudgetStatus {
@@ -1284,7 +1348,7 @@ const file_tollgate_v1_governance_proto_rawDesc = "" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\n" +
-	" \x01(\tR\x04etag\"\xd4\x03\n" +
+	" \x01(\tR\x04etag\"\x90\x04\n" +
 	"\fBudgetStatus\x12+\n" +
 	"\x06budget\x18\x01 \x01(\v2\x13.tollgate.v1.BudgetR\x06budget\x12F\n" +
 	"\x11period_start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0fperiodStartTime\x129\n" +
@@ -1296,7 +1360,13 @@ const file_tollgate_v1_governance_proto_rawDesc = "" +
 	"\fspent_tokens\x18\x06 \x01(\x03R\vspentTokens\x12.\n" +
 	"\breserved\x18\a \x01(\v2\x12.google.type.MoneyR\breserved\x120\n" +
 	"\tremaining\x18\b \x01(\v2\x12.google.type.MoneyR\tremaining\x12)\n" +
-	"\x10remaining_tokens\x18\t \x01(\x03R\x0fremainingTokens\"?\n" +
+	"\x10remaining_tokens\x18\t \x01(\x03R\x0fremainingTokens\x12:\n" +
+	"\falerts_fired\x18\n" +
+	" \x03(\v2\x17.tollgate.v1.FiredAlertR\valertsFired\"c\n" +
+	"\n" +
+	"FiredAlert\x12\x1c\n" +
+	"\tthreshold\x18\x01 \x01(\x05R\tthreshold\x127\n" +
+	"\tfire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bfireTime\"?\n" +
 	"\x10SetBudgetRequest\x12+\n" +
 	"\x06budget\x18\x01 \x01(\v2\x13.tollgate.v1.BudgetR\x06budget\"@\n" +
 	"\x11SetBudgetResponse\x12+\n" +
@@ -1362,59 +1432,62 @@ func file_tollgate_v1_governance_proto_rawDescGZIP() []byte {
 }
 
 var file_tollgate_v1_governance_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tollgate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_tollgate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_tollgate_v1_governance_proto_goTypes = []any{
 	(GovernanceScope)(0),            // 0: tollgate.v1.GovernanceScope
 	(BudgetPeriod)(0),               // 1: tollgate.v1.BudgetPeriod
 	(*Budget)(nil),                  // 2: tollgate.v1.Budget
 	(*RateLimit)(nil),               // 3: tollgate.v1.RateLimit
 	(*BudgetStatus)(nil),            // 4: tollgate.v1.BudgetStatus
-	(*SetBudgetRequest)(nil),        // 5: tollgate.v1.SetBudgetRequest
-	(*SetBudgetResponse)(nil),       // 6: tollgate.v1.SetBudgetResponse
-	(*ListBudgetsRequest)(nil),      // 7: tollgate.v1.ListBudgetsRequest
-	(*ListBudgetsResponse)(nil),     // 8: tollgate.v1.ListBudgetsResponse
-	(*DeleteBudgetRequest)(nil),     // 9: tollgate.v1.DeleteBudgetRequest
-	(*DeleteBudgetResponse)(nil),    // 10: tollgate.v1.DeleteBudgetResponse
-	(*SetRateLimitRequest)(nil),     // 11: tollgate.v1.SetRateLimitRequest
-	(*SetRateLimitResponse)(nil),    // 12: tollgate.v1.SetRateLimitResponse
-	(*ListRateLimitsRequest)(nil),   // 13: tollgate.v1.ListRateLimitsRequest
-	(*ListRateLimitsResponse)(nil),  // 14: tollgate.v1.ListRateLimitsResponse
-	(*DeleteRateLimitRequest)(nil),  // 15: tollgate.v1.DeleteRateLimitRequest
-	(*DeleteRateLimitResponse)(nil), // 16: tollgate.v1.DeleteRateLimitResponse
-	(*GetBudgetStatusRequest)(nil),  // 17: tollgate.v1.GetBudgetStatusRequest
-	(*GetBudgetStatusResponse)(nil), // 18: tollgate.v1.GetBudgetStatusResponse
-	(*money.Money)(nil),             // 19: google.type.Money
-	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 21: google.protobuf.Duration
+	(*FiredAlert)(nil),              // 5: tollgate.v1.FiredAlert
+	(*SetBudgetRequest)(nil),        // 6: tollgate.v1.SetBudgetRequest
+	(*SetBudgetResponse)(nil),       // 7: tollgate.v1.SetBudgetResponse
+	(*ListBudgetsRequest)(nil),      // 8: tollgate.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),     // 9: tollgate.v1.ListBudgetsResponse
+	(*DeleteBudgetRequest)(nil),     // 10: tollgate.v1.DeleteBudgetRequest
+	(*DeleteBudgetResponse)(nil),    // 11: tollgate.v1.DeleteBudgetResponse
+	(*SetRateLimitRequest)(nil),     // 12: tollgate.v1.SetRateLimitRequest
+	(*SetRateLimitResponse)(nil),    // 13: tollgate.v1.SetRateLimitResponse
+	(*ListRateLimitsRequest)(nil),   // 14: tollgate.v1.ListRateLimitsRequest
+	(*ListRateLimitsResponse)(nil),  // 15: tollgate.v1.ListRateLimitsResponse
+	(*DeleteRateLimitRequest)(nil),  // 16: tollgate.v1.DeleteRateLimitRequest
+	(*DeleteRateLimitResponse)(nil), // 17: tollgate.v1.DeleteRateLimitResponse
+	(*GetBudgetStatusRequest)(nil),  // 18: tollgate.v1.GetBudgetStatusRequest
+	(*GetBudgetStatusResponse)(nil), // 19: tollgate.v1.GetBudgetStatusResponse
+	(*money.Money)(nil),             // 20: google.type.Money
+	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 22: google.protobuf.Duration
 }
 var file_tollgate_v1_governance_proto_depIdxs = []int32{
 	0,  // 0: tollgate.v1.Budget.scope:type_name -> tollgate.v1.GovernanceScope
 	1,  // 1: tollgate.v1.Budget.period:type_name -> tollgate.v1.BudgetPeriod
-	19, // 2: tollgate.v1.Budget.limit:type_name -> google.type.Money
-	20, // 3: tollgate.v1.Budget.create_time:type_name -> google.protobuf.Timestamp
-	20, // 4: tollgate.v1.Budget.update_time:type_name -> google.protobuf.Timestamp
+	20, // 2: tollgate.v1.Budget.limit:type_name -> google.type.Money
+	21, // 3: tollgate.v1.Budget.create_time:type_name -> google.protobuf.Timestamp
+	21, // 4: tollgate.v1.Budget.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: tollgate.v1.RateLimit.scope:type_name -> tollgate.v1.GovernanceScope
-	20, // 6: tollgate.v1.RateLimit.create_time:type_name -> google.protobuf.Timestamp
-	20, // 7: tollgate.v1.RateLimit.update_time:type_name -> google.protobuf.Timestamp
+	21, // 6: tollgate.v1.RateLimit.create_time:type_name -> google.protobuf.Timestamp
+	21, // 7: tollgate.v1.RateLimit.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 8: tollgate.v1.BudgetStatus.budget:type_name -> tollgate.v1.Budget
-	20, // 9: tollgate.v1.BudgetStatus.period_start_time:type_name -> google.protobuf.Timestamp
-	20, // 10: tollgate.v1.BudgetStatus.reset_time:type_name -> google.protobuf.Timestamp
-	21, // 11: tollgate.v1.BudgetStatus.reset_after:type_name -> google.protobuf.Duration
-	19, // 12: tollgate.v1.BudgetStatus.spent:type_name -> google.type.Money
-	19, // 13: tollgate.v1.BudgetStatus.reserved:type_name -> google.type.Money
-	19, // 14: tollgate.v1.BudgetStatus.remaining:type_name -> google.type.Money
-	2,  // 15: tollgate.v1.SetBudgetRequest.budget:type_name -> tollgate.v1.Budget
-	2,  // 16: tollgate.v1.SetBudgetResponse.budget:type_name -> tollgate.v1.Budget
-	2,  // 17: tollgate.v1.ListBudgetsResponse.budgets:type_name -> tollgate.v1.Budget
-	3,  // 18: tollgate.v1.SetRateLimitRequest.rate_limit:type_name -> tollgate.v1.RateLimit
-	3,  // 19: tollgate.v1.SetRateLimitResponse.rate_limit:type_name -> tollgate.v1.RateLimit
-	3,  // 20: tollgate.v1.ListRateLimitsResponse.rate_limits:type_name -> tollgate.v1.RateLimit
-	4,  // 21: tollgate.v1.GetBudgetStatusResponse.statuses:type_name -> tollgate.v1.BudgetStatus
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	21, // 9: tollgate.v1.BudgetStatus.period_start_time:type_name -> google.protobuf.Timestamp
+	21, // 10: tollgate.v1.BudgetStatus.reset_time:type_name -> google.protobuf.Timestamp
+	22, // 11: tollgate.v1.BudgetStatus.reset_after:type_name -> google.protobuf.Duration
+	20, // 12: tollgate.v1.BudgetStatus.spent:type_name -> google.type.Money
+	20, // 13: tollgate.v1.BudgetStatus.reserved:type_name -> google.type.Money
+	20, // 14: tollgate.v1.BudgetStatus.remaining:type_name -> google.type.Money
+	5,  // 15: tollgate.v1.BudgetStatus.alerts_fired:type_name -> tollgate.v1.FiredAlert
+	21, // 16: tollgate.v1.FiredAlert.fire_time:type_name -> google.protobuf.Timestamp
+	2,  // 17: tollgate.v1.SetBudgetRequest.budget:type_name -> tollgate.v1.Budget
+	2,  // 18: tollgate.v1.SetBudgetResponse.budget:type_name -> tollgate.v1.Budget
+	2,  // 19: tollgate.v1.ListBudgetsResponse.budgets:type_name -> tollgate.v1.Budget
+	3,  // 20: tollgate.v1.SetRateLimitRequest.rate_limit:type_name -> tollgate.v1.RateLimit
+	3,  // 21: tollgate.v1.SetRateLimitResponse.rate_limit:type_name -> tollgate.v1.RateLimit
+	3,  // 22: tollgate.v1.ListRateLimitsResponse.rate_limits:type_name -> tollgate.v1.RateLimit
+	4,  // 23: tollgate.v1.GetBudgetStatusResponse.statuses:type_name -> tollgate.v1.BudgetStatus
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_governance_proto_init() }
@@ -1428,7 +1501,7 @@ func file_tollgate_v1_governance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_governance_proto_rawDesc), len(file_tollgate_v1_governance_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

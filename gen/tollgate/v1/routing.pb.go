@@ -90,6 +90,147 @@ func (RouteStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{0}
 }
 
+// BreakerState is the state of a target's circuit breaker.
+type BreakerState int32
+
+const (
+	// Not set.
+	BreakerState_BREAKER_STATE_UNSPECIFIED BreakerState = 0
+	// Requests go through.
+	BreakerState_BREAKER_STATE_CLOSED BreakerState = 1
+	// Requests are refused until the cooldown ends.
+	BreakerState_BREAKER_STATE_OPEN BreakerState = 2
+	// One probe is let through; its outcome closes or reopens the breaker.
+	BreakerState_BREAKER_STATE_HALF_OPEN BreakerState = 3
+)
+
+// Enum value maps for BreakerState.
+var (
+	BreakerState_name = map[int32]string{
+		0: "BREAKER_STATE_UNSPECIFIED",
+		1: "BREAKER_STATE_CLOSED",
+		2: "BREAKER_STATE_OPEN",
+		3: "BREAKER_STATE_HALF_OPEN",
+	}
+	BreakerState_value = map[string]int32{
+		"BREAKER_STATE_UNSPECIFIED": 0,
+		"BREAKER_STATE_CLOSED":      1,
+		"BREAKER_STATE_OPEN":        2,
+		"BREAKER_STATE_HALF_OPEN":   3,
+	}
+)
+
+func (x BreakerState) Enum() *BreakerState {
+	p := new(BreakerState)
+	*p = x
+	return p
+}
+
+func (x BreakerState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BreakerState) Descriptor() protoreflect.EnumDescriptor {
+	return file_tollgate_v1_routing_proto_enumTypes[1].Descriptor()
+}
+
+func (BreakerState) Type() protoreflect.EnumType {
+	return &file_tollgate_v1_routing_proto_enumTypes[1]
+}
+
+func (x BreakerState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BreakerState.Descriptor instead.
+func (BreakerState) EnumDescriptor() ([]byte, []int) {
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{1}
+}
+
+// TargetHealth is the live state of one target (a provider's upstream
+// model) in one replica's router. Output only.
+type TargetHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The upstream model.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// The circuit breaker.
+	Breaker BreakerState `protobuf:"varint,2,opt,name=breaker,proto3,enum=tollgate.v1.BreakerState" json:"breaker,omitempty"`
+	// The peak-EWMA latency estimate (time to first chunk for streams);
+	// unset until an attempt succeeded.
+	LatencyEwma *durationpb.Duration `protobuf:"bytes,3,opt,name=latency_ewma,json=latencyEwma,proto3" json:"latency_ewma,omitempty"`
+	// Attempts in flight.
+	InFlight int32 `protobuf:"varint,4,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	// Retryable failures since the last success.
+	ConsecutiveFailures int32 `protobuf:"varint,5,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *TargetHealth) Reset() {
+	*x = TargetHealth{}
+	mi := &file_tollgate_v1_routing_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetHealth) ProtoMessage() {}
+
+func (x *TargetHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_routing_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetHealth.ProtoReflect.Descriptor instead.
+func (*TargetHealth) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *TargetHealth) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *TargetHealth) GetBreaker() BreakerState {
+	if x != nil {
+		return x.Breaker
+	}
+	return BreakerState_BREAKER_STATE_UNSPECIFIED
+}
+
+func (x *TargetHealth) GetLatencyEwma() *durationpb.Duration {
+	if x != nil {
+		return x.LatencyEwma
+	}
+	return nil
+}
+
+func (x *TargetHealth) GetInFlight() int32 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *TargetHealth) GetConsecutiveFailures() int32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
 // RouteTarget is one upstream a route may send a request to.
 type RouteTarget struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -116,7 +257,7 @@ type RouteTarget struct {
 
 func (x *RouteTarget) Reset() {
 	*x = RouteTarget{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[0]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -128,7 +269,7 @@ func (x *RouteTarget) String() string {
 func (*RouteTarget) ProtoMessage() {}
 
 func (x *RouteTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[0]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -141,7 +282,7 @@ func (x *RouteTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteTarget.ProtoReflect.Descriptor instead.
 func (*RouteTarget) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{0}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *RouteTarget) GetProviderId() string {
@@ -213,7 +354,7 @@ type RouteCondition struct {
 
 func (x *RouteCondition) Reset() {
 	*x = RouteCondition{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[1]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -225,7 +366,7 @@ func (x *RouteCondition) String() string {
 func (*RouteCondition) ProtoMessage() {}
 
 func (x *RouteCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[1]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -238,7 +379,7 @@ func (x *RouteCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteCondition.ProtoReflect.Descriptor instead.
 func (*RouteCondition) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RouteCondition) GetTeamId() string {
@@ -291,7 +432,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[2]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -303,7 +444,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[2]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -316,7 +457,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RetryPolicy) GetMaxAttempts() int32 {
@@ -353,7 +494,7 @@ type CircuitBreaker struct {
 
 func (x *CircuitBreaker) Reset() {
 	*x = CircuitBreaker{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[3]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -365,7 +506,7 @@ func (x *CircuitBreaker) String() string {
 func (*CircuitBreaker) ProtoMessage() {}
 
 func (x *CircuitBreaker) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[3]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -378,7 +519,7 @@ func (x *CircuitBreaker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CircuitBreaker.ProtoReflect.Descriptor instead.
 func (*CircuitBreaker) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CircuitBreaker) GetFailures() int32 {
@@ -437,7 +578,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[4]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +590,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[4]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +603,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Route) GetName() string {
@@ -574,7 +715,7 @@ type CreateRouteRequest struct {
 
 func (x *CreateRouteRequest) Reset() {
 	*x = CreateRouteRequest{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[5]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +727,7 @@ func (x *CreateRouteRequest) String() string {
 func (*CreateRouteRequest) ProtoMessage() {}
 
 func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[5]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +740,7 @@ func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteRequest.ProtoReflect.Descriptor instead.
 func (*CreateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateRouteRequest) GetRoute() *Route {
@@ -620,7 +761,7 @@ type CreateRouteResponse struct {
 
 func (x *CreateRouteResponse) Reset() {
 	*x = CreateRouteResponse{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[6]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -632,7 +773,7 @@ func (x *CreateRouteResponse) String() string {
 func (*CreateRouteResponse) ProtoMessage() {}
 
 func (x *CreateRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[6]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -645,7 +786,7 @@ func (x *CreateRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteResponse.ProtoReflect.Descriptor instead.
 func (*CreateRouteResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateRouteResponse) GetRoute() *Route {
@@ -666,7 +807,7 @@ type GetRouteRequest struct {
 
 func (x *GetRouteRequest) Reset() {
 	*x = GetRouteRequest{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[7]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +819,7 @@ func (x *GetRouteRequest) String() string {
 func (*GetRouteRequest) ProtoMessage() {}
 
 func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[7]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +832,7 @@ func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteRequest.ProtoReflect.Descriptor instead.
 func (*GetRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRouteRequest) GetName() string {
@@ -712,7 +853,7 @@ type GetRouteResponse struct {
 
 func (x *GetRouteResponse) Reset() {
 	*x = GetRouteResponse{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[8]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +865,7 @@ func (x *GetRouteResponse) String() string {
 func (*GetRouteResponse) ProtoMessage() {}
 
 func (x *GetRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[8]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +878,7 @@ func (x *GetRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteResponse.ProtoReflect.Descriptor instead.
 func (*GetRouteResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetRouteResponse) GetRoute() *Route {
@@ -760,7 +901,7 @@ type ListRoutesRequest struct {
 
 func (x *ListRoutesRequest) Reset() {
 	*x = ListRoutesRequest{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[9]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +913,7 @@ func (x *ListRoutesRequest) String() string {
 func (*ListRoutesRequest) ProtoMessage() {}
 
 func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[9]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +926,7 @@ func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListRoutesRequest) GetPageSize() int32 {
@@ -815,7 +956,7 @@ type ListRoutesResponse struct {
 
 func (x *ListRoutesResponse) Reset() {
 	*x = ListRoutesResponse{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[10]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +968,7 @@ func (x *ListRoutesResponse) String() string {
 func (*ListRoutesResponse) ProtoMessage() {}
 
 func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[10]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -840,7 +981,7 @@ func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRoutesResponse) GetRoutes() []*Route {
@@ -874,7 +1015,7 @@ type UpdateRouteRequest struct {
 
 func (x *UpdateRouteRequest) Reset() {
 	*x = UpdateRouteRequest{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[11]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1027,7 @@ func (x *UpdateRouteRequest) String() string {
 func (*UpdateRouteRequest) ProtoMessage() {}
 
 func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[11]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1040,7 @@ func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRouteRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateRouteRequest) GetRoute() *Route {
@@ -927,7 +1068,7 @@ type UpdateRouteResponse struct {
 
 func (x *UpdateRouteResponse) Reset() {
 	*x = UpdateRouteResponse{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[12]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1080,7 @@ func (x *UpdateRouteResponse) String() string {
 func (*UpdateRouteResponse) ProtoMessage() {}
 
 func (x *UpdateRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[12]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1093,7 @@ func (x *UpdateRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRouteResponse.ProtoReflect.Descriptor instead.
 func (*UpdateRouteResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateRouteResponse) GetRoute() *Route {
@@ -975,7 +1116,7 @@ type DeleteRouteRequest struct {
 
 func (x *DeleteRouteRequest) Reset() {
 	*x = DeleteRouteRequest{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[13]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1128,7 @@ func (x *DeleteRouteRequest) String() string {
 func (*DeleteRouteRequest) ProtoMessage() {}
 
 func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[13]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1141,7 @@ func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteRouteRequest) GetName() string {
@@ -1026,7 +1167,7 @@ type DeleteRouteResponse struct {
 
 func (x *DeleteRouteResponse) Reset() {
 	*x = DeleteRouteResponse{}
-	mi := &file_tollgate_v1_routing_proto_msgTypes[14]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1179,7 @@ func (x *DeleteRouteResponse) String() string {
 func (*DeleteRouteResponse) ProtoMessage() {}
 
 func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_routing_proto_msgTypes[14]
+	mi := &file_tollgate_v1_routing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,14 +1192,20 @@ func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRouteResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_v1_routing_proto_rawDescGZIP(), []int{15}
 }
 
 var File_tollgate_v1_routing_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"\x19tollgate/v1/routing.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x17tollgate/v1/cache.proto\"\xba\x02\n" +
+	"\x19tollgate/v1/routing.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x17tollgate/v1/cache.proto\"\xe7\x01\n" +
+	"\fTargetHealth\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
+	"\abreaker\x18\x02 \x01(\x0e2\x19.tollgate.v1.BreakerStateR\abreaker\x12<\n" +
+	"\flatency_ewma\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vlatencyEwma\x12\x1b\n" +
+	"\tin_flight\x18\x04 \x01(\x05R\binFlight\x121\n" +
+	"\x14consecutive_failures\x18\x05 \x01(\x05R\x13consecutiveFailures\"\xba\x02\n" +
 	"\vRouteTarget\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
 	"providerId\x12\x14\n" +
@@ -1134,7 +1281,12 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"\x17ROUTE_STRATEGY_WEIGHTED\x10\x02\x12\x1a\n" +
 	"\x16ROUTE_STRATEGY_LATENCY\x10\x03\x12\x17\n" +
 	"\x13ROUTE_STRATEGY_COST\x10\x04\x12\x1d\n" +
-	"\x19ROUTE_STRATEGY_LEAST_BUSY\x10\x05B\xa9\x01\n" +
+	"\x19ROUTE_STRATEGY_LEAST_BUSY\x10\x05*|\n" +
+	"\fBreakerState\x12\x1d\n" +
+	"\x19BREAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14BREAKER_STATE_CLOSED\x10\x01\x12\x16\n" +
+	"\x12BREAKER_STATE_OPEN\x10\x02\x12\x1b\n" +
+	"\x17BREAKER_STATE_HALF_OPEN\x10\x03B\xa9\x01\n" +
 	"\x0fcom.tollgate.v1B\fRoutingProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\vTollgate.V1\xca\x02\vTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\fTollgate::V1b\x06proto3"
 
 var (
@@ -1149,61 +1301,65 @@ func file_tollgate_v1_routing_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_routing_proto_rawDescData
 }
 
-var file_tollgate_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tollgate_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tollgate_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_tollgate_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_tollgate_v1_routing_proto_goTypes = []any{
 	(RouteStrategy)(0),            // 0: tollgate.v1.RouteStrategy
-	(*RouteTarget)(nil),           // 1: tollgate.v1.RouteTarget
-	(*RouteCondition)(nil),        // 2: tollgate.v1.RouteCondition
-	(*RetryPolicy)(nil),           // 3: tollgate.v1.RetryPolicy
-	(*CircuitBreaker)(nil),        // 4: tollgate.v1.CircuitBreaker
-	(*Route)(nil),                 // 5: tollgate.v1.Route
-	(*CreateRouteRequest)(nil),    // 6: tollgate.v1.CreateRouteRequest
-	(*CreateRouteResponse)(nil),   // 7: tollgate.v1.CreateRouteResponse
-	(*GetRouteRequest)(nil),       // 8: tollgate.v1.GetRouteRequest
-	(*GetRouteResponse)(nil),      // 9: tollgate.v1.GetRouteResponse
-	(*ListRoutesRequest)(nil),     // 10: tollgate.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),    // 11: tollgate.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),    // 12: tollgate.v1.UpdateRouteRequest
-	(*UpdateRouteResponse)(nil),   // 13: tollgate.v1.UpdateRouteResponse
-	(*DeleteRouteRequest)(nil),    // 14: tollgate.v1.DeleteRouteRequest
-	(*DeleteRouteResponse)(nil),   // 15: tollgate.v1.DeleteRouteResponse
-	(*money.Money)(nil),           // 16: google.type.Money
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*CachePolicy)(nil),           // 19: tollgate.v1.CachePolicy
-	(*fieldmaskpb.FieldMask)(nil), // 20: google.protobuf.FieldMask
+	(BreakerState)(0),             // 1: tollgate.v1.BreakerState
+	(*TargetHealth)(nil),          // 2: tollgate.v1.TargetHealth
+	(*RouteTarget)(nil),           // 3: tollgate.v1.RouteTarget
+	(*RouteCondition)(nil),        // 4: tollgate.v1.RouteCondition
+	(*RetryPolicy)(nil),           // 5: tollgate.v1.RetryPolicy
+	(*CircuitBreaker)(nil),        // 6: tollgate.v1.CircuitBreaker
+	(*Route)(nil),                 // 7: tollgate.v1.Route
+	(*CreateRouteRequest)(nil),    // 8: tollgate.v1.CreateRouteRequest
+	(*CreateRouteResponse)(nil),   // 9: tollgate.v1.CreateRouteResponse
+	(*GetRouteRequest)(nil),       // 10: tollgate.v1.GetRouteRequest
+	(*GetRouteResponse)(nil),      // 11: tollgate.v1.GetRouteResponse
+	(*ListRoutesRequest)(nil),     // 12: tollgate.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),    // 13: tollgate.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),    // 14: tollgate.v1.UpdateRouteRequest
+	(*UpdateRouteResponse)(nil),   // 15: tollgate.v1.UpdateRouteResponse
+	(*DeleteRouteRequest)(nil),    // 16: tollgate.v1.DeleteRouteRequest
+	(*DeleteRouteResponse)(nil),   // 17: tollgate.v1.DeleteRouteResponse
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*money.Money)(nil),           // 19: google.type.Money
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*CachePolicy)(nil),           // 21: tollgate.v1.CachePolicy
+	(*fieldmaskpb.FieldMask)(nil), // 22: google.protobuf.FieldMask
 }
 var file_tollgate_v1_routing_proto_depIdxs = []int32{
-	16, // 0: tollgate.v1.RouteTarget.input_per_million:type_name -> google.type.Money
-	16, // 1: tollgate.v1.RouteTarget.output_per_million:type_name -> google.type.Money
-	17, // 2: tollgate.v1.RouteTarget.timeout:type_name -> google.protobuf.Duration
-	17, // 3: tollgate.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
-	17, // 4: tollgate.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
-	17, // 5: tollgate.v1.CircuitBreaker.cooldown:type_name -> google.protobuf.Duration
-	0,  // 6: tollgate.v1.Route.strategy:type_name -> tollgate.v1.RouteStrategy
-	1,  // 7: tollgate.v1.Route.targets:type_name -> tollgate.v1.RouteTarget
-	2,  // 8: tollgate.v1.Route.conditions:type_name -> tollgate.v1.RouteCondition
-	3,  // 9: tollgate.v1.Route.retry:type_name -> tollgate.v1.RetryPolicy
-	4,  // 10: tollgate.v1.Route.breaker:type_name -> tollgate.v1.CircuitBreaker
-	17, // 11: tollgate.v1.Route.timeout:type_name -> google.protobuf.Duration
-	17, // 12: tollgate.v1.Route.first_chunk_timeout:type_name -> google.protobuf.Duration
-	18, // 13: tollgate.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	18, // 14: tollgate.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	19, // 15: tollgate.v1.Route.cache:type_name -> tollgate.v1.CachePolicy
-	17, // 16: tollgate.v1.Route.chunk_timeout:type_name -> google.protobuf.Duration
-	5,  // 17: tollgate.v1.CreateRouteRequest.route:type_name -> tollgate.v1.Route
-	5,  // 18: tollgate.v1.CreateRouteResponse.route:type_name -> tollgate.v1.Route
-	5,  // 19: tollgate.v1.GetRouteResponse.route:type_name -> tollgate.v1.Route
-	5,  // 20: tollgate.v1.ListRoutesResponse.routes:type_name -> tollgate.v1.Route
-	5,  // 21: tollgate.v1.UpdateRouteRequest.route:type_name -> tollgate.v1.Route
-	20, // 22: tollgate.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 23: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	1,  // 0: tollgate.v1.TargetHealth.breaker:type_name -> tollgate.v1.BreakerState
+	18, // 1: tollgate.v1.TargetHealth.latency_ewma:type_name -> google.protobuf.Duration
+	19, // 2: tollgate.v1.RouteTarget.input_per_million:type_name -> google.type.Money
+	19, // 3: tollgate.v1.RouteTarget.output_per_million:type_name -> google.type.Money
+	18, // 4: tollgate.v1.RouteTarget.timeout:type_name -> google.protobuf.Duration
+	18, // 5: tollgate.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
+	18, // 6: tollgate.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
+	18, // 7: tollgate.v1.CircuitBreaker.cooldown:type_name -> google.protobuf.Duration
+	0,  // 8: tollgate.v1.Route.strategy:type_name -> tollgate.v1.RouteStrategy
+	3,  // 9: tollgate.v1.Route.targets:type_name -> tollgate.v1.RouteTarget
+	4,  // 10: tollgate.v1.Route.conditions:type_name -> tollgate.v1.RouteCondition
+	5,  // 11: tollgate.v1.Route.retry:type_name -> tollgate.v1.RetryPolicy
+	6,  // 12: tollgate.v1.Route.breaker:type_name -> tollgate.v1.CircuitBreaker
+	18, // 13: tollgate.v1.Route.timeout:type_name -> google.protobuf.Duration
+	18, // 14: tollgate.v1.Route.first_chunk_timeout:type_name -> google.protobuf.Duration
+	20, // 15: tollgate.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	20, // 16: tollgate.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	21, // 17: tollgate.v1.Route.cache:type_name -> tollgate.v1.CachePolicy
+	18, // 18: tollgate.v1.Route.chunk_timeout:type_name -> google.protobuf.Duration
+	7,  // 19: tollgate.v1.CreateRouteRequest.route:type_name -> tollgate.v1.Route
+	7,  // 20: tollgate.v1.CreateRouteResponse.route:type_name -> tollgate.v1.Route
+	7,  // 21: tollgate.v1.GetRouteResponse.route:type_name -> tollgate.v1.Route
+	7,  // 22: tollgate.v1.ListRoutesResponse.routes:type_name -> tollgate.v1.Route
+	7,  // 23: tollgate.v1.UpdateRouteRequest.route:type_name -> tollgate.v1.Route
+	22, // 24: tollgate.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	7,  // 25: tollgate.v1.UpdateRouteResponse.route:type_name -> tollgate.v1.Route
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_routing_proto_init() }
@@ -1217,8 +1373,8 @@ func file_tollgate_v1_routing_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_routing_proto_rawDesc), len(file_tollgate_v1_routing_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   15,
+			NumEnums:      2,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

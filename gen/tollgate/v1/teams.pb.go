@@ -583,6 +583,9 @@ type VirtualKey struct {
 	Cache *CachePolicy `protobuf:"bytes,13,opt,name=cache,proto3" json:"cache,omitempty"`
 	// Output only: changes on every write (revocation, rotation).
 	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: when a request last used the key, from the request
+	// records (at most 90 days back); unset when none was recorded.
+	LastUsedTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=last_used_time,json=lastUsedTime,proto3" json:"last_used_time,omitempty"`
 	// Output only: the admin principal that created the key ("user:<sub>",
 	// "service-account:<id>" or "admin-token").
 	CreatedBy     string `protobuf:"bytes,16,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
@@ -716,6 +719,13 @@ func (x *VirtualKey) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *VirtualKey) GetLastUsedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedTime
+	}
+	return nil
 }
 
 func (x *VirtualKey) GetCreatedBy() string {
@@ -1281,7 +1291,7 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\x11DeleteTeamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x14\n" +
-	"\x12DeleteTeamResponse\"\xa8\x05\n" +
+	"\x12DeleteTeamResponse\"\xea\x05\n" +
 	"\n" +
 	"VirtualKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -1303,7 +1313,8 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\vrotate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"rotateTime\x12.\n" +
 	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x12\n" +
-	"\x04etag\x18\x0f \x01(\tR\x04etag\x12\x1d\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x12@\n" +
+	"\x0elast_used_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\flastUsedTime\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\x10 \x01(\tR\tcreatedBy\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
@@ -1413,36 +1424,37 @@ var file_tollgate_v1_teams_proto_depIdxs = []int32{
 	23, // 10: tollgate.v1.VirtualKey.revoke_time:type_name -> google.protobuf.Timestamp
 	23, // 11: tollgate.v1.VirtualKey.rotate_time:type_name -> google.protobuf.Timestamp
 	24, // 12: tollgate.v1.VirtualKey.cache:type_name -> tollgate.v1.CachePolicy
-	10, // 13: tollgate.v1.CreateKeyRequest.key:type_name -> tollgate.v1.VirtualKey
-	10, // 14: tollgate.v1.CreateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	10, // 15: tollgate.v1.GetKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	10, // 16: tollgate.v1.ListKeysResponse.keys:type_name -> tollgate.v1.VirtualKey
-	10, // 17: tollgate.v1.RevokeKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	25, // 18: tollgate.v1.RotateKeyRequest.grace_period:type_name -> google.protobuf.Duration
-	10, // 19: tollgate.v1.RotateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
-	2,  // 20: tollgate.v1.TeamService.CreateTeam:input_type -> tollgate.v1.CreateTeamRequest
-	4,  // 21: tollgate.v1.TeamService.GetTeam:input_type -> tollgate.v1.GetTeamRequest
-	6,  // 22: tollgate.v1.TeamService.ListTeams:input_type -> tollgate.v1.ListTeamsRequest
-	8,  // 23: tollgate.v1.TeamService.DeleteTeam:input_type -> tollgate.v1.DeleteTeamRequest
-	11, // 24: tollgate.v1.TeamService.CreateKey:input_type -> tollgate.v1.CreateKeyRequest
-	13, // 25: tollgate.v1.TeamService.GetKey:input_type -> tollgate.v1.GetKeyRequest
-	15, // 26: tollgate.v1.TeamService.ListKeys:input_type -> tollgate.v1.ListKeysRequest
-	17, // 27: tollgate.v1.TeamService.RevokeKey:input_type -> tollgate.v1.RevokeKeyRequest
-	19, // 28: tollgate.v1.TeamService.RotateKey:input_type -> tollgate.v1.RotateKeyRequest
-	3,  // 29: tollgate.v1.TeamService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
-	5,  // 30: tollgate.v1.TeamService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
-	7,  // 31: tollgate.v1.TeamService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
-	9,  // 32: tollgate.v1.TeamService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
-	12, // 33: tollgate.v1.TeamService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
-	14, // 34: tollgate.v1.TeamService.GetKey:output_type -> tollgate.v1.GetKeyResponse
-	16, // 35: tollgate.v1.TeamService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
-	18, // 36: tollgate.v1.TeamService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
-	20, // 37: tollgate.v1.TeamService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
-	29, // [29:38] is the sub-list for method output_type
-	20, // [20:29] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	23, // 13: tollgate.v1.VirtualKey.last_used_time:type_name -> google.protobuf.Timestamp
+	10, // 14: tollgate.v1.CreateKeyRequest.key:type_name -> tollgate.v1.VirtualKey
+	10, // 15: tollgate.v1.CreateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	10, // 16: tollgate.v1.GetKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	10, // 17: tollgate.v1.ListKeysResponse.keys:type_name -> tollgate.v1.VirtualKey
+	10, // 18: tollgate.v1.RevokeKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	25, // 19: tollgate.v1.RotateKeyRequest.grace_period:type_name -> google.protobuf.Duration
+	10, // 20: tollgate.v1.RotateKeyResponse.key:type_name -> tollgate.v1.VirtualKey
+	2,  // 21: tollgate.v1.TeamService.CreateTeam:input_type -> tollgate.v1.CreateTeamRequest
+	4,  // 22: tollgate.v1.TeamService.GetTeam:input_type -> tollgate.v1.GetTeamRequest
+	6,  // 23: tollgate.v1.TeamService.ListTeams:input_type -> tollgate.v1.ListTeamsRequest
+	8,  // 24: tollgate.v1.TeamService.DeleteTeam:input_type -> tollgate.v1.DeleteTeamRequest
+	11, // 25: tollgate.v1.TeamService.CreateKey:input_type -> tollgate.v1.CreateKeyRequest
+	13, // 26: tollgate.v1.TeamService.GetKey:input_type -> tollgate.v1.GetKeyRequest
+	15, // 27: tollgate.v1.TeamService.ListKeys:input_type -> tollgate.v1.ListKeysRequest
+	17, // 28: tollgate.v1.TeamService.RevokeKey:input_type -> tollgate.v1.RevokeKeyRequest
+	19, // 29: tollgate.v1.TeamService.RotateKey:input_type -> tollgate.v1.RotateKeyRequest
+	3,  // 30: tollgate.v1.TeamService.CreateTeam:output_type -> tollgate.v1.CreateTeamResponse
+	5,  // 31: tollgate.v1.TeamService.GetTeam:output_type -> tollgate.v1.GetTeamResponse
+	7,  // 32: tollgate.v1.TeamService.ListTeams:output_type -> tollgate.v1.ListTeamsResponse
+	9,  // 33: tollgate.v1.TeamService.DeleteTeam:output_type -> tollgate.v1.DeleteTeamResponse
+	12, // 34: tollgate.v1.TeamService.CreateKey:output_type -> tollgate.v1.CreateKeyResponse
+	14, // 35: tollgate.v1.TeamService.GetKey:output_type -> tollgate.v1.GetKeyResponse
+	16, // 36: tollgate.v1.TeamService.ListKeys:output_type -> tollgate.v1.ListKeysResponse
+	18, // 37: tollgate.v1.TeamService.RevokeKey:output_type -> tollgate.v1.RevokeKeyResponse
+	20, // 38: tollgate.v1.TeamService.RotateKey:output_type -> tollgate.v1.RotateKeyResponse
+	30, // [30:39] is the sub-list for method output_type
+	21, // [21:30] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_teams_proto_init() }

@@ -575,6 +575,15 @@ type ListRequestRecordsRequest struct {
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of a previous call.
 	PageToken string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this service's records (of the team named by team_id, or of any
+	// team).
+	ServiceId string `protobuf:"bytes,20,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	// Only records with this outcome.
+	Status RequestStatus `protobuf:"varint,21,opt,name=status,proto3,enum=tollgate.v1.RequestStatus" json:"status,omitempty"`
+	// Only records carrying this tag ("env=prod" or "batch").
+	Tag string `protobuf:"bytes,22,opt,name=tag,proto3" json:"tag,omitempty"`
+	// Only the record of this request id.
+	RequestId string `protobuf:"bytes,23,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Only records of keys created by this admin principal (see
 	// RequestRecord.key_creator).
 	KeyCreator    string `protobuf:"bytes,12,opt,name=key_creator,json=keyCreator,proto3" json:"key_creator,omitempty"`
@@ -664,6 +673,34 @@ func (x *ListRequestRecordsRequest) GetPageSize() int32 {
 func (x *ListRequestRecordsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListRequestRecordsRequest) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *ListRequestRecordsRequest) GetStatus() RequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return RequestStatus_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *ListRequestRecordsRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *ListRequestRecordsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -995,7 +1032,13 @@ type ExportRequestRecordsRequest struct {
 	// Only this end user's records.
 	EndUser string `protobuf:"bytes,6,opt,name=end_user,json=endUser,proto3" json:"end_user,omitempty"`
 	// The encoding.
-	Format        ExportFormat `protobuf:"varint,7,opt,name=format,proto3,enum=tollgate.v1.ExportFormat" json:"format,omitempty"`
+	Format ExportFormat `protobuf:"varint,7,opt,name=format,proto3,enum=tollgate.v1.ExportFormat" json:"format,omitempty"`
+	// Only this service's records.
+	ServiceId string `protobuf:"bytes,20,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	// Only records with this outcome.
+	Status RequestStatus `protobuf:"varint,21,opt,name=status,proto3,enum=tollgate.v1.RequestStatus" json:"status,omitempty"`
+	// Only records carrying this tag.
+	Tag           string `protobuf:"bytes,22,opt,name=tag,proto3" json:"tag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1077,6 +1120,27 @@ func (x *ExportRequestRecordsRequest) GetFormat() ExportFormat {
 		return x.Format
 	}
 	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+func (x *ExportRequestRecordsRequest) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *ExportRequestRecordsRequest) GetStatus() RequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return RequestStatus_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *ExportRequestRecordsRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
 }
 
 // ExportRequestRecordsResponse is one chunk of the export. Concatenated,
@@ -1584,7 +1648,7 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x12guardrail_verdicts\x18\x17 \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\x12\x18\n" +
 	"\apartial\x18\x18 \x01(\bR\apartial\x12\x1f\n" +
 	"\vkey_creator\x18\x1e \x01(\tR\n" +
-	"keyCreator\"\xcb\x02\n" +
+	"keyCreator\"\xcf\x03\n" +
 	"\x19ListRequestRecordsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1595,7 +1659,13 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\bend_user\x18\x06 \x01(\tR\aendUser\x12\x1b\n" +
 	"\tpage_size\x18\a \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tR\tpageToken\x12\x1f\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x14 \x01(\tR\tserviceId\x122\n" +
+	"\x06status\x18\x15 \x01(\x0e2\x1a.tollgate.v1.RequestStatusR\x06status\x12\x10\n" +
+	"\x03tag\x18\x16 \x01(\tR\x03tag\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x17 \x01(\tR\trequestId\x12\x1f\n" +
 	"\vkey_creator\x18\f \x01(\tR\n" +
 	"keyCreator\"z\n" +
 	"\x1aListRequestRecordsResponse\x124\n" +
@@ -1621,7 +1691,7 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x05saved\x18\b \x01(\v2\x12.google.type.MoneyR\x05saved\"y\n" +
 	"\x17GetUsageSummaryResponse\x12/\n" +
 	"\x06groups\x18\x01 \x03(\v2\x17.tollgate.v1.UsageGroupR\x06groups\x12-\n" +
-	"\x05total\x18\x02 \x01(\v2\x17.tollgate.v1.UsageGroupR\x05total\"\xa3\x02\n" +
+	"\x05total\x18\x02 \x01(\v2\x17.tollgate.v1.UsageGroupR\x05total\"\x88\x03\n" +
 	"\x1bExportRequestRecordsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1630,7 +1700,11 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x14\n" +
 	"\x05model\x18\x05 \x01(\tR\x05model\x12\x19\n" +
 	"\bend_user\x18\x06 \x01(\tR\aendUser\x121\n" +
-	"\x06format\x18\a \x01(\x0e2\x19.tollgate.v1.ExportFormatR\x06format\"L\n" +
+	"\x06format\x18\a \x01(\x0e2\x19.tollgate.v1.ExportFormatR\x06format\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x14 \x01(\tR\tserviceId\x122\n" +
+	"\x06status\x18\x15 \x01(\x0e2\x1a.tollgate.v1.RequestStatusR\x06status\x12\x10\n" +
+	"\x03tag\x18\x16 \x01(\tR\x03tag\"L\n" +
 	"\x1cExportRequestRecordsResponse\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x18\n" +
 	"\arecords\x18\x02 \x01(\x05R\arecords\"\x90\x03\n" +
@@ -1763,40 +1837,42 @@ var file_tollgate_v1_usage_proto_depIdxs = []int32{
 	20, // 7: tollgate.v1.RequestRecord.guardrail_verdicts:type_name -> tollgate.v1.GuardrailVerdict
 	16, // 8: tollgate.v1.ListRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
 	16, // 9: tollgate.v1.ListRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 10: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
-	16, // 11: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
-	16, // 12: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 13: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
-	2,  // 14: tollgate.v1.GetUsageSummaryRequest.bucket:type_name -> tollgate.v1.UsageBucket
-	17, // 15: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
-	18, // 16: tollgate.v1.UsageGroup.cost:type_name -> google.type.Money
-	16, // 17: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
-	18, // 18: tollgate.v1.UsageGroup.saved:type_name -> google.type.Money
-	8,  // 19: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
-	8,  // 20: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
-	16, // 21: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	16, // 22: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 23: tollgate.v1.ExportRequestRecordsRequest.format:type_name -> tollgate.v1.ExportFormat
-	16, // 24: tollgate.v1.AdminAuditEvent.time:type_name -> google.protobuf.Timestamp
-	13, // 25: tollgate.v1.AdminAuditEvent.actor_detail:type_name -> tollgate.v1.AuditActor
-	16, // 26: tollgate.v1.ListAdminAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	16, // 27: tollgate.v1.ListAdminAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 28: tollgate.v1.ListAdminAuditEventsResponse.events:type_name -> tollgate.v1.AdminAuditEvent
-	5,  // 29: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
-	7,  // 30: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
-	21, // 31: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
-	10, // 32: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
-	14, // 33: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
-	6,  // 34: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
-	9,  // 35: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
-	22, // 36: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
-	11, // 37: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
-	15, // 38: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
-	34, // [34:39] is the sub-list for method output_type
-	29, // [29:34] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	0,  // 10: tollgate.v1.ListRequestRecordsRequest.status:type_name -> tollgate.v1.RequestStatus
+	4,  // 11: tollgate.v1.ListRequestRecordsResponse.records:type_name -> tollgate.v1.RequestRecord
+	16, // 12: tollgate.v1.GetUsageSummaryRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 13: tollgate.v1.GetUsageSummaryRequest.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 14: tollgate.v1.GetUsageSummaryRequest.group_by:type_name -> tollgate.v1.UsageDimension
+	2,  // 15: tollgate.v1.GetUsageSummaryRequest.bucket:type_name -> tollgate.v1.UsageBucket
+	17, // 16: tollgate.v1.UsageGroup.usage:type_name -> tollgate.v1.Usage
+	18, // 17: tollgate.v1.UsageGroup.cost:type_name -> google.type.Money
+	16, // 18: tollgate.v1.UsageGroup.bucket_start_time:type_name -> google.protobuf.Timestamp
+	18, // 19: tollgate.v1.UsageGroup.saved:type_name -> google.type.Money
+	8,  // 20: tollgate.v1.GetUsageSummaryResponse.groups:type_name -> tollgate.v1.UsageGroup
+	8,  // 21: tollgate.v1.GetUsageSummaryResponse.total:type_name -> tollgate.v1.UsageGroup
+	16, // 22: tollgate.v1.ExportRequestRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 23: tollgate.v1.ExportRequestRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 24: tollgate.v1.ExportRequestRecordsRequest.format:type_name -> tollgate.v1.ExportFormat
+	0,  // 25: tollgate.v1.ExportRequestRecordsRequest.status:type_name -> tollgate.v1.RequestStatus
+	16, // 26: tollgate.v1.AdminAuditEvent.time:type_name -> google.protobuf.Timestamp
+	13, // 27: tollgate.v1.AdminAuditEvent.actor_detail:type_name -> tollgate.v1.AuditActor
+	16, // 28: tollgate.v1.ListAdminAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 29: tollgate.v1.ListAdminAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 30: tollgate.v1.ListAdminAuditEventsResponse.events:type_name -> tollgate.v1.AdminAuditEvent
+	5,  // 31: tollgate.v1.UsageService.ListRequestRecords:input_type -> tollgate.v1.ListRequestRecordsRequest
+	7,  // 32: tollgate.v1.UsageService.GetUsageSummary:input_type -> tollgate.v1.GetUsageSummaryRequest
+	21, // 33: tollgate.v1.UsageService.GetBudgetStatus:input_type -> tollgate.v1.GetBudgetStatusRequest
+	10, // 34: tollgate.v1.UsageService.ExportRequestRecords:input_type -> tollgate.v1.ExportRequestRecordsRequest
+	14, // 35: tollgate.v1.UsageService.ListAdminAuditEvents:input_type -> tollgate.v1.ListAdminAuditEventsRequest
+	6,  // 36: tollgate.v1.UsageService.ListRequestRecords:output_type -> tollgate.v1.ListRequestRecordsResponse
+	9,  // 37: tollgate.v1.UsageService.GetUsageSummary:output_type -> tollgate.v1.GetUsageSummaryResponse
+	22, // 38: tollgate.v1.UsageService.GetBudgetStatus:output_type -> tollgate.v1.GetBudgetStatusResponse
+	11, // 39: tollgate.v1.UsageService.ExportRequestRecords:output_type -> tollgate.v1.ExportRequestRecordsResponse
+	15, // 40: tollgate.v1.UsageService.ListAdminAuditEvents:output_type -> tollgate.v1.ListAdminAuditEventsResponse
+	36, // [36:41] is the sub-list for method output_type
+	31, // [31:36] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_usage_proto_init() }

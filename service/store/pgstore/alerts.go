@@ -112,6 +112,24 @@ func (s *Store) ClaimAlert(ctx context.Context, subject string, periodStart time
 	return tag.RowsAffected() == 1, nil
 }
 
+// FiredAlerts returns the alerts claimed for subject in the period that
+// starts at periodStart, lowest threshold first.
+func (s *Store) FiredAlerts(ctx context.Context, subject string, periodStart time.Time) ([]store.FiredAlert, error) {
+	rows, _ := s.pool.Query(ctx,
+		"SELECT threshold, fired_at FROM alert_fired WHERE subject = $1 AND period_start = $2 ORDER BY threshold",
+		subject, periodStart.UTC())
+	var out []store.FiredAlert
+	var f store.FiredAlert
+	_, err := pgx.ForEachRow(rows, []any{&f.Threshold, &f.At}, func() error {
+		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fired alerts %s: %w", subject, err)
+	}
+	return out, nil
+}
+
 // ReleaseAlert deletes a fired-alert row so that it may be claimed again.
 func (s *Store) ReleaseAlert(ctx context.Context, subject string, periodStart time.Time, threshold int) error {
 	_, err := s.pool.Exec(ctx,

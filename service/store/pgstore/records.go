@@ -119,6 +119,19 @@ func recordWhere(f store.RecordFilter) (queryArgs, error) {
 		// The literal lets generic plans use the partial index.
 		q.add("end_user = %s AND end_user <> ''", f.EndUser)
 	}
+	if f.ServiceID != "" {
+		q.add("service_id = %s", f.ServiceID)
+	}
+	if f.Status != store.StatusUnspecified {
+		q.add("status = %s", int16(f.Status))
+	}
+	if f.Tag != "" {
+		// Containment lets the GIN index on tags answer.
+		q.add("tags @> ARRAY[%s]::text[]", f.Tag)
+	}
+	if f.RequestID != "" {
+		q.add("request_id = %s", f.RequestID)
+	}
 	if f.After != "" {
 		at, id, err := decodeCursor(f.After)
 		if err != nil {
@@ -213,4 +226,31 @@ func (s *Store) ExportRecords(ctx context.Context, f store.RecordFilter, fn func
 		return fmt.Errorf("export records: %w", err)
 	}
 	return nil
+}
+
+// keyUseWindow bounds how far back KeysLastUsed looks, so it reads only
+// the recent partitions.
+const keyUseWindow = 90 * 24 * time.Hour
+
+// KeysLastUsed returns when each of the keys last made a request, from the
+// request records of the last 90 days; keys without a record there are
+// absent from the map. One index probe per key and recent partition.
+func (s *Store) KeysLastUsed(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT k.id, u.at FROM unnest($1::text[]) AS k(id)
+		CROSS JOIN LATERAL (SELECT max(time) AS at FROM request_records WHERE key_id = k.id AND time > $2) u
+		WHERE u.at IS NOT NULL`, ids, time.Now().Add(-keyUseWindow))
+	var id string
+	var at time.Time
+	_, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error {
+		out[id] = at
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keys last used: %w", err)
+	}
+	return out, nil
 }

@@ -159,7 +159,7 @@ class ModelPricing(_message.Message):
     def __init__(self, input_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., output_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cached_input_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., per_request: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Provider(_message.Message):
-    __slots__ = ["base_url", "create_time", "credential_ref", "etag", "has_credential", "id", "settings", "type", "update_time"]
+    __slots__ = ["base_url", "create_time", "credential_ref", "etag", "has_credential", "id", "settings", "targets", "type", "update_time"]
     class SettingsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +174,7 @@ class Provider(_message.Message):
     HAS_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     base_url: str
@@ -183,9 +184,10 @@ class Provider(_message.Message):
     has_credential: bool
     id: str
     settings: _containers.ScalarMap[str, str]
+    targets: _containers.RepeatedCompositeFieldContainer[_routing_pb2.TargetHealth]
     type: ProviderType
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[ProviderType, str]] = ..., base_url: _Optional[str] = ..., settings: _Optional[_Mapping[str, str]] = ..., has_credential: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., credential_ref: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[ProviderType, str]] = ..., base_url: _Optional[str] = ..., settings: _Optional[_Mapping[str, str]] = ..., has_credential: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., targets: _Optional[_Iterable[_Union[_routing_pb2.TargetHealth, _Mapping]]] = ..., credential_ref: _Optional[str] = ...) -> None: ...
 
 class UpdateModelRequest(_message.Message):
     __slots__ = ["model", "update_mask"]

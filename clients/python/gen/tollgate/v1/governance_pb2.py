@@ -16,7 +16,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tollgate._googleapis import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctollgate/v1/governance.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf1\x03\n\x06\x42udget\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x32\n\x05scope\x18\x02 \x01(\x0e\x32\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n\x07team_id\x18\x03 \x01(\tR\x06teamId\x12\x1d\n\nservice_id\x18\x04 \x01(\tR\tserviceId\x12\x15\n\x06key_id\x18\x05 \x01(\tR\x05keyId\x12\x31\n\x06period\x18\x06 \x01(\x0e\x32\x19.tollgate.v1.BudgetPeriodR\x06period\x12\x1b\n\ttime_zone\x18\x07 \x01(\tR\x08timeZone\x12(\n\x05limit\x18\x08 \x01(\x0b\x32\x12.google.type.MoneyR\x05limit\x12!\n\x0climit_tokens\x18\t \x01(\x03R\x0blimitTokens\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12)\n\x10\x61lert_thresholds\x18\x0c \x03(\x05R\x0f\x61lertThresholds\x12\x12\n\x04\x65tag\x18\r \x01(\tR\x04\x65tag\"\x90\x03\n\tRateLimit\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x32\n\x05scope\x18\x02 \x01(\x0e\x32\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n\x07team_id\x18\x03 \x01(\tR\x06teamId\x12\x15\n\x06key_id\x18\x04 \x01(\tR\x05keyId\x12.\n\x13requests_per_minute\x18\x05 \x01(\x03R\x11requestsPerMinute\x12*\n\x11tokens_per_minute\x18\x06 \x01(\x03R\x0ftokensPerMinute\x12%\n\x0emax_concurrent\x18\x07 \x01(\x03R\rmaxConcurrent\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\n \x01(\tR\x04\x65tag\"\xd4\x03\n\x0c\x42udgetStatus\x12+\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x13.tollgate.v1.BudgetR\x06\x62udget\x12\x46\n\x11period_start_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fperiodStartTime\x12\x39\n\nreset_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tresetTime\x12:\n\x0breset_after\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\nresetAfter\x12(\n\x05spent\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyR\x05spent\x12!\n\x0cspent_tokens\x18\x06 \x01(\x03R\x0bspentTokens\x12.\n\x08reserved\x18\x07 \x01(\x0b\x32\x12.google.type.MoneyR\x08reserved\x12\x30\n\tremaining\x18\x08 \x01(\x0b\x32\x12.google.type.MoneyR\tremaining\x12)\n\x10remaining_tokens\x18\t \x01(\x03R\x0fremainingTokens\"?\n\x10SetBudgetRequest\x12+\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x13.tollgate.v1.BudgetR\x06\x62udget\"@\n\x11SetBudgetResponse\x12+\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x13.tollgate.v1.BudgetR\x06\x62udget\"i\n\x12ListBudgetsRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"l\n\x13ListBudgetsResponse\x12-\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x13.tollgate.v1.BudgetR\x07\x62udgets\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"9\n\x13\x44\x65leteBudgetRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x16\n\x14\x44\x65leteBudgetResponse\"L\n\x13SetRateLimitRequest\x12\x35\n\nrate_limit\x18\x01 \x01(\x0b\x32\x16.tollgate.v1.RateLimitR\trateLimit\"M\n\x14SetRateLimitResponse\x12\x35\n\nrate_limit\x18\x01 \x01(\x0b\x32\x16.tollgate.v1.RateLimitR\trateLimit\"l\n\x15ListRateLimitsRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"y\n\x16ListRateLimitsResponse\x12\x37\n\x0brate_limits\x18\x01 \x03(\x0b\x32\x16.tollgate.v1.RateLimitR\nrateLimits\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n\x16\x44\x65leteRateLimitRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x19\n\x17\x44\x65leteRateLimitResponse\"1\n\x16GetBudgetStatusRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\"P\n\x17GetBudgetStatusResponse\x12\x35\n\x08statuses\x18\x01 \x03(\x0b\x32\x19.tollgate.v1.BudgetStatusR\x08statuses*\x86\x01\n\x0fGovernanceScope\x12 \n\x1cGOVERNANCE_SCOPE_UNSPECIFIED\x10\x00\x12\x18\n\x14GOVERNANCE_SCOPE_KEY\x10\x01\x12\x19\n\x15GOVERNANCE_SCOPE_TEAM\x10\x02\x12\x1c\n\x18GOVERNANCE_SCOPE_SERVICE\x10\x03*\x97\x01\n\x0c\x42udgetPeriod\x12\x1d\n\x19\x42UDGET_PERIOD_UNSPECIFIED\x10\x00\x12\x17\n\x13\x42UDGET_PERIOD_DAILY\x10\x01\x12\x18\n\x14\x42UDGET_PERIOD_WEEKLY\x10\x02\x12\x19\n\x15\x42UDGET_PERIOD_MONTHLY\x10\x03\x12\x1a\n\x16\x42UDGET_PERIOD_LIFETIME\x10\x04\x42\xac\x01\n\x0f\x63om.tollgate.v1B\x0fGovernanceProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctollgate/v1/governance.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf1\x03\n\x06\x42udget\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x32\n\x05scope\x18\x02 \x01(\x0e\x32\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n\x07team_id\x18\x03 \x01(\tR\x06teamId\x12\x1d\n\nservice_id\x18\x04 \x01(\tR\tserviceId\x12\x15\n\x06key_id\x18\x05 \x01(\tR\x05keyId\x12\x31\n\x06period\x18\x06 \x01(\x0e\x32\x19.tollgate.v1.BudgetPeriodR\x06period\x12\x1b\n\ttime_zone\x18\x07 \x01(\tR\x08timeZone\x12(\n\x05limit\x18\x08 \x01(\x0b\x32\x12.google.type.MoneyR\x05limit\x12!\n\x0climit_tokens\x18\t \x01(\x03R\x0blimitTokens\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12)\n\x10\x61lert_thresholds\x18\x0c \x03(\x05R\x0f\x61lertThresholds\x12\x12\n\x04\x65tag\x18\r \x01(\tR\x04\x65tag\"\x90\x03\n\tRateLimit\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x32\n\x05scope\x18\x02 \x01(\x0e\x32\x1c.tollgate.v1.GovernanceScopeR\x05scope\x12\x17\n\x07team_id\x18\x03 \x01(\tR\x06teamId\x12\x15\n\x06key_id\x18\x04 \x01(\tR\x05keyId\x12.\n\x13requests_per_minute\x18\x05 \x01(\x03R\x11requestsPerMinute\x12*\n\x11tokens_per_minute\x18\x06 \x01(\x03R\x0ftokensPerMinute\x12%\n\x0emax_concurrent\x18\x07 \x01(\x03R\rmaxConcurrent\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\n \x01(\tR\x04\x65tag\"\x90\x04\n\x0c\x42udgetStatus\x12+\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x13.tollgate.v1.BudgetR\x06\x62udget\x12\x46\n\x11period_start_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fperiodStartTime\x12\x39\n\nreset_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tresetTime\x12:\n\x0breset_after\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\nresetAfter\x12(\n\x05spent\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyR\x05spent\x12!\n\x0cspent_tokens\x18\x06 \x01(\x03R\x0bspentTokens\x12.\n\x08reserved\x18\x07 \x01(\x0b\x32\x12.google.type.MoneyR\x08reserved\x12\x30\n\tremaining\x18\x08 \x01(\x0b\x32\x12.google.type.MoneyR\tremaining\x12)\n\x10remaining_tokens\x18\t \x01(\x03R\x0fremainingTokens\x12:\n\x0c\x61lerts_fired\x18\n \x03(\x0b\x32\x17.tollgate.v1.FiredAlertR\x0b\x61lertsFired\"c\n\nFiredAlert\x12\x1c\n\tthreshold\x18\x01 \x01(\x05R\tthreshold\x12\x37\n\tfire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08\x66ireTime\"?\n\x10SetBudgetRequest\x12+\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x13.tollgate.v1.BudgetR\x06\x62udget\"@\n\x11SetBudgetResponse\x12+\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x13.tollgate.v1.BudgetR\x06\x62udget\"i\n\x12ListBudgetsRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"l\n\x13ListBudgetsResponse\x12-\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x13.tollgate.v1.BudgetR\x07\x62udgets\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"9\n\x13\x44\x65leteBudgetRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x16\n\x14\x44\x65leteBudgetResponse\"L\n\x13SetRateLimitRequest\x12\x35\n\nrate_limit\x18\x01 \x01(\x0b\x32\x16.tollgate.v1.RateLimitR\trateLimit\"M\n\x14SetRateLimitResponse\x12\x35\n\nrate_limit\x18\x01 \x01(\x0b\x32\x16.tollgate.v1.RateLimitR\trateLimit\"l\n\x15ListRateLimitsRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"y\n\x16ListRateLimitsResponse\x12\x37\n\x0brate_limits\x18\x01 \x03(\x0b\x32\x16.tollgate.v1.RateLimitR\nrateLimits\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n\x16\x44\x65leteRateLimitRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x19\n\x17\x44\x65leteRateLimitResponse\"1\n\x16GetBudgetStatusRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\"P\n\x17GetBudgetStatusResponse\x12\x35\n\x08statuses\x18\x01 \x03(\x0b\x32\x19.tollgate.v1.BudgetStatusR\x08statuses*\x86\x01\n\x0fGovernanceScope\x12 \n\x1cGOVERNANCE_SCOPE_UNSPECIFIED\x10\x00\x12\x18\n\x14GOVERNANCE_SCOPE_KEY\x10\x01\x12\x19\n\x15GOVERNANCE_SCOPE_TEAM\x10\x02\x12\x1c\n\x18GOVERNANCE_SCOPE_SERVICE\x10\x03*\x97\x01\n\x0c\x42udgetPeriod\x12\x1d\n\x19\x42UDGET_PERIOD_UNSPECIFIED\x10\x00\x12\x17\n\x13\x42UDGET_PERIOD_DAILY\x10\x01\x12\x18\n\x14\x42UDGET_PERIOD_WEEKLY\x10\x02\x12\x19\n\x15\x42UDGET_PERIOD_MONTHLY\x10\x03\x12\x1a\n\x16\x42UDGET_PERIOD_LIFETIME\x10\x04\x42\xac\x01\n\x0f\x63om.tollgate.v1B\x0fGovernanceProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.governance_pb2', globals())
@@ -24,42 +24,44 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017com.tollgate.v1B\017GovernanceProtoP\001Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\242\002\003TXX\252\002\013Tollgate.V1\312\002\013Tollgate\\V1\342\002\027Tollgate\\V1\\GPBMetadata\352\002\014Tollgate::V1'
-  _GOVERNANCESCOPE._serialized_start=2553
-  _GOVERNANCESCOPE._serialized_end=2687
-  _BUDGETPERIOD._serialized_start=2690
-  _BUDGETPERIOD._serialized_end=2841
+  _GOVERNANCESCOPE._serialized_start=2714
+  _GOVERNANCESCOPE._serialized_end=2848
+  _BUDGETPERIOD._serialized_start=2851
+  _BUDGETPERIOD._serialized_end=3002
   _BUDGET._serialized_start=136
   _BUDGET._serialized_end=633
   _RATELIMIT._serialized_start=636
   _RATELIMIT._serialized_end=1036
   _BUDGETSTATUS._serialized_start=1039
-  _BUDGETSTATUS._serialized_end=1507
-  _SETBUDGETREQUEST._serialized_start=1509
-  _SETBUDGETREQUEST._serialized_end=1572
-  _SETBUDGETRESPONSE._serialized_start=1574
-  _SETBUDGETRESPONSE._serialized_end=1638
-  _LISTBUDGETSREQUEST._serialized_start=1640
-  _LISTBUDGETSREQUEST._serialized_end=1745
-  _LISTBUDGETSRESPONSE._serialized_start=1747
-  _LISTBUDGETSRESPONSE._serialized_end=1855
-  _DELETEBUDGETREQUEST._serialized_start=1857
-  _DELETEBUDGETREQUEST._serialized_end=1914
-  _DELETEBUDGETRESPONSE._serialized_start=1916
-  _DELETEBUDGETRESPONSE._serialized_end=1938
-  _SETRATELIMITREQUEST._serialized_start=1940
-  _SETRATELIMITREQUEST._serialized_end=2016
-  _SETRATELIMITRESPONSE._serialized_start=2018
-  _SETRATELIMITRESPONSE._serialized_end=2095
-  _LISTRATELIMITSREQUEST._serialized_start=2097
-  _LISTRATELIMITSREQUEST._serialized_end=2205
-  _LISTRATELIMITSRESPONSE._serialized_start=2207
-  _LISTRATELIMITSRESPONSE._serialized_end=2328
-  _DELETERATELIMITREQUEST._serialized_start=2330
-  _DELETERATELIMITREQUEST._serialized_end=2390
-  _DELETERATELIMITRESPONSE._serialized_start=2392
-  _DELETERATELIMITRESPONSE._serialized_end=2417
-  _GETBUDGETSTATUSREQUEST._serialized_start=2419
-  _GETBUDGETSTATUSREQUEST._serialized_end=2468
-  _GETBUDGETSTATUSRESPONSE._serialized_start=2470
-  _GETBUDGETSTATUSRESPONSE._serialized_end=2550
+  _BUDGETSTATUS._serialized_end=1567
+  _FIREDALERT._serialized_start=1569
+  _FIREDALERT._serialized_end=1668
+  _SETBUDGETREQUEST._serialized_start=1670
+  _SETBUDGETREQUEST._serialized_end=1733
+  _SETBUDGETRESPONSE._serialized_start=1735
+  _SETBUDGETRESPONSE._serialized_end=1799
+  _LISTBUDGETSREQUEST._serialized_start=1801
+  _LISTBUDGETSREQUEST._serialized_end=1906
+  _LISTBUDGETSRESPONSE._serialized_start=1908
+  _LISTBUDGETSRESPONSE._serialized_end=2016
+  _DELETEBUDGETREQUEST._serialized_start=2018
+  _DELETEBUDGETREQUEST._serialized_end=2075
+  _DELETEBUDGETRESPONSE._serialized_start=2077
+  _DELETEBUDGETRESPONSE._serialized_end=2099
+  _SETRATELIMITREQUEST._serialized_start=2101
+  _SETRATELIMITREQUEST._serialized_end=2177
+  _SETRATELIMITRESPONSE._serialized_start=2179
+  _SETRATELIMITRESPONSE._serialized_end=2256
+  _LISTRATELIMITSREQUEST._serialized_start=2258
+  _LISTRATELIMITSREQUEST._serialized_end=2366
+  _LISTRATELIMITSRESPONSE._serialized_start=2368
+  _LISTRATELIMITSRESPONSE._serialized_end=2489
+  _DELETERATELIMITREQUEST._serialized_start=2491
+  _DELETERATELIMITREQUEST._serialized_end=2551
+  _DELETERATELIMITRESPONSE._serialized_start=2553
+  _DELETERATELIMITRESPONSE._serialized_end=2578
+  _GETBUDGETSTATUSREQUEST._serialized_start=2580
+  _GETBUDGETSTATUSREQUEST._serialized_end=2629
+  _GETBUDGETSTATUSRESPONSE._serialized_start=2631
+  _GETBUDGETSTATUSRESPONSE._serialized_end=2711
 # @@protoc_insertion_point(module_scope)

@@ -49,7 +49,8 @@ class Budget(_message.Message):
     def __init__(self, id: _Optional[str] = ..., scope: _Optional[_Union[GovernanceScope, str]] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., key_id: _Optional[str] = ..., period: _Optional[_Union[BudgetPeriod, str]] = ..., time_zone: _Optional[str] = ..., limit: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., limit_tokens: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., alert_thresholds: _Optional[_Iterable[int]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class BudgetStatus(_message.Message):
-    __slots__ = ["budget", "period_start_time", "remaining", "remaining_tokens", "reserved", "reset_after", "reset_time", "spent", "spent_tokens"]
+    __slots__ = ["alerts_fired", "budget", "period_start_time", "remaining", "remaining_tokens", "reserved", "reset_after", "reset_time", "spent", "spent_tokens"]
+    ALERTS_FIRED_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     PERIOD_START_TIME_FIELD_NUMBER: _ClassVar[int]
     REMAINING_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +60,7 @@ class BudgetStatus(_message.Message):
     RESET_TIME_FIELD_NUMBER: _ClassVar[int]
     SPENT_FIELD_NUMBER: _ClassVar[int]
     SPENT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    alerts_fired: _containers.RepeatedCompositeFieldContainer[FiredAlert]
     budget: Budget
     period_start_time: _timestamp_pb2.Timestamp
     remaining: _money_pb2.Money
@@ -68,7 +70,7 @@ class BudgetStatus(_message.Message):
     reset_time: _timestamp_pb2.Timestamp
     spent: _money_pb2.Money
     spent_tokens: int
-    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., spent: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., spent_tokens: _Optional[int] = ..., reserved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., remaining: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., remaining_tokens: _Optional[int] = ...) -> None: ...
+    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ..., period_start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., reset_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., spent: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., spent_tokens: _Optional[int] = ..., reserved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., remaining: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., remaining_tokens: _Optional[int] = ..., alerts_fired: _Optional[_Iterable[_Union[FiredAlert, _Mapping]]] = ...) -> None: ...
 
 class DeleteBudgetRequest(_message.Message):
     __slots__ = ["etag", "id"]
@@ -93,6 +95,14 @@ class DeleteRateLimitRequest(_message.Message):
 class DeleteRateLimitResponse(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
+
+class FiredAlert(_message.Message):
+    __slots__ = ["fire_time", "threshold"]
+    FIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    fire_time: _timestamp_pb2.Timestamp
+    threshold: int
+    def __init__(self, threshold: _Optional[int] = ..., fire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetBudgetStatusRequest(_message.Message):
     __slots__ = ["team_id"]

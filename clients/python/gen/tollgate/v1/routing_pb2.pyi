@@ -9,6 +9,10 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+BREAKER_STATE_CLOSED: BreakerState
+BREAKER_STATE_HALF_OPEN: BreakerState
+BREAKER_STATE_OPEN: BreakerState
+BREAKER_STATE_UNSPECIFIED: BreakerState
 DESCRIPTOR: _descriptor.FileDescriptor
 ROUTE_STRATEGY_COST: RouteStrategy
 ROUTE_STRATEGY_FALLBACK: RouteStrategy
@@ -151,6 +155,20 @@ class RouteTarget(_message.Message):
     weight: int
     def __init__(self, provider_id: _Optional[str] = ..., model: _Optional[str] = ..., weight: _Optional[int] = ..., input_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., output_per_million: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., context_window: _Optional[int] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
+class TargetHealth(_message.Message):
+    __slots__ = ["breaker", "consecutive_failures", "in_flight", "latency_ewma", "model"]
+    BREAKER_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_EWMA_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    breaker: BreakerState
+    consecutive_failures: int
+    in_flight: int
+    latency_ewma: _duration_pb2.Duration
+    model: str
+    def __init__(self, model: _Optional[str] = ..., breaker: _Optional[_Union[BreakerState, str]] = ..., latency_ewma: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., in_flight: _Optional[int] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
+
 class UpdateRouteRequest(_message.Message):
     __slots__ = ["route", "update_mask"]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
@@ -166,4 +184,7 @@ class UpdateRouteResponse(_message.Message):
     def __init__(self, route: _Optional[_Union[Route, _Mapping]] = ...) -> None: ...
 
 class RouteStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class BreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

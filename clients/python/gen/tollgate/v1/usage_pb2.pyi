@@ -82,22 +82,28 @@ class AuditActor(_message.Message):
     def __init__(self, type: _Optional[str] = ..., subject: _Optional[str] = ..., name: _Optional[str] = ..., token_id: _Optional[str] = ..., role: _Optional[str] = ..., issuer: _Optional[str] = ...) -> None: ...
 
 class ExportRequestRecordsRequest(_message.Message):
-    __slots__ = ["end_time", "end_user", "format", "key_id", "model", "start_time", "team_id"]
+    __slots__ = ["end_time", "end_user", "format", "key_id", "model", "service_id", "start_time", "status", "tag", "team_id"]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     end_time: _timestamp_pb2.Timestamp
     end_user: str
     format: ExportFormat
     key_id: str
     model: str
+    service_id: str
     start_time: _timestamp_pb2.Timestamp
+    status: RequestStatus
+    tag: str
     team_id: str
-    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., format: _Optional[_Union[ExportFormat, str]] = ...) -> None: ...
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., format: _Optional[_Union[ExportFormat, str]] = ..., service_id: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., tag: _Optional[str] = ...) -> None: ...
 
 class ExportRequestRecordsResponse(_message.Message):
     __slots__ = ["data", "records"]
@@ -160,7 +166,7 @@ class ListAdminAuditEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[AdminAuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListRequestRecordsRequest(_message.Message):
-    __slots__ = ["end_time", "end_user", "key_creator", "key_id", "model", "page_size", "page_token", "start_time", "team_id"]
+    __slots__ = ["end_time", "end_user", "key_creator", "key_id", "model", "page_size", "page_token", "request_id", "service_id", "start_time", "status", "tag", "team_id"]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
     KEY_CREATOR_FIELD_NUMBER: _ClassVar[int]
@@ -168,7 +174,11 @@ class ListRequestRecordsRequest(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     end_time: _timestamp_pb2.Timestamp
     end_user: str
@@ -177,9 +187,13 @@ class ListRequestRecordsRequest(_message.Message):
     model: str
     page_size: int
     page_token: str
+    request_id: str
+    service_id: str
     start_time: _timestamp_pb2.Timestamp
+    status: RequestStatus
+    tag: str
     team_id: str
-    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., key_creator: _Optional[str] = ...) -> None: ...
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., team_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., end_user: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., service_id: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., tag: _Optional[str] = ..., request_id: _Optional[str] = ..., key_creator: _Optional[str] = ...) -> None: ...
 
 class ListRequestRecordsResponse(_message.Message):
     __slots__ = ["next_page_token", "records"]

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/governance.proto.
  */
 export const file_tollgate_v1_governance: GenFile = /*@__PURE__*/
-  fileDesc("Chx0b2xsZ2F0ZS92MS9nb3Zlcm5hbmNlLnByb3RvEgt0b2xsZ2F0ZS52MSL3AgoGQnVkZ2V0EgoKAmlkGAEgASgJEisKBXNjb3BlGAIgASgOMhwudG9sbGdhdGUudjEuR292ZXJuYW5jZVNjb3BlEg8KB3RlYW1faWQYAyABKAkSEgoKc2VydmljZV9pZBgEIAEoCRIOCgZrZXlfaWQYBSABKAkSKQoGcGVyaW9kGAYgASgOMhkudG9sbGdhdGUudjEuQnVkZ2V0UGVyaW9kEhEKCXRpbWVfem9uZRgHIAEoCRIhCgVsaW1pdBgIIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhQKDGxpbWl0X3Rva2VucxgJIAEoAxIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGFsZXJ0X3RocmVzaG9sZHMYDCADKAUSDAoEZXRhZxgNIAEoCSKlAgoJUmF0ZUxpbWl0EgoKAmlkGAEgASgJEisKBXNjb3BlGAIgASgOMhwudG9sbGdhdGUudjEuR292ZXJuYW5jZVNjb3BlEg8KB3RlYW1faWQYAyABKAkSDgoGa2V5X2lkGAQgASgJEhsKE3JlcXVlc3RzX3Blcl9taW51dGUYBSABKAMSGQoRdG9rZW5zX3Blcl9taW51dGUYBiABKAMSFgoObWF4X2NvbmN1cnJlbnQYByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAogASgJIuoCCgxCdWRnZXRTdGF0dXMSIwoGYnVkZ2V0GAEgASgLMhMudG9sbGdhdGUudjEuQnVkZ2V0EjUKEXBlcmlvZF9zdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXNldF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgtyZXNldF9hZnRlchgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIhCgVzcGVudBgFIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhQKDHNwZW50X3Rva2VucxgGIAEoAxIkCghyZXNlcnZlZBgHIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EiUKCXJlbWFpbmluZxgIIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhgKEHJlbWFpbmluZ190b2tlbnMYCSABKAMiNwoQU2V0QnVkZ2V0UmVxdWVzdBIjCgZidWRnZXQYASABKAsyEy50b2xsZ2F0ZS52MS5CdWRnZXQiOAoRU2V0QnVkZ2V0UmVzcG9uc2USIwoGYnVkZ2V0GAEgASgLMhMudG9sbGdhdGUudjEuQnVkZ2V0IkwKEkxpc3RCdWRnZXRzUmVxdWVzdBIPCgd0ZWFtX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlQKE0xpc3RCdWRnZXRzUmVzcG9uc2USJAoHYnVkZ2V0cxgBIAMoCzITLnRvbGxnYXRlLnYxLkJ1ZGdldBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoTRGVsZXRlQnVkZ2V0UmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIhYKFERlbGV0ZUJ1ZGdldFJlc3BvbnNlIkEKE1NldFJhdGVMaW1pdFJlcXVlc3QSKgoKcmF0ZV9saW1pdBgBIAEoCzIWLnRvbGxnYXRlLnYxLlJhdGVMaW1pdCJCChRTZXRSYXRlTGltaXRSZXNwb25zZRIqCgpyYXRlX2xpbWl0GAEgASgLMhYudG9sbGdhdGUudjEuUmF0ZUxpbWl0Ik8KFUxpc3RSYXRlTGltaXRzUmVxdWVzdBIPCgd0ZWFtX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl4KFkxpc3RSYXRlTGltaXRzUmVzcG9uc2USKwoLcmF0ZV9saW1pdHMYASADKAsyFi50b2xsZ2F0ZS52MS5SYXRlTGltaXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjIKFkRlbGV0ZVJhdGVMaW1pdFJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIZChdEZWxldGVSYXRlTGltaXRSZXNwb25zZSIpChZHZXRCdWRnZXRTdGF0dXNSZXF1ZXN0Eg8KB3RlYW1faWQYASABKAkiRgoXR2V0QnVkZ2V0U3RhdHVzUmVzcG9uc2USKwoIc3RhdHVzZXMYASADKAsyGS50b2xsZ2F0ZS52MS5CdWRnZXRTdGF0dXMqhgEKD0dvdmVybmFuY2VTY29wZRIgChxHT1ZFUk5BTkNFX1NDT1BFX1VOU1BFQ0lGSUVEEAASGAoUR09WRVJOQU5DRV9TQ09QRV9LRVkQARIZChVHT1ZFUk5BTkNFX1NDT1BFX1RFQU0QAhIcChhHT1ZFUk5BTkNFX1NDT1BFX1NFUlZJQ0UQAyqXAQoMQnVkZ2V0UGVyaW9kEh0KGUJVREdFVF9QRVJJT0RfVU5TUEVDSUZJRUQQABIXChNCVURHRVRfUEVSSU9EX0RBSUxZEAESGAoUQlVER0VUX1BFUklPRF9XRUVLTFkQAhIZChVCVURHRVRfUEVSSU9EX01PTlRITFkQAxIaChZCVURHRVRfUEVSSU9EX0xJRkVUSU1FEARCrAEKD2NvbS50b2xsZ2F0ZS52MUIPR292ZXJuYW5jZVByb3RvUAFaO2dpdGh1Yi5jb20vdG9sbGdhdGUtZGV2L3RvbGxnYXRlL2dlbi90b2xsZ2F0ZS92MTt0b2xsZ2F0ZXYxogIDVFhYqgILVG9sbGdhdGUuVjHKAgtUb2xsZ2F0ZVxWMeICF1RvbGxnYXRlXFYxXEdQQk1ldGFkYXRh6gIMVG9sbGdhdGU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
+  fileDesc("Chx0b2xsZ2F0ZS92MS9nb3Zlcm5hbmNlLnByb3RvEgt0b2xsZ2F0ZS52MSL3AgoGQnVkZ2V0EgoKAmlkGAEgASgJEisKBXNjb3BlGAIgASgOMhwudG9sbGdhdGUudjEuR292ZXJuYW5jZVNjb3BlEg8KB3RlYW1faWQYAyABKAkSEgoKc2VydmljZV9pZBgEIAEoCRIOCgZrZXlfaWQYBSABKAkSKQoGcGVyaW9kGAYgASgOMhkudG9sbGdhdGUudjEuQnVkZ2V0UGVyaW9kEhEKCXRpbWVfem9uZRgHIAEoCRIhCgVsaW1pdBgIIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhQKDGxpbWl0X3Rva2VucxgJIAEoAxIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGFsZXJ0X3RocmVzaG9sZHMYDCADKAUSDAoEZXRhZxgNIAEoCSKlAgoJUmF0ZUxpbWl0EgoKAmlkGAEgASgJEisKBXNjb3BlGAIgASgOMhwudG9sbGdhdGUudjEuR292ZXJuYW5jZVNjb3BlEg8KB3RlYW1faWQYAyABKAkSDgoGa2V5X2lkGAQgASgJEhsKE3JlcXVlc3RzX3Blcl9taW51dGUYBSABKAMSGQoRdG9rZW5zX3Blcl9taW51dGUYBiABKAMSFgoObWF4X2NvbmN1cnJlbnQYByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAogASgJIpkDCgxCdWRnZXRTdGF0dXMSIwoGYnVkZ2V0GAEgASgLMhMudG9sbGdhdGUudjEuQnVkZ2V0EjUKEXBlcmlvZF9zdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXNldF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgtyZXNldF9hZnRlchgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIhCgVzcGVudBgFIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhQKDHNwZW50X3Rva2VucxgGIAEoAxIkCghyZXNlcnZlZBgHIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EiUKCXJlbWFpbmluZxgIIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EhgKEHJlbWFpbmluZ190b2tlbnMYCSABKAMSLQoMYWxlcnRzX2ZpcmVkGAogAygLMhcudG9sbGdhdGUudjEuRmlyZWRBbGVydCJOCgpGaXJlZEFsZXJ0EhEKCXRocmVzaG9sZBgBIAEoBRItCglmaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKEFNldEJ1ZGdldFJlcXVlc3QSIwoGYnVkZ2V0GAEgASgLMhMudG9sbGdhdGUudjEuQnVkZ2V0IjgKEVNldEJ1ZGdldFJlc3BvbnNlEiMKBmJ1ZGdldBgBIAEoCzITLnRvbGxnYXRlLnYxLkJ1ZGdldCJMChJMaXN0QnVkZ2V0c1JlcXVlc3QSDwoHdGVhbV9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJUChNMaXN0QnVkZ2V0c1Jlc3BvbnNlEiQKB2J1ZGdldHMYASADKAsyEy50b2xsZ2F0ZS52MS5CdWRnZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi8KE0RlbGV0ZUJ1ZGdldFJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCSIWChREZWxldGVCdWRnZXRSZXNwb25zZSJBChNTZXRSYXRlTGltaXRSZXF1ZXN0EioKCnJhdGVfbGltaXQYASABKAsyFi50b2xsZ2F0ZS52MS5SYXRlTGltaXQiQgoUU2V0UmF0ZUxpbWl0UmVzcG9uc2USKgoKcmF0ZV9saW1pdBgBIAEoCzIWLnRvbGxnYXRlLnYxLlJhdGVMaW1pdCJPChVMaXN0UmF0ZUxpbWl0c1JlcXVlc3QSDwoHdGVhbV9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJeChZMaXN0UmF0ZUxpbWl0c1Jlc3BvbnNlEisKC3JhdGVfbGltaXRzGAEgAygLMhYudG9sbGdhdGUudjEuUmF0ZUxpbWl0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIyChZEZWxldGVSYXRlTGltaXRSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiGQoXRGVsZXRlUmF0ZUxpbWl0UmVzcG9uc2UiKQoWR2V0QnVkZ2V0U3RhdHVzUmVxdWVzdBIPCgd0ZWFtX2lkGAEgASgJIkYKF0dldEJ1ZGdldFN0YXR1c1Jlc3BvbnNlEisKCHN0YXR1c2VzGAEgAygLMhkudG9sbGdhdGUudjEuQnVkZ2V0U3RhdHVzKoYBCg9Hb3Zlcm5hbmNlU2NvcGUSIAocR09WRVJOQU5DRV9TQ09QRV9VTlNQRUNJRklFRBAAEhgKFEdPVkVSTkFOQ0VfU0NPUEVfS0VZEAESGQoVR09WRVJOQU5DRV9TQ09QRV9URUFNEAISHAoYR09WRVJOQU5DRV9TQ09QRV9TRVJWSUNFEAMqlwEKDEJ1ZGdldFBlcmlvZBIdChlCVURHRVRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFwoTQlVER0VUX1BFUklPRF9EQUlMWRABEhgKFEJVREdFVF9QRVJJT0RfV0VFS0xZEAISGQoVQlVER0VUX1BFUklPRF9NT05USExZEAMSGgoWQlVER0VUX1BFUklPRF9MSUZFVElNRRAEQqwBCg9jb20udG9sbGdhdGUudjFCD0dvdmVybmFuY2VQcm90b1ABWjtnaXRodWIuY29tL3RvbGxnYXRlLWRldi90b2xsZ2F0ZS9nZW4vdG9sbGdhdGUvdjE7dG9sbGdhdGV2MaICA1RYWKoCC1RvbGxnYXRlLlYxygILVG9sbGdhdGVcVjHiAhdUb2xsZ2F0ZVxWMVxHUEJNZXRhZGF0YeoCDFRvbGxnYXRlOjpWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
 
 /**
  * Budget is a hard limit on spend per period. Every budget that applies to
@@ -278,6 +278,13 @@ export type BudgetStatus = Message<"tollgate.v1.BudgetStatus"> & {
    * @generated from field: int64 remaining_tokens = 9;
    */
   remainingTokens: bigint;
+
+  /**
+   * The threshold alerts fired in the current period, lowest first.
+   *
+   * @generated from field: repeated tollgate.v1.FiredAlert alerts_fired = 10;
+   */
+  alertsFired: FiredAlert[];
 };
 
 /**
@@ -286,6 +293,34 @@ export type BudgetStatus = Message<"tollgate.v1.BudgetStatus"> & {
  */
 export const BudgetStatusSchema: GenMessage<BudgetStatus> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_governance, 2);
+
+/**
+ * FiredAlert is a budget threshold alert that fired.
+ *
+ * @generated from message tollgate.v1.FiredAlert
+ */
+export type FiredAlert = Message<"tollgate.v1.FiredAlert"> & {
+  /**
+   * The threshold, in percent of the limit.
+   *
+   * @generated from field: int32 threshold = 1;
+   */
+  threshold: number;
+
+  /**
+   * When it fired.
+   *
+   * @generated from field: google.protobuf.Timestamp fire_time = 2;
+   */
+  fireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tollgate.v1.FiredAlert.
+ * Use `create(FiredAlertSchema)` to create a new message.
+ */
+export const FiredAlertSchema: GenMessage<FiredAlert> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_governance, 3);
 
 /**
  * SetBudgetRequest creates or replaces a budget.
@@ -306,7 +341,7 @@ export type SetBudgetRequest = Message<"tollgate.v1.SetBudgetRequest"> & {
  * Use `create(SetBudgetRequestSchema)` to create a new message.
  */
 export const SetBudgetRequestSchema: GenMessage<SetBudgetRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 3);
+  messageDesc(file_tollgate_v1_governance, 4);
 
 /**
  * SetBudgetResponse is the stored budget.
@@ -327,7 +362,7 @@ export type SetBudgetResponse = Message<"tollgate.v1.SetBudgetResponse"> & {
  * Use `create(SetBudgetResponseSchema)` to create a new message.
  */
 export const SetBudgetResponseSchema: GenMessage<SetBudgetResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 4);
+  messageDesc(file_tollgate_v1_governance, 5);
 
 /**
  * ListBudgetsRequest lists budgets.
@@ -362,7 +397,7 @@ export type ListBudgetsRequest = Message<"tollgate.v1.ListBudgetsRequest"> & {
  * Use `create(ListBudgetsRequestSchema)` to create a new message.
  */
 export const ListBudgetsRequestSchema: GenMessage<ListBudgetsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 5);
+  messageDesc(file_tollgate_v1_governance, 6);
 
 /**
  * ListBudgetsResponse holds the budgets, ordered by id.
@@ -390,7 +425,7 @@ export type ListBudgetsResponse = Message<"tollgate.v1.ListBudgetsResponse"> & {
  * Use `create(ListBudgetsResponseSchema)` to create a new message.
  */
 export const ListBudgetsResponseSchema: GenMessage<ListBudgetsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 6);
+  messageDesc(file_tollgate_v1_governance, 7);
 
 /**
  * DeleteBudgetRequest deletes a budget and its counters.
@@ -418,7 +453,7 @@ export type DeleteBudgetRequest = Message<"tollgate.v1.DeleteBudgetRequest"> & {
  * Use `create(DeleteBudgetRequestSchema)` to create a new message.
  */
 export const DeleteBudgetRequestSchema: GenMessage<DeleteBudgetRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 7);
+  messageDesc(file_tollgate_v1_governance, 8);
 
 /**
  * DeleteBudgetResponse is empty.
@@ -433,7 +468,7 @@ export type DeleteBudgetResponse = Message<"tollgate.v1.DeleteBudgetResponse"> &
  * Use `create(DeleteBudgetResponseSchema)` to create a new message.
  */
 export const DeleteBudgetResponseSchema: GenMessage<DeleteBudgetResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 8);
+  messageDesc(file_tollgate_v1_governance, 9);
 
 /**
  * SetRateLimitRequest creates or replaces a rate limit.
@@ -454,7 +489,7 @@ export type SetRateLimitRequest = Message<"tollgate.v1.SetRateLimitRequest"> & {
  * Use `create(SetRateLimitRequestSchema)` to create a new message.
  */
 export const SetRateLimitRequestSchema: GenMessage<SetRateLimitRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 9);
+  messageDesc(file_tollgate_v1_governance, 10);
 
 /**
  * SetRateLimitResponse is the stored rate limit.
@@ -475,7 +510,7 @@ export type SetRateLimitResponse = Message<"tollgate.v1.SetRateLimitResponse"> &
  * Use `create(SetRateLimitResponseSchema)` to create a new message.
  */
 export const SetRateLimitResponseSchema: GenMessage<SetRateLimitResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 10);
+  messageDesc(file_tollgate_v1_governance, 11);
 
 /**
  * ListRateLimitsRequest lists rate limits.
@@ -510,7 +545,7 @@ export type ListRateLimitsRequest = Message<"tollgate.v1.ListRateLimitsRequest">
  * Use `create(ListRateLimitsRequestSchema)` to create a new message.
  */
 export const ListRateLimitsRequestSchema: GenMessage<ListRateLimitsRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 11);
+  messageDesc(file_tollgate_v1_governance, 12);
 
 /**
  * ListRateLimitsResponse holds the rate limits, ordered by id.
@@ -538,7 +573,7 @@ export type ListRateLimitsResponse = Message<"tollgate.v1.ListRateLimitsResponse
  * Use `create(ListRateLimitsResponseSchema)` to create a new message.
  */
 export const ListRateLimitsResponseSchema: GenMessage<ListRateLimitsResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 12);
+  messageDesc(file_tollgate_v1_governance, 13);
 
 /**
  * DeleteRateLimitRequest deletes a rate limit.
@@ -566,7 +601,7 @@ export type DeleteRateLimitRequest = Message<"tollgate.v1.DeleteRateLimitRequest
  * Use `create(DeleteRateLimitRequestSchema)` to create a new message.
  */
 export const DeleteRateLimitRequestSchema: GenMessage<DeleteRateLimitRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 13);
+  messageDesc(file_tollgate_v1_governance, 14);
 
 /**
  * DeleteRateLimitResponse is empty.
@@ -581,7 +616,7 @@ export type DeleteRateLimitResponse = Message<"tollgate.v1.DeleteRateLimitRespon
  * Use `create(DeleteRateLimitResponseSchema)` to create a new message.
  */
 export const DeleteRateLimitResponseSchema: GenMessage<DeleteRateLimitResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 14);
+  messageDesc(file_tollgate_v1_governance, 15);
 
 /**
  * GetBudgetStatusRequest asks for budget states. With a virtual key, the
@@ -604,7 +639,7 @@ export type GetBudgetStatusRequest = Message<"tollgate.v1.GetBudgetStatusRequest
  * Use `create(GetBudgetStatusRequestSchema)` to create a new message.
  */
 export const GetBudgetStatusRequestSchema: GenMessage<GetBudgetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 15);
+  messageDesc(file_tollgate_v1_governance, 16);
 
 /**
  * GetBudgetStatusResponse holds one status per budget, ordered by id.
@@ -625,7 +660,7 @@ export type GetBudgetStatusResponse = Message<"tollgate.v1.GetBudgetStatusRespon
  * Use `create(GetBudgetStatusResponseSchema)` to create a new message.
  */
 export const GetBudgetStatusResponseSchema: GenMessage<GetBudgetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_governance, 16);
+  messageDesc(file_tollgate_v1_governance, 17);
 
 /**
  * GovernanceScope names what a budget or rate limit applies to.

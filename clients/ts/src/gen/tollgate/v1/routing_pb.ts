@@ -16,7 +16,58 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/routing.proto.
  */
 export const file_tollgate_v1_routing: GenFile = /*@__PURE__*/
-  fileDesc("Chl0b2xsZ2F0ZS92MS9yb3V0aW5nLnByb3RvEgt0b2xsZ2F0ZS52MSLkAQoLUm91dGVUYXJnZXQSEwoLcHJvdmlkZXJfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGd2VpZ2h0GAMgASgFEi0KEWlucHV0X3Blcl9taWxsaW9uGAQgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSLgoSb3V0cHV0X3Blcl9taWxsaW9uGAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSFgoOY29udGV4dF93aW5kb3cYBiABKAUSKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCg5Sb3V0ZUNvbmRpdGlvbhIPCgd0ZWFtX2lkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSCwoDdGFnGAMgASgJEhAKCGVuZF91c2VyGAQgASgJEg8KB3RhcmdldHMYBSADKAUihAEKC1JldHJ5UG9saWN5EhQKDG1heF9hdHRlbXB0cxgBIAEoBRIvCgxiYWNrb2ZmX2Jhc2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLYmFja29mZl9tYXgYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTwoOQ2lyY3VpdEJyZWFrZXISEAoIZmFpbHVyZXMYASABKAUSKwoIY29vbGRvd24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24itQQKBVJvdXRlEgwKBG5hbWUYASABKAkSLAoIc3RyYXRlZ3kYAiABKA4yGi50b2xsZ2F0ZS52MS5Sb3V0ZVN0cmF0ZWd5EikKB3RhcmdldHMYAyADKAsyGC50b2xsZ2F0ZS52MS5Sb3V0ZVRhcmdldBIvCgpjb25kaXRpb25zGAQgAygLMhsudG9sbGdhdGUudjEuUm91dGVDb25kaXRpb24SJwoFcmV0cnkYBSABKAsyGC50b2xsZ2F0ZS52MS5SZXRyeVBvbGljeRIsCgdicmVha2VyGAYgASgLMhsudG9sbGdhdGUudjEuQ2lyY3VpdEJyZWFrZXISKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChNmaXJzdF9jaHVua190aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnN0aWNreRgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBWNhY2hlGAwgASgLMhgudG9sbGdhdGUudjEuQ2FjaGVQb2xpY3kSMAoNY2h1bmtfdGltZW91dBgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRldGFnGA8gASgJIjcKEkNyZWF0ZVJvdXRlUmVxdWVzdBIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIjgKE0NyZWF0ZVJvdXRlUmVzcG9uc2USIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSIfCg9HZXRSb3V0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI1ChBHZXRSb3V0ZVJlc3BvbnNlEiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiOgoRTGlzdFJvdXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoSTGlzdFJvdXRlc1Jlc3BvbnNlEiIKBnJvdXRlcxgBIAMoCzISLnRvbGxnYXRlLnYxLlJvdXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJoChJVcGRhdGVSb3V0ZVJlcXVlc3QSIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZRIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOAoTVXBkYXRlUm91dGVSZXNwb25zZRIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIjAKEkRlbGV0ZVJvdXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBGV0YWcYAiABKAkiFQoTRGVsZXRlUm91dGVSZXNwb25zZSq9AQoNUm91dGVTdHJhdGVneRIeChpST1VURV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEhsKF1JPVVRFX1NUUkFURUdZX0ZBTExCQUNLEAESGwoXUk9VVEVfU1RSQVRFR1lfV0VJR0hURUQQAhIaChZST1VURV9TVFJBVEVHWV9MQVRFTkNZEAMSFwoTUk9VVEVfU1RSQVRFR1lfQ09TVBAEEh0KGVJPVVRFX1NUUkFURUdZX0xFQVNUX0JVU1kQBUKpAQoPY29tLnRvbGxnYXRlLnYxQgxSb3V0aW5nUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_type_money, file_tollgate_v1_cache]);
+  fileDesc("Chl0b2xsZ2F0ZS92MS9yb3V0aW5nLnByb3RvEgt0b2xsZ2F0ZS52MSKrAQoMVGFyZ2V0SGVhbHRoEg0KBW1vZGVsGAEgASgJEioKB2JyZWFrZXIYAiABKA4yGS50b2xsZ2F0ZS52MS5CcmVha2VyU3RhdGUSLwoMbGF0ZW5jeV9ld21hGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCWluX2ZsaWdodBgEIAEoBRIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgFIAEoBSLkAQoLUm91dGVUYXJnZXQSEwoLcHJvdmlkZXJfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGd2VpZ2h0GAMgASgFEi0KEWlucHV0X3Blcl9taWxsaW9uGAQgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSLgoSb3V0cHV0X3Blcl9taWxsaW9uGAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSFgoOY29udGV4dF93aW5kb3cYBiABKAUSKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCg5Sb3V0ZUNvbmRpdGlvbhIPCgd0ZWFtX2lkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSCwoDdGFnGAMgASgJEhAKCGVuZF91c2VyGAQgASgJEg8KB3RhcmdldHMYBSADKAUihAEKC1JldHJ5UG9saWN5EhQKDG1heF9hdHRlbXB0cxgBIAEoBRIvCgxiYWNrb2ZmX2Jhc2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLYmFja29mZl9tYXgYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTwoOQ2lyY3VpdEJyZWFrZXISEAoIZmFpbHVyZXMYASABKAUSKwoIY29vbGRvd24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24itQQKBVJvdXRlEgwKBG5hbWUYASABKAkSLAoIc3RyYXRlZ3kYAiABKA4yGi50b2xsZ2F0ZS52MS5Sb3V0ZVN0cmF0ZWd5EikKB3RhcmdldHMYAyADKAsyGC50b2xsZ2F0ZS52MS5Sb3V0ZVRhcmdldBIvCgpjb25kaXRpb25zGAQgAygLMhsudG9sbGdhdGUudjEuUm91dGVDb25kaXRpb24SJwoFcmV0cnkYBSABKAsyGC50b2xsZ2F0ZS52MS5SZXRyeVBvbGljeRIsCgdicmVha2VyGAYgASgLMhsudG9sbGdhdGUudjEuQ2lyY3VpdEJyZWFrZXISKgoHdGltZW91dBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChNmaXJzdF9jaHVua190aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnN0aWNreRgJIAEoCBIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBWNhY2hlGAwgASgLMhgudG9sbGdhdGUudjEuQ2FjaGVQb2xpY3kSMAoNY2h1bmtfdGltZW91dBgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRldGFnGA8gASgJIjcKEkNyZWF0ZVJvdXRlUmVxdWVzdBIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIjgKE0NyZWF0ZVJvdXRlUmVzcG9uc2USIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZSIfCg9HZXRSb3V0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI1ChBHZXRSb3V0ZVJlc3BvbnNlEiEKBXJvdXRlGAEgASgLMhIudG9sbGdhdGUudjEuUm91dGUiOgoRTGlzdFJvdXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoSTGlzdFJvdXRlc1Jlc3BvbnNlEiIKBnJvdXRlcxgBIAMoCzISLnRvbGxnYXRlLnYxLlJvdXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJoChJVcGRhdGVSb3V0ZVJlcXVlc3QSIQoFcm91dGUYASABKAsyEi50b2xsZ2F0ZS52MS5Sb3V0ZRIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOAoTVXBkYXRlUm91dGVSZXNwb25zZRIhCgVyb3V0ZRgBIAEoCzISLnRvbGxnYXRlLnYxLlJvdXRlIjAKEkRlbGV0ZVJvdXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBGV0YWcYAiABKAkiFQoTRGVsZXRlUm91dGVSZXNwb25zZSq9AQoNUm91dGVTdHJhdGVneRIeChpST1VURV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEhsKF1JPVVRFX1NUUkFURUdZX0ZBTExCQUNLEAESGwoXUk9VVEVfU1RSQVRFR1lfV0VJR0hURUQQAhIaChZST1VURV9TVFJBVEVHWV9MQVRFTkNZEAMSFwoTUk9VVEVfU1RSQVRFR1lfQ09TVBAEEh0KGVJPVVRFX1NUUkFURUdZX0xFQVNUX0JVU1kQBSp8CgxCcmVha2VyU3RhdGUSHQoZQlJFQUtFUl9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEJSRUFLRVJfU1RBVEVfQ0xPU0VEEAESFgoSQlJFQUtFUl9TVEFURV9PUEVOEAISGwoXQlJFQUtFUl9TVEFURV9IQUxGX09QRU4QA0KpAQoPY29tLnRvbGxnYXRlLnYxQgxSb3V0aW5nUHJvdG9QAVo7Z2l0aHViLmNvbS90b2xsZ2F0ZS1kZXYvdG9sbGdhdGUvZ2VuL3RvbGxnYXRlL3YxO3RvbGxnYXRldjGiAgNUWFiqAgtUb2xsZ2F0ZS5WMcoCC1RvbGxnYXRlXFYx4gIXVG9sbGdhdGVcVjFcR1BCTWV0YWRhdGHqAgxUb2xsZ2F0ZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_type_money, file_tollgate_v1_cache]);
+
+/**
+ * TargetHealth is the live state of one target (a provider's upstream
+ * model) in one replica's router. Output only.
+ *
+ * @generated from message tollgate.v1.TargetHealth
+ */
+export type TargetHealth = Message<"tollgate.v1.TargetHealth"> & {
+  /**
+   * The upstream model.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * The circuit breaker.
+   *
+   * @generated from field: tollgate.v1.BreakerState breaker = 2;
+   */
+  breaker: BreakerState;
+
+  /**
+   * The peak-EWMA latency estimate (time to first chunk for streams);
+   * unset until an attempt succeeded.
+   *
+   * @generated from field: google.protobuf.Duration latency_ewma = 3;
+   */
+  latencyEwma?: Duration | undefined;
+
+  /**
+   * Attempts in flight.
+   *
+   * @generated from field: int32 in_flight = 4;
+   */
+  inFlight: number;
+
+  /**
+   * Retryable failures since the last success.
+   *
+   * @generated from field: int32 consecutive_failures = 5;
+   */
+  consecutiveFailures: number;
+};
+
+/**
+ * Describes the message tollgate.v1.TargetHealth.
+ * Use `create(TargetHealthSchema)` to create a new message.
+ */
+export const TargetHealthSchema: GenMessage<TargetHealth> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_routing, 0);
 
 /**
  * RouteTarget is one upstream a route may send a request to.
@@ -82,7 +133,7 @@ export type RouteTarget = Message<"tollgate.v1.RouteTarget"> & {
  * Use `create(RouteTargetSchema)` to create a new message.
  */
 export const RouteTargetSchema: GenMessage<RouteTarget> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 0);
+  messageDesc(file_tollgate_v1_routing, 1);
 
 /**
  * RouteCondition sends matching requests to a subset of the targets.
@@ -132,7 +183,7 @@ export type RouteCondition = Message<"tollgate.v1.RouteCondition"> & {
  * Use `create(RouteConditionSchema)` to create a new message.
  */
 export const RouteConditionSchema: GenMessage<RouteCondition> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 1);
+  messageDesc(file_tollgate_v1_routing, 2);
 
 /**
  * RetryPolicy bounds a route's attempts.
@@ -167,7 +218,7 @@ export type RetryPolicy = Message<"tollgate.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 2);
+  messageDesc(file_tollgate_v1_routing, 3);
 
 /**
  * CircuitBreaker configures the breaker of a route's targets.
@@ -195,7 +246,7 @@ export type CircuitBreaker = Message<"tollgate.v1.CircuitBreaker"> & {
  * Use `create(CircuitBreakerSchema)` to create a new message.
  */
 export const CircuitBreakerSchema: GenMessage<CircuitBreaker> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 3);
+  messageDesc(file_tollgate_v1_routing, 4);
 
 /**
  * Route is an alias clients ask for, served by one or more targets.
@@ -312,7 +363,7 @@ export type Route = Message<"tollgate.v1.Route"> & {
  * Use `create(RouteSchema)` to create a new message.
  */
 export const RouteSchema: GenMessage<Route> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 4);
+  messageDesc(file_tollgate_v1_routing, 5);
 
 /**
  * CreateRouteRequest creates a route.
@@ -333,7 +384,7 @@ export type CreateRouteRequest = Message<"tollgate.v1.CreateRouteRequest"> & {
  * Use `create(CreateRouteRequestSchema)` to create a new message.
  */
 export const CreateRouteRequestSchema: GenMessage<CreateRouteRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 5);
+  messageDesc(file_tollgate_v1_routing, 6);
 
 /**
  * CreateRouteResponse returns the created route.
@@ -354,7 +405,7 @@ export type CreateRouteResponse = Message<"tollgate.v1.CreateRouteResponse"> & {
  * Use `create(CreateRouteResponseSchema)` to create a new message.
  */
 export const CreateRouteResponseSchema: GenMessage<CreateRouteResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 6);
+  messageDesc(file_tollgate_v1_routing, 7);
 
 /**
  * GetRouteRequest names a route.
@@ -375,7 +426,7 @@ export type GetRouteRequest = Message<"tollgate.v1.GetRouteRequest"> & {
  * Use `create(GetRouteRequestSchema)` to create a new message.
  */
 export const GetRouteRequestSchema: GenMessage<GetRouteRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 7);
+  messageDesc(file_tollgate_v1_routing, 8);
 
 /**
  * GetRouteResponse holds a route.
@@ -396,7 +447,7 @@ export type GetRouteResponse = Message<"tollgate.v1.GetRouteResponse"> & {
  * Use `create(GetRouteResponseSchema)` to create a new message.
  */
 export const GetRouteResponseSchema: GenMessage<GetRouteResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 8);
+  messageDesc(file_tollgate_v1_routing, 9);
 
 /**
  * ListRoutesRequest lists routes.
@@ -424,7 +475,7 @@ export type ListRoutesRequest = Message<"tollgate.v1.ListRoutesRequest"> & {
  * Use `create(ListRoutesRequestSchema)` to create a new message.
  */
 export const ListRoutesRequestSchema: GenMessage<ListRoutesRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 9);
+  messageDesc(file_tollgate_v1_routing, 10);
 
 /**
  * ListRoutesResponse lists routes.
@@ -452,7 +503,7 @@ export type ListRoutesResponse = Message<"tollgate.v1.ListRoutesResponse"> & {
  * Use `create(ListRoutesResponseSchema)` to create a new message.
  */
 export const ListRoutesResponseSchema: GenMessage<ListRoutesResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 10);
+  messageDesc(file_tollgate_v1_routing, 11);
 
 /**
  * UpdateRouteRequest changes a route.
@@ -484,7 +535,7 @@ export type UpdateRouteRequest = Message<"tollgate.v1.UpdateRouteRequest"> & {
  * Use `create(UpdateRouteRequestSchema)` to create a new message.
  */
 export const UpdateRouteRequestSchema: GenMessage<UpdateRouteRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 11);
+  messageDesc(file_tollgate_v1_routing, 12);
 
 /**
  * UpdateRouteResponse returns the changed route.
@@ -505,7 +556,7 @@ export type UpdateRouteResponse = Message<"tollgate.v1.UpdateRouteResponse"> & {
  * Use `create(UpdateRouteResponseSchema)` to create a new message.
  */
 export const UpdateRouteResponseSchema: GenMessage<UpdateRouteResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 12);
+  messageDesc(file_tollgate_v1_routing, 13);
 
 /**
  * DeleteRouteRequest deletes a route.
@@ -533,7 +584,7 @@ export type DeleteRouteRequest = Message<"tollgate.v1.DeleteRouteRequest"> & {
  * Use `create(DeleteRouteRequestSchema)` to create a new message.
  */
 export const DeleteRouteRequestSchema: GenMessage<DeleteRouteRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 13);
+  messageDesc(file_tollgate_v1_routing, 14);
 
 /**
  * DeleteRouteResponse is empty.
@@ -548,7 +599,7 @@ export type DeleteRouteResponse = Message<"tollgate.v1.DeleteRouteResponse"> & {
  * Use `create(DeleteRouteResponseSchema)` to create a new message.
  */
 export const DeleteRouteResponseSchema: GenMessage<DeleteRouteResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_routing, 14);
+  messageDesc(file_tollgate_v1_routing, 15);
 
 /**
  * RouteStrategy says how a route orders its targets for a request.
@@ -604,4 +655,45 @@ export enum RouteStrategy {
  */
 export const RouteStrategySchema: GenEnum<RouteStrategy> = /*@__PURE__*/
   enumDesc(file_tollgate_v1_routing, 0);
+
+/**
+ * BreakerState is the state of a target's circuit breaker.
+ *
+ * @generated from enum tollgate.v1.BreakerState
+ */
+export enum BreakerState {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: BREAKER_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Requests go through.
+   *
+   * @generated from enum value: BREAKER_STATE_CLOSED = 1;
+   */
+  CLOSED = 1,
+
+  /**
+   * Requests are refused until the cooldown ends.
+   *
+   * @generated from enum value: BREAKER_STATE_OPEN = 2;
+   */
+  OPEN = 2,
+
+  /**
+   * One probe is let through; its outcome closes or reopens the breaker.
+   *
+   * @generated from enum value: BREAKER_STATE_HALF_OPEN = 3;
+   */
+  HALF_OPEN = 3,
+}
+
+/**
+ * Describes the enum tollgate.v1.BreakerState.
+ */
+export const BreakerStateSchema: GenEnum<BreakerState> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_routing, 1);
 
