@@ -15,7 +15,9 @@ import (
 	"github.com/tollgate-dev/tollgate/service/keys"
 )
 
-// KeyAuthenticator checks a virtual key (the gateway's engine does).
+// KeyAuthenticator checks a virtual key (the gateway's engine does). A
+// refused key's error wraps access.ErrUnauthenticated; any other error
+// (the key's state cannot be confirmed now) is returned as it is.
 type KeyAuthenticator func(ctx context.Context, secret string) (keyID, teamID string, err error)
 
 // SessionAuthenticator checks a console session cookie (see WebLogin); it
@@ -120,7 +122,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r access.Request) (*ac
 		}
 		id, team, err := a.keyAuth(ctx, tok)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", access.ErrUnauthenticated, err)
+			return nil, err
 		}
 		return &access.Principal{Type: access.TypeVirtualKey, Subject: id, TokenID: id,
 			Roles: []access.Role{{Name: access.RoleKey, Team: team}}}, nil

@@ -214,8 +214,13 @@ func (s *Server) newCallers() (*callerauth.Authenticator, error) {
 // keyPrincipal checks a virtual key for UsageService reads.
 func (s *Server) keyPrincipal(ctx context.Context, secret string) (string, string, error) {
 	k, err := s.engine.Authenticate(ctx, &gateway.Call{RequestID: gateway.RequestIDFrom(ctx), Credential: secret})
+	if errors.Is(err, gateway.ErrUnauthenticated) {
+		// The engine's reason ("unknown API key", "was revoked"), said once.
+		reason := strings.TrimPrefix(err.Error(), gateway.ErrUnauthenticated.Error()+": ")
+		return "", "", fmt.Errorf("%w: %s", access.ErrUnauthenticated, reason)
+	}
 	if err != nil {
-		return "", "", err
+		return "", "", err // not a refusal of the key (e.g. its state cannot be confirmed now)
 	}
 	return k.ID, k.TeamID, nil
 }
