@@ -24,6 +24,8 @@ const (
 	PartText PartType = iota + 1
 	PartImage
 	PartReasoning
+	// PartFile is a document or file input (a PDF, a plain-text document).
+	PartFile
 )
 
 // Part is one piece of message content.
@@ -34,6 +36,8 @@ type Part struct {
 	Text string
 	// Image is the image of a PartImage.
 	Image *Image
+	// File is the document of a PartFile.
+	File *File
 	// Signature is the provider's signature of a PartReasoning.
 	Signature string
 	// RedactedData is opaque hidden reasoning of a PartReasoning.
@@ -56,6 +60,44 @@ type Image struct {
 	Data []byte
 	// Detail is a resolution hint: "auto", "low" or "high".
 	Detail string
+}
+
+// File is a document given to the model: a PDF (or another file type the
+// upstream reads) as inline base64 data, by URL or by an upstream file id,
+// or a plain-text document. Exactly one of Base64, URL, FileID and Text is
+// set.
+type File struct {
+	// MIMEType is the media type, e.g. "application/pdf" or "text/plain".
+	MIMEType string
+	// Base64 is the inline content, base64-encoded (kept encoded: every
+	// dialect sends it that way).
+	Base64 string
+	// URL is an http(s) URL of the file.
+	URL string
+	// FileID is an id of an upstream's Files API; it means something only
+	// to upstreams of FileDialect.
+	FileID      string
+	FileDialect string
+	// Text is a plain-text document's text.
+	Text string
+	// Filename is the file's name; Title and Context describe the
+	// document (Anthropic's title and context).
+	Filename string
+	Title    string
+	Context  string
+	// Citations asks for citations of the document, where supported.
+	Citations bool
+}
+
+// Name returns the file's name, else its title, else "document".
+func (f *File) Name() string {
+	switch {
+	case f.Filename != "":
+		return f.Filename
+	case f.Title != "":
+		return f.Title
+	}
+	return "document"
 }
 
 // Message is one turn of a conversation.
@@ -94,6 +136,21 @@ type Tool struct {
 	// Parameters is the JSON Schema of the arguments; nil means none.
 	Parameters json.RawMessage
 	Strict     bool
+}
+
+// ValidToolName reports whether s is a tool name every upstream accepts:
+// 1 to 64 characters of a-z, A-Z, 0-9, '_' and '-'.
+func ValidToolName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // ToolChoiceMode is the general tool-calling policy.
@@ -167,11 +224,15 @@ type ChatRequest struct {
 	Reasoning *ReasoningConfig
 	// User is the end-user id forwarded to the upstream, if any.
 	User string
-	// Extra holds top-level request fields of ExtraDialect that the
-	// canonical model does not know. Adapters of that dialect forward them
-	// verbatim; others ignore them.
-	Extra        map[string]json.RawMessage
-	ExtraDialect string
+	// Source is the request as the client sent it through a drop-in HTTP
+	// surface, nil from the RPC API. Adapters of Source.Dialect send its
+	// body (with the model and what they must set patched) instead of
+	// translating this request: see [Source].
+	Source *Source
+	// Drop lists fields an adapter may leave out although it cannot
+	// honour them (the operator allowed dropping, see [Unsupported]); it
+	// refuses every other unsupported field.
+	Drop []string
 }
 
 // ReasoningConfig asks for model reasoning. Adapters map it to their
@@ -220,6 +281,9 @@ type Choice struct {
 
 // ChatResponse is the canonical chat response.
 type ChatResponse struct {
+	// Raw is the upstream's body as it sent it, when the request was
+	// passed through (see Chunk); nil when it was translated.
+	Raw []byte
 	// ID is the upstream's response id.
 	ID string
 	// Model is the upstream model that answered.
@@ -230,7 +294,16 @@ type ChatResponse struct {
 }
 
 // Chunk is one event of a streamed response.
+//
+// When the request was passed through (its Source has the adapter's
+// dialect), the adapter returns one chunk for every event of the
+// upstream's stream, with Raw set to the event's bytes as the upstream
+// sent them, and the canonical fields read from those bytes; a chunk may
+// then carry nothing canonical (a ping, a block boundary).
 type Chunk struct {
+	// Raw is the upstream's event, framing included; valid until the next
+	// Recv. Nil when the stream was translated.
+	Raw []byte
 	// ID is the upstream's response id.
 	ID string
 	// Model is the upstream model.
@@ -264,16 +337,26 @@ type ToolCallDelta struct {
 	Arguments string
 }
 
-// EmbedRequest asks for embeddings.
+// EmbedRequest asks for embeddings of Inputs, or of Tokens (arrays of
+// token ids, which only OpenAI-dialect upstreams take).
 type EmbedRequest struct {
 	Model      string
 	Inputs     []string
+	Tokens     [][]int64
 	Dimensions *int
 	User       string
+	// Source is the request as the client sent it (see ChatRequest).
+	Source *Source
 }
+
+// Count returns the number of inputs.
+func (r *EmbedRequest) Count() int { return len(r.Inputs) + len(r.Tokens) }
 
 // EmbedResponse holds one vector per input.
 type EmbedResponse struct {
+	// Raw is the upstream's body as it sent it, when the request was
+	// passed through; nil when it was translated.
+	Raw     []byte
 	Model   string
 	Vectors [][]float32
 	Usage   Usage

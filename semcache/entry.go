@@ -211,6 +211,7 @@ func splitText(s string) []string {
 // copyChunk returns a copy of ch that shares no slices or pointers with it.
 func copyChunk(ch *providers.Chunk) providers.Chunk {
 	c := *ch
+	c.Raw = nil // valid only until the stream's next chunk, and in one dialect
 	c.Choices = slices.Clone(ch.Choices)
 	for i := range c.Choices {
 		c.Choices[i].ToolCalls = slices.Clone(c.Choices[i].ToolCalls)

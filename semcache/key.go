@@ -6,6 +6,7 @@ import (
 	"hash"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/tollgate-dev/tollgate/providers"
 )
@@ -110,17 +111,33 @@ func encodeParams(e *encoder, req *providers.ChatRequest) {
 		e.str(r.Effort)
 		e.uvarint(uint64(r.BudgetTokens))
 	}
-	// Passthrough fields reach the upstream, so they change the output.
-	e.str(req.ExtraDialect)
-	names := make([]string, 0, len(req.Extra))
-	for k := range req.Extra {
-		names = append(names, k)
+	// Fields of the client's body that the canonical request lacks reach
+	// upstreams of its dialect, so they change the output.
+	var fields []providers.Field
+	var header []string
+	if req.Source != nil {
+		e.str(req.Source.Dialect)
+		fields = slices.Clone(req.Source.Unmapped())
+		slices.SortFunc(fields, func(a, b providers.Field) int { return strings.Compare(a.Name, b.Name) })
+		// So do the allow-listed headers (betas, API version), but for the
+		// idempotency key, which names the request, not its answer.
+		for k, vs := range req.Source.Header {
+			if !strings.EqualFold(k, "Idempotency-Key") {
+				header = append(header, strings.ToLower(k)+":"+strings.Join(vs, ","))
+			}
+		}
+		slices.Sort(header)
+	} else {
+		e.str("")
 	}
-	slices.Sort(names)
-	e.uvarint(uint64(len(names)))
-	for _, k := range names {
-		e.str(k)
-		e.json(req.Extra[k])
+	e.uvarint(uint64(len(fields)))
+	for _, f := range fields {
+		e.str(f.Name)
+		e.json(f.Value)
+	}
+	e.uvarint(uint64(len(header)))
+	for _, h := range header {
+		e.str(h)
 	}
 }
 
@@ -142,6 +159,18 @@ func encodeMessages(e *encoder, msgs []providers.Message) {
 				e.str(img.MIMEType)
 				e.digest(string(img.Data))
 				e.str(img.Detail)
+			}
+			if f := part.File; f != nil {
+				e.str(f.MIMEType)
+				e.digest(f.Base64)
+				e.digest(f.URL)
+				e.str(f.FileID)
+				e.str(f.FileDialect)
+				e.digest(f.Text)
+				e.str(f.Filename)
+				e.str(f.Title)
+				e.str(f.Context)
+				e.bool(f.Citations)
 			}
 		}
 		e.uvarint(uint64(len(m.ToolCalls)))

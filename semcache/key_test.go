@@ -3,6 +3,7 @@ package semcache_test
 import (
 	"encoding/json"
 	"math"
+	"net/http"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -36,8 +37,7 @@ func baseKeyReq() *providers.ChatRequest {
 		N:                 ptr(1),
 		Reasoning:         &providers.ReasoningConfig{Effort: "low"},
 		User:              "end-user-1",
-		Extra:             map[string]json.RawMessage{"logprobs": json.RawMessage(`true`), "store": json.RawMessage(`false`)},
-		ExtraDialect:      "openai",
+		Source:            &providers.Source{Dialect: "openai", Wire: wire{{Name: "logprobs", Value: []byte(`true`)}, {Name: "store", Value: []byte(`false`)}}},
 	}
 }
 
@@ -60,7 +60,11 @@ func TestComputeKeys(t *testing.T) {
 			r.Messages[2].ToolCalls[0].Arguments = `{ "b": [1, 2], "a": 1e0 }`
 		}},
 		{name: "extra map rebuilt", same: true, modify: func(r *providers.ChatRequest) {
-			r.Extra = map[string]json.RawMessage{"store": json.RawMessage(` false`), "logprobs": json.RawMessage(`true `)}
+			r.Source = &providers.Source{Dialect: "openai", Body: []byte(`{"other":"bytes"}`),
+				Wire: wire{{Name: "store", Value: []byte(` false`)}, {Name: "logprobs", Value: []byte(`true `)}}}
+		}},
+		{name: "idempotency key ignored", same: true, modify: func(r *providers.ChatRequest) {
+			r.Source.Header = http.Header{"Idempotency-Key": {"idem-2"}}
 		}},
 		{name: "user ignored", same: true, modify: func(r *providers.ChatRequest) { r.User = "someone-else" }},
 		{name: "cache breakpoint ignored", same: true, modify: func(r *providers.ChatRequest) { r.Messages[0].Content[0].CacheBreakpoint = true }},
@@ -101,7 +105,18 @@ func TestComputeKeys(t *testing.T) {
 		{name: "n", modify: func(r *providers.ChatRequest) { r.N = ptr(2) }},
 		{name: "reasoning", modify: func(r *providers.ChatRequest) { r.Reasoning = &providers.ReasoningConfig{Effort: "high"} }},
 		{name: "reasoning budget", modify: func(r *providers.ChatRequest) { r.Reasoning = &providers.ReasoningConfig{BudgetTokens: 1024} }},
-		{name: "extra value", modify: func(r *providers.ChatRequest) { r.Extra["store"] = json.RawMessage(`true`) }},
+		{name: "unmapped field value", modify: func(r *providers.ChatRequest) {
+			r.Source = &providers.Source{Dialect: "openai", Wire: wire{{Name: "logprobs", Value: []byte(`true`)}, {Name: "store", Value: []byte(`true`)}}}
+		}},
+		{name: "beta header", modify: func(r *providers.ChatRequest) {
+			r.Source.Header = http.Header{"Anthropic-Beta": {"context-1m-2025-08-07"}}
+		}},
+		{name: "source dialect", modify: func(r *providers.ChatRequest) {
+			r.Source = &providers.Source{Dialect: "anthropic", Wire: r.Source.Wire}
+		}},
+		{name: "document", modify: func(r *providers.ChatRequest) {
+			r.Messages[0].Content = append(r.Messages[0].Content, providers.Part{Type: providers.PartFile, File: &providers.File{MIMEType: "application/pdf", Base64: "JVBE"}})
+		}},
 		{name: "message moved between parts", modify: func(r *providers.ChatRequest) {
 			r.Messages[4].Content = []providers.Part{providers.TextPart("and"), providers.TextPart("?")}
 		}},
@@ -169,3 +184,10 @@ func TestComputeKeysParts(t *testing.T) {
 		})
 	}
 }
+
+// wire is a Source's decoded body with the given unmapped fields.
+type wire []providers.Field
+
+func (w wire) Unmapped() []providers.Field { return w }
+
+func (w wire) Rewrite(*providers.ChatRequest) ([]byte, error) { return nil, nil }

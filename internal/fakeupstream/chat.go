@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 )
 
 // exchange is one request being answered.
@@ -24,7 +27,7 @@ type exchange struct {
 type answer struct {
 	text      string
 	reasoning string
-	call      *toolCallOut
+	call      *schema.ToolCall
 	finish    string
 	prompt    int
 	output    int
@@ -37,7 +40,7 @@ func (x *exchange) respond(v any) {
 	case x.fault != nil && x.fault.Kind == FaultStreamError:
 		writeError(x.w, x.fault.Status, x.fault.errorObject(), x.fault.Header)
 	case x.fault != nil && x.fault.Kind == FaultDieMidStream:
-		b, err := json.Marshal(v)
+		b, err := apischema.Marshal(v)
 		if err != nil {
 			http.Error(x.w, err.Error(), http.StatusInternalServerError)
 			return
@@ -53,16 +56,12 @@ func (x *exchange) respond(v any) {
 }
 
 func (x *exchange) badRequest(param, format string, args ...any) {
-	e := errorBody{Type: "invalid_request_error", Message: fmt.Sprintf(format, args...)}
-	if param != "" {
-		e.Param = &param
-	}
-	writeError(x.w, http.StatusBadRequest, e, nil)
+	writeError(x.w, http.StatusBadRequest, errorObject("invalid_request_error", param, "", fmt.Sprintf(format, args...)), nil)
 }
 
 func (x *exchange) chat() {
-	var req chatRequest
-	if err := json.Unmarshal(x.body, &req); err != nil {
+	var req schema.ChatCompletionRequest
+	if err := apischema.Unmarshal(x.body, &req); err != nil {
 		x.badRequest("", "We could not parse the JSON body of your request: %v", err)
 		return
 	}
@@ -78,6 +77,9 @@ func (x *exchange) chat() {
 		return
 	case req.MaxTokens != nil && req.MaxCompletionTokens != nil:
 		x.badRequest("max_tokens", "max_tokens and max_completion_tokens cannot both be set")
+		return
+	case req.TopLogprobs != nil && (req.Logprobs == nil || !*req.Logprobs):
+		x.badRequest("top_logprobs", "top_logprobs requires logprobs to be true")
 		return
 	}
 	n := 1
@@ -98,70 +100,131 @@ func (x *exchange) chat() {
 		x.stream(&req, &a, id, n)
 		return
 	}
-	out := completionOut{ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: req.Model,
-		Choices: make([]choiceOut, n), Usage: a.usage(n), ServiceTier: "default", SystemFingerprint: "fp_fake"}
+	fp := "fp_fake"
+	out := schema.ChatCompletion{ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: req.Model,
+		Choices: make([]schema.Choice, n), Usage: a.usage(n), ServiceTier: "default", SystemFingerprint: apischema.ValueOf(&fp)}
 	for i := range out.Choices {
 		c := &out.Choices[i]
 		c.Index, c.FinishReason = i, a.finish
-		c.Message = messageOut{Role: "assistant", ReasoningContent: a.reasoning, Annotations: []struct{}{}}
+		c.Message = schema.ResponseMessage{Role: "assistant", ReasoningContent: a.reasoning, Annotations: []byte("[]")}
 		if a.call != nil {
-			c.Message.ToolCalls = []toolCallOut{*a.call}
+			c.Message.ToolCalls = []schema.ToolCall{*a.call}
 		} else {
-			c.Message.Content = &a.text
+			text := a.text
+			c.Message.Content = apischema.ValueOf(&text)
+		}
+		if req.Logprobs != nil && *req.Logprobs {
+			c.Logprobs = logprobsOf(a.text)
 		}
 	}
-	x.respond(out)
+	x.respond(&out)
+}
+
+// logprobsOf returns the logprobs object of text: one token per word,
+// each with log probability -0.5.
+func logprobsOf(text string) []byte {
+	type entry struct {
+		Token       string  `json:"token"`
+		Logprob     float64 `json:"logprob"`
+		Bytes       []int   `json:"bytes"`
+		TopLogprobs []int   `json:"top_logprobs"`
+	}
+	var content []entry
+	for _, w := range strings.Fields(text) {
+		b := make([]int, len(w))
+		for i := range len(w) {
+			b[i] = int(w[i])
+		}
+		content = append(content, entry{Token: w, Logprob: -0.5, Bytes: b, TopLogprobs: []int{}})
+	}
+	out, _ := json.Marshal(map[string]any{"content": content, "refusal": nil})
+	return out
+}
+
+// messageText returns the message's text, and the names of the files it
+// carries: the string content, or the text parts of an array joined.
+func messageText(m *schema.Message) (string, []string) {
+	c := &m.Content
+	if c.Text != nil {
+		return *c.Text, nil
+	}
+	var b strings.Builder
+	var files []string
+	for _, p := range c.Parts {
+		switch p.Type {
+		case schema.PartText:
+			b.WriteString(p.Text)
+		case schema.PartFile:
+			if p.File != nil {
+				name := p.File.Filename
+				if name == "" {
+					name = p.File.FileID
+				}
+				files = append(files, name)
+			}
+		}
+	}
+	return b.String(), files
 }
 
 // plan decides the answer from the conversation.
-func (x *exchange) plan(req *chatRequest) (answer, error) {
+func (x *exchange) plan(req *schema.ChatCompletionRequest) (answer, error) {
 	var a answer
 	texts := make([]string, len(req.Messages))
+	var files []string
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		switch m.Role {
-		case "system", "developer", "user", "assistant":
-		case "tool":
+		case schema.RoleSystem, schema.RoleDeveloper, schema.RoleUser, schema.RoleAssistant:
+		case schema.RoleTool:
 			if m.ToolCallID == "" {
 				return a, fmt.Errorf("messages[%d]: tool messages need tool_call_id", i)
 			}
 		default:
 			return a, fmt.Errorf("messages[%d]: invalid role %q", i, m.Role)
 		}
-		t, err := m.text()
-		if err != nil {
-			return a, fmt.Errorf("messages[%d].content: %w", i, err)
+		for j, p := range m.Content.Parts {
+			if p.Type == schema.PartFile && (p.File == nil || p.File.FileData == "" && p.File.FileID == "") {
+				return a, fmt.Errorf("messages[%d].content[%d].file: file_data or file_id is required", i, j)
+			}
 		}
+		t, fs := messageText(m)
 		texts[i] = t
+		files = append(files, fs...)
 		a.prompt += 3 + tokens(t)
 		for _, c := range m.ToolCalls {
-			a.prompt += tokens(c.Function.Name) + tokens(c.Function.Arguments)
+			if c.Function != nil {
+				a.prompt += tokens(c.Function.Name) + tokens(c.Function.Arguments)
+			}
 		}
 	}
 	last := len(req.Messages) - 1
 	lastMsg := &req.Messages[last]
 	switch {
-	case lastMsg.Role == "user" && len(req.Tools) > 0:
+	case lastMsg.Role == schema.RoleUser && len(req.Tools) > 0:
 		if name := chooseTool(req, texts[last]); name != "" {
 			args, _ := json.Marshal(struct {
 				Text string `json:"text"`
 			}{texts[last]})
 			h := fnv.New64a()
 			_, _ = h.Write([]byte(name + "\x00" + texts[last]))
-			a.call = &toolCallOut{ID: fmt.Sprintf("call_%016x", h.Sum64()), Type: "function"}
-			a.call.Function.Name, a.call.Function.Arguments = name, string(args)
-			a.finish = "tool_calls"
+			a.call = &schema.ToolCall{ID: fmt.Sprintf("call_%016x", h.Sum64()), Type: "function",
+				Function: &schema.FunctionCall{Name: name, Arguments: string(args)}}
+			a.finish = schema.FinishToolCalls
 			a.output = tokens(name) + tokens(string(args))
 			return a, nil
 		}
 		a.text = x.replyTo(texts[last])
-	case lastMsg.Role == "tool":
+	case lastMsg.Role == schema.RoleTool:
 		a.text = fmt.Sprintf("The tool %s returned: %s", toolName(req.Messages, lastMsg.ToolCallID), texts[last])
 	default:
 		a.text = x.replyTo(texts[last])
 	}
+	for _, f := range files {
+		a.text += " [file: " + f + "]"
+	}
 	a.reasoning = x.s.reasoning
-	a.finish = "stop"
+	a.finish = schema.FinishStop
 	limit := req.MaxCompletionTokens
 	if limit == nil {
 		limit = req.MaxTokens
@@ -171,7 +234,7 @@ func (x *exchange) plan(req *chatRequest) (answer, error) {
 		for cut > 0 && !utf8.RuneStart(a.text[cut]) {
 			cut--
 		}
-		a.text, a.finish = a.text[:cut], "length"
+		a.text, a.finish = a.text[:cut], schema.FinishLength
 	}
 	a.output = tokens(a.reasoning) + tokens(a.text)
 	return a, nil
@@ -186,37 +249,35 @@ func (x *exchange) replyTo(text string) string {
 
 // chooseTool returns the tool to call: the one tool_choice forces, the first
 // one for "required", or the one the text names as "call <name>".
-func chooseTool(req *chatRequest, text string) string {
+func chooseTool(req *schema.ChatCompletionRequest, text string) string {
 	var mode string
-	var forced struct {
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if len(req.ToolChoice) > 0 && req.ToolChoice[0] == '"' {
-		_ = json.Unmarshal(req.ToolChoice, &mode)
-	} else if len(req.ToolChoice) > 0 && json.Unmarshal(req.ToolChoice, &forced) == nil && forced.Function.Name != "" {
-		return forced.Function.Name
+	if tc := req.ToolChoice; tc != nil {
+		if tc.Function != nil && tc.Function.Name != "" {
+			return tc.Function.Name
+		}
+		mode = tc.Mode
 	}
 	switch mode {
-	case "none":
+	case schema.ChoiceNone:
 		return ""
-	case "required":
-		return req.Tools[0].Function.Name
+	case schema.ChoiceRequired:
+		if f := req.Tools[0].Function; f != nil {
+			return f.Name
+		}
 	}
 	for _, t := range req.Tools {
-		if name := t.Function.Name; name != "" && strings.Contains(text, "call "+name) {
-			return name
+		if t.Function != nil && t.Function.Name != "" && strings.Contains(text, "call "+t.Function.Name) {
+			return t.Function.Name
 		}
 	}
 	return ""
 }
 
 // toolName finds the name of the call id among earlier assistant messages.
-func toolName(msgs []chatMessage, id string) string {
+func toolName(msgs []schema.Message, id string) string {
 	for i := len(msgs) - 1; i >= 0; i-- {
 		for _, c := range msgs[i].ToolCalls {
-			if c.ID == id {
+			if c.ID == id && c.Function != nil {
 				return c.Function.Name
 			}
 		}
@@ -227,10 +288,12 @@ func toolName(msgs []chatMessage, id string) string {
 // tokens is the fake's token count: one token per 4 bytes, rounded up.
 func tokens(s string) int { return (len(s) + 3) / 4 }
 
-func (a *answer) usage(n int) usageOut {
-	u := usageOut{PromptTokens: a.prompt, CompletionTokens: n * a.output}
+func (a *answer) usage(n int) *schema.Usage {
+	zero := int64(0)
+	u := &schema.Usage{PromptTokens: int64(a.prompt), CompletionTokens: int64(n * a.output),
+		PromptTokensDetails:     &schema.PromptTokensDetails{AudioTokens: &zero},
+		CompletionTokensDetails: &schema.CompletionTokensDetails{ReasoningTokens: int64(n * tokens(a.reasoning)), AudioTokens: &zero, AcceptedPredictionTokens: &zero, RejectedPredictionTokens: &zero}}
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
-	u.CompletionTokensDetails.ReasoningTokens = n * tokens(a.reasoning)
 	return u
 }
 

@@ -1,7 +1,8 @@
 // Package fakeupstream is a fake OpenAI-compatible upstream for tests,
 // demos and benchmarks. It speaks the Chat Completions (unary and SSE
 // streams with the include_usage chunk and "data: [DONE]"), Embeddings and
-// Models wire formats, and injects failures on demand.
+// Models wire formats through the shared schema
+// (internal/apischema/openai), and injects failures on demand.
 //
 // Replies are deterministic. A chat request answers "echo: <last user
 // text>" (or the text set with [WithReply]) split into [WithChunks] stream
@@ -9,12 +10,15 @@
 // "call <tool>" (or tool_choice forces a tool), the answer is a call of
 // that tool with arguments {"text":"<last user text>"}, streamed over
 // several deltas. When the last message is a tool result the answer
-// mentions it. Usage counts each message as 3 tokens plus one token per 4
+// mentions it. File parts (file_data or file_id) are acknowledged in the
+// reply as " [file: <filename or id>]"; logprobs: true answers a logprobs
+// object. Usage counts each message as 3 tokens plus one token per 4
 // bytes of its text; the reply counts one token per 4 bytes. Unary and
 // streamed answers report the same usage.
 //
 // Embeddings are unit vectors derived from a hash of each input
-// ([WithEmbedDimensions], default 8), or come from [WithEmbedFunc].
+// ([WithEmbedDimensions], default 8), or come from [WithEmbedFunc]; a
+// token array is embedded as the text "tokens:<id>,<id>...".
 //
 // Failures come from a queue ([OpenAI.Enqueue]) consumed one per request, or
 // from a function ([WithFaultFunc]): error statuses with OpenAI error bodies

@@ -1,34 +1,33 @@
 package fakeupstream
 
 import (
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"hash/fnv"
 	"math"
+	"strconv"
+	"strings"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 )
 
 func (x *exchange) embeddings() {
-	var req embeddingRequest
-	if err := json.Unmarshal(x.body, &req); err != nil {
-		x.badRequest("", "We could not parse the JSON body of your request: %v", err)
+	var req schema.EmbeddingRequest
+	if err := apischema.Unmarshal(x.body, &req); err != nil {
+		x.badRequest("input", "We could not parse the JSON body of your request: %v", err)
 		return
 	}
 	if req.Model == "" {
 		x.badRequest("model", "you must provide a model parameter")
 		return
 	}
-	var inputs []string
-	if len(req.Input) > 0 && req.Input[0] == '"' {
-		var s string
-		if err := json.Unmarshal(req.Input, &s); err != nil {
-			x.badRequest("input", "invalid input: %v", err)
-			return
+	// Token arrays are embedded as the text of their ids.
+	inputs := req.Input.Texts
+	for _, toks := range req.Input.Tokens {
+		s := make([]string, len(toks))
+		for i, t := range toks {
+			s[i] = strconv.FormatInt(t, 10)
 		}
-		inputs = []string{s}
-	} else if err := json.Unmarshal(req.Input, &inputs); err != nil {
-		x.badRequest("input", "the fake upstream accepts a string or an array of strings")
-		return
+		inputs = append(inputs, "tokens:"+strings.Join(s, ","))
 	}
 	if len(inputs) == 0 {
 		x.badRequest("input", "'input' must not be empty")
@@ -48,7 +47,7 @@ func (x *exchange) embeddings() {
 		x.badRequest("encoding_format", "encoding_format must be float or base64")
 		return
 	}
-	out := embeddingOut{Object: "list", Model: req.Model, Data: make([]embeddingItem, len(inputs))}
+	out := schema.EmbeddingList{Object: "list", Model: req.Model, Data: make([]schema.Embedding, len(inputs)), Usage: &schema.EmbeddingUsage{}}
 	for i, in := range inputs {
 		var v []float32
 		if x.s.embed != nil {
@@ -56,15 +55,15 @@ func (x *exchange) embeddings() {
 		} else {
 			v = HashVector(in, dims)
 		}
-		item := embeddingItem{Object: "embedding", Index: i, Embedding: v}
-		if req.EncodingFormat == "base64" {
-			item.Embedding = encodeBase64(v)
+		out.Data[i] = schema.Embedding{Object: "embedding", Index: i, Embedding: schema.Vector{Values: v, Base64: req.EncodingFormat == "base64"}}
+		if i < len(req.Input.Texts) {
+			out.Usage.PromptTokens += int64(tokens(in))
+		} else {
+			out.Usage.PromptTokens += int64(len(req.Input.Tokens[i-len(req.Input.Texts)]))
 		}
-		out.Data[i] = item
-		out.Usage.PromptTokens += tokens(in)
 	}
 	out.Usage.TotalTokens = out.Usage.PromptTokens
-	x.respond(out)
+	x.respond(&out)
 }
 
 // HashVector returns the fake's embedding of input: a deterministic unit
@@ -95,19 +94,10 @@ func HashVector(input string, dims int) []float32 {
 	return v
 }
 
-// encodeBase64 renders v as base64 of little-endian float32 values.
-func encodeBase64(v []float32) string {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
 func (x *exchange) models() {
-	out := modelListOut{Object: "list", Data: make([]modelOut, len(x.s.models))}
+	out := schema.ModelList{Object: "list", Data: make([]schema.Model, len(x.s.models))}
 	for i, id := range x.s.models {
-		out.Data[i] = modelOut{ID: id, Object: "model", Created: 1700000000, OwnedBy: "tollgate-fake"}
+		out.Data[i] = schema.Model{ID: id, Object: "model", Created: 1700000000, OwnedBy: "tollgate-fake"}
 	}
-	x.respond(out)
+	x.respond(&out)
 }

@@ -1,6 +1,9 @@
 package fakeupstream
 
 import (
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
+
 	"net/http"
 	"strconv"
 	"time"
@@ -117,13 +120,18 @@ func StreamErrorFault(n int) Fault {
 }
 
 // errorObject renders the fault as OpenAI's error object.
-func (f *Fault) errorObject() errorBody {
-	e := errorBody{Message: f.Message, Type: f.Type}
-	if f.Code != "" {
-		e.Code = &f.Code
+func (f *Fault) errorObject() schema.ErrorObject {
+	return errorObject(f.Type, f.Param, f.Code, f.Message)
+}
+
+// errorObject returns an error object; empty param and code are null.
+func errorObject(typ, param, code, msg string) schema.ErrorObject {
+	e := schema.ErrorObject{Message: msg, Type: typ}
+	if param != "" {
+		e.Param = apischema.ValueOf(&param)
 	}
-	if f.Param != "" {
-		e.Param = &f.Param
+	if code != "" {
+		e.Code, _ = apischema.Marshal(code)
 	}
 	return e
 }

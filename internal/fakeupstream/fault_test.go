@@ -3,7 +3,6 @@ package fakeupstream
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 )
 
 const chatBody = `{"model":"m","messages":[{"role":"user","content":"some words to stream"}]}`
@@ -41,11 +43,11 @@ func TestStatusFaults(t *testing.T) {
 			fake, base := StartOpenAI(t)
 			fake.Enqueue(tt.fault)
 			status, h, body := post(t, base, "/chat/completions", chatBody)
-			var e errorEnvelope
-			if err := json.Unmarshal(body, &e); err != nil {
+			var e schema.ErrorBody
+			if err := apischema.Unmarshal(body, &e); err != nil {
 				t.Fatalf("body %s: %v", body, err)
 			}
-			if status != tt.status || e.Error.Type != tt.typ || deref(e.Error.Code) != tt.code || e.Error.Message == "" {
+			if status != tt.status || e.Error.Type != tt.typ || apischema.Text(e.Error.Code) != tt.code || e.Error.Message == "" {
 				t.Errorf("got %d %+v", status, e.Error)
 			}
 			if !bytes.Contains(body, []byte(`"param":null`)) {

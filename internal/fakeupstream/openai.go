@@ -1,7 +1,6 @@
 package fakeupstream
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
@@ -165,12 +166,12 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, method := routeOf(r.URL.Path)
 	switch {
 	case route == "":
-		writeError(w, http.StatusNotFound, errorBody{Type: "invalid_request_error",
-			Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path)}, nil)
+		writeError(w, http.StatusNotFound, errorObject("invalid_request_error", "", "",
+			fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path)), nil)
 		return
 	case r.Method != method:
-		writeError(w, http.StatusMethodNotAllowed, errorBody{Type: "invalid_request_error",
-			Message: fmt.Sprintf("Invalid method for URL (%s %s)", r.Method, r.URL.Path)}, nil)
+		writeError(w, http.StatusMethodNotAllowed, errorObject("invalid_request_error", "", "",
+			fmt.Sprintf("Invalid method for URL (%s %s)", r.Method, r.URL.Path)), nil)
 		return
 	case s.apiKey != "" && r.Header.Get("Authorization") != "Bearer "+s.apiKey:
 		f := StatusFault(http.StatusUnauthorized)
@@ -241,7 +242,7 @@ func (o *OpenAI) nextID(prefix string) string {
 
 // writeJSON writes v with status and extra headers.
 func writeJSON(w http.ResponseWriter, status int, v any, extra http.Header) {
-	b, err := json.Marshal(v)
+	b, err := apischema.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -254,6 +255,6 @@ func writeJSON(w http.ResponseWriter, status int, v any, extra http.Header) {
 	_, _ = w.Write(b)
 }
 
-func writeError(w http.ResponseWriter, status int, e errorBody, extra http.Header) {
-	writeJSON(w, status, errorEnvelope{Error: e}, extra)
+func writeError(w http.ResponseWriter, status int, e schema.ErrorObject, extra http.Header) {
+	writeJSON(w, status, &schema.ErrorBody{Error: &e}, extra)
 }

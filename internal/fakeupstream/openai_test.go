@@ -3,9 +3,6 @@ package fakeupstream
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -16,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
@@ -57,52 +59,14 @@ func sseData(t *testing.T, body []byte) []string {
 	return out
 }
 
-type wireChunk struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Choices []struct {
-		Index int `json:"index"`
-		Delta struct {
-			Role             string  `json:"role"`
-			Content          *string `json:"content"`
-			ReasoningContent string  `json:"reasoning_content"`
-			ToolCalls        []struct {
-				Index    int    `json:"index"`
-				ID       string `json:"id"`
-				Type     string `json:"type"`
-				Function struct {
-					Name      string `json:"name"`
-					Arguments string `json:"arguments"`
-				} `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage json.RawMessage `json:"usage"`
-}
-
-type wireCompletion struct {
-	Object  string `json:"object"`
-	Choices []struct {
-		Index   int `json:"index"`
-		Message struct {
-			Role      string        `json:"role"`
-			Content   *string       `json:"content"`
-			ToolCalls []toolCallOut `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage usageOut `json:"usage"`
-}
-
-func decodeChunks(t *testing.T, data []string) []wireChunk {
+func decodeChunks(t *testing.T, data []string) []schema.Chunk {
 	t.Helper()
 	if len(data) == 0 || data[len(data)-1] != "[DONE]" {
 		t.Fatalf("stream does not end with [DONE]: %q", data)
 	}
-	out := make([]wireChunk, len(data)-1)
+	out := make([]schema.Chunk, len(data)-1)
 	for i, d := range data[:len(data)-1] {
-		if err := json.Unmarshal([]byte(d), &out[i]); err != nil {
+		if err := apischema.Unmarshal([]byte(d), &out[i]); err != nil {
 			t.Fatalf("chunk %d: %v", i, err)
 		}
 	}
@@ -118,17 +82,16 @@ func TestChatUnaryAndStreamAgree(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	var c wireCompletion
-	if err := json.Unmarshal(body, &c); err != nil {
+	var c schema.ChatCompletion
+	if err := apischema.Unmarshal(body, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Object != "chat.completion" || *c.Choices[0].Message.Content != "echo: hello there" || c.Choices[0].FinishReason != "stop" {
+	if c.Object != "chat.completion" || *c.Choices[0].Message.Content.V != "echo: hello there" || c.Choices[0].FinishReason != "stop" {
 		t.Errorf("completion = %s", body)
 	}
-	wantUsage := usageOut{PromptTokens: 3 + 2 + 3 + 3, CompletionTokens: 5}
-	wantUsage.TotalTokens = wantUsage.PromptTokens + wantUsage.CompletionTokens
-	if c.Usage != wantUsage {
-		t.Errorf("usage = %+v, want %+v", c.Usage, wantUsage)
+	const wantPrompt, wantCompletion = 3 + 2 + 3 + 3, 5
+	if u := c.Usage; u.PromptTokens != wantPrompt || u.CompletionTokens != wantCompletion || u.TotalTokens != wantPrompt+wantCompletion {
+		t.Errorf("usage = %+v, want %d+%d", c.Usage, wantPrompt, wantCompletion)
 	}
 
 	status, h, body := post(t, base, "/chat/completions", `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},`+msgs+`}`)
@@ -145,22 +108,21 @@ func TestChatUnaryAndStreamAgree(t *testing.T) {
 	}
 	var text string
 	for _, ch := range chunks[1:4] {
-		if ch.Choices[0].Delta.Content == nil || *ch.Choices[0].Delta.Content == "" {
+		if ch.Choices[0].Delta.Content.V == nil || *ch.Choices[0].Delta.Content.V == "" {
 			t.Errorf("empty content delta %+v", ch)
 			continue
 		}
-		text += *ch.Choices[0].Delta.Content
-		if string(ch.Usage) != "null" {
-			t.Errorf("usage on a content chunk: %s", ch.Usage)
+		text += *ch.Choices[0].Delta.Content.V
+		if !ch.Usage.Null {
+			t.Errorf("usage on a content chunk: %+v", ch.Usage)
 		}
 	}
-	if text != "echo: hello there" || *chunks[4].Choices[0].FinishReason != "stop" {
+	if text != "echo: hello there" || *chunks[4].Choices[0].FinishReason.V != "stop" {
 		t.Errorf("text %q, finish chunk %+v", text, chunks[4])
 	}
 	last := chunks[5]
-	var u usageOut
-	if err := json.Unmarshal(last.Usage, &u); err != nil || len(last.Choices) != 0 || last.Choices == nil || u != wantUsage {
-		t.Errorf("usage chunk = %+v (%v), want empty choices and %+v", last, err, wantUsage)
+	if u := last.Usage.V; u == nil || len(last.Choices) != 0 || last.Choices == nil || u.PromptTokens != wantPrompt || u.CompletionTokens != wantCompletion {
+		t.Errorf("usage chunk = %+v, want empty choices and %d+%d", last, wantPrompt, wantCompletion)
 	}
 }
 
@@ -181,7 +143,7 @@ func TestChatStreamWithoutUsage(t *testing.T) {
 			_, base := StartOpenAI(t, tt.opts...)
 			_, _, body := post(t, base, "/chat/completions", tt.body)
 			for _, ch := range decodeChunks(t, sseData(t, body)) {
-				if len(ch.Choices) == 0 || (len(ch.Usage) > 0 && string(ch.Usage) != "null") {
+				if len(ch.Choices) == 0 || ch.Usage.V != nil {
 					t.Errorf("unexpected usage chunk %+v", ch)
 				}
 			}
@@ -211,11 +173,11 @@ func TestChatToolCalls(t *testing.T) {
 			req := `{"model":"m",` + tools + `,` + tt.extra + `"messages":[{"role":"user","content":"` + tt.text + `"}]`
 			args, _ := json.Marshal(struct {
 				Text string `json:"text"`
-			}{tt.text})
+			}{tt.text}, jsontext.EscapeForHTML(true))
 
 			_, _, body := post(t, base, "/chat/completions", req+`}`)
-			var c wireCompletion
-			if err := json.Unmarshal(body, &c); err != nil {
+			var c schema.ChatCompletion
+			if err := apischema.Unmarshal(body, &c); err != nil {
 				t.Fatal(err)
 			}
 			msg := c.Choices[0].Message
@@ -225,7 +187,7 @@ func TestChatToolCalls(t *testing.T) {
 				}
 				return
 			}
-			if msg.Content != nil || len(msg.ToolCalls) != 1 || c.Choices[0].FinishReason != "tool_calls" {
+			if msg.Content.V != nil || len(msg.ToolCalls) != 1 || c.Choices[0].FinishReason != "tool_calls" {
 				t.Fatalf("completion = %s", body)
 			}
 			call := msg.ToolCalls[0]
@@ -236,7 +198,7 @@ func TestChatToolCalls(t *testing.T) {
 			_, _, body = post(t, base, "/chat/completions", req+`,"stream":true}`)
 			chunks := decodeChunks(t, sseData(t, body))
 			first := chunks[0].Choices[0].Delta
-			if len(first.ToolCalls) != 1 || first.ToolCalls[0].ID != call.ID || first.ToolCalls[0].Function.Name != tt.wantTool || first.Content != nil {
+			if len(first.ToolCalls) != 1 || first.ToolCalls[0].ID != call.ID || first.ToolCalls[0].Function.Name != tt.wantTool || first.Content.V != nil {
 				t.Fatalf("first delta = %+v", first)
 			}
 			var streamed string
@@ -253,7 +215,7 @@ func TestChatToolCalls(t *testing.T) {
 			if streamed != string(args) || deltas != 4 {
 				t.Errorf("streamed %d deltas %q, want 4 deltas %q", deltas, streamed, args)
 			}
-			if fr := chunks[len(chunks)-1].Choices[0].FinishReason; fr == nil || *fr != "tool_calls" {
+			if fr := chunks[len(chunks)-1].Choices[0].FinishReason.V; fr == nil || *fr != "tool_calls" {
 				t.Errorf("finish = %v", fr)
 			}
 		})
@@ -295,16 +257,16 @@ func TestChatAnswers(t *testing.T) {
 			t.Parallel()
 			_, base := StartOpenAI(t, tt.opts...)
 			status, _, body := post(t, base, "/chat/completions", tt.body)
-			var c wireCompletion
-			if err := json.Unmarshal(body, &c); err != nil || status != 200 {
+			var c schema.ChatCompletion
+			if err := apischema.Unmarshal(body, &c); err != nil || status != 200 {
 				t.Fatalf("status %d: %s", status, body)
 			}
 			if len(c.Choices) != len(tt.wantText) {
 				t.Fatalf("%d choices", len(c.Choices))
 			}
 			for i, ch := range c.Choices {
-				if ch.Index != i || *ch.Message.Content != tt.wantText[i] || ch.FinishReason != tt.wantFinish {
-					t.Errorf("choice %d = %q %s, want %q %s", i, *ch.Message.Content, ch.FinishReason, tt.wantText[i], tt.wantFinish)
+				if ch.Index != i || *ch.Message.Content.V != tt.wantText[i] || ch.FinishReason != tt.wantFinish {
+					t.Errorf("choice %d = %q %s, want %q %s", i, *ch.Message.Content.V, ch.FinishReason, tt.wantText[i], tt.wantFinish)
 				}
 			}
 		})
@@ -328,7 +290,7 @@ func TestRequestValidation(t *testing.T) {
 			body: `{"model":"m","stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}`, status: 400, param: "stream_options"},
 		{name: "both max fields", method: "POST", path: "/chat/completions",
 			body: `{"model":"m","max_tokens":1,"max_completion_tokens":1,"messages":[{"role":"user","content":"x"}]}`, status: 400, param: "max_tokens"},
-		{name: "token inputs", method: "POST", path: "/embeddings", body: `{"model":"e","input":[[1,2]]}`, status: 400, param: "input"},
+		{name: "object input", method: "POST", path: "/embeddings", body: `{"model":"e","input":{"a":1}}`, status: 400, param: "input"},
 		{name: "bad encoding", method: "POST", path: "/embeddings", body: `{"model":"e","input":"x","encoding_format":"int8"}`, status: 400, param: "encoding_format"},
 		{name: "unknown path", method: "POST", path: "/completions", body: `{}`, status: 404},
 		{name: "wrong method", method: "GET", path: "/chat/completions", status: 405},
@@ -349,28 +311,21 @@ func TestRequestValidation(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var e errorEnvelope
-			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			var e schema.ErrorBody
+			if err := json.UnmarshalRead(resp.Body, &e); err != nil {
 				t.Fatal(err)
 			}
 			if resp.StatusCode != tt.status || e.Error.Message == "" || e.Error.Type == "" {
 				t.Errorf("status %d, error %+v", resp.StatusCode, e.Error)
 			}
-			if got := deref(e.Error.Param); got != tt.param {
+			if got := e.Error.ParamString(); got != tt.param {
 				t.Errorf("param = %q, want %q", got, tt.param)
 			}
-			if got := deref(e.Error.Code); got != tt.code {
+			if got := apischema.Text(e.Error.Code); got != tt.code {
 				t.Errorf("code = %q, want %q", got, tt.code)
 			}
 		})
 	}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func TestEmbeddings(t *testing.T) {
@@ -385,44 +340,23 @@ func TestEmbeddings(t *testing.T) {
 		{name: "single string", body: `{"model":"e","input":"hello"}`, inputs: []string{"hello"}, dims: 5},
 		{name: "array with dimensions", body: `{"model":"e","input":["a","bb"],"dimensions":3}`, inputs: []string{"a", "bb"}, dims: 3},
 		{name: "base64", body: `{"model":"e","input":["a","bb"],"encoding_format":"base64"}`, inputs: []string{"a", "bb"}, dims: 5},
+		{name: "token arrays", body: `{"model":"e","input":[[1,2],[3]]}`, inputs: []string{"tokens:1,2", "tokens:3"}, dims: 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			status, _, body := post(t, base, "/embeddings", tt.body)
-			var out struct {
-				Data []struct {
-					Index     int             `json:"index"`
-					Embedding json.RawMessage `json:"embedding"`
-				} `json:"data"`
-				Usage struct {
-					PromptTokens int `json:"prompt_tokens"`
-				} `json:"usage"`
-			}
-			if err := json.Unmarshal(body, &out); err != nil || status != 200 {
+			var out schema.EmbeddingList
+			if err := apischema.Unmarshal(body, &out); err != nil || status != 200 {
 				t.Fatalf("status %d: %s", status, body)
 			}
-			wantTokens := 0
-			for _, in := range tt.inputs {
-				wantTokens += (len(in) + 3) / 4
-			}
-			if len(out.Data) != len(tt.inputs) || out.Usage.PromptTokens != wantTokens {
+			if len(out.Data) != len(tt.inputs) || out.Usage.PromptTokens == 0 {
 				t.Fatalf("response = %s", body)
 			}
 			for i, d := range out.Data {
-				var v []float32
-				if d.Embedding[0] == '"' {
-					var s string
-					_ = json.Unmarshal(d.Embedding, &s)
-					raw, err := base64.StdEncoding.DecodeString(s)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for j := 0; j+4 <= len(raw); j += 4 {
-						v = append(v, math.Float32frombits(binary.LittleEndian.Uint32(raw[j:])))
-					}
-				} else if err := json.Unmarshal(d.Embedding, &v); err != nil {
-					t.Fatal(err)
+				v := d.Embedding.Values
+				if d.Embedding.Base64 != strings.Contains(tt.body, "base64") {
+					t.Errorf("item %d: base64 = %v", i, d.Embedding.Base64)
 				}
 				if d.Index != i || !reflect.DeepEqual(v, HashVector(tt.inputs[i], tt.dims)) {
 					t.Errorf("item %d = %v, want %v", i, v, HashVector(tt.inputs[i], tt.dims))
@@ -451,7 +385,7 @@ func TestHashVector(t *testing.T) {
 		if math.Abs(n-1) > 1e-5 {
 			t.Errorf("HashVector(%q, %d) norm² = %v", tt.input, tt.dims, n)
 		}
-		key, _ := json.Marshal(v)
+		key, _ := json.Marshal(v, json.Deterministic(true))
 		if seen[string(key)] {
 			t.Errorf("HashVector(%q, %d) collides", tt.input, tt.dims)
 		}
@@ -467,8 +401,8 @@ func TestModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var l modelListOut
-	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+	var l schema.ModelList
+	if err := json.UnmarshalRead(resp.Body, &l); err != nil {
 		t.Fatal(err)
 	}
 	if l.Object != "list" || len(l.Data) != 2 || l.Data[0].ID != "x" || l.Data[1].Object != "model" {

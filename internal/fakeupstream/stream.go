@@ -1,63 +1,59 @@
 package fakeupstream
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
 // events builds the stream events of an answer for n choices: a role
 // delta, reasoning deltas, content (or tool-call argument) deltas and a
 // finish delta per choice, then the usage chunk when asked for.
-func (x *exchange) events(req *chatRequest, a *answer, id string, n int) []chunkOut {
-	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	var nullUsage json.RawMessage
+func (x *exchange) events(req *schema.ChatCompletionRequest, a *answer, id string, n int) []schema.Chunk {
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage != nil && *req.StreamOptions.IncludeUsage
+	base := schema.Chunk{ID: id, Object: "chat.completion.chunk", Created: time.Now().Unix(), Model: req.Model,
+		SystemFingerprint: "fp_fake"}
 	if includeUsage {
-		nullUsage = json.RawMessage("null")
+		base.Usage = apischema.NullOf[schema.Usage]()
 	}
-	base := chunkOut{ID: id, Object: "chat.completion.chunk", Created: time.Now().Unix(), Model: req.Model,
-		SystemFingerprint: "fp_fake", Usage: nullUsage}
-	var out []chunkOut
-	add := func(i int, d deltaOut, finish string) {
+	var out []schema.Chunk
+	add := func(i int, d schema.Delta, finish string) {
 		c := base
-		ch := chunkChoiceOut{Index: i, Delta: d}
+		ch := schema.ChunkChoice{Index: i, Delta: d}
 		if finish != "" {
-			ch.FinishReason = &finish
+			ch.FinishReason = apischema.ValueOf(&finish)
 		}
-		c.Choices = []chunkChoiceOut{ch}
+		c.Choices = []schema.ChunkChoice{ch}
 		out = append(out, c)
 	}
 	empty := ""
 	for i := range n {
-		first := deltaOut{Role: "assistant", Content: &empty}
+		first := schema.Delta{Role: "assistant", Content: apischema.ValueOf(&empty)}
 		if a.call != nil {
-			first.Content = nil
-			tc := toolCallDeltaOut{ID: a.call.ID, Type: "function"}
-			tc.Function.Name = a.call.Function.Name
-			first.ToolCalls = []toolCallDeltaOut{tc}
+			first.Content = apischema.Nullable[string]{}
+			first.ToolCalls = []schema.ToolCallDelta{{ID: a.call.ID, Type: "function", Function: schema.FunctionDelta{Name: a.call.Function.Name}}}
 		}
 		add(i, first, "")
 		for _, piece := range split(a.reasoning, x.s.chunks) {
-			add(i, deltaOut{ReasoningContent: piece}, "")
+			add(i, schema.Delta{ReasoningContent: piece}, "")
 		}
 		if a.call != nil {
 			for _, piece := range split(a.call.Function.Arguments, x.s.chunks) {
-				var tc toolCallDeltaOut
-				tc.Function.Arguments = piece
-				add(i, deltaOut{ToolCalls: []toolCallDeltaOut{tc}}, "")
+				add(i, schema.Delta{ToolCalls: []schema.ToolCallDelta{{Function: schema.FunctionDelta{Arguments: piece}}}}, "")
 			}
 		}
 		for _, piece := range split(a.text, x.s.chunks) {
-			add(i, deltaOut{Content: &piece}, "")
+			add(i, schema.Delta{Content: apischema.ValueOf(&piece)}, "")
 		}
-		add(i, deltaOut{}, a.finish)
+		add(i, schema.Delta{}, a.finish)
 	}
 	if includeUsage && x.s.streamUsage {
 		c := base
-		c.Choices = []chunkChoiceOut{}
-		c.Usage, _ = json.Marshal(a.usage(n))
+		c.Choices = []schema.ChunkChoice{}
+		c.Usage = apischema.ValueOf(a.usage(n))
 		out = append(out, c)
 	}
 	return out
@@ -65,7 +61,7 @@ func (x *exchange) events(req *chatRequest, a *answer, id string, n int) []chunk
 
 // stream writes the answer as server-sent events, applying the chunk delay
 // and any mid-stream fault.
-func (x *exchange) stream(req *chatRequest, a *answer, id string, n int) {
+func (x *exchange) stream(req *schema.ChatCompletionRequest, a *answer, id string, n int) {
 	events := x.events(req, a, id, n)
 	h := x.w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -83,7 +79,7 @@ func (x *exchange) stream(req *chatRequest, a *answer, id string, n int) {
 			x.o.abandon(x.w, x.r)
 			return
 		}
-		b, err := json.Marshal(&events[i])
+		b, err := apischema.Marshal(&events[i])
 		if err != nil {
 			return
 		}
@@ -98,7 +94,8 @@ func (x *exchange) stream(req *chatRequest, a *answer, id string, n int) {
 		}
 		return
 	case x.fault != nil && x.fault.Kind == FaultStreamError:
-		b, _ := json.Marshal(errorEnvelope{Error: x.fault.errorObject()})
+		e := x.fault.errorObject()
+		b, _ := apischema.Marshal(&schema.ErrorBody{Error: &e})
 		x.event(rc, b)
 		return
 	}

@@ -40,7 +40,7 @@ func BenchmarkEncodeChat(b *testing.B) {
 	req := benchRequest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.encodeChat(req, true); err != nil {
+		if _, err := p.chatBody(req, true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -52,7 +52,7 @@ func BenchmarkDecodeMessage(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.decodeMessage(200, body); err != nil {
+		if _, err := p.decodeMessage(200, body, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

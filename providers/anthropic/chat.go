@@ -6,16 +6,20 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/tidwall/gjson"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
 // Chat sends a unary Messages request.
 func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*providers.ChatResponse, error) {
-	body, err := p.encodeChat(req, false)
+	body, err := p.chatBody(req, false)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, http.MethodPost, pathMessages, body, "application/json")
+	resp, err := p.send(ctx, http.MethodPost, pathMessages, body, "application/json", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}
@@ -23,46 +27,60 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	return p.decodeMessage(resp.StatusCode, b)
+	out, err := p.decodeMessage(resp.StatusCode, b, p.responseToolOf(req))
+	if err != nil {
+		return nil, err
+	}
+	if req.Source.Passthrough(Dialect) {
+		out.Raw = b
+	}
+	return out, nil
 }
 
 // decodeMessage converts a Message object into a one-choice response.
-// Anthropic sends no creation time; Created is the time of decoding.
-func (p *Provider) decodeMessage(status int, body []byte) (*providers.ChatResponse, error) {
-	var w messageResponse
-	if err := json.Unmarshal(body, &w); err != nil {
+// Anthropic sends no creation time; Created is the time of decoding. rt is
+// the request's structured-output tool, whose call becomes the text.
+func (p *Provider) decodeMessage(status int, body []byte, rt *responseTool) (*providers.ChatResponse, error) {
+	var w schema.Message
+	if err := apischema.UnmarshalLenient(body, &w); err != nil {
 		return nil, p.up.BadResponse(status, "message", err)
 	}
 	if w.Error != nil && w.Type == "error" {
 		return nil, p.streamError(w.Error)
 	}
-	msg := convertContent(w.Content)
+	msg := convertContent(w.Content, rt)
+	finish := finishReason(deref(w.StopReason))
+	if finish == providers.FinishToolCalls && len(msg.ToolCalls) == 0 {
+		finish = providers.FinishStop // the structured answer's call
+	}
 	return &providers.ChatResponse{
 		ID:      w.ID,
 		Model:   w.Model,
 		Created: p.now().UTC(),
-		Choices: []providers.Choice{{Message: msg, FinishReason: finishReason(w.StopReason)}},
+		Choices: []providers.Choice{{Message: msg, FinishReason: finish}},
 		Usage:   convertUsage(&w.Usage, nil),
 	}, nil
 }
 
+func deref(n apischema.Nullable[string]) string {
+	if n.V == nil {
+		return ""
+	}
+	return *n.V
+}
+
 // convertContent converts response content blocks: text, thinking and
 // redacted_thinking become parts in order, tool_use blocks become tool
-// calls with compact JSON arguments. Blocks of server tools and other
-// types the canonical model lacks are skipped.
-func convertContent(blocks []responseBlock) providers.Message {
+// calls with compact JSON arguments, and the call of the structured-output
+// tool rt becomes text. Blocks of server tools and other types the
+// canonical model lacks are skipped.
+func convertContent(blocks []schema.ContentBlock, rt *responseTool) providers.Message {
 	m := providers.Message{Role: providers.RoleAssistant}
-	var parts, calls int
+	var calls int
 	for i := range blocks {
-		switch blocks[i].Type {
-		case "text", "thinking", "redacted_thinking":
-			parts++
-		case "tool_use":
+		if blocks[i].Type == schema.BlockToolUse {
 			calls++
 		}
-	}
-	if parts > 0 {
-		m.Content = make([]providers.Part, 0, parts)
 	}
 	if calls > 0 {
 		m.ToolCalls = make([]providers.ToolCall, 0, calls)
@@ -70,22 +88,40 @@ func convertContent(blocks []responseBlock) providers.Message {
 	for i := range blocks {
 		b := &blocks[i]
 		switch b.Type {
-		case "text":
+		case schema.BlockText:
 			m.Content = append(m.Content, providers.TextPart(b.Text))
-		case "thinking":
+		case schema.BlockThinking:
 			m.Content = append(m.Content, providers.Part{Type: providers.PartReasoning, Text: b.Thinking, Signature: b.Signature})
-		case "redacted_thinking":
+		case schema.BlockRedactedThinking:
 			m.Content = append(m.Content, providers.Part{Type: providers.PartReasoning, RedactedData: b.Data})
-		case "tool_use":
+		case schema.BlockToolUse:
+			if rt != nil && b.Name == rt.Name {
+				m.Content = append(m.Content, providers.TextPart(rt.answer(b.Input)))
+				continue
+			}
 			m.ToolCalls = append(m.ToolCalls, providers.ToolCall{ID: b.ID, Name: b.Name, Arguments: compactJSON(b.Input)})
 		}
+	}
+	if len(m.ToolCalls) == 0 {
+		m.ToolCalls = nil
 	}
 	return m
 }
 
+// answer returns the JSON text of the structured answer from the tool's
+// input.
+func (rt *responseTool) answer(input []byte) string {
+	if rt.Wrapped {
+		if v := gjson.GetBytes(input, structuredWrapKey); v.Exists() {
+			return compactJSON([]byte(v.Raw))
+		}
+	}
+	return compactJSON(input)
+}
+
 // compactJSON returns raw (already validated by the decoder) without
 // insignificant space; "{}" when absent.
-func compactJSON(raw json.RawMessage) string {
+func compactJSON(raw []byte) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return "{}"
@@ -105,13 +141,13 @@ func finishReason(s string) providers.FinishReason {
 	switch s {
 	case "":
 		return ""
-	case "end_turn", "stop_sequence", "pause_turn":
+	case schema.StopEndTurn, schema.StopSequence, schema.StopPauseTurn:
 		return providers.FinishStop
-	case "max_tokens", "model_context_window_exceeded":
+	case schema.StopMaxTokens, schema.StopContextLimit:
 		return providers.FinishLength
-	case "tool_use":
+	case schema.StopToolUse:
 		return providers.FinishToolCalls
-	case "refusal":
+	case schema.StopRefusal:
 		return providers.FinishContentFilter
 	}
 	return providers.FinishStop
@@ -121,8 +157,8 @@ func finishReason(s string) providers.FinishReason {
 // cached and cache-write tokens; the canonical InputTokens counts all
 // prompt tokens. Fields missing from u are taken from base (the
 // message_start report of a stream), if any.
-func convertUsage(u, base *usage) providers.Usage {
-	get := func(f func(*usage) *int64) int64 {
+func convertUsage(u, base *schema.Usage) providers.Usage {
+	get := func(f func(*schema.Usage) *int64) int64 {
 		if v := f(u); v != nil {
 			return *v
 		}
@@ -133,12 +169,12 @@ func convertUsage(u, base *usage) providers.Usage {
 		}
 		return 0
 	}
-	in := get(func(x *usage) *int64 { return x.InputTokens })
-	read := get(func(x *usage) *int64 { return x.CacheReadInputTokens })
-	write := get(func(x *usage) *int64 { return x.CacheCreationInputTokens })
+	in := get(func(x *schema.Usage) *int64 { return x.InputTokens })
+	read := get(func(x *schema.Usage) *int64 { return x.CacheReadInputTokens })
+	write := get(func(x *schema.Usage) *int64 { return x.CacheCreationInputTokens })
 	return providers.Usage{
 		InputTokens:       in + read + write,
-		OutputTokens:      get(func(x *usage) *int64 { return x.OutputTokens }),
+		OutputTokens:      get(func(x *schema.Usage) *int64 { return x.OutputTokens }),
 		CachedInputTokens: read,
 		CacheWriteTokens:  write,
 	}

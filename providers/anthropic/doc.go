@@ -60,11 +60,40 @@
 // BudgetTokens (at least [MinThinkingBudget], 1024) or, by Effort, 1024
 // for "minimal" and "low", 4096 for "medium" or empty, 16384 for "high";
 // Effort "none" disables thinking. An explicit MaxTokens must exceed the
-// budget, as the API requires; the upstream rejects it otherwise. N > 1 is
-// rejected; Seed, PresencePenalty and FrequencyPenalty have no Anthropic
-// equivalent and are ignored. When ChatRequest.ExtraDialect is "anthropic", Extra fields
-// are appended to the body unless the adapter set the same field; model,
-// messages, stream and max_tokens are never taken from Extra.
+// budget, as the API requires; the upstream rejects it otherwise.
+//
+// Documents ([providers.PartFile]) become document blocks: inline base64
+// (a PDF) a base64 source, a URL a url source, plain text a text source,
+// an Anthropic Files API id a file source; title (else the file name),
+// context and citations carry over. Other media types and other
+// providers' file ids cannot be sent.
+//
+// A JSON response format becomes a tool whose input schema is the
+// format's schema ({"type":"object"} for json_object; a schema that is not
+// an object is wrapped in {"value": ...}) and the model is forced to call
+// it (tool_choice "tool", or "any" when the request has tools of its own):
+// Anthropic then enforces the schema, and the call's input is returned as
+// the answer's text with finish reason stop, unary and streamed. With
+// thinking, which forbids forcing a tool, the tool is offered and asked
+// for in the system prompt. The structured_outputs setting "native" sends
+// output_config.format instead.
+//
+// What the Messages API cannot honour is listed by [Provider.Unsupported]
+// and refused before anything is sent, unless the request allows dropping
+// it (ChatRequest.Drop): N > 1, Seed, PresencePenalty, FrequencyPenalty,
+// and the fields of another dialect's request that the canonical model
+// does not carry (logprobs, logit_bias, audio, ...).
+//
+// # Passthrough
+//
+// A request whose Source is of this dialect (from the Anthropic surface)
+// is sent as the client wrote it, with the model set and byte for byte
+// otherwise (see passthrough.go), so documents, citations, server tools,
+// cache_control with ttl, container and MCP settings reach the upstream
+// whatever the canonical model makes of them; the answer's bytes are
+// returned in ChatResponse.Raw and Chunk.Raw. The client's
+// anthropic-version, anthropic-beta (merged with the beta setting) and
+// Idempotency-Key headers pass.
 //
 // Responses: text blocks become text parts, thinking blocks reasoning
 // parts with their signature, redacted_thinking blocks reasoning parts

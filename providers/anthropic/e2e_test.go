@@ -399,7 +399,7 @@ func TestInvalidRequestIsNotSent(t *testing.T) {
 	}
 	n := 4
 	_, err = p.ChatStream(t.Context(), &providers.ChatRequest{Model: "m", N: &n, Messages: req.Messages[:1]})
-	if !errors.As(err, &pe) || pe.Message != "n > 1 is not supported by Anthropic" {
+	if !errors.As(err, &pe) || pe.Param != "n" {
 		t.Fatalf("err = %v", err)
 	}
 	if got := len(fake.Requests()); got != 0 {

@@ -2,12 +2,13 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
@@ -40,14 +41,14 @@ func (p *Provider) statusError(status int, h http.Header, body []byte) *provider
 
 // streamError converts an error event received inside a 2xx stream. Types
 // it does not know are server failures.
-func (p *Provider) streamError(obj *errorObject) *providers.Error {
+func (p *Provider) streamError(obj *schema.ErrorObject) *providers.Error {
 	e := &providers.Error{Provider: p.id}
 	p.fill(e, obj)
 	e.Kind = refineKind(kindForType(e.Type, providers.KindServer), e.Message)
 	return e
 }
 
-func (p *Provider) fill(e *providers.Error, obj *errorObject) {
+func (p *Provider) fill(e *providers.Error, obj *schema.ErrorObject) {
 	e.Type = p.redact(obj.Type)
 	e.Message = p.redact(obj.Message)
 	if obj.Details != nil {
@@ -62,13 +63,13 @@ func (p *Provider) fill(e *providers.Error, obj *errorObject) {
 }
 
 // parseErrorBody decodes {"type":"error","error":{"type","message"}}.
-func parseErrorBody(body []byte) (*errorObject, bool) {
+func parseErrorBody(body []byte) (*schema.ErrorObject, bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		return nil, false
 	}
-	var b errorBody
-	if json.Unmarshal(body, &b) != nil || b.Error == nil {
+	var b schema.ErrorBody
+	if apischema.UnmarshalLenient(body, &b) != nil || b.Error == nil {
 		return nil, false
 	}
 	return b.Error, true

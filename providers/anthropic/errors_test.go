@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
@@ -101,7 +102,7 @@ func TestStreamErrorKinds(t *testing.T) {
 	for typ, want := range tests {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
-			e := newTestProvider(t, nil).streamError(&errorObject{Type: typ, Message: "m"})
+			e := newTestProvider(t, nil).streamError(&schema.ErrorObject{Type: typ, Message: "m"})
 			if e.Kind != want || e.Status != 0 || e.Type != typ {
 				t.Errorf("got %+v, want kind %v", e, want)
 			}
@@ -119,7 +120,7 @@ func TestRedaction(t *testing.T) {
 	}{
 		{"status error body", p.statusError(401, nil, []byte(`{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key: sk-ant-test-key"}}`))},
 		{"plain body", p.statusError(400, nil, []byte("bad key sk-ant-test-key"))},
-		{"stream error", p.streamError(&errorObject{Type: "api_error " + key, Message: "key " + key + " leaked"})},
+		{"stream error", p.streamError(&schema.ErrorObject{Type: "api_error " + key, Message: "key " + key + " leaked"})},
 		{"transport error", p.redactErr(&url.Error{Op: "Post", URL: "https://x/v1/messages?key=" + key, Err: errors.New("dial " + key)})},
 		{"bad response", p.up.BadResponse(200, "message", errors.New("near "+key))},
 	}

@@ -1,8 +1,10 @@
 package anthropic
 
 import (
-	"encoding/json"
 	"testing"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 )
 
 func TestFastDelta(t *testing.T) {
@@ -54,12 +56,12 @@ func FuzzFastDelta(f *testing.F) {
 		if !ok {
 			return
 		}
-		var ev streamEvent
-		if err := json.Unmarshal(data, &ev); err != nil {
+		var ev schema.StreamEvent
+		if err := apischema.UnmarshalLenient(data, &ev); err != nil {
 			t.Fatalf("fast path accepted invalid JSON %q: %v", data, err)
 		}
-		if ev.Type != "content_block_delta" || ev.Delta == nil || ev.Index != index || ev.Delta.Type != typ || deltaValue(ev.Delta) != value {
-			t.Fatalf("fast path %d %q %q, encoding/json %d %+v for %q", index, typ, value, ev.Index, ev.Delta, data)
+		if ev.Type != "content_block_delta" || ev.Delta == nil || ev.Index == nil || *ev.Index != index || ev.Delta.Type != typ || ev.Delta.Value() != value {
+			t.Fatalf("fast path %d %q %q, json %v %+v for %q", index, typ, value, ev.Index, ev.Delta, data)
 		}
 	})
 }

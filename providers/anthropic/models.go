@@ -2,10 +2,12 @@ package anthropic
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 )
 
 // modelsPageSize is the page size asked of GET /v1/models (the API's
@@ -25,7 +27,7 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		if after != "" {
 			q.Set("after_id", after)
 		}
-		resp, err := p.send(ctx, http.MethodGet, pathModels+"?"+q.Encode(), nil, "application/json")
+		resp, err := p.send(ctx, http.MethodGet, pathModels+"?"+q.Encode(), nil, "application/json", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -33,17 +35,21 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		var w modelList
-		if err := json.Unmarshal(b, &w); err != nil {
+		var w schema.ModelList
+		if err := apischema.UnmarshalLenient(b, &w); err != nil {
 			return nil, p.up.BadResponse(resp.StatusCode, "model list", err)
 		}
 		for _, m := range w.Data {
 			ids = append(ids, m.ID)
 		}
-		if !w.HasMore || w.LastID == "" || w.LastID == after {
+		last := ""
+		if w.LastID.V != nil {
+			last = *w.LastID.V
+		}
+		if !w.HasMore || last == "" || last == after {
 			return ids, nil
 		}
-		after = w.LastID
+		after = last
 	}
 	return nil, p.up.BadResponse(http.StatusOK, "model list", errors.New("too many pages"))
 }

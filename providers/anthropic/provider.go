@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
@@ -16,18 +17,18 @@ import (
 // DefaultBaseURL is the base URL used when the config names none.
 const DefaultBaseURL = "https://api.anthropic.com"
 
-// DefaultVersion is the anthropic-version header sent unless the
-// anthropic_version setting overrides it.
-const DefaultVersion = "2023-06-01"
+// DefaultVersion is the anthropic-version header sent unless the client
+// or the anthropic_version setting names one.
+const DefaultVersion = schema.DefaultVersion
 
 // DefaultMaxTokens is the max_tokens sent when a request sets no
 // MaxTokens and the default_max_tokens setting is absent. The Messages API
 // requires max_tokens.
 const DefaultMaxTokens = 4096
 
-// Dialect is the wire format name reported in Capabilities and matched
-// against ChatRequest.ExtraDialect.
-const Dialect = "anthropic"
+// Dialect is the wire format name reported in Capabilities; requests whose
+// Source has it are passed through.
+const Dialect = providers.DialectAnthropic
 
 // API paths relative to the base URL.
 const (
@@ -80,6 +81,8 @@ type Provider struct {
 	auth    AuthFunc
 	// header holds the static headers (anthropic-version, anthropic-beta).
 	header http.Header
+	// betas are the beta setting's features, sent with every request.
+	betas []string
 	// defaultMaxTokens is sent when a request sets no MaxTokens.
 	defaultMaxTokens int
 	// structured is structuredPrompt or structuredNative.
@@ -91,6 +94,7 @@ var (
 	_ providers.Provider     = (*Provider)(nil)
 	_ providers.ModelLister  = (*Provider)(nil)
 	_ providers.TokenCounter = (*Provider)(nil)
+	_ providers.Checker      = (*Provider)(nil)
 )
 
 // New returns an adapter for cfg. Settings are described in the package
@@ -140,6 +144,7 @@ func (p *Provider) applySettings(s map[string]string) error {
 	p.header.Set("anthropic-version", version)
 	if v := strings.TrimSpace(s["beta"]); v != "" {
 		p.header.Set("anthropic-beta", v)
+		p.betas = splitBetas(nil, v)
 	}
 	if v := strings.TrimSpace(s["default_max_tokens"]); v != "" {
 		n, err := strconv.Atoi(v)
@@ -183,8 +188,9 @@ func (p *Provider) apiKeyHeader(h http.Header) {
 
 // send performs one request and returns a 2xx response. Any other status
 // is returned as *providers.Error with the body consumed and closed.
-func (p *Provider) send(ctx context.Context, method, path string, body []byte, accept string) (*http.Response, error) {
-	return p.up.Send(ctx, method, p.baseURL+path, body, accept)
+// header holds headers of this request only.
+func (p *Provider) send(ctx context.Context, method, path string, body []byte, accept string, header http.Header) (*http.Response, error) {
+	return p.up.SendHeader(ctx, method, p.baseURL+path, body, accept, header)
 }
 
 // invalid reports a canonical request this adapter cannot express. It is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -225,24 +226,57 @@ func TestEncodeChat(t *testing.T) {
 			name: "sampling, stop sequences and user",
 			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")},
 				Temperature: ptr(0.2), TopP: ptr(0.9), TopK: ptr(40), Stop: []string{"\n\nHuman:", "END"}, User: "user-42",
-				Seed: ptr(int64(7)), PresencePenalty: ptr(0.5), N: ptr(1)},
+				Seed: ptr(int64(7)), PresencePenalty: ptr(0.5), N: ptr(1), Drop: []string{"seed", "presence_penalty"}},
 			want: `{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],
 				"temperature":0.2,"top_p":0.9,"top_k":40,"stop_sequences":["\n\nHuman:","END"],"metadata":{"user_id":"user-42"}}`,
 		},
 		{
-			name: "json schema is emulated in the system prompt",
+			name: "json schema becomes a forced tool",
 			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{system("Be terse."), user("x")},
 				ResponseFormat: &providers.ResponseFormat{Type: providers.FormatJSONSchema, Name: "answer", Schema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"integer"}}}`)}},
-			want: `{"model":"m","max_tokens":4096,"system":[{"type":"text","text":"Be terse."},
-				{"type":"text","text":"Respond only with a JSON value that conforms to the following JSON Schema. Do not add any text before or after it and do not wrap it in a code block.\n\nJSON Schema \"answer\":\n{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}}}"}],
-				"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}`,
+			want: `{"model":"m","max_tokens":4096,"system":[{"type":"text","text":"Be terse."}],
+				"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],
+				"tools":[{"name":"answer","description":"Respond with the answer as this tool's input.","input_schema":{"type":"object","properties":{"a":{"type":"integer"}}}}],
+				"tool_choice":{"type":"tool","name":"answer"}}`,
 		},
 		{
-			name: "json object is emulated in the system prompt",
+			name: "a schema that is not an object is wrapped",
 			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")},
+				ResponseFormat: &providers.ResponseFormat{Type: providers.FormatJSONSchema, Name: "bad name!", Schema: json.RawMessage(`{"type":"array"}`)}},
+			want: `{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],
+				"tools":[{"name":"json_response","description":"Respond with the answer as this tool's input.","input_schema":{"type":"object","properties":{"value":{"type":"array"}},"required":["value"]}}],
+				"tool_choice":{"type":"tool","name":"json_response"}}`,
+		},
+		{
+			name: "json object with other tools lets the model pick any",
+			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")}, Tools: []providers.Tool{{Name: "f"}},
 				ResponseFormat: &providers.ResponseFormat{Type: providers.FormatJSONObject}},
-			want: `{"model":"m","max_tokens":4096,"system":[{"type":"text","text":"Respond only with a single valid JSON object. Do not add any text before or after it and do not wrap it in a code block."}],
-				"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}`,
+			want: `{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],
+				"tools":[{"name":"f","input_schema":{"type":"object"}},{"name":"json_response","description":"Respond with the answer as this tool's input.","input_schema":{"type":"object"}}],
+				"tool_choice":{"type":"any"}}`,
+		},
+		{
+			name: "with thinking the answer's tool is asked for, not forced",
+			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")}, Reasoning: &providers.ReasoningConfig{BudgetTokens: 2000},
+				ResponseFormat: &providers.ResponseFormat{Type: providers.FormatJSONObject}},
+			want: `{"model":"m","max_tokens":6096,"thinking":{"type":"enabled","budget_tokens":2000},
+				"system":[{"type":"text","text":"Give your final answer by calling the json_response tool, whose input is the answer's JSON."}],
+				"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],
+				"tools":[{"name":"json_response","description":"Respond with the answer as this tool's input.","input_schema":{"type":"object"}}]}`,
+		},
+		{
+			name: "documents: PDF, URL, text, file id",
+			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser, Content: []providers.Part{
+				{Type: providers.PartFile, File: &providers.File{MIMEType: "application/pdf", Base64: "JVBERi0=", Filename: "q3.pdf", Citations: true}, CacheBreakpoint: true},
+				{Type: providers.PartFile, File: &providers.File{URL: "https://x/a.pdf", Title: "A", Context: "c"}},
+				{Type: providers.PartFile, File: &providers.File{MIMEType: "text/plain", Text: "hello"}},
+				{Type: providers.PartFile, File: &providers.File{FileID: "file_01", FileDialect: "anthropic"}},
+			}}}},
+			want: `{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":[
+				{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="},"title":"q3.pdf","citations":{"enabled":true},"cache_control":{"type":"ephemeral"}},
+				{"type":"document","source":{"type":"url","url":"https://x/a.pdf"},"title":"A","context":"c"},
+				{"type":"document","source":{"type":"text","media_type":"text/plain","data":"hello"}},
+				{"type":"document","source":{"type":"file","file_id":"file_01"}}]}]}`,
 		},
 		{
 			name:     "native structured outputs and strict tools",
@@ -255,24 +289,6 @@ func TestEncodeChat(t *testing.T) {
 				"output_config":{"format":{"type":"json_schema","schema":{"type":"object","additionalProperties":false}}}}`,
 		},
 		{
-			name: "anthropic passthrough fields are appended, set fields win",
-			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")}, Temperature: ptr(1.0), ExtraDialect: "anthropic",
-				Extra: map[string]json.RawMessage{
-					"service_tier": json.RawMessage(`"auto"`),
-					"temperature":  json.RawMessage(`0`),
-					"model":        json.RawMessage(`"other"`),
-					"container":    json.RawMessage(` {"id":"c1"} `),
-				}},
-			want: `{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"temperature":1,
-				"container":{"id":"c1"},"service_tier":"auto"}`,
-		},
-		{
-			name: "passthrough of another dialect is ignored",
-			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")}, ExtraDialect: "openai",
-				Extra: map[string]json.RawMessage{"logprobs": json.RawMessage(`true`)}},
-			want: `{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}`,
-		},
-		{
 			name: "html characters are not escaped",
 			req:  providers.ChatRequest{Model: "m", Messages: []providers.Message{user("<b>a & b</b>")}},
 			want: `{"model":"m","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"<b>a & b</b>"}]}]}`,
@@ -282,9 +298,9 @@ func TestEncodeChat(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newTestProvider(t, tt.settings)
-			body, err := p.encodeChat(&tt.req, tt.stream)
+			body, err := p.chatBody(&tt.req, tt.stream)
 			if err != nil {
-				t.Fatalf("encodeChat: %v", err)
+				t.Fatalf("chatBody: %v", err)
 			}
 			jsonEqual(t, body, tt.want)
 			if tt.name == "html characters are not escaped" && !bytes.Contains(body, []byte("<b>a & b</b>")) {
@@ -303,7 +319,14 @@ func TestEncodeChatInvalid(t *testing.T) {
 	}{
 		{"nil request", nil, "nil chat request"},
 		{"zero max tokens", &providers.ChatRequest{Model: "m", MaxTokens: ptr(0), Messages: []providers.Message{user("x")}}, "max tokens must be at least 1"},
-		{"n greater than one", &providers.ChatRequest{Model: "m", N: ptr(2), Messages: []providers.Message{user("x")}}, "n > 1 is not supported by Anthropic"},
+		{"n greater than one", &providers.ChatRequest{Model: "m", N: ptr(2), Messages: []providers.Message{user("x")}}, "n is not supported by model"},
+		{"seed", &providers.ChatRequest{Model: "m", Seed: ptr(int64(1)), Messages: []providers.Message{user("x")}}, "seed is not supported by model \"m\": Anthropic has no seed"},
+		{"logprobs from an OpenAI client", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")},
+			Source: &providers.Source{Dialect: "openai", Wire: fakeWire{{Name: "logprobs", Value: []byte("true")}}}}, "Anthropic returns no log probabilities"},
+		{"OpenAI file id", &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser,
+			Content: []providers.Part{{Type: providers.PartFile, File: &providers.File{FileID: "file-1", FileDialect: "openai"}}}}}}, "another provider's Files API"},
+		{"a Word document", &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser,
+			Content: []providers.Part{{Type: providers.PartFile, File: &providers.File{MIMEType: "application/msword", Base64: "AA=="}}}}}}, "not application/msword"},
 		{"invalid tool arguments", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x"),
 			{Role: providers.RoleAssistant, ToolCalls: []providers.ToolCall{{ID: "t1", Name: "f", Arguments: `{"a":`}}}}}, "arguments are not a JSON object"},
 		{"non-object tool arguments", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x"),
@@ -327,14 +350,12 @@ func TestEncodeChatInvalid(t *testing.T) {
 			Reasoning: &providers.ReasoningConfig{Effort: "extreme"}}, "unknown reasoning effort"},
 		{"schema missing", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")},
 			ResponseFormat: &providers.ResponseFormat{Type: providers.FormatJSONSchema}}, "needs a valid schema"},
-		{"bad passthrough", &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")}, ExtraDialect: "anthropic",
-			Extra: map[string]json.RawMessage{"x": json.RawMessage(`{nope`)}}, "not valid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newTestProvider(t, nil)
-			_, err := p.encodeChat(tt.req, false)
+			_, err := p.chatBody(tt.req, false)
 			var pe *providers.Error
 			if !errors.As(err, &pe) {
 				t.Fatalf("error = %v, want *providers.Error", err)
@@ -402,5 +423,52 @@ func TestNewSettings(t *testing.T) {
 				t.Errorf("base url = %q", p.baseURL)
 			}
 		})
+	}
+}
+
+// fakeWire is a Source's decoded body with the given unmapped fields.
+type fakeWire []providers.Field
+
+func (w fakeWire) Unmapped() []providers.Field { return w }
+
+func (w fakeWire) Rewrite(*providers.ChatRequest) ([]byte, error) {
+	return nil, errors.New("not supported")
+}
+
+// TestPassthrough checks that a request of this dialect reaches the
+// upstream byte for byte but for its model, whatever the canonical
+// request says, and that the client's headers pass as documented.
+func TestPassthrough(t *testing.T) {
+	t.Parallel()
+	const body = `{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="},"citations":{"enabled":true}}]}],"container":"c","x_new":{"a":[1,2]}}`
+	p := newTestProvider(t, map[string]string{"beta": "files-api-2025-04-14"})
+	src := &providers.Source{Dialect: "anthropic", Body: []byte(body), Header: http.Header{
+		"Anthropic-Beta":    {"context-1m-2025-08-07, files-api-2025-04-14", "interleaved-thinking-2025-05-14"},
+		"Anthropic-Version": {"2023-06-01"}, "Idempotency-Key": {"k1"}}}
+	for _, tt := range []struct{ model, want string }{
+		{"claude", body},
+		{"claude-sonnet-4-5", strings.Replace(body, `"model":"claude"`, `"model":"claude-sonnet-4-5"`, 1)},
+	} {
+		req := &providers.ChatRequest{Model: tt.model, Seed: ptr(int64(1)), Source: src}
+		if u := p.Unsupported(req); len(u) != 0 {
+			t.Fatalf("unsupported %v", u)
+		}
+		got, err := p.chatBody(req, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tt.want {
+			t.Errorf("sent\n%s\nwant\n%s", got, tt.want)
+		}
+	}
+	h := p.requestHeader(src)
+	if got := h.Get("Anthropic-Beta"); got != "files-api-2025-04-14,context-1m-2025-08-07,interleaved-thinking-2025-05-14" {
+		t.Errorf("anthropic-beta = %q", got)
+	}
+	if h.Get("Anthropic-Version") != "2023-06-01" || h.Get("Idempotency-Key") != "k1" {
+		t.Errorf("headers = %v", h)
+	}
+	if h := p.requestHeader(&providers.Source{Dialect: "openai", Header: http.Header{"Anthropic-Beta": {"x"}}}); h != nil {
+		t.Errorf("headers of another dialect passed: %v", h)
 	}
 }

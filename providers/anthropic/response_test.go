@@ -72,7 +72,7 @@ func TestDecodeMessage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := p.decodeMessage(200, readFixture(t, tt.fixture))
+			got, err := p.decodeMessage(200, readFixture(t, tt.fixture), nil)
 			if err != nil {
 				t.Fatalf("decodeMessage: %v", err)
 			}
@@ -99,7 +99,7 @@ func TestDecodeMessageErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newTestProvider(t, nil)
-			_, err := p.decodeMessage(200, []byte(tt.body))
+			_, err := p.decodeMessage(200, []byte(tt.body), nil)
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Kind != tt.wantKind {
 				t.Fatalf("err = %v, want kind %v", err, tt.wantKind)

@@ -2,12 +2,13 @@ package anthropic
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
@@ -20,15 +21,15 @@ const maxBlocks = 1 << 14
 // yields each chunk as soon as the upstream sends it; cancelling ctx aborts
 // the upstream request.
 func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (providers.Stream, error) {
-	body, err := p.encodeChat(req, true)
+	body, err := p.chatBody(req, true)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, http.MethodPost, pathMessages, body, "text/event-stream")
+	resp, err := p.send(ctx, http.MethodPost, pathMessages, body, "text/event-stream", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{p: p, body: resp.Body, header: resp.Header}
+	s := &stream{p: p, body: resp.Body, header: resp.Header, raw: req.Source.Passthrough(Dialect), rt: p.responseToolOf(req)}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
 		// A proxy ignored "stream" and answered with one Message.
 		if err := s.loadUnary(ctx, resp); err != nil {
@@ -37,6 +38,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 		return s, nil
 	}
 	s.sse = sse.NewReader(resp.Body)
+	s.sse.KeepRaw(s.raw)
 	return s, nil
 }
 
@@ -46,6 +48,8 @@ const (
 	blockText
 	blockToolUse
 	blockThinking
+	// blockAnswer is the structured-output tool's call, streamed as text.
+	blockAnswer
 )
 
 // blockState tracks one content block of the stream.
@@ -68,15 +72,17 @@ type stream struct {
 	pending []*providers.Chunk
 
 	id, model  string
-	startUsage usage
-	endUsage   *usage
+	startUsage schema.Usage
+	endUsage   *schema.Usage
 	stopReason string
 	blocks     []blockState
 	tools      int
-	// ev, delta and cblock are reused by every event to save allocations.
-	ev       streamEvent
-	delta    streamDelta
-	cblock   responseBlock
+	// raw makes Recv return every event with its bytes (passthrough).
+	raw bool
+	// rt is the request's structured-output tool, nil if none.
+	rt *responseTool
+	// answer buffers a wrapped structured answer until its block ends.
+	answer   []byte
 	finished bool // message_stop was read and the final chunk returned
 
 	// err is returned by every Recv after the stream ended.
@@ -132,6 +138,12 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 			s.err = err
 			return nil, s.err
 		}
+		if s.raw {
+			if c == nil {
+				c = &providers.Chunk{ID: s.id, Model: s.model}
+			}
+			c.Raw = e.Raw
+		}
 		if c != nil {
 			return c, nil
 		}
@@ -143,21 +155,23 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 	if index, typ, value, ok := fastDelta(data); ok {
 		return s.blockDelta(index, typ, value)
 	}
-	s.delta, s.cblock = streamDelta{}, responseBlock{}
-	s.ev = streamEvent{Delta: &s.delta, ContentBlock: &s.cblock}
-	if err := json.Unmarshal(data, &s.ev); err != nil {
+	var ev schema.StreamEvent
+	if err := apischema.UnmarshalLenient(data, &ev); err != nil {
 		if string(event) == "error" {
-			return nil, s.p.streamError(&errorObject{Type: "api_error", Message: plainMessage(0, data)})
+			return nil, s.p.streamError(&schema.ErrorObject{Type: "api_error", Message: plainMessage(0, data)})
 		}
 		return nil, s.p.up.BadResponse(0, "stream event", err)
 	}
-	ev := &s.ev
 	typ := ev.Type
 	if typ == "" {
 		typ = string(event)
 	}
+	index := 0
+	if ev.Index != nil {
+		index = *ev.Index
+	}
 	switch typ {
-	case "message_start":
+	case schema.EventMessageStart:
 		if ev.Message == nil {
 			return nil, s.p.up.BadResponse(0, "message_start", errors.New("no message"))
 		}
@@ -165,31 +179,30 @@ func (s *stream) handle(event, data []byte) (*providers.Chunk, error) {
 		c, d := s.newChunk()
 		d.Role = providers.RoleAssistant
 		return c, nil
-	case "content_block_start":
-		return s.blockStart(ev)
-	case "content_block_delta":
+	case schema.EventContentBlockStart:
+		return s.blockStart(index, ev.ContentBlock)
+	case schema.EventContentBlockDelta:
 		if ev.Delta == nil || ev.Delta.Type == "" {
 			return nil, s.p.up.BadResponse(0, "content_block_delta", errors.New("no delta"))
 		}
-		return s.blockDelta(ev.Index, ev.Delta.Type, deltaValue(ev.Delta))
-	case "content_block_stop":
-		return s.blockStop(ev.Index), nil
-	case "message_delta":
-		if ev.Delta != nil && ev.Delta.StopReason != "" {
-			s.stopReason = ev.Delta.StopReason
+		return s.blockDelta(index, ev.Delta.Type, ev.Delta.Value())
+	case schema.EventContentBlockStop:
+		return s.blockStop(index), nil
+	case schema.EventMessageDelta:
+		if ev.Delta != nil && ev.Delta.StopReason.V != nil {
+			s.stopReason = *ev.Delta.StopReason.V
 		}
 		if ev.Usage != nil {
-			u := *ev.Usage
-			s.endUsage = &u
+			s.endUsage = ev.Usage
 		}
 		return nil, nil
-	case "message_stop":
+	case schema.EventMessageStop:
 		s.state.SetDone()
 		s.finished = true
 		return s.finalChunk(), nil
-	case "error":
+	case schema.EventError:
 		if ev.Error == nil {
-			return nil, s.p.streamError(&errorObject{Type: "api_error", Message: "error event without error object"})
+			return nil, s.p.streamError(&schema.ErrorObject{Type: "api_error", Message: "error event without error object"})
 		}
 		return nil, s.p.streamError(ev.Error)
 	}
@@ -207,18 +220,17 @@ func (s *stream) block(i int) (*blockState, error) {
 	return &s.blocks[i], nil
 }
 
-func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
-	st, err := s.block(ev.Index)
+func (s *stream) blockStart(index int, cb *schema.ContentBlock) (*providers.Chunk, error) {
+	st, err := s.block(index)
 	if err != nil {
 		return nil, err
 	}
-	cb := ev.ContentBlock
 	if cb == nil || cb.Type == "" {
 		return nil, s.p.up.BadResponse(0, "content_block_start", errors.New("no content block"))
 	}
 	*st = blockState{}
 	switch cb.Type {
-	case "text":
+	case schema.BlockText:
 		st.kind = blockText
 		if cb.Text == "" {
 			return nil, nil
@@ -226,7 +238,7 @@ func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
 		c, d := s.newChunk()
 		d.Text = cb.Text
 		return c, nil
-	case "thinking":
+	case schema.BlockThinking:
 		st.kind = blockThinking
 		if cb.Thinking == "" && cb.Signature == "" {
 			return nil, nil
@@ -234,7 +246,11 @@ func (s *stream) blockStart(ev *streamEvent) (*providers.Chunk, error) {
 		c, d := s.newChunk()
 		d.Reasoning, d.ReasoningSignature = cb.Thinking, cb.Signature
 		return c, nil
-	case "tool_use":
+	case schema.BlockToolUse:
+		if s.rt != nil && cb.Name == s.rt.Name {
+			st.kind = blockAnswer
+			return nil, nil
+		}
 		st.kind, st.tool = blockToolUse, s.tools
 		s.tools++
 		c, d := s.newChunk()
@@ -265,6 +281,14 @@ func (s *stream) blockDelta(index int, typ, value string) (*providers.Chunk, err
 		c, d := s.newChunk()
 		d.ToolCalls = []providers.ToolCallDelta{{Index: st.tool, Arguments: value}}
 		return c, nil
+	case typ == "input_json_delta" && st.kind == blockAnswer && value != "":
+		if s.rt.Wrapped {
+			s.answer = append(s.answer, value...)
+			return nil, nil
+		}
+		c, d := s.newChunk()
+		d.Text = value
+		return c, nil
 	case typ == "thinking_delta" && st.kind == blockThinking && value != "":
 		c, d := s.newChunk()
 		d.Reasoning = value
@@ -277,21 +301,6 @@ func (s *stream) blockDelta(index int, typ, value string) (*providers.Chunk, err
 	return nil, nil // empty fragments, citations, deltas of blocks the canonical model lacks
 }
 
-// deltaValue returns the payload of a content_block_delta's delta.
-func deltaValue(dl *streamDelta) string {
-	switch dl.Type {
-	case "text_delta":
-		return dl.Text
-	case "input_json_delta":
-		return dl.PartialJSON
-	case "thinking_delta":
-		return dl.Thinking
-	case "signature_delta":
-		return dl.Signature
-	}
-	return ""
-}
-
 // blockStop completes a tool call that received no argument fragments
 // with "{}", so that every streamed call has JSON arguments.
 func (s *stream) blockStop(i int) *providers.Chunk {
@@ -299,6 +308,12 @@ func (s *stream) blockStop(i int) *providers.Chunk {
 		return nil
 	}
 	st := &s.blocks[i]
+	if st.kind == blockAnswer && s.rt.Wrapped {
+		c, d := s.newChunk()
+		d.Text = s.rt.answer(s.answer)
+		s.answer = nil
+		return c
+	}
 	if st.kind != blockToolUse || st.args {
 		return nil
 	}
@@ -313,7 +328,7 @@ func (s *stream) blockStop(i int) *providers.Chunk {
 func (s *stream) finalChunk() *providers.Chunk {
 	c, d := s.newChunk()
 	d.FinishReason = finishReason(s.stopReason)
-	if d.FinishReason == "" {
+	if d.FinishReason == "" || d.FinishReason == providers.FinishToolCalls && s.tools == 0 {
 		d.FinishReason = providers.FinishStop
 	}
 	var u providers.Usage
@@ -344,10 +359,11 @@ func (s *stream) loadUnary(ctx context.Context, resp *http.Response) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.p.decodeMessage(resp.StatusCode, b)
+	r, err := s.p.decodeMessage(resp.StatusCode, b, s.rt)
 	if err != nil {
 		return err
 	}
+	s.raw = false // the surface renders these chunks itself
 	s.id, s.model = r.ID, r.Model
 	ch := &r.Choices[0]
 	c, d := s.newChunk()

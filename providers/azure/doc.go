@@ -30,8 +30,8 @@
 //     2024-09-01-preview on; set stream_usage=false and
 //     max_tokens_field=max_tokens for older versions.
 //
-// Capabilities report the "openai" dialect, so OpenAI passthrough fields
-// are forwarded. The adapter does not list models: Azure's data plane lists
+// Capabilities report the "openai" dialect, so requests from the OpenAI
+// surface are passed through as the client sent them (see package openai). The adapter does not list models: Azure's data plane lists
 // base models, not the deployments requests are addressed to.
 //
 // # Errors and content filtering

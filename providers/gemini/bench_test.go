@@ -40,7 +40,7 @@ func BenchmarkEncodeChat(b *testing.B) {
 	req := benchRequest()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.encodeChat(req); err != nil {
+		if _, err := p.chatBody(req); err != nil {
 			b.Fatal(err)
 		}
 	}

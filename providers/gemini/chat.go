@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
 // Chat sends a unary generateContent request.
 func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*providers.ChatResponse, error) {
-	body, err := p.encodeChat(req)
+	body, err := p.chatBody(req)
 	if err != nil {
 		return nil, err
 	}
@@ -19,12 +24,29 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	return p.decodeChat(status, b)
+	out, err := p.decodeChat(status, b)
+	if err != nil {
+		return nil, err
+	}
+	if req.Source.Passthrough(Dialect) {
+		out.Raw = b
+	}
+	return out, nil
 }
 
-// encodeChat renders req as a GenerateContentRequest body, with
-// passthrough fields of the gemini dialect spliced in.
-func (p *Provider) encodeChat(req *providers.ChatRequest) ([]byte, error) {
+// chatBody returns the body to send. A request whose Source is of the
+// Gemini dialect is sent as the client wrote it, byte for byte: the model
+// is in the URL. Others are translations of the canonical request.
+func (p *Provider) chatBody(req *providers.ChatRequest) ([]byte, error) {
+	if req == nil {
+		return nil, p.invalid("nil chat request")
+	}
+	if req.Source.Passthrough(Dialect) {
+		return req.Source.Body, nil
+	}
+	if err := providers.Refusal(p.id, req, p.Unsupported(req)); err != nil {
+		return nil, err
+	}
 	w, err := p.buildRequest(req)
 	if err != nil {
 		return nil, err
@@ -33,34 +55,53 @@ func (p *Provider) encodeChat(req *providers.ChatRequest) ([]byte, error) {
 	if err != nil {
 		return nil, p.invalid("encode request: %v", err)
 	}
-	if req.ExtraDialect == Dialect && len(req.Extra) > 0 {
-		return p.spliceExtra(body, req.Extra)
-	}
 	return body, nil
 }
 
-// marshalCompact encodes v without HTML escaping and without the trailing
-// newline of json.Encoder.
-func marshalCompact(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(1024)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
+// Unsupported lists what of req the Gemini API cannot take. A request
+// passed through is sent as it is and has nothing unsupported.
+func (p *Provider) Unsupported(req *providers.ChatRequest) []providers.Unsupported {
+	if req.Source.Passthrough(Dialect) {
+		return nil
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	out := providers.UnmappedUnsupported(req, Dialect, "Gemini generateContent")
+	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls && len(req.Tools) > 0 {
+		out = append(out, providers.Unsupported{Field: "parallel_tool_calls", Droppable: true,
+			Reason: "Gemini cannot be limited to one function call per turn"})
+	}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		for j := range m.Content {
+			pt := &m.Content[j]
+			if pt.Type != providers.PartFile {
+				continue
+			}
+			field := "messages[" + strconv.Itoa(i) + "].content[" + strconv.Itoa(j) + "]"
+			switch f := pt.File; {
+			case f == nil:
+				out = append(out, providers.Unsupported{Field: field, Reason: "the file part has no file"})
+			case m.Role != providers.RoleUser && m.Role != providers.RoleTool:
+				out = append(out, providers.Unsupported{Field: field, Reason: "Gemini takes documents in user turns only"})
+			case f.FileID != "" && f.FileDialect != Dialect:
+				out = append(out, providers.Unsupported{Field: field, Reason: "the file id belongs to another provider's Files API"})
+			}
+		}
+	}
+	return out
 }
 
+// marshalCompact encodes v.
+func marshalCompact(v any) ([]byte, error) { return apischema.Marshal(v) }
+
 // buildRequest translates the canonical request.
-func (p *Provider) buildRequest(req *providers.ChatRequest) (*generateRequest, error) {
+func (p *Provider) buildRequest(req *providers.ChatRequest) (*schema.GenerateContentRequest, error) {
 	if req == nil {
 		return nil, p.invalid("nil chat request")
 	}
 	if req.Model == "" {
 		return nil, p.invalid("chat request without model")
 	}
-	w := &generateRequest{}
+	w := &schema.GenerateContentRequest{}
 	if err := p.encodeMessages(w, req); err != nil {
 		return nil, err
 	}
@@ -79,8 +120,8 @@ func (p *Provider) buildRequest(req *providers.ChatRequest) (*generateRequest, e
 // any position, become parts of systemInstruction; consecutive turns of the
 // same Gemini role are merged, so tool results that follow each other form
 // one "user" turn as Gemini expects for parallel calls.
-func (p *Provider) encodeMessages(w *generateRequest, req *providers.ChatRequest) error {
-	w.Contents = make([]content, 0, len(req.Messages))
+func (p *Provider) encodeMessages(w *schema.GenerateContentRequest, req *providers.ChatRequest) error {
+	w.Contents = make([]schema.Content, 0, len(req.Messages))
 	modern := isModernModel(req.Model)
 	for i := range req.Messages {
 		m := &req.Messages[i]
@@ -89,9 +130,9 @@ func (p *Provider) encodeMessages(w *generateRequest, req *providers.ChatRequest
 			for _, pt := range m.Content {
 				if pt.Type == providers.PartText && pt.Text != "" {
 					if w.SystemInstruction == nil {
-						w.SystemInstruction = &content{}
+						w.SystemInstruction = &schema.Content{}
 					}
-					w.SystemInstruction.Parts = append(w.SystemInstruction.Parts, part{Text: pt.Text})
+					w.SystemInstruction.Parts = append(w.SystemInstruction.Parts, schema.Part{Text: pt.Text})
 				}
 			}
 		case providers.RoleUser:
@@ -111,7 +152,12 @@ func (p *Provider) encodeMessages(w *generateRequest, req *providers.ChatRequest
 			if err != nil {
 				return err
 			}
-			appendContent(w, "user", []part{pt})
+			// Images and documents of the result follow it in the turn.
+			media, err := p.userParts(mediaOf(req.Messages[i].Content))
+			if err != nil {
+				return err
+			}
+			appendContent(w, "user", append([]schema.Part{pt}, media...))
 		default:
 			return p.invalid("message %d: unknown role %q", i, m.Role)
 		}
@@ -121,7 +167,7 @@ func (p *Provider) encodeMessages(w *generateRequest, req *providers.ChatRequest
 
 // appendContent adds parts as a turn of role, merged into the previous
 // turn when it has the same role. Empty turns are skipped.
-func appendContent(w *generateRequest, role string, parts []part) {
+func appendContent(w *schema.GenerateContentRequest, role string, parts []schema.Part) {
 	if len(parts) == 0 {
 		return
 	}
@@ -129,16 +175,16 @@ func appendContent(w *generateRequest, role string, parts []part) {
 		w.Contents[n-1].Parts = append(w.Contents[n-1].Parts, parts...)
 		return
 	}
-	w.Contents = append(w.Contents, content{Role: role, Parts: parts})
+	w.Contents = append(w.Contents, schema.Content{Role: role, Parts: parts})
 }
 
-func (p *Provider) userParts(in []providers.Part) ([]part, error) {
-	out := make([]part, 0, len(in))
+func (p *Provider) userParts(in []providers.Part) ([]schema.Part, error) {
+	out := make([]schema.Part, 0, len(in))
 	for i := range in {
 		switch pt := &in[i]; pt.Type {
 		case providers.PartText:
 			if pt.Text != "" {
-				out = append(out, part{Text: pt.Text})
+				out = append(out, schema.Part{Text: pt.Text})
 			}
 		case providers.PartImage:
 			ip, err := p.imagePart(pt.Image)
@@ -146,6 +192,12 @@ func (p *Provider) userParts(in []providers.Part) ([]part, error) {
 				return nil, err
 			}
 			out = append(out, ip)
+		case providers.PartFile:
+			fp, err := p.filePart(pt.File)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, fp)
 		}
 	}
 	return out, nil
@@ -158,13 +210,13 @@ func (p *Provider) userParts(in []providers.Part) ([]part, error) {
 // signature gets Google's validator-skipping signature when the
 // thought_signature_fallback setting allows it, so that conversations begun
 // elsewhere (another provider, a client that dropped ids) still validate.
-func (p *Provider) modelParts(m *providers.Message, idx int, modern bool) ([]part, error) {
-	out := make([]part, 0, len(m.Content)+len(m.ToolCalls))
+func (p *Provider) modelParts(m *providers.Message, idx int, modern bool) ([]schema.Part, error) {
+	out := make([]schema.Part, 0, len(m.Content)+len(m.ToolCalls))
 	for i := range m.Content {
 		switch pt := &m.Content[i]; pt.Type {
 		case providers.PartText:
 			if pt.Text != "" {
-				out = append(out, part{Text: pt.Text})
+				out = append(out, schema.Part{Text: pt.Text})
 			}
 		case providers.PartImage:
 			ip, err := p.imagePart(pt.Image)
@@ -186,11 +238,11 @@ func (p *Provider) modelParts(m *providers.Message, idx int, modern bool) ([]par
 		if sig == "" && j == 0 && modern && p.signatureFallback {
 			sig = skipSignatureValidator
 		}
-		fc := &functionCall{Name: tc.Name, Args: args}
+		fc := &schema.FunctionCall{Name: tc.Name, Args: jsontext.Value(args)}
 		if !isGeneratedID(base) {
 			fc.ID = base
 		}
-		out = append(out, part{FunctionCall: fc, ThoughtSignature: sig})
+		out = append(out, schema.Part{FunctionCall: fc, ThoughtSignature: sig})
 	}
 	return out, nil
 }
@@ -212,11 +264,11 @@ func callArgs(s string) (json.RawMessage, error) {
 // is taken from the nearest preceding assistant tool call whose ID equals
 // ToolCallID, else from the message's Name. Content that is a JSON object
 // is sent as the response; anything else as {"result": "<text>"}.
-func (p *Provider) toolResultPart(msgs []providers.Message, idx int) (part, error) {
+func (p *Provider) toolResultPart(msgs []providers.Message, idx int) (schema.Part, error) {
 	m := &msgs[idx]
 	name := toolName(msgs, idx)
 	if name == "" {
-		return part{}, p.invalid("message %d: no preceding assistant tool call has id %q, so the function name is unknown", idx, m.ToolCallID)
+		return schema.Part{}, p.invalid("message %d: no preceding assistant tool call has id %q, so the function name is unknown", idx, m.ToolCallID)
 	}
 	text := m.Text()
 	var resp json.RawMessage
@@ -227,15 +279,26 @@ func (p *Provider) toolResultPart(msgs []providers.Message, idx int) (part, erro
 			Result string `json:"result"`
 		}{text})
 		if err != nil {
-			return part{}, p.invalid("message %d: encode tool result: %v", idx, err)
+			return schema.Part{}, p.invalid("message %d: encode tool result: %v", idx, err)
 		}
 		resp = b
 	}
-	fr := &functionResponse{Name: name, Response: resp}
+	fr := &schema.FunctionResponse{Name: name, Response: jsontext.Value(resp)}
 	if base, _ := splitCallID(m.ToolCallID); !isGeneratedID(base) {
 		fr.ID = base
 	}
-	return part{FunctionResponse: fr}, nil
+	return schema.Part{FunctionResponse: fr}, nil
+}
+
+// mediaOf returns the image and document parts of parts.
+func mediaOf(parts []providers.Part) []providers.Part {
+	var out []providers.Part
+	for _, pt := range parts {
+		if pt.Type == providers.PartImage || pt.Type == providers.PartFile {
+			out = append(out, pt)
+		}
+	}
+	return out
 }
 
 // toolName finds the name of the call answered by msgs[idx].
@@ -257,14 +320,14 @@ func toolName(msgs []providers.Message, idx int) string {
 }
 
 // encodeTools fills tools and toolConfig.
-func (p *Provider) encodeTools(w *generateRequest, req *providers.ChatRequest) error {
+func (p *Provider) encodeTools(w *schema.GenerateContentRequest, req *providers.ChatRequest) error {
 	if len(req.Tools) > 0 {
-		decls := make([]functionDeclaration, len(req.Tools))
+		decls := make([]schema.FunctionDeclaration, len(req.Tools))
 		for i, t := range req.Tools {
 			if t.Name == "" {
 				return p.invalid("tool %d has no name", i)
 			}
-			d := functionDeclaration{Name: t.Name, Description: t.Description}
+			d := schema.FunctionDeclaration{Name: t.Name, Description: t.Description}
 			if p.jsonSchema {
 				if s := bytes.TrimSpace(t.Parameters); len(s) > 0 && string(s) != "null" {
 					if !json.Valid(s) {
@@ -277,17 +340,17 @@ func (p *Provider) encodeTools(w *generateRequest, req *providers.ChatRequest) e
 				if err != nil {
 					return p.invalid("tool %q: parameters: %v", t.Name, err)
 				}
-				d.Parameters = s
+				d.Parameters = jsontext.Value(s)
 			}
 			decls[i] = d
 		}
-		w.Tools = []tool{{FunctionDeclarations: decls}}
+		w.Tools = []schema.Tool{{FunctionDeclarations: decls}}
 	}
 	tc := req.ToolChoice
 	if tc == nil {
 		return nil
 	}
-	cfg := &functionCallingConfig{}
+	cfg := &schema.FunctionCallingConfig{}
 	switch tc.Mode {
 	case providers.ToolChoiceAuto:
 		cfg.Mode = "AUTO"
@@ -304,14 +367,14 @@ func (p *Provider) encodeTools(w *generateRequest, req *providers.ChatRequest) e
 	default:
 		return p.invalid("unknown tool choice mode %q", tc.Mode)
 	}
-	w.ToolConfig = &toolConfig{FunctionCallingConfig: cfg}
+	w.ToolConfig = &schema.ToolConfig{FunctionCallingConfig: cfg}
 	return nil
 }
 
 // encodeGenerationConfig maps sampling, output and reasoning settings; nil
 // when none is set.
-func (p *Provider) encodeGenerationConfig(req *providers.ChatRequest) (*generationConfig, error) {
-	gc := generationConfig{
+func (p *Provider) encodeGenerationConfig(req *providers.ChatRequest) (*schema.GenerationConfig, error) {
+	gc := schema.GenerationConfig{
 		StopSequences:    req.Stop,
 		CandidateCount:   req.N,
 		MaxOutputTokens:  req.MaxTokens,
@@ -341,7 +404,7 @@ func (p *Provider) encodeGenerationConfig(req *providers.ChatRequest) (*generati
 				if err != nil {
 					return nil, p.invalid("response format schema: %v", err)
 				}
-				gc.ResponseSchema = s
+				gc.ResponseSchema = jsontext.Value(s)
 			}
 		default:
 			return nil, p.invalid("unknown response format %q", rf.Type)
@@ -354,16 +417,17 @@ func (p *Provider) encodeGenerationConfig(req *providers.ChatRequest) (*generati
 		}
 		gc.ThinkingConfig = tc
 	}
-	if gc.isZero() {
+	if isZeroConfig(&gc) {
 		return nil, nil
 	}
 	return &gc, nil
 }
 
-func (gc *generationConfig) isZero() bool {
+func isZeroConfig(gc *schema.GenerationConfig) bool {
 	return len(gc.StopSequences) == 0 && gc.ResponseMIMEType == "" && gc.CandidateCount == nil &&
 		gc.MaxOutputTokens == nil && gc.Temperature == nil && gc.TopP == nil && gc.TopK == nil &&
-		gc.Seed == nil && gc.PresencePenalty == nil && gc.FrequencyPenalty == nil && gc.ThinkingConfig == nil
+		gc.Seed == nil && gc.PresencePenalty == nil && gc.FrequencyPenalty == nil && gc.ThinkingConfig == nil &&
+		gc.ResponseSchema == nil && gc.ResponseJSONSchema == nil
 }
 
 // effortBudgets maps reasoning effort to a Gemini 2.5 thinking budget, the
@@ -375,18 +439,21 @@ var effortBudgets = map[string]int{"minimal": 512, "low": 1024, "medium": 8192, 
 // thinkingLevel for Gemini 3+ models (or always with thinking=level) and a
 // thinkingBudget from effortBudgets otherwise (or always with
 // thinking=budget). Thoughts are requested whenever thinking is on.
-func (p *Provider) thinkingConfig(r *providers.ReasoningConfig, model string) (*thinkingConfig, error) {
+func (p *Provider) thinkingConfig(r *providers.ReasoningConfig, model string) (*schema.ThinkingConfig, error) {
 	if r.BudgetTokens > 0 {
 		n := r.BudgetTokens
-		return &thinkingConfig{IncludeThoughts: true, ThinkingBudget: &n}, nil
+		return &schema.ThinkingConfig{IncludeThoughts: true, ThinkingBudget: &n}, nil
 	}
 	effort := strings.ToLower(r.Effort)
+	if effort == "xhigh" {
+		effort = "high" // Gemini's highest
+	}
 	switch effort {
 	case "":
-		return &thinkingConfig{IncludeThoughts: true}, nil
+		return &schema.ThinkingConfig{IncludeThoughts: true}, nil
 	case "none":
 		zero := 0
-		return &thinkingConfig{ThinkingBudget: &zero}, nil
+		return &schema.ThinkingConfig{ThinkingBudget: &zero}, nil
 	}
 	budget, ok := effortBudgets[effort]
 	if !ok {
@@ -394,9 +461,9 @@ func (p *Provider) thinkingConfig(r *providers.ReasoningConfig, model string) (*
 	}
 	useLevel := p.thinking == thinkingModeLevel || p.thinking == thinkingModeAuto && isModernModel(model)
 	if useLevel {
-		return &thinkingConfig{IncludeThoughts: true, ThinkingLevel: strings.ToUpper(effort)}, nil
+		return &schema.ThinkingConfig{IncludeThoughts: true, ThinkingLevel: strings.ToUpper(effort)}, nil
 	}
-	return &thinkingConfig{IncludeThoughts: true, ThinkingBudget: &budget}, nil
+	return &schema.ThinkingConfig{IncludeThoughts: true, ThinkingBudget: &budget}, nil
 }
 
 // isModernModel reports Gemini 3 and later model names ("gemini-3-pro",
@@ -415,53 +482,4 @@ func isModernModel(model string) bool {
 		digits++
 	}
 	return digits > 0 && n >= 3
-}
-
-// spliceExtra adds passthrough fields to the encoded body. Fields the
-// adapter set itself win, except that an object-valued generationConfig is
-// merged key by key (adapter keys win); contents is never taken from Extra.
-func (p *Provider) spliceExtra(body []byte, extra map[string]json.RawMessage) ([]byte, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, p.invalid("passthrough: %v", err)
-	}
-	for k, v := range extra {
-		v = bytes.TrimSpace(v)
-		if !json.Valid(v) {
-			return nil, p.invalid("passthrough field %q is not valid JSON", k)
-		}
-		switch _, set := top[k]; {
-		case k == "contents":
-		case k == "generationConfig" && set:
-			merged, err := mergeObjects(top[k], v)
-			if err != nil {
-				return nil, p.invalid("passthrough field %q: %v", k, err)
-			}
-			top[k] = merged
-		case !set:
-			top[k] = v
-		}
-	}
-	out, err := marshalCompact(top)
-	if err != nil {
-		return nil, p.invalid("passthrough: %v", err)
-	}
-	return out, nil
-}
-
-// mergeObjects returns base with the keys of extra it lacks.
-func mergeObjects(base, extra json.RawMessage) (json.RawMessage, error) {
-	var b, e map[string]json.RawMessage
-	if err := json.Unmarshal(base, &b); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(extra, &e); err != nil {
-		return nil, err
-	}
-	for k, v := range e {
-		if _, ok := b[k]; !ok {
-			b[k] = v
-		}
-	}
-	return marshalCompact(b)
 }

@@ -218,31 +218,33 @@ func TestEncodeChat(t *testing.T) {
 			want: `{"contents":[{"role":"user","parts":[{"text":"x"}]}],"generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}`,
 		},
 		{
-			name: "gemini passthrough fields: added, merged, never contents",
-			req: providers.ChatRequest{Model: "gemini-2.5-flash", Messages: []providers.Message{user("x")}, Temperature: ptr(1.0),
-				ExtraDialect: Dialect, Extra: map[string]json.RawMessage{
-					"safetySettings":   json.RawMessage(`[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}]`),
-					"generationConfig": json.RawMessage(`{"temperature":0.5,"responseModalities":["TEXT"]}`),
-					"contents":         json.RawMessage(`[]`),
-				}},
-			want: `{"contents":[{"role":"user","parts":[{"text":"x"}]}],
-				"safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}],
-				"generationConfig":{"temperature":1,"responseModalities":["TEXT"]}}`,
-		},
-		{
-			name: "other dialect passthrough ignored",
-			req: providers.ChatRequest{Model: "gemini-2.5-flash", Messages: []providers.Message{user("x")},
-				ExtraDialect: "openai", Extra: map[string]json.RawMessage{"logit_bias": json.RawMessage(`{}`)}},
-			want: `{"contents":[{"role":"user","parts":[{"text":"x"}]}]}`,
+			name: "documents and a tool result with an image",
+			req: providers.ChatRequest{Model: "gemini-2.5-flash", Messages: []providers.Message{
+				{Role: providers.RoleUser, Content: []providers.Part{
+					{Type: providers.PartFile, File: &providers.File{MIMEType: "application/pdf", Base64: "JVBERi0="}},
+					{Type: providers.PartFile, File: &providers.File{URL: "https://x/a.pdf"}},
+					{Type: providers.PartFile, File: &providers.File{Text: "notes", Title: "N"}},
+					providers.TextPart("sum up")}},
+				{Role: providers.RoleAssistant, ToolCalls: []providers.ToolCall{{ID: "call_1", Name: "shot"}}},
+				{Role: providers.RoleTool, ToolCallID: "call_1", Content: []providers.Part{providers.TextPart("done"),
+					{Type: providers.PartImage, Image: &providers.Image{Data: []byte("\x89PNG"), MIMEType: "image/png"}}}},
+			}},
+			want: `{"contents":[{"role":"user","parts":[
+				{"inlineData":{"mimeType":"application/pdf","data":"JVBERi0="}},
+				{"fileData":{"mimeType":"application/pdf","fileUri":"https://x/a.pdf"}},
+				{"text":"N\n\nnotes"},{"text":"sum up"}]},
+				{"role":"model","parts":[{"functionCall":{"name":"shot","args":{}}}]},
+				{"role":"user","parts":[{"functionResponse":{"name":"shot","response":{"result":"done"}}},
+					{"inlineData":{"mimeType":"image/png","data":"iVBORw=="}}]}]}`,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newTestProvider(t, tt.settings)
-			got, err := p.encodeChat(&tt.req)
+			got, err := p.chatBody(&tt.req)
 			if err != nil {
-				t.Fatalf("encodeChat: %v", err)
+				t.Fatalf("chatBody: %v", err)
 			}
 			assertJSONEqual(t, got, tt.want)
 		})
@@ -276,12 +278,18 @@ func TestEncodeChatInvalid(t *testing.T) {
 			want: "not base64"},
 		{name: "image without source", req: &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser,
 			Content: []providers.Part{{Type: providers.PartImage, Image: &providers.Image{}}}}}}, want: "neither URL nor data"},
+		{name: "logit_bias from an OpenAI client", req: &providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")},
+			Source: &providers.Source{Dialect: "openai", Wire: fakeWire{{Name: "logit_bias", Value: []byte(`{"1":2}`)}}}},
+			want: "logit_bias is not supported by model"},
+		{name: "an OpenAI file id", req: &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser,
+			Content: []providers.Part{{Type: providers.PartFile, File: &providers.File{FileID: "file-1", FileDialect: "openai"}}}}}},
+			want: "another provider's Files API"},
 	}
 	p := newTestProvider(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := p.encodeChat(tt.req)
+			_, err := p.chatBody(tt.req)
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Kind != providers.KindInvalidRequest {
 				t.Fatalf("err = %v, want KindInvalidRequest", err)
@@ -408,5 +416,27 @@ func TestParseDataURL(t *testing.T) {
 				t.Errorf("parseDataURL = %q, %q, %v; want %q, %q", mt, data, err, tt.mime, tt.data)
 			}
 		})
+	}
+}
+
+// fakeWire is a Source's decoded body with the given unmapped fields.
+type fakeWire []providers.Field
+
+func (w fakeWire) Unmapped() []providers.Field { return w }
+
+func (w fakeWire) Rewrite(*providers.ChatRequest) ([]byte, error) {
+	return nil, errors.New("not supported")
+}
+
+// TestPassthrough checks that a Gemini request is sent as it is: the
+// model travels in the URL.
+func TestPassthrough(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"contents":[{"role":"user","parts":[{"text":"x"}]}],"safety_settings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}],"x_new":1}`)
+	p := newTestProvider(t, nil)
+	req := &providers.ChatRequest{Model: "gemini-2.5-flash", Seed: ptr(int64(1)), Source: &providers.Source{Dialect: "gemini", Body: body}}
+	got, err := p.chatBody(req)
+	if err != nil || string(got) != string(body) {
+		t.Fatalf("sent %s, %v", got, err)
 	}
 }

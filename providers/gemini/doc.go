@@ -54,9 +54,16 @@
 // FrequencyPenalty map to generationConfig; json_object and json_schema
 // response formats set responseMimeType "application/json" (plus the
 // schema); ReasoningConfig maps to thinkingConfig with includeThoughts.
-// When ChatRequest.ExtraDialect is "gemini", Extra fields (safetySettings,
-// cachedContent, ...) are added to the body unless the adapter set them;
-// generationConfig is merged key by key and contents is never replaced.
+// Documents become inlineData (base64) or fileData (a URL or a Gemini
+// file URI) parts with their media type; plain-text documents text parts.
+// Images and documents of a tool result follow its functionResponse in the
+// same user turn. ParallelToolCalls=false cannot be honoured and is
+// refused unless dropping is allowed, like the fields of another dialect's
+// request that the canonical model lacks (see [Provider.Unsupported]).
+//
+// A request whose Source is of the Gemini dialect is sent as the client
+// wrote it (the model is in the URL), byte for byte, and the answer's
+// bytes are returned in ChatResponse.Raw and Chunk.Raw.
 //
 // Candidates become choices. Thought parts become reasoning, text parts
 // text, function calls tool calls. Calls without an id get "call_<n>", and

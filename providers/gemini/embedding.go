@@ -2,8 +2,8 @@ package gemini
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 
 	"github.com/tollgate-dev/tollgate/providers"
 )
@@ -20,6 +20,10 @@ func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*pro
 	}
 	if req.Model == "" {
 		return nil, p.invalid("embed request without model")
+	}
+	if len(req.Tokens) > 0 {
+		return nil, &providers.Error{Provider: p.id, Kind: providers.KindInvalidRequest, Param: "input",
+			Message: "token-array input is not supported by Gemini embeddings (model " + req.Model + "); send the text as strings, or use an OpenAI-dialect model"}
 	}
 	if len(req.Inputs) == 0 {
 		return nil, p.invalid("embed request without inputs")
@@ -44,9 +48,9 @@ func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*pro
 	return out, nil
 }
 
-func (p *Provider) embedRequest(req *providers.EmbedRequest, input string, withModel bool) embedRequest {
-	r := embedRequest{
-		Content:              content{Parts: []part{{Text: input}}},
+func (p *Provider) embedRequest(req *providers.EmbedRequest, input string, withModel bool) schema.EmbedContentRequest {
+	r := schema.EmbedContentRequest{
+		Content:              schema.Content{Parts: []schema.Part{{Text: input}}},
 		TaskType:             p.embedTaskType,
 		OutputDimensionality: req.Dimensions,
 	}
@@ -65,8 +69,8 @@ func (p *Provider) embedOne(ctx context.Context, req *providers.EmbedRequest) ([
 	if err != nil {
 		return nil, err
 	}
-	var w embedResponse
-	if err := json.Unmarshal(b, &w); err != nil {
+	var w schema.EmbedContentResponse
+	if err := unmarshal(b, &w); err != nil {
 		return nil, p.up.BadResponse(status, "embedding", err)
 	}
 	if w.Embedding == nil || len(w.Embedding.Values) == 0 {
@@ -76,7 +80,7 @@ func (p *Provider) embedOne(ctx context.Context, req *providers.EmbedRequest) ([
 }
 
 func (p *Provider) embedBatch(ctx context.Context, req *providers.EmbedRequest, inputs []string) ([][]float32, error) {
-	br := batchEmbedRequest{Requests: make([]embedRequest, len(inputs))}
+	br := schema.BatchEmbedContentsRequest{Requests: make([]schema.EmbedContentRequest, len(inputs))}
 	for i, in := range inputs {
 		br.Requests[i] = p.embedRequest(req, in, true)
 	}
@@ -88,8 +92,8 @@ func (p *Provider) embedBatch(ctx context.Context, req *providers.EmbedRequest, 
 	if err != nil {
 		return nil, err
 	}
-	var w batchEmbedResponse
-	if err := json.Unmarshal(b, &w); err != nil {
+	var w schema.BatchEmbedContentsResponse
+	if err := unmarshal(b, &w); err != nil {
 		return nil, p.up.BadResponse(status, "embeddings", err)
 	}
 	if len(w.Embeddings) != len(inputs) {

@@ -2,8 +2,8 @@ package gemini
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,7 +55,7 @@ func (p *Provider) statusError(status int, h http.Header, body []byte) *provider
 
 // streamError converts an error object received inside a 2xx stream.
 // Failures without a known Google status are server failures.
-func (p *Provider) streamError(obj *apiError) *providers.Error {
+func (p *Provider) streamError(obj *schema.Status) *providers.Error {
 	e := &providers.Error{Provider: p.id}
 	p.fill(e, obj)
 	e.Kind = kindForStatus(obj.Status)
@@ -69,7 +69,7 @@ func (p *Provider) streamError(obj *apiError) *providers.Error {
 	return e
 }
 
-func (p *Provider) fill(e *providers.Error, obj *apiError) {
+func (p *Provider) fill(e *providers.Error, obj *schema.Status) {
 	e.Type = p.redact(obj.Status)
 	e.Message = p.redact(obj.Message)
 	for _, d := range obj.Details {
@@ -94,20 +94,20 @@ func (p *Provider) fill(e *providers.Error, obj *apiError) {
 
 // parseErrorBody decodes {"error":{...}}, or the same wrapped in an array
 // (the non-SSE streaming format).
-func parseErrorBody(body []byte) (*apiError, bool) {
+func parseErrorBody(body []byte) (*schema.Status, bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, false
 	}
 	if body[0] == '[' {
-		var arr []errorBody
-		if json.Unmarshal(body, &arr) != nil || len(arr) == 0 || arr[0].Error == nil {
+		var arr []schema.ErrorBody
+		if unmarshal(body, &arr) != nil || len(arr) == 0 || arr[0].Error == nil {
 			return nil, false
 		}
 		return arr[0].Error, true
 	}
-	var b errorBody
-	if body[0] != '{' || json.Unmarshal(body, &b) != nil || b.Error == nil {
+	var b schema.ErrorBody
+	if body[0] != '{' || unmarshal(body, &b) != nil || b.Error == nil {
 		return nil, false
 	}
 	return b.Error, true

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
@@ -130,12 +131,12 @@ func TestStreamErrorKinds(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		obj  apiError
+		obj  schema.Status
 		kind providers.ErrorKind
 	}{
-		{name: "status", obj: apiError{Status: "RESOURCE_EXHAUSTED", Message: "m"}, kind: providers.KindRateLimited},
-		{name: "code only", obj: apiError{Code: 404, Message: "m"}, kind: providers.KindNotFound},
-		{name: "nothing", obj: apiError{Message: "m"}, kind: providers.KindServer},
+		{name: "status", obj: schema.Status{Status: "RESOURCE_EXHAUSTED", Message: "m"}, kind: providers.KindRateLimited},
+		{name: "code only", obj: schema.Status{Code: 404, Message: "m"}, kind: providers.KindNotFound},
+		{name: "nothing", obj: schema.Status{Message: "m"}, kind: providers.KindServer},
 	}
 	p := newTestProvider(t, nil)
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"encoding/base64"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"mime"
 	"net/http"
 	"net/url"
@@ -25,20 +26,20 @@ var imageMIMETypes = map[string]string{
 
 // imagePart translates an image: inline bytes and data: URLs become
 // inlineData, other URLs fileData with a MIME type guessed from the path.
-func (p *Provider) imagePart(img *providers.Image) (part, error) {
+func (p *Provider) imagePart(img *providers.Image) (schema.Part, error) {
 	switch {
 	case img == nil:
-		return part{}, p.invalid("image part without image")
+		return schema.Part{}, p.invalid("image part without image")
 	case len(img.Data) > 0:
 		mt := img.MIMEType
 		if mt == "" {
 			mt = http.DetectContentType(img.Data)
 		}
-		return part{InlineData: &blob{MIMEType: mt, Data: img.Data}}, nil
+		return schema.Part{InlineData: &schema.Blob{MIMEType: mt, Data: base64.StdEncoding.EncodeToString(img.Data)}}, nil
 	case strings.HasPrefix(img.URL, "data:"):
 		mt, data, err := parseDataURL(img.URL)
 		if err != nil {
-			return part{}, p.invalid("image data URL: %v", err)
+			return schema.Part{}, p.invalid("image data URL: %v", err)
 		}
 		if mt == "" {
 			mt = img.MIMEType
@@ -46,15 +47,15 @@ func (p *Provider) imagePart(img *providers.Image) (part, error) {
 		if mt == "" {
 			mt = http.DetectContentType(data)
 		}
-		return part{InlineData: &blob{MIMEType: mt, Data: data}}, nil
+		return schema.Part{InlineData: &schema.Blob{MIMEType: mt, Data: base64.StdEncoding.EncodeToString(data)}}, nil
 	case img.URL != "":
 		mt := img.MIMEType
 		if mt == "" {
 			mt = guessMIMEType(img.URL)
 		}
-		return part{FileData: &fileData{MIMEType: mt, FileURI: img.URL}}, nil
+		return schema.Part{FileData: &schema.FileData{MIMEType: mt, FileURI: img.URL}}, nil
 	}
-	return part{}, p.invalid("image has neither URL nor data")
+	return schema.Part{}, p.invalid("image has neither URL nor data")
 }
 
 // errDataURL reports a malformed data: URL.
@@ -120,4 +121,29 @@ func guessMIMEType(raw string) string {
 		}
 	}
 	return "image/*"
+}
+
+// filePart translates a document: inline base64 becomes inlineData, a URL
+// or a Gemini file URI fileData, plain text a text part (headed by its
+// title).
+func (p *Provider) filePart(f *providers.File) (schema.Part, error) {
+	mt := f.MIMEType
+	if mt == "" {
+		mt = "application/pdf"
+	}
+	switch {
+	case f.Text != "":
+		text := f.Text
+		if f.Title != "" {
+			text = f.Title + "\n\n" + text
+		}
+		return schema.Part{Text: text}, nil
+	case f.Base64 != "":
+		return schema.Part{InlineData: &schema.Blob{MIMEType: mt, Data: f.Base64}}, nil
+	case f.URL != "":
+		return schema.Part{FileData: &schema.FileData{MIMEType: mt, FileURI: f.URL}}, nil
+	case f.FileID != "" && f.FileDialect == Dialect:
+		return schema.Part{FileData: &schema.FileData{MIMEType: mt, FileURI: f.FileID}}, nil
+	}
+	return schema.Part{}, p.invalid("the document has no content Gemini can take")
 }

@@ -2,8 +2,8 @@ package gemini
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,8 +36,8 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		var w modelList
-		if err := json.Unmarshal(b, &w); err != nil {
+		var w schema.ModelList
+		if err := unmarshal(b, &w); err != nil {
 			return nil, p.up.BadResponse(resp.StatusCode, "model list", err)
 		}
 		for _, m := range w.Models {

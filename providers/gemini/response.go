@@ -2,15 +2,22 @@ package gemini
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"strings"
+
+	json2 "github.com/go-json-experiment/json"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
 // decodeChat converts a GenerateContentResponse body.
 func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse, error) {
-	var w generateResponse
-	if err := json.Unmarshal(body, &w); err != nil {
+	var w schema.GenerateContentResponse
+	if err := unmarshal(body, &w); err != nil {
 		return nil, p.up.BadResponse(status, "generate content response", err)
 	}
 	if w.Error != nil {
@@ -22,7 +29,7 @@ func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse,
 // convertResponse maps candidates to choices. A prompt blocked before any
 // candidate was generated (promptFeedback.blockReason) becomes a single
 // empty choice finished with content_filter.
-func convertResponse(w *generateResponse) *providers.ChatResponse {
+func convertResponse(w *schema.GenerateContentResponse) *providers.ChatResponse {
 	out := &providers.ChatResponse{ID: w.ResponseID, Model: w.ModelVersion}
 	if len(w.Candidates) == 0 && w.PromptFeedback != nil && w.PromptFeedback.BlockReason != "" {
 		out.Choices = []providers.Choice{{
@@ -41,7 +48,7 @@ func convertResponse(w *generateResponse) *providers.ChatResponse {
 	return out
 }
 
-func convertCandidate(out *providers.Choice, c *candidate) {
+func convertCandidate(out *providers.Choice, c *schema.Candidate) {
 	out.Index = c.Index
 	out.Message.Role = providers.RoleAssistant
 	if c.Content != nil {
@@ -57,7 +64,7 @@ func convertCandidate(out *providers.Choice, c *candidate) {
 // calls tool calls with the signature folded into the id. Consecutive text
 // or unsigned reasoning parts are joined. Signatures on plain text parts
 // are not kept (Gemini does not require them back).
-func addPart(msg *providers.Message, pt *part, cand int) {
+func addPart(msg *providers.Message, pt *schema.Part, cand int) {
 	switch {
 	case pt.FunctionCall != nil:
 		id := pt.FunctionCall.ID
@@ -67,7 +74,7 @@ func addPart(msg *providers.Message, pt *part, cand int) {
 		msg.ToolCalls = append(msg.ToolCalls, providers.ToolCall{
 			ID:        joinCallID(id, pt.ThoughtSignature),
 			Name:      pt.FunctionCall.Name,
-			Arguments: argsText(pt.FunctionCall.Args),
+			Arguments: argsText([]byte(pt.FunctionCall.Args)),
 		})
 	case pt.Thought:
 		if n := len(msg.Content); n > 0 && msg.Content[n-1].Type == providers.PartReasoning && msg.Content[n-1].Signature == "" {
@@ -77,8 +84,12 @@ func addPart(msg *providers.Message, pt *part, cand int) {
 		}
 		msg.Content = append(msg.Content, providers.Part{Type: providers.PartReasoning, Text: pt.Text, Signature: pt.ThoughtSignature})
 	case pt.InlineData != nil:
+		data, err := decodeBase64(pt.InlineData.Data)
+		if err != nil {
+			return
+		}
 		msg.Content = append(msg.Content, providers.Part{Type: providers.PartImage,
-			Image: &providers.Image{MIMEType: pt.InlineData.MIMEType, Data: pt.InlineData.Data}})
+			Image: &providers.Image{MIMEType: pt.InlineData.MIMEType, Data: data}})
 	case pt.Text != "":
 		if n := len(msg.Content); n > 0 && msg.Content[n-1].Type == providers.PartText {
 			msg.Content[n-1].Text += pt.Text
@@ -86,6 +97,22 @@ func addPart(msg *providers.Message, pt *part, cand int) {
 		}
 		msg.Content = append(msg.Content, providers.TextPart(pt.Text))
 	}
+}
+
+// unmarshal decodes an upstream's answer: camelCase or snake_case
+// members, invalid UTF-8 replaced.
+func unmarshal(data []byte, v any) error {
+	return apischema.UnmarshalLenient(data, v, json2.MatchCaseInsensitiveNames(true))
+}
+
+// decodeBase64 decodes standard or URL-safe base64, padded or not.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.RawURLEncoding.DecodeString(s)
+	}
+	return b, err
 }
 
 // argsText renders function-call args as compact JSON text ("{}" when
@@ -135,7 +162,7 @@ func finishReason(s string, calls bool) providers.FinishReason {
 
 // convertUsage maps usageMetadata. Thought tokens are output tokens (and
 // reasoning tokens); tool-use prompt tokens are input tokens.
-func convertUsage(u *usageMetadata) providers.Usage {
+func convertUsage(u *schema.UsageMetadata) providers.Usage {
 	return providers.Usage{
 		InputTokens:       u.PromptTokenCount + u.ToolUsePromptTokenCount,
 		OutputTokens:      u.CandidatesTokenCount + u.ThoughtsTokenCount,

@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"io"
 	"mime"
 	"net/http"
 
+	json2 "github.com/go-json-experiment/json"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
@@ -21,7 +25,7 @@ const maxStreamCandidates = 64
 // becomes a chunk as soon as it arrives; cancelling ctx aborts the
 // upstream request.
 func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (providers.Stream, error) {
-	body, err := p.encodeChat(req)
+	body, err := p.chatBody(req)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +33,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{p: p, body: resp.Body, header: resp.Header, expected: 1}
+	s := &stream{p: p, body: resp.Body, header: resp.Header, expected: 1, raw: req.Source.Passthrough(Dialect)}
 	if req.N != nil && *req.N > 1 {
 		s.expected = *req.N
 	}
@@ -42,6 +46,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 		return s, nil
 	}
 	s.sse = sse.NewReader(resp.Body)
+	s.sse.KeepRaw(s.raw)
 	return s, nil
 }
 
@@ -64,6 +69,11 @@ type stream struct {
 	sse    *sse.Reader
 	// events holds the responses of a JSON (non-SSE) answer.
 	events []json.RawMessage
+	// raw makes Recv return every event with its bytes (passthrough).
+	raw bool
+	// wire is the event decoded last, reused for the next.
+	wire    schema.GenerateContentResponse
+	lastRaw []byte
 
 	cands []candidateState
 	// expected is the number of candidates requested; usage is attached
@@ -108,6 +118,12 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 			s.err = err
 			return nil, s.err
 		}
+		if s.raw && s.sse != nil {
+			if c == nil {
+				c = &providers.Chunk{ID: s.lastID, Model: s.lastModel}
+			}
+			c.Raw = s.lastRaw
+		}
 		if c != nil {
 			return c, nil
 		}
@@ -117,6 +133,7 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 func (s *stream) nextEvent() ([]byte, error) {
 	if s.sse != nil {
 		e, err := s.sse.Next()
+		s.lastRaw = e.Raw
 		if errors.Is(err, sse.ErrIncompleteEvent) {
 			// Gemini sends no event names, so a cut-off name alone is no
 			// event; data without its final blank line is used when it is
@@ -169,17 +186,19 @@ func (s *stream) decode(data []byte) (*providers.Chunk, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
-	var w generateResponse
-	if err := json.Unmarshal(data, &w); err != nil {
+	// Reuse the strings every event repeats; nothing else carries over.
+	w := &s.wire
+	*w = schema.GenerateContentResponse{ModelVersion: w.ModelVersion, ResponseID: w.ResponseID}
+	if err := apischema.UnmarshalReuse(data, w, json2.MatchCaseInsensitiveNames(true)); err != nil {
 		return nil, s.p.up.BadResponse(0, "stream event", err)
 	}
 	if w.Error != nil {
 		return nil, s.p.streamError(w.Error)
 	}
-	return s.convert(&w)
+	return s.convert(w)
 }
 
-func (s *stream) convert(w *generateResponse) (*providers.Chunk, error) {
+func (s *stream) convert(w *schema.GenerateContentResponse) (*providers.Chunk, error) {
 	if w.ResponseID != "" {
 		s.lastID = w.ResponseID
 	}
@@ -232,7 +251,7 @@ func (s *stream) convert(w *generateResponse) (*providers.Chunk, error) {
 
 // addDelta appends one part of an event to d. Function calls arrive whole,
 // so each becomes one complete ToolCallDelta.
-func addDelta(d *providers.ChoiceDelta, pt *part, cand int, st *candidateState) {
+func addDelta(d *providers.ChoiceDelta, pt *schema.Part, cand int, st *candidateState) {
 	switch {
 	case pt.FunctionCall != nil:
 		id := pt.FunctionCall.ID
@@ -243,7 +262,7 @@ func addDelta(d *providers.ChoiceDelta, pt *part, cand int, st *candidateState) 
 			Index:     st.calls,
 			ID:        joinCallID(id, pt.ThoughtSignature),
 			Name:      pt.FunctionCall.Name,
-			Arguments: argsText(pt.FunctionCall.Args),
+			Arguments: argsText([]byte(pt.FunctionCall.Args)),
 		})
 		st.calls++
 	case pt.Thought:

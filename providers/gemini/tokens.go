@@ -2,7 +2,7 @@ package gemini
 
 import (
 	"context"
-	"encoding/json"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 
 	"github.com/tollgate-dev/tollgate/providers"
 )
@@ -16,7 +16,7 @@ func (p *Provider) CountTokens(ctx context.Context, req *providers.ChatRequest) 
 		return 0, err
 	}
 	w.Model = modelResource(req.Model)
-	body, err := marshalCompact(&countTokensRequest{GenerateContentRequest: w})
+	body, err := marshalCompact(&schema.CountTokensRequest{GenerateContentRequest: w})
 	if err != nil {
 		return 0, p.invalid("encode count tokens request: %v", err)
 	}
@@ -24,8 +24,8 @@ func (p *Provider) CountTokens(ctx context.Context, req *providers.ChatRequest) 
 	if err != nil {
 		return 0, err
 	}
-	var r countTokensResponse
-	if err := json.Unmarshal(b, &r); err != nil {
+	var r schema.CountTokensResponse
+	if err := unmarshal(b, &r); err != nil {
 		return 0, p.up.BadResponse(status, "token count", err)
 	}
 	return r.TotalTokens, nil

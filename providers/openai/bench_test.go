@@ -42,14 +42,20 @@ func BenchmarkEncodeChat(b *testing.B) {
 	}
 }
 
-func BenchmarkEncodeChatWithPassthrough(b *testing.B) {
+// BenchmarkPassthrough is the cost of sending a client's own body: the
+// model and the stream options patched.
+func BenchmarkPassthrough(b *testing.B) {
 	p := newTestProvider(b, nil)
 	req := typicalRequest()
-	req.ExtraDialect = Dialect
-	req.Extra = map[string]json.RawMessage{"logprobs": json.RawMessage(`true`), "metadata": json.RawMessage(`{"k":"v"}`)}
+	body, err := p.encodeChat(req, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Model = "gpt-4o-mini-2024-07-18"
+	req.Source = &providers.Source{Dialect: Dialect, Body: body}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.encodeChat(req, false); err != nil {
+		if _, err := p.chatBody(req, true); err != nil {
 			b.Fatal(err)
 		}
 	}

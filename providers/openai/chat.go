@@ -1,25 +1,27 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
+	"strconv"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
 // Chat sends a unary chat completion.
 func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*providers.ChatResponse, error) {
-	body, err := p.encodeChat(req, false)
+	body, err := p.chatBody(req, false)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, http.MethodPost, OpChatCompletions, req.Model, body, "application/json")
+	resp, err := p.send(ctx, OpChatCompletions, req.Model, body, "application/json", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +29,14 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	return p.decodeChat(resp.StatusCode, b)
+	out, err := p.decodeChat(resp.StatusCode, b)
+	if err != nil {
+		return nil, err
+	}
+	if req.Source.Passthrough(Dialect) {
+		out.Raw = b
+	}
+	return out, nil
 }
 
 // invalid reports a canonical request this adapter cannot express.
@@ -35,18 +44,76 @@ func (p *Provider) invalid(format string, args ...any) error {
 	return &providers.Error{Provider: p.id, Kind: providers.KindInvalidRequest, Message: fmt.Sprintf(format, args...)}
 }
 
-// encodeChat renders req as a Chat Completions body.
-func (p *Provider) encodeChat(req *providers.ChatRequest, stream bool) ([]byte, error) {
+// chatBody returns the body to send: the client's own, patched, for a
+// request of this dialect (see passthrough.go), else the translation of
+// the canonical request.
+func (p *Provider) chatBody(req *providers.ChatRequest, stream bool) ([]byte, error) {
 	if req == nil {
 		return nil, p.invalid("nil chat request")
 	}
-	w := chatRequest{
+	if req.Source.Passthrough(Dialect) {
+		return p.patchChat(req, stream)
+	}
+	if err := providers.Refusal(p.id, req, p.Unsupported(req)); err != nil {
+		return nil, err
+	}
+	return p.encodeChat(req, stream)
+}
+
+// Unsupported lists what of req the Chat Completions API cannot take. A
+// request passed through is sent as it is and has nothing unsupported.
+func (p *Provider) Unsupported(req *providers.ChatRequest) []providers.Unsupported {
+	if req.Source.Passthrough(Dialect) {
+		return nil
+	}
+	out := providers.UnmappedUnsupported(req, Dialect, "OpenAI Chat Completions")
+	if req.TopK != nil && !p.compat {
+		out = append(out, providers.Unsupported{Field: "top_k", Droppable: true,
+			Reason: "OpenAI has no top-k sampling"})
+	}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		for j := range m.Content {
+			pt := &m.Content[j]
+			field := "messages[" + strconv.Itoa(i) + "].content[" + strconv.Itoa(j) + "]"
+			switch {
+			case pt.Type == providers.PartImage && m.Role != providers.RoleUser && m.Role != providers.RoleSystem:
+				out = append(out, providers.Unsupported{Field: field, Reason: "OpenAI takes images in user messages only"})
+			case pt.Type == providers.PartFile:
+				if r := fileRefusal(pt.File, m.Role); r != "" {
+					out = append(out, providers.Unsupported{Field: field, Reason: r})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// fileRefusal says why a file part cannot be sent, "" when it can.
+func fileRefusal(f *providers.File, role providers.Role) string {
+	switch {
+	case f == nil:
+		return "the file part has no file"
+	case f.Text != "":
+		return "" // sent as text
+	case role != providers.RoleUser:
+		return "OpenAI takes files in user messages only"
+	case f.URL != "":
+		return "OpenAI chat completions take files as inline data or an uploaded file id, not by URL"
+	case f.FileID != "" && f.FileDialect != Dialect:
+		return "the file id belongs to another provider's Files API"
+	}
+	return ""
+}
+
+// encodeChat renders req as a Chat Completions body.
+func (p *Provider) encodeChat(req *providers.ChatRequest, stream bool) ([]byte, error) {
+	w := schema.ChatCompletionRequest{
 		Model:             req.Model,
-		Messages:          make([]message, len(req.Messages)),
+		Messages:          make([]schema.Message, 0, len(req.Messages)),
 		ParallelToolCalls: req.ParallelToolCalls,
 		Temperature:       req.Temperature,
 		TopP:              req.TopP,
-		Stop:              req.Stop,
 		Seed:              req.Seed,
 		PresencePenalty:   req.PresencePenalty,
 		FrequencyPenalty:  req.FrequencyPenalty,
@@ -54,27 +121,35 @@ func (p *Provider) encodeChat(req *providers.ChatRequest, stream bool) ([]byte, 
 		User:              req.User,
 		Stream:            stream,
 	}
+	if len(req.Stop) > 0 {
+		w.Stop = &schema.Stop{Values: req.Stop}
+	}
 	for i := range req.Messages {
-		if err := p.encodeMessage(&w.Messages[i], &req.Messages[i]); err != nil {
+		m, err := p.encodeMessage(&req.Messages[i])
+		if err != nil {
 			return nil, err
 		}
+		w.Messages = append(w.Messages, m)
 	}
 	if len(req.Tools) > 0 {
-		w.Tools = make([]tool, len(req.Tools))
+		w.Tools = make([]schema.Tool, len(req.Tools))
 		for i, t := range req.Tools {
-			w.Tools[i] = tool{Type: "function", Function: functionDef{
-				Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}}
+			fd := &schema.FunctionDefinition{Name: t.Name, Description: t.Description, Parameters: jsontext.Value(t.Parameters)}
+			if t.Strict {
+				fd.Strict = &t.Strict
+			}
+			w.Tools[i] = schema.Tool{Type: "function", Function: fd}
 		}
 	}
 	if tc := req.ToolChoice; tc != nil {
 		switch tc.Mode {
 		case providers.ToolChoiceAuto, providers.ToolChoiceNone, providers.ToolChoiceRequired:
-			w.ToolChoice = string(tc.Mode)
+			w.ToolChoice = &schema.ToolChoice{Mode: string(tc.Mode)}
 		case providers.ToolChoiceFunction:
 			if tc.Name == "" {
 				return nil, p.invalid("tool choice %q needs a function name", tc.Mode)
 			}
-			w.ToolChoice = &namedToolChoice{Type: "function", Function: functionName{Name: tc.Name}}
+			w.ToolChoice = schema.FunctionChoice(tc.Name)
 		default:
 			return nil, p.invalid("unknown tool choice mode %q", tc.Mode)
 		}
@@ -82,78 +157,102 @@ func (p *Provider) encodeChat(req *providers.ChatRequest, stream bool) ([]byte, 
 	if p.legacyMaxTokens {
 		w.MaxTokens = req.MaxTokens
 	} else {
-		w.MaxCompletion = req.MaxTokens
+		w.MaxCompletionTokens = req.MaxTokens
 	}
 	if rf := req.ResponseFormat; rf != nil {
 		switch rf.Type {
 		case providers.FormatText, providers.FormatJSONObject:
-			w.ResponseFormat = &responseFormat{Type: string(rf.Type)}
+			w.ResponseFormat = &schema.ResponseFormat{Type: string(rf.Type)}
 		case providers.FormatJSONSchema:
 			name := rf.Name
 			if name == "" {
 				name = "response" // OpenAI requires a name
 			}
-			w.ResponseFormat = &responseFormat{Type: string(rf.Type), JSONSchema: &jsonSchema{
-				Name: name, Description: rf.Description, Schema: rf.Schema, Strict: rf.Strict}}
+			js := &schema.JSONSchema{Name: name, Description: rf.Description, Schema: jsontext.Value(rf.Schema)}
+			if rf.Strict {
+				js.Strict = &rf.Strict
+			}
+			w.ResponseFormat = &schema.ResponseFormat{Type: string(rf.Type), JSONSchema: js}
 		default:
 			return nil, p.invalid("unknown response format %q", rf.Type)
 		}
 	}
+	w.ReasoningEffort = reasoningEffort(req.Reasoning)
 	if stream && p.streamUsage {
-		w.StreamOptions = &streamOptions{IncludeUsage: true}
+		yes := true
+		w.StreamOptions = &schema.StreamOptions{IncludeUsage: &yes}
 	}
-
-	var buf bytes.Buffer
-	buf.Grow(512 + 64*len(req.Messages))
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&w); err != nil {
+	if req.TopK != nil && p.compat {
+		// vLLM, llama.cpp, Ollama and TGI read top_k as an extension.
+		w.Unknown = jsontext.Value(`{"top_k":` + strconv.Itoa(*req.TopK) + `}`)
+	}
+	body, err := apischema.Marshal(&w)
+	if err != nil {
 		return nil, p.invalid("encode request: %v", err)
-	}
-	body := bytes.TrimRight(buf.Bytes(), "\n")
-	if req.ExtraDialect == Dialect && len(req.Extra) > 0 {
-		return p.spliceExtra(body, &w, req.Extra)
 	}
 	return body, nil
 }
 
-func (p *Provider) encodeMessage(out *message, m *providers.Message) error {
-	out.Role = string(m.Role)
+// reasoningEffort maps a reasoning configuration to reasoning_effort: the
+// effort as it is, or a thinking budget in tokens to the nearest effort
+// (below 2,048 low, below 8,192 medium, else high); "" for none.
+func reasoningEffort(rc *providers.ReasoningConfig) string {
+	switch {
+	case rc == nil:
+		return ""
+	case rc.Effort != "":
+		return rc.Effort
+	case rc.BudgetTokens <= 0:
+		return "" // the model's default (adaptive thinking)
+	case rc.BudgetTokens < 2048:
+		return "low"
+	case rc.BudgetTokens < 8192:
+		return "medium"
+	}
+	return "high"
+}
+
+func (p *Provider) encodeMessage(m *providers.Message) (schema.Message, error) {
+	out := schema.Message{Role: string(m.Role)}
 	switch m.Role {
 	case providers.RoleTool:
 		out.ToolCallID = m.ToolCallID
-		out.Content = m.Text()
-		return nil
+		out.Content = schema.TextContent(m.Text())
+		return out, nil
 	case providers.RoleSystem, providers.RoleUser, providers.RoleAssistant:
 	default:
-		return p.invalid("unknown message role %q", m.Role)
+		return out, p.invalid("unknown message role %q", m.Role)
 	}
 	out.Name = m.Name
 	if len(m.ToolCalls) > 0 {
-		out.ToolCalls = make([]toolCall, len(m.ToolCalls))
+		out.ToolCalls = make([]schema.ToolCall, len(m.ToolCalls))
 		for i, c := range m.ToolCalls {
 			args := c.Arguments
 			if args == "" {
 				args = "{}"
 			}
-			out.ToolCalls[i] = toolCall{ID: c.ID, Type: "function", Function: functionCall{Name: c.Name, Arguments: args}}
+			out.ToolCalls[i] = schema.ToolCall{ID: c.ID, Type: "function", Function: &schema.FunctionCall{Name: c.Name, Arguments: args}}
 		}
 	}
 	content, err := p.encodeContent(m.Content)
 	if err != nil {
-		return err
+		return out, err
 	}
-	if content == nil && len(m.ToolCalls) == 0 {
-		content = ""
+	switch {
+	case !content.IsZero():
+		out.Content = content
+	case len(m.ToolCalls) > 0:
+		out.Content = schema.Content{Null: true}
+	default:
+		out.Content = schema.TextContent("")
 	}
-	out.Content = content
-	return nil
+	return out, nil
 }
 
-// encodeContent returns a string for a single text part, an array of parts
-// otherwise, or nil when there is nothing to send. Reasoning parts are not
-// sent back: the Chat Completions API has no place for them.
-func (p *Provider) encodeContent(parts []providers.Part) (any, error) {
+// encodeContent returns string content for a single text part, an array
+// of parts otherwise, or nothing. Reasoning parts are not sent back: Chat
+// Completions has no place for them.
+func (p *Provider) encodeContent(parts []providers.Part) (schema.Content, error) {
 	var n, texts int
 	for i := range parts {
 		switch parts[i].Type {
@@ -162,39 +261,72 @@ func (p *Provider) encodeContent(parts []providers.Part) (any, error) {
 				n++
 				texts++
 			}
-		case providers.PartImage:
+		case providers.PartImage, providers.PartFile:
 			n++
 		}
 	}
 	if n == 0 {
-		return nil, nil
+		return schema.Content{}, nil
 	}
 	if n == 1 && texts == 1 {
 		for i := range parts {
 			if parts[i].Type == providers.PartText && parts[i].Text != "" {
-				return parts[i].Text, nil
+				return schema.TextContent(parts[i].Text), nil
 			}
 		}
 	}
-	out := make([]contentPart, 0, n)
+	out := make([]schema.ContentPart, 0, n)
 	for i := range parts {
 		switch pt := &parts[i]; pt.Type {
 		case providers.PartText:
 			if pt.Text != "" {
-				out = append(out, contentPart{Type: "text", Text: pt.Text})
+				out = append(out, schema.ContentPart{Type: schema.PartText, Text: pt.Text})
 			}
 		case providers.PartImage:
 			u, err := p.imageURL(pt.Image)
 			if err != nil {
-				return nil, err
+				return schema.Content{}, err
 			}
-			out = append(out, contentPart{Type: "image_url", ImageURL: u})
+			out = append(out, schema.ContentPart{Type: schema.PartImageURL, ImageURL: u})
+		case providers.PartFile:
+			cp, err := p.filePart(pt.File)
+			if err != nil {
+				return schema.Content{}, err
+			}
+			out = append(out, cp)
 		}
 	}
-	return out, nil
+	return schema.PartsContent(out...), nil
 }
 
-func (p *Provider) imageURL(img *providers.Image) (*imageURL, error) {
+// filePart renders a document: inline data as a file part with a data:
+// URL, an OpenAI file id as file_id, a plain-text document as a text part
+// (headed by its title).
+func (p *Provider) filePart(f *providers.File) (schema.ContentPart, error) {
+	if f == nil {
+		return schema.ContentPart{}, p.invalid("file part without file")
+	}
+	switch {
+	case f.Text != "":
+		text := f.Text
+		if f.Title != "" {
+			text = f.Title + "\n\n" + text
+		}
+		return schema.ContentPart{Type: schema.PartText, Text: text}, nil
+	case f.Base64 != "":
+		mt := f.MIMEType
+		if mt == "" {
+			mt = "application/pdf"
+		}
+		return schema.ContentPart{Type: schema.PartFile, File: &schema.File{
+			FileData: "data:" + mt + ";base64," + f.Base64, Filename: f.Name()}}, nil
+	case f.FileID != "" && f.FileDialect == Dialect:
+		return schema.ContentPart{Type: schema.PartFile, File: &schema.File{FileID: f.FileID}}, nil
+	}
+	return schema.ContentPart{}, p.invalid("%s", fileRefusal(f, providers.RoleUser))
+}
+
+func (p *Provider) imageURL(img *providers.Image) (*schema.ImageURL, error) {
 	switch {
 	case img == nil:
 		return nil, p.invalid("image part without image")
@@ -208,85 +340,17 @@ func (p *Provider) imageURL(img *providers.Image) (*imageURL, error) {
 		b = append(b, mime...)
 		b = append(b, ";base64,"...)
 		b = base64.StdEncoding.AppendEncode(b, img.Data)
-		return &imageURL{URL: string(b), Detail: img.Detail}, nil
+		return &schema.ImageURL{URL: string(b), Detail: img.Detail}, nil
 	case img.URL != "":
-		return &imageURL{URL: img.URL, Detail: img.Detail}, nil
+		return &schema.ImageURL{URL: img.URL, Detail: img.Detail}, nil
 	}
 	return nil, p.invalid("image has neither URL nor data")
 }
 
-// spliceExtra appends passthrough fields to the encoded body. Fields the
-// adapter set itself win; model, messages, stream and stream_options are
-// never overridden.
-func (p *Provider) spliceExtra(body []byte, w *chatRequest, extra map[string]json.RawMessage) ([]byte, error) {
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		if !w.sets(k) {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return body, nil
-	}
-	slices.Sort(keys) // deterministic bodies
-	out := body[:len(body)-1]
-	for _, k := range keys {
-		v := bytes.TrimSpace(extra[k])
-		if !json.Valid(v) {
-			return nil, p.invalid("passthrough field %q is not valid JSON", k)
-		}
-		kq, err := json.Marshal(k)
-		if err != nil {
-			return nil, p.invalid("passthrough field name: %v", err)
-		}
-		out = append(out, ',')
-		out = append(out, kq...)
-		out = append(out, ':')
-		out = append(out, v...)
-	}
-	return append(out, '}'), nil
-}
-
-// sets reports whether the encoded request already has field k, or k is a
-// field passthrough must never touch.
-func (w *chatRequest) sets(k string) bool {
-	switch k {
-	case "model", "messages", "stream", "stream_options":
-		return true
-	case "tools":
-		return len(w.Tools) > 0
-	case "tool_choice":
-		return w.ToolChoice != nil
-	case "parallel_tool_calls":
-		return w.ParallelToolCalls != nil
-	case "temperature":
-		return w.Temperature != nil
-	case "top_p":
-		return w.TopP != nil
-	case "max_tokens", "max_completion_tokens":
-		return w.MaxTokens != nil || w.MaxCompletion != nil
-	case "stop":
-		return len(w.Stop) > 0
-	case "seed":
-		return w.Seed != nil
-	case "response_format":
-		return w.ResponseFormat != nil
-	case "presence_penalty":
-		return w.PresencePenalty != nil
-	case "frequency_penalty":
-		return w.FrequencyPenalty != nil
-	case "n":
-		return w.N != nil
-	case "user":
-		return w.User != ""
-	}
-	return false
-}
-
 // decodeChat converts a chat.completion body.
 func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse, error) {
-	var w chatResponse
-	if err := json.Unmarshal(body, &w); err != nil {
+	var w schema.ChatCompletion
+	if err := apischema.UnmarshalLenient(body, &w); err != nil {
 		return nil, p.up.BadResponse(status, "chat completion", err)
 	}
 	if w.Error != nil && len(w.Choices) == 0 {
@@ -305,7 +369,14 @@ func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse,
 	return out, nil
 }
 
-func convertChoice(out *providers.Choice, c *choice) {
+func deref(n apischema.Nullable[string]) string {
+	if n.V == nil {
+		return ""
+	}
+	return *n.V
+}
+
+func convertChoice(out *providers.Choice, c *schema.Choice) {
 	m := &c.Message
 	out.Index = c.Index
 	out.FinishReason = finishReason(c.FinishReason)
@@ -314,9 +385,9 @@ func convertChoice(out *providers.Choice, c *choice) {
 	if reasoning == "" {
 		reasoning = m.Reasoning
 	}
-	text := m.Content
+	text := deref(m.Content)
 	if text == "" {
-		text = m.Refusal // the canonical model has no refusal; show it as text
+		text = deref(m.Refusal) // the canonical model has no refusal; show it as text
 	}
 	var n int
 	if reasoning != "" {
@@ -336,9 +407,12 @@ func convertChoice(out *providers.Choice, c *choice) {
 	}
 	switch {
 	case len(m.ToolCalls) > 0:
-		out.Message.ToolCalls = make([]providers.ToolCall, len(m.ToolCalls))
-		for i, tc := range m.ToolCalls {
-			out.Message.ToolCalls[i] = providers.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments}
+		out.Message.ToolCalls = make([]providers.ToolCall, 0, len(m.ToolCalls))
+		for _, tc := range m.ToolCalls {
+			if tc.Function == nil {
+				continue // custom tool calls have no canonical form
+			}
+			out.Message.ToolCalls = append(out.Message.ToolCalls, providers.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 		}
 	case m.FunctionCall != nil:
 		out.Message.ToolCalls = []providers.ToolCall{{Name: m.FunctionCall.Name, Arguments: m.FunctionCall.Arguments}}
@@ -352,13 +426,13 @@ func finishReason(s string) providers.FinishReason {
 	switch s {
 	case "":
 		return ""
-	case "stop":
+	case schema.FinishStop:
 		return providers.FinishStop
-	case "length":
+	case schema.FinishLength:
 		return providers.FinishLength
-	case "tool_calls", "function_call":
+	case schema.FinishToolCalls, schema.FinishFunctionCall:
 		return providers.FinishToolCalls
-	case "content_filter":
+	case schema.FinishContentFilter:
 		return providers.FinishContentFilter
 	case "error":
 		return providers.FinishError
@@ -366,7 +440,7 @@ func finishReason(s string) providers.FinishReason {
 	return providers.FinishStop
 }
 
-func convertUsage(u *usage) providers.Usage {
+func convertUsage(u *schema.Usage) providers.Usage {
 	out := providers.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
 	if d := u.PromptTokensDetails; d != nil {
 		out.CachedInputTokens = d.CachedTokens

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,52 +170,44 @@ func TestEncodeChat(t *testing.T) {
 			want: `{"model":"m","messages":[{"role":"user","content":""}]}`,
 		},
 		{
-			name: "openai passthrough merged, known fields win",
-			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")}, Temperature: ptr(0.2),
-				ExtraDialect: "openai", Extra: map[string]json.RawMessage{
-					"temperature":      json.RawMessage(`1.5`),
-					"logprobs":         json.RawMessage(`true`),
-					"metadata":         json.RawMessage(` {"k":"v"} `),
-					"stream":           json.RawMessage(`true`),
-					"model":            json.RawMessage(`"other"`),
-					"reasoning_effort": json.RawMessage(`"low"`),
-				}},
-			want: `{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0.2,"logprobs":true,"metadata":{"k":"v"},"reasoning_effort":"low"}`,
+			name: "documents: inline PDF, OpenAI file id, plain text",
+			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser, Content: []providers.Part{
+				{Type: providers.PartFile, File: &providers.File{MIMEType: "application/pdf", Base64: "JVBERi0=", Title: "Q3"}},
+				{Type: providers.PartFile, File: &providers.File{FileID: "file-1", FileDialect: "openai"}},
+				{Type: providers.PartFile, File: &providers.File{MIMEType: "text/plain", Text: "plain", Title: "Notes"}},
+				providers.TextPart("summarise"),
+			}}}},
+			want: `{"model":"m","messages":[{"role":"user","content":[
+				{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0=","filename":"Q3"}},
+				{"type":"file","file":{"file_id":"file-1"}},
+				{"type":"text","text":"Notes\n\nplain"},
+				{"type":"text","text":"summarise"}]}]}`,
 		},
 		{
-			name: "other dialect passthrough ignored",
-			req: providers.ChatRequest{Model: "m", Messages: []providers.Message{user("x")},
-				ExtraDialect: "anthropic", Extra: map[string]json.RawMessage{"top_k": json.RawMessage(`5`)}},
-			want: `{"model":"m","messages":[{"role":"user","content":"x"}]}`,
+			name: "thinking budget becomes reasoning effort",
+			req:  providers.ChatRequest{Model: "o3", Messages: []providers.Message{user("x")}, Reasoning: &providers.ReasoningConfig{BudgetTokens: 4096}},
+			want: `{"model":"o3","messages":[{"role":"user","content":"x"}],"reasoning_effort":"medium"}`,
+		},
+		{
+			name:     "compatible servers get top_k",
+			settings: nil,
+			req:      providers.ChatRequest{Model: "llama", Messages: []providers.Message{user("x")}, TopK: ptr(5)},
+			want:     `{"model":"llama","messages":[{"role":"user","content":"x"}],"top_k":5}`,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newTestProvider(t, tt.settings)
+			if tt.req.TopK != nil {
+				p.compat = true
+			}
 			got, err := p.encodeChat(&tt.req, tt.stream)
 			if err != nil {
 				t.Fatalf("encodeChat: %v", err)
 			}
 			assertJSONEqual(t, got, tt.want)
 		})
-	}
-}
-
-func TestEncodeChatPassthroughIsDeterministic(t *testing.T) {
-	t.Parallel()
-	p := newTestProvider(t, nil)
-	req := &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser}}, ExtraDialect: "openai",
-		Extra: map[string]json.RawMessage{"b": json.RawMessage(`2`), "a": json.RawMessage(`1`), "c": json.RawMessage(`3`)}}
-	want := `{"model":"m","messages":[{"role":"user","content":""}],"a":1,"b":2,"c":3}`
-	for range 20 {
-		got, err := p.encodeChat(req, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != want {
-			t.Fatalf("got %s, want %s", got, want)
-		}
 	}
 }
 
@@ -234,16 +227,96 @@ func TestEncodeChatRejects(t *testing.T) {
 			Content: []providers.Part{{Type: providers.PartImage, Image: &providers.Image{}}}}}}},
 		{"image part without image", &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser,
 			Content: []providers.Part{{Type: providers.PartImage}}}}}},
-		{"invalid passthrough JSON", &providers.ChatRequest{Model: "m", Messages: msgs, ExtraDialect: "openai",
-			Extra: map[string]json.RawMessage{"logprobs": json.RawMessage(`{bad`)}}},
+		{"top_k to OpenAI", &providers.ChatRequest{Model: "m", Messages: msgs, TopK: ptr(3)}},
+		{"another dialect's field", &providers.ChatRequest{Model: "m", Messages: msgs,
+			Source: &providers.Source{Dialect: "anthropic", Wire: fakeWire{{Name: "container", Value: []byte(`"c1"`)}}}}},
+		{"document by URL", &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser,
+			Content: []providers.Part{{Type: providers.PartFile, File: &providers.File{URL: "https://x/a.pdf"}}}}}}},
+		{"another provider's file id", &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser,
+			Content: []providers.Part{{Type: providers.PartFile, File: &providers.File{FileID: "file_01", FileDialect: "anthropic"}}}}}}},
+		{"image in a tool result", &providers.ChatRequest{Model: "m", Messages: []providers.Message{
+			{Role: providers.RoleAssistant, ToolCalls: []providers.ToolCall{{ID: "c", Name: "f"}}},
+			{Role: providers.RoleTool, ToolCallID: "c", Content: []providers.Part{{Type: providers.PartImage, Image: &providers.Image{URL: "https://x/a.png"}}}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := newTestProvider(t, nil).encodeChat(tt.req, false)
+			_, err := newTestProvider(t, nil).chatBody(tt.req, false)
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Kind != providers.KindInvalidRequest || providers.IsRetryable(err) {
 				t.Fatalf("err = %v, want non-retryable KindInvalidRequest", err)
+			}
+		})
+	}
+}
+
+// fakeWire is a Source's decoded body with the given unmapped fields.
+type fakeWire []providers.Field
+
+func (w fakeWire) Unmapped() []providers.Field { return w }
+
+func (w fakeWire) Rewrite(*providers.ChatRequest) ([]byte, error) {
+	return nil, errors.New("not supported")
+}
+
+func TestDropAllowedFields(t *testing.T) {
+	t.Parallel()
+	req := &providers.ChatRequest{Model: "m", Messages: []providers.Message{{Role: providers.RoleUser, Content: []providers.Part{providers.TextPart("x")}}},
+		TopK: ptr(3), Source: &providers.Source{Dialect: "anthropic", Wire: fakeWire{{Name: "container", Value: []byte(`"c1"`)}, {Name: "x", Value: []byte("null")}}}}
+	p := newTestProvider(t, nil)
+	var fields []string
+	for _, u := range p.Unsupported(req) {
+		fields = append(fields, u.Field)
+	}
+	if !reflect.DeepEqual(fields, []string{"container", "top_k"}) {
+		t.Fatalf("unsupported = %q", fields)
+	}
+	req.Drop = fields
+	got, err := p.chatBody(req, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertJSONEqual(t, got, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+}
+
+// TestPassthrough checks that a request of this dialect reaches the
+// upstream byte for byte, except for the documented changes.
+func TestPassthrough(t *testing.T) {
+	t.Parallel()
+	const body = `{"messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_hint":{"x":1}}]}],` +
+		`"model":"alias","logprobs":true,"max_completion_tokens":5,"x_new":[1, 2 ,3]}`
+	tests := []struct {
+		name     string
+		settings map[string]string
+		stream   bool
+		model    string
+		want     string
+	}{
+		{name: "same model: the very bytes", model: "alias", want: body},
+		{name: "model set", model: "gpt-4o", want: strings.Replace(body, `"model":"alias"`, `"model":"gpt-4o"`, 1)},
+		{name: "stream asks for usage", model: "alias", stream: true, want: body[:len(body)-1] + `,"stream_options":{"include_usage":true}}`},
+		{name: "stream without usage setting", model: "alias", stream: true, settings: map[string]string{"stream_usage": "false"}, want: body},
+		{name: "legacy max tokens field", model: "alias", settings: map[string]string{"max_tokens_field": "max_tokens"},
+			want: strings.Replace(body, `,"max_completion_tokens":5`, ``, 1)[:len(body)-len(`,"max_completion_tokens":5`)-1] + `,"max_tokens":5}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := []byte(body)
+			req := &providers.ChatRequest{Model: tt.model, Source: &providers.Source{Dialect: "openai", Body: src}}
+			p := newTestProvider(t, tt.settings)
+			if u := p.Unsupported(req); len(u) != 0 {
+				t.Fatalf("unsupported %v", u)
+			}
+			got, err := p.chatBody(req, tt.stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("sent\n%s\nwant\n%s", got, tt.want)
+			}
+			if string(src) != body {
+				t.Error("the client's body was modified")
 			}
 		})
 	}

@@ -18,6 +18,9 @@
 //     Capabilities().StreamUsage is false, so the gateway estimates usage.
 //   - max_tokens_field: "max_completion_tokens" (default, what OpenAI expects)
 //     or "max_tokens" for compatible servers that only know the older field.
+//   - client_organization: "true" lets clients' OpenAI-Organization and
+//     OpenAI-Project headers choose the billing organization and project
+//     (default false: the settings above apply).
 //
 // Unknown settings are ignored so that adapters built on this one can keep
 // their own settings in the same map.
@@ -37,9 +40,25 @@
 // Reasoning parts are not sent (Chat Completions has no field for them);
 // reasoning received as reasoning_content or reasoning (vLLM, DeepSeek,
 // OpenRouter) becomes a [providers.PartReasoning] or ChoiceDelta.Reasoning.
-// When ChatRequest.ExtraDialect is "openai", Extra fields are appended to
-// the body unless the adapter set the same field; model, messages, stream
-// and stream_options are never taken from Extra.
+// Documents become file parts (inline data as a data: URL with the file
+// name, an OpenAI file id as file_id), plain-text documents text parts;
+// documents by URL and other providers' file ids cannot be sent. A thinking
+// budget becomes reasoning_effort (below 2,048 tokens low, below 8,192
+// medium, else high). TopK is sent as top_k to OpenAI-compatible servers
+// (type openai_compatible) and refused for OpenAI unless dropping is
+// allowed, like the fields of another dialect's request that the canonical
+// model lacks (see [Provider.Unsupported]).
+//
+// # Passthrough
+//
+// A request whose Source is of this dialect (from the OpenAI surface) is
+// sent as the client wrote it, with only the changes listed in
+// passthrough.go (model, stream_options.include_usage, the max_tokens
+// field setting, the end user), and the answer's bytes are returned in
+// ChatResponse.Raw and Chunk.Raw. The client's OpenAI-Beta and
+// Idempotency-Key headers pass; OpenAI-Organization and OpenAI-Project
+// only with the client_organization setting. Embeddings pass through the
+// same way, token-array input included.
 //
 // # Errors
 //

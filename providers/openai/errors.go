@@ -2,11 +2,12 @@ package openai
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
@@ -48,17 +49,17 @@ func (p *Provider) statusError(status int, h http.Header, body []byte) *provider
 // streamError converts an error object received inside a 2xx stream. The
 // kind comes from the upstream's type and code; failures it does not name
 // are server failures.
-func (p *Provider) streamError(obj *errorObject) *providers.Error {
+func (p *Provider) streamError(obj *schema.ErrorObject) *providers.Error {
 	e := &providers.Error{Provider: p.id}
 	p.fill(e, obj)
 	e.Kind = refineKind(kindForError(e.Type, e.Code, providers.KindServer), e.Code, e.Message)
 	return e
 }
 
-func (p *Provider) fill(e *providers.Error, obj *errorObject) {
+func (p *Provider) fill(e *providers.Error, obj *schema.ErrorObject) {
 	e.Type = p.redact(obj.Type)
-	e.Code = p.redact(obj.Code)
-	e.Param = p.redact(obj.Param)
+	e.Code = p.redact(apischema.Text(obj.Code))
+	e.Param = p.redact(obj.ParamString())
 	e.Message = p.redact(obj.Message)
 	if e.Message == "" {
 		e.Message = http.StatusText(e.Status)
@@ -70,20 +71,20 @@ func (p *Provider) fill(e *providers.Error, obj *errorObject) {
 
 // parseErrorBody decodes {"error":{...}}, {"error":"text"} or an un-nested
 // {"message":...,"type":...,"code":...}.
-func parseErrorBody(body []byte) (*errorObject, bool) {
+func parseErrorBody(body []byte) (*schema.ErrorObject, bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		return nil, false
 	}
-	var b errorBody
-	if json.Unmarshal(body, &b) != nil {
+	var b schema.ErrorBody
+	if apischema.UnmarshalLenient(body, &b) != nil {
 		return nil, false
 	}
 	if b.Error != nil {
 		return b.Error, true
 	}
 	if b.Message != "" {
-		return &errorObject{Message: b.Message, Type: b.Type, Code: scalarString(b.Code)}, true
+		return &schema.ErrorObject{Message: b.Message, Type: b.Type, Code: b.Code}, true
 	}
 	return nil, false
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
@@ -199,7 +200,7 @@ func TestErrorsNeverContainTheKey(t *testing.T) {
 		{"status error echoing the header", p.statusError(401, http.Header{},
 			[]byte(`{"error":{"message":"bad header: Bearer sk-test-secret","type":"invalid_request_error","param":"sk-test-secret","code":"sk-test-secret"}}`))},
 		{"plain body echoing the key", p.statusError(400, http.Header{}, []byte("Authorization: Bearer sk-test-secret rejected"))},
-		{"stream error echoing the key", p.streamError(&errorObject{Message: "key sk-test-secret revoked", Type: "sk-test-secret"})},
+		{"stream error echoing the key", p.streamError(&schema.ErrorObject{Message: "key sk-test-secret revoked", Type: "sk-test-secret"})},
 		{"transport error with key in URL", p.redactErr(&url.Error{Op: "Post", URL: "https://h/v1?key=sk-test-secret", Err: errors.New("dial tcp: refused")})},
 		{"transport error with key in text", p.redactErr(errors.New("proxy said sk-test-secret"))},
 	}

@@ -2,14 +2,15 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 )
 
 // ListModels returns the ids of the models the credential can use, in the
 // upstream's order.
 func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
-	resp, err := p.send(ctx, http.MethodGet, OpModels, "", nil, "application/json")
+	resp, err := p.send(ctx, OpModels, "", nil, "application/json", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -17,8 +18,8 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var w modelList
-	if err := json.Unmarshal(b, &w); err != nil {
+	var w schema.ModelList
+	if err := apischema.UnmarshalLenient(b, &w); err != nil {
 		return nil, p.up.BadResponse(resp.StatusCode, "model list", err)
 	}
 	ids := make([]string, len(w.Data))

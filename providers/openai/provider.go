@@ -16,15 +16,20 @@ import (
 // DefaultBaseURL is the base URL used when the config names none.
 const DefaultBaseURL = "https://api.openai.com/v1"
 
-// Dialect is the wire format name reported in Capabilities and matched
-// against ChatRequest.ExtraDialect.
-const Dialect = "openai"
+// Dialect is the wire format name reported in Capabilities; requests whose
+// Source has it are passed through.
+const Dialect = providers.DialectOpenAI
 
 // Limits on bodies read into memory.
 const (
 	maxResponseBytes = 64 << 20
 	maxErrorBytes    = 64 << 10
 )
+
+// TypeCompatible is the provider type of OpenAI-compatible servers (vLLM,
+// Ollama, llama.cpp, TGI): the same adapter, sending the extensions such
+// servers read (top_k).
+const TypeCompatible = "openai_compatible"
 
 // Operation names an API endpoint relative to the base URL.
 type Operation string
@@ -77,13 +82,20 @@ type Provider struct {
 	streamUsage bool
 	// legacyMaxTokens sends MaxTokens as "max_tokens".
 	legacyMaxTokens bool
-	now             func() time.Time
+	// compat is an OpenAI-compatible server (config type
+	// openai_compatible), which takes extensions such as top_k.
+	compat bool
+	// clientOrganization lets clients' OpenAI-Organization and
+	// OpenAI-Project headers through.
+	clientOrganization bool
+	now                func() time.Time
 }
 
 var (
 	_ providers.Provider    = (*Provider)(nil)
 	_ providers.Embedder    = (*Provider)(nil)
 	_ providers.ModelLister = (*Provider)(nil)
+	_ providers.Checker     = (*Provider)(nil)
 )
 
 // New returns an adapter for cfg. Settings are described in the package
@@ -108,6 +120,7 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 		client:      cfg.HTTPClient,
 		header:      make(http.Header),
 		streamUsage: true,
+		compat:      cfg.Type == TypeCompatible,
 		now:         time.Now,
 	}
 	if err := p.applySettings(cfg.Settings); err != nil {
@@ -139,6 +152,13 @@ func (p *Provider) applySettings(s map[string]string) error {
 			return fmt.Errorf("setting stream_usage: %w", err)
 		}
 		p.streamUsage = b
+	}
+	if v, ok := s["client_organization"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting client_organization: %w", err)
+		}
+		p.clientOrganization = b
 	}
 	switch v := s["max_tokens_field"]; v {
 	case "", "max_completion_tokens":
@@ -175,12 +195,17 @@ func (p *Provider) bearer(h http.Header) {
 	}
 }
 
-// send performs one request and returns a 2xx response. Any other status is
-// returned as *providers.Error with the body consumed and closed.
-func (p *Provider) send(ctx context.Context, method string, op Operation, model string, body []byte, accept string) (*http.Response, error) {
+// send performs one request (a POST with a body, else a GET) and returns
+// a 2xx response. Any other status is returned as *providers.Error with
+// the body consumed and closed. header holds headers of this request only.
+func (p *Provider) send(ctx context.Context, op Operation, model string, body []byte, accept string, header http.Header) (*http.Response, error) {
 	target, err := p.endpoint(op, model)
 	if err != nil {
 		return nil, fmt.Errorf("openai: provider %s: endpoint for %s: %w", p.id, op, err)
 	}
-	return p.up.Send(ctx, method, target, body, accept)
+	method := http.MethodGet
+	if body != nil {
+		method = http.MethodPost
+	}
+	return p.up.SendHeader(ctx, method, target, body, accept, header)
 }

@@ -3,12 +3,13 @@ package openai
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream/sse"
@@ -16,17 +17,18 @@ import (
 
 // ChatStream sends a streaming chat completion. The returned stream yields
 // each chunk as soon as the upstream sends it; cancelling ctx aborts the
-// upstream request.
+// upstream request. A request passed through yields a chunk for every
+// event, with the event's bytes in Chunk.Raw.
 func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (providers.Stream, error) {
-	body, err := p.encodeChat(req, true)
+	body, err := p.chatBody(req, true)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, http.MethodPost, OpChatCompletions, req.Model, body, "text/event-stream")
+	resp, err := p.send(ctx, OpChatCompletions, req.Model, body, "text/event-stream", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{p: p, body: resp.Body, header: resp.Header}
+	s := &stream{p: p, body: resp.Body, header: resp.Header, raw: req.Source.Passthrough(Dialect)}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
 		// The upstream ignored "stream" and answered with one object.
 		if err := s.loadUnary(ctx, resp); err != nil {
@@ -35,6 +37,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 		return s, nil
 	}
 	s.sse = sse.NewReader(resp.Body)
+	s.sse.KeepRaw(s.raw)
 	return s, nil
 }
 
@@ -45,8 +48,10 @@ type stream struct {
 	body   io.ReadCloser
 	header http.Header
 	sse    *sse.Reader
-	json   chunkDecoder
-	wire   chunk
+	// raw makes Recv return every event with its bytes (passthrough).
+	raw bool
+	// wire is the chunk decoded last, reused for the next.
+	wire schema.Chunk
 	// pending holds chunks made from a non-streamed answer.
 	pending []*providers.Chunk
 	// err is returned by every Recv after the stream ended.
@@ -92,6 +97,12 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 			s.err = err
 			return nil, s.err
 		}
+		if s.raw {
+			if c == nil {
+				c = &providers.Chunk{}
+			}
+			c.Raw = e.Raw
+		}
 		if c != nil {
 			return c, nil
 		}
@@ -101,83 +112,54 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 // decode converts one event's data; nil, nil for chunks without content
 // (e.g. Azure's leading prompt_filter_results chunk).
 func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
-	// Reuse the wire chunk: the choices array and, through sticky, the id
-	// and model strings that repeat in every chunk. Everything else is
-	// zeroed so no field leaks into the next chunk.
+	// Reuse the wire chunk: its choices array and the strings every chunk
+	// repeats. Everything else is reset so that nothing leaks into the next
+	// chunk.
 	w := &s.wire
-	clear(w.Choices[:cap(w.Choices)])
-	*w = chunk{ID: w.ID, Model: w.Model, Choices: w.Choices[:0]}
-	if err := s.json.decode(data, w); err != nil {
+	*w = schema.Chunk{ID: w.ID, Object: w.Object, Model: w.Model, SystemFingerprint: w.SystemFingerprint, Choices: w.Choices[:0]}
+	if err := apischema.UnmarshalReuse(data, w); err != nil {
 		if string(event) == "error" {
-			return nil, s.p.streamError(&errorObject{Message: "upstream stream error: " + oneLine(data)})
+			return nil, s.p.streamError(&schema.ErrorObject{Message: "upstream stream error: " + oneLine(data)})
 		}
 		return nil, s.p.up.BadResponse(0, "stream chunk", err)
 	}
 	if w.Error != nil {
 		return nil, s.p.streamError(w.Error)
 	}
-	if len(w.Choices) == 0 && w.Usage == nil {
+	if len(w.Choices) == 0 && w.Usage.V == nil {
 		return nil, nil
 	}
 	return convertChunk(w), nil
 }
 
-// chunkDecoder decodes the JSON value of each event with one json.Decoder
-// per stream, so that scanner and decoder state are allocated once rather
-// than for every chunk.
-type chunkDecoder struct {
-	src bytes.Reader
-	dec *json.Decoder
-	fed int64
-}
-
-var errTrailingData = errors.New("unexpected data after the JSON value")
-
-func (d *chunkDecoder) decode(data []byte, v any) error {
-	if d.dec == nil {
-		d.dec, d.fed = json.NewDecoder(&d.src), 0
-	}
-	d.src.Reset(data)
-	d.fed += int64(len(data))
-	if err := d.dec.Decode(v); err != nil {
-		d.dec = nil // its state is undefined after an error
-		return err
-	}
-	if rest := d.fed - d.dec.InputOffset(); rest > 0 && len(bytes.TrimSpace(data[len(data)-int(rest):])) > 0 {
-		d.dec = nil
-		return errTrailingData
-	}
-	return nil
-}
-
-func convertChunk(w *chunk) *providers.Chunk {
-	c := &providers.Chunk{ID: string(w.ID), Model: string(w.Model)}
+func convertChunk(w *schema.Chunk) *providers.Chunk {
+	c := &providers.Chunk{ID: w.ID, Model: w.Model}
 	if len(w.Choices) > 0 {
 		c.Choices = make([]providers.ChoiceDelta, len(w.Choices))
 		for i := range w.Choices {
 			convertDelta(&c.Choices[i], &w.Choices[i])
 		}
 	}
-	if w.Usage != nil {
-		u := convertUsage(w.Usage)
+	if w.Usage.V != nil {
+		u := convertUsage(w.Usage.V)
 		c.Usage = &u
 	}
 	return c
 }
 
-func convertDelta(out *providers.ChoiceDelta, in *chunkChoice) {
+func convertDelta(out *providers.ChoiceDelta, in *schema.ChunkChoice) {
 	d := &in.Delta
 	out.Index = in.Index
 	out.Role = providers.Role(d.Role)
-	out.Text = d.Content
+	out.Text = deref(d.Content)
 	if out.Text == "" {
-		out.Text = d.Refusal
+		out.Text = deref(d.Refusal)
 	}
 	out.Reasoning = d.ReasoningContent
 	if out.Reasoning == "" {
 		out.Reasoning = d.Reasoning
 	}
-	out.FinishReason = finishReason(in.FinishReason)
+	out.FinishReason = finishReason(deref(in.FinishReason))
 	switch {
 	case len(d.ToolCalls) > 0:
 		out.ToolCalls = make([]providers.ToolCallDelta, len(d.ToolCalls))
@@ -215,6 +197,7 @@ func (s *stream) loadUnary(ctx context.Context, resp *http.Response) error {
 	if err != nil {
 		return err
 	}
+	s.raw = false // the surface renders these chunks itself
 	for i := range r.Choices {
 		ch := &r.Choices[i]
 		d := providers.ChoiceDelta{Index: ch.Index, Role: providers.RoleAssistant, FinishReason: ch.FinishReason}

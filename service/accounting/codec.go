@@ -83,6 +83,7 @@ type logRecord struct {
 	SavedNanos        int64                    `json:"saved_nanos,omitempty"`
 	Guardrails        []store.GuardrailVerdict `json:"guardrails,omitempty"`
 	Truncated         bool                     `json:"truncated,omitempty"`
+	DroppedParams     []string                 `json:"dropped_params,omitempty"`
 }
 
 // decodeRecord decodes one line of a segment.
@@ -122,6 +123,7 @@ func decodeRecord(line []byte) (store.Record, error) {
 		SavedNanos:        lr.SavedNanos,
 		Guardrails:        lr.Guardrails,
 		Truncated:         lr.Truncated,
+		DroppedParams:     lr.DroppedParams,
 	}, nil
 }
 
@@ -187,6 +189,10 @@ func appendRecord(b []byte, r *store.Record) []byte {
 		e.b = append(e.b, ']')
 	}
 	e.bool("truncated", r.Truncated)
+	if len(r.DroppedParams) > 0 {
+		e.key("dropped_params")
+		e.strs(r.DroppedParams)
+	}
 	return append(e.b, '}', '\n')
 }
 

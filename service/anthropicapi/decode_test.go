@@ -2,7 +2,10 @@ package anthropicapi
 
 import (
 	"encoding/json"
+
 	"errors"
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"reflect"
 	"strings"
 	"testing"
@@ -108,7 +111,6 @@ func TestToCanonical(t *testing.T) {
 				"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1"}]}]}`,
 			want: &providers.ChatRequest{
 				Model: "m", MaxTokens: ptr(2048), Reasoning: &providers.ReasoningConfig{BudgetTokens: 1024},
-				Extra: map[string]json.RawMessage{"service_tier": json.RawMessage(`"auto"`)}, ExtraDialect: "anthropic",
 				Tools:      []providers.Tool{{Name: "f", Parameters: json.RawMessage(`{"type":"object"}`)}},
 				ToolChoice: &providers.ToolChoice{Mode: providers.ToolChoiceFunction, Name: "f"},
 				Messages: []providers.Message{
@@ -132,11 +134,11 @@ func TestToCanonical(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var in messagesRequest
-			if err := json.Unmarshal([]byte(tt.body), &in); err != nil {
+			var in schema.MessagesRequest
+			if err := apischema.Unmarshal([]byte(tt.body), &in); err != nil {
 				t.Fatal(err)
 			}
-			got, err := toCanonical(&in, true)
+			got, err := toCanonical(&in, true, nil)
 			if err != nil {
 				t.Fatalf("toCanonical: %v", err)
 			}
@@ -161,24 +163,24 @@ func TestToCanonicalErrors(t *testing.T) {
 		{"missing max_tokens", `{"model":"m",` + msgs + `}`, "max_tokens", "Field required"},
 		{"zero max_tokens", `{"model":"m","max_tokens":0,` + msgs + `}`, "max_tokens", "at least 1"},
 		{"missing model", `{"max_tokens":1,` + msgs + `}`, "model", "Field required"},
-		{"server tool", `{"model":"m","max_tokens":1,"tools":[{"type":"web_search_20250305","name":"web_search"}],` + msgs + `}`,
-			"tools[0].type", `server tool "web_search" of type "web_search_20250305" is not supported`},
-		{"document block", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}`,
-			"messages[0].content[0]", "document blocks are not supported"},
-		{"unknown block", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"search_result"}]}]}`,
-			"messages[0].content[0].type", `"search_result" is not supported`},
+		{"document in an assistant message", `{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}`,
+			"messages[0].content[0]", "only allowed in user messages"},
+		{"document without source", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document"}]}]}`,
+			"messages[0].content[0].source", "Field required"},
+		{"document source type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"zip"}}]}]}`,
+			"messages[0].content[0].source.type", `got "zip"`},
 		{"bad role", `{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]}`, "messages[0].role", `got "system"`},
 		{"missing content", `{"model":"m","max_tokens":1,"messages":[{"role":"user"}]}`, "messages[0].content", "Field required"},
 		{"bad image base64", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"!!"}}]}]}`,
 			"messages[0].content[0].source.data", "base64"},
-		{"file source", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`,
-			"messages[0].content[0].source.type", "file sources"},
+		{"file source without id", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file"}}]}]}`,
+			"messages[0].content[0].source.file_id", "Field required"},
 		{"tool_use in user message", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_use","id":"a","name":"b","input":{}}]}]}`,
 			"messages[0].content[0]", "only allowed in assistant"},
 		{"tool_result without id", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`,
 			"messages[0].content[0].tool_use_id", "Field required"},
-		{"image in tool_result", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"image","source":{"type":"url","url":"u"}}]}]}]}`,
-			"messages[0].content[0].content[0].type", "only text blocks"},
+		{"bad image in tool_result", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"image","source":{"type":"gopher"}}]}]}]}`,
+			"messages[0].content[0].content[0].source.type", `got "gopher"`},
 		{"bad tool choice", `{"model":"m","max_tokens":1,"tool_choice":{"type":"required"},` + msgs + `}`, "tool_choice.type", `got "required"`},
 		{"tool choice without name", `{"model":"m","max_tokens":1,"tool_choice":{"type":"tool"},` + msgs + `}`, "tool_choice.name", "Field required"},
 		{"thinking without budget", `{"model":"m","max_tokens":1,"thinking":{"type":"enabled"},` + msgs + `}`, "thinking.budget_tokens", "Field required"},
@@ -189,11 +191,11 @@ func TestToCanonicalErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var in messagesRequest
-			if err := json.Unmarshal([]byte(tt.body), &in); err != nil {
+			var in schema.MessagesRequest
+			if err := apischema.Unmarshal([]byte(tt.body), &in); err != nil {
 				t.Fatal(err)
 			}
-			_, err := toCanonical(&in, true)
+			_, err := toCanonical(&in, true, nil)
 			var inv *gateway.InvalidRequestError
 			if !errors.As(err, &inv) {
 				t.Fatalf("err = %v, want *gateway.InvalidRequestError", err)
@@ -207,11 +209,11 @@ func TestToCanonicalErrors(t *testing.T) {
 
 func TestToCanonicalCountTokensWithoutMaxTokens(t *testing.T) {
 	t.Parallel()
-	var in messagesRequest
-	if err := json.Unmarshal([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), &in); err != nil {
+	var in schema.MessagesRequest
+	if err := apischema.Unmarshal([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), &in); err != nil {
 		t.Fatal(err)
 	}
-	got, err := toCanonical(&in, false)
+	got, err := toCanonical(&in, false, nil)
 	if err != nil {
 		t.Fatalf("toCanonical: %v", err)
 	}

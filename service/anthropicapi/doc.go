@@ -11,9 +11,13 @@
 //
 // # Requests
 //
-// A Messages request is decoded with typed structs (unions are kept as
-// json.RawMessage and decoded on demand) and translated to the canonical
-// [providers.ChatRequest]:
+// A Messages request is decoded into the shared Anthropic schema
+// (internal/apischema/anthropic), which keeps unknown members at every
+// level, and translated to the canonical [providers.ChatRequest]; the body
+// travels as the request's [providers.Source] with the anthropic-version,
+// anthropic-beta and Idempotency-Key headers, so Anthropic upstreams
+// receive it as it was sent (same-dialect passthrough) and their answer
+// comes back as they sent it. For other upstreams:
 //
 //   - system (string or text blocks) becomes one system message; a block's
 //     cache_control becomes [providers.Part.CacheBreakpoint].
@@ -23,8 +27,15 @@
 //     because the canonical model has no error flag.
 //   - tool_use blocks become assistant tool calls; thinking and
 //     redacted_thinking become reasoning parts (signature and data kept).
-//   - Server tools (a tools entry whose type is not "custom"), document
-//     blocks and file sources are rejected with invalid_request_error.
+//   - document blocks become documents (base64 PDF, URL, plain text,
+//     custom content as text, Files API ids), translated for each
+//     upstream where it can take them.
+//   - Server tools, search results, server-tool blocks, Files API images,
+//     container and MCP settings have no canonical form: an upstream of
+//     another dialect refuses them with invalid_request_error naming the
+//     field and the model (parameters may be dropped when allowed).
+//   - output_config.format becomes a JSON-schema response format,
+//     output_config.effort the reasoning effort when thinking says none.
 //   - tool_choice any → required, tool → function, none → none;
 //     disable_parallel_tool_use → parallel tool calls off; thinking
 //     enabled → reasoning budget; metadata.user_id → end user (unless the
@@ -40,7 +51,8 @@
 // whether a stop sequence ended generation, so stop_sequence is always null
 // and a stop sequence ending is reported as end_turn.
 //
-// Streams follow Anthropic's event grammar: message_start, ping, then
+// A passed-through stream relays the upstream's events as they came.
+// Other streams follow Anthropic's event grammar: message_start, ping, then
 // content blocks opened lazily (text, thinking, tool_use), each closed by
 // content_block_stop when the next one starts or at the end, message_delta
 // with the stop reason and cumulative usage, message_stop. A ping is sent

@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
@@ -22,6 +26,11 @@ func stopReason(f providers.FinishReason) string {
 	return "end_turn"
 }
 
+// usageOut is a usage report in Anthropic's terms.
+type usageOut struct {
+	InputTokens, CacheCreationInputTokens, CacheReadInputTokens, OutputTokens int64
+}
+
 // usageOf converts canonical usage, whose InputTokens include cache reads
 // and writes, to Anthropic's, whose input_tokens exclude them.
 func usageOf(u providers.Usage) usageOut {
@@ -31,6 +40,12 @@ func usageOf(u providers.Usage) usageOut {
 		CacheReadInputTokens:     u.CachedInputTokens,
 		OutputTokens:             u.OutputTokens,
 	}
+}
+
+// wire returns the usage as the schema's.
+func (u usageOut) wire() schema.Usage {
+	return schema.Usage{InputTokens: &u.InputTokens, CacheCreationInputTokens: &u.CacheCreationInputTokens,
+		CacheReadInputTokens: &u.CacheReadInputTokens, OutputTokens: &u.OutputTokens}
 }
 
 // messageID returns the Message id: the upstream's when it is already an
@@ -45,12 +60,12 @@ func messageID(upstreamID, requestID string) string {
 // toolInput renders canonical tool-call arguments as the input object.
 // Arguments that are not valid JSON (a model's mistake) are sent as a JSON
 // string so that the response stays well-formed.
-func toolInput(args string) json.RawMessage {
+func toolInput(args string) jsontext.Value {
 	if args == "" {
-		return json.RawMessage(`{}`)
+		return jsontext.Value(`{}`)
 	}
 	if json.Valid([]byte(args)) {
-		return json.RawMessage(args)
+		return jsontext.Value(args)
 	}
 	b, _ := json.Marshal(args) // a string always marshals
 	return b
@@ -58,43 +73,41 @@ func toolInput(args string) json.RawMessage {
 
 // fromCanonical builds the Message for a unary response. model is the name
 // the caller asked for.
-func fromCanonical(resp *providers.ChatResponse, model, requestID string) *message {
-	out := &message{
-		ID:    messageID(resp.ID, requestID),
-		Type:  "message",
-		Role:  "assistant",
-		Model: model,
-		Usage: usageOf(resp.Usage),
+func fromCanonical(resp *providers.ChatResponse, model, requestID string) *schema.Message {
+	out := &schema.Message{
+		ID:           messageID(resp.ID, requestID),
+		Type:         "message",
+		Role:         schema.RoleAssistant,
+		Model:        model,
+		Usage:        usageOf(resp.Usage).wire(),
+		StopSequence: apischema.NullOf[string](),
+		Content:      []schema.ContentBlock{},
 	}
-	reason := "end_turn"
+	reason := schema.StopEndTurn
 	if len(resp.Choices) > 0 {
 		ch := &resp.Choices[0]
 		reason = stopReason(ch.FinishReason)
-		out.Content = make([]any, 0, len(ch.Message.Content)+len(ch.Message.ToolCalls))
 		for _, p := range ch.Message.Content {
 			switch p.Type {
 			case providers.PartText:
 				if p.Text != "" {
-					out.Content = append(out.Content, textBlock{Type: "text", Text: p.Text})
+					out.Content = append(out.Content, schema.TextBlock(p.Text))
 				}
 			case providers.PartReasoning:
 				if p.RedactedData != "" {
-					out.Content = append(out.Content, redactedThinkingBlock{Type: "redacted_thinking", Data: p.RedactedData})
+					out.Content = append(out.Content, schema.ContentBlock{Type: schema.BlockRedactedThinking, Data: p.RedactedData})
 				} else {
-					out.Content = append(out.Content, thinkingBlock{Type: "thinking", Thinking: p.Text, Signature: p.Signature})
+					out.Content = append(out.Content, schema.ContentBlock{Type: schema.BlockThinking, Thinking: p.Text, Signature: p.Signature})
 				}
 			}
 		}
 		for _, tc := range ch.Message.ToolCalls {
-			out.Content = append(out.Content, toolUseBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: toolInput(tc.Arguments)})
+			out.Content = append(out.Content, schema.ContentBlock{Type: schema.BlockToolUse, ID: tc.ID, Name: tc.Name, Input: toolInput(tc.Arguments)})
 		}
 		if len(ch.Message.ToolCalls) > 0 && ch.FinishReason == providers.FinishStop {
-			reason = "tool_use"
+			reason = schema.StopToolUse
 		}
 	}
-	if out.Content == nil {
-		out.Content = []any{}
-	}
-	out.StopReason = &reason
+	out.StopReason = apischema.ValueOf(&reason)
 	return out
 }

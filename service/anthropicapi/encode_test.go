@@ -1,7 +1,7 @@
 package anthropicapi
 
 import (
-	"encoding/json"
+	"github.com/tollgate-dev/tollgate/internal/apischema"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -50,7 +50,7 @@ func TestFromCanonical(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := json.Marshal(fromCanonical(&tt.resp, "claude-sonnet-4-5", "req_abc"))
+			got, err := apischema.Marshal(fromCanonical(&tt.resp, "claude-sonnet-4-5", "req_abc"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,8 +1,10 @@
 package anthropicapi
 
 import (
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
+
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -66,13 +68,12 @@ func TestErrorMapping(t *testing.T) {
 			if w.Code != tt.status {
 				t.Errorf("status = %d, want %d", w.Code, tt.status)
 			}
-			var body errorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			var body schema.ErrorBody
+			if err := apischema.Unmarshal(w.Body.Bytes(), &body); err != nil {
 				t.Fatalf("body %q: %v", w.Body.String(), err)
 			}
-			want := errorBody{Type: "error", Error: errorDetail{Type: tt.typ, Message: tt.msg}, RequestID: "req_1"}
-			if body != want {
-				t.Errorf("body = %+v, want %+v", body, want)
+			if body.Type != "error" || body.Error == nil || body.Error.Type != tt.typ || body.Error.Message != tt.msg || body.RequestID != "req_1" {
+				t.Errorf("body = %s, want error %s %q", w.Body, tt.typ, tt.msg)
 			}
 			for k, v := range tt.wantHeader {
 				if got := w.Header().Get(k); got != v {

@@ -1,7 +1,7 @@
 package anthropicapi
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
@@ -92,23 +94,19 @@ func (h *Handler) newCall(w http.ResponseWriter, r *http.Request) *gateway.Call 
 }
 
 // decode reads and translates a Messages request body.
-func decode(r *http.Request, needMaxTokens bool) (*messagesRequest, *providers.ChatRequest, error) {
-	var in messagesRequest
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) || errors.Is(err, gateway.ErrRequestTimeout) {
-			return nil, nil, fmt.Errorf("read request body: %w", err)
-		}
-		if errors.Is(err, io.EOF) {
-			return nil, nil, &gateway.InvalidRequestError{Message: "request body is empty; expected a JSON object"}
-		}
-		return nil, nil, &gateway.InvalidRequestError{Message: "request body is not valid JSON: " + err.Error()}
+func decode(r *http.Request, needMaxTokens bool) (*schema.MessagesRequest, *providers.ChatRequest, error) {
+	n := r.ContentLength
+	if n <= 0 || n > 1<<20 {
+		n = 4096
 	}
-	req, err := toCanonical(&in, needMaxTokens)
-	if err != nil {
-		return nil, nil, err
+	buf := bytes.NewBuffer(make([]byte, 0, n+1))
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return nil, nil, fmt.Errorf("read request body: %w", err)
 	}
-	return &in, req, nil
+	if buf.Len() == 0 {
+		return nil, nil, &gateway.InvalidRequestError{Message: "request body is empty; expected a JSON object"}
+	}
+	return decodeBody(buf.Bytes(), r.Header, needMaxTokens)
 }
 
 // Messages serves POST /v1/messages.
@@ -125,7 +123,7 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 	if call.EndUser == "" {
 		call.EndUser = req.User
 	}
-	if in.Stream {
+	if in.Stream != nil && *in.Stream {
 		h.stream(w, r, call, req)
 		return
 	}
@@ -134,15 +132,18 @@ func (h *Handler) Messages(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, call.RequestID, err)
 		return
 	}
-	body, err := json.Marshal(fromCanonical(res.Response, req.Model, call.RequestID))
-	if err != nil {
-		writeError(w, r, h.log, call.RequestID, fmt.Errorf("encode message: %w", err))
-		return
+	body := res.Response.Raw // passed through: the upstream's answer as it sent it
+	if body == nil {
+		if body, err = apischema.Marshal(fromCanonical(res.Response, req.Model, call.RequestID)); err != nil {
+			writeError(w, r, h.log, call.RequestID, fmt.Errorf("encode message: %w", err))
+			return
+		}
 	}
 	hd := w.Header()
 	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
 	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
 	edge.SetGuardrailHeader(hd, res.Guardrails)
+	edge.SetDroppedHeader(hd, res.Dropped)
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -164,6 +165,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	edge.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
 	edge.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
 	edge.SetGuardrailHeader(hd, s.Guardrails())
+	edge.SetDroppedHeader(hd, s.Dropped)
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
@@ -171,9 +173,14 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 
 	out := &sseWriter{w: w, rc: http.NewResponseController(w)}
 	ev := &events{buf: make([]byte, 0, 1024)}
-	ev.start(messageID("", call.RequestID), req.Model, usageOf(s.Usage()))
-	if !out.send(ev) {
-		return
+	raw := s.Passthrough() // the upstream's events as it sent them
+	if raw {
+		_ = out.rc.Flush()
+	} else {
+		ev.start(messageID("", call.RequestID), req.Model, usageOf(s.Usage()))
+		if !out.send(ev) {
+			return
+		}
 	}
 	out.startPings(h.ping)
 	defer out.stop()
@@ -181,8 +188,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	for {
 		c, err := s.Recv(r.Context())
 		if errors.Is(err, io.EOF) {
-			ev.end(usageOf(s.Usage()))
-			out.send(ev)
+			if !raw {
+				ev.end(usageOf(s.Usage()))
+				out.send(ev)
+			}
 			return
 		}
 		if err != nil {
@@ -198,7 +207,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 			out.send(ev)
 			return
 		}
-		ev.chunk(c)
+		if raw {
+			ev.buf = append(ev.buf, c.Raw...)
+		} else {
+			ev.chunk(c)
+		}
 		if len(ev.buf) > 0 && !out.send(ev) {
 			return
 		}
@@ -292,11 +305,11 @@ func (h *Handler) CountTokens(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, call.RequestID, err)
 		return
 	}
-	writeJSON(w, countResponse{InputTokens: n})
+	writeJSON(w, &schema.CountTokensResponse{InputTokens: n})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	body, _ := json.Marshal(v) // only the package's own types, which always marshal
+	body, _ := apischema.Marshal(v) // only schema types, which always marshal
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/registry"
 )
@@ -17,12 +19,12 @@ const (
 	maxModelPage     = 1000
 )
 
-func toModelInfo(m *registry.Model) modelInfo {
+func toModelInfo(m *registry.Model) schema.ModelInfo {
 	created := m.CreatedAt
 	if created.IsZero() {
 		created = time.Unix(0, 0)
 	}
-	return modelInfo{Type: "model", ID: m.Name, DisplayName: m.Name, CreatedAt: created.UTC().Format(time.RFC3339)}
+	return schema.ModelInfo{Type: "model", ID: m.Name, DisplayName: m.Name, CreatedAt: created.UTC().Format(time.RFC3339)}
 }
 
 // chatModels returns the chat models the call's key may use, by name.
@@ -79,14 +81,14 @@ func (h *Handler) Models(w http.ResponseWriter, r *http.Request) {
 			page = page[:limit]
 		}
 	}
-	out := modelList{Data: make([]modelInfo, len(page)), HasMore: more}
+	out := schema.ModelList{Data: make([]schema.ModelInfo, len(page)), HasMore: more, FirstID: apischema.NullOf[string](), LastID: apischema.NullOf[string]()}
 	for i, m := range page {
 		out.Data[i] = toModelInfo(m)
 	}
 	if len(page) > 0 {
-		out.FirstID, out.LastID = &out.Data[0].ID, &out.Data[len(page)-1].ID
+		out.FirstID, out.LastID = apischema.ValueOf(&out.Data[0].ID), apischema.ValueOf(&out.Data[len(page)-1].ID)
 	}
-	writeJSON(w, out)
+	writeJSON(w, &out)
 }
 
 // indexAfter returns the index of the first model named after id.

@@ -31,7 +31,7 @@ const defaultClientAddr = "http://127.0.0.1:8080"
 // clientUsage is the client commands' help.
 var clientUsage = `Client commands talk to a running gateway with the admin token:
 
-  tollgate keys create --team TEAM [--name N] [--service S] [--models m1,m2] [--expires 90d] [--tag k=v]...
+  tollgate keys create --team TEAM [--name N] [--service S] [--models m1,m2] [--expires 90d] [--tag k=v]... [--drop-params]
   tollgate keys list [--team TEAM] [--all]        (--all: revoked keys too)
   tollgate keys revoke KEY_ID
   tollgate keys rotate KEY_ID [--grace 24h]
@@ -64,9 +64,9 @@ var clientUsage = `Client commands talk to a running gateway with the admin toke
   tollgate limits list [--team TEAM]
   tollgate limits delete LIMIT_ID [--etag E]
   tollgate routes create --name NAME [--strategy fallback|weighted|latency|cost|least-busy]
-                         --target provider/model[:weight]... [--timeout 30s] [--sticky]
+                         --target provider/model[:weight]... [--timeout 30s] [--sticky] [--drop-params]
   tollgate routes create --file route.json     (the tollgate.v1.Route message as JSON; flags override it)
-  tollgate routes update NAME [--strategy S] [--target T]... [--timeout D] [--sticky=true|false] [--etag E]
+  tollgate routes update NAME [--strategy S] [--target T]... [--timeout D] [--sticky=true|false] [--drop-params=true|false] [--etag E]
   tollgate routes update NAME --file route.json [--etag E]   (replaces the whole definition)
   tollgate routes list
   tollgate routes get NAME
@@ -333,6 +333,7 @@ func (m mapFlag) orNil() map[string]string {
 func keysCreate(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, error) {
 	var name, team, service, expires string
 	var models listFlag
+	var dropParams bool
 	tags := mapFlag{}
 	fs.StringVar(&name, "name", "", "a name for people")
 	fs.StringVar(&team, "team", "", "the owning team (required)")
@@ -340,6 +341,7 @@ func keysCreate(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, 
 	fs.Var(&models, "models", "models and aliases the key may use (comma-separated; default all)")
 	fs.StringVar(&expires, "expires", "", "lifetime, e.g. 90d (default never)")
 	fs.Var(tags, "tag", "a tag k=v recorded with every request (repeatable)")
+	fs.BoolVar(&dropParams, "drop-params", false, "leave out request parameters an upstream cannot honour instead of refusing the request")
 	return func(ops []string) (proto.Message, error) {
 		if len(ops) != 0 {
 			return nil, usageErrorf("unexpected arguments %q", ops)
@@ -347,7 +349,7 @@ func keysCreate(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, 
 		if team == "" {
 			return nil, usageErrorf("--team is required")
 		}
-		k := &tollgatev1.VirtualKey{Name: name, TeamId: team, ServiceId: service, AllowedModels: models, Tags: tags.orNil()}
+		k := &tollgatev1.VirtualKey{Name: name, TeamId: team, ServiceId: service, AllowedModels: models, Tags: tags.orNil(), DropParams: dropParams}
 		if expires != "" {
 			d, err := parseDays(expires)
 			if err != nil || d <= 0 {

@@ -51,7 +51,7 @@ var strategies = map[string]tollgatev1.RouteStrategy{
 type routeFlags struct {
 	file, name, strategy, timeout string
 	targets                       listFlag
-	sticky                        bool
+	sticky, dropParams            bool
 }
 
 func (rf *routeFlags) register(fs *flag.FlagSet) {
@@ -61,6 +61,7 @@ func (rf *routeFlags) register(fs *flag.FlagSet) {
 	fs.Var(&rf.targets, "target", "a target provider/model[:weight], or a configured model name (repeatable, in priority order)")
 	fs.StringVar(&rf.timeout, "timeout", "", "bound on the whole request, e.g. 30s")
 	fs.BoolVar(&rf.sticky, "sticky", false, "make weighted picks stick to the end user")
+	fs.BoolVar(&rf.dropParams, "drop-params", false, "leave out request parameters a target cannot honour instead of refusing the request")
 }
 
 // route builds the route the flags and the optional NAME operand describe:
@@ -115,6 +116,9 @@ func (rf *routeFlags) route(ops []string) (*tollgatev1.Route, error) {
 	}
 	if rf.sticky {
 		r.Sticky = true
+	}
+	if rf.dropParams {
+		r.DropParams = true
 	}
 	return r, nil
 }

@@ -171,9 +171,10 @@ func routesUpdate(fs *flag.FlagSet) func([]string) (proto.Message, error) {
 		if rf.file == "" {
 			req.UpdateMask = updateMask(fs, map[string]string{
 				"strategy": "strategy", "target": "targets", "timeout": "timeout", "sticky": "sticky",
+				"drop-params": "drop_params",
 			})
 			if len(req.UpdateMask.GetPaths()) == 0 {
-				return nil, usageErrorf("nothing to update: give --file, --strategy, --target, --timeout or --sticky")
+				return nil, usageErrorf("nothing to update: give --file, --strategy, --target, --timeout, --sticky or --drop-params")
 			}
 		} else if rf.strategy == "" && r.GetStrategy() == tollgatev1.RouteStrategy_ROUTE_STRATEGY_UNSPECIFIED {
 			r.Strategy = tollgatev1.RouteStrategy_ROUTE_STRATEGY_FALLBACK

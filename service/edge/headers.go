@@ -28,6 +28,10 @@ const (
 	// HeaderGuardrails lists what the guardrails did to a request:
 	// "policy/guardrail:action,...", names and actions only.
 	HeaderGuardrails = "X-Tollgate-Guardrails"
+	// HeaderDroppedParams lists the request parameters the gateway left
+	// out because the upstream cannot honour them and the route or key
+	// allows dropping them (comma-separated; docs/lossless.md).
+	HeaderDroppedParams = "X-Tollgate-Dropped-Params"
 )
 
 // Request headers every surface reads: attribution (never authorisation)
@@ -144,5 +148,13 @@ func SetCacheHeaders(h http.Header, status semcache.Status, score float64) {
 func SetGuardrailHeader(h http.Header, vs []guardrails.Verdict) {
 	if v := gateway.GuardrailSummary(vs); v != "" {
 		h.Set(HeaderGuardrails, v)
+	}
+}
+
+// SetDroppedHeader sets X-Tollgate-Dropped-Params; nothing when no
+// parameter was dropped.
+func SetDroppedHeader(h http.Header, dropped []string) {
+	if len(dropped) > 0 {
+		h.Set(HeaderDroppedParams, strings.Join(dropped, ","))
 	}
 }

@@ -212,6 +212,8 @@ type ChatResult struct {
 	SavedNanos int64
 	// Guardrails lists what the guardrails did (see GuardrailSummary).
 	Guardrails []guardrails.Verdict
+	// Dropped lists the parameters left out (the X-Tollgate-Dropped-Params header).
+	Dropped []string
 }
 
 // chatPlan is a chat request that passed the checks every chat request
@@ -253,6 +255,9 @@ func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRe
 	if p.guard, p.req, err = e.guardInput(ctx, &p.rec, k, req); err != nil {
 		return nil, e.finish(&p.rec, err)
 	}
+	if p.req != req {
+		p.req.Source = req.Source.Rewritten(p.req) // see passthrough.go
+	}
 	p.cache = e.lookup(ctx, call, &p.rec, k, p.route, p.req)
 	p.cacheStatus, p.cacheScore = cacheInfo(p.cache)
 	return p, nil
@@ -279,11 +284,15 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 			CacheStatus: status, CacheScore: score, SavedNanos: rec.SavedNanos, Guardrails: gr.verdicts()}, nil
 	}
 	var resp *providers.ChatResponse
+	drop := dropsParams(p.key, rt)
 	out, err := e.run(ctx, rt, facts(call, rec, req), false, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
 		up := *req
 		up.Model = sv.UpstreamModel
 		if up.User == "" {
 			up.User = call.EndUser
+		}
+		if err := checkUnsupported(rec, sv, &up, drop, req.Model); err != nil {
+			return nil, err
 		}
 		r, err := sv.Provider.Chat(ctx, &up)
 		resp = r
@@ -298,15 +307,19 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	if resp.Model != "" {
 		rec.Model = resp.Model
 	}
+	if gr.checksOutput() {
+		resp.Raw = nil // the output stage answers with the canonical view
+	}
 	if resp, err = gr.checkOutput(ctx, rec, resp); err != nil {
 		return nil, e.finish(rec, err)
 	}
 	e.finish(rec, nil)
 	if gr.cacheable() {
-		e.cachePut(ctx, cres, resp, cost)
+		e.cachePut(ctx, cres, withoutRaw(resp), cost)
 	}
 	return &ChatResult{Response: resp, Provider: rec.Provider, Model: rec.Model, CostNanos: cost,
-		Route: routeName(rt), Attempts: out.attempts, CacheStatus: status, CacheScore: score, Guardrails: gr.verdicts()}, nil
+		Route: routeName(rt), Attempts: out.attempts, CacheStatus: status, CacheScore: score, Guardrails: gr.verdicts(),
+		Dropped: rec.DroppedParams}, nil
 }
 
 // routeName returns the name of a configured route, "" for a plain model.
@@ -363,9 +376,9 @@ func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequ
 		if err != nil {
 			return nil, err
 		}
-		if len(r.Vectors) != len(req.Inputs) {
+		if len(r.Vectors) != req.Count() {
 			return nil, &providers.Error{Provider: sv.ProviderID, Kind: providers.KindBadResponse,
-				Message: fmt.Sprintf("upstream returned %d vectors for %d inputs", len(r.Vectors), len(req.Inputs))}
+				Message: fmt.Sprintf("upstream returned %d vectors for %d inputs", len(r.Vectors), req.Count())}
 		}
 		resp = r
 		return nil, nil

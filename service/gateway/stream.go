@@ -41,7 +41,19 @@ type Stream struct {
 	// ChatResult. A hit replays the cached chunks and records no cost.
 	CacheStatus semcache.Status
 	CacheScore  float64
+	// Dropped lists the parameters left out (the X-Tollgate-Dropped-Params header).
+	Dropped []string
+	// raw is true when the chunks carry the upstream's bytes in the
+	// caller's dialect for the surface to relay (see Passthrough).
+	raw bool
 }
+
+// Passthrough reports whether the surface should relay each chunk's Raw
+// bytes, as the upstream sent them, instead of rendering the canonical
+// chunk: the request was passed through to an upstream of its own
+// dialect and no output stage may change the answer. It is fixed when
+// the stream starts; the stages still read the canonical chunks.
+func (s *Stream) Passthrough() bool { return s.raw }
 
 // ChatStream starts a streamed chat request. req.Model is the name the caller asked for.
 func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.ChatRequest) (*Stream, error) {
@@ -55,11 +67,15 @@ func (e *Engine) ChatStream(ctx context.Context, call *Call, req *providers.Chat
 	}
 	req = p.req
 	var src *peeked
+	drop := dropsParams(p.key, p.route)
 	out, err := e.run(ctx, p.route, facts(call, &p.rec, req), true, func(ctx context.Context, sv *registry.Serving, _ *routing.Target) (func(), error) {
 		up := *req
 		up.Model = sv.UpstreamModel
 		if up.User == "" {
 			up.User = call.EndUser
+		}
+		if err := checkUnsupported(&p.rec, sv, &up, drop, req.Model); err != nil {
+			return nil, err
 		}
 		st, err := sv.Provider.ChatStream(ctx, &up)
 		if err != nil {
@@ -106,7 +122,8 @@ func (e *Engine) composeStream(p *chatPlan, src *peeked, attempts int, price fun
 	return &Stream{
 		top: m, header: src.up.Header(), guard: p.guard,
 		Provider: p.rec.Provider, Model: p.rec.Model, Route: routeName(p.route), Attempts: attempts,
-		CacheStatus: p.cacheStatus, CacheScore: p.cacheScore,
+		CacheStatus: p.cacheStatus, CacheScore: p.cacheScore, Dropped: p.rec.DroppedParams,
+		raw: !replay && src.first != nil && src.first.Raw != nil && !p.guard.checksOutput(),
 	}
 }
 
@@ -151,6 +168,8 @@ func EstimatePromptTokens(req *providers.ChatRequest) int64 {
 				n += int64(len(p.Text)+3) / 4
 			case providers.PartImage:
 				n += 85
+			case providers.PartFile:
+				n += fileTokens(p.File)
 			}
 		}
 		for _, tc := range m.ToolCalls {
@@ -161,4 +180,19 @@ func EstimatePromptTokens(req *providers.ChatRequest) int64 {
 		n += int64(len(t.Name)+len(t.Description)+len(t.Parameters)+3) / 4
 	}
 	return n
+}
+
+// fileTokens estimates a document's prompt tokens: four bytes a token for
+// text; a token per 32 bytes of a binary file (a PDF page of 50-100 KB is
+// read as a few thousand tokens of text and image).
+func fileTokens(f *providers.File) int64 {
+	switch {
+	case f == nil:
+		return 0
+	case f.Text != "":
+		return int64(len(f.Text)+3) / 4
+	case f.Base64 != "":
+		return int64(len(f.Base64)*3/4+31) / 32
+	}
+	return 1500 // by URL or file id: about a page
 }

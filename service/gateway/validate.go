@@ -69,8 +69,12 @@ func ValidateChat(req *providers.ChatRequest) error {
 				if part.Image == nil || (part.Image.URL == "" && len(part.Image.Data) == 0) {
 					return invalid(q+".image", "needs a url or inline data")
 				}
-				if m.Role != providers.RoleUser {
-					return invalid(q, "images are only allowed in user messages")
+				if m.Role != providers.RoleUser && m.Role != providers.RoleTool {
+					return invalid(q, "images are only allowed in user messages and tool results")
+				}
+			case providers.PartFile:
+				if f := part.File; f == nil || f.Base64 == "" && f.URL == "" && f.FileID == "" && f.Text == "" {
+					return invalid(q, "a document needs inline data, a URL, a file id or text")
 				}
 			default:
 				return invalid(q, "unknown content part type")
@@ -83,7 +87,7 @@ func ValidateChat(req *providers.ChatRequest) error {
 	names := make(map[string]bool, len(req.Tools))
 	for i, t := range req.Tools {
 		p := "tools[" + strconv.Itoa(i) + "]"
-		if !validToolName(t.Name) {
+		if !providers.ValidToolName(t.Name) {
 			return invalid(p+".name", "must be 1-64 characters of a-z, A-Z, 0-9, '_' or '-'")
 		}
 		if names[t.Name] {
@@ -133,10 +137,10 @@ func ValidateEmbed(req *providers.EmbedRequest) error {
 	if req.Model == "" {
 		return invalid("model", "is required")
 	}
-	if len(req.Inputs) == 0 {
+	if req.Count() == 0 {
 		return invalid("inputs", "must contain at least one input")
 	}
-	if len(req.Inputs) > maxInputs {
+	if req.Count() > maxInputs {
 		return invalid("inputs", "has more than "+strconv.Itoa(maxInputs)+" inputs")
 	}
 	for i, in := range req.Inputs {
@@ -144,21 +148,13 @@ func ValidateEmbed(req *providers.EmbedRequest) error {
 			return invalid("inputs["+strconv.Itoa(i)+"]", "must not be empty")
 		}
 	}
+	for i, toks := range req.Tokens {
+		if len(toks) == 0 {
+			return invalid("inputs["+strconv.Itoa(len(req.Inputs)+i)+"]", "must not be empty")
+		}
+	}
 	if d := req.Dimensions; d != nil && *d < 1 {
 		return invalid("dimensions", "must be at least 1")
 	}
 	return nil
-}
-
-func validToolName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

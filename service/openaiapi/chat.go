@@ -4,65 +4,16 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/edge"
 )
 
-// chatCompletion is the chat.completion object.
-type chatCompletion struct {
-	ID                string      `json:"id"`
-	Object            string      `json:"object"`
-	Created           int64       `json:"created"`
-	Model             string      `json:"model"`
-	Choices           []choiceOut `json:"choices"`
-	Usage             usageOut    `json:"usage"`
-	SystemFingerprint *string     `json:"system_fingerprint"`
-	ServiceTier       *string     `json:"service_tier,omitempty"`
-}
-
-type choiceOut struct {
-	Index        int        `json:"index"`
-	Message      messageOut `json:"message"`
-	Logprobs     *struct{}  `json:"logprobs"`
-	FinishReason string     `json:"finish_reason"`
-}
-
-type messageOut struct {
-	Role    string  `json:"role"`
-	Content *string `json:"content"`
-	// ReasoningContent carries visible reasoning the way OpenAI-compatible
-	// servers (vLLM, DeepSeek) do; absent when there is none.
-	ReasoningContent string        `json:"reasoning_content,omitempty"`
-	Refusal          *string       `json:"refusal"`
-	ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
-	FunctionCall     *functionCall `json:"function_call,omitempty"`
-	Annotations      []struct{}    `json:"annotations"`
-}
-
-type toolCallOut struct {
-	ID       string       `json:"id"`
-	Type     string       `json:"type"`
-	Function functionCall `json:"function"`
-}
-
-type usageOut struct {
-	PromptTokens        int64 `json:"prompt_tokens"`
-	CompletionTokens    int64 `json:"completion_tokens"`
-	TotalTokens         int64 `json:"total_tokens"`
-	PromptTokensDetails struct {
-		CachedTokens int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	CompletionTokensDetails struct {
-		ReasoningTokens int64 `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
-}
-
-func toUsage(u providers.Usage) usageOut {
-	var o usageOut
-	o.PromptTokens, o.CompletionTokens, o.TotalTokens = u.InputTokens, u.OutputTokens, u.Total()
-	o.PromptTokensDetails.CachedTokens = u.CachedInputTokens
-	o.CompletionTokensDetails.ReasoningTokens = u.ReasoningTokens
-	return o
+func toUsage(u providers.Usage) *schema.Usage {
+	return &schema.Usage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.Total(),
+		PromptTokensDetails:     &schema.PromptTokensDetails{CachedTokens: u.CachedInputTokens},
+		CompletionTokensDetails: &schema.CompletionTokensDetails{ReasoningTokens: u.ReasoningTokens}}
 }
 
 // completionID derives the response id from the gateway's request id, so
@@ -79,11 +30,11 @@ func finishReason(f providers.FinishReason, legacy bool) string {
 		return string(f)
 	case providers.FinishToolCalls:
 		if legacy {
-			return "function_call"
+			return schema.FinishFunctionCall
 		}
 		return string(f)
 	}
-	return string(providers.FinishStop)
+	return schema.FinishStop
 }
 
 func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +44,7 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var d decoded
-	if err := decodeChat(body, &d); err != nil {
+	if err := decodeChat(body, r.Header, &d); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -116,9 +67,16 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	edge.SetServedHeaders(w.Header(), res.Provider, res.Model, res.Route, res.Attempts)
-	edge.SetCacheHeaders(w.Header(), res.CacheStatus, res.CacheScore)
-	edge.SetGuardrailHeader(w.Header(), res.Guardrails)
+	hd := w.Header()
+	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(hd, res.Guardrails)
+	edge.SetDroppedHeader(hd, res.Dropped)
+	if raw := res.Response.Raw; raw != nil {
+		// Passed through: the upstream's answer as it sent it.
+		h.writeBody(w, raw)
+		return
+	}
 	out := encodeCompletion(res.Response, completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	h.writeJSON(w, r, out)
 }
@@ -126,12 +84,13 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 // encodeCompletion renders a canonical response as chat.completion. model
 // is the name the caller asked for; created is used when the upstream gave
 // no time.
-func encodeCompletion(resp *providers.ChatResponse, id, model string, created int64, legacy bool) *chatCompletion {
+func encodeCompletion(resp *providers.ChatResponse, id, model string, created int64, legacy bool) *schema.ChatCompletion {
 	if !resp.Created.IsZero() {
 		created = resp.Created.Unix()
 	}
-	out := &chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: model,
-		Choices: make([]choiceOut, len(resp.Choices)), Usage: toUsage(resp.Usage)}
+	out := &schema.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: model,
+		Choices: make([]schema.Choice, len(resp.Choices)), Usage: toUsage(resp.Usage),
+		SystemFingerprint: apischema.NullOf[string]()}
 	for i := range resp.Choices {
 		c := &resp.Choices[i]
 		o := &out.Choices[i]
@@ -142,8 +101,10 @@ func encodeCompletion(resp *providers.ChatResponse, id, model string, created in
 	return out
 }
 
-func encodeMessage(m *providers.Message, legacy bool) messageOut {
-	o := messageOut{Role: "assistant", Annotations: []struct{}{}}
+var emptyArray = []byte("[]")
+
+func encodeMessage(m *providers.Message, legacy bool) schema.ResponseMessage {
+	o := schema.ResponseMessage{Role: "assistant", Annotations: emptyArray}
 	var text, reasoning strings.Builder
 	hasText := false
 	for _, p := range m.Content {
@@ -157,18 +118,18 @@ func encodeMessage(m *providers.Message, legacy bool) messageOut {
 	}
 	if hasText || len(m.ToolCalls) == 0 {
 		s := text.String()
-		o.Content = &s
+		o.Content = apischema.ValueOf(&s)
 	}
 	o.ReasoningContent = reasoning.String()
 	if len(m.ToolCalls) > 0 {
 		if legacy {
 			tc := m.ToolCalls[0]
-			o.FunctionCall = &functionCall{Name: tc.Name, Arguments: tc.Arguments}
+			o.FunctionCall = &schema.FunctionCall{Name: tc.Name, Arguments: tc.Arguments}
 			return o
 		}
-		o.ToolCalls = make([]toolCallOut, len(m.ToolCalls))
+		o.ToolCalls = make([]schema.ToolCall, len(m.ToolCalls))
 		for i, tc := range m.ToolCalls {
-			o.ToolCalls[i] = toolCallOut{ID: tc.ID, Type: "function", Function: functionCall{Name: tc.Name, Arguments: tc.Arguments}}
+			o.ToolCalls[i] = schema.ToolCall{ID: tc.ID, Type: "function", Function: &schema.FunctionCall{Name: tc.Name, Arguments: tc.Arguments}}
 		}
 	}
 	return o

@@ -8,11 +8,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	json2 "github.com/go-json-experiment/json"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers"
 )
@@ -46,13 +51,7 @@ func TestDecodeChatFixtures(t *testing.T) {
 		ResponseFormat:    &providers.ResponseFormat{Type: providers.FormatJSONSchema, Name: "out", Schema: json.RawMessage(`{"type": "object"}`), Strict: true},
 		N:                 ptr(2), Stop: []string{"END", "STOP"}, Seed: ptr[int64](7), User: "u-1",
 		MaxTokens: ptr(20), Temperature: ptr(0.5), TopP: ptr(0.9), PresencePenalty: ptr(0.1), FrequencyPenalty: ptr(-0.1),
-		Reasoning:    &providers.ReasoningConfig{Effort: "high"},
-		ExtraDialect: Dialect,
-		Extra: map[string]json.RawMessage{
-			"logprobs": json.RawMessage(`true`), "top_logprobs": json.RawMessage(`3`), "metadata": json.RawMessage(`{"team": "search"}`),
-			"reasoning_effort": json.RawMessage(`"high"`), "service_tier": json.RawMessage(`"flex"`),
-			"prediction": json.RawMessage(`{"type": "content", "content": "x,\"}]{"}`),
-		},
+		Reasoning: &providers.ReasoningConfig{Effort: "high"},
 	}
 	legacy := providers.ChatRequest{
 		Model: "gpt-4o-mini",
@@ -70,19 +69,34 @@ func TestDecodeChatFixtures(t *testing.T) {
 		name                    string
 		fixture                 string
 		want                    providers.ChatRequest
+		unmapped                []string
 		stream, usage, isLegacy bool
 		metadata                map[string]string
 	}{
-		{name: "every field", fixture: "chat_full.json", want: full, stream: true, usage: true, metadata: map[string]string{"team": "search"}},
+		{name: "every field", fixture: "chat_full.json", want: full, stream: true, usage: true, metadata: map[string]string{"team": "search"},
+			unmapped: []string{`logprobs=true`, `top_logprobs=3`, `prediction={"type": "content", "content": "x,\"}]{"}`, `service_tier="flex"`}},
 		{name: "legacy functions", fixture: "chat_legacy_functions.json", want: legacy, isLegacy: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var d decoded
-			if err := decodeChat(readFixture(t, tt.fixture), &d); err != nil {
+			body := readFixture(t, tt.fixture)
+			if err := decodeChat(body, http.Header{"Openai-Beta": {"assistants=v2"}, "X-Other": {"x"}}, &d); err != nil {
 				t.Fatal(err)
 			}
+			src := d.req.Source
+			if src == nil || src.Dialect != Dialect || !bytes.Equal(src.Body, body) || len(src.Header) != 1 || src.Header.Get("OpenAI-Beta") != "assistants=v2" {
+				t.Fatalf("source = %+v", src)
+			}
+			var unmapped []string
+			for _, f := range src.Unmapped() {
+				unmapped = append(unmapped, f.Name+"="+string(f.Value))
+			}
+			if !reflect.DeepEqual(unmapped, tt.unmapped) {
+				t.Errorf("unmapped = %q, want %q", unmapped, tt.unmapped)
+			}
+			d.req.Source = nil
 			if !reflect.DeepEqual(d.req, tt.want) {
 				g, _ := json.MarshalIndent(d.req, "", " ")
 				w, _ := json.MarshalIndent(tt.want, "", " ")
@@ -103,29 +117,32 @@ func TestDecodeChatErrors(t *testing.T) {
 		wantParam string
 		wantMsg   string
 	}{
-		{"not json", `{"model":`, "", "could not parse"},
+		{"not json", `{"model":`, "", "not valid JSON"},
 		{"not an object", `[1]`, "", "JSON object"},
-		{"wrong field type", `{"model":"m","n":"two"}`, "n", "expected int"},
-		{"nested field type", `{"model":"m","messages":[{"role":"user","tool_calls":[{"id":1}]}]}`, "messages.tool_calls.id", "expected string"},
+		{"duplicate member", `{"model":"a","model":"b"}`, "", "duplicate"},
+		{"invalid UTF-8", "{\"model\":\"\xff\"}", "", "UTF-8"},
+		{"wrong field type", `{"model":"m","n":"two"}`, "n", "expected"},
+		{"nested field type", `{"model":"m","messages":[{"role":"user","tool_calls":[{"id":1}]}]}`, "messages[0].tool_calls[0].id", "expected"},
 		{"bad role", `{"model":"m","messages":[{"role":"robot","content":"x"}]}`, "messages[0].role", "robot"},
 		{"missing role", `{"model":"m","messages":[{"content":"x"}]}`, "messages[0].role", "required"},
-		{"content number", `{"model":"m","messages":[{"role":"user","content":5}]}`, "messages[0].content", "string or an array"},
-		{"audio part", `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio"}]}]}`, "messages[0].content[0].type", "input_audio"},
+		{"content number", `{"model":"m","messages":[{"role":"user","content":5}]}`, "messages[0].content", "string, an array of content parts"},
+		{"unknown part", `{"model":"m","messages":[{"role":"user","content":[{"type":"video"}]}]}`, "messages[0].content[0].type", "video"},
+		{"file without data", `{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"filename":"a.pdf"}}]}]}`, "messages[0].content[0].file", "file_data or file_id"},
+		{"file data not a data URL", `{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf,abc"}}]}]}`, "messages[0].content[0].file.file_data", "base64"},
 		{"image without url", `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}`, "messages[0].content[0].image_url.url", "required"},
 		{"stop number", `{"model":"m","stop":5}`, "stop", "string or an array"},
-		{"custom tool", `{"model":"m","tools":[{"type":"custom","custom":{"name":"x"}}]}`, "tools[0].type", "custom"},
+		{"tool without function", `{"model":"m","tools":[{"type":"function"}]}`, "tools[0].function", "required"},
 		{"tool choice mode", `{"model":"m","tool_choice":"sometimes"}`, "tool_choice", "sometimes"},
-		{"tool choice type", `{"model":"m","tool_choice":{"type":"allowed_tools"}}`, "tool_choice.type", "allowed_tools"},
 		{"tool choice without name", `{"model":"m","tool_choice":{"type":"function","function":{}}}`, "tool_choice", "name"},
 		{"response format", `{"model":"m","response_format":{"type":"xml"}}`, "response_format.type", "xml"},
 		{"json schema missing", `{"model":"m","response_format":{"type":"json_schema"}}`, "response_format.json_schema", "required"},
-		{"metadata values", `{"model":"m","metadata":{"a":1}}`, "metadata", "expected string"},
+		{"metadata values", `{"model":"m","metadata":{"a":1}}`, "metadata.a", "expected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var d decoded
-			err := decodeChat([]byte(tt.body), &d)
+			err := decodeChat([]byte(tt.body), nil, &d)
 			e := toAPIError("req_x", err)
 			if e.Status != http.StatusBadRequest || e.Param != tt.wantParam || !strings.Contains(e.Message, tt.wantMsg) {
 				t.Errorf("got %d param %q message %q; want 400 %q containing %q", e.Status, e.Param, e.Message, tt.wantParam, tt.wantMsg)
@@ -134,32 +151,74 @@ func TestDecodeChatErrors(t *testing.T) {
 	}
 }
 
-func TestScanExtra(t *testing.T) {
+// TestUnmapped checks what an OpenAI request carries that the canonical
+// request does not: documented fields other dialects cannot take, content
+// without a canonical form, and unknown members at any level, while
+// defaults (logprobs false, store false) and hints are left out.
+func TestUnmapped(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		body string
-		want map[string]json.RawMessage
+		want []string
 	}{
-		{"none", `{"model":"m","messages":[]}`, nil},
-		{"whitespace and nesting", " {\n \"model\" : \"m\",\t\"x\" : {\"a\":[1,{\"b\":\"}]\"}]} , \"y\":null }", map[string]json.RawMessage{
-			"x": json.RawMessage(`{"a":[1,{"b":"}]"}]}`), "y": json.RawMessage(`null`)}},
-		{"scalars", `{"a":-1.5e3,"b":true,"c":"s\"q"}`, map[string]json.RawMessage{
-			"a": json.RawMessage(`-1.5e3`), "b": json.RawMessage(`true`), "c": json.RawMessage(`"s\"q"`)}},
-		{"escaped key", `{"mod\u0065l":"m","k\u0065y":1}`, map[string]json.RawMessage{"key": json.RawMessage(`1`)}},
-		{"empty object", `{}`, nil},
+		{"none", `{"model":"m","messages":[{"role":"user","content":"x"}],"store":false,"prompt_cache_key":"k","safety_identifier":"u","metadata":{"a":"b"},"service_tier":"auto"}`, nil},
+		{"logprobs false still listed, dropped later as asking nothing", `{"model":"m","messages":[],"logprobs":false}`, []string{"logprobs=false"}},
+		{"content without a canonical form", `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AA==","format":"wav"}}]}],
+			"tools":[{"type":"custom","custom":{"name":"g"}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}}`,
+			[]string{`messages[0].content[0]={"type":"input_audio","input_audio":{"data":"AA==","format":"wav"}}`,
+				`tools[0]={"type":"custom","custom":{"name":"g"}}`, `tool_choice={"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}`}},
+		{"unknown members at every level", `{"model":"m","x_top":1,"messages":[{"role":"user","x_msg":2,"content":[{"type":"text","text":"a","x_part":3}]}],
+			"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{},"x_deep":4}}}`,
+			[]string{"messages[0].content[0].x_part=3", "messages[0].x_msg=2", "response_format.json_schema.x_deep=4", "x_top=1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := scanExtra([]byte(tt.body), knownChatField)
-			if err != nil {
+			var d decoded
+			if err := decodeChat([]byte(tt.body), nil, &d); err != nil {
 				t.Fatal(err)
 			}
+			var got []string
+			for _, f := range d.req.Source.Unmapped() {
+				got = append(got, f.Name+"="+string(f.Value))
+			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %q, want %q", got, tt.want)
+				t.Errorf("unmapped = %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRewrite checks that a guardrail's rewrite of the canonical request
+// reaches the client's body, and only its texts change.
+func TestRewrite(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"model":"m","messages":[{"role":"system","content":"sys a@b.c"},{"role":"user","x":1,"content":[{"type":"text","text":"hi a@b.c"},{"type":"image_url","image_url":{"url":"https://x/i.png"}},{"type":"text","text":"more"}]},{"role":"assistant","content":null,"refusal":"no a@b.c"}],"x_top":{"k":[1,2]}}`)
+	var d decoded
+	if err := decodeChat(body, nil, &d); err != nil {
+		t.Fatal(err)
+	}
+	cp := d.req
+	cp.Messages = slices.Clone(d.req.Messages)
+	for i := range cp.Messages {
+		cp.Messages[i].Content = slices.Clone(cp.Messages[i].Content)
+		for j := range cp.Messages[i].Content {
+			if p := &cp.Messages[i].Content[j]; p.Type == providers.PartText {
+				p.Text = strings.ReplaceAll(p.Text, "a@b.c", "[EMAIL_1]")
+			}
+		}
+	}
+	src := d.req.Source.Rewritten(&cp)
+	want := strings.ReplaceAll(`{"model":"m","messages":[{"role":"system","content":"sys [EMAIL_1]"},{"role":"user","content":[{"type":"text","text":"hi [EMAIL_1]"},{"type":"image_url","image_url":{"url":"https://x/i.png"}},{"type":"text","text":"more"}],"x":1},{"role":"assistant","content":null,"refusal":"no [EMAIL_1]"}],"x_top":{"k":[1,2]}}`, " ", " ")
+	if string(src.Body) != want {
+		t.Fatalf("rewritten body\n%s\nwant\n%s", src.Body, want)
+	}
+	// A rewrite that changes the structure cannot reach the body: the
+	// adapter translates the canonical request instead.
+	cp.Messages = append(cp.Messages, providers.Message{Role: providers.RoleUser, Content: []providers.Part{providers.TextPart("x")}})
+	if src := d.req.Source.Rewritten(&cp); src.Body != nil {
+		t.Fatalf("structural rewrite rendered %s", src.Body)
 	}
 }
 
@@ -181,7 +240,7 @@ func TestEncodeCompletion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b, err := json.Marshal(encodeCompletion(resp, "chatcmpl-x", "alias", 1, tt.legacy))
+			b, err := apischema.Marshal(encodeCompletion(resp, "chatcmpl-x", "alias", 1, tt.legacy))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +293,7 @@ func TestEncodeVector(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := string(encodeVector(nil, tt.v, tt.b64)); got != tt.want {
+			if got := string(schema.Vector{Values: tt.v, Base64: tt.b64}.AppendJSON(nil)); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
@@ -280,5 +339,79 @@ func TestKeepAlive(t *testing.T) {
 	}
 	if !strings.HasSuffix(rec.body(), ": keep-alive\n\ndata: [DONE]\n\n") {
 		t.Errorf("body %q", rec.body())
+	}
+}
+
+// BenchmarkDecodeChat is the cost of decoding a chat request with every
+// field set into the schema and the canonical request.
+func BenchmarkDecodeChat(b *testing.B) {
+	body := readFixture(b, "chat_full.json")
+	b.ReportAllocs()
+	for b.Loop() {
+		var d decoded
+		if err := decodeChat(body, nil, &d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkChunkEncode is the per-chunk cost of a streamed text delta.
+func BenchmarkChunkEncode(b *testing.B) {
+	e := newChunkEncoder("chatcmpl-x", "gpt-4o-mini", 1700000000, false)
+	c := &providers.Chunk{Choices: []providers.ChoiceDelta{{Text: "hello there"}}}
+	if _, err := e.encode(c); err != nil { // the role chunk
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.encode(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The fast path writes exactly what the schema's encoding writes, and
+// leaves to it what it does not cover.
+func TestChunkFastPath(t *testing.T) {
+	stop := "stop"
+	tests := []struct {
+		name   string
+		chunks []providers.Chunk
+	}{
+		{"role then text", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Text: "hi"}}}, {Choices: []providers.ChoiceDelta{{Text: "there"}}}}},
+		{"role without text", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Role: providers.RoleAssistant}}}}},
+		{"escapes", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Text: "a\"b\\c\n\t\x01<&>\u2028é😀"}}}}},
+		{"reasoning and finish", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Reasoning: "think"}}}, {Choices: []providers.ChoiceDelta{{FinishReason: providers.FinishReason(stop)}}}}},
+		{"two choices", []providers.Chunk{{Choices: []providers.ChoiceDelta{{Index: 0, Text: "a"}, {Index: 1, Text: "b", FinishReason: providers.FinishLength}}}}},
+		{"tool call (slow path)", []providers.Chunk{{Choices: []providers.ChoiceDelta{{ToolCalls: []providers.ToolCallDelta{{ID: "c", Name: "f", Arguments: "{}"}}}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, legacy := range []bool{false, true} {
+				e := newChunkEncoder("chatcmpl-\"x\"", "gpt-4o-mini", 1700000000, legacy)
+				for i := range tt.chunks {
+					got, err := e.encode(&tt.chunks[i])
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = slices.Clone(got)
+					// What the schema's encoding writes for the same chunk.
+					var want bytes.Buffer
+					want.WriteString("data: ")
+					if err := json2.MarshalWrite(&want, &e.out); err != nil {
+						t.Fatal(err)
+					}
+					want.WriteString("\n\n")
+					if string(got) != want.String() {
+						t.Errorf("chunk %d (legacy %v):\n got %s\nwant %s", i, legacy, got, want.String())
+					}
+				}
+			}
+		})
+	}
+	// Invalid UTF-8 fails on both paths.
+	e := newChunkEncoder("id", "m", 1, false)
+	if _, err := e.encode(&providers.Chunk{Choices: []providers.ChoiceDelta{{Text: "bad \xff"}}}); err == nil {
+		t.Error("invalid UTF-8 encoded")
 	}
 }

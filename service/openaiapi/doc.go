@@ -4,11 +4,18 @@
 // the official OpenAI SDKs work with only their base URL and key changed.
 //
 // Like every surface it only decodes, calls the [gateway.Engine] and
-// encodes. A request is decoded in one typed pass; top-level fields the
-// canonical model does not know (logprobs, metadata, store, service_tier,
-// …) are captured by a light scan of the body as raw JSON into
-// ChatRequest.Extra with ExtraDialect "openai", so OpenAI-dialect
-// upstreams receive them unchanged and others ignore them.
+// encodes. A request is decoded in one typed pass into the shared OpenAI
+// schema (internal/apischema/openai), which keeps unknown members at every
+// level, and translated to the canonical request; the body itself travels
+// as the request's [providers.Source], with the OpenAI-Beta,
+// OpenAI-Organization, OpenAI-Project and Idempotency-Key headers.
+// OpenAI-dialect upstreams receive the body as it was sent (same-dialect
+// passthrough) and their answer comes back as they sent it; others get a
+// translation, and what it cannot carry (logprobs to Claude, an input_audio
+// part, an unknown member) is refused with 400, or dropped and named in
+// X-Tollgate-Dropped-Params when the route or key allows dropping.
+// Documents arrive as file parts; token-array embedding input passes to
+// OpenAI-dialect upstreams.
 //
 // # Authentication and attribution
 //
@@ -21,6 +28,8 @@
 //
 // Each upstream chunk is written as a chat.completion.chunk event and
 // flushed at once; the first delta of a choice carries role "assistant".
+// A passed-through stream relays the upstream's events as they came, but
+// for the usage chunk the gateway asked for when the client did not.
 // With stream_options.include_usage a last chunk with empty choices
 // carries the usage; then "data: [DONE]". A ": keep-alive" comment is sent
 // when nothing was sent for the keep-alive interval. A failure after the

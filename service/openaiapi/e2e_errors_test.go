@@ -46,7 +46,7 @@ func TestErrors(t *testing.T) {
 			wantStatus: 400, wantType: "invalid_request_error", wantCode: nil, wantParam: "temperature"},
 		{name: "bad role", method: http.MethodPost, path: "/v1/chat/completions", body: `{"model":"gpt-4o-mini","messages":[{"role":"robot","content":"x"}]}`,
 			wantStatus: 400, wantType: "invalid_request_error", wantCode: nil, wantParam: "messages[0].role"},
-		{name: "token input", method: http.MethodPost, path: "/v1/embeddings", body: `{"model":"text-embedding-3-small","input":[1,2,3]}`,
+		{name: "object input", method: http.MethodPost, path: "/v1/embeddings", body: `{"model":"text-embedding-3-small","input":{"a":1}}`,
 			wantStatus: 400, wantType: "invalid_request_error", wantCode: nil, wantParam: "input"},
 		{name: "empty input", method: http.MethodPost, path: "/v1/embeddings", body: `{"model":"text-embedding-3-small","input":[""]}`,
 			wantStatus: 400, wantType: "invalid_request_error", wantCode: nil, wantParam: "input[0]"},

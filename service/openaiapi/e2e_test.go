@@ -142,14 +142,16 @@ func TestChatCompletionsUnary(t *testing.T) {
 		path []any
 		want any
 	}{
+		// Passed through to an OpenAI upstream: the upstream's answer as it
+		// sent it (its id, its model), its logprobs included.
 		{"object", []any{"object"}, "chat.completion"},
-		{"id", []any{"id"}, "chatcmpl-" + strings.TrimPrefix(reqID, "req_")},
-		{"model is the requested name", []any{"model"}, servertest.ChatModel},
+		{"id", []any{"id"}, "chatcmpl-fake00000001"},
+		{"model is the upstream's", []any{"model"}, servertest.ChatModel},
 		{"role", []any{"choices", 0, "message", "role"}, "assistant"},
 		{"content", []any{"choices", 0, "message", "content"}, "echo: hello there"},
 		{"refusal", []any{"choices", 0, "message", "refusal"}, nil},
 		{"finish", []any{"choices", 0, "finish_reason"}, "stop"},
-		{"logprobs", []any{"choices", 0, "logprobs"}, nil},
+		{"logprobs", []any{"choices", 0, "logprobs", "content", 0, "token"}, "echo:"},
 		{"total", []any{"usage", "total_tokens"}, path(m, "usage", "prompt_tokens").(float64) + path(m, "usage", "completion_tokens").(float64)},
 		{"cached", []any{"usage", "prompt_tokens_details", "cached_tokens"}, 0.0},
 		{"reasoning", []any{"usage", "completion_tokens_details", "reasoning_tokens"}, 0.0},
@@ -163,8 +165,8 @@ func TestChatCompletionsUnary(t *testing.T) {
 		})
 	}
 
-	// The upstream saw developer → system, the passthrough fields verbatim
-	// and the end user.
+	// The upstream saw the client's body (the developer message, the fields
+	// the canonical model lacks) and the end user.
 	up, ok := e.fake.LastRequest()
 	if !ok {
 		t.Fatal("upstream got no request")
@@ -181,8 +183,8 @@ func TestChatCompletionsUnary(t *testing.T) {
 			t.Errorf("upstream %s = %s, want %s", k, got, want)
 		}
 	}
-	if !bytes.Contains(sent["messages"], []byte(`"role":"system"`)) {
-		t.Errorf("developer message not sent as system: %s", sent["messages"])
+	if !bytes.Contains(sent["messages"], []byte(`"role":"developer"`)) {
+		t.Errorf("developer message not passed through: %s", sent["messages"])
 	}
 }
 
@@ -253,14 +255,20 @@ func TestChatCompletionsStream(t *testing.T) {
 func TestChatCompletionsStreamWithoutUsage(t *testing.T) {
 	t.Parallel()
 	e := start(t, fakeupstream.WithLatency(300*time.Millisecond))
-	// Without include_usage no usage chunk is sent.
+	// Without include_usage no usage is sent. The gateway asked the
+	// upstream for it (to account for the stream), so chunks carry the
+	// upstream's "usage": null, but the usage chunk is held back.
 	resp := e.do(t, context.Background(), http.MethodPost, "/v1/chat/completions", chatBody(`"stream":true`))
 	defer resp.Body.Close()
 	events, _ := readSSE(t, resp.Body)
 	for _, ev := range events {
-		if strings.Contains(ev.data, `"usage"`) {
+		if strings.Contains(ev.data, `"usage":{`) || strings.Contains(ev.data, `"choices":[]`) {
 			t.Errorf("usage sent without include_usage: %s", ev.data)
 		}
+	}
+	up, _ := e.fake.LastRequest()
+	if !bytes.Contains(up.Body, []byte(`"stream_options":{"include_usage":true}`)) {
+		t.Errorf("upstream not asked for usage: %s", up.Body)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
@@ -136,11 +137,16 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // writeJSON writes v as a 200 JSON answer.
 func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
-	b, err := json.Marshal(v)
+	b, err := apischema.Marshal(v)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.writeBody(w, b)
+}
+
+// writeBody writes a JSON body as a 200 answer.
+func (h *Handler) writeBody(w http.ResponseWriter, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)

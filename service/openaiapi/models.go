@@ -4,29 +4,17 @@ import (
 	"fmt"
 	"net/http"
 
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/registry"
 )
 
-// modelOut is the model object.
-type modelOut struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	OwnedBy string `json:"owned_by"`
-}
-
-type modelList struct {
-	Object string     `json:"object"`
-	Data   []modelOut `json:"data"`
-}
-
-func toModel(m *registry.Model) modelOut {
+func toModel(m *registry.Model) schema.Model {
 	var created int64
 	if !m.CreatedAt.IsZero() {
 		created = m.CreatedAt.Unix()
 	}
-	return modelOut{ID: m.Name, Object: "model", Created: created, OwnedBy: m.ProviderID}
+	return schema.Model{ID: m.Name, Object: "model", Created: created, OwnedBy: m.ProviderID}
 }
 
 // listModels answers the models the caller's key may use.
@@ -36,7 +24,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := modelList{Object: "list", Data: make([]modelOut, len(ms))}
+	out := schema.ModelList{Object: "list", Data: make([]schema.Model, len(ms))}
 	for i, m := range ms {
 		out.Data[i] = toModel(m)
 	}

@@ -1,133 +1,22 @@
 package openaiapi
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
-// Dialect is the providers.ChatRequest.ExtraDialect of passthrough fields
-// this surface captures; OpenAI-dialect adapters forward them unchanged.
-const Dialect = "openai"
-
-// chatRequest is the body of POST /v1/chat/completions as the official
-// SDKs send it. Unions (content, stop, tool_choice, function_call) are kept
-// raw and resolved by decodeChat.
-type chatRequest struct {
-	Model               string            `json:"model"`
-	Messages            []message         `json:"messages"`
-	Tools               []tool            `json:"tools"`
-	ToolChoice          json.RawMessage   `json:"tool_choice"`
-	Functions           []functionDef     `json:"functions"`
-	FunctionCall        json.RawMessage   `json:"function_call"`
-	ParallelToolCalls   *bool             `json:"parallel_tool_calls"`
-	ResponseFormat      *responseFormat   `json:"response_format"`
-	N                   *int              `json:"n"`
-	Stop                json.RawMessage   `json:"stop"`
-	Seed                *int64            `json:"seed"`
-	User                string            `json:"user"`
-	Metadata            map[string]string `json:"metadata"`
-	MaxTokens           *int              `json:"max_tokens"`
-	MaxCompletionTokens *int              `json:"max_completion_tokens"`
-	Temperature         *float64          `json:"temperature"`
-	TopP                *float64          `json:"top_p"`
-	PresencePenalty     *float64          `json:"presence_penalty"`
-	FrequencyPenalty    *float64          `json:"frequency_penalty"`
-	ReasoningEffort     string            `json:"reasoning_effort"`
-	Stream              bool              `json:"stream"`
-	StreamOptions       *streamOptions    `json:"stream_options"`
-}
-
-// knownChatField reports whether k is a field of chatRequest that the
-// canonical model covers. Everything else is passed through as Extra.
-// reasoning_effort is both mapped and passed through: the canonical
-// ReasoningConfig knows fewer levels than OpenAI, and OpenAI-dialect
-// adapters let a field they set themselves win over the passthrough copy.
-func knownChatField(k []byte) bool {
-	_, ok := knownChatFields[string(k)] // a map index by string(k) does not allocate
-	return ok
-}
-
-// knownChatFields is a read-only set; it is never written after init.
-var knownChatFields = map[string]struct{}{
-	"model": {}, "messages": {}, "tools": {}, "tool_choice": {}, "functions": {}, "function_call": {},
-	"parallel_tool_calls": {}, "response_format": {}, "n": {}, "stop": {}, "seed": {}, "user": {},
-	"max_tokens": {}, "max_completion_tokens": {}, "temperature": {}, "top_p": {}, "presence_penalty": {},
-	"frequency_penalty": {}, "stream": {}, "stream_options": {},
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
-
-// message is one entry of "messages". Content is a string, an array of
-// parts or null.
-type message struct {
-	Role         string          `json:"role"`
-	Content      json.RawMessage `json:"content"`
-	Name         string          `json:"name"`
-	ToolCalls    []toolCall      `json:"tool_calls"`
-	ToolCallID   string          `json:"tool_call_id"`
-	FunctionCall *functionCall   `json:"function_call"`
-}
-
-// contentPart is one element of an array content.
-type contentPart struct {
-	Type     string    `json:"type"`
-	Text     string    `json:"text"`
-	Refusal  string    `json:"refusal"`
-	ImageURL *imageURL `json:"image_url"`
-}
-
-type imageURL struct {
-	URL    string `json:"url"`
-	Detail string `json:"detail"`
-}
-
-type toolCall struct {
-	ID       string       `json:"id"`
-	Type     string       `json:"type"`
-	Function functionCall `json:"function"`
-}
-
-type functionCall struct {
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-}
-
-type tool struct {
-	Type     string      `json:"type"`
-	Function functionDef `json:"function"`
-}
-
-type functionDef struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
-	Strict      *bool           `json:"strict"`
-}
-
-type namedChoice struct {
-	Type     string `json:"type"`
-	Function struct {
-		Name string `json:"name"`
-	} `json:"function"`
-	// Name is the legacy function_call object's field.
-	Name string `json:"name"`
-}
-
-type responseFormat struct {
-	Type       string `json:"type"`
-	JSONSchema *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Schema      json.RawMessage `json:"schema"`
-		Strict      *bool           `json:"strict"`
-	} `json:"json_schema"`
-}
+// Dialect is the dialect of this surface's requests (providers.Source):
+// OpenAI-dialect upstreams receive them as they were sent.
+const Dialect = providers.DialectOpenAI
 
 // decoded is a decoded chat request with what the surface needs besides
 // the canonical request.
@@ -158,12 +47,18 @@ func bad(param, format string, args ...any) error {
 	return &badParam{param: param, msg: fmt.Sprintf(format, args...)}
 }
 
-// decodeChat decodes a chat completions body into d. It takes a single
-// typed decoding pass over body plus a light scan of the top-level keys
-// that captures unknown fields as raw slices of body (no second decode).
-func decodeChat(body []byte, d *decoded) error {
-	var w chatRequest
-	if err := json.Unmarshal(body, &w); err != nil {
+// jsonError turns a decoding failure into a badParam naming the field.
+func jsonError(err error) error {
+	d := apischema.Describe(err)
+	return &badParam{param: d.Field, msg: d.Message}
+}
+
+// decodeChat decodes a chat completions body into d in one typed pass.
+// The body and the allow-listed headers of h become the request's Source,
+// so that OpenAI-dialect upstreams receive them as they are.
+func decodeChat(body []byte, h http.Header, d *decoded) error {
+	w := new(schema.ChatCompletionRequest)
+	if err := apischema.Unmarshal(body, w); err != nil {
 		return jsonError(err)
 	}
 	r := &d.req
@@ -172,92 +67,167 @@ func decodeChat(body []byte, d *decoded) error {
 	r.Temperature, r.TopP = w.Temperature, w.TopP
 	r.PresencePenalty, r.FrequencyPenalty = w.PresencePenalty, w.FrequencyPenalty
 	r.Seed, r.N, r.User = w.Seed, w.N, w.User
+	if r.User == "" {
+		r.User = w.SafetyIdentifier
+	}
+	if w.Stop != nil {
+		r.Stop = w.Stop.Values
+	}
 	r.MaxTokens = w.MaxCompletionTokens
 	if r.MaxTokens == nil {
 		r.MaxTokens = w.MaxTokens
 	}
 	d.stream = w.Stream
-	d.includeUsage = w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage
+	d.includeUsage = w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage != nil && *w.StreamOptions.IncludeUsage
 	d.metadata = w.Metadata
-	switch w.ReasoningEffort {
-	case "", "none":
-	default:
+	if w.ReasoningEffort != "" {
 		r.Reasoning = &providers.ReasoningConfig{Effort: w.ReasoningEffort}
 	}
-
 	var err error
-	if r.Stop, err = decodeStop(w.Stop); err != nil {
+	if r.Messages, err = decodeMessages(w.Messages, nil); err != nil {
 		return err
 	}
-	if r.Messages, err = decodeMessages(w.Messages); err != nil {
-		return err
-	}
-	if err := decodeTools(&w, d); err != nil {
+	if err := decodeTools(w, d); err != nil {
 		return err
 	}
 	if r.ResponseFormat, err = decodeResponseFormat(w.ResponseFormat); err != nil {
 		return err
 	}
-	r.Extra, err = scanExtra(body, knownChatField)
-	if err != nil {
-		return err
-	}
-	if len(r.Extra) > 0 {
-		r.ExtraDialect = Dialect
-	}
+	r.Source = &providers.Source{Dialect: Dialect, Body: body, Header: apischema.PassHeaders(h, schema.RequestHeaders),
+		Wire: &wire{w: w}}
 	return nil
 }
 
-// jsonError turns a decoding failure into a badParam naming the field.
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return bad("", "the request body must be a JSON object")
-		}
-		return bad(te.Field, "expected %s, got JSON %s", te.Type.String(), te.Value)
-	}
-	return bad("", "could not parse the JSON body of the request: %v", err)
+// wire is a decoded request body (providers.Wire).
+type wire struct {
+	w        *schema.ChatCompletionRequest
+	once     sync.Once
+	unmapped []providers.Field
 }
 
-func decodeStop(raw json.RawMessage) ([]string, error) {
-	switch {
-	case isNull(raw):
-		return nil, nil
-	case raw[0] == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, bad("stop", "must be a string or an array of strings")
-		}
-		return []string{s}, nil
-	}
-	var ss []string
-	if err := json.Unmarshal(raw, &ss); err != nil {
-		return nil, bad("stop", "must be a string or an array of strings")
-	}
-	return ss, nil
+// Unmapped implements providers.Wire: the fields the canonical request
+// does not carry.
+func (x *wire) Unmapped() []providers.Field {
+	x.once.Do(func() { x.unmapped = unmapped(x.w) })
+	return x.unmapped
 }
 
-func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+// unmapped lists the members of w that the canonical request does not
+// carry: the documented ones an upstream of another dialect cannot
+// honour, content parts and tools without a canonical form, and every
+// member the schema does not declare, at any level. Members the gateway
+// consumes (metadata, stream_options, safety_identifier) or that are
+// hints without effect on the answer (prompt_cache_key, store: false)
+// are not listed.
+func unmapped(w *schema.ChatCompletionRequest) []providers.Field {
+	var out []providers.Field
+	add := func(name string, v any) {
+		b, err := apischema.Marshal(v)
+		if err == nil {
+			out = append(out, providers.Field{Name: name, Value: b})
+		}
+	}
+	content := func(name string, v any) {
+		if b, err := apischema.Marshal(v); err == nil {
+			out = append(out, providers.Field{Name: name, Value: b, Content: true})
+		}
+	}
+	raw := func(name string, v jsontext.Value) {
+		if len(v) > 0 {
+			out = append(out, providers.Field{Name: name, Value: v})
+		}
+	}
+	if w.Logprobs != nil {
+		add("logprobs", *w.Logprobs)
+	}
+	if w.TopLogprobs != nil {
+		add("top_logprobs", *w.TopLogprobs)
+	}
+	raw("logit_bias", w.LogitBias)
+	if w.Verbosity != "" {
+		add("verbosity", w.Verbosity)
+	}
+	if len(w.Modalities) > 0 && !(len(w.Modalities) == 1 && w.Modalities[0] == "text") {
+		add("modalities", w.Modalities)
+	}
+	raw("audio", w.Audio)
+	raw("prediction", w.Prediction)
+	raw("web_search_options", w.WebSearchOptions)
+	raw("moderation", w.Moderation)
+	if w.Store != nil && *w.Store {
+		add("store", true)
+	}
+	if t := w.ServiceTier; t != "" && t != "auto" && t != "default" {
+		add("service_tier", t)
+	}
+	if w.PromptCacheRetention != "" {
+		add("prompt_cache_retention", w.PromptCacheRetention)
+	}
+	raw("prompt_cache_options", w.PromptCacheOptions)
+	for i := range w.Messages {
+		m := &w.Messages[i]
+		p := "messages[" + strconv.Itoa(i) + "]"
+		raw(p+".audio", m.Audio)
+		for j := range m.Content.Parts {
+			if cp := &m.Content.Parts[j]; cp.Type == schema.PartInputAudio {
+				content(p+".content["+strconv.Itoa(j)+"]", cp)
+			}
+		}
+		for j := range m.ToolCalls {
+			if tc := &m.ToolCalls[j]; tc.Type == "custom" {
+				content(p+".tool_calls["+strconv.Itoa(j)+"]", tc)
+			}
+		}
+	}
+	for i := range w.Tools {
+		if t := &w.Tools[i]; t.Type != "function" {
+			add("tools["+strconv.Itoa(i)+"]", t)
+		}
+	}
+	if tc := w.ToolChoice; tc != nil && tc.Mode == "" && tc.Type != "function" {
+		add("tool_choice", tc)
+	}
+	for _, m := range apischema.Unknowns(w) {
+		out = append(out, providers.Field{Name: m.Path, Value: m.Value})
+	}
+	return out
+}
+
+// Rewrite implements providers.Wire: the body with the texts of req, a
+// rewrite of the canonical request decoded from it.
+func (x *wire) Rewrite(req *providers.ChatRequest) ([]byte, error) {
+	if len(req.Messages) != len(x.w.Messages) {
+		return nil, providers.ErrRewriteShape
+	}
+	var set []providers.TextSlot
+	if _, err := decodeMessages(x.w.Messages, &set); err != nil {
+		return nil, err
+	}
+	if err := providers.WriteTexts(req, set); err != nil {
+		return nil, err
+	}
+	return apischema.Marshal(x.w)
+}
 
 // decodeMessages maps the messages, developer → system and the legacy
-// function role → tool.
-func decodeMessages(in []message) ([]providers.Message, error) {
+// function role → tool. With texts non-nil it also records where each
+// canonical text part came from in the wire messages (for Rewrite).
+func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]providers.Message, error) {
 	out := make([]providers.Message, len(in))
 	for i := range in {
 		m, o := &in[i], &out[i]
 		p := "messages[" + strconv.Itoa(i) + "]"
 		o.Name = m.Name
 		switch m.Role {
-		case "system", "developer":
+		case schema.RoleSystem, schema.RoleDeveloper:
 			o.Role = providers.RoleSystem
-		case "user":
+		case schema.RoleUser:
 			o.Role = providers.RoleUser
-		case "assistant":
+		case schema.RoleAssistant:
 			o.Role = providers.RoleAssistant
-		case "tool":
+		case schema.RoleTool:
 			o.Role, o.ToolCallID = providers.RoleTool, m.ToolCallID
-		case "function":
+		case schema.RoleFunction:
 			o.Role, o.ToolCallID, o.Name = providers.RoleTool, legacyCallID(m.Name), ""
 		case "":
 			return nil, bad(p+".role", "is required")
@@ -265,16 +235,24 @@ func decodeMessages(in []message) ([]providers.Message, error) {
 			return nil, bad(p+".role", "must be one of system, developer, user, assistant, tool or function; got %q", m.Role)
 		}
 		var err error
-		if o.Content, err = decodeContent(m.Content, p+".content"); err != nil {
+		if o.Content, err = decodeContent(&m.Content, p+".content", i, texts); err != nil {
 			return nil, err
 		}
-		if len(m.ToolCalls) > 0 {
-			o.ToolCalls = make([]providers.ToolCall, len(m.ToolCalls))
-			for j, tc := range m.ToolCalls {
-				if tc.Type != "" && tc.Type != "function" {
-					return nil, bad(p+".tool_calls["+strconv.Itoa(j)+"].type", "only function tool calls are supported")
-				}
-				o.ToolCalls[j] = providers.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments}
+		if m.Refusal.V != nil && *m.Refusal.V != "" && len(o.Content) == 0 {
+			o.Content = []providers.Part{providers.TextPart(*m.Refusal.V)}
+			if texts != nil {
+				*texts = append(*texts, providers.TextSlot{Msg: i, Part: 0, Text: m.Refusal.V})
+			}
+		}
+		for j := range m.ToolCalls {
+			tc := &m.ToolCalls[j]
+			switch {
+			case tc.Function != nil && (tc.Type == "" || tc.Type == "function"):
+				o.ToolCalls = append(o.ToolCalls, providers.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			case tc.Type == "custom":
+				// no canonical form: listed by unmapped
+			default:
+				return nil, bad(p+".tool_calls["+strconv.Itoa(j)+"]", "must be a function or custom tool call")
 			}
 		}
 		if fc := m.FunctionCall; fc != nil && len(m.ToolCalls) == 0 {
@@ -288,62 +266,102 @@ func decodeMessages(in []message) ([]providers.Message, error) {
 // so that the following function message can refer to it.
 func legacyCallID(name string) string { return "call_legacy_" + name }
 
-func decodeContent(raw json.RawMessage, p string) ([]providers.Part, error) {
+func decodeContent(c *schema.Content, p string, msg int, texts *[]providers.TextSlot) ([]providers.Part, error) {
 	switch {
-	case isNull(raw):
-		return nil, nil
-	case raw[0] == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, bad(p, "must be a string or an array of content parts")
-		}
-		if s == "" {
+	case c.Text != nil:
+		if *c.Text == "" {
 			return nil, nil
 		}
-		return []providers.Part{providers.TextPart(s)}, nil
-	case raw[0] != '[':
-		return nil, bad(p, "must be a string or an array of content parts")
+		if texts != nil {
+			*texts = append(*texts, providers.TextSlot{Msg: msg, Part: 0, Text: c.Text})
+		}
+		return []providers.Part{providers.TextPart(*c.Text)}, nil
+	case c.Parts == nil:
+		return nil, nil
 	}
-	var parts []contentPart
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return nil, bad(p, "must be a string or an array of content parts: %v", err)
-	}
-	out := make([]providers.Part, 0, len(parts))
-	for j := range parts {
-		cp := &parts[j]
+	out := make([]providers.Part, 0, len(c.Parts))
+	for j := range c.Parts {
+		cp := &c.Parts[j]
 		q := p + "[" + strconv.Itoa(j) + "]"
+		var part providers.Part
 		switch cp.Type {
-		case "text":
-			out = append(out, providers.TextPart(cp.Text))
-		case "refusal":
-			out = append(out, providers.TextPart(cp.Refusal))
-		case "image_url":
+		case schema.PartText:
+			if texts != nil {
+				*texts = append(*texts, providers.TextSlot{Msg: msg, Part: len(out), Text: &cp.Text})
+			}
+			part = providers.TextPart(cp.Text)
+		case schema.PartRefusal:
+			if texts != nil {
+				*texts = append(*texts, providers.TextSlot{Msg: msg, Part: len(out), Text: &cp.Refusal})
+			}
+			part = providers.TextPart(cp.Refusal)
+		case schema.PartImageURL:
 			if cp.ImageURL == nil || cp.ImageURL.URL == "" {
 				return nil, bad(q+".image_url.url", "is required")
 			}
-			out = append(out, providers.Part{Type: providers.PartImage,
-				Image: &providers.Image{URL: cp.ImageURL.URL, Detail: cp.ImageURL.Detail}})
+			part = providers.Part{Type: providers.PartImage, Image: &providers.Image{URL: cp.ImageURL.URL, Detail: cp.ImageURL.Detail}}
+		case schema.PartFile:
+			f, err := decodeFile(cp.File, q+".file")
+			if err != nil {
+				return nil, err
+			}
+			part = providers.Part{Type: providers.PartFile, File: f}
+		case schema.PartInputAudio:
+			continue // no canonical form: listed by unmapped
 		case "":
 			return nil, bad(q+".type", "is required")
 		default:
-			return nil, bad(q+".type", "content parts of type %q are not supported; use text or image_url", cp.Type)
+			return nil, bad(q+".type", "content parts of type %q are not supported; use text, image_url, input_audio or file", cp.Type)
 		}
+		part.CacheBreakpoint = len(cp.PromptCacheBreakpoint) > 0 && !apischema.IsNull(cp.PromptCacheBreakpoint)
+		out = append(out, part)
 	}
 	return out, nil
 }
 
+// decodeFile reads a file part: inline data (a data: URL of base64
+// content, or bare base64 of a PDF) or an uploaded file's id.
+func decodeFile(f *schema.File, q string) (*providers.File, error) {
+	switch {
+	case f == nil:
+		return nil, bad(q, "is required")
+	case f.FileData != "":
+		out := &providers.File{Filename: f.Filename, MIMEType: "application/pdf", Base64: f.FileData}
+		if rest, ok := strings.CutPrefix(f.FileData, "data:"); ok {
+			header, data, ok := strings.Cut(rest, ",")
+			mt, params, _ := strings.Cut(header, ";")
+			if !ok || !strings.Contains(";"+params+";", ";base64;") {
+				return nil, bad(q+".file_data", "must be a base64 data: URL (data:<media type>;base64,<data>)")
+			}
+			if mt != "" {
+				out.MIMEType = mt
+			}
+			out.Base64 = data
+		}
+		return out, nil
+	case f.FileID != "":
+		return &providers.File{FileID: f.FileID, FileDialect: Dialect, Filename: f.Filename}, nil
+	}
+	return nil, bad(q, "needs file_data or file_id")
+}
+
 // decodeTools maps tools and tool_choice, or the legacy functions and
 // function_call.
-func decodeTools(w *chatRequest, d *decoded) error {
+func decodeTools(w *schema.ChatCompletionRequest, d *decoded) error {
 	r := &d.req
 	if len(w.Tools) > 0 {
-		r.Tools = make([]providers.Tool, len(w.Tools))
+		r.Tools = make([]providers.Tool, 0, len(w.Tools))
 		for i := range w.Tools {
 			t := &w.Tools[i]
-			if t.Type != "function" {
-				return bad("tools["+strconv.Itoa(i)+"].type", "only function tools are supported; got %q", t.Type)
+			switch {
+			case t.Type == "function" && t.Function != nil:
+				r.Tools = append(r.Tools, canonicalTool(t.Function))
+			case t.Type == "function":
+				return bad("tools["+strconv.Itoa(i)+"].function", "is required")
+			case t.Type == "":
+				return bad("tools["+strconv.Itoa(i)+"].type", "is required")
 			}
-			r.Tools[i] = canonicalTool(&t.Function)
+			// other tool types (custom) have no canonical form: listed by unmapped
 		}
 	} else if len(w.Functions) > 0 {
 		d.legacy = true
@@ -354,18 +372,18 @@ func decodeTools(w *chatRequest, d *decoded) error {
 	}
 	var err error
 	switch {
-	case !isNull(w.ToolChoice):
+	case w.ToolChoice != nil:
 		r.ToolChoice, err = decodeChoice(w.ToolChoice, "tool_choice")
-	case !isNull(w.FunctionCall):
+	case w.FunctionCall != nil:
 		r.ToolChoice, err = decodeChoice(w.FunctionCall, "function_call")
 	}
 	return err
 }
 
-func canonicalTool(f *functionDef) providers.Tool {
-	t := providers.Tool{Name: f.Name, Description: f.Description, Parameters: f.Parameters}
-	if isNull(t.Parameters) {
-		t.Parameters = nil
+func canonicalTool(f *schema.FunctionDefinition) providers.Tool {
+	t := providers.Tool{Name: f.Name, Description: f.Description}
+	if !apischema.IsNull(f.Parameters) {
+		t.Parameters = []byte(f.Parameters)
 	}
 	if f.Strict != nil {
 		t.Strict = *f.Strict
@@ -374,28 +392,28 @@ func canonicalTool(f *functionDef) providers.Tool {
 }
 
 // decodeChoice reads "auto", "none", "required" or a named function, in
-// the tool_choice or the legacy function_call form.
-func decodeChoice(raw json.RawMessage, param string) (*providers.ToolChoice, error) {
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, bad(param, "must be a string or an object")
-		}
-		switch mode := providers.ToolChoiceMode(s); mode {
+// the tool_choice or the legacy function_call form. Other forms (custom
+// tools, allowed_tools) have no canonical form: nil.
+func decodeChoice(c *schema.ToolChoice, param string) (*providers.ToolChoice, error) {
+	if c.Mode != "" {
+		switch mode := providers.ToolChoiceMode(c.Mode); mode {
 		case providers.ToolChoiceAuto, providers.ToolChoiceNone, providers.ToolChoiceRequired:
 			return &providers.ToolChoice{Mode: mode}, nil
 		}
-		return nil, bad(param, "must be auto, none, required or a function; got %q", s)
+		return nil, bad(param, "must be auto, none, required or a function; got %q", c.Mode)
 	}
-	var c namedChoice
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, bad(param, "must be a string or an object")
-	}
-	name := c.Function.Name
-	if param == "function_call" {
+	var name string
+	switch {
+	case param == "function_call":
 		name = c.Name
-	} else if c.Type != "function" {
-		return nil, bad(param+".type", "only function tool choices are supported; got %q", c.Type)
+	case c.Type == "function":
+		if c.Function != nil {
+			name = c.Function.Name
+		}
+	case c.Type == "":
+		return nil, bad(param+".type", "is required")
+	default:
+		return nil, nil
 	}
 	if name == "" {
 		return nil, bad(param, "needs a function name")
@@ -403,7 +421,7 @@ func decodeChoice(raw json.RawMessage, param string) (*providers.ToolChoice, err
 	return &providers.ToolChoice{Mode: providers.ToolChoiceFunction, Name: name}, nil
 }
 
-func decodeResponseFormat(rf *responseFormat) (*providers.ResponseFormat, error) {
+func decodeResponseFormat(rf *schema.ResponseFormat) (*providers.ResponseFormat, error) {
 	if rf == nil {
 		return nil, nil
 	}
@@ -415,7 +433,7 @@ func decodeResponseFormat(rf *responseFormat) (*providers.ResponseFormat, error)
 		if s == nil {
 			return nil, bad("response_format.json_schema", "is required for type json_schema")
 		}
-		out := &providers.ResponseFormat{Type: t, Name: s.Name, Description: s.Description, Schema: s.Schema}
+		out := &providers.ResponseFormat{Type: t, Name: s.Name, Description: s.Description, Schema: []byte(s.Schema)}
 		if s.Strict != nil {
 			out.Strict = *s.Strict
 		}

@@ -2,74 +2,43 @@ package openaiapi
 
 import (
 	"bytes"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
-// chunkOut is the chat.completion.chunk object.
-type chunkOut struct {
-	ID      string           `json:"id"`
-	Object  string           `json:"object"`
-	Created int64            `json:"created"`
-	Model   string           `json:"model"`
-	Choices []chunkChoiceOut `json:"choices"`
-	Usage   *usageOut        `json:"usage,omitempty"`
-}
-
-type chunkChoiceOut struct {
-	Index        int       `json:"index"`
-	Delta        deltaOut  `json:"delta"`
-	Logprobs     *struct{} `json:"logprobs"`
-	FinishReason *string   `json:"finish_reason"`
-}
-
-type deltaOut struct {
-	Role             string             `json:"role,omitempty"`
-	Content          *string            `json:"content,omitempty"`
-	ReasoningContent string             `json:"reasoning_content,omitempty"`
-	ToolCalls        []toolCallDeltaOut `json:"tool_calls,omitempty"`
-	FunctionCall     *functionDeltaOut  `json:"function_call,omitempty"`
-}
-
-type toolCallDeltaOut struct {
-	Index    int              `json:"index"`
-	ID       string           `json:"id,omitempty"`
-	Type     string           `json:"type,omitempty"`
-	Function functionDeltaOut `json:"function"`
-}
-
-type functionDeltaOut struct {
-	Name      string `json:"name,omitempty"`
-	Arguments string `json:"arguments"`
-}
-
 // chunkEncoder renders canonical chunks as SSE events into one reused
 // buffer; the chunk object and its slices are reused too.
 type chunkEncoder struct {
-	out      chunkOut
+	out      schema.Chunk
 	legacy   bool
 	buf      bytes.Buffer
-	enc      *json.Encoder
+	enc      *jsontext.Encoder
+	fast     []byte
 	sentRole []bool
 	finish   []string
 	empty    string
-	usage    usageOut
+	usage    schema.Usage
 }
 
 func newChunkEncoder(id, model string, created int64, legacy bool) *chunkEncoder {
 	e := &chunkEncoder{legacy: legacy}
-	e.out = chunkOut{ID: id, Object: "chat.completion.chunk", Created: created, Model: model}
+	e.out = schema.Chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model}
 	e.buf.Grow(512)
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false)
+	e.enc = jsontext.NewEncoder(&e.buf)
 	return e
 }
 
@@ -84,25 +53,25 @@ func (e *chunkEncoder) encode(c *providers.Chunk) ([]byte, error) {
 			e.sentRole = append(e.sentRole, false)
 			e.finish = append(e.finish, "")
 		}
-		o := chunkChoiceOut{Index: d.Index}
+		o := schema.ChunkChoice{Index: d.Index, Logprobs: apischema.Null}
 		if !e.sentRole[d.Index] {
 			e.sentRole[d.Index] = true
 			o.Delta.Role = "assistant"
 			if d.Text == "" && len(d.ToolCalls) == 0 {
-				o.Delta.Content = &e.empty
+				o.Delta.Content = apischema.ValueOf(&e.empty)
 			}
 		}
 		if d.Text != "" {
-			o.Delta.Content = &d.Text
+			o.Delta.Content = apischema.ValueOf(&d.Text)
 		}
 		o.Delta.ReasoningContent = d.Reasoning
 		e.toolCalls(&o.Delta, d.ToolCalls)
 		if d.FinishReason != "" {
 			e.finish[d.Index] = finishReason(d.FinishReason, e.legacy)
-			o.FinishReason = &e.finish[d.Index]
+			o.FinishReason = apischema.ValueOf(&e.finish[d.Index])
 		}
-		if o.Delta.Role == "" && o.Delta.Content == nil && o.Delta.ReasoningContent == "" &&
-			len(o.Delta.ToolCalls) == 0 && o.Delta.FunctionCall == nil && o.FinishReason == nil {
+		if o.Delta.Role == "" && o.Delta.Content.V == nil && o.Delta.ReasoningContent == "" &&
+			len(o.Delta.ToolCalls) == 0 && o.Delta.FunctionCall == nil && o.FinishReason.V == nil {
 			continue
 		}
 		choices = append(choices, o)
@@ -114,18 +83,18 @@ func (e *chunkEncoder) encode(c *providers.Chunk) ([]byte, error) {
 	return e.event(&e.out)
 }
 
-func (e *chunkEncoder) toolCalls(o *deltaOut, tcs []providers.ToolCallDelta) {
+func (e *chunkEncoder) toolCalls(o *schema.Delta, tcs []providers.ToolCallDelta) {
 	if len(tcs) == 0 {
 		return
 	}
 	if e.legacy {
 		tc := tcs[0]
-		o.FunctionCall = &functionDeltaOut{Name: tc.Name, Arguments: tc.Arguments}
+		o.FunctionCall = &schema.FunctionDelta{Name: tc.Name, Arguments: tc.Arguments}
 		return
 	}
-	o.ToolCalls = make([]toolCallDeltaOut, len(tcs))
+	o.ToolCalls = make([]schema.ToolCallDelta, len(tcs))
 	for i, tc := range tcs {
-		t := toolCallDeltaOut{Index: tc.Index, ID: tc.ID, Function: functionDeltaOut{Name: tc.Name, Arguments: tc.Arguments}}
+		t := schema.ToolCallDelta{Index: tc.Index, ID: tc.ID, Function: schema.FunctionDelta{Name: tc.Name, Arguments: tc.Arguments}}
 		if tc.ID != "" || tc.Name != "" {
 			t.Type = "function"
 		}
@@ -135,20 +104,103 @@ func (e *chunkEncoder) toolCalls(o *deltaOut, tcs []providers.ToolCallDelta) {
 
 // usageEvent renders the include_usage chunk: no choices, the usage.
 func (e *chunkEncoder) usageEvent(u providers.Usage) ([]byte, error) {
-	e.usage = toUsage(u)
+	e.usage = *toUsage(u)
 	e.out.Choices = e.out.Choices[:0]
-	e.out.Usage = &e.usage
+	e.out.Usage = apischema.ValueOf(&e.usage)
 	return e.event(&e.out)
 }
 
-func (e *chunkEncoder) event(v any) ([]byte, error) {
+func (e *chunkEncoder) event(v *schema.Chunk) ([]byte, error) {
+	if b, ok := appendChunk(append(e.fast[:0], "data: "...), v); ok {
+		e.fast = append(b, "\n\n"...)
+		return e.fast, nil
+	}
 	e.buf.Reset()
 	e.buf.WriteString("data: ")
-	if err := e.enc.Encode(v); err != nil { // appends "\n"
+	e.enc.Reset(&e.buf)
+	if err := json.MarshalEncode(e.enc, v); err != nil { // appends "\n"
 		return nil, err
 	}
 	e.buf.WriteByte('\n')
 	return e.buf.Bytes(), nil
+}
+
+// appendChunk is the fast path of the chunks encode makes for text,
+// reasoning and finish deltas: it appends the bytes json.MarshalEncode
+// writes for c (TestChunkFastPath compares them), in about half the time
+// (BenchmarkChunkEncode), on every streamed chunk. It reports false, having
+// appended garbage, for a chunk it does not cover (tool calls, usage).
+func appendChunk(b []byte, c *schema.Chunk) ([]byte, bool) {
+	if c.SystemFingerprint != "" || c.ServiceTier != "" || !c.Usage.IsZero() || c.Obfuscation != "" ||
+		c.Error != nil || len(c.Unknown) > 0 {
+		return b, false
+	}
+	var err error
+	b = append(b, `{"id":`...)
+	if b, err = jsontext.AppendQuote(b, c.ID); err != nil {
+		return b, false
+	}
+	b = append(b, `,"object":`...)
+	if b, err = jsontext.AppendQuote(b, c.Object); err != nil {
+		return b, false
+	}
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, c.Created, 10)
+	b = append(b, `,"model":`...)
+	if b, err = jsontext.AppendQuote(b, c.Model); err != nil {
+		return b, false
+	}
+	b = append(b, `,"choices":[`...)
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		d := &ch.Delta
+		if len(ch.Unknown) > 0 || len(d.Unknown) > 0 || !d.Refusal.IsZero() || d.Reasoning != "" ||
+			d.ToolCalls != nil || d.FunctionCall != nil || !(len(ch.Logprobs) == 0 || string(ch.Logprobs) == "null") {
+			return b, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(ch.Index), 10)
+		b = append(b, `,"delta":{`...)
+		sep := false
+		member := func(name string) {
+			if sep {
+				b = append(b, ',')
+			}
+			sep = true
+			b = append(b, name...)
+		}
+		if d.Role != "" {
+			member(`"role":`)
+			if b, err = jsontext.AppendQuote(b, d.Role); err != nil {
+				return b, false
+			}
+		}
+		if !d.Content.IsZero() {
+			member(`"content":`)
+			if d.Content.V == nil {
+				b = append(b, "null"...)
+			} else if b, err = jsontext.AppendQuote(b, *d.Content.V); err != nil {
+				return b, false
+			}
+		}
+		if d.ReasoningContent != "" {
+			member(`"reasoning_content":`)
+			if b, err = jsontext.AppendQuote(b, d.ReasoningContent); err != nil {
+				return b, false
+			}
+		}
+		b = append(b, `},"logprobs":null,"finish_reason":`...)
+		if ch.FinishReason.V == nil {
+			b = append(b, "null"...)
+		} else if b, err = jsontext.AppendQuote(b, *ch.FinishReason.V); err != nil {
+			return b, false
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), true
 }
 
 var (
@@ -226,6 +278,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	edge.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
 	edge.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
 	edge.SetGuardrailHeader(hd, st.Guardrails())
+	edge.SetDroppedHeader(hd, st.Dropped)
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
 	if err := sw.rc.Flush(); err != nil {
@@ -240,6 +293,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	}
 
 	enc := newChunkEncoder(completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
+	raw := st.Passthrough()
 	for {
 		c, err := st.Recv(ctx)
 		if errors.Is(err, io.EOF) {
@@ -251,6 +305,14 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 			}
 			return
 		}
+		if raw {
+			// Passed through: the upstream's events as it sent them, but
+			// for the usage chunk the gateway asked for on its own.
+			if len(c.Raw) > 0 && (d.includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.send(c.Raw) != nil {
+				return
+			}
+			continue
+		}
 		b, err := enc.encode(c)
 		if err != nil {
 			h.streamError(r, sw, call.RequestID, err)
@@ -260,7 +322,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 			return
 		}
 	}
-	if d.includeUsage {
+	if d.includeUsage && !raw {
 		b, err := enc.usageEvent(st.Usage())
 		if err != nil {
 			h.streamError(r, sw, call.RequestID, err)
@@ -279,7 +341,7 @@ func (h *Handler) streamError(r *http.Request, sw *sseWriter, requestID string, 
 	if e.Status == http.StatusInternalServerError {
 		h.log.ErrorContext(r.Context(), "internal error in stream", "request_id", requestID, "err", err)
 	}
-	b, merr := json.Marshal(e.body())
+	b, merr := stdjson.Marshal(e.body())
 	if merr != nil {
 		return
 	}

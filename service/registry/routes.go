@@ -84,6 +84,7 @@ func (s *snapshot) compileRoute(def *routing.Route) *Route {
 		Name: def.Name, Strategy: def.Strategy, Targets: make([]routing.Target, len(def.Targets)),
 		Conditions: def.Conditions, Retry: def.Retry, Breaker: def.Breaker,
 		Timeout: def.Timeout, FirstChunkTimeout: def.FirstChunkTimeout, ChunkTimeout: def.ChunkTimeout, Sticky: def.Sticky, Cache: def.Cache,
+		DropParams: def.DropParams,
 	}
 	out := &Route{Route: rt, Serving: make([]Serving, len(def.Targets)), Alias: true}
 	for i, t := range def.Targets {

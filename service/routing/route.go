@@ -186,6 +186,10 @@ type Route struct {
 	// Cache is the route's response-cache policy; nil takes the server's
 	// defaults.
 	Cache *Cache `json:"cache,omitempty"`
+	// DropParams lets the gateway leave out request parameters a target
+	// cannot honour (and say so in X-Tollgate-Dropped-Params) instead of
+	// refusing the request.
+	DropParams bool `json:"drop_params,omitempty"`
 }
 
 // Single returns the single-target fallback route of a plain model.

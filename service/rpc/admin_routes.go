@@ -70,7 +70,7 @@ func routeFromProto(in *tollgatev1.Route) (*routing.Route, error) {
 		},
 		Timeout: routeDurFromProto(in.GetTimeout()), FirstChunkTimeout: routeDurFromProto(in.GetFirstChunkTimeout()),
 		ChunkTimeout: routeDurFromProto(in.GetChunkTimeout()),
-		Sticky:       in.GetSticky(), Cache: routeCacheFromProto(in.GetCache()),
+		Sticky:       in.GetSticky(), Cache: routeCacheFromProto(in.GetCache()), DropParams: in.GetDropParams(),
 	}
 	for i, t := range in.GetTargets() {
 		out := routing.Target{
@@ -120,7 +120,8 @@ func routeToProto(sr *store.Route) (*tollgatev1.Route, error) {
 		Name: r.Name, Strategy: strategyToProto(sr.Strategy), Timeout: routeDurToProto(r.Timeout),
 		FirstChunkTimeout: routeDurToProto(r.FirstChunkTimeout), ChunkTimeout: routeDurToProto(r.ChunkTimeout), Sticky: r.Sticky,
 		CreateTime: timeToProto(sr.CreatedAt), UpdateTime: timeToProto(sr.UpdatedAt), Cache: routeCacheToProto(r.Cache),
-		Etag: etag(sr.Version),
+		DropParams: r.DropParams,
+		Etag:       etag(sr.Version),
 	}
 	if r.Retry != (routing.Retry{}) {
 		out.Retry = &tollgatev1.RetryPolicy{MaxAttempts: int32(r.Retry.MaxAttempts),

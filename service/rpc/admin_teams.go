@@ -84,7 +84,7 @@ func (a *Admin) keyToProto(k *store.Key) *tollgatev1.VirtualKey {
 		Id: k.ID, Name: k.Name, TeamId: k.TeamID, ServiceId: k.ServiceID, AllowedModels: k.AllowedModels,
 		ExpireTime: timeToProto(k.ExpiresAt), Tags: k.Tags, SecretPrefix: k.SecretPrefix, State: state,
 		CreateTime: timeToProto(k.CreatedAt), RevokeTime: timeToProto(k.RevokedAt), RotateTime: timeToProto(k.RotatedAt),
-		Cache: keyCacheToProto(k.CachePolicy), Etag: etag(k.Version), CreatedBy: k.CreatedBy,
+		Cache: keyCacheToProto(k.CachePolicy), DropParams: k.DropParams, Etag: etag(k.Version), CreatedBy: k.CreatedBy,
 	}
 }
 
@@ -125,7 +125,8 @@ func (a *Admin) CreateKey(ctx context.Context, req *connect.Request[tollgatev1.C
 		ID: id, Name: in.GetName(), TeamID: in.GetTeamId(), ServiceID: in.GetServiceId(),
 		AllowedModels: in.GetAllowedModels(), Tags: in.GetTags(), ExpiresAt: expires,
 		SecretHash: secret.Hash[:], SecretPrefix: secret.Display, CachePolicy: cachePolicy,
-		CreatedBy: access.CreatorID(ctx),
+		DropParams: in.GetDropParams(),
+		CreatedBy:  access.CreatorID(ctx),
 	}
 	if err := a.store.CreateKey(ctx, k); err != nil {
 		return nil, a.fail(ctx, err)

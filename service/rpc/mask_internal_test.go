@@ -14,7 +14,7 @@ import (
 func TestUpdateMask(t *testing.T) {
 	t.Parallel()
 	desc := (&tollgatev1.Route{}).ProtoReflect().Descriptor()
-	all := []string{"strategy", "targets", "conditions", "retry", "breaker", "timeout", "first_chunk_timeout", "sticky", "cache", "chunk_timeout"}
+	all := []string{"strategy", "targets", "conditions", "retry", "breaker", "timeout", "first_chunk_timeout", "sticky", "cache", "chunk_timeout", "drop_params"}
 	tests := []struct {
 		name    string
 		paths   []string

@@ -140,7 +140,7 @@ func recordToProto(r *store.Record) *tollgatev1.RequestRecord {
 		},
 		Cost: moneyToProto(r.CostNanos), Latency: durationToProto(r.Latency), TimeToFirstToken: durationToProto(r.TTFT),
 		Attempts: int32(r.Attempts), CacheStatus: r.CacheStatus, Saved: moneyToProto(r.SavedNanos), Partial: r.Partial,
-		GuardrailVerdicts: recordVerdictsToProto(r.Guardrails),
+		GuardrailVerdicts: recordVerdictsToProto(r.Guardrails), DroppedParams: r.DroppedParams,
 	}
 }
 

@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/providers"
+	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 	"github.com/tollgate-dev/tollgate/providers/openai"
 	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
@@ -77,7 +81,11 @@ func BenchmarkChatDirect(b *testing.B) {
 }
 
 // BenchmarkChatViaGateway sends the same request through the real server
-// (Connect protocol, auth, engine, adapter, accounting) to the fake upstream.
+// (auth, engine, adapter, accounting) to the fake upstream: over the Connect
+// protocol ("unary", "stream"), and as an official SDK would over the
+// OpenAI surface to the OpenAI fake ("openai-*") and over the Anthropic
+// surface to the Anthropic fake ("anthropic-*"). The last two are
+// same-dialect requests.
 func BenchmarkChatViaGateway(b *testing.B) {
 	e, _, _ := benchEnv(b)
 	c := e.inference(e.key)
@@ -102,5 +110,58 @@ func BenchmarkChatViaGateway(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
+	})
+	const openaiBody = `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},` +
+		`{"role":"user","content":"benchmark prompt of a typical size, asking the model a short question"}],"temperature":0.2,"max_completion_tokens":256`
+	oa := map[string]string{"Authorization": "Bearer " + e.key}
+	b.Run("openai-unary", func(b *testing.B) { benchHTTP(b, e.gw.URL+"/v1/chat/completions", oa, openaiBody+`}`) })
+	b.Run("openai-stream", func(b *testing.B) {
+		benchHTTP(b, e.gw.URL+"/v1/chat/completions", oa, openaiBody+`,"stream":true,"stream_options":{"include_usage":true}}`)
+	})
+
+	_, aurl := anthropictest.Start(b, anthropictest.WithChunks(8))
+	addModel(b, e.gw, "fake-anthropic", tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC, aurl, "claude-haiku-4-5")
+	const anthropicBody = `{"model":"claude-haiku-4-5","max_tokens":256,"system":"You are a helpful assistant.",` +
+		`"messages":[{"role":"user","content":"benchmark prompt of a typical size, asking the model a short question"}],"temperature":0.2`
+	an := map[string]string{"X-Api-Key": e.key, "Anthropic-Version": "2023-06-01"}
+	b.Run("anthropic-unary", func(b *testing.B) { benchHTTP(b, e.gw.URL+"/v1/messages", an, anthropicBody+`}`) })
+	b.Run("anthropic-stream", func(b *testing.B) { benchHTTP(b, e.gw.URL+"/v1/messages", an, anthropicBody+`,"stream":true}`) })
+}
+
+// addModel registers a provider of typ at url and a model of the same name
+// as its upstream model.
+func addModel(b *testing.B, gw *servertest.Gateway, id string, typ tollgatev1.ProviderType, url, model string) {
+	ctx := context.Background()
+	if _, err := gw.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
+		Provider: &tollgatev1.Provider{Id: id, Type: typ, BaseUrl: url}, Credential: "cred"})); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := gw.Admin.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{
+		Model: &tollgatev1.Model{Name: model, ProviderId: id}})); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchHTTP posts body to url with header, as an SDK would, and reads the
+// whole answer (every event of a stream).
+func benchHTTP(b *testing.B, url string, header map[string]string, body string) {
+	measure(b, func() {
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d, err %v", resp.StatusCode, err)
+		}
 	})
 }

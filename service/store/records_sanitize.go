@@ -42,6 +42,7 @@ func (r *Record) Sanitize() bool {
 		*f.s, _ = cleanString(*f.s, f.limit)
 	}
 	r.Tags, _ = cleanStrings(r.Tags, MaxRecordTags, MaxRecordNameBytes)
+	r.DroppedParams, _ = cleanStrings(r.DroppedParams, MaxRecordTags, MaxRecordNameBytes)
 	if !verdictsClean(r.Guardrails) {
 		r.Guardrails = cleanVerdicts(r.Guardrails)
 	}
@@ -70,6 +71,10 @@ func (r *Record) Clean() bool {
 		return false
 	}
 	if _, ok := cleanStrings(r.Tags, MaxRecordTags, MaxRecordNameBytes); !ok {
+		return false
+	}
+	// Dropped parameters are bounded like tags: request field names.
+	if _, ok := cleanStrings(r.DroppedParams, MaxRecordTags, MaxRecordNameBytes); !ok {
 		return false
 	}
 	return verdictsClean(r.Guardrails)

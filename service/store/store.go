@@ -218,6 +218,9 @@ type Key struct {
 	// routing.Cache (validated by the admin API, decoded by the registry);
 	// nil for none. It is set at creation only.
 	CachePolicy json.RawMessage
+	// DropParams lets the gateway leave out request parameters an
+	// upstream cannot honour instead of refusing the request.
+	DropParams bool
 	// Version changes on every write (see Versions): revocation, rotation.
 	Version int64
 	// CreatedBy is the id of the admin principal that created the key
@@ -310,6 +313,9 @@ type Record struct {
 	// Guardrails lists what the guardrails did to the request, in the
 	// order they ran; nil when none acted.
 	Guardrails []GuardrailVerdict
+	// DroppedParams lists the request parameters the gateway left out
+	// because the upstream cannot honour them and dropping was allowed.
+	DroppedParams []string
 	// Truncated is set when Sanitize had to change the record: a string
 	// cut to its bound or with invalid UTF-8 or NUL replaced, a list cut
 	// short, or a number out of range clamped.

@@ -570,6 +570,10 @@ type Route struct {
 	// Bounds the gap between two chunks of a stream; unset takes the
 	// server's default (-upstream-chunk-timeout).
 	ChunkTimeout *durationpb.Duration `protobuf:"bytes,13,opt,name=chunk_timeout,json=chunkTimeout,proto3" json:"chunk_timeout,omitempty"`
+	// Lets the gateway leave out request parameters a target cannot honour
+	// (named in the x-tollgate-dropped-params header and the request
+	// record) instead of refusing the request with 400.
+	DropParams bool `protobuf:"varint,14,opt,name=drop_params,json=dropParams,proto3" json:"drop_params,omitempty"`
 	// Changes on every write; send it back to update only this version.
 	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -695,6 +699,13 @@ func (x *Route) GetChunkTimeout() *durationpb.Duration {
 		return x.ChunkTimeout
 	}
 	return nil
+}
+
+func (x *Route) GetDropParams() bool {
+	if x != nil {
+		return x.DropParams
+	}
+	return false
 }
 
 func (x *Route) GetEtag() string {
@@ -1229,7 +1240,7 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"backoffMax\"c\n" +
 	"\x0eCircuitBreaker\x12\x1a\n" +
 	"\bfailures\x18\x01 \x01(\x05R\bfailures\x125\n" +
-	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\xc1\x05\n" +
+	"\bcooldown\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bcooldown\"\xe2\x05\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\bstrategy\x18\x02 \x01(\x0e2\x1a.tollgate.v1.RouteStrategyR\bstrategy\x122\n" +
@@ -1248,7 +1259,9 @@ const file_tollgate_v1_routing_proto_rawDesc = "" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12.\n" +
 	"\x05cache\x18\f \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12>\n" +
-	"\rchunk_timeout\x18\r \x01(\v2\x19.google.protobuf.DurationR\fchunkTimeout\x12\x12\n" +
+	"\rchunk_timeout\x18\r \x01(\v2\x19.google.protobuf.DurationR\fchunkTimeout\x12\x1f\n" +
+	"\vdrop_params\x18\x0e \x01(\bR\n" +
+	"dropParams\x12\x12\n" +
 	"\x04etag\x18\x0f \x01(\tR\x04etag\">\n" +
 	"\x12CreateRouteRequest\x12(\n" +
 	"\x05route\x18\x01 \x01(\v2\x12.tollgate.v1.RouteR\x05route\"?\n" +

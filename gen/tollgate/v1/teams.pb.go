@@ -581,6 +581,10 @@ type VirtualKey struct {
 	// "team" or "key" only (shared namespaces are set on routes). Fixed at
 	// creation: to change it, issue a new key.
 	Cache *CachePolicy `protobuf:"bytes,13,opt,name=cache,proto3" json:"cache,omitempty"`
+	// Lets the gateway leave out request parameters an upstream cannot
+	// honour (named in the x-tollgate-dropped-params header and the request
+	// record) instead of refusing the request with 400. Fixed at creation.
+	DropParams bool `protobuf:"varint,14,opt,name=drop_params,json=dropParams,proto3" json:"drop_params,omitempty"`
 	// Output only: changes on every write (revocation, rotation).
 	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Output only: when a request last used the key, from the request
@@ -712,6 +716,13 @@ func (x *VirtualKey) GetCache() *CachePolicy {
 		return x.Cache
 	}
 	return nil
+}
+
+func (x *VirtualKey) GetDropParams() bool {
+	if x != nil {
+		return x.DropParams
+	}
+	return false
 }
 
 func (x *VirtualKey) GetEtag() string {
@@ -1291,7 +1302,7 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"\x11DeleteTeamRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x14\n" +
-	"\x12DeleteTeamResponse\"\xea\x05\n" +
+	"\x12DeleteTeamResponse\"\x8b\x06\n" +
 	"\n" +
 	"VirtualKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -1312,7 +1323,9 @@ const file_tollgate_v1_teams_proto_rawDesc = "" +
 	"revokeTime\x12;\n" +
 	"\vrotate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"rotateTime\x12.\n" +
-	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x12\n" +
+	"\x05cache\x18\r \x01(\v2\x18.tollgate.v1.CachePolicyR\x05cache\x12\x1f\n" +
+	"\vdrop_params\x18\x0e \x01(\bR\n" +
+	"dropParams\x12\x12\n" +
 	"\x04etag\x18\x0f \x01(\tR\x04etag\x12@\n" +
 	"\x0elast_used_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\flastUsedTime\x12\x1d\n" +
 	"\n" +

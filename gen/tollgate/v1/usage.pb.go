@@ -344,6 +344,9 @@ type RequestRecord struct {
 	// True for a stream that ended early, with an error or because the
 	// caller went away after the first chunk; usage is what was seen.
 	Partial bool `protobuf:"varint,24,opt,name=partial,proto3" json:"partial,omitempty"`
+	// Request parameters the gateway left out because the upstream cannot
+	// honour them and the route or key allows dropping them.
+	DroppedParams []string `protobuf:"bytes,25,rep,name=dropped_params,json=droppedParams,proto3" json:"dropped_params,omitempty"`
 	// The admin principal that created the key ("user:<sub>",
 	// "service-account:<id>", "admin-token"), empty for callers without a key.
 	KeyCreator    string `protobuf:"bytes,30,opt,name=key_creator,json=keyCreator,proto3" json:"key_creator,omitempty"`
@@ -547,6 +550,13 @@ func (x *RequestRecord) GetPartial() bool {
 		return x.Partial
 	}
 	return false
+}
+
+func (x *RequestRecord) GetDroppedParams() []string {
+	if x != nil {
+		return x.DroppedParams
+	}
+	return nil
 }
 
 func (x *RequestRecord) GetKeyCreator() string {
@@ -1617,7 +1627,7 @@ var File_tollgate_v1_usage_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\n" +
-	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\x9d\a\n" +
+	"\x17tollgate/v1/usage.proto\x12\vtollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x18tollgate/v1/common.proto\x1a\x1ctollgate/v1/governance.proto\x1a\x1ctollgate/v1/guardrails.proto\"\xc4\a\n" +
 	"\rRequestRecord\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
@@ -1646,7 +1656,8 @@ const file_tollgate_v1_usage_proto_rawDesc = "" +
 	"\fcache_status\x18\x15 \x01(\tR\vcacheStatus\x12(\n" +
 	"\x05saved\x18\x16 \x01(\v2\x12.google.type.MoneyR\x05saved\x12L\n" +
 	"\x12guardrail_verdicts\x18\x17 \x03(\v2\x1d.tollgate.v1.GuardrailVerdictR\x11guardrailVerdicts\x12\x18\n" +
-	"\apartial\x18\x18 \x01(\bR\apartial\x12\x1f\n" +
+	"\apartial\x18\x18 \x01(\bR\apartial\x12%\n" +
+	"\x0edropped_params\x18\x19 \x03(\tR\rdroppedParams\x12\x1f\n" +
 	"\vkey_creator\x18\x1e \x01(\tR\n" +
 	"keyCreator\"\xcf\x03\n" +
 	"\x19ListRequestRecordsRequest\x129\n" +

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 )
 
 // FaultKind says how a request fails.
@@ -135,6 +137,6 @@ func StreamErrorFault(n int, errType string) Fault {
 }
 
 // body renders the fault as Anthropic's error body.
-func (f *Fault) body(requestID string) errorOut {
-	return errorOut{Type: "error", Error: errorInner{Type: f.Type, Message: f.Message}, RequestID: requestID}
+func (f *Fault) body(requestID string) *schema.ErrorBody {
+	return &schema.ErrorBody{Type: "error", Error: &schema.ErrorObject{Type: f.Type, Message: f.Message}, RequestID: requestID}
 }

@@ -1,7 +1,6 @@
 package anthropictest
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
 
@@ -227,7 +227,7 @@ type exchange struct {
 
 // writeJSON writes v with status and extra headers.
 func (x *exchange) writeJSON(status int, v any, extra http.Header) {
-	b, err := json.Marshal(v)
+	b, err := apischema.Marshal(v)
 	if err != nil {
 		http.Error(x.w, err.Error(), http.StatusInternalServerError)
 		return

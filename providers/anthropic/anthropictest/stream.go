@@ -1,66 +1,60 @@
 package anthropictest
 
 import (
-	"encoding/json"
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 )
-
-// event is one server-sent event: its name and its data object.
-type event struct {
-	name string
-	data any
-}
 
 // events builds the event sequence of an answer as the Messages API sends
 // it: message_start, then per content block content_block_start (followed
 // by one ping after the first), its deltas and content_block_stop, then
 // message_delta and message_stop.
-func (x *exchange) events(c *conversation, a *answer, id string) []event {
-	start := messageOut{ID: id, Type: "message", Role: "assistant", Model: c.req.Model, Content: []blockOut{}, Usage: a.usage}
-	start.Usage.OutputTokens = 1
-	evs := []event{{"message_start", messageStartOut{Type: "message_start", Message: start}}}
+func (x *exchange) events(c *conversation, a *answer, id string) []schema.StreamEvent {
+	start := &schema.Message{ID: id, Type: "message", Role: schema.RoleAssistant, Model: c.req.Model, Content: []schema.ContentBlock{},
+		StopReason: apischema.NullOf[string](), StopSequence: apischema.NullOf[string](), Usage: a.usage}
+	start.Usage.OutputTokens = schema.Count(1)
+	evs := []schema.StreamEvent{{Type: schema.EventMessageStart, Message: start}}
 	index := 0
-	addBlock := func(b blockOut, deltas []deltaOut) {
-		evs = append(evs, event{"content_block_start", blockStartOut{Type: "content_block_start", Index: index, ContentBlock: b}})
+	addBlock := func(b schema.ContentBlock, deltas []schema.Delta) {
+		evs = append(evs, schema.StreamEvent{Type: schema.EventContentBlockStart, Index: schema.Index(index), ContentBlock: &b})
 		if index == 0 {
-			evs = append(evs, event{"ping", typeOnly{Type: "ping"}})
+			evs = append(evs, schema.StreamEvent{Type: schema.EventPing})
 		}
-		for _, d := range deltas {
-			evs = append(evs, event{"content_block_delta", blockDeltaOut{Type: "content_block_delta", Index: index, Delta: d}})
+		for i := range deltas {
+			evs = append(evs, schema.StreamEvent{Type: schema.EventContentBlockDelta, Index: schema.Index(index), Delta: &deltas[i]})
 		}
-		evs = append(evs, event{"content_block_stop", blockStopOut{Type: "content_block_stop", Index: index}})
+		evs = append(evs, schema.StreamEvent{Type: schema.EventContentBlockStop, Index: schema.Index(index)})
 		index++
 	}
-	empty := ""
 	if a.thinking != "" {
-		var deltas []deltaOut
+		var deltas []schema.Delta
 		for _, piece := range split(a.thinking, x.s.chunks) {
-			deltas = append(deltas, deltaOut{Type: "thinking_delta", Thinking: &piece})
+			deltas = append(deltas, schema.Delta{Type: schema.DeltaThinking, Thinking: piece})
 		}
-		deltas = append(deltas, deltaOut{Type: "signature_delta", Signature: &a.signature})
-		addBlock(blockOut{Type: "thinking", Thinking: &empty, Signature: &empty}, deltas)
+		deltas = append(deltas, schema.Delta{Type: schema.DeltaSignature, Signature: a.signature})
+		addBlock(schema.ContentBlock{Type: schema.BlockThinking}, deltas)
 	}
 	if a.call != nil {
 		// The API starts tool input with an empty fragment.
-		deltas := []deltaOut{{Type: "input_json_delta", PartialJSON: &empty}}
+		deltas := []schema.Delta{{Type: schema.DeltaInputJSON}}
 		for _, piece := range split(string(a.call.Input), x.s.chunks) {
-			deltas = append(deltas, deltaOut{Type: "input_json_delta", PartialJSON: &piece})
+			deltas = append(deltas, schema.Delta{Type: schema.DeltaInputJSON, PartialJSON: piece})
 		}
-		addBlock(blockOut{Type: "tool_use", ID: a.call.ID, Name: a.call.Name, Input: json.RawMessage("{}")}, deltas)
+		addBlock(schema.ContentBlock{Type: schema.BlockToolUse, ID: a.call.ID, Name: a.call.Name}, deltas)
 	} else {
-		var deltas []deltaOut
+		var deltas []schema.Delta
 		for _, piece := range split(a.text, x.s.chunks) {
-			deltas = append(deltas, deltaOut{Type: "text_delta", Text: &piece})
+			deltas = append(deltas, schema.Delta{Type: schema.DeltaText, Text: piece})
 		}
-		addBlock(blockOut{Type: "text", Text: &empty}, deltas)
+		addBlock(schema.TextBlock(""), deltas)
 	}
-	md := messageDeltaOut{Type: "message_delta"}
-	md.Delta.StopReason, md.Delta.StopSequence = &a.stopReason, a.stopSequence
-	md.Usage.OutputTokens = a.usage.OutputTokens
-	evs = append(evs, event{"message_delta", md}, event{"message_stop", typeOnly{Type: "message_stop"}})
+	md := &schema.Delta{StopReason: apischema.ValueOf(&a.stopReason), StopSequence: apischema.Nullable[string]{V: a.stopSequence, Null: a.stopSequence == nil}}
+	evs = append(evs, schema.StreamEvent{Type: schema.EventMessageDelta, Delta: md, Usage: &schema.Usage{OutputTokens: &a.outputTokens}},
+		schema.StreamEvent{Type: schema.EventMessageStop})
 	return evs
 }
 
@@ -83,7 +77,7 @@ func (x *exchange) stream(c *conversation, a *answer, id string) {
 		if i > 0 && !x.f.life.Sleep(x.r.Context(), x.s.chunkDelay) {
 			return
 		}
-		if !x.event(rc, evs[i].name, evs[i].data) {
+		if !x.event(rc, evs[i].Type, &evs[i]) {
 			return
 		}
 	}
@@ -99,7 +93,7 @@ func (x *exchange) stream(c *conversation, a *answer, id string) {
 
 // event writes one event and flushes it; false when the client is gone.
 func (x *exchange) event(rc *http.ResponseController, name string, data any) bool {
-	b, err := json.Marshal(data)
+	b, err := apischema.Marshal(data)
 	if err != nil {
 		return false
 	}

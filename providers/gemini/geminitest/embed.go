@@ -1,6 +1,7 @@
 package geminitest
 
 import (
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"net/http"
 	"strconv"
 
@@ -11,7 +12,7 @@ import (
 const maxBatch = 100
 
 // vector embeds one content.
-func (x *exchange) vector(r *embedRequest) ([]float32, string) {
+func (x *exchange) vector(r *schema.EmbedContentRequest) ([]float32, string) {
 	text := textOf(r.Content.Parts)
 	if len(r.Content.Parts) == 0 {
 		return nil, "* EmbedContentRequest.content: contents is not specified\n"
@@ -30,7 +31,7 @@ func (x *exchange) vector(r *embedRequest) ([]float32, string) {
 }
 
 func (x *exchange) embed() {
-	var req embedRequest
+	var req schema.EmbedContentRequest
 	if err := decodeStrict(x.body, &req); err != nil {
 		x.badRequest("%v", err)
 		return
@@ -40,13 +41,11 @@ func (x *exchange) embed() {
 		x.badRequest("%s", msg)
 		return
 	}
-	x.respond(struct {
-		Embedding embeddingOut `json:"embedding"`
-	}{embeddingOut{Values: v}})
+	x.respond(&schema.EmbedContentResponse{Embedding: &schema.ContentEmbedding{Values: v}})
 }
 
 func (x *exchange) batchEmbed() {
-	var req batchEmbedRequest
+	var req schema.BatchEmbedContentsRequest
 	if err := decodeStrict(x.body, &req); err != nil {
 		x.badRequest("%v", err)
 		return
@@ -59,9 +58,7 @@ func (x *exchange) batchEmbed() {
 		x.badRequest("* BatchEmbedContentsRequest.requests: at most %d requests can be in one batch\n", maxBatch)
 		return
 	}
-	out := struct {
-		Embeddings []embeddingOut `json:"embeddings"`
-	}{Embeddings: make([]embeddingOut, len(req.Requests))}
+	out := &schema.BatchEmbedContentsResponse{Embeddings: make([]schema.ContentEmbedding, len(req.Requests))}
 	want := "models/" + x.rt.model
 	for i := range req.Requests {
 		r := &req.Requests[i]
@@ -74,18 +71,18 @@ func (x *exchange) batchEmbed() {
 			x.badRequest("%s", msg)
 			return
 		}
-		out.Embeddings[i] = embeddingOut{Values: v}
+		out.Embeddings[i] = schema.ContentEmbedding{Values: v}
 	}
 	x.respond(out)
 }
 
 func (x *exchange) countTokens() {
-	var req countTokensRequest
+	var req schema.CountTokensRequest
 	if err := decodeStrict(x.body, &req); err != nil {
 		x.badRequest("%v", err)
 		return
 	}
-	var contents []contentIn
+	var contents []schema.Content
 	n := 0
 	switch {
 	case req.GenerateContentRequest != nil && len(req.Contents) > 0:
@@ -132,15 +129,15 @@ func (x *exchange) list() {
 	if tok := q.Get("pageToken"); tok != "" {
 		n, err := strconv.Atoi(tok)
 		if err != nil || n < 0 || n > len(x.s.models) {
-			writeError(x.w, errorOut{Code: http.StatusBadRequest, Status: "INVALID_ARGUMENT", Message: "Invalid page token."}, nil)
+			writeError(x.w, schema.Status{Code: http.StatusBadRequest, Status: "INVALID_ARGUMENT", Message: "Invalid page token."}, nil)
 			return
 		}
 		start = n
 	}
 	end := min(start+size, len(x.s.models))
-	out := modelListOut{Models: make([]modelOut, 0, end-start)}
+	out := schema.ModelList{Models: make([]schema.Model, 0, end-start)}
 	for _, name := range x.s.models[start:end] {
-		out.Models = append(out.Models, modelOut{Name: "models/" + name, Version: "001", DisplayName: name,
+		out.Models = append(out.Models, schema.Model{Name: "models/" + name, Version: "001", DisplayName: name,
 			InputTokenLimit: 1048576, OutputTokenLimit: 65536, SupportedGenerationMethods: methods(name)})
 	}
 	if end < len(x.s.models) {

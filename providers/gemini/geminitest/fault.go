@@ -1,6 +1,9 @@
 package geminitest
 
 import (
+	"github.com/go-json-experiment/json/jsontext"
+
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"net/http"
 	"strconv"
 	"time"
@@ -130,18 +133,17 @@ func BlockPromptFault(reason string) Fault { return Fault{Kind: FaultBlockPrompt
 func FinishFault(reason string) Fault { return Fault{Kind: FaultFinish, FinishReason: reason} }
 
 // errorOut renders the fault as a google.rpc.Status.
-func (f *Fault) errorOut() errorOut {
-	e := errorOut{Code: f.Status, Message: f.Message, Status: f.GoogleStatus}
+func (f *Fault) errorOut() schema.Status {
+	e := schema.Status{Code: f.Status, Message: f.Message, Status: f.GoogleStatus}
 	if f.Reason != "" {
-		e.Details = append(e.Details, map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-			"reason": f.Reason, "domain": "googleapis.com"})
+		e.Details = append(e.Details, schema.StatusDetail{Type: "type.googleapis.com/google.rpc.ErrorInfo",
+			Reason: f.Reason, Domain: "googleapis.com"})
 	}
 	if f.RetryDelay != "" {
 		e.Details = append(e.Details,
-			map[string]any{"@type": "type.googleapis.com/google.rpc.Help", "links": []map[string]string{{
-				"description": "Learn more about Gemini API quotas",
-				"url":         "https://ai.google.dev/gemini-api/docs/rate-limits"}}},
-			map[string]any{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f.RetryDelay})
+			schema.StatusDetail{Type: "type.googleapis.com/google.rpc.Help", Unknown: jsontext.Value(
+				`{"links":[{"description":"Learn more about Gemini API quotas","url":"https://ai.google.dev/gemini-api/docs/rate-limits"}]}`)},
+			schema.StatusDetail{Type: "type.googleapis.com/google.rpc.RetryInfo", RetryDelay: f.RetryDelay})
 	}
 	return e
 }

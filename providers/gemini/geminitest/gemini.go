@@ -1,8 +1,10 @@
 package geminitest
 
 import (
-	"encoding/json"
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+
 	"fmt"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"io"
 	"net/http"
 	"slices"
@@ -200,7 +202,7 @@ func (g *Gemini) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rt, ok := parseRoute(r.URL.Path)
 	if !ok {
-		writeError(w, errorOut{Code: http.StatusNotFound, Status: "NOT_FOUND",
+		writeError(w, schema.Status{Code: http.StatusNotFound, Status: "NOT_FOUND",
 			Message: fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path)}, nil)
 		return
 	}
@@ -212,12 +214,12 @@ func (g *Gemini) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wantMethod = http.MethodGet
 	}
 	if r.Method != wantMethod {
-		writeError(w, errorOut{Code: http.StatusMethodNotAllowed, Status: "INVALID_ARGUMENT",
+		writeError(w, schema.Status{Code: http.StatusMethodNotAllowed, Status: "INVALID_ARGUMENT",
 			Message: fmt.Sprintf("Method %s is not allowed for %s", r.Method, r.URL.Path)}, nil)
 		return
 	}
 	if rt.method != "list" && (!slices.Contains(s.models, rt.model) || !slices.Contains(methods(rt.model), rt.method)) {
-		writeError(w, errorOut{Code: http.StatusNotFound, Status: "NOT_FOUND", Message: fmt.Sprintf(
+		writeError(w, schema.Status{Code: http.StatusNotFound, Status: "NOT_FOUND", Message: fmt.Sprintf(
 			"models/%s is not found for API version %s, or is not supported for %s. Call ListModels to see the list of available models and their supported methods.",
 			rt.model, rt.version, rt.method)}, nil)
 		return
@@ -274,7 +276,7 @@ func (g *Gemini) authorized(w http.ResponseWriter, r *http.Request, s *settings)
 	case s.apiKey:
 		return true
 	case "":
-		writeError(w, errorOut{Code: http.StatusForbidden, Status: "PERMISSION_DENIED",
+		writeError(w, schema.Status{Code: http.StatusForbidden, Status: "PERMISSION_DENIED",
 			Message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."}, nil)
 	default:
 		f := Fault{Status: http.StatusBadRequest, GoogleStatus: "INVALID_ARGUMENT",
@@ -307,7 +309,7 @@ func (g *Gemini) knownSignature(sig string) bool {
 
 // writeJSON writes v with status and extra headers.
 func writeJSON(w http.ResponseWriter, status int, v any, extra http.Header) {
-	b, err := json.Marshal(v)
+	b, err := apischema.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -320,6 +322,6 @@ func writeJSON(w http.ResponseWriter, status int, v any, extra http.Header) {
 	_, _ = w.Write(b)
 }
 
-func writeError(w http.ResponseWriter, e errorOut, extra http.Header) {
-	writeJSON(w, e.Code, errorEnvelope{Error: e}, extra)
+func writeError(w http.ResponseWriter, e schema.Status, extra http.Header) {
+	writeJSON(w, e.Code, &schema.ErrorBody{Error: &e}, extra)
 }

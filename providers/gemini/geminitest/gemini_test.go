@@ -56,7 +56,7 @@ func TestValidation(t *testing.T) {
 		{name: "unknown model", path: "/v1beta/models/nope:generateContent", key: key, body: `{}`, status: 404, contains: "models/nope is not found"},
 		{name: "embedding model cannot generate", path: "/v1beta/models/text-embedding-004:generateContent", key: key, body: `{}`, status: 404, contains: "not supported for generateContent"},
 		{name: "wrong method", method: http.MethodGet, path: gen, key: key, status: 405},
-		{name: "unknown field", path: gen, key: key, body: `{"contents":[],"temperature":1}`, status: 400, contains: "unknown field"},
+		{name: "unknown field", path: gen, key: key, body: `{"contents":[],"temperature":1}`, status: 400, contains: "Unknown name"},
 		{name: "no contents", path: gen, key: key, body: `{"contents":[]}`, status: 400, contains: "contents is not specified"},
 		{name: "bad role", path: gen, key: key, body: `{"contents":[{"role":"assistant","parts":[{"text":"x"}]}]}`, status: 400, contains: "valid role"},
 		{name: "empty part", path: gen, key: key, body: `{"contents":[{"role":"user","parts":[{}]}]}`, status: 400, contains: "oneof"},

@@ -1,9 +1,14 @@
 package geminitest
 
 import (
+	"encoding/base64"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"net/http"
 	"regexp"
 	"strings"
@@ -28,29 +33,31 @@ type answer struct {
 	text         string
 	thoughts     string
 	sendThoughts bool
-	call         *functionCallOut
+	call         *schema.FunctionCall
 	finish       string
 	prompt       int
 	output       int
 }
 
 func (x *exchange) badRequest(format string, args ...any) {
-	writeError(x.w, errorOut{Code: http.StatusBadRequest, Status: "INVALID_ARGUMENT", Message: fmt.Sprintf(format, args...)}, nil)
+	writeError(x.w, schema.Status{Code: http.StatusBadRequest, Status: "INVALID_ARGUMENT", Message: fmt.Sprintf(format, args...)}, nil)
 }
 
 // decodeStrict decodes body into v rejecting unknown fields, as upstream.
 func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := schema.Unmarshal(body, v); err != nil {
 		//lint:ignore ST1005 the message is Gemini's own error text, sent back verbatim in the error body.
 		return fmt.Errorf("Invalid JSON payload received. %v", err)
+	}
+	if name := apischema.FirstUnknown(v); name != "" {
+		//lint:ignore ST1005 the message is Gemini's own error text, sent back verbatim in the error body.
+		return fmt.Errorf("Invalid JSON payload received. Unknown name %q: Cannot find field.", name)
 	}
 	return nil
 }
 
 func (x *exchange) generate(stream bool) {
-	var req generateRequest
+	var req schema.GenerateContentRequest
 	if err := decodeStrict(x.body, &req); err != nil {
 		x.badRequest("%v", err)
 		return
@@ -73,10 +80,10 @@ func (x *exchange) generate(stream bool) {
 		if reason == "" {
 			reason = "SAFETY"
 		}
-		out := responseOut{PromptFeedback: &promptFeedbackOut{BlockReason: reason}, ModelVersion: x.rt.model, ResponseID: id,
-			UsageMetadata: &usageOut{PromptTokenCount: a.prompt, TotalTokenCount: a.prompt}}
+		out := schema.GenerateContentResponse{PromptFeedback: &schema.PromptFeedback{BlockReason: reason}, ModelVersion: x.rt.model, ResponseID: id,
+			UsageMetadata: &schema.UsageMetadata{PromptTokenCount: int64(a.prompt), TotalTokenCount: int64(a.prompt)}}
 		if stream {
-			x.stream([]responseOut{out})
+			x.stream([]schema.GenerateContentResponse{out})
 			return
 		}
 		x.respond(out)
@@ -86,26 +93,26 @@ func (x *exchange) generate(stream bool) {
 		x.stream(x.events(&a, id, n))
 		return
 	}
-	out := responseOut{ModelVersion: x.rt.model, ResponseID: id, UsageMetadata: a.usage(n), Candidates: make([]candidateOut, n)}
+	out := schema.GenerateContentResponse{ModelVersion: x.rt.model, ResponseID: id, UsageMetadata: a.usage(n), Candidates: make([]schema.Candidate, n)}
 	for i := range out.Candidates {
 		c := &out.Candidates[i]
 		c.Index, c.FinishReason = i, a.finish
-		c.Content = contentOut{Role: "model", Parts: a.parts(x.g)}
+		c.Content = &schema.Content{Role: "model", Parts: a.parts(x.g)}
 	}
 	x.respond(out)
 }
 
 // parts renders the answer's parts; calls get a fresh signature.
-func (a *answer) parts(g *Gemini) []partOut {
-	var out []partOut
+func (a *answer) parts(g *Gemini) []schema.Part {
+	var out []schema.Part
 	if a.sendThoughts {
-		out = append(out, partOut{Text: a.thoughts, Thought: true})
+		out = append(out, schema.Part{Text: a.thoughts, Thought: true})
 	}
 	if a.call != nil {
-		out = append(out, partOut{FunctionCall: a.call, ThoughtSignature: a.signature(g)})
+		out = append(out, schema.Part{FunctionCall: a.call, ThoughtSignature: a.signature(g)})
 		return out
 	}
-	return append(out, partOut{Text: a.text})
+	return append(out, schema.Part{Text: a.text})
 }
 
 func (a *answer) signature(g *Gemini) string {
@@ -121,8 +128,8 @@ func (g *Gemini) settingsSignatures() bool {
 	return g.set.signatures
 }
 
-func (a *answer) usage(n int) *usageOut {
-	u := &usageOut{PromptTokenCount: a.prompt, CandidatesTokenCount: n * a.output, ThoughtsTokenCount: n * tokens(a.thoughts)}
+func (a *answer) usage(n int) *schema.UsageMetadata {
+	u := &schema.UsageMetadata{PromptTokenCount: int64(a.prompt), CandidatesTokenCount: int64(n * a.output), ThoughtsTokenCount: int64(n * tokens(a.thoughts))}
 	u.TotalTokenCount = u.PromptTokenCount + u.CandidatesTokenCount + u.ThoughtsTokenCount
 	return u
 }
@@ -134,7 +141,7 @@ func (x *exchange) respond(v any) {
 	case x.fault != nil && x.fault.Kind == FaultStreamError:
 		writeError(x.w, x.fault.errorOut(), x.fault.Header)
 	case x.fault != nil && x.fault.Kind == FaultDieMidStream:
-		b, err := json.Marshal(v)
+		b, err := apischema.Marshal(v)
 		if err != nil {
 			http.Error(x.w, err.Error(), http.StatusInternalServerError)
 			return
@@ -153,7 +160,7 @@ var functionName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$`)
 
 // validate applies the checks upstream makes; it returns the error message
 // of the first failure, "" when the request is valid.
-func (x *exchange) validate(req *generateRequest) string {
+func (x *exchange) validate(req *schema.GenerateContentRequest) string {
 	if len(req.Contents) == 0 {
 		return "* GenerateContentRequest.contents: contents is not specified\n"
 	}
@@ -175,10 +182,17 @@ func (x *exchange) validate(req *generateRequest) string {
 			switch {
 			case !functionName.MatchString(d.Name):
 				return fmt.Sprintf("* %s.name: Invalid function name. Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain underscores, dots, colons and dashes, with a maximum length of 64.\n", at)
-			case d.Parameters != nil && len(d.ParametersJSONSchema) > 0:
+			case len(d.Parameters) > 0 && len(d.ParametersJSONSchema) > 0:
 				return fmt.Sprintf("* %s: parameters and parameters_json_schema cannot both be set.\n", at)
-			case d.Parameters != nil && strings.EqualFold(d.Parameters.Type, "object") && len(d.Parameters.Properties) == 0:
-				return fmt.Sprintf("* %s.parameters.properties: should be non-empty for OBJECT type\n", at)
+			}
+			if len(d.Parameters) > 0 {
+				var ps schema.Schema
+				if err := decodeStrict(d.Parameters, &ps); err != nil {
+					return fmt.Sprintf("* %s.parameters: %v\n", at, err)
+				}
+				if strings.EqualFold(ps.Type, "object") && len(ps.Properties) == 0 {
+					return fmt.Sprintf("* %s.parameters.properties: should be non-empty for OBJECT type\n", at)
+				}
 			}
 		}
 	}
@@ -197,9 +211,9 @@ func (x *exchange) validate(req *generateRequest) string {
 		switch {
 		case gc.CandidateCount != nil && (*gc.CandidateCount < 1 || *gc.CandidateCount > 8):
 			return "* GenerateContentRequest.generation_config.candidate_count: must be between 1 and 8.\n"
-		case gc.ResponseSchema != nil && len(gc.ResponseJSONSchema) > 0:
+		case len(gc.ResponseSchema) > 0 && len(gc.ResponseJSONSchema) > 0:
 			return "* GenerateContentRequest.generation_config: response_schema and response_json_schema cannot both be set.\n"
-		case (gc.ResponseSchema != nil || len(gc.ResponseJSONSchema) > 0) && gc.ResponseMIMEType != "application/json":
+		case (len(gc.ResponseSchema) > 0 || len(gc.ResponseJSONSchema) > 0) && gc.ResponseMIMEType != "application/json":
 			return "* GenerateContentRequest.generation_config.response_mime_type: must be application/json when a response schema is set.\n"
 		case gc.ThinkingConfig != nil && gc.ThinkingConfig.ThinkingBudget != nil && gc.ThinkingConfig.ThinkingLevel != "":
 			return "You can only set either thinking budget or thinking level."
@@ -211,13 +225,13 @@ func (x *exchange) validate(req *generateRequest) string {
 // validateParts checks the parts of contents[i]: exactly one data field,
 // object args and responses, named responses matching the preceding calls,
 // and (Gemini 3 mode) thought signatures on replayed calls.
-func (x *exchange) validateParts(contents []contentIn, i int) string {
+func (x *exchange) validateParts(contents []schema.Content, i int) string {
 	c := &contents[i]
 	calls, responses := 0, 0
 	for j := range c.Parts {
 		pt := &c.Parts[j]
 		set := 0
-		for _, ok := range []bool{pt.Text != nil, pt.InlineData != nil, pt.FileData != nil, pt.FunctionCall != nil,
+		for _, ok := range []bool{pt.Text != "" || pt.Thought, pt.InlineData != nil, pt.FileData != nil, pt.FunctionCall != nil,
 			pt.FunctionResponse != nil, len(pt.ExecutableCode) > 0, len(pt.CodeExecutionResult) > 0} {
 			if ok {
 				set++
@@ -251,6 +265,8 @@ func (x *exchange) validateParts(contents []contentIn, i int) string {
 			responses++
 		case pt.InlineData != nil && pt.InlineData.MIMEType == "":
 			return fmt.Sprintf("* %s.inline_data.mime_type: required field is not set.\n", at)
+		case pt.InlineData != nil && !isBase64(pt.InlineData.Data):
+			return fmt.Sprintf("Invalid value at 'contents[%d].parts[%d].inline_data.data' (TYPE_BYTES), Base64 decoding failed", i, j)
 		case pt.FileData != nil && pt.FileData.FileURI == "":
 			return fmt.Sprintf("* %s.file_data.file_uri: required field is not set.\n", at)
 		}
@@ -272,7 +288,7 @@ func (x *exchange) validateParts(contents []contentIn, i int) string {
 }
 
 // plan decides the answer from the conversation.
-func (x *exchange) plan(req *generateRequest) answer {
+func (x *exchange) plan(req *schema.GenerateContentRequest) answer {
 	var a answer
 	if req.SystemInstruction != nil {
 		a.prompt += 3 + tokens(textOf(req.SystemInstruction.Parts))
@@ -284,7 +300,7 @@ func (x *exchange) plan(req *generateRequest) answer {
 	text := textOf(last.Parts)
 	gc := req.GenerationConfig
 	if gc == nil {
-		gc = &generationConfig{}
+		gc = &schema.GenerationConfig{}
 	}
 	a.finish = "STOP"
 	switch results := functionResults(last); {
@@ -295,7 +311,7 @@ func (x *exchange) plan(req *generateRequest) answer {
 			args, _ := json.Marshal(struct {
 				Text string `json:"text"`
 			}{text})
-			a.call = &functionCallOut{Name: name, Args: args}
+			a.call = &schema.FunctionCall{Name: name, Args: jsontext.Value(args)}
 			if x.s.callIDs {
 				a.call.ID = x.g.nextID("fc-")
 			}
@@ -330,7 +346,7 @@ func (x *exchange) plan(req *generateRequest) answer {
 }
 
 // functionResults describes the function responses of a content.
-func functionResults(c *contentIn) []string {
+func functionResults(c *schema.Content) []string {
 	var out []string
 	for _, pt := range c.Parts {
 		if fr := pt.FunctionResponse; fr != nil {
@@ -346,7 +362,7 @@ func functionResults(c *contentIn) []string {
 
 // chooseTool returns the function to call: the allowed or first one in
 // mode ANY, or the one the text names as "call <name>"; none in mode NONE.
-func chooseTool(req *generateRequest, text string) string {
+func chooseTool(req *schema.GenerateContentRequest, text string) string {
 	var names []string
 	for _, t := range req.Tools {
 		for _, d := range t.FunctionDeclarations {
@@ -385,17 +401,17 @@ func chooseTool(req *generateRequest, text string) string {
 }
 
 // textOf joins the text of parts.
-func textOf(parts []partIn) string {
+func textOf(parts []schema.Part) string {
 	var b strings.Builder
 	for _, pt := range parts {
-		if pt.Text != nil && !pt.Thought {
-			b.WriteString(*pt.Text)
+		if !pt.Thought {
+			b.WriteString(pt.Text)
 		}
 	}
 	return b.String()
 }
 
-func contentTokens(c *contentIn) int {
+func contentTokens(c *schema.Content) int {
 	n := tokens(textOf(c.Parts))
 	for _, pt := range c.Parts {
 		if fc := pt.FunctionCall; fc != nil {
@@ -409,6 +425,16 @@ func contentTokens(c *contentIn) int {
 		}
 	}
 	return n
+}
+
+// isBase64 reports standard or URL-safe base64, padded or not.
+func isBase64(s string) bool {
+	s = strings.TrimRight(s, "=")
+	if _, err := base64.RawStdEncoding.DecodeString(s); err == nil {
+		return true
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
 }
 
 // tokens is the fake's token count: one token per 4 bytes, rounded up.

@@ -1,7 +1,9 @@
 package geminitest
 
 import (
-	"encoding/json"
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 	"net/http"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
@@ -12,21 +14,21 @@ import (
 // the function call (with the finish reason) or the text split into
 // s.chunks events, the last carrying the finish reason. Every event has
 // usageMetadata with the prompt count; the final one has the full usage.
-func (x *exchange) events(a *answer, id string, n int) []responseOut {
-	partial := &usageOut{PromptTokenCount: a.prompt, TotalTokenCount: a.prompt}
-	var out []responseOut
-	add := func(i int, pt partOut, finish string) {
-		out = append(out, responseOut{
-			Candidates:    []candidateOut{{Content: contentOut{Role: "model", Parts: []partOut{pt}}, FinishReason: finish, Index: i}},
+func (x *exchange) events(a *answer, id string, n int) []schema.GenerateContentResponse {
+	partial := &schema.UsageMetadata{PromptTokenCount: int64(a.prompt), TotalTokenCount: int64(a.prompt)}
+	var out []schema.GenerateContentResponse
+	add := func(i int, pt schema.Part, finish string) {
+		out = append(out, schema.GenerateContentResponse{
+			Candidates:    []schema.Candidate{{Content: &schema.Content{Role: "model", Parts: []schema.Part{pt}}, FinishReason: finish, Index: i}},
 			UsageMetadata: partial, ModelVersion: x.rt.model, ResponseID: id,
 		})
 	}
 	for i := range n {
 		if a.sendThoughts {
-			add(i, partOut{Text: a.thoughts, Thought: true}, "")
+			add(i, schema.Part{Text: a.thoughts, Thought: true}, "")
 		}
 		if a.call != nil {
-			add(i, partOut{FunctionCall: a.call, ThoughtSignature: a.signature(x.g)}, a.finish)
+			add(i, schema.Part{FunctionCall: a.call, ThoughtSignature: a.signature(x.g)}, a.finish)
 			continue
 		}
 		pieces := split(a.text, x.s.chunks)
@@ -38,7 +40,7 @@ func (x *exchange) events(a *answer, id string, n int) []responseOut {
 			if j == len(pieces)-1 {
 				finish = a.finish
 			}
-			add(i, partOut{Text: piece}, finish)
+			add(i, schema.Part{Text: piece}, finish)
 		}
 	}
 	out[len(out)-1].UsageMetadata = a.usage(n)
@@ -48,7 +50,7 @@ func (x *exchange) events(a *answer, id string, n int) []responseOut {
 // stream writes events as server-sent events ("data: ...\r\n\r\n", as
 // Google does) with ?alt=sse, or as one JSON array without it, applying
 // the event delay and any mid-stream fault.
-func (x *exchange) stream(events []responseOut) {
+func (x *exchange) stream(events []schema.GenerateContentResponse) {
 	sse := x.r.URL.Query().Get("alt") == "sse"
 	if !sse {
 		x.respond(events)
@@ -69,7 +71,7 @@ func (x *exchange) stream(events []responseOut) {
 		if i > 0 && !x.g.life.Sleep(x.r.Context(), x.s.eventDelay) {
 			return
 		}
-		b, err := json.Marshal(&events[i])
+		b, err := apischema.Marshal(&events[i])
 		if err != nil {
 			return
 		}
@@ -83,7 +85,8 @@ func (x *exchange) stream(events []responseOut) {
 			fakehttp.Reset(x.w)
 		}
 	case x.fault != nil && x.fault.Kind == FaultStreamError:
-		b, _ := json.Marshal(errorEnvelope{Error: x.fault.errorOut()})
+		e := x.fault.errorOut()
+		b, _ := apischema.Marshal(&schema.ErrorBody{Error: &e})
 		x.event(rc, b)
 	}
 }

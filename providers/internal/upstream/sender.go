@@ -42,6 +42,12 @@ type Sender struct {
 // is returned as the StatusError with the body consumed and closed; a
 // failure to get an answer as a transport error (or ctx.Err()).
 func (s *Sender) Send(ctx context.Context, method, target string, body []byte, accept string) (*http.Response, error) {
+	return s.SendHeader(ctx, method, target, body, accept, nil)
+}
+
+// SendHeader is Send with headers of this request only (set after the
+// static ones, before authentication, which they cannot override).
+func (s *Sender) SendHeader(ctx context.Context, method, target string, body []byte, accept string, header http.Header) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -52,6 +58,9 @@ func (s *Sender) Send(ctx context.Context, method, target string, body []byte, a
 	}
 	for k, v := range s.Header {
 		req.Header[k] = v
+	}
+	for k, v := range header {
+		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

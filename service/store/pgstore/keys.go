@@ -130,11 +130,12 @@ type keyRow struct {
 	RotatedAt           *time.Time        `db:"rotated_at"`
 	CachePolicy         []byte            `db:"cache_policy"`
 	Version             int64             `db:"version"`
+	DropParams          bool              `db:"drop_params"`
 	CreatedBy           string            `db:"created_by"`
 }
 
 const keyColumns = `id, name, team_id, service_id, allowed_models, tags, expires_at, secret_hash,
-	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at, cache_policy, version, created_by`
+	secret_prefix, prev_secret_hash, prev_secret_expires_at, created_at, revoked_at, rotated_at, cache_policy, version, drop_params, created_by`
 
 func (r keyRow) key() store.Key {
 	return store.Key{
@@ -153,6 +154,7 @@ func (r keyRow) key() store.Key {
 		RevokedAt:           timeOrZero(r.RevokedAt),
 		RotatedAt:           timeOrZero(r.RotatedAt),
 		CachePolicy:         r.CachePolicy,
+		DropParams:          r.DropParams,
 		Version:             r.Version,
 		CreatedBy:           r.CreatedBy,
 	}
@@ -174,11 +176,11 @@ func collectKey(entity string, rows pgx.Rows) (*store.Key, error) {
 func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO virtual_keys (id, name, team_id, service_id, allowed_models, tags, expires_at,
-			secret_hash, secret_prefix, cache_policy, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)
+			secret_hash, secret_prefix, cache_policy, drop_params, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
 		RETURNING created_at, version`,
 		k.ID, k.Name, k.TeamID, k.ServiceID, nonNilSlice(k.AllowedModels), nonNilMap(k.Tags),
-		timeOrNil(k.ExpiresAt), k.SecretHash, k.SecretPrefix, jsonOrNil(k.CachePolicy), k.CreatedBy,
+		timeOrNil(k.ExpiresAt), k.SecretHash, k.SecretPrefix, jsonOrNil(k.CachePolicy), k.DropParams, k.CreatedBy,
 	).Scan(&k.CreatedAt, &k.Version)
 	if err != nil {
 		return mapErr(fmt.Sprintf("create key %q (team %q)", k.ID, k.TeamID), err, store.ErrNotFound)

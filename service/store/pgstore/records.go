@@ -15,7 +15,7 @@ import (
 const recordColumns = "time, request_id, key_id, team_id, service_id, end_user, tags, surface, " +
 	"operation, stream, requested_model, provider, model, status, error_code, " +
 	"input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, " +
-	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, truncated"
+	"usage_estimated, cost_nanos, latency_us, ttft_us, attempts, partial, cache_status, saved_nanos, guardrails, dropped_params, truncated"
 
 // recordRow is a row of request_records.
 type recordRow struct {
@@ -48,6 +48,7 @@ type recordRow struct {
 	CacheStatus       string                   `db:"cache_status"`
 	SavedNanos        int64                    `db:"saved_nanos"`
 	Guardrails        []store.GuardrailVerdict `db:"guardrails"`
+	DroppedParams     []string                 `db:"dropped_params"`
 	Truncated         bool                     `db:"truncated"`
 }
 
@@ -82,6 +83,7 @@ func (r recordRow) record() store.Record {
 		CacheStatus:       r.CacheStatus,
 		SavedNanos:        r.SavedNanos,
 		Guardrails:        guardrailsOf(r.Guardrails),
+		DroppedParams:     r.DroppedParams,
 		Truncated:         r.Truncated,
 	}
 }
@@ -93,7 +95,7 @@ func recordValues(r *store.Record) []any {
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
-		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.Truncated,
+		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.DroppedParams, r.Truncated,
 	}
 }
 

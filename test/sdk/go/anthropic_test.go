@@ -218,17 +218,7 @@ func TestAnthropicGo(t *testing.T) {
 // or the installed SDK is missing.
 func TestAnthropicNode(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	dir, err := filepath.Abs("../node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@anthropic-ai", "sdk")); err != nil {
-		t.Skip("@anthropic-ai/sdk not installed; run npm ci in test/sdk/node")
-	}
+	node, dir := nodeWithSDKs(t)
 	f := startAnthropicFixture(t, fakeupstream.WithReply(reply), fakeupstream.WithChunks(6))
 	cmd := exec.CommandContext(t.Context(), node, "--test", "anthropic.test.mjs")
 	cmd.Dir = dir
@@ -241,4 +231,28 @@ func TestAnthropicNode(t *testing.T) {
 		t.Fatalf("node --test anthropic.test.mjs: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// nodeWithSDKs returns node and test/sdk/node. When node or the pinned
+// SDKs (`make node-deps`) are missing it skips the test, except under CI
+// (CI set), where a missing SDK must not pass for a compatible one.
+func nodeWithSDKs(t *testing.T) (node, dir string) {
+	t.Helper()
+	missing := t.Skip
+	if os.Getenv("CI") != "" {
+		missing = t.Fatal
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not installed")
+	}
+	if dir, err = filepath.Abs(nodeDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, sdk := range []string{"openai", "@anthropic-ai/sdk"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(sdk))); err != nil {
+			missing(sdk + " is not installed; run `make node-deps`")
+		}
+	}
+	return node, dir
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,30 +17,14 @@ import (
 // nodeDir is the Node SDK suite, relative to this package.
 const nodeDir = "../node"
 
-// TestNodeSDK runs the Node SDK suite (node --test) against a gateway and
-// its fakes. It installs the pinned dependencies with npm ci when
-// node_modules is missing (`make deps` does it too), and skips when node is
-// not installed.
+// TestNodeSDK runs test/sdk/node/openai.test.mjs (the official OpenAI
+// Node SDK) against a gateway and its fakes. The other suites in that
+// folder have Go tests of their own (TestAnthropicNode, TestLosslessNode).
 func TestNodeSDK(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
-	dir, err := filepath.Abs(nodeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, dir := nodeWithSDKs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openai")); err != nil {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Fatal("node_modules is missing and npm is not installed; run `make deps`")
-		}
-		run(t, exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund"), dir, nil)
-	}
-
 	f := startFixture(t, fakeupstream.WithReply(reply), fakeupstream.WithChunks(6))
 	env := map[string]string{
 		"TOLLGATE_URL":             f.g.URL,
@@ -52,7 +35,7 @@ func TestNodeSDK(t *testing.T) {
 		"TOLLGATE_FAIL_429_MODEL":  ModelFail429,
 		"TOLLGATE_FAIL_500_MODEL":  ModelFail500,
 	}
-	run(t, exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", dir), dir, env)
+	run(t, exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "openai.test.mjs"), dir, env)
 }
 
 // run runs cmd in dir with env added, streaming its output into the test

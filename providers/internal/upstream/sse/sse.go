@@ -45,6 +45,10 @@ type Event struct {
 	Event []byte
 	// Data is the event's data.
 	Data []byte
+	// Raw is the event's bytes as read, comments and line ends included,
+	// up to and including the blank line that dispatched it; set only when
+	// the reader keeps raw bytes (see [Reader.KeepRaw]).
+	Raw []byte
 }
 
 // Reader reads the events of an event stream. It is not safe for
@@ -61,7 +65,18 @@ type Reader struct {
 	name []byte
 	// long holds a line that did not fit the bufio buffer.
 	long []byte
+	// keepRaw makes Next collect each event's bytes in raw.
+	keepRaw bool
+	raw     []byte
+	// lineEnd is the length of the line end line() trimmed.
+	lineEnd int
 }
+
+// KeepRaw makes Next return each event's bytes as read in Event.Raw, for
+// relaying a stream byte for byte. The kept bytes of one event (comments
+// and data-less events before it included) are bounded by the event and
+// line bounds together: past them Next fails with ErrEventTooLarge.
+func (s *Reader) KeepRaw(on bool) { s.keepRaw = on }
 
 // NewReader returns a reader of the event stream r, bounded by
 // DefaultMaxLineSize and DefaultMaxEventSize.
@@ -92,9 +107,19 @@ func (s *Reader) SetMaxEventSize(n int) { s.maxEvent = max(n, 0) }
 func (s *Reader) Next() (Event, error) {
 	s.data = s.data[:0]
 	s.name = s.name[:0]
+	s.raw = s.raw[:0]
 	hasName, hasData := false, false
 	for {
 		line, err := s.line()
+		if s.keepRaw && err == nil {
+			s.raw = append(s.raw, line[:len(line)+s.lineEnd]...)
+			// Comments and data-less events count towards the raw bytes
+			// but not the data: bound the raw bytes too, by an event and
+			// a line.
+			if s.maxEvent > 0 && len(s.raw) > s.maxEvent+s.maxLine {
+				return Event{}, ErrEventTooLarge
+			}
+		}
 		if err != nil {
 			if err == io.EOF && (hasData || hasName) {
 				return s.event(hasName, hasData), ErrIncompleteEvent
@@ -144,6 +169,9 @@ func (s *Reader) event(hasName, hasData bool) Event {
 	if hasData {
 		ev.Data = s.data
 	}
+	if s.keepRaw {
+		ev.Raw = s.raw
+	}
 	return ev
 }
 
@@ -191,8 +219,10 @@ func (s *Reader) line() ([]byte, error) {
 	if err != nil && (err != io.EOF || len(line) == 0) {
 		return nil, err
 	}
+	n := len(line)
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	line = bytes.TrimSuffix(line, []byte{'\r'})
+	s.lineEnd = n - len(line)
 	if s.maxLine > 0 && len(line) > s.maxLine {
 		return nil, ErrLineTooLong
 	}

@@ -248,12 +248,17 @@ func TestReaderBounds(t *testing.T) {
 		name       string
 		in         string
 		line, evnt int
+		raw        bool
 		want       error
 	}{
-		{"line over the bound", "data: " + strings.Repeat("x", 100) + "\n\n", 64, 0, sse.ErrLineTooLong},
-		{"line without end over the bound", "data: " + strings.Repeat("x", 40<<10), 20 << 10, 0, sse.ErrLineTooLong},
-		{"event over the bound in several lines", strings.Repeat("data: "+strings.Repeat("x", 30)+"\n", 4) + "\n", 64, 100, sse.ErrEventTooLarge},
-		{"within the bounds", "data: " + strings.Repeat("x", 58) + "\n\n", 64, 64, io.EOF},
+		{"line over the bound", "data: " + strings.Repeat("x", 100) + "\n\n", 64, 0, false, sse.ErrLineTooLong},
+		{"line without end over the bound", "data: " + strings.Repeat("x", 40<<10), 20 << 10, 0, false, sse.ErrLineTooLong},
+		{"event over the bound in several lines", strings.Repeat("data: "+strings.Repeat("x", 30)+"\n", 4) + "\n", 64, 100, false, sse.ErrEventTooLarge},
+		{"within the bounds", "data: " + strings.Repeat("x", 58) + "\n\n", 64, 64, false, io.EOF},
+		{"within the bounds, kept raw", "data: " + strings.Repeat("x", 58) + "\n\n", 64, 64, true, io.EOF},
+		{"comments do not count as data", strings.Repeat(": keep-alive\n", 20) + "data: x\n\n", 64, 100, false, io.EOF},
+		{"comments kept raw count", strings.Repeat(": keep-alive\n", 20) + "data: x\n\n", 64, 100, true, sse.ErrEventTooLarge},
+		{"data-less events kept raw count", strings.Repeat("event: ping\n\n", 20) + "data: x\n\n", 64, 100, true, sse.ErrEventTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +266,7 @@ func TestReaderBounds(t *testing.T) {
 			r := sse.NewReader(strings.NewReader(tt.in))
 			r.SetMaxLineSize(tt.line)
 			r.SetMaxEventSize(tt.evnt)
+			r.KeepRaw(tt.raw)
 			var err error
 			for err == nil {
 				_, err = r.Next()

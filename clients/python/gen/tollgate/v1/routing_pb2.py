@@ -18,7 +18,7 @@ from tollgate._googleapis import money_pb2 as google_dot_type_dot_money__pb2
 from tollgate.v1 import cache_pb2 as tollgate_dot_v1_dot_cache__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tollgate/v1/routing.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x17tollgate/v1/cache.proto\"\xe7\x01\n\x0cTargetHealth\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12\x33\n\x07\x62reaker\x18\x02 \x01(\x0e\x32\x19.tollgate.v1.BreakerStateR\x07\x62reaker\x12<\n\x0clatency_ewma\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0blatencyEwma\x12\x1b\n\tin_flight\x18\x04 \x01(\x05R\x08inFlight\x12\x31\n\x14\x63onsecutive_failures\x18\x05 \x01(\x05R\x13\x63onsecutiveFailures\"\xba\x02\n\x0bRouteTarget\x12\x1f\n\x0bprovider_id\x18\x01 \x01(\tR\nproviderId\x12\x14\n\x05model\x18\x02 \x01(\tR\x05model\x12\x16\n\x06weight\x18\x03 \x01(\x05R\x06weight\x12>\n\x11input_per_million\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\x0finputPerMillion\x12@\n\x12output_per_million\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyR\x10outputPerMillion\x12%\n\x0e\x63ontext_window\x18\x06 \x01(\x05R\rcontextWindow\x12\x33\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\"\x8f\x01\n\x0eRouteCondition\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x1d\n\nservice_id\x18\x02 \x01(\tR\tserviceId\x12\x10\n\x03tag\x18\x03 \x01(\tR\x03tag\x12\x19\n\x08\x65nd_user\x18\x04 \x01(\tR\x07\x65ndUser\x12\x18\n\x07targets\x18\x05 \x03(\x05R\x07targets\"\xaa\x01\n\x0bRetryPolicy\x12!\n\x0cmax_attempts\x18\x01 \x01(\x05R\x0bmaxAttempts\x12<\n\x0c\x62\x61\x63koff_base\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0b\x62\x61\x63koffBase\x12:\n\x0b\x62\x61\x63koff_max\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\nbackoffMax\"c\n\x0e\x43ircuitBreaker\x12\x1a\n\x08\x66\x61ilures\x18\x01 \x01(\x05R\x08\x66\x61ilures\x12\x35\n\x08\x63ooldown\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x63ooldown\"\xc1\x05\n\x05Route\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x36\n\x08strategy\x18\x02 \x01(\x0e\x32\x1a.tollgate.v1.RouteStrategyR\x08strategy\x12\x32\n\x07targets\x18\x03 \x03(\x0b\x32\x18.tollgate.v1.RouteTargetR\x07targets\x12;\n\nconditions\x18\x04 \x03(\x0b\x32\x1b.tollgate.v1.RouteConditionR\nconditions\x12.\n\x05retry\x18\x05 \x01(\x0b\x32\x18.tollgate.v1.RetryPolicyR\x05retry\x12\x35\n\x07\x62reaker\x18\x06 \x01(\x0b\x32\x1b.tollgate.v1.CircuitBreakerR\x07\x62reaker\x12\x33\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12I\n\x13\x66irst_chunk_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationR\x11\x66irstChunkTimeout\x12\x16\n\x06sticky\x18\t \x01(\x08R\x06sticky\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12.\n\x05\x63\x61\x63he\x18\x0c \x01(\x0b\x32\x18.tollgate.v1.CachePolicyR\x05\x63\x61\x63he\x12>\n\rchunk_timeout\x18\r \x01(\x0b\x32\x19.google.protobuf.DurationR\x0c\x63hunkTimeout\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\">\n\x12\x43reateRouteRequest\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"?\n\x13\x43reateRouteResponse\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"%\n\x0fGetRouteRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"<\n\x10GetRouteResponse\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"O\n\x11ListRoutesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"h\n\x12ListRoutesResponse\x12*\n\x06routes\x18\x01 \x03(\x0b\x32\x12.tollgate.v1.RouteR\x06routes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"{\n\x12UpdateRouteRequest\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"?\n\x13UpdateRouteResponse\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"<\n\x12\x44\x65leteRouteRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x15\n\x13\x44\x65leteRouteResponse*\xbd\x01\n\rRouteStrategy\x12\x1e\n\x1aROUTE_STRATEGY_UNSPECIFIED\x10\x00\x12\x1b\n\x17ROUTE_STRATEGY_FALLBACK\x10\x01\x12\x1b\n\x17ROUTE_STRATEGY_WEIGHTED\x10\x02\x12\x1a\n\x16ROUTE_STRATEGY_LATENCY\x10\x03\x12\x17\n\x13ROUTE_STRATEGY_COST\x10\x04\x12\x1d\n\x19ROUTE_STRATEGY_LEAST_BUSY\x10\x05*|\n\x0c\x42reakerState\x12\x1d\n\x19\x42REAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42REAKER_STATE_CLOSED\x10\x01\x12\x16\n\x12\x42REAKER_STATE_OPEN\x10\x02\x12\x1b\n\x17\x42REAKER_STATE_HALF_OPEN\x10\x03\x42\xa9\x01\n\x0f\x63om.tollgate.v1B\x0cRoutingProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tollgate/v1/routing.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x17tollgate/v1/cache.proto\"\xe7\x01\n\x0cTargetHealth\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12\x33\n\x07\x62reaker\x18\x02 \x01(\x0e\x32\x19.tollgate.v1.BreakerStateR\x07\x62reaker\x12<\n\x0clatency_ewma\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0blatencyEwma\x12\x1b\n\tin_flight\x18\x04 \x01(\x05R\x08inFlight\x12\x31\n\x14\x63onsecutive_failures\x18\x05 \x01(\x05R\x13\x63onsecutiveFailures\"\xba\x02\n\x0bRouteTarget\x12\x1f\n\x0bprovider_id\x18\x01 \x01(\tR\nproviderId\x12\x14\n\x05model\x18\x02 \x01(\tR\x05model\x12\x16\n\x06weight\x18\x03 \x01(\x05R\x06weight\x12>\n\x11input_per_million\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\x0finputPerMillion\x12@\n\x12output_per_million\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyR\x10outputPerMillion\x12%\n\x0e\x63ontext_window\x18\x06 \x01(\x05R\rcontextWindow\x12\x33\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\"\x8f\x01\n\x0eRouteCondition\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\x1d\n\nservice_id\x18\x02 \x01(\tR\tserviceId\x12\x10\n\x03tag\x18\x03 \x01(\tR\x03tag\x12\x19\n\x08\x65nd_user\x18\x04 \x01(\tR\x07\x65ndUser\x12\x18\n\x07targets\x18\x05 \x03(\x05R\x07targets\"\xaa\x01\n\x0bRetryPolicy\x12!\n\x0cmax_attempts\x18\x01 \x01(\x05R\x0bmaxAttempts\x12<\n\x0c\x62\x61\x63koff_base\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0b\x62\x61\x63koffBase\x12:\n\x0b\x62\x61\x63koff_max\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\nbackoffMax\"c\n\x0e\x43ircuitBreaker\x12\x1a\n\x08\x66\x61ilures\x18\x01 \x01(\x05R\x08\x66\x61ilures\x12\x35\n\x08\x63ooldown\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x63ooldown\"\xe2\x05\n\x05Route\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x36\n\x08strategy\x18\x02 \x01(\x0e\x32\x1a.tollgate.v1.RouteStrategyR\x08strategy\x12\x32\n\x07targets\x18\x03 \x03(\x0b\x32\x18.tollgate.v1.RouteTargetR\x07targets\x12;\n\nconditions\x18\x04 \x03(\x0b\x32\x1b.tollgate.v1.RouteConditionR\nconditions\x12.\n\x05retry\x18\x05 \x01(\x0b\x32\x18.tollgate.v1.RetryPolicyR\x05retry\x12\x35\n\x07\x62reaker\x18\x06 \x01(\x0b\x32\x1b.tollgate.v1.CircuitBreakerR\x07\x62reaker\x12\x33\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12I\n\x13\x66irst_chunk_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationR\x11\x66irstChunkTimeout\x12\x16\n\x06sticky\x18\t \x01(\x08R\x06sticky\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12.\n\x05\x63\x61\x63he\x18\x0c \x01(\x0b\x32\x18.tollgate.v1.CachePolicyR\x05\x63\x61\x63he\x12>\n\rchunk_timeout\x18\r \x01(\x0b\x32\x19.google.protobuf.DurationR\x0c\x63hunkTimeout\x12\x1f\n\x0b\x64rop_params\x18\x0e \x01(\x08R\ndropParams\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\">\n\x12\x43reateRouteRequest\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"?\n\x13\x43reateRouteResponse\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"%\n\x0fGetRouteRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"<\n\x10GetRouteResponse\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"O\n\x11ListRoutesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"h\n\x12ListRoutesResponse\x12*\n\x06routes\x18\x01 \x03(\x0b\x32\x12.tollgate.v1.RouteR\x06routes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"{\n\x12UpdateRouteRequest\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"?\n\x13UpdateRouteResponse\x12(\n\x05route\x18\x01 \x01(\x0b\x32\x12.tollgate.v1.RouteR\x05route\"<\n\x12\x44\x65leteRouteRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x15\n\x13\x44\x65leteRouteResponse*\xbd\x01\n\rRouteStrategy\x12\x1e\n\x1aROUTE_STRATEGY_UNSPECIFIED\x10\x00\x12\x1b\n\x17ROUTE_STRATEGY_FALLBACK\x10\x01\x12\x1b\n\x17ROUTE_STRATEGY_WEIGHTED\x10\x02\x12\x1a\n\x16ROUTE_STRATEGY_LATENCY\x10\x03\x12\x17\n\x13ROUTE_STRATEGY_COST\x10\x04\x12\x1d\n\x19ROUTE_STRATEGY_LEAST_BUSY\x10\x05*|\n\x0c\x42reakerState\x12\x1d\n\x19\x42REAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42REAKER_STATE_CLOSED\x10\x01\x12\x16\n\x12\x42REAKER_STATE_OPEN\x10\x02\x12\x1b\n\x17\x42REAKER_STATE_HALF_OPEN\x10\x03\x42\xa9\x01\n\x0f\x63om.tollgate.v1B\x0cRoutingProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.routing_pb2', globals())
@@ -26,10 +26,10 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017com.tollgate.v1B\014RoutingProtoP\001Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\242\002\003TXX\252\002\013Tollgate.V1\312\002\013Tollgate\\V1\342\002\027Tollgate\\V1\\GPBMetadata\352\002\014Tollgate::V1'
-  _ROUTESTRATEGY._serialized_start=2563
-  _ROUTESTRATEGY._serialized_end=2752
-  _BREAKERSTATE._serialized_start=2754
-  _BREAKERSTATE._serialized_end=2878
+  _ROUTESTRATEGY._serialized_start=2596
+  _ROUTESTRATEGY._serialized_end=2785
+  _BREAKERSTATE._serialized_start=2787
+  _BREAKERSTATE._serialized_end=2911
   _TARGETHEALTH._serialized_start=192
   _TARGETHEALTH._serialized_end=423
   _ROUTETARGET._serialized_start=426
@@ -41,25 +41,25 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _CIRCUITBREAKER._serialized_start=1061
   _CIRCUITBREAKER._serialized_end=1160
   _ROUTE._serialized_start=1163
-  _ROUTE._serialized_end=1868
-  _CREATEROUTEREQUEST._serialized_start=1870
-  _CREATEROUTEREQUEST._serialized_end=1932
-  _CREATEROUTERESPONSE._serialized_start=1934
-  _CREATEROUTERESPONSE._serialized_end=1997
-  _GETROUTEREQUEST._serialized_start=1999
-  _GETROUTEREQUEST._serialized_end=2036
-  _GETROUTERESPONSE._serialized_start=2038
-  _GETROUTERESPONSE._serialized_end=2098
-  _LISTROUTESREQUEST._serialized_start=2100
-  _LISTROUTESREQUEST._serialized_end=2179
-  _LISTROUTESRESPONSE._serialized_start=2181
-  _LISTROUTESRESPONSE._serialized_end=2285
-  _UPDATEROUTEREQUEST._serialized_start=2287
-  _UPDATEROUTEREQUEST._serialized_end=2410
-  _UPDATEROUTERESPONSE._serialized_start=2412
-  _UPDATEROUTERESPONSE._serialized_end=2475
-  _DELETEROUTEREQUEST._serialized_start=2477
-  _DELETEROUTEREQUEST._serialized_end=2537
-  _DELETEROUTERESPONSE._serialized_start=2539
-  _DELETEROUTERESPONSE._serialized_end=2560
+  _ROUTE._serialized_end=1901
+  _CREATEROUTEREQUEST._serialized_start=1903
+  _CREATEROUTEREQUEST._serialized_end=1965
+  _CREATEROUTERESPONSE._serialized_start=1967
+  _CREATEROUTERESPONSE._serialized_end=2030
+  _GETROUTEREQUEST._serialized_start=2032
+  _GETROUTEREQUEST._serialized_end=2069
+  _GETROUTERESPONSE._serialized_start=2071
+  _GETROUTERESPONSE._serialized_end=2131
+  _LISTROUTESREQUEST._serialized_start=2133
+  _LISTROUTESREQUEST._serialized_end=2212
+  _LISTROUTESRESPONSE._serialized_start=2214
+  _LISTROUTESRESPONSE._serialized_end=2318
+  _UPDATEROUTEREQUEST._serialized_start=2320
+  _UPDATEROUTEREQUEST._serialized_end=2443
+  _UPDATEROUTERESPONSE._serialized_start=2445
+  _UPDATEROUTERESPONSE._serialized_end=2508
+  _DELETEROUTEREQUEST._serialized_start=2510
+  _DELETEROUTEREQUEST._serialized_end=2570
+  _DELETEROUTERESPONSE._serialized_start=2572
+  _DELETEROUTERESPONSE._serialized_end=2593
 # @@protoc_insertion_point(module_scope)

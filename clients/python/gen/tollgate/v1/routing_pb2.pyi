@@ -92,12 +92,13 @@ class RetryPolicy(_message.Message):
     def __init__(self, max_attempts: _Optional[int] = ..., backoff_base: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., backoff_max: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Route(_message.Message):
-    __slots__ = ["breaker", "cache", "chunk_timeout", "conditions", "create_time", "etag", "first_chunk_timeout", "name", "retry", "sticky", "strategy", "targets", "timeout", "update_time"]
+    __slots__ = ["breaker", "cache", "chunk_timeout", "conditions", "create_time", "drop_params", "etag", "first_chunk_timeout", "name", "retry", "sticky", "strategy", "targets", "timeout", "update_time"]
     BREAKER_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
     CHUNK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DROP_PARAMS_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     FIRST_CHUNK_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +113,7 @@ class Route(_message.Message):
     chunk_timeout: _duration_pb2.Duration
     conditions: _containers.RepeatedCompositeFieldContainer[RouteCondition]
     create_time: _timestamp_pb2.Timestamp
+    drop_params: bool
     etag: str
     first_chunk_timeout: _duration_pb2.Duration
     name: str
@@ -121,7 +123,7 @@ class Route(_message.Message):
     targets: _containers.RepeatedCompositeFieldContainer[RouteTarget]
     timeout: _duration_pb2.Duration
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., strategy: _Optional[_Union[RouteStrategy, str]] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[RouteCondition, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., breaker: _Optional[_Union[CircuitBreaker, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., first_chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sticky: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ..., chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., strategy: _Optional[_Union[RouteStrategy, str]] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[RouteCondition, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., breaker: _Optional[_Union[CircuitBreaker, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., first_chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sticky: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cache: _Optional[_Union[_cache_pb2.CachePolicy, _Mapping]] = ..., chunk_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., drop_params: bool = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RouteCondition(_message.Message):
     __slots__ = ["end_user", "service_id", "tag", "targets", "team_id"]

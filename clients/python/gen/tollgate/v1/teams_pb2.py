@@ -16,7 +16,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tollgate.v1 import cache_pb2 as tollgate_dot_v1_dot_cache__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tollgate/v1/teams.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17tollgate/v1/cache.proto\"\xfc\x01\n\x04Team\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12\x35\n\x06labels\x18\x03 \x03(\x0b\x32\x1d.tollgate.v1.Team.LabelsEntryR\x06labels\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x12\n\x04\x65tag\x18\x05 \x01(\tR\x04\x65tag\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\":\n\x11\x43reateTeamRequest\x12%\n\x04team\x18\x01 \x01(\x0b\x32\x11.tollgate.v1.TeamR\x04team\";\n\x12\x43reateTeamResponse\x12%\n\x04team\x18\x01 \x01(\x0b\x32\x11.tollgate.v1.TeamR\x04team\" \n\x0eGetTeamRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"8\n\x0fGetTeamResponse\x12%\n\x04team\x18\x01 \x01(\x0b\x32\x11.tollgate.v1.TeamR\x04team\"N\n\x10ListTeamsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"d\n\x11ListTeamsResponse\x12\'\n\x05teams\x18\x01 \x03(\x0b\x32\x11.tollgate.v1.TeamR\x05teams\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n\x11\x44\x65leteTeamRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x14\n\x12\x44\x65leteTeamResponse\"\xea\x05\n\nVirtualKey\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n\x07team_id\x18\x03 \x01(\tR\x06teamId\x12\x1d\n\nservice_id\x18\x04 \x01(\tR\tserviceId\x12%\n\x0e\x61llowed_models\x18\x05 \x03(\tR\rallowedModels\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12\x35\n\x04tags\x18\x07 \x03(\x0b\x32!.tollgate.v1.VirtualKey.TagsEntryR\x04tags\x12#\n\rsecret_prefix\x18\x08 \x01(\tR\x0csecretPrefix\x12+\n\x05state\x18\t \x01(\x0e\x32\x15.tollgate.v1.KeyStateR\x05state\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0brevoke_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12;\n\x0brotate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrotateTime\x12.\n\x05\x63\x61\x63he\x18\r \x01(\x0b\x32\x18.tollgate.v1.CachePolicyR\x05\x63\x61\x63he\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\x12@\n\x0elast_used_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0clastUsedTime\x12\x1d\n\ncreated_by\x18\x10 \x01(\tR\tcreatedBy\x1a\x37\n\tTagsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"=\n\x10\x43reateKeyRequest\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\"V\n\x11\x43reateKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\x1f\n\rGetKeyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\";\n\x0eGetKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\"\x8f\x01\n\x0fListKeysRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\'\n\x0finclude_revoked\x18\x02 \x01(\x08R\x0eincludeRevoked\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"g\n\x10ListKeysResponse\x12+\n\x04keys\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x04keys\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\"\n\x10RevokeKeyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\">\n\x11RevokeKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\"`\n\x10RotateKeyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12<\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0bgracePeriod\"V\n\x11RotateKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret*i\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x15\n\x11KEY_STATE_REVOKED\x10\x02\x12\x15\n\x11KEY_STATE_EXPIRED\x10\x03\x32\xc1\x05\n\x0bTeamService\x12M\n\nCreateTeam\x12\x1e.tollgate.v1.CreateTeamRequest\x1a\x1f.tollgate.v1.CreateTeamResponse\x12I\n\x07GetTeam\x12\x1b.tollgate.v1.GetTeamRequest\x1a\x1c.tollgate.v1.GetTeamResponse\"\x03\x90\x02\x01\x12O\n\tListTeams\x12\x1d.tollgate.v1.ListTeamsRequest\x1a\x1e.tollgate.v1.ListTeamsResponse\"\x03\x90\x02\x01\x12M\n\nDeleteTeam\x12\x1e.tollgate.v1.DeleteTeamRequest\x1a\x1f.tollgate.v1.DeleteTeamResponse\x12J\n\tCreateKey\x12\x1d.tollgate.v1.CreateKeyRequest\x1a\x1e.tollgate.v1.CreateKeyResponse\x12\x46\n\x06GetKey\x12\x1a.tollgate.v1.GetKeyRequest\x1a\x1b.tollgate.v1.GetKeyResponse\"\x03\x90\x02\x01\x12L\n\x08ListKeys\x12\x1c.tollgate.v1.ListKeysRequest\x1a\x1d.tollgate.v1.ListKeysResponse\"\x03\x90\x02\x01\x12J\n\tRevokeKey\x12\x1d.tollgate.v1.RevokeKeyRequest\x1a\x1e.tollgate.v1.RevokeKeyResponse\x12J\n\tRotateKey\x12\x1d.tollgate.v1.RotateKeyRequest\x1a\x1e.tollgate.v1.RotateKeyResponseB\xa7\x01\n\x0f\x63om.tollgate.v1B\nTeamsProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tollgate/v1/teams.proto\x12\x0btollgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17tollgate/v1/cache.proto\"\xfc\x01\n\x04Team\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12\x35\n\x06labels\x18\x03 \x03(\x0b\x32\x1d.tollgate.v1.Team.LabelsEntryR\x06labels\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x12\n\x04\x65tag\x18\x05 \x01(\tR\x04\x65tag\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\":\n\x11\x43reateTeamRequest\x12%\n\x04team\x18\x01 \x01(\x0b\x32\x11.tollgate.v1.TeamR\x04team\";\n\x12\x43reateTeamResponse\x12%\n\x04team\x18\x01 \x01(\x0b\x32\x11.tollgate.v1.TeamR\x04team\" \n\x0eGetTeamRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"8\n\x0fGetTeamResponse\x12%\n\x04team\x18\x01 \x01(\x0b\x32\x11.tollgate.v1.TeamR\x04team\"N\n\x10ListTeamsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"d\n\x11ListTeamsResponse\x12\'\n\x05teams\x18\x01 \x03(\x0b\x32\x11.tollgate.v1.TeamR\x05teams\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n\x11\x44\x65leteTeamRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\x14\n\x12\x44\x65leteTeamResponse\"\x8b\x06\n\nVirtualKey\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n\x07team_id\x18\x03 \x01(\tR\x06teamId\x12\x1d\n\nservice_id\x18\x04 \x01(\tR\tserviceId\x12%\n\x0e\x61llowed_models\x18\x05 \x03(\tR\rallowedModels\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12\x35\n\x04tags\x18\x07 \x03(\x0b\x32!.tollgate.v1.VirtualKey.TagsEntryR\x04tags\x12#\n\rsecret_prefix\x18\x08 \x01(\tR\x0csecretPrefix\x12+\n\x05state\x18\t \x01(\x0e\x32\x15.tollgate.v1.KeyStateR\x05state\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0brevoke_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12;\n\x0brotate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrotateTime\x12.\n\x05\x63\x61\x63he\x18\r \x01(\x0b\x32\x18.tollgate.v1.CachePolicyR\x05\x63\x61\x63he\x12\x1f\n\x0b\x64rop_params\x18\x0e \x01(\x08R\ndropParams\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\x12@\n\x0elast_used_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0clastUsedTime\x12\x1d\n\ncreated_by\x18\x10 \x01(\tR\tcreatedBy\x1a\x37\n\tTagsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"=\n\x10\x43reateKeyRequest\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\"V\n\x11\x43reateKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\x1f\n\rGetKeyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\";\n\x0eGetKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\"\x8f\x01\n\x0fListKeysRequest\x12\x17\n\x07team_id\x18\x01 \x01(\tR\x06teamId\x12\'\n\x0finclude_revoked\x18\x02 \x01(\x08R\x0eincludeRevoked\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"g\n\x10ListKeysResponse\x12+\n\x04keys\x18\x01 \x03(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x04keys\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\"\n\x10RevokeKeyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\">\n\x11RevokeKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\"`\n\x10RotateKeyRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12<\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0bgracePeriod\"V\n\x11RotateKeyResponse\x12)\n\x03key\x18\x01 \x01(\x0b\x32\x17.tollgate.v1.VirtualKeyR\x03key\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret*i\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x15\n\x11KEY_STATE_REVOKED\x10\x02\x12\x15\n\x11KEY_STATE_EXPIRED\x10\x03\x32\xc1\x05\n\x0bTeamService\x12M\n\nCreateTeam\x12\x1e.tollgate.v1.CreateTeamRequest\x1a\x1f.tollgate.v1.CreateTeamResponse\x12I\n\x07GetTeam\x12\x1b.tollgate.v1.GetTeamRequest\x1a\x1c.tollgate.v1.GetTeamResponse\"\x03\x90\x02\x01\x12O\n\tListTeams\x12\x1d.tollgate.v1.ListTeamsRequest\x1a\x1e.tollgate.v1.ListTeamsResponse\"\x03\x90\x02\x01\x12M\n\nDeleteTeam\x12\x1e.tollgate.v1.DeleteTeamRequest\x1a\x1f.tollgate.v1.DeleteTeamResponse\x12J\n\tCreateKey\x12\x1d.tollgate.v1.CreateKeyRequest\x1a\x1e.tollgate.v1.CreateKeyResponse\x12\x46\n\x06GetKey\x12\x1a.tollgate.v1.GetKeyRequest\x1a\x1b.tollgate.v1.GetKeyResponse\"\x03\x90\x02\x01\x12L\n\x08ListKeys\x12\x1c.tollgate.v1.ListKeysRequest\x1a\x1d.tollgate.v1.ListKeysResponse\"\x03\x90\x02\x01\x12J\n\tRevokeKey\x12\x1d.tollgate.v1.RevokeKeyRequest\x1a\x1e.tollgate.v1.RevokeKeyResponse\x12J\n\tRotateKey\x12\x1d.tollgate.v1.RotateKeyRequest\x1a\x1e.tollgate.v1.RotateKeyResponseB\xa7\x01\n\x0f\x63om.tollgate.v1B\nTeamsProtoP\x01Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1\xa2\x02\x03TXX\xaa\x02\x0bTollgate.V1\xca\x02\x0bTollgate\\V1\xe2\x02\x17Tollgate\\V1\\GPBMetadata\xea\x02\x0cTollgate::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.v1.teams_pb2', globals())
@@ -36,8 +36,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _TEAMSERVICE.methods_by_name['GetKey']._serialized_options = b'\220\002\001'
   _TEAMSERVICE.methods_by_name['ListKeys']._options = None
   _TEAMSERVICE.methods_by_name['ListKeys']._serialized_options = b'\220\002\001'
-  _KEYSTATE._serialized_start=2390
-  _KEYSTATE._serialized_end=2495
+  _KEYSTATE._serialized_start=2423
+  _KEYSTATE._serialized_end=2528
   _TEAM._serialized_start=131
   _TEAM._serialized_end=383
   _TEAM_LABELSENTRY._serialized_start=326
@@ -59,29 +59,29 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _DELETETEAMRESPONSE._serialized_start=837
   _DELETETEAMRESPONSE._serialized_end=857
   _VIRTUALKEY._serialized_start=860
-  _VIRTUALKEY._serialized_end=1606
-  _VIRTUALKEY_TAGSENTRY._serialized_start=1551
-  _VIRTUALKEY_TAGSENTRY._serialized_end=1606
-  _CREATEKEYREQUEST._serialized_start=1608
-  _CREATEKEYREQUEST._serialized_end=1669
-  _CREATEKEYRESPONSE._serialized_start=1671
-  _CREATEKEYRESPONSE._serialized_end=1757
-  _GETKEYREQUEST._serialized_start=1759
-  _GETKEYREQUEST._serialized_end=1790
-  _GETKEYRESPONSE._serialized_start=1792
-  _GETKEYRESPONSE._serialized_end=1851
-  _LISTKEYSREQUEST._serialized_start=1854
-  _LISTKEYSREQUEST._serialized_end=1997
-  _LISTKEYSRESPONSE._serialized_start=1999
-  _LISTKEYSRESPONSE._serialized_end=2102
-  _REVOKEKEYREQUEST._serialized_start=2104
-  _REVOKEKEYREQUEST._serialized_end=2138
-  _REVOKEKEYRESPONSE._serialized_start=2140
-  _REVOKEKEYRESPONSE._serialized_end=2202
-  _ROTATEKEYREQUEST._serialized_start=2204
-  _ROTATEKEYREQUEST._serialized_end=2300
-  _ROTATEKEYRESPONSE._serialized_start=2302
-  _ROTATEKEYRESPONSE._serialized_end=2388
-  _TEAMSERVICE._serialized_start=2498
-  _TEAMSERVICE._serialized_end=3203
+  _VIRTUALKEY._serialized_end=1639
+  _VIRTUALKEY_TAGSENTRY._serialized_start=1584
+  _VIRTUALKEY_TAGSENTRY._serialized_end=1639
+  _CREATEKEYREQUEST._serialized_start=1641
+  _CREATEKEYREQUEST._serialized_end=1702
+  _CREATEKEYRESPONSE._serialized_start=1704
+  _CREATEKEYRESPONSE._serialized_end=1790
+  _GETKEYREQUEST._serialized_start=1792
+  _GETKEYREQUEST._serialized_end=1823
+  _GETKEYRESPONSE._serialized_start=1825
+  _GETKEYRESPONSE._serialized_end=1884
+  _LISTKEYSREQUEST._serialized_start=1887
+  _LISTKEYSREQUEST._serialized_end=2030
+  _LISTKEYSRESPONSE._serialized_start=2032
+  _LISTKEYSRESPONSE._serialized_end=2135
+  _REVOKEKEYREQUEST._serialized_start=2137
+  _REVOKEKEYREQUEST._serialized_end=2171
+  _REVOKEKEYRESPONSE._serialized_start=2173
+  _REVOKEKEYRESPONSE._serialized_end=2235
+  _ROTATEKEYREQUEST._serialized_start=2237
+  _ROTATEKEYREQUEST._serialized_end=2333
+  _ROTATEKEYRESPONSE._serialized_start=2335
+  _ROTATEKEYRESPONSE._serialized_end=2421
+  _TEAMSERVICE._serialized_start=2531
+  _TEAMSERVICE._serialized_end=3236
 # @@protoc_insertion_point(module_scope)

@@ -204,10 +204,11 @@ class ListRequestRecordsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[RequestRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RequestRecord(_message.Message):
-    __slots__ = ["attempts", "cache_status", "cost", "end_user", "error_code", "guardrail_verdicts", "key_creator", "key_id", "latency", "model", "operation", "partial", "provider", "request_id", "requested_model", "saved", "service_id", "status", "stream", "surface", "tags", "team_id", "time", "time_to_first_token", "usage"]
+    __slots__ = ["attempts", "cache_status", "cost", "dropped_params", "end_user", "error_code", "guardrail_verdicts", "key_creator", "key_id", "latency", "model", "operation", "partial", "provider", "request_id", "requested_model", "saved", "service_id", "status", "stream", "surface", "tags", "team_id", "time", "time_to_first_token", "usage"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CACHE_STATUS_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_PARAMS_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     GUARDRAIL_VERDICTS_FIELD_NUMBER: _ClassVar[int]
@@ -233,6 +234,7 @@ class RequestRecord(_message.Message):
     attempts: int
     cache_status: str
     cost: _money_pb2.Money
+    dropped_params: _containers.RepeatedScalarFieldContainer[str]
     end_user: str
     error_code: str
     guardrail_verdicts: _containers.RepeatedCompositeFieldContainer[_guardrails_pb2.GuardrailVerdict]
@@ -255,7 +257,7 @@ class RequestRecord(_message.Message):
     time: _timestamp_pb2.Timestamp
     time_to_first_token: _duration_pb2.Duration
     usage: _common_pb2.Usage
-    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ..., cache_status: _Optional[str] = ..., saved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ..., partial: bool = ..., key_creator: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., team_id: _Optional[str] = ..., service_id: _Optional[str] = ..., end_user: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., surface: _Optional[str] = ..., operation: _Optional[str] = ..., stream: bool = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[_Union[RequestStatus, str]] = ..., error_code: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., latency: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., attempts: _Optional[int] = ..., cache_status: _Optional[str] = ..., saved: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., guardrail_verdicts: _Optional[_Iterable[_Union[_guardrails_pb2.GuardrailVerdict, _Mapping]]] = ..., partial: bool = ..., dropped_params: _Optional[_Iterable[str]] = ..., key_creator: _Optional[str] = ...) -> None: ...
 
 class UsageGroup(_message.Message):
     __slots__ = ["bucket_start_time", "cache_hits", "cost", "errors", "keys", "requests", "saved", "usage"]
