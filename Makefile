@@ -5,17 +5,28 @@ GO      ?= go
 BIN     := $(CURDIR)/.bin
 TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
 export PATH := $(BIN):$(PATH)
+# Every module builds against its own go.mod (the in-repo modules gen/,
+# clients/go/ and deploy/ are wired with replace directives), so a go.work
+# a developer created (see `make work`) never changes what make builds.
+export GOWORK := off
+# The Go modules of this repository: the gateway, its generated API, the Go
+# client and the deployment tooling (tools/ only pins the build tools).
+GO_MODULES := . gen clients/go deploy
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps browser-deps console check-console test-console test test-go fuzz bench run clean release image docs check-docs test-long pgtestd
+.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps browser-deps console check-console test-console test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
 
-# Generated client code outside gen/ (see buf.gen.yaml).
-CLIENT_GEN := clients/python/gen clients/ts/src/gen
+# Generated code (see buf.gen.yaml and scripts/generate.sh): gen/tollgate
+# is the Go module gen/'s generated part, the rest the clients'.
+GENERATED := gen/tollgate clients/python/gen clients/ts/src/gen
 TS_STAMP   := clients/ts/node_modules/.package-lock.json
 SDK_STAMP  := test/sdk/node/node_modules/.package-lock.json
 CONSOLE_STAMP := console/node_modules/.package-lock.json
-# Debian packages for Python codegen (protoc and its gRPC plugin) and the
-# Python client's runtime; protoc and python3-protobuf come from one release.
-APT_PKGS   := protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf
+# Debian packages for Python codegen (protoc and its gRPC plugin), the
+# Python client's runtime (protoc and python3-protobuf come from one
+# release) and its packaging (wheel and sdist built offline, installed into
+# a virtual environment).
+APT_PKGS   := protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf \
+	python3-build python3-setuptools python3-wheel python3-venv
 
 all: build
 
@@ -45,28 +56,40 @@ $(BIN)/cyclonedx-gomod: tools/go.mod tools/go.sum
 # darwin on amd64 and arm64, archives, CycloneDX SBOMs and SHA256SUMS
 # (VERSION=v1.2.3 or a tag on HEAD names the version; PLATFORMS=os/arch ...
 # limits the build). See scripts/release.sh.
-release: $(BIN)/cyclonedx-gomod
+release: $(BIN)/cyclonedx-gomod client-deps
 	@CYCLONEDX=$(BIN)/cyclonedx-gomod GO=$(GO) bash scripts/release.sh
+
+# The client packages alone, into dist/ (what `make release` adds to the
+# binaries): the Python wheel and sdist, the npm tarball and the Go modules
+# gen/ and clients/go/ as a GOPROXY directory. VERSION as for release.
+clients: client-deps
+	$(GO) run ./internal/clientdist/cmd/clientdist -out dist $(if $(VERSION),-version $(VERSION))
+
+# A go.work for editors and ad-hoc commands across the gateway, gen/ and
+# clients/go/ (not committed; make itself ignores it, see GOWORK above).
+work:
+	@test -e go.work || GOWORK= $(GO) work init . ./gen ./clients/go
+	@echo "go.work: $$(GOWORK= $(GO) env GOWORK)"
 
 # The container image without a container engine: an OCI image index for
 # linux/amd64 and linux/arm64 from the release binaries, as an OCI layout
 # (dist/image) and archive (dist/tollgate_<version>_oci.tar). See
 # deploy/image; the Dockerfile builds the same image with an engine.
 image:
-	@$(MAKE) --no-print-directory release PLATFORMS="linux/amd64 linux/arm64"
+	@$(MAKE) --no-print-directory release PLATFORMS="linux/amd64 linux/arm64" CLIENTS=0
 	cd deploy && $(GO) run ./image -dist ../dist
 
 generate: tools
 	buf lint
-	buf generate
+	bash scripts/generate.sh
 
-# Regenerate into a scratch copy and fail on any difference from gen/.
+# Regenerate into a scratch copy and fail on any difference from the tree.
 check-generated: tools
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	cp -r proto buf.yaml buf.gen.yaml "$$tmp"/; \
 	mkdir -p "$$tmp/clients/ts" && ln -s "$(CURDIR)/clients/ts/node_modules" "$$tmp/clients/ts/node_modules"; \
-	(cd "$$tmp" && buf generate) && \
-	for d in gen $(CLIENT_GEN); do \
+	bash scripts/generate.sh "$$tmp" && \
+	for d in $(GENERATED); do \
 		if ! diff -r -x __pycache__ "$$tmp/$$d" "$$d" >/dev/null; then \
 			diff -r -x __pycache__ "$$tmp/$$d" "$$d" | head -50; \
 			echo "$$d/ is stale: run 'make generate' and commit the result" >&2; exit 1; \
@@ -90,8 +113,7 @@ breaking: tools
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	cd deploy && $(GO) vet ./...
+	@for m in $(GO_MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 	buf lint
 
 # System packages the tests need: PostgreSQL's pgvector extension, and the
@@ -100,17 +122,23 @@ deps: client-deps node-deps browser-deps
 	@bash scripts/install-pgvector.sh
 
 # The clients' toolchains, installed only when missing: Debian's protoc, gRPC
-# Python plugin and Python runtime, and the TypeScript client's pinned npm
-# packages (reinstalled when its lock file changes).
+# Python plugin, Python runtime and packaging tools (build, setuptools,
+# wheel, venv), and the TypeScript client's pinned npm packages
+# (reinstalled when its lock file changes).
 client-deps: $(TS_STAMP)
 	@if ! command -v protoc >/dev/null || ! command -v grpc_python_plugin >/dev/null || \
-		! /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null; then \
+		! /usr/bin/python3 -c 'import grpc, google.protobuf, build, setuptools, wheel, ensurepip' 2>/dev/null; then \
 		echo "installing $(APT_PKGS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PKGS) >/dev/null; \
 	fi
 
+# The runtime packages of the TypeScript client also go into npm's cache
+# (with their metadata), so that the client's tarball installs offline in a
+# fresh project (test/clients does, as its README says).
 $(TS_STAMP): clients/ts/package.json clients/ts/package-lock.json
 	cd clients/ts && npm ci --no-audit --no-fund
+	cd clients/ts && npm cache add $$(node -e 'const l = require("./package-lock.json"); \
+		console.log(Object.entries(l.packages).filter(([p, e]) => p && !e.dev).map(([p, e]) => p.replace(/^.*node_modules\//, "") + "@" + e.version).join(" "))')
 	@touch $@
 
 # The pinned SDKs of the Node SDK suite (test/sdk/node, run by TestNodeSDK),
@@ -153,13 +181,14 @@ browser-deps:
 # internal/testutil.Long), which test-long runs; go vet runs in make lint,
 # so the test run skips it, and test binaries are linked without DWARF
 # (-ldflags=-w: a third less link CPU; stack traces are unaffected).
-# GOTESTFLAGS adds flags, e.g. GOTESTFLAGS=-race. deploy/ is a module of
-# its own.
+# GOTESTFLAGS adds flags, e.g. GOTESTFLAGS=-race. deploy/ and clients/go/
+# are modules of their own (gen/ has no tests; the others build it).
 GOTESTFLAGS ?=
 TESTFLAGS   := -count=1 -vet=off -ldflags=-w
 test: deps tools pgtestd test-console
 	$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
 	cd deploy && $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
+	cd clients/go && $(GO) test $(TESTFLAGS) $(GOTESTFLAGS) ./...
 
 # The long tests (named TestLong..., skipped under -short; in the main
 # module gated by testutil.Long) of the packages that have any, on one

@@ -25,9 +25,12 @@ require (
 	github.com/standard-webhooks/standard-webhooks/libraries v1.3.0
 	github.com/tidwall/gjson v1.20.0
 	github.com/tidwall/sjson v1.2.5
+	github.com/tollgate-dev/tollgate/clients/go v0.0.0-00010101000000-000000000000
+	github.com/tollgate-dev/tollgate/gen v0.0.0-00010101000000-000000000000
 	github.com/viterin/vek v0.4.2
 	github.com/zitadel/oidc/v3 v3.52.0
 	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
+	golang.org/x/mod v0.42.0
 	golang.org/x/oauth2 v0.38.0
 	golang.org/x/sync v0.24.0
 	golang.org/x/text v0.43.0
@@ -101,4 +104,12 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
+)
+
+// The generated API (gen/) and the Go client (clients/go/) are modules of
+// their own, so that applications can depend on them without the gateway's
+// dependencies; the gateway builds them from this tree. See gen/README.md.
+replace (
+	github.com/tollgate-dev/tollgate/clients/go => ./clients/go
+	github.com/tollgate-dev/tollgate/gen => ./gen
 )

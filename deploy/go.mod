@@ -8,6 +8,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.95.2
 	github.com/tollgate-dev/tollgate v0.0.0-00010101000000-000000000000
+	github.com/tollgate-dev/tollgate/gen v0.0.0-00010101000000-000000000000
 	google.golang.org/genproto v0.0.0-20260128011058-8636f8732409
 	helm.sh/helm/v4 v4.3.2
 	k8s.io/api v0.37.2
@@ -180,4 +181,10 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
 
-replace github.com/tollgate-dev/tollgate => ../
+// The gateway and its generated API from this tree (the gateway's own
+// replace directives do not apply to a module that requires it).
+replace (
+	github.com/tollgate-dev/tollgate => ../
+	github.com/tollgate-dev/tollgate/clients/go => ../clients/go
+	github.com/tollgate-dev/tollgate/gen => ../gen
+)

@@ -4,9 +4,18 @@
 #   dist/tollgate_<version>_<os>_<arch>/tollgate   static binary (+ LICENSE, NOTICE, README.md)
 #   dist/tollgate_<version>_<os>_<arch>.tar.gz     the same directory, archived
 #   dist/tollgate_<version>_<os>_<arch>.cdx.json   CycloneDX SBOM of that binary
+#   dist/tollgate-<pyversion>-py3-none-any.whl     the Python client's wheel
+#   dist/tollgate-<pyversion>.tar.gz               the Python client's sdist
+#   dist/tollgate-client-<npmversion>.tgz          the TypeScript client's npm tarball
+#   dist/goproxy/                                  the Go modules gen and clients/go (GOPROXY layout)
 #   dist/SHA256SUMS                                checksums of all of the above
 #   dist/VERSION                                   the version string
 #   dist/build.json                                version, commit and date (read by `make image`)
+#
+# The clients carry the gateway's version, in each ecosystem's spelling
+# (internal/clientdist); the Go modules are published by tagging the
+# release commit gen/<version> and clients/go/<version> besides <version>,
+# which the script prints. CLIENTS=0 builds the binaries only.
 #
 # Reproducible: the same commit built with the same Go toolchain gives the
 # same bytes wherever the checkout lives and whenever it is built. Nothing
@@ -99,6 +108,22 @@ with open(path, "w") as f:
     f.write(text)
 PY
 done
-(cd "$DIST" && sha256sum -- *.tar.gz *.cdx.json */tollgate >SHA256SUMS)
+clients=()
+if [ "${CLIENTS:-1}" != 0 ]; then
+  echo "release: clients"
+  # With the environment's Go settings, not the ones pinned for the binaries.
+  (unset GOFLAGS GOAMD64 GOARM64; CGO_ENABLED=1 "$GO" run ./internal/clientdist/cmd/clientdist -out "$DIST" -version "$VERSION") >/dev/null
+  mapfile -t clients < <(cd "$DIST" && ls -- *.whl *.tgz && find goproxy -name '*.zip' | sort)
+fi
+(cd "$DIST" && sha256sum -- *.tar.gz *.cdx.json */tollgate "${clients[@]}" >SHA256SUMS)
 echo "release: $VERSION ($commit, $date) in $DIST/"
 cat "$DIST/SHA256SUMS"
+if [ "${CLIENTS:-1}" != 0 ]; then
+  if [[ "$VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-(alpha|beta|rc)\.[0-9]+)?$ ]]; then
+    echo "release: publish the Go modules by tagging this commit for the gateway and both modules:"
+    echo "  git tag $VERSION $commit && git tag gen/$VERSION $commit && git tag clients/go/$VERSION $commit"
+    echo "  git push origin $VERSION gen/$VERSION clients/go/$VERSION"
+  else
+    echo "release: $VERSION is not a release version: no Go module tags (docs/releasing.md)"
+  fi
+fi

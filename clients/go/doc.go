@@ -20,4 +20,9 @@
 // Errors are *connect.Error values: use connect.CodeOf(err) to tell an
 // unauthenticated call (connect.CodeUnauthenticated) from a rate limit
 // (connect.CodeResourceExhausted) and so on.
+//
+// This is a module of its own (github.com/tollgate-dev/tollgate/clients/go,
+// tagged clients/go/vX.Y.Z with every gateway release): it depends on
+// Connect, protobuf, gRPC and the generated API module
+// github.com/tollgate-dev/tollgate/gen, not on the gateway.
 package tollgate

@@ -27,7 +27,7 @@ func TestLicenseAgrees(t *testing.T) {
 	if notice, err := os.ReadFile(filepath.Join(root, "NOTICE")); err != nil || !bytes.Contains(notice, []byte("Apache License, Version 2.0")) {
 		t.Errorf("NOTICE must exist and name the licence (err %v)", err)
 	}
-	for _, copy := range []string{"clients/python/LICENSE", "clients/ts/LICENSE"} {
+	for _, copy := range []string{"clients/python/LICENSE", "clients/ts/LICENSE", "clients/go/LICENSE", "gen/LICENSE"} {
 		b, err := os.ReadFile(filepath.Join(root, copy))
 		if err != nil || !bytes.Equal(b, license) {
 			t.Errorf("%s must be a copy of LICENSE (err %v)", copy, err)

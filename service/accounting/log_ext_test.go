@@ -158,7 +158,7 @@ func TestCrashReplayIsIdempotent(t *testing.T) {
 			accounting.WithSegmentRecords(1000))
 		start(t, first)
 		recordRange(first, 0, 95)
-		time.Sleep(accounting.DefaultSyncInterval)
+		time.Sleep(accounting.DefaultSyncInterval) // fake time (synctest bubble): advances the clock, not synchronisation
 		synctest.Wait()
 		// 90 records are stored in full batches, 5 wait for the interval;
 		// all are in the open segment, which is what a kill -9 leaves.
@@ -217,7 +217,7 @@ func TestDurableRecordWaitsForTheGroupCommit(t *testing.T) {
 				if got := onDisk(); got != tt.durable {
 					t.Errorf("record on disk when Record returned = %v, want %v", got, tt.durable)
 				}
-				time.Sleep(interval)
+				time.Sleep(interval) // fake time (synctest bubble): advances the clock, not synchronisation
 				synctest.Wait()
 				if !onDisk() {
 					t.Errorf("record not on disk after the sync interval")
@@ -301,7 +301,7 @@ func TestOutageWithLogKeepsOrderAndSkipsNothing(t *testing.T) {
 		rate := func(d time.Duration) {
 			for end := time.Now().Add(d); time.Now().Before(end); next++ {
 				w.Record(rec(next))
-				time.Sleep(7 * time.Millisecond)
+				time.Sleep(7 * time.Millisecond) // fake time (synctest bubble): advances the clock, not synchronisation
 			}
 		}
 		rate(time.Second)

@@ -315,7 +315,7 @@ func TestFsyncSchedule(t *testing.T) {
 				time.Sleep(time.Second + 5*time.Millisecond) // the first fsync tick passes with nothing to sync
 				synctest.Wait()
 				w.Record(store.Record{RequestID: "r"})
-				time.Sleep(10 * time.Millisecond)
+				time.Sleep(10 * time.Millisecond) // fake time (synctest bubble): advances the clock, not synchronisation
 				synctest.Wait()
 				synced := func() bool {
 					w.rlog.mu.Lock()
@@ -325,7 +325,7 @@ func TestFsyncSchedule(t *testing.T) {
 				if got := synced(); got != tt.wantSyncedAtCommit {
 					t.Errorf("synced after the group commit = %v, want %v", got, tt.wantSyncedAtCommit)
 				}
-				time.Sleep(time.Second)
+				time.Sleep(time.Second) // fake time (synctest bubble): advances the clock, not synchronisation
 				synctest.Wait()
 				if got := synced(); got != tt.wantSyncedLater {
 					t.Errorf("synced after the fsync interval = %v, want %v", got, tt.wantSyncedLater)

@@ -800,11 +800,11 @@ func TestBatchFailingWhileNewerRecordsSpill(t *testing.T) {
 			accounting.WithFlushInterval(time.Hour))
 		stop := start(t, w)
 		recordRange(w, 0, 10)
-		time.Sleep(accounting.DefaultSyncInterval)
-		synctest.Wait() // the first batch is in flight, hanging
+		time.Sleep(accounting.DefaultSyncInterval) // fake time (synctest bubble): advances the clock, not synchronisation
+		synctest.Wait()                            // the first batch is in flight, hanging
 		recordRange(w, 10, 30)
-		time.Sleep(accounting.DefaultSyncInterval)
-		synctest.Wait() // over the memory bound: the writer falls behind
+		time.Sleep(accounting.DefaultSyncInterval) // fake time (synctest bubble): advances the clock, not synchronisation
+		synctest.Wait()                            // over the memory bound: the writer falls behind
 		if st := w.Stats(); st.Spilled != 30 || st.Pending != 10 {
 			t.Fatalf("while the first batch hangs: Stats = %+v, want 30 spilled, 10 in flight", st)
 		}

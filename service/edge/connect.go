@@ -57,7 +57,8 @@ func ConnectCode(p Problem) connect.Code { return connectCodes[p.Kind] }
 //   - otherwise an ErrorInfo with the problem's code in upper case;
 //   - RetryInfo when there is a retry-after hint.
 func ConnectError(p Problem) *connect.Error {
-	e := connect.NewError(connectCodes[p.Kind], errors.New(p.Message))
+	code := connectCodes[p.Kind]
+	e := connect.NewError(code, errors.New(withoutCode(code, p.Message)))
 	add := func(m proto.Message) {
 		if d, err := connect.NewErrorDetail(m); err == nil {
 			e.AddDetail(d)
@@ -67,6 +68,19 @@ func ConnectError(p Problem) *connect.Error {
 		add(d)
 	}
 	return e
+}
+
+// withoutCode drops a leading "<code>: " from msg ("unauthenticated: unknown
+// API key" becomes "unknown API key"): clients print the code before the
+// message (connect.Error's "unauthenticated: unknown API key"), which
+// would otherwise name it twice.
+func withoutCode(code connect.Code, msg string) string {
+	for _, prefix := range []string{code.String(), strings.ReplaceAll(code.String(), "_", " ")} {
+		if rest, ok := strings.CutPrefix(msg, prefix+": "); ok && rest != "" {
+			return rest
+		}
+	}
+	return msg
 }
 
 // details returns the google.rpc details of p (see ConnectError); the

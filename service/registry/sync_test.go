@@ -140,7 +140,7 @@ func TestFailedApplyIsRetried(t *testing.T) {
 		if r.ReloadFailures() == 0 {
 			t.Fatal("the failure was not recorded")
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(2 * time.Second) // fake time (synctest bubble): advances the clock, not synchronisation
 		synctest.Wait()
 		if m, _ := r.LookupSecret(sec.Plain); !m.Key.RevokedAt.IsZero() {
 			t.Fatal("revoked while the store was down?")
@@ -148,7 +148,7 @@ func TestFailedApplyIsRetried(t *testing.T) {
 		// The store comes back: the next retry applies the revocation
 		// within the backoff cap.
 		src.setDown(false)
-		time.Sleep(5 * time.Second)
+		time.Sleep(5 * time.Second) // fake time (synctest bubble): advances the clock, not synchronisation
 		synctest.Wait()
 		if m, _ := r.LookupSecret(sec.Plain); m.Key.RevokedAt.IsZero() {
 			t.Fatal("the revocation was never applied")
@@ -177,7 +177,7 @@ func TestStaleViewRevalidates(t *testing.T) {
 
 		// Heartbeats keep the view fresh: no re-read.
 		for range 5 {
-			time.Sleep(time.Second)
+			time.Sleep(time.Second) // fake time (synctest bubble): advances the clock, not synchronisation
 			src.beats <- time.Now()
 		}
 		if r.Stale() {
@@ -188,7 +188,7 @@ func TestStaleViewRevalidates(t *testing.T) {
 		}
 
 		// No heartbeat for longer than the bound: stale.
-		time.Sleep(4 * time.Second)
+		time.Sleep(4 * time.Second) // fake time (synctest bubble): advances the clock, not synchronisation
 		if !r.Stale() {
 			t.Fatal("not stale after the bound")
 		}
@@ -206,7 +206,7 @@ func TestStaleViewRevalidates(t *testing.T) {
 			t.Fatalf("second Revalidate within the bound = %v, %v", changed, err)
 		}
 		// The store does not answer: refused.
-		time.Sleep(4 * time.Second)
+		time.Sleep(4 * time.Second) // fake time (synctest bubble): advances the clock, not synchronisation
 		src.setDown(true)
 		if _, err := r.Revalidate(ctx, "k1"); !errors.Is(err, registry.ErrStale) {
 			t.Fatalf("Revalidate with the store down = %v, want ErrStale", err)
@@ -233,7 +233,7 @@ func TestReconcile(t *testing.T) {
 		before := r.ConfirmedAt()
 		sec, _ := keys.Generate()
 		src.put(store.Key{ID: "k2", TeamID: "t", SecretHash: sec.Hash[:]}) // no notification
-		time.Sleep(31 * time.Second)
+		time.Sleep(31 * time.Second)                                       // fake time (synctest bubble): advances the clock, not synchronisation
 		synctest.Wait()
 		if _, ok := r.LookupSecret(sec.Plain); !ok {
 			t.Fatal("the reconciliation did not pick up the missed key")

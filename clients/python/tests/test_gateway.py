@@ -1,17 +1,20 @@
 """End-to-end tests against a live gateway.
 
-The Go driver (clients/python/python_test.go) starts a gateway with a fake
-upstream and runs them with TOLLGATE_ADDR, TOLLGATE_KEY (a virtual key of
-team TOLLGATE_TEAM) and TOLLGATE_ADMIN_TOKEN set.
+The Go driver (test/clients) builds the wheel, installs it into a fresh
+virtual environment, starts a gateway with a fake upstream and runs them
+with that environment's Python and TOLLGATE_ADDR, TOLLGATE_KEY (a virtual
+key of team TOLLGATE_TEAM), TOLLGATE_ADMIN_TOKEN, TOLLGATE_CHAT_MODEL and
+TOLLGATE_PY_VERSION (the wheel's version) set.
 """
 
+import asyncio
 import datetime
 import os
 import time
 import unittest
 
 import tollgate
-from tollgate.v1 import usage_pb2
+from tollgate.v1 import governance_pb2, usage_pb2
 
 ADDR = os.environ.get("TOLLGATE_ADDR", "")
 KEY = os.environ.get("TOLLGATE_KEY", "")
@@ -95,16 +98,94 @@ class GatewayTest(unittest.TestCase):
         own = self.client.usage_summary(since=datetime.timedelta(days=1))
         self.assertGreater(own.total.requests, 0)
 
+    def test_installed_from_the_wheel(self):
+        want = os.environ.get("TOLLGATE_PY_VERSION")
+        if want:
+            self.assertEqual(tollgate.__version__, want)
+        self.assertIn("site-packages", tollgate.__file__)
+
     def test_authentication_errors(self):
         with tollgate.Client(ADDR, "tg-not-a-real-key") as bad:
             with self.assertRaises(tollgate.AuthenticationError) as ctx:
                 bad.chat(CHAT_MODEL, "hi")
             self.assertIsInstance(ctx.exception, tollgate.TollgateError)
+            # One clean message, the code named once.
+            self.assertEqual(str(ctx.exception), "unauthenticated: unknown API key")
+            self.assertEqual(ctx.exception.message, "unknown API key")
+            self.assertFalse(ctx.exception.retryable)
             with self.assertRaises(tollgate.AuthenticationError):
                 list(bad.chat_stream(CHAT_MODEL, "hi"))
         # A virtual key is not an admin token.
         with self.assertRaises(tollgate.AuthenticationError):
             self.client.list_teams()
+
+    def _limited_key(self, name):
+        created = self.admin.create_key(TEAM, name)
+        return created.key.id, created.secret
+
+    def _refusal(self, secret):
+        """Chats with secret until the gateway refuses (limits reach the
+        request path within a second) and returns the error."""
+        deadline = time.monotonic() + 15
+        with tollgate.Client(ADDR, secret, max_retries=0) as client:
+            while True:
+                try:
+                    client.chat(CHAT_MODEL, "again", max_tokens=16)
+                except tollgate.RateLimitError as err:
+                    return err
+                if time.monotonic() > deadline:
+                    self.fail("no refusal after 15s")
+                time.sleep(0.05)
+
+    def test_rate_limit_details(self):
+        key_id, secret = self._limited_key("rpm limited")
+        limit = governance_pb2.RateLimit(
+            id="py-suite-rpm", scope=governance_pb2.GOVERNANCE_SCOPE_KEY, key_id=key_id, requests_per_minute=1
+        )
+        self.admin.policy.SetRateLimit(governance_pb2.SetRateLimitRequest(rate_limit=limit))
+        err = self._refusal(secret)
+        self.assertEqual(err.code.name, "RESOURCE_EXHAUSTED")
+        self.assertEqual(err.reason, "RATE_LIMITED")
+        self.assertEqual(err.metadata.get("limit"), "1")
+        self.assertIsNotNone(err.retry_after)
+        self.assertGreater(err.retry_after, 0)
+        self.assertTrue(err.retryable)
+        self.assertTrue(str(err).startswith("resource_exhausted: "), str(err))
+
+    def test_budget_details(self):
+        key_id, secret = self._limited_key("budget limited")
+        budget = governance_pb2.Budget(
+            id="py-suite-budget",
+            scope=governance_pb2.GOVERNANCE_SCOPE_KEY,
+            key_id=key_id,
+            period=governance_pb2.BUDGET_PERIOD_LIFETIME,
+            limit_tokens=1,
+        )
+        self.admin.policy.SetBudget(governance_pb2.SetBudgetRequest(budget=budget))
+        err = self._refusal(secret)
+        self.assertEqual(err.reason, "BUDGET_EXCEEDED")
+        self.assertFalse(err.retryable)
+        self.assertIsNone(tollgate.Retry().delay(0, err))
+
+    def test_async_client(self):
+        async def run():
+            async with tollgate.AsyncClient(ADDR, KEY, timeout=30) as client:
+                reply = await client.chat(CHAT_MODEL, "hello from asyncio")
+                self.assertEqual(tollgate.text(reply), "echo: hello from asyncio")
+                text = "".join([tollgate.text(e) async for e in client.chat_stream(CHAT_MODEL, "async stream")])
+                self.assertEqual(text, "echo: async stream")
+                self.assertIn(CHAT_MODEL, [m.name for m in await client.list_models()])
+            async with tollgate.AsyncClient(ADDR, ADMIN_TOKEN) as admin:
+                self.assertIn(TEAM, [t.id for t in await admin.list_teams()])
+            async with tollgate.AsyncClient(ADDR, "tg-not-a-real-key") as bad:
+                with self.assertRaises(tollgate.AuthenticationError) as ctx:
+                    await bad.chat(CHAT_MODEL, "hi")
+                self.assertEqual(str(ctx.exception), "unauthenticated: unknown API key")
+                with self.assertRaises(tollgate.AuthenticationError):
+                    async for _ in bad.chat_stream(CHAT_MODEL, "hi"):
+                        pass
+
+        asyncio.run(run())
 
     def test_not_found(self):
         with self.assertRaises(tollgate.NotFoundError):

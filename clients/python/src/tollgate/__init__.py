@@ -6,27 +6,19 @@
         reply = client.chat("gpt-4o-mini", "Say hello")
         print(tollgate.text(reply))
 
-The generated protobuf and gRPC modules are importable as
-``tollgate.v1.inference_pb2``, ``tollgate.v1.teams_pb2_grpc`` and so on.
+:class:`AsyncClient` is the same client for asyncio. The generated
+protobuf and gRPC modules are importable as ``tollgate.v1.inference_pb2``,
+``tollgate.v1.teams_pb2_grpc`` and so on; amounts of money are
+:class:`tollgate.Money` (google.type.Money).
 """
 
-import os as _os
-import sys as _sys
+from importlib import metadata as _metadata
 
-# In a source checkout the generated stubs live beside src/, in
-# clients/python/gen (buf's output directory, which buf cleans): gen/tollgate
-# joins this package, and gen/google/type (google.type.Money, which an
-# installed distribution takes from googleapis-common-protos) joins the
-# google namespace. An installed distribution has the stubs inside this
-# package already.
-_gen = _os.path.normpath(_os.path.join(_os.path.dirname(__file__), _os.pardir, _os.pardir, "gen"))
-if _os.path.isdir(_os.path.join(_gen, "tollgate")) and _os.path.join(_gen, "tollgate") not in __path__:
-    __path__.append(_os.path.join(_gen, "tollgate"))
-    if _gen not in _sys.path:
-        _sys.path.append(_gen)
-del _gen
-
-from .errors import (  # noqa: E402
+from ._common import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Retry, text, user_message
+from ._googleapis.money_pb2 import Money
+from .aio import AsyncClient, list_all_async
+from .client import Client, list_all
+from .errors import (
     AlreadyExistsError,
     AuthenticationError,
     CanceledError,
@@ -42,11 +34,21 @@ from .errors import (  # noqa: E402
     UnimplementedError,
     from_rpc_error,
 )
-from .client import Client, list_all, text, user_message  # noqa: E402
+
+try:
+    __version__ = _metadata.version("tollgate")
+except _metadata.PackageNotFoundError:  # not installed (a source tree)
+    __version__ = "0.0.0"
 
 __all__ = [
     "Client",
+    "AsyncClient",
+    "Money",
+    "Retry",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
     "list_all",
+    "list_all_async",
     "text",
     "user_message",
     "TollgateError",
@@ -63,4 +65,5 @@ __all__ = [
     "UnimplementedError",
     "InternalError",
     "from_rpc_error",
+    "__version__",
 ]

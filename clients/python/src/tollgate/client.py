@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-import datetime
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
-from urllib.parse import urlsplit
+import time
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import grpc
-from google.protobuf import timestamp_pb2
 
+from ._common import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Messages,
+    Retry,
+    Time,
+    chat_request,
+    embed_request,
+    key,
+    parse_target,
+    records_request,
+    summary_request,
+    team,
+)
 from .errors import from_rpc_error
 from .v1 import (
     catalog_pb2_grpc,
@@ -21,67 +33,22 @@ from .v1 import (
     usage_pb2_grpc,
 )
 
-__all__ = ["Client", "list_all", "text", "user_message"]
+__all__ = ["Client", "DEFAULT_TIMEOUT", "list_all"]
 
-#: Deadline in seconds of unary calls made without an explicit timeout.
-DEFAULT_TIMEOUT = 60.0
-
-Messages = Union[str, inference_pb2.Message, Sequence[inference_pb2.Message]]
-
-_DIMENSIONS = {
-    "team": usage_pb2.USAGE_DIMENSION_TEAM,
-    "service": usage_pb2.USAGE_DIMENSION_SERVICE,
-    "key": usage_pb2.USAGE_DIMENSION_KEY,
-    "model": usage_pb2.USAGE_DIMENSION_MODEL,
-    "provider": usage_pb2.USAGE_DIMENSION_PROVIDER,
-    "end_user": usage_pb2.USAGE_DIMENSION_END_USER,
-}
-
-
-def user_message(content: str) -> inference_pb2.Message:
-    """Returns a user message holding one text part."""
-    return inference_pb2.Message(role=inference_pb2.ROLE_USER, content=[inference_pb2.ContentPart(text=content)])
-
-
-def text(obj: Any) -> str:
-    """Returns the text of a ChatResponse (its first choice), a Message or a ChatStreamResponse event."""
-    if isinstance(obj, inference_pb2.ChatResponse):
-        return text(obj.choices[0].message) if obj.choices else ""
-    if isinstance(obj, inference_pb2.Message):
-        return "".join(part.text for part in obj.content if part.WhichOneof("part") == "text")
-    if isinstance(obj, inference_pb2.ChatStreamResponse):
-        return "".join(delta.text for delta in obj.choices)
-    raise TypeError(f"text() does not take {type(obj).__name__}")
-
-
-def _messages(messages: Messages) -> List[inference_pb2.Message]:
-    if isinstance(messages, str):
-        return [user_message(messages)]
-    if isinstance(messages, inference_pb2.Message):
-        return [messages]
-    return list(messages)
-
-
-def _timestamp(t: Union[datetime.datetime, datetime.timedelta, None]) -> Optional[timestamp_pb2.Timestamp]:
-    """Converts a time, or a duration before now, to a Timestamp."""
-    if t is None:
-        return None
-    if isinstance(t, datetime.timedelta):
-        t = datetime.datetime.now(datetime.timezone.utc) - t
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(t.astimezone(datetime.timezone.utc))
-    return ts
+# Kept importable from here for code written against earlier versions.
+_parse_target = parse_target
 
 
 class _Service:
-    """Generated stubs whose calls carry the client's credential and default
-    deadline and raise :class:`tollgate.TollgateError` subclasses.
+    """Generated stubs whose calls carry the client's credential, default
+    deadline and retries, and raise :class:`tollgate.TollgateError`
+    subclasses.
 
     Call methods by their RPC name with a request message, e.g.
     ``client.teams.GetTeam(teams_pb2.GetTeamRequest(id="search"))``;
-    keyword arguments (``timeout``, ``metadata``) go to gRPC. A _Service
-    over several stubs (``client.admin``) finds the method on the stub
-    that has it.
+    ``timeout`` (seconds, per attempt) and ``metadata`` are keyword
+    arguments. A _Service over several stubs (``client.admin``) finds the
+    method on the stub that has it.
     """
 
     def __init__(self, client: "Client", *stubs: Any):
@@ -101,26 +68,46 @@ class _Service:
         def call(request: Any, *, timeout: Optional[float] = None, metadata: Iterable[Tuple[str, str]] = ()) -> Any:
             md = client._metadata(metadata)
             if streaming:
-                return _stream(method(request, timeout=timeout, metadata=md))
-            try:
-                return method(request, timeout=timeout if timeout is not None else client.timeout, metadata=md)
-            except grpc.RpcError as err:
-                raise from_rpc_error(err) from None
+                return _stream(lambda: method(request, timeout=timeout, metadata=md), client.retry)
+            deadline = timeout if timeout is not None else client.timeout
+            attempt = 0
+            while True:
+                try:
+                    return method(request, timeout=deadline, metadata=md)
+                except grpc.RpcError as rpc_err:
+                    err = from_rpc_error(rpc_err)
+                delay = client.retry.delay(attempt, err)
+                if delay is None:
+                    raise err
+                time.sleep(delay)
+                attempt += 1
 
         call.__name__ = name
         return call
 
 
-def _stream(call: Any) -> Iterator[Any]:
+def _stream(start: Callable[[], Any], retry: Retry) -> Iterator[Any]:
     """Iterates a server stream, mapping errors and cancelling the call when
-    the caller stops early."""
-    try:
-        for message in call:
-            yield message
-    except grpc.RpcError as err:
-        raise from_rpc_error(err) from None
-    finally:
-        call.cancel()
+    the caller stops early. A stream that fails before its first message
+    with a retryable error is started again."""
+    attempt = 0
+    while True:
+        call = start()
+        received = False
+        try:
+            for message in call:
+                received = True
+                yield message
+            return
+        except grpc.RpcError as rpc_err:
+            err = from_rpc_error(rpc_err)
+        finally:
+            call.cancel()
+        delay = None if received else retry.delay(attempt, err)
+        if delay is None:
+            raise err
+        time.sleep(delay)
+        attempt += 1
 
 
 class Client:
@@ -131,8 +118,14 @@ class Client:
             or "https://host:port" (TLS).
         api_key: a virtual key ("tg-...") for inference and usage calls, or
             the admin token for admin and usage calls.
-        timeout: default deadline in seconds of unary calls; None for none.
+        timeout: default deadline in seconds of each attempt of a unary
+            call; None for none. Every call also takes ``timeout=``.
             Streams get no default deadline.
+        max_retries: how many times a call that failed with a retryable
+            error (unavailable, rate limited) is retried, after the wait
+            the gateway asks for or an exponential backoff; 0 disables
+            retries. A stream is retried only before its first event.
+        retry_backoff: the first backoff in seconds (it doubles up to 8 s).
         root_certificates: PEM roots to trust for TLS instead of the system's.
         channel: use this channel instead of creating one (target is then
             ignored, and close() leaves it open).
@@ -151,14 +144,17 @@ class Client:
         api_key: str = "",
         *,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = 0.5,
         root_certificates: Optional[bytes] = None,
         channel: Optional[grpc.Channel] = None,
     ):
         self.api_key = api_key
         self.timeout = timeout
+        self.retry = Retry(max_retries=max_retries, initial_backoff=retry_backoff)
         self._owns_channel = channel is None
         if channel is None:
-            host, secure = _parse_target(target)
+            host, secure = parse_target(target)
             if secure:
                 channel = grpc.secure_channel(host, grpc.ssl_channel_credentials(root_certificates=root_certificates))
             else:
@@ -198,8 +194,7 @@ class Client:
         Message or a list of them; other ChatRequest fields (temperature,
         max_tokens, tools, ...) go in fields. Returns the ChatResponse;
         tollgate.text(response) is the answer's text."""
-        req = inference_pb2.ChatRequest(model=model, messages=_messages(messages), **fields)
-        return self.inference.Chat(req, timeout=timeout)
+        return self.inference.Chat(chat_request(model, messages, fields), timeout=timeout)
 
     def chat_stream(
         self, model: str, messages: Messages, *, timeout: Optional[float] = None, **fields: Any
@@ -207,19 +202,14 @@ class Client:
         """Streams a chat completion: yields ChatStreamResponse events as they
         arrive (tollgate.text(event) is each one's new text; the last carries
         usage and cost). Stopping the iteration early cancels the call."""
-        req = inference_pb2.ChatStreamRequest(
-            request=inference_pb2.ChatRequest(model=model, messages=_messages(messages), **fields)
-        )
+        req = inference_pb2.ChatStreamRequest(request=chat_request(model, messages, fields))
         return self.inference.ChatStream(req, timeout=timeout)
 
-    def embed(self, model: str, inputs: Union[str, Sequence[str]], *, dimensions: Optional[int] = None) -> inference_pb2.EmbedResponse:
+    def embed(
+        self, model: str, inputs: Union[str, Sequence[str]], *, dimensions: Optional[int] = None, timeout: Optional[float] = None
+    ) -> inference_pb2.EmbedResponse:
         """Embeds one text or a list of texts."""
-        if isinstance(inputs, str):
-            inputs = [inputs]
-        req = inference_pb2.EmbedRequest(model=model, inputs=list(inputs))
-        if dimensions is not None:
-            req.dimensions = dimensions
-        return self.inference.Embed(req)
+        return self.inference.Embed(embed_request(model, inputs, dimensions), timeout=timeout)
 
     def list_models(self) -> List[inference_pb2.ModelInfo]:
         """Lists the models the key may use."""
@@ -227,10 +217,9 @@ class Client:
 
     # Administration (admin token).
 
-    def create_team(self, team_id: str, display_name: str = "", labels: Optional[dict] = None) -> teams_pb2.Team:
+    def create_team(self, team_id: str, display_name: str = "", labels: Optional[Dict[str, str]] = None) -> teams_pb2.Team:
         """Creates a team."""
-        team = teams_pb2.Team(id=team_id, display_name=display_name, labels=labels or {})
-        return self.teams.CreateTeam(teams_pb2.CreateTeamRequest(team=team)).team
+        return self.teams.CreateTeam(teams_pb2.CreateTeamRequest(team=team(team_id, display_name, labels))).team
 
     def list_teams(self) -> List[teams_pb2.Team]:
         """Lists teams."""
@@ -244,8 +233,7 @@ class Client:
         self, team_id: str, name: str = "", *, service_id: str = "", allowed_models: Sequence[str] = ()
     ) -> teams_pb2.CreateKeyResponse:
         """Issues a virtual key; the response's secret is shown only once."""
-        key = teams_pb2.VirtualKey(team_id=team_id, name=name, service_id=service_id, allowed_models=list(allowed_models))
-        return self.teams.CreateKey(teams_pb2.CreateKeyRequest(key=key))
+        return self.teams.CreateKey(teams_pb2.CreateKeyRequest(key=key(team_id, name, service_id, allowed_models)))
 
     def list_keys(self, team_id: str = "", *, include_revoked: bool = False) -> List[teams_pb2.VirtualKey]:
         """Lists keys, following all pages."""
@@ -261,37 +249,23 @@ class Client:
     def list_request_records(
         self,
         *,
-        since: Union[datetime.datetime, datetime.timedelta, None] = None,
-        until: Union[datetime.datetime, datetime.timedelta, None] = None,
+        since: Time = None,
+        until: Time = None,
         team_id: str = "",
         key_id: str = "",
         model: str = "",
         page_size: int = 0,
     ) -> List[usage_pb2.RequestRecord]:
         """Lists request records, newest first (one page of page_size; 100 by default)."""
-        req = usage_pb2.ListRequestRecordsRequest(
-            start_time=_timestamp(since), end_time=_timestamp(until), team_id=team_id, key_id=key_id, model=model, page_size=page_size
-        )
+        req = records_request(since, until, team_id, key_id, model, page_size)
         return list(self.usage.ListRequestRecords(req).records)
 
     def usage_summary(
-        self,
-        group_by: Sequence[str] = (),
-        *,
-        since: Union[datetime.datetime, datetime.timedelta, None] = None,
-        until: Union[datetime.datetime, datetime.timedelta, None] = None,
-        team_id: str = "",
+        self, group_by: Sequence[str] = (), *, since: Time = None, until: Time = None, team_id: str = ""
     ) -> usage_pb2.GetUsageSummaryResponse:
         """Sums usage, grouped by dimensions among team, service, key, model,
         provider and end_user; since and until are times or durations before now."""
-        try:
-            dims = [_DIMENSIONS[d] for d in group_by]
-        except KeyError as err:
-            raise ValueError(f"unknown usage dimension {err.args[0]!r}; want one of {sorted(_DIMENSIONS)}") from None
-        req = usage_pb2.GetUsageSummaryRequest(
-            group_by=dims, start_time=_timestamp(since), end_time=_timestamp(until), team_id=team_id
-        )
-        return self.usage.GetUsageSummary(req)
+        return self.usage.GetUsageSummary(summary_request(group_by, since, until, team_id))
 
 
 def list_all(call: Any, request: Any, field: str, *, limit: Optional[int] = None) -> List[Any]:
@@ -310,14 +284,3 @@ def list_all(call: Any, request: Any, field: str, *, limit: Optional[int] = None
             return items
         request.page_token = resp.next_page_token
 
-
-def _parse_target(target: str) -> Tuple[str, bool]:
-    """Splits a target into host:port and whether to use TLS."""
-    if "://" not in target:
-        return target, False
-    u = urlsplit(target)
-    if u.scheme not in ("http", "https") or not u.netloc:
-        raise ValueError(f"target {target!r}: want host:port, http://host:port or https://host:port")
-    secure = u.scheme == "https"
-    host = u.netloc if u.port else f"{u.netloc}:{443 if secure else 80}"
-    return host, secure

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from google.type import money_pb2 as google_dot_type_dot_money__pb2
+from tollgate._googleapis import money_pb2 as google_dot_type_dot_money__pb2
 from tollgate.v1 import common_pb2 as tollgate_dot_v1_dot_common__pb2
 from tollgate.v1 import guardrails_pb2 as tollgate_dot_v1_dot_guardrails__pb2
 

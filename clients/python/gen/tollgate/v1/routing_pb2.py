@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from google.type import money_pb2 as google_dot_type_dot_money__pb2
+from tollgate._googleapis import money_pb2 as google_dot_type_dot_money__pb2
 from tollgate.v1 import cache_pb2 as tollgate_dot_v1_dot_cache__pb2
 
 

@@ -1,6 +1,6 @@
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from google.type import money_pb2 as _money_pb2
+from tollgate._googleapis import money_pb2 as _money_pb2
 from tollgate.v1 import common_pb2 as _common_pb2
 from tollgate.v1 import governance_pb2 as _governance_pb2
 from tollgate.v1 import guardrails_pb2 as _guardrails_pb2
