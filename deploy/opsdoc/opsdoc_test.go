@@ -262,6 +262,11 @@ func TestLongOperationsGuide(t *testing.T) {
 		"TOLLGATE_DATABASE_URL="+pgtest.NewDatabase(t), "RESTORE_DATABASE_URL="+pgtest.NewDatabase(t),
 		"COPY_DATABASE_URL="+pgtest.NewDatabase(t))
 	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Gateways a block starts in the background inherit the shell's output:
+	// without a WaitDelay, Wait (and so the end of the output) would wait
+	// for them too, and a block that fails would hang the test instead of
+	// failing it.
+	sh.WaitDelay = time.Second
 	stdin, err := sh.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -271,10 +276,15 @@ func TestLongOperationsGuide(t *testing.T) {
 	if err := sh.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		_ = sh.Wait()
+		pw.Close() // ends the scanner below: the shell is gone
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-sh.Process.Pid, syscall.SIGKILL) // the shell and what it left running
-		_ = sh.Wait()
-		pw.Close()
+		<-exited
 	})
 	lines := make(chan string)
 	go func() {
