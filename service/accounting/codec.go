@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/tollgate-dev/tollgate/internal/jsonstr"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
 
@@ -217,7 +217,7 @@ func (e *lineEncoder) str(k, v string, always bool) {
 		return
 	}
 	e.key(k)
-	e.b = appendString(e.b, v)
+	e.b = jsonstr.AppendString(e.b, v)
 }
 
 func (e *lineEncoder) strs(vs []string) {
@@ -226,7 +226,7 @@ func (e *lineEncoder) strs(vs []string) {
 		if i > 0 {
 			e.b = append(e.b, ',')
 		}
-		e.b = appendString(e.b, v)
+		e.b = jsonstr.AppendString(e.b, v)
 	}
 	e.b = append(e.b, ']')
 }
@@ -244,49 +244,4 @@ func (e *lineEncoder) bool(k string, v bool) {
 		e.key(k)
 		e.b = append(e.b, "true"...)
 	}
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as with encoding/json (records are sanitised before, so it is rare).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\uFFFD"...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -2,8 +2,8 @@ package anthropicapi
 
 import (
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/tollgate-dev/tollgate/internal/jsonstr"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
@@ -75,9 +75,9 @@ func (e *events) appendUsage(u usageOut) {
 func (e *events) start(id, model string, u usageOut) {
 	e.frame("message_start")
 	e.buf = append(e.buf, `{"type":"message_start","message":{"id":`...)
-	e.buf = appendString(e.buf, id)
+	e.buf = jsonstr.AppendString(e.buf, id)
 	e.buf = append(e.buf, `,"type":"message","role":"assistant","model":`...)
-	e.buf = appendString(e.buf, model)
+	e.buf = jsonstr.AppendString(e.buf, model)
 	e.buf = append(e.buf, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
 	e.appendUsage(u)
 	e.buf = append(e.buf, '}')
@@ -123,9 +123,9 @@ func (e *events) openTool(index int, id, name string) {
 	e.buf = append(e.buf, `{"type":"content_block_start","index":`...)
 	e.buf = strconv.AppendInt(e.buf, int64(e.next), 10)
 	e.buf = append(e.buf, `,"content_block":{"type":"tool_use","id":`...)
-	e.buf = appendString(e.buf, id)
+	e.buf = jsonstr.AppendString(e.buf, id)
 	e.buf = append(e.buf, `,"name":`...)
-	e.buf = appendString(e.buf, name)
+	e.buf = jsonstr.AppendString(e.buf, name)
 	e.buf = append(e.buf, `,"input":{}}`...)
 	e.endFrame()
 	e.next++
@@ -142,7 +142,7 @@ func (e *events) delta(deltaType, field, s string) {
 	e.buf = append(e.buf, `","`...)
 	e.buf = append(e.buf, field...)
 	e.buf = append(e.buf, `":`...)
-	e.buf = appendString(e.buf, s)
+	e.buf = jsonstr.AppendString(e.buf, s)
 	e.buf = append(e.buf, '}')
 	e.endFrame()
 }
@@ -219,61 +219,9 @@ func (e *events) end(u usageOut) {
 func (e *events) fail(errType, msg string) {
 	e.frame("error")
 	e.buf = append(e.buf, `{"type":"error","error":{"type":`...)
-	e.buf = appendString(e.buf, errType)
+	e.buf = jsonstr.AppendString(e.buf, errType)
 	e.buf = append(e.buf, `,"message":`...)
-	e.buf = appendString(e.buf, msg)
+	e.buf = jsonstr.AppendString(e.buf, msg)
 	e.buf = append(e.buf, '}')
 	e.endFrame()
-}
-
-const hex = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// U+2028 and U+2029 are escaped so that the output is also valid JavaScript.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -8,7 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
+
+	"github.com/tollgate-dev/tollgate/internal/jsonstr"
 )
 
 // AccessLogWriter receives the access log: whole lines, in batches.
@@ -135,50 +136,20 @@ func appendAccessLine(b []byte, t time.Time, id, method, path string, status int
 	b = append(b, `{"time":"`...)
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
-	b = appendJSONString(b, id)
+	b = jsonstr.AppendString(b, id)
 	b = append(b, `,"method":`...)
-	b = appendJSONString(b, method)
+	b = jsonstr.AppendString(b, method)
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, path)
+	b = jsonstr.AppendString(b, path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"duration":`...)
 	b = strconv.AppendInt(b, int64(d), 10)
 	if proto != "" {
 		b = append(b, `,"proto":`...)
-		b = appendJSONString(b, proto)
+		b = jsonstr.AppendString(b, proto)
 	}
 	return append(b, "}\n"...)
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, "\ufffd"...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }
 
 // newJSONLogger is the logger format of the whole process.
