@@ -63,7 +63,7 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error
 
 // ListAuditEvents returns a page of audit events, newest first.
 func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, string, error) {
-	limit := pageSize(f.Limit)
+	limit := store.PageSize(f.Limit)
 	var q queryArgs
 	if !f.Start.IsZero() {
 		q.add("time >= %s", f.Start)
@@ -87,7 +87,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 		q.add("outcome = %s", f.Outcome)
 	}
 	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+		at, id, err := store.DecodeCursor(f.After)
 		if err != nil {
 			return nil, "", fmt.Errorf("list audit events: %w", err)
 		}
@@ -108,7 +108,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 	if len(rs) > limit {
 		rs = rs[:limit]
 		last := rs[limit-1]
-		next = encodeCursor(last.Time, strconv.FormatInt(last.ID, 10))
+		next = store.EncodeCursor(last.Time, strconv.FormatInt(last.ID, 10))
 	}
 	out := make([]store.AuditEvent, len(rs))
 	for i, r := range rs {

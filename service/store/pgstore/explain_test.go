@@ -93,7 +93,7 @@ func recordQueriesUseIndexes(t *testing.T, rows int) {
 		{"model", store.RecordFilter{Start: start, End: end, Model: "model-3"}},
 		{"end user", store.RecordFilter{Start: start, End: end, EndUser: "user-40"}},
 		{"none", store.RecordFilter{Start: start, End: end}},
-		{"team, second page", store.RecordFilter{Start: start, End: end, TeamID: "team-7", After: encodeCursor(end.Add(-time.Hour), "req-9")}},
+		{"team, second page", store.RecordFilter{Start: start, End: end, TeamID: "team-7", After: store.EncodeCursor(end.Add(-time.Hour), "req-9")}},
 	}
 	for _, tt := range listTests {
 		t.Run("list by "+tt.name, func(t *testing.T) {

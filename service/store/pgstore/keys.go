@@ -200,7 +200,7 @@ func (s *Store) GetKey(ctx context.Context, id string) (*store.Key, error) {
 // ListKeys returns a page of keys, newest first, and the cursor of the next
 // page ("" at the end). A Limit outside [1, 1000] means 100 or 1000.
 func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]store.Key, string, error) {
-	limit := pageSize(f.Limit)
+	limit := store.PageSize(f.Limit)
 	sql, args, err := listKeysQuery(f, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("list keys: %w", err)
@@ -214,7 +214,7 @@ func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]store.Key, s
 	if len(rs) > limit {
 		rs = rs[:limit]
 		last := rs[limit-1]
-		next = encodeCursor(last.CreatedAt, last.ID)
+		next = store.EncodeCursor(last.CreatedAt, last.ID)
 	}
 	ks := make([]store.Key, len(rs))
 	for i, r := range rs {
@@ -233,7 +233,7 @@ func listKeysQuery(f store.KeyFilter, limit int) (string, []any, error) {
 		q.add("revoked_at IS NULL")
 	}
 	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+		at, id, err := store.DecodeCursor(f.After)
 		if err != nil {
 			return "", nil, err
 		}

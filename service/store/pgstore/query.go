@@ -2,33 +2,14 @@ package pgstore
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate-dev/tollgate/service/store"
 )
-
-// Page sizes of ListKeys and ListRecords when the filter's Limit is out of range.
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-)
-
-// pageSize returns limit clamped to [1, maxPageSize], defaultPageSize for limit <= 0.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultPageSize
-	case limit > maxPageSize:
-		return maxPageSize
-	}
-	return limit
-}
 
 // queryArgs builds the WHERE clause and arguments of a query.
 type queryArgs struct {
@@ -54,25 +35,6 @@ func (q *queryArgs) clause() string {
 	return " WHERE " + strings.Join(q.where, " AND ")
 }
 
-// encodeCursor returns the opaque cursor of a page ending at (t, id).
-func encodeCursor(t time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id))
-}
-
-// decodeCursor parses a cursor made by encodeCursor.
-func decodeCursor(c string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: %w", store.ErrInvalidCursor, err)
-	}
-	micros, id, ok := strings.Cut(string(b), ":")
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil {
-		return time.Time{}, "", fmt.Errorf("%w %q", store.ErrInvalidCursor, c)
-	}
-	return time.UnixMicro(us).UTC(), id, nil
-}
-
 // keyPage is a listing of one table ordered by its text primary key, for
 // the Page* methods: the cursor is the last key of the previous page.
 type keyPage struct {
@@ -86,7 +48,7 @@ type keyPage struct {
 // pageRows returns one page of q as R values and the next page's cursor
 // ("" at the end). A page size outside [1, 1000] means 100 or 1000.
 func pageRows[R any](ctx context.Context, s *Store, q keyPage, p store.Page, keyOf func(R) string) ([]R, string, error) {
-	limit := pageSize(p.Size)
+	limit := store.PageSize(p.Size)
 	qa := queryArgs{args: q.args}
 	if q.where != "" {
 		qa.where = append(qa.where, q.where)

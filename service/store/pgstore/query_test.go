@@ -56,15 +56,15 @@ func TestCursor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			gotAt, gotID, err := decodeCursor(encodeCursor(at, tt.id))
+			gotAt, gotID, err := store.DecodeCursor(store.EncodeCursor(at, tt.id))
 			if err != nil || !gotAt.Equal(at) || gotID != tt.id {
 				t.Errorf("round trip = %v, %q, %v; want %v, %q", gotAt, gotID, err, at, tt.id)
 			}
 		})
 	}
 	for _, bad := range []string{"!!", "bm9jb2xvbg", "eDp5"} { // invalid base64, "nocolon", "x:y"
-		if _, _, err := decodeCursor(bad); err == nil {
-			t.Errorf("decodeCursor(%q): nil error", bad)
+		if _, _, err := store.DecodeCursor(bad); err == nil {
+			t.Errorf("store.DecodeCursor(%q): nil error", bad)
 		}
 	}
 }
@@ -88,7 +88,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(s.Close)
-	after := encodeCursor(time.Now(), "r1")
+	after := store.EncodeCursor(time.Now(), "r1")
 	start, end := time.Now().Add(-time.Hour), time.Now()
 	cases := []struct {
 		name  string

@@ -135,7 +135,7 @@ func recordWhere(f store.RecordFilter) (queryArgs, error) {
 		q.add("request_id = %s", f.RequestID)
 	}
 	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+		at, id, err := store.DecodeCursor(f.After)
 		if err != nil {
 			return q, err
 		}
@@ -175,7 +175,7 @@ func (s *Store) narrowByKey(ctx context.Context, f store.RecordFilter) store.Rec
 // outside [1, 1000] means 100 or 1000.
 func (s *Store) ListRecords(ctx context.Context, f store.RecordFilter) ([]store.Record, string, error) {
 	f = s.narrowByKey(ctx, f)
-	limit := pageSize(f.Limit)
+	limit := store.PageSize(f.Limit)
 	sql, args, err := listRecordsQuery(f, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("list records: %w", err)
@@ -189,7 +189,7 @@ func (s *Store) ListRecords(ctx context.Context, f store.RecordFilter) ([]store.
 	if len(rs) > limit {
 		rs = rs[:limit]
 		last := rs[limit-1]
-		next = encodeCursor(last.Time, last.RequestID)
+		next = store.EncodeCursor(last.Time, last.RequestID)
 	}
 	out := make([]store.Record, len(rs))
 	for i, r := range rs {

@@ -40,7 +40,7 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *store.AuditEvent) error
 
 // ListAuditEvents returns a page of audit events, newest first.
 func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, string, error) {
-	limit := pageSize(f.Limit)
+	limit := store.PageSize(f.Limit)
 	var w where
 	if !f.Start.IsZero() {
 		w.add("time >= ?", micros(f.Start))
@@ -64,7 +64,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 		w.add("outcome = ?", f.Outcome)
 	}
 	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+		at, id, err := store.DecodeCursor(f.After)
 		if err != nil {
 			return nil, "", fmt.Errorf("list audit events: %w", err)
 		}
@@ -91,7 +91,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]sto
 	if len(es) > limit {
 		es = es[:limit]
 		last := es[limit-1]
-		next = encodeCursor(last.Time, strconv.FormatInt(last.ID, 10))
+		next = store.EncodeCursor(last.Time, strconv.FormatInt(last.ID, 10))
 	}
 	return es, next, nil
 }

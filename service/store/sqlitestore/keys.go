@@ -180,7 +180,7 @@ func (s *Store) GetKey(ctx context.Context, id string) (*store.Key, error) {
 // ListKeys returns a page of keys, newest first, and the cursor of the next
 // page ("" at the end). A Limit outside [1, 1000] means 100 or 1000.
 func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]store.Key, string, error) {
-	limit := pageSize(f.Limit)
+	limit := store.PageSize(f.Limit)
 	var w where
 	if f.TeamID != "" {
 		w.add("team_id = ?", f.TeamID)
@@ -189,7 +189,7 @@ func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]store.Key, s
 		w.add("revoked_at IS NULL")
 	}
 	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+		at, id, err := store.DecodeCursor(f.After)
 		if err != nil {
 			return nil, "", fmt.Errorf("list keys: %w", err)
 		}
@@ -205,7 +205,7 @@ func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]store.Key, s
 	if len(ks) > limit {
 		ks = ks[:limit]
 		last := ks[limit-1]
-		next = encodeCursor(last.CreatedAt, last.ID)
+		next = store.EncodeCursor(last.CreatedAt, last.ID)
 	}
 	return ks, next, nil
 }

@@ -3,32 +3,13 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tollgate-dev/tollgate/service/store"
 )
-
-// Page sizes when a filter's Limit or a Page's Size is out of range.
-const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
-)
-
-// pageSize returns limit clamped to [1, maxPageSize], defaultPageSize for limit <= 0.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return defaultPageSize
-	case limit > maxPageSize:
-		return maxPageSize
-	}
-	return limit
-}
 
 // where builds the WHERE clause and arguments of a query.
 type where struct {
@@ -48,26 +29,6 @@ func (w *where) clause() string {
 		return ""
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-// encodeCursor returns the opaque cursor of a page ending at (t, id); it
-// is the format of pgstore's cursors.
-func encodeCursor(t time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + ":" + id))
-}
-
-// decodeCursor parses a cursor made by encodeCursor.
-func decodeCursor(c string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: %w", store.ErrInvalidCursor, err)
-	}
-	us, id, ok := strings.Cut(string(b), ":")
-	n, err := strconv.ParseInt(us, 10, 64)
-	if !ok || err != nil {
-		return time.Time{}, "", fmt.Errorf("%w %q", store.ErrInvalidCursor, c)
-	}
-	return fromMicros(n), id, nil
 }
 
 // scanner is a row (sql.Row or sql.Rows).
@@ -102,7 +63,7 @@ type keyPage struct {
 
 // pageRows returns one page of q and the next page's cursor ("" at the end).
 func pageRows[R any](ctx context.Context, s *Store, q keyPage, p store.Page, scan func(scanner) (R, error), keyOf func(R) string) ([]R, string, error) {
-	limit := pageSize(p.Size)
+	limit := store.PageSize(p.Size)
 	w := q.w
 	if p.After != "" {
 		w.add(q.key+" > ?", p.After)

@@ -312,7 +312,7 @@ func recordWhere(f store.RecordFilter) (where, error) {
 		w.add("request_id = ?", f.RequestID)
 	}
 	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+		at, id, err := store.DecodeCursor(f.After)
 		if err != nil {
 			return w, err
 		}
@@ -325,7 +325,7 @@ func recordWhere(f store.RecordFilter) (where, error) {
 // next page ("" at the end). Model filters on the requested model. A Limit
 // outside [1, 1000] means 100 or 1000.
 func (s *Store) ListRecords(ctx context.Context, f store.RecordFilter) ([]store.Record, string, error) {
-	limit := pageSize(f.Limit)
+	limit := store.PageSize(f.Limit)
 	w, err := recordWhere(f)
 	if err != nil {
 		return nil, "", fmt.Errorf("list records: %w", err)
@@ -340,7 +340,7 @@ func (s *Store) ListRecords(ctx context.Context, f store.RecordFilter) ([]store.
 	if len(rs) > limit {
 		rs = rs[:limit]
 		last := rs[limit-1]
-		next = encodeCursor(last.Time, last.RequestID)
+		next = store.EncodeCursor(last.Time, last.RequestID)
 	}
 	return rs, next, nil
 }
