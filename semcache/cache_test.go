@@ -284,9 +284,11 @@ func TestIsolation(t *testing.T) {
 
 func TestTTL(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	emb := &fakeEmbedder{vectors: map[string][]float32{"q": {1, 0, 0, 0}, "q?": {1, 0.01, 0, 0}}}
 	eachStore(t, func(t *testing.T, st semcache.Store) {
+		// One clock per store: the stores' subtests run in parallel, and a
+		// shared clock would be advanced by both.
+		clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+		emb := &fakeEmbedder{vectors: map[string][]float32{"q": {1, 0, 0, 0}, "q?": {1, 0.01, 0, 0}}}
 		cfg := semcache.EmbedConfig{Model: "e", Dims: testDims}
 		c := startCache(t, st, semcache.WithClock(clock.Now), semcache.WithEmbedder(emb, cfg))
 		storeOnly := startCache(t, st, semcache.WithClock(clock.Now), semcache.WithEmbedder(emb, cfg), semcache.WithLRU(0, 0, 0))
