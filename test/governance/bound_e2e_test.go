@@ -58,6 +58,9 @@ func openAIChat(t *testing.T, baseURL, key string, body map[string]any) outcome 
 		if resp.Header.Get("Retry-After") == "" {
 			t.Errorf("503 without retry-after")
 		}
+		var e map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		t.Logf("503: %v", e) // which refusal it was, for the failure report
 		return unavailable
 	default:
 		var e map[string]any
