@@ -206,6 +206,8 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch route {
 	case "chat":
 		x.chat()
+	case "completions":
+		x.completions()
 	case "embeddings":
 		x.embeddings()
 	case "models":
@@ -218,6 +220,8 @@ func routeOf(path string) (route, method string) {
 	switch strings.TrimSuffix(path, "/") {
 	case "/v1/chat/completions":
 		return "chat", http.MethodPost
+	case "/v1/completions":
+		return "completions", http.MethodPost
 	case "/v1/embeddings":
 		return "embeddings", http.MethodPost
 	case "/v1/models":

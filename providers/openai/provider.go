@@ -39,6 +39,8 @@ const (
 	OpChatCompletions Operation = "chat/completions"
 	OpEmbeddings      Operation = "embeddings"
 	OpModels          Operation = "models"
+	// OpCompletions is the legacy completions API (see completions.go).
+	OpCompletions Operation = "completions"
 )
 
 // EndpointFunc returns the absolute URL of op. Model is the request's model
@@ -88,7 +90,10 @@ type Provider struct {
 	// clientOrganization lets clients' OpenAI-Organization and
 	// OpenAI-Project headers through.
 	clientOrganization bool
-	now                func() time.Time
+	// completions: the upstream serves /completions (the completions
+	// setting, true by default).
+	completions bool
+	now         func() time.Time
 }
 
 var (
@@ -120,6 +125,7 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 		client:      cfg.HTTPClient,
 		header:      make(http.Header),
 		streamUsage: true,
+		completions: true,
 		compat:      cfg.Type == TypeCompatible,
 		now:         time.Now,
 	}
@@ -159,6 +165,13 @@ func (p *Provider) applySettings(s map[string]string) error {
 			return fmt.Errorf("setting client_organization: %w", err)
 		}
 		p.clientOrganization = b
+	}
+	if v, ok := s["completions"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting completions: %w", err)
+		}
+		p.completions = b
 	}
 	switch v := s["max_tokens_field"]; v {
 	case "", "max_completion_tokens":

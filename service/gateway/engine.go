@@ -28,6 +28,8 @@ const (
 	SurfaceOpenAI    Surface = "openai"
 	SurfaceAnthropic Surface = "anthropic"
 	SurfaceGemini    Surface = "gemini"
+	// SurfaceCompletions is OpenAI's legacy /v1/completions.
+	SurfaceCompletions Surface = "completions"
 )
 
 // Recorder receives request records. It must not block (see package accounting).
