@@ -208,6 +208,8 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.chat()
 	case "completions":
 		x.completions()
+	case "moderations":
+		x.moderations()
 	case "embeddings":
 		x.embeddings()
 	case "models":
@@ -222,6 +224,8 @@ func routeOf(path string) (route, method string) {
 		return "chat", http.MethodPost
 	case "/v1/completions":
 		return "completions", http.MethodPost
+	case "/v1/moderations":
+		return "moderations", http.MethodPost
 	case "/v1/embeddings":
 		return "embeddings", http.MethodPost
 	case "/v1/models":

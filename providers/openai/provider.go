@@ -41,6 +41,8 @@ const (
 	OpModels          Operation = "models"
 	// OpCompletions is the legacy completions API (see completions.go).
 	OpCompletions Operation = "completions"
+	// OpModerations is the moderations API (see moderation.go).
+	OpModerations Operation = "moderations"
 )
 
 // EndpointFunc returns the absolute URL of op. Model is the request's model
