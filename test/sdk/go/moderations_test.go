@@ -174,7 +174,7 @@ func TestModerationsGo(t *testing.T) {
 		const email = "carol.moderation@example.com"
 		var hr *http.Response
 		if _, err := client(key, option.WithResponseInto(&hr)).Moderations.New(ctx, openai.ModerationNewParams{
-			Model: ModerationModel, Input: strings("write to "+email+" pii-moderation")}); err != nil {
+			Model: ModerationModel, Input: strings("write to " + email + " pii-moderation")}); err != nil {
 			t.Fatal(err)
 		}
 		if body := received(t, f.fake.Requests(), "pii-moderation"); bytes.Contains(body, []byte(email)) {
