@@ -178,7 +178,7 @@ func (e *Engine) Moderate(ctx context.Context, call *Call, req *providers.Modera
 // localModeration is the compiled policy of the gateway's own
 // classification: PII, secrets and prompt injection, flagged (never
 // blocked or rewritten), and, when the gateway has a moderation
-// classifier (a chat model: -guardrail-moderation-model), the categories
+// classifier (a chat model: -guardrails-moderation-model), the categories
 // it judges.
 type localModeration struct {
 	once       sync.Once
