@@ -160,7 +160,7 @@ func adminTable(row func(...string), resp proto.Message, wide bool) bool {
 		*tollgatev1.DeleteProviderResponse, *tollgatev1.DeleteModelResponse:
 		row("deleted")
 	default:
-		return identityTable(row, resp)
+		return identityTable(row, resp) || policyTable(row, resp)
 	}
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -216,7 +217,7 @@ func (c *cli) clientCommands() []*cobra.Command {
 		byPath[g.name] = cmd
 		tops = append(tops, cmd)
 	}
-	for _, spec := range commands {
+	for _, spec := range slices.Concat(commands, policyCommands) {
 		parentPath, _ := splitLast(spec.path)
 		parent, ok := byPath[parentPath]
 		if !ok {
@@ -276,10 +277,10 @@ func (c *cli) clientCommand(spec command) *cobra.Command {
 	gofs := flag.NewFlagSet(spec.path, flag.ContinueOnError)
 	build := spec.build(c, gofs)
 	var pages *pageFlags
-	if verb == "list" && spec.verb == "" {
+	if (verb == "list" || spec.path == "usage records") && spec.verb == "" {
 		pages = &pageFlags{}
 		defaultLimit := 0
-		if spec.path == "audit list" {
+		if spec.path == "audit list" || spec.path == "usage records" {
 			defaultLimit = 100 // the newest events
 		}
 		pages.register(gofs, defaultLimit)
@@ -467,6 +468,23 @@ func (c *cli) dial(ctx context.Context) (*tollgate.Client, error) {
 // --url or $TOLLGATE_URL named one) when no token was given.
 func (c *cli) resolveToken(ctx context.Context, cmd *cliCommand) error {
 	if cmd.token != "" {
+		if cmd.addrSet {
+			return nil
+		}
+		// --token alone replaces the context's credential, not its gateway.
+		_, cfg, err := c.loadConfig()
+		if err != nil {
+			return err
+		}
+		if x, ok := cfg.Get(c.contextName); ok && x.Server != "" {
+			u, err := clientURL(x.Server)
+			if err != nil {
+				return err
+			}
+			cmd.addr = u
+		} else if c.contextName != "" {
+			return &notFoundError{msg: fmt.Sprintf("no context %q (tollgate context list)", c.contextName)}
+		}
 		return nil
 	}
 	token, server, ok, err := contextToken(ctx, c.contextName, c.getenv)
