@@ -27,6 +27,8 @@ const (
 	SurfaceRPC       Surface = "rpc"
 	SurfaceOpenAI    Surface = "openai"
 	SurfaceAnthropic Surface = "anthropic"
+	// SurfaceResponses is the OpenAI Responses API (/v1/responses).
+	SurfaceResponses Surface = "responses"
 )
 
 // Recorder receives request records. It must not block (see package accounting).

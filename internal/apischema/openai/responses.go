@@ -189,8 +189,8 @@ func (c *ResponsesContent) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // assistant messages (output and input alike).
 type ResponsesContentPart struct {
 	Type string `json:"type"`
-	// Text is an input_text's or output_text's.
-	Text string `json:"text,omitzero"`
+	// Text is an input_text's or output_text's (present even when empty).
+	Text *string `json:"text,omitzero"`
 	// Refusal is a refusal part's.
 	Refusal string `json:"refusal,omitzero"`
 	// ImageURL, FileID and Detail are an input_image's.
@@ -209,7 +209,20 @@ type ResponsesContentPart struct {
 
 // OutputText returns an output_text part of text, as the API writes it.
 func OutputText(text string) ResponsesContentPart {
-	return ResponsesContentPart{Type: PartOutputText, Text: text, Annotations: emptyArray, Logprobs: emptyArray}
+	return ResponsesContentPart{Type: PartOutputText, Text: &text, Annotations: emptyArray, Logprobs: emptyArray}
+}
+
+// InputText returns an input_text part of text.
+func InputText(text string) ResponsesContentPart {
+	return ResponsesContentPart{Type: PartInputText, Text: &text}
+}
+
+// TextValue returns the part's text, "" when it has none.
+func (p *ResponsesContentPart) TextValue() string {
+	if p.Text == nil {
+		return ""
+	}
+	return *p.Text
 }
 
 var emptyArray = jsontext.Value("[]")
