@@ -36,8 +36,14 @@ func decodeRequest(body []byte) (*schema.ResponsesRequest, error) {
 			return nil, bad(fmt.Sprintf("tools[%d].type", i), "built-in tool %q is not supported by this gateway: it serves function tools, for every provider", t)
 		}
 	}
-	if m := apischema.Unknowns(&req); len(m) > 0 {
-		return nil, bad(m[0].Path, "unknown parameter %q (the gateway translates Responses requests for every provider and does not guess at parameters it does not know)", m[0].Path)
+	// Unknown parameters are refused, so that nothing is silently
+	// dropped; unknown members of input items are not parameters but what
+	// SDKs keep on output items given back as input (the Node SDK's
+	// parsed_arguments), and do not change the conversation.
+	for _, m := range apischema.Unknowns(&req) {
+		if !strings.HasPrefix(m.Path, "input[") {
+			return nil, bad(m.Path, "unknown parameter %q (the gateway translates Responses requests for every provider and does not guess at parameters it does not know)", m.Path)
+		}
 	}
 	switch {
 	case !apischema.IsNull(req.Conversation):

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/openai/openai-go/v3"
@@ -279,4 +281,26 @@ func TestResponsesGoStoredState(t *testing.T) {
 	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: servertest.ChatModel, PreviousResponseID: openai.String(r.ID),
 		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("again")}})
 	want404("deleted previous_response_id", err, "previous_response_id")
+}
+
+// TestResponsesNode runs test/sdk/node/responses.test.mjs (the official
+// OpenAI Node SDK's responses.create and responses.stream) against the
+// three upstream dialects.
+func TestResponsesNode(t *testing.T) {
+	t.Parallel()
+	node, dir := nodeWithSDKs(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	f := startResponsesFixture(t)
+	if _, err := f.g.Admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: "team-b"}})); err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey := f.g.CreateKey(t, "team-b")
+	env := map[string]string{
+		"TOLLGATE_URL":       f.g.URL,
+		"TOLLGATE_KEY":       f.key,
+		"TOLLGATE_OTHER_KEY": otherKey,
+		"TOLLGATE_MODELS":    strings.Join([]string{servertest.ChatModel, ClaudeModel, GeminiModel}, ","),
+	}
+	run(t, exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "responses.test.mjs"), dir, env)
 }
