@@ -11,13 +11,19 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 	"github.com/tollgate-dev/tollgate/providers/gemini/geminitest"
+	"github.com/tollgate-dev/tollgate/service/responsesapi"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
+	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
 
 // GeminiModel is served by the Gemini fake in the Responses fixture.
@@ -281,6 +287,29 @@ func TestResponsesGoStoredState(t *testing.T) {
 	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: servertest.ChatModel, PreviousResponseID: openai.String(r.ID),
 		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("again")}})
 	want404("deleted previous_response_id", err, "previous_response_id")
+
+	// Records: surface "responses", usage and cost, for unary and streams.
+	streamedResp, _ := streamed(t, c, responses.ResponseNewParams{Model: servertest.ChatModel,
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("record me")}})
+	conn, err := pgx.Connect(ctx, f.g.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, resp := range []*responses.Response{unstored, streamedResp} {
+		requestID := "req_" + strings.TrimPrefix(resp.ID, "resp_")
+		var surface, op string
+		var stream bool
+		var in, out, cost int64
+		testutil.Eventually(t, func() error {
+			return conn.QueryRow(ctx, `SELECT surface, operation, stream, input_tokens, output_tokens, cost_nanos
+				FROM request_records WHERE request_id = $1`, requestID).Scan(&surface, &op, &stream, &in, &out, &cost)
+		})
+		if surface != "responses" || op != "chat" || stream != (resp == streamedResp) || in != resp.Usage.InputTokens ||
+			out != resp.Usage.OutputTokens || cost <= 0 {
+			t.Errorf("record of %s: surface %q op %q stream %v tokens %d/%d cost %d; usage %+v", requestID, surface, op, stream, in, out, cost, resp.Usage)
+		}
+	}
 }
 
 // TestResponsesNode runs test/sdk/node/responses.test.mjs (the official
@@ -303,4 +332,48 @@ func TestResponsesNode(t *testing.T) {
 		"TOLLGATE_MODELS":    strings.Join([]string{servertest.ChatModel, ClaudeModel, GeminiModel}, ","),
 	}
 	run(t, exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "responses.test.mjs"), dir, env)
+}
+
+// TestResponsesRetention: stored responses older than the retention are
+// pruned (responsesapi.Prune, which the server runs every hour), on the
+// gateway's injected clock; younger ones stay.
+func TestResponsesRetention(t *testing.T) {
+	t.Parallel()
+	clock := &testutil.Clock{}
+	_, url := fakeupstream.StartOpenAI(t)
+	g := servertest.Start(t, servertest.Options{Clock: clock.Now})
+	key := g.Setup(t, url)
+	c := openai.NewClient(option.WithBaseURL(g.URL+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
+	ctx := context.Background()
+	create := func(text string) *responses.Response {
+		r, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: servertest.ChatModel,
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String(text)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	old := create("old")
+	clock.Advance(2 * 24 * time.Hour)
+	young := create("young")
+	st, err := pgstore.Open(ctx, g.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	retention := g.Config.Responses.Retention // the default: 30 days
+	if n, err := responsesapi.Prune(ctx, st, clock.Now(), retention); err != nil || n != 0 {
+		t.Fatalf("Prune within the retention = %d, %v", n, err)
+	}
+	clock.Advance(retention - 24*time.Hour) // old is 31 days old, young 29
+	if n, err := responsesapi.Prune(ctx, st, clock.Now(), retention); err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	}
+	var apiErr *openai.Error
+	if _, err := c.Responses.Get(ctx, old.ID, responses.ResponseGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		t.Errorf("Get of a pruned response: %v", err)
+	}
+	if r, err := c.Responses.Get(ctx, young.ID, responses.ResponseGetParams{}); err != nil || r.OutputText() != "echo: young" {
+		t.Errorf("Get of a young response = %v, %v", r, err)
+	}
 }
