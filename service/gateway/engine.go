@@ -27,6 +27,7 @@ const (
 	SurfaceRPC       Surface = "rpc"
 	SurfaceOpenAI    Surface = "openai"
 	SurfaceAnthropic Surface = "anthropic"
+	SurfaceGemini    Surface = "gemini"
 	// SurfaceResponses is the OpenAI Responses API (/v1/responses).
 	SurfaceResponses Surface = "responses"
 )
