@@ -26,9 +26,6 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
 
-// GeminiModel is served by the Gemini fake in the Responses fixture.
-const GeminiModel = "gemini-2.5-flash"
-
 // startResponsesFixture is the common fixture plus an Anthropic and a
 // Gemini provider, whose fakes answer "echo: <last user text>" as the
 // OpenAI fake does.
