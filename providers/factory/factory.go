@@ -26,7 +26,8 @@ const (
 )
 
 // types is the one table of provider types: New supports exactly these.
-var types = []string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini}
+var types = append([]string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini},
+	presetOrder...)
 
 // Types returns the supported provider types, in the order the API
 // numbers them.
@@ -46,6 +47,9 @@ func New(cfg providers.Config) (providers.Provider, error) {
 		return azure.New(cfg)
 	case TypeGemini:
 		return gemini.New(cfg)
+	}
+	if p, ok := presets[cfg.Type]; ok {
+		return newPreset(cfg, p)
 	}
 	return nil, fmt.Errorf("provider %s: type %q is not supported by this build", cfg.ID, cfg.Type)
 }
