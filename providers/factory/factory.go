@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/anthropic"
 	"github.com/tollgate-dev/tollgate/providers/azure"
+	"github.com/tollgate-dev/tollgate/providers/bedrock"
 	"github.com/tollgate-dev/tollgate/providers/gemini"
 	"github.com/tollgate-dev/tollgate/providers/openai"
 )
@@ -23,10 +24,11 @@ const (
 	TypeAnthropic        = "anthropic"
 	TypeAzureOpenAI      = "azure_openai"
 	TypeGemini           = "gemini"
+	TypeBedrock          = "bedrock"
 )
 
 // types is the one table of provider types: New supports exactly these.
-var types = append([]string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini},
+var types = append([]string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini, TypeBedrock},
 	presetOrder...)
 
 // Types returns the supported provider types, in the order the API
@@ -47,6 +49,8 @@ func New(cfg providers.Config) (providers.Provider, error) {
 		return azure.New(cfg)
 	case TypeGemini:
 		return gemini.New(cfg)
+	case TypeBedrock:
+		return bedrock.New(cfg)
 	}
 	if p, ok := presets[cfg.Type]; ok {
 		return newPreset(cfg, p)
