@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers/bedrock"
 	"github.com/tollgate-dev/tollgate/providers/gemini"
 	"github.com/tollgate-dev/tollgate/providers/openai"
+	"github.com/tollgate-dev/tollgate/providers/vertex"
 )
 
 // Provider type names, as stored. The admin API names each as the enum
@@ -25,10 +26,11 @@ const (
 	TypeAzureOpenAI      = "azure_openai"
 	TypeGemini           = "gemini"
 	TypeBedrock          = "bedrock"
+	TypeVertex           = "vertex"
 )
 
 // types is the one table of provider types: New supports exactly these.
-var types = append([]string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini, TypeBedrock},
+var types = append([]string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini, TypeBedrock, TypeVertex},
 	presetOrder...)
 
 // Types returns the supported provider types, in the order the API
@@ -51,6 +53,8 @@ func New(cfg providers.Config) (providers.Provider, error) {
 		return gemini.New(cfg)
 	case TypeBedrock:
 		return bedrock.New(cfg)
+	case TypeVertex:
+		return vertex.New(cfg)
 	}
 	if p, ok := presets[cfg.Type]; ok {
 		return newPreset(cfg, p)
