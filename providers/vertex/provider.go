@@ -57,11 +57,11 @@ type Provider struct {
 	// library's sources cache theirs until 10 s before expiry, which would
 	// defeat the early refresh).
 	newSource func() (oauth2.TokenSource, error)
-	tokens                *tokenCache
-	gemini                *gemini.Provider
-	claude                *anthropic.Provider
-	up                    upstream.Sender
-	now                   func() time.Time
+	tokens    *tokenCache
+	gemini    *gemini.Provider
+	claude    *anthropic.Provider
+	up        upstream.Sender
+	now       func() time.Time
 }
 
 var (

@@ -621,4 +621,3 @@ func Vector(text string, dims int) []float32 {
 	}
 	return v
 }
-

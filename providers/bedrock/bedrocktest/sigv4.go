@@ -187,4 +187,3 @@ func headerValue(r *http.Request, name string) string {
 	}
 	return strings.Join(vs, ",")
 }
-

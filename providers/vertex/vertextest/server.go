@@ -13,8 +13,8 @@ package vertextest
 
 import (
 	"bytes"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/http/httptest"
