@@ -27,6 +27,7 @@ const (
 	SurfaceRPC       Surface = "rpc"
 	SurfaceOpenAI    Surface = "openai"
 	SurfaceAnthropic Surface = "anthropic"
+	SurfaceGemini    Surface = "gemini"
 )
 
 // Recorder receives request records. It must not block (see package accounting).
