@@ -150,6 +150,13 @@ func (f *Server) Cancelled() int { return f.life.Cancelled() }
 // Refused returns the number of requests refused for their signature.
 func (f *Server) Refused() int { return int(f.refused.Load()) }
 
+// Credentials returns the credentials signatures are checked against.
+func (f *Server) Credentials() Credentials {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.set.creds
+}
+
 // Close releases hanging handlers.
 func (f *Server) Close() { f.life.Close() }
 
