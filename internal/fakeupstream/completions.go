@@ -54,7 +54,7 @@ func (x *exchange) completions() {
 	promptTokens, outputTokens := 0, 0
 	for _, p := range prompts {
 		promptTokens += tokens(p)
-		text, finish := x.replyTo(p), schema.FinishStop
+		text, finish := x.replyTo(&schema.ChatCompletionRequest{}, p), schema.FinishStop
 		if req.MaxTokens != nil && tokens(text) > *req.MaxTokens {
 			text, finish = text[:min(len(text), *req.MaxTokens*4)], schema.FinishLength
 		}

@@ -28,6 +28,8 @@ const (
 	SurfaceOpenAI    Surface = "openai"
 	SurfaceAnthropic Surface = "anthropic"
 	SurfaceGemini    Surface = "gemini"
+	// SurfaceResponses is the OpenAI Responses API (/v1/responses).
+	SurfaceResponses Surface = "responses"
 	// SurfaceCompletions is OpenAI's legacy /v1/completions.
 	SurfaceCompletions Surface = "completions"
 	// SurfaceModerations is OpenAI's /v1/moderations.
