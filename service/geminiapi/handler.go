@@ -163,13 +163,18 @@ func readBody(r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (h *Handler) generate(w http.ResponseWriter, r *http.Request, model string, stream bool) {
+// begin reads a method's call and body.
+func (h *Handler) begin(r *http.Request) (*gateway.Call, []byte, error) {
 	call, err := h.newCall(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, nil, err
 	}
 	body, err := readBody(r)
+	return call, body, err
+}
+
+func (h *Handler) generate(w http.ResponseWriter, r *http.Request, model string, stream bool) {
+	call, body, err := h.begin(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -363,12 +368,7 @@ func ssePayload(frame []byte) []byte {
 }
 
 func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, model string) {
-	call, err := h.newCall(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(r)
+	call, body, err := h.begin(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -404,12 +404,7 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, model stri
 // (the Gemini provider's embed_task_type setting applies); they are named
 // in X-Tollgate-Dropped-Params.
 func (h *Handler) embed(w http.ResponseWriter, r *http.Request, model string, batch bool) {
-	call, err := h.newCall(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(r)
+	call, body, err := h.begin(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
