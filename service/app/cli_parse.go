@@ -362,7 +362,7 @@ func parseUSD(s string) (*money.Money, error) {
 	if whole != "" {
 		u, err := strconv.ParseInt(whole, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%q: %w", s, err)
+			return nil, fmt.Errorf("%q: want an amount in dollars such as 5 or 0.25", s)
 		}
 		units = u
 	}
