@@ -194,7 +194,9 @@ func TestGoldenErrors(t *testing.T) {
 func TestGoldenOutput(t *testing.T) {
 	t.Parallel()
 	ts := timestamppb.New(time.Date(2026, 12, 6, 9, 30, 0, 0, time.UTC))
-	usd := func(units int64, nanos int32) *money.Money { return &money.Money{CurrencyCode: "USD", Units: units, Nanos: nanos} }
+	usd := func(units int64, nanos int32) *money.Money {
+		return &money.Money{CurrencyCode: "USD", Units: units, Nanos: nanos}
+	}
 	samples := []struct {
 		name string
 		resp proto.Message
