@@ -53,6 +53,9 @@ type Plan struct {
 	// not declare and that are not marked as managed by configuration (so
 	// --prune leaves them), by kind.
 	Unmanaged map[Kind]int
+	// Orphans are the managed resources the file no longer declares, when
+	// the plan was made without Prune ("kind name").
+	Orphans []string
 }
 
 // PlanOptions configure Compute.
@@ -112,6 +115,8 @@ func Compute(cur, want *State, opts PlanOptions) (*Plan, error) {
 			}
 			if opts.Prune {
 				p.Changes = append(p.Changes, Change{Kind: k, Name: name, Action: Delete, cur: cur.res[k][name]})
+			} else {
+				p.Orphans = append(p.Orphans, strings.ReplaceAll(string(k), "_", " ")+" "+name)
 			}
 		}
 	}
@@ -176,6 +181,9 @@ func (p *Plan) Write(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "Plan: %d to create, %d to update, %d to replace, %d to delete.\n",
 			p.Count(Create), p.Count(Update), p.Count(Replace), p.Count(Delete))
+	}
+	if len(p.Orphans) > 0 {
+		fmt.Fprintf(&b, "Managed by configuration but no longer declared (apply --prune deletes them): %s.\n", strings.Join(p.Orphans, ", "))
 	}
 	var um []string
 	for _, k := range Kinds {
@@ -259,7 +267,7 @@ func isLeafMessage(fd protoreflect.FieldDescriptor) bool {
 
 // show renders a field's value in one line ("(none)" when unset).
 func show(fd protoreflect.FieldDescriptor, v protoreflect.Value, has bool) string {
-	if !has {
+	if !has && (fd.Message() != nil || fd.IsList()) {
 		return "(none)"
 	}
 	if fd.IsList() {
