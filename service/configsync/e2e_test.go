@@ -349,3 +349,94 @@ func TestOutOfBandChanges(t *testing.T) {
 		})
 	}
 }
+
+// configMapDir lays out dir as a Kubernetes ConfigMap volume does: the
+// file is a symlink through "..data" to a timestamped directory, and an
+// update swaps "..data" atomically.
+type configMapDir struct {
+	dir string
+	n   int
+}
+
+func (c *configMapDir) update(t *testing.T, f *fixture) {
+	t.Helper()
+	c.n++
+	b, err := configsync.Marshal(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := fmt.Sprintf("..2026_12_06_16_00_0%d", c.n)
+	if err := os.Mkdir(filepath.Join(c.dir, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, ts, "gateway.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(ts, filepath.Join(c.dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(c.dir, "..data_tmp"), filepath.Join(c.dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if c.n == 1 {
+		if err := os.Symlink("..data/gateway.yaml", filepath.Join(c.dir, "gateway.yaml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestServeConfig: `serve -config DIR` applies the files on start and an
+// edited file (a ConfigMap update) without a restart.
+func TestServeConfig(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cm := &configMapDir{dir: t.TempDir()}
+	cm.update(t, f)
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.Declarative.Path = cm.dir
+		c.Declarative.Poll = 100 * time.Millisecond
+	}})
+	weights := func() (string, error) {
+		r, err := g.Admin.GetRoute(context.Background(), connect.NewRequest(&tollgatev1.GetRouteRequest{Name: "chat"}))
+		if err != nil {
+			return "", err
+		}
+		ts := r.Msg.GetRoute().GetTargets()
+		return fmt.Sprintf("%d/%d", ts[0].GetWeight(), ts[1].GetWeight()), nil
+	}
+	testutil.Eventually(t, func() error {
+		if w, err := weights(); err != nil || w != "100/0" {
+			return fmt.Errorf("weights %q, %v", w, err)
+		}
+		return nil
+	})
+	key := ""
+	testutil.Eventually(t, func() error {
+		b, err := os.ReadFile(filepath.Join(f.secrets, "search-ranker-prod"))
+		key = strings.TrimSpace(string(b))
+		return err
+	})
+	if who, err := chat(t, g, key, f); err != nil || who != "hosted" {
+		t.Fatalf("chat before the edit: %s, %v", who, err)
+	}
+
+	f.route("chat").Targets[0].Weight, f.route("chat").Targets[1].Weight = 0, 100
+	cm.update(t, f)
+	testutil.Eventually(t, func() error {
+		if w, err := weights(); err != nil || w != "0/100" {
+			return fmt.Errorf("weights %q, %v", w, err)
+		}
+		return nil
+	})
+	testutil.Eventually(t, func() error {
+		who, err := chat(t, g, key, f)
+		if err == nil && who != "local" {
+			err = fmt.Errorf("answered by %s", who)
+		}
+		return err
+	})
+	// The CLI sees the same state: nothing to apply.
+	if out := mustRun(t, g, "diff", cm.dir); out != "No changes: the gateway matches the configuration.\n" {
+		t.Fatalf("diff after serve -config applied the edit:\n%s", out)
+	}
+}
