@@ -13,7 +13,6 @@ import (
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/service/configfile"
 )
 
@@ -44,8 +43,8 @@ type Result struct {
 	Secrets []Secret
 }
 
-// Apply makes the changes of a plan through the admin API (give it a
-// client of [NewAdminClient], so the resources are marked as managed), one kind at a
+// Apply makes the changes of a plan through the admin API (every call
+// carries the managed-by header, so the resources are marked as managed), one kind at a
 // time in dependency order. Every update and deletion carries the etag
 // the plan was computed from, so a resource changed meanwhile fails with
 // FAILED_PRECONDITION instead of being overwritten. A kind is applied as a
@@ -53,7 +52,7 @@ type Result struct {
 // kind are undone (creations deleted, updates restored) before the error
 // is returned; earlier kinds stay applied, and running apply again
 // continues from there.
-func Apply(ctx context.Context, c Client, cur *State, p *Plan) (*Result, error) {
+func Apply(ctx context.Context, c tollgate.AdminClient, cur *State, p *Plan) (*Result, error) {
 	a := &applier{c: c, cur: cur, res: &Result{}}
 	for _, k := range Kinds {
 		var undo []func(context.Context) error
@@ -84,7 +83,7 @@ func Apply(ctx context.Context, c Client, cur *State, p *Plan) (*Result, error) 
 }
 
 type applier struct {
-	c   Client
+	c   tollgate.AdminClient
 	cur *State
 	res *Result
 }
@@ -125,87 +124,87 @@ func (a *applier) change(ctx context.Context, ch Change) (func(context.Context) 
 	case *configfile.Provider:
 		m := providerProto(d)
 		if ch.Action == Create {
-			if _, err := c.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{Provider: m})); err != nil {
+			if _, err := c.CreateProvider(ctx, req(&tollgatev1.CreateProviderRequest{Provider: m})); err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context) error {
-				_, err := c.DeleteProvider(ctx, connect.NewRequest(&tollgatev1.DeleteProviderRequest{Id: d.ID}))
+				_, err := c.DeleteProvider(ctx, req(&tollgatev1.DeleteProviderRequest{Id: d.ID}))
 				return err
 			}, nil
 		}
 		m.Etag = etag
-		r, err := c.UpdateProvider(ctx, connect.NewRequest(&tollgatev1.UpdateProviderRequest{Provider: m}))
+		r, err := c.UpdateProvider(ctx, req(&tollgatev1.UpdateProviderRequest{Provider: m}))
 		if err != nil {
 			return nil, err
 		}
 		old := proto.Clone(ch.cur.msg).(*tollgatev1.Provider)
 		return func(ctx context.Context) error {
 			old.Etag = r.Msg.GetProvider().GetEtag()
-			_, err := c.UpdateProvider(ctx, connect.NewRequest(&tollgatev1.UpdateProviderRequest{Provider: old}))
+			_, err := c.UpdateProvider(ctx, req(&tollgatev1.UpdateProviderRequest{Provider: old}))
 			return err
 		}, nil
 	case *configfile.Model:
 		m := modelProto(d)
 		if ch.Action == Create {
-			if _, err := c.CreateModel(ctx, connect.NewRequest(&tollgatev1.CreateModelRequest{Model: m})); err != nil {
+			if _, err := c.CreateModel(ctx, req(&tollgatev1.CreateModelRequest{Model: m})); err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context) error {
-				_, err := c.DeleteModel(ctx, connect.NewRequest(&tollgatev1.DeleteModelRequest{Name: d.Name}))
+				_, err := c.DeleteModel(ctx, req(&tollgatev1.DeleteModelRequest{Name: d.Name}))
 				return err
 			}, nil
 		}
 		m.Etag = etag
-		r, err := c.UpdateModel(ctx, connect.NewRequest(&tollgatev1.UpdateModelRequest{Model: m}))
+		r, err := c.UpdateModel(ctx, req(&tollgatev1.UpdateModelRequest{Model: m}))
 		if err != nil {
 			return nil, err
 		}
 		old := proto.Clone(ch.cur.msg).(*tollgatev1.Model)
 		return func(ctx context.Context) error {
 			old.Etag = r.Msg.GetModel().GetEtag()
-			_, err := c.UpdateModel(ctx, connect.NewRequest(&tollgatev1.UpdateModelRequest{Model: old}))
+			_, err := c.UpdateModel(ctx, req(&tollgatev1.UpdateModelRequest{Model: old}))
 			return err
 		}, nil
 	case *configfile.Route:
 		m := routeProto(d)
 		if ch.Action == Create {
-			if _, err := c.CreateRoute(ctx, connect.NewRequest(&tollgatev1.CreateRouteRequest{Route: m})); err != nil {
+			if _, err := c.CreateRoute(ctx, req(&tollgatev1.CreateRouteRequest{Route: m})); err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context) error {
-				_, err := c.DeleteRoute(ctx, connect.NewRequest(&tollgatev1.DeleteRouteRequest{Name: d.Name}))
+				_, err := c.DeleteRoute(ctx, req(&tollgatev1.DeleteRouteRequest{Name: d.Name}))
 				return err
 			}, nil
 		}
 		m.Etag = etag
-		r, err := c.UpdateRoute(ctx, connect.NewRequest(&tollgatev1.UpdateRouteRequest{Route: m}))
+		r, err := c.UpdateRoute(ctx, req(&tollgatev1.UpdateRouteRequest{Route: m}))
 		if err != nil {
 			return nil, err
 		}
 		old := proto.Clone(ch.cur.msg).(*tollgatev1.Route)
 		return func(ctx context.Context) error {
 			old.Etag = r.Msg.GetRoute().GetEtag()
-			_, err := c.UpdateRoute(ctx, connect.NewRequest(&tollgatev1.UpdateRouteRequest{Route: old}))
+			_, err := c.UpdateRoute(ctx, req(&tollgatev1.UpdateRouteRequest{Route: old}))
 			return err
 		}, nil
 	case *configfile.Team:
-		if _, err := c.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: teamProto(d)})); err != nil {
+		if _, err := c.CreateTeam(ctx, req(&tollgatev1.CreateTeamRequest{Team: teamProto(d)})); err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) error {
-			_, err := c.DeleteTeam(ctx, connect.NewRequest(&tollgatev1.DeleteTeamRequest{Id: d.ID}))
+			_, err := c.DeleteTeam(ctx, req(&tollgatev1.DeleteTeamRequest{Id: d.ID}))
 			return err
 		}, nil
 	case *configfile.Key:
 		m := keyProto(d)
 		m.Id = ""
-		r, err := c.CreateKey(ctx, connect.NewRequest(&tollgatev1.CreateKeyRequest{Key: m}))
+		r, err := c.CreateKey(ctx, req(&tollgatev1.CreateKeyRequest{Key: m}))
 		if err != nil {
 			return nil, err
 		}
 		name, id := keyName(d.Team, d.Name), r.Msg.GetKey().GetId()
 		if ch.Action == Replace {
-			if _, err := c.RevokeKey(ctx, connect.NewRequest(&tollgatev1.RevokeKeyRequest{Id: ch.cur.id})); err != nil {
+			if _, err := c.RevokeKey(ctx, req(&tollgatev1.RevokeKeyRequest{Id: ch.cur.id})); err != nil {
 				return nil, fmt.Errorf("revoke the replaced key: %w", err)
 			}
 		}
@@ -218,36 +217,36 @@ func (a *applier) change(ctx context.Context, ch Change) (func(context.Context) 
 		m := budgetProto(d)
 		m.KeyId = a.keyID(m.KeyId)
 		m.Etag = etag
-		r, err := c.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: m}))
+		r, err := c.SetBudget(ctx, req(&tollgatev1.SetBudgetRequest{Budget: m}))
 		if err != nil {
 			return nil, err
 		}
 		return a.undoSet(ch, r.Msg.GetBudget().GetEtag(), func(ctx context.Context, old proto.Message, etag string) error {
 			if old == nil {
-				_, err := c.DeleteBudget(ctx, connect.NewRequest(&tollgatev1.DeleteBudgetRequest{Id: d.ID, Etag: etag}))
+				_, err := c.DeleteBudget(ctx, req(&tollgatev1.DeleteBudgetRequest{Id: d.ID, Etag: etag}))
 				return err
 			}
 			b := proto.Clone(old).(*tollgatev1.Budget)
 			b.KeyId, b.Etag = a.keyID(b.KeyId), etag
-			_, err := c.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: b}))
+			_, err := c.SetBudget(ctx, req(&tollgatev1.SetBudgetRequest{Budget: b}))
 			return err
 		}), nil
 	case *configfile.RateLimit:
 		m := rateLimitProto(d)
 		m.KeyId = a.keyID(m.KeyId)
 		m.Etag = etag
-		r, err := c.SetRateLimit(ctx, connect.NewRequest(&tollgatev1.SetRateLimitRequest{RateLimit: m}))
+		r, err := c.SetRateLimit(ctx, req(&tollgatev1.SetRateLimitRequest{RateLimit: m}))
 		if err != nil {
 			return nil, err
 		}
 		return a.undoSet(ch, r.Msg.GetRateLimit().GetEtag(), func(ctx context.Context, old proto.Message, etag string) error {
 			if old == nil {
-				_, err := c.DeleteRateLimit(ctx, connect.NewRequest(&tollgatev1.DeleteRateLimitRequest{Id: d.ID, Etag: etag}))
+				_, err := c.DeleteRateLimit(ctx, req(&tollgatev1.DeleteRateLimitRequest{Id: d.ID, Etag: etag}))
 				return err
 			}
 			l := proto.Clone(old).(*tollgatev1.RateLimit)
 			l.KeyId, l.Etag = a.keyID(l.KeyId), etag
-			_, err := c.SetRateLimit(ctx, connect.NewRequest(&tollgatev1.SetRateLimitRequest{RateLimit: l}))
+			_, err := c.SetRateLimit(ctx, req(&tollgatev1.SetRateLimitRequest{RateLimit: l}))
 			return err
 		}), nil
 	case *configfile.GuardrailPolicy:
@@ -259,16 +258,16 @@ func (a *applier) change(ctx context.Context, ch Change) (func(context.Context) 
 			m.AttachTo = a.keyID(m.AttachTo)
 		}
 		if ch.Action == Create {
-			if _, err := c.CreateGuardrailPolicy(ctx, connect.NewRequest(&tollgatev1.CreateGuardrailPolicyRequest{Policy: m})); err != nil {
+			if _, err := c.CreateGuardrailPolicy(ctx, req(&tollgatev1.CreateGuardrailPolicyRequest{Policy: m})); err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context) error {
-				_, err := c.DeleteGuardrailPolicy(ctx, connect.NewRequest(&tollgatev1.DeleteGuardrailPolicyRequest{Id: d.ID}))
+				_, err := c.DeleteGuardrailPolicy(ctx, req(&tollgatev1.DeleteGuardrailPolicyRequest{Id: d.ID}))
 				return err
 			}, nil
 		}
 		m.Etag = etag
-		r, err := c.UpdateGuardrailPolicy(ctx, connect.NewRequest(&tollgatev1.UpdateGuardrailPolicyRequest{Policy: m}))
+		r, err := c.UpdateGuardrailPolicy(ctx, req(&tollgatev1.UpdateGuardrailPolicyRequest{Policy: m}))
 		if err != nil {
 			return nil, err
 		}
@@ -278,7 +277,7 @@ func (a *applier) change(ctx context.Context, ch Change) (func(context.Context) 
 		}
 		return func(ctx context.Context) error {
 			old.Etag = r.Msg.GetPolicy().GetEtag()
-			_, err := c.UpdateGuardrailPolicy(ctx, connect.NewRequest(&tollgatev1.UpdateGuardrailPolicyRequest{Policy: old}))
+			_, err := c.UpdateGuardrailPolicy(ctx, req(&tollgatev1.UpdateGuardrailPolicyRequest{Policy: old}))
 			return err
 		}, nil
 	case *configfile.AlertWebhook:
@@ -293,13 +292,13 @@ func (a *applier) change(ctx context.Context, ch Change) (func(context.Context) 
 			}
 		}
 		if ch.Action == Replace {
-			if _, err := c.DeleteAlertWebhook(ctx, connect.NewRequest(&tollgatev1.DeleteAlertWebhookRequest{Id: d.ID, Etag: ch.cur.etag})); err != nil {
+			if _, err := c.DeleteAlertWebhook(ctx, req(&tollgatev1.DeleteAlertWebhookRequest{Id: d.ID, Etag: ch.cur.etag})); err != nil {
 				return nil, fmt.Errorf("delete the replaced webhook: %w", err)
 			}
 		}
 		m := alertProto(d, "")
 		m.Url = u
-		r, err := c.CreateAlertWebhook(ctx, connect.NewRequest(&tollgatev1.CreateAlertWebhookRequest{Webhook: m, Secret: secret}))
+		r, err := c.CreateAlertWebhook(ctx, req(&tollgatev1.CreateAlertWebhookRequest{Webhook: m, Secret: secret}))
 		if err != nil {
 			return nil, err
 		}
@@ -349,49 +348,40 @@ func (a *applier) del(ctx context.Context, k Kind, r *resource) error {
 	var err error
 	switch k {
 	case KindProvider:
-		_, err = c.DeleteProvider(ctx, connect.NewRequest(&tollgatev1.DeleteProviderRequest{Id: r.id, Etag: r.etag}))
+		_, err = c.DeleteProvider(ctx, req(&tollgatev1.DeleteProviderRequest{Id: r.id, Etag: r.etag}))
 	case KindModel:
-		_, err = c.DeleteModel(ctx, connect.NewRequest(&tollgatev1.DeleteModelRequest{Name: r.id, Etag: r.etag}))
+		_, err = c.DeleteModel(ctx, req(&tollgatev1.DeleteModelRequest{Name: r.id, Etag: r.etag}))
 	case KindRoute:
-		_, err = c.DeleteRoute(ctx, connect.NewRequest(&tollgatev1.DeleteRouteRequest{Name: r.id, Etag: r.etag}))
+		_, err = c.DeleteRoute(ctx, req(&tollgatev1.DeleteRouteRequest{Name: r.id, Etag: r.etag}))
 	case KindTeam:
-		_, err = c.DeleteTeam(ctx, connect.NewRequest(&tollgatev1.DeleteTeamRequest{Id: r.id, Etag: r.etag}))
+		_, err = c.DeleteTeam(ctx, req(&tollgatev1.DeleteTeamRequest{Id: r.id, Etag: r.etag}))
 	case KindKey:
-		_, err = c.RevokeKey(ctx, connect.NewRequest(&tollgatev1.RevokeKeyRequest{Id: r.id}))
+		_, err = c.RevokeKey(ctx, req(&tollgatev1.RevokeKeyRequest{Id: r.id}))
 	case KindBudget:
-		_, err = c.DeleteBudget(ctx, connect.NewRequest(&tollgatev1.DeleteBudgetRequest{Id: r.id, Etag: r.etag}))
+		_, err = c.DeleteBudget(ctx, req(&tollgatev1.DeleteBudgetRequest{Id: r.id, Etag: r.etag}))
 	case KindRateLimit:
-		_, err = c.DeleteRateLimit(ctx, connect.NewRequest(&tollgatev1.DeleteRateLimitRequest{Id: r.id, Etag: r.etag}))
+		_, err = c.DeleteRateLimit(ctx, req(&tollgatev1.DeleteRateLimitRequest{Id: r.id, Etag: r.etag}))
 	case KindGuardrail:
-		_, err = c.DeleteGuardrailPolicy(ctx, connect.NewRequest(&tollgatev1.DeleteGuardrailPolicyRequest{Id: r.id, Etag: r.etag}))
+		_, err = c.DeleteGuardrailPolicy(ctx, req(&tollgatev1.DeleteGuardrailPolicyRequest{Id: r.id, Etag: r.etag}))
 	case KindAlert:
-		_, err = c.DeleteAlertWebhook(ctx, connect.NewRequest(&tollgatev1.DeleteAlertWebhookRequest{Id: r.id, Etag: r.etag}))
+		_, err = c.DeleteAlertWebhook(ctx, req(&tollgatev1.DeleteAlertWebhookRequest{Id: r.id, Etag: r.etag}))
 	}
 	return err
 }
 
-// NewAdminClient returns admin clients that send the managed-by header
-// on every call (opts as for tollgate.NewAdminClient, e.g. the credential).
-func NewAdminClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) Client {
-	opts = append(opts, connect.WithInterceptors(managedBy{}))
-	return Client{
-		AdminClient: tollgate.NewAdminClient(hc, baseURL, opts...),
-		Config:      tollgatev1connect.NewConfigServiceClient(hc, baseURL, opts...),
-	}
-}
-
-// Client is what configuration as code calls: the admin services and
-// ConfigService (the managed-by marks).
-type Client struct {
-	tollgate.AdminClient
-	Config tollgatev1connect.ConfigServiceClient
+// req returns a request carrying the managed-by header, so the gateway
+// marks what it writes as managed by configuration.
+func req[T any](m *T) *connect.Request[T] {
+	r := connect.NewRequest(m)
+	r.Header().Set(ManagedByHeader, ManagedByConfig)
+	return r
 }
 
 // Managed reads the managed-by marks and returns the PlanOptions.Managed
 // of the state cur (keys are marked by id, planned by "team/name").
-func Managed(ctx context.Context, c Client, cur *State) (func(Kind, string) bool, error) {
+func Managed(ctx context.Context, c tollgate.AdminClient, cur *State) (func(Kind, string) bool, error) {
 	marks, err := page(ctx, func(ctx context.Context, t string) ([]*tollgatev1.ManagedResource, string, error) {
-		r, err := c.Config.ListManagedResources(ctx, connect.NewRequest(&tollgatev1.ListManagedResourcesRequest{PageSize: 1000, PageToken: t}))
+		r, err := c.ListManagedResources(ctx, req(&tollgatev1.ListManagedResourcesRequest{PageSize: 1000, PageToken: t}))
 		return r.Msg.GetResources(), r.Msg.GetNextPageToken(), wrap("list managed resources", err)
 	})
 	if err != nil {
@@ -409,22 +399,4 @@ func Managed(ctx context.Context, c Client, cur *State) (func(Kind, string) bool
 		}
 		return set[string(k)+"/"+name]
 	}, nil
-}
-
-// managedBy sets the managed-by header on unary calls.
-type managedBy struct{}
-
-func (managedBy) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set(ManagedByHeader, ManagedByConfig)
-		return next(ctx, req)
-	}
-}
-
-func (managedBy) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (managedBy) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }

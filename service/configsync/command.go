@@ -2,47 +2,30 @@ package configsync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
+
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 
 	"github.com/tollgate-dev/tollgate/service/configfile"
 )
 
-// Target is the gateway a command talks to.
-type Target struct {
-	// URL is the gateway's base URL.
-	URL string
-	// Token is the admin credential (admin token, service-account token or
-	// an identity-provider token), sent as a bearer token.
-	Token string
-	// HTTPClient is the HTTP client; nil is http.DefaultClient.
-	HTTPClient connect.HTTPClient
-}
+// Dialer returns a client of the gateway a command talks to; the CLI's
+// root resolves it from --url, --token, --context and the environment.
+type Dialer = func(ctx context.Context) (*tollgate.Client, error)
 
-// CommandOptions configure NewCommand.
-type CommandOptions struct {
-	// Target returns the gateway to talk to for a command; the CLI passes
-	// its context resolution (server URL, login). Nil reads --url (or
-	// $TOLLGATE_URL) and $TOLLGATE_ADMIN_TOKEN.
-	Target func(cmd *cobra.Command) (Target, error)
-	// Timeout bounds each command; 0 means 2 minutes.
-	Timeout time.Duration
-}
+// commandTimeout bounds each config command.
+const commandTimeout = 2 * time.Minute
 
 // NewCommand returns `tollgate config` and its subcommands validate, diff,
-// apply and export, for the CLI to mount.
-func NewCommand(opts CommandOptions) *cobra.Command {
-	if opts.Timeout == 0 {
-		opts.Timeout = 2 * time.Minute
-	}
+// apply and export, for the CLI to mount; dial is called after the flags
+// are parsed (validate never calls it).
+func NewCommand(dial Dialer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "config",
 		Short: "Manage the gateway's configuration as code (validate, diff, apply, export)",
@@ -50,38 +33,17 @@ func NewCommand(opts CommandOptions) *cobra.Command {
 guardrail policies, cache policies and alert webhooks in YAML files, keep
 them in Git, review the plan and apply it. Credentials are references
 (env:NAME, file:/path, vault:..., aws-sm:..., gcp-sm:...), never literals.
-The schema is docs/schema/tollgate-config.schema.json.`,
+The schema is docs/schema/tollgate-config.schema.json; see
+docs/config-as-code.md.`,
 	}
-	var url string
-	if opts.Target == nil {
-		root.PersistentFlags().StringVar(&url, "url", "", "the gateway's URL (default $TOLLGATE_URL, else http://127.0.0.1:8080)")
-		opts.Target = func(*cobra.Command) (Target, error) {
-			t := Target{URL: url, Token: os.Getenv("TOLLGATE_ADMIN_TOKEN")}
-			if t.URL == "" {
-				t.URL = os.Getenv("TOLLGATE_URL")
-			}
-			if t.URL == "" {
-				t.URL = "http://127.0.0.1:8080"
-			}
-			if t.Token == "" {
-				return t, errors.New("no credential: set $TOLLGATE_ADMIN_TOKEN")
-			}
-			return t, nil
-		}
-	}
-	client := func(cmd *cobra.Command) (Client, error) {
-		t, err := opts.Target(cmd)
+	client := func(cmd *cobra.Command) (context.Context, context.CancelFunc, tollgate.AdminClient, error) {
+		ctx, cancel := context.WithTimeout(cmd.Context(), commandTimeout)
+		c, err := dial(ctx)
 		if err != nil {
-			return Client{}, err
+			cancel()
+			return nil, nil, tollgate.AdminClient{}, err
 		}
-		hc := t.HTTPClient
-		if hc == nil {
-			hc = http.DefaultClient
-		}
-		return NewAdminClient(hc, strings.TrimRight(t.URL, "/"), connect.WithInterceptors(bearer(t.Token))), nil
-	}
-	withTimeout := func(cmd *cobra.Command) (context.Context, context.CancelFunc) {
-		return context.WithTimeout(cmd.Context(), opts.Timeout)
+		return ctx, cancel, c.Admin, nil
 	}
 
 	validate := &cobra.Command{
@@ -110,12 +72,11 @@ The schema is docs/schema/tollgate-config.schema.json.`,
   tollgate config diff --prune config/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := withTimeout(cmd)
-			defer cancel()
-			c, err := client(cmd)
+			ctx, cancel, c, err := client(cmd)
 			if err != nil {
 				return err
 			}
+			defer cancel()
 			_, p, err := PlanFiles(ctx, c, args, prune)
 			if p != nil {
 				if werr := p.Write(cmd.OutOrStdout()); werr != nil {
@@ -142,12 +103,11 @@ marked as managed by configuration; others are never touched.`,
   tollgate config apply --prune config/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := withTimeout(cmd)
-			defer cancel()
-			c, err := client(cmd)
+			ctx, cancel, c, err := client(cmd)
 			if err != nil {
 				return err
 			}
+			defer cancel()
 			cur, p, err := PlanFiles(ctx, c, args, applyPrune)
 			if err != nil {
 				return err
@@ -182,12 +142,11 @@ marked as managed by configuration; others are never touched.`,
   tollgate config export -f config/gateway.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := withTimeout(cmd)
-			defer cancel()
-			c, err := client(cmd)
+			ctx, cancel, c, err := client(cmd)
 			if err != nil {
 				return err
 			}
+			defer cancel()
 			st, err := Fetch(ctx, c)
 			if err != nil {
 				return err
@@ -227,7 +186,7 @@ func loadValid(paths []string) (*configfile.Loaded, error) {
 
 // PlanFiles loads and validates files, reads the gateway's state and
 // plans the changes (the managed marks come from the gateway).
-func PlanFiles(ctx context.Context, c Client, paths []string, prune bool) (*State, *Plan, error) {
+func PlanFiles(ctx context.Context, c tollgate.AdminClient, paths []string, prune bool) (*State, *Plan, error) {
 	l, err := loadValid(paths)
 	if err != nil {
 		return nil, nil, err
@@ -257,22 +216,4 @@ func writeSecrets(w io.Writer, secrets []Secret) {
 	for _, s := range secrets {
 		fmt.Fprintf(w, "Secret of %s %s (shown once): %s\n", strings.ReplaceAll(string(s.Kind), "_", " "), s.Name, s.Value)
 	}
-}
-
-// bearer sends a bearer token.
-type bearer string
-
-func (b bearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set("Authorization", "Bearer "+string(b))
-		return next(ctx, req)
-	}
-}
-
-func (b bearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (b bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }

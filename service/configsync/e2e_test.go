@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/spf13/cobra"
 
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
@@ -117,9 +117,9 @@ func (f *fixture) secret(t *testing.T, team, name string) string {
 // standard output (standard error is logged).
 func run(t *testing.T, g *servertest.Gateway, args ...string) (string, error) {
 	t.Helper()
-	cmd := configsync.NewCommand(configsync.CommandOptions{Target: func(*cobra.Command) (configsync.Target, error) {
-		return configsync.Target{URL: g.URL, Token: g.AdminToken}, nil
-	}})
+	cmd := configsync.NewCommand(func(context.Context) (*tollgate.Client, error) {
+		return tollgate.NewClient(g.URL, g.AdminToken), nil
+	})
 	var out, errOut bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/service/configfile"
 )
@@ -84,7 +85,7 @@ func page[T any](ctx context.Context, list func(ctx context.Context, token strin
 }
 
 // Fetch reads the gateway's current state through the admin API.
-func Fetch(ctx context.Context, c Client) (*State, error) {
+func Fetch(ctx context.Context, c tollgate.AdminClient) (*State, error) {
 	s := newState()
 	providers, err := page(ctx, func(ctx context.Context, t string) ([]*tollgatev1.Provider, string, error) {
 		r, err := c.ListProviders(ctx, connect.NewRequest(&tollgatev1.ListProvidersRequest{PageSize: 1000, PageToken: t}))

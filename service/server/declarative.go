@@ -14,6 +14,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	"github.com/tollgate-dev/tollgate/service/configfile"
 	"github.com/tollgate-dev/tollgate/service/configsync"
 	"github.com/tollgate-dev/tollgate/service/rpc"
@@ -125,7 +126,7 @@ func (s *Server) applyConfig(ctx context.Context) error {
 	if app == nil {
 		return errors.New("not started")
 	}
-	c := configsync.NewAdminClient(&http.Client{Transport: handlerTransport{app.handler}}, "http://tollgate.internal",
+	c := tollgate.NewAdminClient(&http.Client{Transport: handlerTransport{app.handler}}, "http://tollgate.internal",
 		connect.WithInterceptors(bearerToken(s.cfg.AdminToken)))
 	return locker.WithConfigLock(ctx, func(ctx context.Context) error {
 		cur, plan, err := configsync.PlanFiles(ctx, c, s.cfg.Declarative.paths(), true)
