@@ -23,6 +23,7 @@ type backend interface {
 	store.Keyring
 	store.KeyCreators
 	store.ManagedResources
+	store.Responses
 	// SealAlertWebhookURL seals a webhook URL stored in plain text by an
 	// older version (see resealSecrets).
 	SealAlertWebhookURL(ctx context.Context, id string, sealed []byte, hint string) (bool, error)

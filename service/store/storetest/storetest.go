@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Principals", principalTests()},
 		{"Console", consoleTests()},
 		{"Managed", managedTests()},
+		{"Responses", responseTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
