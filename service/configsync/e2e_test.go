@@ -435,6 +435,9 @@ func TestServeConfig(t *testing.T) {
 		}
 		return err
 	})
+	if !strings.Contains(g.Logs.String(), `"action":"update","kind":"route","name":"chat"`) {
+		t.Errorf("no log line of the route's update:\n%s", g.Logs.String())
+	}
 	// The CLI sees the same state: nothing to apply.
 	if out := mustRun(t, g, "diff", cm.dir); out != "No changes: the gateway matches the configuration.\n" {
 		t.Fatalf("diff after serve -config applied the edit:\n%s", out)
