@@ -181,7 +181,7 @@ func TestParseCLIErrors(t *testing.T) {
 		{"bad expiry", []string{"keys", "create", "--team", "t", "--expires", "soon"}, nil, "--expires"},
 		{"negative grace", []string{"keys", "rotate", "k", "--grace", "-1h"}, nil, "--grace"},
 		{"bad tag", []string{"keys", "create", "--team", "t", "--tag", "novalue"}, nil, "not key=value"},
-		{"bad provider type", []string{"providers", "add", "p", "--type", "bedrock"}, nil, `--type "bedrock"`},
+		{"bad provider type", []string{"providers", "add", "p", "--type", "cohere"}, nil, `--type "cohere"`},
 		{"empty credential env", []string{"providers", "add", "p", "--type", "openai", "--credential-env", "NOPE"}, nil, "$NOPE is empty"},
 		{"both credential sources", []string{"providers", "add", "p", "--type", "openai", "--credential-env", "A", "--credential-file", "f"}, nil, "exclude each other"},
 		{"model without provider", []string{"models", "add", "m"}, nil, "--provider is required"},
