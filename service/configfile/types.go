@@ -33,8 +33,10 @@ type Config struct {
 type Provider struct {
 	// ID is a unique slug: lower-case letters, digits and '-'.
 	ID string `json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]*$"`
-	// Type is the API dialect; fixed at creation.
-	Type string `json:"type" jsonschema:"required,enum=openai,enum=openai_compatible,enum=anthropic,enum=azure_openai,enum=gemini"`
+	// Type is the API dialect (a provider type of the API, lower case:
+	// openai, anthropic, gemini, bedrock, vertex, openai_compatible, vllm,
+	// ...); fixed at creation.
+	Type string `json:"type" jsonschema:"required"`
 	// BaseURL is the API's base URL; empty takes the type's default.
 	BaseURL string `json:"base_url,omitempty"`
 	// Settings are dialect-specific settings, e.g. api_version for Azure.
