@@ -210,8 +210,10 @@ type Key struct {
 	// DropParams lets the gateway drop parameters a target cannot honour.
 	DropParams bool `json:"drop_params,omitempty"`
 	// SecretTo names where `apply` delivers the secret of a key it
-	// creates: "file:/path" (written with mode 0600). Without it, the
-	// secret is printed once by `tollgate config apply`.
+	// creates: "file:PATH" (written with mode 0600; a relative path is
+	// relative to the working directory of whoever applies). Without it,
+	// or when the file cannot be written, `tollgate config apply` prints
+	// the secret once.
 	SecretTo string `json:"secret_to,omitempty" jsonschema:"pattern=^file:"`
 }
 

@@ -227,8 +227,8 @@ func (v *validator) run() {
 			v.fail("keys", i, q, "cache namespace must be team or key")
 		}
 		v.cache("keys", i, q, k.Cache, false)
-		if k.SecretTo != "" && !strings.HasPrefix(k.SecretTo, "file:/") {
-			v.fail("keys", i, q, "secret_to must be file:/absolute/path")
+		if k.SecretTo != "" && (!strings.HasPrefix(k.SecretTo, "file:") || k.SecretTo == "file:") {
+			v.fail("keys", i, q, "secret_to must be file:PATH")
 		}
 	}
 	ids := map[string]bool{}
@@ -364,8 +364,8 @@ func (v *validator) run() {
 				v.fail("alerts", i, q, "secret %v", err)
 			}
 		}
-		if a.SecretTo != "" && !strings.HasPrefix(a.SecretTo, "file:/") {
-			v.fail("alerts", i, q, "secret_to must be file:/absolute/path")
+		if a.SecretTo != "" && (!strings.HasPrefix(a.SecretTo, "file:") || a.SecretTo == "file:") {
+			v.fail("alerts", i, q, "secret_to must be file:PATH")
 		}
 		for _, k := range a.Kinds {
 			if err := oneOf(k, false, "budget_threshold", "spend_velocity", "credential_refresh"); err != nil {
