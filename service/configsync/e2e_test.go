@@ -192,6 +192,38 @@ func TestConfigAsCode(t *testing.T) {
 		t.Fatalf("apply did not show the webhook's secret:\n%s", out)
 	}
 
+	// The marks: one per applied resource, listed page by page.
+	all, err := g1.Admin.ListManagedResources(ctx, connect.NewRequest(&tollgatev1.ListManagedResourcesRequest{}))
+	if err != nil || len(all.Msg.GetResources()) != 26 || all.Msg.GetNextPageToken() != "" {
+		t.Fatalf("ListManagedResources = %d marks, next %q, %v; want 26 in one page", len(all.Msg.GetResources()), all.Msg.GetNextPageToken(), err)
+	}
+	var paged []string
+	for token := ""; ; {
+		r, err := g1.Admin.ListManagedResources(ctx, connect.NewRequest(&tollgatev1.ListManagedResourcesRequest{PageSize: 4, PageToken: token}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Msg.GetResources() {
+			paged = append(paged, m.GetKind()+"/"+m.GetName())
+		}
+		if token = r.Msg.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	var whole []string
+	for _, m := range all.Msg.GetResources() {
+		if m.GetManager() != "config" {
+			t.Errorf("mark %s/%s: manager %q", m.GetKind(), m.GetName(), m.GetManager())
+		}
+		whole = append(whole, m.GetKind()+"/"+m.GetName())
+	}
+	if strings.Join(paged, " ") != strings.Join(whole, " ") {
+		t.Fatalf("pages %v != listing %v", paged, whole)
+	}
+	if _, err := g1.Admin.ListManagedResources(ctx, connect.NewRequest(&tollgatev1.ListManagedResourcesRequest{PageToken: "garbage"})); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Fatalf("a garbage page token: %v, want invalid_argument", err)
+	}
+
 	// Idempotent: nothing left to change.
 	if out := mustRun(t, g1, "diff", f.dir); out != "No changes: the gateway matches the configuration.\n" {
 		t.Fatalf("diff after apply:\n%s", out)
