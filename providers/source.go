@@ -13,6 +13,10 @@ const (
 	DialectOpenAI    = "openai"
 	DialectAnthropic = "anthropic"
 	DialectGemini    = "gemini"
+	// DialectOpenAIResponses is OpenAI's Responses API (/v1/responses):
+	// passed through only to OpenAI providers that serve it, translated
+	// for every other upstream.
+	DialectOpenAIResponses = "openai-responses"
 )
 
 // Source is a request as the client sent it through a drop-in surface.

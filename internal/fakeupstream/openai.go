@@ -79,7 +79,7 @@ func WithModels(ids ...string) Option { return func(s *settings) { s.models = sl
 func WithFaultFunc(f FaultFunc) Option { return func(s *settings) { s.faultFunc = f } }
 
 // OpenAI is a fake OpenAI upstream. It is an http.Handler serving
-// /v1/chat/completions, /v1/embeddings and /v1/models, and is safe for
+// /v1/chat/completions, /v1/responses, /v1/embeddings and /v1/models, and is safe for
 // concurrent use, including its setters.
 type OpenAI struct {
 	mu  sync.Mutex
@@ -210,6 +210,8 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.embeddings()
 	case "models":
 		x.models()
+	case "responses":
+		x.responses()
 	}
 }
 
@@ -220,6 +222,8 @@ func routeOf(path string) (route, method string) {
 		return "chat", http.MethodPost
 	case "/v1/embeddings":
 		return "embeddings", http.MethodPost
+	case "/v1/responses":
+		return "responses", http.MethodPost
 	case "/v1/models":
 		return "models", http.MethodGet
 	}

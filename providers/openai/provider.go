@@ -88,7 +88,10 @@ type Provider struct {
 	// clientOrganization lets clients' OpenAI-Organization and
 	// OpenAI-Project headers through.
 	clientOrganization bool
-	now                func() time.Time
+	// responsesAPI sends requests of the gateway's Responses surface to
+	// the upstream's /responses (responses.go).
+	responsesAPI bool
+	now          func() time.Time
 }
 
 var (
@@ -159,6 +162,13 @@ func (p *Provider) applySettings(s map[string]string) error {
 			return fmt.Errorf("setting client_organization: %w", err)
 		}
 		p.clientOrganization = b
+	}
+	if v, ok := s["responses_api"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting responses_api: %w", err)
+		}
+		p.responsesAPI = b
 	}
 	switch v := s["max_tokens_field"]; v {
 	case "", "max_completion_tokens":
