@@ -243,8 +243,8 @@ func (s *eventStream) Recv() (*providers.Chunk, error) {
 		return nil, s.err
 	case schema.EventError:
 		msg := ev.Message
-		if ev.Code != nil {
-			msg = *ev.Code + ": " + msg
+		if ev.Code.V != nil {
+			msg = *ev.Code.V + ": " + msg
 		}
 		s.err = &providers.Error{Provider: s.p.id, Kind: providers.KindServer, Message: "upstream stream error: " + msg}
 		return nil, s.err

@@ -227,14 +227,13 @@ func (e *events) done() error {
 // fail sends an error event for err.
 func (e *events) fail(requestID string, err error) error {
 	p := problem(requestID, err)
-	ev := &schema.StreamEvent{Type: schema.EventError, Message: p.Message}
-	if p.Code != "" {
-		ev.Code = ptr(p.Code)
-	} else {
-		ev.Code = ptr(p.Type)
+	ev := &schema.StreamEvent{Type: schema.EventError, Message: p.Message, Code: apischema.ValueOf(ptr(p.Code)),
+		Param: apischema.NullOf[string]()}
+	if p.Code == "" {
+		ev.Code = apischema.ValueOf(ptr(p.Type))
 	}
 	if p.Param != "" {
-		ev.Param = ptr(p.Param)
+		ev.Param = apischema.ValueOf(ptr(p.Param))
 	}
 	return e.send(ev)
 }
