@@ -21,6 +21,10 @@
 //   - client_organization: "true" lets clients' OpenAI-Organization and
 //     OpenAI-Project headers choose the billing organization and project
 //     (default false: the settings above apply).
+//   - responses_api: "true" for upstreams that serve the Responses API
+//     (/v1/responses): requests of the gateway's Responses surface are then
+//     passed through to it (responses.go) instead of being translated to
+//     Chat Completions.
 //
 // Unknown settings are ignored so that adapters built on this one can keep
 // their own settings in the same map.
