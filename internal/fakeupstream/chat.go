@@ -72,6 +72,13 @@ func (x *exchange) chat() {
 	case len(req.Messages) == 0:
 		x.badRequest("messages", "[] is too short - 'messages'")
 		return
+	case req.StreamOptions != nil && x.s.quirks.RejectStreamOptions:
+		writeError(x.w, http.StatusUnprocessableEntity, errorObject("invalid_request_error", "stream_options", "extra_forbidden",
+			"Extra inputs are not permitted: stream_options"), nil)
+		return
+	case req.MaxCompletionTokens != nil && x.s.quirks.RejectMaxCompletionTokens:
+		x.badRequest("max_completion_tokens", "Unrecognized request argument supplied: max_completion_tokens")
+		return
 	case req.StreamOptions != nil && !req.Stream:
 		x.badRequest("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
 		return
