@@ -26,6 +26,9 @@
 //   - client_organization: "true" lets clients' OpenAI-Organization and
 //     OpenAI-Project headers choose the billing organization and project
 //     (default false: the settings above apply).
+//   - completions: "false" for servers without the legacy /completions API;
+//     requests of Tollgate's /v1/completions are then translated to chat
+//     instead of passed through (default true; see completions.go).
 //   - responses_api: "true" for upstreams that serve the Responses API
 //     (/v1/responses): requests of the gateway's Responses surface are then
 //     passed through to it (responses.go) instead of being translated to
