@@ -215,3 +215,17 @@ func TestEventSequence(t *testing.T) {
 		t.Errorf("final response %+v", resp)
 	}
 }
+
+// TestAsInputKeepsUnknownMembers: an output item the schema does not
+// model (a built-in tool's call) goes back upstream with its members.
+func TestAsInputKeepsUnknownMembers(t *testing.T) {
+	t.Parallel()
+	var out []schema.OutputItem
+	if err := apischema.Unmarshal([]byte(`[{"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"q"}}]`), &out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := apischema.Marshal(asInput(out))
+	if err != nil || string(b) != `[{"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"q"}}]` {
+		t.Errorf("asInput = %s, %v", b, err)
+	}
+}
