@@ -20,6 +20,9 @@ import (
 // upstream request. A request passed through yields a chunk for every
 // event, with the event's bytes in Chunk.Raw.
 func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (providers.Stream, error) {
+	if p.servesResponses(req) {
+		return p.responsesStream(ctx, req)
+	}
 	body, err := p.chatBody(req, true)
 	if err != nil {
 		return nil, err
