@@ -100,7 +100,7 @@ func isCommand(b block) bool { return b.lang == "sh" || b.lang == "bash" }
 
 // otherTests run the command blocks of these files (or sections).
 var otherTests = []struct {
-	file, section string // section "" for the whole file
+	file, section  string // section "" for the whole file
 	testFile, test string
 }{
 	{"README.md", "Clients", "test/clients/cli_test.go", "testCLI"},
