@@ -79,6 +79,9 @@ type Config struct {
 	Identity IdentityConfig
 	// Credentials configures provider credentials by reference (credentials.go).
 	Credentials CredentialsConfig
+	// Declarative holds configuration as code: the files `serve --config`
+	// applies and how out-of-band changes are treated (declarative.go).
+	Declarative DeclarativeConfig
 
 	// MaxInflight is the hard bound on in-flight inference requests
 	// (admission control, admission.go); 0 derives it from the memory
@@ -148,6 +151,7 @@ func DefaultConfig() Config {
 		VelocityFloorNanos: 1_000_000_000,
 		Identity:           defaultIdentityConfig(),
 		Credentials:        defaultCredentialsConfig(),
+		Declarative:        defaultDeclarativeConfig(),
 
 		AdmissionAdaptive:         true,
 		AdmissionTarget:           10 * time.Millisecond,
@@ -199,6 +203,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	c.Identity.registerFlags(e)
 	c.Credentials.registerFlags(e)
 	c.Governance.registerFlags(e)
+	c.Declarative.registerFlags(e)
 	c.registerServingFlags(e)
 	// Secrets come from the environment or from files (NAME_FILE), never flags.
 	var errs []error
@@ -276,6 +281,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Credentials.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Declarative.validate(c.AdminToken); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {
