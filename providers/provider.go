@@ -37,7 +37,10 @@ type ModelLister interface {
 // Stream is a streamed chat completion.
 type Stream interface {
 	// Recv returns the next chunk, or io.EOF after the last one. A failure
-	// mid-stream is returned as an error (usually [*Error]).
+	// mid-stream is returned as an error (usually [*Error]). A chunk that
+	// carries nothing but the upstream's bytes (Raw, no choices, no usage)
+	// may be reused by the next Recv: a caller that keeps chunks copies
+	// them.
 	Recv() (*Chunk, error)
 	// Header returns the upstream's response headers.
 	Header() http.Header

@@ -79,6 +79,8 @@ type stream struct {
 	tools      int
 	// raw makes Recv return every event with its bytes (passthrough).
 	raw bool
+	// relay is the chunk that relays an event without content (raw only).
+	relay providers.Chunk
 	// rt is the request's structured-output tool, nil if none.
 	rt *responseTool
 	// answer buffers a wrapped structured answer until its block ends.
@@ -140,7 +142,11 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 		}
 		if s.raw {
 			if c == nil {
-				c = &providers.Chunk{ID: s.id, Model: s.model}
+				// An event without content (ping, block start and stop,
+				// message_delta) is relayed in a chunk of its own, reused
+				// from one such event to the next (Stream.Recv).
+				s.relay = providers.Chunk{ID: s.id, Model: s.model}
+				c = &s.relay
 			}
 			c.Raw = e.Raw
 		}
