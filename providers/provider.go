@@ -48,6 +48,16 @@ type Stream interface {
 	Close() error
 }
 
+// ReadyStream is a Stream that can tell whether its next Recv returns
+// without waiting for the upstream: the next chunk (or the end) is
+// already read. A surface flushes its caller's connection once per run of
+// chunks that arrived together, instead of once per chunk; a stream that
+// cannot tell reports false, and every chunk is flushed.
+type ReadyStream interface {
+	Stream
+	Ready() bool
+}
+
 // Capabilities describes what an upstream supports.
 type Capabilities struct {
 	// Dialect is the upstream wire format, e.g. "openai" or "anthropic".

@@ -218,7 +218,11 @@ type sseWriter struct {
 }
 
 // send writes b and flushes it; it reports the first write failure.
-func (s *sseWriter) send(b []byte) error {
+func (s *sseWriter) send(b []byte) error { return s.write(b, true) }
+
+// write writes b, and flushes it when flush is set (else a later send
+// does); it reports the first write failure.
+func (s *sseWriter) write(b []byte, flush bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -228,8 +232,10 @@ func (s *sseWriter) send(b []byte) error {
 		s.err = err
 		return err
 	}
-	if err := s.rc.Flush(); err != nil {
-		s.err = err
+	if flush {
+		if err := s.rc.Flush(); err != nil {
+			s.err = err
+		}
 	}
 	s.last = time.Now()
 	return s.err
@@ -305,10 +311,14 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 			}
 			return
 		}
+		// Chunks that arrived together go out in one write: the flush
+		// waits while the next chunk is already here (every exit below
+		// flushes or ends with the caller gone).
+		flush := !st.Ready()
 		if raw {
 			// Passed through: the upstream's events as it sent them, but
 			// for the usage chunk the gateway asked for on its own.
-			if len(c.Raw) > 0 && (d.includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.send(c.Raw) != nil {
+			if len(c.Raw) > 0 && (d.includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.write(c.Raw, flush) != nil {
 				return
 			}
 			continue
@@ -318,7 +328,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 			h.streamError(r, sw, call.RequestID, err)
 			return
 		}
-		if b != nil && sw.send(b) != nil {
+		if b != nil && sw.write(b, flush) != nil {
 			return
 		}
 	}
