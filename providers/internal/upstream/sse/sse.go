@@ -34,8 +34,10 @@ const (
 )
 
 // bufferSize is the size of the read buffer; longer lines are assembled
-// in a separate buffer.
-const bufferSize = 16 << 10
+// in a separate buffer. Events are mostly well under a kilobyte, and the
+// HTTP client buffers the connection itself (32 KiB, upstream.NewHTTPClient),
+// so a larger buffer per stream costs allocation, not syscalls.
+const bufferSize = 4 << 10
 
 // Event is one event of a stream. Its slices are valid until the next
 // call to [Reader.Next].
