@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -164,6 +165,11 @@ type admission struct {
 	load func() (time.Duration, float64)
 	// overloadedTicks counts ticks that found the CPUs saturated.
 	overloadedTicks atomic.Int64
+	// epoch and lastTick (since epoch) pace the ticks; tickMu lets one
+	// caller tick at a time.
+	epoch    time.Time
+	lastTick atomic.Int64
+	tickMu   sync.Mutex
 	// streak counts consecutive ticks with the latency above target,
 	// rising those among them on which the requests in flight grew, and
 	// sinceCut the ticks since the last cut while it has not yet taken
@@ -195,13 +201,36 @@ const recutTicks = 10
 
 func newAdmission(hard, anon int, adaptive bool, target time.Duration) *admission {
 	a := &admission{hard: int64(hard), floor: min(admissionFloor(), int64(hard)), adaptive: adaptive, target: target,
-		retryAfter: time.Second, load: newLoadSampler(), sinceCut: -1}
+		retryAfter: time.Second, load: newLoadSampler(), sinceCut: -1, epoch: time.Now()}
 	a.main.limit.Store(a.hard)
 	a.anon.limit.Store(int64(anon))
 	return a
 }
 
-// run adjusts the main pool's limit every tick until ctx is done.
+// admit takes a slot of the main pool if one is free. Arriving requests
+// drive the controller: under an overload the controller's own goroutine
+// would wait in the scheduler's queue behind the very requests it is to
+// refuse, while requests keep arriving; run only covers quiet times.
+func (a *admission) admit() bool {
+	if a.adaptive {
+		a.maybeTick()
+	}
+	return a.main.acquire()
+}
+
+// maybeTick runs a tick when one is due and no other caller runs one.
+func (a *admission) maybeTick() {
+	now := int64(time.Since(a.epoch))
+	last := a.lastTick.Load()
+	if now-last < int64(tickInterval) || !a.lastTick.CompareAndSwap(last, now) || !a.tickMu.TryLock() {
+		return
+	}
+	defer a.tickMu.Unlock()
+	a.tick()
+}
+
+// run adjusts the main pool's limit every tick until ctx is done, for
+// the times when no request arrives to do it (admit).
 func (a *admission) run(ctx context.Context) {
 	if !a.adaptive {
 		return
@@ -213,7 +242,7 @@ func (a *admission) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.tick()
+			a.maybeTick()
 		}
 	}
 }

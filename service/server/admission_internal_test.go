@@ -223,3 +223,24 @@ func TestAdmissionControllerCutsAGrowingBacklog(t *testing.T) {
 		})
 	}
 }
+
+// TestAdmitDrivesTheController: arriving requests run the controller's
+// tick when one is due, once per interval however many arrive.
+func TestAdmitDrivesTheController(t *testing.T) {
+	t.Parallel()
+	a := newAdmission(1000, 64, true, 10*time.Millisecond)
+	ticks := 0
+	a.load = func() (time.Duration, float64) { ticks++; return time.Millisecond, 0.5 }
+	a.epoch = time.Now().Add(-time.Hour) // a tick is due
+	for range 100 {
+		if !a.admit() {
+			t.Fatal("refused below the limit")
+		}
+	}
+	if ticks != 1 {
+		t.Errorf("%d ticks for 100 requests within one interval, want 1", ticks)
+	}
+	if got := a.main.inflight.Load(); got != 100 {
+		t.Errorf("in flight %d, want 100", got)
+	}
+}
