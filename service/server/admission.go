@@ -30,18 +30,20 @@ import (
 //     the Go scheduler's latency (how long runnable goroutines waited for a
 //     CPU, runtime/metrics /sched/latencies:seconds), the process's CPU
 //     use and the number of requests in flight. A latency above the target
-//     for saturatedTicks ticks in a row is an overload when the process
-//     uses nearly all of its CPUs (saturatedShare of GOMAXPROCS or the
-//     cgroup quota) or when the requests in flight grew on every one of
-//     those ticks (they arrive faster than they complete, whichever
-//     process takes the CPUs). Then the limit drops to a fraction of what
-//     is in flight, once, and drops again only when what was in flight
-//     has come under the new limit (the cut took effect) or a while has
-//     passed. While the latency is high otherwise the limit holds; once
-//     it is back under the target the limit grows again, quickly when it
-//     is not binding. So a burst the CPUs absorb, a pause (a GC cycle, a
-//     burst of new connections) or a busy neighbour never cuts it, and a
-//     load the replica cannot keep up with is refused instead of queued.
+//     for saturatedTicks ticks in a row (200 ms) is an overload when the
+//     process uses nearly all of its CPUs (saturatedShare of GOMAXPROCS or
+//     the cgroup quota), or when the requests in flight grew on every tick
+//     for risingTicks (500 ms: they arrive faster than they complete,
+//     whichever process takes the CPUs). Then the limit drops to a
+//     fraction of what is in flight, once, and drops again only when what
+//     was in flight has come under the new limit (the cut took effect) or
+//     a while has passed; otherwise it grows back, quickly when it is not
+//     binding. So a burst the CPUs absorb, a pause (a GC cycle, a burst
+//     of new connections) or a busy neighbour does not cut it, and a load
+//     the replica cannot keep up with is refused instead of queued. The
+//     controller ticks on arriving requests (admit), not only on a timer:
+//     in an overload a timer's goroutine would wait in the scheduler's
+//     queue behind the requests it is to refuse.
 //     An LLM gateway's requests mostly wait for upstreams, so a fixed
 //     limit sized for the CPU would refuse healthy long streams, while
 //     one sized for memory would let a CPU-bound overload queue for
@@ -194,6 +196,12 @@ const saturatedShare = 0.9
 // about one upstream latency, while an overload's keep rising.
 const saturatedTicks = 4
 
+// risingTicks is how many ticks in a row (500 ms) the requests in flight
+// must grow, with the latency above target, for an overload while the
+// process uses less than saturatedShare of its CPUs (others take them):
+// longer than the ramp of a burst absorbed by a slowed replica.
+const risingTicks = 10
+
 // recutTicks is how long (500 ms) a cut may take to show before the
 // controller cuts again although what was in flight is still above the
 // limit (long streams, which use little CPU, drain slowly).
@@ -248,9 +256,9 @@ func (a *admission) run(ctx context.Context) {
 }
 
 // tick is one step of the controller: multiplicative decrease in an
-// overload (at most once until the cut took effect), hold while the
-// scheduler is slow otherwise, growth when it is not (by a quarter while
-// the limit is what refuses requests, doubling when it is not).
+// overload (at most once until the cut took effect, holding meanwhile),
+// growth otherwise (by a quarter while the limit is what refuses
+// requests, doubling when it is not).
 func (a *admission) tick() {
 	lat, util := a.load()
 	inflight := a.main.inflight.Load()
@@ -275,7 +283,7 @@ func (a *admission) tick() {
 			a.sinceCut = -1 // the last cut took effect (or had its time)
 		}
 	}
-	overloaded := a.streak >= saturatedTicks && (util >= saturatedShare || a.rising >= saturatedTicks)
+	overloaded := a.streak >= saturatedTicks && (util >= saturatedShare || a.rising >= risingTicks)
 	if overloaded {
 		a.overloadedTicks.Add(1)
 	}
@@ -289,9 +297,8 @@ func (a *admission) tick() {
 			next = min(limit, peak) / 2
 		}
 		a.sinceCut, a.rising = 0, 0
-	case slow:
-		// A burst or a pause the CPUs may absorb, a busy neighbour, or a
-		// cut that has not shown yet: hold.
+	case overloaded:
+		// The last cut has not shown yet: hold.
 		next = limit
 	case shed > 0:
 		next = limit + max(1, limit/4)

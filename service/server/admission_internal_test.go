@@ -45,7 +45,7 @@ func TestAdmissionController(t *testing.T) {
 		{"saturated: never below the floor", 40, 10, 0, 5 * target, 0.9, 32},
 		{"slow scheduler but little CPU used: others' load, no cut", hard, 200, 0, 5 * target, 0.3, hard},
 		{"slow scheduler with CPU to spare: a burst the CPUs absorb, no cut", hard, 200, 0, 5 * target, 0.8, hard},
-		{"slow scheduler while refusing: hold", 300, 300, 20, 2 * target, 0.8, 300},
+		{"slow scheduler with CPU to spare while refusing: grows", 300, 300, 20, 2 * target, 0.8, 375},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,7 +206,8 @@ func TestAdmissionControllerCutsAGrowingBacklog(t *testing.T) {
 		want     int64
 	}{
 		{"a burst that levels off", []int64{40, 150, 150, 150, 150, 150}, 1000},
-		{"a backlog that keeps growing", []int64{100, 200, 300, 400}, 200},
+		{"a ramp shorter than risingTicks", []int64{10, 20, 40, 80, 120, 160, 200, 240, 240, 240, 240}, 1000},
+		{"a backlog that keeps growing", []int64{100, 200, 300, 400, 500, 600, 700, 800, 900, 1000}, 500},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
