@@ -31,7 +31,7 @@ func FormatNanos(n int64) string {
 	a := uint64(n)
 	sign := ""
 	if n < 0 {
-		a, sign = uint64(-(n + 1))+1, "-" // also right for math.MinInt64
+		a, sign = uint64(-(n+1))+1, "-" // also right for math.MinInt64
 	}
 	return sign + "$" + formatAbs(a)
 }

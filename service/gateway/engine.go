@@ -30,6 +30,10 @@ const (
 	SurfaceGemini    Surface = "gemini"
 	// SurfaceResponses is the OpenAI Responses API (/v1/responses).
 	SurfaceResponses Surface = "responses"
+	// SurfaceCompletions is OpenAI's legacy /v1/completions.
+	SurfaceCompletions Surface = "completions"
+	// SurfaceModerations is OpenAI's /v1/moderations.
+	SurfaceModerations Surface = "moderations"
 )
 
 // Recorder receives request records. It must not block (see package accounting).
@@ -79,6 +83,8 @@ type Engine struct {
 	timeouts Timeouts            // default upstream timeouts (attempts.go)
 
 	staleLog logLimit // refusals of unconfirmed keys are logged once a second
+
+	moderation localModeration // the gateway's own moderation classifiers (moderate.go)
 }
 
 // logLimit lets a repeated log line through at most once a second.
