@@ -72,6 +72,16 @@ type stream struct {
 	state upstream.StreamState
 }
 
+var _ providers.ReadyStream = (*stream)(nil)
+
+// Ready implements providers.ReadyStream. Only a relayed stream (raw)
+// can tell: each of its events makes a chunk, so a whole event in the
+// read buffer means the next Recv does not wait. A translated stream
+// skips events without content and could wait after one.
+func (s *stream) Ready() bool {
+	return s.err != nil || s.sse == nil || s.raw && s.sse.EventReady()
+}
+
 // Recv returns the next chunk, io.EOF after "[DONE]", or the failure.
 func (s *stream) Recv() (*providers.Chunk, error) {
 	if s.err != nil {

@@ -218,7 +218,11 @@ type sseWriter struct {
 }
 
 // send writes b and flushes it; it reports the first write failure.
-func (s *sseWriter) send(b []byte) error {
+func (s *sseWriter) send(b []byte) error { return s.write(b, true) }
+
+// write writes b, and flushes it when flush is set (else a later send
+// does); it reports the first write failure.
+func (s *sseWriter) write(b []byte, flush bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -228,8 +232,10 @@ func (s *sseWriter) send(b []byte) error {
 		s.err = err
 		return err
 	}
-	if err := s.rc.Flush(); err != nil {
-		s.err = err
+	if flush {
+		if err := s.rc.Flush(); err != nil {
+			s.err = err
+		}
 	}
 	s.last = time.Now()
 	return s.err
@@ -302,8 +308,12 @@ func (h *Handler) relay(r *http.Request, sw *sseWriter, st *gateway.Stream, requ
 			}
 			return false
 		}
+		// Chunks that arrived together go out in one write: the flush
+		// waits while the next chunk is already here (every exit below
+		// flushes or ends with the caller gone).
+		flush := !st.Ready()
 		if raw {
-			if len(c.Raw) > 0 && (includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.send(c.Raw) != nil {
+			if len(c.Raw) > 0 && (includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.write(c.Raw, flush) != nil {
 				return false
 			}
 			continue
@@ -313,7 +323,7 @@ func (h *Handler) relay(r *http.Request, sw *sseWriter, st *gateway.Stream, requ
 			h.streamError(r, sw, requestID, err)
 			return false
 		}
-		if b != nil && sw.send(b) != nil {
+		if b != nil && sw.write(b, flush) != nil {
 			return false
 		}
 	}
