@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ import (
 // TestCLIProviderTypes: every provider type of the table is accepted by
 // "providers add --type" under its CLI name, and listed under it; a
 // preset with its API key in the environment and a Bedrock provider
-// serve chats through the gateway.
+// serve chats through the gateway; the preset example of
+// docs/providers.md runs as printed.
 func TestCLIProviderTypes(t *testing.T) {
 	t.Parallel()
 	creds := bedrocktest.TestCredentials
@@ -29,6 +31,14 @@ func TestCLIProviderTypes(t *testing.T) {
 		"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken,
 		"GROQ_API_KEY": "gsk-test-key", "AWS_BEDROCK_KEYS": creds.AccessKeyID + ":" + creds.SecretAccessKey,
 	}}
+
+	// The docs' example, as printed (its base URL is the preset's; nothing
+	// calls it here), then removed for the one below that reaches the fake.
+	c.ok(docCommand(t, "../../docs/providers.md", "tollgate providers add groq ")...)
+	if got := c.ok("providers", "get", "groq", "-o", "json"); !strings.Contains(got, `"groq"`) {
+		t.Errorf("the docs' preset example made %s", got)
+	}
+	c.ok("providers", "delete", "groq", "--yes")
 
 	// The whole configuration of a preset: its type and its key.
 	groqBase := strings.TrimSuffix(groqURL, "/v1") + "/openai/v1"
@@ -87,4 +97,28 @@ func TestCLIProviderTypes(t *testing.T) {
 			t.Errorf("the Groq preset sent %s", r.Body)
 		}
 	}
+}
+
+// docCommand returns the arguments of the one-line tollgate command of a
+// ```sh block in a Markdown file that starts with prefix.
+func docCommand(t *testing.T, file, prefix string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := false
+	for l := range strings.Lines(string(b)) {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "```sh":
+			in = true
+		case strings.HasPrefix(l, "```"):
+			in = false
+		case in && strings.HasPrefix(l, prefix):
+			return strings.Fields(l)[1:]
+		}
+	}
+	t.Fatalf("%s has no sh block line starting %q", file, prefix)
+	return nil
 }

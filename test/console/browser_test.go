@@ -20,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 // browser is one headless Chromium for the whole suite; every test opens
@@ -62,6 +64,13 @@ func chromiumPath(t *testing.T) string {
 // machine (no sandbox as root, no GPU, no background traffic).
 func newBrowser(t *testing.T, origin string) *browser {
 	t.Helper()
+	// The profile is removed by our cleanup, not t.TempDir's: Chromium's
+	// helper processes may still write to it for a moment after the
+	// browser is killed, and t.TempDir fails the test when RemoveAll does.
+	profile, err := os.MkdirTemp("", "tollgate-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Headless,
@@ -69,7 +78,7 @@ func newBrowser(t *testing.T, origin string) *browser {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1366, 900),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
@@ -87,11 +96,15 @@ func newBrowser(t *testing.T, origin string) *browser {
 	if err := chromedp.Run(ctx); err != nil {
 		cancel()
 		cancelAlloc()
+		_ = os.RemoveAll(profile)
 		t.Fatalf("start chromium: %v", err)
 	}
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc()
+		if err := testutil.Poll(context.Background(), 10*time.Second, func() error { return os.RemoveAll(profile) }); err != nil {
+			t.Logf("chromium profile %s left behind: %v", profile, err)
+		}
 	})
 	b := &browser{ctx: ctx, origin: origin}
 	if dir := os.Getenv("TOLLGATE_ARTIFACTS"); dir != "" {
