@@ -108,6 +108,9 @@ func (e *Engine) run(ctx context.Context, rt *registry.Route, f routing.Facts, s
 		e.router.Done(c, e.now().Sub(start), err)
 		class := routing.Classify(err)
 		endAttempt(span, class, err)
+		if err != nil && e.attemptErrs != nil && ctx.Err() == nil {
+			e.attemptErrs(sv.ProviderID, attemptErrorKind(err))
+		}
 		switch class {
 		case routing.ClassOK:
 			out.cancel = cancel

@@ -80,6 +80,8 @@ type Engine struct {
 	staleLog logLimit // refusals of unconfirmed keys are logged once a second
 
 	tracer trace.Tracer // spans of the pipeline's steps; a no-op one by default (trace.go)
+	// attemptErrs is told of every failed upstream attempt (WithAttemptErrors).
+	attemptErrs func(provider, kind string)
 }
 
 // logLimit lets a repeated log line through at most once a second.

@@ -173,3 +173,21 @@ func (e *Engine) checkOutput(ctx context.Context, g *guardRun, rec *record, resp
 	out, err := g.checkOutput(ctx, rec, resp)
 	return out, endSpan(span, err)
 }
+
+// WithAttemptErrors calls f with the provider and the kind of every
+// failed upstream attempt (retried and fallen-back ones included), e.g.
+// to count them by provider; not called when the caller went away.
+func WithAttemptErrors(f func(provider, kind string)) Option {
+	return func(e *Engine) { e.attemptErrs = f }
+}
+
+// attemptErrorKind names why an attempt failed: the upstream error's kind
+// (rate_limited, server, timeout, ...), else the request's error code.
+func attemptErrorKind(err error) string {
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return pe.Kind.String()
+	}
+	_, code := StatusOf(err)
+	return code
+}
