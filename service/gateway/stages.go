@@ -251,7 +251,7 @@ type meter struct {
 	delivered  bool // a chunk reached the caller
 	closed     bool
 	ended      bool
-	costNanos  int64 // final once ended
+	costNanos  int64  // final once ended
 	finish     string // the last finish reason seen, for the span
 }
 

@@ -404,4 +404,3 @@ func (m *Metrics) Series() int {
 	defer m.mu.RUnlock()
 	return len(m.children)
 }
-
