@@ -127,7 +127,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 		return err
 	}
 	s.metrics.MustRegister(engine.Router().Collector(), newRegistryCollector(reg),
-		newGovernanceCollector(gov), creds.Collector())
+		newGovernanceCollector(gov), creds.Collector(), &budgetCollector{gov: gov})
 	s.records.set(st)
 	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin, authn: s.identity.authn})
 	return nil

@@ -70,6 +70,9 @@ func newMix(t *testing.T, cfg func(*server.Config)) *mixFixture {
 	must(t)(g.Admin.CreateGuardrailPolicy(ctx, connect.NewRequest(&tollgatev1.CreateGuardrailPolicyRequest{
 		Policy: &tollgatev1.GuardrailPolicy{Id: "no-pii", AttachKind: tollgatev1.GuardrailAttachKind_GUARDRAIL_ATTACH_KIND_KEY, AttachTo: guardID,
 			Guardrails: []*tollgatev1.Guardrail{piiBlock(t)}}})))
+	must(t)(g.Admin.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
+		Id: "alpha-daily", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: "alpha",
+		Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_DAILY, Limit: big(5)}})))
 	poorID, keyPoor := g.CreateKey(t, "beta")
 	f.keyPoor = keyPoor
 	must(t)(g.Admin.SetBudget(ctx, connect.NewRequest(&tollgatev1.SetBudgetRequest{Budget: &tollgatev1.Budget{
@@ -213,6 +216,23 @@ func TestMetricsAfterScriptedMix(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
+	// The team budget's gauges: its limit, and alpha's spend once reported.
+	var alphaSpend float64
+	for k, v := range w.costNano {
+		if k[0] == "alpha" {
+			alphaSpend += v
+		}
+	}
+	if got := sum(fams, "tollgate_budget_limit_usd", map[string]string{"budget": "alpha-daily", "team": "alpha", "scope": "team"}); got != 5 {
+		t.Errorf("tollgate_budget_limit_usd = %v, want 5", got)
+	}
+	testutil.Eventually(t, func() error {
+		got := sum(scrape(t, g), "tollgate_budget_spent_usd", map[string]string{"budget": "alpha-daily"})
+		if math.Abs(got-alphaSpend/1e9) > 1e-12 {
+			return fmt.Errorf("tollgate_budget_spent_usd = %v, want %v", got, alphaSpend/1e9)
+		}
+		return nil
+	})
 	if got := sum(fams, "tollgate_cache_saved_usd_total", map[string]string{"team": "alpha", "model": "gpt-4o-mini"}); got <= 0 {
 		t.Errorf("tollgate_cache_saved_usd_total = %v, want the hit's original cost", got)
 	}
