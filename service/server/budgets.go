@@ -87,4 +87,3 @@ func (c *budgetCollector) read() []budgetSample {
 }
 
 func usdOf(nanos int64) float64 { return float64(nanos) / 1e9 }
-
