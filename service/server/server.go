@@ -115,7 +115,13 @@ type Option func(*options)
 type options struct {
 	access AccessLogWriter
 	now    func() time.Time
+	// noRequestMetrics leaves out the request metrics (WithoutRequestMetrics).
+	noRequestMetrics bool
 }
+
+// WithoutRequestMetrics leaves the per-request metrics (tollgate_requests_total,
+// tokens, cost, gen_ai_*) out, to measure what they cost (benchmarks).
+func WithoutRequestMetrics() Option { return func(o *options) { o.noRequestMetrics = true } }
 
 // WithClock makes the server read the time from now instead of time.Now:
 // the engine (latencies, deadlines), the response cache (entry lifetimes),
@@ -165,7 +171,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	if s.obs, err = newObservability(ctx, cfg); err != nil {
 		return nil, err
 	}
-	s.metrics.MustRegister(s.obs.metrics)
+	if o.noRequestMetrics {
+		s.obs.metrics = nil
+	} else {
+		s.metrics.MustRegister(s.obs.metrics)
+	}
 	if s.obs.tracing.Enabled {
 		log.Info("tracing on", "exporter", s.obs.tracing.Exporter)
 	}

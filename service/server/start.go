@@ -118,7 +118,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 		eopts = append(eopts, gateway.WithCallers(callers))
 	}
 	eopts = append(eopts, s.obs.engineOptions()...)
-	engine := gateway.New(reg, s.obs.metrics.Tee(mon.Tee(s.writer)), eopts...)
+	engine := gateway.New(reg, s.obs.recorder(mon.Tee(s.writer)), eopts...)
 
 	s.store, s.db, s.registry, s.gov, s.alerts, s.cache, s.guardrails, s.engine = st, st, reg, gov, mon, cache, greg, engine
 	s.creds = creds

@@ -42,8 +42,20 @@ func newObservability(ctx context.Context, cfg Config) (*observability, error) {
 
 // engineOptions are the engine's tracer and upstream-error counter.
 func (o *observability) engineOptions() []gateway.Option {
-	return []gateway.Option{gateway.WithTracer(o.tracing.Provider.Tracer("tollgate/gateway")),
-		gateway.WithAttemptErrors(o.metrics.UpstreamError)}
+	opts := []gateway.Option{gateway.WithTracer(o.tracing.Provider.Tracer("tollgate/gateway"))}
+	if o.metrics != nil {
+		opts = append(opts, gateway.WithAttemptErrors(o.metrics.UpstreamError))
+	}
+	return opts
+}
+
+// recorder is the engine's record sink: next, observed by the request
+// metrics first.
+func (o *observability) recorder(next gateway.Recorder) gateway.Recorder {
+	if o.metrics == nil {
+		return next
+	}
+	return o.metrics.Tee(next)
 }
 
 // wrap is the outermost handler: with tracing on, otelhttp opens the

@@ -50,7 +50,7 @@ func (c *collector) snapshot() []*tracepb.Span {
 }
 
 // startCollector serves a collector on a loopback port and returns its address.
-func startCollector(t *testing.T) (*collector, string) {
+func startCollector(t testing.TB) (*collector, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
