@@ -90,6 +90,7 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 				}
 			}
 			s.access.record(r, sw.status, time.Since(start), &st.note)
+			traceStatus(r.Context(), sw.status)
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -7,8 +7,8 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/otelconnect"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -16,10 +16,6 @@ import (
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/telemetry"
 )
-
-// noopMeters keeps otelhttp from recording metrics of its own: the
-// gateway's are Prometheus's.
-var noopMeters = metricnoop.NewMeterProvider()
 
 // observability holds the request metrics and the tracer provider.
 type observability struct {
@@ -58,11 +54,14 @@ func (o *observability) recorder(next gateway.Recorder) gateway.Recorder {
 	return o.metrics.Tee(next)
 }
 
-// wrap is the outermost handler: with tracing on, otelhttp opens the
-// server span of every HTTP API request (the caller's traceparent,
-// tracestate and baggage honoured; RPCs get theirs from otelconnect,
-// ops endpoints none); with tracing off, a caller's traceparent is still
-// read so that it reaches the upstream.
+// wrap is the outermost handler: with tracing on, it opens the server
+// span of every HTTP API request under the caller's traceparent
+// (tracestate and baggage honoured; RPCs get theirs from otelconnect, ops
+// endpoints none); with tracing off, a caller's traceparent is still read
+// so that it reaches the upstream. The span is opened directly rather
+// than through otelhttp's handler: a request the sampler drops then costs
+// one non-recording span and nothing else, and the attributes are set
+// only on recorded spans (the status by the middleware, traceStatus).
 func (o *observability) wrap(h http.Handler) http.Handler {
 	if !o.tracing.Enabled {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,14 +71,37 @@ func (o *observability) wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 		})
 	}
-	return otelhttp.NewHandler(h, "tollgate",
-		otelhttp.WithTracerProvider(o.tracing.Provider),
-		otelhttp.WithPropagators(telemetry.Propagator),
-		otelhttp.WithMeterProvider(noopMeters),
-		otelhttp.WithFilter(func(r *http.Request) bool {
-			return classify(r.URL.Path) != classOps && !strings.HasPrefix(r.URL.Path, "/tollgate.v1.")
-		}),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+	tracer := o.tracing.Provider.Tracer("tollgate/server")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if classify(r.URL.Path) == classOps || strings.HasPrefix(r.URL.Path, "/tollgate.v1.") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		if len(r.Header["Traceparent"]) > 0 || len(r.Header["Baggage"]) > 0 {
+			ctx = telemetry.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		}
+		ctx, span := tracer.Start(ctx, r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer))
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+				attribute.String("network.protocol.version", strings.TrimPrefix(r.Proto, "HTTP/")),
+				attribute.String("user_agent.original", r.UserAgent()))
+		}
+		defer span.End()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// traceStatus sets the answer's status on the request's server span.
+func traceStatus(ctx context.Context, status int) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
 }
 
 // interceptors are the Connect interceptors of every RPC service: the
