@@ -37,6 +37,10 @@ func TestRequestLogLines(t *testing.T) {
 	if a.status != http.StatusOK {
 		t.Fatalf("chat: %d %s", a.status, a.body)
 	}
+	// A caller's malformed request id is replaced by the gateway's own.
+	if b := chat(t, g, f.keyA, "gpt-4o-mini", "hello", http.Header{"X-Request-Id": {"has space"}}); !strings.HasPrefix(b.requestID, "req_") {
+		t.Errorf("X-Request-Id = %q for a malformed caller id, want a new one", b.requestID)
+	}
 	rpc := tollgatev1connect.NewInferenceServiceClient(h2c(), g.URL, connect.WithGRPC(),
 		connect.WithInterceptors(servertest.BearerInterceptor(f.keyB)))
 	_, err := rpc.Chat(context.Background(), connect.NewRequest(chatRequest("no-such-model", secretPrompt)))
