@@ -205,7 +205,8 @@ pgtestd:
 
 # Go fuzz targets of the hand-written parsers, FUZZTIME each (CI: 30s):
 # the SSE reader, the cache key's canonical JSON, the Anthropic stream's
-# fast path and the OpenAI surface's unknown-field scanner. They need no
+# fast path, the OpenAI surface's unknown-field scanner and the Bedrock
+# event-stream reader. They need no
 # database: the DSN below keeps TestMain from starting a PostgreSQL
 # cluster in every fuzz worker (nothing connects to it). A failing input
 # is written to the package's testdata/fuzz/ and then runs with go test.
@@ -214,7 +215,8 @@ FUZZ_TARGETS := \
 	./providers/internal/upstream/sse:FuzzReader \
 	./semcache:FuzzCanonicalJSON \
 	./providers/anthropic:FuzzFastDelta \
-	./service/openaiapi:FuzzScanExtra
+	./service/openaiapi:FuzzScanExtra \
+	./providers/bedrock:FuzzEventReader
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

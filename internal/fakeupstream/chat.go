@@ -72,6 +72,13 @@ func (x *exchange) chat() {
 	case len(req.Messages) == 0:
 		x.badRequest("messages", "[] is too short - 'messages'")
 		return
+	case req.StreamOptions != nil && x.s.quirks.RejectStreamOptions:
+		writeError(x.w, http.StatusUnprocessableEntity, errorObject("invalid_request_error", "stream_options", "extra_forbidden",
+			"Extra inputs are not permitted: stream_options"), nil)
+		return
+	case req.MaxCompletionTokens != nil && x.s.quirks.RejectMaxCompletionTokens:
+		x.badRequest("max_completion_tokens", "Unrecognized request argument supplied: max_completion_tokens")
+		return
 	case req.StreamOptions != nil && !req.Stream:
 		x.badRequest("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
 		return
@@ -214,11 +221,11 @@ func (x *exchange) plan(req *schema.ChatCompletionRequest) (answer, error) {
 			a.output = tokens(name) + tokens(string(args))
 			return a, nil
 		}
-		a.text = x.replyTo(texts[last])
+		a.text = x.replyTo(req, texts[last])
 	case lastMsg.Role == schema.RoleTool:
 		a.text = fmt.Sprintf("The tool %s returned: %s", toolName(req.Messages, lastMsg.ToolCallID), texts[last])
 	default:
-		a.text = x.replyTo(texts[last])
+		a.text = x.replyTo(req, texts[last])
 	}
 	for _, f := range files {
 		a.text += " [file: " + f + "]"
@@ -240,9 +247,17 @@ func (x *exchange) plan(req *schema.ChatCompletionRequest) (answer, error) {
 	return a, nil
 }
 
-func (x *exchange) replyTo(text string) string {
+func (x *exchange) replyTo(req *schema.ChatCompletionRequest, text string) string {
 	if x.s.reply != "" {
 		return x.s.reply
+	}
+	if rf := req.ResponseFormat; rf != nil && (rf.Type == "json_schema" || rf.Type == "json_object") {
+		// Structured output: {"text":"<last user text>"}, as the
+		// Anthropic and Gemini fakes answer.
+		b, _ := json.Marshal(struct {
+			Text string `json:"text"`
+		}{text})
+		return string(b)
 	}
 	return "echo: " + text
 }

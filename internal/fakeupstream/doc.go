@@ -5,8 +5,9 @@
 // (internal/apischema/openai), and injects failures on demand.
 //
 // Replies are deterministic. A chat request answers "echo: <last user
-// text>" (or the text set with [WithReply]) split into [WithChunks] stream
-// chunks. When the request declares tools and the last user message says
+// text>" (or the text set with [WithReply], or {"text":"<last user
+// text>"} when response_format asks for JSON) split into [WithChunks]
+// stream chunks. When the request declares tools and the last user message says
 // "call <tool>" (or tool_choice forces a tool), the answer is a call of
 // that tool with arguments {"text":"<last user text>"}, streamed over
 // several deltas. When the last message is a tool result the answer

@@ -34,6 +34,7 @@ type settings struct {
 	embed       func(input string) []float32
 	models      []string
 	faultFunc   FaultFunc
+	quirks      Quirks
 }
 
 // Option configures an OpenAI fake.
@@ -98,6 +99,7 @@ func NewOpenAI(opts ...Option) *OpenAI {
 		streamUsage: true,
 		dims:        8,
 		models:      []string{"gpt-4o-mini", "gpt-4o", "text-embedding-3-small"},
+		quirks:      Quirks{Prefix: "/v1"},
 	}
 	for _, o := range opts {
 		o(&s)
@@ -163,7 +165,10 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := o.set
 	o.mu.Unlock()
 
-	route, method := routeOf(r.URL.Path)
+	route, method := routeOf(s.quirks.Prefix, r.URL.Path)
+	if route == "models" && s.quirks.NoModels {
+		route = ""
+	}
 	switch {
 	case route == "":
 		writeError(w, http.StatusNotFound, errorObject("invalid_request_error", "", "",
@@ -214,13 +219,17 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // routeOf maps a path to a route and its method.
-func routeOf(path string) (route, method string) {
-	switch strings.TrimSuffix(path, "/") {
-	case "/v1/chat/completions":
+func routeOf(prefix, path string) (route, method string) {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(path, "/"), prefix)
+	if !ok {
+		return "", ""
+	}
+	switch rest {
+	case "/chat/completions":
 		return "chat", http.MethodPost
-	case "/v1/embeddings":
+	case "/embeddings":
 		return "embeddings", http.MethodPost
-	case "/v1/models":
+	case "/models":
 		return "models", http.MethodGet
 	}
 	return "", ""

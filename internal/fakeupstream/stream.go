@@ -13,7 +13,12 @@ import (
 // delta, reasoning deltas, content (or tool-call argument) deltas and a
 // finish delta per choice, then the usage chunk when asked for.
 func (x *exchange) events(req *schema.ChatCompletionRequest, a *answer, id string, n int) []schema.Chunk {
-	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage != nil && *req.StreamOptions.IncludeUsage
+	q := &x.s.quirks
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage != nil && *req.StreamOptions.IncludeUsage ||
+		q.UsageAlways || q.GroqUsage
+	if q.NoStreamUsage || q.UsageEveryChunk {
+		includeUsage = false
+	}
 	base := schema.Chunk{ID: id, Object: "chat.completion.chunk", Created: time.Now().Unix(), Model: req.Model,
 		SystemFingerprint: "fp_fake"}
 	if includeUsage {
@@ -50,11 +55,25 @@ func (x *exchange) events(req *schema.ChatCompletionRequest, a *answer, id strin
 		}
 		add(i, schema.Delta{}, a.finish)
 	}
-	if includeUsage && x.s.streamUsage {
+	switch {
+	case includeUsage && x.s.streamUsage && q.GroqUsage:
+		// Groq: the last content chunk carries x_groq.usage.
+		last := &out[len(out)-1]
+		last.XGroq = &schema.XGroq{ID: "req_fake", Usage: a.usage(n)}
+	case includeUsage && x.s.streamUsage:
 		c := base
 		c.Choices = []schema.ChunkChoice{}
 		c.Usage = apischema.ValueOf(a.usage(n))
 		out = append(out, c)
+	case q.UsageEveryChunk && x.s.streamUsage:
+		// Perplexity: every chunk has the usage so far; the last the total.
+		final := a.usage(n)
+		for i := range out {
+			u := *final
+			u.CompletionTokens = final.CompletionTokens * int64(i+1) / int64(len(out))
+			u.TotalTokens = u.PromptTokens + u.CompletionTokens
+			out[i].Usage = apischema.ValueOf(&u)
+		}
 	}
 	return out
 }

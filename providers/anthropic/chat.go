@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 
 	"github.com/tidwall/gjson"
 
@@ -19,7 +18,7 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, http.MethodPost, pathMessages, body, "application/json", p.requestHeader(req.Source))
+	resp, err := p.sendMessages(ctx, req.Model, false, body, "application/json", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}

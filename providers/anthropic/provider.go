@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/sjson"
+
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
@@ -69,6 +71,23 @@ func WithClock(now func() time.Time) Option {
 	return func(p *Provider) { p.now = now }
 }
 
+// RequestAuth authenticates a complete outgoing request; it returns a
+// *providers.Error (or ctx.Err()) when it cannot.
+type RequestAuth func(ctx context.Context, req *http.Request, body []byte) error
+
+// VertexVersion is the anthropic_version Claude on Vertex AI takes in the
+// body.
+const VertexVersion = "vertex-2023-10-16"
+
+// WithVertex makes the adapter call Claude on Vertex AI: Messages
+// requests go to target(model, stream) (the model's :rawPredict or
+// :streamRawPredict URL) with "model" left out of the body and
+// "anthropic_version" set in it, authenticated by auth (an OAuth access
+// token) instead of an API key.
+func WithVertex(target func(model string, stream bool) string, auth RequestAuth) Option {
+	return func(p *Provider) { p.vertexTarget, p.requestAuth = target, auth }
+}
+
 // Provider is the Anthropic Messages API adapter. It is safe for
 // concurrent use.
 type Provider struct {
@@ -88,6 +107,9 @@ type Provider struct {
 	// structured is structuredPrompt or structuredNative.
 	structured string
 	now        func() time.Time
+	// vertexTarget and requestAuth are set for Claude on Vertex AI.
+	vertexTarget func(model string, stream bool) string
+	requestAuth  RequestAuth
 }
 
 var (
@@ -133,6 +155,9 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 	}
 	p.up = upstream.Sender{Name: "anthropic", Provider: p.id, Secret: p.apiKey, Client: p.client, Header: p.header,
 		Auth: p.auth, StatusError: p.statusError, MaxResponseBytes: maxResponseBytes, MaxErrorBytes: maxErrorBytes}
+	if p.requestAuth != nil {
+		p.up.Auth, p.up.Sign = nil, p.requestAuth
+	}
 	return p, nil
 }
 
@@ -191,6 +216,22 @@ func (p *Provider) apiKeyHeader(h http.Header) {
 // header holds headers of this request only.
 func (p *Provider) send(ctx context.Context, method, path string, body []byte, accept string, header http.Header) (*http.Response, error) {
 	return p.up.SendHeader(ctx, method, p.baseURL+path, body, accept, header)
+}
+
+// sendMessages posts a Messages body: to /v1/messages, or on Vertex AI to
+// the model's rawPredict URL with the body rewritten.
+func (p *Provider) sendMessages(ctx context.Context, model string, stream bool, body []byte, accept string, header http.Header) (*http.Response, error) {
+	if p.vertexTarget == nil {
+		return p.send(ctx, http.MethodPost, pathMessages, body, accept, header)
+	}
+	body, err := sjson.DeleteBytes(body, "model")
+	if err == nil {
+		body, err = sjson.SetBytes(body, "anthropic_version", VertexVersion)
+	}
+	if err != nil {
+		return nil, p.invalid("rewrite the body for Vertex AI: %v", err)
+	}
+	return p.up.SendHeader(ctx, http.MethodPost, p.vertexTarget(model, stream), body, accept, header)
 }
 
 // invalid reports a canonical request this adapter cannot express. It is

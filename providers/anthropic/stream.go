@@ -25,7 +25,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, http.MethodPost, pathMessages, body, "text/event-stream", p.requestHeader(req.Source))
+	resp, err := p.sendMessages(ctx, req.Model, true, body, "text/event-stream", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,10 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/anthropic"
 	"github.com/tollgate-dev/tollgate/providers/azure"
+	"github.com/tollgate-dev/tollgate/providers/bedrock"
 	"github.com/tollgate-dev/tollgate/providers/gemini"
 	"github.com/tollgate-dev/tollgate/providers/openai"
+	"github.com/tollgate-dev/tollgate/providers/vertex"
 )
 
 // Provider type names, as stored. The admin API names each as the enum
@@ -23,10 +25,13 @@ const (
 	TypeAnthropic        = "anthropic"
 	TypeAzureOpenAI      = "azure_openai"
 	TypeGemini           = "gemini"
+	TypeBedrock          = "bedrock"
+	TypeVertex           = "vertex"
 )
 
 // types is the one table of provider types: New supports exactly these.
-var types = []string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini}
+var types = append([]string{TypeOpenAI, TypeOpenAICompatible, TypeAnthropic, TypeAzureOpenAI, TypeGemini, TypeBedrock, TypeVertex},
+	presetOrder...)
 
 // Types returns the supported provider types, in the order the API
 // numbers them.
@@ -46,6 +51,13 @@ func New(cfg providers.Config) (providers.Provider, error) {
 		return azure.New(cfg)
 	case TypeGemini:
 		return gemini.New(cfg)
+	case TypeBedrock:
+		return bedrock.New(cfg)
+	case TypeVertex:
+		return vertex.New(cfg)
+	}
+	if p, ok := presets[cfg.Type]; ok {
+		return newPreset(cfg, p)
 	}
 	return nil, fmt.Errorf("provider %s: type %q is not supported by this build", cfg.ID, cfg.Type)
 }

@@ -19,6 +19,8 @@ func TestNew(t *testing.T) {
 		{factory.TypeAnthropic, "", "anthropic", ""},
 		{factory.TypeAzureOpenAI, "https://example-resource.openai.azure.com", "openai", ""},
 		{factory.TypeGemini, "", "gemini", ""},
+		{factory.TypeBedrock, "", "bedrock", ""},
+		{factory.TypeGroq, "", "openai", ""},
 		{"cohere", "", "", "not supported"},
 	}
 	for _, tt := range tests {

@@ -68,6 +68,18 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// RequestAuth authenticates a complete outgoing request; it returns a
+// *providers.Error (or ctx.Err()) when it cannot.
+type RequestAuth func(ctx context.Context, req *http.Request, body []byte) error
+
+// WithVertex makes the adapter call Gemini on Vertex AI: model methods
+// under prefix (".../v1/projects/P/locations/L/publishers/google") and
+// every request authenticated by auth (an OAuth access token) instead of
+// an API key.
+func WithVertex(prefix string, auth RequestAuth) Option {
+	return func(p *Provider) { p.modelPrefix, p.requestAuth = strings.TrimRight(prefix, "/"), auth }
+}
+
 // Provider is the Gemini API adapter. It is safe for concurrent use.
 type Provider struct {
 	// up sends the requests (built by New after the options).
@@ -90,6 +102,10 @@ type Provider struct {
 	embedTaskType string
 	schemas       schemaCache
 	now           func() time.Time
+	// modelPrefix replaces baseURL/apiVersion before model resources
+	// (Vertex AI); requestAuth replaces the API key.
+	modelPrefix string
+	requestAuth RequestAuth
 }
 
 var (
@@ -137,6 +153,9 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 	}
 	p.up = upstream.Sender{Name: "gemini", Provider: p.id, Secret: p.apiKey, Client: p.client, Header: nil,
 		Auth: p.setKey, StatusError: p.statusError, MaxResponseBytes: maxResponseBytes, MaxErrorBytes: maxErrorBytes}
+	if p.requestAuth != nil {
+		p.up.Auth, p.up.Sign = nil, p.requestAuth
+	}
 	return p, nil
 }
 
@@ -198,7 +217,11 @@ func modelResource(model string) string {
 
 // methodURL returns the URL of method on model, with query appended.
 func (p *Provider) methodURL(model, method, query string) string {
-	u := p.baseURL + "/" + p.apiVersion + "/" + modelResource(model) + ":" + method
+	prefix := p.baseURL + "/" + p.apiVersion
+	if p.modelPrefix != "" {
+		prefix = p.modelPrefix
+	}
+	u := prefix + "/" + modelResource(model) + ":" + method
 	if query != "" {
 		u += "?" + query
 	}

@@ -178,7 +178,7 @@ func (p *Provider) encodeChat(req *providers.ChatRequest, stream bool) ([]byte, 
 		}
 	}
 	w.ReasoningEffort = reasoningEffort(req.Reasoning)
-	if stream && p.streamUsage {
+	if stream && p.streamOptions {
 		yes := true
 		w.StreamOptions = &schema.StreamOptions{IncludeUsage: &yes}
 	}

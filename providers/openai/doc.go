@@ -16,6 +16,11 @@
 //   - stream_usage: "false" for upstreams that reject stream_options. Streams
 //     are then requested without {"include_usage":true} and
 //     Capabilities().StreamUsage is false, so the gateway estimates usage.
+//   - stream_options: "false" for upstreams that report usage at the end of
+//     every stream but reject the stream_options member (Mistral): usage is
+//     read, stream_options is not sent. Ignored when stream_usage is false.
+//   - list_models: "false" for upstreams without GET /models (Perplexity):
+//     ListModels then fails with KindNotFound without a request.
 //   - max_tokens_field: "max_completion_tokens" (default, what OpenAI expects)
 //     or "max_tokens" for compatible servers that only know the older field.
 //   - client_organization: "true" lets clients' OpenAI-Organization and
@@ -31,6 +36,9 @@
 // other URLs (Azure OpenAI: deployments and api-version) and [WithAuth] to
 // send another credential header (Azure: api-key). To report other
 // capabilities they embed *Provider and override Capabilities.
+//
+// Streams also read usage that Groq reports in the final chunk's
+// x_groq.usage member instead of usage.
 //
 // # Translation
 //

@@ -5,11 +5,16 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
+	"github.com/tollgate-dev/tollgate/providers"
 )
 
 // ListModels returns the ids of the models the credential can use, in the
 // upstream's order.
 func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
+	if p.noModels {
+		return nil, &providers.Error{Provider: p.id, Kind: providers.KindNotFound,
+			Message: "this upstream has no model list (setting list_models is false)"}
+	}
 	resp, err := p.send(ctx, OpModels, "", nil, "application/json", nil)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func (p *Provider) patchChat(req *providers.ChatRequest, stream bool) ([]byte, e
 			return nil, p.invalid("set model: %v", err)
 		}
 	}
-	if stream && p.streamUsage && !gjson.GetBytes(body, "stream_options.include_usage").Bool() {
+	if stream && p.streamOptions && !gjson.GetBytes(body, "stream_options.include_usage").Bool() {
 		if body, err = sjson.SetBytes(body, "stream_options.include_usage", true); err != nil {
 			return nil, p.invalid("set stream_options: %v", err)
 		}

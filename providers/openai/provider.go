@@ -78,8 +78,13 @@ type Provider struct {
 	auth     AuthFunc
 	// header holds static headers (organization, project).
 	header http.Header
-	// streamUsage asks streams for a final usage chunk.
-	streamUsage bool
+	// streamUsage reports that streams end with usage; streamOptions
+	// asks for it with stream_options.include_usage (some compatible
+	// servers reject that member and report usage anyway).
+	streamUsage   bool
+	streamOptions bool
+	// noModels is an upstream without a model list endpoint.
+	noModels bool
 	// legacyMaxTokens sends MaxTokens as "max_tokens".
 	legacyMaxTokens bool
 	// compat is an OpenAI-compatible server (config type
@@ -152,6 +157,21 @@ func (p *Provider) applySettings(s map[string]string) error {
 			return fmt.Errorf("setting stream_usage: %w", err)
 		}
 		p.streamUsage = b
+	}
+	p.streamOptions = p.streamUsage
+	if v, ok := s["stream_options"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting stream_options: %w", err)
+		}
+		p.streamOptions = b && p.streamUsage
+	}
+	if v, ok := s["list_models"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting list_models: %w", err)
+		}
+		p.noModels = !b
 	}
 	if v, ok := s["client_organization"]; ok && v != "" {
 		b, err := strconv.ParseBool(v)

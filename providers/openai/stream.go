@@ -126,6 +126,9 @@ func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 	if w.Error != nil {
 		return nil, s.p.streamError(w.Error)
 	}
+	if w.Usage.V == nil && w.XGroq != nil && w.XGroq.Usage != nil {
+		w.Usage = apischema.ValueOf(w.XGroq.Usage)
+	}
 	if len(w.Choices) == 0 && w.Usage.V == nil {
 		return nil, nil
 	}

@@ -20,58 +20,6 @@ import (
 	"github.com/tollgate-dev/tollgate/service/server"
 )
 
-// Exit codes.
-const (
-	ExitOK    = 0
-	ExitError = 1
-	ExitUsage = 2
-)
-
-const usage = `tollgate is an AI gateway.
-
-Usage:
-  tollgate serve [flags]    run the gateway (tollgate serve -h lists the settings)
-  tollgate version [--json] print the version, commit, build date and Go version (also --version)
-  tollgate store copy --from sqlite:DIR --to postgres://...
-                            move the embedded store's data to PostgreSQL (tollgate store -h)
-  tollgate keys|teams|providers|models|usage|budgets|limits|routes|alerts|audit ...
-  tollgate service-accounts|role-bindings|credentials|admin ...
-                            manage a running gateway (tollgate keys -h lists them)
-  tollgate login            log in with single sign-on (tollgate login -h)
-  tollgate logout|whoami    forget the login, show who you are
-`
-
-// Main runs the tollgate command with args (without the program name) and
-// returns the process exit code.
-func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], getenv, stderr)
-	case "store":
-		return runStore(ctx, args[1:], getenv, stdout, stderr)
-	case "version", "-version", "--version":
-		return printVersion(args[1:], stdout, stderr)
-	case "keys", "teams", "providers", "models", "usage", "budgets", "limits", "routes", "alerts", "audit",
-		"service-accounts", "role-bindings", "credentials", "admin":
-		return runClient(ctx, args, getenv, stdout, stderr)
-	case "login":
-		return runLogin(ctx, args[1:], getenv, stdout, stderr)
-	case "logout":
-		return runLogout(args[1:], getenv, stdout, stderr)
-	case "whoami":
-		return runWhoami(ctx, args[1:], getenv, stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return ExitOK
-	}
-	fmt.Fprintf(stderr, "tollgate: unknown command %q\n\n%s", args[0], usage)
-	return ExitUsage
-}
-
 // serve runs `tollgate serve` until ctx is done or SIGINT/SIGTERM arrives.
 // (Tests run the server in-process through service/server/servertest.)
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,64 +26,33 @@ import (
 // cliTimeout bounds each RPC of a client command.
 const cliTimeout = 30 * time.Second
 
-// runClient runs a client command (keys, teams, providers, models, usage,
-// budgets, limits, routes, alerts, audit) against a gateway: results on stdout, diagnostics on stderr.
-func runClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cmd, err := parseCLI(args, getenv, time.Now())
-	var ue *usageError
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, clientUsage)
-		return ExitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "tollgate %v\n\n%s", err, clientUsage)
-		return ExitUsage
-	case err != nil:
-		fmt.Fprintf(stderr, "tollgate %v\n", err)
-		return ExitUsage
+// runClient sends a parsed client command's request to the gateway and
+// prints the answer on stdout in the chosen format.
+func (c *cli) runClient(ctx context.Context, cmd *cliCommand) error {
+	if err := c.resolveToken(ctx, cmd); err != nil {
+		return err
 	}
-	if cmd.token == "" {
-		token, server, ok, err := contextToken(ctx, "", getenv)
-		switch {
-		case err != nil:
-			fmt.Fprintf(stderr, "tollgate %s: %v\n", cmd.name, err)
-			return ExitError
-		case !ok:
-			fmt.Fprintf(stderr, "tollgate %s: no credential: run tollgate login, or set $TOLLGATE_ADMIN_TOKEN (or --token)\n", cmd.name)
-			return ExitUsage
-		}
-		cmd.token = token
-		if !cmd.addrSet && server != "" {
-			cmd.addr = server
-		}
-	}
-	c := tollgate.NewClient(cmd.addr, cmd.token, tollgate.WithTimeout(cliTimeout))
+	client := tollgate.NewClient(cmd.addr, cmd.token, tollgate.WithTimeout(cliTimeout))
 	if exp, ok := cmd.req.(*tollgatev1.ExportRequestRecordsRequest); ok {
-		return runExport(ctx, c, cmd.name, exp, stdout, stderr)
+		return runExport(ctx, client, exp, c.stdout)
 	}
 	var resp proto.Message
+	var err error
 	if cmd.pages != nil && isListRequest(cmd.req) {
-		resp, err = followPages(ctx, c, cmd.req, *cmd.pages)
+		resp, err = followPages(ctx, client, cmd.req, *cmd.pages)
 	} else {
-		resp, err = execute(ctx, c, cmd.req)
+		resp, err = execute(ctx, client, cmd.req)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tollgate %s: %v\n", cmd.name, describeRPCError(err))
-		return ExitError
+		return describeRPCError(err)
 	}
-	if cmd.json {
-		err = writeJSON(stdout, resp)
-	} else {
-		err = writeTable(stdout, resp)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "tollgate %s: writing output: %v\n", cmd.name, err)
-		return ExitError
+	if err := writeOutput(c.stdout, resp, cmd.output); err != nil {
+		return fmt.Errorf("writing output: %w", err)
 	}
 	if tok := nextPageToken(resp); tok != "" {
-		fmt.Fprintf(stderr, "tollgate %s: more results; continue with --page-token %s\n", cmd.name, tok)
+		fmt.Fprintf(c.stderr, "tollgate %s: more results; continue with --page-token %s\n", cmd.name, tok)
 	}
-	return ExitOK
+	return nil
 }
 
 // describeRPCError makes sure the message names a Connect code, also for
@@ -116,6 +87,8 @@ func execute(ctx context.Context, c *tollgate.Client, req proto.Message) (proto.
 		return msg(c.Admin.CreateProvider(ctx, connect.NewRequest(r)))
 	case *tollgatev1.ListProvidersRequest:
 		return msg(c.Admin.ListProviders(ctx, connect.NewRequest(r)))
+	case *tollgatev1.GetKeyRequest:
+		return msg(c.Admin.GetKey(ctx, connect.NewRequest(r)))
 	case *tollgatev1.CreateModelRequest:
 		return msg(c.Admin.CreateModel(ctx, connect.NewRequest(r)))
 	case *tollgatev1.ListAllModelsRequest:
@@ -137,18 +110,26 @@ func msg[T any](resp *connect.Response[T], err error) (proto.Message, error) {
 	return m, nil
 }
 
+// writeJSON prints m as protobuf JSON with a stable layout (protojson's
+// own whitespace is deliberately unstable).
 func writeJSON(w io.Writer, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	b, err := protojson.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encoding JSON: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return fmt.Errorf("encoding JSON: %w", err)
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
 	return err
 }
 
 // writeTable prints resp for people: lists as aligned tables, single
-// objects as "FIELD value" lines.
-func writeTable(w io.Writer, resp proto.Message) error {
+// objects as "FIELD value" lines. wide adds the columns that make a line
+// long (tags, labels, settings, further prices).
+func writeTable(w io.Writer, resp proto.Message, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")) }
 	switch r := resp.(type) {
@@ -161,29 +142,39 @@ func writeTable(w io.Writer, resp proto.Message) error {
 	case *tollgatev1.RevokeKeyResponse:
 		keyFields(row, r.GetKey())
 	case *tollgatev1.ListKeysResponse:
-		row("ID", "NAME", "TEAM", "SERVICE", "STATE", "PREFIX", "MODELS", "CREATED")
-		for _, k := range r.GetKeys() {
-			row(k.GetId(), dash(k.GetName()), k.GetTeamId(), dash(k.GetServiceId()), keyState(k.GetState()),
-				k.GetSecretPrefix(), dash(strings.Join(k.GetAllowedModels(), ",")), formatTime(k.GetCreateTime()))
+		head := []string{"ID", "NAME", "TEAM", "SERVICE", "STATE", "PREFIX", "MODELS", "CREATED"}
+		if wide {
+			head = append(head, "EXPIRES", "TAGS", "CREATED BY")
 		}
+		row(head...)
+		for _, k := range r.GetKeys() {
+			cols := []string{k.GetId(), dash(k.GetName()), k.GetTeamId(), dash(k.GetServiceId()), keyState(k.GetState()),
+				k.GetSecretPrefix(), dash(strings.Join(k.GetAllowedModels(), ",")), formatTime(k.GetCreateTime())}
+			if wide {
+				cols = append(cols, formatTime(k.GetExpireTime()), formatMap(k.GetTags()), dash(k.GetCreatedBy()))
+			}
+			row(cols...)
+		}
+	case *tollgatev1.GetKeyResponse:
+		keyFields(row, r.GetKey())
 	case *tollgatev1.CreateTeamResponse:
-		teamRows(row, r.GetTeam())
+		teamRows(row, wide, r.GetTeam())
 	case *tollgatev1.ListTeamsResponse:
-		teamRows(row, r.GetTeams()...)
+		teamRows(row, wide, r.GetTeams()...)
 	case *tollgatev1.DeleteTeamResponse:
 		row("deleted")
 	case *tollgatev1.CreateProviderResponse:
-		providerRows(row, r.GetProvider())
+		providerRows(row, wide, r.GetProvider())
 	case *tollgatev1.ListProvidersResponse:
-		providerRows(row, r.GetProviders()...)
+		providerRows(row, wide, r.GetProviders()...)
 	case *tollgatev1.CreateModelResponse:
-		modelRows(row, r.GetModel())
+		modelRows(row, wide, r.GetModel())
 	case *tollgatev1.ListAllModelsResponse:
-		modelRows(row, r.GetModels()...)
+		modelRows(row, wide, r.GetModels()...)
 	case *tollgatev1.GetUsageSummaryResponse:
 		usageRows(row, r)
 	default:
-		if !adminTable(row, resp) {
+		if !adminTable(row, resp, wide) {
 			return fmt.Errorf("no table layout for %T", resp)
 		}
 	}
@@ -202,27 +193,59 @@ func keyFields(row func(...string), k *tollgatev1.VirtualKey) {
 	}
 }
 
-func teamRows(row func(...string), ts ...*tollgatev1.Team) {
-	row("ID", "NAME", "CREATED", "ETAG")
+func teamRows(row func(...string), wide bool, ts ...*tollgatev1.Team) {
+	if !wide {
+		row("ID", "NAME", "CREATED", "ETAG")
+		for _, t := range ts {
+			row(t.GetId(), dash(t.GetDisplayName()), formatTime(t.GetCreateTime()), t.GetEtag())
+		}
+		return
+	}
+	row("ID", "NAME", "CREATED", "ETAG", "LABELS")
 	for _, t := range ts {
-		row(t.GetId(), dash(t.GetDisplayName()), formatTime(t.GetCreateTime()), t.GetEtag())
+		row(t.GetId(), dash(t.GetDisplayName()), formatTime(t.GetCreateTime()), t.GetEtag(), formatMap(t.GetLabels()))
 	}
 }
 
-func providerRows(row func(...string), ps ...*tollgatev1.Provider) {
-	row("ID", "TYPE", "BASE URL", "CREDENTIAL", "CREATED", "ETAG")
+// formatMap prints a map as sorted k=v pairs, "-" when empty.
+func formatMap(m map[string]string) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	pairs := make([]string, 0, len(m))
+	for k, v := range m {
+		pairs = append(pairs, k+"="+v)
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ",")
+}
+
+func providerRows(row func(...string), wide bool, ps ...*tollgatev1.Provider) {
+	head := []string{"ID", "TYPE", "BASE URL", "CREDENTIAL", "CREATED", "ETAG"}
+	if wide {
+		head = append(head, "SETTINGS")
+	}
+	row(head...)
 	for _, p := range ps {
 		cred := "none"
 		if p.GetHasCredential() {
 			cred = "stored"
 		}
 		typ := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(p.GetType().String(), "PROVIDER_TYPE_"), "_", "-"))
-		row(p.GetId(), typ, dash(p.GetBaseUrl()), cred, formatTime(p.GetCreateTime()), p.GetEtag())
+		cols := []string{p.GetId(), typ, dash(p.GetBaseUrl()), cred, formatTime(p.GetCreateTime()), p.GetEtag()}
+		if wide {
+			cols = append(cols, formatMap(p.GetSettings()))
+		}
+		row(cols...)
 	}
 }
 
-func modelRows(row func(...string), ms ...*tollgatev1.Model) {
-	row("NAME", "PROVIDER", "UPSTREAM", "KIND", "CONTEXT", "INPUT $/M", "OUTPUT $/M", "ETAG")
+func modelRows(row func(...string), wide bool, ms ...*tollgatev1.Model) {
+	head := []string{"NAME", "PROVIDER", "UPSTREAM", "KIND", "CONTEXT", "INPUT $/M", "OUTPUT $/M", "ETAG"}
+	if wide {
+		head = append(head, "CACHED INPUT $/M", "MAX OUTPUT")
+	}
+	row(head...)
 	for _, m := range ms {
 		kind := "chat"
 		if m.GetEmbedding() {
@@ -232,8 +255,16 @@ func modelRows(row func(...string), ms ...*tollgatev1.Model) {
 		if m.GetContextWindow() > 0 {
 			ctxWin = strconv.Itoa(int(m.GetContextWindow()))
 		}
-		row(m.GetName(), m.GetProviderId(), dash(m.GetUpstreamModel()), kind, ctxWin,
-			formatMoney(m.GetPricing().GetInputPerMillion()), formatMoney(m.GetPricing().GetOutputPerMillion()), m.GetEtag())
+		cols := []string{m.GetName(), m.GetProviderId(), dash(m.GetUpstreamModel()), kind, ctxWin,
+			formatMoney(m.GetPricing().GetInputPerMillion()), formatMoney(m.GetPricing().GetOutputPerMillion()), m.GetEtag()}
+		if wide {
+			maxOut := "-"
+			if m.GetMaxOutputTokens() > 0 {
+				maxOut = strconv.Itoa(int(m.GetMaxOutputTokens()))
+			}
+			cols = append(cols, formatMoney(m.GetPricing().GetCachedInputPerMillion()), maxOut)
+		}
+		row(cols...)
 	}
 }
 

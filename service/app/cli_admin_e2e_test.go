@@ -22,7 +22,7 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 	secret := gw.Setup(t, upURL)
 	const hookURL = "https://hooks.example/services/T0/B0/cli-hook-s3cr3t"
 	c := cli{t: t, env: map[string]string{
-		"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "HOOK_URL": hookURL,
+		"TOLLGATE_URL": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "HOOK_URL": hookURL,
 	}}
 
 	// A budget, then its status.
@@ -126,10 +126,10 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 		return fmt.Errorf("budgets status does not show the spend with the lease given back (limit = spent + remaining):\n%s", out)
 	})
 
-	c.ok("routes", "delete", "smart")
-	c.ok("budgets", "delete", "team-a-monthly")
-	c.ok("limits", "delete", "team-a-rpm")
-	c.ok("alerts", "delete", "ops")
+	c.ok("routes", "delete", "smart", "--yes")
+	c.ok("budgets", "delete", "team-a-monthly", "--yes")
+	c.ok("limits", "delete", "team-a-rpm", "--yes")
+	c.ok("alerts", "delete", "ops", "--yes")
 
 	failures := []struct {
 		name     string
@@ -137,14 +137,14 @@ func TestCLIGovernanceAgainstGateway(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{"unknown route", []string{"routes", "get", "nope"}, app.ExitError, "not_found"},
-		{"deleted route", []string{"routes", "delete", "smart"}, app.ExitError, "not_found"},
-		{"route to an unknown provider", []string{"routes", "create", "--name", "bad", "--target", "nope/m"}, app.ExitError, "invalid_argument"},
-		{"budget of an unknown key", []string{"budgets", "set", "--id", "kb", "--scope", "key", "--key", "key_nope", "--usd", "1"}, app.ExitError, "not_found"},
-		{"bad flag", []string{"budgets", "set", "--bogus"}, app.ExitUsage, "flag provided but not defined"},
+		{"unknown route", []string{"routes", "get", "nope"}, app.ExitNotFound, "not_found"},
+		{"deleted route", []string{"routes", "delete", "smart", "--yes"}, app.ExitNotFound, "not_found"},
+		{"route to an unknown provider", []string{"routes", "create", "--name", "bad", "--target", "nope/m"}, app.ExitUsage, "invalid_argument"},
+		{"budget of an unknown key", []string{"budgets", "set", "--id", "kb", "--scope", "key", "--key", "key_nope", "--usd", "1"}, app.ExitNotFound, "not_found"},
+		{"bad flag", []string{"budgets", "set", "--bogus"}, app.ExitUsage, "unknown flag"},
 		{"bad amount", []string{"budgets", "set", "--id", "b", "--scope", "team", "--team", "t", "--usd", "five"}, app.ExitUsage, "--usd"},
 		{"bad export format", []string{"usage", "export", "--format", "xml"}, app.ExitUsage, "--format"},
-		{"webhook URL in a flag", []string{"alerts", "add", "ops", "--url", hookURL}, app.ExitUsage, "flag provided but not defined"},
+		{"webhook URL in a flag", []string{"alerts", "add", "ops", "--url", hookURL}, app.ExitUsage, "the webhook URL is a secret"},
 	}
 	for _, f := range failures {
 		code, out, errOut := c.run(f.args...)

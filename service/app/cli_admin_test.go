@@ -68,8 +68,8 @@ func TestParseAdminCLI(t *testing.T) {
 		},
 		{name: "budgets list", args: []string{"budgets", "list", "--team", "search"}, want: &tollgatev1.ListBudgetsRequest{TeamId: "search"}},
 		{name: "budgets status", args: []string{"budgets", "status"}, want: &tollgatev1.GetBudgetStatusRequest{}},
-		{name: "budgets delete", args: []string{"budgets", "delete", "k1"}, want: &tollgatev1.DeleteBudgetRequest{Id: "k1"}},
-		{name: "budgets delete with --id", args: []string{"budgets", "delete", "--id", "k1"}, want: &tollgatev1.DeleteBudgetRequest{Id: "k1"}},
+		{name: "budgets delete", args: []string{"budgets", "delete", "k1", "--yes"}, want: &tollgatev1.DeleteBudgetRequest{Id: "k1"}},
+		{name: "budgets delete with --id", args: []string{"budgets", "delete", "--id", "k1", "--yes"}, want: &tollgatev1.DeleteBudgetRequest{Id: "k1"}},
 		{
 			name: "limits set",
 			args: []string{"limits", "set", "--id", "search-rpm", "--scope", "team", "--team", "search", "--rpm", "600", "--tpm", "100000", "--concurrency", "8"},
@@ -79,7 +79,7 @@ func TestParseAdminCLI(t *testing.T) {
 			}},
 		},
 		{name: "limits list", args: []string{"limits", "list"}, want: &tollgatev1.ListRateLimitsRequest{}},
-		{name: "limits delete", args: []string{"limits", "delete", "search-rpm"}, want: &tollgatev1.DeleteRateLimitRequest{Id: "search-rpm"}},
+		{name: "limits delete", args: []string{"limits", "delete", "search-rpm", "--yes"}, want: &tollgatev1.DeleteRateLimitRequest{Id: "search-rpm"}},
 		{
 			name: "routes create from flags",
 			args: []string{"routes", "create", "--name", "smart", "--strategy", "weighted", "--target", "openai/gpt-4o-mini:3", "--target", "vllm/meta-llama/Llama-3:1", "--timeout", "20s"},
@@ -119,7 +119,7 @@ func TestParseAdminCLI(t *testing.T) {
 		},
 		{name: "routes list", args: []string{"routes", "list"}, want: &tollgatev1.ListRoutesRequest{}},
 		{name: "routes get", args: []string{"routes", "get", "smart"}, want: &tollgatev1.GetRouteRequest{Name: "smart"}},
-		{name: "routes delete", args: []string{"routes", "delete", "smart"}, want: &tollgatev1.DeleteRouteRequest{Name: "smart"}},
+		{name: "routes delete", args: []string{"routes", "delete", "smart", "--yes"}, want: &tollgatev1.DeleteRouteRequest{Name: "smart"}},
 		{
 			name: "alerts add with the URL from the environment",
 			args: []string{"alerts", "add", "ops", "--url-env", "SLACK_URL", "--kind", "budget-threshold", "--team", "search"},
@@ -134,8 +134,8 @@ func TestParseAdminCLI(t *testing.T) {
 			want: &tollgatev1.CreateAlertWebhookRequest{Webhook: &tollgatev1.AlertWebhook{Id: "ops", Url: "https://hooks.example/T000/B000/file-secret"}},
 		},
 		{name: "alerts list", args: []string{"alerts", "list"}, want: &tollgatev1.ListAlertWebhooksRequest{}},
-		{name: "alerts delete", args: []string{"alerts", "delete", "ops"}, want: &tollgatev1.DeleteAlertWebhookRequest{Id: "ops"}},
-		{name: "alerts delete with an etag", args: []string{"alerts", "delete", "ops", "--etag", "e1"}, want: &tollgatev1.DeleteAlertWebhookRequest{Id: "ops", Etag: "e1"}},
+		{name: "alerts delete", args: []string{"alerts", "delete", "ops", "--yes"}, want: &tollgatev1.DeleteAlertWebhookRequest{Id: "ops"}},
+		{name: "alerts delete with an etag", args: []string{"alerts", "delete", "ops", "--etag", "e1", "--yes"}, want: &tollgatev1.DeleteAlertWebhookRequest{Id: "ops", Etag: "e1"}},
 		{name: "teams list with a limit asks for that page size", args: []string{"teams", "list", "--limit", "5"}, want: &tollgatev1.ListTeamsRequest{PageSize: 5}},
 		{
 			name: "teams list from a token with a page size",
@@ -144,7 +144,7 @@ func TestParseAdminCLI(t *testing.T) {
 		},
 		{name: "limit above the largest page", args: []string{"routes", "list", "--limit", "2500"}, want: &tollgatev1.ListRoutesRequest{PageSize: 1000}},
 		{name: "teams get", args: []string{"teams", "get", "search"}, want: &tollgatev1.GetTeamRequest{Id: "search"}},
-		{name: "teams delete with an etag", args: []string{"teams", "delete", "search", "--etag", "e2"}, want: &tollgatev1.DeleteTeamRequest{Id: "search", Etag: "e2"}},
+		{name: "teams delete with an etag", args: []string{"teams", "delete", "search", "--etag", "e2", "--yes"}, want: &tollgatev1.DeleteTeamRequest{Id: "search", Etag: "e2"}},
 		{name: "providers get", args: []string{"providers", "get", "openai"}, want: &tollgatev1.GetProviderRequest{Id: "openai"}},
 		{
 			name: "providers update masks the flags given",
@@ -160,7 +160,7 @@ func TestParseAdminCLI(t *testing.T) {
 			args: []string{"providers", "update", "openai", "--no-credential"},
 			want: &tollgatev1.UpdateProviderRequest{Provider: &tollgatev1.Provider{Id: "openai"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"credential"}}},
 		},
-		{name: "providers delete", args: []string{"providers", "delete", "openai"}, want: &tollgatev1.DeleteProviderRequest{Id: "openai"}},
+		{name: "providers delete", args: []string{"providers", "delete", "openai", "--yes"}, want: &tollgatev1.DeleteProviderRequest{Id: "openai"}},
 		{
 			name: "models update masks one price",
 			args: []string{"models", "update", "gpt-4o-mini", "--input-price", "0.2", "--context-window", "64000"},
@@ -179,7 +179,7 @@ func TestParseAdminCLI(t *testing.T) {
 				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"embedding"}},
 			},
 		},
-		{name: "models delete with an etag", args: []string{"models", "delete", "m", "--etag", "e4"}, want: &tollgatev1.DeleteModelRequest{Name: "m", Etag: "e4"}},
+		{name: "models delete with an etag", args: []string{"models", "delete", "m", "--etag", "e4", "--yes"}, want: &tollgatev1.DeleteModelRequest{Name: "m", Etag: "e4"}},
 		{
 			name: "routes update masks the flags given",
 			args: []string{"routes", "update", "smart", "--target", "a/m:3", "--target", "b/m:1", "--etag", "e5"},
@@ -190,7 +190,7 @@ func TestParseAdminCLI(t *testing.T) {
 				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"targets"}},
 			},
 		},
-		{name: "routes delete with an etag", args: []string{"routes", "delete", "smart", "--etag", "e6"}, want: &tollgatev1.DeleteRouteRequest{Name: "smart", Etag: "e6"}},
+		{name: "routes delete with an etag", args: []string{"routes", "delete", "smart", "--etag", "e6", "--yes"}, want: &tollgatev1.DeleteRouteRequest{Name: "smart", Etag: "e6"}},
 		{
 			name: "audit list defaults to the last week",
 			args: []string{"audit", "list"},
@@ -380,7 +380,7 @@ func TestAdminTables(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var b strings.Builder
-			if err := writeTable(&b, tt.resp); err != nil {
+			if err := writeTable(&b, tt.resp, false); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range tt.want {

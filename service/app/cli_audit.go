@@ -108,24 +108,21 @@ func usageExport(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message,
 }
 
 // runExport streams an export to stdout as the chunks arrive.
-func runExport(ctx context.Context, c *tollgate.Client, name string, req *tollgatev1.ExportRequestRecordsRequest, stdout, stderr io.Writer) int {
+func runExport(ctx context.Context, c *tollgate.Client, req *tollgatev1.ExportRequestRecordsRequest, stdout io.Writer) error {
 	stream, err := c.Usage.ExportRequestRecords(ctx, connect.NewRequest(req))
 	if err != nil {
-		fmt.Fprintf(stderr, "tollgate %s: %v\n", name, describeRPCError(err))
-		return ExitError
+		return describeRPCError(err)
 	}
 	defer stream.Close()
 	for stream.Receive() {
 		if _, err := stdout.Write(stream.Msg().GetData()); err != nil {
-			fmt.Fprintf(stderr, "tollgate %s: writing output: %v\n", name, err)
-			return ExitError
+			return fmt.Errorf("writing output: %w", err)
 		}
 	}
 	if err := stream.Err(); err != nil && !errors.Is(err, io.EOF) {
-		fmt.Fprintf(stderr, "tollgate %s: %v\n", name, describeRPCError(err))
-		return ExitError
+		return describeRPCError(err)
 	}
-	return ExitOK
+	return nil
 }
 
 func auditRows(row func(...string), r *tollgatev1.ListAdminAuditEventsResponse) {

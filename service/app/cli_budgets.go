@@ -118,7 +118,7 @@ func executeAdmin(ctx context.Context, c *tollgate.Client, req proto.Message) (p
 
 // adminTable prints the responses of the commands adminCommand knows and
 // reports whether it knew resp.
-func adminTable(row func(...string), resp proto.Message) bool {
+func adminTable(row func(...string), resp proto.Message, wide bool) bool {
 	switch r := resp.(type) {
 	case *tollgatev1.SetBudgetResponse:
 		budgetRows(row, r.GetBudget())
@@ -142,15 +142,15 @@ func adminTable(row func(...string), resp proto.Message) bool {
 	case *tollgatev1.UpdateRouteResponse:
 		routeRows(row, r.GetRoute())
 	case *tollgatev1.GetProviderResponse:
-		providerRows(row, r.GetProvider())
+		providerRows(row, wide, r.GetProvider())
 	case *tollgatev1.UpdateProviderResponse:
-		providerRows(row, r.GetProvider())
+		providerRows(row, wide, r.GetProvider())
 	case *tollgatev1.GetModelResponse:
-		modelRows(row, r.GetModel())
+		modelRows(row, wide, r.GetModel())
 	case *tollgatev1.UpdateModelResponse:
-		modelRows(row, r.GetModel())
+		modelRows(row, wide, r.GetModel())
 	case *tollgatev1.GetTeamResponse:
-		teamRows(row, r.GetTeam())
+		teamRows(row, wide, r.GetTeam())
 	case *tollgatev1.ListRoutesResponse:
 		routeRows(row, r.GetRoutes()...)
 	case *tollgatev1.ListAdminAuditEventsResponse:
@@ -160,7 +160,7 @@ func adminTable(row func(...string), resp proto.Message) bool {
 		*tollgatev1.DeleteProviderResponse, *tollgatev1.DeleteModelResponse:
 		row("deleted")
 	default:
-		return identityTable(row, resp)
+		return identityTable(row, resp) || policyTable(row, resp)
 	}
 	return true
 }

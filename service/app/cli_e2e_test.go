@@ -50,7 +50,7 @@ func TestCLIAgainstGateway(t *testing.T) {
 	_, upURL := fakeupstream.StartOpenAI(t)
 	gw := servertest.Start(t, servertest.Options{})
 	c := cli{t: t, env: map[string]string{
-		"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "UPSTREAM_KEY": servertest.UpstreamKey,
+		"TOLLGATE_URL": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "UPSTREAM_KEY": servertest.UpstreamKey,
 	}}
 
 	out := c.ok("providers", "add", "fake", "--type", "openai", "--base-url", upURL, "--credential-env", "UPSTREAM_KEY")
@@ -99,7 +99,7 @@ func TestCLIAgainstGateway(t *testing.T) {
 		t.Fatalf("keys list --json = %+v", listed)
 	}
 
-	if out := c.ok("keys", "revoke", created.Key.ID); !strings.Contains(out, "revoked") {
+	if out := c.ok("keys", "revoke", created.Key.ID, "--yes"); !strings.Contains(out, "revoked") {
 		t.Fatalf("keys revoke printed:\n%s", out)
 	}
 	if _, err := key.Chat(context.Background(), "gpt-4o-mini", "after revoke"); connect.CodeOf(err) != connect.CodeUnauthenticated {
@@ -143,10 +143,10 @@ func TestCLIAgainstGateway(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{"unknown key", nil, []string{"keys", "revoke", "key_doesnotexist"}, app.ExitError, "not_found"},
-		{"duplicate team", nil, []string{"teams", "create", "search"}, app.ExitError, "already_exists"},
-		{"wrong token", map[string]string{"TOLLGATE_ADDR": gw.URL, "TOLLGATE_ADMIN_TOKEN": "wrong"}, []string{"teams", "list"}, app.ExitError, "unauthenticated"},
-		{"gateway down", map[string]string{"TOLLGATE_ADDR": "http://127.0.0.1:1", "TOLLGATE_ADMIN_TOKEN": "x"}, []string{"teams", "list"}, app.ExitError, "unavailable"},
+		{"unknown key", nil, []string{"keys", "revoke", "key_doesnotexist", "--yes"}, app.ExitNotFound, "not_found"},
+		{"duplicate team", nil, []string{"teams", "create", "search"}, app.ExitConflict, "already_exists"},
+		{"wrong token", map[string]string{"TOLLGATE_URL": gw.URL, "TOLLGATE_ADMIN_TOKEN": "wrong"}, []string{"teams", "list"}, app.ExitAuth, "unauthenticated"},
+		{"gateway down", map[string]string{"TOLLGATE_URL": "http://127.0.0.1:1", "TOLLGATE_ADMIN_TOKEN": "x"}, []string{"teams", "list"}, app.ExitError, "unavailable"},
 		{"missing operand", nil, []string{"teams", "delete"}, app.ExitUsage, "exactly one TEAM_ID"},
 		{"unknown verb", nil, []string{"keys", "frobnicate"}, app.ExitUsage, "unknown command"},
 	}

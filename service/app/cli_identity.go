@@ -228,6 +228,9 @@ func executeIdentity(ctx context.Context, c *tollgate.Client, req proto.Message)
 	case *tollgatev1.RotateMasterKeyRequest:
 		return msg(a.RotateMasterKey(ctx, connect.NewRequest(r)))
 	}
+	if m, ok, err := executePolicy(ctx, c, req); ok {
+		return m, err
+	}
 	return nil, fmt.Errorf("no RPC for %T", req)
 }
 

@@ -18,7 +18,7 @@ func TestCLIPagesEtagsAndMasks(t *testing.T) {
 	_, upURL := fakeupstream.StartOpenAI(t)
 	gw := servertest.Start(t, servertest.Options{})
 	gw.Setup(t, upURL)
-	c := cli{t: t, env: map[string]string{"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken}}
+	c := cli{t: t, env: map[string]string{"TOLLGATE_URL": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken}}
 
 	for _, id := range []string{"page-a", "page-b", "page-c", "page-d"} {
 		c.ok("teams", "create", id)
@@ -48,7 +48,7 @@ func TestCLIPagesEtagsAndMasks(t *testing.T) {
 		{"providers", "list", "--page-token", tok[1]},
 		{"teams", "list", "--page-token", "made-up"},
 	} {
-		if code, _, errOut := c.run(args...); code != app.ExitError || !strings.Contains(errOut, "invalid_argument") {
+		if code, _, errOut := c.run(args...); code != app.ExitUsage || !strings.Contains(errOut, "invalid_argument") {
 			t.Errorf("%v: exit %d, stderr %q; want invalid_argument", args, code, errOut)
 		}
 	}
@@ -66,7 +66,7 @@ func TestCLIPagesEtagsAndMasks(t *testing.T) {
 		t.Fatalf("etags before %q and after %q the update", before.Etag, after.Etag)
 	}
 	code, _, errOut = c.run("models", "update", servertest.ChatModel, "--context-window", "1", "--etag", before.Etag)
-	if code != app.ExitError || !strings.Contains(errOut, "failed_precondition") {
+	if code != app.ExitConflict || !strings.Contains(errOut, "failed_precondition") {
 		t.Fatalf("update with a stale etag: exit %d, stderr %q", code, errOut)
 	}
 	c.ok("models", "update", servertest.ChatModel, "--context-window", "32000", "--etag", after.Etag)
@@ -86,10 +86,10 @@ func TestCLIPagesEtagsAndMasks(t *testing.T) {
 	if r.Route.Timeout != "10s" || len(r.Route.Targets) != 1 {
 		t.Fatalf("routes update --timeout: %+v", r.Route)
 	}
-	if code, _, errOut := c.run("routes", "delete", "r1", "--etag", before.Etag); code != app.ExitError || !strings.Contains(errOut, "failed_precondition") {
+	if code, _, errOut := c.run("routes", "delete", "r1", "--etag", before.Etag, "--yes"); code != app.ExitConflict || !strings.Contains(errOut, "failed_precondition") {
 		t.Fatalf("routes delete with another etag: exit %d, stderr %q", code, errOut)
 	}
-	c.ok("routes", "delete", "r1", "--etag", r.Route.Etag)
+	c.ok("routes", "delete", "r1", "--etag", r.Route.Etag, "--yes")
 }
 
 type modelView struct {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,103 +18,9 @@ import (
 	"github.com/tollgate-dev/tollgate/providers/factory"
 )
 
-// usageError is a command-line mistake (exit code 2).
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
 // defaultClientAddr is the gateway the client subcommands talk to when
 // neither --addr nor $TOLLGATE_ADDR is set.
 const defaultClientAddr = "http://127.0.0.1:8080"
-
-// clientUsage is the client commands' help.
-var clientUsage = `Client commands talk to a running gateway with the admin token:
-
-  tollgate keys create --team TEAM [--name N] [--service S] [--models m1,m2] [--expires 90d] [--tag k=v]... [--drop-params]
-  tollgate keys list [--team TEAM] [--all]        (--all: revoked keys too)
-  tollgate keys revoke KEY_ID
-  tollgate keys rotate KEY_ID [--grace 24h]
-  tollgate teams create TEAM_ID [--name "Display name"] [--label k=v]...
-  tollgate teams list
-  tollgate teams get TEAM_ID
-  tollgate teams delete TEAM_ID [--etag E]
-  tollgate providers add PROVIDER_ID --type TYPE [--base-url URL] [--credential-env VAR | --credential-file FILE | --credential-ref REF]
-                      [--setting k=v]...
-  tollgate providers list
-  tollgate providers get PROVIDER_ID
-  tollgate providers update PROVIDER_ID [--base-url URL] [--setting k=v]...
-                      [--credential-env VAR | --credential-file FILE | --no-credential] [--etag E]
-  tollgate providers delete PROVIDER_ID [--etag E]
-  tollgate models add NAME --provider PROVIDER_ID [--upstream-model M] [--context-window N] [--max-output-tokens N]
-                      [--embedding] [--input-price USD] [--output-price USD] [--cached-input-price USD]
-  tollgate models list
-  tollgate models get NAME
-  tollgate models update NAME [the flags of models add, each changing only its field] [--etag E]
-  tollgate models delete NAME [--etag E]
-  tollgate usage report [--by team,service] [--since 30d] [--team TEAM]
-  tollgate usage export [--format csv|jsonl] [--since 30d] [--team TEAM] [--key KEY_ID] [--model M]   (to stdout)
-  tollgate budgets set --id ID --scope key|team|service [--team T] [--service S] [--key KEY_ID]
-                       [--period daily|weekly|monthly|lifetime] [--tz Europe/Paris] [--usd 5.00] [--tokens N] [--alert-at 50,80]
-                       [--etag E]
-  tollgate budgets list [--team TEAM]
-  tollgate budgets status [--team TEAM]        limit, spent, remaining and reset time
-  tollgate budgets delete BUDGET_ID [--etag E]
-  tollgate limits set --id ID --scope key|team [--team T] [--key KEY_ID] [--rpm N] [--tpm N] [--concurrency N] [--etag E]
-  tollgate limits list [--team TEAM]
-  tollgate limits delete LIMIT_ID [--etag E]
-  tollgate routes create --name NAME [--strategy fallback|weighted|latency|cost|least-busy]
-                         --target provider/model[:weight]... [--timeout 30s] [--sticky] [--drop-params]
-  tollgate routes create --file route.json     (the tollgate.v1.Route message as JSON; flags override it)
-  tollgate routes update NAME [--strategy S] [--target T]... [--timeout D] [--sticky=true|false] [--drop-params=true|false] [--etag E]
-  tollgate routes update NAME --file route.json [--etag E]   (replaces the whole definition)
-  tollgate routes list
-  tollgate routes get NAME
-  tollgate routes delete NAME [--etag E]
-  tollgate alerts add WEBHOOK_ID (--url-env VAR | --url-file FILE) [--kind budget-threshold,spend-velocity] [--team T]
-  tollgate alerts list
-  tollgate alerts delete WEBHOOK_ID [--etag E]
-  tollgate audit list [--since 7d] [--action SetBudget] [--kind budget] [--resource ID] [--actor ID] [--outcome O]
-                      (the newest 100; see --limit)
-  tollgate service-accounts create ID --role ROLE... [--description D] [--owner O]
-  tollgate service-accounts list | get ID | delete ID [--etag E]
-  tollgate service-accounts update ID [--role ROLE]... [--description D] [--owner O] [--disabled=true|false]
-  tollgate service-accounts token create ACCOUNT_ID [--name N] [--ttl 90d]       (prints the tga-... secret once)
-  tollgate service-accounts token list ACCOUNT_ID [--all]
-  tollgate service-accounts token rotate TOKEN_ID [--grace 1h] [--ttl 90d]
-  tollgate service-accounts token revoke TOKEN_ID
-  tollgate role-bindings create --user SUB | --email ADDRESS | --group GROUP --role ROLE
-  tollgate role-bindings list | delete ID
-  tollgate credentials list | refresh [--provider ID]
-  tollgate admin master-key-status
-  tollgate admin rotate-master-key [--key-id ID]
-  (roles: owner, admin, team-admin:TEAM, viewer, auditor, billing)
-
-Every client command takes:
-  --addr URL     the gateway ($TOLLGATE_ADDR; default: the context's, then http://127.0.0.1:8080)
-  --token TOKEN  an admin credential: the admin token, a service-account token (tga-...)
-                 (prefer $TOLLGATE_ADMIN_TOKEN: flags show in ps); without one,
-                 the login of the current context (tollgate login)
-  --json         print the response as protobuf JSON instead of a table
-
-Every list command follows all pages, and takes:
-  --limit N         at most N results (0: all); when it stops early it prints
-                    on stderr the --page-token to continue with
-  --page-size N     results per call (1 to 1000; default the gateway's, 100)
-  --page-token T    start where an earlier list stopped
-
-Updates change only the fields whose flags are given. --etag E (the ETAG
-column of a list or get) makes an update, set or delete apply only if the
-resource has not changed since; otherwise it fails with failed_precondition.
-
-Provider types: ` + strings.Join(providerTypeNames(), ", ") + `.
-Prices are USD per million tokens, e.g. 0.15; amounts are exact decimals.
-Webhook URLs are secrets: they are read from the environment or a file and
-never printed. "alerts add" prints the webhook's signing secret once: alerts
-are signed per Standard Webhooks and the receiver verifies them with it.
-Durations are Go durations (90m, 12h) or whole days (30d).
-Usage dimensions: team, service, key, model, provider, end_user, key_creator
-(the admin principal that created the key).
-`
 
 // cliCommand is a parsed client subcommand: where to send which request.
 type cliCommand struct {
@@ -127,137 +32,12 @@ type cliCommand struct {
 	token string
 	// addrSet is true when --addr or $TOLLGATE_ADDR named the gateway.
 	addrSet bool
-	// json selects protobuf JSON output.
-	json bool
+	// output is the output format: table, wide, json, yaml or go-template=T.
+	output string
 	// req is the request to send; its type selects the RPC.
 	req proto.Message
 	// pages are the paging flags of a list command (nil for others).
 	pages *pageFlags
-}
-
-// commonFlags are the flags every client command has.
-type commonFlags struct {
-	addr, token string
-	json        bool
-}
-
-func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.addr, "addr", "", "gateway URL ($TOLLGATE_ADDR)")
-	fs.StringVar(&c.token, "token", "", "admin token ($TOLLGATE_ADMIN_TOKEN)")
-	fs.BoolVar(&c.json, "json", false, "print protobuf JSON")
-}
-
-// parseCLI parses a client command line (group, verb, flags and operands).
-// now is the reference time of relative durations such as --since 30d.
-// Errors are *usageError values, possibly wrapped, or flag.ErrHelp when
-// help was asked for.
-func parseCLI(args []string, getenv func(string) string, now time.Time) (*cliCommand, error) {
-	if len(args) >= 2 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help" || args[1] == "help") {
-		return nil, flag.ErrHelp
-	}
-	if len(args) < 2 {
-		return nil, usageErrorf("%s: missing subcommand", strings.Join(args, " "))
-	}
-	name := args[0] + " " + args[1]
-	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var common commonFlags
-	common.register(fs)
-
-	var pages *pageFlags
-	if strings.HasSuffix(name, " list") {
-		pages = &pageFlags{}
-		defaultLimit := 0
-		if name == "audit list" {
-			defaultLimit = 100 // the newest events
-		}
-		pages.register(fs, defaultLimit)
-	}
-	var build func(operands []string) (proto.Message, error)
-	switch name {
-	case "keys create":
-		build = keysCreate(fs, now)
-	case "keys list":
-		build = keysList(fs)
-	case "keys revoke":
-		build = func(ops []string) (proto.Message, error) {
-			id, err := oneOperand(ops, "KEY_ID")
-			return &tollgatev1.RevokeKeyRequest{Id: id}, err
-		}
-	case "keys rotate":
-		build = keysRotate(fs)
-	case "teams create":
-		build = teamsCreate(fs)
-	case "teams list":
-		build = noOperands(&tollgatev1.ListTeamsRequest{})
-	case "teams delete":
-		build = deleteCommand(fs, "TEAM_ID", func(id, etag string) proto.Message { return &tollgatev1.DeleteTeamRequest{Id: id, Etag: etag} })
-	case "providers add":
-		build = providersAdd(fs, getenv)
-	case "providers list":
-		build = noOperands(&tollgatev1.ListProvidersRequest{})
-	case "models add":
-		build = modelsAdd(fs)
-	case "models list":
-		build = noOperands(&tollgatev1.ListAllModelsRequest{})
-	case "usage report":
-		build = usageReport(fs, now)
-	default:
-		if build = adminCommand(name, fs, getenv, now); build == nil {
-			return nil, usageErrorf("unknown command %q", name)
-		}
-	}
-	operands, err := parseInterspersed(fs, args[2:])
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usageErrorf("%s: %v", name, err)
-	}
-	req, err := build(operands)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if pages != nil && !isListRequest(req) {
-		pages = nil // a list that does not page (credentials list)
-	}
-	if pages != nil {
-		if err := pages.apply(req); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	cmd := &cliCommand{name: name, addr: common.addr, token: common.token, json: common.json, req: req, pages: pages}
-	if cmd.addr == "" {
-		cmd.addr = getenv("TOLLGATE_ADDR")
-	}
-	cmd.addrSet = cmd.addr != ""
-	if cmd.addr, err = clientURL(cmd.addr); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if cmd.token == "" {
-		cmd.token = getenv("TOLLGATE_ADMIN_TOKEN")
-	}
-	// Without a token, runClient uses the context's login (tollgate login).
-	return cmd, nil
-}
-
-// parseInterspersed parses flags placed before, between and after operands.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var operands []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return operands, nil
-		}
-		if args[0] == "--" {
-			return append(operands, args[1:]...), nil
-		}
-		operands = append(operands, args[0])
-		args = args[1:]
-	}
 }
 
 // clientURL turns an --addr value into a base URL: a bare host:port (the

@@ -38,7 +38,7 @@ prints a code to enter on another device instead (device authorization).
 
 Flags:
   --context NAME   the context to log in (default: the current one, or "default")
-  --server URL     the gateway (default: the context's, $TOLLGATE_ADDR, http://127.0.0.1:8080)
+  --server URL     the gateway (default: the context's, $TOLLGATE_URL, http://127.0.0.1:8080)
   --device         use the device authorization grant
   --no-browser     print the login URL instead of opening a browser
   --issuer URL, --client-id ID, --scopes "openid ..."
@@ -112,7 +112,7 @@ func login(ctx context.Context, f loginFlags, getenv func(string) string, stderr
 		server = cur.Server
 	}
 	if server == "" {
-		server = getenv("TOLLGATE_ADDR")
+		server = clientEnvURL(getenv, stderr)
 	}
 	if server, err = clientURL(server); err != nil {
 		return err
@@ -321,7 +321,16 @@ func contextToken(ctx context.Context, name string, getenv func(string) string) 
 		}
 		return "", "", false, nil
 	}
+	if c.TokenEnv != "" {
+		if tok := getenv(c.TokenEnv); tok != "" {
+			return tok, c.Server, true, nil
+		}
+		return "", c.Server, false, fmt.Errorf("context %s takes its credential from $%s, which is empty", c.Name, c.TokenEnv)
+	}
 	t, err := cliconfig.LoadToken(dir, c.Name)
+	if err == nil && t != nil && t.TokenType == cliconfig.StaticTokenType {
+		return t.AccessToken, c.Server, t.AccessToken != "", nil
+	}
 	if err != nil || t == nil || c.OIDC == nil {
 		return "", c.Server, false, err
 	}
@@ -380,7 +389,7 @@ func runLogout(args []string, getenv func(string) string, stdout, stderr io.Writ
 // whoami prints the principal the gateway takes the context's login for.
 func whoami(ctx context.Context, name string, getenv func(string) string, stdout, stderr io.Writer) int {
 	// Like the admin commands: $TOLLGATE_ADMIN_TOKEN first, else the login.
-	token, server := getenv("TOLLGATE_ADMIN_TOKEN"), getenv("TOLLGATE_ADDR")
+	token, server := getenv("TOLLGATE_ADMIN_TOKEN"), clientEnvURL(getenv, stderr)
 	var err error
 	if token == "" || name != "" {
 		var ctxServer string
@@ -403,8 +412,9 @@ func whoami(ctx context.Context, name string, getenv func(string) string, stdout
 	c := tollgate.NewClient(server, token, tollgate.WithTimeout(cliTimeout))
 	resp, err := c.Admin.GetCaller(ctx, connect.NewRequest(&tollgatev1.GetCallerRequest{}))
 	if err != nil {
-		fmt.Fprintf(stderr, "tollgate whoami: %v\n", describeRPCError(err))
-		return ExitError
+		err = describeRPCError(err)
+		fmt.Fprintf(stderr, "tollgate whoami: %v\n", err)
+		return exitCode(err)
 	}
 	p := resp.Msg.GetPrincipal()
 	who := first(p.GetEmail(), first(p.GetName(), p.GetSubject()))
@@ -426,4 +436,17 @@ func runWhoami(ctx context.Context, args []string, getenv func(string) string, s
 		return ExitUsage
 	}
 	return whoami(ctx, *name, getenv, stdout, stderr)
+}
+
+// clientEnvURL is the gateway named by $TOLLGATE_URL, or by the deprecated
+// $TOLLGATE_ADDR (with a warning on stderr).
+func clientEnvURL(getenv func(string) string, stderr io.Writer) string {
+	if u := getenv("TOLLGATE_URL"); u != "" {
+		return u
+	}
+	u := getenv("TOLLGATE_ADDR")
+	if u != "" {
+		fmt.Fprintln(stderr, "tollgate: $TOLLGATE_ADDR is deprecated for the CLI: set $TOLLGATE_URL")
+	}
+	return u
 }

@@ -78,7 +78,7 @@ func TestLoginEndToEnd(t *testing.T) {
 	c := cli{t: t, env: map[string]string{"TOLLGATE_CONFIG_DIR": dir}}
 
 	// Not logged in yet: admin commands say how to get a credential.
-	if code, _, errOut := c.run("teams", "list", "--addr", gw.URL); code != app.ExitUsage || !strings.Contains(errOut, "tollgate login") {
+	if code, _, errOut := c.run("teams", "list", "--addr", gw.URL); code != app.ExitAuth || !strings.Contains(errOut, "tollgate login") {
 		t.Fatalf("without a login: exit %d: %s", code, errOut)
 	}
 
@@ -114,7 +114,7 @@ func TestLoginEndToEnd(t *testing.T) {
 	if out := c.ok("teams", "list"); !strings.Contains(out, "search") {
 		t.Fatalf("teams list printed:\n%s", out)
 	}
-	audit := cli{t: t, env: map[string]string{"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken}}
+	audit := cli{t: t, env: map[string]string{"TOLLGATE_URL": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken}}
 	if out := audit.ok("audit", "list", "--action", "CreateTeam"); !strings.Contains(out, "user:sub-alice") {
 		t.Fatalf("audit names the CLI user:\n%s", out)
 	}
@@ -150,7 +150,7 @@ func TestLoginEndToEnd(t *testing.T) {
 		t.Fatalf("device login printed:\n%s", out)
 	}
 	// vera (the current context now) may read but not write.
-	if code, _, errOut := c.run("teams", "create", "other"); code != app.ExitError || !strings.Contains(errOut, "permission_denied") {
+	if code, _, errOut := c.run("teams", "create", "other"); code != app.ExitAuth || !strings.Contains(errOut, "permission_denied") {
 		t.Fatalf("viewer write: exit %d: %s", code, errOut)
 	}
 	if out := c.ok("whoami", "--context", "default"); !strings.Contains(out, "alice@example.com") {
@@ -167,7 +167,7 @@ func TestLoginEndToEnd(t *testing.T) {
 func TestCLIPrincipalsAndSecrets(t *testing.T) {
 	t.Parallel()
 	gw := gatewaytest.Start(t, gatewaytest.Options{})
-	c := cli{t: t, env: map[string]string{"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "TOLLGATE_CONFIG_DIR": t.TempDir()}}
+	c := cli{t: t, env: map[string]string{"TOLLGATE_URL": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "TOLLGATE_CONFIG_DIR": t.TempDir()}}
 
 	if out := c.ok("service-accounts", "create", "ci", "--role", "team-admin:search", "--role", "viewer", "--description", "CI"); !strings.Contains(out, "team-admin:search,viewer") {
 		t.Fatalf("create printed:\n%s", out)
@@ -179,11 +179,11 @@ func TestCLIPrincipalsAndSecrets(t *testing.T) {
 	}
 	tokenID := regexp.MustCompile(`sat_[a-z2-7]+`).FindString(out)
 	// The token is a credential of the CLI too.
-	sa := cli{t: t, env: map[string]string{"TOLLGATE_ADDR": gw.Addr, "TOLLGATE_ADMIN_TOKEN": secret}}
+	sa := cli{t: t, env: map[string]string{"TOLLGATE_URL": gw.Addr, "TOLLGATE_ADMIN_TOKEN": secret}}
 	if out := sa.ok("whoami"); !strings.Contains(out, "service-account:ci") || !strings.Contains(out, "team-admin:search") {
 		t.Fatalf("whoami with the token:\n%s", out)
 	}
-	if code, _, errOut := sa.run("service-accounts", "list"); code != app.ExitError || !strings.Contains(errOut, "permission_denied") {
+	if code, _, errOut := sa.run("service-accounts", "list"); code != app.ExitAuth || !strings.Contains(errOut, "permission_denied") {
 		t.Fatalf("a viewer lists service accounts: exit %d %s", code, errOut)
 	}
 	if out := c.ok("service-accounts", "token", "list", "ci"); !strings.Contains(out, tokenID) || !strings.Contains(out, "nightly") {
@@ -192,8 +192,8 @@ func TestCLIPrincipalsAndSecrets(t *testing.T) {
 	if out := c.ok("service-accounts", "token", "rotate", tokenID, "--grace", "1h"); !strings.Contains(out, "tga-") {
 		t.Fatalf("token rotate printed:\n%s", out)
 	}
-	c.ok("service-accounts", "token", "revoke", tokenID)
-	if code, _, errOut := sa.run("whoami"); code != app.ExitError || !strings.Contains(errOut, "unauthenticated") {
+	c.ok("service-accounts", "token", "revoke", tokenID, "--yes")
+	if code, _, errOut := sa.run("whoami"); code != app.ExitAuth || !strings.Contains(errOut, "unauthenticated") {
 		t.Fatalf("revoked token: exit %d %s", code, errOut)
 	}
 	if out := c.ok("service-accounts", "update", "ci", "--disabled=true"); !strings.Contains(out, "yes") {
@@ -202,7 +202,7 @@ func TestCLIPrincipalsAndSecrets(t *testing.T) {
 	if out := c.ok("service-accounts", "list"); !strings.Contains(out, "ci") {
 		t.Fatalf("list printed:\n%s", out)
 	}
-	c.ok("service-accounts", "delete", "ci")
+	c.ok("service-accounts", "delete", "ci", "--yes")
 
 	out = c.ok("role-bindings", "create", "--group", "platform-admins", "--role", "admin")
 	bindingID := regexp.MustCompile(`rb_[a-z2-7]+`).FindString(out)
@@ -212,8 +212,8 @@ func TestCLIPrincipalsAndSecrets(t *testing.T) {
 	if out := c.ok("role-bindings", "list"); !strings.Contains(out, "platform-admins") {
 		t.Fatalf("role-bindings list printed:\n%s", out)
 	}
-	c.ok("role-bindings", "delete", bindingID)
-	if code, _, errOut := c.run("role-bindings", "create", "--group", "g", "--role", "root"); code != app.ExitError || !strings.Contains(errOut, "unknown role") {
+	c.ok("role-bindings", "delete", bindingID, "--yes")
+	if code, _, errOut := c.run("role-bindings", "create", "--group", "g", "--role", "root"); code != app.ExitUsage || !strings.Contains(errOut, "unknown role") {
 		t.Fatalf("bad role: exit %d %s", code, errOut)
 	}
 

@@ -37,7 +37,15 @@ type Context struct {
 	Server string `json:"server"`
 	// OIDC says how `tollgate login` logged in (nil: not logged in).
 	OIDC *OIDC `json:"oidc,omitempty"`
+	// TokenEnv names an environment variable that holds the context's
+	// admin credential (e.g. in CI); the credential itself is never in
+	// config.yaml (a static one is in tokens/CONTEXT.json, see StaticToken).
+	TokenEnv string `json:"token-env,omitempty"`
 }
+
+// StaticTokenType is the TokenType of a credential given to `tollgate
+// context add` (an admin or service-account token), not of a login.
+const StaticTokenType = "static"
 
 // OIDC is a context's single sign-on: the issuer and the public client.
 type OIDC struct {

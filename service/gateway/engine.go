@@ -29,6 +29,9 @@ const (
 	SurfaceRPC       Surface = "rpc"
 	SurfaceOpenAI    Surface = "openai"
 	SurfaceAnthropic Surface = "anthropic"
+	SurfaceGemini    Surface = "gemini"
+	// SurfaceResponses is the OpenAI Responses API (/v1/responses).
+	SurfaceResponses Surface = "responses"
 )
 
 // Recorder receives request records. It must not block (see package accounting).

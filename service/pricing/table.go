@@ -47,8 +47,13 @@ func TableDate() string {
 // table, prices.json. A model matches its own entry or, failing that, the
 // longest entry it extends with a "-" (so "gpt-4o-2024-08-06" has the price
 // of "gpt-4o", and "gpt-4o-mini" its own); a "provider/" or "models/"
-// prefix is ignored. Admin CreateModel uses it when a model is created
-// without pricing; explicit pricing always wins.
+// prefix is ignored. Cloud model ids are matched too: a Bedrock
+// cross-region inference profile's geography ("us.", "eu.", "apac.",
+// "global.") and the "anthropic." vendor prefix are ignored
+// ("us.anthropic.claude-sonnet-4-20250514-v1:0" has the price of
+// "claude-sonnet-4"), and a Vertex AI version after '@' counts as a '-'
+// ("claude-sonnet-4-5@20250929"), as does a Bedrock version after ':'. Admin CreateModel uses it when a model
+// is created without pricing; explicit pricing always wins.
 func Lookup(model string) (store.Pricing, bool) {
 	t, err := table()
 	if err != nil || model == "" {
@@ -58,6 +63,14 @@ func Lookup(model string) (store.Pricing, bool) {
 		model = model[i+1:]
 	}
 	model = strings.ToLower(model)
+	for _, geo := range []string{"us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "us-gov."} {
+		if rest, ok := strings.CutPrefix(model, geo); ok && strings.Contains(rest, ".") {
+			model = rest
+			break
+		}
+	}
+	model = strings.TrimPrefix(model, "anthropic.")
+	model = strings.NewReplacer("@", "-", ":", "-").Replace(model)
 	best, found := "", false
 	for name := range t.Models {
 		if (model == name || strings.HasPrefix(model, name+"-")) && len(name) > len(best) {

@@ -63,6 +63,8 @@ type Config struct {
 	// Retention is how long request records are kept (whole days are
 	// dropped); 0 keeps them forever.
 	Retention time.Duration
+	// Responses holds the Responses API's settings (responses.go).
+	Responses ResponsesConfig
 	// Cache holds the response cache's settings (cache.go).
 	Cache CacheConfig
 	// Governance holds the budget and rate-limit settings (governance.go).
@@ -138,6 +140,7 @@ func DefaultConfig() Config {
 		LogRequests:        true,
 		Retention:          90 * 24 * time.Hour,
 		Cache:              defaultCacheConfig(),
+		Responses:          defaultResponsesConfig(),
 		Records:            defaultRecordsConfig(),
 		Governance:         defaultGovernanceConfig(),
 		AlertInterval:      15 * time.Second,
@@ -184,6 +187,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
 	e.bool(&c.Console, "console", "TOLLGATE_CONSOLE", "serve the web console at /ui/ (it calls the admin and usage APIs with the signed-in person's credential)")
 	c.Cache.registerFlags(e)
+	c.Responses.registerFlags(e)
 	c.Identity.registerFlags(e)
 	c.Credentials.registerFlags(e)
 	c.Governance.registerFlags(e)
@@ -247,6 +251,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AlertInterval < time.Second {
 		errs = append(errs, errors.New("-alert-interval must be at least 1s"))
+	}
+	if err := c.Responses.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Cache.validate(); err != nil {
 		errs = append(errs, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/service/anthropicapi"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/geminiapi"
 	"github.com/tollgate-dev/tollgate/service/openaiapi"
 	"github.com/tollgate-dev/tollgate/service/rpc"
 )
@@ -24,7 +25,7 @@ const (
 	// classOps: health probes, readiness, metrics, gRPC health and
 	// reflection. Never shed, never refused while starting.
 	classOps class = iota
-	// classInference: the OpenAI and Anthropic APIs and InferenceService.
+	// classInference: the OpenAI, Anthropic and Gemini APIs and InferenceService.
 	// Admitted through the in-flight pools.
 	classInference
 	// classManage: AdminService and UsageService. Never shed when the
@@ -35,7 +36,7 @@ const (
 
 func classify(path string) class {
 	switch {
-	case strings.HasPrefix(path, "/v1/"), strings.HasPrefix(path, "/tollgate.v1.InferenceService/"):
+	case strings.HasPrefix(path, "/v1/"), strings.HasPrefix(path, geminiapi.Prefix), strings.HasPrefix(path, "/tollgate.v1.InferenceService/"):
 		return classInference
 	case strings.HasPrefix(path, "/tollgate.v1."):
 		return classManage
@@ -49,8 +50,12 @@ func classify(path string) class {
 }
 
 // credentialOf returns the credential a request presents, as the surfaces
-// read it: x-api-key, Authorization: Bearer, or api-key.
+// read it: x-api-key, Authorization: Bearer, or api-key; for Gemini requests the
+// x-goog-api-key header or the key query parameter.
 func credentialOf(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, geminiapi.Prefix) {
+		return geminiapi.Credential(r)
+	}
 	if k := r.Header.Get("X-Api-Key"); k != "" {
 		return k
 	}
@@ -128,12 +133,14 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // writeError writes err in the dialect of r: Connect, gRPC or gRPC-Web for
-// RPC requests, Anthropic's shape for Anthropic clients, OpenAI's for the
+// RPC requests, Gemini's for /v1beta/, Anthropic's shape for Anthropic clients, OpenAI's for the
 // rest of /v1/, plain text otherwise.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/tollgate.v1.") && rpc.IsRPC(r):
 		rpc.WriteError(w, r, log, err)
+	case strings.HasPrefix(r.URL.Path, geminiapi.Prefix):
+		geminiapi.WriteError(w, r, log, err)
 	case strings.HasPrefix(r.URL.Path, "/v1/messages"), strings.HasPrefix(r.URL.Path, "/v1/") && anthropicapi.IsAnthropic(r):
 		anthropicapi.WriteError(w, r, log, err)
 	case strings.HasPrefix(r.URL.Path, "/v1/"):

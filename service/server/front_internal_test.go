@@ -17,6 +17,7 @@ func TestClassify(t *testing.T) {
 	t.Parallel()
 	for path, want := range map[string]class{
 		"/v1/chat/completions": classInference, "/v1/messages": classInference, "/tollgate.v1.InferenceService/Chat": classInference,
+		"/v1beta/models/gemini-2.5-flash:generateContent": classInference,
 		"/tollgate.v1.AdminService/ListKeys": classManage, "/tollgate.v1.UsageService/GetUsageSummary": classManage,
 		"/healthz": classOps, "/readyz": classOps, "/metrics": classOps, "/grpc.health.v1.Health/Check": classOps,
 		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": classOps, "/nowhere": classInference,
@@ -49,6 +50,8 @@ func TestWriteErrorDialects(t *testing.T) {
 		{"openai too large", "/v1/chat/completions", nil, gateway.ErrTooLarge, 413, `"code":"request_too_large"`, ""},
 		{"anthropic too large", "/v1/messages", nil, gateway.ErrTooLarge, 413, `"type":"request_too_large"`, ""},
 		{"connect too large", "/tollgate.v1.InferenceService/Chat", map[string]string{"Content-Type": "application/json"}, gateway.ErrTooLarge, 400, `"code":"invalid_argument"`, ""},
+		{"gemini overloaded", "/v1beta/models/m:generateContent", nil, overloaded, 503, `"status":"UNAVAILABLE"`, "2"},
+		{"gemini too large", "/v1beta/models/m:generateContent", nil, gateway.ErrTooLarge, 400, `"status":"INVALID_ARGUMENT"`, ""},
 		{"plain path", "/other", nil, overloaded, 503, "overloaded", "2"},
 	}
 	for _, tt := range tests {

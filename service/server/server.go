@@ -343,6 +343,7 @@ func (s *Server) runBackground(ctx context.Context) {
 		}
 	})
 	wg.Go(func() { s.maintain(ctx) })
+	wg.Go(func() { s.pruneResponses(ctx) })
 	wg.Go(func() { s.watchGuardrails(ctx) })
 	wg.Go(func() {
 		if err := s.cache.Run(ctx); err != nil {

@@ -157,6 +157,7 @@ func (s *Server) appHandler() http.Handler {
 	mux.Handle(tollgatev1connect.NewUsageServiceHandler(rpc.NewUsage(s.store, s.engine, s.log, rpc.WithAuditLog(s.db),
 		rpc.WithKeyCreators(s.db)), append(opts, connect.WithInterceptors(s.identity.guard.Interceptor()))...))
 	mountSurfaces(mux, s.engine, s.log, s.now)
+	s.mountResponses(mux)
 	if s.console != nil {
 		s.console.Mount(mux)
 	}

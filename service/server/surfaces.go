@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/service/anthropicapi"
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/geminiapi"
 	"github.com/tollgate-dev/tollgate/service/openaiapi"
 )
 
@@ -19,6 +20,7 @@ func mountSurfaces(mux *http.ServeMux, engine *gateway.Engine, log *slog.Logger,
 	oai.Mount(mux)
 	ant := anthropicapi.New(engine, log)
 	ant.Register(mux)
+	geminiapi.New(engine, log, geminiapi.WithClock(now)).Mount(mux)
 	// GET /v1/models is shared: Anthropic clients (anthropic-version, or
 	// x-api-key without Authorization) get Anthropic's shape.
 	byDialect := func(anthropic http.HandlerFunc) http.HandlerFunc {

@@ -20,7 +20,7 @@ func (f *fixture) testCLI(t *testing.T) {
 	run(t, command(ctx, f.root, []string{"GOWORK=off"}, "go", "build", "-o", filepath.Join(bin, "tollgate"), "./cmd/tollgate"))
 	env := []string{
 		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"TOLLGATE_ADDR=" + f.gw.URL,
+		"TOLLGATE_URL=" + f.gw.URL,
 		"TOLLGATE_ADMIN_TOKEN=" + f.gw.AdminToken,
 		"SLACK_WEBHOOK_URL=https://hooks.slack.example/services/T0/B0/readme",
 	}

@@ -36,7 +36,8 @@ func post(t *testing.T, url string, header map[string]string, body string) (*htt
 }
 
 // TestLimitsInEveryDialect checks that budgets and rate limits are enforced
-// on the OpenAI and Anthropic surfaces too, with each dialect's 429.
+// on the OpenAI (chat and Responses) and Anthropic surfaces too, with each
+// dialect's 429.
 func TestLimitsInEveryDialect(t *testing.T) {
 	t.Parallel()
 	_, url := fakeupstream.StartOpenAI(t)
@@ -59,6 +60,7 @@ func TestLimitsInEveryDialect(t *testing.T) {
 	}
 	const openaiBody = `{"model":"gpt-4o-mini","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`
 	const anthropicBody = `{"model":"gpt-4o-mini","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`
+	const responsesBody = `{"model":"gpt-4o-mini","max_output_tokens":50,"input":"hi"}`
 
 	t.Run("openai budget", func(t *testing.T) {
 		resp, body := post(t, g.URL+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + budgetKey}, openaiBody)
@@ -68,6 +70,16 @@ func TestLimitsInEveryDialect(t *testing.T) {
 		}
 		if resp.Header.Get("X-Should-Retry") != "false" {
 			t.Fatalf("x-should-retry = %q", resp.Header.Get("X-Should-Retry"))
+		}
+	})
+	t.Run("responses budget", func(t *testing.T) {
+		for _, body := range []string{responsesBody, strings.Replace(responsesBody, `"input"`, `"stream":true,"input"`, 1)} {
+			resp, out := post(t, g.URL+"/v1/responses", map[string]string{"Authorization": "Bearer " + budgetKey}, body)
+			e, _ := out["error"].(map[string]any)
+			if resp.StatusCode != http.StatusTooManyRequests || e["type"] != "insufficient_quota" || e["code"] != "insufficient_quota" ||
+				resp.Header.Get("X-Should-Retry") != "false" {
+				t.Fatalf("%s: status %d body %v", body, resp.StatusCode, out)
+			}
 		}
 	})
 	t.Run("anthropic budget", func(t *testing.T) {
@@ -95,6 +107,11 @@ func TestLimitsInEveryDialect(t *testing.T) {
 		}
 		if resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-Ratelimit-Limit-Requests") != "1" || resp.Header.Get("X-Ratelimit-Remaining-Requests") != "0" {
 			t.Fatalf("headers = %v", resp.Header)
+		}
+		resp, body = post(t, g.URL+"/v1/responses", map[string]string{"Authorization": "Bearer " + rateKey}, responsesBody)
+		if e, _ := body["error"].(map[string]any); resp.StatusCode != http.StatusTooManyRequests || e["code"] != "rate_limit_exceeded" ||
+			resp.Header.Get("X-Ratelimit-Limit-Requests") != "1" || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("responses: status %d headers %v body %v", resp.StatusCode, resp.Header, body)
 		}
 		resp, body = post(t, g.URL+"/v1/messages", map[string]string{"X-Api-Key": rateKey, "Anthropic-Version": "2023-06-01"}, anthropicBody)
 		if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(resp.Header.Get("Anthropic-Ratelimit-Requests-Limit"), "1") || resp.Header.Get("Retry-After") == "" {

@@ -91,6 +91,28 @@ var surfaces = []surface{
 		o.text = body.Content[0].Text
 		return o
 	}},
+	{name: "responses", send: func(t *testing.T, e *env, key, text string) outcome {
+		r := post(t, e.g.URL+"/v1/responses", map[string]string{"Authorization": "Bearer " + key},
+			map[string]any{"model": servertest.ChatModel, "input": text})
+		o := outcome{status: r.status, verdicts: r.header.Get("X-Tollgate-Guardrails"), requestID: r.header.Get("X-Request-Id")}
+		if r.status != http.StatusOK {
+			er := r.errorOf(t)
+			code, _ := er["code"].(string)
+			typ, _ := er["type"].(string)
+			o.blocked = typ + "/" + code
+			return o
+		}
+		var body struct {
+			Output []struct {
+				Content []struct{ Text string } `json:"content"`
+			} `json:"output"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &body); err != nil || len(body.Output) == 0 || len(body.Output[0].Content) == 0 {
+			t.Fatalf("bad response %v: %s", err, r.body)
+		}
+		o.text = body.Output[0].Content[0].Text
+		return o
+	}},
 	{name: "rpc", send: func(t *testing.T, e *env, key, text string) outcome {
 		resp, err := e.rpc(key).Chat(context.Background(), connect.NewRequest(rpcChat(rpcText(tollgatev1.Role_ROLE_USER, text))))
 		if err != nil {
@@ -153,7 +175,8 @@ func TestPersonalData(t *testing.T) {
 		"flag":       e.keyWith(t, "pii-flag", guardrail(t, "pii", "pii", input, false, false, piiConfig())),
 		"reversible": e.keyWith(t, "pii-reversible", guardrail(t, "pii", "pii", input, true, false, map[string]any{"types": []any{"email", "card"}, "reversible": true})),
 	}
-	wantBlocked := map[string]string{"openai": "invalid_request_error/guardrail_blocked", "anthropic": "invalid_request_error", "rpc": "permission_denied"}
+	wantBlocked := map[string]string{"openai": "invalid_request_error/guardrail_blocked", "anthropic": "invalid_request_error", "rpc": "permission_denied",
+		"responses": "invalid_request_error/guardrail_blocked"}
 	t.Run("requests", func(t *testing.T) { testPersonalData(t, e, keys, wantBlocked) })
 	e.assertNoLeak(t, 4*len(surfaces), email, card)
 	t.Run("usage", func(t *testing.T) { testGuardrailUsage(t, e) })
@@ -507,7 +530,8 @@ func TestWebhookTimeout(t *testing.T) {
 	open.FailOpen = true
 	openKey := e.keyWith(t, "hook-open", open)
 	closedKey := e.keyWith(t, "hook-closed", guardrail(t, "hook", "webhook", input, false, true, cfg))
-	wantUnavailable := map[string]string{"openai": "server_error/guardrail_unavailable", "anthropic": "api_error", "rpc": "unavailable"}
+	wantUnavailable := map[string]string{"openai": "server_error/guardrail_unavailable", "anthropic": "api_error", "rpc": "unavailable",
+		"responses": "server_error/guardrail_unavailable"}
 	for _, s := range surfaces {
 		t.Run(s.name+" fail-open", func(t *testing.T) {
 			t.Parallel()

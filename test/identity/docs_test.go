@@ -50,7 +50,7 @@ func TestIdentityGuide(t *testing.T) {
 		"OPENAI_API_KEY": "sk-doc-env-credential",
 	}})
 	env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"TOLLGATE_ADDR="+g.URL, "TOLLGATE_ADMIN_TOKEN="+g.AdminToken, "TOLLGATE_CONFIG_DIR="+filepath.Join(dir, "config"),
+		"TOLLGATE_URL="+g.URL, "TOLLGATE_ADMIN_TOKEN="+g.AdminToken, "TOLLGATE_CONFIG_DIR="+filepath.Join(dir, "config"),
 		"TOLLGATE_MASTER_KEY_FILE="+keyFile, "ANTHROPIC_API_KEY=sk-ant-doc-credential")
 	work := filepath.Join(dir, "work")
 	if err := os.MkdirAll(work, 0o700); err != nil {

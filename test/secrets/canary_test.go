@@ -287,7 +287,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	e := &env{gw: gw, upstream: up, upURL: upURL, answers: &strings.Builder{}}
 
 	var canaries []string
-	for _, c := range secretCalls {
+	for _, c := range slices.Concat(secretCalls, cloudSecretCalls()) {
 		canary := "canary-" + randHex(t)
 		made := c.call(t, e, canary)
 		if c.use != nil {

@@ -40,17 +40,65 @@ const (
 	ProviderType_PROVIDER_TYPE_AZURE_OPENAI ProviderType = 4
 	// Google Gemini.
 	ProviderType_PROVIDER_TYPE_GEMINI ProviderType = 5
+	// AWS Bedrock (Converse API, SigV4). Settings: region, role_arn, ...
+	ProviderType_PROVIDER_TYPE_BEDROCK ProviderType = 6
+	// Google Vertex AI (Gemini and Claude models). Settings: project, location.
+	ProviderType_PROVIDER_TYPE_VERTEX ProviderType = 7
+	// Mistral AI (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_MISTRAL ProviderType = 8
+	// Groq (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_GROQ ProviderType = 9
+	// DeepSeek (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_DEEPSEEK ProviderType = 10
+	// Together AI (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_TOGETHER ProviderType = 11
+	// Fireworks AI (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_FIREWORKS ProviderType = 12
+	// OpenRouter (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_OPENROUTER ProviderType = 13
+	// xAI (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_XAI ProviderType = 14
+	// Cerebras (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_CEREBRAS ProviderType = 15
+	// Perplexity (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_PERPLEXITY ProviderType = 16
+	// Ollama, self-hosted (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_OLLAMA ProviderType = 17
+	// vLLM, self-hosted (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_VLLM ProviderType = 18
+	// llama.cpp server, self-hosted (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_LLAMA_CPP ProviderType = 19
+	// LM Studio, self-hosted (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_LM_STUDIO ProviderType = 20
+	// Hugging Face Text Generation Inference, self-hosted (OpenAI-compatible preset).
+	ProviderType_PROVIDER_TYPE_TGI ProviderType = 21
 )
 
 // Enum value maps for ProviderType.
 var (
 	ProviderType_name = map[int32]string{
-		0: "PROVIDER_TYPE_UNSPECIFIED",
-		1: "PROVIDER_TYPE_OPENAI",
-		2: "PROVIDER_TYPE_OPENAI_COMPATIBLE",
-		3: "PROVIDER_TYPE_ANTHROPIC",
-		4: "PROVIDER_TYPE_AZURE_OPENAI",
-		5: "PROVIDER_TYPE_GEMINI",
+		0:  "PROVIDER_TYPE_UNSPECIFIED",
+		1:  "PROVIDER_TYPE_OPENAI",
+		2:  "PROVIDER_TYPE_OPENAI_COMPATIBLE",
+		3:  "PROVIDER_TYPE_ANTHROPIC",
+		4:  "PROVIDER_TYPE_AZURE_OPENAI",
+		5:  "PROVIDER_TYPE_GEMINI",
+		6:  "PROVIDER_TYPE_BEDROCK",
+		7:  "PROVIDER_TYPE_VERTEX",
+		8:  "PROVIDER_TYPE_MISTRAL",
+		9:  "PROVIDER_TYPE_GROQ",
+		10: "PROVIDER_TYPE_DEEPSEEK",
+		11: "PROVIDER_TYPE_TOGETHER",
+		12: "PROVIDER_TYPE_FIREWORKS",
+		13: "PROVIDER_TYPE_OPENROUTER",
+		14: "PROVIDER_TYPE_XAI",
+		15: "PROVIDER_TYPE_CEREBRAS",
+		16: "PROVIDER_TYPE_PERPLEXITY",
+		17: "PROVIDER_TYPE_OLLAMA",
+		18: "PROVIDER_TYPE_VLLM",
+		19: "PROVIDER_TYPE_LLAMA_CPP",
+		20: "PROVIDER_TYPE_LM_STUDIO",
+		21: "PROVIDER_TYPE_TGI",
 	}
 	ProviderType_value = map[string]int32{
 		"PROVIDER_TYPE_UNSPECIFIED":       0,
@@ -59,6 +107,22 @@ var (
 		"PROVIDER_TYPE_ANTHROPIC":         3,
 		"PROVIDER_TYPE_AZURE_OPENAI":      4,
 		"PROVIDER_TYPE_GEMINI":            5,
+		"PROVIDER_TYPE_BEDROCK":           6,
+		"PROVIDER_TYPE_VERTEX":            7,
+		"PROVIDER_TYPE_MISTRAL":           8,
+		"PROVIDER_TYPE_GROQ":              9,
+		"PROVIDER_TYPE_DEEPSEEK":          10,
+		"PROVIDER_TYPE_TOGETHER":          11,
+		"PROVIDER_TYPE_FIREWORKS":         12,
+		"PROVIDER_TYPE_OPENROUTER":        13,
+		"PROVIDER_TYPE_XAI":               14,
+		"PROVIDER_TYPE_CEREBRAS":          15,
+		"PROVIDER_TYPE_PERPLEXITY":        16,
+		"PROVIDER_TYPE_OLLAMA":            17,
+		"PROVIDER_TYPE_VLLM":              18,
+		"PROVIDER_TYPE_LLAMA_CPP":         19,
+		"PROVIDER_TYPE_LM_STUDIO":         20,
+		"PROVIDER_TYPE_TGI":               21,
 	}
 )
 
@@ -1520,14 +1584,31 @@ const file_tollgate_v1_catalog_proto_rawDesc = "" +
 	"\x12DeleteModelRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x15\n" +
-	"\x13DeleteModelResponse*\xc3\x01\n" +
+	"\x13DeleteModelResponse*\xf2\x04\n" +
 	"\fProviderType\x12\x1d\n" +
 	"\x19PROVIDER_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PROVIDER_TYPE_OPENAI\x10\x01\x12#\n" +
 	"\x1fPROVIDER_TYPE_OPENAI_COMPATIBLE\x10\x02\x12\x1b\n" +
 	"\x17PROVIDER_TYPE_ANTHROPIC\x10\x03\x12\x1e\n" +
 	"\x1aPROVIDER_TYPE_AZURE_OPENAI\x10\x04\x12\x18\n" +
-	"\x14PROVIDER_TYPE_GEMINI\x10\x052\x8e\n" +
+	"\x14PROVIDER_TYPE_GEMINI\x10\x05\x12\x19\n" +
+	"\x15PROVIDER_TYPE_BEDROCK\x10\x06\x12\x18\n" +
+	"\x14PROVIDER_TYPE_VERTEX\x10\a\x12\x19\n" +
+	"\x15PROVIDER_TYPE_MISTRAL\x10\b\x12\x16\n" +
+	"\x12PROVIDER_TYPE_GROQ\x10\t\x12\x1a\n" +
+	"\x16PROVIDER_TYPE_DEEPSEEK\x10\n" +
+	"\x12\x1a\n" +
+	"\x16PROVIDER_TYPE_TOGETHER\x10\v\x12\x1b\n" +
+	"\x17PROVIDER_TYPE_FIREWORKS\x10\f\x12\x1c\n" +
+	"\x18PROVIDER_TYPE_OPENROUTER\x10\r\x12\x15\n" +
+	"\x11PROVIDER_TYPE_XAI\x10\x0e\x12\x1a\n" +
+	"\x16PROVIDER_TYPE_CEREBRAS\x10\x0f\x12\x1c\n" +
+	"\x18PROVIDER_TYPE_PERPLEXITY\x10\x10\x12\x18\n" +
+	"\x14PROVIDER_TYPE_OLLAMA\x10\x11\x12\x16\n" +
+	"\x12PROVIDER_TYPE_VLLM\x10\x12\x12\x1b\n" +
+	"\x17PROVIDER_TYPE_LLAMA_CPP\x10\x13\x12\x1b\n" +
+	"\x17PROVIDER_TYPE_LM_STUDIO\x10\x14\x12\x15\n" +
+	"\x11PROVIDER_TYPE_TGI\x10\x152\x8e\n" +
 	"\n" +
 	"\x0eCatalogService\x12Y\n" +
 	"\x0eCreateProvider\x12\".tollgate.v1.CreateProviderRequest\x1a#.tollgate.v1.CreateProviderResponse\x12U\n" +

@@ -103,7 +103,17 @@ type Chunk struct {
 	// Obfuscation pads chunks of streams with include_obfuscation.
 	Obfuscation string `json:"obfuscation,omitzero"`
 	// Error reports a failure inside the stream.
-	Error   *ErrorObject   `json:"error,omitzero"`
+	Error *ErrorObject `json:"error,omitzero"`
+	// XGroq is Groq's extension member: Groq reports a stream's usage in
+	// the final chunk's x_groq.usage rather than in usage.
+	XGroq   *XGroq         `json:"x_groq,omitzero"`
+	Unknown jsontext.Value `json:",embed"`
+}
+
+// XGroq is the x_groq member of Groq's stream chunks.
+type XGroq struct {
+	ID      string         `json:"id,omitzero"`
+	Usage   *Usage         `json:"usage,omitzero"`
 	Unknown jsontext.Value `json:",embed"`
 }
 

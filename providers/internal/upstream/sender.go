@@ -29,6 +29,11 @@ type Sender struct {
 	Header http.Header
 	// Auth sets the authentication header(s); nil for none.
 	Auth func(h http.Header)
+	// Sign, when set, is called last with the complete request and its
+	// body (AWS SigV4 signs method, URL, headers and payload). Its error
+	// fails the request as it is: it must already be a *providers.Error
+	// (or ctx.Err()) without the credential.
+	Sign func(ctx context.Context, req *http.Request, body []byte) error
 	// StatusError maps a non-2xx answer and its (bounded) body.
 	StatusError func(status int, h http.Header, body []byte) *providers.Error
 	// MaxResponseBytes and MaxErrorBytes bound the bodies read.
@@ -69,6 +74,11 @@ func (s *Sender) SendHeader(ctx context.Context, method, target string, body []b
 	forwardContext(ctx, req.Header)
 	if s.Auth != nil {
 		s.Auth(req.Header)
+	}
+	if s.Sign != nil {
+		if err := s.Sign(ctx, req, body); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {

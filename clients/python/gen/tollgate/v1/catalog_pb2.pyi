@@ -11,10 +11,26 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 PROVIDER_TYPE_ANTHROPIC: ProviderType
 PROVIDER_TYPE_AZURE_OPENAI: ProviderType
+PROVIDER_TYPE_BEDROCK: ProviderType
+PROVIDER_TYPE_CEREBRAS: ProviderType
+PROVIDER_TYPE_DEEPSEEK: ProviderType
+PROVIDER_TYPE_FIREWORKS: ProviderType
 PROVIDER_TYPE_GEMINI: ProviderType
+PROVIDER_TYPE_GROQ: ProviderType
+PROVIDER_TYPE_LLAMA_CPP: ProviderType
+PROVIDER_TYPE_LM_STUDIO: ProviderType
+PROVIDER_TYPE_MISTRAL: ProviderType
+PROVIDER_TYPE_OLLAMA: ProviderType
 PROVIDER_TYPE_OPENAI: ProviderType
 PROVIDER_TYPE_OPENAI_COMPATIBLE: ProviderType
+PROVIDER_TYPE_OPENROUTER: ProviderType
+PROVIDER_TYPE_PERPLEXITY: ProviderType
+PROVIDER_TYPE_TGI: ProviderType
+PROVIDER_TYPE_TOGETHER: ProviderType
 PROVIDER_TYPE_UNSPECIFIED: ProviderType
+PROVIDER_TYPE_VERTEX: ProviderType
+PROVIDER_TYPE_VLLM: ProviderType
+PROVIDER_TYPE_XAI: ProviderType
 
 class CreateModelRequest(_message.Message):
     __slots__ = ["model"]
