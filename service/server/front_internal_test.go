@@ -18,7 +18,7 @@ func TestClassify(t *testing.T) {
 	for path, want := range map[string]class{
 		"/v1/chat/completions": classInference, "/v1/messages": classInference, "/tollgate.v1.InferenceService/Chat": classInference,
 		"/v1beta/models/gemini-2.5-flash:generateContent": classInference,
-		"/tollgate.v1.AdminService/ListKeys": classManage, "/tollgate.v1.UsageService/GetUsageSummary": classManage,
+		"/tollgate.v1.AdminService/ListKeys":              classManage, "/tollgate.v1.UsageService/GetUsageSummary": classManage,
 		"/healthz": classOps, "/readyz": classOps, "/metrics": classOps, "/grpc.health.v1.Health/Check": classOps,
 		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": classOps, "/nowhere": classInference,
 	} {
