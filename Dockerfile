@@ -35,7 +35,7 @@ ARG COMMIT=""
 ARG DATE=""
 COPY --from=build /out/tollgate /tollgate
 COPY --from=build --chown=65532:65532 /out/spill /var/lib/tollgate/spill
-ENV TOLLGATE_ADDR=:8080 TOLLGATE_SPILL_DIR=/var/lib/tollgate/spill
+ENV TOLLGATE_LISTEN_ADDR=:8080 TOLLGATE_SPILL_DIR=/var/lib/tollgate/spill
 USER 65532:65532
 EXPOSE 8080/tcp
 VOLUME ["/var/lib/tollgate/spill"]

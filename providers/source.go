@@ -13,6 +13,10 @@ const (
 	DialectOpenAI    = "openai"
 	DialectAnthropic = "anthropic"
 	DialectGemini    = "gemini"
+	// DialectOpenAICompletions is OpenAI's legacy /v1/completions API:
+	// OpenAI-dialect adapters that serve it pass such bodies through;
+	// every other adapter translates the canonical (chat) request.
+	DialectOpenAICompletions = "openai_completions"
 )
 
 // Source is a request as the client sent it through a drop-in surface.

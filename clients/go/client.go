@@ -48,6 +48,9 @@ type AdminClient struct {
 	// CredentialServiceClient refreshes credential references and rotates
 	// the master key.
 	tollgatev1connect.CredentialServiceClient
+	// ConfigServiceClient lists the resources managed by configuration as
+	// code (`tollgate config apply`).
+	tollgatev1connect.ConfigServiceClient
 }
 
 // NewAdminClient returns the clients of the admin services at baseURL.
@@ -60,6 +63,7 @@ func NewAdminClient(hc connect.HTTPClient, baseURL string, opts ...connect.Clien
 		PolicyServiceClient:     tollgatev1connect.NewPolicyServiceClient(hc, baseURL, opts...),
 		IdentityServiceClient:   tollgatev1connect.NewIdentityServiceClient(hc, baseURL, opts...),
 		CredentialServiceClient: tollgatev1connect.NewCredentialServiceClient(hc, baseURL, opts...),
+		ConfigServiceClient:     tollgatev1connect.NewConfigServiceClient(hc, baseURL, opts...),
 	}
 }
 

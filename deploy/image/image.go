@@ -9,7 +9,7 @@
 //
 // The image matches the Dockerfile's: the binary at /tollgate as entrypoint
 // with `serve` as the default argument, user 65532 (nonroot), port 8080,
-// TOLLGATE_ADDR=:8080, a spill directory owned by that user, no shell and
+// TOLLGATE_LISTEN_ADDR=:8080, a spill directory owned by that user, no shell and
 // no HEALTHCHECK (Kubernetes probes /healthz and /readyz). It is
 // reproducible: every timestamp is the commit time.
 package main
@@ -50,7 +50,7 @@ const (
 var (
 	entrypoint = []string{binaryPath}
 	cmd        = []string{"serve"}
-	env        = []string{"TOLLGATE_ADDR=:8080", "TOLLGATE_SPILL_DIR=" + spillDir}
+	env        = []string{"TOLLGATE_LISTEN_ADDR=:8080", "TOLLGATE_SPILL_DIR=" + spillDir}
 )
 
 // Options describe one build.

@@ -152,7 +152,7 @@ func checkConfig(t *testing.T, cf *v1.ConfigFile, o Options) {
 	if _, ok := c.ExposedPorts["8080/tcp"]; !ok || len(c.ExposedPorts) != 1 {
 		t.Errorf("exposed ports = %v, want 8080/tcp", c.ExposedPorts)
 	}
-	if !slices.Contains(c.Env, "TOLLGATE_ADDR=:8080") || !slices.Contains(c.Env, "TOLLGATE_SPILL_DIR=/var/lib/tollgate/spill") {
+	if !slices.Contains(c.Env, "TOLLGATE_LISTEN_ADDR=:8080") || !slices.Contains(c.Env, "TOLLGATE_SPILL_DIR=/var/lib/tollgate/spill") {
 		t.Errorf("env = %q", c.Env)
 	}
 	if _, ok := c.Volumes["/var/lib/tollgate/spill"]; !ok {

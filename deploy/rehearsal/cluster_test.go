@@ -119,7 +119,7 @@ func (c *cluster) start() *pod {
 		}
 		// ":8080" listens on every address of the pod's network namespace;
 		// here the pod's namespace is its address.
-		if strings.HasPrefix(v, ":") && e.Name == "TOLLGATE_ADDR" {
+		if strings.HasPrefix(v, ":") && e.Name == "TOLLGATE_LISTEN_ADDR" {
 			v = p.ip + v
 		}
 		for path, dir := range mounts {

@@ -83,7 +83,7 @@ func TestUnitSettings(t *testing.T) {
 		}
 		vars[k] = v
 	}
-	for _, k := range []string{"TOLLGATE_DATABASE_URL", "TOLLGATE_MASTER_KEY", "TOLLGATE_ADMIN_TOKEN", "TOLLGATE_ADDR"} {
+	for _, k := range []string{"TOLLGATE_DATABASE_URL", "TOLLGATE_MASTER_KEY", "TOLLGATE_ADMIN_TOKEN", "TOLLGATE_LISTEN_ADDR"} {
 		if _, ok := vars[k]; !ok {
 			t.Errorf("the example lacks $%s", k)
 		}

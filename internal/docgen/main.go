@@ -1,6 +1,7 @@
 // Command docgen regenerates the parts of the docs that are derived from
-// the code, so that they cannot drift: today the settings table of
-// docs/operations.md, from service/server.Settings.
+// the code, so that they cannot drift: the settings table of
+// docs/operations.md, from service/server.Settings, and the JSON Schema
+// of the declarative configuration (docs/schema/), from service/configfile.
 //
 //	go run ./internal/docgen          # rewrite the generated blocks (make docs)
 //	go run ./internal/docgen -check   # fail if they are stale (make check-docs, CI)
@@ -15,6 +16,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tollgate-dev/tollgate/service/configfile"
 	"github.com/tollgate-dev/tollgate/service/server"
 )
 
@@ -41,6 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "docgen:", err)
 		return 1
 	}
+	if code := schema(*check, stdout, stderr); code != 0 {
+		return code
+	}
 	updated, err := generate(old)
 	if err != nil {
 		fmt.Fprintf(stderr, "docgen: %s: %v\n", *doc, err)
@@ -58,6 +63,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "%s regenerated\n", *doc)
+	}
+	return 0
+}
+
+// schema writes (or, with check, compares) the JSON Schema of the
+// declarative configuration, generated from service/configfile's types.
+func schema(check bool, stdout, stderr io.Writer) int {
+	want, err := configfile.JSONSchema(".")
+	if err != nil {
+		fmt.Fprintln(stderr, "docgen: configuration schema:", err)
+		return 1
+	}
+	old, _ := os.ReadFile(configfile.SchemaPath)
+	switch {
+	case bytes.Equal(old, want):
+		fmt.Fprintf(stdout, "%s is up to date\n", configfile.SchemaPath)
+	case check:
+		fmt.Fprintf(stderr, "%s is stale (a type of service/configfile changed): run `make docs` and commit the result\n", configfile.SchemaPath)
+		return 1
+	default:
+		if err := os.WriteFile(configfile.SchemaPath, want, 0o644); err != nil {
+			fmt.Fprintln(stderr, "docgen:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s regenerated\n", configfile.SchemaPath)
 	}
 	return 0
 }

@@ -211,6 +211,10 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch route {
 	case "chat":
 		x.chat()
+	case "completions":
+		x.completions()
+	case "moderations":
+		x.moderations()
 	case "embeddings":
 		x.embeddings()
 	case "models":
@@ -227,6 +231,10 @@ func routeOf(prefix, path string) (route, method string) {
 	switch rest {
 	case "/chat/completions":
 		return "chat", http.MethodPost
+	case "/completions":
+		return "completions", http.MethodPost
+	case "/moderations":
+		return "moderations", http.MethodPost
 	case "/embeddings":
 		return "embeddings", http.MethodPost
 	case "/models":

@@ -292,7 +292,8 @@ func TestRequestValidation(t *testing.T) {
 			body: `{"model":"m","max_tokens":1,"max_completion_tokens":1,"messages":[{"role":"user","content":"x"}]}`, status: 400, param: "max_tokens"},
 		{name: "object input", method: "POST", path: "/embeddings", body: `{"model":"e","input":{"a":1}}`, status: 400, param: "input"},
 		{name: "bad encoding", method: "POST", path: "/embeddings", body: `{"model":"e","input":"x","encoding_format":"int8"}`, status: 400, param: "encoding_format"},
-		{name: "unknown path", method: "POST", path: "/completions", body: `{}`, status: 404},
+		{name: "unknown path", method: "POST", path: "/edits", body: `{}`, status: 404},
+		{name: "completion without prompt", method: "POST", path: "/completions", body: `{"model":"m"}`, status: 400, param: "prompt"},
 		{name: "wrong method", method: "GET", path: "/chat/completions", status: 405},
 		{name: "wrong key", method: "GET", path: "/models", status: 401, key: "sk-nope", code: "invalid_api_key"},
 	}

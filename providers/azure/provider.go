@@ -142,7 +142,7 @@ func authFunc(cfg providers.Config, token func() string) (openai.AuthFunc, error
 // url builds {endpoint}/openai/deployments/{deployment}/{op}?api-version=.
 func (p *Provider) url(op openai.Operation, model string) (string, error) {
 	switch op {
-	case openai.OpChatCompletions, openai.OpEmbeddings:
+	case openai.OpChatCompletions, openai.OpEmbeddings, openai.OpCompletions:
 	default:
 		return "", fmt.Errorf("operation %s is not available per deployment", op)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -396,5 +397,71 @@ func TestNoCredentialInErrors(t *testing.T) {
 	cfg := providers.Config{APIKey: staticKey(bedrocktest.TestCredentials)}
 	if strings.Contains(cfg.String(), secret) {
 		t.Error("config leaks the secret")
+	}
+}
+
+// TestAssumeRole: with role_arn the adapter assumes the role through STS
+// (the fake's, signed with the base credentials) and signs Bedrock
+// requests with the temporary credentials and their session token, the
+// only ones the fake's Bedrock accepts; they are reused, not fetched per
+// request.
+func TestAssumeRole(t *testing.T) {
+	t.Parallel()
+	const role = "arn:aws:iam::123456789012:role/tollgate-bedrock"
+	fake, url := bedrocktest.Start(t, bedrocktest.WithRole(bedrocktest.Role{ARN: role, ExternalID: "ext-42"}))
+	p, err := bedrock.New(providers.Config{ID: "b", BaseURL: url, APIKey: staticKey(bedrocktest.TestCredentials),
+		Settings: map[string]string{"region": bedrocktest.TestRegion, "role_arn": role, "external_id": "ext-42", "sts_url": url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := p.Chat(context.Background(), &providers.ChatRequest{Model: claude, Messages: []providers.Message{user("x")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fake.Assumed() != 1 || fake.Refused() != 0 {
+		t.Errorf("assumed %d times, %d refused", fake.Assumed(), fake.Refused())
+	}
+	// Without the role, the base credentials are refused.
+	p, err = bedrock.New(providers.Config{ID: "b", BaseURL: url, APIKey: staticKey(bedrocktest.TestCredentials),
+		Settings: map[string]string{"region": bedrocktest.TestRegion}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *providers.Error
+	if _, err := p.Chat(context.Background(), &providers.ChatRequest{Model: claude, Messages: []providers.Message{user("x")}}); !errors.As(err, &pe) || pe.Kind != providers.KindAuthentication {
+		t.Fatalf("base credentials: %v", err)
+	}
+}
+
+// TestWebIdentity: without a credential the SDK's default chain is used;
+// with AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (EKS IRSA) it trades
+// the token for temporary credentials at STS. Not parallel: it sets the
+// process environment.
+func TestWebIdentity(t *testing.T) {
+	const role = "arn:aws:iam::123456789012:role/irsa-bedrock"
+	fake, url := bedrocktest.Start(t, bedrocktest.WithRole(bedrocktest.Role{ARN: role, WebIdentityToken: "eyJhbGciOi.k8s-sa-token.sig"}))
+	tokenFile := t.TempDir() + "/token"
+	if err := os.WriteFile(tokenFile, []byte("eyJhbGciOi.k8s-sa-token.sig"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_ROLE_ARN", role)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	p, err := bedrock.New(providers.Config{ID: "b", BaseURL: url,
+		Settings: map[string]string{"region": bedrocktest.TestRegion, "sts_url": url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Chat(context.Background(), &providers.ChatRequest{Model: llama, Messages: []providers.Message{user("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if fake.Assumed() != 1 || fake.Refused() != 0 {
+		t.Errorf("assumed %d times, %d refused", fake.Assumed(), fake.Refused())
 	}
 }

@@ -21,7 +21,12 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, OpChatCompletions, req.Model, body, "application/json", p.requestHeader(req.Source))
+	legacy := p.completes(req)
+	op := OpChatCompletions
+	if legacy {
+		op = OpCompletions
+	}
+	resp, err := p.send(ctx, op, req.Model, body, "application/json", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}
@@ -29,11 +34,16 @@ func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*provi
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.decodeChat(resp.StatusCode, b)
+	var out *providers.ChatResponse
+	if legacy {
+		out, err = p.decodeCompletion(resp.StatusCode, b)
+	} else {
+		out, err = p.decodeChat(resp.StatusCode, b)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if req.Source.Passthrough(Dialect) {
+	if legacy || req.Source.Passthrough(Dialect) {
 		out.Raw = b
 	}
 	return out, nil
@@ -51,7 +61,7 @@ func (p *Provider) chatBody(req *providers.ChatRequest, stream bool) ([]byte, er
 	if req == nil {
 		return nil, p.invalid("nil chat request")
 	}
-	if req.Source.Passthrough(Dialect) {
+	if req.Source.Passthrough(Dialect) || p.completes(req) {
 		return p.patchChat(req, stream)
 	}
 	if err := providers.Refusal(p.id, req, p.Unsupported(req)); err != nil {
@@ -63,7 +73,7 @@ func (p *Provider) chatBody(req *providers.ChatRequest, stream bool) ([]byte, er
 // Unsupported lists what of req the Chat Completions API cannot take. A
 // request passed through is sent as it is and has nothing unsupported.
 func (p *Provider) Unsupported(req *providers.ChatRequest) []providers.Unsupported {
-	if req.Source.Passthrough(Dialect) {
+	if req.Source.Passthrough(Dialect) || p.completes(req) {
 		return nil
 	}
 	out := providers.UnmappedUnsupported(req, Dialect, "OpenAI Chat Completions")

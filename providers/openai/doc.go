@@ -26,6 +26,9 @@
 //   - client_organization: "true" lets clients' OpenAI-Organization and
 //     OpenAI-Project headers choose the billing organization and project
 //     (default false: the settings above apply).
+//   - completions: "false" for servers without the legacy /completions API;
+//     requests of Tollgate's /v1/completions are then translated to chat
+//     instead of passed through (default true; see completions.go).
 //
 // Unknown settings are ignored so that adapters built on this one can keep
 // their own settings in the same map.

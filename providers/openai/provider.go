@@ -39,6 +39,10 @@ const (
 	OpChatCompletions Operation = "chat/completions"
 	OpEmbeddings      Operation = "embeddings"
 	OpModels          Operation = "models"
+	// OpCompletions is the legacy completions API (see completions.go).
+	OpCompletions Operation = "completions"
+	// OpModerations is the moderations API (see moderation.go).
+	OpModerations Operation = "moderations"
 )
 
 // EndpointFunc returns the absolute URL of op. Model is the request's model
@@ -93,7 +97,10 @@ type Provider struct {
 	// clientOrganization lets clients' OpenAI-Organization and
 	// OpenAI-Project headers through.
 	clientOrganization bool
-	now                func() time.Time
+	// completions: the upstream serves /completions (the completions
+	// setting, true by default).
+	completions bool
+	now         func() time.Time
 }
 
 var (
@@ -125,6 +132,7 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 		client:      cfg.HTTPClient,
 		header:      make(http.Header),
 		streamUsage: true,
+		completions: true,
 		compat:      cfg.Type == TypeCompatible,
 		now:         time.Now,
 	}
@@ -179,6 +187,13 @@ func (p *Provider) applySettings(s map[string]string) error {
 			return fmt.Errorf("setting client_organization: %w", err)
 		}
 		p.clientOrganization = b
+	}
+	if v, ok := s["completions"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting completions: %w", err)
+		}
+		p.completions = b
 	}
 	switch v := s["max_tokens_field"]; v {
 	case "", "max_completion_tokens":

@@ -24,11 +24,16 @@ func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(ctx, OpChatCompletions, req.Model, body, "text/event-stream", p.requestHeader(req.Source))
+	legacy := p.completes(req)
+	op := OpChatCompletions
+	if legacy {
+		op = OpCompletions
+	}
+	resp, err := p.send(ctx, op, req.Model, body, "text/event-stream", p.requestHeader(req.Source))
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{p: p, body: resp.Body, header: resp.Header, raw: req.Source.Passthrough(Dialect)}
+	s := &stream{p: p, body: resp.Body, header: resp.Header, raw: legacy || req.Source.Passthrough(Dialect), legacy: legacy}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
 		// The upstream ignored "stream" and answered with one object.
 		if err := s.loadUnary(ctx, resp); err != nil {
@@ -50,6 +55,10 @@ type stream struct {
 	sse    *sse.Reader
 	// raw makes Recv return every event with its bytes (passthrough).
 	raw bool
+	// legacy is a stream of the completions API (text_completion events).
+	legacy bool
+	// legacyWire is the completions event decoded last.
+	legacyWire schema.Completion
 	// wire is the chunk decoded last, reused for the next.
 	wire schema.Chunk
 	// pending holds chunks made from a non-streamed answer.
@@ -112,6 +121,9 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 // decode converts one event's data; nil, nil for chunks without content
 // (e.g. Azure's leading prompt_filter_results chunk).
 func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
+	if s.legacy {
+		return s.decodeLegacy(event, data)
+	}
 	// Reuse the wire chunk: its choices array and the strings every chunk
 	// repeats. Everything else is reset so that nothing leaks into the next
 	// chunk.
@@ -196,7 +208,11 @@ func (s *stream) loadUnary(ctx context.Context, resp *http.Response) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.p.decodeChat(resp.StatusCode, b)
+	decode := s.p.decodeChat
+	if s.legacy {
+		decode = s.p.decodeCompletion
+	}
+	r, err := decode(resp.StatusCode, b)
 	if err != nil {
 		return err
 	}

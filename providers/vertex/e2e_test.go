@@ -239,3 +239,25 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
 	}
 }
+
+// TestTokenURLSetting: the token_url setting replaces the key's token_uri.
+func TestTokenURLSetting(t *testing.T) {
+	t.Parallel()
+	fx := vertextest.Start(t)
+	sa, err := vertextest.NewServiceAccount(fx.Account.Email, "https://oauth2.googleapis.com/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.SetServiceAccount(sa)
+	p, err := vertex.New(providers.Config{ID: "v", BaseURL: fx.URL, APIKey: string(sa.JSON),
+		Settings: map[string]string{"project": vertextest.Project, "token_url": fx.TokenURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Chat(context.Background(), &providers.ChatRequest{Model: geminiModel, Messages: []providers.Message{user("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if fx.TokenRequests() != 1 {
+		t.Errorf("token requests %d", fx.TokenRequests())
+	}
+}

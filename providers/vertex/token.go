@@ -27,7 +27,13 @@ type tokenCache struct {
 	// wait is closed when a refresh that requests wait for ends.
 	wait chan struct{}
 	err  error
+	// retryAt holds back background refreshes after a failed one.
+	retryAt time.Time
 }
+
+// retryDelay is the wait after a failed background refresh before the
+// next (a request that finds no valid token still fetches at once).
+const retryDelay = 10 * time.Second
 
 func newTokenCache(fetch func() (*oauth2.Token, error), now func() time.Time) *tokenCache {
 	return &tokenCache{fetch: fetch, now: now}
@@ -45,7 +51,7 @@ func (c *tokenCache) Token(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	tok := c.tok
 	if c.valid(tok, now) {
-		if !tok.Expiry.IsZero() && now.Add(refreshWindow).After(tok.Expiry) && !c.refreshing {
+		if !tok.Expiry.IsZero() && now.Add(refreshWindow).After(tok.Expiry) && !c.refreshing && !now.Before(c.retryAt) {
 			c.start()
 		}
 		c.mu.Unlock()
@@ -83,6 +89,7 @@ func (c *tokenCache) refresh(done chan struct{}) {
 		c.tok, c.err = tok, nil
 	} else {
 		c.err = err
+		c.retryAt = c.now().Add(retryDelay)
 	}
 	c.refreshing = false
 	c.mu.Unlock()

@@ -207,6 +207,9 @@ var Rules = map[string]Rule{
 	c.CredentialServiceRotateMasterKeyProcedure:          {Perm: CredentialsWrite},
 	c.CredentialServiceGetMasterKeyStatusProcedure:       {Perm: CredentialsRead},
 
+	// ConfigService: which resources configuration as code manages.
+	c.ConfigServiceListManagedResourcesProcedure: {Perm: CatalogRead},
+
 	// UsageService: records and summaries are team-scoped; a virtual key
 	// reads its own team's.
 	c.UsageServiceListRequestRecordsProcedure: {Perm: UsageRead, List: true, KeyOK: true,
@@ -223,5 +226,5 @@ var Rules = map[string]Rule{
 // GuardedServices are the services whose every procedure must be in Rules.
 var GuardedServices = []string{
 	c.CatalogServiceName, c.TeamServiceName, c.PolicyServiceName,
-	c.IdentityServiceName, c.CredentialServiceName, c.UsageServiceName,
+	c.IdentityServiceName, c.CredentialServiceName, c.UsageServiceName, c.ConfigServiceName,
 }

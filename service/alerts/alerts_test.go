@@ -114,6 +114,7 @@ func (b *fakeBudgets) set(spent int64, start time.Time) {
 type receiver struct {
 	mu       sync.Mutex
 	texts    []string
+	bodies   []string
 	failures int
 }
 
@@ -131,6 +132,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.texts = append(r.texts, m.Text)
+	r.bodies = append(r.bodies, m.Blocks[0].Text.Text)
 }
 
 func (r *receiver) got() []string {
@@ -174,6 +176,27 @@ func TestBudgetThresholds(t *testing.T) {
 		case s.want != "" && (len(got) != 1 || got[0] != s.want):
 			t.Errorf("%s: sent %q, want %q", s.name, got, s.want)
 		}
+	}
+}
+
+// TestBudgetAlertTextForSmallAmounts: a $0.00001 budget reads in dollars
+// with the digits that matter, not "Spent $0.00 of $0.00".
+func TestBudgetAlertTextForSmallAmounts(t *testing.T) {
+	t.Parallel()
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	t.Cleanup(srv.Close)
+	st := newFakeStore(store.AlertWebhook{ID: "h", URL: srv.URL})
+	b := &fakeBudgets{budget: store.Budget{ID: "tiny", Scope: store.ScopeTeam, TeamID: "t", Period: store.PeriodDaily, LimitNanos: 10_000}}
+	b.set(8_200, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+	if err := New(st, b).Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	want := "Spent $0.0000082 of $0.00001 this daily period"
+	if len(rcv.bodies) != 1 || !strings.Contains(rcv.bodies[0], want) {
+		t.Fatalf("alert bodies = %q, want one containing %q", rcv.bodies, want)
 	}
 }
 

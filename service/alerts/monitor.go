@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/money"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/pricing"
 	"github.com/tollgate-dev/tollgate/service/secrets"
@@ -361,7 +362,8 @@ func (m *Monitor) webhookURL(h *store.AlertWebhook) (string, error) {
 }
 
 // usd formats nano-USD as dollars.
-func usd(nanos int64) string { return fmt.Sprintf("$%.2f", float64(nanos)/pricing.NanosPerUSD) }
+// usd formats nano-USD for people: "$0.00001" for a tiny budget, never "$0.00".
+func usd(nanos int64) string { return money.FormatNanos(nanos) }
 
 // who describes a budget's subject.
 func who(b store.Budget) string {

@@ -40,6 +40,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		fmt.Fprintf(stderr, "tollgate serve: unexpected arguments %q\n", fs.Args())
 		return ExitUsage
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "tollgate serve: warning:", w)
+	}
 	secrets, err := cfg.LoadDataDirSecrets()
 	if err != nil {
 		fmt.Fprintln(stderr, "tollgate serve: embedded store:", err)

@@ -36,6 +36,9 @@ func (c *cli) runClient(ctx context.Context, cmd *cliCommand) error {
 	if exp, ok := cmd.req.(*tollgatev1.ExportRequestRecordsRequest); ok {
 		return runExport(ctx, client, exp, c.stdout)
 	}
+	if rep, ok := cmd.req.(*usageReportCmd); ok {
+		return c.runUsageReport(ctx, client, rep, cmd.output)
+	}
 	var resp proto.Message
 	var err error
 	if cmd.pages != nil && isListRequest(cmd.req) {
@@ -172,7 +175,7 @@ func writeTable(w io.Writer, resp proto.Message, wide bool) error {
 	case *tollgatev1.ListAllModelsResponse:
 		modelRows(row, wide, r.GetModels()...)
 	case *tollgatev1.GetUsageSummaryResponse:
-		usageRows(row, r)
+		return writeUsageTable(&cli{stdout: w, stderr: io.Discard}, r, nil)
 	default:
 		if !adminTable(row, resp, wide) {
 			return fmt.Errorf("no table layout for %T", resp)
@@ -266,37 +269,6 @@ func modelRows(row func(...string), wide bool, ms ...*tollgatev1.Model) {
 		}
 		row(cols...)
 	}
-}
-
-func usageRows(row func(...string), r *tollgatev1.GetUsageSummaryResponse) {
-	dims := 0
-	for _, g := range r.GetGroups() {
-		dims = max(dims, len(g.GetKeys()))
-	}
-	header := []string{}
-	if dims == 0 {
-		header = append(header, "GROUP")
-	}
-	for i := range dims {
-		header = append(header, "KEY"+strconv.Itoa(i+1))
-	}
-	row(append(header, "REQUESTS", "ERRORS", "INPUT TOKENS", "OUTPUT TOKENS", "COST USD")...)
-	line := func(keys []string, g *tollgatev1.UsageGroup) {
-		cols := make([]string, max(dims, 1))
-		for i := range cols {
-			cols[i] = "-"
-			if i < len(keys) && keys[i] != "" {
-				cols[i] = keys[i]
-			}
-		}
-		u := g.GetUsage()
-		row(append(cols, strconv.FormatInt(g.GetRequests(), 10), strconv.FormatInt(g.GetErrors(), 10),
-			strconv.FormatInt(u.GetInputTokens(), 10), strconv.FormatInt(u.GetOutputTokens(), 10), formatMoney(g.GetCost()))...)
-	}
-	for _, g := range r.GetGroups() {
-		line(g.GetKeys(), g)
-	}
-	line([]string{"TOTAL"}, r.GetTotal())
 }
 
 // keyState is s in lower case without its prefix, e.g. "active".

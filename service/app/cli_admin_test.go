@@ -334,17 +334,17 @@ func TestAdminTables(t *testing.T) {
 		not  []string
 	}{
 		{
-			name: "budget status prints money exactly",
+			name: "budget status prints money for people, small amounts included",
 			resp: &tollgatev1.GetBudgetStatusResponse{Statuses: []*tollgatev1.BudgetStatus{{
 				Budget: &tollgatev1.Budget{
 					Id: "search-monthly", Scope: tollgatev1.GovernanceScope_GOVERNANCE_SCOPE_TEAM, TeamId: "search",
 					Period: tollgatev1.BudgetPeriod_BUDGET_PERIOD_MONTHLY, Limit: &money.Money{CurrencyCode: "USD", Units: 5},
 				},
 				Spent:     &money.Money{CurrencyCode: "USD", Nanos: 1_230},
-				Remaining: &money.Money{CurrencyCode: "USD", Units: 4, Nanos: 999_998_770},
+				Remaining: &money.Money{CurrencyCode: "USD", Nanos: 8_200_000},
 				ResetTime: reset,
 			}}},
-			want: []string{"LIMIT USD", "SPENT USD", "REMAINING USD", "RESETS", "search-monthly", "team/search", "monthly", "5.00", "0.00000123", "4.99999877", "2026-04-01T00:00:00Z"},
+			want: []string{"LIMIT", "SPENT", "REMAINING", "RESETS", "search-monthly", "team/search", "monthly", "$5.00", "$0.00000123", "$0.0082", "2026-04-01T00:00:00Z"},
 		},
 		{
 			name: "lifetime budgets never reset",

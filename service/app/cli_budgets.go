@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/type/money"
+	gmoney "google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/protobuf/proto"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/internal/money"
 )
 
 // This file holds the governance commands (budgets, limits, alerts) and
@@ -405,7 +406,7 @@ func countOrDash(n int64) string {
 }
 
 func budgetRows(row func(...string), bs ...*tollgatev1.Budget) {
-	row("ID", "APPLIES TO", "PERIOD", "TZ", "LIMIT USD", "LIMIT TOKENS", "ALERTS AT %", "UPDATED", "ETAG")
+	row("ID", "APPLIES TO", "PERIOD", "TZ", "LIMIT", "LIMIT TOKENS", "ALERTS AT %", "UPDATED", "ETAG")
 	for _, b := range bs {
 		var alerts []string
 		for _, a := range b.GetAlertThresholds() {
@@ -416,28 +417,25 @@ func budgetRows(row func(...string), bs ...*tollgatev1.Budget) {
 			tz = "UTC"
 		}
 		row(b.GetId(), subject(b.GetTeamId(), b.GetServiceId(), b.GetKeyId()), lowerEnum(b.GetPeriod(), "BUDGET_PERIOD_"), tz,
-			formatMoney(b.GetLimit()), countOrDash(b.GetLimitTokens()), dash(strings.Join(alerts, ",")), formatTime(b.GetUpdateTime()), b.GetEtag())
+			usdOrDash(b.GetLimit()), countOrDash(b.GetLimitTokens()), dash(strings.Join(alerts, ",")), formatTime(b.GetUpdateTime()), b.GetEtag())
 	}
 }
 
 func budgetStatusRows(row func(...string), ss []*tollgatev1.BudgetStatus) {
-	row("ID", "APPLIES TO", "PERIOD", "LIMIT USD", "SPENT USD", "RESERVED USD", "REMAINING USD", "TOKENS USED/LIMIT", "RESETS")
+	row("ID", "APPLIES TO", "PERIOD", "LIMIT", "SPENT", "RESERVED", "REMAINING", "TOKENS USED/LIMIT", "RESETS")
 	for _, s := range ss {
 		b := s.GetBudget()
 		tokens := "-"
 		if b.GetLimitTokens() > 0 {
-			tokens = strconv.FormatInt(s.GetSpentTokens(), 10) + "/" + strconv.FormatInt(b.GetLimitTokens(), 10)
+			tokens = money.Count(s.GetSpentTokens()) + "/" + money.Count(b.GetLimitTokens())
 		}
 		resets := "never"
 		if s.GetResetTime() != nil {
 			resets = formatTime(s.GetResetTime())
 		}
-		spent := s.GetSpent()
-		if spent == nil {
-			spent = &money.Money{CurrencyCode: "USD"}
-		}
+		spent := orZero(s.GetSpent())
 		row(b.GetId(), subject(b.GetTeamId(), b.GetServiceId(), b.GetKeyId()), lowerEnum(b.GetPeriod(), "BUDGET_PERIOD_"),
-			formatMoney(b.GetLimit()), formatMoney(spent), formatMoney(s.GetReserved()), formatMoney(s.GetRemaining()), tokens, resets)
+			usdOrDash(b.GetLimit()), money.Format(spent), usdOrDash(s.GetReserved()), usdOrDash(s.GetRemaining()), tokens, resets)
 	}
 }
 
@@ -464,3 +462,6 @@ func webhookRows(row func(...string), ws ...*tollgatev1.AlertWebhook) {
 		row(w.GetId(), dash(w.GetUrlHint()), strings.Join(kinds, ","), dash(w.GetTeamId()), formatTime(w.GetCreateTime()), w.GetEtag())
 	}
 }
+
+// usdOrDash formats an amount for people ("$0.0082"), "-" when unset.
+func usdOrDash(m *gmoney.Money) string { return money.Format(m) }

@@ -441,7 +441,7 @@ func (c *cli) command(name string, req proto.Message, pages *pageFlags) (*cliCom
 // terminal it refuses (the caller passes --yes).
 func (c *cli) confirm(what string) error {
 	if c.stdin == nil || !term.IsTerminal(int(c.stdin.Fd())) {
-		return usageErrorf("%s is destructive: pass --yes to confirm (there is no terminal to ask on)", strings.TrimSpace(what))
+		return usageErrorf("will not run without confirmation: pass --yes (there is no terminal to ask on)")
 	}
 	fmt.Fprintf(c.stderr, "%s: are you sure? [y/N] ", strings.TrimSpace(what))
 	line, _ := bufio.NewReader(c.stdin).ReadString('\n')

@@ -332,41 +332,8 @@ var dimensions = map[string]tollgatev1.UsageDimension{
 	"end-user":    tollgatev1.UsageDimension_USAGE_DIMENSION_END_USER,
 	"key_creator": tollgatev1.UsageDimension_USAGE_DIMENSION_KEY_CREATOR,
 	"key-creator": tollgatev1.UsageDimension_USAGE_DIMENSION_KEY_CREATOR,
-}
-
-func usageReport(fs *flag.FlagSet, now time.Time) func([]string) (proto.Message, error) {
-	var by listFlag
-	var since, until, team string
-	fs.Var(&by, "by", "dimensions to group by, comma-separated (default: one total)")
-	fs.StringVar(&since, "since", "24h", "start of the range, as a duration before now (e.g. 30d)")
-	fs.StringVar(&until, "until", "", "end of the range, as a duration before now (default now)")
-	fs.StringVar(&team, "team", "", "only this team's usage")
-	return func(ops []string) (proto.Message, error) {
-		if len(ops) != 0 {
-			return nil, usageErrorf("unexpected arguments %q", ops)
-		}
-		req := &tollgatev1.GetUsageSummaryRequest{TeamId: team}
-		for _, b := range by {
-			d, ok := dimensions[strings.ToLower(b)]
-			if !ok {
-				return nil, usageErrorf("--by %q: want team, service, key, model, provider, end_user or key_creator", b)
-			}
-			req.GroupBy = append(req.GroupBy, d)
-		}
-		s, err := parseDays(since)
-		if err != nil || s <= 0 {
-			return nil, usageErrorf("--since %q: want a positive duration such as 30d or 12h", since)
-		}
-		req.StartTime = timestamppb.New(now.Add(-s))
-		if until != "" {
-			u, err := parseDays(until)
-			if err != nil || u < 0 || u >= s {
-				return nil, usageErrorf("--until %q: want a duration shorter than --since", until)
-			}
-			req.EndTime = timestamppb.New(now.Add(-u))
-		}
-		return req, nil
-	}
+	"tag":         tollgatev1.UsageDimension_USAGE_DIMENSION_TAG,
+	"guardrail":   tollgatev1.UsageDimension_USAGE_DIMENSION_GUARDRAIL,
 }
 
 // parseDays parses a Go duration or a whole number of days such as "30d".
@@ -395,7 +362,7 @@ func parseUSD(s string) (*money.Money, error) {
 	if whole != "" {
 		u, err := strconv.ParseInt(whole, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%q: %w", s, err)
+			return nil, fmt.Errorf("%q: want an amount in dollars such as 5 or 0.25", s)
 		}
 		units = u
 	}

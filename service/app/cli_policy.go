@@ -15,6 +15,7 @@ import (
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/internal/money"
 )
 
 // This file holds the guardrail, cache and request-record commands.
@@ -202,7 +203,7 @@ func policyTable(row func(...string), resp proto.Message) bool {
 		row("HITS (EXACT)", strconv.FormatInt(r.GetHitsExact(), 10))
 		row("HITS (SEMANTIC)", strconv.FormatInt(r.GetHitsSemantic(), 10))
 		row("MISSES", strconv.FormatInt(r.GetMisses(), 10))
-		row("SAVED", formatMoney(r.GetSaved()))
+		row("SAVED", money.Format(orZero(r.GetSaved())))
 		row("DEFAULT MODE", lowerEnum(r.GetDefaultMode(), "CACHE_MODE_"))
 		row("EMBEDDING MODEL", dash(r.GetEmbeddingModel()))
 	case *tollgatev1.PurgeCacheResponse:
@@ -213,7 +214,7 @@ func policyTable(row func(...string), resp proto.Message) bool {
 			u := rec.GetUsage()
 			row(formatTime(rec.GetTime()), rec.GetRequestId(), rec.GetTeamId(), dash(rec.GetKeyId()), dash(rec.GetRequestedModel()),
 				dash(rec.GetProvider()), lowerEnum(rec.GetStatus(), "REQUEST_STATUS_"), strconv.FormatInt(u.GetInputTokens(), 10),
-				strconv.FormatInt(u.GetOutputTokens(), 10), formatMoney(rec.GetCost()), dash(rec.GetCacheStatus()))
+				strconv.FormatInt(u.GetOutputTokens(), 10), money.Format(rec.GetCost()), dash(rec.GetCacheStatus()))
 		}
 	default:
 		return false

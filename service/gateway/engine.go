@@ -32,6 +32,10 @@ const (
 	SurfaceGemini    Surface = "gemini"
 	// SurfaceResponses is the OpenAI Responses API (/v1/responses).
 	SurfaceResponses Surface = "responses"
+	// SurfaceCompletions is OpenAI's legacy /v1/completions.
+	SurfaceCompletions Surface = "completions"
+	// SurfaceModerations is OpenAI's /v1/moderations.
+	SurfaceModerations Surface = "moderations"
 )
 
 // Recorder receives request records. It must not block (see package accounting).
@@ -85,6 +89,8 @@ type Engine struct {
 	tracer trace.Tracer // spans of the pipeline's steps; a no-op one by default (trace.go)
 	// attemptErrs is told of every failed upstream attempt (WithAttemptErrors).
 	attemptErrs func(provider, kind string)
+
+	moderation localModeration // the gateway's own moderation classifiers (moderate.go)
 }
 
 // logLimit lets a repeated log line through at most once a second.

@@ -3,7 +3,10 @@ package governance
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/money"
 )
 
 // Sentinel errors; a *LimitError wraps one of them.
@@ -73,9 +76,11 @@ type LimitError struct {
 	// Period is the budget's period ("" for rate limits).
 	Period    string
 	Dimension Dimension
-	// Limit and Remaining are in the dimension's unit.
+	// Limit, Remaining and Want (what the refused request asked for, 0
+	// when unknown) are in the dimension's unit.
 	Limit     int64
 	Remaining int64
+	Want      int64
 	// Reset is when the period or window ends (zero: never, e.g. lifetime
 	// budgets and concurrency).
 	Reset time.Time
@@ -83,20 +88,64 @@ type LimitError struct {
 	RetryAfter time.Duration
 }
 
-// Error implements error. The message is safe to show to the caller.
+// Error implements error. The message is safe to show to the caller and
+// written for people, e.g. "budget exceeded: this request could cost up
+// to $0.012 and only $0.0082 remains in the daily team budget
+// "search-daily" (team search); it resets at 2026-12-07 00:00 UTC".
 func (e *LimitError) Error() string {
-	what := "rate limit"
+	var b strings.Builder
+	b.WriteString(e.Unwrap().Error())
+	b.WriteString(": ")
 	if e.Budget {
-		what = "budget"
-	}
-	msg := fmt.Sprintf("%s %q of %s %q: %s limit %d reached (%d remaining)", what, e.ID, e.Scope, e.Subject, e.Dimension, e.Limit, e.Remaining)
-	if e.Period != "" {
-		msg += ", " + e.Period
+		e.budgetMessage(&b)
+	} else {
+		e.rateMessage(&b)
 	}
 	if !e.Reset.IsZero() {
-		msg += "; resets at " + e.Reset.UTC().Format(time.RFC3339)
+		b.WriteString("; it resets at ")
+		b.WriteString(e.Reset.UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	return e.Unwrap().Error() + ": " + msg
+	return b.String()
+}
+
+func (e *LimitError) budgetMessage(b *strings.Builder) {
+	what := fmt.Sprintf("the %s%s budget %q (%s %s)", period(e.Period), e.Scope, e.ID, e.Scope, e.Subject)
+	if e.Dimension == DimCost {
+		if e.Want > 0 {
+			fmt.Fprintf(b, "this request could cost up to %s and only %s remains in %s", money.FormatNanos(e.Want), money.FormatNanos(max(e.Remaining, 0)), what)
+		} else {
+			fmt.Fprintf(b, "%s of %s is used up (%s remains)", what, money.FormatNanos(e.Limit), money.FormatNanos(max(e.Remaining, 0)))
+		}
+		return
+	}
+	if e.Want > 0 {
+		fmt.Fprintf(b, "this request could use up to %s tokens and only %s remain in %s", money.Count(e.Want), money.Count(max(e.Remaining, 0)), what)
+	} else {
+		fmt.Fprintf(b, "%s of %s tokens is used up (%s remain)", what, money.Count(e.Limit), money.Count(max(e.Remaining, 0)))
+	}
+}
+
+func (e *LimitError) rateMessage(b *strings.Builder) {
+	fmt.Fprintf(b, "the %s rate limit %q (%s %s) allows ", e.Scope, e.ID, e.Scope, e.Subject)
+	switch e.Dimension {
+	case DimConcurrent:
+		fmt.Fprintf(b, "%s requests at once and all are in flight", money.Count(e.Limit))
+	case DimTokens:
+		fmt.Fprintf(b, "%s tokens per minute and only %s remain", money.Count(e.Limit), money.Count(max(e.Remaining, 0)))
+		if e.Want > 0 {
+			fmt.Fprintf(b, " (this request could use up to %s)", money.Count(e.Want))
+		}
+	default:
+		fmt.Fprintf(b, "%s requests per minute and none remain", money.Count(e.Limit))
+	}
+}
+
+// period is "daily " for a budget's period, "" when unknown.
+func period(p string) string {
+	if p == "" {
+		return ""
+	}
+	return p + " "
 }
 
 // Unwrap returns ErrBudgetExceeded or ErrRateLimited.

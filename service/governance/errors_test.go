@@ -2,7 +2,6 @@ package governance_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +21,23 @@ func TestLimitErrors(t *testing.T) {
 	}{
 		{"requests per minute",
 			&governance.LimitError{ID: "rpm", Scope: "team", Subject: "t", Dimension: governance.DimRequests, Limit: 60, Remaining: 0, Reset: reset, RetryAfter: 1500 * time.Millisecond},
-			governance.ErrRateLimited, `rate limited: rate limit "rpm" of team "t": requests limit 60 reached (0 remaining); resets at 2026-11-28T00:01:00Z`},
-		{"money budget",
-			&governance.LimitError{Budget: true, ID: "b", Scope: "team", Subject: "t", Period: "monthly", Dimension: governance.DimCost, Limit: 5, Reset: reset},
-			governance.ErrBudgetExceeded, `budget exceeded: budget "b" of team "t": cost limit 5 reached (0 remaining), monthly; resets at 2026-11-28T00:01:00Z`},
+			governance.ErrRateLimited, `rate limited: the team rate limit "rpm" (team t) allows 60 requests per minute and none remain; it resets at 2026-11-28 00:01 UTC`},
+		{"tokens per minute",
+			&governance.LimitError{ID: "tpm", Scope: "key", Subject: "k1", Dimension: governance.DimTokens, Limit: 20_000, Remaining: 500, Want: 1200, Reset: reset},
+			governance.ErrRateLimited, `rate limited: the key rate limit "tpm" (key k1) allows 20,000 tokens per minute and only 500 remain (this request could use up to 1,200); it resets at 2026-11-28 00:01 UTC`},
+		{"concurrency",
+			&governance.LimitError{ID: "c", Scope: "team", Subject: "t", Dimension: governance.DimConcurrent, Limit: 4, RetryAfter: time.Second},
+			governance.ErrRateLimited, `rate limited: the team rate limit "c" (team t) allows 4 requests at once and all are in flight`},
+		{"money budget, the issue's example",
+			&governance.LimitError{Budget: true, ID: "search-daily", Scope: "team", Subject: "search", Period: "daily", Dimension: governance.DimCost,
+				Limit: 10_000_000, Remaining: 8_200_000, Want: 12_000_000, Reset: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)},
+			governance.ErrBudgetExceeded, "budget exceeded: this request could cost up to $0.012 and only $0.0082 remains in the daily team budget \"search-daily\" (team search); it resets at 2026-11-29 00:00 UTC"},
+		{"money budget without the request's cost",
+			&governance.LimitError{Budget: true, ID: "b", Scope: "team", Subject: "t", Period: "monthly", Dimension: governance.DimCost, Limit: 5_000_000_000, Reset: reset},
+			governance.ErrBudgetExceeded, `budget exceeded: the monthly team budget "b" (team t) of $5.00 is used up ($0.00 remains); it resets at 2026-11-28 00:01 UTC`},
+		{"lifetime token budget of a key",
+			&governance.LimitError{Budget: true, ID: "kb", Scope: "key", Subject: "key_1", Period: "lifetime", Dimension: governance.DimTokens, Limit: 100_000, Remaining: 800, Want: 1200},
+			governance.ErrBudgetExceeded, `budget exceeded: this request could use up to 1,200 tokens and only 800 remain in the lifetime key budget "kb" (key key_1)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,7 +45,7 @@ func TestLimitErrors(t *testing.T) {
 			if !errors.Is(tt.err, tt.sentinel) {
 				t.Errorf("errors.Is(%v, %v) = false", tt.err, tt.sentinel)
 			}
-			if got := tt.err.Error(); !strings.Contains(got, tt.msg) {
+			if got := tt.err.Error(); got != tt.msg {
 				t.Errorf("Error() = %q, want %q", got, tt.msg)
 			}
 		})

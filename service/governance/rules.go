@@ -237,9 +237,9 @@ func (r *rule) limitError(k ruleKind, end time.Time, want store.Amount, c *count
 	e := &LimitError{Reset: end}
 	if b := r.budget; b != nil {
 		e.Budget, e.ID, e.Scope, e.Subject, e.Period = true, b.ID, string(b.Scope), subjectOf(b.Scope, b.TeamID, b.ServiceID, b.KeyID), string(b.Period)
-		e.Dimension, e.Limit, e.Remaining = DimCost, b.LimitNanos, rem.A
+		e.Dimension, e.Limit, e.Remaining, e.Want = DimCost, b.LimitNanos, rem.A, want.A
 		if b.LimitNanos == 0 || (b.LimitTokens > 0 && want.B > rem.B && want.A <= rem.A) {
-			e.Dimension, e.Limit, e.Remaining = DimTokens, b.LimitTokens, rem.B
+			e.Dimension, e.Limit, e.Remaining, e.Want = DimTokens, b.LimitTokens, rem.B, want.B
 		}
 		return e
 	}
@@ -251,7 +251,7 @@ func (r *rule) limitError(k ruleKind, end time.Time, want store.Amount, c *count
 	default:
 		e.Dimension, e.Limit, e.Remaining = DimRequests, l.RequestsPerMinute, rem.A
 		if l.RequestsPerMinute == 0 || (l.TokensPerMinute > 0 && want.B > rem.B && rem.A > 0) {
-			e.Dimension, e.Limit, e.Remaining = DimTokens, l.TokensPerMinute, rem.B
+			e.Dimension, e.Limit, e.Remaining, e.Want = DimTokens, l.TokensPerMinute, rem.B, want.B
 		}
 		e.RetryAfter = max(end.Sub(now), time.Millisecond)
 	}

@@ -44,16 +44,22 @@ const (
 // base64Run finds candidate base64 payloads.
 var base64Run = regexp.MustCompile(`[A-Za-z0-9+/]{24,}={0,2}`)
 
-// injectionConfig is the config of KindInjection.
-type injectionConfig struct {
+// InjectionConfig is the config of KindInjection (a guardrail's "config").
+type InjectionConfig struct {
 	// Threshold is the score at which a text is flagged; default 1.0.
-	Threshold float64 `json:"threshold"`
+	Threshold float64 `json:"threshold,omitempty"`
 	// Patterns adds weighted regular expressions.
-	Patterns []struct {
-		Name    string  `json:"name"`
-		Pattern string  `json:"pattern"`
-		Weight  float64 `json:"weight"`
-	} `json:"patterns"`
+	Patterns []InjectionPattern `json:"patterns,omitempty"`
+}
+
+// InjectionPattern is a weighted regular expression of InjectionConfig.
+type InjectionPattern struct {
+	// Name names the pattern in verdicts.
+	Name string `json:"name,omitempty"`
+	// Pattern is a regular expression (RE2 syntax).
+	Pattern string `json:"pattern,omitempty"`
+	// Weight is added to the text's score on a match.
+	Weight float64 `json:"weight,omitempty"`
 }
 
 // injectionDetector scores each text; a text at or above the threshold is
@@ -64,7 +70,7 @@ type injectionDetector struct {
 }
 
 func newInjection(raw json.RawMessage) (*injectionDetector, error) {
-	var c injectionConfig
+	var c InjectionConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}

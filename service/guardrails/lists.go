@@ -8,21 +8,21 @@ import (
 	"unicode"
 )
 
-// denyConfig is the config of KindDenyList.
-type denyConfig struct {
+// DenyListConfig is the config of KindDenyList.
+type DenyListConfig struct {
 	// Words are matched case-insensitively as whole words.
-	Words []string `json:"words"`
+	Words []string `json:"words,omitempty"`
 	// Patterns are regular expressions (RE2 syntax).
-	Patterns []string `json:"patterns"`
+	Patterns []string `json:"patterns,omitempty"`
 	// Allow lists regular expressions of matches to let through.
-	Allow []string `json:"allow"`
+	Allow []string `json:"allow,omitempty"`
 	// Category names the verdict category; default "denylist".
-	Category string `json:"category"`
+	Category string `json:"category,omitempty"`
 }
 
 // newDenyList compiles the words and patterns once into one regexp.
 func newDenyList(raw json.RawMessage) (*spanDetector, error) {
-	var c denyConfig
+	var c DenyListConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}
@@ -54,18 +54,18 @@ func newDenyList(raw json.RawMessage) (*spanDetector, error) {
 	return d, nil
 }
 
-// sizeConfig is the config of KindSize.
-type sizeConfig struct {
+// SizeConfig is the config of KindSize.
+type SizeConfig struct {
 	// MaxBytes bounds the UTF-8 size of the checked text.
-	MaxBytes int `json:"max_bytes"`
+	MaxBytes int `json:"max_bytes,omitempty"`
 	// MaxTokens bounds the estimated tokens (bytes/4, rounded up).
-	MaxTokens int `json:"max_tokens"`
+	MaxTokens int `json:"max_tokens,omitempty"`
 }
 
-type sizeDetector struct{ sizeConfig }
+type sizeDetector struct{ SizeConfig }
 
 func newSize(raw json.RawMessage) (*sizeDetector, error) {
-	var c sizeConfig
+	var c SizeConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}
@@ -91,16 +91,16 @@ func (d *sizeDetector) judge(in judgeInput) finding {
 	return f
 }
 
-// topicsConfig is the config of KindTopics.
-type topicsConfig struct {
+// TopicsConfig is the config of KindTopics.
+type TopicsConfig struct {
 	// Allowed maps topic names to keywords: text that matches none of the
 	// allowed topics is "off_topic".
-	Allowed map[string][]string `json:"allowed"`
+	Allowed map[string][]string `json:"allowed,omitempty"`
 	// Denied maps topic names to keywords: a match is "topic:<name>".
-	Denied map[string][]string `json:"denied"`
+	Denied map[string][]string `json:"denied,omitempty"`
 	// Languages lists the allowed languages (en, de, fr, es, it, pt, nl).
 	// Text recognized as another of these is "language:<code>".
-	Languages []string `json:"languages"`
+	Languages []string `json:"languages,omitempty"`
 }
 
 type topic struct {
@@ -114,7 +114,7 @@ type topicsDetector struct {
 }
 
 func newTopics(raw json.RawMessage) (*topicsDetector, error) {
-	var c topicsConfig
+	var c TopicsConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}

@@ -22,13 +22,14 @@ type Classifier interface {
 	Classify(ctx context.Context, text string) (flagged bool, categories []string, err error)
 }
 
-// moderationConfig is the config of KindModeration.
-type moderationConfig struct {
+// ModerationConfig is the config of KindModeration.
+type ModerationConfig struct {
 	// Classifier names the classifier given to the engine; default "default".
-	Classifier string `json:"classifier"`
+	Classifier string `json:"classifier,omitempty"`
 	// Categories, if set, count only flags in these categories.
-	Categories []string `json:"categories"`
-	Timeout    duration `json:"timeout"`
+	Categories []string `json:"categories,omitempty"`
+	// Timeout bounds one classification, e.g. "2s".
+	Timeout Duration `json:"timeout,omitempty"`
 }
 
 type moderation struct {
@@ -38,7 +39,7 @@ type moderation struct {
 }
 
 func newModeration(raw json.RawMessage, cs map[string]Classifier) (*moderation, error) {
-	var c moderationConfig
+	var c ModerationConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}

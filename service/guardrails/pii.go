@@ -65,19 +65,19 @@ var piiTypes = map[string]*spanType{
 // piiOrder is the default set and the precedence of overlapping matches.
 var piiOrder = []string{"email", "card", "iban", "ssn", "phone", "ip"}
 
-// piiConfig is the config of KindPII.
-type piiConfig struct {
+// PIIConfig is the config of KindPII.
+type PIIConfig struct {
 	// Types limits detection to these types; empty means all.
-	Types []string `json:"types"`
+	Types []string `json:"types,omitempty"`
 	// Reversible restores mutate-mode placeholders in the output of the
 	// same request.
-	Reversible bool `json:"reversible"`
+	Reversible bool `json:"reversible,omitempty"`
 	// Allow lists regular expressions of values never reported.
-	Allow []string `json:"allow"`
+	Allow []string `json:"allow,omitempty"`
 }
 
 func newPII(raw json.RawMessage) (*spanDetector, error) {
-	var c piiConfig
+	var c PIIConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}

@@ -193,10 +193,17 @@ func (g *Guardrail) inScope(r providers.Role) bool {
 	return len(g.Scope) == 0 || slices.Contains(g.Scope, r)
 }
 
-// duration is a JSON duration string ("2s").
-type duration time.Duration
+// Duration is a positive duration written as a Go duration string
+// ("2s", "500ms") in a guardrail's config.
+type Duration time.Duration
 
-func (d *duration) UnmarshalJSON(b []byte) error {
+// MarshalJSON writes the duration as a string ("2s").
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("duration must be a string like \"2s\": %w", err)
@@ -208,11 +215,11 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	if v <= 0 {
 		return fmt.Errorf("duration must be positive")
 	}
-	*d = duration(v)
+	*d = Duration(v)
 	return nil
 }
 
-func (d duration) or(def time.Duration) time.Duration {
+func (d Duration) or(def time.Duration) time.Duration {
 	if d == 0 {
 		return def
 	}

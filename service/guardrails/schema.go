@@ -8,10 +8,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// schemaConfig is the config of KindJSONSchema.
-type schemaConfig struct {
+// JSONSchemaConfig is the config of KindJSONSchema.
+type JSONSchemaConfig struct {
 	// Schema is the JSON schema the output must satisfy.
-	Schema json.RawMessage `json:"schema"`
+	Schema json.RawMessage `json:"schema,omitempty"`
 }
 
 // schemaDetector validates the generated text as JSON against a schema
@@ -19,7 +19,7 @@ type schemaConfig struct {
 type schemaDetector struct{ schema *jsonschema.Schema }
 
 func newSchema(raw json.RawMessage) (*schemaDetector, error) {
-	var c schemaConfig
+	var c JSONSchemaConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}

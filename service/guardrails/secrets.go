@@ -105,16 +105,16 @@ func isTokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }
 
-// secretsConfig is the config of KindSecrets.
-type secretsConfig struct {
+// SecretsConfig is the config of KindSecrets.
+type SecretsConfig struct {
 	// Types limits detection to these types; empty means all.
-	Types []string `json:"types"`
+	Types []string `json:"types,omitempty"`
 	// Allow lists regular expressions of values never reported (test keys).
-	Allow []string `json:"allow"`
+	Allow []string `json:"allow,omitempty"`
 }
 
 func newSecrets(raw json.RawMessage) (*spanDetector, error) {
-	var c secretsConfig
+	var c SecretsConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}

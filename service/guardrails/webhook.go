@@ -53,11 +53,15 @@ type WebhookResponse struct {
 	Replacement []string `json:"replacement,omitempty"`
 }
 
-// webhookConfig is the config of KindWebhook.
-type webhookConfig struct {
-	URL     string   `json:"url"`
-	Secret  string   `json:"secret"`
-	Timeout duration `json:"timeout"`
+// WebhookConfig is the config of KindWebhook. URL and Secret are stored
+// sealed and read back as "********".
+type WebhookConfig struct {
+	// URL is the http or https endpoint the texts are posted to.
+	URL string `json:"url,omitempty"`
+	// Secret signs the calls (Standard Webhooks, "whsec_...").
+	Secret string `json:"secret,omitempty"`
+	// Timeout bounds one call, e.g. "2s".
+	Timeout Duration `json:"timeout,omitempty"`
 }
 
 type webhook struct {
@@ -69,7 +73,7 @@ type webhook struct {
 }
 
 func newWebhook(raw json.RawMessage, client *http.Client, now func() time.Time) (*webhook, error) {
-	var c webhookConfig
+	var c WebhookConfig
 	if err := strictUnmarshal(raw, &c); err != nil {
 		return nil, err
 	}

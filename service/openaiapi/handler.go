@@ -63,13 +63,15 @@ func New(engine *gateway.Engine, opts ...Option) *Handler {
 	return h
 }
 
-// Mount registers the API on mux: /v1/chat/completions, /v1/embeddings,
+// Mount registers the API on mux: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/moderations,
 // /v1/models, /v1/models/{model}, and a /v1/ fallback that answers unknown
 // paths with 404 in OpenAI's error shape. More specific /v1/ patterns of
 // other surfaces (such as /v1/messages) take precedence over the fallback.
 func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("/v1/chat/completions", h.only(http.MethodPost, h.chatCompletions))
+	mux.HandleFunc("/v1/completions", h.only(http.MethodPost, h.completions))
 	mux.HandleFunc("/v1/embeddings", h.only(http.MethodPost, h.embeddings))
+	mux.HandleFunc("/v1/moderations", h.only(http.MethodPost, h.moderations))
 	mux.HandleFunc("/v1/models", h.only(http.MethodGet, h.listModels))
 	mux.HandleFunc("/v1/models/{model...}", h.only(http.MethodGet, h.getModel))
 	mux.HandleFunc("/v1/", h.notFound)

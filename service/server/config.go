@@ -17,6 +17,9 @@ import (
 type Config struct {
 	// Addr is the listen address for every protocol.
 	Addr string
+	// Warnings are what RegisterFlags found deprecated in the environment,
+	// for the caller to show (tollgate serve prints them on stderr).
+	Warnings []string
 	// DatabaseURL is the Postgres connection string; empty runs the
 	// gateway on the embedded store in DataDir.
 	DatabaseURL string
@@ -76,6 +79,9 @@ type Config struct {
 	Identity IdentityConfig
 	// Credentials configures provider credentials by reference (credentials.go).
 	Credentials CredentialsConfig
+	// Declarative holds configuration as code: the files `serve --config`
+	// applies and how out-of-band changes are treated (declarative.go).
+	Declarative DeclarativeConfig
 
 	// MaxInflight is the hard bound on in-flight inference requests
 	// (admission control, admission.go); 0 derives it from the memory
@@ -148,6 +154,7 @@ func DefaultConfig() Config {
 		VelocityFloorNanos: 1_000_000_000,
 		Identity:           defaultIdentityConfig(),
 		Credentials:        defaultCredentialsConfig(),
+		Declarative:        defaultDeclarativeConfig(),
 
 		AdmissionAdaptive:         true,
 		AdmissionTarget:           10 * time.Millisecond,
@@ -167,7 +174,15 @@ func DefaultConfig() Config {
 // from the environment (getenv) where set.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) error {
 	e := &envFlags{fs: fs, getenv: getenv}
-	e.str(&c.Addr, "addr", "TOLLGATE_ADDR", "listen address for Connect, gRPC, gRPC-Web and the HTTP APIs")
+	if getenv("TOLLGATE_LISTEN_ADDR") == "" {
+		if old := getenv("TOLLGATE_ADDR"); old != "" {
+			// The old name meant the listen address here and the gateway's
+			// URL in the CLI; it still works, with a warning.
+			c.Addr = old
+			c.Warnings = append(c.Warnings, "$TOLLGATE_ADDR is deprecated for tollgate serve: set $TOLLGATE_LISTEN_ADDR (the CLI reads $TOLLGATE_URL)")
+		}
+	}
+	e.str(&c.Addr, "addr", "TOLLGATE_LISTEN_ADDR", "listen address for Connect, gRPC, gRPC-Web and the HTTP APIs")
 	e.str(&c.DatabaseURL, "database-url", "TOLLGATE_DATABASE_URL", "Postgres connection URL; without it the gateway runs on the embedded store in -data-dir (one process)")
 	e.str(&c.DataDir, "data-dir", "TOLLGATE_DATA_DIR", "directory of the embedded store (database, generated master key and admin token), used without -database-url")
 	e.str(&c.TLSCert, "tls-cert", "TOLLGATE_TLS_CERT", "TLS certificate file (enables TLS with -tls-key)")
@@ -191,6 +206,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	c.Identity.registerFlags(e)
 	c.Credentials.registerFlags(e)
 	c.Governance.registerFlags(e)
+	c.Declarative.registerFlags(e)
 	c.registerServingFlags(e)
 	// Secrets come from the environment or from files (NAME_FILE), never flags.
 	var errs []error
@@ -268,6 +284,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Credentials.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Declarative.validate(c.AdminToken); err != nil {
 		errs = append(errs, err)
 	}
 	if c.MaxRequestBytes <= 0 {

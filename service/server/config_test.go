@@ -28,16 +28,28 @@ func TestConfig(t *testing.T) {
 				t.Fatalf("defaults: %+v", c)
 			}
 		}},
-		{name: "env", env: map[string]string{"TOLLGATE_ADDR": ":9000", "TOLLGATE_SHUTDOWN_TIMEOUT": "5s", "TOLLGATE_LOG_REQUESTS": "false"},
+		{name: "env", env: map[string]string{"TOLLGATE_LISTEN_ADDR": ":9000", "TOLLGATE_SHUTDOWN_TIMEOUT": "5s", "TOLLGATE_LOG_REQUESTS": "false"},
 			check: func(t *testing.T, c Config) {
 				if c.Addr != ":9000" || c.ShutdownTimeout != 5*time.Second || c.LogRequests {
 					t.Fatalf("env not applied: %+v", c)
 				}
 			}},
-		{name: "flags win over env", env: map[string]string{"TOLLGATE_ADDR": ":9000"}, args: []string{"-addr", ":9001"},
+		{name: "flags win over env", env: map[string]string{"TOLLGATE_LISTEN_ADDR": ":9000"}, args: []string{"-addr", ":9001"},
 			check: func(t *testing.T, c Config) {
 				if c.Addr != ":9001" {
 					t.Fatalf("addr = %s", c.Addr)
+				}
+			}},
+		{name: "deprecated TOLLGATE_ADDR still listens, with a warning", env: map[string]string{"TOLLGATE_ADDR": ":9002"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":9002" || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "TOLLGATE_LISTEN_ADDR") {
+					t.Fatalf("addr = %s, warnings %q", c.Addr, c.Warnings)
+				}
+			}},
+		{name: "TOLLGATE_LISTEN_ADDR wins over the old name", env: map[string]string{"TOLLGATE_ADDR": ":9002", "TOLLGATE_LISTEN_ADDR": ":9003"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":9003" || len(c.Warnings) != 0 {
+					t.Fatalf("addr = %s, warnings %q", c.Addr, c.Warnings)
 				}
 			}},
 		{name: "DATABASE_URL fallback", env: map[string]string{"TOLLGATE_DATABASE_URL": "", "DATABASE_URL": "postgres://y"},

@@ -345,6 +345,9 @@ func (s *Server) runBackground(ctx context.Context) {
 	wg.Go(func() { s.maintain(ctx) })
 	wg.Go(func() { s.pruneResponses(ctx) })
 	wg.Go(func() { s.watchGuardrails(ctx) })
+	if len(s.cfg.Declarative.paths()) > 0 {
+		wg.Go(func() { s.watchConfig(ctx) })
+	}
 	wg.Go(func() {
 		if err := s.cache.Run(ctx); err != nil {
 			s.log.Error("response cache stopped", "err", err)

@@ -49,6 +49,8 @@ var envOnly = []Setting{
 	{Env: "TOLLGATE_METRICS_TOKEN_FILE", Type: "string", Secret: true, Usage: "a file holding the metrics token"},
 	{Env: "TOLLGATE_DATABASE_URL_FILE", Type: "string", Secret: true,
 		Usage: "a file holding the Postgres connection URL (it may carry a password), when -database-url and $TOLLGATE_DATABASE_URL are not set"},
+	{Env: "TOLLGATE_ADDR", Type: "string",
+		Usage: "deprecated name of $TOLLGATE_LISTEN_ADDR, read when that is not set (with a warning)"},
 	{Env: "DATABASE_URL", Type: "string", Secret: true,
 		Usage: "the Postgres connection URL when neither -database-url nor $TOLLGATE_DATABASE_URL is set"},
 }

@@ -36,7 +36,7 @@ func TestSettingsDescribeEveryFlag(t *testing.T) {
 		}
 	})
 	for _, want := range []struct{ flag, env, typ, def string }{
-		{"addr", "TOLLGATE_ADDR", "string", "127.0.0.1:8080"},
+		{"addr", "TOLLGATE_LISTEN_ADDR", "string", "127.0.0.1:8080"},
 		{"shutdown-timeout", "TOLLGATE_SHUTDOWN_TIMEOUT", "duration", "30s"},
 		{"log-requests", "TOLLGATE_LOG_REQUESTS", "bool", "true"},
 		{"max-request-bytes", "TOLLGATE_MAX_REQUEST_BYTES", "int", "8388608"},

@@ -146,9 +146,13 @@ func (s *Server) appHandler() http.Handler {
 	// One guard authenticates and authorises every admin and usage call
 	// (access.Rules); the audit interceptor inside it records the writes.
 	guarded := append(opts, connect.WithInterceptors(s.identity.guard.Interceptor(), rpc.AuditInterceptor(s.db, s.log)))
+	// Writes to resources managed by configuration as code are marked or
+	// checked after the guard (rpc.ManagedInterceptor).
+	managed := append(guarded[:len(guarded):len(guarded)], connect.WithInterceptors(rpc.ManagedInterceptor(s.db, s.cfg.Declarative.ManagedChanges, s.log)))
 	rpc.NewAdmin(s.store, s.sealer, rpc.Appliers{s.registry, s.gov, s.guardrails}, s.log, rpc.WithAlertStore(s.db),
 		rpc.WithCache(s.cache, s.cfg.Cache.engineConfig()), rpc.WithTargetStates(s.engine.Router())).
-		Mount(mux, guarded...)
+		Mount(mux, managed...)
+	rpc.NewConfig(s.db, s.log).Mount(mux, guarded...)
 	rpc.NewIdentity(s.db, s.identity.dir, s.identity.login, s.log).Mount(mux, guarded...)
 	if s.identity.web != nil {
 		mux.Handle("/auth/", s.identity.web) // the console's login (weblogin)

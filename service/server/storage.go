@@ -22,6 +22,7 @@ type backend interface {
 	store.Principals
 	store.Keyring
 	store.KeyCreators
+	store.ManagedResources
 	store.Responses
 	// SealAlertWebhookURL seals a webhook URL stored in plain text by an
 	// older version (see resealSecrets).

@@ -41,6 +41,7 @@ type Target interface {
 	store.AuditLog
 	store.Principals
 	store.Keyring
+	store.ManagedResources
 }
 
 // Source is a store to copy from: the embedded store, which can also list
@@ -123,6 +124,7 @@ func Copy(ctx context.Context, src Source, dst Target, o Options) (*Report, erro
 		{"rate limits", c.rateLimits},
 		{"guardrail policies", c.guardrails},
 		{"alert webhooks", c.webhooks},
+		{"managed-by marks", c.managed},
 		{"fired alerts", c.alertClaims},
 		{"budget spend", c.spend},
 		{"service accounts", c.serviceAccounts},
@@ -325,6 +327,19 @@ func (c *copier) webhooks(ctx context.Context) error {
 	for _, w := range ws {
 		w.CreatedAt, w.Version = time.Time{}, 0
 		if err := c.dst.CreateAlertWebhook(ctx, &w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *copier) managed(ctx context.Context) error {
+	ms, err := c.src.ListManaged(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := c.dst.MarkManaged(ctx, m.Kind, m.Name, m.Manager); err != nil {
 			return err
 		}
 	}

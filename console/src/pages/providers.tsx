@@ -16,6 +16,22 @@ export const PROVIDER_TYPES: [string, string][] = [
   [String(ProviderType.ANTHROPIC), "Anthropic"],
   [String(ProviderType.AZURE_OPENAI), "Azure OpenAI"],
   [String(ProviderType.GEMINI), "Gemini"],
+  [String(ProviderType.BEDROCK), "Amazon Bedrock"],
+  [String(ProviderType.VERTEX), "Google Vertex AI"],
+  [String(ProviderType.MISTRAL), "Mistral"],
+  [String(ProviderType.GROQ), "Groq"],
+  [String(ProviderType.DEEPSEEK), "DeepSeek"],
+  [String(ProviderType.TOGETHER), "Together AI"],
+  [String(ProviderType.FIREWORKS), "Fireworks AI"],
+  [String(ProviderType.OPENROUTER), "OpenRouter"],
+  [String(ProviderType.XAI), "xAI"],
+  [String(ProviderType.CEREBRAS), "Cerebras"],
+  [String(ProviderType.PERPLEXITY), "Perplexity"],
+  [String(ProviderType.OLLAMA), "Ollama"],
+  [String(ProviderType.VLLM), "vLLM"],
+  [String(ProviderType.LLAMA_CPP), "llama.cpp"],
+  [String(ProviderType.LM_STUDIO), "LM Studio"],
+  [String(ProviderType.TGI), "TGI"],
 ];
 
 /** breaker returns a breaker state's name and tone. */

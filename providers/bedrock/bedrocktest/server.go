@@ -60,6 +60,9 @@ type settings struct {
 	chunkDelay time.Duration
 	faultFunc  FaultFunc
 	now        func() time.Time
+	// role is the role STS lets the credentials (or a web identity token)
+	// assume; only its temporary credentials are accepted by Bedrock.
+	role *Role
 }
 
 // Option configures a Server.
@@ -99,6 +102,9 @@ type Server struct {
 	seq      atomic.Uint64
 	// Refused counts requests refused for their signature.
 	refused atomic.Int64
+	// temporary holds the credentials STS issued, by access key id.
+	temporary map[string]Credentials
+	assumed   atomic.Int64
 }
 
 // New returns a fake configured by opts.
@@ -187,8 +193,12 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := fmt.Sprintf("fake-%08d-0000-0000-0000-000000000000", f.seq.Add(1))
 	w.Header().Set("X-Amzn-RequestId", id)
 
+	if r.Method == http.MethodPost && r.URL.Path == "/" {
+		f.serveSTS(w, r, body, &s)
+		return
+	}
 	if s.apiKey == "" || r.Header.Get("Authorization") != "Bearer "+s.apiKey {
-		if err := verifySigV4(r, body, s.creds, s.region, "bedrock", s.now()); err != nil {
+		if err := verifySigV4(r, body, f.bedrockCredentials(&s), s.region, "bedrock", s.now()); err != nil {
 			f.refused.Add(1)
 			se := err.(*sigError)
 			writeError(w, http.StatusForbidden, se.typ, se.msg, nil)

@@ -33,11 +33,11 @@ const (
 )
 
 // verifySigV4 checks the Signature Version 4 signature of r, whose body
-// is body, against creds, for region and service, at now (within 15
+// is body, against the credentials lookup finds for its access key id, for region and service, at now (within 15
 // minutes of the request's X-Amz-Date). It is written from AWS's
 // "Create a signed AWS API request" reference, independently of the SDK's
 // signer: canonical request, string to sign, derived signing key.
-func verifySigV4(r *http.Request, body []byte, creds Credentials, region, service string, now time.Time) error {
+func verifySigV4(r *http.Request, body []byte, lookup func(accessKeyID string) (Credentials, bool), region, service string, now time.Time) error {
 	auth := r.Header.Get("Authorization")
 	const algo = "AWS4-HMAC-SHA256"
 	rest, ok := strings.CutPrefix(auth, algo+" ")
@@ -60,7 +60,8 @@ func verifySigV4(r *http.Request, body []byte, creds Credentials, region, servic
 	if len(scope) != 5 || scope[4] != "aws4_request" {
 		return &sigError{"IncompleteSignatureException", "Credential should be scoped to a valid region."}
 	}
-	if scope[0] != creds.AccessKeyID {
+	creds, ok := lookup(scope[0])
+	if !ok {
 		return &sigError{"UnrecognizedClientException", msgUnknownKey}
 	}
 	if scope[2] != region || scope[3] != service {

@@ -61,6 +61,9 @@ type Store struct {
 	// queued to watchers, and exclusively while a confirmation is queued:
 	// every change committed before a confirmation is queued before it.
 	commitMu sync.RWMutex
+	// configLock is WithConfigLock's lock (a one-slot semaphore, so a
+	// waiter can give up when its context is done).
+	configLock chan struct{}
 
 	closeOnce sync.Once
 }
@@ -131,7 +134,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if !locked {
 		return nil, fmt.Errorf("sqlitestore: %s: %w", abs, ErrLocked)
 	}
-	s := &Store{dir: abs, lock: lock, logger: o.logger, now: o.now, heartbeat: o.heartbeat}
+	s := &Store{dir: abs, lock: lock, logger: o.logger, now: o.now, heartbeat: o.heartbeat, configLock: make(chan struct{}, 1)}
 	if err := s.open(ctx, o.readers); err != nil {
 		s.Close()
 		return nil, err

@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"VersionsAndPages", versionAndPageTests()},
 		{"Principals", principalTests()},
 		{"Console", consoleTests()},
+		{"Managed", managedTests()},
 		{"Responses", responseTests()},
 	}
 	for _, g := range groups {
