@@ -37,12 +37,25 @@ type ModelLister interface {
 // Stream is a streamed chat completion.
 type Stream interface {
 	// Recv returns the next chunk, or io.EOF after the last one. A failure
-	// mid-stream is returned as an error (usually [*Error]).
+	// mid-stream is returned as an error (usually [*Error]). A chunk that
+	// carries nothing but the upstream's bytes (Raw, no choices, no usage)
+	// may be reused by the next Recv: a caller that keeps chunks copies
+	// them.
 	Recv() (*Chunk, error)
 	// Header returns the upstream's response headers.
 	Header() http.Header
 	// Close releases the upstream connection. It is safe to call more than once.
 	Close() error
+}
+
+// ReadyStream is a Stream that can tell whether its next Recv returns
+// without waiting for the upstream: the next chunk (or the end) is
+// already read. A surface flushes its caller's connection once per run of
+// chunks that arrived together, instead of once per chunk; a stream that
+// cannot tell reports false, and every chunk is flushed.
+type ReadyStream interface {
+	Stream
+	Ready() bool
 }
 
 // Capabilities describes what an upstream supports.

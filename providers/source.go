@@ -17,6 +17,10 @@ const (
 	// OpenAI-dialect adapters that serve it pass such bodies through;
 	// every other adapter translates the canonical (chat) request.
 	DialectOpenAICompletions = "openai_completions"
+	// DialectOpenAIResponses is OpenAI's Responses API (/v1/responses):
+	// passed through only to OpenAI providers that serve it, translated
+	// for every other upstream.
+	DialectOpenAIResponses = "openai-responses"
 )
 
 // Source is a request as the client sent it through a drop-in surface.

@@ -12,8 +12,9 @@ import (
 	_ "golang.org/x/crypto/x509roots/fallback"
 
 	"github.com/tollgate-dev/tollgate/service/app"
+	"github.com/tollgate-dev/tollgate/service/configsync"
 )
 
 func main() {
-	os.Exit(app.Main(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(app.Main(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr, configsync.NewCommand))
 }

@@ -42,6 +42,9 @@ type cluster struct {
 	mu     sync.Mutex
 	nextIP int
 	pods   []*pod
+	// configMaps are the ConfigMaps' mounted directories (shared by every
+	// pod, laid out and updated as the kubelet does: see setConfigMap), by name.
+	configMaps map[string]*configMapDir
 }
 
 // pod is one gateway process.
@@ -98,6 +101,16 @@ func (c *cluster) start() *pod {
 	// under a mount path are rewritten to that directory.
 	mounts := map[string]string{}
 	for _, m := range ctr.VolumeMounts {
+		if cm := c.configMapOf(m.Name); cm != "" {
+			c.mu.Lock()
+			dir, ok := c.configMaps[cm]
+			c.mu.Unlock()
+			if !ok {
+				t.Fatalf("volume %s mounts ConfigMap %s, which does not exist (setConfigMap)", m.Name, cm)
+			}
+			mounts[m.MountPath] = dir.dir
+			continue
+		}
 		mounts[m.MountPath] = filepath.Join(t.TempDir(), m.Name)
 		if err := os.MkdirAll(mounts[m.MountPath], 0o700); err != nil {
 			t.Fatal(err)
@@ -150,6 +163,67 @@ func (c *cluster) start() *pod {
 	c.pods = append(c.pods, p)
 	c.mu.Unlock()
 	return p
+}
+
+// configMapOf returns the ConfigMap a pod volume mounts, "" for another kind.
+func (c *cluster) configMapOf(volume string) string {
+	for _, v := range c.deployment.Spec.Template.Spec.Volumes {
+		if v.Name == volume && v.ConfigMap != nil {
+			return v.ConfigMap.Name
+		}
+	}
+	return ""
+}
+
+// configMapDir is a ConfigMap volume as the kubelet lays it out: each key
+// a symlink through "..data" to a timestamped directory of the files, so
+// that an update (a new directory and an atomic rename of "..data") is
+// seen whole by every pod mounting it.
+type configMapDir struct {
+	dir string
+	n   int
+}
+
+// setConfigMap creates or updates the ConfigMap name with data.
+func (c *cluster) setConfigMap(name string, data map[string]string) {
+	t := c.t
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.configMaps == nil {
+		c.configMaps = map[string]*configMapDir{}
+	}
+	cm, ok := c.configMaps[name]
+	if !ok {
+		cm = &configMapDir{dir: t.TempDir()}
+		c.configMaps[name] = cm
+	}
+	cm.n++
+	ts := fmt.Sprintf("..2026_12_06_00_00_%02d.%d", cm.n, rand.IntN(1e9))
+	if err := os.Mkdir(filepath.Join(cm.dir, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range data {
+		if err := os.WriteFile(filepath.Join(cm.dir, ts, k), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := filepath.Join(cm.dir, "..data_tmp")
+	if err := os.Symlink(ts, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(cm.dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	for k := range data {
+		link := filepath.Join(cm.dir, k)
+		if _, err := os.Lstat(link); err == nil {
+			continue
+		}
+		if err := os.Symlink(filepath.Join("..data", k), link); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // probe runs the pod's startup, then readiness and liveness probes with the

@@ -88,6 +88,16 @@ var fixtures = []fixture{
 	{file: "openai/embedding_list.json", types: each(1, newOf[openai.EmbeddingList]()), decode: plain, want: []string{"data[1]", "usage"}},
 	{file: "openai/errors.json", types: each(5, newOf[openai.ErrorBody]()), decode: plain, want: []string{"error"}},
 	{file: "openai/models.json", types: each(1, newOf[openai.ModelList]()), decode: plain, want: []string{"data[1]"}},
+	{file: "openai/responses_request.json", types: each(1, newOf[openai.ResponsesRequest]()), decode: plain, want: []string{
+		"", "input[1].content[1]", "input[1].content[2]", "input[2].summary[0]", "input[3]", "input[5].content[0]",
+		"tools[1]", "tool_choice", "text.format", "reasoning",
+	}},
+	{file: "openai/response.json", types: each(1, newOf[openai.Response]()), decode: plain, want: []string{
+		"output[0].summary[0]", "output[1].content[0]", "output[2]", "incomplete_details", "usage.output_tokens_details", "text.format",
+	}},
+	{file: "openai/responses_events.json", types: each(7, newOf[openai.StreamEvent]()), decode: plain, want: []string{
+		"response", "item", "part", "",
+	}},
 
 	{file: "anthropic/messages_request.json", types: each(1, newOf[anthropic.MessagesRequest]()), decode: plain, want: []string{
 		"", "system[0]", "system[0].cache_control", "messages[0]", "messages[0].content[0]", "messages[0].content[0].source",

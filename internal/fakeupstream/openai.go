@@ -80,7 +80,7 @@ func WithModels(ids ...string) Option { return func(s *settings) { s.models = sl
 func WithFaultFunc(f FaultFunc) Option { return func(s *settings) { s.faultFunc = f } }
 
 // OpenAI is a fake OpenAI upstream. It is an http.Handler serving
-// /v1/chat/completions, /v1/embeddings and /v1/models, and is safe for
+// /v1/chat/completions, /v1/responses, /v1/embeddings and /v1/models, and is safe for
 // concurrent use, including its setters.
 type OpenAI struct {
 	mu  sync.Mutex
@@ -219,6 +219,8 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.embeddings()
 	case "models":
 		x.models()
+	case "responses":
+		x.responses()
 	}
 }
 
@@ -237,6 +239,8 @@ func routeOf(prefix, path string) (route, method string) {
 		return "moderations", http.MethodPost
 	case "/embeddings":
 		return "embeddings", http.MethodPost
+	case "/responses":
+		return "responses", http.MethodPost
 	case "/models":
 		return "models", http.MethodGet
 	}

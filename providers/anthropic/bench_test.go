@@ -72,13 +72,19 @@ func textStream(n int) []byte {
 	return buf.Bytes()
 }
 
-func benchStream(b *testing.B, body []byte) {
+func benchStream(b *testing.B, body []byte) { benchStreamMode(b, body, false) }
+
+// benchStreamMode reads body as a stream, relaying the raw events (a
+// same-dialect passthrough) when raw is set.
+func benchStreamMode(b *testing.B, body []byte, raw bool) {
 	p := newTestProvider(b, nil)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	chunks := 0
 	for b.Loop() {
 		s := fixtureStream(p, body)
+		s.raw = raw
+		s.sse.KeepRaw(raw)
 		for {
 			_, err := s.Recv()
 			if err == io.EOF {
@@ -94,5 +100,9 @@ func benchStream(b *testing.B, body []byte) {
 }
 
 func BenchmarkStreamTextChunks(b *testing.B) { benchStream(b, textStream(1000)) }
+
+// BenchmarkStreamPassthrough relays a short answer's events as they came
+// (same-dialect passthrough): every event, with or without content.
+func BenchmarkStreamPassthrough(b *testing.B) { benchStreamMode(b, textStream(8), true) }
 
 func BenchmarkStreamToolUse(b *testing.B) { benchStream(b, readFixture(b, "stream_tool_use.sse")) }

@@ -79,6 +79,8 @@ type stream struct {
 	tools      int
 	// raw makes Recv return every event with its bytes (passthrough).
 	raw bool
+	// relay is the chunk that relays an event without content (raw only).
+	relay providers.Chunk
 	// rt is the request's structured-output tool, nil if none.
 	rt *responseTool
 	// answer buffers a wrapped structured answer until its block ends.
@@ -103,6 +105,16 @@ func (s *stream) newChunk() (*providers.Chunk, *providers.ChoiceDelta) {
 	b.c.ID, b.c.Model = s.id, s.model
 	b.c.Choices = b.d[:]
 	return &b.c, &b.d[0]
+}
+
+var _ providers.ReadyStream = (*stream)(nil)
+
+// Ready implements providers.ReadyStream. Only a relayed stream (raw)
+// can tell: each of its events makes a chunk, so a whole event in the
+// read buffer means the next Recv does not wait. A translated stream
+// skips events without content and could wait after one.
+func (s *stream) Ready() bool {
+	return s.err != nil || s.sse == nil || s.finished || s.raw && s.sse.EventReady()
 }
 
 // Recv returns the next chunk, io.EOF after message_stop, or the failure.
@@ -140,7 +152,11 @@ func (s *stream) Recv() (*providers.Chunk, error) {
 		}
 		if s.raw {
 			if c == nil {
-				c = &providers.Chunk{ID: s.id, Model: s.model}
+				// An event without content (ping, block start and stop,
+				// message_delta) is relayed in a chunk of its own, reused
+				// from one such event to the next (Stream.Recv).
+				s.relay = providers.Chunk{ID: s.id, Model: s.model}
+				c = &s.relay
 			}
 			c.Raw = e.Raw
 		}

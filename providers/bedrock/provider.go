@@ -29,11 +29,9 @@ const Dialect = "bedrock"
 // configuration names one.
 const DefaultRegion = "us-east-1"
 
-// The SigV4 service names of the runtime (inference) and control plane
-// (model listing) APIs.
-const (
-	signingService = "bedrock"
-)
+// signingService is the SigV4 service name of both the runtime
+// (inference) and the control plane (model listing).
+const signingService = "bedrock"
 
 // Limits on bodies read into memory.
 const (
@@ -95,9 +93,7 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 		client:         cfg.HTTPClient,
 		embedInputType: "search_document",
 		now:            time.Now,
-		signer: v4.NewSigner(func(o *v4.SignerOptions) {
-			o.DisableURIPathEscaping = false
-		}),
+		signer:         v4.NewSigner(),
 	}
 	if v := strings.TrimSpace(s["embed_input_type"]); v != "" {
 		p.embedInputType = v

@@ -52,13 +52,15 @@ type Preset struct {
 //   - Groq reports stream usage in x_groq.usage (the adapter reads it);
 //     Perplexity repeats cumulative usage in every chunk (the last wins).
 //   - list_models "false": no GET /models.
+//   - completions "false": no legacy /completions API; Tollgate's
+//     /v1/completions is translated to chat for these.
 var presets = map[string]Preset{
 	TypeMistral: {BaseURL: "https://api.mistral.ai/v1",
-		Settings: map[string]string{"max_tokens_field": "max_tokens", "stream_options": "false"}},
+		Settings: map[string]string{"max_tokens_field": "max_tokens", "stream_options": "false", "completions": "false"}},
 	TypeGroq: {BaseURL: "https://api.groq.com/openai/v1",
-		Settings: map[string]string{"stream_options": "false"}},
+		Settings: map[string]string{"stream_options": "false", "completions": "false"}},
 	TypeDeepSeek: {BaseURL: "https://api.deepseek.com/v1",
-		Settings: map[string]string{"max_tokens_field": "max_tokens"}},
+		Settings: map[string]string{"max_tokens_field": "max_tokens", "completions": "false"}},
 	TypeTogether: {BaseURL: "https://api.together.xyz/v1",
 		Settings: map[string]string{"max_tokens_field": "max_tokens"}},
 	TypeFireworks: {BaseURL: "https://api.fireworks.ai/inference/v1",
@@ -70,7 +72,7 @@ var presets = map[string]Preset{
 	TypeCerebras: {BaseURL: "https://api.cerebras.ai/v1",
 		Settings: map[string]string{"stream_options": "false"}},
 	TypePerplexity: {BaseURL: "https://api.perplexity.ai",
-		Settings: map[string]string{"max_tokens_field": "max_tokens", "stream_options": "false", "list_models": "false"}},
+		Settings: map[string]string{"max_tokens_field": "max_tokens", "stream_options": "false", "list_models": "false", "completions": "false"}},
 	TypeOllama: {BaseURL: "http://localhost:11434/v1", SelfHosted: true,
 		Settings: map[string]string{"max_tokens_field": "max_tokens"}},
 	TypeVLLM: {BaseURL: "http://localhost:8000/v1", SelfHosted: true,

@@ -3,6 +3,10 @@ package gemini
 import (
 	"context"
 	"fmt"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
 
 	"github.com/tollgate-dev/tollgate/providers"
@@ -27,6 +31,9 @@ func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*pro
 	}
 	if len(req.Inputs) == 0 {
 		return nil, p.invalid("embed request without inputs")
+	}
+	if req.Source.Passthrough(Dialect) {
+		return p.embedPassthrough(ctx, req)
 	}
 	out := &providers.EmbedResponse{Model: req.Model, Vectors: make([][]float32, 0, len(req.Inputs))}
 	if len(req.Inputs) == 1 {
@@ -105,6 +112,45 @@ func (p *Provider) embedBatch(ctx context.Context, req *providers.EmbedRequest, 
 			return nil, p.up.BadResponse(status, "embeddings", fmt.Errorf("no vector at index %d", i))
 		}
 		out[i] = e.Values
+	}
+	return out, nil
+}
+
+// embedPassthrough sends the body of a Gemini-dialect embedding request as
+// the client wrote it (taskType, title and all): to :batchEmbedContents
+// when it holds "requests" (each request's model set to the upstream
+// model), else to :embedContent, and returns the answer as it came.
+func (p *Provider) embedPassthrough(ctx context.Context, req *providers.EmbedRequest) (*providers.EmbedResponse, error) {
+	body := req.Source.Body
+	method := methodEmbed
+	if rs := gjson.GetBytes(body, "requests"); rs.IsArray() {
+		method = methodBatchEmbed
+		var err error
+		for i := range len(rs.Array()) {
+			if body, err = sjson.SetBytes(body, "requests."+strconv.Itoa(i)+".model", modelResource(req.Model)); err != nil {
+				return nil, p.invalid("set model: %v", err)
+			}
+		}
+	}
+	status, b, err := p.post(ctx, req.Model, method, body)
+	if err != nil {
+		return nil, err
+	}
+	out := &providers.EmbedResponse{Raw: b, Model: req.Model}
+	if method == methodEmbed {
+		var w schema.EmbedContentResponse
+		if err := unmarshal(b, &w); err != nil || w.Embedding == nil {
+			return nil, p.up.BadResponse(status, "embedding", fmt.Errorf("no vector (%v)", err))
+		}
+		out.Vectors = [][]float32{w.Embedding.Values}
+		return out, nil
+	}
+	var w schema.BatchEmbedContentsResponse
+	if err := unmarshal(b, &w); err != nil {
+		return nil, p.up.BadResponse(status, "embeddings", err)
+	}
+	for _, e := range w.Embeddings {
+		out.Vectors = append(out.Vectors, e.Values)
 	}
 	return out, nil
 }

@@ -17,6 +17,9 @@ import (
 
 // Chat sends a unary chat completion.
 func (p *Provider) Chat(ctx context.Context, req *providers.ChatRequest) (*providers.ChatResponse, error) {
+	if p.servesResponses(req) {
+		return p.responses(ctx, req)
+	}
 	body, err := p.chatBody(req, false)
 	if err != nil {
 		return nil, err
@@ -73,7 +76,7 @@ func (p *Provider) chatBody(req *providers.ChatRequest, stream bool) ([]byte, er
 // Unsupported lists what of req the Chat Completions API cannot take. A
 // request passed through is sent as it is and has nothing unsupported.
 func (p *Provider) Unsupported(req *providers.ChatRequest) []providers.Unsupported {
-	if req.Source.Passthrough(Dialect) || p.completes(req) {
+	if req.Source.Passthrough(Dialect) || p.completes(req) || p.servesResponses(req) {
 		return nil
 	}
 	out := providers.UnmappedUnsupported(req, Dialect, "OpenAI Chat Completions")

@@ -29,6 +29,10 @@
 //   - completions: "false" for servers without the legacy /completions API;
 //     requests of Tollgate's /v1/completions are then translated to chat
 //     instead of passed through (default true; see completions.go).
+//   - responses_api: "true" for upstreams that serve the Responses API
+//     (/v1/responses): requests of the gateway's Responses surface are then
+//     passed through to it (responses.go) instead of being translated to
+//     Chat Completions.
 //
 // Unknown settings are ignored so that adapters built on this one can keep
 // their own settings in the same map.

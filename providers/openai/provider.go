@@ -100,7 +100,10 @@ type Provider struct {
 	// completions: the upstream serves /completions (the completions
 	// setting, true by default).
 	completions bool
-	now         func() time.Time
+	// responsesAPI sends requests of the gateway's Responses surface to
+	// the upstream's /responses (responses.go).
+	responsesAPI bool
+	now          func() time.Time
 }
 
 var (
@@ -194,6 +197,13 @@ func (p *Provider) applySettings(s map[string]string) error {
 			return fmt.Errorf("setting completions: %w", err)
 		}
 		p.completions = b
+	}
+	if v, ok := s["responses_api"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting responses_api: %w", err)
+		}
+		p.responsesAPI = b
 	}
 	switch v := s["max_tokens_field"]; v {
 	case "", "max_completion_tokens":

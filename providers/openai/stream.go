@@ -20,6 +20,9 @@ import (
 // upstream request. A request passed through yields a chunk for every
 // event, with the event's bytes in Chunk.Raw.
 func (p *Provider) ChatStream(ctx context.Context, req *providers.ChatRequest) (providers.Stream, error) {
+	if p.servesResponses(req) {
+		return p.responsesStream(ctx, req)
+	}
 	body, err := p.chatBody(req, true)
 	if err != nil {
 		return nil, err
@@ -67,6 +70,16 @@ type stream struct {
 	err error
 	// state is done once "[DONE]" was read.
 	state upstream.StreamState
+}
+
+var _ providers.ReadyStream = (*stream)(nil)
+
+// Ready implements providers.ReadyStream. Only a relayed stream (raw)
+// can tell: each of its events makes a chunk, so a whole event in the
+// read buffer means the next Recv does not wait. A translated stream
+// skips events without content and could wait after one.
+func (s *stream) Ready() bool {
+	return s.err != nil || s.sse == nil || s.raw && s.sse.EventReady()
 }
 
 // Recv returns the next chunk, io.EOF after "[DONE]", or the failure.

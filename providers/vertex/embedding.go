@@ -5,47 +5,11 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/vertex"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/providers/internal/upstream"
 )
-
-// PredictRequest is the body of a text embedding model's :predict.
-type PredictRequest struct {
-	Instances  []EmbedInstance    `json:"instances"`
-	Parameters *PredictParameters `json:"parameters,omitzero"`
-	Unknown    jsontext.Value     `json:",embed"`
-}
-
-// EmbedInstance is one text to embed.
-type EmbedInstance struct {
-	Content  string         `json:"content"`
-	TaskType string         `json:"task_type,omitzero"`
-	Unknown  jsontext.Value `json:",embed"`
-}
-
-// PredictParameters are the embedding parameters.
-type PredictParameters struct {
-	OutputDimensionality *int           `json:"outputDimensionality,omitzero"`
-	AutoTruncate         *bool          `json:"autoTruncate,omitzero"`
-	Unknown              jsontext.Value `json:",embed"`
-}
-
-// PredictResponse holds one prediction per instance.
-type PredictResponse struct {
-	Predictions []struct {
-		Embeddings struct {
-			Values     []float32 `json:"values"`
-			Statistics struct {
-				TokenCount int64 `json:"token_count"`
-				Truncated  bool  `json:"truncated"`
-			} `json:"statistics"`
-		} `json:"embeddings"`
-	} `json:"predictions"`
-	Unknown jsontext.Value `json:",embed"`
-}
 
 // maxInstances is the most texts one :predict call takes.
 const maxInstances = 250
@@ -61,12 +25,12 @@ func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*pro
 	out := &providers.EmbedResponse{Model: req.Model}
 	for start := 0; start < len(req.Inputs); start += maxInstances {
 		batch := req.Inputs[start:min(start+maxInstances, len(req.Inputs))]
-		w := PredictRequest{Instances: make([]EmbedInstance, len(batch))}
+		w := schema.PredictRequest{Instances: make([]schema.EmbedInstance, len(batch))}
 		for i, in := range batch {
 			w.Instances[i].Content = in
 		}
 		if req.Dimensions != nil {
-			w.Parameters = &PredictParameters{OutputDimensionality: req.Dimensions}
+			w.Parameters = &schema.PredictParameters{OutputDimensionality: req.Dimensions}
 		}
 		body, err := apischema.Marshal(&w)
 		if err != nil {
@@ -80,7 +44,7 @@ func (p *Provider) Embed(ctx context.Context, req *providers.EmbedRequest) (*pro
 		if err != nil {
 			return nil, err
 		}
-		var r PredictResponse
+		var r schema.PredictResponse
 		if err := apischema.UnmarshalLenient(b, &r); err != nil {
 			return nil, p.up.BadResponse(resp.StatusCode, "predict response", err)
 		}

@@ -190,6 +190,8 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 		if errors.Is(err, io.EOF) {
 			if !raw {
 				ev.end(usageOf(s.Usage()))
+			}
+			if len(ev.buf) > 0 {
 				out.send(ev)
 			}
 			return
@@ -212,7 +214,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 		} else {
 			ev.chunk(c)
 		}
-		if len(ev.buf) > 0 && !out.send(ev) {
+		// Chunks that arrived together go out in one write: while the
+		// next one is already here, the events stay in ev.buf (bounded
+		// by what one read of the upstream brought).
+		if len(ev.buf) > 0 && !s.Ready() && !out.send(ev) {
 			return
 		}
 	}

@@ -82,7 +82,7 @@ func TestPassthroughStream(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	// The fake's message id and its ping after the first block start are
 	// kept, which the gateway's own rendering would not do.
-	if !bytes.Contains(b, []byte(`"id":"msg_fake_`)) || !bytes.Contains(b, []byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\nevent: ping\n")) {
+	if !bytes.HasSuffix(b, []byte("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")) || !bytes.Contains(b, []byte(`"id":"msg_fake_`)) || !bytes.Contains(b, []byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\nevent: ping\n")) {
 		t.Errorf("stream %s", b)
 	}
 }

@@ -44,7 +44,7 @@ func TestLoadAndValidate(t *testing.T) {
 		{"literal credential refused", strings.Replace(base, "env:OPENAI_API_KEY", "sk-live-0123456789", 1),
 			`test.yaml:3: provider "openai": credential must be a reference (env:, file:, vault:, aws-sm:, gcp-sm:), never a literal secret`},
 		{"malformed reference", strings.Replace(base, "env:OPENAI_API_KEY", "env:1BAD", 1), `provider "openai": credential invalid credential reference`},
-		{"unknown enum", strings.Replace(base, "type: openai", "type: openia", 1), `type "openia" is not one of openai, openai_compatible, anthropic, azure_openai, gemini`},
+		{"unknown enum", strings.Replace(base, "type: openai", "type: openia", 1), `type "openia" is not one of openai, openai_compatible, anthropic, azure_openai, gemini, bedrock`},
 		{"undeclared provider", strings.Replace(base, "provider: openai", "provider: azure", 1), `test.yaml:7: model "gpt-4o": provider "azure" is not declared`},
 		{"undeclared service", strings.Replace(base, "service: indexer", "service: ranker", 1), `key "search/indexer": service "ranker" is not declared in team "search"`},
 		{"amount", base + "budgets:\n  - id: b\n    team: search\n    period: daily\n    limit: \"1.0000000001\"\n", "more than 9 decimals"},

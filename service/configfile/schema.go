@@ -45,6 +45,14 @@ func JSONSchema(root string) ([]byte, error) {
 		}
 	}
 	s := r.Reflect(&Config{})
+	// The provider types come from the API's enumeration.
+	if p, ok := s.Definitions["Provider"]; ok {
+		if typ, ok := p.Properties.Get("type"); ok {
+			for _, v := range ProviderTypes() {
+				typ.Enum = append(typ.Enum, v)
+			}
+		}
+	}
 	s.ID = "https://tollgate.dev/schema/tollgate-config.schema.json"
 	s.Title = "Tollgate declarative configuration"
 	b, err := json.MarshalIndent(s, "", "  ")

@@ -33,8 +33,10 @@ type Config struct {
 type Provider struct {
 	// ID is a unique slug: lower-case letters, digits and '-'.
 	ID string `json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]*$"`
-	// Type is the API dialect; fixed at creation.
-	Type string `json:"type" jsonschema:"required,enum=openai,enum=openai_compatible,enum=anthropic,enum=azure_openai,enum=gemini"`
+	// Type is the API dialect (a provider type of the API, lower case:
+	// openai, anthropic, gemini, bedrock, vertex, openai_compatible, vllm,
+	// ...); fixed at creation.
+	Type string `json:"type" jsonschema:"required"`
 	// BaseURL is the API's base URL; empty takes the type's default.
 	BaseURL string `json:"base_url,omitempty"`
 	// Settings are dialect-specific settings, e.g. api_version for Azure.
@@ -208,8 +210,10 @@ type Key struct {
 	// DropParams lets the gateway drop parameters a target cannot honour.
 	DropParams bool `json:"drop_params,omitempty"`
 	// SecretTo names where `apply` delivers the secret of a key it
-	// creates: "file:/path" (written with mode 0600). Without it, the
-	// secret is printed once by `tollgate config apply`.
+	// creates: "file:PATH" (written with mode 0600; a relative path is
+	// relative to the working directory of whoever applies). Without it,
+	// or when the file cannot be written, `tollgate config apply` prints
+	// the secret once.
 	SecretTo string `json:"secret_to,omitempty" jsonschema:"pattern=^file:"`
 }
 

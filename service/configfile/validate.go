@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/service/credref"
 )
 
@@ -48,6 +49,16 @@ func singular(section string) string {
 	return strings.TrimSuffix(section, "s")
 }
 
+// ProviderTypes lists the provider types, from the API's enumeration.
+func ProviderTypes() []string {
+	var out []string
+	values := tollgatev1.ProviderType(0).Descriptor().Values()
+	for i := 1; i < values.Len(); i++ {
+		out = append(out, strings.ToLower(strings.TrimPrefix(string(values.Get(i).Name()), "PROVIDER_TYPE_")))
+	}
+	return out
+}
+
 // oneOf checks an enumeration value ("" allowed when optional).
 func oneOf(val string, optional bool, allowed ...string) error {
 	if val == "" && optional {
@@ -83,7 +94,7 @@ func (v *validator) run() {
 			v.fail("providers", i, q, "declared twice")
 		}
 		providers[p.ID] = true
-		if err := oneOf(p.Type, false, "openai", "openai_compatible", "anthropic", "azure_openai", "gemini"); err != nil {
+		if err := oneOf(p.Type, false, ProviderTypes()...); err != nil {
 			v.fail("providers", i, q, "type %v", err)
 		}
 		if p.Credential != "" {
@@ -216,8 +227,8 @@ func (v *validator) run() {
 			v.fail("keys", i, q, "cache namespace must be team or key")
 		}
 		v.cache("keys", i, q, k.Cache, false)
-		if k.SecretTo != "" && !strings.HasPrefix(k.SecretTo, "file:/") {
-			v.fail("keys", i, q, "secret_to must be file:/absolute/path")
+		if k.SecretTo != "" && (!strings.HasPrefix(k.SecretTo, "file:") || k.SecretTo == "file:") {
+			v.fail("keys", i, q, "secret_to must be file:PATH")
 		}
 	}
 	ids := map[string]bool{}
@@ -353,8 +364,8 @@ func (v *validator) run() {
 				v.fail("alerts", i, q, "secret %v", err)
 			}
 		}
-		if a.SecretTo != "" && !strings.HasPrefix(a.SecretTo, "file:/") {
-			v.fail("alerts", i, q, "secret_to must be file:/absolute/path")
+		if a.SecretTo != "" && (!strings.HasPrefix(a.SecretTo, "file:") || a.SecretTo == "file:") {
+			v.fail("alerts", i, q, "secret_to must be file:PATH")
 		}
 		for _, k := range a.Kinds {
 			if err := oneOf(k, false, "budget_threshold", "spend_velocity", "credential_refresh"); err != nil {

@@ -41,6 +41,8 @@ type Result struct {
 	Applied []Change
 	// Secrets are the undelivered secrets of created keys and webhooks.
 	Secrets []Secret
+	// Warnings say what went wrong without failing the apply.
+	Warnings []string
 }
 
 // Apply makes the changes of a plan through the admin API (every call
@@ -323,7 +325,8 @@ func (a *applier) undoSet(ch Change, newEtag string, f func(ctx context.Context,
 }
 
 // deliver writes a new secret to its file, or keeps it for the caller to
-// show once.
+// show once. A secret that cannot be written is kept too, with a warning:
+// the resource exists, so failing would lose the secret for good.
 func (a *applier) deliver(k Kind, name, to, secret string) error {
 	if secret == "" {
 		return nil
@@ -333,11 +336,13 @@ func (a *applier) deliver(k Kind, name, to, secret string) error {
 		a.res.Secrets = append(a.res.Secrets, Secret{Kind: k, Name: name, Value: secret})
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("deliver the secret of %s %q: %w", k, name, err)
+	err := os.MkdirAll(filepath.Dir(path), 0o700)
+	if err == nil {
+		err = os.WriteFile(path, []byte(secret+"\n"), 0o600)
 	}
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return fmt.Errorf("deliver the secret of %s %q: %w", k, name, err)
+	if err != nil {
+		a.res.Secrets = append(a.res.Secrets, Secret{Kind: k, Name: name, Value: secret})
+		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("the secret of %s %q could not be written to %s: %v", k, name, path, err))
 	}
 	return nil
 }

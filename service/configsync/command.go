@@ -122,6 +122,9 @@ marked as managed by configuration; others are never touched.`,
 			res, err := Apply(ctx, c, cur, p)
 			if res != nil {
 				writeSecrets(out, res.Secrets)
+				for _, w := range res.Warnings {
+					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+				}
 			}
 			if err != nil {
 				return err

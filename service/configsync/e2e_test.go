@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/app"
 	"github.com/tollgate-dev/tollgate/service/configfile"
 	"github.com/tollgate-dev/tollgate/service/configsync"
 	"github.com/tollgate-dev/tollgate/service/server"
@@ -189,6 +190,38 @@ func TestConfigAsCode(t *testing.T) {
 	// The alert webhook's generated signing secret is shown once.
 	if !strings.Contains(out, "Secret of alert webhook ops (shown once): whsec_") {
 		t.Fatalf("apply did not show the webhook's secret:\n%s", out)
+	}
+
+	// The marks: one per applied resource, listed page by page.
+	all, err := g1.Admin.ListManagedResources(ctx, connect.NewRequest(&tollgatev1.ListManagedResourcesRequest{}))
+	if err != nil || len(all.Msg.GetResources()) != 26 || all.Msg.GetNextPageToken() != "" {
+		t.Fatalf("ListManagedResources = %d marks, next %q, %v; want 26 in one page", len(all.Msg.GetResources()), all.Msg.GetNextPageToken(), err)
+	}
+	var paged []string
+	for token := ""; ; {
+		r, err := g1.Admin.ListManagedResources(ctx, connect.NewRequest(&tollgatev1.ListManagedResourcesRequest{PageSize: 4, PageToken: token}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Msg.GetResources() {
+			paged = append(paged, m.GetKind()+"/"+m.GetName())
+		}
+		if token = r.Msg.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	var whole []string
+	for _, m := range all.Msg.GetResources() {
+		if m.GetManager() != "config" {
+			t.Errorf("mark %s/%s: manager %q", m.GetKind(), m.GetName(), m.GetManager())
+		}
+		whole = append(whole, m.GetKind()+"/"+m.GetName())
+	}
+	if strings.Join(paged, " ") != strings.Join(whole, " ") {
+		t.Fatalf("pages %v != listing %v", paged, whole)
+	}
+	if _, err := g1.Admin.ListManagedResources(ctx, connect.NewRequest(&tollgatev1.ListManagedResourcesRequest{PageToken: "garbage"})); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Fatalf("a garbage page token: %v, want invalid_argument", err)
 	}
 
 	// Idempotent: nothing left to change.
@@ -435,8 +468,46 @@ func TestServeConfig(t *testing.T) {
 		}
 		return err
 	})
+	if !strings.Contains(g.Logs.String(), `"action":"update","kind":"route","name":"chat"`) {
+		t.Errorf("no log line of the route's update:\n%s", g.Logs.String())
+	}
 	// The CLI sees the same state: nothing to apply.
 	if out := mustRun(t, g, "diff", cm.dir); out != "No changes: the gateway matches the configuration.\n" {
 		t.Fatalf("diff after serve -config applied the edit:\n%s", out)
+	}
+}
+
+// TestMountedInCLI runs `tollgate config` through the CLI's root, as the
+// binary does: global flags, the context's credential and exit codes.
+func TestMountedInCLI(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	g := servertest.Start(t, servertest.Options{})
+	getenv := func(k string) string {
+		switch k {
+		case "TOLLGATE_ADMIN_TOKEN":
+			return g.AdminToken
+		case "HOME", "XDG_CONFIG_HOME":
+			return t.TempDir()
+		}
+		return ""
+	}
+	main := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := app.Main(context.Background(), args, getenv, &out, &errOut, configsync.NewCommand)
+		return code, out.String(), errOut.String()
+	}
+	if code, out, errOut := main("--url", g.URL, "config", "apply", f.dir); code != 0 || !strings.Contains(out, "Applied 26 changes.") {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := main("config", "diff", f.dir, "--url", g.URL); code != 0 || out != "No changes: the gateway matches the configuration.\n" {
+		t.Fatalf("diff: exit %d\n%s%s", code, out, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("teams:\n  - id: search\n    colour: blue\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := main("config", "validate", bad); code != 1 || errOut != "tollgate config validate: "+bad+":3:5: unknown field \"colour\"\n" {
+		t.Fatalf("validate of a bad file: exit %d, stderr %q", code, errOut)
 	}
 }

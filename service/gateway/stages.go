@@ -57,6 +57,9 @@ type chunkStream interface {
 	Recv(ctx context.Context) (*providers.Chunk, error)
 	// Close releases the stream and the stages below it.
 	Close() error
+	// ready reports whether the next Recv returns without waiting for
+	// the upstream (see providers.ReadyStream); false when unsure.
+	ready() bool
 }
 
 // peeked is the bottom stage: an upstream stream whose first chunk (or
@@ -83,6 +86,15 @@ func (p *peeked) Recv(context.Context) (*providers.Chunk, error) {
 		return nil, io.EOF
 	}
 	return p.up.Recv()
+}
+
+// ready implements chunkStream.
+func (p *peeked) ready() bool {
+	if p.first != nil || p.eof {
+		return true
+	}
+	r, ok := p.up.(providers.ReadyStream)
+	return ok && r.Ready()
 }
 
 // Close implements chunkStream.
@@ -175,6 +187,10 @@ func (g *guard) closeFilter(ctx context.Context) error {
 // Close implements chunkStream.
 func (g *guard) Close() error { return g.below.Close() }
 
+// ready implements chunkStream: only a chunk already queued is sure, as
+// the filter may hold back what comes from below.
+func (g *guard) ready() bool { return len(g.queue) > 0 }
+
 // carries reports whether a filtered chunk still has something to send.
 func carries(c *providers.Chunk) bool {
 	if c == nil {
@@ -223,6 +239,9 @@ func (r *cacheRec) Recv(ctx context.Context) (*providers.Chunk, error) {
 	}
 	return c, err
 }
+
+// ready implements chunkStream.
+func (r *cacheRec) ready() bool { return r.below.ready() }
 
 // Close implements chunkStream: what was cut off is never stored.
 func (r *cacheRec) Close() error {
@@ -305,6 +324,9 @@ func (m *meter) observe(c *providers.Chunk) {
 	}
 	m.delivered = true
 }
+
+// ready implements chunkStream.
+func (m *meter) ready() bool { return m.closed || m.below.ready() }
 
 // Close implements chunkStream: a stream closed before its end is
 // recorded as cancelled, with the usage seen or estimated so far.

@@ -127,6 +127,12 @@ func (e *Engine) composeStream(p *chatPlan, src *peeked, attempts int, price fun
 	}
 }
 
+// Ready reports whether the next Recv returns without waiting for the
+// upstream: the next chunk (or the end) arrived with the last one. A
+// surface may hold its flush while it is true, so that chunks that
+// arrived together reach the caller in one write; false when unsure.
+func (s *Stream) Ready() bool { return s.top.ready() }
+
 // Header returns the upstream's response headers.
 func (s *Stream) Header() http.Header { return s.header }
 

@@ -163,13 +163,18 @@ func readBody(r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (h *Handler) generate(w http.ResponseWriter, r *http.Request, model string, stream bool) {
+// begin reads a method's call and body.
+func (h *Handler) begin(r *http.Request) (*gateway.Call, []byte, error) {
 	call, err := h.newCall(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, nil, err
 	}
 	body, err := readBody(r)
+	return call, body, err
+}
+
+func (h *Handler) generate(w http.ResponseWriter, r *http.Request, model string, stream bool) {
+	call, body, err := h.begin(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -363,12 +368,7 @@ func ssePayload(frame []byte) []byte {
 }
 
 func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, model string) {
-	call, err := h.newCall(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(r)
+	call, body, err := h.begin(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -399,17 +399,12 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, model stri
 	h.writeJSON(w, r, &schema.CountTokensResponse{TotalTokens: n})
 }
 
-// embed serves embedContent and batchEmbedContents. Each content's text
-// parts are embedded as one input. taskType and title reach no upstream
-// (the Gemini provider's embed_task_type setting applies); they are named
-// in X-Tollgate-Dropped-Params.
+// embed serves embedContent and batchEmbedContents. A Gemini upstream
+// receives the body as it was sent; for others each content's text parts
+// are embedded as one input, and taskType and title, which they cannot
+// take, are named in X-Tollgate-Dropped-Params.
 func (h *Handler) embed(w http.ResponseWriter, r *http.Request, model string, batch bool) {
-	call, err := h.newCall(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	body, err := readBody(r)
+	call, body, err := h.begin(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -471,6 +466,7 @@ func (h *Handler) embed(w http.ResponseWriter, r *http.Request, model string, ba
 			dropped = append(dropped, "title")
 		}
 	}
+	req.Source = &providers.Source{Dialect: dialect, Body: body}
 	res, err := h.engine.Embed(r.Context(), call, req)
 	if err != nil {
 		h.fail(w, r, err)
@@ -478,6 +474,10 @@ func (h *Handler) embed(w http.ResponseWriter, r *http.Request, model string, ba
 	}
 	hd := w.Header()
 	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
+	if raw := res.Response.Raw; raw != nil {
+		writeBody(w, raw) // passed through: taskType and title reached the upstream
+		return
+	}
 	edge.SetDroppedHeader(hd, dropped)
 	if !batch {
 		h.writeJSON(w, r, &schema.EmbedContentResponse{Embedding: &schema.ContentEmbedding{Values: res.Response.Vectors[0]}})

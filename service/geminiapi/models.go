@@ -30,12 +30,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 		h.methodNotAllowed(w, r, http.MethodGet)
 		return
 	}
-	call, err := h.newCall(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ms, err := h.engine.ListModels(r.Context(), call)
+	ms, err := h.models(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -49,12 +44,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 
 // getModel serves GET /v1beta/models/{model}.
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request, name string) {
-	call, err := h.newCall(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ms, err := h.engine.ListModels(r.Context(), call)
+	ms, err := h.models(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -67,6 +57,15 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request, name string) 
 		}
 	}
 	h.fail(w, r, invalidModel(name))
+}
+
+// models returns the models the request's key may use.
+func (h *Handler) models(r *http.Request) ([]*registry.Model, error) {
+	call, err := h.newCall(r)
+	if err != nil {
+		return nil, err
+	}
+	return h.engine.ListModels(r.Context(), call)
 }
 
 // invalidModel is the error for a model the key cannot see.

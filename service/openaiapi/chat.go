@@ -67,11 +67,7 @@ func (h *Handler) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	hd := w.Header()
-	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
-	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
-	edge.SetGuardrailHeader(hd, res.Guardrails)
-	edge.SetDroppedHeader(hd, res.Dropped)
+	setResultHeaders(w.Header(), res)
 	if raw := res.Response.Raw; raw != nil {
 		// Passed through: the upstream's answer as it sent it.
 		h.writeBody(w, raw)

@@ -1,13 +1,10 @@
 package openaiapi
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -205,11 +202,7 @@ func (h *Handler) completions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	hd := w.Header()
-	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
-	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
-	edge.SetGuardrailHeader(hd, res.Guardrails)
-	edge.SetDroppedHeader(hd, res.Dropped)
+	setResultHeaders(w.Header(), res)
 	if raw := res.Response.Raw; raw != nil {
 		h.writeBody(w, raw) // passed through: the upstream's answer as it sent it
 		return
@@ -241,56 +234,21 @@ func (h *Handler) completionStream(w http.ResponseWriter, r *http.Request, call 
 		return
 	}
 	defer st.Close()
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
-	edge.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
-	edge.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
-	edge.SetGuardrailHeader(hd, st.Guardrails())
-	edge.SetDroppedHeader(hd, st.Dropped)
-	w.WriteHeader(http.StatusOK)
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
-	if err := sw.rc.Flush(); err != nil {
+	sw, stop := h.openStream(w, st)
+	defer stop()
+	if sw == nil {
 		return
 	}
-	if h.keepAlive > 0 {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() { sw.keepAlive(h.keepAlive, stop) })
-		defer wg.Wait()
-		defer close(stop)
-	}
 	ev := schema.Completion{ID: legacyID(call.RequestID), Object: "text_completion", Created: h.now().Unix(), Model: requested}
-	send := func(v *schema.Completion) bool {
-		b, err := apischema.Marshal(v)
+	event := func() ([]byte, error) {
+		b, err := apischema.Marshal(&ev)
 		if err != nil {
-			h.streamError(r, sw, call.RequestID, err)
-			return false
+			return nil, err
 		}
 		out := make([]byte, 0, len(b)+8)
-		out = append(append(append(out, "data: "...), b...), "\n\n"...)
-		return sw.send(out) == nil
+		return append(append(append(out, "data: "...), b...), "\n\n"...), nil
 	}
-	raw := st.Passthrough()
-	for {
-		c, err := st.Recv(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				h.streamError(r, sw, call.RequestID, err)
-			}
-			return
-		}
-		if raw {
-			// The usage event the gateway asked for on its own is held back.
-			if len(c.Raw) > 0 && (d.includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.send(c.Raw) != nil {
-				return
-			}
-			continue
-		}
+	encode := func(c *providers.Chunk) ([]byte, error) {
 		ev.Choices = ev.Choices[:0]
 		for i := range c.Choices {
 			cd := &c.Choices[i]
@@ -299,21 +257,19 @@ func (h *Handler) completionStream(w http.ResponseWriter, r *http.Request, call 
 				f := legacyFinish(cd.FinishReason)
 				ch.FinishReason = apischema.ValueOf(&f)
 			}
-			if ch.Text == "" && ch.FinishReason.V == nil {
-				continue
+			if ch.Text != "" || ch.FinishReason.V != nil {
+				ev.Choices = append(ev.Choices, ch)
 			}
-			ev.Choices = append(ev.Choices, ch)
 		}
-		if len(ev.Choices) > 0 && !send(&ev) {
-			return
+		if len(ev.Choices) == 0 {
+			return nil, nil
 		}
+		return event()
 	}
-	if d.includeUsage && !raw {
-		ev.Choices = []schema.CompletionChoice{}
-		ev.Usage = legacyUsage(st.Usage())
-		if !send(&ev) {
-			return
-		}
+	if h.relay(r, sw, st, call.RequestID, d.includeUsage, encode) {
+		h.endStream(r, sw, call.RequestID, d.includeUsage && !st.Passthrough(), func() ([]byte, error) {
+			ev.Choices, ev.Usage = []schema.CompletionChoice{}, legacyUsage(st.Usage())
+			return event()
+		})
 	}
-	_ = sw.send(doneEvent)
 }

@@ -218,7 +218,11 @@ type sseWriter struct {
 }
 
 // send writes b and flushes it; it reports the first write failure.
-func (s *sseWriter) send(b []byte) error {
+func (s *sseWriter) send(b []byte) error { return s.write(b, true) }
+
+// write writes b, and flushes it when flush is set (else a later send
+// does); it reports the first write failure.
+func (s *sseWriter) write(b []byte, flush bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -228,8 +232,10 @@ func (s *sseWriter) send(b []byte) error {
 		s.err = err
 		return err
 	}
-	if err := s.rc.Flush(); err != nil {
-		s.err = err
+	if flush {
+		if err := s.rc.Flush(); err != nil {
+			s.err = err
+		}
 	}
 	s.last = time.Now()
 	return s.err
@@ -270,7 +276,78 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 		return
 	}
 	defer st.Close()
+	sw, stop := h.openStream(w, st)
+	defer stop()
+	if sw == nil {
+		return
+	}
 
+	enc := newChunkEncoder(completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
+	if h.relay(r, sw, st, call.RequestID, d.includeUsage, enc.encode) {
+		h.endStream(r, sw, call.RequestID, d.includeUsage && !st.Passthrough(), func() ([]byte, error) { return enc.usageEvent(st.Usage()) })
+	}
+}
+
+// relay sends the events of st: the upstream's own when it was passed
+// through (but for the usage event the gateway asked for on its own, sent
+// only with includeUsage), else those encode makes of the canonical chunks
+// (nil for none). It reports whether the stream ended cleanly; after a
+// failure it has sent an error event, unless the caller went away.
+func (h *Handler) relay(r *http.Request, sw *sseWriter, st *gateway.Stream, requestID string, includeUsage bool,
+	encode func(*providers.Chunk) ([]byte, error)) bool {
+	ctx := r.Context()
+	raw := st.Passthrough()
+	for {
+		c, err := st.Recv(ctx)
+		if errors.Is(err, io.EOF) {
+			return true
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				h.streamError(r, sw, requestID, err)
+			}
+			return false
+		}
+		// Chunks that arrived together go out in one write: the flush
+		// waits while the next chunk is already here (every exit below
+		// flushes or ends with the caller gone).
+		flush := !st.Ready()
+		if raw {
+			if len(c.Raw) > 0 && (includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.write(c.Raw, flush) != nil {
+				return false
+			}
+			continue
+		}
+		b, err := encode(c)
+		if err != nil {
+			h.streamError(r, sw, requestID, err)
+			return false
+		}
+		if b != nil && sw.write(b, flush) != nil {
+			return false
+		}
+	}
+}
+
+// endStream sends the usage event (when sendUsage) and [DONE].
+func (h *Handler) endStream(r *http.Request, sw *sseWriter, requestID string, sendUsage bool, usage func() ([]byte, error)) {
+	if sendUsage {
+		b, err := usage()
+		if err != nil {
+			h.streamError(r, sw, requestID, err)
+			return
+		}
+		if sw.send(b) != nil {
+			return
+		}
+	}
+	_ = sw.send(doneEvent)
+}
+
+// openStream answers 200 with the event-stream and served headers of st
+// and starts the keep-alives; stop ends them. sw is nil when the client
+// is already gone.
+func (h *Handler) openStream(w http.ResponseWriter, st *gateway.Stream) (sw *sseWriter, stop func()) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
@@ -280,59 +357,29 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	edge.SetGuardrailHeader(hd, st.Guardrails())
 	edge.SetDroppedHeader(hd, st.Dropped)
 	w.WriteHeader(http.StatusOK)
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
+	sw = &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
 	if err := sw.rc.Flush(); err != nil {
-		return
+		return nil, func() {}
 	}
-	if h.keepAlive > 0 {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() { sw.keepAlive(h.keepAlive, stop) })
-		defer wg.Wait()
-		defer close(stop)
+	if h.keepAlive <= 0 {
+		return sw, func() {}
 	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { sw.keepAlive(h.keepAlive, done) })
+	return sw, func() {
+		close(done)
+		wg.Wait()
+	}
+}
 
-	enc := newChunkEncoder(completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
-	raw := st.Passthrough()
-	for {
-		c, err := st.Recv(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				h.streamError(r, sw, call.RequestID, err)
-			}
-			return
-		}
-		if raw {
-			// Passed through: the upstream's events as it sent them, but
-			// for the usage chunk the gateway asked for on its own.
-			if len(c.Raw) > 0 && (d.includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.send(c.Raw) != nil {
-				return
-			}
-			continue
-		}
-		b, err := enc.encode(c)
-		if err != nil {
-			h.streamError(r, sw, call.RequestID, err)
-			return
-		}
-		if b != nil && sw.send(b) != nil {
-			return
-		}
-	}
-	if d.includeUsage && !raw {
-		b, err := enc.usageEvent(st.Usage())
-		if err != nil {
-			h.streamError(r, sw, call.RequestID, err)
-			return
-		}
-		if sw.send(b) != nil {
-			return
-		}
-	}
-	_ = sw.send(doneEvent)
+// setResultHeaders sets the served, cache, guardrail and dropped-params
+// headers of a unary chat result.
+func setResultHeaders(hd http.Header, res *gateway.ChatResult) {
+	edge.SetServedHeaders(hd, res.Provider, res.Model, res.Route, res.Attempts)
+	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
+	edge.SetGuardrailHeader(hd, res.Guardrails)
+	edge.SetDroppedHeader(hd, res.Dropped)
 }
 
 // streamError sends err as an {"error":{...}} event.

@@ -47,6 +47,19 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	edge.SetCacheHeaders(hd, res.CacheStatus, res.CacheScore)
 	edge.SetGuardrailHeader(hd, res.Guardrails)
 	edge.SetDroppedHeader(hd, res.Dropped)
+	if raw := res.Response.Raw; raw != nil {
+		// Passed through: the upstream's response as it sent it (but for
+		// the client's previous_response_id), stored under its id.
+		raw = withPrevious(raw, "", t.req.PreviousResponseID)
+		var up schema.Response
+		if err := apischema.UnmarshalLenient(raw, &up); err == nil && up.ID != "" {
+			t.id = up.ID
+			h.save(ctx, t, raw)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(raw)
+		return
+	}
 	out := skeleton(t.req, t.id, t.call.Start.Unix(), t.stored)
 	var msg providers.Message
 	var reason providers.FinishReason
@@ -55,7 +68,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Output = outputItems(&msg, t.ids)
 	finish(out, reason, res.Response.Usage)
-	h.save(ctx, t, out)
+	if b, err := apischema.Marshal(out); err == nil {
+		h.save(ctx, t, b)
+	}
 	h.writeJSON(w, r, out)
 }
 
@@ -105,6 +120,9 @@ func (h *Handler) prepare(r *http.Request) (*turn, error) {
 		t.call.Cache.NoStore = true
 	}
 	if t.chat, err = canonical(req, t.history); err != nil {
+		return nil, err
+	}
+	if t.chat.Source, err = t.source(buf.Bytes(), r.Header); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -169,21 +187,18 @@ func (t *turn) inputItems() []schema.InputItem {
 	return items
 }
 
-// save stores a finished response of a stored turn. A failure is logged:
-// the caller was served (and charged); only the conversation cannot
-// continue from this response.
-func (h *Handler) save(ctx context.Context, t *turn, out *schema.Response) {
+// save stores a finished response of a stored turn: resp is the
+// response object's JSON. A failure is logged: the caller was served (and
+// charged); only the conversation cannot continue from this response.
+func (h *Handler) save(ctx context.Context, t *turn, resp []byte) {
 	if !t.stored || t.teamID == "" {
 		return
 	}
 	input, err := apischema.Marshal(t.inputItems())
 	if err == nil {
-		var resp []byte
-		if resp, err = apischema.Marshal(out); err == nil {
-			err = h.store.PutResponse(context.WithoutCancel(ctx), &store.StoredResponse{ID: t.id, TeamID: t.teamID,
-				KeyID: t.keyID, PreviousID: t.req.PreviousResponseID, Model: t.req.Model, CreatedAt: t.call.Start,
-				Input: input, Response: resp})
-		}
+		err = h.store.PutResponse(context.WithoutCancel(ctx), &store.StoredResponse{ID: t.id, TeamID: t.teamID,
+			KeyID: t.keyID, PreviousID: t.req.PreviousResponseID, Model: t.req.Model, CreatedAt: t.call.Start,
+			Input: input, Response: resp})
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "responses: could not store a response", "response_id", t.id, "err", err)

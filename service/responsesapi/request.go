@@ -31,17 +31,14 @@ func decodeRequest(body []byte) (*schema.ResponsesRequest, error) {
 	if req.Input.IsZero() && req.PreviousResponseID == "" {
 		return nil, bad("input", "input is required")
 	}
-	for i := range req.Tools {
-		if t := req.Tools[i].Type; t != "function" {
-			return nil, bad(fmt.Sprintf("tools[%d].type", i), "built-in tool %q is not supported by this gateway: it serves function tools, for every provider", t)
-		}
-	}
 	// Unknown parameters are refused, so that nothing is silently
 	// dropped; unknown members of input items are not parameters but what
 	// SDKs keep on output items given back as input (the Node SDK's
-	// parsed_arguments), and do not change the conversation.
+	// parsed_arguments), and do not change the conversation. Built-in
+	// tools keep their members: they go to OpenAI upstreams serving the
+	// Responses API only, and every other upstream refuses them.
 	for _, m := range apischema.Unknowns(&req) {
-		if !strings.HasPrefix(m.Path, "input[") {
+		if !strings.HasPrefix(m.Path, "input[") && !builtinToolMember(&req, m.Path) {
 			return nil, bad(m.Path, "unknown parameter %q (the gateway translates Responses requests for every provider and does not guess at parameters it does not know)", m.Path)
 		}
 	}
@@ -81,6 +78,9 @@ func canonical(req *schema.ResponsesRequest, history []schema.InputItem) (*provi
 	}
 	for i := range req.Tools {
 		t := &req.Tools[i]
+		if t.Type != "function" {
+			continue // a built-in tool: see wire.Unmapped
+		}
 		tool := providers.Tool{Name: t.Name, Description: t.Description}
 		if !apischema.IsNull(t.Parameters) {
 			tool.Parameters = []byte(t.Parameters)
@@ -284,4 +284,14 @@ func outputText(v jsontext.Value, param string) (string, error) {
 		b.WriteString(p.TextValue())
 	}
 	return b.String(), nil
+}
+
+// builtinToolMember reports whether path is a member of a built-in tool.
+func builtinToolMember(req *schema.ResponsesRequest, path string) bool {
+	for i := range req.Tools {
+		if req.Tools[i].Type != "function" && strings.HasPrefix(path, fmt.Sprintf("tools[%d].", i)) {
+			return true
+		}
+	}
+	return false
 }

@@ -149,8 +149,10 @@ func asInput(items []schema.OutputItem) []schema.InputItem {
 	out := make([]schema.InputItem, 0, len(items))
 	for i := range items {
 		o := &items[i]
+		// Unknown keeps the members of items the schema does not model
+		// (built-in tools' calls), for an upstream that takes them back.
 		it := schema.InputItem{Type: o.Type, ID: o.ID, Status: o.Status, Role: o.Role, CallID: o.CallID, Name: o.Name,
-			Summary: o.Summary, EncryptedContent: o.EncryptedContent}
+			Summary: o.Summary, EncryptedContent: o.EncryptedContent, Unknown: o.Unknown}
 		if o.Content != nil {
 			it.Content = schema.ResponsesContent{Parts: o.Content}
 		}

@@ -11,10 +11,13 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/tidwall/gjson"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/edge"
+	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
 // events synthesises the typed event sequence of a Responses stream from
@@ -224,14 +227,13 @@ func (e *events) done() error {
 // fail sends an error event for err.
 func (e *events) fail(requestID string, err error) error {
 	p := problem(requestID, err)
-	ev := &schema.StreamEvent{Type: schema.EventError, Message: p.Message}
-	if p.Code != "" {
-		ev.Code = ptr(p.Code)
-	} else {
-		ev.Code = ptr(p.Type)
+	ev := &schema.StreamEvent{Type: schema.EventError, Message: p.Message, Code: apischema.ValueOf(ptr(p.Code)),
+		Param: apischema.NullOf[string]()}
+	if p.Code == "" {
+		ev.Code = apischema.ValueOf(ptr(p.Type))
 	}
 	if p.Param != "" {
-		ev.Param = ptr(p.Param)
+		ev.Param = apischema.ValueOf(ptr(p.Param))
 	}
 	return e.send(ev)
 }
@@ -314,6 +316,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 		defer wg.Wait()
 		defer close(stop)
 	}
+	if st.Passthrough() {
+		h.relay(r, st, sw, t)
+		return
+	}
 	out := skeleton(t.req, t.id, t.call.Start.Unix(), t.stored)
 	ev := newEvents(out, t.ids, sw.send)
 	if ev.start() != nil {
@@ -342,6 +348,48 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 	}
 	// Stored before the last event, so that a client continuing the
 	// conversation at once finds it.
-	h.save(ctx, t, out)
+	if b, err := apischema.Marshal(out); err == nil {
+		h.save(ctx, t, b)
+	}
 	_ = ev.done()
+}
+
+// relay sends a passed-through stream's events as the upstream sent them,
+// storing the final response (under the upstream's id) before its event.
+func (h *Handler) relay(r *http.Request, st *gateway.Stream, sw *sseWriter, t *turn) {
+	ctx := r.Context()
+	var seq int64
+	for {
+		c, err := st.Recv(ctx)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				ev := newEvents(nil, t.ids, sw.send)
+				ev.seq = seq
+				_ = ev.fail(t.call.RequestID, err)
+			}
+			return
+		}
+		if len(c.Raw) == 0 {
+			continue
+		}
+		ev := eventOf(c.Raw)
+		seq = ev.seq + 1
+		out := c.Raw
+		if ev.resp != nil && t.req.PreviousResponseID != "" {
+			out = frame(ev.typ, withPrevious(ev.data, "response", t.req.PreviousResponseID))
+			ev.resp = withPrevious(ev.resp, "", t.req.PreviousResponseID)
+		}
+		if ev.typ == schema.EventCompleted || ev.typ == schema.EventIncomplete {
+			if id := gjson.GetBytes(ev.resp, "id").String(); id != "" {
+				t.id = id
+				h.save(ctx, t, ev.resp)
+			}
+		}
+		if sw.send(out) != nil {
+			return
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,16 +28,27 @@ import (
 //     memory.max, else 4 GiB): half of it at perRequestBytes per request.
 //   - Below it, the limit follows the CPU. Every tick the controller reads
 //     the Go scheduler's latency (how long runnable goroutines waited for a
-//     CPU, runtime/metrics /sched/latencies:seconds) and the process's CPU
-//     use. When the latency is above the target while the process uses
-//     most of its CPUs (GOMAXPROCS), its own work saturates them, and the
-//     limit drops to a fraction of what is in flight; otherwise the limit
-//     grows back, quickly when it is not binding. A high latency with the
-//     process using little CPU means other processes take the CPUs:
-//     refusing requests would not make the admitted ones faster. An LLM gateway's requests mostly wait for upstreams, so a
-//     fixed limit sized for the CPU would refuse healthy long streams,
-//     while one sized for memory would let a CPU-bound overload queue for
-//     seconds; the scheduler's latency tells the two apart.
+//     CPU, runtime/metrics /sched/latencies:seconds), the process's CPU
+//     use and the number of requests in flight. A latency above the target
+//     for saturatedTicks ticks in a row (200 ms) is an overload when the
+//     process uses nearly all of its CPUs (saturatedShare of GOMAXPROCS or
+//     the cgroup quota), or when the requests in flight grew on every tick
+//     for risingTicks (500 ms: they arrive faster than they complete,
+//     whichever process takes the CPUs). Then the limit drops to a
+//     fraction of what is in flight, once, and drops again only when what
+//     was in flight has come under the new limit (the cut took effect) or
+//     a while has passed; otherwise it grows back, quickly when it is not
+//     binding. So a burst the CPUs absorb, a pause (a GC cycle, a burst
+//     of new connections) or a busy neighbour does not cut it, and a load
+//     the replica cannot keep up with is refused instead of queued. The
+//     controller ticks on arriving requests (admit), not only on a timer:
+//     in an overload a timer's goroutine would wait in the scheduler's
+//     queue behind the requests it is to refuse.
+//     An LLM gateway's requests mostly wait for upstreams, so a fixed
+//     limit sized for the CPU would refuse healthy long streams, while
+//     one sized for memory would let a CPU-bound overload queue for
+//     seconds; the scheduler's latency, the CPU use and the trend of
+//     what is in flight together tell them apart.
 //   - The floor (16 per GOMAXPROCS) keeps a saturated replica serving.
 //
 // Requests that carry no known credential take their slot from a pool of
@@ -155,27 +167,78 @@ type admission struct {
 	load func() (time.Duration, float64)
 	// overloadedTicks counts ticks that found the CPUs saturated.
 	overloadedTicks atomic.Int64
-	// streak counts consecutive saturated ticks (the controller's
-	// goroutine only).
-	streak int
+	// epoch and lastTick (since epoch) pace the ticks; tickMu lets one
+	// caller tick at a time.
+	epoch    time.Time
+	lastTick atomic.Int64
+	tickMu   sync.Mutex
+	// streak counts consecutive ticks with the latency above target,
+	// rising those among them on which the requests in flight grew, and
+	// sinceCut the ticks since the last cut while it has not yet taken
+	// effect (-1: none pending); lastInflight is the count at the last
+	// tick. The controller's goroutine only.
+	streak, rising, sinceCut int
+	lastInflight             int64
 }
 
 // tickInterval is the controller's period.
 const tickInterval = 50 * time.Millisecond
 
 // saturatedShare is the share of its CPUs (GOMAXPROCS) the process must
-// use for a high scheduler latency to count as its own overload.
-const saturatedShare = 0.6
+// use for a high scheduler latency to count as its own overload. Below
+// it the CPUs have room: requests queue only briefly (a burst, a GC
+// cycle), and the queue drains without refusing anyone.
+const saturatedShare = 0.9
+
+// saturatedTicks is how many ticks in a row (200 ms) the latency must be
+// above target for an overload: a shorter spell is a burst or a pause the
+// CPUs absorb, and a burst's requests in flight rise to a plateau within
+// about one upstream latency, while an overload's keep rising.
+const saturatedTicks = 4
+
+// risingTicks is how many ticks in a row (500 ms) the requests in flight
+// must grow, with the latency above target, for an overload while the
+// process uses less than saturatedShare of its CPUs (others take them):
+// longer than the ramp of a burst absorbed by a slowed replica.
+const risingTicks = 10
+
+// recutTicks is how long (500 ms) a cut may take to show before the
+// controller cuts again although what was in flight is still above the
+// limit (long streams, which use little CPU, drain slowly).
+const recutTicks = 10
 
 func newAdmission(hard, anon int, adaptive bool, target time.Duration) *admission {
 	a := &admission{hard: int64(hard), floor: min(admissionFloor(), int64(hard)), adaptive: adaptive, target: target,
-		retryAfter: time.Second, load: newLoadSampler()}
+		retryAfter: time.Second, load: newLoadSampler(), sinceCut: -1, epoch: time.Now()}
 	a.main.limit.Store(a.hard)
 	a.anon.limit.Store(int64(anon))
 	return a
 }
 
-// run adjusts the main pool's limit every tick until ctx is done.
+// admit takes a slot of the main pool if one is free. Arriving requests
+// drive the controller: under an overload the controller's own goroutine
+// would wait in the scheduler's queue behind the very requests it is to
+// refuse, while requests keep arriving; run only covers quiet times.
+func (a *admission) admit() bool {
+	if a.adaptive {
+		a.maybeTick()
+	}
+	return a.main.acquire()
+}
+
+// maybeTick runs a tick when one is due and no other caller runs one.
+func (a *admission) maybeTick() {
+	now := int64(time.Since(a.epoch))
+	last := a.lastTick.Load()
+	if now-last < int64(tickInterval) || !a.lastTick.CompareAndSwap(last, now) || !a.tickMu.TryLock() {
+		return
+	}
+	defer a.tickMu.Unlock()
+	a.tick()
+}
+
+// run adjusts the main pool's limit every tick until ctx is done, for
+// the times when no request arrives to do it (admit).
 func (a *admission) run(ctx context.Context) {
 	if !a.adaptive {
 		return
@@ -187,39 +250,56 @@ func (a *admission) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.tick()
+			a.maybeTick()
 		}
 	}
 }
 
-// tick is one step of the controller: multiplicative decrease while the
-// CPUs are saturated (from the second saturated tick in a row), growth
-// otherwise (by a quarter while the limit is what refuses requests,
-// doubling when it is not).
+// tick is one step of the controller: multiplicative decrease in an
+// overload (at most once until the cut took effect, holding meanwhile),
+// growth otherwise (by a quarter while the limit is what refuses
+// requests, doubling when it is not).
 func (a *admission) tick() {
 	lat, util := a.load()
-	peak := a.main.peak.Swap(a.main.inflight.Load())
+	inflight := a.main.inflight.Load()
+	peak := a.main.peak.Swap(inflight)
 	shed := a.main.shedTick.Swap(0)
 	limit := a.main.limit.Load()
-	var next int64
-	saturated := lat > a.target && util >= saturatedShare
-	if saturated {
-		a.overloadedTicks.Add(1)
+	slow := lat > a.target
+	if slow {
 		a.streak++
+		if inflight > a.lastInflight {
+			a.rising++
+		} else {
+			a.rising = 0
+		}
 	} else {
-		a.streak = 0
+		a.streak, a.rising = 0, 0
 	}
+	a.lastInflight = inflight
+	if a.sinceCut >= 0 {
+		a.sinceCut++
+		if peak <= limit || a.sinceCut >= recutTicks {
+			a.sinceCut = -1 // the last cut took effect (or had its time)
+		}
+	}
+	overloaded := a.streak >= saturatedTicks && (util >= saturatedShare || a.rising >= risingTicks)
+	if overloaded {
+		a.overloadedTicks.Add(1)
+	}
+	var next int64
 	switch {
-	case saturated && a.streak < 2:
-		// One saturated tick may be a burst or a pause: wait for a second.
-		next = limit
-	case saturated:
+	case overloaded && a.sinceCut < 0:
 		// Cut to a fraction of what was in flight: the work already
-		// admitted is what saturates the CPUs.
+		// admitted is what the CPUs cannot keep up with.
 		next = min(limit, peak) * 3 / 4
 		if lat > 4*a.target {
 			next = min(limit, peak) / 2
 		}
+		a.sinceCut, a.rising = 0, 0
+	case overloaded:
+		// The last cut has not shown yet: hold.
+		next = limit
 	case shed > 0:
 		next = limit + max(1, limit/4)
 	default:

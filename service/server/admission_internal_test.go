@@ -44,6 +44,8 @@ func TestAdmissionController(t *testing.T) {
 		{"badly saturated: cut by half", hard, 200, 0, 5 * target, 0.9, 100},
 		{"saturated: never below the floor", 40, 10, 0, 5 * target, 0.9, 32},
 		{"slow scheduler but little CPU used: others' load, no cut", hard, 200, 0, 5 * target, 0.3, hard},
+		{"slow scheduler with CPU to spare: a burst the CPUs absorb, no cut", hard, 200, 0, 5 * target, 0.8, hard},
+		{"slow scheduler with CPU to spare while refusing: grows", 300, 300, 20, 2 * target, 0.8, 375},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,7 +57,8 @@ func TestAdmissionController(t *testing.T) {
 			a.main.inflight.Store(tt.inflight)
 			a.main.peak.Store(tt.inflight)
 			a.main.shedTick.Store(tt.shed)
-			a.streak = 1 // the previous tick was saturated too
+			a.streak = saturatedTicks - 1 // the previous ticks were slow too
+			a.lastInflight = tt.inflight
 			a.tick()
 			if got := a.main.limit.Load(); got != tt.want {
 				t.Errorf("limit = %d, want %d", got, tt.want)
@@ -64,22 +67,62 @@ func TestAdmissionController(t *testing.T) {
 	}
 }
 
-// TestAdmissionControllerWaitsForASecondTick: one saturated tick alone
-// does not cut the limit.
-func TestAdmissionControllerWaitsForASecondTick(t *testing.T) {
+// TestAdmissionControllerWaitsForSustainedSaturation: saturated ticks
+// shorter than saturatedTicks in a row (a burst, a GC pause) do not cut
+// the limit; a sustained overload does, once, and again only after what
+// was in flight came under the new limit.
+func TestAdmissionControllerWaitsForSustainedSaturation(t *testing.T) {
 	t.Parallel()
 	a := newAdmission(1000, 64, true, 10*time.Millisecond)
-	a.load = func() (time.Duration, float64) { return time.Second, 1 }
-	a.main.inflight.Store(200)
-	a.main.peak.Store(200)
-	a.tick()
-	if got := a.main.limit.Load(); got != 1000 {
-		t.Fatalf("limit after one saturated tick = %d, want 1000", got)
+	a.floor = 16
+	saturated := true
+	a.load = func() (time.Duration, float64) {
+		if saturated {
+			return time.Second, 1
+		}
+		return time.Millisecond, 0.5
 	}
-	a.main.peak.Store(200)
-	a.tick()
-	if got := a.main.limit.Load(); got != 100 {
-		t.Fatalf("limit after two = %d, want 100", got)
+	tick := func(inflight int64) int64 {
+		a.main.inflight.Store(inflight)
+		a.main.peak.Store(inflight)
+		a.tick()
+		return a.main.limit.Load()
+	}
+	for i := range saturatedTicks - 1 {
+		if got := tick(200); got != 1000 {
+			t.Fatalf("limit after %d saturated ticks = %d, want 1000", i+1, got)
+		}
+	}
+	saturated = false // one healthy tick restarts the count
+	if got := tick(200); got != 1000 {
+		t.Fatalf("limit after a healthy tick = %d, want 1000", got)
+	}
+	saturated = true
+	for range saturatedTicks - 1 {
+		if got := tick(200); got != 1000 {
+			t.Fatalf("limit before the overload = %d, want 1000", got)
+		}
+	}
+	if got := tick(200); got != 100 {
+		t.Fatalf("limit after %d saturated ticks = %d, want 100 (half of what is in flight)", saturatedTicks, got)
+	}
+	// In flight still 200 > 100: the cut has not shown, so no second cut.
+	if got := tick(200); got != 100 {
+		t.Fatalf("limit while the cut drains = %d, want 100", got)
+	}
+	// In flight came under the limit and the CPUs are still saturated:
+	// cut again.
+	if got := tick(90); got != 45 {
+		t.Fatalf("limit once the cut took effect = %d, want 45", got)
+	}
+	// A cut that never shows is followed by another after recutTicks.
+	for range recutTicks - 1 {
+		if got := tick(90); got != 45 {
+			t.Fatalf("limit while waiting for the cut = %d, want 45", got)
+		}
+	}
+	if got := tick(90); got != 22 {
+		t.Fatalf("limit after recutTicks = %d, want 22", got)
 	}
 }
 
@@ -148,5 +191,57 @@ func TestParseMemoryLimit(t *testing.T) {
 		if got := parseMemoryLimit(in); got != want {
 			t.Errorf("parseMemoryLimit(%q) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+// TestAdmissionControllerCutsAGrowingBacklog: a slow scheduler while the
+// process uses little CPU (other processes take it) cuts the limit only
+// when the requests in flight keep growing (arrivals outpace
+// completions), not when they level off (a burst absorbed).
+func TestAdmissionControllerCutsAGrowingBacklog(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		inflight []int64
+		want     int64
+	}{
+		{"a burst that levels off", []int64{40, 150, 150, 150, 150, 150}, 1000},
+		{"a ramp shorter than risingTicks", []int64{10, 20, 40, 80, 120, 160, 200, 240, 240, 240, 240}, 1000},
+		{"a backlog that keeps growing", []int64{100, 200, 300, 400, 500, 600, 700, 800, 900, 1000}, 500},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newAdmission(1000, 64, true, 10*time.Millisecond)
+			a.load = func() (time.Duration, float64) { return 100 * time.Millisecond, 0.4 }
+			for _, n := range tt.inflight {
+				a.main.inflight.Store(n)
+				a.main.peak.Store(n)
+				a.tick()
+			}
+			if got := a.main.limit.Load(); got != tt.want {
+				t.Errorf("limit = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAdmitDrivesTheController: arriving requests run the controller's
+// tick when one is due, once per interval however many arrive.
+func TestAdmitDrivesTheController(t *testing.T) {
+	t.Parallel()
+	a := newAdmission(1000, 64, true, 10*time.Millisecond)
+	ticks := 0
+	a.load = func() (time.Duration, float64) { ticks++; return time.Millisecond, 0.5 }
+	a.epoch = time.Now().Add(-time.Hour) // a tick is due
+	for range 100 {
+		if !a.admit() {
+			t.Fatal("refused below the limit")
+		}
+	}
+	if ticks != 1 {
+		t.Errorf("%d ticks for 100 requests within one interval, want 1", ticks)
+	}
+	if got := a.main.inflight.Load(); got != 100 {
+		t.Errorf("in flight %d, want 100", got)
 	}
 }

@@ -40,7 +40,13 @@ func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
 	addr := ln.Addr().String()
 	ln.Close()
 	const admin = "binary-admin-token-0123456789"
-	cmd := exec.Command(bin, "serve", "-addr", addr, "-log-requests=false", "-log-level", "warn")
+	args := []string{bin, "serve", "-addr", addr, "-log-requests=false", "-log-level", "warn"}
+	if cpu := os.Getenv("TOLLGATE_LOAD_GW_CPU"); cpu != "" {
+		// Load measurements pin the gateway to a CPU of its own, as
+		// ../shared/bench does (run the test itself under taskset on another).
+		args = append([]string{"taskset", "-c", cpu}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(append(os.Environ(), "TOLLGATE_DATABASE_URL="+pgtest.NewMigratedDatabase(tb), "TOLLGATE_MASTER_KEY="+strings.Repeat("ab", 32),
 		"TOLLGATE_ADMIN_TOKEN="+admin, "TOLLGATE_SPILL_DIR="+tb.TempDir()), extraEnv...)
 	cmd.Stderr = os.Stderr

@@ -142,6 +142,9 @@ func (s *Server) applyConfig(ctx context.Context) error {
 			for _, ch := range res.Applied {
 				s.log.Info("configuration applied", "action", ch.Action, "kind", ch.Kind, "name", ch.Name)
 			}
+			for _, w := range res.Warnings {
+				s.log.Warn("configuration applied with a warning", "warning", w)
+			}
 			for _, sec := range res.Secrets {
 				// Never logged: declare secret_to to receive it.
 				s.log.Warn("created without a secret_to: its secret was not delivered; rotate it to get one", "kind", sec.Kind, "name", sec.Name)

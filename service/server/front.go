@@ -99,17 +99,21 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 		// Admin and usage calls of authorised callers are never shed.
 	case known:
 		p = &s.admit.main
+		if !s.admit.admit() {
+			s.shed(w, r)
+			return
+		}
 	default:
 		// Requests without a known key have a pool of their own: a crowd
 		// of them (slow bodies, floods of bad keys) cannot take the slots
 		// of keyed traffic.
 		p = &s.admit.anon
-	}
-	if p != nil {
 		if !p.acquire() {
 			s.shed(w, r)
 			return
 		}
+	}
+	if p != nil {
 		defer p.release()
 	}
 	app.handler.ServeHTTP(w, r)

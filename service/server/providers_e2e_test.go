@@ -13,7 +13,9 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 	"github.com/tollgate-dev/tollgate/providers/azure/azuretest"
+	"github.com/tollgate-dev/tollgate/providers/bedrock/bedrocktest"
 	"github.com/tollgate-dev/tollgate/providers/gemini/geminitest"
+	"github.com/tollgate-dev/tollgate/providers/vertex/vertextest"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
@@ -29,6 +31,12 @@ func TestEveryProviderThroughTheServer(t *testing.T) {
 	_, anthropicURL := anthropictest.Start(t, anthropictest.WithAPIKey(cred))
 	_, geminiURL := geminitest.Start(t, geminitest.WithAPIKey(cred))
 	_, azureURL := azuretest.Start(t, azuretest.WithAPIKey(cred))
+	_, bedrockURL := bedrocktest.Start(t)
+	vertexFake := vertextest.Start(t)
+	_, groqURL := fakeupstream.StartOpenAI(t, fakeupstream.WithAPIKey(cred),
+		fakeupstream.WithQuirks(fakeupstream.Quirks{Prefix: "/openai/v1", RejectStreamOptions: true, GroqUsage: true}))
+	bedrockCred := bedrocktest.TestCredentials.AccessKeyID + ":" + bedrocktest.TestCredentials.SecretAccessKey
+	vertexSettings := map[string]string{"project": vertextest.Project, "location": vertextest.Location}
 	ctx := context.Background()
 	if _, err := gw.Admin.CreateTeam(ctx, connect.NewRequest(&tollgatev1.CreateTeamRequest{Team: &tollgatev1.Team{Id: "t"}})); err != nil {
 		t.Fatal(err)
@@ -41,19 +49,35 @@ func TestEveryProviderThroughTheServer(t *testing.T) {
 		baseURL  string
 		upstream string
 		settings map[string]string
+		// credential replaces cred for upstreams that take another form.
+		credential string
+		// id names a second provider of one type.
+		id string
 	}{
-		{tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, openaiURL, "gpt-4o-mini", nil},
-		{tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI_COMPATIBLE, openaiURL, "llama-3.1-8b", nil},
-		{tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC, anthropicURL, "claude-sonnet-4-5", nil},
-		{tollgatev1.ProviderType_PROVIDER_TYPE_GEMINI, geminiURL, "gemini-2.5-flash", nil},
-		{tollgatev1.ProviderType_PROVIDER_TYPE_AZURE_OPENAI, azureURL, "gpt-4o-deployment", nil},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, openaiURL, "gpt-4o-mini", nil, "", ""},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI_COMPATIBLE, openaiURL, "llama-3.1-8b", nil, "", ""},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC, anthropicURL, "claude-sonnet-4-5", nil, "", ""},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_GEMINI, geminiURL, "gemini-2.5-flash", nil, "", ""},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_AZURE_OPENAI, azureURL, "gpt-4o-deployment", nil, "", ""},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_BEDROCK, bedrockURL, "us.anthropic.claude-sonnet-4-20250514-v1:0",
+			map[string]string{"region": bedrocktest.TestRegion}, bedrockCred, ""},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_VERTEX, vertexFake.URL, "gemini-2.5-flash", vertexSettings, string(vertexFake.Account.JSON), ""},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_VERTEX, vertexFake.URL, "claude-sonnet-4-5-20250929", vertexSettings, string(vertexFake.Account.JSON), "vertex-claude"},
+		{tollgatev1.ProviderType_PROVIDER_TYPE_GROQ, strings.TrimSuffix(groqURL, "/v1") + "/openai/v1", "llama-3.3-70b-versatile", nil, "", ""},
 	}
 	for _, tt := range tests {
 		name := strings.ToLower(strings.TrimPrefix(tt.typ.String(), "PROVIDER_TYPE_"))
+		if tt.id != "" {
+			name = tt.id
+		}
 		t.Run(name, func(t *testing.T) {
 			id := strings.ReplaceAll(name, "_", "-")
+			credential := cred
+			if tt.credential != "" {
+				credential = tt.credential
+			}
 			if _, err := gw.Admin.CreateProvider(ctx, connect.NewRequest(&tollgatev1.CreateProviderRequest{
-				Provider: &tollgatev1.Provider{Id: id, Type: tt.typ, BaseUrl: tt.baseURL, Settings: tt.settings}, Credential: cred,
+				Provider: &tollgatev1.Provider{Id: id, Type: tt.typ, BaseUrl: tt.baseURL, Settings: tt.settings}, Credential: credential,
 			})); err != nil {
 				t.Fatal(err)
 			}

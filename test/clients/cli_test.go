@@ -23,6 +23,8 @@ func (f *fixture) testCLI(t *testing.T) {
 		"TOLLGATE_URL=" + f.gw.URL,
 		"TOLLGATE_ADMIN_TOKEN=" + f.gw.AdminToken,
 		"SLACK_WEBHOOK_URL=https://hooks.slack.example/services/T0/B0/readme",
+		// The README creates its providers with these (a reader's keys).
+		"OPENAI_API_KEY=sk-readme-openai", "ANTHROPIC_API_KEY=sk-readme-anthropic",
 	}
 	dir := t.TempDir()
 	ran := 0

@@ -88,16 +88,6 @@ func TestClients(t *testing.T) {
 		_, s.key = f.gw.CreateKey(t, s.team)
 		f.suites[name] = s
 	}
-	// The providers the README's CLI example routes between.
-	for _, p := range []struct {
-		id  string
-		typ tollgatev1.ProviderType
-	}{{"openai", tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI}, {"anthropic", tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC}} {
-		check(t)(f.gw.Admin.CreateProvider(context.Background(), connect.NewRequest(&tollgatev1.CreateProviderRequest{
-			Provider: &tollgatev1.Provider{Id: p.id, Type: p.typ, BaseUrl: upURL}, Credential: "sk-readme",
-		})))
-	}
-
 	if err := <-built; err != nil {
 		t.Fatalf("building the client packages: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/tollgate-dev/tollgate/service/configfile"
 	"github.com/tollgate-dev/tollgate/service/server"
 )
 
@@ -213,7 +216,95 @@ func variants() []variant {
 				}
 			},
 		},
+		{
+			name:   "configuration as code from a ConfigMap",
+			values: map[string]any{"config": map[string]any{"files": exampleConfig(), "managedChanges": "refuse"}},
+			check: func(t *testing.T, r *Rendered) {
+				d := mustOne[*appsv1.Deployment](t, r)
+				c := d.Spec.Template.Spec.Containers[0]
+				cm := mustOne[*corev1.ConfigMap](t, r)
+				if cm.Name != "gw-tollgate-config" {
+					t.Errorf("ConfigMap name = %q", cm.Name)
+				}
+				// Every file as given, and together a valid configuration.
+				dir := t.TempDir()
+				for name, content := range exampleConfig() {
+					if cm.Data[name] != content {
+						t.Errorf("ConfigMap %s = %q, want the file as given", name, cm.Data[name])
+					}
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(cm.Data[name]), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				l, err := configfile.Load(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := configfile.Validate(l); err != nil {
+					t.Errorf("the mounted configuration is invalid: %v", err)
+				}
+				var vol *corev1.Volume
+				for i := range d.Spec.Template.Spec.Volumes {
+					if v := &d.Spec.Template.Spec.Volumes[i]; v.Name == "config" {
+						vol = v
+					}
+				}
+				if vol == nil || vol.ConfigMap == nil || vol.ConfigMap.Name != cm.Name {
+					t.Fatalf("config volume = %+v, want the ConfigMap", vol)
+				}
+				mounted := false
+				for _, m := range c.VolumeMounts {
+					if m.Name == "config" {
+						// Not a subPath: the kubelet updates the files of a directory mount only.
+						mounted = m.MountPath == envValue(c, "TOLLGATE_CONFIG") && m.ReadOnly && m.SubPath == ""
+					}
+				}
+				if !mounted {
+					t.Errorf("the ConfigMap must be mounted read-only as a directory at $TOLLGATE_CONFIG (%q)", envValue(c, "TOLLGATE_CONFIG"))
+				}
+				if envValue(c, "TOLLGATE_CONFIG_POLL_INTERVAL") != "2s" || envValue(c, "TOLLGATE_MANAGED_CHANGES") != "refuse" {
+					t.Error("want the poll interval and -managed-changes from the values")
+				}
+				// A configuration change is applied by the running pods, not by a rollout.
+				for k := range d.Spec.Template.Annotations {
+					if strings.Contains(k, "config") {
+						t.Errorf("pod annotation %s would restart the pods on every configuration change", k)
+					}
+				}
+			},
+		},
+		{
+			name:   "configuration as code from an existing ConfigMap",
+			values: map[string]any{"config": map[string]any{"existingConfigMap": "gateway-config", "files": exampleConfig()}},
+			check: func(t *testing.T, r *Rendered) {
+				if n := len(All[*corev1.ConfigMap](r)); n != 0 {
+					t.Errorf("the chart made %d ConfigMaps with an existing one named", n)
+				}
+				d := mustOne[*appsv1.Deployment](t, r)
+				found := false
+				for _, v := range d.Spec.Template.Spec.Volumes {
+					found = found || (v.ConfigMap != nil && v.ConfigMap.Name == "gateway-config")
+				}
+				if !found || envValue(d.Spec.Template.Spec.Containers[0], "TOLLGATE_CONFIG") != "/etc/tollgate/config" {
+					t.Error("want the existing ConfigMap mounted at $TOLLGATE_CONFIG")
+				}
+			},
+		},
 	}
+}
+
+// exampleConfig returns the shipped example configuration's files.
+func exampleConfig() map[string]any {
+	files, _ := filepath.Glob("../../examples/config/*.yaml")
+	out := map[string]any{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		out[filepath.Base(f)] = string(b)
+	}
+	return out
 }
 
 func TestChartRenders(t *testing.T) {

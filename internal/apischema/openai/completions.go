@@ -72,47 +72,71 @@ func (p *Prompt) MarshalJSONTo(enc *jsontext.Encoder) error {
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
 func (p *Prompt) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	*p = Prompt{}
+	v, err := readStringOrArray(dec, errPrompt)
+	if err != nil {
+		return err
+	}
+	if v.single {
+		p.Texts, p.Single = []string{v.s}, true
+		return nil
+	}
+	switch v.first {
+	case 0:
+		p.Texts = []string{}
+	case '"':
+		return json.Unmarshal(v.array, &p.Texts)
+	case '0':
+		var ids []int64
+		if err := json.Unmarshal(v.array, &ids); err != nil {
+			return errPrompt
+		}
+		p.Tokens, p.Flat = [][]int64{ids}, true
+	case '[':
+		if err := json.Unmarshal(v.array, &p.Tokens); err != nil {
+			return errPrompt
+		}
+	default:
+		return errPrompt
+	}
+	return nil
+}
+
+// stringOrArray is a member that is a string (single, s) or an array:
+// its bytes and the kind of its first element (0 when it is empty).
+type stringOrArray struct {
+	s      string
+	single bool
+	array  jsontext.Value
+	first  jsontext.Kind
+}
+
+// readStringOrArray reads a string-or-array member; bad is the error for
+// any other value.
+func readStringOrArray(dec *jsontext.Decoder, bad error) (stringOrArray, error) {
 	switch dec.PeekKind() {
 	case '"':
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return err
+			return stringOrArray{}, err
 		}
-		p.Texts, p.Single = []string{tok.String()}, true
-		return nil
+		return stringOrArray{s: tok.String(), single: true}, nil
 	case '[':
 	default:
-		return errPrompt
+		return stringOrArray{}, bad
 	}
 	v, err := dec.ReadValue()
 	if err != nil {
-		return err
+		return stringOrArray{}, err
 	}
 	var items []jsontext.Value
 	if err := json.Unmarshal(v, &items); err != nil {
-		return err
+		return stringOrArray{}, err
 	}
-	if len(items) == 0 {
-		p.Texts = []string{}
-		return nil
+	out := stringOrArray{array: v}
+	if len(items) > 0 {
+		out.first = items[0].Kind()
 	}
-	switch items[0].Kind() {
-	case '"':
-		return json.Unmarshal(v, &p.Texts)
-	case '0':
-		var ids []int64
-		if err := json.Unmarshal(v, &ids); err != nil {
-			return errPrompt
-		}
-		p.Tokens, p.Flat = [][]int64{ids}, true
-		return nil
-	case '[':
-		if err := json.Unmarshal(v, &p.Tokens); err != nil {
-			return errPrompt
-		}
-		return nil
-	}
-	return errPrompt
+	return out, nil
 }
 
 // Completion is the answer of /v1/completions ("object":

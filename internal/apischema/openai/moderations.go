@@ -55,37 +55,25 @@ func (in *ModerationInput) MarshalJSONTo(enc *jsontext.Encoder) error {
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
 func (in *ModerationInput) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	*in = ModerationInput{}
-	switch dec.PeekKind() {
-	case '"':
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		in.Texts, in.Single = []string{tok.String()}, true
-		return nil
-	case '[':
-	default:
-		return errModerationInput
-	}
-	v, err := dec.ReadValue()
+	v, err := readStringOrArray(dec, errModerationInput)
 	if err != nil {
 		return err
 	}
-	var items []jsontext.Value
-	if err := json.Unmarshal(v, &items); err != nil {
-		return err
-	}
-	if len(items) == 0 {
-		in.Texts = []string{}
+	if v.single {
+		in.Texts, in.Single = []string{v.s}, true
 		return nil
 	}
-	switch items[0].Kind() {
+	switch v.first {
+	case 0:
+		in.Texts = []string{}
 	case '"':
-		return json.Unmarshal(v, &in.Texts)
+		return json.Unmarshal(v.array, &in.Texts)
 	case '{':
-		return json.Unmarshal(v, &in.Parts)
+		return json.Unmarshal(v.array, &in.Parts)
+	default:
+		return errModerationInput
 	}
-	return errModerationInput
+	return nil
 }
 
 // Moderation is the answer of /v1/moderations.

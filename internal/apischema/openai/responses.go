@@ -429,8 +429,8 @@ type StreamEvent struct {
 	Name      string         `json:"name,omitzero"`
 	Logprobs  jsontext.Value `json:"logprobs,omitzero"`
 	// Code, Message and Param are an error event's.
-	Code    *string        `json:"code,omitzero"`
-	Message string         `json:"message,omitzero"`
-	Param   *string        `json:"param,omitzero"`
-	Unknown jsontext.Value `json:",embed"`
+	Code    apischema.Nullable[string] `json:"code,omitzero"`
+	Message string                     `json:"message,omitzero"`
+	Param   apischema.Nullable[string] `json:"param,omitzero"`
+	Unknown jsontext.Value             `json:",embed"`
 }

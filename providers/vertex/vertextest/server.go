@@ -29,11 +29,11 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/vertex"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream/fakehttp"
 	"github.com/tollgate-dev/tollgate/providers/anthropic"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
 	"github.com/tollgate-dev/tollgate/providers/gemini/geminitest"
-	"github.com/tollgate-dev/tollgate/providers/vertex"
 )
 
 // The project and location Start's fake serves.
@@ -236,7 +236,7 @@ func (f *Server) forward(w http.ResponseWriter, r *http.Request, inner http.Hand
 
 // predict answers a text embedding model.
 func (f *Server) predict(w http.ResponseWriter, body []byte) {
-	var req vertex.PredictRequest
+	var req schema.PredictRequest
 	if err := apischema.Unmarshal(body, &req); err != nil || len(req.Instances) == 0 || len(req.Instances) > 250 {
 		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "instances: 1 to 250 are required")
 		return
@@ -245,24 +245,12 @@ func (f *Server) predict(w http.ResponseWriter, body []byte) {
 	if req.Parameters != nil && req.Parameters.OutputDimensionality != nil {
 		dims = *req.Parameters.OutputDimensionality
 	}
-	type emb struct {
-		Values     []float32 `json:"values"`
-		Statistics struct {
-			TokenCount int64 `json:"token_count"`
-			Truncated  bool  `json:"truncated"`
-		} `json:"statistics"`
-	}
-	type pred struct {
-		Embeddings emb `json:"embeddings"`
-	}
-	var out struct {
-		Predictions []pred `json:"predictions"`
-	}
+	var out schema.PredictResponse
 	for _, in := range req.Instances {
-		var e emb
+		var e schema.Embedding
 		e.Values = vector(in.Content, dims)
 		e.Statistics.TokenCount = int64(len(in.Content)+3) / 4
-		out.Predictions = append(out.Predictions, pred{Embeddings: e})
+		out.Predictions = append(out.Predictions, schema.Prediction{Embeddings: e})
 	}
 	b, _ := apischema.Marshal(&out)
 	w.Header().Set("Content-Type", "application/json")

@@ -11,6 +11,7 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/shared"
+	"google.golang.org/genai"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/providers/anthropic/anthropictest"
@@ -213,6 +214,31 @@ func TestCloudsGo(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("genai to vertex-gemini", func(t *testing.T) {
+		t.Parallel()
+		c, err := genai.NewClient(ctx, &genai.ClientConfig{APIKey: f.key, Backend: genai.BackendGeminiAPI,
+			HTTPOptions: genai.HTTPOptions{BaseURL: f.g.URL, APIVersion: "v1beta"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Models.GenerateContent(ctx, "vertex-gemini", genai.Text("hello from genai"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(resp.Text(), "hello from genai") {
+			t.Errorf("answer %q", resp.Text())
+		}
+		var sent string
+		for _, r := range f.vertex.Requests() {
+			if strings.Contains(string(r.Body), "hello from genai") {
+				sent = string(r.Body)
+			}
+		}
+		if !strings.Contains(sent, `"contents":[{"parts":[{"text":"hello from genai"}],"role":"user"}]`) {
+			t.Errorf("Vertex got %s, want the SDK's body passed through", sent)
+		}
+	})
 
 	t.Run("fallback on throttling", func(t *testing.T) {
 		t.Parallel()

@@ -179,13 +179,24 @@ func TestGeminiGo(t *testing.T) {
 			if tc.embed != "" {
 				t.Run("embedContent", func(t *testing.T) {
 					er, err := c.Models.EmbedContent(ctx, tc.embed, []*genai.Content{
-						genai.NewContentFromText("first", genai.RoleUser), genai.NewContentFromText("second", genai.RoleUser)}, nil)
+						genai.NewContentFromText("first "+tc.embed, genai.RoleUser), genai.NewContentFromText("second", genai.RoleUser)},
+						&genai.EmbedContentConfig{TaskType: "RETRIEVAL_DOCUMENT"})
 					if err != nil {
 						t.Fatal(err)
 					}
 					if len(er.Embeddings) != 2 || len(er.Embeddings[0].Values) == 0 ||
 						slicesEqual(er.Embeddings[0].Values, er.Embeddings[1].Values) {
 						t.Errorf("embeddings %+v", er.Embeddings)
+					}
+					// A Gemini upstream takes taskType (the body passes through);
+					// another cannot, and the answer says it was dropped.
+					dropped := er.SDKHTTPResponse.Headers.Get("X-Tollgate-Dropped-Params")
+					if tc.embed == GeminiEmbeddingModel {
+						if got := received(t, f.gemini.Requests(), "first "+tc.embed); !bytes.Equal(got, s.last()) || dropped != "" {
+							t.Errorf("the upstream received\n%s\nthe SDK sent\n%s\ndropped %q", got, s.last(), dropped)
+						}
+					} else if dropped != "taskType" {
+						t.Errorf("X-Tollgate-Dropped-Params = %q", dropped)
 					}
 				})
 			}

@@ -26,12 +26,35 @@ import (
 	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
 
-// startResponsesFixture is the common fixture plus an Anthropic and a
-// Gemini provider, whose fakes answer "echo: <last user text>" as the
-// OpenAI fake does.
-func startResponsesFixture(t *testing.T) *fixture {
+// PassthroughModel is served by an OpenAI provider with the setting
+// responses_api: true: /v1/responses requests reach its /v1/responses.
+const PassthroughModel = "gpt-4.1"
+
+// responsesFixture is the common fixture plus an Anthropic, a Gemini and
+// a Responses-serving OpenAI provider, whose fakes answer "echo: <last
+// user text>" as the OpenAI fake does.
+type responsesFixture struct {
+	*fixture
+	// passthrough is the fake behind PassthroughModel.
+	passthrough *fakeupstream.OpenAI
+}
+
+func startResponsesFixture(t *testing.T) *responsesFixture {
 	t.Helper()
-	f := startFixture(t)
+	f := &responsesFixture{fixture: startFixture(t)}
+	var purl string
+	f.passthrough, purl = fakeupstream.StartOpenAI(t)
+	if _, err := f.g.Admin.CreateProvider(context.Background(), connect.NewRequest(&tollgatev1.CreateProviderRequest{
+		Provider: &tollgatev1.Provider{Id: "fake-openai-responses", Type: tollgatev1.ProviderType_PROVIDER_TYPE_OPENAI, BaseUrl: purl,
+			Settings: map[string]string{"responses_api": "true"}},
+		Credential: "sk-responses",
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.g.Admin.CreateModel(context.Background(), connect.NewRequest(&tollgatev1.CreateModelRequest{Model: &tollgatev1.Model{
+		Name: PassthroughModel, ProviderId: "fake-openai-responses", ContextWindow: 128000}})); err != nil {
+		t.Fatal(err)
+	}
 	_, url := anthropictest.Start(t, anthropictest.WithAPIKey("sk-fake-anthropic"))
 	f.addProvider(t, "fake-anthropic", tollgatev1.ProviderType_PROVIDER_TYPE_ANTHROPIC, url, ClaudeModel)
 	_, url = geminitest.Start(t)
@@ -105,7 +128,7 @@ func TestResponsesGo(t *testing.T) {
 	ctx := context.Background()
 	c := f.client(f.key)
 
-	for _, model := range []string{servertest.ChatModel, ClaudeModel, GeminiModel} {
+	for _, model := range []string{servertest.ChatModel, ClaudeModel, GeminiModel, PassthroughModel} {
 		t.Run(model, func(t *testing.T) {
 			t.Parallel()
 			t.Run("unary", func(t *testing.T) {
@@ -326,7 +349,7 @@ func TestResponsesNode(t *testing.T) {
 		"TOLLGATE_URL":       f.g.URL,
 		"TOLLGATE_KEY":       f.key,
 		"TOLLGATE_OTHER_KEY": otherKey,
-		"TOLLGATE_MODELS":    strings.Join([]string{servertest.ChatModel, ClaudeModel, GeminiModel}, ","),
+		"TOLLGATE_MODELS":    strings.Join([]string{servertest.ChatModel, ClaudeModel, GeminiModel, PassthroughModel}, ","),
 	}
 	run(t, exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "responses.test.mjs"), dir, env)
 }
@@ -373,4 +396,81 @@ func TestResponsesRetention(t *testing.T) {
 	if r, err := c.Responses.Get(ctx, young.ID, responses.ResponseGetParams{}); err != nil || r.OutputText() != "echo: young" {
 		t.Errorf("Get of a young response = %v, %v", r, err)
 	}
+}
+
+// TestResponsesPassthrough: to an OpenAI provider serving the Responses
+// API the client's body goes upstream byte for byte (built-in tools
+// included), previous_response_id is expanded by the gateway (the
+// upstream never sees the gateway's ids), and built-in tools are refused
+// for a model that cannot take them.
+func TestResponsesPassthrough(t *testing.T) {
+	t.Parallel()
+	f := startResponsesFixture(t)
+	auth := map[string]string{"Authorization": "Bearer " + f.key}
+	body := `{"model":"` + PassthroughModel + `",  "input":"search the web","tools":[{"type":"web_search","search_context_size":"low"}],"x_future":{"a":1}}`
+	resp, out := postJSON(t, f.g.URL+"/v1/responses", auth, strings.Replace(body, `,"x_future":{"a":1}`, "", 1))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %v", resp.StatusCode, out)
+	}
+	last, _ := f.passthrough.LastRequest()
+	if last.Path != "/v1/responses" || string(last.Body) != strings.Replace(body, `,"x_future":{"a":1}`, "", 1) {
+		t.Errorf("upstream received %s %s", last.Path, last.Body)
+	}
+	first, _ := out["id"].(string)
+
+	// Continued by the upstream's id: the gateway sends the conversation.
+	resp, out = postJSON(t, f.g.URL+"/v1/responses", auth, `{"model":"`+PassthroughModel+`","previous_response_id":"`+first+`","input":"more"}`)
+	if resp.StatusCode != http.StatusOK || out["previous_response_id"] != first {
+		t.Fatalf("status %d: %v", resp.StatusCode, out)
+	}
+	last, _ = f.passthrough.LastRequest()
+	if strings.Contains(string(last.Body), "previous_response_id") || !strings.Contains(string(last.Body), `"search the web"`) ||
+		!strings.Contains(string(last.Body), `"echo: search the web"`) || !strings.HasSuffix(string(last.Body), `{"role":"user","content":"more"}]}`) {
+		t.Errorf("upstream received %s", last.Body)
+	}
+
+	// A stream is relayed as the upstream sent it (its ids), and stored.
+	c := f.client(f.key)
+	final, _ := streamed(t, c, responses.ResponseNewParams{Model: PassthroughModel,
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("relay me")}})
+	last, _ = f.passthrough.LastRequest()
+	if last.Path != "/v1/responses" || !strings.HasPrefix(final.ID, "resp_fake") || final.OutputText() != "echo: relay me" {
+		t.Errorf("stream: upstream %s, final %s", last.Path, final.RawJSON())
+	}
+	if got, err := c.Responses.Get(context.Background(), final.ID, responses.ResponseGetParams{}); err != nil || got.OutputText() != "echo: relay me" {
+		t.Errorf("Get of a relayed stream's response = %v, %v", got, err)
+	}
+
+	// Unknown parameters are refused; built-in tools to Claude too.
+	resp, out = postJSON(t, f.g.URL+"/v1/responses", auth, body)
+	if e, _ := out["error"].(map[string]any); resp.StatusCode != http.StatusBadRequest || e["param"] != "x_future" {
+		t.Errorf("unknown parameter: status %d: %v", resp.StatusCode, out)
+	}
+	resp, out = postJSON(t, f.g.URL+"/v1/responses", auth, `{"model":"`+ClaudeModel+`","input":"x","tools":[{"type":"web_search"}]}`)
+	if e, _ := out["error"].(map[string]any); resp.StatusCode != http.StatusBadRequest || e["param"] != "tools[0]" {
+		t.Errorf("built-in tool to Claude: status %d: %v", resp.StatusCode, out)
+	}
+}
+
+// postJSON posts body and decodes the JSON answer.
+func postJSON(t *testing.T, url string, header map[string]string, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return resp, out
 }

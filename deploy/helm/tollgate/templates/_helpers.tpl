@@ -66,3 +66,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "tollgate.terminationGracePeriodSeconds" -}}
 {{- add .Values.drain.preStopSeconds .Values.drain.timeoutSeconds .Values.drain.flushSeconds }}
 {{- end }}
+
+{{/*
+The ConfigMap of configuration as code, "" when there is none.
+*/}}
+{{- define "tollgate.configMapName" -}}
+{{- if .Values.config.existingConfigMap }}
+{{- .Values.config.existingConfigMap }}
+{{- else if .Values.config.files }}
+{{- include "tollgate.fullname" . }}-config
+{{- end }}
+{{- end }}

@@ -34,8 +34,10 @@ const (
 )
 
 // bufferSize is the size of the read buffer; longer lines are assembled
-// in a separate buffer.
-const bufferSize = 16 << 10
+// in a separate buffer. Events are mostly well under a kilobyte, and the
+// HTTP client buffers the connection itself (32 KiB, upstream.NewHTTPClient),
+// so a larger buffer per stream costs allocation, not syscalls.
+const bufferSize = 4 << 10
 
 // Event is one event of a stream. Its slices are valid until the next
 // call to [Reader.Next].
@@ -77,6 +79,34 @@ type Reader struct {
 // and data-less events before it included) are bounded by the event and
 // line bounds together: past them Next fails with ErrEventTooLarge.
 func (s *Reader) KeepRaw(on bool) { s.keepRaw = on }
+
+// EventReady reports whether an event with data is already read from the
+// underlying reader, whole, so that Next returns it without waiting for
+// more input. Comment-only and data-less events before it do not count.
+// It reads nothing.
+func (s *Reader) EventReady() bool {
+	b, _ := s.r.Peek(s.r.Buffered())
+	hasData := false
+	for {
+		i := bytes.IndexByte(b, '\n') // lines end as line() reads them
+		if i < 0 {
+			return false // an incomplete line
+		}
+		line := bytes.TrimSuffix(b[:i], []byte{'\r'})
+		b = b[i+1:]
+		switch {
+		case len(line) == 0 && hasData:
+			return true
+		case len(line) == 0:
+			// A data-less event: Next skips it.
+		case bytes.HasPrefix(line, dataField) && (len(line) == len(dataField) || line[len(dataField)] == ':'):
+			hasData = true
+		}
+	}
+}
+
+// dataField starts a data line.
+var dataField = []byte("data")
 
 // NewReader returns a reader of the event stream r, bounded by
 // DefaultMaxLineSize and DefaultMaxEventSize.

@@ -301,3 +301,43 @@ func TestReaderDefaultBound(t *testing.T) {
 		t.Fatalf("err = %v, want ErrLineTooLong", err)
 	}
 }
+
+// TestEventReady: only an event with data that is read whole counts.
+func TestEventReady(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		want     bool
+	}{
+		{"empty", "", false},
+		{"whole event", "data: {}\n\n", true},
+		{"named event", "event: x\ndata: {}\n\n", true},
+		{"crlf", "data: {}\r\n\r\n", true},
+		{"a lone cr ends no line (as Next reads them)", "data: {}\r\r", false},
+		{"without its blank line", "data: {}\n", false},
+		{"half a line", "data: {", false},
+		{"comment only", ": keep-alive\n\n", false},
+		{"another field named like data", "datum: {}\n\n", false},
+		{"data-less event", "event: ping\n\n", false},
+		{"comment, then an event", ": keep-alive\n\ndata: {}\n\n", true},
+		{"comment, then half an event", ": keep-alive\n\ndata: {}\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// A first event fills the read buffer with what follows it.
+			r := sse.NewReader(strings.NewReader("data: first\n\n" + tt.in))
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.EventReady(); got != tt.want {
+				t.Errorf("EventReady = %v, want %v", got, tt.want)
+			}
+			if tt.want {
+				if _, err := r.Next(); err != nil {
+					t.Errorf("Next after EventReady: %v", err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
+)
+
+// TestOverloadAt2xCapacity measures load shedding (docs/resilience.md) on
+// the real binary with one core (GOMAXPROCS=1): it measures the clean
+// capacity with a closed loop, offers twice that for 10 s open loop, then
+// half of it, and logs for each phase the answers by status with their
+// latencies, and the gateway's peak RSS. It only reports (set
+// TOLLGATE_LOAD_TEST=1 to run it): nothing is asserted about time, only
+// that every refusal is a 503 "overloaded" in the OpenAI dialect with
+// Retry-After, and that the overload was refused rather than queued.
+func TestOverloadAt2xCapacity(t *testing.T) {
+	if os.Getenv("TOLLGATE_LOAD_TEST") == "" {
+		t.Skip("set TOLLGATE_LOAD_TEST=1 to run the overload measurement")
+	}
+	_, upURL := fakeupstream.StartOpenAI(t)
+	gw := startBinary(t, "GOMAXPROCS=1")
+	key := gw.Setup(t, upURL)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8192, MaxIdleConns: 8192}}
+	const body = `{"model":"` + servertest.ChatModel + `","messages":[{"role":"user","content":"a typical short question for the model"}],"max_tokens":64}`
+	var badRefusal atomic.Value
+	send := func() (int, time.Duration) {
+		began := time.Now()
+		req, err := http.NewRequest(http.MethodPost, gw.URL+"/v1/chat/completions", strings.NewReader(body))
+		if err != nil {
+			t.Error(err)
+			return 0, 0
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, time.Since(began)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		el := time.Since(began)
+		if err != nil {
+			return 0, el
+		}
+		if resp.StatusCode != http.StatusOK {
+			var e struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			if json.Unmarshal(b, &e) != nil || resp.StatusCode != http.StatusServiceUnavailable ||
+				e.Error.Code != "overloaded" || resp.Header.Get("Retry-After") == "" {
+				badRefusal.Store(resp.Status + " " + string(b))
+			}
+		}
+		return resp.StatusCode, el
+	}
+
+	// Clean capacity: as many requests as 32 closed-loop clients get
+	// through in 3 s (after a 1 s warm-up).
+	closedLoop := func(d time.Duration) int {
+		var n atomic.Int64
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					if code, _ := send(); code == http.StatusOK {
+						n.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return int(n.Load())
+	}
+	closedLoop(time.Second)
+	capacity := closedLoop(3*time.Second) / 3
+	t.Logf("clean capacity (32 closed-loop clients): %d requests/s", capacity)
+
+	phase := func(name string, rate int, d time.Duration) (shed int) {
+		res := openLoopByStatus(rate, d, send)
+		for code, lat := range res.lat {
+			t.Logf("%s: %6d × %3d  p50 %9v  p99 %9v  max %9v", name, len(lat), code, pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
+		}
+		t.Logf("%s: offered %d/s for %v, sent %d (%.0f/s), peak RSS %.1f MB", name, rate, d, res.sent,
+			float64(res.sent)/res.took.Seconds(), float64(peakRSS(t, gw.pid))/(1<<20))
+		return len(res.lat[http.StatusServiceUnavailable])
+	}
+	shed := phase("2x capacity", 2*capacity, 10*time.Second)
+	phase("right after, 0.5x", capacity/2, 3*time.Second)
+	if v := badRefusal.Load(); v != nil {
+		t.Errorf("a refusal that is not 503 overloaded with Retry-After: %v", v)
+	}
+	if shed == 0 {
+		t.Errorf("nothing was shed at twice the capacity")
+	}
+}
+
+// byStatus is what an open-loop phase saw: latencies by status code (0:
+// transport error), sorted.
+type byStatus struct {
+	lat  map[int][]time.Duration
+	sent int
+	took time.Duration
+}
+
+// openLoopByStatus starts fn rate times a second for d, whatever the
+// latency, and groups the answers by status.
+func openLoopByStatus(rate int, d time.Duration, fn func() (int, time.Duration)) byStatus {
+	var mu sync.Mutex
+	res := byStatus{lat: map[int][]time.Duration{}}
+	var wg sync.WaitGroup
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	for ; time.Since(start) < d; res.sent++ {
+		if wait := time.Until(start.Add(time.Duration(res.sent) * interval)); wait > 0 {
+			time.Sleep(wait) // simulated load: pacing the open-loop arrivals, not synchronisation
+		}
+		wg.Go(func() {
+			code, el := fn()
+			mu.Lock()
+			defer mu.Unlock()
+			res.lat[code] = append(res.lat[code], el)
+		})
+	}
+	res.took = time.Since(start)
+	wg.Wait()
+	for _, l := range res.lat {
+		slices.Sort(l)
+	}
+	return res
+}
