@@ -92,13 +92,26 @@ func (e *Engine) run(ctx context.Context, rt *registry.Route, f routing.Facts, s
 		}
 		out.attempts++
 		tries[c.Index]++
+		reason := "first"
+		switch {
+		case out.serving == sv:
+			reason = "retry"
+		case out.serving != nil:
+			reason = "fallback"
+		}
 		out.serving, out.target = sv, c.Target
 		start := e.now()
-		cancel, err := e.attempt(ctx, c.Target, rt.Route, deadline, stream, func(actx context.Context) (func(), error) {
+		sctx, span := e.startAttempt(ctx, out.attempts, c, sv.UpstreamModel, reason)
+		cancel, err := e.attempt(sctx, c.Target, rt.Route, deadline, stream, func(actx context.Context) (func(), error) {
 			return do(actx, sv, c.Target)
 		})
 		e.router.Done(c, e.now().Sub(start), err)
-		switch routing.Classify(err) {
+		class := routing.Classify(err)
+		endAttempt(span, class, err)
+		if err != nil && e.attemptErrs != nil && ctx.Err() == nil {
+			e.attemptErrs(sv.ProviderID, attemptErrorKind(err))
+		}
+		switch class {
 		case routing.ClassOK:
 			out.cancel = cancel
 			return out, nil

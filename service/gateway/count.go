@@ -15,7 +15,7 @@ import (
 // "count_tokens" and zero usage, so that it shows in audit logs without
 // counting against budgets.
 func (e *Engine) CountTokens(ctx context.Context, call *Call, req *providers.ChatRequest) (int64, error) {
-	rec := e.newRecord(call, "count_tokens", req.Model, false)
+	rec := e.newRecord(ctx, call, "count_tokens", req.Model, false)
 	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return 0, e.finish(&rec, err)

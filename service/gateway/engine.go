@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/semcache"
 	"github.com/tollgate-dev/tollgate/service/governance"
@@ -84,6 +86,10 @@ type Engine struct {
 
 	staleLog logLimit // refusals of unconfirmed keys are logged once a second
 
+	tracer trace.Tracer // spans of the pipeline's steps; a no-op one by default (trace.go)
+	// attemptErrs is told of every failed upstream attempt (WithAttemptErrors).
+	attemptErrs func(provider, kind string)
+
 	moderation localModeration // the gateway's own moderation classifiers (moderate.go)
 }
 
@@ -110,7 +116,7 @@ func WithRouter(r *routing.Router) Option { return func(e *Engine) { e.router = 
 
 // New returns an Engine over the in-memory registry and a record writer.
 func New(reg *registry.Registry, rec Recorder, opts ...Option) *Engine {
-	e := &Engine{reg: reg, rec: rec, log: slog.New(slog.DiscardHandler), now: time.Now}
+	e := &Engine{reg: reg, rec: rec, log: slog.New(slog.DiscardHandler), now: time.Now, tracer: noopTracer}
 	for _, o := range opts {
 		o(e)
 	}
@@ -245,29 +251,43 @@ type chatPlan struct {
 // validate, admit (budgets and limits), resolve the model or route, input
 // guardrails, cache lookup. On failure the request is already recorded.
 func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRequest, stream bool) (*chatPlan, error) {
-	p := &chatPlan{rec: e.newRecord(call, "chat", req.Model, stream)}
-	k, err := e.Authenticate(ctx, call)
+	p := &chatPlan{rec: e.newRecord(ctx, call, "chat", req.Model, stream)}
+	actx, span := e.tracer.Start(ctx, "tollgate.admit")
+	k, err := e.Authenticate(actx, call)
 	if err != nil {
-		return nil, e.finish(&p.rec, err)
+		return nil, e.finish(&p.rec, endSpan(span, err))
 	}
 	p.key = k
 	p.rec.setKey(k)
 	if err := ValidateChat(req); err != nil {
-		return nil, e.finish(&p.rec, err)
+		return nil, e.finish(&p.rec, endSpan(span, err))
 	}
-	if err := e.admitChat(ctx, &p.rec, k, req); err != nil {
-		return nil, e.finish(&p.rec, err)
+	if err := e.admitChat(actx, &p.rec, k, req); err != nil {
+		return nil, e.finish(&p.rec, endSpan(span, err))
 	}
 	if p.route, err = e.resolve(k, req.Model, false); err != nil {
-		return nil, e.finish(&p.rec, err)
+		return nil, e.finish(&p.rec, endSpan(span, err))
 	}
-	if p.guard, p.req, err = e.guardInput(ctx, &p.rec, k, req); err != nil {
+	endSpan(span, nil)
+	if e.guard != nil {
+		gctx, span := e.tracer.Start(ctx, "tollgate.guardrails.input")
+		p.guard, p.req, err = e.guardInput(gctx, &p.rec, k, req)
+		err = endSpan(span, err)
+	} else {
+		p.req = req
+	}
+	if err != nil {
 		return nil, e.finish(&p.rec, err)
 	}
 	if p.req != req {
 		p.req.Source = req.Source.Rewritten(p.req) // see passthrough.go
 	}
-	p.cache = e.lookup(ctx, call, &p.rec, k, p.route, p.req)
+	if e.cache != nil {
+		cctx, span := e.tracer.Start(ctx, "tollgate.cache.lookup")
+		p.cache = e.lookup(cctx, call, &p.rec, k, p.route, p.req)
+		span.SetAttributes(attrCacheStatus.String(string(cacheStatusOf(p.cache))))
+		span.End()
+	}
 	p.cacheStatus, p.cacheScore = cacheInfo(p.cache)
 	return p, nil
 }
@@ -284,7 +304,7 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	rec, rt, gr, cres, status, score := &p.rec, p.route, p.guard, p.cache, p.cacheStatus, p.cacheScore
 	req = p.req
 	if p.hit() {
-		hit, err := gr.checkOutput(ctx, rec, cres.Hit.Response)
+		hit, err := e.checkOutput(ctx, gr, rec, cres.Hit.Response)
 		if err != nil {
 			return nil, e.finish(rec, err)
 		}
@@ -319,8 +339,11 @@ func (e *Engine) Chat(ctx context.Context, call *Call, req *providers.ChatReques
 	if gr.checksOutput() {
 		resp.Raw = nil // the output stage answers with the canonical view
 	}
-	if resp, err = gr.checkOutput(ctx, rec, resp); err != nil {
+	if resp, err = e.checkOutput(ctx, gr, rec, resp); err != nil {
 		return nil, e.finish(rec, err)
+	}
+	if rec.span != nil && rec.span.IsRecording() && len(resp.Choices) > 0 {
+		finishReasons(rec.span, string(resp.Choices[0].FinishReason))
 	}
 	e.finish(rec, nil)
 	if gr.cacheable() {
@@ -352,7 +375,7 @@ type EmbedResult struct {
 
 // Embed runs an embedding request. req.Model is the name the caller asked for.
 func (e *Engine) Embed(ctx context.Context, call *Call, req *providers.EmbedRequest) (*EmbedResult, error) {
-	rec := e.newRecord(call, "embed", req.Model, false)
+	rec := e.newRecord(ctx, call, "embed", req.Model, false)
 	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&rec, err)
@@ -427,6 +450,12 @@ type record struct {
 	lim   limits // budget and rate-limit reservations (limits.go)
 	// promptTokens caches the request's estimated prompt tokens (see prompt).
 	promptTokens int64
+	// note receives the finished record for the request's log line; nil
+	// when the server gave none (see Note).
+	note *Note
+	// span is the request's server span (a no-op one when tracing is
+	// off); finish sets the GenAI attributes on it (trace.go).
+	span trace.Span
 }
 
 // prompt returns the estimated prompt tokens of req, counted once per
@@ -438,12 +467,12 @@ func (r *record) prompt(req *providers.ChatRequest) int64 {
 	return r.promptTokens
 }
 
-func (e *Engine) newRecord(call *Call, op, model string, stream bool) record {
+func (e *Engine) newRecord(ctx context.Context, call *Call, op, model string, stream bool) record {
 	start := call.Start
 	if start.IsZero() {
 		start = e.now()
 	}
-	return record{start: start, Record: store.Record{
+	return record{start: start, note: NoteFrom(ctx), span: trace.SpanFromContext(ctx), Record: store.Record{
 		RequestID: call.RequestID, Time: start, EndUser: call.EndUser, Tags: call.Tags,
 		Surface: string(call.Surface), Operation: op, Stream: stream, RequestedModel: model,
 	}}
@@ -477,5 +506,11 @@ func (e *Engine) finish(r *record, err error) error {
 	r.Status, r.ErrorCode = StatusOf(err)
 	r.Latency = e.now().Sub(r.start)
 	e.rec.Record(r.Record)
+	if r.note != nil {
+		r.note.rec = recordCopy{set: true, r: r.Record}
+	}
+	if r.span != nil && r.span.IsRecording() {
+		annotate(r.span, &r.Record)
+	}
 	return err
 }

@@ -70,7 +70,7 @@ func isLocalModeration(name string) bool {
 // Moderate runs a moderation request. req.Model is the name the caller
 // asked for ("" for DefaultModerationModel).
 func (e *Engine) Moderate(ctx context.Context, call *Call, req *providers.ModerationRequest) (*ModerationResult, error) {
-	rec := e.newRecord(call, "moderation", req.Model, false)
+	rec := e.newRecord(ctx, call, "moderation", req.Model, false)
 	k, err := e.Authenticate(ctx, call)
 	if err != nil {
 		return nil, e.finish(&rec, err)

@@ -270,7 +270,8 @@ type meter struct {
 	delivered  bool // a chunk reached the caller
 	closed     bool
 	ended      bool
-	costNanos  int64 // final once ended
+	costNanos  int64  // final once ended
+	finish     string // the last finish reason seen, for the span
 }
 
 var _ chunkStream = (*meter)(nil)
@@ -314,6 +315,9 @@ func (m *meter) observe(c *providers.Chunk) {
 			m.rec.TTFT = m.e.now().Sub(m.rec.start)
 		}
 		m.outputLen += int64(n)
+		if d.FinishReason != "" {
+			m.finish = string(d.FinishReason)
+		}
 	}
 	if c.Usage != nil {
 		m.usage, m.gotUsage = *c.Usage, true
@@ -371,5 +375,6 @@ func (m *meter) end(err error) {
 	if m.guard != nil {
 		m.rec.Guardrails = m.guard.record()
 	}
+	finishReasons(m.rec.span, m.finish)
 	_ = m.e.finish(&m.rec, err)
 }

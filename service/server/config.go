@@ -109,6 +109,9 @@ type Config struct {
 	LogSampleSuccess float64
 	// MetricsAddr, when set, serves /metrics on a separate listener.
 	MetricsAddr string
+	// MetricsKeyLabel, above 0, adds per-key request and spend counters
+	// for at most that many keys (see telemetry.Options.KeyLabel).
+	MetricsKeyLabel int
 	// MetricsToken, when set (env only), also serves /metrics on the API
 	// port to callers presenting it as a bearer token.
 	MetricsToken string

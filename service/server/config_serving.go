@@ -19,6 +19,7 @@ func (c *Config) registerServingFlags(e *envFlags) {
 	e.duration(&c.BodyTimeout, "request-body-timeout", "TOLLGATE_REQUEST_BODY_TIMEOUT", "time allowed to read a request's body; slower requests get 408 (0 = no bound)")
 	e.float64(&c.LogSampleSuccess, "log-sample-success", "TOLLGATE_LOG_SAMPLE_SUCCESS", "share of successful requests written to the access log, 0..1 (errors are always written)")
 	e.str(&c.MetricsAddr, "metrics-addr", "TOLLGATE_METRICS_ADDR", "serve Prometheus /metrics on this separate address, e.g. :9090 (the API port serves /metrics only with TOLLGATE_METRICS_TOKEN)")
+	e.int(&c.MetricsKeyLabel, "metrics-key-label", "TOLLGATE_METRICS_KEY_LABEL", "add per-key request and spend counters (tollgate_key_*) for at most this many keys, the rest counted as _other (0 = off; for small deployments: each key is a series)")
 	e.duration(&c.ConfigMaxStaleness, "config-max-staleness", "TOLLGATE_CONFIG_MAX_STALENESS", "longest this replica serves keys from a view of revocations it has not confirmed with Postgres; older, keys are re-validated and refused with 503 when Postgres does not answer")
 	e.duration(&c.ConfigReconcile, "config-reconcile-interval", "TOLLGATE_CONFIG_RECONCILE_INTERVAL", "period of the full configuration reload that catches missed notifications")
 	e.duration(&c.UpstreamTimeout, "upstream-timeout", "TOLLGATE_UPSTREAM_TIMEOUT", "default bound on a unary upstream attempt, headers and body (a route target's timeout overrides it)")
@@ -28,6 +29,9 @@ func (c *Config) registerServingFlags(e *envFlags) {
 
 func (c *Config) validateServing() error {
 	var errs []error
+	if c.MetricsKeyLabel < 0 || c.MetricsKeyLabel > 10000 {
+		errs = append(errs, errors.New("-metrics-key-label must be between 0 and 10000"))
+	}
 	if c.MaxInflight < 0 || c.MaxAnonInflight < 0 || c.MaxConnections < 0 {
 		errs = append(errs, errors.New("-max-inflight, -max-unauthenticated-inflight and -max-connections must not be negative"))
 	}

@@ -69,7 +69,12 @@ func credentialOf(r *http.Request) string {
 // the refusals that must come before a body is read (starting, too large,
 // overloaded), then the application.
 func (s *Server) front(w http.ResponseWriter, r *http.Request) {
-	id := gateway.NewRequestID()
+	// A caller's own request id is kept when it is well-formed, so that
+	// its logs, ours and the upstream's share one id.
+	id := r.Header.Get("X-Request-Id")
+	if !gateway.ValidRequestID(id) {
+		id = gateway.NewRequestID()
+	}
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(gateway.WithRequestID(r.Context(), id))
 	c := classify(r.URL.Path)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/jsonstr"
+	"github.com/tollgate-dev/tollgate/service/store"
 )
 
 // AccessLogWriter receives the access log: whole lines, in batches.
@@ -129,27 +130,113 @@ func (w *asyncWriter) flush() {
 	w.mu.Unlock()
 }
 
+// accessEntry is what one access-log line says.
+type accessEntry struct {
+	t                                time.Time
+	id, traceID, method, path, proto string
+	status                           int
+	d                                time.Duration
+	// rpcCode is a failed RPC's Connect/gRPC code name.
+	rpcCode string
+	// rec is the engine's record of an inference request, nil otherwise.
+	rec *store.Record
+}
+
+// failed reports whether the line is of a failed request (always logged).
+func (e *accessEntry) failed() bool {
+	return e.status >= 400 || e.rpcCode != "" || (e.rec != nil && e.rec.ErrorCode != "")
+}
+
 // appendAccessLine appends one access-log line in the process's log
 // format (slog's JSON handler: time, level, msg, then the attributes),
-// without the handler's generic machinery.
-func appendAccessLine(b []byte, t time.Time, id, method, path string, status int, d time.Duration, proto string) []byte {
+// without the handler's generic machinery. Durations are milliseconds
+// (latency_ms, ttft_ms); cost is in US dollars. No prompt or answer text,
+// no credential: the key is named by its id.
+func appendAccessLine(b []byte, e *accessEntry) []byte {
 	b = append(b, `{"time":"`...)
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = e.t.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
-	b = jsonstr.AppendString(b, id)
+	b = jsonstr.AppendString(b, e.id)
+	if e.traceID != "" {
+		b = append(b, `,"trace_id":"`...)
+		b = append(b, e.traceID...)
+		b = append(b, '"')
+	}
 	b = append(b, `,"method":`...)
-	b = jsonstr.AppendString(b, method)
+	b = jsonstr.AppendString(b, e.method)
 	b = append(b, `,"path":`...)
-	b = jsonstr.AppendString(b, path)
+	b = jsonstr.AppendString(b, e.path)
 	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, `,"duration":`...)
-	b = strconv.AppendInt(b, int64(d), 10)
-	if proto != "" {
+	b = strconv.AppendInt(b, int64(e.status), 10)
+	if e.rpcCode != "" {
+		b = append(b, `,"rpc_code":`...)
+		b = jsonstr.AppendString(b, e.rpcCode)
+	}
+	b = append(b, `,"latency_ms":`...)
+	b = appendMillis(b, e.d)
+	if e.proto != "" {
 		b = append(b, `,"proto":`...)
-		b = jsonstr.AppendString(b, proto)
+		b = jsonstr.AppendString(b, e.proto)
+	}
+	if r := e.rec; r != nil {
+		str := func(name, v string) {
+			if v != "" {
+				b = append(b, `,"`...)
+				b = append(b, name...)
+				b = append(b, `":`...)
+				b = jsonstr.AppendString(b, v)
+			}
+		}
+		num := func(name string, v int64) {
+			b = append(b, `,"`...)
+			b = append(b, name...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, v, 10)
+		}
+		str("surface", r.Surface)
+		str("operation", r.Operation)
+		str("team", r.TeamID)
+		str("service", r.ServiceID)
+		str("key_id", r.KeyID)
+		str("end_user", r.EndUser)
+		str("model", r.RequestedModel)
+		str("served_model", r.Model)
+		str("provider", r.Provider)
+		num("attempts", int64(r.Attempts))
+		num("input_tokens", r.InputTokens)
+		num("output_tokens", r.OutputTokens)
+		if r.CachedInputTokens != 0 {
+			num("cached_input_tokens", r.CachedInputTokens)
+		}
+		b = append(b, `,"cost_usd":`...)
+		b = strconv.AppendFloat(b, float64(r.CostNanos)/1e9, 'f', -1, 64)
+		if r.TTFT > 0 {
+			b = append(b, `,"ttft_ms":`...)
+			b = appendMillis(b, r.TTFT)
+		}
+		str("cache", r.CacheStatus)
+		if len(r.Guardrails) > 0 {
+			b = append(b, `,"guardrails":[`...)
+			for i := range r.Guardrails {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				v := &r.Guardrails[i]
+				b = jsonstr.AppendString(b, v.Policy+"/"+v.Guardrail+":"+v.Stage+":"+v.Action)
+			}
+			b = append(b, ']')
+		}
+		str("error", r.ErrorCode)
+		if r.Partial {
+			b = append(b, `,"partial":true`...)
+		}
 	}
 	return append(b, "}\n"...)
+}
+
+// appendMillis appends d in milliseconds with microsecond precision.
+func appendMillis(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'f', -1, 64)
 }
 
 // newJSONLogger is the logger format of the whole process.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/service/gateway"
+	"github.com/tollgate-dev/tollgate/service/store"
 )
 
 // lockedBuffer is a bytes.Buffer safe for concurrent use.
@@ -46,14 +47,16 @@ func TestAccessLog(t *testing.T) {
 	a := newAccessLog(&out, nil, cfg)
 	r := httptest.NewRequest("POST", "/v1/chat/completions", nil)
 	r = r.WithContext(gateway.WithRequestID(context.Background(), "req_test"))
-	a.record(r, 200, time.Millisecond) // sampled out
-	a.record(r, 503, time.Millisecond) // always
+	a.record(r, 200, time.Millisecond, nil)                                   // sampled out
+	a.record(r, 503, time.Millisecond, nil)                                   // always
+	a.record(r, 200, time.Millisecond, &gateway.Note{RPCCode: "unavailable"}) // a failed RPC: always
 	if out.String() != "" {
 		t.Fatal("written synchronously")
 	}
 	a.flush()
 	got := out.String()
-	if strings.Count(got, "\n") != 1 || !strings.Contains(got, `"status":503`) || !strings.Contains(got, `"request_id":"req_test"`) {
+	if strings.Count(got, "\n") != 2 || !strings.Contains(got, `"status":503`) || !strings.Contains(got, `"request_id":"req_test"`) ||
+		!strings.Contains(got, `"rpc_code":"unavailable"`) {
 		t.Fatalf("log = %q", got)
 	}
 
@@ -74,13 +77,25 @@ func TestAccessLog(t *testing.T) {
 func TestAppendAccessLine(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 6, 12, 0, 0, 123456789, time.UTC)
-	line := appendAccessLine(nil, at, "req_1", "POST", "/v1/x\"y\\z\n\x01é\xff", 503, 1500*time.Microsecond, "HTTP/2.0")
+	line := appendAccessLine(nil, &accessEntry{t: at, id: "req_1", method: "POST", path: "/v1/x\"y\\z\n\x01é\xff", status: 503,
+		d: 1500 * time.Microsecond, proto: "HTTP/2.0", traceID: "0af7651916cd43dd8448eb211c80319c",
+		rec: &store.Record{Surface: "openai", Operation: "chat", TeamID: "search", ServiceID: "ranker", KeyID: "key_1", EndUser: "u\"1",
+			RequestedModel: "smart", Model: "gpt-x-2026", Provider: "oai", Attempts: 2, InputTokens: 12, OutputTokens: 30,
+			CostNanos: 123456, TTFT: 250 * time.Microsecond, CacheStatus: "miss", ErrorCode: "upstream_server",
+			Guardrails: []store.GuardrailVerdict{{Policy: "p", Guardrail: "pii", Stage: "input", Action: "flag"}}}})
 	var got map[string]any
 	if err := json.Unmarshal(line, &got); err != nil || line[len(line)-1] != '\n' {
 		t.Fatalf("not a JSON line: %q (%v)", line, err)
 	}
 	want := map[string]any{"time": "2026-12-06T12:00:00.123456789Z", "level": "INFO", "msg": "request", "request_id": "req_1",
-		"method": "POST", "path": "/v1/x\"y\\z\n\x01é\ufffd", "status": float64(503), "duration": float64(1500000), "proto": "HTTP/2.0"}
+		"method": "POST", "path": "/v1/x\"y\\z\n\x01é\ufffd", "status": float64(503), "latency_ms": 1.5, "proto": "HTTP/2.0",
+		"trace_id": "0af7651916cd43dd8448eb211c80319c", "surface": "openai", "operation": "chat", "team": "search", "service": "ranker",
+		"key_id": "key_1", "end_user": "u\"1", "model": "smart", "served_model": "gpt-x-2026", "provider": "oai", "attempts": float64(2),
+		"input_tokens": float64(12), "output_tokens": float64(30), "cost_usd": 0.000123456, "ttft_ms": 0.25, "cache": "miss",
+		"error": "upstream_server"}
+	if g, _ := got["guardrails"].([]any); len(g) != 1 || g[0] != "p/pii:input:flag" {
+		t.Errorf("guardrails = %#v", got["guardrails"])
+	}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %#v, want %#v", k, got[k], v)
@@ -126,7 +141,7 @@ func BenchmarkAccessLog(b *testing.B) {
 			b.ReportAllocs()
 			c0 := processCPU()
 			for b.Loop() {
-				a.record(r, 200, time.Millisecond)
+				a.record(r, 200, time.Millisecond, nil)
 			}
 			a.flush()
 			b.ReportMetric(float64((processCPU()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")

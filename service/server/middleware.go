@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,7 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 			sw.body = &st.body
 			r.Body = sw.body
 		}
+		r = r.WithContext(gateway.WithNote(r.Context(), &st.note))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -87,7 +89,8 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 					http.Error(sw, "internal error; request id "+gateway.RequestIDFrom(r.Context()), http.StatusInternalServerError)
 				}
 			}
-			s.access.record(r, sw.status, time.Since(start))
+			s.access.record(r, sw.status, time.Since(start), &st.note)
+			traceStatus(r.Context(), sw.status)
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -124,6 +127,7 @@ type readDeadliner interface {
 type requestState struct {
 	statusWriter
 	body requestBody
+	note gateway.Note
 }
 
 func (b *requestBody) init(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) {
@@ -206,30 +210,47 @@ func newAccessLog(w AccessLogWriter, log *slog.Logger, cfg Config) *accessLog {
 }
 
 // record writes the line of a finished request.
-func (a *accessLog) record(r *http.Request, status int, d time.Duration) {
-	if (a.log == nil && a.async == nil) || (status < 400 && !sampled(a.sample)) {
+func (a *accessLog) record(r *http.Request, status int, d time.Duration, note *gateway.Note) {
+	if a.log == nil && a.async == nil {
 		return
 	}
-	id := gateway.RequestIDFrom(r.Context())
-	proto := ""
+	e := accessEntry{status: status, d: d, method: r.Method, path: r.URL.Path}
+	if note != nil {
+		e.rpcCode = note.RPCCode
+		e.rec, _ = note.Record()
+	}
+	if !e.failed() && !sampled(a.sample) {
+		return
+	}
+	e.id = gateway.RequestIDFrom(r.Context())
+	e.traceID = traceID(r.Context())
 	if r.ProtoMajor != 1 {
-		proto = r.Proto // only HTTP/2 requests say which
+		e.proto = r.Proto // only HTTP/2 requests say which
 	}
 	if a.async != nil {
-		now := time.Now()
-		a.async.appendLine(func(b []byte) []byte {
-			return appendAccessLine(b, now, id, r.Method, r.URL.Path, status, d, proto)
-		})
+		e.t = time.Now()
+		a.async.appendLine(func(b []byte) []byte { return appendAccessLine(b, &e) })
 		return
 	}
-	attrs := [6]slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.Duration("duration", d), slog.String("proto", proto)}
-	n := 5
-	if proto != "" {
-		n = 6
+	// Through the main logger: the same fields, as slog attributes.
+	var line map[string]json.RawMessage
+	if err := json.Unmarshal(appendAccessLine(nil, &e), &line); err != nil {
+		return
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
+	attrs := make([]slog.Attr, 0, len(line))
+	for _, k := range accessKeys {
+		if v, ok := line[k]; ok {
+			attrs = append(attrs, slog.Any(k, v))
+		}
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
+
+// accessKeys are the access line's attributes in their order (after time,
+// level and msg).
+var accessKeys = []string{"request_id", "trace_id", "method", "path", "status", "rpc_code", "latency_ms", "proto",
+	"surface", "operation", "team", "service", "key_id", "end_user", "model", "served_model", "provider", "attempts",
+	"input_tokens", "output_tokens", "cached_input_tokens", "cost_usd", "ttft_ms", "cache", "guardrails", "error", "partial"}
 
 // run flushes the asynchronous writer in the background until ctx is done.
 func (a *accessLog) run(ctx context.Context) {

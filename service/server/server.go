@@ -48,6 +48,8 @@ type Server struct {
 	access *accessLog
 	// metrics is the Prometheus registry of every collector.
 	metrics *prometheus.Registry
+	// obs holds the request metrics and tracing (telemetry.go).
+	obs *observability
 	// ops serves the endpoints that work before the configuration is
 	// loaded and are never shed: health, readiness, metrics, gRPC health
 	// and reflection.
@@ -113,7 +115,13 @@ type Option func(*options)
 type options struct {
 	access AccessLogWriter
 	now    func() time.Time
+	// noRequestMetrics leaves out the request metrics (WithoutRequestMetrics).
+	noRequestMetrics bool
 }
+
+// WithoutRequestMetrics leaves the per-request metrics (tollgate_requests_total,
+// tokens, cost, gen_ai_*) out, to measure what they cost (benchmarks).
+func WithoutRequestMetrics() Option { return func(o *options) { o.noRequestMetrics = true } }
 
 // WithClock makes the server read the time from now instead of time.Now:
 // the engine (latencies, deadlines), the response cache (entry lifetimes),
@@ -160,6 +168,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	s.access = newAccessLog(o.access, log, cfg)
 	s.metrics = prometheus.NewRegistry()
 	s.registerMetrics()
+	if s.obs, err = newObservability(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if o.noRequestMetrics {
+		s.obs.metrics = nil
+	} else {
+		s.metrics.MustRegister(s.obs.metrics)
+	}
+	if s.obs.tracing.Enabled {
+		log.Info("tracing on", "exporter", s.obs.tracing.Exporter)
+	}
 	s.ops = s.opsHandler()
 	if cfg.Console {
 		if s.console, err = console.New(); err != nil {
@@ -193,7 +212,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 }
 
 // Handler returns the HTTP handler serving every API.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.front) }
+func (s *Server) Handler() http.Handler { return s.obs.wrap(http.HandlerFunc(s.front)) }
 
 // Alerts returns the budget and spend-velocity alert monitor (for tests
 // that run its checks on demand); nil until the configuration is loaded.
@@ -298,6 +317,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Error("usage writer close", "err", err)
 	}
 	s.access.flush()
+	s.shutdownTracing()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
@@ -373,4 +393,17 @@ func (s *Server) Close() {
 		s.store.Close()
 	}
 	s.access.flush()
+	s.shutdownTracing()
+}
+
+// shutdownTracing exports the spans still buffered, for at most 5 s.
+func (s *Server) shutdownTracing() {
+	if s.obs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.obs.tracing.Shutdown(ctx); err != nil {
+		s.log.Warn("tracing shutdown", "err", err)
+	}
 }

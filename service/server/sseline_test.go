@@ -68,20 +68,24 @@ func peakRSS(t *testing.T, pid int) int64 {
 // TestHugeSSELineBoundedMemory sends a 256 MB SSE line (no newline)
 // through the real binary: the gateway stops reading it at its event bound
 // and answers with an error (an error event once the stream has started),
-// and its peak RSS stays under 64 MB.
+// and its peak RSS grows by less than 24 MB over what it was before the
+// request (17 MB measured; the whole line would be 256 MB) and stays under
+// 72 MB (the idle process is 43–50 MB, the OpenTelemetry SDK and
+// exporters included).
 func TestHugeSSELineBoundedMemory(t *testing.T) {
 	t.Parallel()
 	gw := startBinary(t)
 	url, sent := hugeLineUpstream(t, 256<<20, 2)
 	key := gw.Setup(t, url)
 
-	t.Logf("peak RSS before: %d MB", peakRSS(t, gw.pid)>>20)
+	before := peakRSS(t, gw.pid)
+	t.Logf("peak RSS before: %d MB", before>>20)
 	status, body := post(t, gw.URL, "/v1/chat/completions", key, oaiStream, false)
 	if status != http.StatusOK || !strings.Contains(body, `"content":"ok "`) || !strings.Contains(body, "line too long") {
 		t.Errorf("stream with a huge line after two chunks: %d %.500s, want the chunks then an error event", status, body)
 	}
-	if hwm := peakRSS(t, gw.pid); hwm >= 64<<20 {
-		t.Errorf("peak RSS %d MB, want under 64 MB", hwm>>20)
+	if hwm := peakRSS(t, gw.pid); hwm-before >= 24<<20 || hwm >= 72<<20 {
+		t.Errorf("peak RSS %d MB (%d MB before), want less than 24 MB more and under 72 MB", hwm>>20, before>>20)
 	} else {
 		t.Logf("peak RSS %d MB; the upstream got %d MB of the 256 MB line accepted", hwm>>20, sent.Load()>>20)
 	}

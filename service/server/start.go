@@ -117,7 +117,8 @@ func (s *Server) start(ctx context.Context) (err error) {
 	if callers != nil {
 		eopts = append(eopts, gateway.WithCallers(callers))
 	}
-	engine := gateway.New(reg, mon.Tee(s.writer), eopts...)
+	eopts = append(eopts, s.obs.engineOptions()...)
+	engine := gateway.New(reg, s.obs.recorder(mon.Tee(s.writer)), eopts...)
 
 	s.store, s.db, s.registry, s.gov, s.alerts, s.cache, s.guardrails, s.engine = st, st, reg, gov, mon, cache, greg, engine
 	s.creds = creds
@@ -126,7 +127,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 		return err
 	}
 	s.metrics.MustRegister(engine.Router().Collector(), newRegistryCollector(reg),
-		newGovernanceCollector(gov), creds.Collector())
+		newGovernanceCollector(gov), creds.Collector(), &budgetCollector{gov: gov})
 	s.records.set(st)
 	s.app.Store(&application{handler: s.appHandler(), reg: reg, admin: s.admin, authn: s.identity.authn})
 	return nil
@@ -139,7 +140,7 @@ func (s *Server) appHandler() http.Handler {
 	// declared Content-Length by front) rather than connect-go's read
 	// limit, which reports resource_exhausted: clients retry that, while
 	// a too large request can never succeed (InvalidArgument).
-	opts := []connect.HandlerOption{connect.WithCompressMinBytes(1024)}
+	opts := []connect.HandlerOption{connect.WithCompressMinBytes(1024), connect.WithInterceptors(s.obs.interceptors()...)}
 	mux := http.NewServeMux()
 	mux.Handle(tollgatev1connect.NewInferenceServiceHandler(rpc.NewInference(s.engine, s.log), opts...))
 	// One guard authenticates and authorises every admin and usage call

@@ -15,7 +15,7 @@ import (
 // so a long prompt or answer takes a few syscalls instead of dozens.
 func NewHTTPClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{Transport: newTracingTransport(&http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
@@ -27,5 +27,5 @@ func NewHTTPClient() *http.Client {
 		ExpectContinueTimeout: time.Second,
 		WriteBufferSize:       32 << 10,
 		ReadBufferSize:        32 << 10,
-	}}
+	})}
 }

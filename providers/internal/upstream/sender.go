@@ -71,6 +71,7 @@ func (s *Sender) SendHeader(ctx context.Context, method, target string, body []b
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", accept)
+	forwardContext(ctx, req.Header)
 	if s.Auth != nil {
 		s.Auth(req.Header)
 	}

@@ -74,6 +74,8 @@ type Options struct {
 	// DatabaseURL reuses a database (another replica's) instead of creating
 	// a fresh one.
 	DatabaseURL string
+	// ServerOptions are passed to server.New.
+	ServerOptions []server.Option
 	// Config, if set, adjusts the configuration before the server starts:
 	// the defaults of server.DefaultConfig with the database, master key,
 	// admin token, a spill directory and debug logging filled in.
@@ -157,6 +159,7 @@ func Start(t testing.TB, opts Options) *Gateway {
 	if opts.Clock != nil {
 		sopts = append(sopts, server.WithClock(opts.Clock))
 	}
+	sopts = append(sopts, opts.ServerOptions...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, log, sopts...)
