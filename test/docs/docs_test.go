@@ -106,7 +106,7 @@ var otherTests = []struct {
 	{"README.md", "Clients", "test/clients/cli_test.go", "testCLI"},
 	{"docs/grpcurl.md", "", "test/interop/grpcurl_test.go", "TestGrpcurlRecipes"},
 	{"docs/identity.md", "", "test/identity/docs_test.go", "TestIdentityGuide"},
-	{"docs/operations.md", "", "deploy/opsdoc/opsdoc_test.go", "TestLongOperationsGuide"}, // make test-long
+	{"docs/operations.md", "", "deploy/opsdoc/opsdoc_test.go", "TestLongOperationsGuide"},           // make test-long
 	{"docs/config-as-code.md", "", "service/configsync/guide_test.go", "TestLongConfigAsCodeGuide"}, // make test-long
 	{"docs/providers.md", "OpenAI-compatible presets", "service/app/cli_clouds_e2e_test.go", "TestCLIProviderTypes"},
 }
