@@ -53,7 +53,7 @@ func TestCLIProviderTypes(t *testing.T) {
 		case factory.TypeVertex, factory.TypeAzureOpenAI, factory.TypeOpenAICompatible:
 			continue // need settings or a base URL; covered by their own tests
 		}
-		c.ok("providers", "add", "p-"+name, "--type", name)
+		c.ok("providers", "create", "p-"+name, "--type", name) // "create" is an alias of "add"
 	}
 	list := c.ok("providers", "list")
 	for _, typ := range factory.Types() {

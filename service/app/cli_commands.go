@@ -290,8 +290,13 @@ func (c *cli) clientCommand(spec command) *cobra.Command {
 	if spec.args != "" {
 		use += " " + spec.args
 	}
+	var aliases []string
+	if verb == "add" {
+		aliases = []string{"create"} // so "create" works here as it does for keys and teams
+	}
 	cmd := &cobra.Command{
 		Use:     use + " [flags]",
+		Aliases: aliases,
 		Short:   spec.short,
 		Example: indent(spec.example),
 		RunE: func(cmd *cobra.Command, args []string) error {
