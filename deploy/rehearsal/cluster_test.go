@@ -135,10 +135,17 @@ func (c *cluster) start() *pod {
 		if strings.HasPrefix(v, ":") && e.Name == "TOLLGATE_LISTEN_ADDR" {
 			v = p.ip + v
 		}
-		for path, dir := range mounts {
-			if v == path || strings.HasPrefix(v, path+"/") {
-				v = dir + strings.TrimPrefix(v, path)
+		// One rewrite, by the deepest mount that holds the path: a
+		// rewritten value (a temporary directory) may itself lie under
+		// another mount path such as /tmp, and map order is random.
+		best := ""
+		for path := range mounts {
+			if (v == path || strings.HasPrefix(v, path+"/")) && len(path) > len(best) {
+				best = path
 			}
+		}
+		if best != "" {
+			v = mounts[best] + strings.TrimPrefix(v, best)
 		}
 		env = append(env, e.Name+"="+v)
 	}
