@@ -234,6 +234,60 @@ func appendAccessLine(b []byte, e *accessEntry) []byte {
 	return append(b, "}\n"...)
 }
 
+// attrs returns the fields of appendAccessLine's line (after time, level
+// and msg) as slog attributes, in the same order and with the same names
+// and units, for a server embedded with its caller's logger.
+func (e *accessEntry) attrs() []slog.Attr {
+	a := make([]slog.Attr, 0, 28)
+	str := func(name, v string) {
+		if v != "" {
+			a = append(a, slog.String(name, v))
+		}
+	}
+	millis := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	a = append(a, slog.String("request_id", e.id))
+	str("trace_id", e.traceID)
+	a = append(a, slog.String("method", e.method), slog.String("path", e.path), slog.Int("status", e.status))
+	str("rpc_code", e.rpcCode)
+	a = append(a, slog.Float64("latency_ms", millis(e.d)))
+	str("proto", e.proto)
+	r := e.rec
+	if r == nil {
+		return a
+	}
+	str("surface", r.Surface)
+	str("operation", r.Operation)
+	str("team", r.TeamID)
+	str("service", r.ServiceID)
+	str("key_id", r.KeyID)
+	str("end_user", r.EndUser)
+	str("model", r.RequestedModel)
+	str("served_model", r.Model)
+	str("provider", r.Provider)
+	a = append(a, slog.Int("attempts", r.Attempts), slog.Int64("input_tokens", r.InputTokens), slog.Int64("output_tokens", r.OutputTokens))
+	if r.CachedInputTokens != 0 {
+		a = append(a, slog.Int64("cached_input_tokens", r.CachedInputTokens))
+	}
+	a = append(a, slog.Float64("cost_usd", float64(r.CostNanos)/1e9))
+	if r.TTFT > 0 {
+		a = append(a, slog.Float64("ttft_ms", millis(r.TTFT)))
+	}
+	str("cache", r.CacheStatus)
+	if len(r.Guardrails) > 0 {
+		g := make([]string, len(r.Guardrails))
+		for i := range r.Guardrails {
+			v := &r.Guardrails[i]
+			g[i] = v.Policy + "/" + v.Guardrail + ":" + v.Stage + ":" + v.Action
+		}
+		a = append(a, slog.Any("guardrails", g))
+	}
+	str("error", r.ErrorCode)
+	if r.Partial {
+		a = append(a, slog.Bool("partial", true))
+	}
+	return a
+}
+
 // appendMillis appends d in milliseconds with microsecond precision.
 func appendMillis(b []byte, d time.Duration) []byte {
 	return strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'f', -1, 64)

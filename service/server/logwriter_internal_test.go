@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,21 +70,18 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
-// BenchmarkAccessLog compares one access-log line written synchronously
-// (the logger writing each line to a file, as before) with the buffered
-// writer (lines appended to memory, written in batches by a goroutine),
-// both ending in a file on disk.
 // TestAppendAccessLine: the access log's own encoder writes what slog's
 // JSON handler would, escapes included.
 func TestAppendAccessLine(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 6, 12, 0, 0, 123456789, time.UTC)
-	line := appendAccessLine(nil, &accessEntry{t: at, id: "req_1", method: "POST", path: "/v1/x\"y\\z\n\x01é\xff", status: 503,
+	e := &accessEntry{t: at, id: "req_1", method: "POST", path: "/v1/x\"y\\z\n\x01é\xff", status: 503,
 		d: 1500 * time.Microsecond, proto: "HTTP/2.0", traceID: "0af7651916cd43dd8448eb211c80319c",
 		rec: &store.Record{Surface: "openai", Operation: "chat", TeamID: "search", ServiceID: "ranker", KeyID: "key_1", EndUser: "u\"1",
 			RequestedModel: "smart", Model: "gpt-x-2026", Provider: "oai", Attempts: 2, InputTokens: 12, OutputTokens: 30,
-			CostNanos: 123456, TTFT: 250 * time.Microsecond, CacheStatus: "miss", ErrorCode: "upstream_server",
-			Guardrails: []store.GuardrailVerdict{{Policy: "p", Guardrail: "pii", Stage: "input", Action: "flag"}}}})
+			CostNanos: 123456, TTFT: 250 * time.Microsecond, CacheStatus: "miss", ErrorCode: "upstream_server", CachedInputTokens: 4, Partial: true,
+			Guardrails: []store.GuardrailVerdict{{Policy: "p", Guardrail: "pii", Stage: "input", Action: "flag"}}}}
+	line := appendAccessLine(nil, e)
 	var got map[string]any
 	if err := json.Unmarshal(line, &got); err != nil || line[len(line)-1] != '\n' {
 		t.Fatalf("not a JSON line: %q (%v)", line, err)
@@ -101,19 +100,50 @@ func TestAppendAccessLine(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", k, got[k], v)
 		}
 	}
+	// The embedded server's path (the caller's logger, accessEntry.attrs)
+	// writes the same line through slog's JSON handler: same keys in the
+	// same order, same values.
 	var viaSlog bytes.Buffer
-	newJSONLogger(&viaSlog, "info").LogAttrs(context.Background(), slog.LevelInfo, "request", slog.String("request_id", "req_1"))
+	newJSONLogger(&viaSlog, "info").LogAttrs(context.Background(), slog.LevelInfo, "request", e.attrs()...)
 	var sl map[string]any
 	if err := json.Unmarshal(viaSlog.Bytes(), &sl); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"time", "level", "msg", "request_id"} {
-		if _, ok := sl[k]; !ok {
-			t.Errorf("slog's line has no %q: the formats drifted", k)
-		}
+	sl["time"] = got["time"]
+	if !reflect.DeepEqual(sl, got) {
+		t.Errorf("through slog:\n%v\nown encoder:\n%v", sl, got)
+	}
+	if k1, k2 := jsonKeys(t, viaSlog.Bytes()), jsonKeys(t, line); !slices.Equal(k1, k2) {
+		t.Errorf("key order through slog %v, own encoder %v", k1, k2)
 	}
 }
 
+// jsonKeys returns the top-level keys of a JSON object in their order.
+func jsonKeys(t *testing.T, b []byte) []string {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	var keys []string
+	if _, err := d.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// BenchmarkAccessLog compares one access-log line written synchronously
+// (the logger writing each line to a file, as before) with the buffered
+// writer (lines appended to memory, written in batches by a goroutine),
+// both ending in a file on disk.
 func BenchmarkAccessLog(b *testing.B) {
 	for _, async := range []bool{false, true} {
 		name := "sync"

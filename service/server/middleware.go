@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -233,24 +232,8 @@ func (a *accessLog) record(r *http.Request, status int, d time.Duration, note *g
 		return
 	}
 	// Through the main logger: the same fields, as slog attributes.
-	var line map[string]json.RawMessage
-	if err := json.Unmarshal(appendAccessLine(nil, &e), &line); err != nil {
-		return
-	}
-	attrs := make([]slog.Attr, 0, len(line))
-	for _, k := range accessKeys {
-		if v, ok := line[k]; ok {
-			attrs = append(attrs, slog.Any(k, v))
-		}
-	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", e.attrs()...)
 }
-
-// accessKeys are the access line's attributes in their order (after time,
-// level and msg).
-var accessKeys = []string{"request_id", "trace_id", "method", "path", "status", "rpc_code", "latency_ms", "proto",
-	"surface", "operation", "team", "service", "key_id", "end_user", "model", "served_model", "provider", "attempts",
-	"input_tokens", "output_tokens", "cached_input_tokens", "cost_usd", "ttft_ms", "cache", "guardrails", "error", "partial"}
 
 // run flushes the asynchronous writer in the background until ctx is done.
 func (a *accessLog) run(ctx context.Context) {
