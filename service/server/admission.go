@@ -38,7 +38,9 @@ import (
 //     fraction of what is in flight, once, and drops again only when what
 //     was in flight has come under the new limit (the cut took effect) or
 //     a while has passed; otherwise it grows back, quickly when it is not
-//     binding. So a burst the CPUs absorb, a pause (a GC cycle, a burst
+//     binding, except for calmTicks (2 s) after an overload, when it grows
+//     slowly and a single saturated tick cuts again (so the limit settles
+//     instead of swinging between the floor and the hard bound). So a burst the CPUs absorb, a pause (a GC cycle, a burst
 //     of new connections) or a busy neighbour does not cut it, and a load
 //     the replica cannot keep up with is refused instead of queued. The
 //     controller ticks on arriving requests (admit), not only on a timer:
@@ -179,10 +181,18 @@ type admission struct {
 	// tick. The controller's goroutine only.
 	streak, rising, sinceCut int
 	lastInflight             int64
+	// streakUtil sums the CPU use over the streak's ticks: the streak
+	// counts as saturated by its average, so that one busy tick at a
+	// moderate load (a GC cycle, a clump of arrivals) is not taken for
+	// a saturated CPU.
+	streakUtil float64
+	// calm counts the ticks since the last overloaded one while the
+	// controller recovers from it (-1: not recovering).
+	calm int
 }
 
 // tickInterval is the controller's period.
-const tickInterval = 50 * time.Millisecond
+const tickInterval = 20 * time.Millisecond
 
 // saturatedShare is the share of its CPUs (GOMAXPROCS) the process must
 // use for a high scheduler latency to count as its own overload. Below
@@ -194,22 +204,30 @@ const saturatedShare = 0.9
 // above target for an overload: a shorter spell is a burst or a pause the
 // CPUs absorb, and a burst's requests in flight rise to a plateau within
 // about one upstream latency, while an overload's keep rising.
-const saturatedTicks = 4
+const saturatedTicks = 10
 
 // risingTicks is how many ticks in a row (500 ms) the requests in flight
 // must grow, with the latency above target, for an overload while the
 // process uses less than saturatedShare of its CPUs (others take them):
 // longer than the ramp of a burst absorbed by a slowed replica.
-const risingTicks = 10
+const risingTicks = 25
+
+// calmTicks is how long (2 s) after an overload the controller stays
+// wary: it cuts on a single saturated tick, and grows the limit only by
+// a sixteenth a tick and only while the limit refuses requests and the
+// scheduler keeps up. Growing back at full speed right after a cut
+// re-admits the overload within a few ticks, so the limit would swing
+// between the floor and the hard bound while the latency stays high.
+const calmTicks = 100
 
 // recutTicks is how long (500 ms) a cut may take to show before the
 // controller cuts again although what was in flight is still above the
 // limit (long streams, which use little CPU, drain slowly).
-const recutTicks = 10
+const recutTicks = 25
 
 func newAdmission(hard, anon int, adaptive bool, target time.Duration) *admission {
 	a := &admission{hard: int64(hard), floor: min(admissionFloor(), int64(hard)), adaptive: adaptive, target: target,
-		retryAfter: time.Second, load: newLoadSampler(), sinceCut: -1, epoch: time.Now()}
+		retryAfter: time.Second, load: newLoadSampler(), sinceCut: -1, calm: -1, epoch: time.Now()}
 	a.main.limit.Store(a.hard)
 	a.anon.limit.Store(int64(anon))
 	return a
@@ -257,8 +275,8 @@ func (a *admission) run(ctx context.Context) {
 
 // tick is one step of the controller: multiplicative decrease in an
 // overload (at most once until the cut took effect, holding meanwhile),
-// growth otherwise (by a quarter while the limit is what refuses
-// requests, doubling when it is not).
+// slow growth for calmTicks after one, growth otherwise (by a quarter
+// while the limit is what refuses requests, doubling when it is not).
 func (a *admission) tick() {
 	lat, util := a.load()
 	inflight := a.main.inflight.Load()
@@ -268,13 +286,14 @@ func (a *admission) tick() {
 	slow := lat > a.target
 	if slow {
 		a.streak++
+		a.streakUtil += util
 		if inflight > a.lastInflight {
 			a.rising++
 		} else {
 			a.rising = 0
 		}
 	} else {
-		a.streak, a.rising = 0, 0
+		a.streak, a.rising, a.streakUtil = 0, 0, 0
 	}
 	a.lastInflight = inflight
 	if a.sinceCut >= 0 {
@@ -283,9 +302,19 @@ func (a *admission) tick() {
 			a.sinceCut = -1 // the last cut took effect (or had its time)
 		}
 	}
-	overloaded := a.streak >= saturatedTicks && (util >= saturatedShare || a.rising >= risingTicks)
-	if overloaded {
+	need := saturatedTicks
+	if a.calm >= 0 {
+		need = 1 // recovering from an overload: it is back at once
+	}
+	overloaded := a.streak >= need && (a.streakUtil/float64(a.streak) >= saturatedShare || a.rising >= risingTicks)
+	switch {
+	case overloaded:
 		a.overloadedTicks.Add(1)
+		a.calm = 0
+	case a.calm >= 0:
+		if a.calm++; a.calm >= calmTicks {
+			a.calm = -1
+		}
 	}
 	var next int64
 	switch {
@@ -300,6 +329,13 @@ func (a *admission) tick() {
 	case overloaded:
 		// The last cut has not shown yet: hold.
 		next = limit
+	case a.calm >= 0:
+		// Recovering: probe upwards slowly, while the limit is what
+		// refuses requests and the CPUs keep up; hold otherwise.
+		next = limit
+		if shed > 0 && !slow {
+			next = limit + max(1, limit/16)
+		}
 	case shed > 0:
 		next = limit + max(1, limit/4)
 	default:

@@ -57,7 +57,8 @@ func TestAdmissionController(t *testing.T) {
 			a.main.inflight.Store(tt.inflight)
 			a.main.peak.Store(tt.inflight)
 			a.main.shedTick.Store(tt.shed)
-			a.streak = saturatedTicks - 1 // the previous ticks were slow too
+			a.streak = saturatedTicks - 1 // the previous ticks were slow too, and as busy
+			a.streakUtil = float64(a.streak) * tt.util
 			a.lastInflight = tt.inflight
 			a.tick()
 			if got := a.main.limit.Load(); got != tt.want {
@@ -207,7 +208,7 @@ func TestAdmissionControllerCutsAGrowingBacklog(t *testing.T) {
 	}{
 		{"a burst that levels off", []int64{40, 150, 150, 150, 150, 150}, 1000},
 		{"a ramp shorter than risingTicks", []int64{10, 20, 40, 80, 120, 160, 200, 240, 240, 240, 240}, 1000},
-		{"a backlog that keeps growing", []int64{100, 200, 300, 400, 500, 600, 700, 800, 900, 1000}, 500},
+		{"a backlog that keeps growing", ramp(100, risingTicks), 500},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -223,6 +224,15 @@ func TestAdmissionControllerCutsAGrowingBacklog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ramp returns n counts growing by step.
+func ramp(step int64, n int) []int64 {
+	r := make([]int64, n)
+	for i := range r {
+		r[i] = step * int64(i+1)
+	}
+	return r
 }
 
 // TestAdmitDrivesTheController: arriving requests run the controller's
@@ -243,5 +253,64 @@ func TestAdmitDrivesTheController(t *testing.T) {
 	}
 	if got := a.main.inflight.Load(); got != 100 {
 		t.Errorf("in flight %d, want 100", got)
+	}
+}
+
+// TestAdmissionControllerRecovers: after an overload the limit does not
+// swing back to the hard bound: it holds, grows by a sixteenth a tick
+// while it refuses requests and the scheduler keeps up, is cut again on a
+// single saturated tick, and grows at full speed only after calmTicks
+// healthy ticks. A streak of slow ticks counts by its average CPU use.
+func TestAdmissionControllerRecovers(t *testing.T) {
+	t.Parallel()
+	a := newAdmission(1000, 64, true, 10*time.Millisecond)
+	a.floor = 16
+	var lat time.Duration
+	var util float64
+	a.load = func() (time.Duration, float64) { return lat, util }
+	tick := func(l time.Duration, u float64, inflight, shed int64) int64 {
+		lat, util = l, u
+		a.main.inflight.Store(inflight)
+		a.main.peak.Store(inflight)
+		a.main.shedTick.Store(shed)
+		a.tick()
+		return a.main.limit.Load()
+	}
+	// Slow ticks with one busy one among them: on average the CPUs have
+	// room, no cut.
+	for i := range saturatedTicks {
+		u := 0.6
+		if i == saturatedTicks-1 {
+			u = 1
+		}
+		if got := tick(time.Second, u, 200, 0); got != 1000 {
+			t.Fatalf("tick %d of a moderately busy slow streak: limit %d, want 1000", i, got)
+		}
+	}
+	tick(time.Millisecond, 0.5, 200, 0)
+	for range saturatedTicks - 1 {
+		tick(time.Second, 1, 200, 0)
+	}
+	if got := tick(time.Second, 1, 200, 0); got != 100 {
+		t.Fatalf("limit after a sustained overload = %d, want 100", got)
+	}
+	for i := range 10 {
+		if got := tick(time.Millisecond, 0.5, 50, 0); got != 100 {
+			t.Fatalf("healthy tick %d after the cut, not refusing: limit %d, want 100 (held)", i, got)
+		}
+	}
+	if got := tick(time.Millisecond, 0.8, 100, 5); got != 106 {
+		t.Fatalf("healthy tick refusing requests: limit %d, want 106 (+1/16)", got)
+	}
+	if got := tick(20*time.Millisecond, 1, 100, 5); got != 75 {
+		t.Fatalf("one saturated tick while recovering: limit %d, want 75 (cut at once to 3/4 of what is in flight)", got)
+	}
+	for i := range calmTicks - 1 {
+		if got := tick(time.Millisecond, 0.5, 10, 0); got != 75 {
+			t.Fatalf("healthy tick %d while recovering: limit %d, want 75", i, got)
+		}
+	}
+	if got := tick(time.Millisecond, 0.5, 10, 0); got != 150 {
+		t.Fatalf("after calmTicks healthy ticks: limit %d, want 150 (doubling again)", got)
 	}
 }

@@ -93,7 +93,7 @@ type Config struct {
 	// AdmissionAdaptive lowers the in-flight limit below MaxInflight while
 	// the CPUs are saturated.
 	AdmissionAdaptive bool
-	// AdmissionTarget is the scheduler latency (p99 over 50ms) above which
+	// AdmissionTarget is the scheduler latency (p99 over 20ms) above which
 	// the CPUs count as saturated.
 	AdmissionTarget time.Duration
 	// MaxConnections bounds open client connections; 0 derives it from the

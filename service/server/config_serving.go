@@ -13,7 +13,7 @@ func (c *Config) registerServingFlags(e *envFlags) {
 	e.int(&c.MaxInflight, "max-inflight", "TOLLGATE_MAX_INFLIGHT", "hard bound on in-flight inference requests, streams included; beyond it requests get 503 (0 = from the memory budget: GOMEMLIMIT, else the cgroup limit, else 4 GiB, at 256 KiB per request)")
 	e.int(&c.MaxAnonInflight, "max-unauthenticated-inflight", "TOLLGATE_MAX_UNAUTHENTICATED_INFLIGHT", "bound on in-flight requests without a known API key (0 = max-inflight/16, at least 64)")
 	e.bool(&c.AdmissionAdaptive, "admission-adaptive", "TOLLGATE_ADMISSION_ADAPTIVE", "lower the in-flight limit while the CPUs are saturated (Go scheduler latency above -admission-latency-target)")
-	e.duration(&c.AdmissionTarget, "admission-latency-target", "TOLLGATE_ADMISSION_LATENCY_TARGET", "Go scheduler latency (p99 over 50ms) above which the CPUs count as saturated")
+	e.duration(&c.AdmissionTarget, "admission-latency-target", "TOLLGATE_ADMISSION_LATENCY_TARGET", "Go scheduler latency (p99 over 20ms) above which the CPUs count as saturated")
 	e.int(&c.MaxConnections, "max-connections", "TOLLGATE_MAX_CONNECTIONS", "open client connections beyond this are closed at once (0 = from the memory budget and the file descriptor limit)")
 	e.duration(&c.HeaderTimeout, "request-header-timeout", "TOLLGATE_REQUEST_HEADER_TIMEOUT", "time allowed to read a request's headers")
 	e.duration(&c.BodyTimeout, "request-body-timeout", "TOLLGATE_REQUEST_BODY_TIMEOUT", "time allowed to read a request's body; slower requests get 408 (0 = no bound)")

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,7 +19,8 @@ import (
 )
 
 // TestOverloadAt2xCapacity measures load shedding (docs/resilience.md) on
-// the real binary with one core (GOMAXPROCS=1): it measures the clean
+// the real binary with one core (GOMAXPROCS=1; pin it with
+// TOLLGATE_LOAD_GW_CPU=1 and run the test under taskset -c 0): it measures the clean
 // capacity with a closed loop, offers twice that for 10 s open loop, then
 // half of it, and logs for each phase the answers by status with their
 // latencies, and the gateway's peak RSS. It only reports (set
@@ -32,8 +34,19 @@ func TestOverloadAt2xCapacity(t *testing.T) {
 	_, upURL := fakeupstream.StartOpenAI(t)
 	gw := startBinary(t, "GOMAXPROCS=1")
 	key := gw.Setup(t, upURL)
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8192, MaxIdleConns: 8192}}
-	const body = `{"model":"` + servertest.ChatModel + `","messages":[{"role":"user","content":"a typical short question for the model"}],"max_tokens":64}`
+	// Clients keep a pool of connections, as SDKs and proxies in front of
+	// a gateway do; a request waiting for one counts in its latency.
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 256, MaxIdleConnsPerHost: 256}}
+	// A conversation of 150 earlier turns (~16 KB): the gateway's work
+	// per request grows with the body, the load generator's hardly, so the
+	// generator (on the other CPU, with the fake upstream and Postgres)
+	// can offer twice what the gateway's one CPU serves.
+	var turns strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&turns, `{"role":%q,"content":"Turn %d: a sentence of earlier conversation, about as long as people write them in chat."},`,
+			[]string{"user", "assistant"}[i%2], i)
+	}
+	body := `{"model":"` + servertest.ChatModel + `","messages":[` + turns.String() + `{"role":"user","content":"a typical short question for the model"}],"max_tokens":64}`
 	var badRefusal atomic.Value
 	send := func() (int, time.Duration) {
 		began := time.Now()
