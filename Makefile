@@ -3,7 +3,7 @@
 
 GO      ?= go
 BIN     := $(CURDIR)/.bin
-TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc grpcurl benchstat
+TOOLS   := buf protoc-gen-go protoc-gen-connect-go protoc-gen-go-grpc benchstat
 export PATH := $(BIN):$(PATH)
 # Every module builds against its own go.mod (the in-repo modules gen/,
 # clients/go/ and deploy/ are wired with replace directives), so a go.work
@@ -34,8 +34,10 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/... ./internal/pgtest/cmd/pgtestd
 
 # Pinned tools, built from tools/go.mod into .bin (nothing is downloaded
-# outside the Go module proxy).
-tools: $(addprefix $(BIN)/,$(TOOLS)) client-deps
+# outside the Go module proxy). The tests need only grpcurl (the docs'
+# admin examples and the interop tests), so `make test` builds only it:
+# buf, the protoc plugins and benchstat are for codegen, lint and bench.
+tools: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/grpcurl client-deps
 
 $(addprefix $(BIN)/,$(TOOLS)): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(BIN)/ \
@@ -43,9 +45,12 @@ $(addprefix $(BIN)/,$(TOOLS)): tools/go.mod tools/go.sum
 		google.golang.org/protobuf/cmd/protoc-gen-go \
 		connectrpc.com/connect/cmd/protoc-gen-connect-go \
 		google.golang.org/grpc/cmd/protoc-gen-go-grpc \
-		github.com/fullstorydev/grpcurl/cmd/grpcurl \
 		golang.org/x/perf/cmd/benchstat
 	@touch $(addprefix $(BIN)/,$(TOOLS))
+
+$(BIN)/grpcurl: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o $(BIN)/ github.com/fullstorydev/grpcurl/cmd/grpcurl
+	@touch $@
 
 # The SBOM generator of `make release`, pinned in tools/go.mod and built
 # on its own so a release does not build the codegen tools.
@@ -185,7 +190,7 @@ browser-deps:
 # are modules of their own (gen/ has no tests; the others build it).
 GOTESTFLAGS ?=
 TESTFLAGS   := -count=1 -vet=off -ldflags=-w
-test: deps tools pgtestd test-console
+test: deps $(BIN)/grpcurl pgtestd test-console
 	$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
 	cd deploy && $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
 	cd clients/go && $(GO) test $(TESTFLAGS) $(GOTESTFLAGS) ./...
@@ -193,7 +198,8 @@ test: deps tools pgtestd test-console
 # The long tests (named TestLong..., skipped under -short; in the main
 # module gated by testutil.Long) of the packages that have any, on one
 # shared server, and deploy/'s: the HNSW index and the EXPLAIN at scale, the
-# outage under load, the release's reproducibility, the multi-replica
+# outage under load, the release's reproducibility, the OCI image's
+# contents (a release build of the gateway), the multi-replica
 # rehearsal and the operator's guide. CI runs them once per run.
 LONG_PKGS = $(sort $(dir $(shell grep -rlw --include='*_test.go' 'testutil.Long' . | grep -v '^./deploy/')))
 test-long: deps tools pgtestd

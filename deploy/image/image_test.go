@@ -42,10 +42,16 @@ func buildGateway(t *testing.T) string {
 	return bin
 }
 
-// TestImage builds the image from the real binary, writes the OCI layout
-// and archive, reads the archive back as a registry tool would, and checks
-// the image config and the binary inside it.
-func TestImage(t *testing.T) {
+// TestLongImage builds the image from the real binary, writes the OCI
+// layout and archive, reads the archive back as a registry tool would, and
+// checks the image config and the binary inside it. It compiles the
+// gateway again as the release does (-trimpath, no cgo: minutes on a cold
+// build cache), so it is a long test: make test-long (and CI, after make
+// image) runs it; under -short it runs only with TOLLGATE_LONG_TESTS=1.
+func TestLongImage(t *testing.T) {
+	if testing.Short() && os.Getenv("TOLLGATE_LONG_TESTS") != "1" {
+		t.Skip("long test (make test-long): set TOLLGATE_LONG_TESTS=1 to run it under -short")
+	}
 	if runtime.GOOS != "linux" {
 		t.Skip("runs the linux binary from the image")
 	}
