@@ -42,6 +42,18 @@ func newManager(tb testing.TB, st *pgstore.Store, opts ...governance.Option) *go
 	return m
 }
 
+// inOneMinute returns a clock option for tests that count requests in one
+// rate-limit window: real time moved to the 10th second of the current
+// minute, so the few seconds such a test takes never straddle a window's
+// boundary (a fresh window would admit a second allowance, failing the
+// test at random). Give every manager of a test the same option. Lease
+// expiry follows Postgres's clock and is not affected.
+func inOneMinute() governance.Option {
+	now := time.Now()
+	shift := 10*time.Second - now.Sub(now.Truncate(time.Minute))
+	return governance.WithClock(func() time.Time { return time.Now().Add(shift) })
+}
+
 func put(tb testing.TB, st *pgstore.Store, v any) {
 	tb.Helper()
 	var err error
@@ -82,10 +94,11 @@ func TestAdmitRefusals(t *testing.T) {
 		{"tokens per minute", governance.Subject{KeyID: "k4", TeamID: "t4"}, governance.Demand{Tokens: 30}, governance.Demand{Tokens: 30}, 3, governance.ErrRateLimited, governance.DimTokens, "tpm", false},
 		{"concurrency", governance.Subject{KeyID: "k5", TeamID: "t5"}, governance.Demand{}, governance.Demand{}, 2, governance.ErrRateLimited, governance.DimConcurrent, "conc", true},
 	}
+	clock := inOneMinute()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := newManager(t, st)
+			m := newManager(t, st, clock)
 			var held []*governance.Ticket
 			for i := range tt.admitted {
 				tk, err := m.Admit(t.Context(), tt.subject, tt.est)

@@ -20,9 +20,10 @@ func TestReplicasShareRPM(t *testing.T) {
 	put(t, st, &store.RateLimit{ID: "rpm", Scope: store.ScopeTeam, TeamID: "t1", RequestsPerMinute: 30})
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
+	clock := inOneMinute()
 	for range 3 {
 		rs, _ := openStore(t, dsn)
-		m := newManager(t, rs)
+		m := newManager(t, rs, clock)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { _ = m.Run(ctx, rs); close(done) }()
