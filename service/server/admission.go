@@ -40,9 +40,10 @@ import (
 //     a while has passed; otherwise it grows back, quickly when it is not
 //     binding, except for calmTicks (2 s) after an overload, when it grows
 //     slowly and a single saturated tick cuts again (so the limit settles
-//     instead of swinging between the floor and the hard bound). So a burst the CPUs absorb, a pause (a GC cycle, a burst
-//     of new connections) or a busy neighbour does not cut it, and a load
-//     the replica cannot keep up with is refused instead of queued. The
+//     instead of swinging between the floor and the hard bound). So a
+//     burst the CPUs absorb, a pause (a GC cycle, a burst of new
+//     connections) or a busy neighbour does not cut it, and a load the
+//     replica cannot keep up with is refused instead of queued. The
 //     controller ticks on arriving requests (admit), not only on a timer:
 //     in an overload a timer's goroutine would wait in the scheduler's
 //     queue behind the requests it is to refuse.
