@@ -55,14 +55,23 @@ func (x *exchange) respond(v any) {
 	}
 }
 
+// decode reads the request body into v; false after answering, as
+// OpenAI does, a body it cannot parse with a 400 naming param.
+func (x *exchange) decode(v any, param string) bool {
+	if err := apischema.Unmarshal(x.body, v); err != nil {
+		x.badRequest(param, "We could not parse the JSON body of your request: %v", err)
+		return false
+	}
+	return true
+}
+
 func (x *exchange) badRequest(param, format string, args ...any) {
 	writeError(x.w, http.StatusBadRequest, errorObject("invalid_request_error", param, "", fmt.Sprintf(format, args...)), nil)
 }
 
 func (x *exchange) chat() {
 	var req schema.ChatCompletionRequest
-	if err := apischema.Unmarshal(x.body, &req); err != nil {
-		x.badRequest("", "We could not parse the JSON body of your request: %v", err)
+	if !x.decode(&req, "") {
 		return
 	}
 	switch {

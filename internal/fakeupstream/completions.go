@@ -16,8 +16,7 @@ import (
 // logprobs when asked for, and a text_completion event stream.
 func (x *exchange) completions() {
 	var req schema.CompletionRequest
-	if err := apischema.Unmarshal(x.body, &req); err != nil {
-		x.badRequest("", "We could not parse the JSON body of your request: %v", err)
+	if !x.decode(&req, "") {
 		return
 	}
 	switch {

@@ -6,14 +6,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 )
 
 func (x *exchange) embeddings() {
 	var req schema.EmbeddingRequest
-	if err := apischema.Unmarshal(x.body, &req); err != nil {
-		x.badRequest("input", "We could not parse the JSON body of your request: %v", err)
+	if !x.decode(&req, "input") {
 		return
 	}
 	if req.Model == "" {

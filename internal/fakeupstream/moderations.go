@@ -3,7 +3,6 @@ package fakeupstream
 import (
 	"strings"
 
-	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 )
 
@@ -20,8 +19,7 @@ var moderationWords = map[string][]string{
 // flagged.
 func (x *exchange) moderations() {
 	var req schema.ModerationRequest
-	if err := apischema.Unmarshal(x.body, &req); err != nil {
-		x.badRequest("", "We could not parse the JSON body of your request: %v", err)
+	if !x.decode(&req, "") {
 		return
 	}
 	if req.Input.IsZero() {

@@ -19,8 +19,7 @@ import (
 // found (404), as OpenAI answers an id it never issued.
 func (x *exchange) responses() {
 	var req schema.ResponsesRequest
-	if err := apischema.Unmarshal(x.body, &req); err != nil {
-		x.badRequest("", "We could not parse the JSON body of your request: %v", err)
+	if !x.decode(&req, "") {
 		return
 	}
 	switch {

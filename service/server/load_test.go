@@ -2,9 +2,8 @@ package server_test
 
 import (
 	"context"
+	"net/http"
 	"os"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,34 +45,19 @@ func TestAddedLatencyAt1kRPS(t *testing.T) {
 }
 
 // openLoop starts fn rate times a second for d, whatever the latency, and
-// returns the sorted latencies.
+// returns the sorted latencies of the calls that succeeded (a failed one
+// fails the test).
 func openLoop(t *testing.T, rate int, d time.Duration, fn func() error) []time.Duration {
 	t.Helper()
-	var mu sync.Mutex
-	var lat []time.Duration
-	var wg sync.WaitGroup
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
-	for i := 0; time.Since(start) < d; i++ {
-		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-			time.Sleep(wait) // simulated load: pacing the open-loop arrivals, not synchronisation
+	res := openLoopByStatus(rate, d, func() (int, time.Duration) {
+		began := time.Now()
+		if err := fn(); err != nil {
+			t.Errorf("request: %v", err)
+			return 0, 0
 		}
-		wg.Go(func() {
-			began := time.Now()
-			err := fn()
-			el := time.Since(began)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				t.Errorf("request: %v", err)
-				return
-			}
-			lat = append(lat, el)
-		})
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	return lat
+		return http.StatusOK, time.Since(began)
+	})
+	return res.lat[http.StatusOK]
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

@@ -155,143 +155,147 @@ func (e *accessEntry) failed() bool {
 func appendAccessLine(b []byte, e *accessEntry) []byte {
 	b = append(b, `{"time":"`...)
 	b = e.t.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
-	b = jsonstr.AppendString(b, e.id)
-	if e.traceID != "" {
-		b = append(b, `,"trace_id":"`...)
-		b = append(b, e.traceID...)
-		b = append(b, '"')
-	}
-	b = append(b, `,"method":`...)
-	b = jsonstr.AppendString(b, e.method)
-	b = append(b, `,"path":`...)
-	b = jsonstr.AppendString(b, e.path)
-	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(e.status), 10)
-	if e.rpcCode != "" {
-		b = append(b, `,"rpc_code":`...)
-		b = jsonstr.AppendString(b, e.rpcCode)
-	}
-	b = append(b, `,"latency_ms":`...)
-	b = appendMillis(b, e.d)
-	if e.proto != "" {
-		b = append(b, `,"proto":`...)
-		b = jsonstr.AppendString(b, e.proto)
-	}
-	if r := e.rec; r != nil {
-		str := func(name, v string) {
-			if v != "" {
-				b = append(b, `,"`...)
-				b = append(b, name...)
-				b = append(b, `":`...)
-				b = jsonstr.AppendString(b, v)
-			}
-		}
-		num := func(name string, v int64) {
-			b = append(b, `,"`...)
-			b = append(b, name...)
-			b = append(b, `":`...)
-			b = strconv.AppendInt(b, v, 10)
-		}
-		str("surface", r.Surface)
-		str("operation", r.Operation)
-		str("team", r.TeamID)
-		str("service", r.ServiceID)
-		str("key_id", r.KeyID)
-		str("end_user", r.EndUser)
-		str("model", r.RequestedModel)
-		str("served_model", r.Model)
-		str("provider", r.Provider)
-		num("attempts", int64(r.Attempts))
-		num("input_tokens", r.InputTokens)
-		num("output_tokens", r.OutputTokens)
-		if r.CachedInputTokens != 0 {
-			num("cached_input_tokens", r.CachedInputTokens)
-		}
-		b = append(b, `,"cost_usd":`...)
-		b = strconv.AppendFloat(b, float64(r.CostNanos)/1e9, 'f', -1, 64)
-		if r.TTFT > 0 {
-			b = append(b, `,"ttft_ms":`...)
-			b = appendMillis(b, r.TTFT)
-		}
-		str("cache", r.CacheStatus)
-		if len(r.Guardrails) > 0 {
-			b = append(b, `,"guardrails":[`...)
-			for i := range r.Guardrails {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				v := &r.Guardrails[i]
-				b = jsonstr.AppendString(b, v.Policy+"/"+v.Guardrail+":"+v.Stage+":"+v.Action)
-			}
-			b = append(b, ']')
-		}
-		str("error", r.ErrorCode)
-		if r.Partial {
-			b = append(b, `,"partial":true`...)
-		}
-	}
-	return append(b, "}\n"...)
+	b = append(b, `","level":"INFO","msg":"request"`...)
+	w := accessEncoder{b: b}
+	e.fields(&w)
+	return append(w.b, "}\n"...)
 }
 
-// attrs returns the fields of appendAccessLine's line (after time, level
-// and msg) as slog attributes, in the same order and with the same names
-// and units, for a server embedded with its caller's logger.
+// attrs returns the line's fields (after time, level and msg) as slog
+// attributes, for a server embedded with its caller's logger.
 func (e *accessEntry) attrs() []slog.Attr {
-	a := make([]slog.Attr, 0, 28)
-	str := func(name, v string) {
-		if v != "" {
-			a = append(a, slog.String(name, v))
-		}
-	}
-	millis := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	a = append(a, slog.String("request_id", e.id))
-	str("trace_id", e.traceID)
-	a = append(a, slog.String("method", e.method), slog.String("path", e.path), slog.Int("status", e.status))
-	str("rpc_code", e.rpcCode)
-	a = append(a, slog.Float64("latency_ms", millis(e.d)))
-	str("proto", e.proto)
+	w := accessEncoder{attrs: make([]slog.Attr, 0, 28), toSlog: true}
+	e.fields(&w)
+	return w.attrs
+}
+
+// fields hands the line's fields after time, level and msg to w, in
+// order: the one list of them, for both encoders.
+func (e *accessEntry) fields(w *accessEncoder) {
+	w.str("request_id", e.id)
+	w.optStr("trace_id", e.traceID)
+	w.str("method", e.method)
+	w.str("path", e.path)
+	w.int("status", int64(e.status))
+	w.optStr("rpc_code", e.rpcCode)
+	w.float("latency_ms", millis(e.d))
+	w.optStr("proto", e.proto)
 	r := e.rec
 	if r == nil {
-		return a
+		return
 	}
-	str("surface", r.Surface)
-	str("operation", r.Operation)
-	str("team", r.TeamID)
-	str("service", r.ServiceID)
-	str("key_id", r.KeyID)
-	str("end_user", r.EndUser)
-	str("model", r.RequestedModel)
-	str("served_model", r.Model)
-	str("provider", r.Provider)
-	a = append(a, slog.Int("attempts", r.Attempts), slog.Int64("input_tokens", r.InputTokens), slog.Int64("output_tokens", r.OutputTokens))
+	w.optStr("surface", r.Surface)
+	w.optStr("operation", r.Operation)
+	w.optStr("team", r.TeamID)
+	w.optStr("service", r.ServiceID)
+	w.optStr("key_id", r.KeyID)
+	w.optStr("end_user", r.EndUser)
+	w.optStr("model", r.RequestedModel)
+	w.optStr("served_model", r.Model)
+	w.optStr("provider", r.Provider)
+	w.int("attempts", int64(r.Attempts))
+	w.int("input_tokens", r.InputTokens)
+	w.int("output_tokens", r.OutputTokens)
 	if r.CachedInputTokens != 0 {
-		a = append(a, slog.Int64("cached_input_tokens", r.CachedInputTokens))
+		w.int("cached_input_tokens", r.CachedInputTokens)
 	}
-	a = append(a, slog.Float64("cost_usd", float64(r.CostNanos)/1e9))
+	w.float("cost_usd", float64(r.CostNanos)/1e9)
 	if r.TTFT > 0 {
-		a = append(a, slog.Float64("ttft_ms", millis(r.TTFT)))
+		w.float("ttft_ms", millis(r.TTFT))
 	}
-	str("cache", r.CacheStatus)
+	w.optStr("cache", r.CacheStatus)
 	if len(r.Guardrails) > 0 {
-		g := make([]string, len(r.Guardrails))
-		for i := range r.Guardrails {
+		w.list("guardrails", len(r.Guardrails), func(i int) string {
 			v := &r.Guardrails[i]
-			g[i] = v.Policy + "/" + v.Guardrail + ":" + v.Stage + ":" + v.Action
-		}
-		a = append(a, slog.Any("guardrails", g))
+			return v.Policy + "/" + v.Guardrail + ":" + v.Stage + ":" + v.Action
+		})
 	}
-	str("error", r.ErrorCode)
+	w.optStr("error", r.ErrorCode)
 	if r.Partial {
-		a = append(a, slog.Bool("partial", true))
+		w.boolean("partial", true)
 	}
-	return a
 }
 
-// appendMillis appends d in milliseconds with microsecond precision.
-func appendMillis(b []byte, d time.Duration) []byte {
-	return strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'f', -1, 64)
+// accessEncoder writes fields either as JSON members appended to b (each
+// after a comma) or, with toSlog, as slog attributes.
+type accessEncoder struct {
+	b      []byte
+	attrs  []slog.Attr
+	toSlog bool
 }
+
+func (w *accessEncoder) key(name string) {
+	w.b = append(w.b, ',', '"')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, '"', ':')
+}
+
+func (w *accessEncoder) str(name, v string) {
+	if w.toSlog {
+		w.attrs = append(w.attrs, slog.String(name, v))
+		return
+	}
+	w.key(name)
+	w.b = jsonstr.AppendString(w.b, v)
+}
+
+// optStr writes v unless it is empty.
+func (w *accessEncoder) optStr(name, v string) {
+	if v != "" {
+		w.str(name, v)
+	}
+}
+
+func (w *accessEncoder) int(name string, v int64) {
+	if w.toSlog {
+		w.attrs = append(w.attrs, slog.Int64(name, v))
+		return
+	}
+	w.key(name)
+	w.b = strconv.AppendInt(w.b, v, 10)
+}
+
+func (w *accessEncoder) float(name string, v float64) {
+	if w.toSlog {
+		w.attrs = append(w.attrs, slog.Float64(name, v))
+		return
+	}
+	w.key(name)
+	w.b = strconv.AppendFloat(w.b, v, 'f', -1, 64)
+}
+
+func (w *accessEncoder) boolean(name string, v bool) {
+	if w.toSlog {
+		w.attrs = append(w.attrs, slog.Bool(name, v))
+		return
+	}
+	w.key(name)
+	w.b = strconv.AppendBool(w.b, v)
+}
+
+// list writes n strings, the i-th from item(i).
+func (w *accessEncoder) list(name string, n int, item func(int) string) {
+	if w.toSlog {
+		l := make([]string, n)
+		for i := range l {
+			l[i] = item(i)
+		}
+		w.attrs = append(w.attrs, slog.Any(name, l))
+		return
+	}
+	w.key(name)
+	w.b = append(w.b, '[')
+	for i := range n {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = jsonstr.AppendString(w.b, item(i))
+	}
+	w.b = append(w.b, ']')
+}
+
+// millis is d in milliseconds with microsecond precision.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // newJSONLogger is the logger format of the whole process.
 func newJSONLogger(w io.Writer, level string) *slog.Logger {
