@@ -3,16 +3,15 @@ package server
 import (
 	"context"
 	"math"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/cgroup"
 )
 
 // Admission control: every inference request takes a slot before its body
@@ -24,15 +23,17 @@ import (
 // The number of slots is adaptive between a floor and a hard bound:
 //
 //   - The hard bound (-max-inflight) bounds memory. Its default comes from
-//     the memory the process may use (GOMEMLIMIT, else the cgroup's
-//     memory.max, else 4 GiB): half of it at perRequestBytes per request.
+//     the memory the process may use (GOMEMLIMIT, else its control
+//     group's memory limit, else 4 GiB): half of it at perRequestBytes per
+//     request.
 //   - Below it, the limit follows the CPU. Every tick the controller reads
 //     the Go scheduler's latency (how long runnable goroutines waited for a
 //     CPU, runtime/metrics /sched/latencies:seconds), the process's CPU
 //     use and the number of requests in flight. A latency above the target
 //     for saturatedTicks ticks in a row (200 ms) is an overload when the
-//     process uses nearly all of its CPUs (saturatedShare of GOMAXPROCS or
-//     the cgroup quota), or when the requests in flight grew on every tick
+//     process uses nearly all of its CPUs (saturatedShare of cpuCapacity:
+//     GOMAXPROCS, its CPU affinity or its control group's quota, whichever
+//     is least), or when the requests in flight grew on every tick
 //     for risingTicks (500 ms: they arrive faster than they complete,
 //     whichever process takes the CPUs). Then the limit drops to a
 //     fraction of what is in flight, once, and drops again only when what
@@ -70,29 +71,15 @@ const perRequestBytes = 256 << 10
 const defaultMemoryBudget = 4 << 30
 
 // memoryBudget returns the memory the process may use: GOMEMLIMIT when
-// set, else the cgroup's memory limit, else defaultMemoryBudget.
+// set, else its control group's memory limit, else defaultMemoryBudget.
 func memoryBudget() int64 {
 	if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
 		return l
 	}
-	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} { // v2, v1
-		if b, err := os.ReadFile(f); err == nil {
-			if n := parseMemoryLimit(string(b)); n > 0 {
-				return n
-			}
-		}
+	if l := cgroup.Read().Memory; l > 0 {
+		return l
 	}
 	return defaultMemoryBudget
-}
-
-// parseMemoryLimit parses a cgroup memory limit in bytes, 0 for none: v2
-// writes "max", v1 a number near MaxInt64.
-func parseMemoryLimit(s string) int64 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n <= 0 || n >= 1<<62 {
-		return 0
-	}
-	return n
 }
 
 // DefaultMaxInflight is the hard bound on in-flight requests derived from
@@ -350,7 +337,7 @@ func (a *admission) tick() {
 // share of the CPUs it may use (cpuCapacity).
 func newLoadSampler() func() (time.Duration, float64) {
 	lat := newSchedLatency()
-	quota := cgroupCPUQuota()
+	quota := cgroup.Read().CPU
 	var last time.Time
 	var lastCPU time.Duration
 	return func() (time.Duration, float64) {
@@ -358,7 +345,7 @@ func newLoadSampler() func() (time.Duration, float64) {
 		var util float64
 		if !last.IsZero() {
 			if wall := now.Sub(last); wall > 0 {
-				util = float64(cpu-lastCPU) / float64(wall) / cpuCapacity(runtime.GOMAXPROCS(0), quota)
+				util = float64(cpu-lastCPU) / float64(wall) / cpuCapacity(runtime.GOMAXPROCS(0), runtime.NumCPU(), quota)
 			}
 		}
 		last, lastCPU = now, cpu
@@ -367,49 +354,18 @@ func newLoadSampler() func() (time.Duration, float64) {
 }
 
 // cpuCapacity is the number of CPUs the process may use: GOMAXPROCS, or
-// the cgroup's CPU quota when it is lower (quota 0: none). The runtime
-// rounds a fractional quota up, to at least two CPUs, when it sets
-// GOMAXPROCS, so a container limited to one CPU or less could otherwise
-// never use the share of GOMAXPROCS that counts as saturation.
-func cpuCapacity(gomaxprocs int, quota float64) float64 {
-	if quota > 0 && quota < float64(gomaxprocs) {
+// fewer when its CPU affinity (runtime.NumCPU) or its control group's CPU
+// quota (0: none) allows fewer. The runtime rounds a fractional quota up,
+// to at least two CPUs, when it sets GOMAXPROCS (and GOMAXPROCS may be set
+// by hand above the CPUs there are), so a container limited to one CPU or
+// less could otherwise never use the share of GOMAXPROCS that counts as
+// saturation, and would queue instead of refusing.
+func cpuCapacity(gomaxprocs, numCPU int, quota float64) float64 {
+	c := float64(min(gomaxprocs, numCPU))
+	if quota > 0 && quota < c {
 		return quota
 	}
-	return float64(gomaxprocs)
-}
-
-// cgroupCPUQuota returns the cgroup's CPU quota in CPUs (v2 cpu.max, else
-// v1 cpu.cfs_quota_us over cpu.cfs_period_us), or 0 when there is none or
-// it cannot be read.
-func cgroupCPUQuota() float64 {
-	if b, err := os.ReadFile("/sys/fs/cgroup/cpu.max"); err == nil {
-		return parseCPUMax(string(b))
-	}
-	q, err1 := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
-	p, err2 := os.ReadFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return parseCPUMax(strings.TrimSpace(string(q)) + " " + strings.TrimSpace(string(p)))
-}
-
-// parseCPUMax parses cgroup v2's cpu.max ("$MAX $PERIOD", MAX "max" for
-// no limit; v1's quota and period in the same form, quota -1 for no
-// limit) into CPUs, 0 for no limit or a malformed value.
-func parseCPUMax(s string) float64 {
-	f := strings.Fields(s)
-	if len(f) != 2 || f[0] == "max" {
-		return 0
-	}
-	quota, err := strconv.ParseFloat(f[0], 64)
-	if err != nil || quota <= 0 {
-		return 0
-	}
-	period, err := strconv.ParseFloat(f[1], 64)
-	if err != nil || period <= 0 {
-		return 0
-	}
-	return quota / period
+	return c
 }
 
 // processCPU is the process's user and system CPU time.

@@ -153,44 +153,28 @@ func TestSchedLatency(t *testing.T) {
 	}
 }
 
-// TestCPUCapacity: a cgroup quota below GOMAXPROCS is what saturation is
-// measured against (the runtime rounds GOMAXPROCS up, to at least 2).
+// TestCPUCapacity: a cgroup quota or a CPU affinity below GOMAXPROCS is
+// what saturation is measured against (the runtime rounds GOMAXPROCS up,
+// to at least 2, for a quota, and GOMAXPROCS may be set by hand).
 func TestCPUCapacity(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		cpuMax     string
-		gomaxprocs int
-		want       float64
+		gomaxprocs, numCPU int
+		quota              float64
+		want               float64
 	}{
-		{"max 100000\n", 8, 8},
-		{"50000 100000\n", 2, 0.5},
-		{"100000 100000", 2, 1},
-		{"150000 100000", 2, 1.5},
-		{"400000 100000", 2, 2}, // a quota above GOMAXPROCS does not raise it
-		{"", 4, 4},
-		{"garbage", 4, 4},
-		{"-1 100000", 4, 4}, // cgroup v1: no quota
-		{"50000 100000", 4, 0.5},
-		{"100000 0", 4, 4},
+		{8, 8, 0, 8},
+		{2, 2, 0.5, 0.5},
+		{2, 8, 1, 1},
+		{2, 8, 1.5, 1.5},
+		{2, 8, 4, 2}, // a quota above GOMAXPROCS does not raise it
+		{4, 1, 0, 1}, // GOMAXPROCS set above the CPUs the process may run on
+		{4, 2, 1.5, 1.5},
+		{1, 4, 0, 1},
 	}
 	for _, tt := range tests {
-		if got := cpuCapacity(tt.gomaxprocs, parseCPUMax(tt.cpuMax)); got != tt.want {
-			t.Errorf("cpuCapacity(%d, %q) = %v, want %v", tt.gomaxprocs, tt.cpuMax, got, tt.want)
-		}
-	}
-}
-
-func TestParseMemoryLimit(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]int64{
-		"max\n":                 0, // v2: none
-		"9223372036854771712\n": 0, // v1: none
-		"536870912\n":           512 << 20,
-		"":                      0,
-		"-1":                    0,
-	} {
-		if got := parseMemoryLimit(in); got != want {
-			t.Errorf("parseMemoryLimit(%q) = %d, want %d", in, got, want)
+		if got := cpuCapacity(tt.gomaxprocs, tt.numCPU, tt.quota); got != tt.want {
+			t.Errorf("cpuCapacity(%d, %d, %v) = %v, want %v", tt.gomaxprocs, tt.numCPU, tt.quota, got, tt.want)
 		}
 	}
 }

@@ -46,6 +46,12 @@ func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
 		// ../shared/bench does (run the test itself under taskset on another).
 		args = append([]string{"taskset", "-c", cpu}, args...)
 	}
+	if dir := os.Getenv("TOLLGATE_LOAD_GW_CGROUP"); dir != "" {
+		// Or they run it in a control group made beforehand, with a CPU
+		// quota as a container's limit sets one: the shell moves itself
+		// into the group and becomes the gateway.
+		args = append([]string{"sh", "-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, dir}, args...)
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(append(os.Environ(), "TOLLGATE_DATABASE_URL="+pgtest.NewMigratedDatabase(tb), "TOLLGATE_MASTER_KEY="+strings.Repeat("ab", 32),
 		"TOLLGATE_ADMIN_TOKEN="+admin, "TOLLGATE_SPILL_DIR="+tb.TempDir()), extraEnv...)

@@ -20,7 +20,10 @@ import (
 
 // TestOverloadAt2xCapacity measures load shedding (docs/resilience.md) on
 // the real binary with one core (GOMAXPROCS=1; pin it with
-// TOLLGATE_LOAD_GW_CPU=1 and run the test under taskset -c 0): it measures the clean
+// TOLLGATE_LOAD_GW_CPU=1 and run the test under taskset -c 0), or in the
+// control group TOLLGATE_LOAD_GW_CGROUP names (a directory made beforehand
+// with a CPU quota, as a container's CPU limit; GOMAXPROCS is then the
+// runtime's, at least 2): it measures the clean
 // capacity with a closed loop, offers twice that for 10 s open loop, then
 // half of it, and logs for each phase the answers by status with their
 // latencies, and the gateway's peak RSS. It only reports (set
@@ -32,7 +35,11 @@ func TestOverloadAt2xCapacity(t *testing.T) {
 		t.Skip("set TOLLGATE_LOAD_TEST=1 to run the overload measurement")
 	}
 	_, upURL := fakeupstream.StartOpenAI(t)
-	gw := startBinary(t, "GOMAXPROCS=1")
+	var env []string
+	if os.Getenv("TOLLGATE_LOAD_GW_CGROUP") == "" {
+		env = append(env, "GOMAXPROCS=1")
+	}
+	gw := startBinary(t, env...)
 	key := gw.Setup(t, upURL)
 	// Clients keep a pool of connections, as SDKs and proxies in front of
 	// a gateway do; a request waiting for one counts in its latency.
