@@ -13,19 +13,32 @@ import (
 // Connections are kept for reuse (up to 256 idle per upstream host), and
 // reads and writes go through 32 KiB buffers rather than net/http's 4 KiB,
 // so a long prompt or answer takes a few syscalls instead of dozens.
+// Plain-HTTP upstreams (self-hosted servers, sidecars) are called from the
+// caller's goroutine (h1Transport); HTTPS, proxied requests and upgrades
+// go through net/http's Transport, which may negotiate HTTP/2.
 func NewHTTPClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: newTracingTransport(&http.Transport{
+	const (
+		maxIdlePerHost = 256
+		idleTimeout    = 90 * time.Second
+		headerTimeout  = 10 * time.Minute // unary answers of thinking models arrive only when done
+		bufSize        = 32 << 10
+	)
+	std := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   maxIdlePerHost,
+		IdleConnTimeout:       idleTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Minute, // unary answers of thinking models arrive only when done
+		ResponseHeaderTimeout: headerTimeout,
 		ExpectContinueTimeout: time.Second,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
+		WriteBufferSize:       bufSize,
+		ReadBufferSize:        bufSize,
+	}
+	return &http.Client{Transport: newTracingTransport(&h1Transport{
+		dial: dialer.DialContext, next: std, proxy: http.ProxyFromEnvironment,
+		maxIdle: maxIdlePerHost, idleTimeout: idleTimeout, headerTimeout: headerTimeout, bufSize: bufSize,
 	})}
 }

@@ -41,7 +41,7 @@ type tracingTransport struct {
 	traced http.RoundTripper
 }
 
-func newTracingTransport(base *http.Transport) *tracingTransport {
+func newTracingTransport(base http.RoundTripper) *tracingTransport {
 	return &tracingTransport{base: base, traced: otelhttp.NewTransport(base,
 		otelhttp.WithPropagators(traceContext),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "upstream " + r.Method }))}

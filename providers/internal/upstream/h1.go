@@ -1,0 +1,306 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// h1Transport sends plain-HTTP requests (self-hosted OpenAI-compatible
+// servers, sidecars, in-cluster routers) over pooled HTTP/1.1 connections
+// from the caller's goroutine: it writes the request and reads the answer
+// itself, where net/http's Transport hands each request to a writer and a
+// reader goroutine per connection and waits on channels for both. Under a
+// saturated CPU every such hand-off waits its turn in the scheduler's run
+// queue; without them an upstream call costs two goroutine switches less,
+// and a few allocations.
+//
+// The wire format is net/http's own (Request.Write, http.ReadResponse), so
+// chunked bodies, Content-Length and Connection: close are handled as
+// there. Everything else goes to next (a net/http Transport): HTTPS (which
+// may negotiate HTTP/2), requests a proxy is configured for, upgrades.
+//
+// A connection is reused only after its answer was read to the end; a
+// body closed early closes it, as net/http does. Before reuse a pooled
+// connection is checked for a close from the server (a non-blocking peek).
+// A request on a reused connection whose write fails, or whose answer
+// ends cleanly before its first byte (the server closed the connection as
+// an idle one just as the request went out, so it did not read it), is
+// sent once more on a new connection when its body can be replayed, as
+// net/http does; a reset after the request was written is not retried (the
+// server may have acted on it). The request's context bounds
+// every read and write: its end closes the connection's deadlines.
+type h1Transport struct {
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+	next          http.RoundTripper
+	proxy         func(*http.Request) (*url.URL, error)
+	maxIdle       int
+	idleTimeout   time.Duration
+	headerTimeout time.Duration
+	bufSize       int
+
+	mu   sync.Mutex
+	idle map[string][]*h1Conn // per host:port, the most recently used last
+}
+
+// h1Conn is one pooled connection.
+type h1Conn struct {
+	nc        net.Conn
+	addr      string
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+	reused    bool
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || t.proxied(req) {
+		return t.next.RoundTrip(req)
+	}
+	ctx := req.Context()
+	addr := hostPort(req.URL)
+	for retried := false; ; retried = true {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := t.conn(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		resp, unread, err := t.send(ctx, c, req)
+		if err == nil {
+			return resp, nil
+		}
+		c.nc.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if retried || !unread || !c.reused || req.GetBody == nil {
+			return nil, err
+		}
+		body, gerr := req.GetBody()
+		if gerr != nil {
+			return nil, err
+		}
+		req = req.Clone(ctx)
+		req.Body = body
+	}
+}
+
+// proxied reports whether a proxy is configured for req.
+func (t *h1Transport) proxied(req *http.Request) bool {
+	if t.proxy == nil {
+		return false
+	}
+	u, err := t.proxy(req)
+	return err != nil || u != nil
+}
+
+// hostPort is the address to dial for u: its host and port, 80 by default.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// conn returns a live pooled connection to addr, or dials one.
+func (t *h1Transport) conn(ctx context.Context, addr string) (*h1Conn, error) {
+	now := time.Now()
+	t.mu.Lock()
+	for list := t.idle[addr]; len(list) > 0; list = t.idle[addr] {
+		c := list[len(list)-1]
+		list[len(list)-1] = nil
+		t.idle[addr] = list[:len(list)-1]
+		t.mu.Unlock()
+		if now.Sub(c.idleSince) < t.idleTimeout && c.alive() {
+			c.reused = true
+			return c, nil
+		}
+		c.nc.Close()
+		t.mu.Lock()
+	}
+	t.mu.Unlock()
+	nc, err := t.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &h1Conn{nc: nc, addr: addr, br: bufio.NewReaderSize(nc, t.bufSize), bw: bufio.NewWriterSize(nc, t.bufSize)}, nil
+}
+
+// alive reports whether an idle connection can carry a request: nothing
+// is buffered, and the server has not closed it nor sent anything unasked.
+func (c *h1Conn) alive() bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	if err := rc.Read(func(fd uintptr) bool { alive = peekIdle(fd); return true }); err != nil {
+		return false
+	}
+	return alive
+}
+
+// put returns a connection whose answer was read to the end to the pool,
+// and closes connections idle for longer than the idle timeout.
+func (t *h1Transport) put(c *h1Conn) {
+	now := time.Now()
+	c.idleSince = now
+	t.mu.Lock()
+	list := t.idle[c.addr]
+	stale := 0
+	for stale < len(list) && now.Sub(list[stale].idleSince) >= t.idleTimeout {
+		stale++
+	}
+	old := list[:stale:stale]
+	list = list[stale:]
+	keep := len(list) < t.maxIdle
+	if keep {
+		list = append(list, c)
+	}
+	if t.idle == nil {
+		t.idle = map[string][]*h1Conn{}
+	}
+	t.idle[c.addr] = list
+	t.mu.Unlock()
+	for _, o := range old {
+		o.nc.Close()
+	}
+	if !keep {
+		c.nc.Close()
+	}
+}
+
+// CloseIdleConnections closes the pooled connections, and next's.
+func (t *h1Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, list := range idle {
+		for _, c := range list {
+			c.nc.Close()
+		}
+	}
+	if ci, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+// aLongTimeAgo is a deadline that makes pending reads and writes fail.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// send writes req on c and reads the answer's header. On failure, unread
+// reports that the server cannot have acted on the request: writing it
+// failed, or the connection ended cleanly before any byte of an answer.
+func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request) (resp *http.Response, unread bool, err error) {
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	if err := req.Write(c.bw); err != nil {
+		return nil, true, err
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, true, err
+	}
+	if t.headerTimeout > 0 {
+		if err := c.nc.SetReadDeadline(time.Now().Add(t.headerTimeout)); err != nil {
+			return nil, false, err
+		}
+	}
+	for {
+		if _, err := c.br.Peek(1); err != nil {
+			return nil, err == io.EOF, err
+		}
+		resp, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			return nil, false, err
+		}
+		// Informational answers (103 Early Hints) precede the real one.
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+	}
+	if t.headerTimeout > 0 {
+		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+			return nil, false, err
+		}
+	}
+	reuse := !resp.Close && !req.Close && resp.ProtoAtLeast(1, 1) && resp.StatusCode != http.StatusSwitchingProtocols
+	b := &h1Body{rc: resp.Body, t: t, c: c, ctx: ctx, stop: stop, reuse: reuse}
+	if resp.Body == http.NoBody {
+		b.finish(true)
+		return resp, false, nil
+	}
+	resp.Body = b
+	return resp, false, nil
+}
+
+// h1Body is an answer's body: read to the end, it gives its connection
+// back to the pool; closed before, it closes the connection.
+type h1Body struct {
+	rc    io.ReadCloser
+	t     *h1Transport
+	c     *h1Conn
+	ctx   context.Context
+	stop  func() bool
+	reuse bool
+	done  bool
+}
+
+// Read implements io.Reader.
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		b.finish(true)
+	case err != nil:
+		b.finish(false)
+		if cerr := b.ctx.Err(); cerr != nil {
+			err = cerr
+		}
+	}
+	return n, err
+}
+
+// Close implements io.Closer.
+func (b *h1Body) Close() error {
+	if !b.done {
+		b.finish(false)
+	}
+	return nil
+}
+
+// finish releases the connection: to the pool when the body was read to
+// the end and the connection may be reused, else closed.
+func (b *h1Body) finish(eof bool) {
+	b.done = true
+	// stop reports false once the context's end has set the deadlines.
+	if eof && b.stop() && b.reuse && b.c.br.Buffered() == 0 {
+		b.t.put(b.c)
+		return
+	}
+	b.stop()
+	b.c.nc.Close()
+}
