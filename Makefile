@@ -210,9 +210,9 @@ pgtestd:
 	$(GO) build -o $(BIN)/ ./internal/pgtest/cmd/pgtestd
 
 # Go fuzz targets of the hand-written parsers, FUZZTIME each (CI: 30s):
-# the SSE reader, the cache key's canonical JSON, the Anthropic stream's
-# fast path, the OpenAI surface's unknown-field scanner and the Bedrock
-# event-stream reader. They need no
+# the SSE reader, the cache key's canonical JSON, the Anthropic and OpenAI
+# streams' fast paths, the OpenAI surface's unknown-field scanner and the
+# Bedrock event-stream reader. They need no
 # database: the DSN below keeps TestMain from starting a PostgreSQL
 # cluster in every fuzz worker (nothing connects to it). A failing input
 # is written to the package's testdata/fuzz/ and then runs with go test.
@@ -221,6 +221,7 @@ FUZZ_TARGETS := \
 	./providers/internal/upstream/sse:FuzzReader \
 	./semcache:FuzzCanonicalJSON \
 	./providers/anthropic:FuzzFastDelta \
+	./providers/openai:FuzzFastChunk \
 	./service/openaiapi:FuzzScanExtra \
 	./providers/bedrock:FuzzEventReader
 

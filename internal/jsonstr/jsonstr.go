@@ -1,6 +1,6 @@
-// Package jsonstr appends Go strings as JSON strings without reflection,
-// for the hand-written encoders on hot paths (stream events, the access
-// log, the record log).
+// Package jsonstr encodes and decodes JSON strings without reflection, for
+// the hand-written encoders on hot paths (stream events, the access log,
+// the record log) and the fast paths of the stream decoders.
 package jsonstr
 
 import "unicode/utf8"

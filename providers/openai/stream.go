@@ -137,10 +137,16 @@ func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 	if s.legacy {
 		return s.decodeLegacy(event, data)
 	}
+	w := &s.wire
+	if c, ok := fastChunk(data, w.ID, w.Model); ok {
+		if c != nil {
+			w.ID, w.Model = c.ID, c.Model
+		}
+		return c, nil
+	}
 	// Reuse the wire chunk: its choices array and the strings every chunk
 	// repeats. Everything else is reset so that nothing leaks into the next
 	// chunk.
-	w := &s.wire
 	*w = schema.Chunk{ID: w.ID, Object: w.Object, Model: w.Model, SystemFingerprint: w.SystemFingerprint, Choices: w.Choices[:0]}
 	if err := apischema.UnmarshalReuse(data, w); err != nil {
 		if string(event) == "error" {
@@ -151,13 +157,19 @@ func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 	if w.Error != nil {
 		return nil, s.p.streamError(w.Error)
 	}
+	return chunkOf(w), nil
+}
+
+// chunkOf converts a decoded wire chunk, nil when it has neither a choice
+// nor usage (Groq's usage in x_groq counts).
+func chunkOf(w *schema.Chunk) *providers.Chunk {
 	if w.Usage.V == nil && w.XGroq != nil && w.XGroq.Usage != nil {
 		w.Usage = apischema.ValueOf(w.XGroq.Usage)
 	}
 	if len(w.Choices) == 0 && w.Usage.V == nil {
-		return nil, nil
+		return nil
 	}
-	return convertChunk(w), nil
+	return convertChunk(w)
 }
 
 func convertChunk(w *schema.Chunk) *providers.Chunk {
