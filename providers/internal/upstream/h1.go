@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -264,12 +265,14 @@ type h1Body struct {
 	stop  func() bool
 	reuse bool
 	done  bool
+	// err is what reads return once the body is done.
+	err error
 }
 
 // Read implements io.Reader.
 func (b *h1Body) Read(p []byte) (int, error) {
 	if b.done {
-		return 0, io.EOF
+		return 0, b.err
 	}
 	n, err := b.rc.Read(p)
 	switch {
@@ -281,6 +284,9 @@ func (b *h1Body) Read(p []byte) (int, error) {
 			err = cerr
 		}
 	}
+	if err != nil {
+		b.err = err
+	}
 	return n, err
 }
 
@@ -288,9 +294,13 @@ func (b *h1Body) Read(p []byte) (int, error) {
 func (b *h1Body) Close() error {
 	if !b.done {
 		b.finish(false)
+		b.err = errBodyClosed
 	}
 	return nil
 }
+
+// errBodyClosed is what reads of a closed body return, as net/http's.
+var errBodyClosed = errors.New("http: read on closed response body")
 
 // finish releases the connection: to the pool when the body was read to
 // the end and the connection may be reused, else closed.

@@ -136,6 +136,9 @@ func TestH1ConnectionFate(t *testing.T) {
 			}
 			io.ReadFull(resp.Body, make([]byte, 10))
 			resp.Body.Close()
+			if _, err := resp.Body.Read(make([]byte, 1)); err == nil || err == io.EOF {
+				t.Errorf("read after Close: %v, want an error", err)
+			}
 		}, 0, 2},
 		{"answer with Connection: close", func(t *testing.T, tr *h1Transport, s *countingServer) {
 			do(t, tr, "GET", s.URL+"/close", "")
