@@ -363,12 +363,20 @@ func (p *Provider) imageURL(img *providers.Image) (*schema.ImageURL, error) {
 // decodeChat converts a chat.completion body.
 func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse, error) {
 	var w schema.ChatCompletion
-	if err := apischema.UnmarshalLenient(body, &w); err != nil {
-		return nil, p.up.BadResponse(status, "chat completion", err)
+	if !fastCompletion(body, &w) {
+		w = schema.ChatCompletion{}
+		if err := apischema.UnmarshalLenient(body, &w); err != nil {
+			return nil, p.up.BadResponse(status, "chat completion", err)
+		}
 	}
 	if w.Error != nil && len(w.Choices) == 0 {
 		return nil, p.streamError(w.Error)
 	}
+	return completionOf(&w), nil
+}
+
+// completionOf converts a decoded chat answer.
+func completionOf(w *schema.ChatCompletion) *providers.ChatResponse {
 	out := &providers.ChatResponse{ID: w.ID, Model: w.Model, Choices: make([]providers.Choice, len(w.Choices))}
 	if w.Created != 0 {
 		out.Created = time.Unix(w.Created, 0).UTC()
@@ -379,7 +387,7 @@ func (p *Provider) decodeChat(status int, body []byte) (*providers.ChatResponse,
 	if w.Usage != nil {
 		out.Usage = convertUsage(w.Usage)
 	}
-	return out, nil
+	return out
 }
 
 func deref(n apischema.Nullable[string]) string {

@@ -1,100 +1,230 @@
 package openai
 
 import (
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/internal/jsonstr"
-	"github.com/tollgate-dev/tollgate/providers"
 )
 
-// Nearly every event of a chat stream is a chunk of one shape, from OpenAI
-// and from the servers that copy its API (vLLM, Groq, Together, Ollama):
+// Nearly every event of a chat stream is a chunk of one shape, and nearly
+// every unary answer is a message of text with usage, from OpenAI and the
+// servers that copy its API (vLLM, Groq, Together, Ollama):
 //
 //	{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m",
 //	 "system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":"Hi"},
 //	 "logprobs":null,"finish_reason":null}],"usage":null}
 //
-// fastChunk decodes that shape without reflection, which the full decoder
-// (go-json-experiment into the wire schema, keeping unknown members) spends
-// most of a relayed stream's decoding time on. It accepts the members above
-// in any order, with white space, role, content, refusal and reasoning in
-// the delta, and vLLM's stop_reason. Anything else (tool calls, logprobs,
-// usage, errors, extensions, a repeated member, a number that is not a
-// plain integer) returns ok=false and goes through the full decoder, so the
-// fast path never changes what is decoded; a fuzz test checks that both
-// agree. prevID and prevModel are the previous chunk's: a chunk repeating
-// them shares their strings instead of allocating its own.
+//	{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m",
+//	 "choices":[{"index":0,"message":{"role":"assistant","content":"Hi",
+//	 "refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],
+//	 "usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10,
+//	 "prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},...}}
+//
+// fastChunk and fastCompletion read those shapes into the wire schema
+// without reflection (the full decoder, go-json-experiment keeping unknown
+// members, spends most of the decoding time of a relayed stream or answer),
+// and the usual conversion takes it from there. They accept the members
+// above in any order and with white space, text, refusal and reasoning,
+// and vLLM's stop_reason. Anything else (tool calls, logprobs, annotations,
+// audio, errors, extensions, a repeated member, a name with escapes, a
+// number that is not a plain integer) returns false and goes through the
+// full decoder, so what is decoded never changes; fuzz tests check that
+// both agree. A string equal to the one the wire struct holds (a stream's
+// id and model) keeps it instead of allocating.
 
-// fastChunk returns the chunk of data (nil when it has no choice), or
-// ok=false.
-func fastChunk(data []byte, prevID, prevModel string) (c *providers.Chunk, ok bool) {
-	p := chunkParser{b: data}
-	if !p.consume('{') {
-		return nil, false
-	}
-	var id, model string
-	var choices []providers.ChoiceDelta
-	var seen uint16
-	for more := !p.consume('}'); more; more = !p.consume('}') {
-		if seen != 0 && !p.comma() {
-			return nil, false
-		}
-		key, ok := p.key()
-		if !ok {
-			return nil, false
-		}
-		bit := topLevelKeys[string(key)]
-		if bit == 0 || seen&bit != 0 {
-			return nil, false
-		}
-		seen |= bit
-		switch string(key) {
+// fastChunk reads a stream chunk into w, which holds the previous chunk's
+// id and model and an empty choices slice to reuse.
+func fastChunk(data []byte, w *schema.Chunk) bool {
+	p := wireParser{b: data}
+	ok := p.object(func(key string) bool {
+		switch key {
 		case "id":
-			id, ok = p.str(prevID)
+			return p.str(&w.ID)
 		case "model":
-			model, ok = p.str(prevModel)
+			return p.str(&w.Model)
 		case "object", "obfuscation":
-			ok = p.skipString()
+			return p.skipString()
 		case "system_fingerprint", "service_tier":
-			ok = p.null() || p.skipString()
+			return p.null() || p.skipString()
 		case "created":
-			ok = p.integer() >= 0 || p.negativeInteger()
+			return p.int64(&w.Created)
 		case "usage":
-			ok = p.null()
+			return p.null()
 		case "choices":
-			choices, ok = p.choices()
+			return p.array(func() bool {
+				w.Choices = append(w.Choices, schema.ChunkChoice{})
+				return p.chunkChoice(&w.Choices[len(w.Choices)-1])
+			})
 		}
-		if !ok {
-			return nil, false
-		}
-	}
-	if !p.end() {
-		return nil, false
-	}
-	if len(choices) == 0 {
-		return nil, true
-	}
-	return &providers.Chunk{ID: id, Model: model, Choices: choices}, true
+		return false
+	})
+	return ok && p.end()
 }
 
-// topLevelKeys and the other key sets give each accepted member a bit, to
-// refuse a repeated one (the lenient full decoder takes the last).
-var (
-	topLevelKeys = map[string]uint16{"id": 1, "object": 2, "created": 4, "model": 8, "system_fingerprint": 16,
-		"service_tier": 32, "obfuscation": 64, "usage": 128, "choices": 256}
-	choiceKeys = map[string]uint16{"index": 1, "delta": 2, "logprobs": 4, "finish_reason": 8, "stop_reason": 16}
-	deltaKeys  = map[string]uint16{"role": 1, "content": 2, "refusal": 4, "reasoning_content": 8, "reasoning": 16}
-)
+func (p *wireParser) chunkChoice(c *schema.ChunkChoice) bool {
+	return p.object(func(key string) bool {
+		switch key {
+		case "index":
+			return p.index(&c.Index)
+		case "delta":
+			d := &c.Delta
+			return p.object(func(key string) bool {
+				switch key {
+				case "role":
+					return p.str(&d.Role)
+				case "content":
+					return p.nullableStr(&d.Content)
+				case "refusal":
+					return p.nullableStr(&d.Refusal)
+				case "reasoning_content":
+					return p.str(&d.ReasoningContent)
+				case "reasoning":
+					return p.str(&d.Reasoning)
+				}
+				return false
+			})
+		case "logprobs":
+			return p.null()
+		case "finish_reason":
+			return p.nullableStr(&c.FinishReason)
+		case "stop_reason":
+			return p.null() || p.skipString()
+		}
+		return false
+	})
+}
 
-// chunkParser reads JSON from b, which shrinks as it goes.
-type chunkParser struct{ b []byte }
+// fastCompletion reads a unary chat answer into w, a zero struct.
+func fastCompletion(data []byte, w *schema.ChatCompletion) bool {
+	p := wireParser{b: data}
+	ok := p.object(func(key string) bool {
+		switch key {
+		case "id":
+			return p.str(&w.ID)
+		case "model":
+			return p.str(&w.Model)
+		case "object":
+			return p.skipString()
+		case "system_fingerprint":
+			return p.nullableStr(&w.SystemFingerprint)
+		case "service_tier":
+			return p.null() || p.str(&w.ServiceTier)
+		case "created":
+			return p.int64(&w.Created)
+		case "usage":
+			if p.null() {
+				return true
+			}
+			w.Usage = new(schema.Usage)
+			return p.usage(w.Usage)
+		case "choices":
+			return p.array(func() bool {
+				w.Choices = append(w.Choices, schema.Choice{})
+				return p.choice(&w.Choices[len(w.Choices)-1])
+			})
+		}
+		return false
+	})
+	return ok && p.end()
+}
 
-func (p *chunkParser) ws() {
+func (p *wireParser) choice(c *schema.Choice) bool {
+	return p.object(func(key string) bool {
+		switch key {
+		case "index":
+			return p.index(&c.Index)
+		case "message":
+			m := &c.Message
+			return p.object(func(key string) bool {
+				switch key {
+				case "role":
+					return p.str(&m.Role)
+				case "content":
+					return p.nullableStr(&m.Content)
+				case "refusal":
+					return p.nullableStr(&m.Refusal)
+				case "reasoning_content":
+					return p.str(&m.ReasoningContent)
+				case "reasoning":
+					return p.str(&m.Reasoning)
+				case "annotations":
+					return p.emptyArray() // the conversion has no use for them
+				}
+				return false
+			})
+		case "logprobs":
+			return p.null()
+		case "finish_reason":
+			return p.null() || p.str(&c.FinishReason)
+		case "stop_reason":
+			return p.null() || p.skipString()
+		}
+		return false
+	})
+}
+
+func (p *wireParser) usage(u *schema.Usage) bool {
+	return p.object(func(key string) bool {
+		switch key {
+		case "prompt_tokens":
+			return p.int64(&u.PromptTokens)
+		case "completion_tokens":
+			return p.int64(&u.CompletionTokens)
+		case "total_tokens":
+			return p.int64(&u.TotalTokens)
+		case "prompt_cache_hit_tokens":
+			return p.int64(&u.PromptCacheHitTokens)
+		case "prompt_tokens_details":
+			if p.null() {
+				return true
+			}
+			d := new(schema.PromptTokensDetails)
+			u.PromptTokensDetails = d
+			return p.object(func(key string) bool {
+				switch key {
+				case "cached_tokens":
+					return p.int64(&d.CachedTokens)
+				case "audio_tokens":
+					return p.optInt64(&d.AudioTokens)
+				}
+				return false
+			})
+		case "completion_tokens_details":
+			if p.null() {
+				return true
+			}
+			d := new(schema.CompletionTokensDetails)
+			u.CompletionTokensDetails = d
+			return p.object(func(key string) bool {
+				switch key {
+				case "reasoning_tokens":
+					return p.int64(&d.ReasoningTokens)
+				case "audio_tokens":
+					return p.optInt64(&d.AudioTokens)
+				case "accepted_prediction_tokens":
+					return p.optInt64(&d.AcceptedPredictionTokens)
+				case "rejected_prediction_tokens":
+					return p.optInt64(&d.RejectedPredictionTokens)
+				}
+				return false
+			})
+		}
+		return false
+	})
+}
+
+// wireParser reads JSON from b, which shrinks as it goes. Its methods
+// report false for anything outside the shapes they accept.
+type wireParser struct{ b []byte }
+
+func (p *wireParser) ws() {
 	for len(p.b) > 0 && (p.b[0] == ' ' || p.b[0] == '\t' || p.b[0] == '\n' || p.b[0] == '\r') {
 		p.b = p.b[1:]
 	}
 }
 
 // consume skips white space and c when c is next.
-func (p *chunkParser) consume(c byte) bool {
+func (p *wireParser) consume(c byte) bool {
 	p.ws()
 	if len(p.b) > 0 && p.b[0] == c {
 		p.b = p.b[1:]
@@ -103,46 +233,132 @@ func (p *chunkParser) consume(c byte) bool {
 	return false
 }
 
-func (p *chunkParser) comma() bool { return p.consume(',') }
-
 // end reports whether only white space is left.
-func (p *chunkParser) end() bool { p.ws(); return len(p.b) == 0 }
+func (p *wireParser) end() bool { p.ws(); return len(p.b) == 0 }
 
-// key reads a member name without escapes and its colon; the name is a
-// slice of the input (a name with escapes goes the full way).
-func (p *chunkParser) key() ([]byte, bool) {
-	if !p.consume('"') {
-		return nil, false
+// maxMembers bounds the members of one object (the shapes have fewer).
+const maxMembers = 16
+
+// object reads an object, calling member for each member with the
+// parser at its value. A repeated name fails (the lenient full decoder
+// takes the last), as does a name with escapes or non-ASCII bytes.
+func (p *wireParser) object(member func(key string) bool) bool {
+	if !p.consume('{') {
+		return false
 	}
-	for i, c := range p.b {
-		if c == '"' {
-			k := p.b[:i]
-			p.b = p.b[i+1:]
-			return k, p.consume(':')
+	if p.consume('}') {
+		return true
+	}
+	var seen [maxMembers]string
+	for n := 0; ; n++ {
+		key, ok := p.key()
+		if !ok || n == maxMembers {
+			return false
 		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			return nil, false
+		for _, k := range seen[:n] {
+			if k == key {
+				return false
+			}
+		}
+		seen[n] = key
+		if !member(key) {
+			return false
+		}
+		if p.consume('}') {
+			return true
+		}
+		if !p.consume(',') {
+			return false
 		}
 	}
-	return nil, false
 }
 
-// str reads a string; a value equal to prev returns prev.
-func (p *chunkParser) str(prev string) (string, bool) {
+// key reads a member name and its colon. The name is one of the constant
+// names the shapes know, so that it costs no allocation; others fail.
+func (p *wireParser) key() (string, bool) {
 	if !p.consume('"') {
 		return "", false
 	}
-	if prev != "" && len(p.b) > len(prev) && p.b[len(prev)] == '"' && string(p.b[:len(prev)]) == prev {
-		p.b = p.b[len(prev)+1:]
-		return prev, true
+	for i, c := range p.b {
+		if c == '"' {
+			name, ok := names[string(p.b[:i])]
+			p.b = p.b[i+1:]
+			return name, ok && p.consume(':')
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			return "", false
+		}
 	}
-	s, rest, ok := jsonstr.Unquote(p.b)
+	return "", false
+}
+
+// names are the member names of the shapes.
+var names = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"id", "object", "created", "model", "system_fingerprint", "service_tier", "obfuscation",
+		"usage", "choices", "index", "delta", "message", "logprobs", "finish_reason", "stop_reason", "role", "content",
+		"refusal", "reasoning_content", "reasoning", "annotations", "prompt_tokens", "completion_tokens", "total_tokens",
+		"prompt_cache_hit_tokens", "prompt_tokens_details", "completion_tokens_details", "cached_tokens", "audio_tokens",
+		"reasoning_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"} {
+		m[n] = n
+	}
+	return m
+}()
+
+// array reads an array, calling elem at each element.
+func (p *wireParser) array(elem func() bool) bool {
+	if !p.consume('[') {
+		return false
+	}
+	if p.consume(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if p.consume(']') {
+			return true
+		}
+		if !p.consume(',') {
+			return false
+		}
+	}
+}
+
+func (p *wireParser) emptyArray() bool { return p.consume('[') && p.consume(']') }
+
+// str reads a string into s; a value equal to *s keeps it.
+func (p *wireParser) str(s *string) bool {
+	if !p.consume('"') {
+		return false
+	}
+	if prev := *s; prev != "" && len(p.b) > len(prev) && p.b[len(prev)] == '"' && string(p.b[:len(prev)]) == prev {
+		p.b = p.b[len(prev)+1:]
+		return true
+	}
+	v, rest, ok := jsonstr.Unquote(p.b)
 	p.b = rest
-	return s, ok
+	*s = v
+	return ok
+}
+
+// nullableStr reads null or a string.
+func (p *wireParser) nullableStr(n *apischema.Nullable[string]) bool {
+	if p.null() {
+		*n = apischema.NullOf[string]()
+		return true
+	}
+	var s string
+	if !p.str(&s) {
+		return false
+	}
+	*n = apischema.ValueOf(&s)
+	return true
 }
 
 // skipString reads a string without decoding it.
-func (p *chunkParser) skipString() bool {
+func (p *wireParser) skipString() bool {
 	if !p.consume('"') {
 		return false
 	}
@@ -177,7 +393,7 @@ func (p *chunkParser) skipString() bool {
 func isHex(c byte) bool { return c-'0' < 10 || (c|0x20)-'a' < 6 }
 
 // null reads the literal null.
-func (p *chunkParser) null() bool {
+func (p *wireParser) null() bool {
 	p.ws()
 	if len(p.b) >= 4 && string(p.b[:4]) == "null" {
 		p.b = p.b[4:]
@@ -186,149 +402,46 @@ func (p *chunkParser) null() bool {
 	return false
 }
 
-// integer reads a non-negative integer of at most 15 digits without a
-// leading zero, fraction or exponent; -1 when there is none.
-func (p *chunkParser) integer() int {
+// int64 reads an integer of at most 15 digits, without a leading zero,
+// fraction or exponent, into n.
+func (p *wireParser) int64(n *int64) bool {
 	p.ws()
-	n, i := 0, 0
-	for i < len(p.b) && i < 16 && p.b[i] >= '0' && p.b[i] <= '9' {
-		n = n*10 + int(p.b[i]-'0')
+	neg := len(p.b) > 0 && p.b[0] == '-'
+	b := p.b
+	if neg {
+		b = b[1:]
+	}
+	var v int64
+	i := 0
+	for i < len(b) && i < 16 && b[i] >= '0' && b[i] <= '9' {
+		v = v*10 + int64(b[i]-'0')
 		i++
 	}
-	if i == 0 || i == 16 || (i > 1 && p.b[0] == '0') || (i < len(p.b) && (p.b[i] == '.' || p.b[i] == 'e' || p.b[i] == 'E')) {
-		return -1
-	}
-	p.b = p.b[i:]
-	return n
-}
-
-// negativeInteger reads "-" and a positive integer.
-func (p *chunkParser) negativeInteger() bool {
-	p.ws()
-	if len(p.b) < 2 || p.b[0] != '-' || p.b[1] == '0' {
+	if i == 0 || i == 16 || (i > 1 && b[0] == '0') || (neg && v == 0) ||
+		(i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E')) {
 		return false
 	}
-	p.b = p.b[1:]
-	return p.integer() > 0
+	p.b = b[i:]
+	if neg {
+		v = -v
+	}
+	*n = v
+	return true
 }
 
-// choices reads the choices array.
-func (p *chunkParser) choices() ([]providers.ChoiceDelta, bool) {
-	if !p.consume('[') {
-		return nil, false
-	}
-	if p.consume(']') {
-		return nil, true
-	}
-	var out []providers.ChoiceDelta
-	for {
-		ch, ok := p.choice()
-		if !ok {
-			return nil, false
-		}
-		out = append(out, ch)
-		if p.consume(']') {
-			return out, true
-		}
-		if !p.comma() {
-			return nil, false
-		}
-	}
+// optInt64 reads an integer into a new *int64.
+func (p *wireParser) optInt64(n **int64) bool {
+	v := new(int64)
+	*n = v
+	return p.int64(v)
 }
 
-// choice reads one choice, as convertDelta converts it.
-func (p *chunkParser) choice() (providers.ChoiceDelta, bool) {
-	var out providers.ChoiceDelta
-	if !p.consume('{') {
-		return out, false
+// index reads a choice index: a non-negative integer below a million.
+func (p *wireParser) index(n *int) bool {
+	var v int64
+	if !p.int64(&v) || v < 0 || v >= 1_000_000 {
+		return false
 	}
-	var content, refusal, reasoningContent, reasoning, finish string
-	var seen uint16
-	for more := !p.consume('}'); more; more = !p.consume('}') {
-		if seen != 0 && !p.comma() {
-			return out, false
-		}
-		key, ok := p.key()
-		if !ok {
-			return out, false
-		}
-		bit := choiceKeys[string(key)]
-		if bit == 0 || seen&bit != 0 {
-			return out, false
-		}
-		seen |= bit
-		switch string(key) {
-		case "index":
-			out.Index = p.integer()
-			ok = out.Index >= 0 && out.Index < 1_000_000
-		case "delta":
-			var role string
-			role, content, refusal, reasoningContent, reasoning, ok = p.delta()
-			out.Role = providers.Role(role)
-		case "logprobs":
-			ok = p.null()
-		case "finish_reason":
-			if !p.null() {
-				finish, ok = p.str("")
-			}
-		case "stop_reason":
-			ok = p.null() || p.skipString()
-		}
-		if !ok {
-			return out, false
-		}
-	}
-	out.Text = content
-	if out.Text == "" {
-		out.Text = refusal
-	}
-	out.Reasoning = reasoningContent
-	if out.Reasoning == "" {
-		out.Reasoning = reasoning
-	}
-	out.FinishReason = finishReason(finish)
-	return out, true
-}
-
-// delta reads a choice's delta of text: no tool call.
-func (p *chunkParser) delta() (role, content, refusal, reasoningContent, reasoning string, ok bool) {
-	if !p.consume('{') {
-		return
-	}
-	var seen uint16
-	for more := !p.consume('}'); more; more = !p.consume('}') {
-		if seen != 0 && !p.comma() {
-			return
-		}
-		key, kok := p.key()
-		if !kok {
-			return
-		}
-		bit := deltaKeys[string(key)]
-		if bit == 0 || seen&bit != 0 {
-			return
-		}
-		seen |= bit
-		vok := true
-		switch string(key) {
-		case "role":
-			role, vok = p.str("assistant")
-		case "content":
-			if !p.null() {
-				content, vok = p.str("")
-			}
-		case "refusal":
-			if !p.null() {
-				refusal, vok = p.str("")
-			}
-		case "reasoning_content":
-			reasoningContent, vok = p.str("")
-		case "reasoning":
-			reasoning, vok = p.str("")
-		}
-		if !vok {
-			return
-		}
-	}
-	return role, content, refusal, reasoningContent, reasoning, true
+	*n = int(v)
+	return true
 }

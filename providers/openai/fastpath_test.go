@@ -9,14 +9,41 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
-// fullChunk decodes data the way the stream does without the fast path.
-func fullChunk(t *testing.T, data []byte) (*providers.Chunk, bool) {
-	t.Helper()
-	var w schema.Chunk
+// fastChunkOf decodes a stream event with the fast path, after a chunk
+// with prevID and prevModel.
+func fastChunkOf(data []byte, prevID, prevModel string) (*providers.Chunk, bool) {
+	w := schema.Chunk{ID: prevID, Model: prevModel}
+	if !fastChunk(data, &w) {
+		return nil, false
+	}
+	return chunkOf(&w), true
+}
+
+// fullChunkOf decodes a stream event the way the stream does without the
+// fast path: a chunk without id or model keeps the previous one's.
+func fullChunkOf(data []byte, prevID, prevModel string) (*providers.Chunk, bool) {
+	w := schema.Chunk{ID: prevID, Model: prevModel}
 	if err := apischema.UnmarshalReuse(data, &w); err != nil || w.Error != nil {
 		return nil, false
 	}
 	return chunkOf(&w), true
+}
+
+// fastAnswerOf and fullAnswerOf do the same for unary answers.
+func fastAnswerOf(data []byte) (*providers.ChatResponse, bool) {
+	var w schema.ChatCompletion
+	if !fastCompletion(data, &w) {
+		return nil, false
+	}
+	return completionOf(&w), true
+}
+
+func fullAnswerOf(data []byte) (*providers.ChatResponse, bool) {
+	var w schema.ChatCompletion
+	if err := apischema.UnmarshalLenient(data, &w); err != nil || w.Error != nil {
+		return nil, false
+	}
+	return completionOf(&w), true
 }
 
 func TestFastChunk(t *testing.T) {
@@ -43,15 +70,16 @@ func TestFastChunk(t *testing.T) {
 		{"refusal", `{"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[{"index":1,"delta":{"content":null,"refusal":"no"}}]}`,
 			&providers.Chunk{ID: "chatcmpl-1", Model: "gpt-4o-mini", Choices: []providers.ChoiceDelta{{Index: 1, Text: "no"}}}, true},
 		{"no choices", `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[]}`, nil, true},
+		{"negative created", `{"id":"a","created":-5,"choices":[]}`, nil, true},
 		{"usage goes the full way", `{"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, nil, false},
 		{"tool calls go the full way", `{"id":"chatcmpl-1","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}`, nil, false},
 		{"logprobs go the full way", `{"id":"chatcmpl-1","model":"m","choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[]}}]}`, nil, false},
 		{"unknown member", `{"id":"chatcmpl-1","model":"m","x_groq":{"id":"req_1"},"choices":[]}`, nil, false},
+		{"name with an escape", `{"\u0069d":"c","choices":[]}`, nil, false},
 		{"error", `{"error":{"message":"boom"}}`, nil, false},
 		{"repeated member", `{"id":"a","id":"b","choices":[]}`, nil, false},
 		{"trailing comma", `{"id":"a","choices":[],}`, nil, false},
 		{"fractional index", `{"id":"a","choices":[{"index":0.0,"delta":{}}]}`, nil, false},
-		{"negative created", `{"id":"a","created":-5,"choices":[]}`, nil, true},
 		{"leading zero", `{"id":"a","created":01,"choices":[]}`, nil, false},
 		{"trailing garbage", `{"id":"a","choices":[]}x`, nil, false},
 		{"unterminated", `{"id":"a","choices":[{"index":0,"delta":{"content":"abc`, nil, false},
@@ -59,13 +87,12 @@ func TestFastChunk(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok := fastChunk([]byte(tt.data), "", "")
+			got, ok := fastChunkOf([]byte(tt.data), "", "")
 			if ok != tt.wantOK || !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("fastChunk = %+v, %v; want %+v, %v", got, ok, tt.want, tt.wantOK)
+				t.Fatalf("fast path = %+v, %v; want %+v, %v", got, ok, tt.want, tt.wantOK)
 			}
 			if ok {
-				full, fok := fullChunk(t, []byte(tt.data))
-				if !fok || !reflect.DeepEqual(full, got) {
+				if full, fok := fullChunkOf([]byte(tt.data), "", ""); !fok || !reflect.DeepEqual(full, got) {
 					t.Errorf("the full decoder: %+v, %v", full, fok)
 				}
 			}
@@ -73,68 +100,126 @@ func TestFastChunk(t *testing.T) {
 	}
 }
 
-// TestFastChunkAllocs: a chunk repeating the previous id and model shares
-// their strings; a content chunk costs three allocations.
-func TestFastChunkAllocs(t *testing.T) {
-	prevID, prevModel := "chatcmpl-1", "gpt-4o-mini"
-	c, ok := fastChunk([]byte(`{"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"x"}}]}`), prevID, prevModel)
-	if !ok || c.ID != prevID || c.Model != prevModel {
-		t.Fatalf("with previous: %+v %v", c, ok)
+func TestFastCompletion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		data   string
+		wantOK bool
+	}{
+		{"openai", `{"id":"chatcmpl-1","object":"chat.completion","created":1741570283,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1117,"completion_tokens":46,"total_tokens":1163,"prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":7,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_fc9f1d7035"}`, true},
+		{"vllm", `{"id": "cmpl-1", "object": "chat.completion", "created": 1, "model": "m", "choices": [{"index": 0, "message": {"role": "assistant", "reasoning_content": "r", "content": "x"}, "logprobs": null, "finish_reason": "length", "stop_reason": null}], "usage": {"prompt_tokens": 3, "total_tokens": 5, "completion_tokens": 2, "prompt_tokens_details": null}}`, true},
+		{"deepseek cache hits", `{"id":"c","object":"chat.completion","created":1,"model":"deepseek-chat","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":1,"total_tokens":11,"prompt_cache_hit_tokens":8}}`, true},
+		{"no usage", `{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"no"},"finish_reason":null}],"usage":null}`, true},
+		{"tool calls go the full way", `{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`, false},
+		{"annotations go the full way", `{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x","annotations":[{"type":"url_citation"}]},"finish_reason":"stop"}]}`, false},
+		{"unknown usage member", `{"id":"c","model":"m","choices":[],"usage":{"prompt_tokens":1,"prompt_cache_miss_tokens":1}}`, false},
+		{"error", `{"error":{"message":"overloaded","type":"server_error"}}`, false},
+		{"null audio tokens", `{"id":"c","model":"m","choices":[],"usage":{"prompt_tokens_details":{"audio_tokens":null}}}`, false},
 	}
-	if a := testing.AllocsPerRun(100, func() {
-		fastChunk([]byte(`{"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"x"}}]}`), prevID, prevModel)
-	}); a > 3 {
-		t.Errorf("%v allocations per chunk, want at most 3 (chunk, choices, content)", a)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := fastAnswerOf([]byte(tt.data))
+			if ok != tt.wantOK {
+				t.Fatalf("fast path ok = %v, want %v", ok, tt.wantOK)
+			}
+			if !ok {
+				return
+			}
+			full, fok := fullAnswerOf([]byte(tt.data))
+			if !fok || !reflect.DeepEqual(full, got) {
+				t.Errorf("fast %+v\nfull %+v, %v", got, full, fok)
+			}
+		})
 	}
 }
 
-// FuzzFastChunk checks that whenever the fast path accepts an event, the
-// full decoder decodes the same chunk.
+// TestFastChunkAllocs: a chunk repeating the previous id and model shares
+// their strings.
+func TestFastChunkAllocs(t *testing.T) {
+	data := []byte(`{"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"x"}}]}`)
+	w := schema.Chunk{ID: "chatcmpl-1", Model: "gpt-4o-mini"}
+	id, model := w.ID, w.Model
+	if a := testing.AllocsPerRun(100, func() {
+		w.Choices = w.Choices[:0]
+		if !fastChunk(data, &w) {
+			t.Fatal("not decoded")
+		}
+	}); a > 2 {
+		t.Errorf("%v allocations per chunk, want at most 2 (the content and its pointer)", a)
+	}
+	if w.ID != id || w.Model != model {
+		t.Errorf("id and model changed: %q %q", w.ID, w.Model)
+	}
+}
+
+// FuzzFastChunk checks that whenever the fast path accepts a stream event
+// or a unary answer, the full decoder decodes the same.
 func FuzzFastChunk(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}],"usage":null}`,
 		`{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "\ud83d\ude00 \ud800 \xff"}, "logprobs": null, "finish_reason": "length", "stop_reason": null}]}`,
 		`{"id":"c","model":"m","choices":[{"index":2,"delta":{"refusal":"no","reasoning":"r"},"finish_reason":"content_filter"},{"index":3,"delta":{}}]}`,
-		`{"\u0069d":"c","model":"m","choices":[]}`,
+		`{"id":"chatcmpl-1","object":"chat.completion","created":1741570283,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hi","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1117,"completion_tokens":46,"total_tokens":1163,"prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_1"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, ok := fastChunk(data, "c", "m")
-		if !ok {
-			return
+		if got, ok := fastChunkOf(data, "c", "m"); ok {
+			if full, fok := fullChunkOf(data, "c", "m"); !fok || !reflect.DeepEqual(full, got) {
+				t.Fatalf("chunk %q:\nfast %+v\nfull %+v (%v)", data, got, full, fok)
+			}
 		}
-		full, fok := fullChunk(t, data)
-		if !fok {
-			t.Fatalf("fast path accepted %q, the full decoder refused it", data)
-		}
-		if !reflect.DeepEqual(full, got) {
-			t.Fatalf("%q:\nfast %+v\nfull %+v", data, got, full)
+		if got, ok := fastAnswerOf(data); ok {
+			if full, fok := fullAnswerOf(data); !fok || !reflect.DeepEqual(full, got) {
+				t.Fatalf("answer %q:\nfast %+v\nfull %+v (%v)", data, got, full, fok)
+			}
 		}
 	})
 }
 
-// BenchmarkChunkDecode compares the fast path with the full decoder on a
-// typical content chunk.
-func BenchmarkChunkDecode(b *testing.B) {
-	data := []byte(`{"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,"delta":{"content":" the"},"logprobs":null,"finish_reason":null}],"usage":null}`)
-	b.Run("fast", func(b *testing.B) {
+// BenchmarkDecode compares the fast paths with the full decoder on a
+// typical content chunk and a typical answer.
+func BenchmarkDecode(b *testing.B) {
+	chunk := []byte(`{"id":"chatcmpl-AbC123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,"delta":{"content":" the"},"logprobs":null,"finish_reason":null}],"usage":null}`)
+	answer := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1741570283,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"The capital of France is Paris. It has been the capital for centuries.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":31,"total_tokens":55,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_fc9f1d7035"}`)
+	b.Run("chunk/fast", func(b *testing.B) {
 		b.ReportAllocs()
+		w := schema.Chunk{ID: "chatcmpl-AbC123", Model: "gpt-4o-mini"}
 		for b.Loop() {
-			if _, ok := fastChunk(data, "chatcmpl-AbC123", "gpt-4o-mini"); !ok {
+			w.Choices = w.Choices[:0]
+			if !fastChunk(chunk, &w) {
 				b.Fatal("not decoded")
 			}
+			_ = chunkOf(&w)
 		}
 	})
-	b.Run("full", func(b *testing.B) {
+	b.Run("chunk/full", func(b *testing.B) {
 		b.ReportAllocs()
 		var w schema.Chunk
 		for b.Loop() {
 			w = schema.Chunk{ID: w.ID, Object: w.Object, Model: w.Model, SystemFingerprint: w.SystemFingerprint, Choices: w.Choices[:0]}
-			if err := apischema.UnmarshalReuse(data, &w); err != nil {
+			if err := apischema.UnmarshalReuse(chunk, &w); err != nil {
 				b.Fatal(err)
 			}
 			_ = chunkOf(&w)
+		}
+	})
+	b.Run("answer/fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := fastAnswerOf(answer); !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+	b.Run("answer/full", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := fullAnswerOf(answer); !ok {
+				b.Fatal("not decoded")
+			}
 		}
 	})
 }

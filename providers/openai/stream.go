@@ -137,17 +137,17 @@ func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 	if s.legacy {
 		return s.decodeLegacy(event, data)
 	}
-	w := &s.wire
-	if c, ok := fastChunk(data, w.ID, w.Model); ok {
-		if c != nil {
-			w.ID, w.Model = c.ID, c.Model
-		}
-		return c, nil
-	}
 	// Reuse the wire chunk: its choices array and the strings every chunk
 	// repeats. Everything else is reset so that nothing leaks into the next
 	// chunk.
-	*w = schema.Chunk{ID: w.ID, Object: w.Object, Model: w.Model, SystemFingerprint: w.SystemFingerprint, Choices: w.Choices[:0]}
+	w := &s.wire
+	prev := schema.Chunk{ID: w.ID, Object: w.Object, Model: w.Model, SystemFingerprint: w.SystemFingerprint, Choices: w.Choices[:0]}
+	*w = prev
+	if fastChunk(data, w) {
+		return chunkOf(w), nil
+	}
+	prev.Choices = w.Choices[:0]
+	*w = prev
 	if err := apischema.UnmarshalReuse(data, w); err != nil {
 		if string(event) == "error" {
 			return nil, s.p.streamError(&schema.ErrorObject{Message: "upstream stream error: " + oneLine(data)})
