@@ -35,8 +35,10 @@ import (
 // an idle one just as the request went out, so it did not read it), is
 // sent once more on a new connection when its body can be replayed, as
 // net/http does; a reset after the request was written is not retried (the
-// server may have acted on it). The request's context bounds
-// every read and write: its end closes the connection's deadlines.
+// server may have acted on it). An answer the server sent before reading
+// the whole request (a 413, a 401) is returned even though the write
+// failed. The request's context bounds every read and write: its end
+// closes the connection's deadlines.
 type h1Transport struct {
 	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
 	next          http.RoundTripper
@@ -216,14 +218,41 @@ func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request) (r
 			stop()
 		}
 	}()
-	if err := req.Write(c.bw); err != nil {
-		return nil, true, err
+	werr := req.Write(c.bw)
+	if werr == nil {
+		werr = c.bw.Flush()
 	}
-	if err := c.bw.Flush(); err != nil {
-		return nil, true, err
+	if werr != nil {
+		// A server may answer before it has read the whole request (413
+		// for a body over its limit, 401) and close the connection; the
+		// answer then waits in the receive buffer ahead of the reset that
+		// failed the write, and is worth more than the write's error.
+		if resp, _, err := t.readAnswer(c, req, time.Now().Add(earlyAnswerWait)); err == nil {
+			resp.Close = true
+			return t.body(ctx, c, req, resp, stop), false, nil
+		}
+		return nil, true, werr
 	}
+	var deadline time.Time
 	if t.headerTimeout > 0 {
-		if err := c.nc.SetReadDeadline(time.Now().Add(t.headerTimeout)); err != nil {
+		deadline = time.Now().Add(t.headerTimeout)
+	}
+	resp, unread, err = t.readAnswer(c, req, deadline)
+	if err != nil {
+		return nil, unread, err
+	}
+	return t.body(ctx, c, req, resp, stop), false, nil
+}
+
+// earlyAnswerWait bounds the wait for an answer after a failed write.
+const earlyAnswerWait = time.Second
+
+// readAnswer reads the answer's header, past informational answers (103
+// Early Hints), by deadline (zero: none). unread reports a clean end of the
+// connection before any byte.
+func (t *h1Transport) readAnswer(c *h1Conn, req *http.Request, deadline time.Time) (resp *http.Response, unread bool, err error) {
+	if !deadline.IsZero() {
+		if err := c.nc.SetReadDeadline(deadline); err != nil {
 			return nil, false, err
 		}
 	}
@@ -235,24 +264,28 @@ func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request) (r
 		if err != nil {
 			return nil, false, err
 		}
-		// Informational answers (103 Early Hints) precede the real one.
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
 	}
-	if t.headerTimeout > 0 {
+	if !deadline.IsZero() {
 		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
 			return nil, false, err
 		}
 	}
+	return resp, false, nil
+}
+
+// body wraps resp's body so that its end releases the connection.
+func (t *h1Transport) body(ctx context.Context, c *h1Conn, req *http.Request, resp *http.Response, stop func() bool) *http.Response {
 	reuse := !resp.Close && !req.Close && resp.ProtoAtLeast(1, 1) && resp.StatusCode != http.StatusSwitchingProtocols
 	b := &h1Body{rc: resp.Body, t: t, c: c, ctx: ctx, stop: stop, reuse: reuse}
 	if resp.Body == http.NoBody {
 		b.finish(true)
-		return resp, false, nil
+		return resp
 	}
 	resp.Body = b
-	return resp, false, nil
+	return resp
 }
 
 // h1Body is an answer's body: read to the end, it gives its connection

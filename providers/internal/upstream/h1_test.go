@@ -390,6 +390,32 @@ func TestH1SkipsInformational(t *testing.T) {
 	}
 }
 
+// TestH1EarlyAnswer: an answer the server sends before reading the whole
+// request (a 413 for a body over its limit), closing the connection, is
+// returned rather than the failed write's error.
+func TestH1EarlyAnswer(t *testing.T) {
+	t.Parallel()
+	addr, _ := scriptedServer(t, func(c *net.TCPConn, br *bufio.Reader) {
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{\"error\":\"large\"}")
+	})
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions", bytes.NewReader(make([]byte, 16<<20)))
+	resp, err := newTestH1(nil).RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip: %v, want the 413", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || string(b) != `{"error":"large"}` {
+		t.Errorf("%d %q", resp.StatusCode, b)
+	}
+}
+
 // recordingTransport answers every request with 418 and records its URL.
 type recordingTransport struct {
 	mu   sync.Mutex
