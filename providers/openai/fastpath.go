@@ -68,21 +68,8 @@ func (p *wireParser) chunkChoice(c *schema.ChunkChoice) bool {
 			return p.index(&c.Index)
 		case "delta":
 			d := &c.Delta
-			return p.object(func(key string) bool {
-				switch key {
-				case "role":
-					return p.str(&d.Role)
-				case "content":
-					return p.nullableStr(&d.Content)
-				case "refusal":
-					return p.nullableStr(&d.Refusal)
-				case "reasoning_content":
-					return p.str(&d.ReasoningContent)
-				case "reasoning":
-					return p.str(&d.Reasoning)
-				}
-				return false
-			})
+			f := textFields{&d.Role, &d.Content, &d.Refusal, &d.ReasoningContent, &d.Reasoning}
+			return p.object(func(key string) bool { return p.text(f, key) })
 		case "logprobs":
 			return p.null()
 		case "finish_reason":
@@ -135,22 +122,12 @@ func (p *wireParser) choice(c *schema.Choice) bool {
 			return p.index(&c.Index)
 		case "message":
 			m := &c.Message
+			f := textFields{&m.Role, &m.Content, &m.Refusal, &m.ReasoningContent, &m.Reasoning}
 			return p.object(func(key string) bool {
-				switch key {
-				case "role":
-					return p.str(&m.Role)
-				case "content":
-					return p.nullableStr(&m.Content)
-				case "refusal":
-					return p.nullableStr(&m.Refusal)
-				case "reasoning_content":
-					return p.str(&m.ReasoningContent)
-				case "reasoning":
-					return p.str(&m.Reasoning)
-				case "annotations":
+				if key == "annotations" {
 					return p.emptyArray() // the conversion has no use for them
 				}
-				return false
+				return p.text(f, key)
 			})
 		case "logprobs":
 			return p.null()
@@ -161,6 +138,31 @@ func (p *wireParser) choice(c *schema.Choice) bool {
 		}
 		return false
 	})
+}
+
+// textFields are the members a stream delta and an answer's message share.
+type textFields struct {
+	role             *string
+	content, refusal *apischema.Nullable[string]
+	reasoningContent *string
+	reasoning        *string
+}
+
+// text reads the member key of f.
+func (p *wireParser) text(f textFields, key string) bool {
+	switch key {
+	case "role":
+		return p.str(f.role)
+	case "content":
+		return p.nullableStr(f.content)
+	case "refusal":
+		return p.nullableStr(f.refusal)
+	case "reasoning_content":
+		return p.str(f.reasoningContent)
+	case "reasoning":
+		return p.str(f.reasoning)
+	}
+	return false
 }
 
 func (p *wireParser) usage(u *schema.Usage) bool {
