@@ -227,7 +227,7 @@ func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request) (r
 		// for a body over its limit, 401) and close the connection; the
 		// answer then waits in the receive buffer ahead of the reset that
 		// failed the write, and is worth more than the write's error.
-		if resp, _, err := t.readAnswer(c, req, time.Now().Add(earlyAnswerWait)); err == nil {
+		if resp, _, err := t.readAnswer(ctx, c, req, time.Now().Add(earlyAnswerWait)); err == nil {
 			resp.Close = true
 			return t.body(ctx, c, req, resp, stop), false, nil
 		}
@@ -237,7 +237,7 @@ func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request) (r
 	if t.headerTimeout > 0 {
 		deadline = time.Now().Add(t.headerTimeout)
 	}
-	resp, unread, err = t.readAnswer(c, req, deadline)
+	resp, unread, err = t.readAnswer(ctx, c, req, deadline)
 	if err != nil {
 		return nil, unread, err
 	}
@@ -250,9 +250,9 @@ const earlyAnswerWait = time.Second
 // readAnswer reads the answer's header, past informational answers (103
 // Early Hints), by deadline (zero: none). unread reports a clean end of the
 // connection before any byte.
-func (t *h1Transport) readAnswer(c *h1Conn, req *http.Request, deadline time.Time) (resp *http.Response, unread bool, err error) {
+func (t *h1Transport) readAnswer(ctx context.Context, c *h1Conn, req *http.Request, deadline time.Time) (resp *http.Response, unread bool, err error) {
 	if !deadline.IsZero() {
-		if err := c.nc.SetReadDeadline(deadline); err != nil {
+		if err := setReadDeadline(ctx, c.nc, deadline); err != nil {
 			return nil, false, err
 		}
 	}
@@ -269,11 +269,27 @@ func (t *h1Transport) readAnswer(c *h1Conn, req *http.Request, deadline time.Tim
 		}
 	}
 	if !deadline.IsZero() {
-		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+		if err := setReadDeadline(ctx, c.nc, time.Time{}); err != nil {
 			return nil, false, err
 		}
 	}
 	return resp, false, nil
+}
+
+// setReadDeadline sets nc's read deadline to d unless ctx has ended. The
+// end of ctx sets a deadline in the past from another goroutine (send's
+// AfterFunc), which a deadline set after it must not undo: checking ctx
+// after setting d catches an end that came first, and an end that comes
+// later sets its deadline after d.
+func setReadDeadline(ctx context.Context, nc net.Conn, d time.Time) error {
+	if err := nc.SetReadDeadline(d); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		_ = nc.SetDeadline(aLongTimeAgo)
+		return err
+	}
+	return nil
 }
 
 // body wraps resp's body so that its end releases the connection.

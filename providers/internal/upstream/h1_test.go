@@ -311,7 +311,6 @@ func TestH1ResendsOnlyUnreadRequests(t *testing.T) {
 func TestH1Cancel(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
 	gone := make(chan string, 2)
 	arrived := make(chan struct{}, 2)
 	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -326,6 +325,7 @@ func TestH1Cancel(t *testing.T) {
 		case <-release:
 		}
 	})
+	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for the handler
 	tr := newTestH1(nil)
 	for _, path := range []string{"/header", "/body"} {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -355,6 +355,76 @@ func TestH1Cancel(t *testing.T) {
 		if got := <-gone; got != path {
 			t.Errorf("the server saw %s go, want %s", got, path)
 		}
+	}
+}
+
+// endingConn ends its request's context as soon as the request is
+// written, and waits until the end has set its deadline in the past: the
+// order in which a deadline set afterwards (the header timeout) must not
+// undo it.
+type endingConn struct {
+	net.Conn
+	cancel context.CancelFunc
+	once   sync.Once
+	ended  chan struct{}
+}
+
+func (c *endingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.cancel()
+	select {
+	case <-c.ended:
+	case <-time.After(5 * time.Second): // a bound, should the deadline never come
+	}
+	return n, err
+}
+
+func (c *endingConn) SetDeadline(t time.Time) error {
+	err := c.Conn.SetDeadline(t)
+	if t.Equal(aLongTimeAgo) {
+		c.once.Do(func() { close(c.ended) })
+	}
+	return err
+}
+
+// TestH1CancelBeforeTheHeaderDeadline: a caller that leaves right after
+// the request went out ends the wait for the answer, although the header
+// timeout's deadline is set after the end set its own.
+func TestH1CancelBeforeTheHeaderDeadline(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for the handler
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr := newTestH1(nil)
+	tr.headerTimeout = time.Hour
+	d := &net.Dialer{}
+	tr.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &endingConn{Conn: c, cancel: cancel, ended: make(chan struct{})}, nil
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL, nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := tr.RoundTrip(req)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("RoundTrip = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second): // a liveness bound: without the fix it waits for the hour
+		t.Fatal("RoundTrip still waits for the answer 30 s after its caller left")
 	}
 }
 
