@@ -36,27 +36,19 @@ import (
 // id and model and an empty choices slice to reuse.
 func fastChunk(data []byte, w *schema.Chunk) bool {
 	p := wireParser{b: data}
+	head := headFields{&w.ID, &w.Model, &w.Created}
 	ok := p.object(func(key string) bool {
 		switch key {
-		case "id":
-			return p.str(&w.ID)
-		case "model":
-			return p.str(&w.Model)
-		case "object", "obfuscation":
+		case "obfuscation":
 			return p.skipString()
 		case "system_fingerprint", "service_tier":
 			return p.null() || p.skipString()
-		case "created":
-			return p.int64(&w.Created)
 		case "usage":
 			return p.null()
 		case "choices":
-			return p.array(func() bool {
-				w.Choices = append(w.Choices, schema.ChunkChoice{})
-				return p.chunkChoice(&w.Choices[len(w.Choices)-1])
-			})
+			return elems(&p, &w.Choices, p.chunkChoice)
 		}
-		return false
+		return p.head(head, key)
 	})
 	return ok && p.end()
 }
@@ -64,40 +56,27 @@ func fastChunk(data []byte, w *schema.Chunk) bool {
 func (p *wireParser) chunkChoice(c *schema.ChunkChoice) bool {
 	return p.object(func(key string) bool {
 		switch key {
-		case "index":
-			return p.index(&c.Index)
 		case "delta":
 			d := &c.Delta
 			f := textFields{&d.Role, &d.Content, &d.Refusal, &d.ReasoningContent, &d.Reasoning}
 			return p.object(func(key string) bool { return p.text(f, key) })
-		case "logprobs":
-			return p.null()
 		case "finish_reason":
 			return p.nullableStr(&c.FinishReason)
-		case "stop_reason":
-			return p.null() || p.skipString()
 		}
-		return false
+		return p.choiceMember(&c.Index, key)
 	})
 }
 
 // fastCompletion reads a unary chat answer into w, a zero struct.
 func fastCompletion(data []byte, w *schema.ChatCompletion) bool {
 	p := wireParser{b: data}
+	head := headFields{&w.ID, &w.Model, &w.Created}
 	ok := p.object(func(key string) bool {
 		switch key {
-		case "id":
-			return p.str(&w.ID)
-		case "model":
-			return p.str(&w.Model)
-		case "object":
-			return p.skipString()
 		case "system_fingerprint":
 			return p.nullableStr(&w.SystemFingerprint)
 		case "service_tier":
 			return p.null() || p.str(&w.ServiceTier)
-		case "created":
-			return p.int64(&w.Created)
 		case "usage":
 			if p.null() {
 				return true
@@ -105,12 +84,9 @@ func fastCompletion(data []byte, w *schema.ChatCompletion) bool {
 			w.Usage = new(schema.Usage)
 			return p.usage(w.Usage)
 		case "choices":
-			return p.array(func() bool {
-				w.Choices = append(w.Choices, schema.Choice{})
-				return p.choice(&w.Choices[len(w.Choices)-1])
-			})
+			return elems(&p, &w.Choices, p.choice)
 		}
-		return false
+		return p.head(head, key)
 	})
 	return ok && p.end()
 }
@@ -118,8 +94,6 @@ func fastCompletion(data []byte, w *schema.ChatCompletion) bool {
 func (p *wireParser) choice(c *schema.Choice) bool {
 	return p.object(func(key string) bool {
 		switch key {
-		case "index":
-			return p.index(&c.Index)
 		case "message":
 			m := &c.Message
 			f := textFields{&m.Role, &m.Content, &m.Refusal, &m.ReasoningContent, &m.Reasoning}
@@ -129,14 +103,55 @@ func (p *wireParser) choice(c *schema.Choice) bool {
 				}
 				return p.text(f, key)
 			})
-		case "logprobs":
-			return p.null()
 		case "finish_reason":
 			return p.null() || p.str(&c.FinishReason)
-		case "stop_reason":
-			return p.null() || p.skipString()
 		}
-		return false
+		return p.choiceMember(&c.Index, key)
+	})
+}
+
+// headFields are the members a stream chunk and an answer share.
+type headFields struct {
+	id, model *string
+	created   *int64
+}
+
+// head reads the member key of f (and the object's type, which the
+// conversion does not use).
+func (p *wireParser) head(f headFields, key string) bool {
+	switch key {
+	case "id":
+		return p.str(f.id)
+	case "model":
+		return p.str(f.model)
+	case "object":
+		return p.skipString()
+	case "created":
+		return p.int64(f.created)
+	}
+	return false
+}
+
+// choiceMember reads the members a chunk's and an answer's choice share:
+// the index, null logprobs and vLLM's stop_reason.
+func (p *wireParser) choiceMember(index *int, key string) bool {
+	switch key {
+	case "index":
+		return p.index(index)
+	case "logprobs":
+		return p.null()
+	case "stop_reason":
+		return p.null() || p.skipString()
+	}
+	return false
+}
+
+// elems reads an array into s, each element by read.
+func elems[T any](p *wireParser, s *[]T, read func(*T) bool) bool {
+	return p.array(func() bool {
+		var zero T
+		*s = append(*s, zero)
+		return read(&(*s)[len(*s)-1])
 	})
 }
 
