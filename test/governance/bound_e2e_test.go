@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 	"github.com/tollgate-dev/tollgate/service/pricing"
+	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 	"github.com/tollgate-dev/tollgate/service/store"
 )
@@ -156,12 +157,24 @@ func keyBudget(t *testing.T, g *servertest.Gateway, id string, limit int64) stri
 }
 
 // startReplicasOn starts n gateways on one database in front of upstream.
+//
+// A request whose lease is dry waits up to the budget's max wait (2s by
+// default) for the store's answer and for other replicas to give room
+// back; one the store did not answer in that time fails with a 503 (the
+// documented choice: never a quota error it cannot prove). These tests run
+// three replicas in one process beside the rest of the suite on two cores,
+// where a lease call can take seconds: the replicas wait up to 10s, so
+// that a 503 here means a request left undecided, not a slow machine. (At
+// the end of a budget, requests whose room is held by reservations in
+// flight on other replicas, themselves waiting to top up, wait out the
+// max wait and are then refused: the tests take that long once.)
 func startReplicasOn(t *testing.T, n int, upstream string) []*servertest.Gateway {
 	t.Helper()
-	gs := []*servertest.Gateway{servertest.Start(t, servertest.Options{})}
+	patient := func(c *server.Config) { c.Governance.MaxWait = 10 * time.Second }
+	gs := []*servertest.Gateway{servertest.Start(t, servertest.Options{Config: patient})}
 	gs[0].Setup(t, upstream)
 	for range n - 1 {
-		gs = append(gs, servertest.Start(t, servertest.Options{DatabaseURL: gs[0].DatabaseURL}))
+		gs = append(gs, servertest.Start(t, servertest.Options{DatabaseURL: gs[0].DatabaseURL, Config: patient}))
 	}
 	return gs
 }
