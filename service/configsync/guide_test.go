@@ -39,12 +39,7 @@ func TestLongConfigAsCodeGuide(t *testing.T) {
 		t.Fatalf("found %d sh blocks", blocks)
 	}
 
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin, "./cmd/tollgate")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testutil.Commands(t, "tollgate")
 	work := t.TempDir()
 	examples := filepath.Join(work, "deploy", "examples", "config")
 	if err := os.MkdirAll(examples, 0o755); err != nil {

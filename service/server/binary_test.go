@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,14 +24,11 @@ type binaryGateway struct {
 	pid int
 }
 
-// startBinary builds cmd/tollgate, runs `tollgate serve` on a fresh
+// startBinary runs cmd/tollgate's binary as `tollgate serve` on a fresh
 // database with logging off and extraEnv added, and waits until it is ready.
 func startBinary(tb testing.TB, extraEnv ...string) *binaryGateway {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "tollgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
-		tb.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.Command(tb, "tollgate")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

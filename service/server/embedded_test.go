@@ -23,6 +23,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 // bareEnv is the environment of a machine with nothing configured: no
@@ -132,10 +133,7 @@ func freeAddr(t *testing.T) string {
 // nothing is printed again and the key still works.
 func TestZeroSetupStart(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "tollgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.Command(t, "tollgate")
 	work := t.TempDir()
 	addr := freeAddr(t)
 	first := startServe(t, bin, work, bareEnv(), "-addr", addr, "-log-requests=false")

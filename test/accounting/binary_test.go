@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,15 +21,10 @@ import (
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
-// tollgateBinary builds cmd/tollgate into the test's temporary directory
-// (the build cache makes every build after the first quick).
+// tollgateBinary is the binary of cmd/tollgate.
 func tollgateBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tollgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testutil.Command(t, "tollgate")
 }
 
 // process is the real tollgate binary serving on a loopback port.

@@ -175,11 +175,16 @@ func TestReadme(t *testing.T) {
 	defer cancel()
 	blocks, _ := parse(t, "README.md")
 	work := t.TempDir()
+	// The checkout's .bin, as make build leaves it.
 	bin := filepath.Join(work, ".bin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(os.PathSeparator), "./cmd/tollgate", "./cmd/fakeupstream")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	built := testutil.Commands(t, "tollgate", "fakeupstream")
+	for _, name := range []string{"tollgate", "fakeupstream"} {
+		if err := os.Symlink(filepath.Join(built, name), filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	checkMakeRun(t)
 	if err := os.MkdirAll(filepath.Join(work, "scripts"), 0o755); err != nil {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,14 +39,11 @@ type binaryReplica struct {
 	cmd *exec.Cmd
 }
 
-// startBinaryReplica builds cmd/tollgate and runs `tollgate serve` as a
+// startBinaryReplica runs cmd/tollgate's binary as `tollgate serve` as a
 // replica of g with the extra flags, until it is killed or the test ends.
 func startBinaryReplica(t *testing.T, g *servertest.Gateway, args ...string) *binaryReplica {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tollgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tollgate").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.Command(t, "tollgate")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
