@@ -13,7 +13,7 @@ export GOWORK := off
 # client and the deployment tooling (tools/ only pins the build tools).
 GO_MODULES := . gen clients/go deploy
 
-.PHONY: all build tools generate check-generated breaking lint deps client-deps node-deps browser-deps console check-console test-console test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
+.PHONY: all build tools generate check-generated breaking lint deps pgvector client-deps node-deps browser-deps console check-console test-console test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
 
 # Generated code (see buf.gen.yaml and scripts/generate.sh): gen/tollgate
 # is the Go module gen/'s generated part, the rest the clients'.
@@ -121,9 +121,12 @@ lint: tools
 	@for m in $(GO_MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 	buf lint
 
-# System packages the tests need: PostgreSQL's pgvector extension, and the
-# clients' code generators and runtimes.
-deps: client-deps node-deps browser-deps
+# System packages the tests need: PostgreSQL's pgvector extension (all
+# that make test needs), and for make test-long the clients' code
+# generators and runtimes, the Node SDKs and Chromium.
+deps: pgvector client-deps node-deps browser-deps
+
+pgvector:
 	@bash scripts/install-pgvector.sh
 
 # The clients' toolchains, installed only when missing: Debian's protoc, gRPC
@@ -182,29 +185,48 @@ browser-deps:
 # One PostgreSQL server for the whole run: pgtestd starts it, builds the
 # pre-migrated template databases once, and hands it to every test binary
 # (TOLLGATE_PGTEST_URL), which then copies a template per test instead of
-# starting a cluster and migrating. -short skips the long tests (see
-# internal/testutil.Long), which test-long runs; go vet runs in make lint,
-# so the test run skips it, and test binaries are linked without DWARF
-# (-ldflags=-w: a third less link CPU; stack traces are unaffected).
-# GOTESTFLAGS adds flags, e.g. GOTESTFLAGS=-race. deploy/ and clients/go/
-# are modules of their own (gen/ has no tests; the others build it).
+# starting a cluster and migrating. go vet runs in make lint, so the test
+# run skips it, and test binaries are linked without DWARF (-ldflags=-w: a
+# third less link CPU; stack traces are unaffected). GOTESTFLAGS adds
+# flags, e.g. GOTESTFLAGS=-race.
+#
+# make test is the suite every change runs: every package of the gateway's
+# module (unit, integration and end to end through the real server), the
+# console's unit tests and the Go client's module. It leaves to make
+# test-long, which CI also runs, what is long to run or to build:
+#   - the long tests (named TestLong..., skipped under -short; in the main
+#     module gated by testutil.Long): the HNSW index and the EXPLAIN at
+#     scale, the outage under load, the release's reproducibility;
+#   - HEAVY_PKGS, the suites whose clients are other programs: the official
+#     SDKs (test/sdk: Go and Node; only they import the SDKs, whose
+#     compilation alone costs more CPU than the rest of the suite's), the
+#     generated clients in Go, Python and TypeScript (test/clients) and the
+#     console in headless Chromium (test/console);
+#   - deploy/ (its own module, which builds the Helm SDK and Kubernetes'
+#     API types): the chart, the OCI image's contents, the systemd unit,
+#     the multi-replica rehearsal and the operator's guide.
+# gen/ has no tests; the other modules build it.
+# -p 4 lets the compiler run beside test binaries that mostly wait (on
+# PostgreSQL, the gateway or a subprocess), which on two cores would
+# otherwise leave a core idle. The tests that run the real binaries
+# (cmd/tollgate, cmd/fakeupstream) take the ones make build left in .bin
+# (testutil.Commands) instead of each building and linking its own.
 GOTESTFLAGS ?=
-TESTFLAGS   := -count=1 -vet=off -ldflags=-w
-test: deps $(BIN)/grpcurl pgtestd test-console
-	$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
-	cd deploy && $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) ./...
+TESTFLAGS   := -count=1 -vet=off -ldflags=-w -p 4
+TESTENV     := TOLLGATE_TEST_COMMANDS=$(BIN)
+HEAVY_PKGS  := ./test/sdk/... ./test/clients/... ./test/console/...
+HEAVY_RE    := /test/(sdk|clients|console)(/|$$)
+test: pgvector $(BIN)/grpcurl build test-console
+	@pkgs=$$($(GO) list ./...) && pkgs=$$(echo "$$pkgs" | grep -vE '$(HEAVY_RE)') && \
+	echo "$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) <./... but $(HEAVY_PKGS)>" && \
+	$(TESTENV) $(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) $$pkgs
 	cd clients/go && $(GO) test $(TESTFLAGS) $(GOTESTFLAGS) ./...
 
-# The long tests (named TestLong..., skipped under -short; in the main
-# module gated by testutil.Long) of the packages that have any, on one
-# shared server, and deploy/'s: the HNSW index and the EXPLAIN at scale, the
-# outage under load, the release's reproducibility, the OCI image's
-# contents (a release build of the gateway), the multi-replica
-# rehearsal and the operator's guide. CI runs them once per run.
 LONG_PKGS = $(sort $(dir $(shell grep -rlw --include='*_test.go' 'testutil.Long' . | grep -v '^./deploy/')))
-test-long: deps tools pgtestd
-	$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -timeout 30m -run '^TestLong' $(GOTESTFLAGS) $(LONG_PKGS)
-	cd deploy && TOLLGATE_LONG_TESTS=1 $(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -timeout 30m -run '^TestLong' ./...
+test-long: deps tools build
+	$(TESTENV) $(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 30m $(GOTESTFLAGS) $(HEAVY_PKGS)
+	$(TESTENV) $(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -timeout 30m -run '^TestLong' $(GOTESTFLAGS) $(LONG_PKGS)
+	cd deploy && TOLLGATE_LONG_TESTS=1 $(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -timeout 30m $(GOTESTFLAGS) ./...
 
 pgtestd:
 	$(GO) build -o $(BIN)/ ./internal/pgtest/cmd/pgtestd

@@ -134,7 +134,7 @@ func runCommand(ctx, startCtx context.Context, c *pgtest.Cluster, command []stri
 		logger.Print(err)
 		return 1
 	}
-	logger.Printf("template databases ready in %v; running %q", time.Since(began).Round(time.Millisecond), command)
+	logger.Printf("template databases ready in %v; running %s", time.Since(began).Round(time.Millisecond), abbreviate(command, 12))
 	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
@@ -180,4 +180,13 @@ func createDatabase(ctx context.Context, c *pgtest.Cluster) error {
 		return fmt.Errorf("create extension vector in %s: %w", database, err)
 	}
 	return nil
+}
+
+// abbreviate quotes the first n arguments of command and counts the rest
+// (make test passes a few hundred package paths).
+func abbreviate(command []string, n int) string {
+	if len(command) <= n {
+		return fmt.Sprintf("%q", command)
+	}
+	return fmt.Sprintf("%q and %d more arguments", command[:n], len(command)-n)
 }

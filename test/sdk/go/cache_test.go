@@ -1,8 +1,9 @@
-package cache_test
+package sdk_test
 
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
@@ -11,15 +12,42 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
+	"github.com/tollgate-dev/tollgate/service/server"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
+
+// cacheFixture is a gateway that caches answers by exact match, in front of
+// an OpenAI fake.
+type cacheFixture struct {
+	g    *servertest.Gateway
+	fake *fakeupstream.OpenAI
+	key  string
+}
+
+func startCacheFixture(t *testing.T) *cacheFixture {
+	t.Helper()
+	fake, url := fakeupstream.StartOpenAI(t)
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.Cache.Mode = "exact" }})
+	return &cacheFixture{g: g, fake: fake, key: g.Setup(t, url)}
+}
+
+// chatCalls counts the chat requests the fake received.
+func (f *cacheFixture) chatCalls() int {
+	n := 0
+	for _, r := range f.fake.Requests() {
+		if strings.HasPrefix(r.Path, "/v1/chat/completions") {
+			n++
+		}
+	}
+	return n
+}
 
 // TestStreamedHitOpenAISDK streams the same request twice through the
 // official OpenAI Go SDK: the second is replayed from the cache, through the
 // surface's normal encoder, and assembles to the original text.
 func TestStreamedHitOpenAISDK(t *testing.T) {
 	t.Parallel()
-	f := start(t)
+	f := startCacheFixture(t)
 	c := openai.NewClient(option.WithBaseURL(f.g.URL+"/v1/"), option.WithAPIKey(f.key), option.WithMaxRetries(0))
 	params := openai.ChatCompletionNewParams{
 		Model:         servertest.ChatModel,
@@ -65,7 +93,7 @@ func TestStreamedHitOpenAISDK(t *testing.T) {
 // and the Anthropic surface.
 func TestStreamedHitAnthropicSDK(t *testing.T) {
 	t.Parallel()
-	f := start(t)
+	f := startCacheFixture(t)
 	c := anthropic.NewClient(aoption.WithBaseURL(f.g.URL), aoption.WithAPIKey(f.key), aoption.WithMaxRetries(0))
 	params := anthropic.MessageNewParams{
 		Model: anthropic.Model(servertest.ChatModel), MaxTokens: 256,

@@ -1,4 +1,4 @@
-package anthropictest_test
+package sdk_test
 
 import (
 	"errors"
@@ -17,14 +17,14 @@ import (
 // decoders and stream accumulator check the wire format (event order,
 // block indexes, field types) independently of this repository's code.
 
-func sdkClient(base string) anthropic.Client {
+func fakeAnthropicClient(base string) anthropic.Client {
 	return anthropic.NewClient(option.WithBaseURL(base), option.WithAPIKey("sk-ant-sdk"), option.WithMaxRetries(0))
 }
 
-func TestSDKConversation(t *testing.T) {
+func TestFakeAnthropicConversation(t *testing.T) {
 	t.Parallel()
 	_, base := anthropictest.Start(t, anthropictest.WithAPIKey("sk-ant-sdk"), anthropictest.WithChunks(3))
-	c := sdkClient(base)
+	c := fakeAnthropicClient(base)
 	ctx := t.Context()
 	tools := []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "lookup",
 		InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"text": map[string]any{"type": "string"}}}}}}
@@ -88,10 +88,10 @@ func TestSDKConversation(t *testing.T) {
 	}
 }
 
-func TestSDKModels(t *testing.T) {
+func TestFakeAnthropicModels(t *testing.T) {
 	t.Parallel()
 	_, base := anthropictest.Start(t, anthropictest.WithModels("m1", "m2", "m3", "m4", "m5"))
-	c := sdkClient(base)
+	c := fakeAnthropicClient(base)
 	pager := c.Models.ListAutoPaging(t.Context(), anthropic.ModelListParams{Limit: anthropic.Int(2)})
 	var ids []string
 	for pager.Next() {
@@ -102,7 +102,7 @@ func TestSDKModels(t *testing.T) {
 	}
 }
 
-func TestSDKErrors(t *testing.T) {
+func TestFakeAnthropicErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
@@ -121,7 +121,7 @@ func TestSDKErrors(t *testing.T) {
 			t.Parallel()
 			fake, base := anthropictest.Start(t)
 			fake.Enqueue(tt.fault)
-			c := sdkClient(base)
+			c := fakeAnthropicClient(base)
 			params := anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 64,
 				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}
 			var err error
