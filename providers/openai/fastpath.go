@@ -34,8 +34,9 @@ import (
 
 // fastChunk reads a stream chunk into w, which holds the previous chunk's
 // id and model and an empty choices slice to reuse.
-func fastChunk(data []byte, w *schema.Chunk) bool {
-	p := wireParser{b: data}
+func fastChunk(data []byte, w *schema.Chunk, strs *[]string) bool {
+	*strs = (*strs)[:0]
+	p := wireParser{b: data, strs: strs}
 	head := headFields{&w.ID, &w.Model, &w.Created}
 	ok := p.object(func(key string) bool {
 		switch key {
@@ -232,7 +233,13 @@ func (p *wireParser) usage(u *schema.Usage) bool {
 
 // wireParser reads JSON from b, which shrinks as it goes. Its methods
 // report false for anything outside the shapes they accept.
-type wireParser struct{ b []byte }
+type wireParser struct {
+	b []byte
+	// strs, when set, holds the strings that nullable members point to,
+	// so that a chunk's content needs no allocation of its own: the
+	// pointers stay valid until the next parse with strs.
+	strs *[]string
+}
 
 func (p *wireParser) ws() {
 	for len(p.b) > 0 && (p.b[0] == ' ' || p.b[0] == '\t' || p.b[0] == '\n' || p.b[0] == '\r') {
@@ -366,11 +373,15 @@ func (p *wireParser) nullableStr(n *apischema.Nullable[string]) bool {
 		*n = apischema.NullOf[string]()
 		return true
 	}
-	var s string
-	if !p.str(&s) {
+	s := new(string)
+	if p.strs != nil {
+		*p.strs = append(*p.strs, "")
+		s = &(*p.strs)[len(*p.strs)-1]
+	}
+	if !p.str(s) {
 		return false
 	}
-	*n = apischema.ValueOf(&s)
+	*n = apischema.ValueOf(s)
 	return true
 }
 

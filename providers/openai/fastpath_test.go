@@ -13,7 +13,8 @@ import (
 // with prevID and prevModel.
 func fastChunkOf(data []byte, prevID, prevModel string) (*providers.Chunk, bool) {
 	w := schema.Chunk{ID: prevID, Model: prevModel}
-	if !fastChunk(data, &w) {
+	var strs []string
+	if !fastChunk(data, &w, &strs) {
 		return nil, false
 	}
 	return chunkOf(&w), true
@@ -141,16 +142,41 @@ func TestFastChunkAllocs(t *testing.T) {
 	data := []byte(`{"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"x"}}]}`)
 	w := schema.Chunk{ID: "chatcmpl-1", Model: "gpt-4o-mini"}
 	id, model := w.ID, w.Model
+	var strs []string
 	if a := testing.AllocsPerRun(100, func() {
 		w.Choices = w.Choices[:0]
-		if !fastChunk(data, &w) {
+		if !fastChunk(data, &w, &strs) {
 			t.Fatal("not decoded")
 		}
-	}); a > 2 {
-		t.Errorf("%v allocations per chunk, want at most 2 (the content and its pointer)", a)
+	}); a > 1 {
+		t.Errorf("%v allocations per chunk, want at most 1 (the content)", a)
 	}
 	if w.ID != id || w.Model != model {
 		t.Errorf("id and model changed: %q %q", w.ID, w.Model)
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = chunkOf(&w) }); a > 1 {
+		t.Errorf("%v allocations to convert a chunk of one choice, want 1", a)
+	}
+}
+
+// TestFastChunkKeepsEarlierChunks: the strings a parse leaves in strs are
+// reused by the next parse, and the chunks converted before stay intact.
+func TestFastChunkKeepsEarlierChunks(t *testing.T) {
+	var w schema.Chunk
+	var strs []string
+	var got []*providers.Chunk
+	for _, text := range []string{"one", "two", "three"} {
+		w = schema.Chunk{ID: w.ID, Model: w.Model, Choices: w.Choices[:0]}
+		data := []byte(`{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"` + text + `"},"finish_reason":null}]}`)
+		if !fastChunk(data, &w, &strs) {
+			t.Fatalf("%s: not decoded", text)
+		}
+		got = append(got, chunkOf(&w))
+	}
+	for i, want := range []string{"one", "two", "three"} {
+		if got[i].Choices[0].Text != want {
+			t.Errorf("chunk %d holds %q, want %q", i, got[i].Choices[0].Text, want)
+		}
 	}
 }
 
@@ -187,9 +213,10 @@ func BenchmarkDecode(b *testing.B) {
 	b.Run("chunk/fast", func(b *testing.B) {
 		b.ReportAllocs()
 		w := schema.Chunk{ID: "chatcmpl-AbC123", Model: "gpt-4o-mini"}
+		var strs []string
 		for b.Loop() {
 			w.Choices = w.Choices[:0]
-			if !fastChunk(chunk, &w) {
+			if !fastChunk(chunk, &w, &strs) {
 				b.Fatal("not decoded")
 			}
 			_ = chunkOf(&w)

@@ -64,6 +64,8 @@ type stream struct {
 	legacyWire schema.Completion
 	// wire is the chunk decoded last, reused for the next.
 	wire schema.Chunk
+	// strs holds the strings of wire's nullable members (fastChunk).
+	strs []string
 	// pending holds chunks made from a non-streamed answer.
 	pending []*providers.Chunk
 	// err is returned by every Recv after the stream ended.
@@ -143,7 +145,7 @@ func (s *stream) decode(event, data []byte) (*providers.Chunk, error) {
 	w := &s.wire
 	prev := schema.Chunk{ID: w.ID, Object: w.Object, Model: w.Model, SystemFingerprint: w.SystemFingerprint, Choices: w.Choices[:0]}
 	*w = prev
-	if fastChunk(data, w) {
+	if fastChunk(data, w, &s.strs) {
 		return chunkOf(w), nil
 	}
 	prev.Choices = w.Choices[:0]
@@ -172,13 +174,28 @@ func chunkOf(w *schema.Chunk) *providers.Chunk {
 	return convertChunk(w)
 }
 
+// chunkAndChoice is a chunk and its choice in one allocation: nearly
+// every streamed chunk has one choice.
+type chunkAndChoice struct {
+	chunk  providers.Chunk
+	choice [1]providers.ChoiceDelta
+}
+
 func convertChunk(w *schema.Chunk) *providers.Chunk {
-	c := &providers.Chunk{ID: w.ID, Model: w.Model}
-	if len(w.Choices) > 0 {
-		c.Choices = make([]providers.ChoiceDelta, len(w.Choices))
-		for i := range w.Choices {
-			convertDelta(&c.Choices[i], &w.Choices[i])
-		}
+	var c *providers.Chunk
+	switch len(w.Choices) {
+	case 0:
+		c = &providers.Chunk{}
+	case 1:
+		cc := &chunkAndChoice{}
+		c = &cc.chunk
+		c.Choices = cc.choice[:]
+	default:
+		c = &providers.Chunk{Choices: make([]providers.ChoiceDelta, len(w.Choices))}
+	}
+	c.ID, c.Model = w.ID, w.Model
+	for i := range w.Choices {
+		convertDelta(&c.Choices[i], &w.Choices[i])
 	}
 	if w.Usage.V != nil {
 		u := convertUsage(w.Usage.V)

@@ -236,9 +236,6 @@ func (h *Handler) completionStream(w http.ResponseWriter, r *http.Request, call 
 	defer st.Close()
 	sw, stop := h.openStream(w, st)
 	defer stop()
-	if sw == nil {
-		return
-	}
 	ev := schema.Completion{ID: legacyID(call.RequestID), Object: "text_completion", Created: h.now().Unix(), Model: requested}
 	event := func() ([]byte, error) {
 		b, err := apischema.Marshal(&ev)

@@ -278,9 +278,6 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	defer st.Close()
 	sw, stop := h.openStream(w, st)
 	defer stop()
-	if sw == nil {
-		return
-	}
 
 	enc := newChunkEncoder(completionID(call.RequestID), requested, h.now().Unix(), d.legacy)
 	if h.relay(r, sw, st, call.RequestID, d.includeUsage, enc.encode) {
@@ -345,8 +342,9 @@ func (h *Handler) endStream(r *http.Request, sw *sseWriter, requestID string, se
 }
 
 // openStream answers 200 with the event-stream and served headers of st
-// and starts the keep-alives; stop ends them. sw is nil when the client
-// is already gone.
+// and starts the keep-alives; stop ends them. The headers go out with the
+// first event (or keep-alive): the engine returns a stream once its first
+// chunk is here, so holding them back delays nothing and saves a write.
 func (h *Handler) openStream(w http.ResponseWriter, st *gateway.Stream) (sw *sseWriter, stop func()) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -358,9 +356,6 @@ func (h *Handler) openStream(w http.ResponseWriter, st *gateway.Stream) (sw *sse
 	edge.SetDroppedHeader(hd, st.Dropped)
 	w.WriteHeader(http.StatusOK)
 	sw = &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
-	if err := sw.rc.Flush(); err != nil {
-		return nil, func() {}
-	}
 	if h.keepAlive <= 0 {
 		return sw, func() {}
 	}
