@@ -98,6 +98,9 @@ type Manager struct {
 
 	rules atomic.Pointer[rules]
 	ready atomic.Bool
+	// applyMu serialises the writers of rules (Load, Apply), each from
+	// its read of the store to its store of the rules.
+	applyMu sync.Mutex
 
 	mu       sync.RWMutex
 	counters map[counterID]*counter
@@ -153,6 +156,8 @@ func New(st Store, opts ...Option) *Manager {
 
 // Load replaces the rules with the store's budgets and rate limits.
 func (m *Manager) Load(ctx context.Context) error {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	bs, err := m.st.ListBudgets(ctx, "")
 	if err != nil {
 		return fmt.Errorf("governance: load budgets: %w", err)
@@ -171,9 +176,15 @@ func (m *Manager) Load(ctx context.Context) error {
 // a resync) and makes this replica give back its free leases of it, so
 // that a lowered limit is enforced on the next request.
 func (m *Manager) Apply(ctx context.Context, c store.Change) error {
-	switch c.Kind {
-	case store.ChangeResync:
+	if c.Kind == store.ChangeResync {
 		return m.Load(ctx)
+	}
+	// Read and replace the rules under applyMu: concurrent applies (an
+	// admin call's and the notification of an earlier write) neither lose
+	// each other's rule nor put back an older read of one.
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	switch c.Kind {
 	case store.ChangeBudget:
 		b, err := m.st.GetBudget(ctx, c.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -169,21 +169,28 @@ func (r *Registry) Loaded() bool { return r.loaded.Load() }
 // Admin handlers call it after a write so the change is visible on this
 // replica before they return.
 func (r *Registry) Apply(ctx context.Context, c store.Change) error {
-	switch c.Kind {
-	case store.ChangeResync:
+	if c.Kind == store.ChangeResync {
 		return r.Load(ctx)
+	}
+	// Read and update under the writers' lock, as Load does: two applies
+	// of one entity (an admin call's and the notification of an earlier
+	// write) then update it in the order they read the store, so that an
+	// older read never overwrites a newer one (a revoked key coming back).
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch c.Kind {
 	case store.ChangeKey:
 		k, err := r.src.GetKey(ctx, c.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("load key %s: %w", c.ID, err)
 		}
-		r.update(func(s *snapshot) { s.setKey(c.ID, k) })
+		r.updateLocked(func(s *snapshot) { s.setKey(c.ID, k) })
 	case store.ChangeTeam:
 		t, err := r.src.GetTeam(ctx, c.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("load team %s: %w", c.ID, err)
 		}
-		r.update(func(s *snapshot) {
+		r.updateLocked(func(s *snapshot) {
 			s.teams = maps.Clone(s.teams)
 			if t == nil {
 				delete(s.teams, c.ID)
@@ -196,7 +203,7 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("load model %s: %w", c.ID, err)
 		}
-		r.update(func(s *snapshot) {
+		r.updateLocked(func(s *snapshot) {
 			s.models = maps.Clone(s.models)
 			if m == nil {
 				delete(s.models, c.ID)
@@ -214,14 +221,14 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 		if p != nil {
 			entry = r.buildProvider(*p)
 		}
-		r.setProvider(c.ID, entry)
+		r.updateLocked(func(s *snapshot) { s.setProvider(c.ID, entry) })
 	case store.ChangeBudget, store.ChangeRateLimit:
 		// Package governance follows these.
 	case store.ChangeServiceAccount, store.ChangeServiceAccountToken, store.ChangeRoleBinding,
 		store.ChangeCredentials, store.ChangeMasterKey:
 		// Package identity and the server's credential watcher follow these.
 	case store.ChangeRoute:
-		return r.applyRoute(ctx, c.ID)
+		return r.applyRouteLocked(ctx, c.ID)
 	default:
 		return fmt.Errorf("unknown change kind %q", c.Kind)
 	}
@@ -304,6 +311,11 @@ func sameProvider(a, b *store.Provider) bool {
 func (r *Registry) update(fn func(s *snapshot)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.updateLocked(fn)
+}
+
+// updateLocked is update with r.mu held.
+func (r *Registry) updateLocked(fn func(s *snapshot)) {
 	next := *r.snap.Load()
 	fn(&next)
 	r.snap.Store(&next)

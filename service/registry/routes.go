@@ -163,7 +163,8 @@ func (r *Registry) loadRoutes(ctx context.Context) (map[string]*routing.Route, e
 	return out, nil
 }
 
-func (r *Registry) applyRoute(ctx context.Context, name string) error {
+// applyRouteLocked brings the route name up to date; r.mu is held.
+func (r *Registry) applyRouteLocked(ctx context.Context, name string) error {
 	sr, err := r.src.GetRoute(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("load route %s: %w", name, err)
@@ -172,7 +173,7 @@ func (r *Registry) applyRoute(ctx context.Context, name string) error {
 	if sr != nil {
 		rt = r.parseRoute(sr)
 	}
-	r.update(func(s *snapshot) {
+	r.updateLocked(func(s *snapshot) {
 		s.routes = maps.Clone(s.routes)
 		if s.routes == nil {
 			s.routes = map[string]*routing.Route{}
