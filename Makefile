@@ -199,13 +199,14 @@ browser-deps:
 #     scale, the outage under load, the release's reproducibility;
 #   - HEAVY_PKGS, the suites whose clients are other programs: the official
 #     SDKs (test/sdk: Go and Node; only they import the SDKs, whose
-#     compilation alone costs more CPU than the rest of the suite's), the
+#     compilation alone was a quarter of the suite's compile CPU), the
 #     generated clients in Go, Python and TypeScript (test/clients) and the
 #     console in headless Chromium (test/console);
 #   - deploy/ (its own module, which builds the Helm SDK and Kubernetes'
 #     API types): the chart, the OCI image's contents, the systemd unit,
 #     the multi-replica rehearsal and the operator's guide.
 # gen/ has no tests; the other modules build it.
+#
 # -p 4 lets the compiler run beside test binaries that mostly wait (on
 # PostgreSQL, the gateway or a subprocess), which on two cores would
 # otherwise leave a core idle. The tests that run the real binaries

@@ -140,16 +140,7 @@ func TestAnthropicGo(t *testing.T) {
 
 				// The first turn streamed and accumulated.
 				params.Messages = params.Messages[:1]
-				s := c.Messages.NewStreaming(ctx, params)
-				var acc anthropic.Message
-				for s.Next() {
-					if err := acc.Accumulate(s.Current()); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := s.Err(); err != nil {
-					t.Fatal(err)
-				}
+				acc := accumulateAnthropic(t, c.Messages.NewStreaming(ctx, params))
 				last := acc.Content[len(acc.Content)-1]
 				if last.Type != "tool_use" || last.Name != "lookup" || last.ID != call.ID || string(last.Input) != string(call.Input) {
 					t.Errorf("streamed call %+v input %s, unary %s", last, last.Input, call.Input)

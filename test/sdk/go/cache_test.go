@@ -58,15 +58,7 @@ func TestStreamedHitOpenAISDK(t *testing.T) {
 		t.Helper()
 		var resp *http.Response
 		s := c.Chat.Completions.NewStreaming(context.Background(), params, option.WithResponseInto(&resp))
-		var acc openai.ChatCompletionAccumulator
-		chunks := 0
-		for s.Next() {
-			acc.AddChunk(s.Current())
-			chunks++
-		}
-		if err := s.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc, chunks := accumulateOpenAI(t, s)
 		if len(acc.Choices) != 1 || acc.Choices[0].FinishReason != "stop" {
 			t.Fatalf("assembled %+v", acc.ChatCompletion)
 		}
@@ -104,15 +96,7 @@ func TestStreamedHitAnthropicSDK(t *testing.T) {
 		t.Helper()
 		var resp *http.Response
 		s := c.Messages.NewStreaming(context.Background(), params, aoption.WithResponseInto(&resp))
-		var acc anthropic.Message
-		for s.Next() {
-			if err := acc.Accumulate(s.Current()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc := accumulateAnthropic(t, s)
 		if len(acc.Content) != 1 || acc.StopReason != anthropic.StopReasonEndTurn {
 			t.Fatalf("assembled %+v", acc)
 		}

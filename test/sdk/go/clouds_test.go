@@ -116,15 +116,7 @@ func TestCloudsGo(t *testing.T) {
 				s := oc.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: model,
 					Messages:      []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), openai.UserMessage("hello clouds")},
 					StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}})
-				var acc openai.ChatCompletionAccumulator
-				chunks := 0
-				for s.Next() {
-					acc.AddChunk(s.Current())
-					chunks++
-				}
-				if err := s.Err(); err != nil {
-					t.Fatal(err)
-				}
+				acc, chunks := accumulateOpenAI(t, s)
 				if chunks < 3 || acc.Choices[0].Message.Content != text || acc.Usage.TotalTokens == 0 {
 					t.Errorf("stream of %d chunks %q usage %+v, unary %q", chunks, acc.Choices[0].Message.Content, acc.Usage, text)
 				}
@@ -159,16 +151,7 @@ func TestCloudsGo(t *testing.T) {
 				if len(msg.Content) == 0 || !strings.Contains(msg.Content[0].Text, "hello clouds") || msg.Usage.OutputTokens == 0 {
 					t.Errorf("message %+v", msg)
 				}
-				s := ac.Messages.NewStreaming(ctx, params)
-				var acc anthropic.Message
-				for s.Next() {
-					if err := acc.Accumulate(s.Current()); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := s.Err(); err != nil {
-					t.Fatal(err)
-				}
+				acc := accumulateAnthropic(t, ac.Messages.NewStreaming(ctx, params))
 				if len(acc.Content) == 0 || acc.Content[0].Text != msg.Content[0].Text || acc.StopReason != anthropic.StopReasonEndTurn {
 					t.Errorf("streamed %+v, unary %q", acc.Content, msg.Content[0].Text)
 				}

@@ -45,13 +45,7 @@ func TestSDKsOnEmbeddedStore(t *testing.T) {
 			Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 		})
-		var acc openai.ChatCompletionAccumulator
-		for s.Next() {
-			acc.AddChunk(s.Current())
-		}
-		if err := s.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc, _ := accumulateOpenAI(t, s)
 		if got := acc.Choices[0].Message.Content; got != reply {
 			t.Errorf("assembled %q, want %q", got, reply)
 		}
@@ -76,15 +70,7 @@ func TestSDKsOnEmbeddedStore(t *testing.T) {
 				Model: anthropic.Model(model), MaxTokens: 256,
 				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
 			})
-			var acc anthropic.Message
-			for s.Next() {
-				if err := acc.Accumulate(s.Current()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := s.Err(); err != nil {
-				t.Fatal(err)
-			}
+			acc := accumulateAnthropic(t, s)
 			if len(acc.Content) != 1 || acc.Content[0].Text != reply {
 				t.Errorf("assembled %+v", acc.Content)
 			}

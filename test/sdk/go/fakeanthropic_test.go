@@ -37,16 +37,7 @@ func TestFakeAnthropicConversation(t *testing.T) {
 	}
 
 	// Streamed and accumulated by the SDK, the answer must equal the unary one.
-	stream := c.Messages.NewStreaming(ctx, params)
-	var acc anthropic.Message
-	for stream.Next() {
-		if err := acc.Accumulate(stream.Current()); err != nil {
-			t.Fatalf("accumulate: %v", err)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
+	acc := accumulateAnthropic(t, c.Messages.NewStreaming(ctx, params))
 	unary, err := c.Messages.New(ctx, params)
 	if err != nil {
 		t.Fatal(err)

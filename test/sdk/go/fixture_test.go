@@ -11,6 +11,10 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"github.com/anthropics/anthropic-sdk-go"
+	assestream "github.com/anthropics/anthropic-sdk-go/packages/ssestream"
+	"github.com/openai/openai-go/v3"
+	ossestream "github.com/openai/openai-go/v3/packages/ssestream"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
@@ -91,4 +95,37 @@ func (f *fixture) addProvider(t *testing.T, id string, typ tollgatev1.ProviderTy
 			t.Fatalf("CreateModel %s: %v", m, err)
 		}
 	}
+}
+
+// accumulateOpenAI reads an OpenAI SDK chat stream to its end, as an
+// application would, and returns what the SDK's accumulator assembled and
+// the number of chunks.
+func accumulateOpenAI(t *testing.T, s *ossestream.Stream[openai.ChatCompletionChunk]) (openai.ChatCompletionAccumulator, int) {
+	t.Helper()
+	var acc openai.ChatCompletionAccumulator
+	chunks := 0
+	for s.Next() {
+		acc.AddChunk(s.Current())
+		chunks++
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return acc, chunks
+}
+
+// accumulateAnthropic reads an Anthropic SDK message stream to its end
+// and returns the message the SDK assembled.
+func accumulateAnthropic(t *testing.T, s *assestream.Stream[anthropic.MessageStreamEventUnion]) anthropic.Message {
+	t.Helper()
+	var acc anthropic.Message
+	for s.Next() {
+		if err := acc.Accumulate(s.Current()); err != nil {
+			t.Fatalf("accumulate: %v", err)
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return acc
 }

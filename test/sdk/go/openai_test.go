@@ -50,15 +50,7 @@ func TestOpenAIGo(t *testing.T) {
 			Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 		})
-		var acc openai.ChatCompletionAccumulator
-		var chunks int
-		for s.Next() {
-			acc.AddChunk(s.Current())
-			chunks++
-		}
-		if err := s.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc, chunks := accumulateOpenAI(t, s)
 		if chunks < 3 {
 			t.Errorf("only %d chunks", chunks)
 		}
@@ -99,14 +91,7 @@ func TestOpenAIGo(t *testing.T) {
 
 		// The same call streamed and accumulated.
 		params.Messages = params.Messages[:1]
-		s := c.Chat.Completions.NewStreaming(ctx, params)
-		var acc openai.ChatCompletionAccumulator
-		for s.Next() {
-			acc.AddChunk(s.Current())
-		}
-		if err := s.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc, _ := accumulateOpenAI(t, c.Chat.Completions.NewStreaming(ctx, params))
 		calls := acc.Choices[0].Message.ToolCalls
 		if len(calls) != 1 || calls[0].Function.Name != "lookup" || calls[0].Function.Arguments != msg.ToolCalls[0].Function.Arguments {
 			t.Errorf("streamed calls %+v, want %+v", calls, msg.ToolCalls)
