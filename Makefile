@@ -248,11 +248,24 @@ FUZZ_TARGETS := \
 	./service/openaiapi:FuzzScanExtra \
 	./providers/bedrock:FuzzEventReader
 
+#
+# Go 1.26's fuzzing coordinator can end a run at the -fuzztime boundary with
+# a bare "context deadline exceeded" failure (golang/go#75804, fixed in
+# Go 1.27): no input failed and none is written. Such a run counts as
+# passed, and says so; any other failure, or one that wrote an input to
+# testdata/fuzz/, fails.
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@set -e; out=$$(mktemp); trap 'rm -f "$$out"' EXIT; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+		rc=0; DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg >"$$out" 2>&1 || rc=$$?; \
+		cat "$$out"; \
+		if [ $$rc -ne 0 ]; then \
+			if grep -q '^    context deadline exceeded$$' "$$out" && ! grep -q 'Failing input written' "$$out" && \
+				[ -z "$$(git status --porcelain --untracked-files=all -- $$pkg/testdata/fuzz/$$name)" ]; then \
+				echo "== $$name: the toolchain's end-of-run race (golang/go#75804), no failing input: passed"; \
+			else exit $$rc; fi; \
+		fi; \
 	done
 
 bench: deps tools
