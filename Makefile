@@ -234,8 +234,9 @@ pgtestd:
 
 # Go fuzz targets of the hand-written parsers, FUZZTIME each (CI: 30s):
 # the SSE reader, the cache key's canonical JSON, the Anthropic and OpenAI
-# streams' fast paths, the OpenAI surface's unknown-field scanner and the
-# Bedrock event-stream reader. They need no
+# streams' fast paths, the Bedrock event-stream reader, the request
+# decoders of the three dialects, the page tokens and the record log's
+# lines. A target that no longer exists fails the run. They need no
 # database: the DSN below keeps TestMain from starting a PostgreSQL
 # cluster in every fuzz worker (nothing connects to it). A failing input
 # is written to the package's testdata/fuzz/ and then runs with go test.
@@ -245,8 +246,12 @@ FUZZ_TARGETS := \
 	./semcache:FuzzCanonicalJSON \
 	./providers/anthropic:FuzzFastDelta \
 	./providers/openai:FuzzFastChunk \
-	./service/openaiapi:FuzzScanExtra \
-	./providers/bedrock:FuzzEventReader
+	./providers/bedrock:FuzzEventReader \
+	./internal/apischema:FuzzOpenAIChatRequest \
+	./internal/apischema:FuzzAnthropicMessagesRequest \
+	./internal/apischema:FuzzGeminiGenerateRequest \
+	./service/rpc:FuzzPageToken \
+	./service/accounting:FuzzRecordLine
 
 #
 # Go 1.26's fuzzing coordinator can end a run at the -fuzztime boundary with
@@ -258,6 +263,7 @@ fuzz:
 	@set -e; out=$$(mktemp); trap 'rm -f "$$out"' EXIT; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -list "^$$name$$" $$pkg | grep -qx "$$name" || { echo "make fuzz: no fuzz target $$name in $$pkg" >&2; exit 1; }; \
 		rc=0; DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg >"$$out" 2>&1 || rc=$$?; \
 		cat "$$out"; \
 		if [ $$rc -ne 0 ]; then \
