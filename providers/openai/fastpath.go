@@ -373,10 +373,12 @@ func (p *wireParser) nullableStr(n *apischema.Nullable[string]) bool {
 		*n = apischema.NullOf[string]()
 		return true
 	}
-	s := new(string)
+	var s *string
 	if p.strs != nil {
 		*p.strs = append(*p.strs, "")
 		s = &(*p.strs)[len(*p.strs)-1]
+	} else {
+		s = new(string)
 	}
 	if !p.str(s) {
 		return false
