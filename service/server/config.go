@@ -54,6 +54,11 @@ type Config struct {
 	Records RecordsConfig
 	// AlertInterval is how often budget and spend-velocity alerts are checked.
 	AlertInterval time.Duration
+	// AlertAttempts is how many times an alert webhook is tried (network
+	// errors, 429 and 5xx are retried), AlertBackoff the first wait
+	// between tries, doubled after each.
+	AlertAttempts int
+	AlertBackoff  time.Duration
 	// VelocitySuspend suspends (revokes) a key on a spend-velocity alert.
 	VelocitySuspend bool
 	// VelocityFactor and VelocityFloorNanos set the spend-velocity rule: a
@@ -150,6 +155,8 @@ func DefaultConfig() Config {
 		Records:            defaultRecordsConfig(),
 		Governance:         defaultGovernanceConfig(),
 		AlertInterval:      15 * time.Second,
+		AlertAttempts:      4,
+		AlertBackoff:       time.Second,
 		VelocityFactor:     10,
 		VelocityFloorNanos: 1_000_000_000,
 		Identity:           defaultIdentityConfig(),
@@ -197,6 +204,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, getenv func(string) string) err
 	e.duration(&c.Retention, "retention", "TOLLGATE_RETENTION", "how long request records are kept, 0 for ever")
 	e.bool(&c.LogRequests, "log-requests", "TOLLGATE_LOG_REQUESTS", "log one line per request")
 	e.duration(&c.AlertInterval, "alert-interval", "TOLLGATE_ALERT_INTERVAL", "how often budget and spend-velocity alerts are checked")
+	e.int(&c.AlertAttempts, "alert-attempts", "TOLLGATE_ALERT_ATTEMPTS", "how many times an alert webhook is tried (network errors, 429 and 5xx are retried)")
+	e.duration(&c.AlertBackoff, "alert-backoff", "TOLLGATE_ALERT_BACKOFF", "first wait between an alert webhook's tries, doubled after each")
 	e.float64(&c.VelocityFactor, "velocity-factor", "TOLLGATE_VELOCITY_FACTOR", "spend-velocity alert when a key's 5-minute spend exceeds this multiple of its usual rate")
 	e.int64(&c.VelocityFloorNanos, "velocity-floor-nanos", "TOLLGATE_VELOCITY_FLOOR_NANOS", "…and at least this much, in nano-USD (default one dollar)")
 	e.bool(&c.VelocitySuspend, "velocity-suspend", "TOLLGATE_VELOCITY_SUSPEND", "suspend (revoke) a key whose spend rate triggers a velocity alert")
@@ -267,6 +276,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AlertInterval < time.Second {
 		errs = append(errs, errors.New("-alert-interval must be at least 1s"))
+	}
+	if c.AlertAttempts < 1 || c.AlertAttempts > 10 || c.AlertBackoff < 0 {
+		errs = append(errs, errors.New("-alert-attempts must be 1 to 10 and -alert-backoff not negative"))
 	}
 	if err := c.Responses.validate(); err != nil {
 		errs = append(errs, err)

@@ -97,6 +97,7 @@ func (s *Server) start(ctx context.Context) (err error) {
 		return err
 	}
 	mon := alerts.New(st, gov, alerts.WithLogger(log), alerts.WithSealer(s.sealer), alerts.WithInterval(cfg.AlertInterval),
+		alerts.WithRetry(cfg.AlertAttempts, cfg.AlertBackoff),
 		alerts.WithSuspendOnVelocity(cfg.VelocitySuspend), alerts.WithVelocity(cfg.VelocityFactor, cfg.VelocityFloorNanos))
 	cache, err := newCache(&cfg.Cache, cacheStore(st), reg, semcache.WithLogger(log), semcache.WithClock(s.now))
 	if err != nil {

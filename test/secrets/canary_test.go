@@ -282,7 +282,11 @@ func useWebhook(t *testing.T, e *env) {
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
 	up, upURL := fakeupstream.StartOpenAI(t)
-	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.AlertInterval = time.Second }})
+	// The alert webhook's delivery fails (nothing listens there) after a
+	// retry: a short backoff keeps the test from waiting out the default.
+	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.AlertInterval, c.AlertAttempts, c.AlertBackoff = time.Second, 2, 10*time.Millisecond
+	}})
 	gw.Setup(t, upURL)
 	e := &env{gw: gw, upstream: up, upURL: upURL, answers: &strings.Builder{}}
 
