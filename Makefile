@@ -13,7 +13,7 @@ export GOWORK := off
 # client and the deployment tooling (tools/ only pins the build tools).
 GO_MODULES := . gen clients/go deploy
 
-.PHONY: all build tools generate check-generated breaking lint deps pgvector client-deps node-deps browser-deps console check-console test-console test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
+.PHONY: all build tools grpcurl generate check-generated breaking lint deps pgvector client-deps node-deps browser-deps console check-console test-console test test-go fuzz bench run clean release image docs check-docs test-long pgtestd clients work
 
 # Generated code (see buf.gen.yaml and scripts/generate.sh): gen/tollgate
 # is the Go module gen/'s generated part, the rest the clients'.
@@ -35,8 +35,8 @@ build:
 
 # Pinned tools, built from tools/go.mod into .bin (nothing is downloaded
 # outside the Go module proxy). The tests need only grpcurl (the docs'
-# admin examples and the interop tests), so `make test` builds only it:
-# buf, the protoc plugins and benchstat are for codegen, lint and bench.
+# admin examples and the interop tests, in make test-long); buf, the
+# protoc plugins and benchstat are for codegen, lint and bench.
 tools: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/grpcurl client-deps
 
 $(addprefix $(BIN)/,$(TOOLS)): tools/go.mod tools/go.sum
@@ -47,6 +47,8 @@ $(addprefix $(BIN)/,$(TOOLS)): tools/go.mod tools/go.sum
 		google.golang.org/grpc/cmd/protoc-gen-go-grpc \
 		golang.org/x/perf/cmd/benchstat
 	@touch $(addprefix $(BIN)/,$(TOOLS))
+
+grpcurl: $(BIN)/grpcurl
 
 $(BIN)/grpcurl: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(BIN)/ github.com/fullstorydev/grpcurl/cmd/grpcurl
@@ -196,7 +198,10 @@ browser-deps:
 # test-long, which CI also runs, what is long to run or to build:
 #   - the long tests (named TestLong..., skipped under -short; in the main
 #     module gated by testutil.Long): the HNSW index and the EXPLAIN at
-#     scale, the outage under load, the release's reproducibility;
+#     scale, the outage under load, the release's reproducibility, and the
+#     tests that run grpcurl (building it, xDS and all, costs more CPU on a
+#     fresh machine than any test package; TestReflection covers in make
+#     test what grpcurl needs of the gateway);
 #   - HEAVY_PKGS, the suites whose clients are other programs: the official
 #     SDKs (test/sdk: Go and Node; only they import the SDKs, whose
 #     compilation alone was a quarter of the suite's compile CPU), the
@@ -217,11 +222,11 @@ TESTFLAGS   := -count=1 -vet=off -ldflags=-w -p 4
 TESTENV     := TOLLGATE_TEST_COMMANDS=$(BIN)
 HEAVY_PKGS  := ./test/sdk/... ./test/clients/... ./test/console/...
 HEAVY_RE    := /test/(sdk|clients|console)(/|$$)
-test: pgvector $(BIN)/grpcurl build test-console
-	@pkgs=$$($(GO) list ./...) && pkgs=$$(echo "$$pkgs" | grep -vE '$(HEAVY_RE)') && \
-	echo "$(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) <./... but $(HEAVY_PKGS)>" && \
-	$(TESTENV) $(BIN)/pgtestd -- $(GO) test $(TESTFLAGS) -short -timeout 15m $(GOTESTFLAGS) $$pkgs
-	cd clients/go && $(GO) test $(TESTFLAGS) $(GOTESTFLAGS) ./...
+# make test: see scripts/test.sh, which overlaps its steps (the console's
+# and the Go client's tests run beside the gateway's build and suite).
+test:
+	@GO="$(GO)" BIN="$(BIN)" MAKE="$(MAKE)" TESTFLAGS="$(TESTFLAGS)" GOTESTFLAGS="$(GOTESTFLAGS)" \
+		HEAVY_RE='$(HEAVY_RE)' bash scripts/test.sh
 
 LONG_PKGS = $(sort $(dir $(shell grep -rlw --include='*_test.go' 'testutil.Long' . | grep -v '^./deploy/')))
 test-long: deps tools build

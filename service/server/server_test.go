@@ -524,8 +524,13 @@ func TestGracefulShutdownDrainsStreams(t *testing.T) {
 	}
 }
 
-// TestGRPCURL drives the gateway with grpcurl, as an operator would.
-func TestGRPCURL(t *testing.T) {
+// TestLongGRPCURL drives the gateway with grpcurl, as an operator would.
+// It runs in make test-long, which builds grpcurl: with its xDS support,
+// grpcurl's own packages cost about a minute of CPU on a fresh machine,
+// more than the whole of this package. TestReflection covers in make test
+// what grpcurl needs of the gateway.
+func TestLongGRPCURL(t *testing.T) {
+	testutil.Long(t)
 	t.Parallel()
 	grpcurl := findTool(t, "grpcurl")
 	e := start(t)
@@ -558,7 +563,7 @@ func findTool(t *testing.T, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	t.Fatalf("%s not found: run `make tools` (make test does)", name)
+	t.Fatalf("%s not found: run `make tools` (make test-long does)", name)
 	return ""
 }
 

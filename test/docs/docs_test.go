@@ -104,7 +104,7 @@ var otherTests = []struct {
 	testFile, test string
 }{
 	{"README.md", "Clients", "test/clients/cli_test.go", "testCLI"},
-	{"docs/grpcurl.md", "", "test/interop/grpcurl_test.go", "TestGrpcurlRecipes"},
+	{"docs/grpcurl.md", "", "test/interop/grpcurl_test.go", "TestLongGrpcurlRecipes"}, // make test-long
 	{"docs/identity.md", "", "test/identity/docs_test.go", "TestIdentityGuide"},
 	{"docs/operations.md", "", "deploy/opsdoc/opsdoc_test.go", "TestLongOperationsGuide"},           // make test-long
 	{"docs/config-as-code.md", "", "service/configsync/guide_test.go", "TestLongConfigAsCodeGuide"}, // make test-long

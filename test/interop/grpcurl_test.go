@@ -59,20 +59,22 @@ func TestParseRecipes(t *testing.T) {
 	}
 }
 
-// TestGrpcurlRecipes runs every ```sh block of docs/grpcurl.md in order
+// TestLongGrpcurlRecipes runs every ```sh block of docs/grpcurl.md in order
 // against a live gateway, with TOLLGATE_ADDR, ADMIN_TOKEN and an upstream
 // set, and KEY and KEY_ID taken from the block that creates a key. A block
 // must exit 0 and print every "# expect:" text; a block that exits 0
 // without it is retried for a while, for data the gateway writes
-// asynchronously (usage records).
-func TestGrpcurlRecipes(t *testing.T) {
+// asynchronously (usage records). It runs in make test-long, which builds
+// grpcurl (see TestLongGRPCURL in service/server).
+func TestLongGrpcurlRecipes(t *testing.T) {
+	testutil.Long(t)
 	t.Parallel()
 	bin, err := filepath.Abs(filepath.Join("..", "..", ".bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(bin, "grpcurl")); err != nil {
-		t.Fatalf("grpcurl is not built (%v): run 'make tools'", err)
+		t.Fatalf("grpcurl is not built (%v): run 'make tools' (make test-long does)", err)
 	}
 	doc, err := os.ReadFile(docRecipe)
 	if err != nil {
