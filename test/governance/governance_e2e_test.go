@@ -174,6 +174,25 @@ func TestRunawayJob(t *testing.T) {
 	})
 }
 
+// runwayAdmits returns how many requests the replicas admitted beyond
+// their leases because a lease call failed or took longer than its
+// timeout (2 s), as it can on a machine loaded enough: the documented
+// overshoot bound (docs/budgets.md, item 2) then allows the runway's
+// allowance. With none, a limit holds exactly. It logs what the replicas
+// said of their lease calls.
+func runwayAdmits(t *testing.T, gs []*servertest.Gateway) int64 {
+	t.Helper()
+	var n int64
+	for i, g := range gs {
+		s := g.Server.Engine().Governance().Stats()
+		n += s.RunwayAdmits
+		if s.LeaseFailures > 0 || s.RunwayAdmits > 0 {
+			t.Logf("replica %d: %d of %d lease calls failed, %d runway admits", i, s.LeaseFailures, s.LeaseCalls, s.RunwayAdmits)
+		}
+	}
+	return n
+}
+
 // startReplicas starts n gateways on one database, set up by the first.
 func startReplicas(t *testing.T, n int) ([]*servertest.Gateway, string) {
 	t.Helper()
@@ -199,10 +218,14 @@ func TestReplicasShareTeamBudget(t *testing.T) {
 	}
 	syncGovernance(t, gs)
 	res := hammer(t, cs, 4, 10)
-	t.Logf("3 replicas: admitted %d, refused %d, charged %d of %d nano-USD (overshoot %d, bound 0)",
-		res.admitted, len(res.refusals), res.charged, limit, max(0, res.charged-limit))
-	if res.charged > limit {
-		t.Errorf("charged %d > limit %d", res.charged, limit)
+	// Every request costs the same; only runway admits may go beyond the
+	// limit (see runwayAdmits).
+	runway := runwayAdmits(t, gs)
+	bound := runway * res.charged / int64(max(res.admitted, 1))
+	t.Logf("3 replicas: admitted %d, refused %d, charged %d of %d nano-USD (overshoot %d, bound %d)",
+		res.admitted, len(res.refusals), res.charged, limit, max(0, res.charged-limit), bound)
+	if res.charged > limit+bound {
+		t.Errorf("charged %d > limit %d + %d runway admits", res.charged, limit, runway)
 	}
 	if res.charged < limit/2 {
 		t.Errorf("charged only %d of %d", res.charged, limit)
@@ -229,9 +252,10 @@ func TestReplicasShareRPM(t *testing.T) {
 	syncGovernance(t, gs)
 	res := hammer(t, cs, 3, 5)
 	t.Logf("3 replicas, %d RPM: admitted %v per minute, %d refusals, first: %v", rpm, res.perMinute, len(res.refusals), res.refusals[0])
+	runway := runwayAdmits(t, gs)
 	for m, n := range res.perMinute {
-		if n > rpm {
-			t.Errorf("minute %d: %d requests admitted, limit %d", m, n, rpm)
+		if n > rpm+int(runway) {
+			t.Errorf("minute %d: %d requests admitted, limit %d + %d runway admits", m, n, rpm, runway)
 		}
 	}
 	var retry bool
