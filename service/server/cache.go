@@ -35,10 +35,15 @@ type CacheConfig struct {
 	EmbeddingModel string
 	// EmbeddingDims is the dimension of EmbeddingModel's vectors.
 	EmbeddingDims int
+	// LookupTimeout bounds a lookup in the store, EmbedTimeout the
+	// embedding of a semantic lookup's question: past them the lookup is
+	// a miss, so the cache never slows a request by more.
+	LookupTimeout, EmbedTimeout time.Duration
 }
 
 func defaultCacheConfig() CacheConfig {
-	return CacheConfig{Mode: routing.CacheModeOff, Namespace: routing.CacheScopeTeam}
+	return CacheConfig{Mode: routing.CacheModeOff, Namespace: routing.CacheScopeTeam,
+		LookupTimeout: semcache.DefaultLookupTimeout, EmbedTimeout: semcache.DefaultEmbedTimeout}
 }
 
 // registerFlags binds the cache settings to flags with defaults from the
@@ -52,6 +57,8 @@ func (c *CacheConfig) registerFlags(e *envFlags) {
 	e.float64(&c.MaxTemperature, "cache-max-temperature", "TOLLGATE_CACHE_MAX_TEMPERATURE", "highest temperature of requests eligible for semantic cache hits")
 	e.str(&c.EmbeddingModel, "cache-embedding-model", "TOLLGATE_CACHE_EMBEDDING_MODEL", "configured embedding model of semantic cache lookups (empty: semantic acts as exact)")
 	e.int(&c.EmbeddingDims, "cache-embedding-dims", "TOLLGATE_CACHE_EMBEDDING_DIMS", "vector dimension of -cache-embedding-model")
+	e.duration(&c.LookupTimeout, "cache-lookup-timeout", "TOLLGATE_CACHE_LOOKUP_TIMEOUT", "longest a cache lookup in the store may take; past it the lookup is a miss")
+	e.duration(&c.EmbedTimeout, "cache-embed-timeout", "TOLLGATE_CACHE_EMBED_TIMEOUT", "longest the embedding of a semantic lookup's question may take; past it the lookup is a miss")
 }
 
 func (c *CacheConfig) validate() error {
@@ -64,6 +71,9 @@ func (c *CacheConfig) validate() error {
 	}
 	if c.TTL < 0 || c.MaxTTL < 0 {
 		errs = append(errs, errors.New("-cache-ttl and -cache-max-ttl must not be negative"))
+	}
+	if c.LookupTimeout <= 0 || c.EmbedTimeout <= 0 {
+		errs = append(errs, errors.New("-cache-lookup-timeout and -cache-embed-timeout must be positive"))
 	}
 	if c.MaxTemperature < 0 {
 		errs = append(errs, errors.New("-cache-max-temperature must not be negative"))
@@ -93,6 +103,7 @@ func (c *CacheConfig) engineConfig() gateway.CacheConfig {
 // newCache builds the response cache on st, embedding through reg's
 // providers when an embedding model is configured.
 func newCache(c *CacheConfig, st semcache.Store, reg *registry.Registry, opts ...semcache.Option) (*semcache.Cache, error) {
+	opts = append(opts, semcache.WithLookupTimeout(c.LookupTimeout), semcache.WithEmbedTimeout(c.EmbedTimeout))
 	if c.EmbeddingModel != "" {
 		opts = append(opts, semcache.WithEmbedder(gateway.RegistryEmbedder(reg, c.EmbeddingModel),
 			semcache.EmbedConfig{Model: c.EmbeddingModel, Dims: c.EmbeddingDims}))

@@ -89,6 +89,9 @@ func start(t testing.TB) *fixture {
 		c.Cache.Mode = "exact"
 		c.Cache.EmbeddingModel = servertest.EmbeddingModel
 		c.Cache.EmbeddingDims = dims
+		// A loaded test machine can take longer than the defaults (50 ms,
+		// 300 ms), which would turn hits into misses.
+		c.Cache.LookupTimeout, c.Cache.EmbedTimeout = 10*time.Second, 10*time.Second
 		c.LogLevel = "info"
 	}})
 	return &fixture{g: g, fake: fake, key: g.Setup(t, url), clock: clock}
