@@ -19,6 +19,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"sigs.k8s.io/yaml"
 )
 
@@ -180,23 +181,7 @@ func writeFile(path string, b []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("cliconfig: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("cliconfig: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("cliconfig: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("cliconfig: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("cliconfig: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := renameio.WriteFile(path, b, perm); err != nil {
 		return fmt.Errorf("cliconfig: %w", err)
 	}
 	return nil

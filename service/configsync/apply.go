@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+	"github.com/google/renameio/v2"
 	"google.golang.org/protobuf/proto"
 
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
@@ -336,9 +337,11 @@ func (a *applier) deliver(k Kind, name, to, secret string) error {
 		a.res.Secrets = append(a.res.Secrets, Secret{Kind: k, Name: name, Value: secret})
 		return nil
 	}
+	// Written atomically (a temporary file renamed over the path): a
+	// reader never sees an empty or partial secret.
 	err := os.MkdirAll(filepath.Dir(path), 0o700)
 	if err == nil {
-		err = os.WriteFile(path, []byte(secret+"\n"), 0o600)
+		err = renameio.WriteFile(path, []byte(secret+"\n"), 0o600)
 	}
 	if err != nil {
 		a.res.Secrets = append(a.res.Secrets, Secret{Kind: k, Name: name, Value: secret})
