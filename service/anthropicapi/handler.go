@@ -1,7 +1,6 @@
 package anthropicapi
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
+	"github.com/tollgate-dev/tollgate/internal/readall"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
@@ -95,18 +95,14 @@ func (h *Handler) newCall(w http.ResponseWriter, r *http.Request) *gateway.Call 
 
 // decode reads and translates a Messages request body.
 func decode(r *http.Request, needMaxTokens bool) (*schema.MessagesRequest, *providers.ChatRequest, error) {
-	n := r.ContentLength
-	if n <= 0 || n > 1<<20 {
-		n = 4096
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	b, err := readall.Read(r.Body, r.ContentLength, 0)
+	if err != nil {
 		return nil, nil, fmt.Errorf("read request body: %w", err)
 	}
-	if buf.Len() == 0 {
+	if len(b) == 0 {
 		return nil, nil, &gateway.InvalidRequestError{Message: "request body is empty; expected a JSON object"}
 	}
-	return decodeBody(buf.Bytes(), r.Header, needMaxTokens)
+	return decodeBody(b, r.Header, needMaxTokens)
 }
 
 // Messages serves POST /v1/messages.

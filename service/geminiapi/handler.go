@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/gemini"
+	"github.com/tollgate-dev/tollgate/internal/readall"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
@@ -149,18 +150,14 @@ func (h *Handler) newCall(r *http.Request) (*gateway.Call, error) {
 
 // readBody reads the whole body; the server's MaxBytesReader bounds it.
 func readBody(r *http.Request) ([]byte, error) {
-	n := r.ContentLength
-	if n <= 0 || n > 1<<20 {
-		n = 4096
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	b, err := readall.Read(r.Body, r.ContentLength, 0)
+	if err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
-	if buf.Len() == 0 {
+	if len(b) == 0 {
 		return nil, invalid("", "the request body is empty; send a JSON object")
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // begin reads a method's call and body.

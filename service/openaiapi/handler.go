@@ -1,7 +1,6 @@
 package openaiapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
+	"github.com/tollgate-dev/tollgate/internal/readall"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
@@ -123,18 +123,14 @@ func credential(hd http.Header) string {
 
 // readBody reads the whole body; the server's MaxBytesReader bounds it.
 func readBody(r *http.Request) ([]byte, error) {
-	n := r.ContentLength
-	if n <= 0 || n > 1<<20 {
-		n = 4096
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	b, err := readall.Read(r.Body, r.ContentLength, 0)
+	if err != nil {
 		return nil, err
 	}
-	if buf.Len() == 0 {
+	if len(b) == 0 {
 		return nil, bad("", "the request body is empty; send a JSON object")
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // writeJSON writes v as a 200 JSON answer.

@@ -1,12 +1,12 @@
 package responsesapi
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
+	"github.com/tollgate-dev/tollgate/internal/readall"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/edge"
 	"github.com/tollgate-dev/tollgate/service/gateway"
@@ -77,11 +77,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 // prepare decodes the request, expands previous_response_id and builds
 // the canonical request.
 func (h *Handler) prepare(r *http.Request) (*turn, error) {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	b, err := readall.Read(r.Body, r.ContentLength, 0)
+	if err != nil {
 		return nil, err
 	}
-	req, err := decodeRequest(buf.Bytes())
+	req, err := decodeRequest(b)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (h *Handler) prepare(r *http.Request) (*turn, error) {
 	if t.chat, err = canonical(req, t.history); err != nil {
 		return nil, err
 	}
-	if t.chat.Source, err = t.source(buf.Bytes(), r.Header); err != nil {
+	if t.chat.Source, err = t.source(b, r.Header); err != nil {
 		return nil, err
 	}
 	return t, nil

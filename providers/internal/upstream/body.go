@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tollgate-dev/tollgate/internal/readall"
 )
 
 // ErrBodyTooLarge is returned by [ReadBody] for a body over its limit.
@@ -18,19 +20,14 @@ var ErrBodyTooLarge = errors.New("response body too large")
 // transport error.
 func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
-	n := resp.ContentLength
-	if n < 0 || n > limit {
-		n = 4096
+	b, err := readall.Read(resp.Body, resp.ContentLength, limit)
+	if errors.Is(err, readall.ErrTooLarge) {
+		return nil, ErrBodyTooLarge
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	read, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if read > limit {
-		return nil, ErrBodyTooLarge
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // ReadErrorBody reads at most limit bytes of the body of an error response
