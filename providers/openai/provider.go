@@ -80,6 +80,8 @@ type Provider struct {
 	client   *http.Client
 	endpoint EndpointFunc
 	auth     AuthFunc
+	// authorization is the default auth's header value; nil without a key.
+	authorization []string
 	// header holds static headers (organization, project).
 	header http.Header
 	// streamUsage reports that streams end with usage; streamOptions
@@ -146,6 +148,11 @@ func New(cfg providers.Config, opts ...Option) (*Provider, error) {
 		p.client = upstream.NewHTTPClient()
 	}
 	p.endpoint = p.defaultEndpoint
+	if p.apiKey != "" {
+		// Built once: the header value is the same for every request
+		// (read only, like the static headers).
+		p.authorization = []string{"Bearer " + p.apiKey}
+	}
 	p.auth = p.bearer
 	for _, o := range opts {
 		o(p)
@@ -235,8 +242,8 @@ func (p *Provider) defaultEndpoint(op Operation, _ string) (string, error) {
 }
 
 func (p *Provider) bearer(h http.Header) {
-	if p.apiKey != "" {
-		h.Set("Authorization", "Bearer "+p.apiKey)
+	if p.authorization != nil {
+		h["Authorization"] = p.authorization
 	}
 }
 

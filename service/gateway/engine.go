@@ -86,7 +86,7 @@ type Engine struct {
 
 	staleLog logLimit // refusals of unconfirmed keys are logged once a second
 
-	tracer trace.Tracer // spans of the pipeline's steps; a no-op one by default (trace.go)
+	tracer trace.Tracer // spans of the pipeline's steps; nil for none (trace.go)
 	// attemptErrs is told of every failed upstream attempt (WithAttemptErrors).
 	attemptErrs func(provider, kind string)
 
@@ -116,7 +116,7 @@ func WithRouter(r *routing.Router) Option { return func(e *Engine) { e.router = 
 
 // New returns an Engine over the in-memory registry and a record writer.
 func New(reg *registry.Registry, rec Recorder, opts ...Option) *Engine {
-	e := &Engine{reg: reg, rec: rec, log: slog.New(slog.DiscardHandler), now: time.Now, tracer: noopTracer}
+	e := &Engine{reg: reg, rec: rec, log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(e)
 	}
@@ -252,7 +252,7 @@ type chatPlan struct {
 // guardrails, cache lookup. On failure the request is already recorded.
 func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRequest, stream bool) (*chatPlan, error) {
 	p := &chatPlan{rec: e.newRecord(ctx, call, "chat", req.Model, stream)}
-	actx, span := e.tracer.Start(ctx, "tollgate.admit")
+	actx, span := e.startSpan(ctx, "tollgate.admit")
 	k, err := e.Authenticate(actx, call)
 	if err != nil {
 		return nil, e.finish(&p.rec, endSpan(span, err))
@@ -270,7 +270,7 @@ func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRe
 	}
 	endSpan(span, nil)
 	if e.guard != nil {
-		gctx, span := e.tracer.Start(ctx, "tollgate.guardrails.input")
+		gctx, span := e.startSpan(ctx, "tollgate.guardrails.input")
 		p.guard, p.req, err = e.guardInput(gctx, &p.rec, k, req)
 		err = endSpan(span, err)
 	} else {
@@ -283,7 +283,7 @@ func (e *Engine) planChat(ctx context.Context, call *Call, req *providers.ChatRe
 		p.req.Source = req.Source.Rewritten(p.req) // see passthrough.go
 	}
 	if e.cache != nil {
-		cctx, span := e.tracer.Start(ctx, "tollgate.cache.lookup")
+		cctx, span := e.startSpan(ctx, "tollgate.cache.lookup")
 		p.cache = e.lookup(cctx, call, &p.rec, k, p.route, p.req)
 		span.SetAttributes(attrCacheStatus.String(string(cacheStatusOf(p.cache))))
 		span.End()

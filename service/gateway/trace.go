@@ -32,17 +32,34 @@ import (
 // and cost on the request's span (annotate). Prompts and completions are
 // never put on spans. With no tracer (WithTracer) every span is a no-op.
 
-// noopTracer is the tracer of an engine without WithTracer.
-var noopTracer trace.Tracer = noop.NewTracerProvider().Tracer("")
-
-// WithTracer sets the tracer of the pipeline's spans (a no-op one by default).
+// WithTracer sets the tracer of the pipeline's spans (none by default). A
+// no-op tracer counts as none.
 func WithTracer(t trace.Tracer) Option {
 	return func(e *Engine) {
-		if t != nil {
-			e.tracer = t
+		if _, ok := t.(noop.Tracer); ok {
+			t = nil
 		}
+		e.tracer = t
 	}
 }
+
+// noSpan is the span of a step when the engine has no tracer.
+var noSpan trace.Span = noop.Span{}
+
+// startSpan opens the span of a pipeline step as a child of ctx's span.
+// Without a tracer it returns ctx as it is and a no-op span: a no-op
+// tracer would give each step a copy of ctx holding the same span, an
+// allocation and a longer chain for every context lookup after it.
+func (e *Engine) startSpan(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if e.tracer == nil {
+		return ctx, noSpan
+	}
+	return e.tracer.Start(ctx, name, opts...)
+}
+
+// attemptSpanOpts are the start options of the attempts' spans (a shared
+// slice: a variadic list would be allocated at every call).
+var attemptSpanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 
 // Attribute keys of the spans (OpenTelemetry GenAI semantic conventions,
 // and tollgate.* for the gateway's own).
@@ -129,7 +146,7 @@ func cacheStatusOf(res *semcache.Result) semcache.Status {
 // startAttempt opens the span of one upstream attempt. reason says why
 // it is made: "first", "retry" (the same target again) or "fallback".
 func (e *Engine) startAttempt(ctx context.Context, n int, c *routing.Candidate, upstreamModel, reason string) (context.Context, trace.Span) {
-	ctx, span := e.tracer.Start(ctx, "tollgate.attempt", trace.WithSpanKind(trace.SpanKindInternal))
+	ctx, span := e.startSpan(ctx, "tollgate.attempt", attemptSpanOpts...)
 	if span.IsRecording() {
 		span.SetAttributes(attrAttempt.Int(n), attrAttemptReason.String(reason),
 			attrProvider.String(c.Target.Provider), attrResponseModel.String(upstreamModel))
@@ -169,7 +186,7 @@ func (e *Engine) checkOutput(ctx context.Context, g *guardRun, rec *record, resp
 	if !g.checksOutput() {
 		return resp, nil
 	}
-	ctx, span := e.tracer.Start(ctx, "tollgate.guardrails.output")
+	ctx, span := e.startSpan(ctx, "tollgate.guardrails.output")
 	out, err := g.checkOutput(ctx, rec, resp)
 	return out, endSpan(span, err)
 }

@@ -68,9 +68,9 @@ func (s *Sender) SendHeader(ctx context.Context, method, target string, body []b
 		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonType
 	}
-	req.Header.Set("Accept", accept)
+	req.Header["Accept"] = headerValue(accept)
 	forwardContext(ctx, req.Header)
 	if s.Auth != nil {
 		s.Auth(req.Header)
@@ -114,4 +114,23 @@ func (s *Sender) ReadBody(ctx context.Context, resp *http.Response) ([]byte, err
 func (s *Sender) BadResponse(status int, what string, err error) error {
 	return &providers.Error{Provider: s.Provider, Status: status, Kind: providers.KindBadResponse,
 		Message: Redact(s.Secret, "decode "+what+": "+err.Error()), Err: err}
+}
+
+// Header values the requests of every adapter share (read only: the
+// transports copy a request's header before they change it).
+var (
+	jsonType        = []string{"application/json"}
+	eventStreamType = []string{"text/event-stream"}
+)
+
+// headerValue returns a one-value header of v, shared for the usual Accept
+// values.
+func headerValue(v string) []string {
+	switch v {
+	case "application/json":
+		return jsonType
+	case "text/event-stream":
+		return eventStreamType
+	}
+	return []string{v}
 }

@@ -216,6 +216,7 @@ func withoutStored(ctx context.Context, tx pgx.Tx, rs []store.Record) ([]store.R
 // partition.
 func (s *Store) copyRecords(ctx context.Context, tx pgx.Tx, rs []store.Record) error {
 	start := 0
+	var row []any
 	for start < len(rs) {
 		// Records arrive in about time order: copy runs of one day.
 		d := dayOf(rs[start].Time)
@@ -229,7 +230,10 @@ func (s *Store) copyRecords(ctx context.Context, tx pgx.Tx, rs []store.Record) e
 		}
 		run := rs[start:end]
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, copyColumns,
-			pgx.CopyFromSlice(len(run), func(i int) ([]any, error) { return recordValues(&run[i]), nil }),
+			pgx.CopyFromSlice(len(run), func(i int) ([]any, error) {
+				row = recordValues(row, &run[i])
+				return row, nil
+			}),
 		); err != nil {
 			return fmt.Errorf("copy into %s: %w", table, err)
 		}

@@ -88,15 +88,17 @@ func (r recordRow) record() store.Record {
 	}
 }
 
-// recordValues returns r's values in recordColumns order.
-func recordValues(r *store.Record) []any {
-	return []any{
+// recordValues returns r's values in recordColumns order, in dst's
+// storage (COPY encodes a row's values before it asks for the next row's,
+// so one slice serves a whole copy).
+func recordValues(dst []any, r *store.Record) []any {
+	return append(dst[:0],
 		r.Time, r.RequestID, r.KeyID, r.TeamID, r.ServiceID, r.EndUser, nonNilSlice(r.Tags), r.Surface,
 		r.Operation, r.Stream, r.RequestedModel, r.Provider, r.Model, int16(r.Status), r.ErrorCode,
 		r.InputTokens, r.OutputTokens, r.CachedInputTokens, r.CacheWriteTokens, r.ReasoningTokens,
 		r.UsageEstimated, r.CostNanos, r.Latency.Microseconds(), r.TTFT.Microseconds(), int32(r.Attempts), r.Partial,
 		r.CacheStatus, r.SavedNanos, guardrailsValue(r.Guardrails), r.DroppedParams, r.Truncated,
-	}
+	)
 }
 
 // recordWhere returns the conditions of f, its cursor included.
