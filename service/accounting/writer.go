@@ -73,12 +73,8 @@ type Writer struct {
 	wake      chan struct{}
 	commitNow chan struct{}
 
-	// spare holds empty record slices of capacity batchSize for new
-	// spans. A bounded free list rather than a sync.Pool: a span lives
-	// about as long as a batch takes to reach Postgres, longer than the
-	// two GC cycles a pooled slice survives at a high request rate, so
-	// the pool would allocate a batch-sized slice for nearly every span.
-	spare chan []store.Record
+	// spans holds empty *[]store.Record of capacity batchSize.
+	spans sync.Pool
 
 	mu sync.Mutex
 	// stage is the group of records waiting for the next group commit;
@@ -148,7 +144,10 @@ func New(sink Sink, opts ...Option) *Writer {
 		commitNow: make(chan struct{}, 1),
 	}
 	_, _ = rand.Read(w.mem[:])
-	w.spare = make(chan []store.Record, spareSpans)
+	w.spans.New = func() any {
+		c := make([]store.Record, 0, cfg.batchSize)
+		return &c
+	}
 	if cfg.spillDir != "" {
 		w.rlog = newRecordLog(cfg.spillDir, cfg.segmentRecords, cfg.maxLogBytes)
 		w.stage = &group{done: make(chan struct{})}
@@ -240,7 +239,7 @@ func (w *Writer) enqueueLocked(seg *segFile, id store.SegmentID, line int, r sto
 		c, w.cur = nil, nil
 	}
 	if c == nil {
-		c = &memSpan{seg: seg, id: id, first: line, recs: w.newSpanRecords()}
+		c = &memSpan{seg: seg, id: id, first: line, recs: *w.spans.Get().(*[]store.Record)}
 		w.cur = c
 	}
 	c.recs = append(c.recs, r)
@@ -380,32 +379,14 @@ func (w *Writer) take(partial bool, spare []*memSpan) []*memSpan {
 	return spans
 }
 
-// spareSpans is how many written spans' record slices are kept for reuse:
-// the one being filled, the one being written and one more.
-const spareSpans = 3
-
-// newSpanRecords returns an empty record slice of capacity batchSize, a
-// spare one when there is one.
-func (w *Writer) newSpanRecords() []store.Record {
-	select {
-	case c := <-w.spare:
-		return c
-	default:
-		return make([]store.Record, 0, w.cfg.batchSize)
-	}
-}
-
-// putSpan keeps a written span's records for reuse, unless enough are
-// kept. They are not cleared: the next records overwrite them, which is
-// cheaper, and at most spareSpans batches are held that way.
+// putSpan returns a written span's records to the pool. They are not
+// cleared: the next records overwrite them, which is cheaper.
 func (w *Writer) putSpan(s *memSpan) {
 	if cap(s.recs) != w.cfg.batchSize {
 		return // a slice of a replayed segment
 	}
-	select {
-	case w.spare <- s.recs[:0]:
-	default:
-	}
+	c := s.recs[:0]
+	w.spans.Put(&c)
 }
 
 // Close ends the Writer's life: records still staged or queued because
