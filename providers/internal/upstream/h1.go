@@ -28,7 +28,11 @@ import (
 // may negotiate HTTP/2), requests a proxy is configured for, upgrades.
 //
 // A connection is reused only after its answer was read to the end; a
-// body closed early closes it, as net/http does. Before reuse a pooled
+// body closed early closes it, as net/http does. Its buffers are borrowed
+// from the transport while it carries a request (the writer only while the
+// request is written) and returned when it goes idle, so the pool's idle
+// connections hold none: memory follows the requests in flight, not the
+// connections kept for reuse (up to maxIdle per host, bufSize each way). Before reuse a pooled
 // connection is checked for a close from the server (a non-blocking peek).
 // A request on a reused connection whose write fails, or whose answer
 // ends cleanly before its first byte (the server closed the connection as
@@ -50,16 +54,44 @@ type h1Transport struct {
 
 	mu   sync.Mutex
 	idle map[string][]*h1Conn // per host:port, the most recently used last
+
+	// readers and writers hold buffers of bufSize between requests.
+	readers, writers sync.Pool
 }
 
 // h1Conn is one pooled connection.
 type h1Conn struct {
-	nc        net.Conn
-	addr      string
+	nc   net.Conn
+	addr string
+	// br reads the answer: borrowed while the connection carries a
+	// request, nil while it is idle.
 	br        *bufio.Reader
-	bw        *bufio.Writer
 	idleSince time.Time
 	reused    bool
+}
+
+// reader returns a read buffer of bufSize on nc.
+func (t *h1Transport) reader(nc net.Conn) *bufio.Reader {
+	if br, ok := t.readers.Get().(*bufio.Reader); ok {
+		br.Reset(nc)
+		return br
+	}
+	return bufio.NewReaderSize(nc, t.bufSize)
+}
+
+// writer returns a write buffer of bufSize on nc.
+func (t *h1Transport) writer(nc net.Conn) *bufio.Writer {
+	if bw, ok := t.writers.Get().(*bufio.Writer); ok {
+		bw.Reset(nc)
+		return bw
+	}
+	return bufio.NewWriterSize(nc, t.bufSize)
+}
+
+// putWriter returns a writer whose request is written (or failed).
+func (t *h1Transport) putWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	t.writers.Put(bw)
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -125,6 +157,7 @@ func (t *h1Transport) conn(ctx context.Context, addr string) (*h1Conn, error) {
 		t.mu.Unlock()
 		if now.Sub(c.idleSince) < t.idleTimeout && c.alive() {
 			c.reused = true
+			c.br = t.reader(c.nc)
 			return c, nil
 		}
 		c.nc.Close()
@@ -135,15 +168,13 @@ func (t *h1Transport) conn(ctx context.Context, addr string) (*h1Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &h1Conn{nc: nc, addr: addr, br: bufio.NewReaderSize(nc, t.bufSize), bw: bufio.NewWriterSize(nc, t.bufSize)}, nil
+	return &h1Conn{nc: nc, addr: addr, br: t.reader(nc)}, nil
 }
 
-// alive reports whether an idle connection can carry a request: nothing
-// is buffered, and the server has not closed it nor sent anything unasked.
+// alive reports whether an idle connection can carry a request: the
+// server has not closed it nor sent anything unasked. (It went idle with
+// nothing buffered: put.)
 func (c *h1Conn) alive() bool {
-	if c.br.Buffered() > 0 {
-		return false
-	}
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
 		return true
@@ -159,9 +190,13 @@ func (c *h1Conn) alive() bool {
 	return alive
 }
 
-// put returns a connection whose answer was read to the end to the pool,
-// and closes connections idle for longer than the idle timeout.
+// put returns a connection whose answer was read to the end, with nothing
+// buffered past it, to the pool, and its read buffer to the transport; it
+// closes connections idle for longer than the idle timeout.
 func (t *h1Transport) put(c *h1Conn) {
+	c.br.Reset(nil)
+	t.readers.Put(c.br)
+	c.br = nil
 	now := time.Now()
 	c.idleSince = now
 	t.mu.Lock()
@@ -218,10 +253,12 @@ func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request) (r
 			stop()
 		}
 	}()
-	werr := req.Write(c.bw)
+	bw := t.writer(c.nc)
+	werr := req.Write(bw)
 	if werr == nil {
-		werr = c.bw.Flush()
+		werr = bw.Flush()
 	}
+	t.putWriter(bw)
 	if werr != nil {
 		// A server may answer before it has read the whole request (413
 		// for a body over its limit, 401) and close the connection; the

@@ -535,7 +535,7 @@ func TestH1PoolBound(t *testing.T) {
 	for range 3 {
 		near, f := net.Pipe()
 		far = append(far, f)
-		tr.put(&h1Conn{nc: near, addr: "up:80", br: bufio.NewReader(near)})
+		tr.put(&h1Conn{nc: near, addr: "up:80", br: tr.reader(near)})
 	}
 	if n := len(tr.idle["up:80"]); n != 2 {
 		t.Errorf("%d pooled, want 2", n)
