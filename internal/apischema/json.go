@@ -157,3 +157,28 @@ func UnmarshalReuse(data []byte, v any, opts ...json.Options) error {
 }
 
 var reusing = json.JoinOptions(lenient, reuse)
+
+// Presized returns an empty slice with room for the elements of an array
+// in body, counted as the occurrences of member (a quoted member name, such
+// as `"role"`, that each element has once and little else in body has).
+// Decoding into it (json reuses a slice's capacity) saves the growth of
+// the slice one element at a time: for a long conversation, copies of
+// every message struct at each doubling, several times the array's own
+// size. The count is bounded by the body's length (an element takes at
+// least minElemBytes of it) and by maxPresized, so that a body made of the
+// member name alone cannot make it allocate more than the decoding would.
+func Presized[T any](body, member []byte) []T {
+	n := min(bytes.Count(body, member), len(body)/minElemBytes, maxPresized)
+	if n <= 1 {
+		return nil
+	}
+	return make([]T, 0, n)
+}
+
+const (
+	// minElemBytes is the least JSON text of an element Presized counts:
+	// {"role":"user"} and a comma.
+	minElemBytes = 16
+	// maxPresized bounds the elements Presized makes room for.
+	maxPresized = 4096
+)

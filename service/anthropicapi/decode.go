@@ -29,10 +29,13 @@ func invalid(param, format string, args ...any) error {
 	return &gateway.InvalidRequestError{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
+// roleMember is the member every message has (apischema.Presized).
+var roleMember = []byte(`"role"`)
+
 // decodeBody decodes a Messages (or count_tokens) body and translates it.
 // The body and the allow-listed headers of h become the request's Source.
 func decodeBody(body []byte, h http.Header, needMaxTokens bool) (*schema.MessagesRequest, *providers.ChatRequest, error) {
-	in := new(schema.MessagesRequest)
+	in := &schema.MessagesRequest{Messages: apischema.Presized[schema.MessageParam](body, roleMember)}
 	if err := apischema.Unmarshal(body, in); err != nil {
 		d := apischema.Describe(err)
 		return nil, nil, &gateway.InvalidRequestError{Param: d.Field, Message: d.Message}

@@ -24,10 +24,14 @@ func invalid(param, format string, args ...any) error {
 	return &gateway.InvalidRequestError{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
+// partsMember is the member every content has (apischema.Presized; the
+// role is optional).
+var partsMember = []byte(`"parts"`)
+
 // decodeGenerate decodes a generateContent body and translates it for
 // model. The body becomes the request's Source.
 func decodeGenerate(body []byte, model string) (*schema.GenerateContentRequest, *providers.ChatRequest, error) {
-	in := new(schema.GenerateContentRequest)
+	in := &schema.GenerateContentRequest{Contents: apischema.Presized[schema.Content](body, partsMember)}
 	if err := schema.Unmarshal(body, in); err != nil {
 		d := apischema.Describe(err)
 		return nil, nil, invalid(d.Field, "%s", d.Message)

@@ -53,11 +53,14 @@ func jsonError(err error) error {
 	return &badParam{param: d.Field, msg: d.Message}
 }
 
+// roleMember is the member every message has (apischema.Presized).
+var roleMember = []byte(`"role"`)
+
 // decodeChat decodes a chat completions body into d in one typed pass.
 // The body and the allow-listed headers of h become the request's Source,
 // so that OpenAI-dialect upstreams receive them as they are.
 func decodeChat(body []byte, h http.Header, d *decoded) error {
-	w := new(schema.ChatCompletionRequest)
+	w := &schema.ChatCompletionRequest{Messages: apischema.Presized[schema.Message](body, roleMember)}
 	if err := apischema.Unmarshal(body, w); err != nil {
 		return jsonError(err)
 	}

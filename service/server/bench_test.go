@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -117,6 +118,17 @@ func BenchmarkChatViaGateway(b *testing.B) {
 	b.Run("openai-unary", func(b *testing.B) { benchHTTP(b, e.gw.URL+"/v1/chat/completions", oa, openaiBody+`}`) })
 	b.Run("openai-stream", func(b *testing.B) {
 		benchHTTP(b, e.gw.URL+"/v1/chat/completions", oa, openaiBody+`,"stream":true,"stream_options":{"include_usage":true}}`)
+	})
+	// A conversation of 150 earlier turns (~16 KB, as TestOverloadAt2xCapacity
+	// sends): the costs that grow with the prompt.
+	var turns strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&turns, `{"role":%q,"content":"Turn %d: a sentence of earlier conversation, about as long as people write them in chat."},`,
+			[]string{"user", "assistant"}[i%2], i)
+	}
+	b.Run("openai-unary-16k", func(b *testing.B) {
+		benchHTTP(b, e.gw.URL+"/v1/chat/completions", oa, `{"model":"gpt-4o-mini","messages":[`+turns.String()+
+			`{"role":"user","content":"a typical short question for the model"}],"max_completion_tokens":256}`)
 	})
 
 	_, aurl := anthropictest.Start(b, anthropictest.WithChunks(8))
