@@ -233,6 +233,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	st := newStreamState(req.Model, responseID(call.RequestID))
 	for {
 		c, err := s.Recv(r.Context())
+		out.hold = false
 		if errors.Is(err, io.EOF) {
 			if !raw {
 				out.event(st.end(s.Usage()))
@@ -253,6 +254,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 			out.close()
 			return
 		}
+		// Chunks that arrived together go out in one write: the flush
+		// waits while the next chunk is already here (the end, an error
+		// and the handler's return flush).
+		out.hold = s.Ready()
 		ok := true
 		if raw {
 			ok = out.raw(c.Raw)
@@ -273,6 +278,9 @@ type eventWriter struct {
 	n      int
 	failed bool
 	buf    []byte
+	// hold leaves what is written in the server's buffer, for a later
+	// write (or the end of the handler) to flush.
+	hold bool
 }
 
 // event encodes and writes one event.
@@ -338,6 +346,9 @@ func (o *eventWriter) write(b []byte) bool {
 	if _, err := o.w.Write(b); err != nil {
 		o.failed = true
 		return false
+	}
+	if o.hold {
+		return true
 	}
 	if err := o.rc.Flush(); err != nil {
 		o.failed = true

@@ -249,20 +249,35 @@ type sseWriter struct {
 	err  error
 }
 
-func (s *sseWriter) send(b []byte) error {
+// send writes b and flushes it.
+func (s *sseWriter) send(b []byte) error { return s.write(b, true) }
+
+// hold writes b for a later flush (send or flush) to send.
+func (s *sseWriter) hold(b []byte) error { return s.write(b, false) }
+
+// flush sends what was held.
+func (s *sseWriter) flush() error { return s.write(nil, true) }
+
+// write writes b, and flushes when flush is set; it reports the first
+// failure.
+func (s *sseWriter) write(b []byte, flush bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	if _, err := s.w.Write(b); err != nil {
-		s.err = err
-		return err
+	if len(b) > 0 {
+		if _, err := s.w.Write(b); err != nil {
+			s.err = err
+			return err
+		}
 	}
-	if err := s.rc.Flush(); err != nil {
-		s.err = err
+	if flush {
+		if err := s.rc.Flush(); err != nil {
+			s.err = err
+		}
+		s.last = time.Now()
 	}
-	s.last = time.Now()
 	return s.err
 }
 
@@ -321,7 +336,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 		return
 	}
 	out := skeleton(t.req, t.id, t.call.Start.Unix(), t.stored)
-	ev := newEvents(out, t.ids, sw.send)
+	// The events of one step (the start, a chunk, the end) go out in one
+	// write, and those of chunks that arrived together too: a step's
+	// events are held, then flushed unless the next chunk is already here.
+	// A keep-alive flushes whatever is held.
+	ev := newEvents(out, t.ids, sw.hold)
 	if ev.start() != nil {
 		return
 	}
@@ -336,22 +355,28 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 					h.log.ErrorContext(ctx, "internal error in stream", "request_id", t.call.RequestID, "err", err)
 				}
 				_ = ev.fail(t.call.RequestID, err)
+				_ = sw.flush()
 			}
 			return
 		}
 		if ev.chunk(c) != nil {
 			return
 		}
+		if !st.Ready() && sw.flush() != nil {
+			return
+		}
 	}
 	if ev.end(st.Usage()) != nil {
 		return
 	}
-	// Stored before the last event, so that a client continuing the
-	// conversation at once finds it.
+	// Stored before the last events are sent, so that a client
+	// continuing the conversation at once finds it.
 	if b, err := apischema.Marshal(out); err == nil {
 		h.save(ctx, t, b)
 	}
-	_ = ev.done()
+	if ev.done() == nil {
+		_ = sw.flush()
+	}
 }
 
 // relay sends a passed-through stream's events as the upstream sent them,
@@ -388,7 +413,7 @@ func (h *Handler) relay(r *http.Request, st *gateway.Stream, sw *sseWriter, t *t
 				h.save(ctx, t, ev.resp)
 			}
 		}
-		if sw.send(out) != nil {
+		if sw.write(out, !st.Ready()) != nil {
 			return
 		}
 	}
