@@ -12,7 +12,9 @@ import (
 // long as the request's context allows (the engine bounds each attempt).
 // Connections are kept for reuse (up to 256 idle per upstream host), and
 // reads and writes go through 32 KiB buffers rather than net/http's 4 KiB,
-// so a long prompt or answer takes a few syscalls instead of dozens.
+// so a long prompt or answer takes a few syscalls instead of dozens (on
+// plain HTTP the buffers are held only while a request uses the
+// connection, not by idle ones).
 // Plain-HTTP upstreams (self-hosted servers, sidecars) are called from the
 // caller's goroutine (h1Transport); HTTPS, proxied requests and upgrades
 // go through net/http's Transport, which may negotiate HTTP/2.
