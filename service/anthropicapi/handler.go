@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
@@ -158,29 +157,30 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	for k, v := range providers.RateLimitHeaders(s.Header()) {
 		hd[k] = v
 	}
-	edge.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
-	edge.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
-	edge.SetGuardrailHeader(hd, s.Guardrails())
-	edge.SetDroppedHeader(hd, s.Dropped)
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
+	edge.SetStreamHeaders(hd, "text/event-stream", s)
 	w.WriteHeader(http.StatusOK)
 
-	out := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	out := edge.NewSSE(w)
 	ev := &events{buf: make([]byte, 0, 1024)}
+	// send writes and flushes the events in ev.buf and empties it; it
+	// reports whether the caller is still reachable.
+	send := func() bool {
+		err := out.Send(ev.buf)
+		ev.reset()
+		return err == nil
+	}
 	// The headers go out with the first event (or ping): the engine
 	// returns a stream once its first chunk is here, so holding them back
 	// delays nothing and saves a write.
 	raw := s.Passthrough() // the upstream's events as it sent them
 	if !raw {
 		ev.start(messageID("", call.RequestID), req.Model, usageOf(s.Usage()))
-		if !out.send(ev) {
+		if !send() {
 			return
 		}
 	}
-	out.startPings(h.ping)
-	defer out.stop()
+	out.KeepAlive(h.ping, []byte(pingFrame))
+	defer out.Close()
 
 	for {
 		c, err := s.Recv(r.Context())
@@ -189,7 +189,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 				ev.end(usageOf(s.Usage()))
 			}
 			if len(ev.buf) > 0 {
-				out.send(ev)
+				send()
 			}
 			return
 		}
@@ -203,7 +203,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 				h.log.ErrorContext(r.Context(), "stream failed", "request_id", call.RequestID, "err", err)
 			}
 			ev.fail(typ, msg)
-			out.send(ev)
+			send()
 			return
 		}
 		if raw {
@@ -214,82 +214,14 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 		// Chunks that arrived together go out in one write: while the
 		// next one is already here, the events stay in ev.buf (bounded
 		// by what one read of the upstream brought).
-		if len(ev.buf) > 0 && !s.Ready() && !out.send(ev) {
+		if len(ev.buf) > 0 && !s.Ready() && !send() {
 			return
 		}
 	}
 }
 
-// sseWriter serialises writes of the stream loop and of the keep-alive
-// timer, which pings when nothing was sent for a while.
-type sseWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	rc     *http.ResponseController
-	timer  *time.Timer
-	every  time.Duration
-	closed bool
-	failed bool
-}
-
-// send writes and flushes the events in ev.buf, then empties it and
-// re-arms the keep-alive. It reports whether the client is still reachable.
-func (o *sseWriter) send(ev *events) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	defer ev.reset()
-	if o.failed || !o.write(ev.buf) {
-		return false
-	}
-	if o.timer != nil {
-		o.timer.Reset(o.every)
-	}
-	return true
-}
-
-// write writes and flushes b; o.mu must be held.
-func (o *sseWriter) write(b []byte) bool {
-	if _, err := o.w.Write(b); err != nil {
-		o.failed = true
-		return false
-	}
-	if err := o.rc.Flush(); err != nil {
-		o.failed = true
-		return false
-	}
-	return true
-}
-
-// pingFrame is a framed ping event.
+// pingFrame is a framed ping event, the stream's keep-alive.
 const pingFrame = "event: ping\ndata: {\"type\":\"ping\"}\n\n"
-
-// startPings arms the keep-alive timer.
-func (o *sseWriter) startPings(every time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.every = every
-	o.timer = time.AfterFunc(every, o.keepAlive)
-}
-
-// keepAlive writes a ping and re-arms the timer, unless the stream ended.
-func (o *sseWriter) keepAlive() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.closed || o.failed || !o.write([]byte(pingFrame)) {
-		return
-	}
-	o.timer.Reset(o.every)
-}
-
-// stop ends keep-alives; nothing is written after it returns.
-func (o *sseWriter) stop() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.closed = true
-	if o.timer != nil {
-		o.timer.Stop()
-	}
-}
 
 // CountTokens serves POST /v1/messages/count_tokens.
 func (h *Handler) CountTokens(w http.ResponseWriter, r *http.Request) {

@@ -3,14 +3,11 @@ package openaiapi
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +15,6 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
-	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/providers"
 )
 
@@ -297,48 +293,6 @@ func TestEncodeVector(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
-	}
-}
-
-// lockedRecorder is a ResponseRecorder safe to read while a keep-alive
-// goroutine writes (sseWriter serialises the writes themselves).
-type lockedRecorder struct {
-	mu sync.Mutex
-	*httptest.ResponseRecorder
-}
-
-func (l *lockedRecorder) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.ResponseRecorder.Write(b)
-}
-
-func (l *lockedRecorder) body() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.Body.String()
-}
-
-func TestKeepAlive(t *testing.T) {
-	t.Parallel()
-	rec := &lockedRecorder{ResponseRecorder: httptest.NewRecorder()}
-	sw := &sseWriter{w: rec, rc: http.NewResponseController(rec.ResponseRecorder), last: time.Now()}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); sw.keepAlive(20*time.Millisecond, stop) }()
-	testutil.Eventually(t, func() error {
-		if strings.Count(rec.body(), ": keep-alive\n\n") < 2 {
-			return fmt.Errorf("no keep-alives: %q", rec.body())
-		}
-		return nil
-	})
-	close(stop)
-	<-done
-	if err := sw.send(doneEvent); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasSuffix(rec.body(), ": keep-alive\n\ndata: [DONE]\n\n") {
-		t.Errorf("body %q", rec.body())
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -208,62 +206,6 @@ var (
 	keepAliveEvent = []byte(": keep-alive\n\n")
 )
 
-// sseWriter writes and flushes events; a keep-alive goroutine shares it.
-type sseWriter struct {
-	mu   sync.Mutex
-	w    http.ResponseWriter
-	rc   *http.ResponseController
-	last time.Time
-	err  error
-}
-
-// send writes b and flushes it; it reports the first write failure.
-func (s *sseWriter) send(b []byte) error { return s.write(b, true) }
-
-// write writes b, and flushes it when flush is set (else a later send
-// does); it reports the first write failure.
-func (s *sseWriter) write(b []byte, flush bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	if _, err := s.w.Write(b); err != nil {
-		s.err = err
-		return err
-	}
-	if flush {
-		if err := s.rc.Flush(); err != nil {
-			s.err = err
-		}
-	}
-	s.last = time.Now()
-	return s.err
-}
-
-// keepAlive sends a comment whenever nothing was sent for interval, until stop closes.
-func (s *sseWriter) keepAlive(interval time.Duration, stop <-chan struct{}) {
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		s.mu.Lock()
-		idle := time.Since(s.last)
-		s.mu.Unlock()
-		if idle >= interval {
-			if s.send(keepAliveEvent) != nil {
-				return
-			}
-			idle = 0
-		}
-		t.Reset(interval - idle)
-	}
-}
-
 // stream runs a streamed chat completion. Errors before the first byte
 // are ordinary error answers; later ones an in-stream error event, after
 // which the stream ends without [DONE].
@@ -290,7 +232,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 // only with includeUsage), else those encode makes of the canonical chunks
 // (nil for none). It reports whether the stream ended cleanly; after a
 // failure it has sent an error event, unless the caller went away.
-func (h *Handler) relay(r *http.Request, sw *sseWriter, st *gateway.Stream, requestID string, includeUsage bool,
+func (h *Handler) relay(r *http.Request, sw *edge.SSE, st *gateway.Stream, requestID string, includeUsage bool,
 	encode func(*providers.Chunk) ([]byte, error)) bool {
 	ctx := r.Context()
 	raw := st.Passthrough()
@@ -310,7 +252,7 @@ func (h *Handler) relay(r *http.Request, sw *sseWriter, st *gateway.Stream, requ
 		// flushes or ends with the caller gone).
 		flush := !st.Ready()
 		if raw {
-			if len(c.Raw) > 0 && (includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.write(c.Raw, flush) != nil {
+			if len(c.Raw) > 0 && (includeUsage || c.Usage == nil || len(c.Choices) > 0) && sw.Write(c.Raw, flush) != nil {
 				return false
 			}
 			continue
@@ -320,52 +262,37 @@ func (h *Handler) relay(r *http.Request, sw *sseWriter, st *gateway.Stream, requ
 			h.streamError(r, sw, requestID, err)
 			return false
 		}
-		if b != nil && sw.write(b, flush) != nil {
+		if b != nil && sw.Write(b, flush) != nil {
 			return false
 		}
 	}
 }
 
 // endStream sends the usage event (when sendUsage) and [DONE].
-func (h *Handler) endStream(r *http.Request, sw *sseWriter, requestID string, sendUsage bool, usage func() ([]byte, error)) {
+func (h *Handler) endStream(r *http.Request, sw *edge.SSE, requestID string, sendUsage bool, usage func() ([]byte, error)) {
 	if sendUsage {
 		b, err := usage()
 		if err != nil {
 			h.streamError(r, sw, requestID, err)
 			return
 		}
-		if sw.send(b) != nil {
+		if sw.Send(b) != nil {
 			return
 		}
 	}
-	_ = sw.send(doneEvent)
+	_ = sw.Send(doneEvent)
 }
 
 // openStream answers 200 with the event-stream and served headers of st
 // and starts the keep-alives; stop ends them. The headers go out with the
 // first event (or keep-alive): the engine returns a stream once its first
 // chunk is here, so holding them back delays nothing and saves a write.
-func (h *Handler) openStream(w http.ResponseWriter, st *gateway.Stream) (sw *sseWriter, stop func()) {
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
-	edge.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
-	edge.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
-	edge.SetGuardrailHeader(hd, st.Guardrails())
-	edge.SetDroppedHeader(hd, st.Dropped)
+func (h *Handler) openStream(w http.ResponseWriter, st *gateway.Stream) (sw *edge.SSE, stop func()) {
+	edge.SetStreamHeaders(w.Header(), "text/event-stream; charset=utf-8", st)
 	w.WriteHeader(http.StatusOK)
-	sw = &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
-	if h.keepAlive <= 0 {
-		return sw, func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() { sw.keepAlive(h.keepAlive, done) })
-	return sw, func() {
-		close(done)
-		wg.Wait()
-	}
+	sw = edge.NewSSE(w)
+	sw.KeepAlive(h.keepAlive, keepAliveEvent)
+	return sw, sw.Close
 }
 
 // setResultHeaders sets the served, cache, guardrail and dropped-params
@@ -378,7 +305,7 @@ func setResultHeaders(hd http.Header, res *gateway.ChatResult) {
 }
 
 // streamError sends err as an {"error":{...}} event.
-func (h *Handler) streamError(r *http.Request, sw *sseWriter, requestID string, err error) {
+func (h *Handler) streamError(r *http.Request, sw *edge.SSE, requestID string, err error) {
 	e := toAPIError(requestID, err)
 	if e.Status == http.StatusInternalServerError {
 		h.log.ErrorContext(r.Context(), "internal error in stream", "request_id", requestID, "err", err)
@@ -391,5 +318,5 @@ func (h *Handler) streamError(r *http.Request, sw *sseWriter, requestID string, 
 	ev = append(ev, "data: "...)
 	ev = append(ev, b...)
 	ev = append(ev, "\n\n"...)
-	_ = sw.send(ev)
+	_ = sw.Send(ev)
 }

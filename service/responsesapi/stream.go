@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -238,70 +236,8 @@ func (e *events) fail(requestID string, err error) error {
 	return e.send(ev)
 }
 
+// keepAliveEvent is the SSE comment sent on an idle stream.
 var keepAliveEvent = []byte(": keep-alive\n\n")
-
-// sseWriter writes and flushes events; a keep-alive goroutine shares it.
-type sseWriter struct {
-	mu   sync.Mutex
-	w    http.ResponseWriter
-	rc   *http.ResponseController
-	last time.Time
-	err  error
-}
-
-// send writes b and flushes it.
-func (s *sseWriter) send(b []byte) error { return s.write(b, true) }
-
-// hold writes b for a later flush (send or flush) to send.
-func (s *sseWriter) hold(b []byte) error { return s.write(b, false) }
-
-// flush sends what was held.
-func (s *sseWriter) flush() error { return s.write(nil, true) }
-
-// write writes b, and flushes when flush is set; it reports the first
-// failure.
-func (s *sseWriter) write(b []byte, flush bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	if len(b) > 0 {
-		if _, err := s.w.Write(b); err != nil {
-			s.err = err
-			return err
-		}
-	}
-	if flush {
-		if err := s.rc.Flush(); err != nil {
-			s.err = err
-		}
-		s.last = time.Now()
-	}
-	return s.err
-}
-
-func (s *sseWriter) keepAlive(interval time.Duration, stop <-chan struct{}) {
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		s.mu.Lock()
-		idle := time.Since(s.last)
-		s.mu.Unlock()
-		if idle >= interval {
-			if s.send(keepAliveEvent) != nil {
-				return
-			}
-			idle = 0
-		}
-		t.Reset(interval - idle)
-	}
-}
 
 // stream serves a streamed response. Errors before the first byte are
 // ordinary error answers; later ones an "error" event that ends the
@@ -314,23 +250,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 		return
 	}
 	defer st.Close()
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
-	edge.SetServedHeaders(hd, st.Provider, st.Model, st.Route, st.Attempts)
-	edge.SetCacheHeaders(hd, st.CacheStatus, st.CacheScore)
-	edge.SetGuardrailHeader(hd, st.Guardrails())
-	edge.SetDroppedHeader(hd, st.Dropped)
+	edge.SetStreamHeaders(w.Header(), "text/event-stream; charset=utf-8", st)
 	w.WriteHeader(http.StatusOK)
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now()}
-	if h.keepAlive > 0 {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() { sw.keepAlive(h.keepAlive, stop) })
-		defer wg.Wait()
-		defer close(stop)
-	}
+	sw := edge.NewSSE(w)
+	sw.KeepAlive(h.keepAlive, keepAliveEvent)
+	defer sw.Close()
 	if st.Passthrough() {
 		h.relay(r, st, sw, t)
 		return
@@ -340,7 +264,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 	// write, and those of chunks that arrived together too: a step's
 	// events are held, then flushed unless the next chunk is already here.
 	// A keep-alive flushes whatever is held.
-	ev := newEvents(out, t.ids, sw.hold)
+	ev := newEvents(out, t.ids, sw.Hold)
 	if ev.start() != nil {
 		return
 	}
@@ -355,14 +279,14 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 					h.log.ErrorContext(ctx, "internal error in stream", "request_id", t.call.RequestID, "err", err)
 				}
 				_ = ev.fail(t.call.RequestID, err)
-				_ = sw.flush()
+				_ = sw.Flush()
 			}
 			return
 		}
 		if ev.chunk(c) != nil {
 			return
 		}
-		if !st.Ready() && sw.flush() != nil {
+		if !st.Ready() && sw.Flush() != nil {
 			return
 		}
 	}
@@ -375,13 +299,13 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 		h.save(ctx, t, b)
 	}
 	if ev.done() == nil {
-		_ = sw.flush()
+		_ = sw.Flush()
 	}
 }
 
 // relay sends a passed-through stream's events as the upstream sent them,
 // storing the final response (under the upstream's id) before its event.
-func (h *Handler) relay(r *http.Request, st *gateway.Stream, sw *sseWriter, t *turn) {
+func (h *Handler) relay(r *http.Request, st *gateway.Stream, sw *edge.SSE, t *turn) {
 	ctx := r.Context()
 	var seq int64
 	for {
@@ -391,7 +315,7 @@ func (h *Handler) relay(r *http.Request, st *gateway.Stream, sw *sseWriter, t *t
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				ev := newEvents(nil, t.ids, sw.send)
+				ev := newEvents(nil, t.ids, sw.Send)
 				ev.seq = seq
 				_ = ev.fail(t.call.RequestID, err)
 			}
@@ -413,7 +337,7 @@ func (h *Handler) relay(r *http.Request, st *gateway.Stream, sw *sseWriter, t *t
 				h.save(ctx, t, ev.resp)
 			}
 		}
-		if sw.write(out, !st.Ready()) != nil {
+		if sw.Write(out, !st.Ready()) != nil {
 			return
 		}
 	}
