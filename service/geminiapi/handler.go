@@ -215,17 +215,13 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call *gateway.C
 	for k, v := range providers.RateLimitHeaders(s.Header()) {
 		hd[k] = v
 	}
-	edge.SetServedHeaders(hd, s.Provider, s.Model, s.Route, s.Attempts)
-	edge.SetCacheHeaders(hd, s.CacheStatus, s.CacheScore)
-	edge.SetGuardrailHeader(hd, s.Guardrails())
-	edge.SetDroppedHeader(hd, s.Dropped)
+	// Without alt=sse the stream is one JSON array, written as it comes:
+	// not to be cached or buffered by proxies either.
+	contentType := "application/json"
 	if sse {
-		hd.Set("Content-Type", "text/event-stream")
-		hd.Set("Cache-Control", "no-cache")
-		hd.Set("X-Accel-Buffering", "no")
-	} else {
-		hd.Set("Content-Type", "application/json")
+		contentType = "text/event-stream"
 	}
+	edge.SetStreamHeaders(hd, contentType, s)
 	w.WriteHeader(http.StatusOK)
 	out := &eventWriter{w: w, rc: http.NewResponseController(w), sse: sse}
 	_ = out.rc.Flush()
