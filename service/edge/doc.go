@@ -35,4 +35,12 @@
 // and the ones the gateway answers with (X-Tollgate-Provider, -Model,
 // -Route, -Attempts, -Cache, -Cache-Score, -Guardrails, and the dialects'
 // rate-limit headers) are read and written here only.
+//
+// # Streams
+//
+// [SSE] writes a streamed answer's events for the OpenAI, Responses and
+// Anthropic surfaces: a surface holds the events of chunks that arrived
+// together and flushes them in one write, and a timer sends the dialect's
+// keep-alive frame when nothing was flushed for a while.
+// [SetStreamHeaders] sets a stream's answer headers.
 package edge
