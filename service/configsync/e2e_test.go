@@ -3,6 +3,7 @@ package configsync_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -468,9 +469,14 @@ func TestServeConfig(t *testing.T) {
 		}
 		return err
 	})
-	if !strings.Contains(g.Logs.String(), `"action":"update","kind":"route","name":"chat"`) {
-		t.Errorf("no log line of the route's update:\n%s", g.Logs.String())
-	}
+	// The apply run logs what it did once the whole run is done, which
+	// may be after the change is already visible.
+	testutil.Eventually(t, func() error {
+		if !strings.Contains(g.Logs.String(), `"action":"update","kind":"route","name":"chat"`) {
+			return errors.New("no log line of the route's update")
+		}
+		return nil
+	})
 	// The CLI sees the same state: nothing to apply.
 	if out := mustRun(t, g, "diff", cm.dir); out != "No changes: the gateway matches the configuration.\n" {
 		t.Fatalf("diff after serve -config applied the edit:\n%s", out)

@@ -227,6 +227,8 @@ func (r *Registry) Apply(ctx context.Context, c store.Change) error {
 	case store.ChangeServiceAccount, store.ChangeServiceAccountToken, store.ChangeRoleBinding,
 		store.ChangeCredentials, store.ChangeMasterKey:
 		// Package identity and the server's credential watcher follow these.
+	case store.ChangeGuardrailPolicy:
+		// Package guardrails follows these.
 	case store.ChangeRoute:
 		return r.applyRouteLocked(ctx, c.ID)
 	default:

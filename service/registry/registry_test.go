@@ -102,6 +102,19 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("revocation not applied")
 	}
 
+	// Changes that other packages follow are no error here: an error
+	// makes the server's sync reload everything.
+	for _, kind := range []store.ChangeKind{store.ChangeBudget, store.ChangeRateLimit, store.ChangeServiceAccount,
+		store.ChangeServiceAccountToken, store.ChangeRoleBinding, store.ChangeCredentials, store.ChangeMasterKey,
+		store.ChangeGuardrailPolicy} {
+		if err := r.Apply(ctx, store.Change{Kind: kind, ID: "x1"}); err != nil {
+			t.Errorf("Apply(%s) = %v, want nil", kind, err)
+		}
+	}
+	if err := r.Apply(ctx, store.Change{Kind: "no_such_kind", ID: "x1"}); err == nil {
+		t.Error("Apply of an unknown kind = nil, want an error")
+	}
+
 	// Deleting a model removes it.
 	must(st.DeleteModel(ctx, "m1", 0))
 	must(r.Apply(ctx, store.Change{Kind: store.ChangeModel, ID: "m1"}))

@@ -26,7 +26,9 @@ import (
 // runtime's, at least 2): it measures the clean
 // capacity with a closed loop, offers twice that for 10 s open loop, then
 // half of it, and logs for each phase the answers by status with their
-// latencies, and the gateway's peak RSS. It only reports (set
+// latencies, the gateway's peak RSS, and a timeline: per 500 ms of
+// sending, the answers by status, the successful ones' p99 and the
+// gateway's in-flight limit (from its metrics listener). It only reports (set
 // TOLLGATE_LOAD_TEST=1 to run it): nothing is asserted about time, only
 // that every refusal is a 503 "overloaded" in the OpenAI dialect with
 // Retry-After, and that the overload was refused rather than queued.
@@ -39,7 +41,8 @@ func TestOverloadAt2xCapacity(t *testing.T) {
 	if os.Getenv("TOLLGATE_LOAD_GW_CGROUP") == "" {
 		env = append(env, "GOMAXPROCS=1")
 	}
-	gw := startBinary(t, env...)
+	metricsAddr := freeAddr(t)
+	gw := startBinary(t, append(env, "TOLLGATE_METRICS_ADDR="+metricsAddr)...)
 	key := gw.Setup(t, upURL)
 	// Clients keep a pool of connections, as SDKs and proxies in front of
 	// a gateway do; a request waiting for one counts in its latency.
@@ -110,9 +113,24 @@ func TestOverloadAt2xCapacity(t *testing.T) {
 	t.Logf("clean capacity (32 closed-loop clients): %d requests/s", capacity)
 
 	phase := func(name string, rate int, d time.Duration) (shed int) {
+		limits := sampleInflightLimit(metricsAddr, timelineStep)
 		res := openLoopByStatus(rate, d, send)
+		steps := limits()
 		for code, lat := range res.lat {
 			t.Logf("%s: %6d × %3d  p50 %9v  p99 %9v  max %9v", name, len(lat), code, pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
+		}
+		for i, w := range res.timeline {
+			slices.Sort(w.ok)
+			var p99 time.Duration
+			if len(w.ok) > 0 {
+				p99 = pct(w.ok, 99)
+			}
+			limit := "?"
+			if i < len(steps) {
+				limit = steps[i]
+			}
+			t.Logf("%s: sent at %5v: %5d × 200 (p99 %9v), %5d × 503, %4d other; in-flight limit %s",
+				name, time.Duration(i)*timelineStep, len(w.ok), p99, w.shed, w.other, limit)
 		}
 		t.Logf("%s: offered %d/s for %v, sent %d (%.0f/s), peak RSS %.1f MB", name, rate, d, res.sent,
 			float64(res.sent)/res.took.Seconds(), float64(peakRSS(t, gw.pid))/(1<<20))
@@ -128,12 +146,72 @@ func TestOverloadAt2xCapacity(t *testing.T) {
 	}
 }
 
+// timelineStep is the width of a window of an open-loop phase's timeline.
+const timelineStep = 500 * time.Millisecond
+
 // byStatus is what an open-loop phase saw: latencies by status code (0:
-// transport error), sorted.
+// transport error), sorted, and a timeline by when requests were sent.
 type byStatus struct {
-	lat  map[int][]time.Duration
-	sent int
-	took time.Duration
+	lat      map[int][]time.Duration
+	timeline []window
+	sent     int
+	took     time.Duration
+}
+
+// window is what the requests sent in one timelineStep of a phase got:
+// the latencies of the successful ones, and how many were refused with
+// 503 or got anything else.
+type window struct {
+	ok          []time.Duration
+	shed, other int
+}
+
+// sampleInflightLimit reads the gateway's main in-flight limit from its
+// metrics listener every step until the returned function is called,
+// which returns the samples.
+func sampleInflightLimit(addr string, step time.Duration) func() []string {
+	var out []string
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(step)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				out = append(out, scrapeGauge(addr, `tollgate_inflight_limit{pool="main"}`))
+			}
+		}
+	}()
+	return func() []string {
+		close(done)
+		<-stopped
+		return out
+	}
+}
+
+// scrapeGauge returns the value of one series from addr's /metrics, or
+// "?" when it cannot be read.
+func scrapeGauge(addr, series string) string {
+	c := &http.Client{Timeout: time.Second}
+	resp, err := c.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return "?"
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "?"
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }
 
 // openLoopByStatus starts fn rate times a second for d, whatever the
@@ -148,11 +226,23 @@ func openLoopByStatus(rate int, d time.Duration, fn func() (int, time.Duration))
 		if wait := time.Until(start.Add(time.Duration(res.sent) * interval)); wait > 0 {
 			time.Sleep(wait) // simulated load: pacing the open-loop arrivals, not synchronisation
 		}
+		at := int(time.Since(start) / timelineStep)
 		wg.Go(func() {
 			code, el := fn()
 			mu.Lock()
 			defer mu.Unlock()
 			res.lat[code] = append(res.lat[code], el)
+			for len(res.timeline) <= at {
+				res.timeline = append(res.timeline, window{})
+			}
+			switch w := &res.timeline[at]; code {
+			case http.StatusOK:
+				w.ok = append(w.ok, el)
+			case http.StatusServiceUnavailable:
+				w.shed++
+			default:
+				w.other++
+			}
 		})
 	}
 	res.took = time.Since(start)
