@@ -53,7 +53,12 @@ import (
 //     one sized for memory would let a CPU-bound overload queue for
 //     seconds; the scheduler's latency, the CPU use and the trend of
 //     what is in flight together tell them apart.
-//   - The floor (16 per GOMAXPROCS) keeps a saturated replica serving.
+//   - The floor (4 per GOMAXPROCS) keeps a saturated replica serving. It
+//     is low because the CPU-driven cut only comes down to it when the
+//     requests themselves are what saturates the CPUs: then a handful per
+//     CPU keeps it busy, and each one more only adds to everyone's wait
+//     (at 16 per CPU a 2x overload kept the admitted requests' p99 above
+//     100 ms; requests waiting on upstreams never bring the limit there).
 //
 // Requests that carry no known credential take their slot from a pool of
 // their own (-max-unauthenticated-inflight) instead, so slow or abusive
@@ -102,7 +107,7 @@ func DefaultMaxConnections() int {
 }
 
 // admissionFloor is the adaptive limit's minimum.
-func admissionFloor() int64 { return int64(16 * runtime.GOMAXPROCS(0)) }
+func admissionFloor() int64 { return int64(4 * runtime.GOMAXPROCS(0)) }
 
 // pool is a counting semaphore that never blocks.
 type pool struct {

@@ -164,7 +164,7 @@ func DefaultConfig() Config {
 		Declarative:        defaultDeclarativeConfig(),
 
 		AdmissionAdaptive:         true,
-		AdmissionTarget:           10 * time.Millisecond,
+		AdmissionTarget:           3 * time.Millisecond,
 		HeaderTimeout:             10 * time.Second,
 		BodyTimeout:               30 * time.Second,
 		LogSampleSuccess:          1,
