@@ -225,7 +225,10 @@ func TestServeShutsDownGracefully(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := NewOpenAI()
-	fake.Enqueue(HangFault())
+	// Only the request that asks for it hangs: a queued fault would go to
+	// whichever request gets there first, and the one meant to succeed
+	// can overtake the one meant to hang (both are in flight for a while).
+	fake.SetFaultFunc(func(r *Request) (Fault, bool) { return HangFault(), r.Header.Get("X-Test-Hang") != "" })
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs bytes.Buffer
 	served := make(chan error, 1)
@@ -234,7 +237,13 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	base := "http://" + ln.Addr().String() + "/v1"
 	hung := make(chan error, 1)
 	go func() {
-		resp, err := http.Post(base+"/chat/completions", "application/json", strings.NewReader(chatBody))
+		req, err := http.NewRequest(http.MethodPost, base+"/chat/completions", strings.NewReader(chatBody))
+		if err != nil {
+			hung <- err
+			return
+		}
+		req.Header.Set("X-Test-Hang", "1")
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
