@@ -804,3 +804,37 @@ func TestCopyEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestEnsureIndexConcurrently: caches on one fresh Postgres (replicas
+// starting together) create the vector index at once; every one of them
+// succeeds. CREATE INDEX IF NOT EXISTS alone let all but one fail on the
+// catalog's unique key.
+func TestEnsureIndexConcurrently(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewMigratedDatabase(t)
+	emb := &fakeEmbedder{vectors: map[string][]float32{}}
+	cfg := semcache.EmbedConfig{Model: "e", Dims: testDims}
+	const replicas = 8
+	caches := make([]*semcache.Cache, replicas)
+	for i := range caches {
+		c, err := semcache.Open(semcache.Postgres(poolOn(t, db)), semcache.WithEmbedder(emb, cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		caches[i] = c
+	}
+	start := make(chan struct{})
+	errs := make(chan error, replicas)
+	for _, c := range caches {
+		go func() {
+			<-start
+			errs <- c.EnsureIndex(t.Context())
+		}()
+	}
+	close(start)
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Errorf("EnsureIndex: %v", err)
+		}
+	}
+}

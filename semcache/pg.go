@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,7 @@ func Postgres(pool *pgxpool.Pool) *PostgresStore { return &PostgresStore{pool: p
 
 // semanticSQL is the similarity query and the partial HNSW index of one
 // embedding model and dimension.
-type semanticSQL struct{ query, index string }
+type semanticSQL struct{ query, index, indexName string }
 
 // semantic returns the SQL of emb. Both statements spell the model and
 // dimension as literals so that the planner can match the query to the
@@ -56,6 +57,7 @@ func (p *PostgresStore) semantic(emb EmbedConfig) semanticSQL {
 			" ORDER BY " + cast + " <=> $1 LIMIT 1",
 		index: "CREATE INDEX IF NOT EXISTS " + name + " ON semcache_entries USING hnsw ((" + cast +
 			") vector_cosine_ops) WHERE " + where,
+		indexName: name,
 	}
 	p.sql.Store(k, s)
 	return s
@@ -162,9 +164,21 @@ func (p *PostgresStore) upsert(ctx context.Context, it *writeItem, emb EmbedConf
 	return err
 }
 
+// ensureIndex creates the HNSW index of emb unless it exists. CREATE INDEX
+// IF NOT EXISTS is not safe against itself: of two sessions creating the
+// same index at once (replicas starting together, or Run and a caller on
+// one replica), one fails on the catalog's unique key. So the creation
+// holds a transaction-scoped advisory lock named after the index, and the
+// second session finds the index there.
 func (p *PostgresStore) ensureIndex(ctx context.Context, emb EmbedConfig) error {
-	_, err := p.pool.Exec(ctx, p.semantic(emb).index)
-	return err
+	s := p.semantic(emb)
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, s.indexName); err != nil {
+			return fmt.Errorf("lock the index's creation: %w", err)
+		}
+		_, err := tx.Exec(ctx, s.index)
+		return err
+	})
 }
 
 func (p *PostgresStore) purge(ctx context.Context, f Filter) (int64, error) {
