@@ -136,6 +136,12 @@ pgvector:
 # wheel, venv), and the TypeScript client's pinned npm packages
 # (reinstalled when its lock file changes).
 client-deps: $(TS_STAMP)
+	@# The module graphs of the Go client and gen into the module cache (go.mod
+	@# files only): test/clients lists, offline, the graph of a program outside
+	@# the repository that uses the client, and builds and tests download only
+	@# the go.mod files their packages need, not the whole graph's.
+	cd clients/go && GOWORK=off $(GO) list -m all >/dev/null
+	cd gen && GOWORK=off $(GO) list -m all >/dev/null
 	@if ! command -v protoc >/dev/null || ! command -v grpc_python_plugin >/dev/null || \
 		! /usr/bin/python3 -c 'import grpc, google.protobuf, build, setuptools, wheel, ensurepip' 2>/dev/null; then \
 		echo "installing $(APT_PKGS)"; \
