@@ -114,6 +114,11 @@ func Config(t testing.TB, dsn string) server.Config {
 	cfg.MetricsToken = MetricsToken
 	cfg.LogLevel = "debug"
 	cfg.SpillDir = t.TempDir()
+	// A cache lookup or an embedding past its timeout is a miss; on a
+	// loaded test machine the first lookup on a fresh pool can take longer
+	// than the production defaults (50 ms, 300 ms), which would turn an
+	// expected hit into a miss. Tests of the timeouts set their own.
+	cfg.Cache.LookupTimeout, cfg.Cache.EmbedTimeout = 10*time.Second, 10*time.Second
 	return cfg
 }
 
