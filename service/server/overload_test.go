@@ -8,11 +8,15 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
@@ -187,6 +191,7 @@ func sampleInflightLimit(addr string, step time.Duration) func() []string {
 	var out []string
 	done := make(chan struct{})
 	stopped := make(chan struct{})
+	c := &http.Client{Timeout: time.Second}
 	go func() {
 		defer close(stopped)
 		tick := time.NewTicker(step)
@@ -196,7 +201,7 @@ func sampleInflightLimit(addr string, step time.Duration) func() []string {
 			case <-done:
 				return
 			case <-tick.C:
-				out = append(out, scrapeGauge(addr, `tollgate_inflight_limit{pool="main"}`))
+				out = append(out, gaugeValue(c, addr, "tollgate_inflight_limit", "pool", "main"))
 			}
 		}
 	}()
@@ -207,22 +212,25 @@ func sampleInflightLimit(addr string, step time.Duration) func() []string {
 	}
 }
 
-// scrapeGauge returns the value of one series from addr's /metrics, or
-// "?" when it cannot be read.
-func scrapeGauge(addr, series string) string {
-	c := &http.Client{Timeout: time.Second}
+// gaugeValue returns the value of the gauge name whose label has value,
+// read from addr's /metrics with the Prometheus text parser, or "?" when
+// it cannot be read.
+func gaugeValue(c *http.Client, addr, name, label, value string) string {
 	resp, err := c.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return "?"
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil || fams[name] == nil {
 		return "?"
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			return strings.TrimSpace(v)
+	for _, m := range fams[name].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value {
+				return strconv.FormatFloat(m.GetGauge().GetValue(), 'f', -1, 64)
+			}
 		}
 	}
 	return "?"
