@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tollgate-dev/tollgate/internal/gctune"
 	"github.com/tollgate-dev/tollgate/internal/version"
 	"github.com/tollgate-dev/tollgate/service/server"
 )
@@ -54,6 +55,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	printFirstStart(stderr, secrets)
 	log := newLogger(stderr, cfg.LogLevel)
+	// The collector's pace is the process's: set here, not by the server
+	// (tests run many servers in one process). GOGC is the operator's.
+	if h := cfg.GCHeadroom(); h > 0 && getenv("GOGC") == "" {
+		defer gctune.Start(h, 100, log).Stop()
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

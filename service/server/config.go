@@ -104,6 +104,12 @@ type Config struct {
 	// MaxConnections bounds open client connections; 0 derives it from the
 	// memory budget and the file descriptor limit (DefaultMaxConnections).
 	MaxConnections int
+	// GCHeadroomMB is the heap growth, in MiB, the garbage collector allows
+	// between collections while the live heap is small (gctune); at most a
+	// sixteenth of the memory budget. 0 keeps Go's default pacing. The
+	// server does not apply it (it is process-wide): the tollgate command
+	// does, unless GOGC is set.
+	GCHeadroomMB int
 	// HeaderTimeout bounds the time to read a request's headers.
 	HeaderTimeout time.Duration
 	// BodyTimeout bounds the time to read a request's body, from the end
@@ -165,6 +171,7 @@ func DefaultConfig() Config {
 
 		AdmissionAdaptive:         true,
 		AdmissionTarget:           3 * time.Millisecond,
+		GCHeadroomMB:              16,
 		HeaderTimeout:             10 * time.Second,
 		BodyTimeout:               30 * time.Second,
 		LogSampleSuccess:          1,

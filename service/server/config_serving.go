@@ -15,6 +15,7 @@ func (c *Config) registerServingFlags(e *envFlags) {
 	e.bool(&c.AdmissionAdaptive, "admission-adaptive", "TOLLGATE_ADMISSION_ADAPTIVE", "lower the in-flight limit while the CPUs are saturated (Go scheduler latency above -admission-latency-target)")
 	e.duration(&c.AdmissionTarget, "admission-latency-target", "TOLLGATE_ADMISSION_LATENCY_TARGET", "Go scheduler latency (p99 over 20ms) above which the CPUs count as saturated")
 	e.int(&c.MaxConnections, "max-connections", "TOLLGATE_MAX_CONNECTIONS", "open client connections beyond this are closed at once (0 = from the memory budget and the file descriptor limit)")
+	e.int(&c.GCHeadroomMB, "gc-headroom-mb", "TOLLGATE_GC_HEADROOM_MB", "heap growth in MiB allowed between garbage collections while the live heap is small, at most a 16th of the memory budget (0 = Go's default pacing; ignored when GOGC is set)")
 	e.duration(&c.HeaderTimeout, "request-header-timeout", "TOLLGATE_REQUEST_HEADER_TIMEOUT", "time allowed to read a request's headers")
 	e.duration(&c.BodyTimeout, "request-body-timeout", "TOLLGATE_REQUEST_BODY_TIMEOUT", "time allowed to read a request's body; slower requests get 408 (0 = no bound)")
 	e.float64(&c.LogSampleSuccess, "log-sample-success", "TOLLGATE_LOG_SAMPLE_SUCCESS", "share of successful requests written to the access log, 0..1 (errors are always written)")
@@ -32,8 +33,8 @@ func (c *Config) validateServing() error {
 	if c.MetricsKeyLabel < 0 || c.MetricsKeyLabel > 10000 {
 		errs = append(errs, errors.New("-metrics-key-label must be between 0 and 10000"))
 	}
-	if c.MaxInflight < 0 || c.MaxAnonInflight < 0 || c.MaxConnections < 0 {
-		errs = append(errs, errors.New("-max-inflight, -max-unauthenticated-inflight and -max-connections must not be negative"))
+	if c.MaxInflight < 0 || c.MaxAnonInflight < 0 || c.MaxConnections < 0 || c.GCHeadroomMB < 0 {
+		errs = append(errs, errors.New("-max-inflight, -max-unauthenticated-inflight, -max-connections and -gc-headroom-mb must not be negative"))
 	}
 	if c.AdmissionTarget < time.Millisecond {
 		errs = append(errs, errors.New("-admission-latency-target must be at least 1ms"))
@@ -83,4 +84,14 @@ func (c *Config) maxConnections() int {
 // upstreamTimeouts are the engine's default upstream timeouts.
 func (c *Config) upstreamTimeouts() gateway.Timeouts {
 	return gateway.Timeouts{Unary: c.UpstreamTimeout, FirstChunk: c.UpstreamFirstChunkTimeout, Chunk: c.UpstreamChunkTimeout}
+}
+
+// GCHeadroom is the heap headroom in bytes the tollgate command gives the
+// garbage collector (gctune): GCHeadroomMB, at most a sixteenth of the
+// memory budget; 0 when pacing is left to Go.
+func (c *Config) GCHeadroom() uint64 {
+	if c.GCHeadroomMB <= 0 {
+		return 0
+	}
+	return uint64(min(int64(c.GCHeadroomMB)<<20, memoryBudget()/16))
 }

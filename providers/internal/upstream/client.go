@@ -41,6 +41,6 @@ func NewHTTPClient() *http.Client {
 	}
 	return &http.Client{Transport: newTracingTransport(&h1Transport{
 		dial: dialer.DialContext, next: std, proxy: http.ProxyFromEnvironment,
-		maxIdle: maxIdlePerHost, idleTimeout: idleTimeout, headerTimeout: headerTimeout, bufSize: bufSize,
+		maxIdle: maxIdlePerHost, idleTimeout: idleTimeout, peekAfter: time.Second, headerTimeout: headerTimeout, bufSize: bufSize,
 	})}
 }

@@ -33,7 +33,7 @@ import (
 // request is written) and returned when it goes idle, so the pool's idle
 // connections hold none: memory follows the requests in flight, not the
 // connections kept for reuse (up to maxIdle per host, bufSize each way). Before reuse a pooled
-// connection is checked for a close from the server (a non-blocking peek).
+// connection idle for peekAfter or longer is checked for a close from the server (a non-blocking peek).
 // A request on a reused connection whose write fails, or whose answer
 // ends cleanly before its first byte (the server closed the connection as
 // an idle one just as the request went out, so it did not read it), is
@@ -51,6 +51,13 @@ type h1Transport struct {
 	idleTimeout   time.Duration
 	headerTimeout time.Duration
 	bufSize       int
+	// peekAfter is how long a connection may have been idle before its
+	// reuse costs a peek (a system call per request at any load; 0: every
+	// reuse). Servers close keep-alive connections after seconds of
+	// idleness, not milliseconds; a close racing with the request is the
+	// case RoundTrip sends again on a new connection (the answer ends
+	// before its first byte) when the request can be replayed.
+	peekAfter time.Duration
 
 	mu   sync.Mutex
 	idle map[string][]*h1Conn // per host:port, the most recently used last
@@ -117,16 +124,24 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if retried || !unread || !c.reused || req.GetBody == nil {
+		if retried || !unread || !c.reused || !replayable(req) {
 			return nil, err
 		}
-		body, gerr := req.GetBody()
-		if gerr != nil {
-			return nil, err
+		if req.GetBody != nil {
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, err
+			}
+			req = req.Clone(ctx)
+			req.Body = body
 		}
-		req = req.Clone(ctx)
-		req.Body = body
 	}
+}
+
+// replayable reports whether req can be sent again: it has no body, or
+// one GetBody makes anew.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
 // proxied reports whether a proxy is configured for req.
@@ -155,7 +170,8 @@ func (t *h1Transport) conn(ctx context.Context, addr string) (*h1Conn, error) {
 		list[len(list)-1] = nil
 		t.idle[addr] = list[:len(list)-1]
 		t.mu.Unlock()
-		if now.Sub(c.idleSince) < t.idleTimeout && c.alive() {
+		idle := now.Sub(c.idleSince)
+		if idle < t.idleTimeout && (idle < t.peekAfter || c.alive()) {
 			c.reused = true
 			c.br = t.reader(c.nc)
 			return c, nil

@@ -123,12 +123,15 @@ func TestH1ConnectionFate(t *testing.T) {
 		name  string
 		first func(t *testing.T, tr *h1Transport, s *countingServer)
 		// idle is the idle timeout for the second request (0: a minute).
-		idle  time.Duration
-		conns int64 // after a second request
+		idle time.Duration
+		// peekAfter is the transport's (0: a peek before every reuse); when
+		// set, the second request can be replayed.
+		peekAfter time.Duration
+		conns     int64 // after a second request
 	}{
 		{"read to the end", func(t *testing.T, tr *h1Transport, s *countingServer) {
 			do(t, tr, "GET", s.URL+"/big", "")
-		}, 0, 1},
+		}, 0, 0, 1},
 		{"body closed early", func(t *testing.T, tr *h1Transport, s *countingServer) {
 			resp, err := tr.RoundTrip(httptest.NewRequest("GET", s.URL+"/big", nil).WithContext(context.Background()))
 			if err != nil {
@@ -139,10 +142,10 @@ func TestH1ConnectionFate(t *testing.T) {
 			if _, err := resp.Body.Read(make([]byte, 1)); err == nil || err == io.EOF {
 				t.Errorf("read after Close: %v, want an error", err)
 			}
-		}, 0, 2},
+		}, 0, 0, 2},
 		{"answer with Connection: close", func(t *testing.T, tr *h1Transport, s *countingServer) {
 			do(t, tr, "GET", s.URL+"/close", "")
-		}, 0, 2},
+		}, 0, 0, 2},
 		{"request with Connection: close", func(t *testing.T, tr *h1Transport, s *countingServer) {
 			req, _ := http.NewRequest("GET", s.URL+"/big", nil)
 			req.Close = true
@@ -152,16 +155,24 @@ func TestH1ConnectionFate(t *testing.T) {
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-		}, 0, 2},
+		}, 0, 0, 2},
 		{"idle for longer than the idle timeout", func(t *testing.T, tr *h1Transport, s *countingServer) {
 			do(t, tr, "GET", s.URL+"/big", "")
-		}, time.Nanosecond, 2},
+		}, time.Nanosecond, 0, 2},
 		{"closed by the server while idle", func(t *testing.T, tr *h1Transport, s *countingServer) {
 			do(t, tr, "GET", s.URL+"/big", "")
 			s.Config.SetKeepAlivesEnabled(false) // closes the idle connection
 			<-s.closed
 			s.Config.SetKeepAlivesEnabled(true)
-		}, 0, 2},
+		}, 0, 0, 2},
+		// Not peeked: the request goes out on the closed connection, whose
+		// answer ends before its first byte, and is sent again.
+		{"closed by the server while idle, reused without a peek", func(t *testing.T, tr *h1Transport, s *countingServer) {
+			do(t, tr, "GET", s.URL+"/big", "")
+			s.Config.SetKeepAlivesEnabled(false)
+			<-s.closed
+			s.Config.SetKeepAlivesEnabled(true)
+		}, 0, time.Minute, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,13 +184,30 @@ func TestH1ConnectionFate(t *testing.T) {
 				w.Write(bytes.Repeat([]byte("y"), 64<<10))
 			})
 			tr := newTestH1(nil)
+			tr.peekAfter = tt.peekAfter
 			tt.first(t, tr, s)
 			tr.idleTimeout = time.Minute
 			if tt.idle > 0 {
 				tr.idleTimeout = tt.idle
 			}
-			if _, body := do(t, tr, "GET", s.URL+"/big", ""); len(body) != 64<<10 {
-				t.Errorf("second answer: %d bytes", len(body))
+			// The second request cannot be sent twice (its body has no
+			// GetBody) unless the case relies on the resend, so a closed
+			// connection must be seen before it goes out.
+			req, err := http.NewRequest("POST", s.URL+"/big", io.NopCloser(strings.NewReader("once")))
+			if tt.peekAfter > 0 {
+				req, err = http.NewRequest("GET", s.URL+"/big", nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("second request: %v", err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || len(body) != 64<<10 {
+				t.Errorf("second answer: %d bytes, %v", len(body), err)
 			}
 			if n := s.conns.Load(); n != tt.conns {
 				t.Errorf("%d connections, want %d", n, tt.conns)
