@@ -35,7 +35,10 @@ import (
 //     GOMAXPROCS, its CPU affinity or its control group's quota, whichever
 //     is least), or when the requests in flight grew on every tick
 //     for risingTicks (500 ms: they arrive faster than they complete,
-//     whichever process takes the CPUs). Then the limit drops to a
+//     whichever process takes the CPUs). A deep streak is an overload
+//     sooner: with the CPUs busy and the requests in flight growing, the
+//     ticks count by their latency (deepLoad), so a queue building fast
+//     is cut within 40 ms, in proportion to the latency. Then the limit drops to a
 //     fraction of what is in flight, once, and drops again only when what
 //     was in flight has come under the new limit (the cut took effect) or
 //     a while has passed; otherwise it grows back, quickly when it is not
@@ -179,6 +182,10 @@ type admission struct {
 	// moderate load (a GC cycle, a clump of arrivals) is not taken for
 	// a saturated CPU.
 	streakUtil float64
+	// streakLoad sums over the streak's ticks the latency in targets, at
+	// most tickLoadCap a tick: what makes a deep streak an overload
+	// (deepLoad).
+	streakLoad float64
 	// calm counts the ticks since the last overloaded one while the
 	// controller recovers from it (-1: not recovering).
 	calm int
@@ -197,7 +204,33 @@ const saturatedShare = 0.9
 // above target for an overload: a shorter spell is a burst or a pause the
 // CPUs absorb, and a burst's requests in flight rise to a plateau within
 // about one upstream latency, while an overload's keep rising.
+//
+// A deep streak is one sooner: while the requests in flight grew on the
+// last deepRisingTicks ticks, each tick counts by its latency in targets
+// (at most tickLoadCap) and deepLoad of them make an overload, so a
+// streak far above the target is one after 2 ticks (40 ms), and its cut
+// goes as deep as the latency is above the target. At the onset of a 2x
+// overload of a 0.6-CPU replica the latency was 5, 10, 29, 25, 42 ms in
+// the first five ticks (target 3 ms) while the requests in flight went
+// 12, 42, 69, 105: counted by length the cut came after 200 ms, with 168
+// requests queued and the first ones admitted waiting 200 ms. Bursts of
+// 2,000 RPS of 50 ms requests on one CPU had latencies of up to 15 ms
+// for two or three ticks while the requests in flight rose to about 100,
+// but with CPU to spare on average (busy below saturatedShare).
 const saturatedTicks = 10
+
+// tickLoadCap is the most one tick of a deep streak counts towards
+// saturatedTicks: a single long pause (a throttled control group, a GC
+// cycle) is not an overload.
+const tickLoadCap = 4
+
+// deepLoad is the load (the sum of the ticks' latencies in targets) of
+// a deep streak that makes an overload.
+const deepLoad = 8
+
+// deepRisingTicks is how many ticks in a row the requests in flight must
+// have grown for a deep streak.
+const deepRisingTicks = 2
 
 // risingTicks is how many ticks in a row (500 ms) the requests in flight
 // must grow, with the latency above target, for an overload while the
@@ -280,13 +313,14 @@ func (a *admission) tick() {
 	if slow {
 		a.streak++
 		a.streakUtil += util
+		a.streakLoad += min(float64(lat)/float64(a.target), tickLoadCap)
 		if inflight > a.lastInflight {
 			a.rising++
 		} else {
 			a.rising = 0
 		}
 	} else {
-		a.streak, a.rising, a.streakUtil = 0, 0, 0
+		a.streak, a.rising, a.streakUtil, a.streakLoad = 0, 0, 0, 0
 	}
 	a.lastInflight = inflight
 	if a.sinceCut >= 0 {
@@ -299,7 +333,9 @@ func (a *admission) tick() {
 	if a.calm >= 0 {
 		need = 1 // recovering from an overload: it is back at once
 	}
-	overloaded := a.streak >= need && (a.streakUtil/float64(a.streak) >= saturatedShare || a.rising >= risingTicks)
+	busy := a.streak > 0 && a.streakUtil/float64(a.streak) >= saturatedShare
+	deep := a.calm < 0 && a.streak < need && a.streakLoad >= deepLoad && a.rising >= deepRisingTicks
+	overloaded := busy && (a.streak >= need || deep) || a.streak >= need && a.rising >= risingTicks
 	switch {
 	case overloaded:
 		a.overloadedTicks.Add(1)
@@ -315,7 +351,14 @@ func (a *admission) tick() {
 		// Cut to a fraction of what was in flight: the work already
 		// admitted is what the CPUs cannot keep up with.
 		next = min(limit, peak) * 3 / 4
-		if lat > 4*a.target {
+		switch {
+		case deep:
+			// A queue building fast: down to the share of it the CPUs
+			// keep up with, as the latency tells (twice the target over
+			// the latency), between an eighth and a half.
+			f := min(max(2*float64(a.target)/float64(lat), 1.0/8), 1.0/2)
+			next = int64(float64(min(limit, peak)) * f)
+		case lat > 4*a.target:
 			next = min(limit, peak) / 2
 		}
 		a.sinceCut, a.rising = 0, 0

@@ -127,6 +127,53 @@ func TestAdmissionControllerWaitsForSustainedSaturation(t *testing.T) {
 	}
 }
 
+// TestAdmissionControllerCutsADeepStreakEarly: a streak far above the
+// target while the requests in flight keep growing and the CPUs are busy
+// (the onset of an overload) is cut after two ticks, as deep as the
+// latency is above the target; a streak as slow whose requests in flight
+// level off (a burst absorbed), one with CPU to spare, or a single long
+// pause, is not cut before saturatedTicks.
+func TestAdmissionControllerCutsADeepStreakEarly(t *testing.T) {
+	t.Parallel()
+	const target = 10 * time.Millisecond
+	type tick struct {
+		lat      time.Duration
+		util     float64
+		inflight int64
+	}
+	for _, tt := range []struct {
+		name  string
+		ticks []tick
+		want  int64 // the limit after the last tick
+	}{
+		{"onset of an overload: cut at the second tick", []tick{{5 * target, 1, 40}, {5 * target, 1, 100}}, 100 * 2 / 5},
+		{"very deep: an eighth at most", []tick{{5 * target, 1, 40}, {40 * target, 1, 100}}, 100 / 8},
+		{"shallow: not before the load adds up", []tick{{2 * target, 1, 40}, {2 * target, 1, 100}, {2 * target, 1, 160}}, 1000},
+		{"shallow, adding up: cut by half at most", []tick{{2 * target, 1, 40}, {2 * target, 1, 100}, {2 * target, 1, 160}, {2 * target, 1, 220}}, 220 / 2},
+		{"levelling off: a burst absorbed", []tick{{3 * target, 1, 40}, {3 * target, 1, 100}, {3 * target, 1, 100}, {3 * target, 1, 100}}, 1000},
+		{"CPU to spare", []tick{{5 * target, 0.7, 40}, {5 * target, 0.7, 100}, {5 * target, 0.7, 160}}, 1000},
+		{"a single long pause", []tick{{100 * target, 1, 40}, {target / 2, 1, 100}, {100 * target, 1, 160}}, 1000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newAdmission(1000, 64, true, target)
+			a.floor = 4
+			a.main.limit.Store(1000)
+			var cur tick
+			a.load = func() (time.Duration, float64) { return cur.lat, cur.util }
+			for _, tk := range tt.ticks {
+				cur = tk
+				a.main.inflight.Store(tk.inflight)
+				a.main.peak.Store(tk.inflight)
+				a.tick()
+			}
+			if got := a.main.limit.Load(); got != tt.want {
+				t.Errorf("limit = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestDefaultBounds(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	if n := DefaultMaxInflight(); n < 256 || n > 65536 {
