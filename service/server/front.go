@@ -119,6 +119,15 @@ func (s *Server) front(w http.ResponseWriter, r *http.Request) {
 	app.handler.ServeHTTP(w, r)
 }
 
+// refuseBodyGrace is how long a refused request's body may take to be
+// discarded. Refusals come when the CPUs are saturated, where the server
+// may get to the discard tens of milliseconds after the deadline was set:
+// at 20 ms, bodies that had arrived with their headers were cut, and a
+// connection closed with unread data is reset, which drops the refusal
+// before the client reads it (seen as "connection reset by peer" on a
+// loaded test machine).
+const refuseBodyGrace = time.Second
+
 // shed refuses a request the in-flight pools have no room for.
 func (s *Server) shed(w http.ResponseWriter, r *http.Request) {
 	s.refuse(w, r, &gateway.RetryError{Err: gateway.ErrOverloaded,
@@ -126,12 +135,12 @@ func (s *Server) shed(w http.ResponseWriter, r *http.Request) {
 }
 
 // refuse answers a request with err in its dialect without reading its
-// body. The connection's read deadline is brought close, so that a body
-// still on its way is not waited for: a fast client's small body is
-// discarded and the connection kept, a slow one is cut.
+// body. The connection's read deadline is brought close (refuseBodyGrace),
+// so that a body still on its way is not waited for long: a client's body
+// already sent is discarded and the connection kept, a slow one is cut.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if r.ContentLength != 0 {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(refuseBodyGrace))
 	}
 	writeError(w, r, s.log, err)
 }
