@@ -39,10 +39,7 @@ func Percent(live, headroom uint64, base int) int {
 		return max(base, MaxPercent)
 	}
 	p := (headroom*100 + live - 1) / live // rounded up
-	if p > MaxPercent {
-		p = MaxPercent
-	}
-	return max(base, int(p))
+	return max(base, int(min(p, MaxPercent)))
 }
 
 // Tuner re-paces the collector after every collection. Its zero value is

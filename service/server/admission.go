@@ -220,8 +220,8 @@ const saturatedShare = 0.9
 const saturatedTicks = 10
 
 // tickLoadCap is the most one tick of a deep streak counts towards
-// saturatedTicks: a single long pause (a throttled control group, a GC
-// cycle) is not an overload.
+// deepLoad: a single long pause (a throttled control group, a GC cycle)
+// is not an overload.
 const tickLoadCap = 4
 
 // deepLoad is the load (the sum of the ticks' latencies in targets) of

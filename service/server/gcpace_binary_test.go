@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -51,21 +52,7 @@ func TestServePacesTheCollector(t *testing.T) {
 
 // gcPercent reads go_gc_gogc_percent from the gateway's /metrics.
 func gcPercent(base, token string) (float64, error) {
-	req, err := http.NewRequest("GET", base+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("/metrics: %s", resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	fams, err := scrapeFamilies(http.DefaultClient, base+"/metrics", token)
 	if err != nil {
 		return 0, err
 	}
@@ -74,4 +61,26 @@ func gcPercent(base, token string) (float64, error) {
 		return 0, fmt.Errorf("no go_gc_gogc_percent in /metrics")
 	}
 	return f.GetMetric()[0].GetGauge().GetValue(), nil
+}
+
+// scrapeFamilies reads a Prometheus /metrics page at url (with token as
+// a bearer token when set) with the Prometheus text parser.
+func scrapeFamilies(c *http.Client, url, token string) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
 }

@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
 	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
@@ -216,13 +213,7 @@ func sampleInflightLimit(addr string, step time.Duration) func() []string {
 // read from addr's /metrics with the Prometheus text parser, or "?" when
 // it cannot be read.
 func gaugeValue(c *http.Client, addr, name, label, value string) string {
-	resp, err := c.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return "?"
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	fams, err := scrapeFamilies(c, "http://"+addr+"/metrics", "")
 	if err != nil || fams[name] == nil {
 		return "?"
 	}
