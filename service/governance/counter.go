@@ -46,6 +46,8 @@ type counter struct {
 	queued    store.Amount // wanted by requests waiting for a flight
 	queuedN   int          // how many requests wait
 	queuedMin store.Amount // the smallest want among them (per dimension; approximate)
+	// The waiting requests in arrival order (see waiter).
+	head, tail *waiter
 
 	// The counter as the last successful lease call left it.
 	used, leased, free store.Amount
@@ -115,34 +117,77 @@ func (c *counter) noteLocked(want store.Amount, now time.Time) {
 	c.lastUse = now
 }
 
-// enqueueLocked records a request waiting for want.
-func (c *counter) enqueueLocked(want store.Amount) {
-	if c.queuedN == 0 {
-		c.queuedMin = want
-	} else {
-		c.queuedMin = store.Amount{A: min(c.queuedMin.A, want.A), B: min(c.queuedMin.B, want.B)}
-	}
-	c.queued = c.queued.Add(want)
-	c.queuedN++
+// waiter is a request waiting for room on a counter. From urgentAt on
+// (a quarter of its maximum wait after it arrived) it has waited long: the
+// room it wants is kept for it, and requests that arrived after it take
+// only what the lease holds beyond that. Without this a large request at
+// the end of a budget, whose room comes back in parts (other replicas
+// giving back their leases as their requests end), would lose every part
+// to the smaller requests behind it and be refused when the budget ran
+// out, though it asked first.
+type waiter struct {
+	want       store.Amount
+	urgentAt   time.Time
+	prev, next *waiter
 }
 
-// dequeueLocked records that a request waiting for want left. queuedMin
-// stays as it is until the queue empties: it may then be below what the
-// remaining waiters want, so a lease call may grant a part none of them
-// can use (given back by the next call).
-func (c *counter) dequeueLocked(want store.Amount) {
-	c.queued = c.queued.Sub(want)
+// enqueueLocked records w as waiting, last.
+func (c *counter) enqueueLocked(w *waiter) {
+	if c.queuedN == 0 {
+		c.queuedMin = w.want
+	} else {
+		c.queuedMin = store.Amount{A: min(c.queuedMin.A, w.want.A), B: min(c.queuedMin.B, w.want.B)}
+	}
+	c.queued = c.queued.Add(w.want)
+	c.queuedN++
+	w.prev, w.next = c.tail, nil
+	if c.tail == nil {
+		c.head = w
+	} else {
+		c.tail.next = w
+	}
+	c.tail = w
+}
+
+// dequeueLocked records that w left. queuedMin stays as it is until the
+// queue empties: it may then be below what the remaining waiters want, so
+// a lease call may grant a part none of them can use (given back by the
+// next call).
+func (c *counter) dequeueLocked(w *waiter) {
+	c.queued = c.queued.Sub(w.want)
 	if c.queuedN--; c.queuedN == 0 {
 		c.queuedMin = store.Amount{}
 	}
+	if w.prev == nil {
+		c.head = w.next
+	} else {
+		w.prev.next = w.next
+	}
+	if w.next == nil {
+		c.tail = w.prev
+	} else {
+		w.next.prev = w.prev
+	}
+	w.prev, w.next = nil, nil
 }
 
-// tryLocked reserves want from the lease if it fits. While the store is
-// unreachable the lease serves only as long as it surely lives (see
-// config.leaseServes): after that its row may have expired and its room
-// been leased to another replica.
-func (c *counter) tryLocked(m *Manager, want store.Amount, now time.Time) bool {
-	if c.staleLocked() || !fits(c.availLocked(), want, c.limit) {
+// keptLocked is the room kept for the requests that have waited long and
+// arrived before w (before any waiter when w is nil: a new request). They
+// are a prefix of the queue, which is in arrival order.
+func (c *counter) keptLocked(w *waiter, now time.Time) store.Amount {
+	var kept store.Amount
+	for x := c.head; x != nil && x != w && !now.Before(x.urgentAt); x = x.next {
+		kept = kept.Add(x.want)
+	}
+	return kept
+}
+
+// tryLocked reserves want from the lease if it fits beside kept (see
+// keptLocked). While the store is unreachable the lease serves only as
+// long as it surely lives (see config.leaseServes): after that its row may
+// have expired and its room been leased to another replica.
+func (c *counter) tryLocked(m *Manager, want, kept store.Amount, now time.Time) bool {
+	if c.staleLocked() || !fits(c.availLocked().Sub(kept), want, c.limit) {
 		return false
 	}
 	if c.offlineLocked() && now.Sub(c.lastOK) > m.cfg.leaseServes {

@@ -577,7 +577,7 @@ func (m *Manager) reserve(ctx context.Context, c *counter, want store.Amount, no
 	c.noteLocked(want, now)
 	// Requests already waiting go first: the lease call they wait for was
 	// sized for them.
-	if c.queuedN == 0 && c.tryLocked(m, want, now) {
+	if c.queuedN == 0 && c.tryLocked(m, want, store.Amount{}, now) {
 		if c.fl == nil && c.lowLocked(m, now) {
 			m.startFlightLocked(c, syncResize)
 		}
@@ -591,10 +591,11 @@ func (m *Manager) reserve(ctx context.Context, c *counter, want store.Amount, no
 // reserveSlow is reserve's path when the lease is short. Called with c.mu
 // held; returns with it released.
 func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount, deadline time.Time) error {
+	w := &waiter{want: want, urgentAt: deadline.Add(-m.cfg.maxWait * 3 / 4)}
 	queued := false
 	leave := func(err error) error {
 		if queued {
-			c.dequeueLocked(want)
+			c.dequeueLocked(w)
 		}
 		c.mu.Unlock()
 		return err
@@ -613,7 +614,11 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 			return leave(errDropped)
 		}
 		now := m.now()
-		if c.tryLocked(m, want, now) {
+		var ahead *waiter // nil: every waiter is ahead of a new request
+		if queued {
+			ahead = w
+		}
+		if c.tryLocked(m, want, c.keptLocked(ahead, now), now) {
 			return leave(nil)
 		}
 		if c.offlineLocked() {
@@ -646,14 +651,18 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 				// replicas' leases, which did not give it back in time.
 				return leave(errNoRoom)
 			}
-			// The store is too slow: serve from the runway as in an outage.
+			// The store is too slow, or the room it reported was taken by
+			// others each time: serve from the runway as in an outage.
 			if c.tryRunwayLocked(m, want, now) {
 				return leave(nil)
+			}
+			if reached {
+				return leave(unavailable(time.Second, "the room left was not free for this request within the maximum wait (other requests and replicas hold it)"))
 			}
 			return leave(unavailable(time.Second, "the limits store did not answer in time"))
 		}
 		if !queued {
-			c.enqueueLocked(want)
+			c.enqueueLocked(w)
 			queued = true
 		}
 		var done <-chan struct{}
