@@ -171,13 +171,22 @@ func (c *counter) dequeueLocked(w *waiter) {
 	w.prev, w.next = nil, nil
 }
 
+// keptWaiters bounds how many of the longest-waiting requests have their
+// room kept at once, and so the work of keptLocked under the counter's
+// lock when thousands wait (a slow store): the oldest are served first,
+// and the next ones move up as they leave.
+const keptWaiters = 8
+
 // keptLocked is the room kept for the requests that have waited long and
-// arrived before w (before any waiter when w is nil: a new request). They
-// are a prefix of the queue, which is in arrival order.
+// arrived before w (before any waiter when w is nil: a new request): the
+// first keptWaiters of them. They are a prefix of the queue, which is in
+// arrival order.
 func (c *counter) keptLocked(w *waiter, now time.Time) store.Amount {
 	var kept store.Amount
-	for x := c.head; x != nil && x != w && !now.Before(x.urgentAt); x = x.next {
+	n := 0
+	for x := c.head; x != nil && x != w && n < keptWaiters && !now.Before(x.urgentAt); x = x.next {
 		kept = kept.Add(x.want)
+		n++
 	}
 	return kept
 }

@@ -614,11 +614,11 @@ func (m *Manager) reserveSlow(ctx context.Context, c *counter, want store.Amount
 			return leave(errDropped)
 		}
 		now := m.now()
-		var ahead *waiter // nil: every waiter is ahead of a new request
+		var asker *waiter // nil: a new request, behind every waiter
 		if queued {
-			ahead = w
+			asker = w
 		}
-		if c.tryLocked(m, want, c.keptLocked(ahead, now), now) {
+		if c.tryLocked(m, want, c.keptLocked(asker, now), now) {
 			return leave(nil)
 		}
 		if c.offlineLocked() {

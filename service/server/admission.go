@@ -177,6 +177,9 @@ type admission struct {
 	// tick. The controller's goroutine only.
 	streak, rising, sinceCut int
 	lastInflight             int64
+	// shedTicks counts the ticks in a row on which the limit refused
+	// requests, this one included.
+	shedTicks int
 	// streakUtil sums the CPU use over the streak's ticks: the streak
 	// counts as saturated by its average, so that one busy tick at a
 	// moderate load (a GC cycle, a clump of arrivals) is not taken for
@@ -225,11 +228,19 @@ const saturatedTicks = 10
 const tickLoadCap = 4
 
 // deepLoad is the load (the sum of the ticks' latencies in targets) of
-// a deep streak that makes an overload.
-const deepLoad = 8
+// a deep streak that makes an overload: 5, so that the traced onset above
+// is cut at its second tick (1.7 + 3.3). With 8 the cut came a tick or
+// more later and the first 500 ms of a 2x overload kept an admitted p99
+// of 32–87 ms (5 runs), against 19–30 ms with 5 (the same 5 runs, taken
+// in turn); bursts of 1,000 and 2,000 RPS after idle were still served
+// whole (../shared/bench/burst.sh).
+const deepLoad = 5
 
 // deepRisingTicks is how many ticks in a row the requests in flight must
-// have grown for a deep streak.
+// have grown for a deep streak. Its last tick must also be at least twice
+// the target: a queue that drains after a long pause (whose tick counts
+// tickLoadCap) shows a latency falling back to the target, while in a
+// building one it keeps rising by about a tick a tick.
 const deepRisingTicks = 2
 
 // risingTicks is how many ticks in a row (500 ms) the requests in flight
@@ -329,12 +340,24 @@ func (a *admission) tick() {
 			a.sinceCut = -1 // the last cut took effect (or had its time)
 		}
 	}
+	if shed > 0 {
+		a.shedTicks++
+	} else {
+		a.shedTicks = 0
+	}
 	need := saturatedTicks
-	if a.calm >= 0 {
-		need = 1 // recovering from an overload: it is back at once
+	if a.calm >= 0 && a.shedTicks >= 2 {
+		// Recovering from an overload while the limit keeps refusing
+		// requests: the overload is back at once. A saturated tick that
+		// comes with refusals on it alone is a stall (a throttled control
+		// group, a GC cycle) the requests in flight piled up behind:
+		// cutting for it kept a replica at half its capacity at the floor,
+		// refusing a few percent of its requests, for as long as such
+		// stalls kept coming less than calmTicks apart.
+		need = 1
 	}
 	busy := a.streak > 0 && a.streakUtil/float64(a.streak) >= saturatedShare
-	deep := a.calm < 0 && a.streak < need && a.streakLoad >= deepLoad && a.rising >= deepRisingTicks
+	deep := a.calm < 0 && a.streak < need && a.streakLoad >= deepLoad && a.rising >= deepRisingTicks && lat >= 2*a.target
 	overloaded := busy && (a.streak >= need || deep) || a.streak >= need && a.rising >= risingTicks
 	switch {
 	case overloaded:
