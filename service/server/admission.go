@@ -43,8 +43,9 @@ import (
 //     was in flight has come under the new limit (the cut took effect) or
 //     a while has passed; otherwise it grows back, quickly when it is not
 //     binding, except for calmTicks (2 s) after an overload, when it grows
-//     slowly and a single saturated tick cuts again (so the limit settles
-//     instead of swinging between the floor and the hard bound). So a
+//     slowly and a saturated tick cuts again (so the limit settles
+//     instead of swinging between the floor and the hard bound) — unless
+//     the CPUs had room meanwhile (roomShare): the overload is over. So a
 //     burst the CPUs absorb, a pause (a GC cycle, a burst of new
 //     connections) or a busy neighbour does not cut it, and a load the
 //     replica cannot keep up with is refused instead of queued. The
@@ -189,6 +190,8 @@ type admission struct {
 	// most tickLoadCap a tick: what makes a deep streak an overload
 	// (deepLoad).
 	streakLoad float64
+	// calmUtil sums the CPU use over the calm ticks (roomShare).
+	calmUtil float64
 	// calm counts the ticks since the last overloaded one while the
 	// controller recovers from it (-1: not recovering).
 	calm int
@@ -256,6 +259,18 @@ const risingTicks = 25
 // re-admits the overload within a few ticks, so the limit would swing
 // between the floor and the hard bound while the latency stays high.
 const calmTicks = 100
+
+// roomTicks and roomShare end the wary time early: when the process used
+// on average less than roomShare of its CPUs over at least roomTicks
+// (500 ms) since the last overloaded tick, the overload is over (under
+// one, with the limit where the CPUs keep up, they are busy). Staying
+// wary then kept the limit near the floor for the whole 2 s, refusing the
+// requests that piled up behind every stall of a replica at half its
+// capacity.
+const (
+	roomTicks = 25
+	roomShare = 0.8
+)
 
 // recutTicks is how long (500 ms) a cut may take to show before the
 // controller cuts again although what was in flight is still above the
@@ -362,9 +377,11 @@ func (a *admission) tick() {
 	switch {
 	case overloaded:
 		a.overloadedTicks.Add(1)
-		a.calm = 0
+		a.calm, a.calmUtil = 0, 0
 	case a.calm >= 0:
-		if a.calm++; a.calm >= calmTicks {
+		a.calm++
+		a.calmUtil += util
+		if a.calm >= calmTicks || a.calm >= roomTicks && a.calmUtil/float64(a.calm) < roomShare {
 			a.calm = -1
 		}
 	}

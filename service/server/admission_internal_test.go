@@ -340,7 +340,8 @@ func TestAdmissionControllerRecovers(t *testing.T) {
 		t.Fatalf("one saturated tick while recovering: limit %d, want 75 (cut at once to 3/4 of what is in flight)", got)
 	}
 	for i := range calmTicks - 1 {
-		l, u, shed := time.Millisecond, 0.5, int64(0)
+		// The CPUs busy (the limit where they keep up), the latency fine.
+		l, u, shed := time.Millisecond, 0.95, int64(0)
 		if i%10 == 5 {
 			// A stall now and then: the requests in flight pile up behind
 			// it and some are refused on that tick alone. Not an overload.
@@ -350,7 +351,22 @@ func TestAdmissionControllerRecovers(t *testing.T) {
 			t.Fatalf("tick %d while recovering: limit %d, want 75", i, got)
 		}
 	}
-	if got := tick(time.Millisecond, 0.5, 10, 0); got != 150 {
+	if got := tick(time.Millisecond, 0.95, 10, 0); got != 150 {
 		t.Fatalf("after calmTicks healthy ticks: limit %d, want 150 (doubling again)", got)
+	}
+
+	// After another overload, the CPUs with room: the wary time ends
+	// after roomTicks, not calmTicks.
+	for range saturatedTicks {
+		tick(time.Second, 1, 150, 0)
+	}
+	cut := a.main.limit.Load()
+	for i := range roomTicks - 1 {
+		if got := tick(time.Millisecond, 0.6, 10, 0); got != cut {
+			t.Fatalf("tick %d with the CPUs at 60%% after the overload: limit %d, want %d (held)", i, got, cut)
+		}
+	}
+	if got := tick(time.Millisecond, 0.6, 10, 0); got != cut*2 {
+		t.Fatalf("after roomTicks with the CPUs at 60%%: limit %d, want %d (doubling: the overload is over)", got, cut*2)
 	}
 }
