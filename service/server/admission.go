@@ -232,11 +232,9 @@ const tickLoadCap = 4
 
 // deepLoad is the load (the sum of the ticks' latencies in targets) of
 // a deep streak that makes an overload: 5, so that the traced onset above
-// is cut at its second tick (1.7 + 3.3). With 8 the cut came a tick or
-// more later and the first 500 ms of a 2x overload kept an admitted p99
-// of 32–87 ms (5 runs), against 19–30 ms with 5 (the same 5 runs, taken
-// in turn); bursts of 1,000 and 2,000 RPS after idle were still served
-// whole (../shared/bench/burst.sh).
+// is cut at its second tick (1.7 + 3.3); with 8 it came a tick or more
+// later (docs/resilience.md has the runs). Bursts of 1,000 to 3,000 RPS
+// after idle were still served whole (../shared/bench/burst.sh).
 const deepLoad = 5
 
 // deepRisingTicks is how many ticks in a row the requests in flight must
@@ -253,7 +251,8 @@ const deepRisingTicks = 2
 const risingTicks = 25
 
 // calmTicks is how long (2 s) after an overload the controller stays
-// wary: it cuts on a single saturated tick, and grows the limit only by
+// wary: it cuts on a single saturated tick while the limit keeps refusing
+// requests (two ticks in a row), and grows the limit only by
 // a sixteenth a tick and only while the limit refuses requests and the
 // scheduler keeps up. Growing back at full speed right after a cut
 // re-admits the overload within a few ticks, so the limit would swing
