@@ -44,9 +44,9 @@ type counter struct {
 	inflight  store.Amount // reserved by requests in flight
 	pending   store.Amount // spent (settled), not yet reported
 	queued    store.Amount // wanted by requests waiting for a flight
-	queuedN   int          // how many requests wait
 	queuedMin store.Amount // the smallest want among them (per dimension; approximate)
-	// The waiting requests in arrival order (see waiter).
+	// The waiting requests in arrival order (see waiter); head is nil
+	// when none waits.
 	head, tail *waiter
 
 	// The counter as the last successful lease call left it.
@@ -133,13 +133,12 @@ type waiter struct {
 
 // enqueueLocked records w as waiting, last.
 func (c *counter) enqueueLocked(w *waiter) {
-	if c.queuedN == 0 {
+	if c.head == nil {
 		c.queuedMin = w.want
 	} else {
 		c.queuedMin = store.Amount{A: min(c.queuedMin.A, w.want.A), B: min(c.queuedMin.B, w.want.B)}
 	}
 	c.queued = c.queued.Add(w.want)
-	c.queuedN++
 	w.prev, w.next = c.tail, nil
 	if c.tail == nil {
 		c.head = w
@@ -155,9 +154,6 @@ func (c *counter) enqueueLocked(w *waiter) {
 // next call).
 func (c *counter) dequeueLocked(w *waiter) {
 	c.queued = c.queued.Sub(w.want)
-	if c.queuedN--; c.queuedN == 0 {
-		c.queuedMin = store.Amount{}
-	}
 	if w.prev == nil {
 		c.head = w.next
 	} else {
@@ -169,6 +165,9 @@ func (c *counter) dequeueLocked(w *waiter) {
 		w.next.prev = w.prev
 	}
 	w.prev, w.next = nil, nil
+	if c.head == nil {
+		c.queuedMin = store.Amount{}
+	}
 }
 
 // keptWaiters bounds how many of the longest-waiting requests have their

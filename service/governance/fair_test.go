@@ -11,7 +11,6 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/service/governance"
 	"github.com/tollgate-dev/tollgate/service/store"
-	"github.com/tollgate-dev/tollgate/service/store/pgstore"
 )
 
 // TestWaitingRequestIsNotStarved: at the end of a budget whose room comes
@@ -32,11 +31,7 @@ func TestWaitingRequestIsNotStarved(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
-		st, err := pgstore.Open(ctx, dsn, pgstore.WithMaxConns(4))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st, _ := openStore(t, dsn)
 		const limit, part = 1000, 6
 		put(t, st, &store.Budget{ID: "fair", Scope: store.ScopeKey, KeyID: "fair-key", Period: store.PeriodLifetime, LimitNanos: limit})
 		other := store.LeaseRequest{Counter: "budget:fair", Holder: "other-replica", Limit: store.Amount{A: limit},
@@ -46,10 +41,7 @@ func TestWaitingRequestIsNotStarved(t *testing.T) {
 		if res, err := st.LeaseCounter(ctx, take); err != nil || res.Granted.A != limit {
 			t.Fatalf("the other replica's lease: %+v, %v", res, err)
 		}
-		m := governance.New(st)
-		if err := m.Load(ctx); err != nil {
-			t.Fatal(err)
-		}
+		m := newManager(t, st)
 		defer m.Flush(context.Background())
 		subject := governance.Subject{KeyID: "fair-key"}
 

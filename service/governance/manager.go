@@ -577,7 +577,7 @@ func (m *Manager) reserve(ctx context.Context, c *counter, want store.Amount, no
 	c.noteLocked(want, now)
 	// Requests already waiting go first: the lease call they wait for was
 	// sized for them.
-	if c.queuedN == 0 && c.tryLocked(m, want, store.Amount{}, now) {
+	if c.head == nil && c.tryLocked(m, want, store.Amount{}, now) {
 		if c.fl == nil && c.lowLocked(m, now) {
 			m.startFlightLocked(c, syncResize)
 		}

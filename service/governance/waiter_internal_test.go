@@ -66,8 +66,8 @@ func TestKeptRoom(t *testing.T) {
 	if want := []int64{2, 4, 8, 16, 64, 128, 256}; !slices.Equal(order, want) {
 		t.Errorf("queue after leaving = %v, want %v", order, want)
 	}
-	if c.tail != ws[8] || c.queuedN != 7 || c.queued.A != sum(1, 2, 3, 4, 6, 7, 8) {
-		t.Errorf("tail %v, queuedN %d, queued %d", c.tail.want, c.queuedN, c.queued.A)
+	if c.tail != ws[8] || len(order) != 7 || c.queued.A != sum(1, 2, 3, 4, 6, 7, 8) {
+		t.Errorf("tail %v, waiting %d, queued %d", c.tail.want, len(order), c.queued.A)
 	}
 	if got := c.keptLocked(nil, t0.Add(time.Hour)).A; got != sum(1, 2, 3, 4, 6, 7, 8) {
 		t.Errorf("kept after leaving = %d", got)
@@ -75,7 +75,7 @@ func TestKeptRoom(t *testing.T) {
 	for _, w := range []*waiter{ws[1], ws[2], ws[3], ws[4], ws[6], ws[7], ws[8]} {
 		c.dequeueLocked(w)
 	}
-	if c.head != nil || c.tail != nil || c.queuedN != 0 || c.queued != (store.Amount{}) || c.queuedMin != (store.Amount{}) {
-		t.Errorf("empty queue: head %v tail %v n %d queued %v min %v", c.head, c.tail, c.queuedN, c.queued, c.queuedMin)
+	if c.head != nil || c.tail != nil || c.queued != (store.Amount{}) || c.queuedMin != (store.Amount{}) {
+		t.Errorf("empty queue: head %v tail %v queued %v min %v", c.head, c.tail, c.queued, c.queuedMin)
 	}
 }
