@@ -257,6 +257,8 @@ FUZZ_TARGETS := \
 	./semcache:FuzzCanonicalJSON \
 	./providers/anthropic:FuzzFastDelta \
 	./providers/openai:FuzzFastChunk \
+	./service/openaiapi:FuzzFastChat \
+	./providers/internal/upstream:FuzzWriteRequest \
 	./providers/bedrock:FuzzEventReader \
 	./internal/apischema:FuzzOpenAIChatRequest \
 	./internal/apischema:FuzzAnthropicMessagesRequest \

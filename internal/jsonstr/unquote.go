@@ -13,13 +13,24 @@ import (
 // invalid UTF-8 and unpaired surrogate escapes become U+FFFD. It is for
 // the hand-written fast paths of stream decoders, whose fuzz tests check
 // that they agree with the full decoders.
-func Unquote(b []byte) (s string, rest []byte, ok bool) {
+func Unquote(b []byte) (s string, rest []byte, ok bool) { return unquote(b, false) }
+
+// UnquoteStrict is Unquote for requests, which the full decoder refuses
+// when they hold invalid UTF-8 or an unpaired surrogate escape: ok is
+// false for those too, so that the fast path that called it leaves the
+// request to the full decoder and its error.
+func UnquoteStrict(b []byte) (s string, rest []byte, ok bool) { return unquote(b, true) }
+
+func unquote(b []byte, strict bool) (s string, rest []byte, ok bool) {
 	// Common case: no escapes and valid UTF-8.
 	i := 0
 	for i < len(b) {
 		c := b[i]
 		if c == '"' {
 			if !utf8.Valid(b[:i]) {
+				if strict {
+					return "", nil, false
+				}
 				break
 			}
 			return string(b[:i]), b[i+1:], true
@@ -70,6 +81,8 @@ func Unquote(b []byte) (s string, rest []byte, ok bool) {
 					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError && width2 > 0 {
 						r = dec
 						i += 2 + width2
+					} else if strict {
+						return "", nil, false
 					} else {
 						r = utf8.RuneError
 					}
@@ -84,6 +97,9 @@ func Unquote(b []byte) (s string, rest []byte, ok bool) {
 			i++
 		default:
 			r, size := utf8.DecodeRune(b[i:])
+			if strict && r == utf8.RuneError && size == 1 {
+				return "", nil, false
+			}
 			out = utf8.AppendRune(out, r) // RuneError for invalid bytes
 			i += size
 		}

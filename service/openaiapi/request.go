@@ -60,9 +60,12 @@ var roleMember = []byte(`"role"`)
 // The body and the allow-listed headers of h become the request's Source,
 // so that OpenAI-dialect upstreams receive them as they are.
 func decodeChat(body []byte, h http.Header, d *decoded) error {
-	w := &schema.ChatCompletionRequest{Messages: apischema.Presized[schema.Message](body, roleMember)}
-	if err := apischema.Unmarshal(body, w); err != nil {
-		return jsonError(err)
+	w := new(schema.ChatCompletionRequest)
+	if !fastChat(body, w) {
+		*w = schema.ChatCompletionRequest{Messages: apischema.Presized[schema.Message](body, roleMember)}
+		if err := apischema.Unmarshal(body, w); err != nil {
+			return jsonError(err)
+		}
 	}
 	r := &d.req
 	r.Model = w.Model

@@ -22,7 +22,8 @@ import (
 // queue; without them an upstream call costs two goroutine switches less,
 // and a few allocations.
 //
-// The wire format is net/http's own (Request.Write, http.ReadResponse), so
+// The wire format is net/http's own (http.ReadResponse, and Request.Write
+// or a lean writer that writes the same: writeRequest), so
 // chunked bodies, Content-Length and Connection: close are handled as
 // there. Everything else goes to next (a net/http Transport): HTTPS (which
 // may negotiate HTTP/2), requests a proxy is configured for, upgrades.
@@ -270,7 +271,7 @@ func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request) (r
 		}
 	}()
 	bw := t.writer(c.nc)
-	werr := req.Write(bw)
+	werr := writeRequest(bw, req)
 	if werr == nil {
 		werr = bw.Flush()
 	}

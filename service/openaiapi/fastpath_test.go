@@ -1,0 +1,157 @@
+package openaiapi
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
+)
+
+// fullChat decodes body as decodeChat does without the fast path.
+func fullChat(body []byte) (*schema.ChatCompletionRequest, error) {
+	w := &schema.ChatCompletionRequest{Messages: apischema.Presized[schema.Message](body, roleMember)}
+	return w, apischema.Unmarshal(body, w)
+}
+
+// chatSeeds are requests of the shape fastChat reads, and some just
+// outside it.
+var chatSeeds = []string{
+	`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello."}],"max_tokens":64,"temperature":0.2}`,
+	`{"model":"m","messages":[{"role":"user","content":"a\nb \"q\" \u00e9\ud83d\ude00 日本"}],"stream":true,"stream_options":{"include_usage":true},"top_p":1e-3,"seed":-42,"n":1}`,
+	` { "messages" : [ { "content" : null , "role" : "assistant", "name": "bot" } ] , "model" : "m" , "max_completion_tokens" : 0, "presence_penalty": -0.5, "frequency_penalty": 2 } `,
+	`{"model":"m","messages":[],"user":"u-1","safety_identifier":"s","prompt_cache_key":"k","parallel_tool_calls":false,"store":true,"stream":false}`,
+	`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.7E+1,"top_p":-0}`,
+	// Outside the fast path: each goes to the full decoder.
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`,
+	`{"model":"m","model":"n","messages":[]}`,
+	`{"model":"m","messages":[{"role":"user","content":"\ud800"}]}`,
+	"{\"model\":\"m\xff\",\"messages\":[]}",
+	`{"model":"m","messages":[],"max_tokens":1.5}`,
+	`{"model":"m","messages":[],"temperature":1e400}`,
+	`{"model":"m","messages":[],"stream":null}`,
+	`{"model":"m","messages":[],"Model":"x"}`,
+	`{"model":"m","messages":[],"extra":{"a":1}}`,
+	`{"model":"m","messages":[{"role":"user","content":"x","tool_call_id":"t"}]}`,
+	`{"model":"m","messages":[]} x`,
+	`[]`,
+}
+
+func TestFastChat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		body   string
+		wantOK bool
+	}{
+		{"bench request", chatSeeds[0], true},
+		{"escapes, stream options, exponent", chatSeeds[1], true},
+		{"white space, null content, name", chatSeeds[2], true},
+		{"identifiers and flags", chatSeeds[3], true},
+		{"upper-case exponent, negative zero", chatSeeds[4], true},
+		{"content parts", chatSeeds[5], false},
+		{"repeated member", chatSeeds[6], false},
+		{"unpaired surrogate", chatSeeds[7], false},
+		{"invalid UTF-8", chatSeeds[8], false},
+		{"fraction for an integer", chatSeeds[9], false},
+		{"number out of range", chatSeeds[10], false},
+		{"null for a bool", chatSeeds[11], false},
+		{"name in another case", chatSeeds[12], false},
+		{"unknown member", chatSeeds[13], false},
+		{"member of other roles", chatSeeds[14], false},
+		{"trailing text", chatSeeds[15], false},
+		{"not an object", chatSeeds[16], false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var fast schema.ChatCompletionRequest
+			ok := fastChat([]byte(tt.body), &fast)
+			if ok != tt.wantOK {
+				t.Fatalf("fastChat = %v, want %v", ok, tt.wantOK)
+			}
+			if !ok {
+				return
+			}
+			full, err := fullChat([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("the full decoder refuses what the fast path read: %v", err)
+			}
+			if !reflect.DeepEqual(&fast, full) {
+				t.Errorf("fast %+v\nfull %+v", fast, *full)
+			}
+		})
+	}
+}
+
+// TestDecodeChatSameWithFastPath: the canonical request decodeChat makes
+// is the same whichever decoder read the body.
+func TestDecodeChatSameWithFastPath(t *testing.T) {
+	t.Parallel()
+	for _, body := range chatSeeds[:5] {
+		var d decoded
+		if err := decodeChat([]byte(body), http.Header{}, &d); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		// The same body with an unknown member goes through the full decoder.
+		slow := []byte(body[:len(body)-1] + `,"x_extension":1}`)
+		if body[len(body)-1] == ' ' {
+			continue
+		}
+		var ds decoded
+		if err := decodeChat(slow, http.Header{}, &ds); err != nil {
+			t.Fatalf("%s: %v", slow, err)
+		}
+		d.req.Source, ds.req.Source = nil, nil
+		if !reflect.DeepEqual(d, ds) {
+			t.Errorf("%s:\nfast %+v\nfull %+v", body, d, ds)
+		}
+	}
+}
+
+// FuzzFastChat checks that whenever the fast path accepts a body, the full
+// decoder decodes the same.
+func FuzzFastChat(f *testing.F) {
+	for _, s := range chatSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast schema.ChatCompletionRequest
+		if !fastChat(body, &fast) {
+			return
+		}
+		full, err := fullChat(body)
+		if err != nil {
+			t.Fatalf("%q: the full decoder refuses what the fast path read: %v", body, err)
+		}
+		if !reflect.DeepEqual(&fast, full) {
+			t.Fatalf("%q:\nfast %+v\nfull %+v", body, fast, *full)
+		}
+	})
+}
+
+// BenchmarkDecodeChatPlain compares decodeChat on a typical request with the
+// fast path and without it (an unknown member sends it to the full
+// decoder).
+func BenchmarkDecodeChatPlain(b *testing.B) {
+	h := http.Header{"Content-Type": {"application/json"}}
+	for _, bc := range []struct {
+		name string
+		body string
+	}{
+		{"fast", chatSeeds[0]},
+		{"full", chatSeeds[0][:len(chatSeeds[0])-1] + `,"x_extension":1}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			body := []byte(bc.body)
+			for b.Loop() {
+				var d decoded
+				if err := decodeChat(body, h, &d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
