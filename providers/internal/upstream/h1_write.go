@@ -11,7 +11,7 @@ import (
 )
 
 // writeRequest writes req as Request.Write does, with a lean writer for
-// the requests the adapters make (a known length, no trailer, an ASCII
+// the requests the adapters make (a body in memory, no trailer, an ASCII
 // host, header values without line breaks or surrounding white space):
 // Request.Write sorts the header, formats the Host and User-Agent lines
 // with fmt and wraps the body in a transfer writer, a few percent of the
@@ -103,7 +103,9 @@ func leanWritable(req *http.Request) bool {
 	}
 	switch {
 	case req.ContentLength > 0:
-		if req.Body == nil || req.Body == http.NoBody {
+		// A body in memory (GetBody is set for those): Request.Write
+		// flushes the header before it reads any other body.
+		if req.Body == nil || req.Body == http.NoBody || req.GetBody == nil {
 			return false
 		}
 	case req.ContentLength == 0:

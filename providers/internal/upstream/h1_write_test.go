@@ -88,15 +88,20 @@ func TestWriteRequest(t *testing.T) {
 			return r
 		}, false},
 		{"body shorter than its length", func() *http.Request {
-			r, _ := http.NewRequest(http.MethodPost, "http://h/p", body("abc"))
+			r, _ := http.NewRequest(http.MethodPost, "http://h/p", strings.NewReader("abc"))
 			r.ContentLength = 5
 			return r
 		}, true},
 		{"body longer than its length", func() *http.Request {
-			r, _ := http.NewRequest(http.MethodPost, "http://h/p", body("abcdef"))
+			r, _ := http.NewRequest(http.MethodPost, "http://h/p", strings.NewReader("abcdef"))
 			r.ContentLength = 5
 			return r
 		}, true},
+		{"body not in memory", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, "http://h/p", body("abc"))
+			r.ContentLength = 3
+			return r
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
