@@ -258,6 +258,7 @@ FUZZ_TARGETS := \
 	./providers/anthropic:FuzzFastDelta \
 	./providers/openai:FuzzFastChunk \
 	./service/openaiapi:FuzzFastChat \
+	./service/anthropicapi:FuzzFastMessages \
 	./providers/internal/upstream:FuzzWriteRequest \
 	./providers/bedrock:FuzzEventReader \
 	./internal/apischema:FuzzOpenAIChatRequest \

@@ -62,6 +62,15 @@ func (p *Parser) consume(c byte) bool {
 	return false
 }
 
+// Peek skips white space and returns the next byte (0 at the end).
+func (p *Parser) Peek() byte {
+	p.ws()
+	if len(p.B) == 0 {
+		return 0
+	}
+	return p.B[0]
+}
+
 // End reports whether only white space is left.
 func (p *Parser) End() bool { p.ws(); return len(p.B) == 0 }
 

@@ -35,10 +35,13 @@ var roleMember = []byte(`"role"`)
 // decodeBody decodes a Messages (or count_tokens) body and translates it.
 // The body and the allow-listed headers of h become the request's Source.
 func decodeBody(body []byte, h http.Header, needMaxTokens bool) (*schema.MessagesRequest, *providers.ChatRequest, error) {
-	in := &schema.MessagesRequest{Messages: apischema.Presized[schema.MessageParam](body, roleMember)}
-	if err := apischema.Unmarshal(body, in); err != nil {
-		d := apischema.Describe(err)
-		return nil, nil, &gateway.InvalidRequestError{Param: d.Field, Message: d.Message}
+	in := new(schema.MessagesRequest)
+	if !fastMessages(body, in) {
+		*in = schema.MessagesRequest{Messages: apischema.Presized[schema.MessageParam](body, roleMember)}
+		if err := apischema.Unmarshal(body, in); err != nil {
+			d := apischema.Describe(err)
+			return nil, nil, &gateway.InvalidRequestError{Param: d.Field, Message: d.Message}
+		}
 	}
 	req, err := toCanonical(in, needMaxTokens, nil)
 	if err != nil {
