@@ -343,34 +343,27 @@ func (p *Parser) Float64(f *float64) bool {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digits(b, i)
 	default:
 		return false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		j := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == j {
+		j := digits(b, i+1)
+		if j == i+1 {
 			return false
 		}
+		i = j
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		j := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == j {
+		j := digits(b, i)
+		if j == i {
 			return false
 		}
+		i = j
 	}
 	v, err := strconv.ParseFloat(string(b[:i]), 64)
 	if err != nil {
@@ -379,6 +372,15 @@ func (p *Parser) Float64(f *float64) bool {
 	p.B = b[i:]
 	*f = v
 	return true
+}
+
+// digits returns the index of the first byte of b at or after i that is
+// not a decimal digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // NewFloat64 reads a number (Float64) into a new *float64.

@@ -1,0 +1,108 @@
+package wirejson
+
+import (
+	"math"
+	"testing"
+)
+
+func TestNumbersAndLiterals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in    string
+		read  func(p *Parser) (any, bool)
+		want  any
+		ok    bool
+		after string // what is left
+	}{
+		{"0.25,", float, 0.25, true, ","},
+		{" -1.5e+2}", float, -150.0, true, "}"},
+		{"1E-3", float, 0.001, true, ""},
+		{"-0", float, math.Copysign(0, -1), true, ""},
+		{"12", float, 12.0, true, ""},
+		{"01", float, 0.0, true, "1"}, // a leading zero ends the number; the caller's next read fails
+		{"1.", float, nil, false, ""},
+		{".5", float, nil, false, ""},
+		{"1e", float, nil, false, ""},
+		{"1e400", float, nil, false, ""}, // out of range
+		{"-", float, nil, false, ""},
+		{"64,", integer, int64(64), true, ","},
+		{"-7", integer, int64(-7), true, ""},
+		{"1.0", integer, nil, false, ""},
+		{"1e3", integer, nil, false, ""},
+		{"0012", integer, nil, false, ""},
+		{"-0", integer, nil, false, ""},
+		{"1234567890123456", integer, nil, false, ""}, // 16 digits
+		{"true}", boolean, true, true, "}"},
+		{" false", boolean, false, true, ""},
+		{"truex", boolean, nil, false, ""},
+		{"null", boolean, nil, false, ""},
+	}
+	for _, tt := range tests {
+		p := &Parser{B: []byte(tt.in)}
+		got, ok := tt.read(p)
+		if ok != tt.ok || ok && (got != tt.want || string(p.B) != tt.after) {
+			t.Errorf("%q: got %v, %v, left %q; want %v, %v, left %q", tt.in, got, ok, p.B, tt.want, tt.ok, tt.after)
+		}
+		if ok {
+			if f, isFloat := got.(float64); isFloat && math.Signbit(f) != math.Signbit(tt.want.(float64)) {
+				t.Errorf("%q: sign of %v", tt.in, f)
+			}
+		}
+	}
+}
+
+func float(p *Parser) (any, bool) {
+	var f float64
+	ok := p.Float64(&f)
+	return f, ok
+}
+
+func integer(p *Parser) (any, bool) {
+	var n int64
+	ok := p.Int64(&n)
+	return n, ok
+}
+
+func boolean(p *Parser) (any, bool) {
+	var b bool
+	ok := p.Bool(&b)
+	return b, ok
+}
+
+func TestObject(t *testing.T) {
+	t.Parallel()
+	names := NewNames("a", "b")
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{`{"a":"x","b":"y"}`, true},
+		{` { "b" : "y" , "a" : "x" } `, true},
+		{`{}`, true},
+		{`{"a":"x","a":"y"}`, false}, // repeated
+		{`{"c":"x"}`, false},         // unknown
+		{`{"\u0061":"x"}`, false},    // escaped name
+		{`{"a":"x",}`, false},        // trailing comma
+		{`{"a":"x"`, false},          // unterminated
+		{`{"a":"x\u0000"}`, true},    // an escaped NUL is text
+		{"{\"a\":\"x\ty\"}", false},  // a raw control character
+		{`{"a":"\ud800"}`, false},    // strict: an unpaired surrogate
+		{"{\"a\":\"\xff\"}", false},  // strict: invalid UTF-8
+		{`{"a":"ok","b":"\u00e9"}`, true},
+	}
+	for _, tt := range tests {
+		p := &Parser{B: []byte(tt.in), Names: names, Strict: true}
+		got := map[string]string{}
+		ok := p.Object(func(key string) bool {
+			var s string
+			if !p.Str(&s) {
+				return false
+			}
+			got[key] = s
+			return true
+		}) && p.End()
+		if ok != tt.ok {
+			t.Errorf("%s: %v (%v), want %v", tt.in, ok, got, tt.ok)
+		}
+	}
+}
