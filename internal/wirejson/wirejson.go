@@ -10,14 +10,16 @@
 package wirejson
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	"github.com/tollgate-dev/tollgate/internal/jsonstr"
 )
 
-// Names is the set of member names a shape knows, mapped to themselves,
-// so that reading a name allocates nothing (NewNames).
+// Names is a set of strings mapped to themselves: the member names a
+// shape knows, or the values it shares (Parser.Values), so that reading
+// one allocates nothing (NewNames).
 type Names map[string]string
 
 // NewNames returns the set of names.
@@ -29,12 +31,33 @@ func NewNames(names ...string) Names {
 	return m
 }
 
+// Plain reports whether body holds none of marks: member names or string
+// values, with their opening quote, that put a body beyond a fast path's
+// shape. A mark that ends in a quote never matches text inside a string
+// (a quote there is escaped); one that does not may, and then the body
+// goes to the full decoder, which is slower but never wrong. A fast path
+// calls it first: it costs a scan per mark, where a body that fails late
+// (its tools after all of its messages) costs the fast path's parse on
+// top of the full decoder's.
+func Plain(body []byte, marks [][]byte) bool {
+	for _, m := range marks {
+		if bytes.Contains(body, m) {
+			return false
+		}
+	}
+	return true
+}
+
 // Parser reads JSON from B, which shrinks as it goes. Its methods report
 // false for anything outside the shapes they accept.
 type Parser struct {
 	B []byte
 	// Names are the member names Object accepts.
 	Names Names
+	// Values, when set, are string values Str shares instead of
+	// allocating them anew (a message's role, a block's type): the full
+	// decoder keeps a cache of short strings for the same reason.
+	Values Names
 	// Strs, when set, holds the strings that NullableStr's values point
 	// to, so that a stream chunk's content needs no allocation of its own:
 	// the pointers stay valid until the next parse with Strs.
@@ -173,6 +196,12 @@ func (p *Parser) Str(s *string) bool {
 		p.B = p.B[len(prev)+1:]
 		return true
 	}
+	if p.Values != nil {
+		if v, ok := p.value(); ok {
+			*s = v
+			return true
+		}
+	}
 	var v string
 	var rest []byte
 	var ok bool
@@ -185,6 +214,28 @@ func (p *Parser) Str(s *string) bool {
 	*s = v
 	return ok
 }
+
+// value reads a string that is one of Values, written without escapes.
+// A string with escapes never matches (no entry of Values holds a
+// backslash), and the parser is left as it was.
+func (p *Parser) value() (string, bool) {
+	for i, c := range p.B {
+		if c == '"' {
+			v, ok := p.Values[string(p.B[:i])]
+			if ok {
+				p.B = p.B[i+1:]
+			}
+			return v, ok
+		}
+		if i == maxValue {
+			break
+		}
+	}
+	return "", false
+}
+
+// maxValue bounds the length of the strings value looks up.
+const maxValue = 32
 
 // NewStr reads a string into a new *string.
 func (p *Parser) NewStr(s **string) bool {

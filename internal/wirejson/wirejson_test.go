@@ -106,3 +106,56 @@ func TestObject(t *testing.T) {
 		}
 	}
 }
+
+// TestValues: a string of Values is shared, not allocated; anything else
+// (an escape, another string) is read as usual.
+func TestValues(t *testing.T) {
+	values := NewNames("user", "assistant")
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{`"user",`, "user", true},
+		{`"assistant"`, "assistant", true},
+		{`"us\u0065r"`, "user", true}, // with an escape: decoded, not looked up
+		{`"users"`, "users", true},
+		{`"\ud800"`, "", false}, // strict
+		{`"user`, "", false},    // unterminated
+	}
+	for _, tt := range tests {
+		p := &Parser{B: []byte(tt.in), Values: values, Strict: true}
+		var s string
+		if ok := p.Str(&s); ok != tt.ok || ok && s != tt.want {
+			t.Errorf("%s: %q, %v; want %q, %v", tt.in, s, ok, tt.want, tt.ok)
+		}
+	}
+	b := []byte(`"assistant"`)
+	if a := testing.AllocsPerRun(100, func() {
+		p := Parser{B: b, Values: values}
+		var s string
+		p.Str(&s)
+	}); a != 0 {
+		t.Errorf("%v allocations reading a shared value, want 0", a)
+	}
+}
+
+func TestPlain(t *testing.T) {
+	t.Parallel()
+	marks := [][]byte{[]byte(`"type"`), []byte(`"tool`)}
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{`{"model":"m","messages":[{"role":"user","content":"hi"}]}`, true},
+		{`{"messages":[{"role":"user","content":"a \"type\" in text"}]}`, true},  // a mark ending in a quote: not in text
+		{`{"messages":[{"role":"user","content":"a \"tool\" in text"}]}`, false}, // a prefix mark may match text
+		{`{"messages":[],"tools":[]}`, false},
+		{`{"messages":[{"role":"tool","tool_call_id":"c"}]}`, false},
+		{`{"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`, false},
+	}
+	for _, tt := range tests {
+		if got := Plain([]byte(tt.body), marks); got != tt.want {
+			t.Errorf("Plain(%s) = %v, want %v", tt.body, got, tt.want)
+		}
+	}
+}

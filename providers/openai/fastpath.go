@@ -70,7 +70,7 @@ func (p *wireParser) chunkChoice(c *schema.ChunkChoice) bool {
 
 // fastCompletion reads a unary chat answer into w, a zero struct.
 func fastCompletion(data []byte, w *schema.ChatCompletion) bool {
-	p := wireParser{wirejson.Parser{B: data, Names: names}}
+	p := wireParser{wirejson.Parser{B: data, Names: names, Values: values}}
 	head := headFields{&w.ID, &w.Model, &w.Created}
 	ok := p.Object(func(key string) bool {
 		switch key {
@@ -225,6 +225,10 @@ func (p *wireParser) usage(u *schema.Usage) bool {
 // wireParser is the fast paths' parser, with the shapes' own members
 // (head, text, usage...) as methods.
 type wireParser struct{ wirejson.Parser }
+
+// values are the strings an answer shares instead of allocating: the
+// role, the finish reasons and the usual service tier.
+var values = wirejson.NewNames("assistant", "stop", "length", "tool_calls", "content_filter", "function_call", "default")
 
 // names are the member names of the shapes.
 var names = wirejson.NewNames("id", "object", "created", "model", "system_fingerprint", "service_tier", "obfuscation",

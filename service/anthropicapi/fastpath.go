@@ -25,7 +25,10 @@ import (
 // decodes it or names what is wrong; FuzzFastMessages checks that both
 // decode the same.
 func fastMessages(body []byte, in *schema.MessagesRequest) bool {
-	p := wirejson.Parser{B: body, Names: messagesNames, Strict: true}
+	if !wirejson.Plain(body, messagesBeyond) {
+		return false
+	}
+	p := wirejson.Parser{B: body, Names: messagesNames, Values: messagesValues, Strict: true}
 	ok := p.Object(func(key string) bool {
 		switch key {
 		case "model":
@@ -92,6 +95,17 @@ func fastBlocks(p *wirejson.Parser, b *schema.Blocks) bool {
 	}
 	return p.NewStr(&b.Text)
 }
+
+// messagesBeyond are members beyond fastMessages's shape that agents'
+// requests carry (tools, tool use and results, images and documents,
+// prompt caching, thinking), found before parsing so that such a request
+// goes to the full decoder at once instead of after the fast path has read
+// every message.
+var messagesBeyond = [][]byte{[]byte(`"tool`), []byte(`"source"`), []byte(`"cache_control"`), []byte(`"thinking"`)}
+
+// messagesValues are the values fastMessages shares: the roles and the
+// text block's type.
+var messagesValues = wirejson.NewNames(schema.RoleUser, schema.RoleAssistant, schema.BlockText)
 
 // messagesNames are the member names fastMessages knows.
 var messagesNames = wirejson.NewNames("model", "max_tokens", "messages", "system", "metadata", "user_id",

@@ -24,7 +24,10 @@ import (
 // decodes it or names what is wrong, so what is decoded and every error
 // stay the same; FuzzFastChat checks that both agree.
 func fastChat(body []byte, w *schema.ChatCompletionRequest) bool {
-	p := wirejson.Parser{B: body, Names: chatNames, Strict: true}
+	if !wirejson.Plain(body, chatBeyond) {
+		return false
+	}
+	p := wirejson.Parser{B: body, Names: chatNames, Values: chatValues, Strict: true}
 	ok := p.Object(func(key string) bool {
 		switch key {
 		case "model":
@@ -93,6 +96,17 @@ func fastMessage(p *wirejson.Parser, m *schema.Message) bool {
 		return false
 	})
 }
+
+// chatBeyond are members beyond fastChat's shape that agents' requests
+// carry (tools, tool calls and results, content parts and response formats
+// all have a "type"), found before parsing so that such a request goes to
+// the full decoder at once instead of after the fast path has read every
+// message.
+var chatBeyond = [][]byte{[]byte(`"type"`), []byte(`"tool`)}
+
+// chatValues are the values fastChat shares: the roles.
+var chatValues = wirejson.NewNames(schema.RoleSystem, schema.RoleDeveloper, schema.RoleUser, schema.RoleAssistant,
+	schema.RoleTool, schema.RoleFunction)
 
 // chatNames are the member names fastChat knows.
 var chatNames = wirejson.NewNames("model", "messages", "max_tokens", "max_completion_tokens", "n", "seed",

@@ -1,8 +1,10 @@
 package openaiapi
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
@@ -133,15 +135,22 @@ func FuzzFastChat(f *testing.F) {
 
 // BenchmarkDecodeChatPlain compares decodeChat on a typical request with the
 // fast path and without it (an unknown member sends it to the full
-// decoder).
+// decoder), and shows that an agent's request (tools after 40 messages)
+// costs no parse of the fast path before the full decoder's.
 func BenchmarkDecodeChatPlain(b *testing.B) {
 	h := http.Header{"Content-Type": {"application/json"}}
+	var turns strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&turns, `{"role":%q,"content":"Turn %d: a sentence of earlier conversation."},`, []string{"user", "assistant"}[i%2], i)
+	}
 	for _, bc := range []struct {
 		name string
 		body string
 	}{
 		{"fast", chatSeeds[0]},
 		{"full", chatSeeds[0][:len(chatSeeds[0])-1] + `,"x_extension":1}`},
+		{"tools", `{"model":"m","messages":[` + turns.String() + `{"role":"user","content":"q"}],` +
+			`"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
