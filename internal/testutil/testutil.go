@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -131,3 +132,22 @@ func (b *Buffer) String() string {
 
 // Count returns how many times substr occurs in what was written so far.
 func (b *Buffer) Count(substr string) int { return strings.Count(b.String(), substr) }
+
+// SameDecode checks a hand-written fast decoder against the full one: when
+// fast accepts body, full must decode it without error into an equal
+// value. It reports whether fast accepted.
+func SameDecode[T any](t testing.TB, body []byte, fast func([]byte, *T) bool, full func([]byte) (*T, error)) bool {
+	t.Helper()
+	var got T
+	if !fast(body, &got) {
+		return false
+	}
+	want, err := full(body)
+	if err != nil {
+		t.Fatalf("%q: the full decoder refuses what the fast path read: %v", body, err)
+	}
+	if !reflect.DeepEqual(&got, want) {
+		t.Fatalf("%q:\nfast %+v\nfull %+v", body, got, *want)
+	}
+	return true
+}

@@ -175,8 +175,12 @@ func (p *Parser) Array(elem func() bool) bool {
 	}
 }
 
-// Elems reads an array into s, appending each element, read by read.
+// Elems reads an array into s, appending each element, read by read. An
+// array leaves s non-nil even when empty, as the full decoder does.
 func Elems[T any](p *Parser, s *[]T, read func(*T) bool) bool {
+	if *s == nil {
+		*s = []T{}
+	}
 	return p.Array(func() bool {
 		var zero T
 		*s = append(*s, zero)

@@ -37,9 +37,6 @@ func fastMessages(body []byte, in *schema.MessagesRequest) bool {
 			return p.NewInt(&in.MaxTokens)
 		case "messages":
 			in.Messages = apischema.Presized[schema.MessageParam](body, roleMember)
-			if in.Messages == nil {
-				in.Messages = make([]schema.MessageParam, 0, 1)
-			}
 			return wirejson.Elems(&p, &in.Messages, func(m *schema.MessageParam) bool {
 				return p.Object(func(key string) bool {
 					switch key {
@@ -58,7 +55,6 @@ func fastMessages(body []byte, in *schema.MessagesRequest) bool {
 			in.Metadata = new(schema.Metadata)
 			return p.Object(func(key string) bool { return key == "user_id" && p.Str(&in.Metadata.UserID) })
 		case "stop_sequences":
-			in.StopSequences = []string{}
 			return wirejson.Elems(&p, &in.StopSequences, p.Str)
 		case "stream":
 			return p.NewBool(&in.Stream)
@@ -80,7 +76,6 @@ func fastMessages(body []byte, in *schema.MessagesRequest) bool {
 // and text.
 func fastBlocks(p *wirejson.Parser, b *schema.Blocks) bool {
 	if p.Peek() == '[' {
-		b.List = []schema.ContentBlock{}
 		return wirejson.Elems(p, &b.List, func(c *schema.ContentBlock) bool {
 			return p.Object(func(key string) bool {
 				switch key {

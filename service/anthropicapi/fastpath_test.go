@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 // fullMessages decodes body as decodeBody does without the fast path.
@@ -60,20 +61,8 @@ func TestFastMessages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var fast schema.MessagesRequest
-			ok := fastMessages([]byte(tt.body), &fast)
-			if ok != tt.wantOK {
+			if ok := testutil.SameDecode(t, []byte(tt.body), fastMessages, fullMessages); ok != tt.wantOK {
 				t.Fatalf("fastMessages = %v, want %v", ok, tt.wantOK)
-			}
-			if !ok {
-				return
-			}
-			full, err := fullMessages([]byte(tt.body))
-			if err != nil {
-				t.Fatalf("the full decoder refuses what the fast path read: %v", err)
-			}
-			if !reflect.DeepEqual(&fast, full) {
-				t.Errorf("fast %+v\nfull %+v", fast, *full)
 			}
 		})
 	}
@@ -107,19 +96,7 @@ func FuzzFastMessages(f *testing.F) {
 	for _, s := range messagesSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var fast schema.MessagesRequest
-		if !fastMessages(body, &fast) {
-			return
-		}
-		full, err := fullMessages(body)
-		if err != nil {
-			t.Fatalf("%q: the full decoder refuses what the fast path read: %v", body, err)
-		}
-		if !reflect.DeepEqual(&fast, full) {
-			t.Fatalf("%q:\nfast %+v\nfull %+v", body, fast, *full)
-		}
-	})
+	f.Fuzz(func(t *testing.T, body []byte) { testutil.SameDecode(t, body, fastMessages, fullMessages) })
 }
 
 // BenchmarkDecodeBody compares decodeBody on a typical request with the

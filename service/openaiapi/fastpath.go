@@ -34,9 +34,6 @@ func fastChat(body []byte, w *schema.ChatCompletionRequest) bool {
 			return p.Str(&w.Model)
 		case "messages":
 			w.Messages = apischema.Presized[schema.Message](body, roleMember)
-			if w.Messages == nil {
-				w.Messages = make([]schema.Message, 0, 1)
-			}
 			return wirejson.Elems(&p, &w.Messages, func(m *schema.Message) bool { return fastMessage(&p, m) })
 		case "max_tokens":
 			return p.NewInt(&w.MaxTokens)

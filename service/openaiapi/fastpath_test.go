@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/apischema"
 	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
+	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
 
 // fullChat decodes body as decodeChat does without the fast path.
@@ -68,20 +69,8 @@ func TestFastChat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var fast schema.ChatCompletionRequest
-			ok := fastChat([]byte(tt.body), &fast)
-			if ok != tt.wantOK {
+			if ok := testutil.SameDecode(t, []byte(tt.body), fastChat, fullChat); ok != tt.wantOK {
 				t.Fatalf("fastChat = %v, want %v", ok, tt.wantOK)
-			}
-			if !ok {
-				return
-			}
-			full, err := fullChat([]byte(tt.body))
-			if err != nil {
-				t.Fatalf("the full decoder refuses what the fast path read: %v", err)
-			}
-			if !reflect.DeepEqual(&fast, full) {
-				t.Errorf("fast %+v\nfull %+v", fast, *full)
 			}
 		})
 	}
@@ -118,19 +107,7 @@ func FuzzFastChat(f *testing.F) {
 	for _, s := range chatSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var fast schema.ChatCompletionRequest
-		if !fastChat(body, &fast) {
-			return
-		}
-		full, err := fullChat(body)
-		if err != nil {
-			t.Fatalf("%q: the full decoder refuses what the fast path read: %v", body, err)
-		}
-		if !reflect.DeepEqual(&fast, full) {
-			t.Fatalf("%q:\nfast %+v\nfull %+v", body, fast, *full)
-		}
-	})
+	f.Fuzz(func(t *testing.T, body []byte) { testutil.SameDecode(t, body, fastChat, fullChat) })
 }
 
 // BenchmarkDecodeChatPlain compares decodeChat on a typical request with the
