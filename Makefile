@@ -251,6 +251,9 @@ pgtestd:
 # database: the DSN below keeps TestMain from starting a PostgreSQL
 # cluster in every fuzz worker (nothing connects to it). A failing input
 # is written to the package's testdata/fuzz/ and then runs with go test.
+# Minimizing is capped at 5s: by default the coordinator may spend up to
+# 60s shrinking each new interesting input, which on targets whose first
+# calls cover lazy initialisation (protobuf's) took the whole run.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./providers/internal/upstream/sse:FuzzReader \
@@ -278,7 +281,7 @@ fuzz:
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -list "^$$name$$" $$pkg | grep -qx "$$name" || { echo "make fuzz: no fuzz target $$name in $$pkg" >&2; exit 1; }; \
-		rc=0; DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg >"$$out" 2>&1 || rc=$$?; \
+		rc=0; DATABASE_URL=postgres://fuzz@127.0.0.1:1/none $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg >"$$out" 2>&1 || rc=$$?; \
 		cat "$$out"; \
 		if [ $$rc -ne 0 ]; then \
 			if grep -q '^    context deadline exceeded$$' "$$out" && ! grep -q 'Failing input written' "$$out" && \

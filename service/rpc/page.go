@@ -88,7 +88,10 @@ func nextPageToken(req listRequest, cursor string, bind ...string) string {
 // decodePageToken checks a page token against req and returns its cursor.
 func decodePageToken(req listRequest, tok string, bind []string) (string, error) {
 	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
-	if err != nil || len(b) < 1+1+pageTokenSumLen || b[0] != pageTokenVersion {
+	// The decoder skips line breaks, so a token is taken only in the one
+	// spelling nextPageToken gives it.
+	if err != nil || len(b) < 1+1+pageTokenSumLen || b[0] != pageTokenVersion ||
+		base64.RawURLEncoding.EncodedLen(len(b)) != len(tok) {
 		return "", errBadPageToken
 	}
 	cursor := string(b[1 : len(b)-pageTokenSumLen])

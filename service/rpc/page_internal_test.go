@@ -32,6 +32,7 @@ func TestPageTokens(t *testing.T) {
 		{"other listing", &tollgatev1.ListTeamsRequest{PageToken: tok}, []string{"bound"}},
 		{"garbage", &tollgatev1.ListKeysRequest{TeamId: "search", PageToken: "garbage!"}, []string{"bound"}},
 		{"base64 garbage", &tollgatev1.ListKeysRequest{TeamId: "search", PageToken: "Z2FyYmFnZS1nYXJiYWdlLWdhcmJhZ2U"}, []string{"bound"}},
+		{"line break", &tollgatev1.ListKeysRequest{TeamId: "search", PageToken: tok[:5] + "\n" + tok[5:]}, []string{"bound"}},
 		{"cut", &tollgatev1.ListKeysRequest{TeamId: "search", PageToken: tok[:len(tok)-1]}, []string{"bound"}},
 		{"negative size", &tollgatev1.ListKeysRequest{TeamId: "search", PageSize: -1}, []string{"bound"}},
 	}
