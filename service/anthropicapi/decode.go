@@ -199,7 +199,9 @@ func (t *translator) appendSystem(sys *schema.Blocks) error {
 }
 
 func (t *translator) message(m *schema.MessageParam, i int) error {
-	p := "messages[" + strconv.Itoa(i) + "]"
+	// The paths of errors are built only for an error, or for a block
+	// other than text.
+	p := func() string { return "messages[" + strconv.Itoa(i) + "]" }
 	var role providers.Role
 	switch m.Role {
 	case schema.RoleUser:
@@ -207,13 +209,13 @@ func (t *translator) message(m *schema.MessageParam, i int) error {
 	case schema.RoleAssistant:
 		role = providers.RoleAssistant
 	case "":
-		return invalid(p+".role", "Field required")
+		return invalid(p()+".role", "Field required")
 	default:
-		return invalid(p+".role", "must be \"user\" or \"assistant\", got %q", m.Role)
+		return invalid(p()+".role", "must be \"user\" or \"assistant\", got %q", m.Role)
 	}
 	switch {
 	case m.Content.IsZero() || len(m.Content.Raw) > 0:
-		return invalid(p+".content", "Field required")
+		return invalid(p()+".content", "Field required")
 	case m.Content.Text != nil:
 		t.text(0, m.Content.Text)
 		t.appendMessage(providers.Message{Role: role, Content: []providers.Part{providers.TextPart(*m.Content.Text)}})
@@ -223,13 +225,13 @@ func (t *translator) message(m *schema.MessageParam, i int) error {
 	msg := providers.Message{Role: role, Content: make([]providers.Part, 0, len(blocks))}
 	for j := range blocks {
 		b := &blocks[j]
-		q := p + ".content[" + strconv.Itoa(j) + "]"
+		q := func() string { return p() + ".content[" + strconv.Itoa(j) + "]" }
 		switch b.Type {
 		case schema.BlockText:
 			t.text(len(msg.Content), &b.Text)
 			msg.Content = append(msg.Content, providers.Part{Type: providers.PartText, Text: b.Text, CacheBreakpoint: b.CacheControl != nil})
 		case schema.BlockImage:
-			img, err := decodeImage(b.Source, q+".source")
+			img, err := decodeImage(b.Source, q()+".source")
 			if err != nil {
 				return err
 			}
@@ -238,9 +240,9 @@ func (t *translator) message(m *schema.MessageParam, i int) error {
 			}
 		case schema.BlockDocument:
 			if role != providers.RoleUser {
-				return invalid(q, "document blocks are only allowed in user messages")
+				return invalid(q(), "document blocks are only allowed in user messages")
 			}
-			f, err := decodeDocument(b, q)
+			f, err := decodeDocument(b, q())
 			if err != nil {
 				return err
 			}
@@ -253,18 +255,18 @@ func (t *translator) message(m *schema.MessageParam, i int) error {
 			msg.Content = append(msg.Content, providers.Part{Type: providers.PartReasoning, RedactedData: b.Data})
 		case schema.BlockToolUse:
 			if role != providers.RoleAssistant {
-				return invalid(q, "tool_use blocks are only allowed in assistant messages")
+				return invalid(q(), "tool_use blocks are only allowed in assistant messages")
 			}
 			msg.ToolCalls = append(msg.ToolCalls, providers.ToolCall{ID: b.ID, Name: b.Name, Arguments: compactInput(b.Input)})
 		case schema.BlockToolResult:
 			if role != providers.RoleUser {
-				return invalid(q, "tool_result blocks are only allowed in user messages")
+				return invalid(q(), "tool_result blocks are only allowed in user messages")
 			}
-			if err := t.toolResult(b, q); err != nil {
+			if err := t.toolResult(b, q()); err != nil {
 				return err
 			}
 		case "":
-			return invalid(q+".type", "Field required")
+			return invalid(q()+".type", "Field required")
 		default:
 			// search results, server tools and their results: no canonical
 			// form (listed by unmapped), passed through to Anthropic.
@@ -273,7 +275,7 @@ func (t *translator) message(m *schema.MessageParam, i int) error {
 	if len(msg.Content) > 0 || len(msg.ToolCalls) > 0 {
 		t.appendMessage(msg)
 	} else if role == providers.RoleUser && len(blocks) == 0 {
-		return invalid(p+".content", "must not be empty")
+		return invalid(p()+".content", "must not be empty")
 	}
 	return nil
 }

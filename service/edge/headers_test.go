@@ -53,6 +53,12 @@ func TestResponseHeaders(t *testing.T) {
 		"X-Tollgate-Cache": "hit-semantic", "X-Tollgate-Cache-Score": "0.9712", "X-Tollgate-Guardrails": "p/pii:mutate",
 	}
 	checkHeaders(t, "served", h, want)
+	// The values share one array: adding to one header must not change
+	// the next.
+	h.Add("X-Tollgate-Provider", "second")
+	if got := h.Values("X-Tollgate-Model"); len(got) != 1 || got[0] != "gpt-4o-mini" {
+		t.Errorf("after Add to the provider header, model = %q", got)
+	}
 
 	h = http.Header{}
 	edge.SetServedHeaders(h, "cache", "", "", 0)
@@ -60,6 +66,13 @@ func TestResponseHeaders(t *testing.T) {
 	edge.SetGuardrailHeader(h, nil)
 	checkHeaders(t, "minimal", h, map[string]string{"X-Tollgate-Provider": "cache", "X-Tollgate-Model": "", "X-Tollgate-Route": "",
 		"X-Tollgate-Attempts": "", "X-Tollgate-Cache": "", "X-Tollgate-Guardrails": ""})
+}
+
+func TestServedHeadersAllocs(t *testing.T) {
+	h := make(http.Header, 8)
+	if n := testing.AllocsPerRun(100, func() { edge.SetServedHeaders(h, "openai", "gpt-4o-mini", "smart", 2) }); n != 1 {
+		t.Errorf("SetServedHeaders: %v allocations, want 1 (the values)", n)
+	}
 }
 
 func TestRequestHeaders(t *testing.T) {

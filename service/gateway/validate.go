@@ -29,56 +29,9 @@ func ValidateChat(req *providers.ChatRequest) error {
 	if len(req.Messages) > maxMessages {
 		return invalid("messages", "has more than "+strconv.Itoa(maxMessages)+" messages")
 	}
-	toolCalls := map[string]bool{}
 	for i := range req.Messages {
-		m := &req.Messages[i]
-		p := "messages[" + strconv.Itoa(i) + "]"
-		switch m.Role {
-		case providers.RoleSystem, providers.RoleUser:
-			if len(m.ToolCalls) > 0 {
-				return invalid(p+".tool_calls", "only assistant messages may carry tool calls")
-			}
-		case providers.RoleAssistant:
-			for j, tc := range m.ToolCalls {
-				q := p + ".tool_calls[" + strconv.Itoa(j) + "]"
-				if tc.ID == "" {
-					return invalid(q+".id", "is required")
-				}
-				if tc.Name == "" {
-					return invalid(q+".name", "is required")
-				}
-				toolCalls[tc.ID] = true
-			}
-		case providers.RoleTool:
-			if m.ToolCallID == "" {
-				return invalid(p+".tool_call_id", "is required for tool messages")
-			}
-		case "":
-			return invalid(p+".role", "is required")
-		default:
-			return invalid(p+".role", "must be one of system, user, assistant, tool")
-		}
-		if len(m.Content) == 0 && len(m.ToolCalls) == 0 && m.Role != providers.RoleAssistant {
-			return invalid(p+".content", "must not be empty")
-		}
-		for j, part := range m.Content {
-			q := p + ".content[" + strconv.Itoa(j) + "]"
-			switch part.Type {
-			case providers.PartText, providers.PartReasoning:
-			case providers.PartImage:
-				if part.Image == nil || (part.Image.URL == "" && len(part.Image.Data) == 0) {
-					return invalid(q+".image", "needs a url or inline data")
-				}
-				if m.Role != providers.RoleUser && m.Role != providers.RoleTool {
-					return invalid(q, "images are only allowed in user messages and tool results")
-				}
-			case providers.PartFile:
-				if f := part.File; f == nil || f.Base64 == "" && f.URL == "" && f.FileID == "" && f.Text == "" {
-					return invalid(q, "a document needs inline data, a URL, a file id or text")
-				}
-			default:
-				return invalid(q, "unknown content part type")
-			}
+		if err := validateMessage(&req.Messages[i], i); err != nil {
+			return err
 		}
 	}
 	if len(req.Tools) > maxTools {
@@ -127,6 +80,60 @@ func ValidateChat(req *providers.ChatRequest) error {
 	if rf := req.ResponseFormat; rf != nil && rf.Type == providers.FormatJSONSchema {
 		if len(rf.Schema) == 0 || !json.Valid(rf.Schema) {
 			return invalid("response_format.json_schema.schema", "is required and must be a JSON schema")
+		}
+	}
+	return nil
+}
+
+// validateMessage checks message i of a chat request. The paths of its
+// errors are built only when there is one: a valid request allocates
+// nothing here, however long the conversation.
+func validateMessage(m *providers.Message, i int) error {
+	p := func() string { return "messages[" + strconv.Itoa(i) + "]" }
+	switch m.Role {
+	case providers.RoleSystem, providers.RoleUser:
+		if len(m.ToolCalls) > 0 {
+			return invalid(p()+".tool_calls", "only assistant messages may carry tool calls")
+		}
+	case providers.RoleAssistant:
+		for j, tc := range m.ToolCalls {
+			q := func() string { return p() + ".tool_calls[" + strconv.Itoa(j) + "]" }
+			if tc.ID == "" {
+				return invalid(q()+".id", "is required")
+			}
+			if tc.Name == "" {
+				return invalid(q()+".name", "is required")
+			}
+		}
+	case providers.RoleTool:
+		if m.ToolCallID == "" {
+			return invalid(p()+".tool_call_id", "is required for tool messages")
+		}
+	case "":
+		return invalid(p()+".role", "is required")
+	default:
+		return invalid(p()+".role", "must be one of system, user, assistant, tool")
+	}
+	if len(m.Content) == 0 && len(m.ToolCalls) == 0 && m.Role != providers.RoleAssistant {
+		return invalid(p()+".content", "must not be empty")
+	}
+	for j, part := range m.Content {
+		q := func() string { return p() + ".content[" + strconv.Itoa(j) + "]" }
+		switch part.Type {
+		case providers.PartText, providers.PartReasoning:
+		case providers.PartImage:
+			if part.Image == nil || (part.Image.URL == "" && len(part.Image.Data) == 0) {
+				return invalid(q()+".image", "needs a url or inline data")
+			}
+			if m.Role != providers.RoleUser && m.Role != providers.RoleTool {
+				return invalid(q(), "images are only allowed in user messages and tool results")
+			}
+		case providers.PartFile:
+			if f := part.File; f == nil || f.Base64 == "" && f.URL == "" && f.FileID == "" && f.Text == "" {
+				return invalid(q(), "a document needs inline data, a URL, a file id or text")
+			}
+		default:
+			return invalid(q(), "unknown content part type")
 		}
 	}
 	return nil

@@ -36,6 +36,19 @@ func TestValidateChat(t *testing.T) {
 		{"assistant with tool call only is valid", func(r *providers.ChatRequest) {
 			r.Messages = append(r.Messages, providers.Message{Role: providers.RoleAssistant, ToolCalls: []providers.ToolCall{{ID: "c1", Name: "f", Arguments: "{}"}}})
 		}, ""},
+		{"assistant tool call without name", func(r *providers.ChatRequest) {
+			r.Messages = append(r.Messages, providers.Message{Role: providers.RoleAssistant, ToolCalls: []providers.ToolCall{{ID: "c1", Name: "f"}, {ID: "c2"}}})
+		}, "messages[1].tool_calls[1].name"},
+		{"no role, twelfth message", func(r *providers.ChatRequest) {
+			for range 11 {
+				r.Messages = append(r.Messages, user)
+			}
+			r.Messages[11].Role = ""
+		}, "messages[11].role"},
+		{"file without source", func(r *providers.ChatRequest) {
+			r.Messages[0].Content = append(r.Messages[0].Content, providers.Part{Type: providers.PartFile, File: &providers.File{}})
+		}, "messages[0].content[1]"},
+		{"unknown part", func(r *providers.ChatRequest) { r.Messages[0].Content = []providers.Part{{Type: 200}} }, "messages[0].content[0]"},
 		{"user tool calls", func(r *providers.ChatRequest) { r.Messages[0].ToolCalls = []providers.ToolCall{{ID: "x", Name: "f"}} }, "messages[0].tool_calls"},
 		{"image without source", func(r *providers.ChatRequest) {
 			r.Messages[0].Content = append(r.Messages[0].Content, providers.Part{Type: providers.PartImage, Image: &providers.Image{}})
@@ -81,6 +94,26 @@ func TestValidateChat(t *testing.T) {
 				t.Fatalf("param = %q, want %q (%v)", inv.Param, tt.param, err)
 			}
 		})
+	}
+}
+
+// A valid request costs no allocation to validate, however many turns it
+// has: the paths of errors are built only for an error.
+func TestValidateChatAllocs(t *testing.T) {
+	req := &providers.ChatRequest{Model: "m", Temperature: ptr(0.2)}
+	for i := range 150 {
+		role := []providers.Role{providers.RoleUser, providers.RoleAssistant}[i%2]
+		req.Messages = append(req.Messages, providers.Message{Role: role, Content: []providers.Part{providers.TextPart("turn")}})
+	}
+	req.Messages = append(req.Messages, providers.Message{Role: providers.RoleAssistant, ToolCalls: []providers.ToolCall{{ID: "c1", Name: "f"}}},
+		providers.Message{Role: providers.RoleTool, ToolCallID: "c1", Content: []providers.Part{providers.TextPart("42")}})
+	req.Tools = []providers.Tool{{Name: "f", Parameters: []byte(`{"type":"object"}`)}}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := gateway.ValidateChat(req); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("ValidateChat of a valid 152-turn request: %v allocations, want 0", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package openaiapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"reflect"
@@ -367,5 +368,27 @@ func TestChunkFastPath(t *testing.T) {
 	e := newChunkEncoder("id", "m", 1, false)
 	if _, err := e.encode(&providers.Chunk{Choices: []providers.ChoiceDelta{{Text: "bad \xff"}}}); err == nil {
 		t.Error("invalid UTF-8 encoded")
+	}
+}
+
+// Decoding a conversation of text messages allocates the messages and
+// each one's content, nothing more: the paths of errors are built only
+// for an error.
+func TestDecodeMessagesAllocs(t *testing.T) {
+	var turns []string
+	for i := range 150 {
+		turns = append(turns, fmt.Sprintf(`{"role":%q,"content":"turn %d"}`, []string{"user", "assistant"}[i%2], i))
+	}
+	var w schema.ChatCompletionRequest
+	if err := apischema.Unmarshal([]byte(`{"model":"m","messages":[`+strings.Join(turns, ",")+`]}`), &w); err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(20, func() {
+		if _, err := decodeMessages(w.Messages, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if want := float64(1 + len(turns)); n > want {
+		t.Errorf("decodeMessages of %d text messages: %v allocations, want at most %v", len(turns), n, want)
 	}
 }

@@ -222,7 +222,8 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 	out := make([]providers.Message, len(in))
 	for i := range in {
 		m, o := &in[i], &out[i]
-		p := "messages[" + strconv.Itoa(i) + "]"
+		// The paths of errors are built only for an error.
+		p := func() string { return "messages[" + strconv.Itoa(i) + "]" }
 		o.Name = m.Name
 		switch m.Role {
 		case schema.RoleSystem, schema.RoleDeveloper:
@@ -236,12 +237,12 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 		case schema.RoleFunction:
 			o.Role, o.ToolCallID, o.Name = providers.RoleTool, legacyCallID(m.Name), ""
 		case "":
-			return nil, bad(p+".role", "is required")
+			return nil, bad(p()+".role", "is required")
 		default:
-			return nil, bad(p+".role", "must be one of system, developer, user, assistant, tool or function; got %q", m.Role)
+			return nil, bad(p()+".role", "must be one of system, developer, user, assistant, tool or function; got %q", m.Role)
 		}
 		var err error
-		if o.Content, err = decodeContent(&m.Content, p+".content", i, texts); err != nil {
+		if o.Content, err = decodeContent(&m.Content, p, i, texts); err != nil {
 			return nil, err
 		}
 		if m.Refusal.V != nil && *m.Refusal.V != "" && len(o.Content) == 0 {
@@ -258,7 +259,7 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 			case tc.Type == "custom":
 				// no canonical form: listed by unmapped
 			default:
-				return nil, bad(p+".tool_calls["+strconv.Itoa(j)+"]", "must be a function or custom tool call")
+				return nil, bad(p()+".tool_calls["+strconv.Itoa(j)+"]", "must be a function or custom tool call")
 			}
 		}
 		if fc := m.FunctionCall; fc != nil && len(m.ToolCalls) == 0 {
@@ -272,7 +273,8 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 // so that the following function message can refer to it.
 func legacyCallID(name string) string { return "call_legacy_" + name }
 
-func decodeContent(c *schema.Content, p string, msg int, texts *[]providers.TextSlot) ([]providers.Part, error) {
+// decodeContent reads the content of message msg, whose path is p.
+func decodeContent(c *schema.Content, p func() string, msg int, texts *[]providers.TextSlot) ([]providers.Part, error) {
 	switch {
 	case c.Text != nil:
 		if *c.Text == "" {
@@ -288,7 +290,7 @@ func decodeContent(c *schema.Content, p string, msg int, texts *[]providers.Text
 	out := make([]providers.Part, 0, len(c.Parts))
 	for j := range c.Parts {
 		cp := &c.Parts[j]
-		q := p + "[" + strconv.Itoa(j) + "]"
+		q := func() string { return p() + ".content[" + strconv.Itoa(j) + "]" }
 		var part providers.Part
 		switch cp.Type {
 		case schema.PartText:
@@ -303,11 +305,11 @@ func decodeContent(c *schema.Content, p string, msg int, texts *[]providers.Text
 			part = providers.TextPart(cp.Refusal)
 		case schema.PartImageURL:
 			if cp.ImageURL == nil || cp.ImageURL.URL == "" {
-				return nil, bad(q+".image_url.url", "is required")
+				return nil, bad(q()+".image_url.url", "is required")
 			}
 			part = providers.Part{Type: providers.PartImage, Image: &providers.Image{URL: cp.ImageURL.URL, Detail: cp.ImageURL.Detail}}
 		case schema.PartFile:
-			f, err := decodeFile(cp.File, q+".file")
+			f, err := decodeFile(cp.File, q()+".file")
 			if err != nil {
 				return nil, err
 			}
@@ -315,9 +317,9 @@ func decodeContent(c *schema.Content, p string, msg int, texts *[]providers.Text
 		case schema.PartInputAudio:
 			continue // no canonical form: listed by unmapped
 		case "":
-			return nil, bad(q+".type", "is required")
+			return nil, bad(q()+".type", "is required")
 		default:
-			return nil, bad(q+".type", "content parts of type %q are not supported; use text, image_url, input_audio or file", cp.Type)
+			return nil, bad(q()+".type", "content parts of type %q are not supported; use text, image_url, input_audio or file", cp.Type)
 		}
 		part.CacheBreakpoint = len(cp.PromptCacheBreakpoint) > 0 && !apischema.IsNull(cp.PromptCacheBreakpoint)
 		out = append(out, part)
