@@ -62,6 +62,10 @@ type Parser struct {
 	// to, so that a stream chunk's content needs no allocation of its own:
 	// the pointers stay valid until the next parse with Strs.
 	Strs *[]string
+	// Texts, when it has room, holds the strings NewStr's values point
+	// to: a request's message texts in one allocation instead of one each.
+	// NewStr never grows it, so the pointers stay valid.
+	Texts []string
 	// Strict refuses strings with invalid UTF-8 or unpaired surrogate
 	// escapes (which the full decoder refuses in requests) instead of
 	// replacing them with U+FFFD (as the lenient decoding of upstream
@@ -241,9 +245,15 @@ func (p *Parser) value() (string, bool) {
 // maxValue bounds the length of the strings value looks up.
 const maxValue = 32
 
-// NewStr reads a string into a new *string.
+// NewStr reads a string into a new *string (one of Texts when it has room).
 func (p *Parser) NewStr(s **string) bool {
-	v := new(string)
+	var v *string
+	if n := len(p.Texts); n < cap(p.Texts) {
+		p.Texts = p.Texts[:n+1]
+		v = &p.Texts[n]
+	} else {
+		v = new(string)
+	}
 	*s = v
 	return p.Str(v)
 }

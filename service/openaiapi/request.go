@@ -220,6 +220,15 @@ func (x *wire) Rewrite(req *providers.ChatRequest) ([]byte, error) {
 // canonical text part came from in the wire messages (for Rewrite).
 func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]providers.Message, error) {
 	out := make([]providers.Message, len(in))
+	// The text parts of messages whose content is a string come from one
+	// array (each capped at its one part).
+	n := 0
+	for i := range in {
+		if t := in[i].Content.Text; t != nil && *t != "" {
+			n++
+		}
+	}
+	textParts := make([]providers.Part, n)
 	for i := range in {
 		m, o := &in[i], &out[i]
 		// The paths of errors are built only for an error.
@@ -242,7 +251,7 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 			return nil, bad(p()+".role", "must be one of system, developer, user, assistant, tool or function; got %q", m.Role)
 		}
 		var err error
-		if o.Content, err = decodeContent(&m.Content, p, i, texts); err != nil {
+		if o.Content, err = decodeContent(&m.Content, p, i, texts, &textParts); err != nil {
 			return nil, err
 		}
 		if m.Refusal.V != nil && *m.Refusal.V != "" && len(o.Content) == 0 {
@@ -273,8 +282,9 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 // so that the following function message can refer to it.
 func legacyCallID(name string) string { return "call_legacy_" + name }
 
-// decodeContent reads the content of message msg, whose path is p.
-func decodeContent(c *schema.Content, p func() string, msg int, texts *[]providers.TextSlot) ([]providers.Part, error) {
+// decodeContent reads the content of message msg, whose path is p. The
+// part of a string's text is taken from textParts.
+func decodeContent(c *schema.Content, p func() string, msg int, texts *[]providers.TextSlot, textParts *[]providers.Part) ([]providers.Part, error) {
 	switch {
 	case c.Text != nil:
 		if *c.Text == "" {
@@ -283,7 +293,10 @@ func decodeContent(c *schema.Content, p func() string, msg int, texts *[]provide
 		if texts != nil {
 			*texts = append(*texts, providers.TextSlot{Msg: msg, Part: 0, Text: c.Text})
 		}
-		return []providers.Part{providers.TextPart(*c.Text)}, nil
+		part := (*textParts)[:1:1]
+		*textParts = (*textParts)[1:]
+		part[0] = providers.TextPart(*c.Text)
+		return part, nil
 	case c.Parts == nil:
 		return nil, nil
 	}
