@@ -59,6 +59,20 @@ type translator struct {
 	texts *[]providers.TextSlot
 	// pending are the text locations of the message being built.
 	pending []providers.TextSlot
+	// textParts are the parts of messages whose content is a string, from
+	// one array (each capped at its one part).
+	textParts []providers.Part
+}
+
+// textPart returns a one-part content of text s.
+func (t *translator) textPart(s string) []providers.Part {
+	if len(t.textParts) == 0 {
+		return []providers.Part{providers.TextPart(s)}
+	}
+	c := t.textParts[:1:1]
+	t.textParts = t.textParts[1:]
+	c[0] = providers.TextPart(s)
+	return c
 }
 
 func (t *translator) text(part int, s *string) {
@@ -126,6 +140,13 @@ func toCanonical(in *schema.MessagesRequest, needMaxTokens bool, texts *[]provid
 		out.ResponseFormat = &providers.ResponseFormat{Type: providers.FormatJSONSchema, Name: "response", Schema: []byte(oc.Format.Schema)}
 	}
 	t := &translator{out: out, texts: texts}
+	n := 0
+	for i := range in.Messages {
+		if in.Messages[i].Content.Text != nil {
+			n++
+		}
+	}
+	t.textParts = make([]providers.Part, n)
 	out.Messages = make([]providers.Message, 0, len(in.Messages)+1)
 	if err := t.appendSystem(in.System); err != nil {
 		return nil, err
@@ -218,7 +239,7 @@ func (t *translator) message(m *schema.MessageParam, i int) error {
 		return invalid(p()+".content", "Field required")
 	case m.Content.Text != nil:
 		t.text(0, m.Content.Text)
-		t.appendMessage(providers.Message{Role: role, Content: []providers.Part{providers.TextPart(*m.Content.Text)}})
+		t.appendMessage(providers.Message{Role: role, Content: t.textPart(*m.Content.Text)})
 		return nil
 	}
 	blocks := m.Content.List

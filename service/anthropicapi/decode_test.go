@@ -2,19 +2,39 @@ package anthropicapi
 
 import (
 	"encoding/json"
-
 	"errors"
-	"github.com/tollgate-dev/tollgate/internal/apischema"
-	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/tollgate-dev/tollgate/internal/apischema"
+	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/providers"
 	"github.com/tollgate-dev/tollgate/service/gateway"
 )
 
 func ptr[T any](v T) *T { return &v }
+
+// Translating a conversation of string messages allocates as much for 150
+// turns as for 2: the parts come from one array, and the paths of errors
+// are built only for an error.
+func TestToCanonicalAllocs(t *testing.T) {
+	allocs := func(turns int) float64 {
+		in := &schema.MessagesRequest{Model: "claude-haiku-4-5", MaxTokens: ptr(256)}
+		for i := range turns {
+			role := []string{schema.RoleUser, schema.RoleAssistant}[i%2]
+			in.Messages = append(in.Messages, schema.MessageParam{Role: role, Content: schema.Blocks{Text: ptr("turn")}})
+		}
+		return testing.AllocsPerRun(20, func() {
+			if _, err := toCanonical(in, true, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if short, long := allocs(2), allocs(150); long != short {
+		t.Errorf("toCanonical: %v allocations for 150 turns, %v for 2; want the same", long, short)
+	}
+}
 
 func TestToCanonical(t *testing.T) {
 	t.Parallel()
