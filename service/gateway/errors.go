@@ -86,11 +86,12 @@ func invalid(param, msg string) error { return &InvalidRequestError{Param: param
 
 // StatusOf classifies err for the request record.
 func StatusOf(err error) (store.Status, string) {
+	if err == nil {
+		return store.StatusOK, "" // before the targets of errors.As, which escape
+	}
 	var pe *providers.Error
 	var be *guardrails.BlockedError
 	switch {
-	case err == nil:
-		return store.StatusOK, ""
 	case errors.As(err, &be):
 		return guardStatus(be)
 	case errors.Is(err, ErrUnauthenticated):

@@ -175,3 +175,10 @@ func TestStatusOf(t *testing.T) {
 		}
 	}
 }
+
+// The status of a success (every request's record) costs no allocation.
+func TestStatusOfSuccessAllocs(t *testing.T) {
+	if a := testing.AllocsPerRun(100, func() { gateway.StatusOf(nil) }); a != 0 {
+		t.Errorf("StatusOf(nil): %v allocations, want 0", a)
+	}
+}

@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"crypto/sha256"
 	"strings"
 	"testing"
 
@@ -31,6 +32,24 @@ func TestGenerate(t *testing.T) {
 			t.Fatal("duplicate secret")
 		}
 		seen[s.Plain] = true
+	}
+}
+
+// Hash is SHA-256 of the secret, for secrets of any length, and hashing a
+// key's secret (on every request) allocates nothing.
+func TestHash(t *testing.T) {
+	for _, n := range []int{0, 1, 32, 55, 127, 128, 129, 4096} {
+		s := strings.Repeat("k", n)
+		if keys.Hash(s) != sha256.Sum256([]byte(s)) {
+			t.Errorf("Hash of %d bytes differs from SHA-256", n)
+		}
+	}
+	s, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(100, func() { keys.Hash(s.Plain) }); a != 0 {
+		t.Errorf("Hash of a key's secret: %v allocations, want 0", a)
 	}
 }
 
