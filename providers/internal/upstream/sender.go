@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/tollgate-dev/tollgate/providers"
 )
@@ -80,7 +82,7 @@ func (s *Sender) SendHeader(ctx context.Context, method, target string, body []b
 			return nil, err
 		}
 	}
-	resp, err := s.Client.Do(req)
+	resp, err := s.do(req)
 	if err != nil {
 		return nil, providers.TransportError(ctx, s.Provider, RedactErr(s.Secret, err))
 	}
@@ -95,6 +97,53 @@ func (s *Sender) SendHeader(ctx context.Context, method, target string, body []b
 		resp.Body = newIdleBody(resp.Body, d)
 	}
 	return resp, nil
+}
+
+// do sends req as s.Client.Do does. A client with nothing of its own to
+// add (no cookie jar, timeout or redirect policy, no credentials in the
+// URL) is bypassed for its transport, which spares every request the
+// client's redirect bookkeeping (a copy of the header, the URL and the
+// body's rewind); an answer the client would follow as a redirect is then
+// closed and the request sent again through the client, which follows
+// it. Transport errors are wrapped in *url.Error as the client wraps
+// them.
+func (s *Sender) do(req *http.Request) (*http.Response, error) {
+	c := s.Client
+	if c.Transport == nil || c.Jar != nil || c.Timeout != 0 || c.CheckRedirect != nil || req.URL.User != nil ||
+		req.Body != nil && req.GetBody == nil {
+		return c.Do(req)
+	}
+	resp, err := c.Transport.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: req.URL.String(), Err: err}
+	}
+	if !followed(resp) {
+		if resp.Body == nil {
+			resp.Body = http.NoBody
+		}
+		return resp, nil
+	}
+	// As the client does before it follows: drain a little of the body so
+	// that the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, 2<<10)
+	resp.Body.Close()
+	again := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: req.URL.String(), Err: err}
+		}
+	}
+	return c.Do(again)
+}
+
+// followed reports whether http.Client would follow resp as a redirect.
+func followed(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
 }
 
 // ReadBody reads a 2xx body of at most MaxResponseBytes and closes it.
