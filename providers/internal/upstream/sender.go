@@ -115,7 +115,7 @@ func (s *Sender) do(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := c.Transport.RoundTrip(req)
 	if err != nil {
-		return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: req.URL.String(), Err: err}
+		return nil, clientError(req, err)
 	}
 	if !followed(resp) {
 		if resp.Body == nil {
@@ -130,10 +130,20 @@ func (s *Sender) do(req *http.Request) (*http.Response, error) {
 	again := req.Clone(req.Context())
 	if req.GetBody != nil {
 		if again.Body, err = req.GetBody(); err != nil {
-			return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: req.URL.String(), Err: err}
+			return nil, clientError(req, err)
 		}
 	}
 	return c.Do(again)
+}
+
+// clientError wraps a transport's error as http.Client does ("Post
+// \"http://…\": …"; the URL has no password where the client is bypassed).
+func clientError(req *http.Request, err error) error {
+	op := req.Method
+	if op != "" {
+		op = op[:1] + strings.ToLower(op[1:])
+	}
+	return &url.Error{Op: op, URL: req.URL.String(), Err: err}
 }
 
 // followed reports whether http.Client would follow resp as a redirect.
