@@ -50,6 +50,24 @@ type Part struct {
 // TextPart returns a text part.
 func TextPart(s string) Part { return Part{Type: PartText, Text: s} }
 
+// TextContents hands out the one-part text contents of a request's
+// messages from one array: a decoder makes it with the number of such
+// messages, and a conversation of any length then costs one allocation
+// for them instead of one each. Each content is capped at its one part,
+// so an append to it reallocates instead of reaching the next.
+type TextContents []Part
+
+// Next returns the content of text s, from the array while it has room.
+func (t *TextContents) Next(s string) []Part {
+	if len(*t) == 0 {
+		return []Part{TextPart(s)}
+	}
+	c := (*t)[:1:1]
+	*t = (*t)[1:]
+	c[0] = TextPart(s)
+	return c
+}
+
 // Image is an image by URL or inline bytes.
 type Image struct {
 	// URL is an https or data: URL; empty when Data is set.

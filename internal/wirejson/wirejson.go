@@ -58,14 +58,14 @@ type Parser struct {
 	// allocating them anew (a message's role, a block's type): the full
 	// decoder keeps a cache of short strings for the same reason.
 	Values Names
-	// Strs, when set, holds the strings that NullableStr's values point
-	// to, so that a stream chunk's content needs no allocation of its own:
-	// the pointers stay valid until the next parse with Strs.
-	Strs *[]string
-	// Texts, when it has room, holds the strings NewStr's values point
-	// to: a request's message texts in one allocation instead of one each.
-	// NewStr never grows it, so the pointers stay valid.
-	Texts []string
+	// Strs, when set (non-nil), holds the strings that NullableStr's and
+	// NewStr's values point to, so that a stream chunk's content, or a
+	// request's message texts, need no allocation each. Read strings are
+	// appended (growing it leaves those already read in the old array,
+	// where their pointers point); a caller that reuses it for the next
+	// parse takes it back from the parser, and the pointers into it stay
+	// valid until then.
+	Strs []string
 	// Strict refuses strings with invalid UTF-8 or unpaired surrogate
 	// escapes (which the full decoder refuses in requests) instead of
 	// replacing them with U+FFFD (as the lenient decoding of upstream
@@ -245,17 +245,20 @@ func (p *Parser) value() (string, bool) {
 // maxValue bounds the length of the strings value looks up.
 const maxValue = 32
 
-// NewStr reads a string into a new *string (one of Texts when it has room).
+// NewStr reads a string into a new *string (see Strs).
 func (p *Parser) NewStr(s **string) bool {
-	var v *string
-	if n := len(p.Texts); n < cap(p.Texts) {
-		p.Texts = p.Texts[:n+1]
-		v = &p.Texts[n]
-	} else {
-		v = new(string)
-	}
+	v := p.newStr()
 	*s = v
 	return p.Str(v)
+}
+
+// newStr returns a new *string, in Strs when set.
+func (p *Parser) newStr() *string {
+	if p.Strs == nil {
+		return new(string)
+	}
+	p.Strs = append(p.Strs, "")
+	return &p.Strs[len(p.Strs)-1]
 }
 
 // NullableStr reads null or a string.
@@ -264,13 +267,7 @@ func (p *Parser) NullableStr(n *apischema.Nullable[string]) bool {
 		*n = apischema.NullOf[string]()
 		return true
 	}
-	var s *string
-	if p.Strs != nil {
-		*p.Strs = append(*p.Strs, "")
-		s = &(*p.Strs)[len(*p.Strs)-1]
-	} else {
-		s = new(string)
-	}
+	s := p.newStr()
 	if !p.Str(s) {
 		return false
 	}

@@ -139,10 +139,10 @@ func TestValues(t *testing.T) {
 	}
 }
 
-// TestNewStrTexts: NewStr's strings come from Texts while it has room,
-// then from new allocations; every pointer keeps its own string.
-func TestNewStrTexts(t *testing.T) {
-	p := &Parser{B: []byte(`["a","b","c"]`), Texts: make([]string, 0, 2)}
+// TestNewStrStrs: NewStr's strings come from Strs, which grows as needed;
+// every pointer keeps its own string.
+func TestNewStrStrs(t *testing.T) {
+	p := &Parser{B: []byte(`["a","b","c"]`), Strs: make([]string, 0, 2)}
 	var got []*string
 	if !Elems(p, &got, func(s **string) bool { return p.NewStr(s) }) || !p.End() {
 		t.Fatal("parse failed")
@@ -150,21 +150,20 @@ func TestNewStrTexts(t *testing.T) {
 	if len(got) != 3 || *got[0] != "a" || *got[1] != "b" || *got[2] != "c" {
 		t.Fatalf("got %d strings", len(got))
 	}
-	if got[0] != &p.Texts[0] || got[1] != &p.Texts[1] || len(p.Texts) != 2 {
-		t.Error("the first two strings are not Texts'")
+	if len(p.Strs) != 3 || got[2] != &p.Strs[2] {
+		t.Error("the strings are not Strs'")
 	}
 	b := []byte(`"text"`)
-	texts := make([]string, 0, 1)
 	var sink *string
-	read := func(texts []string) float64 {
+	read := func(strs []string) float64 {
 		return testing.AllocsPerRun(100, func() {
-			clear(texts[:cap(texts)]) // no previous string to keep
-			p := Parser{B: b, Texts: texts}
+			clear(strs[:cap(strs)]) // no previous string to keep
+			p := Parser{B: b, Strs: strs}
 			p.NewStr(&sink)
 		})
 	}
-	if with, without := read(texts[:0]), read(nil); with != without-1 {
-		t.Errorf("NewStr: %v allocations with room in Texts, %v without; want one fewer", with, without)
+	if with, without := read(make([]string, 0, 1)), read(nil); with != without-1 {
+		t.Errorf("NewStr: %v allocations with room in Strs, %v without; want one fewer", with, without)
 	}
 }
 

@@ -35,8 +35,11 @@ import (
 // fastChunk reads a stream chunk into w, which holds the previous chunk's
 // id and model and an empty choices slice to reuse.
 func fastChunk(data []byte, w *schema.Chunk, strs *[]string) bool {
-	*strs = (*strs)[:0]
-	p := wireParser{wirejson.Parser{B: data, Names: names, Strs: strs}}
+	if *strs == nil {
+		*strs = make([]string, 0, 4) // a choice's content and finish reason, the fingerprint
+	}
+	p := wireParser{wirejson.Parser{B: data, Names: names, Strs: (*strs)[:0]}}
+	defer func() { *strs = p.Strs }()
 	head := headFields{&w.ID, &w.Model, &w.Created}
 	ok := p.Object(func(key string) bool {
 		switch key {

@@ -32,13 +32,20 @@ func invalid(param, format string, args ...any) error {
 // roleMember is the member every message has (apischema.Presized).
 var roleMember = []byte(`"role"`)
 
+// fullMessages decodes body with the full decoder: what fastMessages does
+// not read, and every error.
+func fullMessages(body []byte) (*schema.MessagesRequest, error) {
+	in := &schema.MessagesRequest{Messages: apischema.Presized[schema.MessageParam](body, roleMember)}
+	return in, apischema.Unmarshal(body, in)
+}
+
 // decodeBody decodes a Messages (or count_tokens) body and translates it.
 // The body and the allow-listed headers of h become the request's Source.
 func decodeBody(body []byte, h http.Header, needMaxTokens bool) (*schema.MessagesRequest, *providers.ChatRequest, error) {
 	in := new(schema.MessagesRequest)
 	if !fastMessages(body, in) {
-		*in = schema.MessagesRequest{Messages: apischema.Presized[schema.MessageParam](body, roleMember)}
-		if err := apischema.Unmarshal(body, in); err != nil {
+		var err error
+		if in, err = fullMessages(body); err != nil {
 			d := apischema.Describe(err)
 			return nil, nil, &gateway.InvalidRequestError{Param: d.Field, Message: d.Message}
 		}
@@ -59,20 +66,8 @@ type translator struct {
 	texts *[]providers.TextSlot
 	// pending are the text locations of the message being built.
 	pending []providers.TextSlot
-	// textParts are the parts of messages whose content is a string, from
-	// one array (each capped at its one part).
-	textParts []providers.Part
-}
-
-// textPart returns a one-part content of text s.
-func (t *translator) textPart(s string) []providers.Part {
-	if len(t.textParts) == 0 {
-		return []providers.Part{providers.TextPart(s)}
-	}
-	c := t.textParts[:1:1]
-	t.textParts = t.textParts[1:]
-	c[0] = providers.TextPart(s)
-	return c
+	// textContents are the contents of messages that are a string.
+	textContents providers.TextContents
 }
 
 func (t *translator) text(part int, s *string) {
@@ -146,7 +141,7 @@ func toCanonical(in *schema.MessagesRequest, needMaxTokens bool, texts *[]provid
 			n++
 		}
 	}
-	t.textParts = make([]providers.Part, n)
+	t.textContents = make(providers.TextContents, n)
 	out.Messages = make([]providers.Message, 0, len(in.Messages)+1)
 	if err := t.appendSystem(in.System); err != nil {
 		return nil, err
@@ -239,7 +234,7 @@ func (t *translator) message(m *schema.MessageParam, i int) error {
 		return invalid(p()+".content", "Field required")
 	case m.Content.Text != nil:
 		t.text(0, m.Content.Text)
-		t.appendMessage(providers.Message{Role: role, Content: t.textPart(*m.Content.Text)})
+		t.appendMessage(providers.Message{Role: role, Content: t.textContents.Next(*m.Content.Text)})
 		return nil
 	}
 	blocks := m.Content.List

@@ -37,7 +37,7 @@ func fastMessages(body []byte, in *schema.MessagesRequest) bool {
 			return p.NewInt(&in.MaxTokens)
 		case "messages":
 			in.Messages = apischema.Presized[schema.MessageParam](body, roleMember)
-			p.Texts = make([]string, 0, cap(in.Messages))
+			p.Strs = make([]string, 0, cap(in.Messages))
 			return wirejson.Elems(&p, &in.Messages, func(m *schema.MessageParam) bool {
 				return p.Object(func(key string) bool {
 					switch key {

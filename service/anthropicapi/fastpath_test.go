@@ -5,16 +5,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/tollgate-dev/tollgate/internal/apischema"
-	schema "github.com/tollgate-dev/tollgate/internal/apischema/anthropic"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
-
-// fullMessages decodes body as decodeBody does without the fast path.
-func fullMessages(body []byte) (*schema.MessagesRequest, error) {
-	in := &schema.MessagesRequest{Messages: apischema.Presized[schema.MessageParam](body, roleMember)}
-	return in, apischema.Unmarshal(body, in)
-}
 
 // messagesSeeds are requests of the shape fastMessages reads, and some
 // just outside it.

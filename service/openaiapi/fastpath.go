@@ -34,7 +34,7 @@ func fastChat(body []byte, w *schema.ChatCompletionRequest) bool {
 			return p.Str(&w.Model)
 		case "messages":
 			w.Messages = apischema.Presized[schema.Message](body, roleMember)
-			p.Texts = make([]string, 0, cap(w.Messages))
+			p.Strs = make([]string, 0, cap(w.Messages))
 			return wirejson.Elems(&p, &w.Messages, func(m *schema.Message) bool { return fastMessage(&p, m) })
 		case "max_tokens":
 			return p.NewInt(&w.MaxTokens)

@@ -7,16 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate-dev/tollgate/internal/apischema"
-	schema "github.com/tollgate-dev/tollgate/internal/apischema/openai"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
 )
-
-// fullChat decodes body as decodeChat does without the fast path.
-func fullChat(body []byte) (*schema.ChatCompletionRequest, error) {
-	w := &schema.ChatCompletionRequest{Messages: apischema.Presized[schema.Message](body, roleMember)}
-	return w, apischema.Unmarshal(body, w)
-}
 
 // chatSeeds are requests of the shape fastChat reads, and some just
 // outside it.

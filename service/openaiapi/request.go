@@ -56,14 +56,21 @@ func jsonError(err error) error {
 // roleMember is the member every message has (apischema.Presized).
 var roleMember = []byte(`"role"`)
 
+// fullChat decodes body with the full decoder: what fastChat does not
+// read, and every error.
+func fullChat(body []byte) (*schema.ChatCompletionRequest, error) {
+	w := &schema.ChatCompletionRequest{Messages: apischema.Presized[schema.Message](body, roleMember)}
+	return w, apischema.Unmarshal(body, w)
+}
+
 // decodeChat decodes a chat completions body into d in one typed pass.
 // The body and the allow-listed headers of h become the request's Source,
 // so that OpenAI-dialect upstreams receive them as they are.
 func decodeChat(body []byte, h http.Header, d *decoded) error {
 	w := new(schema.ChatCompletionRequest)
 	if !fastChat(body, w) {
-		*w = schema.ChatCompletionRequest{Messages: apischema.Presized[schema.Message](body, roleMember)}
-		if err := apischema.Unmarshal(body, w); err != nil {
+		var err error
+		if w, err = fullChat(body); err != nil {
 			return jsonError(err)
 		}
 	}
@@ -220,15 +227,14 @@ func (x *wire) Rewrite(req *providers.ChatRequest) ([]byte, error) {
 // canonical text part came from in the wire messages (for Rewrite).
 func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]providers.Message, error) {
 	out := make([]providers.Message, len(in))
-	// The text parts of messages whose content is a string come from one
-	// array (each capped at its one part).
+	// The contents of messages that are a string come from one array.
 	n := 0
 	for i := range in {
 		if t := in[i].Content.Text; t != nil && *t != "" {
 			n++
 		}
 	}
-	textParts := make([]providers.Part, n)
+	textContents := make(providers.TextContents, n)
 	for i := range in {
 		m, o := &in[i], &out[i]
 		// The paths of errors are built only for an error.
@@ -251,7 +257,7 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 			return nil, bad(p()+".role", "must be one of system, developer, user, assistant, tool or function; got %q", m.Role)
 		}
 		var err error
-		if o.Content, err = decodeContent(&m.Content, p, i, texts, &textParts); err != nil {
+		if o.Content, err = decodeContent(&m.Content, p, i, texts, &textContents); err != nil {
 			return nil, err
 		}
 		if m.Refusal.V != nil && *m.Refusal.V != "" && len(o.Content) == 0 {
@@ -282,9 +288,9 @@ func decodeMessages(in []schema.Message, texts *[]providers.TextSlot) ([]provide
 // so that the following function message can refer to it.
 func legacyCallID(name string) string { return "call_legacy_" + name }
 
-// decodeContent reads the content of message msg, whose path is p. The
-// part of a string's text is taken from textParts.
-func decodeContent(c *schema.Content, p func() string, msg int, texts *[]providers.TextSlot, textParts *[]providers.Part) ([]providers.Part, error) {
+// decodeContent reads the content of message msg, whose path is p; a
+// string's comes from textContents.
+func decodeContent(c *schema.Content, p func() string, msg int, texts *[]providers.TextSlot, textContents *providers.TextContents) ([]providers.Part, error) {
 	switch {
 	case c.Text != nil:
 		if *c.Text == "" {
@@ -293,10 +299,7 @@ func decodeContent(c *schema.Content, p func() string, msg int, texts *[]provide
 		if texts != nil {
 			*texts = append(*texts, providers.TextSlot{Msg: msg, Part: 0, Text: c.Text})
 		}
-		part := (*textParts)[:1:1]
-		*textParts = (*textParts)[1:]
-		part[0] = providers.TextPart(*c.Text)
-		return part, nil
+		return textContents.Next(*c.Text), nil
 	case c.Parts == nil:
 		return nil, nil
 	}
