@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,11 +62,17 @@ func (w *webhookReceiver) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.mu.Unlock()
 }
 
-func (w *webhookReceiver) count(substr string) int {
+// received returns the bodies received so far.
+func (w *webhookReceiver) received() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return slices.Clone(w.texts)
+}
+
+// count returns how many bodies received so far contain substr.
+func (w *webhookReceiver) count(substr string) int {
 	n := 0
-	for _, t := range w.texts {
+	for _, t := range w.received() {
 		if strings.Contains(t, substr) {
 			n++
 		}
@@ -178,7 +185,7 @@ func TestRunawayJobReplay(t *testing.T) {
 	// Alerts: the budget threshold and the spend spike, each once.
 	testutil.Eventually(t, func() error {
 		if recv.count("Budget job-daily reached") == 0 || recv.count("Spend spike on key "+keyID) == 0 {
-			return fmt.Errorf("alerts not received; got %q", recv.texts)
+			return fmt.Errorf("alerts not received; got %q", recv.received())
 		}
 		return nil
 	})

@@ -351,7 +351,8 @@ func (t *h1Transport) body(ctx context.Context, c *h1Conn, req *http.Request, re
 	reuse := !resp.Close && !req.Close && resp.ProtoAtLeast(1, 1) && resp.StatusCode != http.StatusSwitchingProtocols
 	b := &h1Body{rc: resp.Body, t: t, c: c, ctx: ctx, stop: stop, reuse: reuse}
 	if resp.Body == http.NoBody {
-		b.finish(true)
+		b.done = true
+		b.release(true)
 		return resp
 	}
 	resp.Body = b
@@ -360,6 +361,12 @@ func (t *h1Transport) body(ctx context.Context, c *h1Conn, req *http.Request, re
 
 // h1Body is an answer's body: read to the end, it gives its connection
 // back to the pool; closed before, it closes the connection.
+//
+// As net/http's bodies, it may be closed by another goroutine while a
+// read waits (a stream's chunk timeout closes it from a timer): the close
+// closes the connection, which ends that read. Exactly one of the two
+// releases the connection, so one read to the end just as a close comes
+// never puts back a connection the close is closing.
 type h1Body struct {
 	rc    io.ReadCloser
 	t     *h1Transport
@@ -367,48 +374,65 @@ type h1Body struct {
 	ctx   context.Context
 	stop  func() bool
 	reuse bool
-	done  bool
+
+	mu sync.Mutex
+	// done is set by whichever of a read's end and Close comes first;
+	// it releases the connection.
+	done bool
 	// err is what reads return once the body is done.
 	err error
 }
 
 // Read implements io.Reader.
 func (b *h1Body) Read(p []byte) (int, error) {
-	if b.done {
-		return 0, b.err
+	b.mu.Lock()
+	done, derr := b.done, b.err
+	b.mu.Unlock()
+	if done {
+		return 0, derr
 	}
 	n, err := b.rc.Read(p)
-	switch {
-	case err == io.EOF:
-		b.finish(true)
-	case err != nil:
-		b.finish(false)
+	if err == nil {
+		return n, nil
+	}
+	eof := err == io.EOF
+	if !eof {
 		if cerr := b.ctx.Err(); cerr != nil {
 			err = cerr
 		}
 	}
-	if err != nil {
-		b.err = err
+	b.mu.Lock()
+	if b.done { // closed while the read waited: the close released it
+		err = b.err
+		b.mu.Unlock()
+		return n, err
 	}
+	b.done, b.err = true, err
+	b.mu.Unlock()
+	b.release(eof)
 	return n, err
 }
 
 // Close implements io.Closer.
 func (b *h1Body) Close() error {
-	if !b.done {
-		b.finish(false)
-		b.err = errBodyClosed
+	b.mu.Lock()
+	if b.done {
+		b.mu.Unlock()
+		return nil
 	}
+	b.done, b.err = true, errBodyClosed
+	b.mu.Unlock()
+	b.release(false)
 	return nil
 }
 
 // errBodyClosed is what reads of a closed body return, as net/http's.
 var errBodyClosed = errors.New("http: read on closed response body")
 
-// finish releases the connection: to the pool when the body was read to
-// the end and the connection may be reused, else closed.
-func (b *h1Body) finish(eof bool) {
-	b.done = true
+// release gives the connection back: to the pool when the body was read
+// to the end and the connection may be reused, else closed. The caller
+// has set done, so it runs once.
+func (b *h1Body) release(eof bool) {
 	// stop reports false once the context's end has set the deadlines.
 	if eof && b.stop() && b.reuse && b.c.br.Buffered() == 0 {
 		b.t.put(b.c)

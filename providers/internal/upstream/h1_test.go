@@ -579,3 +579,95 @@ func TestH1PoolBound(t *testing.T) {
 		}
 	}
 }
+
+// TestH1CloseDuringRead: a body may be closed by another goroutine while
+// a read waits (a stream's chunk timeout does so from a timer), as
+// net/http's bodies may. The close ends the read at once with the closed
+// body's error and closes the connection; a close that races with a read
+// reaching the end releases the connection once, so the pool never holds
+// a connection the close closed. (Run with -race, make test-race: the
+// body's state is shared by the two goroutines.)
+func TestH1CloseDuringRead(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	s := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stall":
+			w.Write([]byte("data: first\n\n"))
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}
+	})
+	t.Cleanup(func() { close(release) })
+	whole := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "4")
+		w.Write([]byte("body"))
+	}))
+	t.Cleanup(whole.Close)
+	tr := newTestH1(nil)
+
+	t.Run("waiting read", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", s.URL+"/stall", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(resp.Body, make([]byte, 13)); err != nil {
+			t.Fatal(err)
+		}
+		read := make(chan error, 1)
+		go func() {
+			_, err := resp.Body.Read(make([]byte, 10))
+			read <- err
+		}()
+		time.Sleep(20 * time.Millisecond) // the read is (most likely) waiting
+		if err := resp.Body.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		select {
+		case err := <-read:
+			if !errors.Is(err, errBodyClosed) {
+				t.Errorf("the waiting read: %v, want %v", err, errBodyClosed)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the waiting read did not end when the body was closed")
+		}
+		if _, err := resp.Body.Read(make([]byte, 10)); !errors.Is(err, errBodyClosed) {
+			t.Errorf("a read after Close: %v, want %v", err, errBodyClosed)
+		}
+		select {
+		case <-s.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server did not see the connection close")
+		}
+		if n := len(tr.idle[hostPort(req.URL)]); n != 0 {
+			t.Errorf("%d pooled connections after a close mid-body, want 0", n)
+		}
+	})
+
+	t.Run("close racing the end", func(t *testing.T) {
+		addr := strings.TrimPrefix(whole.URL, "http://")
+		for i := range 100 {
+			req, _ := http.NewRequestWithContext(context.Background(), "GET", whole.URL, nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() { _, _ = io.ReadAll(resp.Body) })
+			wg.Go(func() { _ = resp.Body.Close() })
+			wg.Wait()
+			tr.mu.Lock()
+			pooled := append([]*h1Conn(nil), tr.idle[addr]...)
+			tr.mu.Unlock()
+			for _, c := range pooled {
+				if !c.alive() {
+					t.Fatalf("request %d: the pool holds a closed connection", i)
+				}
+			}
+		}
+	})
+}
