@@ -11,17 +11,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/app"
 	"github.com/tollgate-dev/tollgate/service/cliconfig"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // background runs the tollgate command in a goroutine, so the test can
 // play the person at the browser while it waits.
-func (c cli) background(args ...string) (stderr *gatewaytest.SyncBuffer, stdout *gatewaytest.SyncBuffer, done chan int) {
-	stderr, stdout, done = &gatewaytest.SyncBuffer{}, &gatewaytest.SyncBuffer{}, make(chan int, 1)
+func (c cli) background(args ...string) (stderr *servertest.SyncBuffer, stdout *servertest.SyncBuffer, done chan int) {
+	stderr, stdout, done = &servertest.SyncBuffer{}, &servertest.SyncBuffer{}, make(chan int, 1)
 	go func() {
 		done <- app.Main(context.Background(), args, func(k string) string { return c.env[k] }, stdout, stderr)
 	}()
@@ -29,7 +30,7 @@ func (c cli) background(args ...string) (stderr *gatewaytest.SyncBuffer, stdout 
 }
 
 // waitFor polls buf until re matches and returns the first submatch.
-func waitFor(t *testing.T, buf *gatewaytest.SyncBuffer, re *regexp.Regexp, done chan int) string {
+func waitFor(t *testing.T, buf *servertest.SyncBuffer, re *regexp.Regexp, done chan int) string {
 	t.Helper()
 	var m []string
 	err := testutil.Poll(context.Background(), 30*time.Second, func() error {
@@ -49,7 +50,7 @@ func waitFor(t *testing.T, buf *gatewaytest.SyncBuffer, re *regexp.Regexp, done 
 	return m[1]
 }
 
-func exitCode(t *testing.T, done chan int, stderr *gatewaytest.SyncBuffer) int {
+func exitCode(t *testing.T, done chan int, stderr *servertest.SyncBuffer) int {
 	t.Helper()
 	select {
 	case code := <-done:
@@ -70,9 +71,9 @@ func TestLoginEndToEnd(t *testing.T) {
 	op := oidctest.Start(t,
 		oidctest.User{Username: "alice", Email: "alice@example.com", Groups: []string{"platform-admins"}},
 		oidctest.User{Username: "vera", Email: "vera@example.com", Groups: []string{"readers"}})
-	gw := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{
-		"TOLLGATE_OIDC_ISSUER": op.Issuer, "TOLLGATE_OIDC_CLI_CLIENT_ID": oidctest.CLIClientID,
-		"TOLLGATE_OIDC_ROLES": "platform-admins=admin,readers=viewer",
+	gw := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.Identity.OIDCIssuer, c.Identity.OIDCCLIClientID = op.Issuer, oidctest.CLIClientID
+		c.Identity.OIDCRoles = "platform-admins=admin,readers=viewer"
 	}})
 	dir := t.TempDir()
 	c := cli{t: t, env: map[string]string{"TOLLGATE_CONFIG_DIR": dir}}
@@ -166,7 +167,7 @@ func TestLoginEndToEnd(t *testing.T) {
 // their tokens, role bindings, credential references and the master key.
 func TestCLIPrincipalsAndSecrets(t *testing.T) {
 	t.Parallel()
-	gw := gatewaytest.Start(t, gatewaytest.Options{})
+	gw := servertest.Start(t, servertest.Options{})
 	c := cli{t: t, env: map[string]string{"TOLLGATE_URL": gw.Addr, "TOLLGATE_ADMIN_TOKEN": gw.AdminToken, "TOLLGATE_CONFIG_DIR": t.TempDir()}}
 
 	if out := c.ok("service-accounts", "create", "ci", "--role", "team-admin:search", "--role", "viewer", "--description", "CI"); !strings.Contains(out, "team-admin:search,viewer") {

@@ -22,8 +22,8 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // bareEnv is the environment of a machine with nothing configured: no
@@ -163,7 +163,7 @@ func TestZeroSetupStart(t *testing.T) {
 	}
 
 	_, upstream := fakeupstream.StartOpenAI(t, fakeupstream.WithReply("hello from the embedded store"))
-	admin := tollgate.NewAdminClient(http.DefaultClient, "http://"+addr, connect.WithInterceptors(gatewaytest.BearerInterceptor(token)))
+	admin := tollgate.NewAdminClient(http.DefaultClient, "http://"+addr, connect.WithInterceptors(servertest.BearerInterceptor(token)))
 	ctx := t.Context()
 	must := func(_ any, err error) {
 		t.Helper()

@@ -15,7 +15,8 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestAuditAnswersAuditors plays the scripted sequence: an SSO admin
@@ -44,7 +45,7 @@ func TestAuditAnswersAuditors(t *testing.T) {
 	start := time.Now().Add(-time.Second)
 
 	// 1. The SSO admin creates a key.
-	created := createKey(t, as(g, alice), gatewaytest.TeamID)
+	created := createKey(t, as(g, alice), servertest.TeamID)
 	keyID := created.GetKey().GetId()
 	// 2. The service account rotates it.
 	must[*connect.Response[tollgatev1.RotateKeyResponse]](t, "rotate by the service account")(as(g, tok.GetSecret()).RotateKey(ctx, connect.NewRequest(&tollgatev1.RotateKeyRequest{Id: keyID})))
@@ -93,13 +94,13 @@ func TestAuditAnswersAuditors(t *testing.T) {
 	// Usage records carry the principal that created the key: one query
 	// answers "which users triggered which model calls".
 	key := tollgate.NewClient(g.URL, created.GetSecret())
-	if _, err := key.Chat(ctx, gatewaytest.ChatModel, "hello"); err == nil {
+	if _, err := key.Chat(ctx, servertest.ChatModel, "hello"); err == nil {
 		t.Fatal("the rotated-away secret still works without a grace period")
 	}
 	rot := must[*connect.Response[tollgatev1.RotateKeyResponse]](t, "rotate again")(as(g, alice).RotateKey(ctx, connect.NewRequest(&tollgatev1.RotateKeyRequest{Id: keyID})))
 	secret := rot.Msg.GetSecret()
 	for range 3 {
-		if _, err := tollgate.NewClient(g.URL, secret).Chat(ctx, gatewaytest.ChatModel, "hello"); err != nil {
+		if _, err := tollgate.NewClient(g.URL, secret).Chat(ctx, servertest.ChatModel, "hello"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,7 +119,7 @@ func TestAuditAnswersAuditors(t *testing.T) {
 			return err
 		}
 		for _, gr := range s.GetGroups() {
-			if slices.Equal(gr.GetKeys(), []string{"user:sub-alice", gatewaytest.ChatModel}) && gr.GetRequests() == 3 {
+			if slices.Equal(gr.GetKeys(), []string{"user:sub-alice", servertest.ChatModel}) && gr.GetRequests() == 3 {
 				return nil
 			}
 		}
@@ -153,8 +154,9 @@ func TestServiceAccountTokensEmbedded(t *testing.T) {
 }
 
 func testServiceAccountTokens(t *testing.T, embedded bool) {
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{"TOLLGATE_TOKEN_USE_FLUSH": "1s", "TOLLGATE_BREAK_GLASS": "off"},
-		Embedded: embedded})
+	g := servertest.Start(t, servertest.Options{Embedded: embedded, Config: func(c *server.Config) {
+		c.Identity.TokenUseFlush, c.Identity.BreakGlass = time.Second, "off"
+	}})
 	ctx := context.Background()
 	owner := g.Admin
 	newAccount := func(id string, roles ...string) string {

@@ -16,8 +16,9 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // saToken returns a Kubernetes-style projected service-account token
@@ -57,11 +58,11 @@ func TestCallerJWTs(t *testing.T) {
         service_claim: /kubernetes.io/serviceaccount/name
         models: [%s]
         tags: {source: k8s}
-`, cluster.Issuer, gatewaytest.ChatModel)
+`, cluster.Issuer, servertest.ChatModel)
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{"TOLLGATE_CALLER_JWT_CONFIG": cfgFile}})
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.Identity.CallerJWTConfig = cfgFile }})
 	g.Setup(t, upURL)
 	ctx := context.Background()
 	createTeam(t, g.Admin, "batch")
@@ -72,13 +73,13 @@ func TestCallerJWTs(t *testing.T) {
 	nightly := saToken(cluster, "batch", "nightly", nil)
 	c := tollgate.NewClient(g.URL, nightly)
 	for range 3 {
-		if _, err := c.Chat(ctx, gatewaytest.ChatModel, "summarise the logs"); err != nil {
+		if _, err := c.Chat(ctx, servertest.ChatModel, "summarise the logs"); err != nil {
 			t.Fatalf("chat with a service-account token: %v\nlogs:\n%s", err, g.Logs.String())
 		}
 	}
 	// The OpenAI surface admits it too.
 	req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/chat/completions",
-		strings.NewReader(`{"model":"`+gatewaytest.ChatModel+`","messages":[{"role":"user","content":"hi"}]}`))
+		strings.NewReader(`{"model":"`+servertest.ChatModel+`","messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer "+nightly)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -87,7 +88,7 @@ func TestCallerJWTs(t *testing.T) {
 	}
 	resp.Body.Close()
 	// Its rule allows one model only.
-	if _, err := c.Chat(ctx, gatewaytest.EmbeddingModel, "x"); connect.CodeOf(err) != connect.CodePermissionDenied {
+	if _, err := c.Chat(ctx, servertest.EmbeddingModel, "x"); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("a model the rule does not allow: %v", err)
 	}
 
@@ -131,10 +132,10 @@ func TestCallerJWTs(t *testing.T) {
 		"expired":          saToken(cluster, "batch", "nightly", map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}),
 		"other audience":   saToken(cluster, "batch", "nightly", map[string]any{"aud": []string{"vault"}}),
 	} {
-		_, err := tollgate.NewClient(g.URL, tok).Chat(ctx, gatewaytest.ChatModel, "hi")
+		_, err := tollgate.NewClient(g.URL, tok).Chat(ctx, servertest.ChatModel, "hi")
 		wantCode(t, name, err, connect.CodeUnauthenticated)
 		req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/chat/completions",
-			strings.NewReader(`{"model":"`+gatewaytest.ChatModel+`","messages":[{"role":"user","content":"hi"}]}`))
+			strings.NewReader(`{"model":"`+servertest.ChatModel+`","messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != http.StatusUnauthorized {

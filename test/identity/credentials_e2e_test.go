@@ -22,8 +22,9 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/secretfake"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // refCase is a provider whose credential is a reference, served by an
@@ -49,10 +50,12 @@ func TestCredentialReferences(t *testing.T) { // not parallel: the AWS SDK and G
 	vault := secretfake.StartVault(t)
 	vault.AddAppRole("tollgate-role", "tollgate-secret-id-7f3a")
 	runCredentialReferences(t, vault.URL, func(path string, data map[string]any) { vault.Put(path, data) }, vault.Fail,
-		map[string]string{"TOLLGATE_VAULT_AUTH": "approle", "TOLLGATE_VAULT_ROLE_ID": "tollgate-role", "TOLLGATE_VAULT_SECRET_ID": "tollgate-secret-id-7f3a"})
+		func(c *server.CredentialsConfig) {
+			c.VaultAuth, c.VaultRoleID, c.VaultSecretID = "approle", "tollgate-role", "tollgate-secret-id-7f3a"
+		})
 }
 
-func runCredentialReferences(t *testing.T, vaultAddr string, vaultPut func(string, map[string]any), vaultFail func(bool), vaultEnv map[string]string) {
+func runCredentialReferences(t *testing.T, vaultAddr string, vaultPut func(string, map[string]any), vaultFail func(bool), vaultAuth func(*server.CredentialsConfig)) {
 	aws := secretfake.StartAWS(t)
 	gcp := secretfake.StartGCP(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTOLLGATETEST")
@@ -86,15 +89,15 @@ func runCredentialReferences(t *testing.T, vaultAddr string, vaultPut func(strin
 	}))
 	t.Cleanup(hook.Close)
 
-	env := map[string]string{
-		"OPENAI_API_KEY": cases[0].value, "TOLLGATE_VAULT_ADDR": vaultAddr,
-		"TOLLGATE_AWS_SM_ENDPOINT": aws.URL, "TOLLGATE_AWS_REGION": "eu-west-1", "TOLLGATE_GCP_SM_ENDPOINT": gcp.URL,
-		"TOLLGATE_CREDENTIAL_FILE_POLL": "50ms", "TOLLGATE_ALERT_INTERVAL": "1s", "TOLLGATE_METRICS_TOKEN": metricsToken,
-	}
-	for k, v := range vaultEnv {
-		env[k] = v
-	}
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: env})
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		// The gateway's environment, which env: credential references read.
+		gatewayEnv := map[string]string{"OPENAI_API_KEY": cases[0].value}
+		c.Credentials.Getenv = func(k string) string { return gatewayEnv[k] }
+		c.Credentials.VaultAddr = vaultAddr
+		c.Credentials.AWSEndpoint, c.Credentials.AWSRegion, c.Credentials.GCPEndpoint = aws.URL, "eu-west-1", gcp.URL
+		c.Credentials.FilePoll, c.AlertInterval, c.MetricsToken = 50*time.Millisecond, time.Second, metricsToken
+		vaultAuth(&c.Credentials)
+	}})
 	ctx := context.Background()
 	var answers []proto.Message // every admin answer, for the leak check
 	keep := func(m proto.Message) { answers = append(answers, m) }
@@ -248,7 +251,7 @@ func dumpDatabase(t *testing.T, dsn string) string {
 // metricsToken lets the test read /metrics on the API port.
 const metricsToken = "test-metrics-token-0123456789"
 
-func scrapeMetrics(t *testing.T, g *gatewaytest.Gateway) string {
+func scrapeMetrics(t *testing.T, g *servertest.Gateway) string {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, g.URL+"/metrics", nil)
 	if err != nil {
@@ -268,7 +271,7 @@ func scrapeMetrics(t *testing.T, g *gatewaytest.Gateway) string {
 }
 
 // metric returns the value of a metric line with the given name and labels.
-func metric(t *testing.T, g *gatewaytest.Gateway, series string) string {
+func metric(t *testing.T, g *servertest.Gateway, series string) string {
 	t.Helper()
 	for line := range strings.Lines(scrapeMetrics(t, g)) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {

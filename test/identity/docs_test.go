@@ -8,11 +8,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
 	"github.com/tollgate-dev/tollgate/service/callerauth"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 var (
@@ -40,10 +42,13 @@ func TestIdentityGuide(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(strings.Repeat("5e", 32)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: map[string]string{
-		"TOLLGATE_OIDC_ISSUER": op.Issuer, "TOLLGATE_OIDC_CLI_CLIENT_ID": oidctest.CLIClientID, "TOLLGATE_OIDC_ROLES": roleMap,
-		"TOLLGATE_MASTER_KEY": "", "TOLLGATE_MASTER_KEY_FILE": keyFile, "TOLLGATE_CREDENTIAL_FILE_POLL": "100ms",
-		"OPENAI_API_KEY": "sk-doc-env-credential",
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.Identity.OIDCIssuer, c.Identity.OIDCCLIClientID, c.Identity.OIDCRoles = op.Issuer, oidctest.CLIClientID, roleMap
+		useMasterKeyFile(t, c, keyFile)
+		c.Credentials.FilePoll = 100 * time.Millisecond
+		// The gateway's environment, which env: credential references read.
+		gatewayEnv := map[string]string{"OPENAI_API_KEY": "sk-doc-env-credential"}
+		c.Credentials.Getenv = func(k string) string { return gatewayEnv[k] }
 	}})
 	env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"TOLLGATE_URL="+g.URL, "TOLLGATE_ADMIN_TOKEN="+g.AdminToken, "TOLLGATE_CONFIG_DIR="+filepath.Join(dir, "config"),

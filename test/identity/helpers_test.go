@@ -14,10 +14,11 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
 	"github.com/tollgate-dev/tollgate/internal/pgtest"
 	"github.com/tollgate-dev/tollgate/internal/testutil"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -34,37 +35,49 @@ var people = []oidctest.User{
 // roleMap is the gateway's group → role mapping.
 const roleMap = "platform-admins=admin,team-search-admins=team-admin:search,readers=viewer,owners=owner"
 
-// startSSO runs a provider and a gateway on PostgreSQL trusting it.
-func startSSO(t *testing.T, env map[string]string) (*oidctest.Provider, *gatewaytest.Gateway) {
+// startSSO runs a provider and a gateway on PostgreSQL trusting it;
+// config, if set, adjusts the gateway's configuration further.
+func startSSO(t *testing.T, config func(*server.Config)) (*oidctest.Provider, *servertest.Gateway) {
 	t.Helper()
-	return startSSOOn(t, env, false)
+	return startSSOOn(t, config, false)
 }
 
 // startSSOOn runs a provider and a gateway trusting it, on the embedded
 // store when embedded is set.
-func startSSOOn(t *testing.T, env map[string]string, embedded bool) (*oidctest.Provider, *gatewaytest.Gateway) {
+func startSSOOn(t *testing.T, config func(*server.Config), embedded bool) (*oidctest.Provider, *servertest.Gateway) {
 	t.Helper()
 	op := oidctest.Start(t, people...)
-	e := map[string]string{
-		"TOLLGATE_OIDC_ISSUER":        op.Issuer,
-		"TOLLGATE_OIDC_CLIENT_ID":     oidctest.WebClientID,
-		"TOLLGATE_OIDC_CLI_CLIENT_ID": oidctest.CLIClientID,
-		"TOLLGATE_OIDC_ROLES":         roleMap,
+	return op, servertest.Start(t, servertest.Options{Embedded: embedded, Config: func(c *server.Config) {
+		c.Identity.OIDCIssuer = op.Issuer
+		c.Identity.OIDCClientID = oidctest.WebClientID
+		c.Identity.OIDCCLIClientID = oidctest.CLIClientID
+		c.Identity.OIDCRoles = roleMap
+		if config != nil {
+			config(c)
+		}
+	}})
+}
+
+// useMasterKeyFile makes the gateway read its master keyring from file
+// (TOLLGATE_MASTER_KEY_FILE): the keyring it starts with is the file's
+// content, and the file is watched for changes.
+func useMasterKeyFile(t *testing.T, c *server.Config, file string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range env {
-		e[k] = v
-	}
-	return op, gatewaytest.Start(t, gatewaytest.Options{Env: e, Embedded: embedded})
+	c.MasterKeyFile, c.MasterKey = file, string(b)
 }
 
 // as returns an admin client carrying token.
-func as(g *gatewaytest.Gateway, token string) tollgate.AdminClient {
-	return tollgate.NewAdminClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(token)))
+func as(g *servertest.Gateway, token string) tollgate.AdminClient {
+	return tollgate.NewAdminClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(token)))
 }
 
 // usageAs returns a UsageService client carrying token.
-func usageAs(g *gatewaytest.Gateway, token string) tollgatev1connect.UsageServiceClient {
-	return tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(gatewaytest.BearerInterceptor(token)))
+func usageAs(g *servertest.Gateway, token string) tollgatev1connect.UsageServiceClient {
+	return tollgatev1connect.NewUsageServiceClient(http.DefaultClient, g.URL, connect.WithInterceptors(servertest.BearerInterceptor(token)))
 }
 
 // wantCode fails unless err has code.

@@ -19,8 +19,9 @@ import (
 	tollgate "github.com/tollgate-dev/tollgate/clients/go"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/fakeupstream"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/service/secrets"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestMasterKeyRotationUnderLoad rotates the master key online while
@@ -46,8 +47,10 @@ func TestMasterKeyRotationUnderLoad(t *testing.T) {
 		}
 	}
 	writeKeys(oldKey)
-	env := map[string]string{"TOLLGATE_MASTER_KEY": "", "TOLLGATE_MASTER_KEY_FILE": keyFile, "TOLLGATE_CREDENTIAL_FILE_POLL": "50ms"}
-	g := gatewaytest.Start(t, gatewaytest.Options{Env: env})
+	g := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		useMasterKeyFile(t, c, keyFile)
+		c.Credentials.FilePoll = 50 * time.Millisecond
+	}})
 	ctx := context.Background()
 
 	createTeam(t, g.Admin, "load")
@@ -155,7 +158,7 @@ func TestMasterKeyRotationUnderLoad(t *testing.T) {
 	wantCode(t, "rotate to a key not in the keyring", err, connect.CodeInvalidArgument)
 
 	// A fresh replica with the new key alone serves every provider.
-	other := gatewaytest.Start(t, gatewaytest.Options{DatabaseURL: g.DatabaseURL, Env: map[string]string{"TOLLGATE_MASTER_KEY": newKey}})
+	other := servertest.Start(t, servertest.Options{DatabaseURL: g.DatabaseURL, Config: func(c *server.Config) { c.MasterKey = newKey }})
 	for _, m := range models {
 		if _, err := tollgate.NewClient(other.URL, secret).Chat(ctx, m, "fresh replica"); err != nil {
 			t.Fatalf("%s on a replica with the new key only: %v\n%s", m, err, other.Logs.String())

@@ -15,9 +15,9 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
 	"github.com/tollgate-dev/tollgate/service/access"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 )
 
 // TestSSO runs the admin API against a real OpenID Provider: people log in
@@ -138,7 +138,7 @@ func testSSO(t *testing.T, embedded bool) {
 			}
 			n++
 			c := connect.NewClient[emptypb.Empty, emptypb.Empty](http.DefaultClient, g.URL+proc,
-				connect.WithInterceptors(gatewaytest.BearerInterceptor(vera.IDToken)))
+				connect.WithInterceptors(servertest.BearerInterceptor(vera.IDToken)))
 			_, err := c.CallUnary(ctx, connect.NewRequest(&emptypb.Empty{}))
 			wantCode(t, proc, err, connect.CodePermissionDenied)
 		}

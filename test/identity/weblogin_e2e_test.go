@@ -14,8 +14,9 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/internal/gatewaytest"
 	"github.com/tollgate-dev/tollgate/internal/oidctest"
+	"github.com/tollgate-dev/tollgate/service/server"
+	"github.com/tollgate-dev/tollgate/service/server/servertest"
 	"github.com/tollgate-dev/tollgate/service/weblogin"
 )
 
@@ -43,10 +44,10 @@ func TestConsoleLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	g := gatewaytest.Start(t, gatewaytest.Options{Listener: ln, Env: map[string]string{
-		"TOLLGATE_OIDC_ISSUER": op.Issuer, "TOLLGATE_OIDC_CLIENT_ID": oidctest.WebClientID,
-		"TOLLGATE_OIDC_CLIENT_SECRET": oidctest.WebClientSecret, "TOLLGATE_OIDC_REDIRECT_URL": base + "/auth/callback",
-		"TOLLGATE_OIDC_ROLES": roleMap,
+	g := servertest.Start(t, servertest.Options{Listener: ln, Config: func(c *server.Config) {
+		c.Identity.OIDCIssuer, c.Identity.OIDCClientID = op.Issuer, oidctest.WebClientID
+		c.Identity.OIDCClientSecret, c.Identity.OIDCRedirectURL = oidctest.WebClientSecret, base+"/auth/callback"
+		c.Identity.OIDCRoles = roleMap
 	}})
 	ctx := context.Background()
 	jar, _ := cookiejar.New(nil)
