@@ -79,7 +79,6 @@ var (
 	strategies    = tollgatev1.RouteStrategy(0).Descriptor()
 	cacheModes    = tollgatev1.CacheMode(0).Descriptor()
 	periods       = tollgatev1.BudgetPeriod(0).Descriptor()
-	attachKinds   = tollgatev1.GuardrailAttachKind(0).Descriptor()
 	stages        = tollgatev1.GuardrailStage(0).Descriptor()
 	modes         = tollgatev1.GuardrailMode(0).Descriptor()
 	onMatches     = tollgatev1.GuardrailOnMatch(0).Descriptor()

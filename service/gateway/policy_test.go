@@ -235,7 +235,7 @@ func TestCacheDecisions(t *testing.T) {
 						if err != nil {
 							t.Fatalf("%s: %v", st.name, err)
 						}
-						status, vs = s.CacheStatus, s.Guardrails()
+						status = s.CacheStatus
 						if st.closeAt > 0 {
 							for range st.closeAt {
 								c, err := s.Recv(t.Context())

@@ -48,7 +48,7 @@ func newKeySet(url string, client *http.Client, now func() time.Time) *keySet {
 
 // VerifySignature implements oidc.KeySet.
 func (s *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, signingAlgs)
+	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("malformed token: %w", err)
 	}
@@ -177,7 +177,7 @@ type staticKeySet struct{ keys []jose.JSONWebKey }
 
 // VerifySignature implements oidc.KeySet.
 func (s staticKeySet) VerifySignature(_ context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, signingAlgs)
+	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("malformed token: %w", err)
 	}

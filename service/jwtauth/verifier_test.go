@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,6 +65,7 @@ func TestRefusedTokens(t *testing.T) {
 		{"wrongly signed", oidctest.SignWith(stranger, "made-up", op.Issuer, map[string]any{"sub": "bob", "aud": "tollgate"}), jwtauth.ErrInvalidToken},
 		{"other issuer", other.Sign(map[string]any{"sub": "bob", "aud": "tollgate"}), jwtauth.ErrInvalidToken},
 		{"no subject", op.Sign(map[string]any{"aud": "tollgate"}), jwtauth.ErrInvalidToken},
+		{"JSON serialization", jsonSerialized(t, op.Sign(map[string]any{"sub": "bob", "aud": "tollgate"})), jwtauth.ErrInvalidToken},
 	}
 	for _, tt := range tests {
 		if _, err := v.Verify(context.Background(), tt.token); !errors.Is(err, tt.want) {
@@ -73,6 +76,22 @@ func TestRefusedTokens(t *testing.T) {
 	if _, err := v.Verify(context.Background(), op.Sign(map[string]any{"sub": "bob", "aud": "tollgate", "exp": now.Add(-20 * time.Second).Unix()})); err != nil {
 		t.Fatalf("token expired 20s ago (skew 1m): %v", err)
 	}
+}
+
+// jsonSerialized is a compact JWS in JWS's flattened JSON serialization
+// (RFC 7515 section 7.2.2): the same signature over the same bytes, which a
+// JWT (RFC 7519) never uses.
+func jsonSerialized(t *testing.T, compact string) string {
+	t.Helper()
+	parts := strings.Split(compact, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a compact JWS: %q", compact)
+	}
+	b, err := json.Marshal(map[string]string{"protected": parts[0], "payload": parts[1], "signature": parts[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestKeyRotationIsPickedUp(t *testing.T) {

@@ -46,10 +46,6 @@ func (r *Registry) credential(p store.Provider) (string, error) {
 
 // setProvider replaces (nil: removes) a provider's entry and re-points the
 // models it serves at the new adapter.
-func (r *Registry) setProvider(id string, entry *providerEntry) {
-	r.update(func(s *snapshot) { s.setProvider(id, entry) })
-}
-
 func (s *snapshot) setProvider(id string, entry *providerEntry) {
 	s.providers = maps.Clone(s.providers)
 	if entry == nil {

@@ -105,13 +105,3 @@ func copyPath(dst, src protoreflect.Message, path []string) {
 	}
 	copyPath(dst.Mutable(f).Message(), src.Get(f).Message(), path[1:])
 }
-
-// masked reports whether paths selects field (or a field within it).
-func masked(paths []string, field string) bool {
-	for _, p := range paths {
-		if p == field || strings.HasPrefix(p, field+".") {
-			return true
-		}
-	}
-	return false
-}

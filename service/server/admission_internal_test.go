@@ -9,8 +9,10 @@ func TestPool(t *testing.T) {
 	t.Parallel()
 	var p pool
 	p.limit.Store(2)
-	if !p.acquire() || !p.acquire() {
-		t.Fatal("the first two acquires failed")
+	for i := range 2 {
+		if !p.acquire() {
+			t.Fatalf("acquire %d of 2 failed", i+1)
+		}
 	}
 	if p.acquire() {
 		t.Fatal("a third acquire over the limit succeeded")

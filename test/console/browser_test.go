@@ -8,13 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -266,19 +264,4 @@ func evalJSON(t *testing.T, ctx context.Context, expr string, v any) {
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("evaluate %s: %v (%s)", expr, err, s)
 	}
-}
-
-// texts returns the text of every node matching sel.
-func texts(t *testing.T, ctx context.Context, sel string) []string {
-	t.Helper()
-	var nodes []*cdp.Node
-	run(t, ctx, "find "+sel, chromedp.Nodes(sel, &nodes, chromedp.ByQueryAll, chromedp.AtLeast(0)))
-	var out []string
-	for _, n := range nodes {
-		var s string
-		run(t, ctx, "text of "+sel, chromedp.Text([]cdp.NodeID{n.NodeID}, &s, chromedp.ByNodeID))
-		out = append(out, strings.TrimSpace(s))
-	}
-	slices.Sort(out)
-	return out
 }

@@ -179,9 +179,6 @@ func startReplicasOn(t *testing.T, n int, upstream string) []*servertest.Gateway
 	return gs
 }
 
-// gpt-4o-mini's prices in nano-USD per million tokens, as servertest.Setup sets them.
-var miniPrices = store.Pricing{InputPerMillion: 150_000_000, OutputPerMillion: 600_000_000}
-
 // TestBudgetBoundDenseNAndStreams hammers one budget through three
 // replicas with 16 concurrent clients each, every request asking for 16
 // choices of a token-dense prompt — a third unary with max_tokens, a third

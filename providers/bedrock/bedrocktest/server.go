@@ -9,6 +9,8 @@
 // (internal/apischema/bedrock).
 package bedrocktest
 
+//lint:file-ignore ST1005 the fake's errors carry Bedrock's own messages, verbatim (capitals and full stops included)
+
 import (
 	"encoding/json"
 	"fmt"

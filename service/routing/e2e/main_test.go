@@ -108,17 +108,6 @@ func chatReq(model, text, endUser string) *tollgatev1.ChatRequest {
 	}}}
 }
 
-// chats counts the chat requests an upstream received.
-func chats(up *fakeupstream.OpenAI) int {
-	var n int
-	for _, r := range up.Requests() {
-		if strings.Contains(r.Path, "chat/completions") {
-			n++
-		}
-	}
-	return n
-}
-
 // record is the stored request record of an end user's request.
 type record struct {
 	provider  string

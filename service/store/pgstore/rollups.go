@@ -79,17 +79,6 @@ func (s *rollupSums) addRecord(r *store.Record) {
 	s.saved += r.SavedNanos
 }
 
-func (s *rollupSums) add(o *rollupSums) {
-	s.requests += o.requests
-	s.errors += o.errors
-	s.input += o.input
-	s.output += o.output
-	s.cached += o.cached
-	s.cost += o.cost
-	s.hits += o.hits
-	s.saved += o.saved
-}
-
 // rollupDelta is what a batch of records adds to one family at one grain.
 type rollupDelta map[rollupKey]*rollupSums
 

@@ -109,6 +109,10 @@ func principalTests() []test {
 			first := at.Add(time.Second)
 			r, err := st.RevokeServiceAccountToken(ctx, "t3", first)
 			wantErr(t, "RevokeServiceAccountToken", err, nil)
+			d = nil
+			d.eq("ID", r.ID, "t3")
+			d.eq("RevokedAt", r.RevokedAt, first)
+			d.report(t, "RevokeServiceAccountToken")
 			r, err = st.RevokeServiceAccountToken(ctx, "t3", first.Add(time.Minute))
 			wantErr(t, "RevokeServiceAccountToken(again)", err, nil)
 			d = nil
