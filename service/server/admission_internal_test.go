@@ -338,6 +338,21 @@ func TestAdmissionControllerRecovers(t *testing.T) {
 	if got := tick(time.Millisecond, 0.8, 100, 5); got != 106 {
 		t.Fatalf("healthy tick refusing requests: limit %d, want 106 (+1/16)", got)
 	}
+	// Refusing requests with the CPUs far from busy: the cut went deeper
+	// than the overload (a burst's warm-up) or it is over. The limit grows
+	// in proportion to the room, at most doubling a tick.
+	if got := tick(time.Millisecond, 0.4, 100, 5); got != 212 {
+		t.Fatalf("tick refusing requests with the CPUs at 40%%: limit %d, want 212 (doubling)", got)
+	}
+	if got := tick(time.Millisecond, 0.64, 200, 5); got != 265 {
+		t.Fatalf("tick refusing requests with the CPUs at 64%%: limit %d, want 265 (x1.25: 80 %% over 64 %%)", got)
+	}
+	if got := tick(20*time.Millisecond, 0.5, 200, 5); got != 265 {
+		t.Fatalf("slow tick refusing requests with the CPUs at 50%%: limit %d, want 265 (held: the scheduler is behind)", got)
+	}
+	if got := tick(time.Millisecond, 0.85, 200, 5); got != 281 {
+		t.Fatalf("tick refusing requests with the CPUs at 85%%: limit %d, want 281 (+1/16)", got)
+	}
 	if got := tick(20*time.Millisecond, 1, 100, 5); got != 75 {
 		t.Fatalf("one saturated tick while recovering: limit %d, want 75 (cut at once to 3/4 of what is in flight)", got)
 	}
