@@ -254,12 +254,10 @@ const risingTicks = 25
 // wary: it cuts on a single saturated tick while the limit keeps refusing
 // requests (two ticks in a row), and grows the limit only by
 // a sixteenth a tick and only while the limit refuses requests and the
-// scheduler keeps up (faster while the CPUs have room, below roomShare:
-// in proportion to it, at most doubling; at the onset of 3,000-RPS bursts
-// on one CPU the limit held at a sixteenth of that for 500 ms, until
-// roomTicks, with the CPUs at 15-37 %, and refused 1,100 requests). Growing back at full speed right after a cut
-// re-admits the overload within a few ticks, so the limit would swing
-// between the floor and the hard bound while the latency stays high.
+// scheduler keeps up (faster while the CPUs have room: see tick).
+// Growing back at full speed right after a cut re-admits the overload
+// within a few ticks, so the limit would swing between the floor and the
+// hard bound while the latency stays high.
 const calmTicks = 100
 
 // roomTicks and roomShare end the wary time early: when the process used
@@ -414,7 +412,9 @@ func (a *admission) tick() {
 		// than the overload (the onset of a burst: a few ticks of warm-up
 		// saturate a replica that then needs a third of its CPU), or the
 		// overload is over: grow in proportion to the room, at most
-		// doubling a tick, instead of refusing for roomTicks.
+		// doubling a tick, instead of refusing until roomTicks end the
+		// wary time (after 3,000-RPS bursts on one CPU that was 500 ms
+		// with the CPUs at 15-37 %, refusing 1,100 requests).
 		next = limit
 		if shed > 0 && !slow {
 			next = limit + max(1, limit/16)
