@@ -18,6 +18,7 @@ package servertest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -194,7 +195,26 @@ func Start(t testing.TB, opts Options) *Gateway {
 		hc = http.DefaultClient
 	}
 	g.Admin = tollgate.NewAdminClient(hc, g.URL, connect.WithInterceptors(BearerInterceptor(g.AdminToken)))
+	// server.New gives loading the configuration 5 s and Serve keeps
+	// trying after that; on a loaded machine (the race detector, packages
+	// in parallel) the first try can take longer, so wait for /readyz.
+	if err := testutil.Poll(context.Background(), time.Minute, func() error { return ready(hc, g.URL) }); err != nil {
+		t.Fatalf("servertest: the gateway did not become ready: %v; logs:\n%s", err, g.Logs.String())
+	}
 	return g
+}
+
+// ready reports whether the gateway at url answers /readyz with 200.
+func ready(hc *http.Client, url string) error {
+	resp, err := hc.Get(url + "/readyz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/readyz: %s", resp.Status)
+	}
+	return nil
 }
 
 // Stop shuts the gateway down gracefully and waits for it (idempotent). It
